@@ -1,0 +1,177 @@
+"""The CloudEvents 1.0 envelope of every recorded event, and its Kafka binary-mode encoding.
+
+On Kafka (binary content mode) the attributes travel as ``ce_*`` headers, the event data as JSON in
+the value and the stream id as the key, so a stream always lands on one partition, in order.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+from uuid import UUID
+
+import uuid_utils.compat
+
+from wangge.events.model import DomainEvent
+
+SPECVERSION = "1.0"
+CONTENT_TYPE = "application/json"
+
+
+def new_event_id() -> UUID:
+    """A UUIDv7: time-ordered, so event ids index well and sort roughly by creation."""
+    return uuid_utils.compat.uuid7()
+
+
+@dataclass(frozen=True, slots=True)
+class Metadata:
+    """Who and what caused a command's events; copied into each event's envelope."""
+
+    actor: str | None = None
+    correlation_id: str | None = None
+    causation_id: str | None = None
+    traceparent: str | None = None
+
+
+@dataclass(frozen=True, slots=True, order=True)
+class Checkpoint:
+    """A reader's place in the log of one store: (transaction id, position).
+
+    On PostgreSQL events are read in commit order, by (transaction id, position); SQLite has one
+    writer at a time, so its transaction id is always 0 and the position alone orders the log.
+    """
+
+    transaction_id: int = 0
+    position: int = 0
+
+    def __str__(self) -> str:
+        return f"{self.transaction_id}:{self.position}"
+
+    @classmethod
+    def parse(cls, text: str) -> Checkpoint:
+        """The inverse of ``str(checkpoint)``."""
+        tx, _, pos = text.partition(":")
+        return cls(int(tx), int(pos))
+
+
+START = Checkpoint()
+"""Before the first event of any log."""
+
+
+@dataclass(frozen=True, slots=True)
+class Envelope:
+    """CloudEvents 1.0 context attributes plus Wangge's extensions."""
+
+    id: UUID
+    source: str
+    type: str
+    subject: str
+    time: datetime
+    dataschema: str
+    sequence: int
+    actor: str | None = None
+    correlationid: str | None = None
+    causationid: str | None = None
+    traceparent: str | None = None
+    specversion: str = SPECVERSION
+    datacontenttype: str = CONTENT_TYPE
+
+    def attributes(self) -> dict[str, str]:
+        """Every attribute that is set, as CloudEvents strings."""
+        attrs = {
+            "specversion": self.specversion,
+            "id": str(self.id),
+            "source": self.source,
+            "type": self.type,
+            "subject": self.subject,
+            "time": self.time.isoformat().replace("+00:00", "Z"),
+            "dataschema": self.dataschema,
+            "datacontenttype": self.datacontenttype,
+            "sequence": str(self.sequence),
+        }
+        for name in ("actor", "correlationid", "causationid", "traceparent"):
+            value = getattr(self, name)
+            if value is not None:
+                attrs[name] = value
+        return attrs
+
+    @classmethod
+    def from_attributes(cls, attrs: Mapping[str, str]) -> Envelope:
+        """The inverse of :meth:`attributes`; a missing required attribute is a ``KeyError``."""
+        return cls(
+            id=UUID(attrs["id"]),
+            source=attrs["source"],
+            type=attrs["type"],
+            subject=attrs["subject"],
+            time=datetime.fromisoformat(attrs["time"].replace("Z", "+00:00")).astimezone(UTC),
+            dataschema=attrs["dataschema"],
+            sequence=int(attrs["sequence"]),
+            actor=attrs.get("actor"),
+            correlationid=attrs.get("correlationid"),
+            causationid=attrs.get("causationid"),
+            traceparent=attrs.get("traceparent"),
+            specversion=attrs.get("specversion", SPECVERSION),
+            datacontenttype=attrs.get("datacontenttype", CONTENT_TYPE),
+        )
+
+    def kafka_headers(self) -> list[tuple[str, bytes]]:
+        """Binary content mode: ``ce_<attr>`` headers, and ``content-type`` for the data's type."""
+        headers = [
+            ("ce_" + name, value.encode())
+            for name, value in self.attributes().items()
+            if name != "datacontenttype"
+        ]
+        headers.append(("content-type", self.datacontenttype.encode()))
+        return headers
+
+    @classmethod
+    def from_kafka_headers(cls, headers: Sequence[tuple[str, bytes]]) -> Envelope:
+        """The inverse of :meth:`kafka_headers`."""
+        attrs: dict[str, str] = {}
+        for key, value in headers:
+            if key.startswith("ce_"):
+                attrs[key[3:]] = value.decode()
+            elif key == "content-type":
+                attrs["datacontenttype"] = value.decode()
+        return cls.from_attributes(attrs)
+
+
+@dataclass(frozen=True, slots=True)
+class RecordedEvent:
+    """An event as read back: its envelope, its data at the current schema version, its place."""
+
+    envelope: Envelope
+    data: DomainEvent
+    checkpoint: Checkpoint = field(default=START)
+
+    @property
+    def stream_id(self) -> str:
+        """The stream the event belongs to (the envelope's ``subject``)."""
+        return self.envelope.subject
+
+    @property
+    def version(self) -> int:
+        """The event's version within its stream (the envelope's ``sequence``)."""
+        return self.envelope.sequence
+
+    def to_json(self) -> dict[str, Any]:
+        """CloudEvents structured mode (JSON format): attributes and ``data`` in one object."""
+        out: dict[str, Any] = dict(self.envelope.attributes())
+        out["data"] = self.data.model_dump(mode="json")
+        return out
+
+
+def encode_data(data: Mapping[str, Any]) -> bytes:
+    """The JSON codec for event data: compact UTF-8, keys in model order."""
+    return json.dumps(data, ensure_ascii=False, separators=(",", ":")).encode()
+
+
+def decode_data(raw: bytes) -> dict[str, Any]:
+    """The inverse of :func:`encode_data`."""
+    value = json.loads(raw)
+    if not isinstance(value, dict):
+        raise ValueError("event data must be a JSON object")
+    return value

@@ -1,0 +1,366 @@
+"""The event store: one interface, shared SQL, and the two backends' differences in subclasses."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from abc import ABC, abstractmethod
+from collections.abc import AsyncIterator, Mapping, Sequence
+from contextlib import asynccontextmanager
+from dataclasses import asdict, dataclass, replace
+from datetime import UTC, datetime
+from typing import Any
+from uuid import UUID
+
+import sqlalchemy as sa
+from opentelemetry import trace
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+
+from wangge.events.catalogue import Catalogue, dataschema_for, default_catalogue
+from wangge.events.envelope import START, Checkpoint, Envelope, Metadata, RecordedEvent, new_event_id
+from wangge.events.errors import ConcurrencyConflict, IdempotencyKeyReused
+from wangge.events.model import DomainEvent
+from wangge.events.store.tables import StoreTables, build_tables
+from wangge.events.telemetry import current_traceparent, tracer
+
+NO_STREAM = 0
+"""``expected_version`` for a command that creates its stream."""
+
+
+@dataclass(frozen=True, slots=True)
+class AppendResult:
+    """What one append wrote; a retried command with the same idempotency key gets it again."""
+
+    stream_id: str
+    first_version: int
+    last_version: int
+    event_ids: tuple[UUID, ...]
+    replayed: bool = False
+
+    def to_json(self) -> dict[str, Any]:
+        """The stored form of the result, under its idempotency key."""
+        out = asdict(self)
+        out["event_ids"] = [str(i) for i in self.event_ids]
+        del out["replayed"]
+        return out
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> AppendResult:
+        """The inverse of :meth:`to_json`, marked as replayed."""
+        return cls(
+            stream_id=data["stream_id"],
+            first_version=data["first_version"],
+            last_version=data["last_version"],
+            event_ids=tuple(UUID(i) for i in data["event_ids"]),
+            replayed=True,
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class StoredEvent:
+    """A row of the log before decoding: readers decode only the types they handle."""
+
+    envelope: Envelope
+    schema_version: int
+    data: dict[str, Any]
+    checkpoint: Checkpoint
+
+    def decode(self, catalogue: Catalogue) -> RecordedEvent:
+        """Upcast and validate the data; the envelope then names the current schema version."""
+        event = catalogue.decode(self.envelope.type, self.schema_version, self.data)
+        envelope = self.envelope
+        current = catalogue.entry(envelope.type).version
+        if current != self.schema_version:
+            envelope = replace(envelope, dataschema=dataschema_for(envelope.type, current))
+        return RecordedEvent(envelope=envelope, data=event, checkpoint=self.checkpoint)
+
+
+class EventStore(ABC):
+    """An append-only log of event streams with optimistic concurrency and idempotent commands."""
+
+    dialect: str
+
+    def __init__(
+        self, engine: AsyncEngine, *, service: str, catalogue: Catalogue = default_catalogue
+    ) -> None:
+        self.engine = engine
+        self.service = service
+        self.catalogue = catalogue
+        self.tables: StoreTables = build_tables(self.dialect)
+        self._events = self.tables.events
+
+    async def create_schema(self) -> None:
+        """Create the store's tables if they are missing (tests and embedded mode)."""
+        async with self.engine.begin() as conn:
+            await conn.run_sync(self.tables.metadata.create_all)
+
+    @asynccontextmanager
+    async def begin(self) -> AsyncIterator[AsyncConnection]:
+        """One transaction: a command's appends together with the service's read-model writes."""
+        async with self.engine.begin() as conn:
+            yield conn
+
+    # -- writing -------------------------------------------------------------------------------
+
+    async def append(
+        self,
+        stream_id: str,
+        events: Sequence[DomainEvent],
+        *,
+        expected_version: int | None,
+        metadata: Metadata = Metadata(),
+        idempotency_key: str | None = None,
+        connection: AsyncConnection | None = None,
+    ) -> AppendResult:
+        """Append ``events`` to a stream that must be at ``expected_version``.
+
+        ``expected_version`` is the version the command decided on (``NO_STREAM`` for a new
+        stream) or ``None`` to append whatever the stream holds. A stale version raises
+        :class:`ConcurrencyConflict` and writes nothing. With an ``idempotency_key`` a retried
+        command gets its first result back and writes nothing again.
+        """
+        if not events:
+            raise ValueError("an append needs at least one event")
+        encoded = [self.catalogue.encode(event) for event in events]
+        fingerprint = _fingerprint(stream_id, expected_version, encoded)
+        if metadata.traceparent is None:
+            metadata = replace(metadata, traceparent=current_traceparent())
+        with tracer.start_as_current_span(
+            "events.append",
+            kind=trace.SpanKind.PRODUCER,
+            attributes={"wangge.stream_id": stream_id, "wangge.event_count": len(events),
+                        "wangge.service": self.service},
+        ) as span:
+            # the events carry the append span's context, so the relay and every projection
+            # handler join the trace of the command that caused them
+            metadata = replace(metadata, traceparent=current_traceparent() or metadata.traceparent)
+            if connection is not None:
+                return await self._append(connection, stream_id, encoded, expected_version,
+                                          metadata, idempotency_key, fingerprint)
+            try:
+                async with self.begin() as conn:
+                    return await self._append(conn, stream_id, encoded, expected_version,
+                                              metadata, idempotency_key, fingerprint)
+            except ConcurrencyConflict as conflict:
+                # a concurrent retry of the same command may have won the race: answer as it did
+                if idempotency_key is not None:
+                    async with self.engine.connect() as conn:
+                        replayed = await self._replay(conn, idempotency_key, fingerprint)
+                    if replayed is not None:
+                        return replayed
+                span.set_attribute("wangge.conflict", True)
+                raise conflict from None
+
+    async def _append(
+        self,
+        conn: AsyncConnection,
+        stream_id: str,
+        encoded: Sequence[tuple[Any, dict[str, Any]]],
+        expected_version: int | None,
+        metadata: Metadata,
+        idempotency_key: str | None,
+        fingerprint: str,
+    ) -> AppendResult:
+        if idempotency_key is not None:
+            replayed = await self._replay(conn, idempotency_key, fingerprint)
+            if replayed is not None:
+                return replayed
+        head = await self._head(conn, stream_id)
+        if expected_version is not None and head != expected_version:
+            raise ConcurrencyConflict(stream_id, expected_version, head)
+        now = datetime.now(UTC)
+        meta = {k: v for k, v in (("actor", metadata.actor),
+                                  ("correlationid", metadata.correlation_id),
+                                  ("causationid", metadata.causation_id),
+                                  ("traceparent", metadata.traceparent)) if v is not None}
+        rows = [
+            {
+                "stream_id": stream_id,
+                "version": head + i,
+                "event_id": new_event_id(),
+                "type": entry.type,
+                "schema_version": entry.version,
+                "recorded_at": now,
+                "metadata": meta,
+                "data": data,
+            }
+            for i, (entry, data) in enumerate(encoded, start=1)
+        ]
+        try:
+            await self._insert(conn, rows)
+        except IntegrityError:
+            raise ConcurrencyConflict(stream_id, expected_version, head + 1) from None
+        result = AppendResult(
+            stream_id=stream_id,
+            first_version=head + 1,
+            last_version=head + len(rows),
+            event_ids=tuple(r["event_id"] for r in rows),
+        )
+        if idempotency_key is not None:
+            try:
+                await conn.execute(
+                    sa.insert(self.tables.idempotency_keys).values(
+                        key=idempotency_key, fingerprint=fingerprint, result=result.to_json(),
+                        recorded_at=now,
+                    )
+                )
+            except IntegrityError:
+                raise ConcurrencyConflict(stream_id, expected_version, head) from None
+        return result
+
+    async def _replay(
+        self, conn: AsyncConnection, key: str, fingerprint: str
+    ) -> AppendResult | None:
+        keys = self.tables.idempotency_keys
+        row = (
+            await conn.execute(
+                sa.select(keys.c.fingerprint, keys.c.result).where(keys.c.key == key)
+            )
+        ).first()
+        if row is None:
+            return None
+        if row.fingerprint != fingerprint:
+            raise IdempotencyKeyReused(key)
+        return AppendResult.from_json(row.result)
+
+    @abstractmethod
+    async def _head(self, conn: AsyncConnection, stream_id: str) -> int:
+        """The stream's current version (0 if it has none); may also guard the transaction."""
+
+    async def _insert(self, conn: AsyncConnection, rows: list[dict[str, Any]]) -> None:
+        await conn.execute(sa.insert(self._events), rows)
+
+    # -- reading -------------------------------------------------------------------------------
+
+    async def stream_version(self, stream_id: str) -> int:
+        """The stream's current version, 0 if it does not exist."""
+        e = self._events
+        async with self.engine.connect() as conn:
+            value = await conn.scalar(
+                sa.select(sa.func.coalesce(sa.func.max(e.c.version), 0)).where(
+                    e.c.stream_id == stream_id
+                )
+            )
+        return int(value or 0)
+
+    async def read_stream(self, stream_id: str, *, from_version: int = 1) -> list[RecordedEvent]:
+        """Every event of one stream from ``from_version``, decoded at the current version.
+
+        A type the catalogue does not know is an :class:`UnknownEventType` error, never skipped:
+        a service's own stream must be fully understood to rebuild its state.
+        """
+        e = self._events
+        query = self._select_stored().where(
+            e.c.stream_id == stream_id, e.c.version >= from_version
+        ).order_by(e.c.version)
+        async with self.engine.connect() as conn:
+            rows = (await conn.execute(query)).all()
+        return [self._stored(row).decode(self.catalogue) for row in rows]
+
+    async def read_all(
+        self,
+        after: Checkpoint = START,
+        *,
+        limit: int = 1000,
+        connection: AsyncConnection | None = None,
+    ) -> list[StoredEvent]:
+        """Up to ``limit`` committed events after ``after``, in an order no later commit can break."""
+        if connection is not None:
+            return await self._read_all(connection, after, limit)
+        async with self.engine.connect() as conn:
+            return await self._read_all(conn, after, limit)
+
+    @abstractmethod
+    async def _read_all(
+        self, conn: AsyncConnection, after: Checkpoint, limit: int
+    ) -> list[StoredEvent]: ...
+
+    async def read_all_by_position(
+        self, after: int, *, limit: int = 1000, connection: AsyncConnection | None = None
+    ) -> list[StoredEvent]:
+        """The naive reader, ``position > after``: it loses events that commit late.
+
+        Kept only to show, in tests and the decision record, what the watermark prevents.
+        """
+        e = self._events
+        query = self._select_stored().where(e.c.position > after).order_by(e.c.position).limit(limit)
+        if connection is not None:
+            rows = (await connection.execute(query)).all()
+        else:
+            async with self.engine.connect() as conn:
+                rows = (await conn.execute(query)).all()
+        return [self._stored(row) for row in rows]
+
+    def _select_stored(self) -> sa.Select[Any]:
+        e = self._events
+        return sa.select(
+            e.c.position, self._transaction_id_column(), e.c.stream_id, e.c.version,
+            e.c.event_id, e.c.type, e.c.schema_version, e.c.recorded_at, e.c.metadata, e.c.data,
+        )
+
+    def _transaction_id_column(self) -> sa.ColumnElement[int]:
+        return sa.literal_column("0").label("transaction_id")
+
+    def _stored(self, row: sa.Row[Any]) -> StoredEvent:
+        meta = row._mapping["metadata"]
+        envelope = Envelope(
+            id=row.event_id,
+            source=f"/wangge/{self.service}",
+            type=row.type,
+            subject=row.stream_id,
+            time=row.recorded_at,
+            dataschema=dataschema_for(row.type, row.schema_version),
+            sequence=row.version,
+            actor=meta.get("actor"),
+            correlationid=meta.get("correlationid"),
+            causationid=meta.get("causationid"),
+            traceparent=meta.get("traceparent"),
+        )
+        return StoredEvent(
+            envelope=envelope,
+            schema_version=row.schema_version,
+            data=row.data,
+            checkpoint=Checkpoint(int(row.transaction_id), row.position),
+        )
+
+    # -- checkpoints of the store's own readers (the outbox relay) -------------------------------
+
+    async def load_checkpoint(self, name: str) -> Checkpoint:
+        """Where the reader ``name`` stopped; the start of the log if it never ran."""
+        c = self.tables.checkpoints
+        async with self.engine.connect() as conn:
+            row = (
+                await conn.execute(
+                    sa.select(c.c.transaction_id, c.c.position).where(c.c.name == name)
+                )
+            ).first()
+        return START if row is None else Checkpoint(row.transaction_id, row.position)
+
+    async def save_checkpoint(self, name: str, checkpoint: Checkpoint) -> None:
+        """Record where the reader ``name`` stopped (an upsert)."""
+        c = self.tables.checkpoints
+        values = {"transaction_id": checkpoint.transaction_id, "position": checkpoint.position,
+                  "updated_at": datetime.now(UTC)}
+        async with self.begin() as conn:
+            updated = await conn.execute(sa.update(c).where(c.c.name == name).values(**values))
+            if updated.rowcount == 0:
+                await conn.execute(sa.insert(c).values(name=name, **values))
+
+    @abstractmethod
+    def exclusive(self, name: str) -> Any:
+        """An async context manager held by one process at a time (one active relay)."""
+
+    async def close(self) -> None:
+        """Dispose of the engine's connections."""
+        await self.engine.dispose()
+
+
+def _fingerprint(
+    stream_id: str, expected_version: int | None, encoded: Sequence[tuple[Any, dict[str, Any]]]
+) -> str:
+    body = json.dumps(
+        [stream_id, expected_version, [[entry.type, data] for entry, data in encoded]],
+        sort_keys=True, separators=(",", ":"), ensure_ascii=False,
+    )
+    return hashlib.sha256(body.encode()).hexdigest()

@@ -1,0 +1,87 @@
+"""Pytest fixtures for real PostgreSQL and Kafka, shared by every package's tests.
+
+``make test`` starts both and exports ``DATABASE_URL`` and ``KAFKA_BOOTSTRAP_SERVERS``; with
+``WANGGE_REQUIRE_SERVICES=1`` (set by ``make test``) a missing server fails the test instead of
+skipping it, so CI can never pass by skipping the integration suite.
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import AsyncIterator, Awaitable, Callable
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from wangge.events.db import create_engine, normalise_url, sqlite_url
+
+
+def _required(variable: str) -> str:
+    value = os.environ.get(variable)
+    if value:
+        return value
+    message = f"{variable} is not set; run the suite with 'make test', which starts the servers"
+    if os.environ.get("WANGGE_REQUIRE_SERVICES") == "1":
+        pytest.fail(message)
+    pytest.skip(message)
+
+
+def unique_name(prefix: str) -> str:
+    """A random name, so tests never depend on each other's rows, schemas or topics."""
+    return f"{prefix}_{uuid.uuid4().hex[:12]}"
+
+
+@pytest.fixture(scope="session")
+def database_url() -> str:
+    """The PostgreSQL server's URL (from ``DATABASE_URL``)."""
+    return normalise_url(_required("DATABASE_URL"))
+
+
+@pytest.fixture(scope="session")
+def kafka_bootstrap() -> str:
+    """The Kafka bootstrap servers (from ``KAFKA_BOOTSTRAP_SERVERS``)."""
+    return _required("KAFKA_BOOTSTRAP_SERVERS")
+
+
+PgEngineFactory = Callable[..., Awaitable[AsyncEngine]]
+
+
+@pytest.fixture
+async def pg_engine_factory(database_url: str) -> AsyncIterator[PgEngineFactory]:
+    """Makes engines on a fresh PostgreSQL schema of their own; dropped after the test."""
+    admin = create_engine(database_url, pool_size=1)
+    made: list[tuple[AsyncEngine, str]] = []
+
+    async def make(schema: str | None = None, **kwargs: object) -> AsyncEngine:
+        schema = schema or unique_name("t")
+        async with admin.begin() as conn:
+            await conn.execute(sa.text(f'CREATE SCHEMA IF NOT EXISTS "{schema}"'))
+        engine = create_engine(
+            database_url, connect_args={"server_settings": {"search_path": schema}}, **kwargs
+        )
+        made.append((engine, schema))
+        return engine
+
+    yield make
+    for engine, schema in made:
+        await engine.dispose()
+        async with admin.begin() as conn:
+            await conn.execute(sa.text(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE'))
+    await admin.dispose()
+
+
+@pytest.fixture
+async def pg_engine(pg_engine_factory: PgEngineFactory) -> AsyncEngine:
+    """An engine on a fresh PostgreSQL schema."""
+    return await pg_engine_factory()
+
+
+@pytest.fixture
+async def sqlite_engine(tmp_path: Path) -> AsyncIterator[AsyncEngine]:
+    """An engine on a fresh SQLite file."""
+    engine = create_engine(sqlite_url(tmp_path / "events.db"))
+    yield engine
+    await engine.dispose()

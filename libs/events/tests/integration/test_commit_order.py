@@ -1,0 +1,125 @@
+"""A reader that follows the PostgreSQL log never misses an event that commits late.
+
+Positions are handed out at insert time but rows become visible at commit, so a reader that asks
+for ``position > last`` skips any row whose transaction commits after a younger one. The store's
+reader takes only transactions older than the oldest one still running (the xid8 watermark).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import random
+import uuid
+from datetime import UTC, datetime
+
+import pytest
+import sqlalchemy as sa
+from events_samples import Counted, catalogue
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from wangge.events import WriteOrderError
+from wangge.events.envelope import START
+from wangge.events.store import EventStore, PostgresEventStore, StoredEvent
+
+pytestmark = pytest.mark.postgres
+
+WRITERS = 12
+APPENDS_EACH = 25
+
+
+async def _write(store: EventStore, rng: random.Random, written: list[uuid.UUID]) -> None:
+    for n in range(APPENDS_EACH):
+        sid = f"counter-{uuid.uuid4()}"
+        async with store.begin() as conn:
+            result = await store.append(sid, [Counted(n=n)], expected_version=0, connection=conn)
+            if rng.random() < 0.3:
+                # hold the transaction open after the insert: its position is taken, its row is
+                # not yet visible, and younger transactions commit past it
+                await asyncio.sleep(rng.uniform(0.005, 0.05))
+        written.extend(result.event_ids)
+
+
+async def _late_commit(store: EventStore, written: list[uuid.UUID], go: asyncio.Event) -> None:
+    """One transaction that surely commits after a younger one (so the naive reader must miss)."""
+    async with store.begin() as conn:
+        result = await store.append(f"counter-{uuid.uuid4()}", [Counted(n=-1)],
+                                    expected_version=0, connection=conn)
+        await go.wait()
+        await asyncio.sleep(0.2)
+    written.extend(result.event_ids)
+
+
+async def test_the_watermark_reader_sees_every_event_and_the_naive_reader_does_not(
+    pg_engine_factory: object,
+) -> None:
+    engine: AsyncEngine = await pg_engine_factory(pool_size=WRITERS + 4)  # type: ignore[operator]
+    store = PostgresEventStore(engine, service="sample", catalogue=catalogue)
+    await store.create_schema()
+    rng = random.Random(20261127)
+    written: list[uuid.UUID] = []
+    done = asyncio.Event()
+    go = asyncio.Event()
+
+    async def follow_watermark() -> list[StoredEvent]:
+        seen: list[StoredEvent] = []
+        checkpoint = START
+        while True:
+            finished = done.is_set()
+            batch = await store.read_all(checkpoint, limit=50)
+            seen.extend(batch)
+            if batch:
+                checkpoint = batch[-1].checkpoint
+            elif finished:
+                return seen
+            else:
+                await asyncio.sleep(0.002)
+
+    async def follow_naive() -> list[StoredEvent]:
+        seen: list[StoredEvent] = []
+        last = 0
+        while True:
+            finished = done.is_set()
+            batch = await store.read_all_by_position(last, limit=50)
+            seen.extend(batch)
+            if batch:
+                last = batch[-1].checkpoint.position
+                go.set()
+            elif finished:
+                return seen
+            else:
+                await asyncio.sleep(0.002)
+
+    readers = asyncio.gather(follow_watermark(), follow_naive())
+    late = asyncio.create_task(_late_commit(store, written, go))
+    await asyncio.gather(*(_write(store, random.Random(rng.random()), written)
+                           for _ in range(WRITERS)))
+    go.set()
+    await late
+    done.set()
+    watermark_seen, naive_seen = await readers
+
+    watermark_ids = [e.envelope.id for e in watermark_seen]
+    assert len(watermark_ids) == len(set(watermark_ids)), "an event was read twice"
+    assert set(watermark_ids) == set(written), "the watermark reader missed events"
+    assert [e.checkpoint for e in watermark_seen] == sorted(e.checkpoint for e in watermark_seen)
+    missed_by_naive = set(written) - {e.envelope.id for e in naive_seen}
+    assert missed_by_naive, "the naive reader should have lost the late commit"
+    await engine.dispose()
+
+
+async def test_an_append_after_another_write_in_the_transaction_is_refused(
+    pg_engine: AsyncEngine,
+) -> None:
+    store = PostgresEventStore(pg_engine, service="sample", catalogue=catalogue)
+    await store.create_schema()
+    sid = f"counter-{uuid.uuid4()}"
+    with pytest.raises(WriteOrderError):
+        async with store.begin() as conn:
+            await conn.execute(
+                sa.insert(store.tables.checkpoints).values(
+                    name="a read-model write", transaction_id=0, position=0,
+                    updated_at=datetime.now(UTC),
+                )
+            )
+            await store.append(sid, [Counted(n=1)], expected_version=0, connection=conn)
+    assert await store.stream_version(sid) == 0

@@ -1,0 +1,20 @@
+"""Both event-store backends pass the same contract."""
+
+from __future__ import annotations
+
+import pytest
+from sqlalchemy.ext.asyncio import AsyncEngine
+from store_contract import EventStoreContract
+
+
+class TestSqliteEventStore(EventStoreContract):
+    @pytest.fixture
+    def engine(self, sqlite_engine: AsyncEngine) -> AsyncEngine:
+        return sqlite_engine
+
+
+@pytest.mark.postgres
+class TestPostgresEventStore(EventStoreContract):
+    @pytest.fixture
+    def engine(self, pg_engine: AsyncEngine) -> AsyncEngine:
+        return pg_engine
