@@ -1,0 +1,41 @@
+# Wangge's commands. `make run` and `make test` are all a fresh machine needs.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+UV := scripts/uv.sh
+
+.PHONY: help sync run test lint unit bench docs services-start services-stop clean
+
+help: ## list the commands
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-15s %s\n", $$1, $$2}'
+
+sync: ## install the workspace (uv, one lock file)
+	@$(UV) sync --all-groups --frozen --quiet
+
+run: sync ## start every service on the embedded default (SQLite under ./var/), seeded
+	@$(UV) run --frozen wangge-events demo --data-dir var
+
+test: sync ## provision PostgreSQL and Kafka, lint, run every test, stop what was started
+	@scripts/test.sh
+
+lint: sync ## ruff and mypy (--strict on libs/)
+	@$(UV) run --frozen ruff check .
+	@$(UV) run --frozen ruff format --check libs
+	@$(UV) run --frozen mypy --strict libs/events/src
+
+unit: sync ## the unit tests alone (no servers)
+	@$(UV) run --frozen pytest -q libs/events/tests/unit
+
+bench: sync ## benchmarks against raw drivers and a peer library; prints a table with ratios
+	@scripts/bench.sh
+
+docs: sync ## JSON Schemas and the AsyncAPI document of every event type, into docs/events/
+	@$(UV) run --frozen wangge-events schemas --out docs/events
+
+services-start: ## start the dev PostgreSQL and Kafka (prints their environment)
+	@scripts/dev/services.sh start
+
+services-stop: ## stop the dev PostgreSQL and Kafka
+	@scripts/dev/services.sh stop
+
+clean: services-stop ## stop services and remove local state
+	rm -rf .dev var

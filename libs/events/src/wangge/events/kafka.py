@@ -1,0 +1,98 @@
+"""Kafka clients with the settings the design needs (aiokafka's defaults are not those)."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Iterable
+from typing import Any
+
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
+from aiokafka.admin import AIOKafkaAdminClient, NewTopic
+from aiokafka.errors import TopicAlreadyExistsError
+
+DEFAULT_PARTITIONS = 12
+"""Partitions of each service topic: set for a whole city from the start (DESIGN section 9)."""
+
+
+def topic_for(service: str) -> str:
+    """The topic a service publishes its events to."""
+    return f"wangge.{service}.events"
+
+
+def make_producer(bootstrap_servers: str, **overrides: Any) -> AIOKafkaProducer:
+    """An idempotent producer that waits for every in-sync replica.
+
+    aiokafka defaults to ``acks=1`` without idempotence: a leader failover can then lose or
+    duplicate and reorder messages, which the outbox relay must not allow.
+    """
+    settings: dict[str, Any] = {
+        "bootstrap_servers": bootstrap_servers,
+        "enable_idempotence": True,
+        "acks": "all",
+        "linger_ms": 5,
+        "max_batch_size": 256 * 1024,
+        "max_request_size": 4 * 1024 * 1024,
+    }
+    settings.update(overrides)
+    return AIOKafkaProducer(**settings)
+
+
+def make_consumer(bootstrap_servers: str, *, group_id: str, **overrides: Any) -> AIOKafkaConsumer:
+    """A consumer that starts from the beginning and never commits on its own.
+
+    Projections keep their offsets in their own database, in the transaction that applies the
+    events; auto-commit would acknowledge messages that were never applied.
+    """
+    settings: dict[str, Any] = {
+        "bootstrap_servers": bootstrap_servers,
+        "group_id": group_id,
+        "enable_auto_commit": False,
+        "auto_offset_reset": "earliest",
+        "isolation_level": "read_committed",
+        "max_partition_fetch_bytes": 1024 * 1024,
+        "fetch_max_bytes": 8 * 1024 * 1024,
+    }
+    settings.update(overrides)
+    return AIOKafkaConsumer(**settings)
+
+
+async def ensure_topics(
+    bootstrap_servers: str,
+    topics: Iterable[str],
+    *,
+    partitions: int = DEFAULT_PARTITIONS,
+    replication_factor: int = 1,
+) -> None:
+    """Create the topics that are missing; brokers here never auto-create them."""
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap_servers)
+    await admin.start()
+    try:
+        existing = set(await admin.list_topics())
+        wanted = [
+            NewTopic(name=topic, num_partitions=partitions, replication_factor=replication_factor)
+            for topic in topics
+            if topic not in existing
+        ]
+        if wanted:
+            try:
+                await admin.create_topics(wanted)
+            except TopicAlreadyExistsError:
+                pass  # another process created it between our list and create
+        await _wait_for_leaders(admin, [t.name for t in wanted])
+    finally:
+        await admin.close()
+
+
+async def _wait_for_leaders(admin: AIOKafkaAdminClient, topics: list[str]) -> None:
+    # a freshly created topic answers metadata requests before its partitions have leaders
+    for _ in range(100):
+        if not topics:
+            return
+        described = await admin.describe_topics(topics)
+        if all(
+            t.get("error_code", 0) == 0 and t["partitions"]
+            and all(p.get("leader", -1) >= 0 for p in t["partitions"])
+            for t in described
+        ):
+            return
+        await asyncio.sleep(0.1)

@@ -1,0 +1,529 @@
+"""Projections: read models built from events, with exactly-once effect whatever crashes.
+
+A projection declares one handler per event type it cares about and ignores the rest. The runner
+reads a batch from a source (a Kafka consumer in production, the event table itself in embedded
+mode and for local rebuilds), applies it, and stores its source positions in the same database
+transaction as the read-model writes. After a crash it resumes from those positions, so no event
+is applied twice; events that arrive twice (the relay publishes at least once) are dropped by
+(stream id, version).
+
+Rebuilding replays the sources from the beginning into a fresh generation of the projection's
+tables, and swaps it in once it has caught up, so readers never see a half-built model.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from abc import ABC, abstractmethod
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any, ClassVar, TypeVar
+
+import sqlalchemy as sa
+from aiokafka import AIOKafkaConsumer, ConsumerRebalanceListener, TopicPartition
+from opentelemetry import trace
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+
+from wangge.events.catalogue import Catalogue, default_catalogue, version_from_dataschema
+from wangge.events.envelope import START, Checkpoint, Envelope, RecordedEvent, decode_data
+from wangge.events.kafka import make_consumer
+from wangge.events.model import DomainEvent
+from wangge.events.store import EventStore, StoredEvent
+from wangge.events.telemetry import context_from, tracer
+
+log = logging.getLogger(__name__)
+
+# -- declaring projections ----------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ApplyContext:
+    """What a handler writes with: the batch's transaction and this generation's tables."""
+
+    conn: AsyncConnection
+    tables: Mapping[str, sa.Table]
+
+
+Handler = Callable[[Any, ApplyContext, RecordedEvent], Awaitable[None]]
+H = TypeVar("H", bound=Handler)
+
+
+def handles(*models: type[DomainEvent]) -> Callable[[H], H]:
+    """Mark a projection method as the handler of these event models."""
+
+    def mark(fn: H) -> H:
+        fn.__wangge_handles__ = models  # type: ignore[attr-defined]
+        return fn
+
+    return mark
+
+
+class Projection(ABC):
+    """A read model: its tables (per generation) and its handlers."""
+
+    name: ClassVar[str]
+
+    def __init__(self, catalogue: Catalogue = default_catalogue) -> None:
+        self.catalogue = catalogue
+        self._handlers: dict[str, Callable[[ApplyContext, RecordedEvent], Awaitable[None]]] = {}
+        for attribute in dir(type(self)):
+            fn = getattr(type(self), attribute)
+            for model in getattr(fn, "__wangge_handles__", ()):
+                self._handlers[catalogue.entry_of(model).type] = getattr(self, attribute)
+        self._tables: dict[int, dict[str, sa.Table]] = {}
+
+    @abstractmethod
+    def define_tables(self, metadata: sa.MetaData, suffix: str) -> Mapping[str, sa.Table]:
+        """The projection's tables, their names ending in ``suffix`` (one set per generation)."""
+
+    @property
+    def handled_types(self) -> frozenset[str]:
+        """The event types this projection applies; everything else is skipped unread."""
+        return frozenset(self._handlers)
+
+    def tables(self, generation: int) -> Mapping[str, sa.Table]:
+        """The tables of one generation."""
+        if generation not in self._tables:
+            self._tables[generation] = dict(
+                self.define_tables(sa.MetaData(), f"_g{generation}")
+            )
+        return self._tables[generation]
+
+    async def apply(self, ctx: ApplyContext, event: RecordedEvent) -> None:
+        """Run the event's handler inside a span that continues the event's trace."""
+        handler = self._handlers[event.envelope.type]
+        with tracer.start_as_current_span(
+            "events.handle",
+            context=context_from(event.envelope.traceparent),
+            kind=trace.SpanKind.CONSUMER,
+            attributes={"wangge.projection": self.name, "wangge.event_type": event.envelope.type,
+                        "wangge.stream_id": event.stream_id},
+        ):
+            await handler(ctx, event)
+
+
+# -- the runner's own tables, in the read model's database ---------------------------------------
+
+_state = sa.MetaData()
+generations = sa.Table(
+    "projection_generations", _state,
+    sa.Column("projection", sa.String(200), primary_key=True),
+    sa.Column("generation", sa.Integer, nullable=False),
+    sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
+)
+positions = sa.Table(
+    "projection_positions", _state,
+    sa.Column("projection", sa.String(200), primary_key=True),
+    sa.Column("generation", sa.Integer, primary_key=True),
+    sa.Column("source_key", sa.String(300), primary_key=True),
+    sa.Column("position", sa.String(100), nullable=False),
+)
+applied_versions = sa.Table(
+    "projection_stream_versions", _state,
+    sa.Column("projection", sa.String(200), primary_key=True),
+    sa.Column("generation", sa.Integer, primary_key=True),
+    sa.Column("stream_id", sa.String(200), primary_key=True),
+    sa.Column("version", sa.Integer, nullable=False),
+)
+
+
+# -- sources ------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class SourcedEvent:
+    """An event with the source position to store once it is applied."""
+
+    source_key: str
+    position: str
+    event: StoredEvent
+
+
+PositionLoader = Callable[[], Awaitable[dict[str, str]]]
+
+
+class Source(ABC):
+    """Where a runner reads events from."""
+
+    async def start(self, load_positions: PositionLoader) -> None:
+        """Open connections; ``load_positions`` returns the stored positions of this generation."""
+
+    async def stop(self) -> None:
+        """Close connections."""
+
+    @abstractmethod
+    async def fetch(self, stored: Mapping[str, str], max_records: int) -> list[SourcedEvent]:
+        """The next events after the ``stored`` positions; empty when there is nothing new."""
+
+    @abstractmethod
+    async def lag(self, stored: Mapping[str, str]) -> int:
+        """How many events the source holds beyond the ``stored`` positions."""
+
+    @abstractmethod
+    def fresh(self) -> Source:
+        """A source of the same events for a rebuild, independent of this one."""
+
+
+class StoreSource(Source):
+    """The event table itself: embedded mode and local rebuilds."""
+
+    KEY = "store"
+
+    def __init__(self, store: EventStore, *, idle_seconds: float = 0.05) -> None:
+        self.store = store
+        self.idle_seconds = idle_seconds
+
+    def _after(self, stored: Mapping[str, str]) -> Checkpoint:
+        value = stored.get(self.KEY)
+        return Checkpoint.parse(value) if value else START
+
+    async def fetch(self, stored: Mapping[str, str], max_records: int) -> list[SourcedEvent]:
+        batch = await self.store.read_all(self._after(stored), limit=max_records)
+        if not batch:
+            await asyncio.sleep(self.idle_seconds)
+        return [SourcedEvent(self.KEY, str(e.checkpoint), e) for e in batch]
+
+    async def lag(self, stored: Mapping[str, str]) -> int:
+        after = self._after(stored)
+        events = self.store.tables.events
+        async with self.store.engine.connect() as conn:
+            value = await conn.scalar(
+                sa.select(sa.func.count()).select_from(events).where(
+                    events.c.position > after.position
+                )
+            )
+        return int(value or 0)
+
+    def fresh(self) -> StoreSource:
+        return StoreSource(self.store, idle_seconds=self.idle_seconds)
+
+
+class KafkaSource(Source):
+    """Service topics on Kafka, through a consumer group; offsets live in the read model's DB."""
+
+    def __init__(
+        self,
+        bootstrap_servers: str,
+        topics: Sequence[str],
+        *,
+        group_id: str,
+        fetch_timeout_ms: int = 200,
+        consumer_options: Mapping[str, Any] | None = None,
+    ) -> None:
+        self.bootstrap_servers = bootstrap_servers
+        self.topics = list(topics)
+        self.group_id = group_id
+        self.fetch_timeout_ms = fetch_timeout_ms
+        self.consumer_options = dict(consumer_options or {})
+        self._consumer: AIOKafkaConsumer | None = None
+
+    @staticmethod
+    def key(tp: TopicPartition) -> str:
+        return f"{tp.topic}/{tp.partition}"
+
+    async def start(self, load_positions: PositionLoader) -> None:
+        consumer = make_consumer(self.bootstrap_servers, group_id=self.group_id,
+                                 **self.consumer_options)
+        self._consumer = consumer
+
+        class SeekToStored(ConsumerRebalanceListener):  # type: ignore[misc]
+            # Kafka's committed offsets are never used: the database is the only truth of what
+            # was applied, so each newly assigned partition starts right after its stored offset.
+            async def on_partitions_revoked(self, revoked: set[TopicPartition]) -> None:
+                return None
+
+            async def on_partitions_assigned(self, assigned: set[TopicPartition]) -> None:
+                stored = await load_positions()
+                for tp in assigned:
+                    offset = stored.get(KafkaSource.key(tp))
+                    if offset is None:
+                        await consumer.seek_to_beginning(tp)
+                    else:
+                        consumer.seek(tp, int(offset) + 1)
+
+        consumer.subscribe(self.topics, listener=SeekToStored())
+        await consumer.start()
+
+    async def stop(self) -> None:
+        if self._consumer is not None:
+            await self._consumer.stop()
+            self._consumer = None
+
+    def _require(self) -> AIOKafkaConsumer:
+        if self._consumer is None:
+            raise RuntimeError("the Kafka source is not started")
+        return self._consumer
+
+    async def fetch(self, stored: Mapping[str, str], max_records: int) -> list[SourcedEvent]:
+        consumer = self._require()
+        records = await consumer.getmany(timeout_ms=self.fetch_timeout_ms,
+                                         max_records=max_records)
+        out: list[SourcedEvent] = []
+        for tp, messages in records.items():
+            for message in messages:
+                envelope = Envelope.from_kafka_headers(list(message.headers))
+                event = StoredEvent(
+                    envelope=envelope,
+                    schema_version=version_from_dataschema(envelope.dataschema),
+                    data=decode_data(message.value or b"{}"),
+                    checkpoint=Checkpoint(0, message.offset),
+                )
+                out.append(SourcedEvent(self.key(tp), str(message.offset), event))
+        return out
+
+    async def end_offsets(self) -> dict[str, int]:
+        """The last offset of every assigned partition (-1 for an empty one)."""
+        consumer = self._require()
+        assigned = consumer.assignment()
+        ends = await consumer.end_offsets(list(assigned)) if assigned else {}
+        return {self.key(tp): end - 1 for tp, end in ends.items()}
+
+    async def lag(self, stored: Mapping[str, str]) -> int:
+        ends = await self.end_offsets()
+        return sum(max(0, end - int(stored.get(key, "-1"))) for key, end in ends.items())
+
+    def fresh(self) -> KafkaSource:
+        return KafkaSource(
+            self.bootstrap_servers, self.topics, group_id=f"{self.group_id}.rebuild",
+            fetch_timeout_ms=self.fetch_timeout_ms, consumer_options=self.consumer_options,
+        )
+
+
+# -- the runner ---------------------------------------------------------------------------------
+
+
+class ProjectionRunner:
+    """Applies a source's events to one projection, one transaction per batch."""
+
+    def __init__(
+        self,
+        projection: Projection,
+        *,
+        engine: AsyncEngine,
+        source: Source,
+        batch_size: int = 500,
+    ) -> None:
+        self.projection = projection
+        self.engine = engine
+        self.source = source
+        self.batch_size = batch_size
+        self.generation = 0
+        self.applied = 0
+        self._stored: dict[str, str] = {}
+
+    async def setup(self) -> None:
+        """Create the runner's tables and, on first use, generation 1 of the projection."""
+        async with self.engine.begin() as conn:
+            await conn.run_sync(_state.create_all)
+            generation = await conn.scalar(
+                sa.select(generations.c.generation).where(
+                    generations.c.projection == self.projection.name
+                )
+            )
+            if generation is None:
+                generation = 1
+                await conn.execute(sa.insert(generations).values(
+                    projection=self.projection.name, generation=1, updated_at=datetime.now(UTC)))
+            await self._create_tables(conn, generation)
+        self.generation = generation
+
+    async def _create_tables(self, conn: AsyncConnection, generation: int) -> None:
+        tables = list(self.projection.tables(generation).values())
+        await conn.run_sync(lambda sync: tables[0].metadata.create_all(sync, tables=tables))
+
+    async def _load_positions(self, generation: int) -> dict[str, str]:
+        async with self.engine.connect() as conn:
+            rows = await conn.execute(
+                sa.select(positions.c.source_key, positions.c.position).where(
+                    positions.c.projection == self.projection.name,
+                    positions.c.generation == generation,
+                )
+            )
+            return {row.source_key: row.position for row in rows}
+
+    async def start(self) -> None:
+        """Set up tables and open the source at the stored positions."""
+        await self.setup()
+        self._stored = await self._load_positions(self.generation)
+        generation = self.generation
+        await self.source.start(lambda: self._load_positions(generation))
+
+    async def stop(self) -> None:
+        """Close the source."""
+        await self.source.stop()
+
+    async def run(self, stop: asyncio.Event | None = None) -> None:
+        """Apply batches until ``stop`` is set."""
+        stop = stop or asyncio.Event()
+        await self.start()
+        try:
+            while not stop.is_set():
+                await self.run_once()
+        finally:
+            await self.stop()
+
+    async def run_once(self) -> int:
+        """Fetch and apply one batch; returns how many events it held."""
+        batch = await self.source.fetch(self._stored, self.batch_size)
+        if batch:
+            await self._apply(self.generation, batch, self._stored)
+        return len(batch)
+
+    async def lag(self) -> int:
+        """Events the source holds that this projection has not yet applied."""
+        return await self.source.lag(self._stored)
+
+    async def _apply(
+        self, generation: int, batch: Sequence[SourcedEvent], stored: dict[str, str]
+    ) -> None:
+        projection = self.projection
+        handled = projection.handled_types
+        ctx_tables = projection.tables(generation)
+        new_positions: dict[str, str] = {}
+        async with self.engine.begin() as conn:
+            ctx = ApplyContext(conn=conn, tables=ctx_tables)
+            relevant = [s for s in batch if s.event.envelope.type in handled]
+            last_applied = await self._applied_versions(
+                conn, generation, {s.event.envelope.subject for s in relevant})
+            touched: dict[str, int] = {}
+            for sourced in batch:
+                new_positions[sourced.source_key] = sourced.position
+                envelope = sourced.event.envelope
+                if envelope.type not in handled:
+                    continue
+                if envelope.sequence <= last_applied.get(envelope.subject, 0):
+                    continue  # published twice by an at-least-once relay: applied already
+                await projection.apply(ctx, sourced.event.decode(projection.catalogue))
+                last_applied[envelope.subject] = envelope.sequence
+                touched[envelope.subject] = envelope.sequence
+                self.applied += 1
+            await self._save(conn, generation, touched, new_positions, stored)
+        stored.update(new_positions)
+
+    async def _applied_versions(
+        self, conn: AsyncConnection, generation: int, streams: set[str]
+    ) -> dict[str, int]:
+        if not streams:
+            return {}
+        rows = await conn.execute(
+            sa.select(applied_versions.c.stream_id, applied_versions.c.version).where(
+                applied_versions.c.projection == self.projection.name,
+                applied_versions.c.generation == generation,
+                applied_versions.c.stream_id.in_(streams),
+            )
+        )
+        return {row.stream_id: row.version for row in rows}
+
+    async def _save(
+        self,
+        conn: AsyncConnection,
+        generation: int,
+        touched: Mapping[str, int],
+        new_positions: Mapping[str, str],
+        stored: Mapping[str, str],
+    ) -> None:
+        name = self.projection.name
+        await _upsert(conn, applied_versions, [
+            {"projection": name, "generation": generation, "stream_id": s, "version": v}
+            for s, v in touched.items()
+        ], keys=("projection", "generation", "stream_id"), value="version")
+        await _upsert(conn, positions, [
+            {"projection": name, "generation": generation, "source_key": k, "position": p}
+            for k, p in new_positions.items()
+        ], keys=("projection", "generation", "source_key"), value="position")
+
+    async def rebuild(self) -> int:
+        """Replay the source from the beginning into a new generation, then swap it in.
+
+        Returns the new generation. The old generation keeps serving readers until the swap,
+        which is one transaction; its tables and positions are dropped after it.
+        """
+        await self.setup()
+        async with self.engine.connect() as conn:
+            newest = await conn.scalar(
+                sa.select(sa.func.max(positions.c.generation)).where(
+                    positions.c.projection == self.projection.name)
+            )
+        generation = max(self.generation, newest or 0) + 1
+        async with self.engine.begin() as conn:
+            await self._create_tables(conn, generation)
+        source = self.source.fresh()
+        stored: dict[str, str] = {}
+        await source.start(lambda: self._load_positions(generation))
+        try:
+            await self._catch_up(source, generation, stored)
+        finally:
+            await source.stop()
+        old = self.generation
+        async with self.engine.begin() as conn:
+            await conn.execute(
+                sa.update(generations)
+                .where(generations.c.projection == self.projection.name)
+                .values(generation=generation, updated_at=datetime.now(UTC))
+            )
+            for table in self.projection.tables(old).values():
+                await conn.run_sync(lambda sync, t=table: t.drop(sync, checkfirst=True))
+            for table in (positions, applied_versions):
+                await conn.execute(sa.delete(table).where(
+                    table.c.projection == self.projection.name, table.c.generation == old))
+        self.generation = generation
+        self._stored = stored
+        log.info("projection %s rebuilt as generation %s", self.projection.name, generation)
+        return generation
+
+    async def _catch_up(self, source: Source, generation: int, stored: dict[str, str]) -> None:
+        # the target is fixed once the rebuild's consumer has its partitions; later events are
+        # applied by the live runner after the swap
+        targets: dict[str, int] | None = None
+        while True:
+            batch = await source.fetch(stored, self.batch_size)
+            if batch:
+                await self._apply(generation, batch, stored)
+            if not isinstance(source, KafkaSource):
+                if not batch:
+                    return
+                continue
+            if targets is None:
+                targets = await source.end_offsets() or None
+                if targets is None:
+                    continue
+            if all(int(stored.get(key, "-1")) >= end for key, end in targets.items()):
+                return
+
+
+async def _upsert(
+    conn: AsyncConnection,
+    table: sa.Table,
+    rows: list[dict[str, Any]],
+    *,
+    keys: tuple[str, ...],
+    value: str,
+) -> None:
+    """Insert or update rows by primary key, in one statement on either backend."""
+    if not rows:
+        return
+    if conn.dialect.name == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert as pg_insert
+
+        pg = pg_insert(table)
+        await conn.execute(
+            pg.on_conflict_do_update(index_elements=keys, set_={value: pg.excluded[value]}), rows
+        )
+    else:
+        from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+
+        lite = sqlite_insert(table)
+        await conn.execute(
+            lite.on_conflict_do_update(index_elements=keys, set_={value: lite.excluded[value]}),
+            rows,
+        )
+
+
+async def active_generation(conn: AsyncConnection, projection: str) -> int:
+    """The generation readers should query (0 before the projection's first start)."""
+    value = await conn.scalar(
+        sa.select(generations.c.generation).where(generations.c.projection == projection)
+    )
+    return int(value or 0)

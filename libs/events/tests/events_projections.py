@@ -1,0 +1,68 @@
+"""A projection used by the event library's tests: per stream, the counts it was told."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+import sqlalchemy as sa
+from events_samples import Counted, HouseholdRegistered, catalogue
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from wangge.events import RecordedEvent
+from wangge.events.projection import ApplyContext, Projection, active_generation, handles
+
+
+class Crash(Exception):
+    """Stands for the process dying in the middle of a batch."""
+
+
+class CountsProjection(Projection):
+    """Per stream: how many ``Counted`` events were applied, and every ``n`` in order."""
+
+    name = "counts"
+
+    def __init__(self, name: str = "counts", crash_after: int | None = None) -> None:
+        super().__init__(catalogue)
+        self.name = name  # type: ignore[misc]
+        self.crash_after = crash_after
+        self.calls = 0
+
+    def define_tables(self, metadata: sa.MetaData, suffix: str) -> Mapping[str, sa.Table]:
+        return {
+            "counts": sa.Table(
+                f"{self.name}_counts{suffix}", metadata,
+                sa.Column("stream_id", sa.String(200), primary_key=True),
+                sa.Column("applied", sa.Integer, nullable=False),
+                sa.Column("ns", sa.Text, nullable=False),
+            )
+        }
+
+    @handles(Counted)
+    async def on_counted(self, ctx: ApplyContext, event: RecordedEvent) -> None:
+        self.calls += 1
+        if self.crash_after is not None and self.calls > self.crash_after:
+            raise Crash
+        assert isinstance(event.data, Counted)
+        table = ctx.tables["counts"]
+        n = str(event.data.n)
+        updated = await ctx.conn.execute(
+            sa.update(table)
+            .where(table.c.stream_id == event.stream_id)
+            .values(applied=table.c.applied + 1, ns=table.c.ns + "," + n)
+        )
+        if updated.rowcount == 0:
+            await ctx.conn.execute(
+                sa.insert(table).values(stream_id=event.stream_id, applied=1, ns=n)
+            )
+
+    @handles(HouseholdRegistered)
+    async def on_registered(self, ctx: ApplyContext, event: RecordedEvent) -> None:
+        """Present so the projection handles more than one type; records nothing."""
+
+    async def snapshot(self, engine: AsyncEngine) -> dict[str, tuple[int, str]]:
+        """The whole read model of the active generation."""
+        async with engine.connect() as conn:
+            generation = await active_generation(conn, self.name)
+            table = self.tables(generation)["counts"]
+            rows = await conn.execute(sa.select(table.c.stream_id, table.c.applied, table.c.ns))
+            return {row.stream_id: (row.applied, row.ns) for row in rows}
