@@ -5,11 +5,12 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 import sqlalchemy as sa
-from events_samples import Counted, HouseholdRegistered, catalogue
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from wangge.events import RecordedEvent
 from wangge.events.projection import ApplyContext, Projection, active_generation, handles
+
+from events_samples import Counted, HouseholdRegistered, catalogue
 
 
 class Crash(Exception):
@@ -30,7 +31,8 @@ class CountsProjection(Projection):
     def define_tables(self, metadata: sa.MetaData, suffix: str) -> Mapping[str, sa.Table]:
         return {
             "counts": sa.Table(
-                f"{self.name}_counts{suffix}", metadata,
+                f"{self.name}_counts{suffix}",
+                metadata,
                 sa.Column("stream_id", sa.String(200), primary_key=True),
                 sa.Column("applied", sa.Integer, nullable=False),
                 sa.Column("ns", sa.Text, nullable=False),

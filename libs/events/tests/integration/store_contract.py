@@ -4,12 +4,10 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from collections.abc import AsyncIterator
 from datetime import UTC
 
 import pytest
 import sqlalchemy as sa
-from events_samples import Counted, HouseholdRegistered, MemberAdded, catalogue
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from wangge.events import (
@@ -21,6 +19,8 @@ from wangge.events import (
 )
 from wangge.events.envelope import START
 from wangge.events.store import NO_STREAM, EventStore, open_store
+
+from events_samples import Counted, HouseholdRegistered, MemberAdded, catalogue
 
 
 def stream() -> str:
@@ -35,17 +35,19 @@ class EventStoreContract:
         raise NotImplementedError
 
     @pytest.fixture
-    async def store(self, engine: AsyncEngine) -> AsyncIterator[EventStore]:
+    async def store(self, engine: AsyncEngine) -> EventStore:
         store = open_store(engine, service="sample", catalogue=catalogue)
         await store.create_schema()
-        yield store
+        return store
 
     async def test_appended_events_are_read_back_in_stream_order(self, store: EventStore) -> None:
         sid = stream()
         result = await store.append(
             sid,
-            [HouseholdRegistered(household_id="h1", dwelling="d1"),
-             MemberAdded(person="p1", relationship="head")],
+            [
+                HouseholdRegistered(household_id="h1", dwelling="d1"),
+                MemberAdded(person="p1", relationship="head"),
+            ],
             expected_version=NO_STREAM,
             metadata=Metadata(actor="worker-7", correlation_id="c-1"),
         )
@@ -103,10 +105,12 @@ class EventStoreContract:
     async def test_a_retried_command_returns_the_first_result(self, store: EventStore) -> None:
         sid = stream()
         key = f"key-{uuid.uuid4()}"
-        first = await store.append(sid, [Counted(n=1)], expected_version=NO_STREAM,
-                                   idempotency_key=key)
-        again = await store.append(sid, [Counted(n=1)], expected_version=NO_STREAM,
-                                   idempotency_key=key)
+        first = await store.append(
+            sid, [Counted(n=1)], expected_version=NO_STREAM, idempotency_key=key
+        )
+        again = await store.append(
+            sid, [Counted(n=1)], expected_version=NO_STREAM, idempotency_key=key
+        )
         assert again.replayed and not first.replayed
         assert again.event_ids == first.event_ids
         assert again.last_version == first.last_version
@@ -115,10 +119,12 @@ class EventStoreContract:
     async def test_concurrent_retries_write_once(self, store: EventStore) -> None:
         sid = stream()
         key = f"key-{uuid.uuid4()}"
-        results = await asyncio.gather(*(
-            store.append(sid, [Counted(n=1)], expected_version=NO_STREAM, idempotency_key=key)
-            for _ in range(5)
-        ))
+        results = await asyncio.gather(
+            *(
+                store.append(sid, [Counted(n=1)], expected_version=NO_STREAM, idempotency_key=key)
+                for _ in range(5)
+            )
+        )
         assert len({r.event_ids for r in results}) == 1
         assert await store.stream_version(sid) == 1
 

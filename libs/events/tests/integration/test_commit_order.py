@@ -14,12 +14,13 @@ from datetime import UTC, datetime
 
 import pytest
 import sqlalchemy as sa
-from events_samples import Counted, catalogue
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from wangge.events import WriteOrderError
 from wangge.events.envelope import START
 from wangge.events.store import EventStore, PostgresEventStore, StoredEvent
+
+from events_samples import Counted, catalogue
 
 pytestmark = pytest.mark.postgres
 
@@ -42,8 +43,9 @@ async def _write(store: EventStore, rng: random.Random, written: list[uuid.UUID]
 async def _late_commit(store: EventStore, written: list[uuid.UUID], go: asyncio.Event) -> None:
     """One transaction that surely commits after a younger one (so the naive reader must miss)."""
     async with store.begin() as conn:
-        result = await store.append(f"counter-{uuid.uuid4()}", [Counted(n=-1)],
-                                    expected_version=0, connection=conn)
+        result = await store.append(
+            f"counter-{uuid.uuid4()}", [Counted(n=-1)], expected_version=0, connection=conn
+        )
         await go.wait()
         await asyncio.sleep(0.2)
     written.extend(result.event_ids)
@@ -91,8 +93,9 @@ async def test_the_watermark_reader_sees_every_event_and_the_naive_reader_does_n
 
     readers = asyncio.gather(follow_watermark(), follow_naive())
     late = asyncio.create_task(_late_commit(store, written, go))
-    await asyncio.gather(*(_write(store, random.Random(rng.random()), written)
-                           for _ in range(WRITERS)))
+    await asyncio.gather(
+        *(_write(store, random.Random(rng.random()), written) for _ in range(WRITERS))
+    )
     go.set()
     await late
     done.set()
@@ -117,7 +120,9 @@ async def test_an_append_after_another_write_in_the_transaction_is_refused(
         async with store.begin() as conn:
             await conn.execute(
                 sa.insert(store.tables.checkpoints).values(
-                    name="a read-model write", transaction_id=0, position=0,
+                    name="a read-model write",
+                    transaction_id=0,
+                    position=0,
                     updated_at=datetime.now(UTC),
                 )
             )

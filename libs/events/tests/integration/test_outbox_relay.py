@@ -12,8 +12,6 @@ from collections import defaultdict
 from pathlib import Path
 
 import pytest
-from events_samples import Counted, MemberAdded, catalogue
-from kafka_support import read_topic
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from wangge.events import Envelope
@@ -21,6 +19,9 @@ from wangge.events.envelope import decode_data
 from wangge.events.kafka import ensure_topics
 from wangge.events.relay import OutboxRelay
 from wangge.events.store import EventStore, PostgresEventStore
+
+from events_samples import Counted, MemberAdded, catalogue
+from kafka_support import read_topic
 
 pytestmark = [pytest.mark.postgres, pytest.mark.kafka]
 
@@ -80,8 +81,11 @@ async def test_the_relay_publishes_the_newest_schema_version(
     sid = f"household-{uuid.uuid4()}"
     await store.append(sid, [MemberAdded(person="x", relationship="y")], expected_version=None)
     async with store.begin() as conn:
-        await conn.execute(sa.update(store.tables.events).values(
-            schema_version=1, data={"name": "p1", "relation": "spouse"}))
+        await conn.execute(
+            sa.update(store.tables.events).values(
+                schema_version=1, data={"name": "p1", "relation": "spouse"}
+            )
+        )
     relay = OutboxRelay(store, bootstrap_servers=kafka_bootstrap, topic=topic)
     stop = asyncio.Event()
     task = asyncio.create_task(relay.run(stop))
@@ -92,13 +96,35 @@ async def test_the_relay_publishes_the_newest_schema_version(
     assert Envelope.from_kafka_headers(list(record.headers)).dataschema.endswith(":2")
 
 
-async def _start_relay(database_url: str, schema: str, kafka: str, topic: str) -> asyncio.subprocess.Process:
-    env = dict(os.environ, PYTHONPATH=os.pathsep.join([str(TESTS), os.environ.get("PYTHONPATH", "")]))
+async def _start_relay(
+    database_url: str, schema: str, kafka: str, topic: str
+) -> asyncio.subprocess.Process:
+    env = dict(
+        os.environ, PYTHONPATH=os.pathsep.join([str(TESTS), os.environ.get("PYTHONPATH", "")])
+    )
     return await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "wangge.events", "--log-level", "WARNING", "relay",
-        "--service", "sample", "--database-url", database_url, "--schema", schema,
-        "--bootstrap-servers", kafka, "--topic", topic, "--partitions", "3",
-        "--batch-size", "50", "--catalogue", "events_samples:catalogue",
+        sys.executable,
+        "-m",
+        "wangge.events",
+        "--log-level",
+        "WARNING",
+        "relay",
+        "--service",
+        "sample",
+        "--database-url",
+        database_url,
+        "--schema",
+        schema,
+        "--bootstrap-servers",
+        kafka,
+        "--topic",
+        topic,
+        "--partitions",
+        "3",
+        "--batch-size",
+        "50",
+        "--catalogue",
+        "events_samples:catalogue",
         env=env,
     )
 
@@ -139,7 +165,7 @@ async def test_a_relay_killed_at_random_points_loses_nothing_and_keeps_stream_or
         await appender
     relay = await _start_relay(database_url, schema, kafka_bootstrap, topic)
     try:
-        records = await read_topic(kafka_bootstrap, topic, at_least=written, timeout=90)
+        records = await read_topic(kafka_bootstrap, topic, at_least=written, within=90)
     finally:
         relay.send_signal(signal.SIGTERM)
         await relay.wait()

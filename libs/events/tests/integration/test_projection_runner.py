@@ -6,12 +6,13 @@ import uuid
 
 import pytest
 import sqlalchemy as sa
-from events_projections import CountsProjection, Crash
-from events_samples import Counted, HouseholdRegistered, MemberAdded, catalogue
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from wangge.events.projection import ProjectionRunner, StoreSource, active_generation
 from wangge.events.store import EventStore, open_store
+
+from events_projections import CountsProjection, Crash
+from events_samples import Counted, HouseholdRegistered, MemberAdded, catalogue
 
 STREAMS = 12
 EVENTS_EACH = 15
@@ -50,8 +51,9 @@ async def test_a_crash_mid_batch_leaves_the_same_model_as_one_clean_pass(
     await _fill(store)
 
     clean = CountsProjection(f"clean_{uuid.uuid4().hex[:8]}")
-    clean_runner = ProjectionRunner(clean, engine=engine, source=StoreSource(store, idle_seconds=0),
-                                    batch_size=40)
+    clean_runner = ProjectionRunner(
+        clean, engine=engine, source=StoreSource(store, idle_seconds=0), batch_size=40
+    )
     await clean_runner.start()
     await _drain(clean_runner)
     expected = await clean.snapshot(engine)
@@ -59,8 +61,9 @@ async def test_a_crash_mid_batch_leaves_the_same_model_as_one_clean_pass(
 
     name = f"crashy_{uuid.uuid4().hex[:8]}"
     crashing = CountsProjection(name, crash_after=97)  # dies in the middle of the third batch
-    runner = ProjectionRunner(crashing, engine=engine,
-                              source=StoreSource(store, idle_seconds=0), batch_size=40)
+    runner = ProjectionRunner(
+        crashing, engine=engine, source=StoreSource(store, idle_seconds=0), batch_size=40
+    )
     await runner.start()
     with pytest.raises(Crash):
         await _drain(runner)
@@ -68,8 +71,9 @@ async def test_a_crash_mid_batch_leaves_the_same_model_as_one_clean_pass(
     assert 0 < sum(applied for applied, _ in half_done.values()) < STREAMS * EVENTS_EACH
 
     restarted = CountsProjection(name)
-    runner = ProjectionRunner(restarted, engine=engine,
-                              source=StoreSource(store, idle_seconds=0), batch_size=40)
+    runner = ProjectionRunner(
+        restarted, engine=engine, source=StoreSource(store, idle_seconds=0), batch_size=40
+    )
     await runner.start()
     await _drain(runner)
     assert await restarted.snapshot(engine) == expected
@@ -82,8 +86,9 @@ async def test_a_rebuild_replays_into_fresh_tables_and_swaps(engine: AsyncEngine
     await store.create_schema()
     streams = await _fill(store)
     projection = CountsProjection(f"rebuilt_{uuid.uuid4().hex[:8]}")
-    runner = ProjectionRunner(projection, engine=engine,
-                              source=StoreSource(store, idle_seconds=0), batch_size=64)
+    runner = ProjectionRunner(
+        projection, engine=engine, source=StoreSource(store, idle_seconds=0), batch_size=64
+    )
     await runner.start()
     await _drain(runner)
     before = await projection.snapshot(engine)

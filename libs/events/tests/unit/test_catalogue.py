@@ -5,11 +5,12 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from events_samples import Counted, HouseholdRegistered, MemberAdded, catalogue
 from pydantic import ValidationError
 
 from wangge.events import Catalogue, DomainEvent, EventValidationError, UnknownEventType
 from wangge.events.catalogue import dataschema_for, version_from_dataschema
+
+from events_samples import Counted, HouseholdRegistered, MemberAdded, catalogue
 
 
 def test_an_event_type_is_named_by_service_and_class() -> None:
@@ -70,8 +71,11 @@ def test_a_missing_upcaster_or_a_newer_version_is_an_error() -> None:
 
 def test_decoding_names_the_wrong_field() -> None:
     with pytest.raises(EventValidationError) as raised:
-        catalogue.decode("wangge.sample.HouseholdRegistered", 1,
-                         {"household_id": "h", "dwelling": "d", "kind": "tent"})
+        catalogue.decode(
+            "wangge.sample.HouseholdRegistered",
+            1,
+            {"household_id": "h", "dwelling": "d", "kind": "tent"},
+        )
     assert [e.field for e in raised.value.errors] == ["kind"]
 
 

@@ -81,8 +81,9 @@ class Catalogue:
         """Register ``model`` as the current version of ``wangge.<service>.<name>``."""
         if version < 1:
             raise ValueError("schema versions start at 1")
-        entry = CatalogueEntry(service=service, name=name or model.__name__, model=model,
-                               version=version)
+        entry = CatalogueEntry(
+            service=service, name=name or model.__name__, model=model, version=version
+        )
         existing = self._by_type.get(entry.type)
         if existing is not None and existing != entry:
             raise ValueError(f"{entry.type} is already registered to {existing.model.__name__}")
@@ -153,8 +154,12 @@ class Catalogue:
         if version > entry.version:
             raise EventValidationError(
                 event_type,
-                [FieldError("dataschema", f"version {version} is newer than this reader's "
-                                          f"{entry.version}")],
+                [
+                    FieldError(
+                        "dataschema",
+                        f"version {version} is newer than this reader's {entry.version}",
+                    )
+                ],
             )
         for step in range(version, entry.version):
             try:

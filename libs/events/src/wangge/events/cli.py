@@ -11,6 +11,7 @@ import signal
 import sys
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 from wangge.events.catalogue import Catalogue, default_catalogue
 
@@ -43,15 +44,16 @@ async def _relay(args: argparse.Namespace) -> None:
     from wangge.events.relay import OutboxRelay
     from wangge.events.store import open_store
 
-    kwargs: dict[str, object] = {}
+    kwargs: dict[str, Any] = {}
     if args.schema:
         kwargs["connect_args"] = {"server_settings": {"search_path": args.schema}}
     engine = create_engine(args.database_url, **kwargs)
     store = open_store(engine, service=args.service, catalogue=_catalogue(args.catalogue))
     topic = args.topic or topic_for(args.service)
     await ensure_topics(args.bootstrap_servers, [topic], partitions=args.partitions)
-    relay = OutboxRelay(store, bootstrap_servers=args.bootstrap_servers, topic=topic,
-                        batch_size=args.batch_size)
+    relay = OutboxRelay(
+        store, bootstrap_servers=args.bootstrap_servers, topic=topic, batch_size=args.batch_size
+    )
     try:
         await relay.run(_stop_on_signals())
     finally:
@@ -90,21 +92,28 @@ def main(argv: Sequence[str] | None = None) -> None:
 
     schemas = commands.add_parser("schemas", help="write JSON Schemas and the AsyncAPI document")
     schemas.add_argument("--out", default="docs/events")
-    schemas.add_argument("--catalogue", default="wangge.events.demo",
-                         help="module[:attribute] that registers the event models")
+    schemas.add_argument(
+        "--catalogue",
+        default="wangge.events.demo:catalogue",
+        help="module[:attribute] that registers the event models",
+    )
 
     demo = commands.add_parser("demo", help="append and project events on SQLite (make run)")
     demo.add_argument("--data-dir", default="var")
     demo.add_argument("--once", action="store_true", help="seed, project, print and exit")
 
     args = parser.parse_args(argv)
-    logging.basicConfig(level=args.log_level.upper(),
-                        format='{"time":"%(asctime)s","level":"%(levelname)s",'
-                               '"logger":"%(name)s","message":%(message)r}')
+    logging.basicConfig(
+        level=args.log_level.upper(),
+        format='{"time":"%(asctime)s","level":"%(levelname)s",'
+        '"logger":"%(name)s","message":%(message)r}',
+    )
     if args.command == "relay":
         if not args.database_url or not args.bootstrap_servers:
-            parser.error("relay needs --database-url and --bootstrap-servers "
-                         "(or DATABASE_URL and KAFKA_BOOTSTRAP_SERVERS)")
+            parser.error(
+                "relay needs --database-url and --bootstrap-servers "
+                "(or DATABASE_URL and KAFKA_BOOTSTRAP_SERVERS)"
+            )
         asyncio.run(_relay(args))
     elif args.command == "schemas":
         _schemas(args)

@@ -31,8 +31,17 @@ _HEADER_DOCS = {
     "ce_causationid": "id of the command or event that caused this one",
     "content-type": "application/json",
 }
-_REQUIRED_HEADERS = ["ce_specversion", "ce_id", "ce_source", "ce_type", "ce_subject", "ce_time",
-                     "ce_dataschema", "ce_sequence", "content-type"]
+_REQUIRED_HEADERS = [
+    "ce_specversion",
+    "ce_id",
+    "ce_source",
+    "ce_type",
+    "ce_subject",
+    "ce_time",
+    "ce_dataschema",
+    "ce_sequence",
+    "content-type",
+]
 
 
 def event_schema(entry: CatalogueEntry, ref_template: str = "#/$defs/{model}") -> JsonSchema:
@@ -47,7 +56,8 @@ def json_schemas(catalogue: Catalogue) -> dict[str, JsonSchema]:
     """``schemas/<type>/v<version>.json`` -> schema, for every registered type."""
     return {
         f"schemas/{entry.type}/v{entry.version}.json": {
-            "$schema": "https://json-schema.org/draft/2020-12/schema", **event_schema(entry)
+            "$schema": "https://json-schema.org/draft/2020-12/schema",
+            **event_schema(entry),
         }
         for entry in catalogue
     }
@@ -73,7 +83,8 @@ def asyncapi(catalogue: Catalogue, *, version: str = "1.0.0") -> JsonSchema:
                 "name": entry.name,
                 "title": entry.name,
                 "summary": (entry.model.__doc__ or "").strip().splitlines()[0]
-                if entry.model.__doc__ else entry.name,
+                if entry.model.__doc__
+                else entry.name,
                 "contentType": "application/json",
                 "headers": {
                     "type": "object",
@@ -84,9 +95,12 @@ def asyncapi(catalogue: Catalogue, *, version: str = "1.0.0") -> JsonSchema:
                     },
                 },
                 "payload": {"$ref": f"#/components/schemas/{entry.type}"},
-                "bindings": {"kafka": {"key": {"type": "string",
-                                               "description": "stream id (<aggregate>-<uuid>)"},
-                                       "bindingVersion": "0.5.0"}},
+                "bindings": {
+                    "kafka": {
+                        "key": {"type": "string", "description": "stream id (<aggregate>-<uuid>)"},
+                        "bindingVersion": "0.5.0",
+                    }
+                },
                 "x-schema-version": entry.version,
             }
             refs[entry.name] = {"$ref": f"#/components/messages/{entry.type}"}
@@ -106,11 +120,16 @@ def asyncapi(catalogue: Catalogue, *, version: str = "1.0.0") -> JsonSchema:
             "title": "Wangge domain events",
             "version": version,
             "description": "Events each Wangge service publishes, in CloudEvents 1.0 binary "
-                           "content mode: attributes as ce_* headers, data as JSON.",
+            "content mode: attributes as ce_* headers, data as JSON.",
         },
         "defaultContentType": "application/json",
-        "servers": {"kafka": {"host": "localhost:9092", "protocol": "kafka",
-                              "description": "the deployment's Kafka cluster"}},
+        "servers": {
+            "kafka": {
+                "host": "localhost:9092",
+                "protocol": "kafka",
+                "description": "the deployment's Kafka cluster",
+            }
+        },
         "channels": channels,
         "operations": operations,
         "components": {"messages": messages, "schemas": schemas},
@@ -142,8 +161,9 @@ def breaking_changes(catalogue: Catalogue, published: Path) -> list[str]:
     for entry in catalogue:
         for older in range(1, entry.version):
             if (entry.type, older) not in upcasters:
-                problems.append(f"{entry.type}: version {entry.version} has no upcaster from "
-                                f"version {older}")
+                problems.append(
+                    f"{entry.type}: version {entry.version} has no upcaster from version {older}"
+                )
         path = published / "schemas" / entry.type / f"v{entry.version}.json"
         if not path.exists():
             continue
@@ -171,8 +191,11 @@ def _compare(old: JsonSchema, new: JsonSchema) -> list[str]:
 
 def _strip_docs(schema: Any) -> Any:
     if isinstance(schema, dict):
-        return {k: _strip_docs(v) for k, v in schema.items()
-                if k not in ("description", "title", "examples")}
+        return {
+            k: _strip_docs(v)
+            for k, v in schema.items()
+            if k not in ("description", "title", "examples")
+        }
     if isinstance(schema, list):
         return [_strip_docs(v) for v in schema]
     return schema

@@ -22,7 +22,7 @@ def sqlite_url(path: str | Path) -> str:
 
 
 def normalise_url(url: str) -> str:
-    """Accept the plain ``postgresql://`` and ``sqlite://`` URLs users type, and pick async drivers."""
+    """Accept plain ``postgresql://`` and ``sqlite://`` URLs, and pick the async drivers."""
     parsed = make_url(url)
     if parsed.drivername in ("postgresql", "postgres", "postgresql+psycopg", "postgresql+psycopg2"):
         parsed = parsed.set(drivername="postgresql+asyncpg")

@@ -12,6 +12,7 @@ from collections.abc import Mapping
 from pathlib import Path
 
 import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 from wangge.events.catalogue import Catalogue
 from wangge.events.db import create_engine, sqlite_url
@@ -65,38 +66,52 @@ class GridSummary(Projection):
     name = "demo_grid_summary"
 
     def define_tables(self, metadata: sa.MetaData, suffix: str) -> Mapping[str, sa.Table]:
-        return {"grids": sa.Table(
-            f"grid_summary{suffix}", metadata,
-            sa.Column("grid_code", sa.String(30), primary_key=True),
-            sa.Column("name", sa.String(100), nullable=False),
-            sa.Column("households", sa.Integer, nullable=False, default=0),
-            sa.Column("residents", sa.Integer, nullable=False, default=0),
-            sa.Column("visits", sa.Integer, nullable=False, default=0),
-        )}
+        return {
+            "grids": sa.Table(
+                f"grid_summary{suffix}",
+                metadata,
+                sa.Column("grid_code", sa.String(30), primary_key=True),
+                sa.Column("name", sa.String(100), nullable=False),
+                sa.Column("households", sa.Integer, nullable=False, default=0),
+                sa.Column("residents", sa.Integer, nullable=False, default=0),
+                sa.Column("visits", sa.Integer, nullable=False, default=0),
+            )
+        }
 
     @handles(GridDrawn)
     async def on_grid(self, ctx: ApplyContext, event: RecordedEvent) -> None:
         assert isinstance(event.data, GridDrawn)
-        await ctx.conn.execute(sa.insert(ctx.tables["grids"]).values(
-            grid_code=event.data.grid_code, name=event.data.name,
-            households=0, residents=0, visits=0))
+        await ctx.conn.execute(
+            sa.insert(ctx.tables["grids"]).values(
+                grid_code=event.data.grid_code,
+                name=event.data.name,
+                households=0,
+                residents=0,
+                visits=0,
+            )
+        )
 
     @handles(HouseholdRegistered)
     async def on_household(self, ctx: ApplyContext, event: RecordedEvent) -> None:
         assert isinstance(event.data, HouseholdRegistered)
         grids = ctx.tables["grids"]
         await ctx.conn.execute(
-            sa.update(grids).where(grids.c.grid_code == event.data.grid_code).values(
-                households=grids.c.households + 1,
-                residents=grids.c.residents + event.data.members))
+            sa.update(grids)
+            .where(grids.c.grid_code == event.data.grid_code)
+            .values(
+                households=grids.c.households + 1, residents=grids.c.residents + event.data.members
+            )
+        )
 
     @handles(VisitRecorded)
     async def on_visit(self, ctx: ApplyContext, event: RecordedEvent) -> None:
         assert isinstance(event.data, VisitRecorded)
         grids = ctx.tables["grids"]
         await ctx.conn.execute(
-            sa.update(grids).where(grids.c.grid_code == event.data.grid_code)
-            .values(visits=grids.c.visits + 1))
+            sa.update(grids)
+            .where(grids.c.grid_code == event.data.grid_code)
+            .values(visits=grids.c.visits + 1)
+        )
 
 
 async def seed(store: EventStore, rng: random.Random) -> list[tuple[str, str]]:
@@ -105,21 +120,33 @@ async def seed(store: EventStore, rng: random.Random) -> list[tuple[str, str]]:
     for community in (1, 2):
         for grid in (1, 2):
             code = f"{SUBDISTRICT}-{community:03d}-{grid:03d}"
-            await store.append(f"grid-{code}", [GridDrawn(grid_code=code,
-                               name=f"第{community}社区第{grid}网格")],
-                               expected_version=NO_STREAM, idempotency_key=f"seed-{code}")
+            await store.append(
+                f"grid-{code}",
+                [GridDrawn(grid_code=code, name=f"第{community}社区第{grid}网格")],
+                expected_version=NO_STREAM,
+                idempotency_key=f"seed-{code}",
+            )
             for n in range(1, 6):
                 household = f"household-{code}-{n:02d}"
-                await store.append(household, [HouseholdRegistered(
-                    household_id=household, grid_code=code,
-                    dwelling=f"{code}/{n // 3 + 1}栋/{n:02d}01", members=rng.randint(1, 5))],
-                    expected_version=NO_STREAM, idempotency_key=f"seed-{household}",
-                    metadata=Metadata(actor=f"worker-{code}"))
+                await store.append(
+                    household,
+                    [
+                        HouseholdRegistered(
+                            household_id=household,
+                            grid_code=code,
+                            dwelling=f"{code}/{n // 3 + 1}栋/{n:02d}01",
+                            members=rng.randint(1, 5),
+                        )
+                    ],
+                    expected_version=NO_STREAM,
+                    idempotency_key=f"seed-{household}",
+                    metadata=Metadata(actor=f"worker-{code}"),
+                )
                 households.append((household, code))
     return households
 
 
-async def print_summary(engine: sa.ext.asyncio.AsyncEngine, projection: GridSummary) -> None:
+async def print_summary(engine: AsyncEngine, projection: GridSummary) -> None:
     """The grid summary as a small table."""
     async with engine.connect() as conn:
         grids = projection.tables(await active_generation(conn, projection.name))["grids"]
@@ -146,9 +173,11 @@ async def run_demo(data_dir: Path, *, serve: bool) -> None:
     try:
         while serve:
             household, grid = rng.choice(households)
-            await store.append(household, [VisitRecorded(household_id=household, grid_code=grid,
-                                                         worker=f"worker-{grid}")],
-                               expected_version=None)
+            await store.append(
+                household,
+                [VisitRecorded(household_id=household, grid_code=grid, worker=f"worker-{grid}")],
+                expected_version=None,
+            )
             while await runner.run_once():
                 pass
             print(f"visit recorded at {household}; projected events so far: {runner.applied}")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections.abc import Iterable
 from typing import Any
 
@@ -74,10 +75,9 @@ async def ensure_topics(
             if topic not in existing
         ]
         if wanted:
-            try:
+            # another process may create a topic between our list and create
+            with contextlib.suppress(TopicAlreadyExistsError):
                 await admin.create_topics(wanted)
-            except TopicAlreadyExistsError:
-                pass  # another process created it between our list and create
         await _wait_for_leaders(admin, [t.name for t in wanted])
     finally:
         await admin.close()
@@ -90,7 +90,8 @@ async def _wait_for_leaders(admin: AIOKafkaAdminClient, topics: list[str]) -> No
             return
         described = await admin.describe_topics(topics)
         if all(
-            t.get("error_code", 0) == 0 and t["partitions"]
+            t.get("error_code", 0) == 0
+            and t["partitions"]
             and all(p.get("leader", -1) >= 0 for p in t["partitions"])
             for t in described
         ):

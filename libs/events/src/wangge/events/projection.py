@@ -86,9 +86,7 @@ class Projection(ABC):
     def tables(self, generation: int) -> Mapping[str, sa.Table]:
         """The tables of one generation."""
         if generation not in self._tables:
-            self._tables[generation] = dict(
-                self.define_tables(sa.MetaData(), f"_g{generation}")
-            )
+            self._tables[generation] = dict(self.define_tables(sa.MetaData(), f"_g{generation}"))
         return self._tables[generation]
 
     async def apply(self, ctx: ApplyContext, event: RecordedEvent) -> None:
@@ -98,8 +96,11 @@ class Projection(ABC):
             "events.handle",
             context=context_from(event.envelope.traceparent),
             kind=trace.SpanKind.CONSUMER,
-            attributes={"wangge.projection": self.name, "wangge.event_type": event.envelope.type,
-                        "wangge.stream_id": event.stream_id},
+            attributes={
+                "wangge.projection": self.name,
+                "wangge.event_type": event.envelope.type,
+                "wangge.stream_id": event.stream_id,
+            },
         ):
             await handler(ctx, event)
 
@@ -108,20 +109,23 @@ class Projection(ABC):
 
 _state = sa.MetaData()
 generations = sa.Table(
-    "projection_generations", _state,
+    "projection_generations",
+    _state,
     sa.Column("projection", sa.String(200), primary_key=True),
     sa.Column("generation", sa.Integer, nullable=False),
     sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
 )
 positions = sa.Table(
-    "projection_positions", _state,
+    "projection_positions",
+    _state,
     sa.Column("projection", sa.String(200), primary_key=True),
     sa.Column("generation", sa.Integer, primary_key=True),
     sa.Column("source_key", sa.String(300), primary_key=True),
     sa.Column("position", sa.String(100), nullable=False),
 )
 applied_versions = sa.Table(
-    "projection_stream_versions", _state,
+    "projection_stream_versions",
+    _state,
     sa.Column("projection", sa.String(200), primary_key=True),
     sa.Column("generation", sa.Integer, primary_key=True),
     sa.Column("stream_id", sa.String(200), primary_key=True),
@@ -147,10 +151,10 @@ PositionLoader = Callable[[], Awaitable[dict[str, str]]]
 class Source(ABC):
     """Where a runner reads events from."""
 
-    async def start(self, load_positions: PositionLoader) -> None:
+    async def start(self, load_positions: PositionLoader) -> None:  # noqa: B027
         """Open connections; ``load_positions`` returns the stored positions of this generation."""
 
-    async def stop(self) -> None:
+    async def stop(self) -> None:  # noqa: B027
         """Close connections."""
 
     @abstractmethod
@@ -190,9 +194,9 @@ class StoreSource(Source):
         events = self.store.tables.events
         async with self.store.engine.connect() as conn:
             value = await conn.scalar(
-                sa.select(sa.func.count()).select_from(events).where(
-                    events.c.position > after.position
-                )
+                sa.select(sa.func.count())
+                .select_from(events)
+                .where(events.c.position > after.position)
             )
         return int(value or 0)
 
@@ -224,8 +228,9 @@ class KafkaSource(Source):
         return f"{tp.topic}/{tp.partition}"
 
     async def start(self, load_positions: PositionLoader) -> None:
-        consumer = make_consumer(self.bootstrap_servers, group_id=self.group_id,
-                                 **self.consumer_options)
+        consumer = make_consumer(
+            self.bootstrap_servers, group_id=self.group_id, **self.consumer_options
+        )
         self._consumer = consumer
 
         class SeekToStored(ConsumerRebalanceListener):  # type: ignore[misc]
@@ -258,8 +263,7 @@ class KafkaSource(Source):
 
     async def fetch(self, stored: Mapping[str, str], max_records: int) -> list[SourcedEvent]:
         consumer = self._require()
-        records = await consumer.getmany(timeout_ms=self.fetch_timeout_ms,
-                                         max_records=max_records)
+        records = await consumer.getmany(timeout_ms=self.fetch_timeout_ms, max_records=max_records)
         out: list[SourcedEvent] = []
         for tp, messages in records.items():
             for message in messages:
@@ -286,8 +290,11 @@ class KafkaSource(Source):
 
     def fresh(self) -> KafkaSource:
         return KafkaSource(
-            self.bootstrap_servers, self.topics, group_id=f"{self.group_id}.rebuild",
-            fetch_timeout_ms=self.fetch_timeout_ms, consumer_options=self.consumer_options,
+            self.bootstrap_servers,
+            self.topics,
+            group_id=f"{self.group_id}.rebuild",
+            fetch_timeout_ms=self.fetch_timeout_ms,
+            consumer_options=self.consumer_options,
         )
 
 
@@ -324,8 +331,11 @@ class ProjectionRunner:
             )
             if generation is None:
                 generation = 1
-                await conn.execute(sa.insert(generations).values(
-                    projection=self.projection.name, generation=1, updated_at=datetime.now(UTC)))
+                await conn.execute(
+                    sa.insert(generations).values(
+                        projection=self.projection.name, generation=1, updated_at=datetime.now(UTC)
+                    )
+                )
             await self._create_tables(conn, generation)
         self.generation = generation
 
@@ -386,7 +396,8 @@ class ProjectionRunner:
             ctx = ApplyContext(conn=conn, tables=ctx_tables)
             relevant = [s for s in batch if s.event.envelope.type in handled]
             last_applied = await self._applied_versions(
-                conn, generation, {s.event.envelope.subject for s in relevant})
+                conn, generation, {s.event.envelope.subject for s in relevant}
+            )
             touched: dict[str, int] = {}
             for sourced in batch:
                 new_positions[sourced.source_key] = sourced.position
@@ -425,14 +436,26 @@ class ProjectionRunner:
         stored: Mapping[str, str],
     ) -> None:
         name = self.projection.name
-        await _upsert(conn, applied_versions, [
-            {"projection": name, "generation": generation, "stream_id": s, "version": v}
-            for s, v in touched.items()
-        ], keys=("projection", "generation", "stream_id"), value="version")
-        await _upsert(conn, positions, [
-            {"projection": name, "generation": generation, "source_key": k, "position": p}
-            for k, p in new_positions.items()
-        ], keys=("projection", "generation", "source_key"), value="position")
+        await _upsert(
+            conn,
+            applied_versions,
+            [
+                {"projection": name, "generation": generation, "stream_id": s, "version": v}
+                for s, v in touched.items()
+            ],
+            keys=("projection", "generation", "stream_id"),
+            value="version",
+        )
+        await _upsert(
+            conn,
+            positions,
+            [
+                {"projection": name, "generation": generation, "source_key": k, "position": p}
+                for k, p in new_positions.items()
+            ],
+            keys=("projection", "generation", "source_key"),
+            value="position",
+        )
 
     async def rebuild(self) -> int:
         """Replay the source from the beginning into a new generation, then swap it in.
@@ -444,7 +467,8 @@ class ProjectionRunner:
         async with self.engine.connect() as conn:
             newest = await conn.scalar(
                 sa.select(sa.func.max(positions.c.generation)).where(
-                    positions.c.projection == self.projection.name)
+                    positions.c.projection == self.projection.name
+                )
             )
         generation = max(self.generation, newest or 0) + 1
         async with self.engine.begin() as conn:
@@ -463,11 +487,16 @@ class ProjectionRunner:
                 .where(generations.c.projection == self.projection.name)
                 .values(generation=generation, updated_at=datetime.now(UTC))
             )
-            for table in self.projection.tables(old).values():
-                await conn.run_sync(lambda sync, t=table: t.drop(sync, checkfirst=True))
+            old_tables = list(self.projection.tables(old).values())
+            await conn.run_sync(
+                lambda sync: old_tables[0].metadata.drop_all(sync, tables=old_tables)
+            )
             for table in (positions, applied_versions):
-                await conn.execute(sa.delete(table).where(
-                    table.c.projection == self.projection.name, table.c.generation == old))
+                await conn.execute(
+                    sa.delete(table).where(
+                        table.c.projection == self.projection.name, table.c.generation == old
+                    )
+                )
         self.generation = generation
         self._stored = stored
         log.info("projection %s rebuilt as generation %s", self.projection.name, generation)

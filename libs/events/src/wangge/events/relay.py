@@ -10,6 +10,7 @@ publishes some events again; consumers drop those by (stream id, version).
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 
 from aiokafka import AIOKafkaProducer
@@ -57,10 +58,8 @@ class OutboxRelay:
                 while not stop.is_set():
                     checkpoint, count = await self.publish_batch(producer, checkpoint)
                     if count == 0:
-                        try:
+                        with contextlib.suppress(TimeoutError):
                             await asyncio.wait_for(stop.wait(), self.idle_seconds)
-                        except TimeoutError:
-                            pass
             finally:
                 await producer.stop()
 
@@ -78,7 +77,9 @@ class OutboxRelay:
         self.published += len(batch)
         return checkpoint, len(batch)
 
-    async def _send(self, producer: AIOKafkaProducer, stored: StoredEvent) -> asyncio.Future[object]:
+    async def _send(
+        self, producer: AIOKafkaProducer, stored: StoredEvent
+    ) -> asyncio.Future[object]:
         envelope = stored.envelope
         entry = self.store.catalogue.entry(envelope.type)
         if stored.schema_version == entry.version:
@@ -91,12 +92,16 @@ class OutboxRelay:
             "events.publish",
             context=context_from(envelope.traceparent),
             kind=trace.SpanKind.PRODUCER,
-            attributes={"messaging.system": "kafka", "messaging.destination.name": self.topic,
-                        "wangge.stream_id": envelope.subject},
+            attributes={
+                "messaging.system": "kafka",
+                "messaging.destination.name": self.topic,
+                "wangge.stream_id": envelope.subject,
+            },
         ):
-            return await producer.send(
+            ack: asyncio.Future[object] = await producer.send(
                 self.topic,
                 key=envelope.subject.encode(),
                 value=encode_data(data),
                 headers=envelope.kafka_headers(),
             )
+            return ack

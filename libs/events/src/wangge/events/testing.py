@@ -11,6 +11,7 @@ import os
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 import sqlalchemy as sa
@@ -55,7 +56,7 @@ async def pg_engine_factory(database_url: str) -> AsyncIterator[PgEngineFactory]
     admin = create_engine(database_url, pool_size=1)
     made: list[tuple[AsyncEngine, str]] = []
 
-    async def make(schema: str | None = None, **kwargs: object) -> AsyncEngine:
+    async def make(schema: str | None = None, **kwargs: Any) -> AsyncEngine:
         schema = schema or unique_name("t")
         async with admin.begin() as conn:
             await conn.execute(sa.text(f'CREATE SCHEMA IF NOT EXISTS "{schema}"'))

@@ -18,7 +18,14 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from wangge.events.catalogue import Catalogue, dataschema_for, default_catalogue
-from wangge.events.envelope import START, Checkpoint, Envelope, Metadata, RecordedEvent, new_event_id
+from wangge.events.envelope import (
+    START,
+    Checkpoint,
+    Envelope,
+    Metadata,
+    RecordedEvent,
+    new_event_id,
+)
 from wangge.events.errors import ConcurrencyConflict, IdempotencyKeyReused
 from wangge.events.model import DomainEvent
 from wangge.events.store.tables import StoreTables, build_tables
@@ -109,7 +116,7 @@ class EventStore(ABC):
         events: Sequence[DomainEvent],
         *,
         expected_version: int | None,
-        metadata: Metadata = Metadata(),
+        metadata: Metadata | None = None,
         idempotency_key: str | None = None,
         connection: AsyncConnection | None = None,
     ) -> AppendResult:
@@ -124,24 +131,42 @@ class EventStore(ABC):
             raise ValueError("an append needs at least one event")
         encoded = [self.catalogue.encode(event) for event in events]
         fingerprint = _fingerprint(stream_id, expected_version, encoded)
+        metadata = metadata or Metadata()
         if metadata.traceparent is None:
             metadata = replace(metadata, traceparent=current_traceparent())
         with tracer.start_as_current_span(
             "events.append",
             kind=trace.SpanKind.PRODUCER,
-            attributes={"wangge.stream_id": stream_id, "wangge.event_count": len(events),
-                        "wangge.service": self.service},
+            attributes={
+                "wangge.stream_id": stream_id,
+                "wangge.event_count": len(events),
+                "wangge.service": self.service,
+            },
         ) as span:
             # the events carry the append span's context, so the relay and every projection
             # handler join the trace of the command that caused them
             metadata = replace(metadata, traceparent=current_traceparent() or metadata.traceparent)
             if connection is not None:
-                return await self._append(connection, stream_id, encoded, expected_version,
-                                          metadata, idempotency_key, fingerprint)
+                return await self._append(
+                    connection,
+                    stream_id,
+                    encoded,
+                    expected_version,
+                    metadata,
+                    idempotency_key,
+                    fingerprint,
+                )
             try:
                 async with self.begin() as conn:
-                    return await self._append(conn, stream_id, encoded, expected_version,
-                                              metadata, idempotency_key, fingerprint)
+                    return await self._append(
+                        conn,
+                        stream_id,
+                        encoded,
+                        expected_version,
+                        metadata,
+                        idempotency_key,
+                        fingerprint,
+                    )
             except ConcurrencyConflict as conflict:
                 # a concurrent retry of the same command may have won the race: answer as it did
                 if idempotency_key is not None:
@@ -170,10 +195,16 @@ class EventStore(ABC):
         if expected_version is not None and head != expected_version:
             raise ConcurrencyConflict(stream_id, expected_version, head)
         now = datetime.now(UTC)
-        meta = {k: v for k, v in (("actor", metadata.actor),
-                                  ("correlationid", metadata.correlation_id),
-                                  ("causationid", metadata.causation_id),
-                                  ("traceparent", metadata.traceparent)) if v is not None}
+        meta = {
+            k: v
+            for k, v in (
+                ("actor", metadata.actor),
+                ("correlationid", metadata.correlation_id),
+                ("causationid", metadata.causation_id),
+                ("traceparent", metadata.traceparent),
+            )
+            if v is not None
+        }
         rows = [
             {
                 "stream_id": stream_id,
@@ -201,7 +232,9 @@ class EventStore(ABC):
             try:
                 await conn.execute(
                     sa.insert(self.tables.idempotency_keys).values(
-                        key=idempotency_key, fingerprint=fingerprint, result=result.to_json(),
+                        key=idempotency_key,
+                        fingerprint=fingerprint,
+                        result=result.to_json(),
                         recorded_at=now,
                     )
                 )
@@ -251,9 +284,11 @@ class EventStore(ABC):
         a service's own stream must be fully understood to rebuild its state.
         """
         e = self._events
-        query = self._select_stored().where(
-            e.c.stream_id == stream_id, e.c.version >= from_version
-        ).order_by(e.c.version)
+        query = (
+            self._select_stored()
+            .where(e.c.stream_id == stream_id, e.c.version >= from_version)
+            .order_by(e.c.version)
+        )
         async with self.engine.connect() as conn:
             rows = (await conn.execute(query)).all()
         return [self._stored(row).decode(self.catalogue) for row in rows]
@@ -265,7 +300,7 @@ class EventStore(ABC):
         limit: int = 1000,
         connection: AsyncConnection | None = None,
     ) -> list[StoredEvent]:
-        """Up to ``limit`` committed events after ``after``, in an order no later commit can break."""
+        """Up to ``limit`` committed events after ``after``, in an order no late commit breaks."""
         if connection is not None:
             return await self._read_all(connection, after, limit)
         async with self.engine.connect() as conn:
@@ -284,7 +319,9 @@ class EventStore(ABC):
         Kept only to show, in tests and the decision record, what the watermark prevents.
         """
         e = self._events
-        query = self._select_stored().where(e.c.position > after).order_by(e.c.position).limit(limit)
+        query = (
+            self._select_stored().where(e.c.position > after).order_by(e.c.position).limit(limit)
+        )
         if connection is not None:
             rows = (await connection.execute(query)).all()
         else:
@@ -295,8 +332,16 @@ class EventStore(ABC):
     def _select_stored(self) -> sa.Select[Any]:
         e = self._events
         return sa.select(
-            e.c.position, self._transaction_id_column(), e.c.stream_id, e.c.version,
-            e.c.event_id, e.c.type, e.c.schema_version, e.c.recorded_at, e.c.metadata, e.c.data,
+            e.c.position,
+            self._transaction_id_column(),
+            e.c.stream_id,
+            e.c.version,
+            e.c.event_id,
+            e.c.type,
+            e.c.schema_version,
+            e.c.recorded_at,
+            e.c.metadata,
+            e.c.data,
         )
 
     def _transaction_id_column(self) -> sa.ColumnElement[int]:
@@ -340,8 +385,11 @@ class EventStore(ABC):
     async def save_checkpoint(self, name: str, checkpoint: Checkpoint) -> None:
         """Record where the reader ``name`` stopped (an upsert)."""
         c = self.tables.checkpoints
-        values = {"transaction_id": checkpoint.transaction_id, "position": checkpoint.position,
-                  "updated_at": datetime.now(UTC)}
+        values = {
+            "transaction_id": checkpoint.transaction_id,
+            "position": checkpoint.position,
+            "updated_at": datetime.now(UTC),
+        }
         async with self.begin() as conn:
             updated = await conn.execute(sa.update(c).where(c.c.name == name).values(**values))
             if updated.rowcount == 0:
@@ -361,6 +409,8 @@ def _fingerprint(
 ) -> str:
     body = json.dumps(
         [stream_id, expected_version, [[entry.type, data] for entry, data in encoded]],
-        sort_keys=True, separators=(",", ":"), ensure_ascii=False,
+        sort_keys=True,
+        separators=(",", ":"),
+        ensure_ascii=False,
     )
     return hashlib.sha256(body.encode()).hexdigest()

@@ -63,7 +63,9 @@ class PostgresEventStore(EventStore):
         # Only transactions older than the oldest still running one are read: every row with a
         # smaller id has committed (or aborted), so nothing can later appear behind the checkpoint.
         e = self._events
-        after_xid = sa.cast(sa.cast(sa.literal(str(after.transaction_id)), sa.Text), e.c.transaction_id.type)
+        after_xid = sa.cast(
+            sa.cast(sa.literal(str(after.transaction_id)), sa.Text), e.c.transaction_id.type
+        )
         query = (
             self._select_stored()
             .where(

@@ -61,18 +61,20 @@ def build_tables(dialect: str, metadata: sa.MetaData | None = None) -> StoreTabl
     """The store's tables for ``dialect`` (``postgresql`` or ``sqlite``), in ``metadata``."""
     metadata = metadata if metadata is not None else sa.MetaData()
     postgres = dialect == "postgresql"
-    columns: list[sa.SchemaItem] = [
-        sa.Column(
-            "position",
-            sa.BigInteger().with_variant(sa.Integer(), "sqlite"),
-            sa.Identity() if postgres else None,
-            primary_key=True,
-        ),
+    position_type = sa.BigInteger().with_variant(sa.Integer(), "sqlite")
+    columns: list[Any] = [
+        sa.Column("position", position_type, sa.Identity(), primary_key=True)
+        if postgres
+        else sa.Column("position", position_type, primary_key=True),
     ]
     if postgres:
         columns.append(
-            sa.Column("transaction_id", XID8(), nullable=False,
-                      server_default=sa.text("pg_current_xact_id()"))
+            sa.Column(
+                "transaction_id",
+                XID8(),
+                nullable=False,
+                server_default=sa.text("pg_current_xact_id()"),
+            )
         )
     columns += [
         sa.Column("stream_id", sa.String(200), nullable=False),

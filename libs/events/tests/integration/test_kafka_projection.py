@@ -1,0 +1,153 @@
+"""Projections fed from Kafka: exactly-once effect despite re-sent events and crashes, and one
+trace from the command that appended an event to the handler that projected it."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+
+import pytest
+from opentelemetry import trace
+from opentelemetry.sdk.trace import TracerProvider
+from opentelemetry.sdk.trace.export import SimpleSpanProcessor
+from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from wangge.events.envelope import START
+from wangge.events.kafka import ensure_topics
+from wangge.events.projection import KafkaSource, ProjectionRunner, StoreSource
+from wangge.events.relay import OutboxRelay
+from wangge.events.store import PostgresEventStore
+
+from events_projections import CountsProjection, Crash
+from events_samples import Counted, catalogue
+
+pytestmark = [pytest.mark.postgres, pytest.mark.kafka]
+
+
+@pytest.fixture(scope="session")
+def spans() -> InMemorySpanExporter:
+    """The SDK's in-memory exporter, installed once as the global tracer provider."""
+    exporter = InMemorySpanExporter()
+    provider = TracerProvider()
+    provider.add_span_processor(SimpleSpanProcessor(exporter))
+    trace.set_tracer_provider(provider)
+    return exporter
+
+
+async def _publish_all(relay: OutboxRelay, count: int) -> None:
+    """Run the relay until it has published ``count`` more events (acknowledged by Kafka)."""
+    target = relay.published + count
+    stop = asyncio.Event()
+    task = asyncio.create_task(relay.run(stop))
+    for _ in range(600):
+        if relay.published >= target or task.done():
+            break
+        await asyncio.sleep(0.05)
+    stop.set()
+    await task
+    assert relay.published >= target
+
+
+async def _drain(runner: ProjectionRunner, until_applied: int, rounds: int = 200) -> None:
+    for _ in range(rounds):
+        await runner.run_once()
+        if runner.applied >= until_applied and await runner.lag() == 0:
+            return
+    raise AssertionError(f"applied {runner.applied} of {until_applied}")
+
+
+async def test_resent_events_and_a_crash_leave_the_same_model_as_one_clean_pass(
+    pg_engine: AsyncEngine, kafka_bootstrap: str
+) -> None:
+    store = PostgresEventStore(pg_engine, service="sample", catalogue=catalogue)
+    await store.create_schema()
+    topic = f"wangge.test.{uuid.uuid4().hex[:10]}"
+    await ensure_topics(kafka_bootstrap, [topic], partitions=4)
+    streams = [f"counter-{uuid.uuid4()}" for _ in range(8)]
+    for n in range(10):
+        for sid in streams:
+            await store.append(sid, [Counted(n=n)], expected_version=None)
+    total = len(streams) * 10
+    relay = OutboxRelay(store, bootstrap_servers=kafka_bootstrap, topic=topic)
+    await _publish_all(relay, total)
+    # a relay that crashed after publishing but before its checkpoint sends it all again
+    await store.save_checkpoint(relay.name, START)
+    await _publish_all(relay, total)
+
+    clean = CountsProjection(f"clean_{uuid.uuid4().hex[:8]}")
+    clean_runner = ProjectionRunner(clean, engine=pg_engine, source=StoreSource(store))
+    await clean_runner.start()
+    await _drain(clean_runner, total)
+    expected = await clean.snapshot(pg_engine)
+
+    name = f"kafka_{uuid.uuid4().hex[:8]}"
+    group = f"wangge.projection.{name}"
+    crashing = CountsProjection(name, crash_after=total // 2)
+    runner = ProjectionRunner(
+        crashing,
+        engine=pg_engine,
+        batch_size=25,
+        source=KafkaSource(kafka_bootstrap, [topic], group_id=group),
+    )
+    await runner.start()
+    with pytest.raises(Crash):
+        await _drain(runner, total)
+    await runner.stop()
+
+    restarted = CountsProjection(name)
+    runner = ProjectionRunner(
+        restarted,
+        engine=pg_engine,
+        batch_size=25,
+        source=KafkaSource(kafka_bootstrap, [topic], group_id=group),
+    )
+    await runner.start()
+    try:
+        await _drain(runner, total - crashing.calls + 1)
+    finally:
+        await runner.stop()
+    assert await restarted.snapshot(pg_engine) == expected
+    assert sum(applied for applied, _ in expected.values()) == total
+
+
+async def test_one_trace_runs_from_the_append_to_the_projection_handler(
+    pg_engine: AsyncEngine, kafka_bootstrap: str, spans: InMemorySpanExporter
+) -> None:
+    store = PostgresEventStore(pg_engine, service="sample", catalogue=catalogue)
+    await store.create_schema()
+    topic = f"wangge.test.{uuid.uuid4().hex[:10]}"
+    await ensure_topics(kafka_bootstrap, [topic], partitions=1)
+    spans.clear()
+    tracer = trace.get_tracer("test")
+    with tracer.start_as_current_span("POST /households") as command:
+        await store.append(f"counter-{uuid.uuid4()}", [Counted(n=1)], expected_version=None)
+    trace_id = command.get_span_context().trace_id
+
+    await _publish_all(OutboxRelay(store, bootstrap_servers=kafka_bootstrap, topic=topic), 1)
+    projection = CountsProjection(f"traced_{uuid.uuid4().hex[:8]}")
+    runner = ProjectionRunner(
+        projection,
+        engine=pg_engine,
+        source=KafkaSource(kafka_bootstrap, [topic], group_id=f"traced-{uuid.uuid4()}"),
+    )
+    await runner.start()
+    try:
+        await _drain(runner, 1)
+    finally:
+        await runner.stop()
+
+    finished = {
+        s.name: s
+        for s in spans.get_finished_spans()
+        if s.context is not None and s.context.trace_id == trace_id
+    }
+    assert {"POST /households", "events.append", "events.publish", "events.handle"} <= set(finished)
+    append = finished["events.append"]
+    assert append.parent is not None
+    assert append.parent.span_id == command.get_span_context().span_id
+    for name in ("events.publish", "events.handle"):
+        parent = finished[name].parent
+        assert parent is not None
+        assert append.context is not None
+        assert parent.span_id == append.context.span_id
