@@ -224,3 +224,26 @@ class EventStoreContract:
         await store.save_checkpoint(name, last.checkpoint)
         await store.save_checkpoint(name, last.checkpoint)
         assert await store.load_checkpoint(name) == last.checkpoint
+
+    async def test_only_one_holder_of_an_exclusive_role_at_a_time(self, store: EventStore) -> None:
+        name = f"relay-{uuid.uuid4()}"
+        holder_entered = asyncio.Event()
+        release = asyncio.Event()
+        order: list[str] = []
+
+        async def hold(label: str, entered: asyncio.Event | None) -> None:
+            async with store.exclusive(name):
+                order.append(f"{label} in")
+                if entered is not None:
+                    entered.set()
+                    await release.wait()
+                order.append(f"{label} out")
+
+        first = asyncio.create_task(hold("first", holder_entered))
+        await holder_entered.wait()
+        second = asyncio.create_task(hold("second", None))
+        await asyncio.sleep(0.3)
+        assert order == ["first in"], "the second holder got in while the first held the role"
+        release.set()
+        await asyncio.gather(first, second)
+        assert order == ["first in", "first out", "second in", "second out"]
