@@ -24,6 +24,8 @@ from typing import Any, ClassVar, TypeVar
 import sqlalchemy as sa
 from aiokafka import AIOKafkaConsumer, ConsumerRebalanceListener, TopicPartition
 from opentelemetry import trace
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from wangge.events.catalogue import Catalogue, default_catalogue, version_from_dataschema
@@ -410,7 +412,7 @@ class ProjectionRunner:
                 last_applied[envelope.subject] = envelope.sequence
                 touched[envelope.subject] = envelope.sequence
                 self.applied += 1
-            await self._save(conn, generation, touched, new_positions, stored)
+            await self._save(conn, generation, touched, new_positions)
         stored.update(new_positions)
 
     async def _applied_versions(
@@ -433,29 +435,12 @@ class ProjectionRunner:
         generation: int,
         touched: Mapping[str, int],
         new_positions: Mapping[str, str],
-        stored: Mapping[str, str],
     ) -> None:
-        name = self.projection.name
-        await _upsert(
-            conn,
-            applied_versions,
-            [
-                {"projection": name, "generation": generation, "stream_id": s, "version": v}
-                for s, v in touched.items()
-            ],
-            keys=("projection", "generation", "stream_id"),
-            value="version",
-        )
-        await _upsert(
-            conn,
-            positions,
-            [
-                {"projection": name, "generation": generation, "source_key": k, "position": p}
-                for k, p in new_positions.items()
-            ],
-            keys=("projection", "generation", "source_key"),
-            value="position",
-        )
+        key = {"projection": self.projection.name, "generation": generation}
+        versions = [{**key, "stream_id": s, "version": v} for s, v in touched.items()]
+        places = [{**key, "source_key": k, "position": p} for k, p in new_positions.items()]
+        await _upsert(conn, applied_versions, versions, value="version")
+        await _upsert(conn, positions, places, value="position")
 
     async def rebuild(self) -> int:
         """Replay the source from the beginning into a new generation, then swap it in.
@@ -523,31 +508,20 @@ class ProjectionRunner:
 
 
 async def _upsert(
-    conn: AsyncConnection,
-    table: sa.Table,
-    rows: list[dict[str, Any]],
-    *,
-    keys: tuple[str, ...],
-    value: str,
+    conn: AsyncConnection, table: sa.Table, rows: list[dict[str, Any]], *, value: str
 ) -> None:
-    """Insert or update rows by primary key, in one statement on either backend."""
+    """Insert rows, or update ``value`` where the key exists; one statement on both backends."""
     if not rows:
         return
-    if conn.dialect.name == "postgresql":
-        from sqlalchemy.dialects.postgresql import insert as pg_insert
-
-        pg = pg_insert(table)
-        await conn.execute(
-            pg.on_conflict_do_update(index_elements=keys, set_={value: pg.excluded[value]}), rows
-        )
-    else:
-        from sqlalchemy.dialects.sqlite import insert as sqlite_insert
-
-        lite = sqlite_insert(table)
-        await conn.execute(
-            lite.on_conflict_do_update(index_elements=keys, set_={value: lite.excluded[value]}),
-            rows,
-        )
+    dialect_insert = pg_insert if conn.dialect.name == "postgresql" else sqlite_insert
+    statement = dialect_insert(table)
+    await conn.execute(
+        statement.on_conflict_do_update(
+            index_elements=list(table.primary_key.columns),
+            set_={value: statement.excluded[value]},
+        ),
+        rows,
+    )
 
 
 async def active_generation(conn: AsyncConnection, projection: str) -> int:
