@@ -7,7 +7,9 @@ reads the event table and keeps a grid summary. Services replace it as they land
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import random
+import signal
 from collections.abc import Mapping
 from pathlib import Path
 
@@ -170,18 +172,20 @@ async def run_demo(data_dir: Path, *, serve: bool) -> None:
         pass
     print(f"Wangge demo: subdistrict {SUBDISTRICT}, event store {data_dir / 'demo.db'}")
     await print_summary(engine, projection)
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
     try:
-        while serve:
+        while serve and not stop.is_set():
             household, grid = rng.choice(households)
-            await store.append(
-                household,
-                [VisitRecorded(household_id=household, grid_code=grid, worker=f"worker-{grid}")],
-                expected_version=None,
-            )
+            visit = VisitRecorded(household_id=household, grid_code=grid, worker=f"worker-{grid}")
+            await store.append(household, [visit], expected_version=None)
             while await runner.run_once():
                 pass
             print(f"visit recorded at {household}; projected events so far: {runner.applied}")
-            await asyncio.sleep(3)
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stop.wait(), 3)
     finally:
         await runner.stop()
         await engine.dispose()
