@@ -14,7 +14,6 @@ from uuid import UUID
 
 import sqlalchemy as sa
 from opentelemetry import trace
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from wangge.events.catalogue import Catalogue, dataschema_for, default_catalogue
@@ -61,6 +60,38 @@ class AppendResult:
             last_version=data["last_version"],
             event_ids=tuple(UUID(i) for i in data["event_ids"]),
             replayed=True,
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class NewRow:
+    """One event of an append, validated and given its id."""
+
+    event_id: UUID
+    type: str
+    schema_version: int
+    data: dict[str, Any]
+
+
+@dataclass(frozen=True, slots=True)
+class PendingAppend:
+    """An append after validation, as the backends write it."""
+
+    stream_id: str
+    expected_version: int | None
+    events: list[NewRow]
+    metadata: dict[str, str]
+    recorded_at: datetime
+    idempotency_key: str | None
+    fingerprint: str
+
+    def result(self, first_version: int) -> AppendResult:
+        """The result of writing this append from ``first_version`` on."""
+        return AppendResult(
+            stream_id=self.stream_id,
+            first_version=first_version,
+            last_version=first_version + len(self.events) - 1,
+            event_ids=tuple(e.event_id for e in self.events),
         )
 
 
@@ -125,15 +156,13 @@ class EventStore(ABC):
         ``expected_version`` is the version the command decided on (``NO_STREAM`` for a new
         stream) or ``None`` to append whatever the stream holds. A stale version raises
         :class:`ConcurrencyConflict` and writes nothing. With an ``idempotency_key`` a retried
-        command gets its first result back and writes nothing again.
+        command gets its first result back and writes nothing again. With a ``connection`` the
+        append joins that transaction (the command's read-model writes go after it).
         """
         if not events:
             raise ValueError("an append needs at least one event")
         encoded = [self.catalogue.encode(event) for event in events]
-        fingerprint = _fingerprint(stream_id, expected_version, encoded)
         metadata = metadata or Metadata()
-        if metadata.traceparent is None:
-            metadata = replace(metadata, traceparent=current_traceparent())
         with tracer.start_as_current_span(
             "events.append",
             kind=trace.SpanKind.PRODUCER,
@@ -145,102 +174,43 @@ class EventStore(ABC):
         ) as span:
             # the events carry the append span's context, so the relay and every projection
             # handler join the trace of the command that caused them
-            metadata = replace(metadata, traceparent=current_traceparent() or metadata.traceparent)
-            if connection is not None:
-                return await self._append(
-                    connection,
-                    stream_id,
-                    encoded,
-                    expected_version,
-                    metadata,
-                    idempotency_key,
-                    fingerprint,
-                )
-            try:
-                async with self.begin() as conn:
-                    return await self._append(
-                        conn,
-                        stream_id,
-                        encoded,
-                        expected_version,
-                        metadata,
-                        idempotency_key,
-                        fingerprint,
+            traceparent = current_traceparent() or metadata.traceparent
+            pending = PendingAppend(
+                stream_id=stream_id,
+                expected_version=expected_version,
+                events=[
+                    NewRow(new_event_id(), entry.type, entry.version, data)
+                    for entry, data in encoded
+                ],
+                metadata={
+                    k: v
+                    for k, v in (
+                        ("actor", metadata.actor),
+                        ("correlationid", metadata.correlation_id),
+                        ("causationid", metadata.causation_id),
+                        ("traceparent", traceparent),
                     )
-            except ConcurrencyConflict as conflict:
-                # a concurrent retry of the same command may have won the race: answer as it did
-                if idempotency_key is not None:
-                    async with self.engine.connect() as conn:
-                        replayed = await self._replay(conn, idempotency_key, fingerprint)
-                    if replayed is not None:
-                        return replayed
-                span.set_attribute("wangge.conflict", True)
-                raise conflict from None
-
-    async def _append(
-        self,
-        conn: AsyncConnection,
-        stream_id: str,
-        encoded: Sequence[tuple[Any, dict[str, Any]]],
-        expected_version: int | None,
-        metadata: Metadata,
-        idempotency_key: str | None,
-        fingerprint: str,
-    ) -> AppendResult:
-        if idempotency_key is not None:
-            replayed = await self._replay(conn, idempotency_key, fingerprint)
-            if replayed is not None:
-                return replayed
-        head = await self._head(conn, stream_id)
-        if expected_version is not None and head != expected_version:
-            raise ConcurrencyConflict(stream_id, expected_version, head)
-        now = datetime.now(UTC)
-        meta = {
-            k: v
-            for k, v in (
-                ("actor", metadata.actor),
-                ("correlationid", metadata.correlation_id),
-                ("causationid", metadata.causation_id),
-                ("traceparent", metadata.traceparent),
+                    if v is not None
+                },
+                recorded_at=datetime.now(UTC),
+                idempotency_key=idempotency_key,
+                fingerprint=(
+                    _fingerprint(stream_id, expected_version, encoded)
+                    if idempotency_key is not None
+                    else ""
+                ),
             )
-            if v is not None
-        }
-        rows = [
-            {
-                "stream_id": stream_id,
-                "version": head + i,
-                "event_id": new_event_id(),
-                "type": entry.type,
-                "schema_version": entry.version,
-                "recorded_at": now,
-                "metadata": meta,
-                "data": data,
-            }
-            for i, (entry, data) in enumerate(encoded, start=1)
-        ]
-        try:
-            await self._insert(conn, rows)
-        except IntegrityError:
-            raise ConcurrencyConflict(stream_id, expected_version, head + 1) from None
-        result = AppendResult(
-            stream_id=stream_id,
-            first_version=head + 1,
-            last_version=head + len(rows),
-            event_ids=tuple(r["event_id"] for r in rows),
-        )
-        if idempotency_key is not None:
             try:
-                await conn.execute(
-                    sa.insert(self.tables.idempotency_keys).values(
-                        key=idempotency_key,
-                        fingerprint=fingerprint,
-                        result=result.to_json(),
-                        recorded_at=now,
-                    )
-                )
-            except IntegrityError:
-                raise ConcurrencyConflict(stream_id, expected_version, head) from None
-        return result
+                return await self._write(pending, connection)
+            except ConcurrencyConflict:
+                span.set_attribute("wangge.conflict", True)
+                raise
+
+    @abstractmethod
+    async def _write(
+        self, pending: PendingAppend, connection: AsyncConnection | None
+    ) -> AppendResult:
+        """Write one validated append, in ``connection``'s transaction or in one of its own."""
 
     async def _replay(
         self, conn: AsyncConnection, key: str, fingerprint: str
@@ -256,13 +226,6 @@ class EventStore(ABC):
         if row.fingerprint != fingerprint:
             raise IdempotencyKeyReused(key)
         return AppendResult.from_json(row.result)
-
-    @abstractmethod
-    async def _head(self, conn: AsyncConnection, stream_id: str) -> int:
-        """The stream's current version (0 if it has none); may also guard the transaction."""
-
-    async def _insert(self, conn: AsyncConnection, rows: list[dict[str, Any]]) -> None:
-        await conn.execute(sa.insert(self._events), rows)
 
     # -- reading -------------------------------------------------------------------------------
 

@@ -1,19 +1,65 @@
-"""The PostgreSQL event store: commit-ordered reading by the transaction-id watermark."""
+"""The PostgreSQL event store: one-statement appends, commit-ordered reading by xid8 watermark."""
 
 from __future__ import annotations
 
+import json
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
+import asyncpg
 import sqlalchemy as sa
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from wangge.events.envelope import Checkpoint
-from wangge.events.errors import WriteOrderError
-from wangge.events.store.base import EventStore, StoredEvent
+from wangge.events.errors import ConcurrencyConflict, IdempotencyKeyReused, WriteOrderError
+from wangge.events.store.base import AppendResult, EventStore, PendingAppend, StoredEvent
 
 _APPENDED_XID = "wangge.appended_xid"
+
+# One round trip writes a whole append: it reads the stream head, checks the expected version and
+# the write order, inserts the events and, with an idempotency key, the command's result. When a
+# check fails nothing is inserted and the statement returns NULLs; the slow path then says why.
+#
+# The write-order check: readers order by transaction id. A transaction that took its id with an
+# earlier write, then read a stream that a younger transaction had just extended, would sort its
+# events before the ones they follow. So an append must be its transaction's first write (or
+# follow only this store's appends, whose transaction id is passed in as $3).
+_APPEND = """
+WITH head AS (
+    SELECT COALESCE(MAX(version), 0) AS v, pg_current_xact_id_if_assigned()::text AS xid
+    FROM events WHERE stream_id = $1
+), ok AS (
+    SELECT v FROM head
+    WHERE ($2::int IS NULL OR v = $2::int) AND (xid IS NULL OR xid = $3::text)
+), ins AS (
+    INSERT INTO events
+        (stream_id, version, event_id, type, schema_version, recorded_at, metadata, data)
+    SELECT $1, ok.v + r.ord, r.event_id, r.type, r.schema_version, $4, $5::jsonb, r.data
+    FROM ok, unnest($6::uuid[], $7::text[], $8::smallint[], $9::jsonb[])
+        WITH ORDINALITY AS r(event_id, type, schema_version, data, ord)
+    RETURNING version, transaction_id::text AS xid
+), idem AS (
+    INSERT INTO idempotency_keys (key, fingerprint, result, recorded_at)
+    SELECT $10::text, $11::text,
+           jsonb_build_object('stream_id', $1::text, 'first_version', MIN(version),
+                              'last_version', MAX(version), 'event_ids', to_jsonb($6::uuid[])),
+           $4
+    FROM ins HAVING $10::text IS NOT NULL AND COUNT(*) > 0
+)
+SELECT MIN(version) AS first_version, MIN(xid) AS xid FROM ins
+"""
+_DIAGNOSE = """
+SELECT COALESCE(MAX(version), 0) AS head, pg_current_xact_id_if_assigned()::text AS xid
+FROM events WHERE stream_id = $1
+"""
+_REPLAY = "SELECT fingerprint, result FROM idempotency_keys WHERE key = $1"
+_KEY_CONSTRAINT = "idempotency_keys_pkey"
+
+
+def _dumps(value: object) -> str:
+    return json.dumps(value, separators=(",", ":"), ensure_ascii=False)
 
 
 class PostgresEventStore(EventStore):
@@ -21,36 +67,103 @@ class PostgresEventStore(EventStore):
 
     dialect = "postgresql"
 
-    async def _head(self, conn: AsyncConnection, stream_id: str) -> int:
-        # One round trip reads the stream head and whether this transaction already holds an id.
-        # Readers order by transaction id; if this transaction took its id with an earlier write
-        # and then read a stream that a younger transaction had just extended, its events would
-        # sort before the ones they follow. Appending first (or only appending) rules that out.
-        row = (
-            await conn.execute(
-                sa.text(
-                    "SELECT COALESCE(MAX(version), 0) AS head, "
-                    "pg_current_xact_id_if_assigned()::text AS xid "
-                    "FROM events WHERE stream_id = :stream_id"
-                ),
-                {"stream_id": stream_id},
+    def _params(self, pending: PendingAppend, appended_xid: str | None) -> tuple[Any, ...]:
+        events = pending.events
+        return (
+            pending.stream_id,
+            pending.expected_version,
+            appended_xid,
+            pending.recorded_at,
+            _dumps(pending.metadata),
+            [e.event_id for e in events],
+            [e.type for e in events],
+            [e.schema_version for e in events],
+            [_dumps(e.data) for e in events],
+            pending.idempotency_key,
+            pending.fingerprint,
+        )
+
+    async def _write(
+        self, pending: PendingAppend, connection: AsyncConnection | None
+    ) -> AppendResult:
+        if connection is not None:
+            return await self._write_in(connection, pending)
+        # On its own, an append is one autocommitted statement on a pooled asyncpg connection:
+        # no BEGIN and COMMIT round trips, and none of SQLAlchemy's per-statement work.
+        raw = await self.engine.raw_connection()
+        try:
+            driver = raw.driver_connection
+            assert isinstance(driver, asyncpg.Connection)
+            return await self._write_alone(driver, pending)
+        except (asyncpg.InterfaceError, asyncpg.PostgresConnectionError, OSError):
+            raw.invalidate()  # a broken connection must not go back into the pool
+            raise
+        finally:
+            raw.close()
+
+    async def _write_alone(
+        self, driver: asyncpg.Connection, pending: PendingAppend
+    ) -> AppendResult:
+        try:
+            row = await driver.fetchrow(_APPEND, *self._params(pending, None))
+        except asyncpg.UniqueViolationError as error:
+            # a concurrent append took the version, or a concurrent retry took the key
+            replayed = await self._replay_driver(driver, pending)
+            if replayed is not None:
+                return replayed
+            if error.constraint_name == _KEY_CONSTRAINT:
+                raise IdempotencyKeyReused(pending.idempotency_key or "") from None
+            head = await driver.fetchval(_DIAGNOSE, pending.stream_id)
+            raise ConcurrencyConflict(
+                pending.stream_id, pending.expected_version, int(head)
+            ) from None
+        if row is not None and row["first_version"] is not None:
+            return pending.result(row["first_version"])
+        replayed = await self._replay_driver(driver, pending)
+        if replayed is not None:
+            return replayed
+        head = await driver.fetchval(_DIAGNOSE, pending.stream_id)
+        raise ConcurrencyConflict(pending.stream_id, pending.expected_version, int(head))
+
+    async def _replay_driver(
+        self, driver: asyncpg.Connection, pending: PendingAppend
+    ) -> AppendResult | None:
+        if pending.idempotency_key is None:
+            return None
+        row = await driver.fetchrow(_REPLAY, pending.idempotency_key)
+        if row is None:
+            return None
+        if row["fingerprint"] != pending.fingerprint:
+            raise IdempotencyKeyReused(pending.idempotency_key)
+        return AppendResult.from_json(row["result"])
+
+    async def _write_in(self, conn: AsyncConnection, pending: PendingAppend) -> AppendResult:
+        if pending.idempotency_key is not None:
+            # checked first: a failed insert would abort the caller's whole transaction
+            replayed = await self._replay(conn, pending.idempotency_key, pending.fingerprint)
+            if replayed is not None:
+                return replayed
+        try:
+            result = await conn.exec_driver_sql(
+                _APPEND, self._params(pending, conn.info.get(_APPENDED_XID))
             )
-        ).one()
-        if row.xid is not None and conn.info.get(_APPENDED_XID) != row.xid:
+        except IntegrityError:
+            # a concurrent append took the next version (or a concurrent retry took the key);
+            # the caller's transaction is aborted, so the stream's head cannot be read here
+            raise ConcurrencyConflict(
+                pending.stream_id, pending.expected_version, (pending.expected_version or 0) + 1
+            ) from None
+        row = result.one()
+        if row.first_version is not None:
+            conn.info[_APPENDED_XID] = row.xid
+            return pending.result(row.first_version)
+        diagnosis = (await conn.exec_driver_sql(_DIAGNOSE, (pending.stream_id,))).one()
+        if diagnosis.xid is not None and diagnosis.xid != conn.info.get(_APPENDED_XID):
             raise WriteOrderError(
                 "append events before any other write in the transaction, so that reading by "
                 "transaction id keeps each stream in order"
             )
-        return int(row.head)
-
-    async def _insert(self, conn: AsyncConnection, rows: list[dict[str, Any]]) -> None:
-        # RETURNING the transaction id costs no extra round trip and lets a second append in the
-        # same transaction pass the write-order guard above.
-        result = await conn.execute(
-            sa.insert(self._events).returning(sa.cast(self._events.c.transaction_id, sa.Text)),
-            rows,
-        )
-        conn.info[_APPENDED_XID] = result.scalars().first()
+        raise ConcurrencyConflict(pending.stream_id, pending.expected_version, diagnosis.head)
 
     def _transaction_id_column(self) -> sa.ColumnElement[int]:
         return sa.cast(sa.cast(self._events.c.transaction_id, sa.Text), sa.BigInteger).label(

@@ -9,10 +9,12 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 import sqlalchemy as sa
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from wangge.events.envelope import Checkpoint
-from wangge.events.store.base import EventStore, StoredEvent
+from wangge.events.errors import ConcurrencyConflict
+from wangge.events.store.base import AppendResult, EventStore, PendingAppend, StoredEvent
 
 
 class SqliteEventStore(EventStore):
@@ -20,14 +22,71 @@ class SqliteEventStore(EventStore):
 
     dialect = "sqlite"
 
-    async def _head(self, conn: AsyncConnection, stream_id: str) -> int:
+    async def _write(
+        self, pending: PendingAppend, connection: AsyncConnection | None
+    ) -> AppendResult:
+        if connection is not None:
+            return await self._write_in(connection, pending)
+        try:
+            async with self.begin() as conn:
+                return await self._write_in(conn, pending)
+        except ConcurrencyConflict:
+            # a concurrent retry of the same command may have won the race: answer as it did
+            if pending.idempotency_key is not None:
+                async with self.engine.connect() as conn:
+                    replayed = await self._replay(
+                        conn, pending.idempotency_key, pending.fingerprint
+                    )
+                if replayed is not None:
+                    return replayed
+            raise
+
+    async def _write_in(self, conn: AsyncConnection, pending: PendingAppend) -> AppendResult:
+        if pending.idempotency_key is not None:
+            replayed = await self._replay(conn, pending.idempotency_key, pending.fingerprint)
+            if replayed is not None:
+                return replayed
         e = self._events
-        value = await conn.scalar(
-            sa.select(sa.func.coalesce(sa.func.max(e.c.version), 0)).where(
-                e.c.stream_id == stream_id
+        head = int(
+            await conn.scalar(
+                sa.select(sa.func.coalesce(sa.func.max(e.c.version), 0)).where(
+                    e.c.stream_id == pending.stream_id
+                )
             )
+            or 0
         )
-        return int(value or 0)
+        if pending.expected_version is not None and head != pending.expected_version:
+            raise ConcurrencyConflict(pending.stream_id, pending.expected_version, head)
+        rows = [
+            {
+                "stream_id": pending.stream_id,
+                "version": head + i,
+                "event_id": event.event_id,
+                "type": event.type,
+                "schema_version": event.schema_version,
+                "recorded_at": pending.recorded_at,
+                "metadata": pending.metadata,
+                "data": event.data,
+            }
+            for i, event in enumerate(pending.events, start=1)
+        ]
+        result = pending.result(head + 1)
+        try:
+            await conn.execute(sa.insert(e), rows)
+            if pending.idempotency_key is not None:
+                await conn.execute(
+                    sa.insert(self.tables.idempotency_keys).values(
+                        key=pending.idempotency_key,
+                        fingerprint=pending.fingerprint,
+                        result=result.to_json(),
+                        recorded_at=pending.recorded_at,
+                    )
+                )
+        except IntegrityError:
+            raise ConcurrencyConflict(
+                pending.stream_id, pending.expected_version, head + 1
+            ) from None
+        return result
 
     async def _read_all(
         self, conn: AsyncConnection, after: Checkpoint, limit: int
