@@ -6,6 +6,7 @@ the value and the stream id as the key, so a stream always lands on one partitio
 
 from __future__ import annotations
 
+import functools
 import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -119,12 +120,21 @@ class Envelope:
 
     def kafka_headers(self) -> list[tuple[str, bytes]]:
         """Binary content mode: ``ce_<attr>`` headers, and ``content-type`` for the data's type."""
-        headers = [
-            ("ce_" + name, value.encode())
-            for name, value in self.attributes().items()
-            if name != "datacontenttype"
+        headers = list(
+            _type_headers(
+                self.specversion, self.source, self.type, self.dataschema, self.datacontenttype
+            )
+        )
+        headers += [
+            ("ce_id", str(self.id).encode()),
+            ("ce_subject", self.subject.encode()),
+            ("ce_time", self.time.isoformat().replace("+00:00", "Z").encode()),
+            ("ce_sequence", str(self.sequence).encode()),
         ]
-        headers.append(("content-type", self.datacontenttype.encode()))
+        for name in ("actor", "correlationid", "causationid", "traceparent"):
+            value = getattr(self, name)
+            if value is not None:
+                headers.append(("ce_" + name, value.encode()))
         return headers
 
     @classmethod
@@ -162,6 +172,20 @@ class RecordedEvent:
         out: dict[str, Any] = dict(self.envelope.attributes())
         out["data"] = self.data.model_dump(mode="json")
         return out
+
+
+@functools.lru_cache(maxsize=4096)
+def _type_headers(
+    specversion: str, source: str, type_: str, dataschema: str, content_type: str
+) -> tuple[tuple[str, bytes], ...]:
+    # the same for every event of a type: encoded once, not once per event the relay sends
+    return (
+        ("ce_specversion", specversion.encode()),
+        ("ce_source", source.encode()),
+        ("ce_type", type_.encode()),
+        ("ce_dataschema", dataschema.encode()),
+        ("content-type", content_type.encode()),
+    )
 
 
 def encode_data(data: Mapping[str, Any]) -> bytes:

@@ -29,7 +29,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from wangge.events.catalogue import Catalogue, default_catalogue, version_from_dataschema
-from wangge.events.envelope import START, Checkpoint, Envelope, RecordedEvent, decode_data
+from wangge.events.envelope import START, Checkpoint, Envelope, RecordedEvent
 from wangge.events.kafka import make_consumer
 from wangge.events.model import DomainEvent
 from wangge.events.store import EventStore, StoredEvent
@@ -271,10 +271,10 @@ class KafkaSource(Source):
             for message in messages:
                 envelope = Envelope.from_kafka_headers(list(message.headers))
                 event = StoredEvent(
-                    envelope=envelope,
-                    schema_version=version_from_dataschema(envelope.dataschema),
-                    data=decode_data(message.value or b"{}"),
-                    checkpoint=Checkpoint(0, message.offset),
+                    envelope,
+                    version_from_dataschema(envelope.dataschema),
+                    Checkpoint(0, message.offset),
+                    json_data=message.value or b"{}",
                 )
                 out.append(SourcedEvent(self.key(tp), str(message.offset), event))
         return out

@@ -16,7 +16,7 @@ import logging
 from aiokafka import AIOKafkaProducer
 from opentelemetry import trace
 
-from wangge.events.envelope import Checkpoint, encode_data
+from wangge.events.envelope import Checkpoint, Envelope, encode_data
 from wangge.events.kafka import make_producer, topic_for
 from wangge.events.store import EventStore, StoredEvent
 from wangge.events.telemetry import context_from, tracer
@@ -81,13 +81,15 @@ class OutboxRelay:
         self, producer: AIOKafkaProducer, stored: StoredEvent
     ) -> asyncio.Future[object]:
         envelope = stored.envelope
-        entry = self.store.catalogue.entry(envelope.type)
+        entry = self.store.catalogue.entry(envelope.type)  # an unknown type stops the relay
         if stored.schema_version == entry.version:
-            data = stored.data  # validated at append; publish as recorded
+            value = stored.json_data()  # validated at append: published as recorded
         else:
             recorded = stored.decode(self.store.catalogue)  # consumers see only the newest version
             envelope = recorded.envelope
-            data = recorded.data.model_dump(mode="json")
+            value = encode_data(recorded.data.model_dump(mode="json"))
+        if envelope.traceparent is None:
+            return await self._produce(producer, envelope, value)
         with tracer.start_as_current_span(
             "events.publish",
             context=context_from(envelope.traceparent),
@@ -98,10 +100,15 @@ class OutboxRelay:
                 "wangge.stream_id": envelope.subject,
             },
         ):
-            ack: asyncio.Future[object] = await producer.send(
-                self.topic,
-                key=envelope.subject.encode(),
-                value=encode_data(data),
-                headers=envelope.kafka_headers(),
-            )
-            return ack
+            return await self._produce(producer, envelope, value)
+
+    async def _produce(
+        self, producer: AIOKafkaProducer, envelope: Envelope, value: bytes
+    ) -> asyncio.Future[object]:
+        ack: asyncio.Future[object] = await producer.send(
+            self.topic,
+            key=envelope.subject.encode(),
+            value=value,
+            headers=envelope.kafka_headers(),
+        )
+        return ack

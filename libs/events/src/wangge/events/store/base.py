@@ -23,6 +23,8 @@ from wangge.events.envelope import (
     Envelope,
     Metadata,
     RecordedEvent,
+    decode_data,
+    encode_data,
     new_event_id,
 )
 from wangge.events.errors import ConcurrencyConflict, IdempotencyKeyReused
@@ -95,14 +97,61 @@ class PendingAppend:
         )
 
 
-@dataclass(frozen=True, slots=True)
 class StoredEvent:
-    """A row of the log before decoding: readers decode only the types they handle."""
+    """A row of the log before decoding: readers decode only the types they handle.
 
-    envelope: Envelope
-    schema_version: int
-    data: dict[str, Any]
-    checkpoint: Checkpoint
+    The data is kept in whichever form it arrived (a dict from a query, JSON text from a raw
+    query or a Kafka message) and turned into the other only when asked, so the relay can pass
+    recorded JSON through and a projection never parses an event it does not handle.
+    """
+
+    __slots__ = ("_data", "_json", "checkpoint", "envelope", "schema_version")
+
+    def __init__(
+        self,
+        envelope: Envelope,
+        schema_version: int,
+        checkpoint: Checkpoint,
+        *,
+        data: dict[str, Any] | None = None,
+        json_data: bytes | None = None,
+    ) -> None:
+        if data is None and json_data is None:
+            raise ValueError("a stored event needs its data")
+        self.envelope = envelope
+        self.schema_version = schema_version
+        self.checkpoint = checkpoint
+        self._data = data
+        self._json = json_data
+
+    @property
+    def data(self) -> dict[str, Any]:
+        """The data as recorded (at ``schema_version``)."""
+        if self._data is None:
+            assert self._json is not None
+            self._data = decode_data(self._json)
+        return self._data
+
+    def json_data(self) -> bytes:
+        """The data as recorded, as JSON."""
+        if self._json is None:
+            self._json = encode_data(self.data)
+        return self._json
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, StoredEvent):
+            return NotImplemented
+        return (self.envelope, self.checkpoint, self.data) == (
+            other.envelope,
+            other.checkpoint,
+            other.data,
+        )
+
+    def __hash__(self) -> int:
+        return hash((self.envelope.id, self.checkpoint))
+
+    def __repr__(self) -> str:
+        return f"StoredEvent({self.envelope.type} {self.envelope.subject}#{self.envelope.sequence})"
 
     def decode(self, catalogue: Catalogue) -> RecordedEvent:
         """Upcast and validate the data; the envelope then names the current schema version."""
@@ -266,6 +315,9 @@ class EventStore(ABC):
         """Up to ``limit`` committed events after ``after``, in an order no late commit breaks."""
         if connection is not None:
             return await self._read_all(connection, after, limit)
+        return await self._read_all_alone(after, limit)
+
+    async def _read_all_alone(self, after: Checkpoint, limit: int) -> list[StoredEvent]:
         async with self.engine.connect() as conn:
             return await self._read_all(conn, after, limit)
 
@@ -326,10 +378,10 @@ class EventStore(ABC):
             traceparent=meta.get("traceparent"),
         )
         return StoredEvent(
-            envelope=envelope,
-            schema_version=row.schema_version,
+            envelope,
+            row.schema_version,
+            Checkpoint(int(row.transaction_id), row.position),
             data=row.data,
-            checkpoint=Checkpoint(int(row.transaction_id), row.position),
         )
 
     # -- checkpoints of the store's own readers (the outbox relay) -------------------------------
