@@ -33,7 +33,7 @@ from wangge.events.envelope import START, Checkpoint, Envelope, RecordedEvent
 from wangge.events.kafka import make_consumer
 from wangge.events.model import DomainEvent
 from wangge.events.store import EventStore, StoredEvent
-from wangge.events.telemetry import context_from, tracer
+from wangge.events.telemetry import context_from, tracer, tracing_enabled
 
 log = logging.getLogger(__name__)
 
@@ -94,6 +94,9 @@ class Projection(ABC):
     async def apply(self, ctx: ApplyContext, event: RecordedEvent) -> None:
         """Run the event's handler inside a span that continues the event's trace."""
         handler = self._handlers[event.envelope.type]
+        if not tracing_enabled():
+            await handler(ctx, event)
+            return
         with tracer.start_as_current_span(
             "events.handle",
             context=context_from(event.envelope.traceparent),

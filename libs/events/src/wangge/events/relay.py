@@ -19,7 +19,7 @@ from opentelemetry import trace
 from wangge.events.envelope import Checkpoint, Envelope, encode_data
 from wangge.events.kafka import make_producer, topic_for
 from wangge.events.store import EventStore, StoredEvent
-from wangge.events.telemetry import context_from, tracer
+from wangge.events.telemetry import context_from, tracer, tracing_enabled
 
 log = logging.getLogger(__name__)
 
@@ -88,7 +88,7 @@ class OutboxRelay:
             recorded = stored.decode(self.store.catalogue)  # consumers see only the newest version
             envelope = recorded.envelope
             value = encode_data(recorded.data.model_dump(mode="json"))
-        if envelope.traceparent is None:
+        if envelope.traceparent is None or not tracing_enabled():
             return await self._produce(producer, envelope, value)
         with tracer.start_as_current_span(
             "events.publish",

@@ -13,6 +13,17 @@ tracer = trace.get_tracer("wangge.events")
 _propagator = TraceContextTextMapPropagator()
 
 
+def tracing_enabled() -> bool:
+    """Whether a real tracer provider is installed (an SDK, or any other implementation).
+
+    Without one every span is a no-op; skipping them saves a measurable share of a small append
+    or publish (see docs/benchmarks.md), and the provider may be installed at any time.
+    """
+    return not isinstance(
+        trace.get_tracer_provider(), trace.ProxyTracerProvider | trace.NoOpTracerProvider
+    )
+
+
 def current_traceparent() -> str | None:
     """The ``traceparent`` of the current span, or ``None`` outside any recorded trace."""
     carrier: dict[str, str] = {}

@@ -16,7 +16,7 @@ import sqlalchemy as sa
 from opentelemetry import trace
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-from wangge.events.catalogue import Catalogue, dataschema_for, default_catalogue
+from wangge.events.catalogue import Catalogue, CatalogueEntry, dataschema_for, default_catalogue
 from wangge.events.envelope import (
     START,
     Checkpoint,
@@ -30,7 +30,7 @@ from wangge.events.envelope import (
 from wangge.events.errors import ConcurrencyConflict, IdempotencyKeyReused
 from wangge.events.model import DomainEvent
 from wangge.events.store.tables import StoreTables, build_tables
-from wangge.events.telemetry import current_traceparent, tracer
+from wangge.events.telemetry import current_traceparent, tracer, tracing_enabled
 
 NO_STREAM = 0
 """``expected_version`` for a command that creates its stream."""
@@ -212,6 +212,13 @@ class EventStore(ABC):
             raise ValueError("an append needs at least one event")
         encoded = [self.catalogue.encode(event) for event in events]
         metadata = metadata or Metadata()
+        if not tracing_enabled():
+            return await self._write(
+                self._pending(
+                    stream_id, expected_version, encoded, metadata, None, idempotency_key
+                ),
+                connection,
+            )
         with tracer.start_as_current_span(
             "events.append",
             kind=trace.SpanKind.PRODUCER,
@@ -223,37 +230,54 @@ class EventStore(ABC):
         ) as span:
             # the events carry the append span's context, so the relay and every projection
             # handler join the trace of the command that caused them
-            traceparent = current_traceparent() or metadata.traceparent
-            pending = PendingAppend(
-                stream_id=stream_id,
-                expected_version=expected_version,
-                events=[
-                    NewRow(new_event_id(), entry.type, entry.version, data)
-                    for entry, data in encoded
-                ],
-                metadata={
-                    k: v
-                    for k, v in (
-                        ("actor", metadata.actor),
-                        ("correlationid", metadata.correlation_id),
-                        ("causationid", metadata.causation_id),
-                        ("traceparent", traceparent),
-                    )
-                    if v is not None
-                },
-                recorded_at=datetime.now(UTC),
-                idempotency_key=idempotency_key,
-                fingerprint=(
-                    _fingerprint(stream_id, expected_version, encoded)
-                    if idempotency_key is not None
-                    else ""
-                ),
+            pending = self._pending(
+                stream_id,
+                expected_version,
+                encoded,
+                metadata,
+                current_traceparent(),
+                idempotency_key,
             )
             try:
                 return await self._write(pending, connection)
             except ConcurrencyConflict:
                 span.set_attribute("wangge.conflict", True)
                 raise
+
+    def _pending(
+        self,
+        stream_id: str,
+        expected_version: int | None,
+        encoded: Sequence[tuple[CatalogueEntry, dict[str, Any]]],
+        metadata: Metadata,
+        traceparent: str | None,
+        idempotency_key: str | None,
+    ) -> PendingAppend:
+        traceparent = traceparent or metadata.traceparent
+        return PendingAppend(
+            stream_id=stream_id,
+            expected_version=expected_version,
+            events=[
+                NewRow(new_event_id(), entry.type, entry.version, data) for entry, data in encoded
+            ],
+            metadata={
+                k: v
+                for k, v in (
+                    ("actor", metadata.actor),
+                    ("correlationid", metadata.correlation_id),
+                    ("causationid", metadata.causation_id),
+                    ("traceparent", traceparent),
+                )
+                if v is not None
+            },
+            recorded_at=datetime.now(UTC),
+            idempotency_key=idempotency_key,
+            fingerprint=(
+                _fingerprint(stream_id, expected_version, encoded)
+                if idempotency_key is not None
+                else ""
+            ),
+        )
 
     @abstractmethod
     async def _write(

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from typing import Any
 
@@ -27,30 +27,37 @@ _APPENDED_XID = "wangge.appended_xid"
 # earlier write, then read a stream that a younger transaction had just extended, would sort its
 # events before the ones they follow. So an append must be its transaction's first write (or
 # follow only this store's appends, whose transaction id is passed in as $3).
-_APPEND = """
+_HEAD = """
 WITH head AS (
     SELECT COALESCE(MAX(version), 0) AS v, pg_current_xact_id_if_assigned()::text AS xid
     FROM events WHERE stream_id = $1
 ), ok AS (
     SELECT v FROM head
     WHERE ($2::int IS NULL OR v = $2::int) AND (xid IS NULL OR xid = $3::text)
-), ins AS (
-    INSERT INTO events
-        (stream_id, version, event_id, type, schema_version, recorded_at, metadata, data)
-    SELECT $1, ok.v + r.ord, r.event_id, r.type, r.schema_version, $4, $5::jsonb, r.data
-    FROM ok, unnest($6::uuid[], $7::text[], $8::smallint[], $9::jsonb[])
-        WITH ORDINALITY AS r(event_id, type, schema_version, data, ord)
-    RETURNING version, transaction_id::text AS xid
-), idem AS (
+)"""
+_INSERT = """
+INSERT INTO events (stream_id, version, event_id, type, schema_version, recorded_at, metadata, data)
+SELECT $1, ok.v + r.ord, r.event_id, r.type, r.schema_version, $4, $5::jsonb, r.data
+FROM ok, unnest($6::uuid[], $7::text[], $8::smallint[], $9::jsonb[])
+    WITH ORDINALITY AS r(event_id, type, schema_version, data, ord)
+RETURNING version, transaction_id::text AS xid
+"""
+_APPEND = _HEAD + _INSERT
+_APPEND_KEYED = (
+    _HEAD
+    + ", ins AS ("
+    + _INSERT
+    + """), idem AS (
     INSERT INTO idempotency_keys (key, fingerprint, result, recorded_at)
     SELECT $10::text, $11::text,
            jsonb_build_object('stream_id', $1::text, 'first_version', MIN(version),
                               'last_version', MAX(version), 'event_ids', to_jsonb($6::uuid[])),
            $4
-    FROM ins HAVING $10::text IS NOT NULL AND COUNT(*) > 0
+    FROM ins HAVING COUNT(*) > 0
 )
-SELECT MIN(version) AS first_version, MIN(xid) AS xid FROM ins
+SELECT MIN(version) AS version, MIN(xid) AS xid FROM ins
 """
+)
 _DIAGNOSE = """
 SELECT COALESCE(MAX(version), 0) AS head, pg_current_xact_id_if_assigned()::text AS xid
 FROM events WHERE stream_id = $1
@@ -72,14 +79,23 @@ def _dumps(value: object) -> str:
     return json.dumps(value, separators=(",", ":"), ensure_ascii=False)
 
 
+def _first_version(rows: Sequence[Any]) -> int | None:
+    """The first version an append wrote, from its RETURNING rows; None if it wrote nothing."""
+    versions = [row[0] for row in rows if row[0] is not None]
+    return min(versions) if versions else None
+
+
 class PostgresEventStore(EventStore):
     """Production backend (SQLAlchemy async on asyncpg)."""
 
     dialect = "postgresql"
 
-    def _params(self, pending: PendingAppend, appended_xid: str | None) -> tuple[Any, ...]:
+    def _statement(
+        self, pending: PendingAppend, appended_xid: str | None
+    ) -> tuple[str, tuple[Any, ...]]:
+        """The append's SQL (with or without an idempotency key) and its parameters."""
         events = pending.events
-        return (
+        params = (
             pending.stream_id,
             pending.expected_version,
             appended_xid,
@@ -89,9 +105,10 @@ class PostgresEventStore(EventStore):
             [e.type for e in events],
             [e.schema_version for e in events],
             [_dumps(e.data) for e in events],
-            pending.idempotency_key,
-            pending.fingerprint,
         )
+        if pending.idempotency_key is None:
+            return _APPEND, params
+        return _APPEND_KEYED, (*params, pending.idempotency_key, pending.fingerprint)
 
     async def _write(
         self, pending: PendingAppend, connection: AsyncConnection | None
@@ -115,7 +132,8 @@ class PostgresEventStore(EventStore):
         self, driver: asyncpg.Connection, pending: PendingAppend
     ) -> AppendResult:
         try:
-            row = await driver.fetchrow(_APPEND, *self._params(pending, None))
+            sql, params = self._statement(pending, None)
+            first = _first_version(await driver.fetch(sql, *params))
         except asyncpg.UniqueViolationError as error:
             # a concurrent append took the version, or a concurrent retry took the key
             replayed = await self._replay_driver(driver, pending)
@@ -127,8 +145,8 @@ class PostgresEventStore(EventStore):
             raise ConcurrencyConflict(
                 pending.stream_id, pending.expected_version, int(head)
             ) from None
-        if row is not None and row["first_version"] is not None:
-            return pending.result(row["first_version"])
+        if first is not None:
+            return pending.result(first)
         replayed = await self._replay_driver(driver, pending)
         if replayed is not None:
             return replayed
@@ -155,7 +173,7 @@ class PostgresEventStore(EventStore):
                 return replayed
         try:
             result = await conn.exec_driver_sql(
-                _APPEND, self._params(pending, conn.info.get(_APPENDED_XID))
+                *self._statement(pending, conn.info.get(_APPENDED_XID))
             )
         except IntegrityError:
             # a concurrent append took the next version (or a concurrent retry took the key);
@@ -163,10 +181,11 @@ class PostgresEventStore(EventStore):
             raise ConcurrencyConflict(
                 pending.stream_id, pending.expected_version, (pending.expected_version or 0) + 1
             ) from None
-        row = result.one()
-        if row.first_version is not None:
-            conn.info[_APPENDED_XID] = row.xid
-            return pending.result(row.first_version)
+        rows = result.all()
+        first = _first_version(rows)
+        if first is not None:
+            conn.info[_APPENDED_XID] = rows[0].xid
+            return pending.result(first)
         diagnosis = (await conn.exec_driver_sql(_DIAGNOSE, (pending.stream_id,))).one()
         if diagnosis.xid is not None and diagnosis.xid != conn.info.get(_APPENDED_XID):
             raise WriteOrderError(
