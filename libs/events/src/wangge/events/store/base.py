@@ -175,6 +175,7 @@ class EventStore(ABC):
         self.service = service
         self.catalogue = catalogue
         self.tables: StoreTables = build_tables(self.dialect)
+        self._source = f"/wangge/{service}"
         self._events = self.tables.events
 
     async def create_schema(self) -> None:
@@ -390,7 +391,7 @@ class EventStore(ABC):
         meta = row._mapping["metadata"]
         envelope = Envelope(
             id=row.event_id,
-            source=f"/wangge/{self.service}",
+            source=self._source,
             type=row.type,
             subject=row.stream_id,
             time=row.recorded_at,

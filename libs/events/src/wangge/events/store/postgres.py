@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
-from typing import Any
+from typing import Any, Protocol
 
 import asyncpg
 import sqlalchemy as sa
@@ -73,6 +73,12 @@ LIMIT $3
 """
 _REPLAY = "SELECT fingerprint, result FROM idempotency_keys WHERE key = $1"
 _KEY_CONSTRAINT = "idempotency_keys_pkey"
+
+
+class _Row(Protocol):
+    """A result row by column name: an asyncpg ``Record`` or SQLAlchemy's ``RowMapping``."""
+
+    def __getitem__(self, key: str, /) -> Any: ...
 
 
 def _dumps(value: object) -> str:
@@ -202,27 +208,12 @@ class PostgresEventStore(EventStore):
     async def _read_all(
         self, conn: AsyncConnection, after: Checkpoint, limit: int
     ) -> list[StoredEvent]:
-        # Only transactions older than the oldest still running one are read: every row with a
-        # smaller id has committed (or aborted), so nothing can later appear behind the checkpoint.
-        e = self._events
-        after_xid = sa.cast(
-            sa.cast(sa.literal(str(after.transaction_id)), sa.Text), e.c.transaction_id.type
-        )
-        query = (
-            self._select_stored()
-            .where(
-                sa.tuple_(e.c.transaction_id, e.c.position)
-                > sa.tuple_(after_xid, sa.literal(after.position, sa.BigInteger)),
-                e.c.transaction_id < sa.text("pg_snapshot_xmin(pg_current_snapshot())"),
-            )
-            .order_by(e.c.transaction_id, e.c.position)
-            .limit(limit)
-        )
-        rows = (await conn.execute(query)).all()
-        return [self._stored(row) for row in rows]
+        params = (str(after.transaction_id), after.position, limit)
+        rows = (await conn.exec_driver_sql(_READ_ALL, params)).all()
+        return [self._stored_row(row._mapping) for row in rows]
 
     async def _read_all_alone(self, after: Checkpoint, limit: int) -> list[StoredEvent]:
-        # the relay's hot path: raw rows, and the data as recorded JSON text, passed through
+        # the relay's hot path: raw rows on a pooled asyncpg connection, no SQLAlchemy per row
         raw = await self.engine.raw_connection()
         try:
             driver = raw.driver_connection
@@ -233,32 +224,30 @@ class PostgresEventStore(EventStore):
             raise
         finally:
             raw.close()
-        source = f"/wangge/{self.service}"
-        out = []
-        for row in rows:
-            meta = row["metadata"]
-            envelope = Envelope(
-                id=row["event_id"],
-                source=source,
-                type=row["type"],
-                subject=row["stream_id"],
-                time=row["recorded_at"],
-                dataschema=dataschema_for(row["type"], row["schema_version"]),
-                sequence=row["version"],
-                actor=meta.get("actor"),
-                correlationid=meta.get("correlationid"),
-                causationid=meta.get("causationid"),
-                traceparent=meta.get("traceparent"),
-            )
-            out.append(
-                StoredEvent(
-                    envelope,
-                    row["schema_version"],
-                    Checkpoint(int(row["xid"]), row["position"]),
-                    json_data=row["data"].encode(),
-                )
-            )
-        return out
+        return [self._stored_row(row) for row in rows]
+
+    def _stored_row(self, row: _Row) -> StoredEvent:
+        # the data stays the JSON text PostgreSQL returned, which the relay publishes as it is
+        meta = row["metadata"]
+        envelope = Envelope(
+            id=row["event_id"],
+            source=self._source,
+            type=row["type"],
+            subject=row["stream_id"],
+            time=row["recorded_at"],
+            dataschema=dataschema_for(row["type"], row["schema_version"]),
+            sequence=row["version"],
+            actor=meta.get("actor"),
+            correlationid=meta.get("correlationid"),
+            causationid=meta.get("causationid"),
+            traceparent=meta.get("traceparent"),
+        )
+        return StoredEvent(
+            envelope,
+            row["schema_version"],
+            Checkpoint(int(row["xid"]), row["position"]),
+            json_data=row["data"].encode(),
+        )
 
     @asynccontextmanager
     async def exclusive(self, name: str) -> AsyncIterator[None]:
