@@ -19,7 +19,7 @@ test: sync ## provision PostgreSQL and Kafka, lint, run every test, stop what wa
 
 lint: sync ## ruff and mypy (--strict on libs/)
 	@$(UV) run --frozen ruff check .
-	@$(UV) run --frozen ruff format --check libs
+	@$(UV) run --frozen ruff format --check libs benchmarks conftest.py
 	@$(UV) run --frozen mypy --strict -p wangge.events
 
 unit: sync ## the unit tests alone (no servers)

@@ -1,34 +1,18 @@
 #!/usr/bin/env bash
-# `make test`: lint, start PostgreSQL and Kafka (unless DATABASE_URL / KAFKA_BOOTSTRAP_SERVERS
-# already point at servers), run unit, integration and e2e tests, and stop whatever this script
-# started, also when the tests fail.
+# `make test`: lint, provision PostgreSQL and Kafka (scripts/dev/provision.sh), run the unit,
+# integration and e2e tests against them, and stop whatever this run started, also on failure.
 set -euo pipefail
-cd "$(git rev-parse --show-toplevel 2>/dev/null || dirname "$0"/..)"
-UV=scripts/uv.sh
+SCRIPT_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+cd "$SCRIPT_DIR/.."
+# shellcheck source=scripts/dev/provision.sh
+source scripts/dev/provision.sh
 
 echo "== lint"
 make --no-print-directory lint
 
-started=()
-cleanup() {
-    for service in "${started[@]}"; do
-        scripts/dev/"$service".sh stop >&2 || true
-    done
-}
-trap cleanup EXIT
-
 echo "== services"
-if [ -z "${DATABASE_URL:-}" ]; then
-    eval "$(scripts/dev/postgres.sh start)"
-    started+=(postgres)
-fi
-if [ -z "${KAFKA_BOOTSTRAP_SERVERS:-}" ]; then
-    eval "$(scripts/dev/kafka.sh start)"
-    started+=(kafka)
-fi
-echo "DATABASE_URL=$DATABASE_URL"
-echo "KAFKA_BOOTSTRAP_SERVERS=$KAFKA_BOOTSTRAP_SERVERS"
+provision_services
 
 echo "== tests"
 export WANGGE_REQUIRE_SERVICES=1
-"$UV" run --frozen pytest -q "$@"
+scripts/uv.sh run --frozen pytest -q "$@"

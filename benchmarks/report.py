@@ -1,0 +1,399 @@
+"""The results as tables (terminal and Markdown) and docs/benchmarks.md."""
+
+from __future__ import annotations
+
+import math
+import os
+import platform
+import re
+import subprocess
+import textwrap
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from importlib import metadata
+from pathlib import Path
+from typing import Any
+
+from benchmarks.common import Measurement, Settings
+
+# The 1,000,000-event memory run is too slow for the default `make bench` (about 3.5 minutes,
+# mostly the projection); these are the figures of one run by hand with
+# BENCH_MEMORY_EVENTS=1000000 BENCH_ONLY=memory on the machine described in docs/benchmarks.md.
+HAND_MEASURED_1M: dict[str, Any] = {
+    "date": "2026-11-27",
+    "commit": "50a8bdb",
+    "prefill_seconds": 9.7,
+    "relay_peak_mb": 71,
+    "relay_baseline_mb": 69,
+    "relay_seconds": 30.2,
+    "project_peak_mb": 94,
+    "project_baseline_mb": 68,
+    "project_seconds": 175.9,
+}
+
+MEMORY_LIMIT_MB = 150.0
+
+
+@dataclass(frozen=True)
+class Target:
+    key: str
+    label: str
+    ours: str
+    baseline: str | None
+    minimum: float | None = None  # ratio ours/baseline must be at least this
+    maximum: float | None = None  # or the figure itself at most this
+
+
+def _fmt(value: float, unit: str = "") -> str:
+    if value is None or math.isnan(value):
+        return "-"
+    if unit == "MB":
+        return f"{value:,.0f} MB"
+    return f"{value:,.0f}"
+
+
+def _ratio(a: float, b: float) -> float:
+    if not b or math.isnan(a) or math.isnan(b):
+        return math.nan
+    return a / b
+
+
+def rows_summary(
+    results: dict[str, Measurement], settings: Settings
+) -> list[tuple[str, str, str, str, str, str]]:
+    """Measurement, Wangge, baseline, ratio, target, met: the targets and reference ratios."""
+    w = settings.writers
+    b = settings.batch
+    targets = [
+        Target("a1raw", "Append, 1 writer, 1 event/tx: vs raw asyncpg", "ours/1", "raw/1"),
+        Target("a1es", "Append, 1 writer, 1 event/tx: vs eventsourcing", "ours/1", "es_app/1"),
+        Target(
+            "a16es",
+            f"Append, {w} writers, 1 event/tx: vs eventsourcing ({w} threads)",
+            f"ours/{w}",
+            f"es_app/{w}",
+            minimum=2.0,
+        ),
+        Target(
+            "a16raw",
+            f"Append, {w} writers, 1 event/tx: vs raw asyncpg",
+            f"ours/{w}",
+            f"raw/{w}",
+            minimum=0.5,
+        ),
+        Target(
+            "batch",
+            f"Append, {b} events/tx: vs raw asyncpg executemany",
+            "ours/batch",
+            "raw/batch",
+            minimum=0.5,
+        ),
+        Target("batches", f"Append, {b} events/tx: vs eventsourcing", "ours/batch", "es_app/batch"),
+        Target("relay", "Relay to Kafka: vs raw aiokafka producer", "relay", "producer", 0.5),
+        Target(
+            "memrelay",
+            f"Peak RSS, relay, {settings.memory_events:,} events",
+            "mem_relay",
+            None,
+            maximum=MEMORY_LIMIT_MB,
+        ),
+        Target(
+            "memproject",
+            f"Peak RSS, Kafka projection, {settings.memory_events:,} events",
+            "mem_project",
+            None,
+            maximum=MEMORY_LIMIT_MB,
+        ),
+    ]
+    rows = []
+    for t in targets:
+        if t.ours not in results or (t.baseline and t.baseline not in results):
+            continue
+        ours = results[t.ours]
+        if t.baseline is None:
+            value = ours.median
+            met = "yes" if t.maximum is not None and value < t.maximum else "**no**"
+            rows.append((t.label, _fmt(value, ours.unit), "", "", f"< {t.maximum:.0f} MB", met))
+            continue
+        base = results[t.baseline]
+        ratio = _ratio(ours.median, base.median)
+        if t.minimum is None:
+            target, met = "(reference)", ""
+        else:
+            target = f">= {t.minimum:g}x"
+            met = "yes" if ratio >= t.minimum else "**no**"
+        rows.append(
+            (
+                t.label,
+                f"{_fmt(ours.median)} events/s",
+                f"{_fmt(base.median)} events/s",
+                f"{ratio:.2f}x",
+                target,
+                met,
+            )
+        )
+    return rows
+
+
+def target_status(results: dict[str, Measurement], settings: Settings) -> dict[str, bool]:
+    """Whether each target is met, by the key used in the notes."""
+    w = settings.writers
+
+    def ratio_at_least(a: str, b: str, minimum: float) -> bool | None:
+        if a not in results or b not in results:
+            return None
+        return _ratio(results[a].median, results[b].median) >= minimum
+
+    status = {
+        "a16es": ratio_at_least(f"ours/{w}", f"es_app/{w}", 2.0),
+        "a16raw": ratio_at_least(f"ours/{w}", f"raw/{w}", 0.5),
+        "batch": ratio_at_least("ours/batch", "raw/batch", 0.5),
+        "relay": ratio_at_least("relay", "producer", 0.5),
+        "memrelay": results["mem_relay"].median < MEMORY_LIMIT_MB
+        if "mem_relay" in results
+        else None,
+        "memproject": results["mem_project"].median < MEMORY_LIMIT_MB
+        if "mem_project" in results
+        else None,
+    }
+    return {k: v for k, v in status.items() if v is not None}
+
+
+GROUPS = [
+    ("1", "append, 1 writer, 1 event/tx", "raw/1"),
+    ("W", "append, {w} writers, 1 event/tx", "raw/{w}"),
+    ("batch", "append, 1 writer, {b} events/tx", "raw/batch"),
+]
+APPEND_KEYS = ["ours", "raw", "es_app", "es_agg"]
+APPEND_NAMES = {
+    "ours": "Wangge PostgresEventStore",
+    "raw": "raw asyncpg",
+    "es_app": "eventsourcing ApplicationRecorder",
+    "es_agg": "eventsourcing AggregateRecorder",
+}
+
+
+def rows_figures(
+    results: dict[str, Measurement], settings: Settings
+) -> list[tuple[str, str, str, str, str, str]]:
+    """Benchmark, contender, median, spread, vs raw, Wangge / this: every figure measured."""
+    w, b = settings.writers, settings.batch
+    rows = []
+    for suffix, title, raw_key in GROUPS:
+        suffix = {"1": "1", "W": str(w), "batch": "batch"}[suffix]
+        raw = results.get(raw_key.format(w=w))
+        ours = results.get(f"ours/{suffix}")
+        for key in APPEND_KEYS:
+            m = results.get(f"{key}/{suffix}")
+            if m is None:
+                continue
+            rows.append(
+                (
+                    title.format(w=w, b=b),
+                    APPEND_NAMES[key],
+                    f"{_fmt(m.median)}/s",
+                    m.spread(),
+                    f"{_ratio(m.median, raw.median):.2f}x" if raw else "",
+                    f"{_ratio(ours.median, m.median):.2f}x" if ours and key != "ours" else "",
+                )
+            )
+    producer = results.get("producer")
+    relay = results.get("relay")
+    for key in [k for k in results if k == "relay" or k.startswith("relay_")] + ["producer"]:
+        m = results.get(key)
+        if m is None:
+            continue
+        rows.append(
+            (
+                f"relay to Kafka, {settings.relay_events:,} events",
+                m.label,
+                f"{_fmt(m.median)}/s",
+                m.spread(),
+                f"{_ratio(m.median, producer.median):.2f}x" if producer else "",
+                f"{_ratio(relay.median, m.median):.2f}x" if relay and key != "relay" else "",
+            )
+        )
+    for key, what in (("mem_relay", "OutboxRelay.run"), ("mem_project", "ProjectionRunner")):
+        m = results.get(key)
+        rate = results.get(f"{key}_rate")
+        if m is None:
+            continue
+        rows.append(
+            (
+                f"memory, {settings.memory_events:,} events",
+                what,
+                f"{_fmt(m.median, 'MB')} peak RSS",
+                f"{_fmt(rate.median)}/s" if rate else "",
+                "",
+                "",
+            )
+        )
+    return rows
+
+
+def markdown_table(header: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
+    lines = ["| " + " | ".join(header) + " |", "|" + "|".join("---" for _ in header) + "|"]
+    lines += ["| " + " | ".join(row) + " |" for row in rows]
+    return "\n".join(lines)
+
+
+def text_table(header: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
+    widths = [max(len(str(r[i])) for r in [header, *rows]) for i in range(len(header))]
+    out = [" | ".join(h.ljust(widths[i]) for i, h in enumerate(header))]
+    out.append("-+-".join("-" * w for w in widths))
+    out += [" | ".join(str(c).ljust(widths[i]) for i, c in enumerate(r)) for r in rows]
+    return "\n".join(out)
+
+
+SUMMARY_HEADER = ("Measurement", "Wangge", "Baseline", "Ratio", "Target", "Met")
+FIGURES_HEADER = ("Benchmark", "Contender", "Median", "Runs (min-max)", "/ raw", "Wangge / this")
+
+
+def _kafka_version() -> str:
+    libs = Path(".dev/kafka/libs")
+    for jar in sorted(libs.glob("kafka-server-[0-9]*.jar")) if libs.is_dir() else []:
+        return jar.stem.removeprefix("kafka-server-")
+    return "unknown (external broker)"
+
+
+def _cpu_model() -> str:
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or "unknown"
+
+
+def _memory() -> str:
+    try:
+        for line in Path("/proc/meminfo").read_text().splitlines():
+            if line.startswith("MemTotal:"):
+                return f"{int(line.split()[1]) / 2**20:.1f} GiB"
+    except OSError:
+        pass
+    return "unknown"
+
+
+def _git() -> str:
+    try:
+        head = subprocess.run(
+            ["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True, check=True
+        ).stdout.strip()
+        dirty = subprocess.run(
+            ["git", "status", "--porcelain", "--", "libs"], capture_output=True, text=True
+        ).stdout.strip()
+        return head + (" (libs/ modified)" if dirty else "")
+    except (OSError, subprocess.CalledProcessError):
+        return "unknown"
+
+
+def machine(pg_version: str, load_start: tuple[float, ...]) -> list[tuple[str, str]]:
+    """What the figures came from."""
+    versions = ", ".join(
+        f"{name} {metadata.version(name)}"
+        for name in ("sqlalchemy", "asyncpg", "aiokafka", "eventsourcing", "psycopg")
+    )
+    return [
+        ("Date", datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")),
+        ("CPU", f"{_cpu_model()}, {len(os.sched_getaffinity(0))} cores (nproc)"),
+        ("Memory", _memory()),
+        ("OS", f"Linux {platform.release()}, Python {platform.python_version()}"),
+        ("PostgreSQL", f"{pg_version} (fsync and synchronous_commit on)"),
+        ("Kafka", f"{_kafka_version()} (single node, KRaft)"),
+        ("Drivers", versions),
+        ("Commit", _git()),
+        (
+            "Load average",
+            f"{load_start[0]:.2f} at start, {os.getloadavg()[0]:.2f} at end (1 min)",
+        ),
+    ]
+
+
+def render_terminal(
+    results: dict[str, Measurement], settings: Settings, info: list[tuple[str, str]]
+) -> str:
+    parts = [
+        text_table(SUMMARY_HEADER, rows_summary(results, settings)),
+        "",
+        text_table(FIGURES_HEADER, rows_figures(results, settings)),
+        "",
+        *(f"{k}: {v}" for k, v in info),
+    ]
+    return "\n".join(parts)
+
+
+def render_markdown(
+    results: dict[str, Measurement],
+    settings: Settings,
+    info: list[tuple[str, str]],
+    elapsed: float,
+) -> str:
+    from benchmarks.notes import notes
+
+    status = target_status(results, settings)
+    machine_rows = "\n".join(f"- **{k}**: {v}" for k, v in info)
+    return f"""# Benchmarks
+
+Written by `make bench` (`scripts/bench.sh`, `benchmarks/`; this run took {elapsed / 60:.1f}
+minutes); do not edit by hand. Figures are medians of {settings.runs} interleaved runs:
+{settings.seconds:g} s each for appends, {settings.relay_events:,} events each for the relay.
+Memory figures come from one run each.
+
+## Machine
+
+{machine_rows}
+
+## Targets
+
+{markdown_table(SUMMARY_HEADER, rows_summary(results, settings))}
+
+## Every figure
+
+"/ raw" is the row's median divided by the raw driver's (asyncpg, or the aiokafka producer).
+"Wangge / this" is ours divided by the row's.
+
+{markdown_table(FIGURES_HEADER, rows_figures(results, settings))}
+
+{notes(results, settings, status, HAND_MEASURED_1M)}
+"""
+
+
+_ITEM = re.compile(r"^(- |\d+\. )")
+
+
+def reflow(markdown: str, width: int = 100) -> str:
+    """Rewrap prose paragraphs and list items (the figures make the template's lines ragged)."""
+    blocks = []
+    for block in markdown.split("\n\n"):
+        if block.startswith(("#", "|")) or "\n|" in block:
+            blocks.append(block)
+            continue
+        items: list[list[str]] = []
+        for line in block.split("\n"):
+            if not items or _ITEM.match(line):
+                items.append([line])
+            else:
+                items[-1].append(line.strip())
+        wrapped = []
+        for item in items:
+            match = _ITEM.match(item[0])
+            indent = " " * len(match.group(1)) if match else ""
+            wrapped.append(
+                textwrap.fill(
+                    " ".join(item),
+                    width,
+                    subsequent_indent=indent,
+                    break_long_words=False,
+                    break_on_hyphens=False,
+                )
+            )
+        blocks.append("\n".join(wrapped))
+    return "\n\n".join(blocks)
+
+
+def write_docs(text: str, path: Path = Path("docs/benchmarks.md")) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(reflow(text).rstrip("\n") + "\n")

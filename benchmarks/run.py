@@ -1,0 +1,61 @@
+"""`make bench`: every benchmark, the tables on stdout, and docs/benchmarks.md.
+
+    uv run --frozen python -m benchmarks.run
+
+Needs DATABASE_URL and KAFKA_BOOTSTRAP_SERVERS (``scripts/bench.sh`` starts both). Sizes come from
+the environment; see ``benchmarks.common.Settings`` and docs/benchmarks.md.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import sys
+import time
+from pathlib import Path
+
+from benchmarks import report
+from benchmarks.append import CONTENDERS, bench_batched, bench_single
+from benchmarks.common import Measurement, Settings, server_version
+from benchmarks.memory import bench_memory
+from benchmarks.relay import bench_relay
+
+
+def log(message: str) -> None:
+    print(message, file=sys.stderr, flush=True)
+
+
+async def main() -> None:
+    settings = Settings.from_env()
+    load_start = os.getloadavg()
+    started = time.perf_counter()
+    results: dict[str, Measurement] = {}
+    contenders = list(CONTENDERS)
+    log(
+        f"== bench: scale {settings.scale:g}, {settings.runs} runs of {settings.seconds:g} s, "
+        f"{settings.writers} writers, relay {settings.relay_events:,} events, "
+        f"memory {settings.memory_events:,} events"
+    )
+    if settings.wants("append"):
+        log("== append, one event per transaction")
+        results.update(await bench_single(settings, log, contenders))
+    if settings.wants("batch"):
+        log(f"== append, {settings.batch} events per transaction")
+        results.update(await bench_batched(settings, log, contenders))
+    if settings.wants("relay"):
+        log("== relay to Kafka")
+        results.update(await bench_relay(settings, log))
+    if settings.wants("memory"):
+        log("== memory (fresh processes)")
+        results.update(await bench_memory(settings, log))
+    elapsed = time.perf_counter() - started
+    info = report.machine(await server_version(settings), load_start)
+    print(report.render_terminal(results, settings, info))
+    docs = os.environ.get("BENCH_DOCS", "" if settings.only else "docs/benchmarks.md")
+    if docs:
+        report.write_docs(report.render_markdown(results, settings, info, elapsed), Path(docs))
+        log(f"== wrote {docs} ({elapsed / 60:.1f} minutes)")
+
+
+if __name__ == "__main__":
+    asyncio.run(main())
