@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import os
 from collections.abc import Mapping
 
 import sqlalchemy as sa
@@ -22,10 +24,13 @@ class CountsProjection(Projection):
 
     name = "counts"
 
-    def __init__(self, name: str = "counts", crash_after: int | None = None) -> None:
+    def __init__(
+        self, name: str = "counts", crash_after: int | None = None, delay: float = 0.0
+    ) -> None:
         super().__init__(catalogue)
         self.name = name  # type: ignore[misc]
         self.crash_after = crash_after
+        self.delay = delay
         self.calls = 0
 
     def define_tables(self, metadata: sa.MetaData, suffix: str) -> Mapping[str, sa.Table]:
@@ -45,6 +50,8 @@ class CountsProjection(Projection):
         if self.crash_after is not None and self.calls > self.crash_after:
             raise Crash
         assert isinstance(event.data, Counted)
+        if self.delay:
+            await asyncio.sleep(self.delay)  # slow enough for a test to kill it mid-batch
         table = ctx.tables["counts"]
         n = str(event.data.n)
         updated = await ctx.conn.execute(
@@ -68,3 +75,10 @@ class CountsProjection(Projection):
             table = self.tables(generation)["counts"]
             rows = await conn.execute(sa.select(table.c.stream_id, table.c.applied, table.c.ns))
             return {row.stream_id: (row.applied, row.ns) for row in rows}
+
+
+def counts_from_environment() -> CountsProjection:
+    """The projection a ``wangge-events project`` subprocess runs in the kill test."""
+    return CountsProjection(
+        os.environ["WANGGE_TEST_PROJECTION"], delay=float(os.environ.get("WANGGE_TEST_DELAY", "0"))
+    )

@@ -4,7 +4,12 @@ trace from the command that appended an event to the handler that projected it."
 from __future__ import annotations
 
 import asyncio
+import os
+import random
+import signal
+import sys
 import uuid
+from pathlib import Path
 
 import pytest
 from opentelemetry import trace
@@ -23,6 +28,8 @@ from events_projections import CountsProjection, Crash
 from events_samples import Counted, catalogue
 
 pytestmark = [pytest.mark.postgres, pytest.mark.kafka]
+
+TESTS = Path(__file__).resolve().parents[1]
 
 
 @pytest.fixture(scope="session")
@@ -151,3 +158,56 @@ async def test_one_trace_runs_from_the_append_to_the_projection_handler(
         assert parent is not None
         assert append.context is not None
         assert parent.span_id == append.context.span_id
+
+
+async def test_a_projection_process_killed_mid_batch_applies_every_event_exactly_once(
+    pg_engine_factory: object, database_url: str, kafka_bootstrap: str
+) -> None:
+    schema = f"projkill_{uuid.uuid4().hex[:8]}"
+    engine: AsyncEngine = await pg_engine_factory(schema=schema)  # type: ignore[operator]
+    store = PostgresEventStore(engine, service="sample", catalogue=catalogue)
+    await store.create_schema()
+    topic = f"wangge.test.{uuid.uuid4().hex[:10]}"
+    await ensure_topics(kafka_bootstrap, [topic], partitions=3)
+    streams = [f"counter-{uuid.uuid4()}" for _ in range(10)]
+    for n in range(60):
+        for sid in streams:
+            await store.append(sid, [Counted(n=n)], expected_version=None)
+    total = len(streams) * 60
+    await _publish_all(OutboxRelay(store, bootstrap_servers=kafka_bootstrap, topic=topic), total)
+
+    name = f"killed_{uuid.uuid4().hex[:8]}"
+    env = dict(
+        os.environ,
+        PYTHONPATH=os.pathsep.join([str(TESTS), os.environ.get("PYTHONPATH", "")]),
+        WANGGE_TEST_PROJECTION=name,
+        WANGGE_TEST_DELAY="0.004",  # about 2.4 s for the whole topic
+    )
+    command = [
+        sys.executable, "-m", "wangge.events", "--log-level", "WARNING", "project",
+        "--projection", "events_projections:counts_from_environment",
+        "--database-url", database_url, "--schema", schema,
+        "--bootstrap-servers", kafka_bootstrap, "--topic", topic, "--batch-size", "50",
+    ]  # fmt: skip
+    rng = random.Random(11)
+    projection = CountsProjection(name)
+    for _ in range(4):
+        process = await asyncio.create_subprocess_exec(*command, env=env)
+        await asyncio.sleep(rng.uniform(1.0, 2.0))
+        process.send_signal(signal.SIGKILL)
+        await process.wait()
+    applied = sum(a for a, _ in (await projection.snapshot(engine)).values())
+    assert 0 < applied < total, "the kills should have landed before the end"
+
+    process = await asyncio.create_subprocess_exec(*command, env=env)
+    try:
+        for _ in range(300):
+            done = await projection.snapshot(engine)
+            if sum(a for a, _ in done.values()) >= total:
+                break
+            await asyncio.sleep(0.1)
+    finally:
+        process.send_signal(signal.SIGTERM)
+        await process.wait()
+    ordered = ",".join(str(n) for n in range(60))
+    assert await projection.snapshot(engine) == {sid: (60, ordered) for sid in streams}
