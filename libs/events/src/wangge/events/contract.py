@@ -120,7 +120,9 @@ def asyncapi(catalogue: Catalogue, *, version: str = "1.0.0") -> JsonSchema:
             "title": "Wangge domain events",
             "version": version,
             "description": "Events each Wangge service publishes, in CloudEvents 1.0 binary "
-            "content mode: attributes as ce_* headers, data as JSON.",
+            "content mode: attributes as ce_* headers, data as a JSON object (key order and "
+            "white space carry no meaning and may differ between deliveries). Delivery is at "
+            "least once: drop repeats by ce_subject and ce_sequence, or by ce_id.",
         },
         "defaultContentType": "application/json",
         "servers": {

@@ -189,7 +189,11 @@ def _type_headers(
 
 
 def encode_data(data: Mapping[str, Any]) -> bytes:
-    """The JSON codec for event data: compact UTF-8, keys in model order."""
+    """The JSON codec for event data: compact UTF-8, keys in model order.
+
+    Only what this process encodes is compact: the relay publishes the JSON text PostgreSQL keeps
+    (``jsonb``, which orders keys its own way), so readers must parse, never compare bytes.
+    """
     return json.dumps(data, ensure_ascii=False, separators=(",", ":")).encode()
 
 
