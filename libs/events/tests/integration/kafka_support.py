@@ -1,11 +1,18 @@
-"""Reading a whole topic back, for tests that check what reached Kafka."""
+"""Support for the tests that go through Kafka: a sample store, fresh topics, reading back."""
 
 from __future__ import annotations
 
 import asyncio
 import time
+import uuid
 
 from aiokafka import AIOKafkaConsumer, ConsumerRecord
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from wangge.events.kafka import ensure_topics
+from wangge.events.store import EventStore, PostgresEventStore
+
+from events_samples import Counted, catalogue
 
 
 async def read_topic(
@@ -33,3 +40,26 @@ async def read_topic(
         return records
     finally:
         await consumer.stop()
+
+
+async def sample_store(engine: AsyncEngine) -> PostgresEventStore:
+    """A store of the sample service on ``engine``, its tables created."""
+    store = PostgresEventStore(engine, service="sample", catalogue=catalogue)
+    await store.create_schema()
+    return store
+
+
+async def new_topic(bootstrap: str, *, partitions: int) -> str:
+    """A fresh topic of its own for one test."""
+    topic = f"wangge.test.{uuid.uuid4().hex[:10]}"
+    await ensure_topics(bootstrap, [topic], partitions=partitions)
+    return topic
+
+
+async def fill_counters(store: EventStore, *, streams: int, rounds: int) -> list[str]:
+    """``Counted(n=0..rounds-1)`` on each of ``streams`` new streams, round-robin."""
+    ids = [f"counter-{uuid.uuid4()}" for _ in range(streams)]
+    for n in range(rounds):
+        for sid in ids:
+            await store.append(sid, [Counted(n=n)], expected_version=None)
+    return ids

@@ -26,6 +26,7 @@ from wangge.events.store import PostgresEventStore
 
 from events_projections import CountsProjection, Crash
 from events_samples import Counted, catalogue
+from kafka_support import fill_counters, new_topic, sample_store
 
 pytestmark = [pytest.mark.postgres, pytest.mark.kafka]
 
@@ -67,14 +68,9 @@ async def _drain(runner: ProjectionRunner, until_applied: int, rounds: int = 200
 async def test_resent_events_and_a_crash_leave_the_same_model_as_one_clean_pass(
     pg_engine: AsyncEngine, kafka_bootstrap: str
 ) -> None:
-    store = PostgresEventStore(pg_engine, service="sample", catalogue=catalogue)
-    await store.create_schema()
-    topic = f"wangge.test.{uuid.uuid4().hex[:10]}"
-    await ensure_topics(kafka_bootstrap, [topic], partitions=4)
-    streams = [f"counter-{uuid.uuid4()}" for _ in range(8)]
-    for n in range(10):
-        for sid in streams:
-            await store.append(sid, [Counted(n=n)], expected_version=None)
+    store = await sample_store(pg_engine)
+    topic = await new_topic(kafka_bootstrap, partitions=4)
+    streams = await fill_counters(store, streams=8, rounds=10)
     total = len(streams) * 10
     relay = OutboxRelay(store, bootstrap_servers=kafka_bootstrap, topic=topic)
     await _publish_all(relay, total)
@@ -165,14 +161,9 @@ async def test_a_projection_process_killed_mid_batch_applies_every_event_exactly
 ) -> None:
     schema = f"projkill_{uuid.uuid4().hex[:8]}"
     engine: AsyncEngine = await pg_engine_factory(schema=schema)  # type: ignore[operator]
-    store = PostgresEventStore(engine, service="sample", catalogue=catalogue)
-    await store.create_schema()
-    topic = f"wangge.test.{uuid.uuid4().hex[:10]}"
-    await ensure_topics(kafka_bootstrap, [topic], partitions=3)
-    streams = [f"counter-{uuid.uuid4()}" for _ in range(10)]
-    for n in range(60):
-        for sid in streams:
-            await store.append(sid, [Counted(n=n)], expected_version=None)
+    store = await sample_store(engine)
+    topic = await new_topic(kafka_bootstrap, partitions=3)
+    streams = await fill_counters(store, streams=10, rounds=60)
     total = len(streams) * 60
     await _publish_all(OutboxRelay(store, bootstrap_servers=kafka_bootstrap, topic=topic), total)
 

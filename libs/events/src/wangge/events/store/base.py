@@ -9,7 +9,7 @@ from collections.abc import AsyncIterator, Mapping, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import asdict, dataclass, replace
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Protocol
 from uuid import UUID
 
 import sqlalchemy as sa
@@ -63,6 +63,12 @@ class AppendResult:
             event_ids=tuple(UUID(i) for i in data["event_ids"]),
             replayed=True,
         )
+
+
+class ColumnsByName(Protocol):
+    """A result row by column name: SQLAlchemy's ``RowMapping`` or an asyncpg ``Record``."""
+
+    def __getitem__(self, key: str, /) -> Any: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -388,25 +394,29 @@ class EventStore(ABC):
         return sa.literal_column("0").label("transaction_id")
 
     def _stored(self, row: sa.Row[Any]) -> StoredEvent:
-        meta = row._mapping["metadata"]
-        envelope = Envelope(
-            id=row.event_id,
+        mapping = row._mapping
+        return StoredEvent(
+            self._envelope(mapping),
+            row.schema_version,
+            Checkpoint(int(row.transaction_id), row.position),
+            data=row.data,
+        )
+
+    def _envelope(self, row: ColumnsByName) -> Envelope:
+        """The envelope of an ``events`` row, from its columns by name."""
+        meta = row["metadata"]
+        return Envelope(
+            id=row["event_id"],
             source=self._source,
-            type=row.type,
-            subject=row.stream_id,
-            time=row.recorded_at,
-            dataschema=dataschema_for(row.type, row.schema_version),
-            sequence=row.version,
+            type=row["type"],
+            subject=row["stream_id"],
+            time=row["recorded_at"],
+            dataschema=dataschema_for(row["type"], row["schema_version"]),
+            sequence=row["version"],
             actor=meta.get("actor"),
             correlationid=meta.get("correlationid"),
             causationid=meta.get("causationid"),
             traceparent=meta.get("traceparent"),
-        )
-        return StoredEvent(
-            envelope,
-            row.schema_version,
-            Checkpoint(int(row.transaction_id), row.position),
-            data=row.data,
         )
 
     # -- checkpoints of the store's own readers (the outbox relay) -------------------------------

@@ -5,17 +5,22 @@ from __future__ import annotations
 import json
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
-from typing import Any, Protocol
+from typing import Any
 
 import asyncpg
 import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from wangge.events.catalogue import dataschema_for
-from wangge.events.envelope import Checkpoint, Envelope
+from wangge.events.envelope import Checkpoint
 from wangge.events.errors import ConcurrencyConflict, IdempotencyKeyReused, WriteOrderError
-from wangge.events.store.base import AppendResult, EventStore, PendingAppend, StoredEvent
+from wangge.events.store.base import (
+    AppendResult,
+    ColumnsByName,
+    EventStore,
+    PendingAppend,
+    StoredEvent,
+)
 
 _APPENDED_XID = "wangge.appended_xid"
 
@@ -73,12 +78,6 @@ LIMIT $3
 """
 _REPLAY = "SELECT fingerprint, result FROM idempotency_keys WHERE key = $1"
 _KEY_CONSTRAINT = "idempotency_keys_pkey"
-
-
-class _Row(Protocol):
-    """A result row by column name: an asyncpg ``Record`` or SQLAlchemy's ``RowMapping``."""
-
-    def __getitem__(self, key: str, /) -> Any: ...
 
 
 def _dumps(value: object) -> str:
@@ -226,24 +225,10 @@ class PostgresEventStore(EventStore):
             raw.close()
         return [self._stored_row(row) for row in rows]
 
-    def _stored_row(self, row: _Row) -> StoredEvent:
+    def _stored_row(self, row: ColumnsByName) -> StoredEvent:
         # the data stays the JSON text PostgreSQL returned, which the relay publishes as it is
-        meta = row["metadata"]
-        envelope = Envelope(
-            id=row["event_id"],
-            source=self._source,
-            type=row["type"],
-            subject=row["stream_id"],
-            time=row["recorded_at"],
-            dataschema=dataschema_for(row["type"], row["schema_version"]),
-            sequence=row["version"],
-            actor=meta.get("actor"),
-            correlationid=meta.get("correlationid"),
-            causationid=meta.get("causationid"),
-            traceparent=meta.get("traceparent"),
-        )
         return StoredEvent(
-            envelope,
+            self._envelope(row),
             row["schema_version"],
             Checkpoint(int(row["xid"]), row["position"]),
             json_data=row["data"].encode(),
