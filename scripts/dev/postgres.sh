@@ -143,23 +143,8 @@ match_data_version() {
     fi
 }
 
-free_port() {
-    python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
-}
-
-# SO_REUSEADDR like the servers themselves: a port that only has TIME_WAIT
-# connections left from the last run is free for them, a listening one is not.
-port_is_free() {
-    python3 - "$1" <<'PY'
-import socket, sys
-s = socket.socket()
-s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-try:
-    s.bind(("127.0.0.1", int(sys.argv[1])))
-except OSError:
-    sys.exit(1)
-PY
-}
+# shellcheck source=scripts/dev/ports.sh
+source "$(dirname "${BASH_SOURCE[0]}")/ports.sh"
 
 port() { cat "$PORT_FILE"; }
 
@@ -249,13 +234,8 @@ start() {
     fi
     [[ -s $DATA/PG_VERSION ]] || init_cluster
 
-    local port="" sock i
-    [[ -s $PORT_FILE ]] && port=$(<"$PORT_FILE")
-    # Keep the remembered port (stable URLs) unless something else took it.
-    if [[ -z $port ]] || ! port_is_free "$port"; then
-        port=$(free_port)
-        echo "$port" >"$PORT_FILE"
-    fi
+    local port sock i
+    port=$(pick_port "$PORT_FILE")
     sock=$(socket_dir "$port")
     as_pg mkdir -p "$sock" 2>/dev/null || { mkdir -p "$sock" && chown postgres: "$sock"; }
     write_conf "$port" "$sock"
