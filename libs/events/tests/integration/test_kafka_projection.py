@@ -182,19 +182,29 @@ async def test_a_projection_process_killed_mid_batch_applies_every_event_exactly
     ]  # fmt: skip
     rng = random.Random(11)
     projection = CountsProjection(name)
-    for _ in range(4):
+    await ProjectionRunner(projection, engine=engine, source=StoreSource(store)).setup()
+
+    async def applied() -> int:
+        return sum(count for count, _ in (await projection.snapshot(engine)).values())
+
+    for _ in range(3):
+        before = await applied()
         process = await asyncio.create_subprocess_exec(*command, env=env)
-        await asyncio.sleep(rng.uniform(1.0, 2.0))
+        # kill it once it is applying (a restart first waits for the group to drop the dead
+        # member), at a random point of a batch
+        for _ in range(600):
+            if await applied() > before:
+                break
+            await asyncio.sleep(0.05)
+        await asyncio.sleep(rng.uniform(0.0, 0.3))
         process.send_signal(signal.SIGKILL)
         await process.wait()
-    applied = sum(a for a, _ in (await projection.snapshot(engine)).values())
-    assert 0 < applied < total, "the kills should have landed before the end"
+    assert 0 < await applied() < total, "the kills should have landed before the end"
 
     process = await asyncio.create_subprocess_exec(*command, env=env)
     try:
-        for _ in range(300):
-            done = await projection.snapshot(engine)
-            if sum(a for a, _ in done.values()) >= total:
+        for _ in range(600):
+            if await applied() >= total:
                 break
             await asyncio.sleep(0.1)
     finally:
