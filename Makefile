@@ -21,6 +21,7 @@ lint: sync ## ruff and mypy (--strict on libs/)
 	@$(UV) run --frozen ruff check .
 	@$(UV) run --frozen ruff format --check libs benchmarks conftest.py
 	@$(UV) run --frozen mypy --strict -p wangge.events
+	@$(UV) run --frozen mypy --strict libs/events/tests
 
 unit: sync ## the unit tests alone (no servers)
 	@$(UV) run --frozen pytest -q libs/events/tests/unit

@@ -8,6 +8,7 @@ import pytest
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from wangge.events import DomainEvent
 from wangge.events.projection import ProjectionRunner, StoreSource, active_generation
 from wangge.events.store import EventStore, open_store
 
@@ -29,7 +30,7 @@ async def _fill(store: EventStore) -> list[str]:
     streams = [f"counter-{uuid.uuid4()}" for _ in range(STREAMS)]
     for round_ in range(EVENTS_EACH):
         for sid in streams:
-            events = [Counted(n=round_)]
+            events: list[DomainEvent] = [Counted(n=round_)]
             if round_ == 0:
                 events.insert(0, HouseholdRegistered(household_id=sid, dwelling="d"))
             if round_ == 3:
