@@ -1,0 +1,12 @@
+"""Wangge's service kit: what every service's API shares.
+
+The app factory with a lifespan that owns the engine, the event store and (with Kafka) the outbox
+relay; settings from the environment; RFC 9457 problem details for every error; ``/healthz`` and
+``/readyz``; ``Idempotency-Key`` handling for command endpoints.
+"""
+
+from wangge.service.app import ServiceState, create_app
+from wangge.service.errors import DomainError, NotFound
+from wangge.service.settings import ServiceSettings
+
+__all__ = ["DomainError", "NotFound", "ServiceSettings", "ServiceState", "create_app"]

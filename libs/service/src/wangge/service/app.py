@@ -1,0 +1,150 @@
+"""The app factory: one FastAPI app per service, its resources owned by the lifespan.
+
+The lifespan makes the engine and the event store, starts the outbox relay when Kafka is
+configured, and runs the service's projections (from Kafka, or from the event table in embedded
+mode); everything stops with the app. Nothing is created at import.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator, Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import sqlalchemy as sa
+from fastapi import APIRouter, FastAPI
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from wangge.events import Catalogue, default_catalogue
+from wangge.events.db import create_engine
+from wangge.events.kafka import ensure_topics, topic_for
+from wangge.events.projection import KafkaSource, Projection, ProjectionRunner, Source, StoreSource
+from wangge.events.relay import OutboxRelay
+from wangge.events.store import EventStore, open_store
+from wangge.service import health
+from wangge.service.problems import install_problem_handlers
+from wangge.service.settings import ServiceSettings
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class ServiceState:
+    """What the routes of a running service use (``request.app.state.service``)."""
+
+    settings: ServiceSettings
+    engine: AsyncEngine
+    store: EventStore
+    relay: OutboxRelay | None = None
+    runners: list[ProjectionRunner] = field(default_factory=list)
+    tasks: list[asyncio.Task[None]] = field(default_factory=list)
+    stop: asyncio.Event = field(default_factory=asyncio.Event)
+
+
+async def _start(
+    settings: ServiceSettings,
+    catalogue: Catalogue,
+    projections: Sequence[Callable[[], Projection]],
+) -> ServiceState:
+    engine = create_engine(settings.resolved_database_url, **settings.engine_options())
+    store = open_store(engine, service=settings.service, catalogue=catalogue)
+    if settings.environment != "production":
+        # dev and test create missing tables; production runs its migration step first
+        await store.create_schema()
+    state = ServiceState(settings=settings, engine=engine, store=store)
+    kafka = settings.kafka_bootstrap_servers
+    if kafka:
+        topic = topic_for(settings.service)
+        await ensure_topics(kafka, [topic], partitions=settings.kafka_partitions)
+        state.relay = OutboxRelay(store, bootstrap_servers=kafka, topic=topic)
+        state.tasks.append(asyncio.create_task(_supervised("relay", state.relay.run(state.stop))))
+    for make in projections:
+        projection = make()
+        source: Source = (
+            KafkaSource(
+                kafka,
+                [topic_for(settings.service)],
+                group_id=f"wangge.{settings.service}.{projection.name}",
+            )
+            if kafka
+            else StoreSource(store)
+        )
+        runner = ProjectionRunner(projection, engine=engine, source=source)
+        await runner.setup()
+        state.runners.append(runner)
+        state.tasks.append(
+            asyncio.create_task(_supervised(projection.name, runner.run(state.stop)))
+        )
+    return state
+
+
+async def _supervised(name: str, work: Any) -> None:
+    # a background worker that dies is logged loudly and shows in /readyz, never silently lost
+    try:
+        await work
+    except asyncio.CancelledError:
+        raise
+    except Exception:
+        log.exception("background worker %s stopped", name)
+        raise
+
+
+async def _stop(state: ServiceState) -> None:
+    state.stop.set()
+    for task in state.tasks:
+        with contextlib.suppress(Exception, asyncio.CancelledError):
+            await asyncio.wait_for(task, timeout=10)
+    await state.engine.dispose()
+
+
+def _readiness_checks(app: FastAPI) -> dict[str, health.ReadinessCheck]:
+    def service() -> ServiceState:
+        state: ServiceState = app.state.service
+        return state
+
+    async def database() -> dict[str, Any]:
+        async with service().engine.connect() as conn:
+            await conn.execute(sa.text("SELECT 1"))
+        return {"backend": service().engine.dialect.name}
+
+    async def workers() -> dict[str, Any]:
+        state = service()
+        for task in state.tasks:
+            if task.done():
+                raise RuntimeError(f"a background worker stopped: {task.get_name()}")
+        lag = {runner.projection.name: await runner.lag() for runner in state.runners}
+        return {"relay": state.relay is not None, "projection_lag": lag}
+
+    return {"database": database, "workers": workers}
+
+
+def create_app(
+    settings: ServiceSettings,
+    *,
+    title: str,
+    description: str = "",
+    version: str = "0.1.0",
+    routers: Sequence[APIRouter] = (),
+    catalogue: Catalogue = default_catalogue,
+    projections: Sequence[Callable[[], Projection]] = (),
+) -> FastAPI:
+    """A service's FastAPI app: problem details, health, the given routers, a managed lifespan."""
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        app.state.service = await _start(settings, catalogue, projections)
+        try:
+            yield
+        finally:
+            await _stop(app.state.service)
+
+    app = FastAPI(title=title, description=description, version=version, lifespan=lifespan)
+    install_problem_handlers(app)
+    app.state.readiness_checks = _readiness_checks(app)
+    app.include_router(health.router)
+    for router in routers:
+        app.include_router(router)
+    return app

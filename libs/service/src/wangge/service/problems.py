@@ -1,0 +1,169 @@
+"""RFC 9457 problem details for every error a service returns, mapped once, here.
+
+Each response is ``application/problem+json`` with ``type``, ``title``, ``status`` and ``detail``;
+input errors add ``errors``, a list of ``{"field", "message"}`` naming each field at fault
+(``body/identity_number``, ``query/page``, ``header/Idempotency-Key``). A server fault is a 500
+that says nothing about its cause; the cause goes to the log with the request's trace id.
+"""
+
+from __future__ import annotations
+
+import logging
+from http import HTTPStatus
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel
+from starlette.exceptions import HTTPException
+
+from wangge.events import (
+    ConcurrencyConflict,
+    EventValidationError,
+    IdempotencyKeyReused,
+)
+from wangge.service.errors import DomainError
+
+log = logging.getLogger(__name__)
+
+PROBLEM_JSON = "application/problem+json"
+_URN = "urn:wangge:problem:"
+
+
+class FieldProblem(BaseModel):
+    """One input that is wrong, and why."""
+
+    field: str
+    message: str
+
+
+class Problem(BaseModel):
+    """The body of every error response (RFC 9457)."""
+
+    type: str = "about:blank"
+    title: str
+    status: int
+    detail: str | None = None
+    instance: str | None = None
+    errors: list[FieldProblem] | None = None
+
+
+def problem(
+    status: int,
+    *,
+    detail: str | None = None,
+    slug: str | None = None,
+    title: str | None = None,
+    errors: list[FieldProblem] | None = None,
+    instance: str | None = None,
+    **extensions: Any,
+) -> JSONResponse:
+    """A problem+json response."""
+    body = Problem(
+        type=f"{_URN}{slug}" if slug else "about:blank",
+        title=title or HTTPStatus(status).phrase,
+        status=status,
+        detail=detail,
+        instance=instance,
+        errors=errors,
+    ).model_dump(exclude_none=True)
+    body.update(extensions)
+    return JSONResponse(body, status_code=status, media_type=PROBLEM_JSON)
+
+
+def _field(loc: tuple[int | str, ...] | list[int | str]) -> str:
+    return "/".join(str(part) for part in loc) or "(request)"
+
+
+async def _validation(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, RequestValidationError)
+    errors = [FieldProblem(field=_field(e["loc"]), message=e["msg"]) for e in exc.errors()]
+    names = ", ".join(e.field for e in errors)
+    return problem(
+        422,
+        slug="invalid-input",
+        title="The request has invalid input",
+        detail=f"invalid: {names}",
+        errors=errors,
+        instance=request.url.path,
+    )
+
+
+async def _http(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, HTTPException)
+    response = problem(exc.status_code, detail=str(exc.detail), instance=request.url.path)
+    for name, value in (exc.headers or {}).items():
+        response.headers[name] = value
+    return response
+
+
+async def _domain(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, DomainError)
+    errors = [FieldProblem(field=exc.field, message=exc.detail)] if exc.field else None
+    return problem(
+        exc.status,
+        slug=exc.slug,
+        title=exc.title,
+        detail=exc.detail,
+        errors=errors,
+        instance=request.url.path,
+    )
+
+
+async def _conflict(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, ConcurrencyConflict)
+    return problem(
+        409,
+        slug="concurrency-conflict",
+        title="The record changed since it was read",
+        detail=f"{exc.stream_id} is at version {exc.actual}; read it again and retry",
+        instance=request.url.path,
+        expected_version=exc.expected,
+        actual_version=exc.actual,
+    )
+
+
+async def _key_reused(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, IdempotencyKeyReused)
+    return problem(
+        422,
+        slug="idempotency-key-reused",
+        title="The Idempotency-Key was used for a different request",
+        detail=str(exc),
+        instance=request.url.path,
+        errors=[
+            FieldProblem(
+                field="header/Idempotency-Key", message="already used for a different request"
+            )
+        ],
+    )
+
+
+async def _invalid_event(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, EventValidationError)
+    errors = [FieldProblem(field=f"body/{e.field}", message=e.message) for e in exc.errors]
+    return problem(
+        422,
+        slug="invalid-input",
+        title="The request has invalid input",
+        detail=str(exc),
+        errors=errors,
+        instance=request.url.path,
+    )
+
+
+async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
+    log.exception("unhandled error on %s %s", request.method, request.url.path)
+    return problem(500, detail="an unexpected error; it has been logged", instance=request.url.path)
+
+
+def install_problem_handlers(app: FastAPI) -> None:
+    """Map every error to problem details; call once in the app factory."""
+    app.add_exception_handler(RequestValidationError, _validation)
+    app.add_exception_handler(HTTPException, _http)
+    app.add_exception_handler(DomainError, _domain)
+    app.add_exception_handler(ConcurrencyConflict, _conflict)
+    app.add_exception_handler(IdempotencyKeyReused, _key_reused)
+    app.add_exception_handler(EventValidationError, _invalid_event)
+    app.add_exception_handler(Exception, _unexpected)

@@ -1,0 +1,60 @@
+"""Settings from the environment, shared by every service.
+
+``WANGGE_<NAME>`` variables, plus the plain ``DATABASE_URL`` and ``KAFKA_BOOTSTRAP_SERVERS`` that
+the dev scripts and most platforms set. Outside ``dev`` and ``test`` a default secret is refused:
+a deployment that forgot to set one must not start.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, Literal, Self
+
+from pydantic import AliasChoices, Field, SecretStr, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from wangge.events.db import sqlite_url
+
+DEV_SECRET = "dev-only-secret-change-me"
+
+
+class ServiceSettings(BaseSettings):
+    """What a service needs to start; subclasses add their own fields."""
+
+    model_config = SettingsConfigDict(env_prefix="WANGGE_", extra="ignore")
+
+    service: str = Field(description="the service's name: registry, cases, hotline_bridge, ...")
+    environment: Literal["dev", "test", "production"] = "dev"
+    database_url: str | None = Field(
+        default=None,
+        validation_alias=AliasChoices("WANGGE_DATABASE_URL", "DATABASE_URL"),
+        description="PostgreSQL in production; default: SQLite under data_dir",
+    )
+    database_schema: str | None = Field(
+        default=None, description="PostgreSQL schema of the service's tables (search_path)"
+    )
+    data_dir: Path = Path("var")
+    kafka_bootstrap_servers: str | None = Field(
+        default=None,
+        validation_alias=AliasChoices("WANGGE_KAFKA_BOOTSTRAP_SERVERS", "KAFKA_BOOTSTRAP_SERVERS"),
+        description="with Kafka, the service runs its outbox relay; without, embedded mode",
+    )
+    kafka_partitions: int = Field(default=12, ge=1)
+    secret_key: SecretStr = SecretStr(DEV_SECRET)
+
+    @model_validator(mode="after")
+    def _refuse_default_secrets(self) -> Self:
+        if self.environment == "production" and self.secret_key.get_secret_value() == DEV_SECRET:
+            raise ValueError("WANGGE_SECRET_KEY must be set outside dev and test")
+        return self
+
+    def engine_options(self) -> dict[str, Any]:
+        """Extra ``create_engine`` options: the PostgreSQL schema, when one is set."""
+        if self.database_schema and not self.resolved_database_url.startswith("sqlite"):
+            return {"connect_args": {"server_settings": {"search_path": self.database_schema}}}
+        return {}
+
+    @property
+    def resolved_database_url(self) -> str:
+        """The database to use: the configured one, or the embedded SQLite default."""
+        return self.database_url or sqlite_url(self.data_dir / f"{self.service}.db")

@@ -1,0 +1,223 @@
+"""The service kit through HTTP: problem details, idempotent commands, health, on both backends."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from collections.abc import AsyncIterator
+from pathlib import Path
+from unittest.mock import ANY
+
+import httpx
+import pytest
+import sqlalchemy as sa
+from fastapi import FastAPI
+
+from wangge.events.db import create_engine
+from wangge.service import ServiceSettings, create_app
+from wangge.service.problems import PROBLEM_JSON
+
+from service_sample import CounterTotals, catalogue, router
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def settings(request: pytest.FixtureRequest, tmp_path: Path) -> ServiceSettings:
+    # explicit values: make test exports DATABASE_URL and KAFKA_BOOTSTRAP_SERVERS, which the
+    # settings would otherwise pick up
+    if request.param == "sqlite":
+        return ServiceSettings(
+            service="counters",
+            environment="test",
+            data_dir=tmp_path,
+            database_url=None,
+            kafka_bootstrap_servers=None,
+        )
+    return ServiceSettings(
+        service="counters",
+        environment="test",
+        database_url=request.getfixturevalue("database_url"),
+        database_schema=f"kit_{uuid.uuid4().hex[:10]}",
+        kafka_bootstrap_servers=None,
+    )
+
+
+@pytest.fixture
+async def client(settings: ServiceSettings) -> AsyncIterator[httpx.AsyncClient]:
+    if settings.database_schema:
+        admin = create_engine(settings.resolved_database_url)
+        async with admin.begin() as conn:
+            await conn.execute(sa.text(f'CREATE SCHEMA "{settings.database_schema}"'))
+    app: FastAPI = create_app(
+        settings,
+        title="Counters",
+        routers=[router],
+        catalogue=catalogue,
+        projections=[CounterTotals],
+    )
+    async with app.router.lifespan_context(app):
+        transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
+        async with httpx.AsyncClient(transport=transport, base_url="http://counters") as client:
+            yield client
+    if settings.database_schema:
+        async with admin.begin() as conn:
+            await conn.execute(sa.text(f'DROP SCHEMA "{settings.database_schema}" CASCADE'))
+        await admin.dispose()
+
+
+def counter() -> str:
+    return uuid.uuid4().hex
+
+
+async def test_a_command_appends_and_a_query_reads_it_back(client: httpx.AsyncClient) -> None:
+    cid = counter()
+    created = await client.post(f"/counters/{cid}/ticks", json={"n": 3}, headers={"If-Match": "0"})
+    assert created.status_code == 201
+    assert created.json() == {"stream_id": f"counter-{cid}", "version": 1, "replayed": False}
+    await client.post(f"/counters/{cid}/ticks", json={"n": 4})
+    read = await client.get(f"/counters/{cid}")
+    assert read.json() == {"counter_id": cid, "total": 7, "version": 2}
+
+
+async def test_invalid_input_is_a_422_problem_naming_the_field(client: httpx.AsyncClient) -> None:
+    response = await client.post(f"/counters/{counter()}/ticks", json={"n": 0})
+    assert response.status_code == 422
+    assert response.headers["content-type"] == PROBLEM_JSON
+    body = response.json()
+    assert body["type"] == "urn:wangge:problem:invalid-input"
+    assert body["status"] == 422
+    assert [e["field"] for e in body["errors"]] == ["body/n"]
+    malformed = await client.post(
+        f"/counters/{counter()}/ticks",
+        content=b"{not json",
+        headers={"content-type": "application/json"},
+    )
+    assert malformed.status_code == 422
+    assert malformed.json()["errors"][0]["field"].startswith("body")
+
+
+async def test_a_stale_version_is_a_409_problem_and_writes_nothing(
+    client: httpx.AsyncClient,
+) -> None:
+    cid = counter()
+    await client.post(f"/counters/{cid}/ticks", json={"n": 1}, headers={"If-Match": "0"})
+    stale = await client.post(f"/counters/{cid}/ticks", json={"n": 5}, headers={"If-Match": "0"})
+    assert stale.status_code == 409
+    assert stale.headers["content-type"] == PROBLEM_JSON
+    assert stale.json()["type"] == "urn:wangge:problem:concurrency-conflict"
+    assert stale.json()["actual_version"] == 1
+    assert (await client.get(f"/counters/{cid}")).json()["total"] == 1
+
+
+async def test_a_retried_command_returns_its_first_result(client: httpx.AsyncClient) -> None:
+    cid = counter()
+    headers = {"Idempotency-Key": f"tick-{uuid.uuid4()}"}
+    first = await client.post(f"/counters/{cid}/ticks", json={"n": 2}, headers=headers)
+    again = await client.post(f"/counters/{cid}/ticks", json={"n": 2}, headers=headers)
+    assert first.status_code == again.status_code == 201
+    assert again.json() == {**first.json(), "replayed": True}
+    assert (await client.get(f"/counters/{cid}")).json()["total"] == 2
+    reused = await client.post(f"/counters/{cid}/ticks", json={"n": 9}, headers=headers)
+    assert reused.status_code == 422
+    assert reused.json()["errors"] == [
+        {"field": "header/Idempotency-Key", "message": "already used for a different request"}
+    ]
+    assert (await client.get(f"/counters/{cid}")).json()["total"] == 2
+
+
+async def test_unknown_records_and_routes_are_404_problems(client: httpx.AsyncClient) -> None:
+    missing = await client.get(f"/counters/{counter()}")
+    assert missing.status_code == 404
+    assert missing.json()["type"] == "urn:wangge:problem:not-found"
+    nowhere = await client.get("/nowhere")
+    assert nowhere.status_code == 404
+    assert nowhere.headers["content-type"] == PROBLEM_JSON
+    wrong_method = await client.delete(f"/counters/{counter()}")
+    assert wrong_method.status_code == 405
+    assert wrong_method.headers["content-type"] == PROBLEM_JSON
+
+
+async def test_a_bug_is_a_500_problem_that_hides_its_cause(client: httpx.AsyncClient) -> None:
+    response = await client.get("/counters/-/boom")
+    assert response.status_code == 500
+    assert response.headers["content-type"] == PROBLEM_JSON
+    assert "secret internals" not in response.text
+
+
+async def test_health_and_readiness(client: httpx.AsyncClient) -> None:
+    assert (await client.get("/healthz")).json() == {"status": "ok"}
+    ready = await client.get("/readyz")
+    assert ready.status_code == 200
+    body = ready.json()
+    assert body["ready"] is True
+    assert body["checks"]["database"] == {"ok": True, "detail": {"backend": ANY}}
+    assert body["checks"]["workers"]["detail"] == {
+        "relay": False,
+        "projection_lag": {"counter_totals": ANY},
+    }
+
+
+async def test_openapi_documents_the_routes_and_the_idempotency_header(
+    client: httpx.AsyncClient,
+) -> None:
+    spec = (await client.get("/openapi.json")).json()
+    tick = spec["paths"]["/counters/{counter_id}/ticks"]["post"]
+    assert "Idempotency-Key" in {p["name"] for p in tick["parameters"]}
+    assert "/readyz" in spec["paths"]
+
+
+@pytest.mark.postgres
+@pytest.mark.kafka
+async def test_with_kafka_the_relay_and_projections_run_in_the_lifespan(
+    database_url: str, kafka_bootstrap: str
+) -> None:
+    schema = f"kitk_{uuid.uuid4().hex[:10]}"
+    settings = ServiceSettings(
+        service="counters",
+        environment="test",
+        database_url=database_url,
+        database_schema=schema,
+        kafka_bootstrap_servers=kafka_bootstrap,
+        kafka_partitions=3,
+    )
+    admin = create_engine(database_url)
+    async with admin.begin() as conn:
+        await conn.execute(sa.text(f'CREATE SCHEMA "{schema}"'))
+    app = create_app(
+        settings,
+        title="Counters",
+        routers=[router],
+        catalogue=catalogue,
+        projections=[CounterTotals],
+    )
+    cid = counter()
+    try:
+        async with app.router.lifespan_context(app):
+            transport = httpx.ASGITransport(app=app)
+            async with httpx.AsyncClient(transport=transport, base_url="http://c") as client:
+                for n in (1, 2, 3):
+                    await client.post(f"/counters/{cid}/ticks", json={"n": n})
+                totals = CounterTotals().tables(1)["totals"]
+                total = None
+                for _ in range(200):
+                    async with admin.connect() as conn:
+                        total = await conn.scalar(
+                            sa.select(totals.c.total)
+                            .where(totals.c.stream_id == f"counter-{cid}")
+                            .execution_options(schema_translate_map={None: schema})
+                        )
+                    if total == 6:
+                        break
+                    await asyncio.sleep(0.05)
+                assert total == 6, "the projection never saw the events through Kafka"
+                for _ in range(100):  # ready once the projection's consumer has its partitions
+                    ready = (await client.get("/readyz")).json()
+                    if ready["ready"]:
+                        break
+                    await asyncio.sleep(0.1)
+                assert ready["ready"], ready
+                assert ready["checks"]["workers"]["detail"]["relay"] is True
+                assert "counter_totals" in ready["checks"]["workers"]["detail"]["projection_lag"]
+    finally:
+        async with admin.begin() as conn:
+            await conn.execute(sa.text(f'DROP SCHEMA "{schema}" CASCADE'))
+        await admin.dispose()

@@ -1,0 +1,112 @@
+"""A one-router service used by the kit's own tests: counters that tick."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Annotated
+
+import sqlalchemy as sa
+from fastapi import APIRouter, Header, status
+from pydantic import BaseModel, Field
+
+from wangge.events import Catalogue, DomainEvent, RecordedEvent
+from wangge.events.projection import ApplyContext, Projection, handles
+from wangge.service import NotFound
+from wangge.service.deps import IdempotencyKey, Store
+
+catalogue = Catalogue()
+
+
+@catalogue.event("counters")
+class Ticked(DomainEvent):
+    """A counter ticked by ``n``."""
+
+    n: int
+
+
+class TickCreate(BaseModel):
+    n: int = Field(ge=1, le=1000, description="how far to tick")
+
+
+class TickRead(BaseModel):
+    stream_id: str
+    version: int
+    replayed: bool
+
+
+class CounterRead(BaseModel):
+    counter_id: str
+    total: int
+    version: int
+
+
+router = APIRouter(prefix="/counters", tags=["counters"])
+
+
+@router.post("/{counter_id}/ticks", status_code=status.HTTP_201_CREATED)
+async def tick(
+    counter_id: str,
+    body: TickCreate,
+    store: Store,
+    idempotency_key: IdempotencyKey = None,
+    if_match: Annotated[int | None, Header(alias="If-Match", ge=0)] = None,
+) -> TickRead:
+    """Tick a counter; ``If-Match`` is the version the client last saw (0: a new counter)."""
+    result = await store.append(
+        f"counter-{counter_id}",
+        [Ticked(n=body.n)],
+        expected_version=if_match,
+        idempotency_key=idempotency_key,
+    )
+    return TickRead(
+        stream_id=result.stream_id, version=result.last_version, replayed=result.replayed
+    )
+
+
+@router.get("/{counter_id}")
+async def read(counter_id: str, store: Store) -> CounterRead:
+    """A counter's total, from its stream."""
+    events = await store.read_stream(f"counter-{counter_id}")
+    if not events:
+        raise NotFound(f"no counter {counter_id}")
+    total = sum(e.data.n for e in events if isinstance(e.data, Ticked))
+    return CounterRead(counter_id=counter_id, total=total, version=events[-1].version)
+
+
+@router.get("/-/boom")
+async def boom() -> None:
+    """Fails inside, as a bug would."""
+    raise RuntimeError("secret internals")
+
+
+class CounterTotals(Projection):
+    """Each counter's total: the read model the kit runs from Kafka or the event table."""
+
+    name = "counter_totals"
+
+    def __init__(self) -> None:
+        super().__init__(catalogue)
+
+    def define_tables(self, metadata: sa.MetaData, suffix: str) -> Mapping[str, sa.Table]:
+        return {
+            "totals": sa.Table(
+                f"counter_totals{suffix}",
+                metadata,
+                sa.Column("stream_id", sa.String(200), primary_key=True),
+                sa.Column("total", sa.Integer, nullable=False),
+            )
+        }
+
+    @handles(Ticked)
+    async def on_ticked(self, ctx: ApplyContext, event: RecordedEvent) -> None:
+        assert isinstance(event.data, Ticked)
+        totals = ctx.tables["totals"]
+        updated = await ctx.conn.execute(
+            sa.update(totals)
+            .where(totals.c.stream_id == event.stream_id)
+            .values(total=totals.c.total + event.data.n)
+        )
+        if updated.rowcount == 0:
+            await ctx.conn.execute(
+                sa.insert(totals).values(stream_id=event.stream_id, total=event.data.n)
+            )
