@@ -6,12 +6,13 @@ from collections.abc import Mapping
 from typing import Annotated
 
 import sqlalchemy as sa
-from fastapi import APIRouter, Header, status
+from fastapi import APIRouter, Depends, Header, status
 from pydantic import BaseModel, Field
 
 from wangge.events import Catalogue, DomainEvent, RecordedEvent
 from wangge.events.projection import ApplyContext, Projection, handles
 from wangge.service import NotFound
+from wangge.service.auth import Principal, require, require_place
 from wangge.service.deps import IdempotencyKey, Store
 
 catalogue = Catalogue()
@@ -110,3 +111,18 @@ class CounterTotals(Projection):
             await ctx.conn.execute(
                 sa.insert(totals).values(stream_id=event.stream_id, total=event.data.n)
             )
+
+
+places = APIRouter(prefix="/places", tags=["places"])
+
+
+@places.get("/{place}")
+async def read_place(
+    place: str,
+    principal: Annotated[
+        Principal, Depends(require("grid_worker", "community_staff", "subdistrict_admin"))
+    ],
+) -> dict[str, str]:
+    """A place the caller may see: their own grids, community or subdistrict."""
+    require_place(principal, place)
+    return {"place": place, "seen_by": principal.subject}

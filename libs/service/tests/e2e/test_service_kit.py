@@ -15,9 +15,10 @@ from fastapi import FastAPI
 
 from wangge.events.db import create_engine
 from wangge.service import ServiceSettings, create_app
+from wangge.service.devissuer import DevIssuer
 from wangge.service.problems import PROBLEM_JSON
 
-from service_sample import CounterTotals, catalogue, router
+from service_sample import CounterTotals, catalogue, places, router
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
@@ -50,7 +51,7 @@ async def client(settings: ServiceSettings) -> AsyncIterator[httpx.AsyncClient]:
     app: FastAPI = create_app(
         settings,
         title="Counters",
-        routers=[router],
+        routers=[router, places],
         catalogue=catalogue,
         projections=[CounterTotals],
     )
@@ -221,3 +222,48 @@ async def test_with_kafka_the_relay_and_projections_run_in_the_lifespan(
         async with admin.begin() as conn:
             await conn.execute(sa.text(f'DROP SCHEMA "{schema}" CASCADE'))
         await admin.dispose()
+
+
+@pytest.fixture
+def tokens(settings: ServiceSettings) -> DevIssuer:
+    return DevIssuer(settings.dev_key_path)
+
+
+@pytest.mark.parametrize(
+    ("roles", "places", "place", "status"),
+    [
+        (["grid_worker"], ["320111001-003-004"], "320111001-003-004-012", 200),
+        (["community_staff"], ["320111001-003"], "320111001-003-004", 200),
+        (["subdistrict_admin"], ["320111001"], "320111001-008-169", 200),
+        (["grid_worker"], ["320111001-003-004"], "320111001-003-005", 403),
+        (["trainer"], ["320111001"], "320111001-003-004", 403),
+        (["department:police"], ["320111001"], "320111001-003-004", 403),
+    ],
+)
+async def test_roles_and_place_scope_decide_access(
+    client: httpx.AsyncClient,
+    tokens: DevIssuer,
+    roles: list[str],
+    places: list[str],
+    place: str,
+    status: int,
+) -> None:
+    token = tokens.issue("someone", roles=roles, places=places)
+    response = await client.get(f"/places/{place}", headers={"Authorization": f"Bearer {token}"})
+    assert response.status_code == status
+    if status != 200:
+        assert response.headers["content-type"] == PROBLEM_JSON
+
+
+async def test_a_missing_or_forged_token_is_a_401_problem(
+    client: httpx.AsyncClient, tmp_path: Path
+) -> None:
+    missing = await client.get("/places/320111001")
+    assert missing.status_code == 401
+    assert missing.headers["www-authenticate"] == "Bearer"
+    assert missing.headers["content-type"] == PROBLEM_JSON
+    forged = DevIssuer(tmp_path / "forger.pem").issue(
+        "x", roles=["subdistrict_admin"], places=["320111001"]
+    )
+    refused = await client.get("/places/320111001", headers={"Authorization": f"Bearer {forged}"})
+    assert refused.status_code == 401

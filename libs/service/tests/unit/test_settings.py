@@ -10,11 +10,17 @@ from pydantic import ValidationError
 from wangge.service import ServiceSettings
 
 
-def test_production_refuses_the_default_secret(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_production_refuses_the_default_secret_and_the_dev_issuer(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
     monkeypatch.setenv("WANGGE_ENVIRONMENT", "production")
     with pytest.raises(ValidationError, match="WANGGE_SECRET_KEY must be set"):
         ServiceSettings(service="registry")
     monkeypatch.setenv("WANGGE_SECRET_KEY", "a-real-secret")
+    with pytest.raises(ValidationError, match="identity provider"):
+        ServiceSettings(service="registry")
+    monkeypatch.setenv("WANGGE_AUTH_ISSUER", "https://sso.example.gov.cn")
+    monkeypatch.setenv("WANGGE_AUTH_JWKS_FILE", "/etc/wangge/jwks.json")
     assert ServiceSettings(service="registry").environment == "production"
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import logging
 from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import dataclass, field
@@ -25,6 +26,8 @@ from wangge.events.projection import KafkaSource, Projection, ProjectionRunner, 
 from wangge.events.relay import OutboxRelay
 from wangge.events.store import EventStore, open_store
 from wangge.service import health
+from wangge.service.auth import TokenVerifier
+from wangge.service.devissuer import DevIssuer
 from wangge.service.problems import install_problem_handlers
 from wangge.service.settings import ServiceSettings
 
@@ -121,6 +124,14 @@ def _readiness_checks(app: FastAPI) -> dict[str, health.ReadinessCheck]:
     return {"database": database, "workers": workers}
 
 
+def _token_verifier(settings: ServiceSettings) -> TokenVerifier:
+    if settings.auth_jwks_file is not None:
+        jwks = json.loads(settings.auth_jwks_file.read_text())
+    else:
+        jwks = DevIssuer(settings.dev_key_path).jwks()
+    return TokenVerifier(issuer=settings.auth_issuer, audience=settings.auth_audience, jwks=jwks)
+
+
 def create_app(
     settings: ServiceSettings,
     *,
@@ -135,6 +146,7 @@ def create_app(
 
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        app.state.token_verifier = _token_verifier(settings)
         app.state.service = await _start(settings, catalogue, projections)
         try:
             yield

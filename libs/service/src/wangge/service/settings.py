@@ -14,6 +14,7 @@ from pydantic import AliasChoices, Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from wangge.events.db import sqlite_url
+from wangge.service.devissuer import DEV_AUDIENCE, DEV_ISSUER
 
 DEV_SECRET = "dev-only-secret-change-me"
 
@@ -41,12 +42,30 @@ class ServiceSettings(BaseSettings):
     )
     kafka_partitions: int = Field(default=12, ge=1)
     secret_key: SecretStr = SecretStr(DEV_SECRET)
+    auth_issuer: str = Field(default=DEV_ISSUER, description="the token issuer (iss) to trust")
+    auth_audience: str = Field(default=DEV_AUDIENCE, description="the audience (aud) tokens name")
+    auth_jwks_file: Path | None = Field(
+        default=None,
+        description="the issuer's public keys (JWKS); dev and test default to "
+        "the dev issuer's key under data_dir",
+    )
 
     @model_validator(mode="after")
     def _refuse_default_secrets(self) -> Self:
-        if self.environment == "production" and self.secret_key.get_secret_value() == DEV_SECRET:
-            raise ValueError("WANGGE_SECRET_KEY must be set outside dev and test")
+        if self.environment == "production":
+            if self.secret_key.get_secret_value() == DEV_SECRET:
+                raise ValueError("WANGGE_SECRET_KEY must be set outside dev and test")
+            if self.auth_jwks_file is None or self.auth_issuer == DEV_ISSUER:
+                raise ValueError(
+                    "WANGGE_AUTH_JWKS_FILE and WANGGE_AUTH_ISSUER must name the "
+                    "deployment's identity provider outside dev and test"
+                )
         return self
+
+    @property
+    def dev_key_path(self) -> Path:
+        """Where the dev issuer keeps its signing key."""
+        return self.data_dir / "dev-issuer.pem"
 
     def engine_options(self) -> dict[str, Any]:
         """Extra ``create_engine`` options: the PostgreSQL schema, when one is set."""

@@ -1,0 +1,134 @@
+"""Who is calling, and may they: OAuth2 bearer JWTs, the roles of DESIGN section 7, place scope.
+
+Tokens are verified against the issuer's public keys (a JWKS), with issuer, audience and expiry
+checked. A token carries ``roles`` and ``places``: the subdistrict, community or grid codes its
+holder works in. A place code covers every code below it (``320111001-003`` covers grid
+``320111001-003-004`` and its buildings), so one check serves every level of the place tree.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
+from typing import Annotated, Any
+
+import jwt
+from fastapi import Depends, Request
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from starlette.exceptions import HTTPException
+
+ROLES = frozenset({
+    "grid_worker", "community_staff", "subdistrict_admin", "hotline_system", "trainer", "analyst",
+})  # fmt: skip
+"""The roles of DESIGN section 7; ``department:<name>`` roles are open-ended."""
+
+ALGORITHMS = ["EdDSA", "RS256", "ES256"]
+
+
+def is_known_role(role: str) -> bool:
+    """A role from DESIGN section 7 (``department:<name>`` for any department)."""
+    return role in ROLES or (role.startswith("department:") and len(role) > len("department:"))
+
+
+def covers(scope: str, place: str) -> bool:
+    """Whether the place code ``scope`` contains ``place`` (or is it)."""
+    return place == scope or place.startswith(scope + "-")
+
+
+@dataclass(frozen=True)
+class Principal:
+    """The verified caller."""
+
+    subject: str
+    roles: frozenset[str]
+    places: frozenset[str]
+
+    def has_any(self, roles: Iterable[str]) -> bool:
+        """Whether the caller holds one of ``roles``."""
+        return not self.roles.isdisjoint(roles)
+
+    def covers(self, place: str) -> bool:
+        """Whether ``place`` lies inside one of the caller's places."""
+        return any(covers(scope, place) for scope in self.places)
+
+
+class TokenVerifier:
+    """Verifies bearer tokens against one issuer's keys."""
+
+    def __init__(self, *, issuer: str, audience: str, jwks: Mapping[str, Any]) -> None:
+        self.issuer = issuer
+        self.audience = audience
+        self._keys = jwt.PyJWKSet.from_dict(dict(jwks))
+
+    def verify(self, token: str) -> Principal:
+        """The principal of a valid token; :class:`jwt.InvalidTokenError` otherwise."""
+        header = jwt.get_unverified_header(token)
+        key = self._key(header.get("kid"))
+        claims = jwt.decode(
+            token,
+            key=key.key,
+            algorithms=ALGORITHMS,
+            audience=self.audience,
+            issuer=self.issuer,
+            options={"require": ["exp", "iat", "sub", "iss", "aud"]},
+        )
+        roles = claims.get("roles", [])
+        places = claims.get("places", [])
+        if not isinstance(roles, list) or not all(isinstance(r, str) for r in roles):
+            raise jwt.InvalidTokenError("roles must be a list of strings")
+        if not isinstance(places, list) or not all(isinstance(p, str) for p in places):
+            raise jwt.InvalidTokenError("places must be a list of strings")
+        unknown = [r for r in roles if not is_known_role(r)]
+        if unknown:
+            raise jwt.InvalidTokenError(f"unknown roles: {', '.join(unknown)}")
+        return Principal(subject=claims["sub"], roles=frozenset(roles), places=frozenset(places))
+
+    def _key(self, kid: str | None) -> jwt.PyJWK:
+        for key in self._keys.keys:
+            if kid is None or key.key_id == kid:
+                return key
+        raise jwt.InvalidTokenError(f"no key {kid!r} at the issuer")
+
+
+_bearer = HTTPBearer(auto_error=False, description="A JWT from the deployment's issuer")
+
+
+def _unauthorised(detail: str) -> HTTPException:
+    return HTTPException(401, detail=detail, headers={"WWW-Authenticate": "Bearer"})
+
+
+async def current_principal(
+    request: Request,
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
+) -> Principal:
+    """The verified caller; 401 without a valid bearer token."""
+    if credentials is None:
+        raise _unauthorised("a bearer token is required")
+    verifier: TokenVerifier = request.app.state.token_verifier
+    try:
+        return verifier.verify(credentials.credentials)
+    except jwt.InvalidTokenError as error:
+        raise _unauthorised(f"the bearer token is not valid: {error}") from None
+
+
+CurrentPrincipal = Annotated[Principal, Depends(current_principal)]
+
+
+def require(*roles: str) -> Callable[..., Any]:
+    """A dependency that lets through only callers holding one of ``roles`` (else 403)."""
+    for role in roles:
+        if not is_known_role(role):
+            raise ValueError(f"unknown role {role!r}")
+
+    async def dependency(principal: CurrentPrincipal) -> Principal:
+        if not principal.has_any(roles):
+            raise HTTPException(403, detail=f"needs one of the roles: {', '.join(roles)}")
+        return principal
+
+    return dependency
+
+
+def require_place(principal: Principal, place: str) -> None:
+    """403 unless ``place`` lies in the caller's places (call once the place is known)."""
+    if not principal.covers(place):
+        raise HTTPException(403, detail=f"{place} is outside the caller's places")

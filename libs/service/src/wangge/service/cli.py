@@ -1,0 +1,39 @@
+"""``wangge``: the project's command line (services add their own sub-commands)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from wangge.service.auth import is_known_role
+from wangge.service.devissuer import DevIssuer
+from wangge.service.settings import ServiceSettings
+
+app = typer.Typer(help="Wangge: grid-based community governance.", no_args_is_help=True)
+
+
+@app.callback()
+def main() -> None:
+    """Wangge's command line."""
+
+
+@app.command()
+def token(
+    role: Annotated[list[str], typer.Option(help="a role; repeat for several")],
+    subdistrict: Annotated[list[str] | None, typer.Option(help="subdistrict code in scope")] = None,
+    community: Annotated[list[str] | None, typer.Option(help="community code in scope")] = None,
+    grid: Annotated[list[str] | None, typer.Option(help="grid code in scope")] = None,
+    subject: Annotated[str, typer.Option(help="who the token is for")] = "dev-user",
+    hours: Annotated[int, typer.Option(min=1, max=24 * 30)] = 8,
+    data_dir: Annotated[Path | None, typer.Option(help="where the dev key lives")] = None,
+) -> None:
+    """Print a development bearer token, signed by the dev issuer (dev and test only)."""
+    unknown = [r for r in role if not is_known_role(r)]
+    if unknown:
+        raise typer.BadParameter(f"unknown roles: {', '.join(unknown)}", param_hint="--role")
+    settings = ServiceSettings(service="cli")
+    issuer = DevIssuer((data_dir or settings.data_dir) / "dev-issuer.pem")
+    places = [*(subdistrict or []), *(community or []), *(grid or [])]
+    typer.echo(issuer.issue(subject, roles=role, places=places, ttl_seconds=hours * 3600))
