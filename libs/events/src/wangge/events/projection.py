@@ -325,6 +325,11 @@ class ProjectionRunner:
         self.applied = 0
         self._stored: dict[str, str] = {}
 
+    @staticmethod
+    def state_metadata() -> sa.MetaData:
+        """The runner's own tables (generations, positions, applied versions), for migrations."""
+        return _state
+
     async def setup(self) -> None:
         """Create the runner's tables and, on first use, generation 1 of the projection."""
         async with self.engine.begin() as conn:

@@ -13,6 +13,7 @@ import json
 import logging
 from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import sqlalchemy as sa
@@ -28,6 +29,7 @@ from wangge.events.store import EventStore, open_store
 from wangge.service import health
 from wangge.service.auth import TokenVerifier
 from wangge.service.devissuer import DevIssuer
+from wangge.service.migrations import revision_gap
 from wangge.service.problems import install_problem_handlers
 from wangge.service.settings import ServiceSettings
 
@@ -51,11 +53,13 @@ async def _start(
     settings: ServiceSettings,
     catalogue: Catalogue,
     projections: Sequence[Callable[[], Projection]],
+    migrations: Path | None,
 ) -> ServiceState:
     engine = create_engine(settings.resolved_database_url, **settings.engine_options())
     store = open_store(engine, service=settings.service, catalogue=catalogue)
-    if settings.environment != "production":
-        # dev and test create missing tables; production runs its migration step first
+    if migrations is None and settings.environment != "production":
+        # without migration scripts (tests, the demo) dev and test create missing tables; a
+        # service with scripts is migrated by its own step, and /readyz says if it was not
         await store.create_schema()
     state = ServiceState(settings=settings, engine=engine, store=store)
     kafka = settings.kafka_bootstrap_servers
@@ -103,7 +107,7 @@ async def _stop(state: ServiceState) -> None:
     await state.engine.dispose()
 
 
-def _readiness_checks(app: FastAPI) -> dict[str, health.ReadinessCheck]:
+def _readiness_checks(app: FastAPI, migrations: Path | None) -> dict[str, health.ReadinessCheck]:
     def service() -> ServiceState:
         state: ServiceState = app.state.service
         return state
@@ -121,7 +125,17 @@ def _readiness_checks(app: FastAPI) -> dict[str, health.ReadinessCheck]:
         lag = {runner.projection.name: await runner.lag() for runner in state.runners}
         return {"relay": state.relay is not None, "projection_lag": lag}
 
-    return {"database": database, "workers": workers}
+    async def migrated() -> dict[str, Any]:
+        assert migrations is not None
+        revision, head = await revision_gap(service().engine, migrations)
+        if revision != head:
+            raise RuntimeError(f"the database is at {revision}, the scripts at {head}")
+        return {"revision": revision}
+
+    checks: dict[str, health.ReadinessCheck] = {"database": database, "workers": workers}
+    if migrations is not None:
+        checks["migrations"] = migrated
+    return checks
 
 
 def _token_verifier(settings: ServiceSettings) -> TokenVerifier:
@@ -141,13 +155,14 @@ def create_app(
     routers: Sequence[APIRouter] = (),
     catalogue: Catalogue = default_catalogue,
     projections: Sequence[Callable[[], Projection]] = (),
+    migrations: Path | None = None,
 ) -> FastAPI:
     """A service's FastAPI app: problem details, health, the given routers, a managed lifespan."""
 
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         app.state.token_verifier = _token_verifier(settings)
-        app.state.service = await _start(settings, catalogue, projections)
+        app.state.service = await _start(settings, catalogue, projections, migrations)
         try:
             yield
         finally:
@@ -155,7 +170,7 @@ def create_app(
 
     app = FastAPI(title=title, description=description, version=version, lifespan=lifespan)
     install_problem_handlers(app)
-    app.state.readiness_checks = _readiness_checks(app)
+    app.state.readiness_checks = _readiness_checks(app, migrations)
     app.include_router(health.router)
     for router in routers:
         app.include_router(router)
