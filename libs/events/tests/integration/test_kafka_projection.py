@@ -13,8 +13,6 @@ from pathlib import Path
 
 import pytest
 from opentelemetry import trace
-from opentelemetry.sdk.trace import TracerProvider
-from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 from sqlalchemy.ext.asyncio import AsyncEngine
 
@@ -31,16 +29,6 @@ from kafka_support import fill_counters, new_topic, sample_store
 pytestmark = [pytest.mark.postgres, pytest.mark.kafka]
 
 TESTS = Path(__file__).resolve().parents[1]
-
-
-@pytest.fixture(scope="session")
-def spans() -> InMemorySpanExporter:
-    """The SDK's in-memory exporter, installed once as the global tracer provider."""
-    exporter = InMemorySpanExporter()
-    provider = TracerProvider()
-    provider.add_span_processor(SimpleSpanProcessor(exporter))
-    trace.set_tracer_provider(provider)
-    return exporter
 
 
 async def _publish_all(relay: OutboxRelay, count: int) -> None:

@@ -15,6 +15,10 @@ from typing import Any
 
 import pytest
 import sqlalchemy as sa
+from opentelemetry import trace
+from opentelemetry.sdk.trace import TracerProvider
+from opentelemetry.sdk.trace.export import SimpleSpanProcessor
+from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from wangge.events.db import create_engine, normalise_url, sqlite_url
@@ -78,6 +82,17 @@ async def pg_engine_factory(database_url: str) -> AsyncIterator[PgEngineFactory]
 async def pg_engine(pg_engine_factory: PgEngineFactory) -> AsyncEngine:
     """An engine on a fresh PostgreSQL schema."""
     return await pg_engine_factory()
+
+
+@pytest.fixture(scope="session")
+def spans() -> InMemorySpanExporter:
+    """The SDK's in-memory exporter, installed once per process as the global tracer provider
+    (OpenTelemetry allows only one); tests clear it and filter by their own trace id."""
+    exporter = InMemorySpanExporter()
+    provider = TracerProvider()
+    provider.add_span_processor(SimpleSpanProcessor(exporter))
+    trace.set_tracer_provider(provider)
+    return exporter
 
 
 @pytest.fixture

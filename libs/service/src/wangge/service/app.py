@@ -32,6 +32,7 @@ from wangge.service.devissuer import DevIssuer
 from wangge.service.migrations import revision_gap
 from wangge.service.problems import install_problem_handlers
 from wangge.service.settings import ServiceSettings
+from wangge.service.telemetry import instrument
 
 log = logging.getLogger(__name__)
 
@@ -170,6 +171,7 @@ def create_app(
 
     app = FastAPI(title=title, description=description, version=version, lifespan=lifespan)
     install_problem_handlers(app)
+    instrument(app)
     app.state.readiness_checks = _readiness_checks(app, migrations)
     app.include_router(health.router)
     for router in routers:

@@ -1,0 +1,66 @@
+"""OpenTelemetry and logging for a service: traces out by OTLP, JSON logs that carry trace ids.
+
+Tracing is on when ``OTEL_EXPORTER_OTLP_ENDPOINT`` (or ``..._TRACES_ENDPOINT``) is set, the
+standard OpenTelemetry variables; the exporter reads the rest of its configuration from the
+environment too. HTTP requests get server spans, so a command's trace runs from the request
+through the append, the relay and every projection handler.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import sys
+
+from fastapi import FastAPI
+from opentelemetry import trace
+from opentelemetry.instrumentation.fastapi import FastAPIInstrumentor
+from opentelemetry.sdk.resources import Resource
+from opentelemetry.sdk.trace import TracerProvider
+from opentelemetry.sdk.trace.export import BatchSpanProcessor
+from pythonjsonlogger.json import JsonFormatter
+
+_ENDPOINT_VARIABLES = ("OTEL_EXPORTER_OTLP_ENDPOINT", "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT")
+
+
+def configure_tracing(service: str) -> bool:
+    """Install an SDK tracer provider exporting by OTLP, if an endpoint is configured."""
+    if not any(os.environ.get(name) for name in _ENDPOINT_VARIABLES):
+        return False
+    from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
+
+    provider = TracerProvider(resource=Resource.create({"service.name": f"wangge-{service}"}))
+    provider.add_span_processor(BatchSpanProcessor(OTLPSpanExporter()))
+    trace.set_tracer_provider(provider)
+    return True
+
+
+def instrument(app: FastAPI) -> None:
+    """Server spans for every request (no-ops until a tracer provider is installed)."""
+    FastAPIInstrumentor.instrument_app(app, excluded_urls="healthz,readyz")
+
+
+class _TraceIds(logging.Filter):
+    """Adds the current trace and span ids, so a log line leads to its trace."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        context = trace.get_current_span().get_span_context()
+        record.trace_id = format(context.trace_id, "032x") if context.is_valid else None
+        record.span_id = format(context.span_id, "016x") if context.is_valid else None
+        return True
+
+
+def configure_logging(level: str = "INFO") -> None:
+    """JSON lines on stderr: time, level, logger, message, trace and span ids."""
+    handler = logging.StreamHandler(sys.stderr)
+    handler.addFilter(_TraceIds())
+    handler.setFormatter(
+        JsonFormatter(
+            "{asctime}{levelname}{name}{message}{trace_id}{span_id}",
+            style="{",
+            rename_fields={"asctime": "time", "levelname": "level", "name": "logger"},
+        )
+    )
+    root = logging.getLogger()
+    root.handlers[:] = [handler]
+    root.setLevel(level.upper())
