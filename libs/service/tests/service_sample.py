@@ -126,3 +126,32 @@ async def read_place(
     """A place the caller may see: their own grids, community or subdistrict."""
     require_place(principal, place)
     return {"place": place, "seen_by": principal.subject}
+
+
+def main() -> None:
+    """Serve the sample service (``python -m service_sample PORT DATA_DIR``), as a service would."""
+    import sys
+    from pathlib import Path
+
+    from wangge.service import ServiceSettings, create_app
+    from wangge.service.serve import serve
+
+    settings = ServiceSettings(
+        service="counters",
+        environment="dev",
+        data_dir=Path(sys.argv[2]),
+        database_url=None,
+        kafka_bootstrap_servers=None,
+    )
+    app = create_app(
+        settings,
+        title="Counters",
+        routers=[router, places],
+        catalogue=catalogue,
+        projections=[CounterTotals],
+    )
+    serve(app, settings, host="127.0.0.1", port=int(sys.argv[1]))
+
+
+if __name__ == "__main__":
+    main()

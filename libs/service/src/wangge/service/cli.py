@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from importlib.metadata import entry_points
 from pathlib import Path
 from typing import Annotated
 
@@ -12,6 +13,17 @@ from wangge.service.devissuer import DevIssuer
 from wangge.service.settings import ServiceSettings
 
 app = typer.Typer(help="Wangge: grid-based community governance.", no_args_is_help=True)
+
+ENTRY_POINTS = "wangge.cli"
+"""Services add their sub-commands (``wangge registry migrate``) through this entry-point group,
+so the command grows with the services without the kit importing any of them."""
+
+
+def _add_service_commands() -> None:
+    for entry in entry_points(group=ENTRY_POINTS):
+        sub = entry.load()
+        if isinstance(sub, typer.Typer):
+            app.add_typer(sub, name=entry.name)
 
 
 @app.callback()
@@ -37,3 +49,6 @@ def token(
     issuer = DevIssuer((data_dir or settings.data_dir) / "dev-issuer.pem")
     places = [*(subdistrict or []), *(community or []), *(grid or [])]
     typer.echo(issuer.issue(subject, roles=role, places=places, ttl_seconds=hours * 3600))
+
+
+_add_service_commands()

@@ -41,6 +41,7 @@ class ServiceSettings(BaseSettings):
         description="with Kafka, the service runs its outbox relay; without, embedded mode",
     )
     kafka_partitions: int = Field(default=12, ge=1)
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     secret_key: SecretStr = SecretStr(DEV_SECRET)
     auth_issuer: str = Field(default=DEV_ISSUER, description="the token issuer (iss) to trust")
     auth_audience: str = Field(default=DEV_AUDIENCE, description="the audience (aud) tokens name")

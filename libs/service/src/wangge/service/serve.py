@@ -1,0 +1,16 @@
+"""Running a service: logging and tracing set up, then uvicorn serving the app."""
+
+from __future__ import annotations
+
+import uvicorn
+from fastapi import FastAPI
+
+from wangge.service.settings import ServiceSettings
+from wangge.service.telemetry import configure_logging, configure_tracing
+
+
+def serve(app: FastAPI, settings: ServiceSettings, *, host: str, port: int) -> None:
+    """Serve ``app`` until interrupted; JSON logs, OTLP traces when configured."""
+    configure_logging(settings.log_level)
+    configure_tracing(settings.service)
+    uvicorn.run(app, host=host, port=port, log_config=None, proxy_headers=True)

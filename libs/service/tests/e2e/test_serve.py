@@ -1,0 +1,54 @@
+"""A service served by uvicorn over real HTTP: it answers, logs JSON and stops on SIGTERM."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import signal
+import socket
+import sys
+import uuid
+from pathlib import Path
+
+import httpx
+
+TESTS = Path(__file__).resolve().parents[1]
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port: int = s.getsockname()[1]
+        return port
+
+
+async def test_the_served_service_answers_over_http_and_stops_cleanly(tmp_path: Path) -> None:
+    port = _free_port()
+    env = {k: v for k, v in os.environ.items() if not k.startswith("OTEL_")}
+    env["PYTHONPATH"] = os.pathsep.join([str(TESTS), env.get("PYTHONPATH", "")])
+    process = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "service_sample", str(port), str(tmp_path),
+        env=env, stderr=asyncio.subprocess.PIPE,
+    )  # fmt: skip
+    base = f"http://127.0.0.1:{port}"
+    try:
+        async with httpx.AsyncClient(base_url=base, timeout=2) as client:
+            for _ in range(200):
+                try:
+                    if (await client.get("/healthz")).status_code == 200:
+                        break
+                except httpx.TransportError:
+                    await asyncio.sleep(0.1)
+            tick = await client.post(f"/counters/{uuid.uuid4().hex}/ticks", json={"n": 2})
+            assert tick.status_code == 201
+            assert (await client.get("/readyz")).json()["ready"] is True
+    finally:
+        process.send_signal(signal.SIGTERM)
+        _, err = await asyncio.wait_for(process.communicate(), timeout=30)
+    # uvicorn shuts down gracefully, then re-raises the signal it caught (so -SIGTERM)
+    assert process.returncode in (0, -signal.SIGTERM)
+    lines = [json.loads(line) for line in err.decode().splitlines() if line.startswith("{")]
+    messages = [line["message"] for line in lines]
+    assert any("Uvicorn running" in m for m in messages), err.decode()[-2000:]
+    assert "Application shutdown complete." in messages
