@@ -1,0 +1,55 @@
+"""The layout rules of STYLE.md, checked: pure domains; services never import each other."""
+
+from __future__ import annotations
+
+import ast
+from collections.abc import Iterator
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[4]
+SERVICES = REPO / "services"
+FRAMEWORKS = ("fastapi", "starlette", "sqlalchemy", "aiokafka", "asyncpg", "aiosqlite", "alembic")
+
+
+def _imports(path: Path) -> Iterator[str]:
+    for node in ast.walk(ast.parse(path.read_text(), filename=str(path))):
+        if isinstance(node, ast.Import):
+            yield from (alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            yield node.module
+
+
+def _service_packages() -> dict[str, Path]:
+    return {
+        package.name: package
+        for package in SERVICES.glob("*/src/wangge/*")
+        if package.is_dir() and (package / "__init__.py").exists()
+    }
+
+
+def test_there_are_services_to_check() -> None:
+    assert "registry" in _service_packages()
+
+
+def test_domain_packages_import_no_framework() -> None:
+    offences = [
+        f"{path.relative_to(REPO)} imports {name}"
+        for package in _service_packages().values()
+        for path in (package / "domain").rglob("*.py")
+        for name in _imports(path)
+        if name.split(".")[0] in FRAMEWORKS
+    ]
+    assert offences == []
+
+
+def test_services_never_import_each_other() -> None:
+    packages = _service_packages()
+    offences = [
+        f"{path.relative_to(REPO)} imports {name}"
+        for own, package in packages.items()
+        for path in package.rglob("*.py")
+        for name in _imports(path)
+        for other in packages
+        if other != own and (name == f"wangge.{other}" or name.startswith(f"wangge.{other}."))
+    ]
+    assert offences == []
