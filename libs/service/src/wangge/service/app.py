@@ -68,7 +68,9 @@ async def _start(
         topic = topic_for(settings.service)
         await ensure_topics(kafka, [topic], partitions=settings.kafka_partitions)
         state.relay = OutboxRelay(store, bootstrap_servers=kafka, topic=topic)
-        state.tasks.append(asyncio.create_task(_supervised("relay", state.relay.run(state.stop))))
+        state.tasks.append(
+            asyncio.create_task(_supervised("relay", state.relay.run(state.stop)), name="relay")
+        )
     for make in projections:
         projection = make()
         source: Source = (
@@ -84,7 +86,10 @@ async def _start(
         await runner.setup()
         state.runners.append(runner)
         state.tasks.append(
-            asyncio.create_task(_supervised(projection.name, runner.run(state.stop)))
+            asyncio.create_task(
+                _supervised(projection.name, runner.run(state.stop)),
+                name=f"projection {projection.name}",
+            )
         )
     return state
 
