@@ -5,8 +5,21 @@ relay; settings from the environment; RFC 9457 problem details for every error; 
 ``/readyz``; ``Idempotency-Key`` handling for command endpoints.
 """
 
-from wangge.service.app import ServiceState, create_app
+from typing import TYPE_CHECKING, Any
+
 from wangge.service.errors import DomainError, NotFound
 from wangge.service.settings import ServiceSettings
 
+if TYPE_CHECKING:
+    from wangge.service.app import ServiceState, create_app
+
 __all__ = ["DomainError", "NotFound", "ServiceSettings", "ServiceState", "create_app"]
+
+
+def __getattr__(name: str) -> Any:
+    # the app factory pulls in FastAPI; a domain package that only raises DomainError must not
+    if name in ("ServiceState", "create_app"):
+        from wangge.service import app
+
+        return getattr(app, name)
+    raise AttributeError(name)

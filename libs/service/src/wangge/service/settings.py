@@ -13,7 +13,6 @@ from typing import Any, Literal, Self
 from pydantic import AliasChoices, Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from wangge.events.db import sqlite_url
 from wangge.service.devissuer import DEV_AUDIENCE, DEV_ISSUER
 
 DEV_SECRET = "dev-only-secret-change-me"
@@ -77,4 +76,8 @@ class ServiceSettings(BaseSettings):
     @property
     def resolved_database_url(self) -> str:
         """The database to use: the configured one, or the embedded SQLite default."""
-        return self.database_url or sqlite_url(self.data_dir / f"{self.service}.db")
+        if self.database_url:
+            return self.database_url
+        # built here, not with wangge.events.db, so that settings never import SQLAlchemy
+        self.data_dir.mkdir(parents=True, exist_ok=True)
+        return f"sqlite+aiosqlite:///{self.data_dir / f'{self.service}.db'}"
