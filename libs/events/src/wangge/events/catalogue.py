@@ -174,5 +174,18 @@ class Catalogue:
             raise EventValidationError(event_type, field_errors(error)) from None
 
 
+def merge(*catalogues: Catalogue) -> Catalogue:
+    """One catalogue holding every entry and upcaster of ``catalogues`` (for the contract)."""
+    merged = Catalogue()
+    for catalogue in catalogues:
+        for entry in catalogue:
+            merged.register(
+                entry.model, service=entry.service, version=entry.version, name=entry.name
+            )
+        for (event_type, from_version), upcaster in catalogue.upcasters().items():
+            merged.upcaster(event_type, from_version=from_version)(upcaster)
+    return merged
+
+
 default_catalogue = Catalogue()
 """The process-wide catalogue; each service registers its event models here on import."""

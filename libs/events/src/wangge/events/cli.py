@@ -104,9 +104,10 @@ async def _project(args: argparse.Namespace) -> None:
 
 
 def _schemas(args: argparse.Namespace) -> None:
-    from wangge.events.contract import write_contract
+    from wangge.events.contract import published_catalogue, write_contract
 
-    written = write_contract(_catalogue(args.catalogue), Path(args.out))
+    catalogue = _catalogue(args.catalogue) if args.catalogue else published_catalogue()
+    written = write_contract(catalogue, Path(args.out))
     for path in written:
         print(path)
 
@@ -152,8 +153,8 @@ def main(argv: Sequence[str] | None = None) -> None:
     schemas.add_argument("--out", default="docs/events")
     schemas.add_argument(
         "--catalogue",
-        default="wangge.events.demo:catalogue",
-        help="module[:attribute] that registers the event models",
+        default=None,
+        help="module[:attribute] of one catalogue (default: every service's and the demo's)",
     )
 
     demo = commands.add_parser("demo", help="append and project events on SQLite (make run)")

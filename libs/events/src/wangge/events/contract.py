@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 from collections import defaultdict
+from importlib.metadata import entry_points
 from pathlib import Path
 from typing import Any
 
@@ -42,6 +43,20 @@ _REQUIRED_HEADERS = [
     "ce_sequence",
     "content-type",
 ]
+
+
+ENTRY_POINTS = "wangge.events"
+"""Each service names the module that registers its event models, so the contract lists them."""
+
+
+def published_catalogue() -> Catalogue:
+    """Every event type the project publishes: each service's, and the embedded demo's."""
+    from wangge.events.catalogue import default_catalogue, merge
+    from wangge.events.demo import catalogue as demo
+
+    for entry in entry_points(group=ENTRY_POINTS):
+        entry.load()  # importing the module registers its models in the default catalogue
+    return merge(default_catalogue, demo)
 
 
 def event_schema(entry: CatalogueEntry, ref_template: str = "#/$defs/{model}") -> JsonSchema:

@@ -2,3 +2,5 @@
 
 Nothing here imports FastAPI, SQLAlchemy or aiokafka (a test keeps it so).
 """
+
+from wangge.registry.domain import places as places  # registers the place events
