@@ -364,8 +364,9 @@ class ProjectionRunner:
             return {row.source_key: row.position for row in rows}
 
     async def start(self) -> None:
-        """Set up tables and open the source at the stored positions."""
-        await self.setup()
+        """Set up tables (unless already done) and open the source at the stored positions."""
+        if not self.generation:
+            await self.setup()
         self._stored = await self._load_positions(self.generation)
         generation = self.generation
         await self.source.start(lambda: self._load_positions(generation))
