@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from pydantic import BaseModel
 
 from wangge.events import Catalogue, DomainEvent
 from wangge.events.contract import asyncapi, breaking_changes, json_schemas, write_contract
@@ -71,6 +72,49 @@ def test_an_added_optional_field_is_not_a_breaking_change(tmp_path: Path) -> Non
     new = Catalogue()
     new.register(MovedOutWithReason, service="registry", name="PersonMovedOut")
     assert breaking_changes(new, published) == []
+
+
+class Address(BaseModel):
+    city: str
+
+
+class Place(BaseModel):
+    name: str
+
+
+class MovedTo(DomainEvent):
+    person: str
+    to: Address
+
+
+def test_an_optional_field_of_a_new_nested_type_is_not_a_breaking_change(tmp_path: Path) -> None:
+    published = _published(tmp_path, MovedTo)
+
+    class MovedToPlace(DomainEvent):
+        person: str
+        to: Address
+        place: Place | None = None
+
+    new = Catalogue()
+    new.register(MovedToPlace, service="registry", name="PersonMovedOut")
+    assert breaking_changes(new, published) == []
+
+
+def test_a_changed_nested_type_is_a_breaking_change(tmp_path: Path) -> None:
+    published = _published(tmp_path, MovedTo)
+
+    class Address(BaseModel):  # same name, other shape
+        city: int
+
+    class MovedToNumber(DomainEvent):
+        person: str
+        to: Address
+
+    new = Catalogue()
+    new.register(MovedToNumber, service="registry", name="PersonMovedOut")
+    assert breaking_changes(new, published) == [
+        "wangge.registry.PersonMovedOut v1: the nested type 'Address' changed"
+    ]
 
 
 @pytest.mark.parametrize(

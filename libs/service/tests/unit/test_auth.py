@@ -71,3 +71,12 @@ def test_a_token_from_another_key_is_refused(issuer: DevIssuer, tmp_path: Path) 
     verifier = TokenVerifier(issuer=DEV_ISSUER, audience=DEV_AUDIENCE, jwks=issuer.jwks())
     with pytest.raises(jwt.InvalidTokenError):
         verifier.verify(stranger.issue("w1", roles=["grid_worker"]))
+
+
+def test_any_department_admits_every_department_and_nobody_else() -> None:
+    from wangge.service.auth import ANY_DEPARTMENT, Principal
+
+    health = Principal("h", frozenset({"department:health"}), frozenset())
+    worker = Principal("w", frozenset({"grid_worker"}), frozenset())
+    assert health.has_any([ANY_DEPARTMENT]) and health.department_only
+    assert not worker.has_any([ANY_DEPARTMENT]) and not worker.department_only

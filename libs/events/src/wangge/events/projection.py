@@ -66,6 +66,10 @@ class Projection(ABC):
     """A read model: its tables (per generation) and its handlers."""
 
     name: ClassVar[str]
+    inline: ClassVar[bool] = False
+    """A read model of the service's own events, applied in each command's transaction (so a
+    client reads its own writes); its runner reads the service's event table, never Kafka, and
+    only catches up what no command applied (a new projection, a rebuild)."""
 
     def __init__(self, catalogue: Catalogue = default_catalogue) -> None:
         self.catalogue = catalogue
@@ -539,3 +543,69 @@ async def active_generation(conn: AsyncConnection, projection: str) -> int:
         sa.select(generations.c.generation).where(generations.c.projection == projection)
     )
     return int(value or 0)
+
+
+async def apply_inline(
+    projection: Projection,
+    conn: AsyncConnection,
+    events: Sequence[RecordedEvent],
+    *,
+    history: Mapping[str, Sequence[RecordedEvent]] | None = None,
+) -> int:
+    """Apply a command's own events to an inline projection, in the command's transaction.
+
+    A stream is applied here only when the projection's active generation already holds every
+    earlier event of it that the projection handles (``history`` is what the command loaded of
+    each stream; a stream missing from it must be new). Otherwise (a rebuild still catching up,
+    say) the events are left to the runner, which applies them in order: applying them here
+    would mark the stream ahead and make the runner skip what came before. Returns how many
+    events were applied.
+    """
+    handled = projection.handled_types
+    by_stream: dict[str, list[RecordedEvent]] = {}
+    for event in events:
+        if event.envelope.type in handled:
+            by_stream.setdefault(event.stream_id, []).append(event)
+    if not by_stream:
+        return 0
+    generation = await active_generation(conn, projection.name)
+    if not generation:
+        return 0
+    rows = await conn.execute(
+        sa.select(applied_versions.c.stream_id, applied_versions.c.version).where(
+            applied_versions.c.projection == projection.name,
+            applied_versions.c.generation == generation,
+            applied_versions.c.stream_id.in_(list(by_stream)),
+        )
+    )
+    applied = {row.stream_id: row.version for row in rows}
+    ctx = ApplyContext(conn=conn, tables=projection.tables(generation))
+    touched: list[dict[str, Any]] = []
+    count = 0
+    for stream, stream_events in by_stream.items():
+        earlier = (history or {}).get(stream, ())
+        needed = max((e.version for e in earlier if e.envelope.type in handled), default=0)
+        if applied.get(stream, 0) < needed:
+            continue
+        for event in stream_events:
+            await projection.apply(ctx, event)
+            count += 1
+        touched.append(
+            {
+                "projection": projection.name,
+                "generation": generation,
+                "stream_id": stream,
+                "version": stream_events[-1].version,
+            }
+        )
+    await _upsert(conn, applied_versions, touched, value="version")
+    return count
+
+
+async def active_tables(conn: AsyncConnection, projection: Projection) -> Mapping[str, sa.Table]:
+    """The tables readers query: the active generation's (a projection that never started has
+    none, which is a :class:`LookupError`)."""
+    generation = await active_generation(conn, projection.name)
+    if not generation:
+        raise LookupError(f"projection {projection.name} has not started")
+    return projection.tables(generation)

@@ -46,8 +46,13 @@ class ServiceState:
     store: EventStore
     relay: OutboxRelay | None = None
     runners: list[ProjectionRunner] = field(default_factory=list)
+    projections: dict[str, Projection] = field(default_factory=dict)
     tasks: list[asyncio.Task[None]] = field(default_factory=list)
     stop: asyncio.Event = field(default_factory=asyncio.Event)
+
+    def service_projection(self, name: str) -> Projection:
+        """One of the service's projections, by name."""
+        return self.projections[name]
 
 
 async def _start(
@@ -79,9 +84,10 @@ async def _start(
                 [topic_for(settings.service)],
                 group_id=f"wangge.{settings.service}.{projection.name}",
             )
-            if kafka
+            if kafka and not projection.inline
             else StoreSource(store)
         )
+        state.projections[projection.name] = projection
         runner = ProjectionRunner(projection, engine=engine, source=source)
         await runner.setup()
         state.runners.append(runner)

@@ -22,6 +22,9 @@ ROLES = frozenset({
 })  # fmt: skip
 """The roles of DESIGN section 7; ``department:<name>`` roles are open-ended."""
 
+ANY_DEPARTMENT = "department:*"
+"""In :func:`require`, any ``department:<name>`` role."""
+
 ALGORITHMS = ["EdDSA", "RS256", "ES256"]
 
 
@@ -44,8 +47,18 @@ class Principal:
     places: frozenset[str]
 
     def has_any(self, roles: Iterable[str]) -> bool:
-        """Whether the caller holds one of ``roles``."""
-        return not self.roles.isdisjoint(roles)
+        """Whether the caller holds one of ``roles`` (``department:*``: any department)."""
+        for role in roles:
+            if role in self.roles:
+                return True
+            if role == ANY_DEPARTMENT and any(r.startswith("department:") for r in self.roles):
+                return True
+        return False
+
+    @property
+    def department_only(self) -> bool:
+        """A department's caller: read-only, minimised data (DESIGN section 7)."""
+        return bool(self.roles) and all(r.startswith("department:") for r in self.roles)
 
     def covers(self, place: str) -> bool:
         """Whether ``place`` lies inside one of the caller's places."""

@@ -1,4 +1,4 @@
-"""The registry's app: the service kit's factory with the registry's routes and projections."""
+"""The registry's app: the service kit's factory with the registry's routes and read models."""
 
 from __future__ import annotations
 
@@ -7,10 +7,14 @@ from pathlib import Path
 from fastapi import FastAPI
 
 from wangge.events import default_catalogue
+from wangge.registry.api import places
 from wangge.registry.config import RegistrySettings
+from wangge.registry.projections.places import PlaceTree
 from wangge.service import create_app
 
 MIGRATIONS = Path(__file__).parent / "migrations"
+ROUTERS = (places.router,)
+PROJECTIONS = (PlaceTree,)
 
 
 def build_app(settings: RegistrySettings | None = None) -> FastAPI:
@@ -20,5 +24,7 @@ def build_app(settings: RegistrySettings | None = None) -> FastAPI:
         title="Wangge registry",
         description="The base register of people, places, things and organisations (提户知人).",
         catalogue=default_catalogue,
+        routers=ROUTERS,
+        projections=PROJECTIONS,
         migrations=MIGRATIONS,
     )

@@ -45,11 +45,13 @@ class AppendResult:
     last_version: int
     event_ids: tuple[UUID, ...]
     replayed: bool = False
+    recorded_at: datetime | None = None
 
     def to_json(self) -> dict[str, Any]:
         """The stored form of the result, under its idempotency key."""
         out = asdict(self)
         out["event_ids"] = [str(i) for i in self.event_ids]
+        out["recorded_at"] = self.recorded_at.isoformat() if self.recorded_at else None
         del out["replayed"]
         return out
 
@@ -62,6 +64,9 @@ class AppendResult:
             last_version=data["last_version"],
             event_ids=tuple(UUID(i) for i in data["event_ids"]),
             replayed=True,
+            recorded_at=(
+                datetime.fromisoformat(data["recorded_at"]) if data.get("recorded_at") else None
+            ),
         )
 
 
@@ -100,6 +105,7 @@ class PendingAppend:
             first_version=first_version,
             last_version=first_version + len(self.events) - 1,
             event_ids=tuple(e.event_id for e in self.events),
+            recorded_at=self.recorded_at,
         )
 
 
@@ -205,6 +211,7 @@ class EventStore(ABC):
         expected_version: int | None,
         metadata: Metadata | None = None,
         idempotency_key: str | None = None,
+        request_fingerprint: str | None = None,
         connection: AsyncConnection | None = None,
     ) -> AppendResult:
         """Append ``events`` to a stream that must be at ``expected_version``.
@@ -214,6 +221,8 @@ class EventStore(ABC):
         :class:`ConcurrencyConflict` and writes nothing. With an ``idempotency_key`` a retried
         command gets its first result back and writes nothing again. With a ``connection`` the
         append joins that transaction (the command's read-model writes go after it).
+        ``request_fingerprint`` identifies the request behind the key when the events alone
+        cannot (a command decided again on a newer state decides other events).
         """
         if not events:
             raise ValueError("an append needs at least one event")
@@ -222,7 +231,13 @@ class EventStore(ABC):
         if not tracing_enabled():
             return await self._write(
                 self._pending(
-                    stream_id, expected_version, encoded, metadata, None, idempotency_key
+                    stream_id,
+                    expected_version,
+                    encoded,
+                    metadata,
+                    None,
+                    idempotency_key,
+                    request_fingerprint,
                 ),
                 connection,
             )
@@ -244,6 +259,7 @@ class EventStore(ABC):
                 metadata,
                 current_traceparent(),
                 idempotency_key,
+                request_fingerprint,
             )
             try:
                 return await self._write(pending, connection)
@@ -259,6 +275,7 @@ class EventStore(ABC):
         metadata: Metadata,
         traceparent: str | None,
         idempotency_key: str | None,
+        request_fingerprint: str | None,
     ) -> PendingAppend:
         traceparent = traceparent or metadata.traceparent
         return PendingAppend(
@@ -280,9 +297,9 @@ class EventStore(ABC):
             recorded_at=datetime.now(UTC),
             idempotency_key=idempotency_key,
             fingerprint=(
-                _fingerprint(stream_id, expected_version, encoded)
-                if idempotency_key is not None
-                else ""
+                ""
+                if idempotency_key is None
+                else request_fingerprint or _fingerprint(stream_id, expected_version, encoded)
             ),
         )
 
@@ -291,6 +308,15 @@ class EventStore(ABC):
         self, pending: PendingAppend, connection: AsyncConnection | None
     ) -> AppendResult:
         """Write one validated append, in ``connection``'s transaction or in one of its own."""
+
+    async def replayed(self, key: str, fingerprint: str) -> AppendResult | None:
+        """The first result of the request with ``key``, if it ran (a retry gets it again).
+
+        Raises :class:`IdempotencyKeyReused` when the key ran for a request with another
+        ``fingerprint``.
+        """
+        async with self.engine.connect() as conn:
+            return await self._replay(conn, key, fingerprint)
 
     async def _replay(
         self, conn: AsyncConnection, key: str, fingerprint: str
@@ -306,6 +332,34 @@ class EventStore(ABC):
         if row.fingerprint != fingerprint:
             raise IdempotencyKeyReused(key)
         return AppendResult.from_json(row.result)
+
+    def recorded(
+        self,
+        events: Sequence[DomainEvent],
+        result: AppendResult,
+        metadata: Metadata | None = None,
+    ) -> list[RecordedEvent]:
+        """The events of an append as a reader will see them, without reading them back."""
+        metadata = metadata or Metadata()
+        time = result.recorded_at or datetime.now(UTC)
+        out = []
+        for offset, (event, event_id) in enumerate(zip(events, result.event_ids, strict=True)):
+            entry = self.catalogue.entry_of(type(event))
+            envelope = Envelope(
+                id=event_id,
+                source=self._source,
+                type=entry.type,
+                subject=result.stream_id,
+                time=time,
+                dataschema=dataschema_for(entry.type, entry.version),
+                sequence=result.first_version + offset,
+                actor=metadata.actor,
+                correlationid=metadata.correlation_id,
+                causationid=metadata.causation_id,
+                traceparent=metadata.traceparent,
+            )
+            out.append(RecordedEvent(envelope=envelope, data=event))
+        return out
 
     # -- reading -------------------------------------------------------------------------------
 

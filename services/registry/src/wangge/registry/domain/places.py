@@ -10,9 +10,11 @@ from __future__ import annotations
 
 import re
 import uuid
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from enum import StrEnum
 
+from geojson_pydantic import MultiPolygon, Polygon
 from pydantic import Field
 
 from wangge.events import DomainEvent, default_catalogue
@@ -110,6 +112,9 @@ class PlaceRegistered(DomainEvent):
     number: str | None = Field(default=None, description="a building's, unit's or dwelling's")
     parent_id: uuid.UUID | None = None
     usage: DwellingUsage | None = Field(default=None, description="dwellings only")
+    boundary: Polygon | MultiPolygon | None = Field(
+        default=None, description="a grid's boundary (GeoJSON, WGS 84), when it was drawn"
+    )
 
 
 @default_catalogue.event("registry")
@@ -138,6 +143,8 @@ class DwellingUsageChanged(DomainEvent):
 
 
 PlaceEvent = PlaceRegistered | PlaceRenamed | BuildingRegridded | DwellingUsageChanged
+Decide = Callable[["Place"], Sequence[PlaceEvent]]
+"""A decision on one place: the events it leads to (none when nothing changes)."""
 
 
 # -- errors ---------------------------------------------------------------------------------------
@@ -165,6 +172,11 @@ class Place:
     parent_id: uuid.UUID | None
     usage: DwellingUsage | None
     version: int
+
+    @property
+    def scope(self) -> str | None:
+        """The code access is checked against: its own for coded levels."""
+        return self.code
 
 
 def stream_id(place_id: uuid.UUID) -> str:
@@ -205,6 +217,7 @@ def register(
     code: str | None = None,
     number: str | None = None,
     usage: DwellingUsage | None = None,
+    boundary: Polygon | MultiPolygon | None = None,
 ) -> list[PlaceEvent]:
     """Decide the registration of a place under ``parent``."""
     allowed = PARENTS[kind]
@@ -228,6 +241,8 @@ def register(
             raise InvalidPlace(f"a {kind} needs its number (门牌/单元/室号)", field="number")
     if (usage is not None) != (kind == PlaceKind.DWELLING):
         raise InvalidPlace("a dwelling, and only a dwelling, has a usage", field="usage")
+    if boundary is not None and kind != PlaceKind.GRID:
+        raise InvalidPlace("only a grid has a boundary", field="boundary")
     return [
         PlaceRegistered(
             place_id=place_id,
@@ -237,6 +252,7 @@ def register(
             number=number,
             parent_id=parent.place_id if parent else None,
             usage=usage,
+            boundary=boundary,
         )
     ]
 

@@ -1,0 +1,1 @@
+"""The registry's REST API: routes translate HTTP to commands and queries, nothing more."""

@@ -1,0 +1,1 @@
+"""Command handlers: load the streams a command needs, decide with the domain, append."""

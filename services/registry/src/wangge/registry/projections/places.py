@@ -1,0 +1,212 @@
+"""The place tree as rows: what access checks, address matching and roll-ups read.
+
+Every place row knows its ``scope`` (the code of its nearest coded ancestor: a dwelling's is its
+grid's code), its building and grid, and its address, so a grid worker's access to a dwelling is
+one indexed lookup. A building's grids over time are kept, so "which grid was this dwelling in on
+date D" has an answer after re-gridding.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import datetime
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from wangge.events import RecordedEvent, default_catalogue
+from wangge.events.projection import ApplyContext, Projection, handles
+from wangge.registry.domain.addresses import normalise_address
+from wangge.registry.domain.places import (
+    CODED,
+    BuildingRegridded,
+    DwellingUsageChanged,
+    PlaceKind,
+    PlaceRegistered,
+    PlaceRenamed,
+)
+
+UUID = sa.Uuid(as_uuid=True)
+
+
+class PlaceTree(Projection):
+    """Places with scope, address and grid; buildings' grid history."""
+
+    name = "registry_places"
+    inline = True
+
+    def __init__(self) -> None:
+        super().__init__(default_catalogue)
+
+    def define_tables(self, metadata: sa.MetaData, suffix: str) -> Mapping[str, sa.Table]:
+        places = sa.Table(
+            f"registry_places{suffix}",
+            metadata,
+            sa.Column("place_id", UUID, primary_key=True),
+            sa.Column("kind", sa.String(20), nullable=False),
+            sa.Column("name", sa.String(200), nullable=False),
+            sa.Column("code", sa.String(30), unique=True),
+            sa.Column("number", sa.String(50)),
+            sa.Column("parent_id", UUID, index=True),
+            sa.Column("usage", sa.String(20)),
+            sa.Column("scope", sa.String(30), nullable=False, index=True),
+            sa.Column("grid_id", UUID, index=True),
+            sa.Column("building_id", UUID, index=True),
+            sa.Column("address", sa.String(400), nullable=False),
+            sa.Column("address_key", sa.String(400), nullable=False, index=True),
+            sa.Column("has_boundary", sa.Boolean, nullable=False, default=False),
+            sa.Column("version", sa.Integer, nullable=False),
+            sa.Column("registered_at", sa.DateTime(timezone=True), nullable=False),
+            sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
+        )
+        grids = sa.Table(
+            f"registry_building_grids{suffix}",
+            metadata,
+            sa.Column("building_id", UUID, primary_key=True),
+            sa.Column("since", sa.DateTime(timezone=True), primary_key=True),
+            sa.Column("grid_id", UUID, nullable=False),
+        )
+        return {"places": places, "building_grids": grids}
+
+    @handles(PlaceRegistered)
+    async def on_registered(self, ctx: ApplyContext, event: RecordedEvent) -> None:
+        data = event.data
+        assert isinstance(data, PlaceRegistered)
+        places = ctx.tables["places"]
+        parent = await _place(ctx, data.parent_id) if data.parent_id is not None else None
+        kind = PlaceKind(data.kind)
+        own = data.code if kind in CODED else None
+        grid_id = data.place_id if kind == PlaceKind.GRID else (parent.grid_id if parent else None)
+        building_id = (
+            data.place_id
+            if kind == PlaceKind.BUILDING
+            else (parent.building_id if parent is not None else None)
+        )
+        address = _address(kind, data.name, data.number, parent)
+        await ctx.conn.execute(
+            sa.insert(places).values(
+                place_id=data.place_id,
+                kind=kind.value,
+                name=data.name,
+                code=data.code,
+                number=data.number,
+                parent_id=data.parent_id,
+                usage=data.usage,
+                scope=own or (parent.scope if parent is not None else ""),
+                grid_id=grid_id,
+                building_id=building_id,
+                address=address,
+                address_key=normalise_address(address),
+                has_boundary=data.boundary is not None,
+                version=event.version,
+                registered_at=event.envelope.time,
+                updated_at=event.envelope.time,
+            )
+        )
+        if kind == PlaceKind.BUILDING and grid_id is not None:
+            await ctx.conn.execute(
+                sa.insert(ctx.tables["building_grids"]).values(
+                    building_id=data.place_id, since=event.envelope.time, grid_id=grid_id
+                )
+            )
+
+    @handles(PlaceRenamed)
+    async def on_renamed(self, ctx: ApplyContext, event: RecordedEvent) -> None:
+        data = event.data
+        assert isinstance(data, PlaceRenamed)
+        places = ctx.tables["places"]
+        row = await _place(ctx, data.place_id)
+        await _touch(ctx, event, data.place_id, name=data.name)
+        kind = PlaceKind(row.kind)
+        if kind in (PlaceKind.SUBDISTRICT, PlaceKind.COMMUNITY):
+            # the community's name leads every address below it
+            await _readdress(ctx, row.address, data.name, _descendants(places, row))
+
+    @handles(BuildingRegridded)
+    async def on_regridded(self, ctx: ApplyContext, event: RecordedEvent) -> None:
+        data = event.data
+        assert isinstance(data, BuildingRegridded)
+        places = ctx.tables["places"]
+        building = await _place(ctx, data.place_id)
+        grid = await _place(ctx, data.to_grid_id)
+        await _touch(ctx, event, data.place_id, parent_id=data.to_grid_id)
+        await ctx.conn.execute(
+            sa.update(places)
+            .where(places.c.building_id == data.place_id)
+            .values(scope=grid.scope, grid_id=grid.place_id)
+        )
+        old_prefix = building.address[: -len(building.number or "")] or building.address
+        await _readdress(ctx, old_prefix, grid.address, places.c.building_id == data.place_id)
+        await ctx.conn.execute(
+            sa.insert(ctx.tables["building_grids"]).values(
+                building_id=data.place_id, since=event.envelope.time, grid_id=data.to_grid_id
+            )
+        )
+
+    @handles(DwellingUsageChanged)
+    async def on_usage(self, ctx: ApplyContext, event: RecordedEvent) -> None:
+        data = event.data
+        assert isinstance(data, DwellingUsageChanged)
+        await _touch(ctx, event, data.place_id, usage=data.usage)
+
+
+def _address(kind: PlaceKind, name: str, number: str | None, parent: Any) -> str:
+    # grids are not part of a postal address: a building's address is its community's and its
+    # number, so re-gridding inside a community leaves it unchanged
+    if kind in (PlaceKind.SUBDISTRICT, PlaceKind.COMMUNITY):
+        return name
+    if kind == PlaceKind.GRID:
+        return str(parent.address) if parent is not None else name
+    return f"{parent.address if parent is not None else ''}{number or name}"
+
+
+async def _place(ctx: ApplyContext, place_id: Any) -> Any:
+    places = ctx.tables["places"]
+    return (await ctx.conn.execute(sa.select(places).where(places.c.place_id == place_id))).one()
+
+
+def _descendants(places: sa.Table, row: Any) -> sa.ColumnElement[bool]:
+    return sa.or_(places.c.scope == row.code, places.c.scope.like(f"{row.code}-%"))
+
+
+async def _touch(ctx: ApplyContext, event: RecordedEvent, place_id: Any, **values: Any) -> None:
+    places = ctx.tables["places"]
+    await ctx.conn.execute(
+        sa.update(places)
+        .where(places.c.place_id == place_id)
+        .values(version=event.version, updated_at=event.envelope.time, **values)
+    )
+
+
+async def _readdress(
+    ctx: ApplyContext,
+    old_prefix: str,
+    new_prefix: str,
+    where: sa.ColumnElement[bool],
+) -> None:
+    places = ctx.tables["places"]
+    conn: AsyncConnection = ctx.conn
+    rows = (await conn.execute(sa.select(places.c.place_id, places.c.address).where(where))).all()
+    for row in rows:
+        if not row.address.startswith(old_prefix):
+            continue
+        address = new_prefix + row.address[len(old_prefix) :]
+        await conn.execute(
+            sa.update(places)
+            .where(places.c.place_id == row.place_id)
+            .values(address=address, address_key=normalise_address(address))
+        )
+
+
+async def grid_on(
+    conn: AsyncConnection, tables: Mapping[str, sa.Table], building_id: Any, when: datetime
+) -> Any:
+    """The grid a building was in at ``when`` (None before it was registered)."""
+    grids = tables["building_grids"]
+    return await conn.scalar(
+        sa.select(grids.c.grid_id)
+        .where(grids.c.building_id == building_id, grids.c.since <= when)
+        .order_by(grids.c.since.desc())
+        .limit(1)
+    )
