@@ -11,22 +11,26 @@ from __future__ import annotations
 import hashlib
 import json
 import re
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
-from typing import Annotated, Any
+from typing import Annotated, Any, TypeVar
 
 from fastapi import Depends, Header, Request, Response
 from pydantic import BaseModel
 
-from wangge.events import Metadata
-from wangge.events.command import UnitOfWork, unit_of_work
-from wangge.events.store import AppendResult
+from wangge.events import DomainEvent, Metadata
+from wangge.events.command import Evolve, Loaded, UnitOfWork, check_expected, load, unit_of_work
+from wangge.events.store import NO_STREAM, AppendResult
 from wangge.events.telemetry import current_traceparent
 from wangge.service.app import ServiceState
 from wangge.service.auth import CurrentPrincipal, Principal
 from wangge.service.deps import IdempotencyKey, service_state
-from wangge.service.errors import DomainError
+from wangge.service.errors import DomainError, NotFound
+
+S = TypeVar("S")
+Also = Callable[[UnitOfWork], Awaitable[None]]
+"""Writes of the command's own tables, after its appends and in their transaction."""
 
 _ETAG = re.compile(r'^(?:W/)?"?(\d{1,9})"?$')
 
@@ -93,6 +97,72 @@ class CommandContext:
         if self.idempotency_key is None:
             return None
         return await self.state.store.replayed(self.idempotency_key, fingerprint)
+
+    async def load(self, stream_id: str, evolve: Evolve[S], *, field: str) -> Loaded[S]:
+        """A stream folded into state; 404 naming ``field`` when the stream does not exist."""
+        loaded = await load(self.state.store, stream_id, evolve)
+        if loaded.state is None:
+            raise NotFound(f"no {stream_id}", field=field)
+        return loaded
+
+    async def create(
+        self,
+        body: BaseModel,
+        stream_id: str,
+        decide: Callable[[], Sequence[DomainEvent]],
+        also: Also | None = None,
+    ) -> AppendResult:
+        """Start a stream with the events ``decide`` returns; a retry gets the first result."""
+        fingerprint = self.fingerprint(body)
+        first = await self.replayed(fingerprint)
+        if first is not None:
+            return first
+        events = decide()
+        async with self.unit() as unit:
+            result = await unit.append(
+                stream_id,
+                events,
+                expected_version=NO_STREAM,
+                idempotency_key=self.idempotency_key,
+                request_fingerprint=fingerprint,
+            )
+            if also is not None:
+                await also(unit)
+        return result
+
+    async def change(
+        self,
+        body: BaseModel,
+        loaded: Loaded[S],
+        decide: Callable[[S], Sequence[DomainEvent]],
+        also: Also | None = None,
+    ) -> AppendResult | None:
+        """Decide on a loaded stream at the version the client saw (If-Match), and append.
+
+        None when the decision changes nothing. A retry with the same Idempotency-Key gets the
+        first result, even if the stream moved on since.
+        """
+        fingerprint = self.fingerprint(body, stream=loaded.stream_id)
+        first = await self.replayed(fingerprint)
+        if first is not None:
+            return first
+        check_expected(loaded, self.expected_version)
+        assert loaded.state is not None
+        events = decide(loaded.state)
+        if not events:
+            return None
+        async with self.unit() as unit:
+            result = await unit.append(
+                loaded.stream_id,
+                events,
+                expected_version=loaded.version,
+                history=loaded.events,
+                idempotency_key=self.idempotency_key,
+                request_fingerprint=fingerprint,
+            )
+            if also is not None:
+                await also(unit)
+        return result
 
     @asynccontextmanager
     async def unit(self) -> AsyncIterator[UnitOfWork]:

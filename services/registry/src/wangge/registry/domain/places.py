@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import re
 import uuid
-from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from enum import StrEnum
 
@@ -143,8 +142,6 @@ class DwellingUsageChanged(DomainEvent):
 
 
 PlaceEvent = PlaceRegistered | PlaceRenamed | BuildingRegridded | DwellingUsageChanged
-Decide = Callable[["Place"], Sequence[PlaceEvent]]
-"""A decision on one place: the events it leads to (none when nothing changes)."""
 
 
 # -- errors ---------------------------------------------------------------------------------------

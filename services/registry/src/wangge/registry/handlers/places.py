@@ -8,12 +8,11 @@ import sqlalchemy as sa
 from geojson_pydantic import MultiPolygon, Polygon
 from pydantic import BaseModel, ConfigDict
 
-from wangge.events import DomainEvent
-from wangge.events.command import Loaded, check_expected, load
-from wangge.events.store import NO_STREAM, AppendResult
+from wangge.events.command import Loaded
+from wangge.events.store import AppendResult
 from wangge.registry.domain import places
 from wangge.registry.domain.places import DwellingUsage, Place, PlaceKind
-from wangge.service import DomainError, NotFound
+from wangge.service import DomainError
 from wangge.service.commands import CommandContext
 
 
@@ -62,41 +61,30 @@ class ChangeDwellingUsage(BaseModel):
 
 async def load_place(ctx: CommandContext, place_id: uuid.UUID, field: str) -> Loaded[Place]:
     """A place folded from its stream; 404 naming ``field`` when there is none."""
-    loaded = await load(ctx.state.store, places.stream_id(place_id), places.evolve)
-    if loaded.state is None:
-        raise NotFound(f"no place {place_id}", field=field)
-    return loaded
+    return await ctx.load(places.stream_id(place_id), places.evolve, field=field)
 
 
 async def register_place(ctx: CommandContext, cmd: RegisterPlace) -> AppendResult:
     """Register a place; a retry with the same Idempotency-Key returns the first place."""
-    fingerprint = ctx.fingerprint(cmd)
-    first = await ctx.replayed(fingerprint)
-    if first is not None:
-        return first
     parent = None
     if cmd.parent_id is not None:
         parent = (await load_place(ctx, cmd.parent_id, "parent_id")).state
     place_id = uuid.uuid4()
-    events = places.register(
-        place_id=place_id,
-        kind=cmd.kind,
-        name=cmd.name,
-        parent=parent,
-        code=cmd.code,
-        number=cmd.number,
-        usage=cmd.usage,
-        boundary=cmd.boundary,
-    )
     try:
-        async with ctx.unit() as unit:
-            return await unit.append(
-                places.stream_id(place_id),
-                events,
-                expected_version=NO_STREAM,
-                idempotency_key=ctx.idempotency_key,
-                request_fingerprint=fingerprint,
-            )
+        return await ctx.create(
+            cmd,
+            places.stream_id(place_id),
+            lambda: places.register(
+                place_id=place_id,
+                kind=cmd.kind,
+                name=cmd.name,
+                parent=parent,
+                code=cmd.code,
+                number=cmd.number,
+                usage=cmd.usage,
+                boundary=cmd.boundary,
+            ),
+        )
     except sa.exc.IntegrityError:
         if cmd.code is None:
             raise
@@ -105,48 +93,21 @@ async def register_place(ctx: CommandContext, cmd: RegisterPlace) -> AppendResul
 
 async def rename_place(ctx: CommandContext, cmd: RenamePlace) -> AppendResult | None:
     """Rename a place; the old name stays in its history."""
-    return await _change(ctx, cmd, cmd.place_id, lambda place: places.rename(place, cmd.name))
+    loaded = await load_place(ctx, cmd.place_id, "place_id")
+    return await ctx.change(cmd, loaded, lambda place: places.rename(place, cmd.name))
 
 
 async def regrid_building(ctx: CommandContext, cmd: RegridBuilding) -> AppendResult | None:
     """Move a building to another grid (网格调整)."""
     grid = (await load_place(ctx, cmd.to_grid_id, "to_grid_id")).state
     assert grid is not None
-    return await _change(ctx, cmd, cmd.place_id, lambda building: places.regrid(building, grid))
+    loaded = await load_place(ctx, cmd.place_id, "place_id")
+    return await ctx.change(cmd, loaded, lambda building: places.regrid(building, grid))
 
 
 async def change_dwelling_usage(
     ctx: CommandContext, cmd: ChangeDwellingUsage
 ) -> AppendResult | None:
     """Record a dwelling's new use."""
-    return await _change(
-        ctx, cmd, cmd.place_id, lambda dwelling: places.change_usage(dwelling, cmd.usage)
-    )
-
-
-async def _change(
-    ctx: CommandContext,
-    cmd: BaseModel,
-    place_id: uuid.UUID,
-    decide: places.Decide,
-) -> AppendResult | None:
-    """Decide on the place at the version the client saw; None when nothing changes."""
-    fingerprint = ctx.fingerprint(cmd)
-    first = await ctx.replayed(fingerprint)
-    if first is not None:
-        return first
-    loaded = await load_place(ctx, place_id, "place_id")
-    check_expected(loaded, ctx.expected_version)
-    assert loaded.state is not None
-    events: list[DomainEvent] = list(decide(loaded.state))
-    if not events:
-        return None
-    async with ctx.unit() as unit:
-        return await unit.append(
-            loaded.stream_id,
-            events,
-            expected_version=loaded.version,
-            history=loaded.events,
-            idempotency_key=ctx.idempotency_key,
-            request_fingerprint=fingerprint,
-        )
+    loaded = await load_place(ctx, cmd.place_id, "place_id")
+    return await ctx.change(cmd, loaded, lambda dwelling: places.change_usage(dwelling, cmd.usage))
