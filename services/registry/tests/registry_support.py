@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import uuid
 from collections.abc import AsyncIterator, Iterable
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -13,8 +14,10 @@ from typing import Any
 import httpx
 import pytest
 import sqlalchemy as sa
+from fastapi import FastAPI
 
 from wangge.events.db import create_engine
+from wangge.events.store import EventStore
 from wangge.registry.app import MIGRATIONS, build_app
 from wangge.registry.config import RegistrySettings
 from wangge.service.devissuer import DevIssuer
@@ -44,6 +47,13 @@ class Registry:
     client: httpx.AsyncClient
     issuer: DevIssuer
     settings: RegistrySettings
+    app: FastAPI
+
+    @property
+    def store(self) -> EventStore:
+        """The registry's event store, for what a test checks below the API."""
+        store: EventStore = self.app.state.service.store
+        return store
 
     def as_(self, *roles: str, places: Iterable[str] = (), subject: str | None = None) -> Any:
         """Headers of a caller with ``roles`` in ``places``."""
@@ -53,24 +63,32 @@ class Registry:
         return {"Authorization": f"Bearer {token}"}
 
 
-@pytest.fixture
-async def registry(registry_settings: RegistrySettings) -> AsyncIterator[Registry]:
-    settings = registry_settings
+@asynccontextmanager
+async def started(settings: RegistrySettings) -> AsyncIterator[Registry]:
+    """A migrated, running registry (in a schema of its own on PostgreSQL)."""
     admin = None
     if settings.database_schema:
         admin = create_engine(settings.resolved_database_url)
         async with admin.begin() as conn:
             await conn.execute(sa.text(f'CREATE SCHEMA "{settings.database_schema}"'))
-    await asyncio.to_thread(upgrade, settings, MIGRATIONS)
-    app = build_app(settings)
-    async with app.router.lifespan_context(app):
-        transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
-        async with httpx.AsyncClient(transport=transport, base_url="http://registry") as client:
-            yield Registry(client, DevIssuer(settings.dev_key_path), settings)
-    if admin is not None:
-        async with admin.begin() as conn:
-            await conn.execute(sa.text(f'DROP SCHEMA "{settings.database_schema}" CASCADE'))
-        await admin.dispose()
+    try:
+        await asyncio.to_thread(upgrade, settings, MIGRATIONS)
+        app = build_app(settings)
+        async with app.router.lifespan_context(app):
+            transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
+            async with httpx.AsyncClient(transport=transport, base_url="http://registry") as c:
+                yield Registry(c, DevIssuer(settings.dev_key_path), settings, app)
+    finally:
+        if admin is not None:
+            async with admin.begin() as conn:
+                await conn.execute(sa.text(f'DROP SCHEMA "{settings.database_schema}" CASCADE'))
+            await admin.dispose()
+
+
+@pytest.fixture
+async def registry(registry_settings: RegistrySettings) -> AsyncIterator[Registry]:
+    async with started(registry_settings) as running:
+        yield running
 
 
 ADMIN = "subdistrict_admin"
@@ -114,3 +132,32 @@ async def build_tree(registry: Registry, subdistrict: str = SUBDISTRICT) -> Tree
         kind="dwelling", name="1201", number="1201", parent_id=unit, usage="rented"
     )
     return Tree(admin, sub, community, community_code, grid, grid_code, building, unit, dwelling)
+
+
+def identity_number(birth: str = "19800101", area: str = "320111", sex: str = "male") -> str:
+    """A valid 18-digit identity number, random in its sequence digits."""
+    import random
+
+    from stdnum.cn import ric
+
+    digits = [random.randrange(10), random.randrange(10)]
+    last = random.choice([1, 3, 5, 7, 9] if sex == "male" else [0, 2, 4, 6, 8])
+    body = f"{area}{birth}{digits[0]}{digits[1]}{last}"
+    return body + ric.calc_check_digit(body + "0")
+
+
+async def register_person(registry: Registry, tree: Tree, **fields: Any) -> dict[str, Any]:
+    """A person registered at the tree's dwelling by its admin; returns the masked read."""
+    body = {
+        "name": "张三",
+        "identity_number": identity_number(),
+        "phone": "13812345678",
+        "hukou_type": "local",
+        "residence_status": "resident",
+        "dwelling_id": tree.dwelling,
+        **fields,
+    }
+    response = await registry.client.post("/persons", json=body, headers=tree.admin)
+    assert response.status_code == 201, response.text
+    person: dict[str, Any] = response.json()
+    return person

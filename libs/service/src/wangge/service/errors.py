@@ -26,3 +26,19 @@ class NotFound(DomainError):
     status = 404
     slug = "not-found"
     title = "Not found"
+
+
+class Forbidden(DomainError):
+    """The caller's role may not do this (whatever the record)."""
+
+    status = 403
+    slug = "forbidden"
+    title = "The caller's role may not do this"
+
+
+class Conflict(DomainError):
+    """The command conflicts with the current state of another record."""
+
+    status = 409
+    slug = "conflict"
+    title = "The command conflicts with the register's current state"

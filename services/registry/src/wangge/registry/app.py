@@ -7,24 +7,29 @@ from pathlib import Path
 from fastapi import FastAPI
 
 from wangge.events import default_catalogue
-from wangge.registry.api import places
+from wangge.registry.api import households, persons, places
 from wangge.registry.config import RegistrySettings
+from wangge.registry.personal_data import KeyRing
+from wangge.registry.projections.people import People
 from wangge.registry.projections.places import PlaceTree
 from wangge.service import create_app
 
 MIGRATIONS = Path(__file__).parent / "migrations"
-ROUTERS = (places.router,)
-PROJECTIONS = (PlaceTree,)
+ROUTERS = (places.router, persons.router, households.router)
 
 
 def build_app(settings: RegistrySettings | None = None) -> FastAPI:
     """The registry's FastAPI app (resources are made by its lifespan, not here)."""
-    return create_app(
-        settings or RegistrySettings(),
+    settings = settings or RegistrySettings()
+    keyring = KeyRing(settings.kek())
+    app = create_app(
+        settings,
         title="Wangge registry",
         description="The base register of people, places, things and organisations (提户知人).",
         catalogue=default_catalogue,
         routers=ROUTERS,
-        projections=PROJECTIONS,
+        projections=(PlaceTree, lambda: People(keyring)),
         migrations=MIGRATIONS,
     )
+    app.state.keyring = keyring
+    return app

@@ -23,7 +23,7 @@ from wangge.registry.projections.places import PlaceTree, grid_on
 from wangge.service.auth import Principal
 from wangge.service.commands import Command, set_etag
 from wangge.service.deps import State
-from wangge.service.errors import DomainError, NotFound
+from wangge.service.errors import DomainError, Forbidden, NotFound
 
 router = APIRouter(prefix="/places", tags=["places"])
 
@@ -36,14 +36,6 @@ MAY_KEEP: dict[PlaceKind, frozenset[str]] = {
     PlaceKind.UNIT: frozenset({"subdistrict_admin", "community_staff", "grid_worker"}),
     PlaceKind.DWELLING: frozenset({"subdistrict_admin", "community_staff", "grid_worker"}),
 }
-
-
-class Forbidden(DomainError):
-    """The caller's role may not do this."""
-
-    status = 403
-    slug = "forbidden"
-    title = "The caller's role may not do this"
 
 
 class PlaceCreate(BaseModel):

@@ -1,0 +1,309 @@
+"""``/households``: households (户) and their members; the household card (户卡), as of a date."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import date, datetime
+from typing import Annotated, Any
+
+import sqlalchemy as sa
+from fastapi import APIRouter, Query, Response, status
+from pydantic import AwareDatetime, BaseModel, Field
+
+from wangge.registry.api.access import Reader, Staff, ensure_visible, scope_filter
+from wangge.registry.api.deps import ReadConnection
+from wangge.registry.api.history import HistoryPage, stream_history
+from wangge.registry.api.people import Views
+from wangge.registry.domain import households
+from wangge.registry.domain.households import HouseholdType, Relationship
+from wangge.registry.handlers import households as handlers
+from wangge.registry.projections.people import as_of
+from wangge.service.auth import Principal
+from wangge.service.commands import Command, set_etag
+from wangge.service.deps import State
+from wangge.service.errors import Conflict, NotFound
+
+router = APIRouter(prefix="/households", tags=["households"])
+
+
+class HouseholdCreate(BaseModel):
+    """A household at a dwelling, with its head (already registered as a person)."""
+
+    number: str = Field(min_length=1, max_length=40, description="户号")
+    type: HouseholdType
+    dwelling_id: uuid.UUID
+    head_person_id: uuid.UUID
+    on: date = Field(description="since when the household lives there")
+
+
+class MemberCreate(BaseModel):
+    """A person joining."""
+
+    person_id: uuid.UUID
+    relationship: Relationship
+    on: date
+
+
+class MemberLeave(BaseModel):
+    """A member leaving."""
+
+    on: date
+    reason: str = Field(min_length=1, max_length=200)
+
+
+class HeadChange(BaseModel):
+    """A new head of household."""
+
+    person_id: uuid.UUID
+    former_head_relationship: Relationship | None = None
+    on: date
+
+
+class Member(BaseModel):
+    """A member on the household card (masked)."""
+
+    person_id: uuid.UUID
+    relationship: str
+    since: date
+    name_masked: str
+    identity_masked: str
+    sex: str
+    birth_year: int
+    residence_status: str
+    tags: list[str]
+
+
+class HouseholdCard(BaseModel):
+    """The household card (户卡): the household and who belonged to it on a date."""
+
+    household_id: uuid.UUID
+    number: str
+    type: str
+    dwelling_id: uuid.UUID
+    address: str
+    scope: str
+    head_person_id: uuid.UUID
+    as_of: date
+    known_at: datetime | None
+    members: list[Member]
+    version: int
+
+
+class HouseholdSummary(BaseModel):
+    """A household in a list."""
+
+    household_id: uuid.UUID
+    number: str
+    type: str
+    dwelling_id: uuid.UUID
+    address: str
+    head_person_id: uuid.UUID
+
+
+class HouseholdPage(BaseModel):
+    """One page of households."""
+
+    items: list[HouseholdSummary]
+    total: int
+    page: int
+    size: int
+
+
+def _household_query(views: Views) -> sa.Select[Any]:
+    h, pl = views.people["households"], views.places
+    return sa.select(h, pl.c.scope, pl.c.address).select_from(
+        h.join(pl, pl.c.place_id == h.c.dwelling_id)
+    )
+
+
+async def _visible(
+    conn: ReadConnection, state: State, principal: Principal, household_id: uuid.UUID
+) -> tuple[Views, Any]:
+    views = await Views.of(conn, state)
+    h = views.people["households"]
+    row = (
+        await conn.execute(_household_query(views).where(h.c.household_id == household_id))
+    ).first()
+    ensure_visible(principal, row.scope if row is not None else None, f"household {household_id}")
+    return views, row
+
+
+async def card(
+    conn: ReadConnection, state: State, principal: Principal, household_id: uuid.UUID,
+    on: date | None = None, known_at: datetime | None = None,
+) -> HouseholdCard:  # fmt: skip
+    """The household card as of ``on`` (default today), as known at ``known_at``."""
+    from wangge.registry.handlers.persons import today
+
+    views, row = await _visible(conn, state, principal, household_id)
+    on = on or today()
+    m, p, tags = views.people["memberships"], views.persons, views.people["tags"]
+    rows = await conn.execute(
+        sa.select(m.c.person_id, m.c.relationship, m.c.valid_from, p)
+        .select_from(m.join(p, p.c.person_id == m.c.person_id))
+        .where(m.c.household_id == household_id, *as_of(m, on, known_at))
+        .order_by(m.c.relationship != "head", m.c.valid_from, m.c.person_id)
+    )
+    members = list(rows)
+    tag_rows = await conn.execute(
+        sa.select(tags.c.person_id, tags.c.tag).where(
+            tags.c.person_id.in_([r.person_id for r in members]),
+            tags.c.valid_from <= on,
+            sa.or_(tags.c.ended_on.is_(None), tags.c.ended_on > on),
+        )
+    )
+    by_person: dict[uuid.UUID, list[str]] = {}
+    for t in tag_rows:
+        by_person.setdefault(t.person_id, []).append(t.tag)
+    return HouseholdCard(
+        household_id=row.household_id, number=row.number, type=row.type,
+        dwelling_id=row.dwelling_id, address=row.address, scope=row.scope,
+        head_person_id=row.head_person_id, as_of=on, known_at=known_at, version=row.version,
+        members=[
+            Member(
+                person_id=r.person_id, relationship=r.relationship, since=r.valid_from,
+                name_masked=r.name_masked, identity_masked=r.identity_masked, sex=r.sex,
+                birth_year=r.birth_year, residence_status=r.residence_status,
+                tags=sorted(by_person.get(r.person_id, [])),
+            )
+            for r in members
+        ],
+    )  # fmt: skip
+
+
+async def _respond(
+    conn: ReadConnection, state: State, principal: Principal, response: Response,
+    household_id: uuid.UUID,
+) -> HouseholdCard:  # fmt: skip
+    await conn.rollback()  # a snapshot that sees the command's commit
+    result = await card(conn, state, principal, household_id)
+    set_etag(response, result.version)
+    return result
+
+
+@router.post("", status_code=status.HTTP_201_CREATED, response_model=HouseholdCard)
+async def register_household(
+    body: HouseholdCreate, principal: Staff, command: Command, conn: ReadConnection,
+    state: State, response: Response,
+) -> HouseholdCard:  # fmt: skip
+    """Register a household at a dwelling in the caller's places; its head is a member."""
+    views = await Views.of(conn, state)
+    scope = await conn.scalar(
+        sa.select(views.places.c.scope).where(views.places.c.place_id == body.dwelling_id)
+    )
+    if scope is None or not principal.covers(scope):
+        raise NotFound(f"no dwelling {body.dwelling_id}", field="dwelling_id")
+    await _not_in_another_household(conn, views, principal, body.head_person_id, None)
+    result = await handlers.register_household(command, handlers.RegisterHousehold(**dict(body)))
+    household_id = uuid.UUID(result.stream_id.removeprefix("household-"))
+    response.headers["Location"] = f"/households/{household_id}"
+    return await _respond(conn, state, principal, response, household_id)
+
+
+async def _not_in_another_household(
+    conn: ReadConnection, views: Views, principal: Principal, person_id: uuid.UUID,
+    household_id: uuid.UUID | None,
+) -> None:  # fmt: skip
+    person = await views.person(conn, principal, person_id)
+    if person.household_id is not None and person.household_id != household_id:
+        raise Conflict(
+            f"the person belongs to household {person.household_id}; they leave it first",
+            field="person_id",
+        )
+
+
+@router.get("", response_model=HouseholdPage)
+async def list_households(
+    principal: Reader,
+    conn: ReadConnection,
+    state: State,
+    dwelling_id: uuid.UUID | None = None,
+    number: Annotated[str | None, Query(max_length=40)] = None,
+    page: Annotated[int, Query(ge=1)] = 1,
+    size: Annotated[int, Query(ge=1, le=200)] = 50,
+) -> HouseholdPage:
+    """Households in the caller's places."""
+    views = await Views.of(conn, state)
+    h = views.people["households"]
+    query = _household_query(views).where(scope_filter(principal, views.places.c.scope))
+    if dwelling_id is not None:
+        query = query.where(h.c.dwelling_id == dwelling_id)
+    if number is not None:
+        query = query.where(h.c.number == number)
+    total = await conn.scalar(sa.select(sa.func.count()).select_from(query.subquery()))
+    rows = await conn.execute(
+        query.order_by(views.places.c.address, h.c.number).offset((page - 1) * size).limit(size)
+    )
+    items = [HouseholdSummary.model_validate(r, from_attributes=True) for r in rows]
+    return HouseholdPage(items=items, total=int(total or 0), page=page, size=size)
+
+
+@router.get("/{household_id}", response_model=HouseholdCard)
+async def household_card(
+    household_id: uuid.UUID,
+    principal: Reader,
+    conn: ReadConnection,
+    state: State,
+    response: Response,
+    as_of_date: Annotated[
+        date | None, Query(alias="as_of", description="members on this date (default: today)")
+    ] = None,
+    known_at: Annotated[
+        AwareDatetime | None,
+        Query(description="as the register knew it at this time (default: now)"),
+    ] = None,
+) -> HouseholdCard:
+    """The household card (户卡) with its members, masked; "as of" a date, "as known at" a time."""
+    result = await card(conn, state, principal, household_id, as_of_date, known_at)
+    set_etag(response, result.version)
+    return result
+
+
+@router.post("/{household_id}/members", response_model=HouseholdCard)
+async def add_member(
+    household_id: uuid.UUID, body: MemberCreate, principal: Staff, command: Command,
+    conn: ReadConnection, state: State, response: Response,
+) -> HouseholdCard:  # fmt: skip
+    """A person joins the household (they belong to no other)."""
+    views, _ = await _visible(conn, state, principal, household_id)
+    await _not_in_another_household(conn, views, principal, body.person_id, household_id)
+    await handlers.join_household(
+        command, handlers.JoinHousehold(household_id=household_id, **dict(body))
+    )
+    return await _respond(conn, state, principal, response, household_id)
+
+
+@router.post("/{household_id}/members/{person_id}/leave", response_model=HouseholdCard)
+async def remove_member(
+    household_id: uuid.UUID, person_id: uuid.UUID, body: MemberLeave, principal: Staff,
+    command: Command, conn: ReadConnection, state: State, response: Response,
+) -> HouseholdCard:  # fmt: skip
+    """A member leaves the household on a date."""
+    await _visible(conn, state, principal, household_id)
+    await handlers.leave_household(
+        command,
+        handlers.LeaveHousehold(household_id=household_id, person_id=person_id, **dict(body)),
+    )
+    return await _respond(conn, state, principal, response, household_id)
+
+
+@router.post("/{household_id}/head", response_model=HouseholdCard)
+async def change_head(
+    household_id: uuid.UUID, body: HeadChange, principal: Staff, command: Command,
+    conn: ReadConnection, state: State, response: Response,
+) -> HouseholdCard:  # fmt: skip
+    """Another member becomes head of household."""
+    await _visible(conn, state, principal, household_id)
+    await handlers.change_head(
+        command, handlers.ChangeHead(household_id=household_id, **dict(body))
+    )
+    return await _respond(conn, state, principal, response, household_id)
+
+
+@router.get("/{household_id}/history", response_model=HistoryPage)
+async def household_history(
+    household_id: uuid.UUID, principal: Staff, conn: ReadConnection, state: State
+) -> HistoryPage:
+    """Every change of a household, oldest first."""
+    await _visible(conn, state, principal, household_id)
+    return await stream_history(state.store, households.stream_id(household_id))

@@ -1,0 +1,100 @@
+"""Shared reads of the people read model: a person's row with its place scope, and schemas."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Mapping
+from typing import Annotated, Any
+
+import sqlalchemy as sa
+from fastapi import Depends, Request
+from pydantic import BaseModel, Field
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from wangge.registry.api.access import ensure_visible
+from wangge.registry.api.deps import tables
+from wangge.registry.personal_data import KeyRing
+from wangge.registry.projections.people import People
+from wangge.registry.projections.places import PlaceTree
+from wangge.service.app import ServiceState
+from wangge.service.auth import Principal
+
+
+def keyring(request: Request) -> KeyRing:
+    """The registry's key ring (made by ``build_app``)."""
+    ring: KeyRing = request.app.state.keyring
+    return ring
+
+
+Keys = Annotated[KeyRing, Depends(keyring)]
+
+
+class TagRead(BaseModel):
+    """A tag a person carries."""
+
+    tag: str
+    source: str
+    valid_from: Any
+    valid_until: Any = None
+    ended_on: Any = None
+
+
+class PersonRead(BaseModel):
+    """A person as other systems see them: masked, minimised (DESIGN section 6)."""
+
+    person_id: uuid.UUID = Field(description="pseudonymous: random, never derived from identity")
+    name_masked: str
+    identity_masked: str
+    phone_masked: str | None
+    sex: str
+    birth_year: int
+    hukou_type: str
+    residence_status: str
+    dwelling_id: uuid.UUID | None = Field(description="where they live, or last lived")
+    household_id: uuid.UUID | None
+    merged_into: uuid.UUID | None
+    erased: bool
+    scope: str | None = Field(description="the grid code of their dwelling")
+    tags: list[TagRead] = []
+    version: int
+
+
+class Views:
+    """The active tables of the registry's read models, for one connection."""
+
+    def __init__(self, places: Mapping[str, sa.Table], people: Mapping[str, sa.Table]) -> None:
+        self.places = places["places"]
+        self.people = people
+        self.persons = people["persons"]
+
+    @classmethod
+    async def of(cls, conn: AsyncConnection, state: ServiceState) -> Views:
+        """The views of a running registry."""
+        return cls(
+            await tables(conn, state, PlaceTree.name), await tables(conn, state, People.name)
+        )
+
+    def person_query(self) -> sa.Select[Any]:
+        """Persons with the scope of the dwelling they live, or last lived, in."""
+        p, pl = self.persons, self.places
+        return sa.select(p, pl.c.scope).select_from(
+            p.outerjoin(pl, pl.c.place_id == p.c.dwelling_id)
+        )
+
+    async def person(
+        self, conn: AsyncConnection, principal: Principal, person_id: uuid.UUID
+    ) -> PersonRead:
+        """A person the caller may see (404 otherwise), with their current tags."""
+        row = (
+            await conn.execute(self.person_query().where(self.persons.c.person_id == person_id))
+        ).first()
+        ensure_visible(principal, row.scope if row is not None else None, f"person {person_id}")
+        tags = self.people["tags"]
+        tag_rows = await conn.execute(
+            sa.select(tags)
+            .where(tags.c.person_id == person_id, tags.c.ended_on.is_(None))
+            .order_by(tags.c.tag)
+        )
+        person = PersonRead.model_validate(row, from_attributes=True)
+        person.tags = [TagRead.model_validate(t, from_attributes=True) for t in tag_rows]
+        return person

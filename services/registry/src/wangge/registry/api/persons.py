@@ -1,0 +1,440 @@
+"""``/persons``: residents, floating population and people who moved out (提户知人)."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import date
+from typing import Annotated, Any
+
+import sqlalchemy as sa
+from fastapi import APIRouter, Depends, Query, Response, status
+from pydantic import BaseModel, Field
+
+from wangge.events import DomainEvent
+from wangge.events.store import AppendResult
+from wangge.registry.api.access import ADMINS, MANAGERS, Reader, Staff, scope_filter
+from wangge.registry.api.deps import ReadConnection
+from wangge.registry.api.history import HistoryPage, stream_history
+from wangge.registry.api.people import Keys, PersonRead, Views
+from wangge.registry.config import RegistrySettings
+from wangge.registry.domain import persons
+from wangge.registry.domain.addresses import normalise_address
+from wangge.registry.domain.identity import parse_identity_number
+from wangge.registry.domain.persons import (
+    KNOWN_TAGS,
+    DwellingRelation,
+    ErasureGround,
+    HukouType,
+    PersonalDetails,
+    ResidenceStatus,
+    Sealed,
+)
+from wangge.registry.handlers import persons as handlers
+from wangge.service.auth import Principal, require
+from wangge.service.commands import Command, set_etag
+from wangge.service.deps import State
+from wangge.service.errors import Forbidden, NotFound
+
+router = APIRouter(prefix="/persons", tags=["persons"])
+Admin = Annotated[Principal, Depends(require(*ADMINS))]
+Manager = Annotated[Principal, Depends(require(*MANAGERS))]
+
+NAME = Field(min_length=1, max_length=100)
+IDENTITY = Field(min_length=15, max_length=20, description="GB 11643-1999; 15 digits are upgraded")
+
+
+class PersonDetails(BaseModel):
+    """Personal details as typed on a visit or from a census sheet."""
+
+    name: str = NAME
+    identity_number: str = IDENTITY
+    phone: str | None = Field(default=None, max_length=30, description="mobile or landline")
+    ethnicity: str | None = Field(default=None, max_length=20, examples=["汉族"])
+    occupation: str | None = Field(default=None, max_length=100)
+    employer: str | None = Field(default=None, max_length=200)
+    contact: str | None = Field(default=None, max_length=200, description="an emergency contact")
+    hukou_type: HukouType
+
+
+class PersonCreate(PersonDetails):
+    """A person to register, living at a dwelling."""
+
+    residence_status: ResidenceStatus = Field(description="resident, floating or lodging")
+    dwelling_id: uuid.UUID
+    moved_in_on: date | None = Field(default=None, description="default: today")
+    moved_in_from: str | None = Field(default=None, max_length=200, description="sealed")
+
+
+class IdentityLookup(BaseModel):
+    """An exact identity number to look up."""
+
+    identity_number: str = IDENTITY
+
+
+class PersonalData(PersonalDetails):
+    """A person's unmasked personal data (every read is an audit event)."""
+
+    person_id: uuid.UUID
+    origin: str | None = Field(default=None, description="where they moved in from")
+    whereabouts: str | None = Field(default=None, description="where they went (去向)")
+
+
+class ResidenceUpdate(BaseModel):
+    """A new residence status."""
+
+    residence_status: ResidenceStatus
+    on: date
+
+
+class MoveInCreate(BaseModel):
+    """A move into a dwelling."""
+
+    dwelling_id: uuid.UUID
+    on: date
+    origin: str | None = Field(default=None, max_length=200)
+
+
+class MoveOutCreate(BaseModel):
+    """A move out, with whereabouts (去向)."""
+
+    on: date
+    whereabouts: str | None = Field(default=None, max_length=200)
+
+
+class TieCreate(BaseModel):
+    """A tie to a dwelling."""
+
+    dwelling_id: uuid.UUID
+    relation: DwellingRelation
+    since: date
+
+
+class TieEnd(BaseModel):
+    """The end of a tie to a dwelling."""
+
+    dwelling_id: uuid.UUID
+    relation: DwellingRelation
+    on: date
+
+
+class TagCreate(BaseModel):
+    """A tag for a special, key or vulnerable group."""
+
+    tag: str = Field(
+        description="one of: " + ", ".join(f"{k} ({v})" for k, v in KNOWN_TAGS.items())
+    )
+    source: str = Field(min_length=1, max_length=200)
+    valid_from: date
+    valid_until: date | None = None
+
+
+class TagEnd(BaseModel):
+    """Why and when a tag ends."""
+
+    on: date
+    reason: str = Field(min_length=1, max_length=500)
+
+
+class MergeCreate(BaseModel):
+    """The record to keep."""
+
+    into_person_id: uuid.UUID
+
+
+class Erasure(BaseModel):
+    """The legal ground of an erasure (PIPL article 47)."""
+
+    legal_ground: ErasureGround
+
+
+class PersonPage(BaseModel):
+    """One page of persons."""
+
+    items: list[PersonRead]
+    total: int
+    page: int
+    size: int
+
+
+async def _dwelling_in_scope(
+    conn: ReadConnection, state: State, principal: Principal, dwelling_id: uuid.UUID
+) -> None:
+    views = await Views.of(conn, state)
+    scope = await conn.scalar(
+        sa.select(views.places.c.scope).where(views.places.c.place_id == dwelling_id)
+    )
+    if scope is None or not principal.covers(scope):
+        raise NotFound(f"no dwelling {dwelling_id}", field="dwelling_id")
+
+
+async def _respond(
+    conn: ReadConnection, state: State, principal: Principal, response: Response,
+    person_id: uuid.UUID,
+) -> PersonRead:  # fmt: skip
+    await conn.rollback()  # a snapshot that sees the command's commit
+    person = await (await Views.of(conn, state)).person(conn, principal, person_id)
+    set_etag(response, person.version)
+    return person
+
+
+def _person_id(result: AppendResult) -> uuid.UUID:
+    return uuid.UUID(result.stream_id.removeprefix("person-"))
+
+
+@router.post("", status_code=status.HTTP_201_CREATED, response_model=PersonRead)
+async def register_person(
+    body: PersonCreate, principal: Staff, command: Command, keys: Keys,
+    conn: ReadConnection, state: State, response: Response,
+) -> PersonRead:  # fmt: skip
+    """Register a person at a dwelling in the caller's places; one identity number, one person."""
+    await _dwelling_in_scope(conn, state, principal, body.dwelling_id)
+    result = await handlers.register_person(command, keys, handlers.RegisterPerson(**dict(body)))
+    person_id = _person_id(result)
+    response.headers["Location"] = f"/persons/{person_id}"
+    return await _respond(conn, state, principal, response, person_id)
+
+
+@router.get("", response_model=PersonPage)
+async def search_persons(
+    principal: Reader,
+    conn: ReadConnection,
+    state: State,
+    name: Annotated[str | None, Query(max_length=100, description="part of the name")] = None,
+    address: Annotated[str | None, Query(max_length=200)] = None,
+    tag: Annotated[str | None, Query(max_length=40)] = None,
+    residence_status: ResidenceStatus | None = None,
+    page: Annotated[int, Query(ge=1)] = 1,
+    size: Annotated[int, Query(ge=1, le=200)] = 50,
+) -> PersonPage:
+    """Persons in the caller's places, by name, address, tag or status; masked, paginated."""
+    if name is not None and principal.department_only:
+        raise Forbidden("departments do not search by name", field="query/name")
+    views = await Views.of(conn, state)
+    p, pl = views.persons, views.places
+    query = views.person_query().where(scope_filter(principal, pl.c.scope))
+    if name:
+        query = query.where(p.c.name.contains(name.strip(), autoescape=True))
+    if address:
+        query = query.where(pl.c.address_key.contains(normalise_address(address), autoescape=True))
+    if tag:
+        tags = views.people["tags"]
+        query = query.where(
+            sa.exists().where(
+                tags.c.person_id == p.c.person_id, tags.c.tag == tag, tags.c.ended_on.is_(None)
+            )
+        )
+    if residence_status is not None:
+        query = query.where(p.c.residence_status == residence_status.value)
+    total = await conn.scalar(sa.select(sa.func.count()).select_from(query.subquery()))
+    rows = await conn.execute(
+        query.order_by(pl.c.address, p.c.person_id).offset((page - 1) * size).limit(size)
+    )
+    items = [PersonRead.model_validate(r, from_attributes=True) for r in rows]
+    return PersonPage(items=items, total=int(total or 0), page=page, size=size)
+
+
+@router.post("/lookup", response_model=PersonRead)
+async def lookup_by_identity_number(
+    body: IdentityLookup, principal: Staff, keys: Keys, conn: ReadConnection, state: State,
+    response: Response,
+) -> PersonRead:  # fmt: skip
+    """The person with an identity number (exact match; POST keeps the number out of URLs)."""
+    identity = parse_identity_number(body.identity_number, today=handlers.today())
+    person_id = await keys.person_with(conn, identity.number)
+    if person_id is None:
+        raise NotFound("no person with this identity number", field="identity_number")
+    person = await (await Views.of(conn, state)).person(conn, principal, person_id)
+    set_etag(response, person.version)
+    return person
+
+
+@router.get("/{person_id}", response_model=PersonRead)
+async def read_person(
+    person_id: uuid.UUID, principal: Reader, conn: ReadConnection, state: State,
+    response: Response,
+) -> PersonRead:  # fmt: skip
+    """A person, masked (names, identity numbers and phones show only a few characters)."""
+    person = await (await Views.of(conn, state)).person(conn, principal, person_id)
+    set_etag(response, person.version)
+    return person
+
+
+@router.get("/{person_id}/personal-data", response_model=PersonalData)
+async def read_personal_data(
+    person_id: uuid.UUID,
+    purpose: Annotated[str, Query(min_length=2, max_length=500, description="why: audited")],
+    principal: Staff,
+    command: Command,
+    keys: Keys,
+    conn: ReadConnection,
+    state: State,
+) -> PersonalData:
+    """The unmasked data of a person in the caller's places: audited, and rate limited."""
+    await (await Views.of(conn, state)).person(conn, principal, person_id)
+    settings = state.settings
+    per_minute = settings.disclosures_per_minute if isinstance(settings, RegistrySettings) else 30
+    loaded = await handlers.load_person(command, person_id, "person_id")
+    opened = await handlers.disclose(
+        command, keys, person=loaded, fields=sorted(PersonalData.model_fields), purpose=purpose,
+        per_minute=per_minute,
+    )  # fmt: skip
+    return PersonalData.model_validate({**opened, "person_id": person_id})
+
+
+@router.delete("/{person_id}/personal-data", status_code=status.HTTP_200_OK)
+async def erase_personal_data(
+    person_id: uuid.UUID, body: Erasure, principal: Admin, command: Command, keys: Keys,
+    conn: ReadConnection, state: State, response: Response,
+) -> PersonRead:  # fmt: skip
+    """Erase a person's personal data (crypto-shredding): their key is destroyed for good."""
+    await (await Views.of(conn, state)).person(conn, principal, person_id)
+    await handlers.erase(
+        command, keys, handlers.Erase(person_id=person_id, legal_ground=body.legal_ground)
+    )
+    return await _respond(conn, state, principal, response, person_id)
+
+
+async def _change(
+    conn: ReadConnection, state: State, principal: Principal, response: Response,
+    person_id: uuid.UUID, run: Any,
+) -> PersonRead:  # fmt: skip
+    await (await Views.of(conn, state)).person(conn, principal, person_id)
+    await run
+    return await _respond(conn, state, principal, response, person_id)
+
+
+@router.put("/{person_id}/details", response_model=PersonRead)
+async def correct_details(
+    person_id: uuid.UUID, body: PersonDetails, principal: Staff, command: Command, keys: Keys,
+    conn: ReadConnection, state: State, response: Response,
+) -> PersonRead:  # fmt: skip
+    """Correct a person's details (send If-Match)."""
+    cmd = handlers.CorrectPerson(person_id=person_id, **dict(body))
+    return await _change(
+        conn, state, principal, response, person_id, handlers.correct_person(command, keys, cmd)
+    )
+
+
+@router.put("/{person_id}/residence-status", response_model=PersonRead)
+async def change_residence(
+    person_id: uuid.UUID, body: ResidenceUpdate, principal: Staff, command: Command,
+    conn: ReadConnection, state: State, response: Response,
+) -> PersonRead:  # fmt: skip
+    """Record a new residence status (resident, floating, lodging, deceased)."""
+    cmd = handlers.ChangeResidence(person_id=person_id, **dict(body))
+    return await _change(
+        conn, state, principal, response, person_id, handlers.change_residence(command, cmd)
+    )
+
+
+@router.post("/{person_id}/move-in", response_model=PersonRead)
+async def move_in(
+    person_id: uuid.UUID, body: MoveInCreate, principal: Staff, command: Command, keys: Keys,
+    conn: ReadConnection, state: State, response: Response,
+) -> PersonRead:  # fmt: skip
+    """Record a move into a dwelling of the caller's places."""
+    await _dwelling_in_scope(conn, state, principal, body.dwelling_id)
+    cmd = handlers.MoveIn(person_id=person_id, **dict(body))
+    return await _change(
+        conn, state, principal, response, person_id, handlers.move_in(command, keys, cmd)
+    )
+
+
+@router.post("/{person_id}/move-out", response_model=PersonRead)
+async def move_out(
+    person_id: uuid.UUID, body: MoveOutCreate, principal: Staff, command: Command, keys: Keys,
+    conn: ReadConnection, state: State, response: Response,
+) -> PersonRead:  # fmt: skip
+    """Record a move out of the subdistrict and where to; they leave their household too."""
+    person = await (await Views.of(conn, state)).person(conn, principal, person_id)
+    cmd = handlers.MoveOut(person_id=person_id, household_id=person.household_id, **dict(body))
+    return await _change(
+        conn, state, principal, response, person_id, handlers.move_out(command, keys, cmd)
+    )
+
+
+@router.post("/{person_id}/dwelling-ties", response_model=PersonRead)
+async def add_tie(
+    person_id: uuid.UUID, body: TieCreate, principal: Staff, command: Command,
+    conn: ReadConnection, state: State, response: Response,
+) -> PersonRead:  # fmt: skip
+    """Record that a person owns, rents or lodges in a dwelling."""
+    await _dwelling_in_scope(conn, state, principal, body.dwelling_id)
+    cmd = handlers.Relate(person_id=person_id, **dict(body))
+    return await _change(conn, state, principal, response, person_id, handlers.relate(command, cmd))
+
+
+@router.post("/{person_id}/dwelling-ties/end", response_model=PersonRead)
+async def end_tie(
+    person_id: uuid.UUID, body: TieEnd, principal: Staff, command: Command,
+    conn: ReadConnection, state: State, response: Response,
+) -> PersonRead:  # fmt: skip
+    """Record the end of a tie to a dwelling."""
+    cmd = handlers.EndRelation(person_id=person_id, **dict(body))
+    return await _change(
+        conn, state, principal, response, person_id, handlers.end_relation(command, cmd)
+    )
+
+
+@router.post("/{person_id}/tags", response_model=PersonRead)
+async def tag_person(
+    person_id: uuid.UUID, body: TagCreate, principal: Staff, command: Command,
+    conn: ReadConnection, state: State, response: Response,
+) -> PersonRead:  # fmt: skip
+    """Tag a person as one of a special, key or vulnerable group, with source and period."""
+    cmd = handlers.Tag(person_id=person_id, **dict(body))
+    return await _change(
+        conn, state, principal, response, person_id, handlers.tag_person(command, cmd)
+    )
+
+
+@router.post("/{person_id}/tags/{tag}/end", response_model=PersonRead)
+async def end_tag(
+    person_id: uuid.UUID, tag: str, body: TagEnd, principal: Staff, command: Command,
+    conn: ReadConnection, state: State, response: Response,
+) -> PersonRead:  # fmt: skip
+    """End a tag (the history keeps it)."""
+    cmd = handlers.Untag(person_id=person_id, tag=tag, **dict(body))
+    return await _change(
+        conn, state, principal, response, person_id, handlers.untag_person(command, cmd)
+    )
+
+
+@router.post("/{person_id}/merge", response_model=PersonRead)
+async def merge_person(
+    person_id: uuid.UUID, body: MergeCreate, principal: Manager, command: Command,
+    conn: ReadConnection, state: State, response: Response,
+) -> PersonRead:  # fmt: skip
+    """Mark this record as a duplicate of another person (undo with /unmerge)."""
+    await (await Views.of(conn, state)).person(conn, principal, body.into_person_id)
+    cmd = handlers.Merge(person_id=person_id, into_person_id=body.into_person_id)
+    return await _change(conn, state, principal, response, person_id, handlers.merge(command, cmd))
+
+
+@router.post("/{person_id}/unmerge", response_model=PersonRead)
+async def unmerge_person(
+    person_id: uuid.UUID, principal: Manager, command: Command, conn: ReadConnection,
+    state: State, response: Response,
+) -> PersonRead:  # fmt: skip
+    """Undo a merge."""
+    cmd = handlers.Unmerge(person_id=person_id)
+    return await _change(
+        conn, state, principal, response, person_id, handlers.unmerge(command, cmd)
+    )
+
+
+def _shown(event: DomainEvent) -> dict[str, Any]:
+    # sealed blocks stay sealed in a history: the audited personal-data read opens them
+    return {
+        key: ("(sealed)" if isinstance(getattr(event, key), Sealed) else value)
+        for key, value in event.model_dump(mode="json", exclude_none=True).items()
+    }
+
+
+@router.get("/{person_id}/history", response_model=HistoryPage)
+async def person_history(
+    person_id: uuid.UUID, principal: Staff, conn: ReadConnection, state: State
+) -> HistoryPage:
+    """Every change of a person, oldest first; personal data stay sealed."""
+    await (await Views.of(conn, state)).person(conn, principal, person_id)
+    return await stream_history(state.store, persons.stream_id(person_id), show=_shown)

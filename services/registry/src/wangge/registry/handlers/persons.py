@@ -1,0 +1,446 @@
+"""Commands on persons: registration, corrections, moves, ties, tags, merges and erasure."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, date, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+import sqlalchemy as sa
+from pydantic import BaseModel, ConfigDict
+
+from wangge.events import DomainEvent
+from wangge.events.command import Loaded, UnitOfWork
+from wangge.events.store import AppendResult
+from wangge.registry.domain import households, persons, places
+from wangge.registry.domain.identity import (
+    IdentityNumber,
+    normalise_phone,
+    parse_identity_number,
+)
+from wangge.registry.domain.persons import (
+    DwellingRelation,
+    ErasureGround,
+    HukouType,
+    Person,
+    PersonalDataErasedError,
+    PersonalDetails,
+    ResidenceStatus,
+)
+from wangge.registry.domain.places import PlaceKind
+from wangge.registry.personal_data import KeyRing, disclosure_log
+from wangge.service import DomainError
+from wangge.service.commands import CommandContext
+
+CHINA = ZoneInfo("Asia/Shanghai")
+
+
+def today() -> date:
+    """The date in China, where the register's dates are meant."""
+    return datetime.now(CHINA).date()
+
+
+class TooManyDisclosures(DomainError):
+    """The caller read too much unmasked personal data in the last minute."""
+
+    status = 429
+    slug = "too-many-disclosures"
+    title = "Too many reads of unmasked personal data"
+
+
+class PersonFields(BaseModel):
+    """The personal details of a registration or correction, as the caller typed them."""
+
+    model_config = ConfigDict(frozen=True)
+
+    name: str
+    identity_number: str
+    phone: str | None = None
+    ethnicity: str | None = None
+    occupation: str | None = None
+    employer: str | None = None
+    contact: str | None = None
+    hukou_type: HukouType
+
+
+class RegisterPerson(PersonFields):
+    """Enter a person in the register, living at a dwelling."""
+
+    residence_status: ResidenceStatus
+    dwelling_id: uuid.UUID
+    moved_in_on: date | None = None
+    moved_in_from: str | None = None
+
+
+class CorrectPerson(PersonFields):
+    """Correct a person's details."""
+
+    person_id: uuid.UUID
+
+
+def details_of(fields: PersonFields) -> tuple[IdentityNumber, PersonalDetails]:
+    """Check the typed fields; the birth date comes from the identity number."""
+    identity = parse_identity_number(fields.identity_number, today=today())
+    phone = normalise_phone(fields.phone) if fields.phone else None
+    details = PersonalDetails(
+        name=fields.name.strip(),
+        identity_number=identity.number,
+        birth_date=identity.birth_date,
+        phone=phone,
+        ethnicity=fields.ethnicity,
+        occupation=fields.occupation,
+        employer=fields.employer,
+        contact=fields.contact,
+    )
+    return identity, details
+
+
+async def load_person(ctx: CommandContext, person_id: uuid.UUID, field: str) -> Loaded[Person]:
+    """A person folded from their stream; 404 naming ``field`` when there is none."""
+    return await ctx.load(persons.stream_id(person_id), persons.evolve, field=field)
+
+
+async def require_dwelling(ctx: CommandContext, dwelling_id: uuid.UUID, field: str) -> None:
+    """404 unless ``dwelling_id`` is a dwelling (a person lives in one)."""
+    place = (await ctx.load(places.stream_id(dwelling_id), places.evolve, field=field)).state
+    assert place is not None
+    if place.kind != PlaceKind.DWELLING:
+        raise DomainError(f"a {place.kind} is no dwelling", field=field)
+
+
+async def register_person(ctx: CommandContext, keys: KeyRing, cmd: RegisterPerson) -> AppendResult:
+    """Register a person at a dwelling; one identity number, one person."""
+    identity, details = details_of(cmd)
+    await require_dwelling(ctx, cmd.dwelling_id, "dwelling_id")
+    async with ctx.state.engine.connect() as conn:
+        holder = await keys.person_with(conn, identity.number)
+    first = await ctx.replayed(ctx.fingerprint(cmd))
+    if first is not None:
+        return first
+    if holder is not None:
+        raise persons.DuplicatePerson(holder)
+    person_id = uuid.uuid4()
+    key = keys.generate()
+    seal = keys.sealer(key, person_id)
+
+    def decide() -> list[DomainEvent]:
+        events = persons.register(
+            person_id=person_id,
+            identity=identity,
+            details=details,
+            hukou_type=cmd.hukou_type,
+            residence_status=cmd.residence_status,
+            seal=seal,
+        )
+        origin = seal({"origin": cmd.moved_in_from}) if cmd.moved_in_from else None
+        events.append(
+            persons.PersonMovedIn(
+                person_id=person_id,
+                dwelling_id=cmd.dwelling_id,
+                on=cmd.moved_in_on or today(),
+                origin=origin,
+            )
+        )
+        return events
+
+    async def keep(unit: UnitOfWork) -> None:
+        await keys.keep(unit.conn, person_id, key)
+        await keys.claim(unit.conn, identity.number, person_id)
+
+    return await ctx.create(cmd, persons.stream_id(person_id), decide, also=keep)
+
+
+async def _sealer(ctx: CommandContext, keys: KeyRing, person_id: uuid.UUID) -> persons.Seal:
+    async with ctx.state.engine.connect() as conn:
+        key = await keys.key(conn, person_id)
+    if key is None:
+        raise PersonalDataErasedError(f"person {person_id} was erased")
+    return keys.sealer(key, person_id)
+
+
+async def correct_person(
+    ctx: CommandContext, keys: KeyRing, cmd: CorrectPerson
+) -> AppendResult | None:
+    """Correct a person's details (a new identity number is checked for uniqueness)."""
+    identity, details = details_of(cmd)
+    loaded = await load_person(ctx, cmd.person_id, "person_id")
+    seal = await _sealer(ctx, keys, cmd.person_id)
+
+    async def claim(unit: UnitOfWork) -> None:
+        await keys.claim(unit.conn, identity.number, cmd.person_id)
+
+    return await ctx.change(
+        cmd,
+        loaded,
+        lambda person: persons.correct(
+            person, identity=identity, details=details, hukou_type=cmd.hukou_type, seal=seal
+        ),
+        also=claim,
+    )
+
+
+class ChangeResidence(BaseModel):
+    """A new residence status (resident, floating, lodging, deceased)."""
+
+    person_id: uuid.UUID
+    residence_status: ResidenceStatus
+    on: date
+
+
+async def change_residence(ctx: CommandContext, cmd: ChangeResidence) -> AppendResult | None:
+    """Record a new residence status."""
+    loaded = await load_person(ctx, cmd.person_id, "person_id")
+    return await ctx.change(
+        cmd, loaded, lambda p: persons.change_residence(p, cmd.residence_status, cmd.on)
+    )
+
+
+class MoveIn(BaseModel):
+    """A move into a dwelling of the subdistrict."""
+
+    person_id: uuid.UUID
+    dwelling_id: uuid.UUID
+    on: date
+    origin: str | None = None
+
+
+async def move_in(ctx: CommandContext, keys: KeyRing, cmd: MoveIn) -> AppendResult | None:
+    """Record a move into a dwelling (from elsewhere, or within the subdistrict)."""
+    await require_dwelling(ctx, cmd.dwelling_id, "dwelling_id")
+    loaded = await load_person(ctx, cmd.person_id, "person_id")
+    origin = (
+        (await _sealer(ctx, keys, cmd.person_id))({"origin": cmd.origin}) if cmd.origin else None
+    )
+    return await ctx.change(
+        cmd,
+        loaded,
+        lambda p: persons.move_in(p, dwelling_id=cmd.dwelling_id, on=cmd.on, origin=origin),
+    )
+
+
+class MoveOut(BaseModel):
+    """A move out of the subdistrict, with where the person went (去向)."""
+
+    person_id: uuid.UUID
+    on: date
+    whereabouts: str | None = None
+    household_id: uuid.UUID | None = None
+
+
+async def move_out(ctx: CommandContext, keys: KeyRing, cmd: MoveOut) -> AppendResult | None:
+    """Record a move out; the person also leaves their household, in the same transaction."""
+    loaded = await load_person(ctx, cmd.person_id, "person_id")
+    whereabouts = (
+        (await _sealer(ctx, keys, cmd.person_id))({"whereabouts": cmd.whereabouts})
+        if cmd.whereabouts
+        else None
+    )
+    household = None
+    if cmd.household_id is not None:
+        household = await ctx.load(
+            households.stream_id(cmd.household_id), households.evolve, field="household_id"
+        )
+
+    async def leave(unit: UnitOfWork) -> None:
+        if household is None or household.state is None:
+            return
+        if cmd.person_id not in household.state.members:
+            return
+        await unit.append(
+            household.stream_id,
+            households.leave(
+                household.state, person_id=cmd.person_id, on=cmd.on, reason="moved out"
+            ),
+            expected_version=household.version,
+            history=household.events,
+        )
+
+    return await ctx.change(
+        cmd,
+        loaded,
+        lambda p: persons.move_out(p, on=cmd.on, whereabouts=whereabouts),
+        also=leave,
+    )
+
+
+class Relate(BaseModel):
+    """A person's tie to a dwelling (owner, tenant, lodger)."""
+
+    person_id: uuid.UUID
+    dwelling_id: uuid.UUID
+    relation: DwellingRelation
+    since: date
+
+
+async def relate(ctx: CommandContext, cmd: Relate) -> AppendResult | None:
+    """Record a tie between a person and a dwelling."""
+    await require_dwelling(ctx, cmd.dwelling_id, "dwelling_id")
+    loaded = await load_person(ctx, cmd.person_id, "person_id")
+    return await ctx.change(
+        cmd,
+        loaded,
+        lambda p: persons.relate(
+            p, dwelling_id=cmd.dwelling_id, relation=cmd.relation, since=cmd.since
+        ),
+    )
+
+
+class EndRelation(BaseModel):
+    """The end of a person's tie to a dwelling."""
+
+    person_id: uuid.UUID
+    dwelling_id: uuid.UUID
+    relation: DwellingRelation
+    on: date
+
+
+async def end_relation(ctx: CommandContext, cmd: EndRelation) -> AppendResult | None:
+    """Record the end of a tie to a dwelling."""
+    loaded = await load_person(ctx, cmd.person_id, "person_id")
+    return await ctx.change(
+        cmd,
+        loaded,
+        lambda p: persons.end_relation(
+            p, dwelling_id=cmd.dwelling_id, relation=cmd.relation, on=cmd.on
+        ),
+    )
+
+
+class Tag(BaseModel):
+    """Mark a person as one of a special, key or vulnerable group."""
+
+    person_id: uuid.UUID
+    tag: str
+    source: str
+    valid_from: date
+    valid_until: date | None = None
+
+
+async def tag_person(ctx: CommandContext, cmd: Tag) -> AppendResult | None:
+    """Tag a person."""
+    loaded = await load_person(ctx, cmd.person_id, "person_id")
+    return await ctx.change(
+        cmd,
+        loaded,
+        lambda p: persons.tag(
+            p, tag=cmd.tag, source=cmd.source, valid_from=cmd.valid_from,
+            valid_until=cmd.valid_until,
+        ),
+    )  # fmt: skip
+
+
+class Untag(BaseModel):
+    """End a tag."""
+
+    person_id: uuid.UUID
+    tag: str
+    on: date
+    reason: str
+
+
+async def untag_person(ctx: CommandContext, cmd: Untag) -> AppendResult | None:
+    """End a person's tag."""
+    loaded = await load_person(ctx, cmd.person_id, "person_id")
+    return await ctx.change(
+        cmd, loaded, lambda p: persons.untag(p, tag=cmd.tag, on=cmd.on, reason=cmd.reason)
+    )
+
+
+class Merge(BaseModel):
+    """Two records are one human: the duplicate points to the one kept."""
+
+    person_id: uuid.UUID
+    into_person_id: uuid.UUID
+
+
+async def merge(ctx: CommandContext, cmd: Merge) -> AppendResult | None:
+    """Merge a duplicate person record into another (reversible)."""
+    into = (await load_person(ctx, cmd.into_person_id, "into_person_id")).state
+    assert into is not None
+    loaded = await load_person(ctx, cmd.person_id, "person_id")
+    return await ctx.change(cmd, loaded, lambda p: persons.merge(p, into))
+
+
+class Unmerge(BaseModel):
+    """Undo a merge."""
+
+    person_id: uuid.UUID
+
+
+async def unmerge(ctx: CommandContext, cmd: Unmerge) -> AppendResult | None:
+    """Undo a merge: the record stands on its own again."""
+    loaded = await load_person(ctx, cmd.person_id, "person_id")
+    return await ctx.change(cmd, loaded, persons.unmerge)
+
+
+class Erase(BaseModel):
+    """Erase a person's personal data, on a legal ground."""
+
+    person_id: uuid.UUID
+    legal_ground: ErasureGround
+
+
+async def erase(ctx: CommandContext, keys: KeyRing, cmd: Erase) -> AppendResult | None:
+    """Destroy the person's data key and record the erasure (crypto-shredding)."""
+    loaded = await load_person(ctx, cmd.person_id, "person_id")
+
+    async def shred(unit: UnitOfWork) -> None:
+        await keys.destroy(unit.conn, cmd.person_id)
+
+    return await ctx.change(cmd, loaded, lambda p: persons.erase(p, cmd.legal_ground), also=shred)
+
+
+async def disclose(
+    ctx: CommandContext,
+    keys: KeyRing,
+    *,
+    person: Loaded[Person],
+    fields: list[str],
+    purpose: str,
+    per_minute: int,
+) -> dict[str, object]:
+    """Record an unmasked read (audit event) and return the person's sealed data, opened.
+
+    Refused with 429 beyond ``per_minute`` reads by the same caller in the last minute.
+    """
+    assert person.state is not None
+    if person.state.erased or person.state.personal is None:
+        raise PersonalDataErasedError(f"person {person.state.person_id} was erased")
+    reader = ctx.principal.subject
+    now = datetime.now(UTC)
+    async with ctx.unit() as unit:
+        await unit.append(
+            persons.disclosure_stream(person.state.person_id),
+            [
+                persons.PersonalDataDisclosed(
+                    person_id=person.state.person_id, fields=fields, purpose=purpose
+                )
+            ],
+            expected_version=None,
+        )
+        recent = await unit.conn.scalar(
+            sa.select(sa.func.count())
+            .select_from(disclosure_log)
+            .where(
+                disclosure_log.c.reader == reader, disclosure_log.c.at > now - timedelta(minutes=1)
+            )
+        )
+        if int(recent or 0) >= per_minute:
+            raise TooManyDisclosures(
+                f"at most {per_minute} unmasked reads a minute; try again shortly"
+            )
+        await unit.conn.execute(
+            sa.insert(disclosure_log).values(
+                reader=reader, person_id=person.state.person_id, at=now
+            )
+        )
+        key = await keys.key(unit.conn, person.state.person_id)
+    if key is None:
+        raise PersonalDataErasedError(f"person {person.state.person_id} was erased")
+    opened: dict[str, object] = dict(keys.unseal(key, person.state.personal))
+    for event in reversed(person.events):
+        sealed = getattr(event.data, "whereabouts", None) or getattr(event.data, "origin", None)
+        if sealed is not None:
+            opened.update(keys.unseal(key, sealed))
+            break
+    return opened

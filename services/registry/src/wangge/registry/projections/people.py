@@ -1,0 +1,444 @@
+"""Persons, their tags and residences, households and their members, as rows for queries.
+
+The only plaintext personal datum kept here is the name, so staff can search by it inside their
+places; it is unsealed from the event with the person's key and blanked when that key is erased.
+Identity numbers and phones stay masked. Residences and memberships are intervals of valid time
+(``valid_from`` to ``valid_to``) stamped with when the register learnt of each end
+(``recorded_from``, ``recorded_to``), which is what "as of" queries read.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Mapping
+from datetime import date, datetime
+from typing import Any
+
+import sqlalchemy as sa
+
+from wangge.events import RecordedEvent, default_catalogue
+from wangge.events.projection import ApplyContext, Projection, handles
+from wangge.registry.domain.households import (
+    HouseholdHeadChanged,
+    HouseholdMemberJoined,
+    HouseholdMemberLeft,
+    HouseholdRegistered,
+)
+from wangge.registry.domain.persons import (
+    PersonalDataErased,
+    PersonDetailsCorrected,
+    PersonDwellingRelated,
+    PersonDwellingRelationEnded,
+    PersonMerged,
+    PersonMergeUndone,
+    PersonMovedIn,
+    PersonMovedOut,
+    PersonRegistered,
+    PersonResidenceStatusChanged,
+    PersonTagged,
+    PersonUntagged,
+    Sealed,
+)
+from wangge.registry.personal_data import KeyRing
+
+UUID = sa.Uuid(as_uuid=True)
+WHEN = sa.DateTime(timezone=True)
+
+
+class People(Projection):
+    """Persons, tags, residences, dwelling ties, households and memberships."""
+
+    name = "registry_people"
+    inline = True
+
+    def __init__(self, keyring: KeyRing) -> None:
+        super().__init__(default_catalogue)
+        self.keyring = keyring
+
+    def define_tables(self, metadata: sa.MetaData, suffix: str) -> Mapping[str, sa.Table]:
+        persons = sa.Table(
+            f"registry_persons{suffix}",
+            metadata,
+            sa.Column("person_id", UUID, primary_key=True),
+            sa.Column("name", sa.String(100), index=True, comment="NULL once erased"),
+            sa.Column("name_masked", sa.String(100), nullable=False),
+            sa.Column("identity_masked", sa.String(20), nullable=False),
+            sa.Column("phone_masked", sa.String(20)),
+            sa.Column("sex", sa.String(10), nullable=False),
+            sa.Column("birth_year", sa.Integer, nullable=False),
+            sa.Column("hukou_type", sa.String(20), nullable=False),
+            sa.Column("residence_status", sa.String(20), nullable=False),
+            sa.Column("dwelling_id", UUID, index=True, comment="current, or the last one"),
+            sa.Column("household_id", UUID, index=True),
+            sa.Column("merged_into", UUID),
+            sa.Column("erased", sa.Boolean, nullable=False, default=False),
+            sa.Column("version", sa.Integer, nullable=False),
+            sa.Column("registered_at", WHEN, nullable=False),
+            sa.Column("updated_at", WHEN, nullable=False),
+        )
+        tags = sa.Table(
+            f"registry_person_tags{suffix}",
+            metadata,
+            sa.Column("person_id", UUID, primary_key=True),
+            sa.Column("tag", sa.String(40), primary_key=True),
+            sa.Column("valid_from", sa.Date, primary_key=True),
+            sa.Column("valid_until", sa.Date),
+            sa.Column("ended_on", sa.Date),
+            sa.Column("source", sa.String(200), nullable=False),
+            sa.Column("set_by", sa.String(200)),
+            sa.Index(f"ix_registry_person_tags_tag{suffix}", "tag"),
+        )
+        residences = sa.Table(
+            f"registry_residences{suffix}",
+            metadata,
+            sa.Column("residence_id", sa.Integer, primary_key=True, autoincrement=True),
+            sa.Column("person_id", UUID, nullable=False, index=True),
+            sa.Column("dwelling_id", UUID, nullable=False, index=True),
+            sa.Column("valid_from", sa.Date, nullable=False),
+            sa.Column("valid_to", sa.Date),
+            sa.Column("recorded_from", WHEN, nullable=False),
+            sa.Column("recorded_to", WHEN),
+        )
+        ties = sa.Table(
+            f"registry_dwelling_ties{suffix}",
+            metadata,
+            sa.Column("person_id", UUID, primary_key=True),
+            sa.Column("dwelling_id", UUID, primary_key=True),
+            sa.Column("relation", sa.String(20), primary_key=True),
+            sa.Column("since", sa.Date, nullable=False),
+        )
+        households = sa.Table(
+            f"registry_households{suffix}",
+            metadata,
+            sa.Column("household_id", UUID, primary_key=True),
+            sa.Column("number", sa.String(40), nullable=False, unique=True),
+            sa.Column("type", sa.String(20), nullable=False),
+            sa.Column("dwelling_id", UUID, nullable=False, index=True),
+            sa.Column("head_person_id", UUID, nullable=False),
+            sa.Column("version", sa.Integer, nullable=False),
+            sa.Column("registered_at", WHEN, nullable=False),
+        )
+        memberships = sa.Table(
+            f"registry_memberships{suffix}",
+            metadata,
+            sa.Column("membership_id", sa.Integer, primary_key=True, autoincrement=True),
+            sa.Column("household_id", UUID, nullable=False, index=True),
+            sa.Column("person_id", UUID, nullable=False, index=True),
+            sa.Column("relationship", sa.String(30), nullable=False),
+            sa.Column("valid_from", sa.Date, nullable=False),
+            sa.Column("valid_to", sa.Date),
+            sa.Column("recorded_from", WHEN, nullable=False),
+            sa.Column("recorded_to", WHEN),
+        )
+        return {
+            "persons": persons,
+            "tags": tags,
+            "residences": residences,
+            "ties": ties,
+            "households": households,
+            "memberships": memberships,
+        }
+
+    # -- persons ---------------------------------------------------------------------------------
+
+    async def _name(self, ctx: ApplyContext, person_id: uuid.UUID, sealed: Sealed) -> str | None:
+        key = await self.keyring.key(ctx.conn, person_id)
+        if key is None:
+            return None  # erased before this projection got here (a rebuild)
+        name: str = self.keyring.unseal(key, sealed)["name"]
+        return name
+
+    @handles(PersonRegistered)
+    async def on_registered(self, ctx: ApplyContext, event: RecordedEvent) -> None:
+        data = event.data
+        assert isinstance(data, PersonRegistered)
+        await ctx.conn.execute(
+            sa.insert(ctx.tables["persons"]).values(
+                person_id=data.person_id,
+                name=await self._name(ctx, data.person_id, data.personal),
+                name_masked=data.name_masked,
+                identity_masked=data.identity_masked,
+                phone_masked=data.phone_masked,
+                sex=data.sex,
+                birth_year=data.birth_year,
+                hukou_type=data.hukou_type,
+                residence_status=data.residence_status,
+                erased=False,
+                version=event.version,
+                registered_at=event.envelope.time,
+                updated_at=event.envelope.time,
+            )
+        )
+
+    @handles(PersonDetailsCorrected)
+    async def on_corrected(self, ctx: ApplyContext, event: RecordedEvent) -> None:
+        data = event.data
+        assert isinstance(data, PersonDetailsCorrected)
+        await self._person(
+            ctx,
+            event,
+            name=await self._name(ctx, data.person_id, data.personal),
+            name_masked=data.name_masked,
+            identity_masked=data.identity_masked,
+            phone_masked=data.phone_masked,
+            sex=data.sex,
+            birth_year=data.birth_year,
+            hukou_type=data.hukou_type,
+        )
+
+    @handles(PersonResidenceStatusChanged)
+    async def on_status(self, ctx: ApplyContext, event: RecordedEvent) -> None:
+        data = event.data
+        assert isinstance(data, PersonResidenceStatusChanged)
+        await self._person(ctx, event, residence_status=data.residence_status)
+        if data.residence_status == "deceased":
+            await _close(ctx, "residences", data.person_id, data.on, event.envelope.time)
+
+    @handles(PersonMovedIn)
+    async def on_moved_in(self, ctx: ApplyContext, event: RecordedEvent) -> None:
+        data = event.data
+        assert isinstance(data, PersonMovedIn)
+        persons = ctx.tables["persons"]
+        status = await ctx.conn.scalar(
+            sa.select(persons.c.residence_status).where(persons.c.person_id == data.person_id)
+        )
+        await _close(ctx, "residences", data.person_id, data.on, event.envelope.time)
+        await ctx.conn.execute(
+            sa.insert(ctx.tables["residences"]).values(
+                person_id=data.person_id,
+                dwelling_id=data.dwelling_id,
+                valid_from=data.on,
+                recorded_from=event.envelope.time,
+            )
+        )
+        values: dict[str, Any] = {"dwelling_id": data.dwelling_id}
+        if status == "moved_out":
+            values["residence_status"] = "resident"
+        await self._person(ctx, event, **values)
+
+    @handles(PersonMovedOut)
+    async def on_moved_out(self, ctx: ApplyContext, event: RecordedEvent) -> None:
+        data = event.data
+        assert isinstance(data, PersonMovedOut)
+        await _close(ctx, "residences", data.person_id, data.on, event.envelope.time)
+        # the last dwelling stays on the row: it is where the grid worker finds their record
+        await self._person(ctx, event, residence_status="moved_out")
+
+    @handles(PersonDwellingRelated)
+    async def on_related(self, ctx: ApplyContext, event: RecordedEvent) -> None:
+        data = event.data
+        assert isinstance(data, PersonDwellingRelated)
+        await ctx.conn.execute(
+            sa.insert(ctx.tables["ties"]).values(
+                person_id=data.person_id,
+                dwelling_id=data.dwelling_id,
+                relation=data.relation,
+                since=data.since,
+            )
+        )
+        await self._person(ctx, event)
+
+    @handles(PersonDwellingRelationEnded)
+    async def on_unrelated(self, ctx: ApplyContext, event: RecordedEvent) -> None:
+        data = event.data
+        assert isinstance(data, PersonDwellingRelationEnded)
+        ties = ctx.tables["ties"]
+        await ctx.conn.execute(
+            sa.delete(ties).where(
+                ties.c.person_id == data.person_id,
+                ties.c.dwelling_id == data.dwelling_id,
+                ties.c.relation == data.relation,
+            )
+        )
+        await self._person(ctx, event)
+
+    @handles(PersonTagged)
+    async def on_tagged(self, ctx: ApplyContext, event: RecordedEvent) -> None:
+        data = event.data
+        assert isinstance(data, PersonTagged)
+        await ctx.conn.execute(
+            sa.insert(ctx.tables["tags"]).values(
+                person_id=data.person_id,
+                tag=data.tag,
+                valid_from=data.valid_from,
+                valid_until=data.valid_until,
+                source=data.source,
+                set_by=event.envelope.actor,
+            )
+        )
+        await self._person(ctx, event)
+
+    @handles(PersonUntagged)
+    async def on_untagged(self, ctx: ApplyContext, event: RecordedEvent) -> None:
+        data = event.data
+        assert isinstance(data, PersonUntagged)
+        tags = ctx.tables["tags"]
+        await ctx.conn.execute(
+            sa.update(tags)
+            .where(tags.c.person_id == data.person_id, tags.c.tag == data.tag)
+            .where(tags.c.ended_on.is_(None))
+            .values(ended_on=data.on)
+        )
+        await self._person(ctx, event)
+
+    @handles(PersonMerged)
+    async def on_merged(self, ctx: ApplyContext, event: RecordedEvent) -> None:
+        data = event.data
+        assert isinstance(data, PersonMerged)
+        await self._person(ctx, event, merged_into=data.into_person_id)
+
+    @handles(PersonMergeUndone)
+    async def on_unmerged(self, ctx: ApplyContext, event: RecordedEvent) -> None:
+        await self._person(ctx, event, merged_into=None)
+
+    @handles(PersonalDataErased)
+    async def on_erased(self, ctx: ApplyContext, event: RecordedEvent) -> None:
+        await self._person(ctx, event, name=None, erased=True)
+
+    async def _person(self, ctx: ApplyContext, event: RecordedEvent, **values: Any) -> None:
+        persons = ctx.tables["persons"]
+        await ctx.conn.execute(
+            sa.update(persons)
+            .where(persons.c.person_id == event.data.person_id)  # type: ignore[attr-defined]
+            .values(version=event.version, updated_at=event.envelope.time, **values)
+        )
+
+    # -- households ------------------------------------------------------------------------------
+
+    @handles(HouseholdRegistered)
+    async def on_household(self, ctx: ApplyContext, event: RecordedEvent) -> None:
+        data = event.data
+        assert isinstance(data, HouseholdRegistered)
+        await ctx.conn.execute(
+            sa.insert(ctx.tables["households"]).values(
+                household_id=data.household_id,
+                number=data.number,
+                type=data.type,
+                dwelling_id=data.dwelling_id,
+                head_person_id=data.head_person_id,
+                version=event.version,
+                registered_at=event.envelope.time,
+            )
+        )
+
+    @handles(HouseholdMemberJoined)
+    async def on_joined(self, ctx: ApplyContext, event: RecordedEvent) -> None:
+        data = event.data
+        assert isinstance(data, HouseholdMemberJoined)
+        await ctx.conn.execute(
+            sa.insert(ctx.tables["memberships"]).values(
+                household_id=data.household_id,
+                person_id=data.person_id,
+                relationship=data.relationship,
+                valid_from=data.on,
+                recorded_from=event.envelope.time,
+            )
+        )
+        persons = ctx.tables["persons"]
+        await ctx.conn.execute(
+            sa.update(persons)
+            .where(persons.c.person_id == data.person_id)
+            .values(household_id=data.household_id)
+        )
+        await self._household(ctx, event, data.household_id)
+
+    @handles(HouseholdMemberLeft)
+    async def on_left(self, ctx: ApplyContext, event: RecordedEvent) -> None:
+        data = event.data
+        assert isinstance(data, HouseholdMemberLeft)
+        m = ctx.tables["memberships"]
+        await ctx.conn.execute(
+            sa.update(m)
+            .where(m.c.household_id == data.household_id, m.c.person_id == data.person_id)
+            .where(m.c.valid_to.is_(None))
+            .values(valid_to=data.on, recorded_to=event.envelope.time)
+        )
+        persons = ctx.tables["persons"]
+        await ctx.conn.execute(
+            sa.update(persons)
+            .where(persons.c.person_id == data.person_id)
+            .where(persons.c.household_id == data.household_id)
+            .values(household_id=None)
+        )
+        await self._household(ctx, event, data.household_id)
+
+    @handles(HouseholdHeadChanged)
+    async def on_head(self, ctx: ApplyContext, event: RecordedEvent) -> None:
+        data = event.data
+        assert isinstance(data, HouseholdHeadChanged)
+        households = ctx.tables["households"]
+        former = await ctx.conn.scalar(
+            sa.select(households.c.head_person_id).where(
+                households.c.household_id == data.household_id
+            )
+        )
+        # a changed relationship is a new interval, so "as of" still shows the old one
+        await self._restate(ctx, event, data.household_id, data.head_person_id, "head", data.on)
+        if data.former_head_relationship is not None and former is not None:
+            await self._restate(
+                ctx, event, data.household_id, former, data.former_head_relationship, data.on
+            )
+        await ctx.conn.execute(
+            sa.update(households)
+            .where(households.c.household_id == data.household_id)
+            .values(head_person_id=data.head_person_id)
+        )
+        await self._household(ctx, event, data.household_id)
+
+    async def _restate(
+        self,
+        ctx: ApplyContext,
+        event: RecordedEvent,
+        household_id: uuid.UUID,
+        person_id: uuid.UUID,
+        relationship: str,
+        on: date,
+    ) -> None:
+        m = ctx.tables["memberships"]
+        await ctx.conn.execute(
+            sa.update(m)
+            .where(m.c.household_id == household_id, m.c.person_id == person_id)
+            .where(m.c.valid_to.is_(None))
+            .values(valid_to=on, recorded_to=event.envelope.time)
+        )
+        await ctx.conn.execute(
+            sa.insert(m).values(
+                household_id=household_id,
+                person_id=person_id,
+                relationship=relationship,
+                valid_from=on,
+                recorded_from=event.envelope.time,
+            )
+        )
+
+    async def _household(
+        self, ctx: ApplyContext, event: RecordedEvent, household_id: uuid.UUID
+    ) -> None:
+        households = ctx.tables["households"]
+        await ctx.conn.execute(
+            sa.update(households)
+            .where(households.c.household_id == household_id)
+            .values(version=event.version)
+        )
+
+
+async def _close(
+    ctx: ApplyContext, table: str, person_id: uuid.UUID, on: date, when: datetime
+) -> None:
+    t = ctx.tables[table]
+    await ctx.conn.execute(
+        sa.update(t)
+        .where(t.c.person_id == person_id, t.c.valid_to.is_(None))
+        .values(valid_to=on, recorded_to=when)
+    )
+
+
+def as_of(t: sa.Table, on: date, known_at: datetime | None) -> list[sa.ColumnElement[bool]]:
+    """Rows of an interval table valid on ``on``, as the register knew it at ``known_at``."""
+    clauses = [t.c.valid_from <= on]
+    if known_at is None:
+        clauses.append(sa.or_(t.c.valid_to.is_(None), t.c.valid_to > on))
+        return clauses
+    clauses.append(t.c.recorded_from <= known_at)
+    clauses.append(sa.or_(t.c.valid_to.is_(None), t.c.valid_to > on, t.c.recorded_to > known_at))
+    return clauses

@@ -1,0 +1,208 @@
+"""Persons through the API: validation, uniqueness, masking, audited reads, erasure, merges."""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+
+from registry_support import Registry, build_tree, identity_number, register_person
+
+
+async def test_a_registration_derives_birth_and_sex_and_shows_only_masked_values(
+    registry: Registry,
+) -> None:
+    tree = await build_tree(registry)
+    number = identity_number(birth="19491231", sex="female")
+    person = await register_person(registry, tree, name="李秀英", identity_number=number)
+    assert person["birth_year"] == 1949
+    assert person["sex"] == "female"
+    assert person["name_masked"] == "李**"
+    assert person["identity_masked"] == number[:6] + "********" + number[-4:]
+    assert person["phone_masked"] == "138****5678"
+    assert person["scope"] == tree.grid_code
+    assert "李秀英" not in str(person) and number not in str(person)
+
+
+async def test_one_identity_number_is_one_person_whatever_its_form(registry: Registry) -> None:
+    tree = await build_tree(registry)
+    old = "320111800101001"  # 15 digits: upgraded to 18 before the check
+    first = await register_person(registry, tree, identity_number=old)
+    upgraded = "32011119800101001"
+    from stdnum.cn import ric
+
+    upgraded += ric.calc_check_digit(upgraded + "0")
+    again = await registry.client.post(
+        "/persons",
+        json={"name": "张三", "identity_number": upgraded, "hukou_type": "local",
+              "residence_status": "resident", "dwelling_id": tree.dwelling},
+        headers=tree.admin,
+    )  # fmt: skip
+    assert again.status_code == 409
+    assert again.json()["errors"][0]["field"] == "identity_number"
+    assert first["person_id"] in again.json()["detail"]
+
+
+async def test_bad_personal_data_is_refused_naming_the_field(registry: Registry) -> None:
+    tree = await build_tree(registry)
+    good = identity_number()
+    bad_check = good[:-1] + ("0" if good[-1] != "0" else "1")
+    for field, value in [
+        ("identity_number", bad_check),
+        ("identity_number", "32011119801301001X"),
+        ("phone", "12345"),
+    ]:
+        body = {"name": "王五", "identity_number": good, "phone": "13812345678",
+                "hukou_type": "local", "residence_status": "resident",
+                "dwelling_id": tree.dwelling, field: value}  # fmt: skip
+        response = await registry.client.post("/persons", json=body, headers=tree.admin)
+        assert response.status_code == 422, (field, value, response.text)
+        assert response.json()["errors"][0]["field"] == field
+
+
+async def test_unmasked_data_are_audited_and_rate_limited(registry: Registry) -> None:
+    tree = await build_tree(registry)
+    number = identity_number()
+    person = await register_person(registry, tree, name="赵六", identity_number=number,
+                                   moved_in_from="安徽省合肥市")  # fmt: skip
+    worker = registry.as_("grid_worker", places=[tree.grid_code], subject="worker-7")
+    path = f"/persons/{person['person_id']}/personal-data"
+    missing_purpose = await registry.client.get(path, headers=worker)
+    assert missing_purpose.status_code == 422
+    opened = await registry.client.get(path, params={"purpose": "入户核查"}, headers=worker)
+    assert opened.status_code == 200, opened.text
+    assert opened.json()["name"] == "赵六"
+    assert opened.json()["identity_number"] == number
+    assert opened.json()["phone"] == "+8613812345678"
+    assert opened.json()["origin"] == "安徽省合肥市"
+    audit = await registry.store.read_stream(f"disclosure-{person['person_id']}")
+    assert [(e.envelope.actor, e.data.purpose) for e in audit] == [("worker-7", "入户核查")]  # type: ignore[attr-defined]
+    statuses = []
+    for _ in range(registry.settings.disclosures_per_minute):
+        r = await registry.client.get(path, params={"purpose": "核查"}, headers=worker)
+        statuses.append(r.status_code)
+    assert statuses[-1] == 429
+    assert statuses.count(200) == registry.settings.disclosures_per_minute - 1
+
+
+async def test_departments_see_masked_data_only(registry: Registry) -> None:
+    tree = await build_tree(registry)
+    person = await register_person(registry, tree)
+    health = registry.as_("department:health", places=["320111001"])
+    read = await registry.client.get(f"/persons/{person['person_id']}", headers=health)
+    assert read.status_code == 200
+    assert read.json()["name_masked"] == "张*"
+    unmasked = await registry.client.get(
+        f"/persons/{person['person_id']}/personal-data", params={"purpose": "x" * 3},
+        headers=health,
+    )  # fmt: skip
+    assert unmasked.status_code == 403
+    by_name = await registry.client.get("/persons", params={"name": "张"}, headers=health)
+    assert by_name.status_code == 403
+    hotline = registry.as_("hotline_system", places=["320111001"])
+    assert (
+        await registry.client.get(f"/persons/{person['person_id']}", headers=hotline)
+    ).status_code == 403
+
+
+async def test_staff_find_people_by_name_tag_and_identity_number_in_their_places(
+    registry: Registry,
+) -> None:
+    tree = await build_tree(registry)
+    number = identity_number(birth="19400505")
+    person = await register_person(registry, tree, name="孙大爷", identity_number=number)
+    await register_person(registry, tree, name="周小妹")
+    pid = person["person_id"]
+    tagged = await registry.client.post(
+        f"/persons/{pid}/tags",
+        json={"tag": "elderly_living_alone", "source": "走访", "valid_from": "2026-01-01"},
+        headers=tree.admin,
+    )
+    assert tagged.status_code == 200, tagged.text
+    assert [t["tag"] for t in tagged.json()["tags"]] == ["elderly_living_alone"]
+    worker = registry.as_("grid_worker", places=[tree.grid_code])
+    by_name = await registry.client.get("/persons", params={"name": "大爷"}, headers=worker)
+    assert [p["person_id"] for p in by_name.json()["items"]] == [pid]
+    by_tag = await registry.client.get(
+        "/persons", params={"tag": "elderly_living_alone"}, headers=worker
+    )
+    assert [p["person_id"] for p in by_tag.json()["items"]] == [pid]
+    found = await registry.client.post(
+        "/persons/lookup", json={"identity_number": number}, headers=worker
+    )
+    assert found.json()["person_id"] == pid
+    elsewhere = registry.as_("grid_worker", places=[f"{tree.community_code}-002"])
+    assert (await registry.client.post(
+        "/persons/lookup", json={"identity_number": number}, headers=elsewhere
+    )).status_code == 404  # fmt: skip
+    assert (
+        await registry.client.get("/persons", params={"name": "大爷"}, headers=elsewhere)
+    ).json()["total"] == 0
+    ended = await registry.client.post(
+        f"/persons/{pid}/tags/elderly_living_alone/end",
+        json={"on": "2026-06-01", "reason": "子女接回同住"}, headers=worker,
+    )  # fmt: skip
+    assert ended.json()["tags"] == []
+
+
+async def test_erasure_shreds_the_key_and_keeps_every_other_fact(registry: Registry) -> None:
+    tree = await build_tree(registry)
+    number = identity_number()
+    person = await register_person(registry, tree, name="钱七", identity_number=number,
+                                   phone="13987654321")  # fmt: skip
+    pid = person["person_id"]
+    await registry.client.post(
+        f"/persons/{pid}/tags",
+        json={"tag": "veteran", "source": "退役军人事务局", "valid_from": "2020-01-01"},
+        headers=tree.admin,
+    )
+    community = registry.as_("community_staff", places=[tree.community_code])
+    refused = await registry.client.request(
+        "DELETE", f"/persons/{pid}/personal-data", json={"legal_ground": "consent_withdrawn"},
+        headers=community,
+    )  # fmt: skip
+    assert refused.status_code == 403
+    erased = await registry.client.request(
+        "DELETE", f"/persons/{pid}/personal-data", json={"legal_ground": "consent_withdrawn"},
+        headers=tree.admin,
+    )  # fmt: skip
+    assert erased.status_code == 200, erased.text
+    assert erased.json()["erased"] is True
+    assert [t["tag"] for t in erased.json()["tags"]] == ["veteran"]
+    gone = await registry.client.get(
+        f"/persons/{pid}/personal-data", params={"purpose": "核查"}, headers=tree.admin
+    )
+    assert gone.status_code == 410
+    async with registry.store.engine.connect() as conn:
+        rows = await conn.execute(sa.text("SELECT CAST(data AS TEXT) FROM events"))
+        text = "\n".join(r[0] for r in rows)
+    for secret in ("钱七", number, "13987654321"):
+        assert secret not in text
+    # the same number can be registered again: the index forgot it with the key
+    again = await register_person(registry, tree, identity_number=number)
+    assert again["person_id"] != pid
+
+
+async def test_a_merge_points_the_duplicate_to_the_kept_record_and_can_be_undone(
+    registry: Registry,
+) -> None:
+    tree = await build_tree(registry)
+    kept = await register_person(registry, tree)
+    duplicate = await register_person(registry, tree)
+    community = registry.as_("community_staff", places=[tree.community_code])
+    merged = await registry.client.post(
+        f"/persons/{duplicate['person_id']}/merge",
+        json={"into_person_id": kept["person_id"]}, headers=community,
+    )  # fmt: skip
+    assert merged.json()["merged_into"] == kept["person_id"]
+    blocked = await registry.client.post(
+        f"/persons/{duplicate['person_id']}/tags",
+        json={"tag": "veteran", "source": "x", "valid_from": "2020-01-01"}, headers=community,
+    )  # fmt: skip
+    assert blocked.status_code == 422
+    worker = registry.as_("grid_worker", places=[tree.grid_code])
+    assert (await registry.client.post(
+        f"/persons/{duplicate['person_id']}/unmerge", headers=worker
+    )).status_code == 403  # fmt: skip
+    undone = await registry.client.post(
+        f"/persons/{duplicate['person_id']}/unmerge", headers=community
+    )
+    assert undone.json()["merged_into"] is None
