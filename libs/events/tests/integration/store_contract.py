@@ -19,7 +19,7 @@ from wangge.events import (
     UnknownEventType,
 )
 from wangge.events.envelope import START
-from wangge.events.store import NO_STREAM, EventStore, open_store
+from wangge.events.store import NO_STREAM, EventStore, StreamAppend, open_store
 
 from events_samples import Counted, HouseholdRegistered, MemberAdded, catalogue
 
@@ -218,6 +218,40 @@ class EventStoreContract:
             await store.append(stream(), [Counted(n=2)], expected_version=None, connection=conn)
             await conn.execute(sa.insert(note).values(id=sid))
         assert await store.stream_version(sid) == 1
+
+    async def test_a_batch_appends_to_many_streams_at_once(self, store: EventStore) -> None:
+        old, new = stream(), stream()
+        await store.append(old, [Counted(n=1)], expected_version=NO_STREAM)
+        async with store.begin() as conn:
+            results = await store.append_batch(
+                [
+                    StreamAppend(new, [HouseholdRegistered(household_id=new, dwelling="d"),
+                                       Counted(n=5)], NO_STREAM),
+                    StreamAppend(old, [Counted(n=2)], 1),
+                ],
+                connection=conn,
+                metadata=Metadata(actor="importer"),
+            )  # fmt: skip
+        assert [(r.stream_id, r.first_version, r.last_version) for r in results] == [
+            (new, 1, 2), (old, 2, 2),
+        ]  # fmt: skip
+        back = await store.read_stream(old)
+        assert [e.data for e in back] == [Counted(n=1), Counted(n=2)]
+        assert back[-1].envelope.actor == "importer"
+        assert [e.version for e in await store.read_stream(new)] == [1, 2]
+
+    async def test_a_batch_with_one_stale_stream_writes_nothing(self, store: EventStore) -> None:
+        old, new = stream(), stream()
+        await store.append(old, [Counted(n=1)], expected_version=NO_STREAM)
+        with pytest.raises(ConcurrencyConflict):
+            async with store.begin() as conn:
+                await store.append_batch(
+                    [StreamAppend(new, [Counted(n=1)], NO_STREAM),
+                     StreamAppend(old, [Counted(n=2)], NO_STREAM)],
+                    connection=conn,
+                )  # fmt: skip
+        assert await store.stream_version(new) == 0
+        assert await store.stream_version(old) == 1
 
     async def test_checkpoints_are_saved_and_loaded(self, store: EventStore) -> None:
         name = f"reader-{uuid.uuid4()}"

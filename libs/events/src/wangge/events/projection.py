@@ -551,6 +551,7 @@ async def apply_inline(
     events: Sequence[RecordedEvent],
     *,
     history: Mapping[str, Sequence[RecordedEvent]] | None = None,
+    heads: Mapping[str, int] | None = None,
 ) -> int:
     """Apply a command's own events to an inline projection, in the command's transaction.
 
@@ -558,8 +559,9 @@ async def apply_inline(
     earlier event of it that the projection handles (``history`` is what the command loaded of
     each stream; a stream missing from it must be new). Otherwise (a rebuild still catching up,
     say) the events are left to the runner, which applies them in order: applying them here
-    would mark the stream ahead and make the runner skip what came before. Returns how many
-    events were applied.
+    would mark the stream ahead and make the runner skip what came before. A bulk writer that
+    did not load its streams gives ``heads`` instead (each stream's version before these events)
+    for streams whose every event the projection handles. Returns how many events were applied.
     """
     handled = projection.handled_types
     by_stream: dict[str, list[RecordedEvent]] = {}
@@ -585,6 +587,7 @@ async def apply_inline(
     for stream, stream_events in by_stream.items():
         earlier = (history or {}).get(stream, ())
         needed = max((e.version for e in earlier if e.envelope.type in handled), default=0)
+        needed = max(needed, (heads or {}).get(stream, 0))
         if applied.get(stream, 0) < needed:
             continue
         for event in stream_events:

@@ -7,15 +7,35 @@ from pathlib import Path
 from fastapi import FastAPI
 
 from wangge.events import default_catalogue
-from wangge.registry.api import households, persons, places
+from wangge.registry.api import (
+    households,
+    organisations,
+    persons,
+    places,
+    reports,
+    things,
+    visits,
+    workers,
+)
 from wangge.registry.config import RegistrySettings
 from wangge.registry.personal_data import KeyRing
+from wangge.registry.projections.activity import Activity
+from wangge.registry.projections.organisations import OrganisationsAndThings
 from wangge.registry.projections.people import People
 from wangge.registry.projections.places import PlaceTree
 from wangge.service import create_app
 
 MIGRATIONS = Path(__file__).parent / "migrations"
-ROUTERS = (places.router, persons.router, households.router)
+ROUTERS = (
+    places.router,
+    persons.router,
+    households.router,
+    workers.router,
+    visits.router,
+    reports.router,
+    organisations.router,
+    things.router,
+)
 
 
 def build_app(settings: RegistrySettings | None = None) -> FastAPI:
@@ -28,7 +48,7 @@ def build_app(settings: RegistrySettings | None = None) -> FastAPI:
         description="The base register of people, places, things and organisations (提户知人).",
         catalogue=default_catalogue,
         routers=ROUTERS,
-        projections=(PlaceTree, lambda: People(keyring)),
+        projections=(PlaceTree, lambda: People(keyring), Activity, OrganisationsAndThings),
         migrations=MIGRATIONS,
     )
     app.state.keyring = keyring

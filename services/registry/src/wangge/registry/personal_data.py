@@ -18,7 +18,7 @@ import hmac
 import json
 import os
 import uuid
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
@@ -72,13 +72,21 @@ class KeyRing:
 
     async def keep(self, conn: AsyncConnection, person_id: uuid.UUID, key: bytes) -> None:
         """Store a new person's data key, wrapped."""
-        nonce = os.urandom(12)
-        wrapped = nonce + self._kek.encrypt(nonce, key, person_id.bytes)
-        await conn.execute(
-            sa.insert(person_keys).values(
-                person_id=person_id, wrapped=wrapped, created_at=datetime.now(UTC)
-            )
-        )
+        await self.keep_many(conn, [(person_id, key)])
+
+    async def keep_many(
+        self, conn: AsyncConnection, keys: Sequence[tuple[uuid.UUID, bytes]]
+    ) -> None:
+        """Store many new persons' data keys in one statement (imports)."""
+        if not keys:
+            return
+        now = datetime.now(UTC)
+        rows = []
+        for person_id, key in keys:
+            nonce = os.urandom(12)
+            wrapped = nonce + self._kek.encrypt(nonce, key, person_id.bytes)
+            rows.append({"person_id": person_id, "wrapped": wrapped, "created_at": now})
+        await conn.execute(sa.insert(person_keys), rows)
 
     async def key(self, conn: AsyncConnection, person_id: uuid.UUID) -> bytes | None:
         """The person's data key; None once it was erased."""

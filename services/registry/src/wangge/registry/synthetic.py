@@ -24,32 +24,61 @@ from faker import Faker
 from stdnum.cn import ric, uscc
 from stdnum.exceptions import ValidationError
 
+from wangge.registry.census import COLUMNS
+
 # Ages and dates are counted from this day, not from today, so that output never drifts.
 REFERENCE_DATE = date(2026, 11, 27)
 
-CENSUS_COLUMNS: tuple[str, ...] = (
-    "grid_code",
-    "building_number",
-    "unit_number",
-    "dwelling_number",
-    "dwelling_usage",
-    "household_number",
-    "household_type",
-    "relationship",
-    "name",
-    "identity_number",
-    "phone",
-    "ethnicity",
-    "hukou_type",
-    "residence_status",
-    "occupation",
-    "employer",
-    "moved_in_on",
-    "moved_in_from",
-    "moved_out_on",
-    "whereabouts",
-    "tags",
-)
+CENSUS_COLUMNS = COLUMNS
+
+# Faker's zh_CN numbers include 14x data-only and other prefixes no citizen would give; these
+# are the voice prefixes of the three carriers, which phone validation accepts.
+_MOBILE_PREFIXES = [
+    "130",
+    "131",
+    "132",
+    "133",
+    "134",
+    "135",
+    "136",
+    "137",
+    "138",
+    "139",
+    "150",
+    "151",
+    "152",
+    "153",
+    "155",
+    "156",
+    "157",
+    "158",
+    "159",
+    "166",
+    "173",
+    "175",
+    "176",
+    "177",
+    "178",
+    "180",
+    "181",
+    "182",
+    "183",
+    "184",
+    "185",
+    "186",
+    "187",
+    "188",
+    "189",
+    "191",
+    "198",
+    "199",
+]
+
+
+def mobile(fake: Faker) -> str:
+    """A mainland mobile number that phone validation accepts."""
+    return fake.random_element(_MOBILE_PREFIXES) + fake.numerify("########")
+
 
 RELATIONSHIPS = (
     "head",
@@ -683,7 +712,7 @@ class _Census:
 
     def row(self, member: _Member, name: str, place: dict[str, str]) -> dict[str, str]:
         fake = self.fake
-        phone = fake.phone_number() if member.age >= 14 and member.status != "deceased" else ""
+        phone = mobile(fake) if member.age >= 14 and member.status != "deceased" else ""
         occupation, employer = self.work(member)
         return {
             **place,
@@ -885,7 +914,7 @@ class Generator:
                 grid_code=layout.grid.code,
                 address=f"{self._subdistrict.name}{community}{building.number}{unit}{floor}{room:02d}室",
                 contact_name=fake.name_male() if rng.random() < 0.55 else fake.name_female(),
-                contact_phone=fake.phone_number(),
+                contact_phone=mobile(fake),
             )
 
     def things(self) -> Iterator[Thing]:

@@ -5,7 +5,13 @@ from __future__ import annotations
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from wangge.events.catalogue import Catalogue, default_catalogue
-from wangge.events.store.base import NO_STREAM, AppendResult, EventStore, StoredEvent
+from wangge.events.store.base import (
+    NO_STREAM,
+    AppendResult,
+    EventStore,
+    StoredEvent,
+    StreamAppend,
+)
 from wangge.events.store.postgres import PostgresEventStore
 from wangge.events.store.sqlite import SqliteEventStore
 from wangge.events.store.tables import StoreTables, build_tables
@@ -18,6 +24,7 @@ __all__ = [
     "SqliteEventStore",
     "StoreTables",
     "StoredEvent",
+    "StreamAppend",
     "build_tables",
     "open_store",
 ]

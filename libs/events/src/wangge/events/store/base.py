@@ -70,6 +70,15 @@ class AppendResult:
         )
 
 
+@dataclass(frozen=True, slots=True)
+class StreamAppend:
+    """One stream's part of a batch append: its new events, after ``expected_version``."""
+
+    stream_id: str
+    events: Sequence[DomainEvent]
+    expected_version: int
+
+
 class ColumnsByName(Protocol):
     """A result row by column name: SQLAlchemy's ``RowMapping`` or an asyncpg ``Record``."""
 
@@ -266,6 +275,29 @@ class EventStore(ABC):
             except ConcurrencyConflict:
                 span.set_attribute("wangge.conflict", True)
                 raise
+
+    async def append_batch(
+        self,
+        appends: Sequence[StreamAppend],
+        *,
+        connection: AsyncConnection,
+        metadata: Metadata | None = None,
+    ) -> list[AppendResult]:
+        """Append to many streams in the caller's transaction, all or nothing (bulk imports).
+
+        Each stream must be at its ``expected_version`` (0: a new stream), else
+        :class:`ConcurrencyConflict`. Backends may write the whole batch in one statement.
+        """
+        return [
+            await self.append(
+                a.stream_id,
+                a.events,
+                expected_version=a.expected_version,
+                metadata=metadata,
+                connection=connection,
+            )
+            for a in appends
+        ]
 
     def _pending(
         self,

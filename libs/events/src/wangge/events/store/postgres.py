@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
+from dataclasses import replace
 from typing import Any
 
 import asyncpg
@@ -12,7 +13,7 @@ import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from wangge.events.envelope import Checkpoint
+from wangge.events.envelope import Checkpoint, Metadata
 from wangge.events.errors import ConcurrencyConflict, IdempotencyKeyReused, WriteOrderError
 from wangge.events.store.base import (
     AppendResult,
@@ -20,7 +21,9 @@ from wangge.events.store.base import (
     EventStore,
     PendingAppend,
     StoredEvent,
+    StreamAppend,
 )
+from wangge.events.telemetry import current_traceparent, tracing_enabled
 
 _APPENDED_XID = "wangge.appended_xid"
 
@@ -75,6 +78,19 @@ WHERE (transaction_id, position) > ($1::text::xid8, $2::bigint)
   AND transaction_id < pg_snapshot_xmin(pg_current_snapshot())
 ORDER BY transaction_id, position
 LIMIT $3
+"""
+_BATCH_HEADS = """
+SELECT pg_current_xact_id_if_assigned()::text AS xid,
+       (SELECT COALESCE(json_object_agg(stream_id, head), '{}')::text FROM (
+            SELECT stream_id, MAX(version) AS head FROM events
+            WHERE stream_id = ANY($1::text[]) GROUP BY stream_id) h) AS heads
+"""
+_BATCH_INSERT = """
+INSERT INTO events (stream_id, version, event_id, type, schema_version, recorded_at, metadata, data)
+SELECT r.stream_id, r.version, r.event_id, r.type, r.schema_version, $6, $7::jsonb, r.data
+FROM unnest($1::text[], $2::int[], $3::uuid[], $4::text[], $5::smallint[], $8::jsonb[])
+    AS r(stream_id, version, event_id, type, schema_version, data)
+RETURNING transaction_id::text AS xid
 """
 _REPLAY = "SELECT fingerprint, result FROM idempotency_keys WHERE key = $1"
 _KEY_CONSTRAINT = "idempotency_keys_pkey"
@@ -157,6 +173,71 @@ class PostgresEventStore(EventStore):
             return replayed
         head = await driver.fetchval(_DIAGNOSE, pending.stream_id)
         raise ConcurrencyConflict(pending.stream_id, pending.expected_version, int(head))
+
+    async def append_batch(
+        self,
+        appends: Sequence[StreamAppend],
+        *,
+        connection: AsyncConnection,
+        metadata: Metadata | None = None,
+    ) -> list[AppendResult]:
+        # Two statements for the whole batch: the heads of the streams it extends (and the
+        # write-order check), then one INSERT of every event. A new stream's version 1 taken by
+        # a concurrent writer fails the unique (stream, version) key, as a single append would.
+        if not appends:
+            return []
+        metadata = metadata or Metadata()
+        pendings = [
+            self._pending(
+                a.stream_id,
+                a.expected_version,
+                [self.catalogue.encode(event) for event in a.events],
+                metadata,
+                current_traceparent() if tracing_enabled() else None,
+                None,
+                None,
+            )
+            for a in appends
+        ]
+        if any(not p.events for p in pendings):
+            raise ValueError("an append needs at least one event")
+        extended = [p.stream_id for p in pendings if p.expected_version]
+        check = (await connection.exec_driver_sql(_BATCH_HEADS, (extended,))).one()
+        appended_xid = connection.info.get(_APPENDED_XID)
+        if check.xid is not None and check.xid != appended_xid:
+            raise WriteOrderError(
+                "append events before any other write in the transaction, so that reading by "
+                "transaction id keeps each stream in order"
+            )
+        heads = json.loads(check.heads)
+        for p in pendings:
+            head = int(heads.get(p.stream_id, 0))
+            if head != p.expected_version:
+                raise ConcurrencyConflict(p.stream_id, p.expected_version, head)
+        columns: tuple[list[Any], ...] = ([], [], [], [], [], [])
+        for p in pendings:
+            assert p.expected_version is not None
+            for offset, row in enumerate(p.events, 1):
+                columns[0].append(p.stream_id)
+                columns[1].append(p.expected_version + offset)
+                columns[2].append(row.event_id)
+                columns[3].append(row.type)
+                columns[4].append(row.schema_version)
+                columns[5].append(_dumps(row.data))
+        recorded_at = pendings[0].recorded_at
+        try:
+            result = await connection.exec_driver_sql(
+                _BATCH_INSERT,
+                (*columns[:5], recorded_at, _dumps(pendings[0].metadata), columns[5]),
+            )
+        except IntegrityError:
+            raise ConcurrencyConflict("a stream of the batch", None, 0) from None
+        rows = result.all()
+        connection.info[_APPENDED_XID] = rows[0].xid
+        return [
+            replace(p, recorded_at=recorded_at).result((p.expected_version or 0) + 1)
+            for p in pendings
+        ]
 
     async def _replay_driver(
         self, driver: asyncpg.Connection, pending: PendingAppend

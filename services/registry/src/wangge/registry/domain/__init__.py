@@ -5,5 +5,9 @@ registers every registry event type in the catalogue (``make docs`` publishes th
 """
 
 from wangge.registry.domain import households as households
+from wangge.registry.domain import organisations as organisations
 from wangge.registry.domain import persons as persons
 from wangge.registry.domain import places as places
+from wangge.registry.domain import things as things
+from wangge.registry.domain import visits as visits
+from wangge.registry.domain import workers as workers

@@ -1,0 +1,230 @@
+"""``/visits`` and ``/needs``: door-to-door visits (走访) and the needs noted on them."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Annotated, Any
+
+import sqlalchemy as sa
+from fastapi import APIRouter, Query, Response, status
+from pydantic import AwareDatetime, BaseModel, Field
+
+from wangge.registry.api.access import Staff, scope_filter
+from wangge.registry.api.deps import ReadConnection, tables
+from wangge.registry.api.people import Views
+from wangge.registry.domain.visits import Document, NeedCategory
+from wangge.registry.handlers import visits as handlers
+from wangge.registry.projections.activity import Activity
+from wangge.service.auth import Principal
+from wangge.service.commands import Command
+from wangge.service.deps import State
+from wangge.service.errors import DomainError, NotFound
+
+router = APIRouter(tags=["visits"])
+
+
+class NeedCreate(BaseModel):
+    """A need noted at the door."""
+
+    category: NeedCategory
+    description: str = Field(min_length=1, max_length=2000)
+    person_id: uuid.UUID | None = Field(default=None, description="whose need, if one person's")
+
+
+class VisitCreate(BaseModel):
+    """What a grid worker checked and found on a visit."""
+
+    dwelling_id: uuid.UUID
+    household_id: uuid.UUID | None = None
+    visited_at: AwareDatetime
+    documents_checked: list[Document] = Field(default_factory=list, max_length=10)
+    persons_confirmed: list[uuid.UUID] = Field(default_factory=list, max_length=100)
+    persons_added: list[uuid.UUID] = Field(default_factory=list, max_length=100)
+    persons_corrected: list[uuid.UUID] = Field(default_factory=list, max_length=100)
+    note: str | None = Field(default=None, max_length=2000)
+    needs: list[NeedCreate] = Field(default_factory=list, max_length=20)
+
+
+class NeedRead(BaseModel):
+    """A noted need."""
+
+    need_id: uuid.UUID
+    visit_id: uuid.UUID
+    dwelling_id: uuid.UUID
+    household_id: uuid.UUID | None
+    person_id: uuid.UUID | None
+    category: str
+    description: str
+    noted_at: datetime
+
+
+class VisitRead(BaseModel):
+    """A recorded visit."""
+
+    visit_id: uuid.UUID
+    worker_account: str
+    dwelling_id: uuid.UUID
+    household_id: uuid.UUID | None
+    visited_at: datetime
+    documents: list[str]
+    persons_seen: int
+    note: str | None
+    address: str
+    needs: list[NeedRead]
+
+
+class VisitPage(BaseModel):
+    """One page of visits."""
+
+    items: list[VisitRead]
+    total: int
+    page: int
+    size: int
+
+
+class NeedPage(BaseModel):
+    """One page of needs."""
+
+    items: list[NeedRead]
+    total: int
+    page: int
+    size: int
+
+
+async def _visits(
+    conn: ReadConnection, state: State, principal: Principal, where: list[Any], page: int,
+    size: int,
+) -> tuple[list[VisitRead], int]:  # fmt: skip
+    activity = await tables(conn, state, Activity.name)
+    views = await Views.of(conn, state)
+    v, n, pl = activity["visits"], activity["needs"], views.places
+    query = (
+        sa.select(v, pl.c.address)
+        .join(pl, pl.c.place_id == v.c.dwelling_id)
+        .where(scope_filter(principal, pl.c.scope), *where)
+    )
+    total = await conn.scalar(sa.select(sa.func.count()).select_from(query.subquery()))
+    rows = list(
+        await conn.execute(
+            query.order_by(v.c.visited_at.desc(), v.c.visit_id)
+            .offset((page - 1) * size)
+            .limit(size)
+        )
+    )
+    needs = await conn.execute(
+        sa.select(n).where(n.c.visit_id.in_([r.visit_id for r in rows])).order_by(n.c.noted_at)
+    )
+    by_visit: dict[uuid.UUID, list[NeedRead]] = {}
+    for need in needs:
+        by_visit.setdefault(need.visit_id, []).append(
+            NeedRead.model_validate(need, from_attributes=True)
+        )
+    items = [
+        VisitRead(
+            **{k: getattr(r, k) for k in ("visit_id", "worker_account", "dwelling_id",
+                                         "household_id", "visited_at", "persons_seen", "note",
+                                         "address")},
+            documents=[d for d in r.documents.split(",") if d],
+            needs=by_visit.get(r.visit_id, []),
+        )
+        for r in rows
+    ]  # fmt: skip
+    return items, int(total or 0)
+
+
+@router.post(
+    "/visits", status_code=status.HTTP_201_CREATED, response_model=VisitRead, tags=["visits"]
+)
+async def record_visit(
+    body: VisitCreate, principal: Staff, command: Command, conn: ReadConnection, state: State,
+    response: Response,
+) -> VisitRead:  # fmt: skip
+    """Record a visit to a dwelling in the caller's places; each need noted is an event."""
+    views = await Views.of(conn, state)
+    scope = await conn.scalar(
+        sa.select(views.places.c.scope).where(views.places.c.place_id == body.dwelling_id)
+    )
+    if scope is None or not principal.covers(scope):
+        raise NotFound(f"no dwelling {body.dwelling_id}", field="dwelling_id")
+    for field in ("persons_confirmed", "persons_added", "persons_corrected"):
+        for index, person_id in enumerate(getattr(body, field)):
+            try:
+                await views.person(conn, principal, person_id)
+            except NotFound:
+                raise DomainError(
+                    f"no person {person_id} in the caller's places", field=f"{field}/{index}"
+                ) from None
+    result = await handlers.record_visit(command, handlers.RecordVisit(**body.model_dump()))
+    visit_id = uuid.UUID(result.stream_id.removeprefix("visit-"))
+    response.headers["Location"] = f"/visits/{visit_id}"
+    await conn.rollback()  # a snapshot that sees the command's commit
+    v = (await tables(conn, state, Activity.name))["visits"]
+    items, _ = await _visits(conn, state, principal, [v.c.visit_id == visit_id], 1, 1)
+    return items[0]
+
+
+@router.get("/visits", response_model=VisitPage)
+async def list_visits(
+    principal: Staff,
+    conn: ReadConnection,
+    state: State,
+    dwelling_id: uuid.UUID | None = None,
+    household_id: uuid.UUID | None = None,
+    since: AwareDatetime | None = None,
+    page: Annotated[int, Query(ge=1)] = 1,
+    size: Annotated[int, Query(ge=1, le=200)] = 50,
+) -> VisitPage:
+    """Visits in the caller's places, newest first."""
+    v = (await tables(conn, state, Activity.name))["visits"]
+    where = []
+    if dwelling_id is not None:
+        where.append(v.c.dwelling_id == dwelling_id)
+    if household_id is not None:
+        where.append(v.c.household_id == household_id)
+    if since is not None:
+        where.append(v.c.visited_at >= since)
+    items, total = await _visits(conn, state, principal, where, page, size)
+    return VisitPage(items=items, total=total, page=page, size=size)
+
+
+@router.get("/visits/{visit_id}", response_model=VisitRead)
+async def read_visit(
+    visit_id: uuid.UUID, principal: Staff, conn: ReadConnection, state: State
+) -> VisitRead:
+    """One visit with its needs."""
+    v = (await tables(conn, state, Activity.name))["visits"]
+    items, _ = await _visits(conn, state, principal, [v.c.visit_id == visit_id], 1, 1)
+    if not items:
+        raise NotFound(f"no visit {visit_id}")
+    return items[0]
+
+
+@router.get("/needs", response_model=NeedPage, tags=["visits"])
+async def list_needs(
+    principal: Staff,
+    conn: ReadConnection,
+    state: State,
+    category: NeedCategory | None = None,
+    since: AwareDatetime | None = None,
+    page: Annotated[int, Query(ge=1)] = 1,
+    size: Annotated[int, Query(ge=1, le=200)] = 50,
+) -> NeedPage:
+    """Needs noted on visits in the caller's places, newest first."""
+    n = (await tables(conn, state, Activity.name))["needs"]
+    pl = (await Views.of(conn, state)).places
+    query = (
+        sa.select(n)
+        .join(pl, pl.c.place_id == n.c.dwelling_id)
+        .where(scope_filter(principal, pl.c.scope))
+    )
+    if category is not None:
+        query = query.where(n.c.category == category.value)
+    if since is not None:
+        query = query.where(n.c.noted_at >= since)
+    total = await conn.scalar(sa.select(sa.func.count()).select_from(query.subquery()))
+    rows = await conn.execute(
+        query.order_by(n.c.noted_at.desc(), n.c.need_id).offset((page - 1) * size).limit(size)
+    )
+    items = [NeedRead.model_validate(r, from_attributes=True) for r in rows]
+    return NeedPage(items=items, total=int(total or 0), page=page, size=size)

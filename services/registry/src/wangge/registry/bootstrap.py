@@ -1,0 +1,66 @@
+"""The registry's composition root outside the web app: for commands such as import and seed."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+
+from wangge.events import default_catalogue
+from wangge.events.db import create_engine
+from wangge.events.projection import Projection, ProjectionRunner, StoreSource
+from wangge.events.store import EventStore, open_store
+from wangge.registry.config import RegistrySettings
+from wangge.registry.personal_data import KeyRing
+from wangge.registry.projections.activity import Activity
+from wangge.registry.projections.people import People
+from wangge.registry.projections.places import PlaceTree
+
+
+def projections(keyring: KeyRing) -> list[Projection]:
+    """The registry's read models (the app runs the same ones)."""
+    return [PlaceTree(), People(keyring), Activity()]
+
+
+@dataclass
+class Registry:
+    """The registry's store, key ring and read models, without HTTP."""
+
+    settings: RegistrySettings
+    store: EventStore
+    keyring: KeyRing
+    projections: list[Projection]
+
+    async def catch_up(self) -> int:
+        """Apply whatever the read models have not applied yet; returns how many events."""
+        applied = 0
+        for projection in self.projections:
+            runner = ProjectionRunner(
+                projection,
+                engine=self.store.engine,
+                source=StoreSource(self.store, idle_seconds=0),
+                batch_size=2000,
+            )
+            await runner.start()
+            try:
+                while await runner.run_once():
+                    pass
+            finally:
+                await runner.stop()
+            applied += runner.applied
+        return applied
+
+
+@asynccontextmanager
+async def registry(settings: RegistrySettings) -> AsyncIterator[Registry]:
+    """The registry's parts on the configured database (migrated by ``wangge registry migrate``)."""
+    engine = create_engine(settings.resolved_database_url, **settings.engine_options())
+    try:
+        store = open_store(engine, service=settings.service, catalogue=default_catalogue)
+        keyring = KeyRing(settings.kek())
+        models = projections(keyring)
+        for projection in models:
+            await ProjectionRunner(projection, engine=engine, source=StoreSource(store)).setup()
+        yield Registry(settings, store, keyring, models)
+    finally:
+        await engine.dispose()

@@ -1,0 +1,163 @@
+"""Door-to-door visits (走访, 入户): what a grid worker checked and found at a dwelling.
+
+A visit's stream is ``visit-<uuid>``. Each need noted on a visit is an event of its own,
+``NeedNoted``, which other services act on (the cases service opens care plans and cases).
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import datetime
+from enum import StrEnum
+
+from pydantic import AwareDatetime, Field
+
+from wangge.events import DomainEvent, default_catalogue
+from wangge.service.errors import DomainError
+
+
+class Document(StrEnum):
+    """Documents a grid worker checks at the door."""
+
+    HOUSEHOLD_REGISTER = "household_register"
+    ID_CARD = "id_card"
+    RESIDENCE_PERMIT = "residence_permit"
+    PROPERTY_CERTIFICATE = "property_certificate"
+    LEASE = "lease"
+
+
+class NeedCategory(StrEnum):
+    """What kind of help a need asks for."""
+
+    ELDERLY_CARE = "elderly_care"
+    MEDICAL = "medical"
+    DISABILITY = "disability"
+    EMPLOYMENT = "employment"
+    HOUSING = "housing"
+    EDUCATION = "education"
+    FINANCIAL_AID = "financial_aid"
+    DISPUTE = "dispute"
+    SAFETY_HAZARD = "safety_hazard"
+    ENVIRONMENT = "environment"
+    PSYCHOLOGICAL = "psychological"
+    OTHER = "other"
+
+
+@default_catalogue.event("registry")
+class VisitRecorded(DomainEvent):
+    """A grid worker visited a dwelling and recorded what they checked."""
+
+    visit_id: uuid.UUID
+    worker_account: str = Field(description="the visiting worker's account (tokens' subject)")
+    dwelling_id: uuid.UUID
+    household_id: uuid.UUID | None = None
+    visited_at: AwareDatetime
+    documents_checked: list[Document] = Field(default_factory=list)
+    persons_confirmed: list[uuid.UUID] = Field(default_factory=list)
+    persons_added: list[uuid.UUID] = Field(default_factory=list)
+    persons_corrected: list[uuid.UUID] = Field(default_factory=list)
+    note: str | None = Field(default=None, max_length=2000)
+
+
+@default_catalogue.event("registry")
+class NeedNoted(DomainEvent):
+    """A need was noted on a visit; other services act on it."""
+
+    visit_id: uuid.UUID
+    need_id: uuid.UUID
+    dwelling_id: uuid.UUID
+    household_id: uuid.UUID | None = None
+    person_id: uuid.UUID | None = None
+    category: NeedCategory
+    description: str = Field(min_length=1, max_length=2000)
+
+
+class InvalidVisit(DomainError):
+    """The visit breaks a rule."""
+
+    slug = "invalid-visit"
+    title = "The visit breaks a rule"
+
+
+@dataclass(frozen=True)
+class Need:
+    """A need as the visitor typed it."""
+
+    category: NeedCategory
+    description: str
+    person_id: uuid.UUID | None = None
+
+
+@dataclass(frozen=True)
+class Visit:
+    """A visit as its events left it."""
+
+    visit_id: uuid.UUID
+    dwelling_id: uuid.UUID
+    version: int
+
+
+def stream_id(visit_id: uuid.UUID) -> str:
+    """The visit's stream."""
+    return f"visit-{visit_id}"
+
+
+def evolve(state: Visit | None, event: DomainEvent, version: int) -> Visit:
+    """The visit after one more of its events."""
+    if isinstance(event, VisitRecorded):
+        return Visit(event.visit_id, event.dwelling_id, version)
+    if state is None:
+        raise ValueError(f"{type(event).__name__} before VisitRecorded")
+    if isinstance(event, NeedNoted):
+        return Visit(state.visit_id, state.dwelling_id, version)
+    raise ValueError(f"a visit has no event {type(event).__name__}")
+
+
+def record(
+    *,
+    visit_id: uuid.UUID,
+    worker_account: str,
+    dwelling_id: uuid.UUID,
+    household_id: uuid.UUID | None,
+    visited_at: datetime,
+    now: datetime,
+    documents_checked: list[Document],
+    persons_confirmed: list[uuid.UUID],
+    persons_added: list[uuid.UUID],
+    persons_corrected: list[uuid.UUID],
+    note: str | None,
+    needs: list[Need],
+    household_members: frozenset[uuid.UUID] | None = None,
+) -> list[DomainEvent]:
+    """Decide a visit and its needs; a visit cannot lie in the future."""
+    if visited_at > now:
+        raise InvalidVisit("a visit is recorded after it happened", field="visited_at")
+    seen = [*persons_confirmed, *persons_added, *persons_corrected]
+    if len(set(seen)) != len(seen):
+        raise InvalidVisit("a person is confirmed, added or corrected, once", field="persons")
+    known = (household_members or frozenset()) | set(seen)
+    for index, need in enumerate(needs):
+        outsider = need.person_id is not None and need.person_id not in known
+        if outsider and household_members is not None:
+            raise InvalidVisit(
+                "the person of a need lives in the visited household",
+                field=f"needs/{index}/person_id",
+            )
+    events: list[DomainEvent] = [
+        VisitRecorded(
+            visit_id=visit_id, worker_account=worker_account, dwelling_id=dwelling_id,
+            household_id=household_id, visited_at=visited_at,
+            documents_checked=documents_checked, persons_confirmed=persons_confirmed,
+            persons_added=persons_added, persons_corrected=persons_corrected, note=note,
+        )
+    ]  # fmt: skip
+    events += [
+        NeedNoted(
+            visit_id=visit_id, need_id=uuid.uuid4(), dwelling_id=dwelling_id,
+            household_id=household_id, person_id=need.person_id, category=need.category,
+            description=need.description,
+        )
+        for need in needs
+    ]  # fmt: skip
+    return events

@@ -1,0 +1,154 @@
+"""Grid workers' appointments, visits and noted needs, as rows for coverage and roll-ups."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Mapping
+from datetime import date
+
+import sqlalchemy as sa
+
+from wangge.events import RecordedEvent, default_catalogue
+from wangge.events.projection import ApplyContext, Projection, handles
+from wangge.registry.domain.visits import NeedNoted, VisitRecorded
+from wangge.registry.domain.workers import (
+    GridWorkerAppointed,
+    GridWorkerLeft,
+    GridWorkerReassigned,
+)
+
+UUID = sa.Uuid(as_uuid=True)
+WHEN = sa.DateTime(timezone=True)
+
+
+class Activity(Projection):
+    """Workers and their grids; visits and needs."""
+
+    name = "registry_activity"
+    inline = True
+
+    def __init__(self) -> None:
+        super().__init__(default_catalogue)
+
+    def define_tables(self, metadata: sa.MetaData, suffix: str) -> Mapping[str, sa.Table]:
+        return {
+            "workers": sa.Table(
+                f"registry_workers{suffix}",
+                metadata,
+                sa.Column("worker_id", UUID, primary_key=True),
+                sa.Column("account", sa.String(200), nullable=False, index=True),
+                sa.Column("name", sa.String(100), nullable=False),
+                sa.Column("work_phone", sa.String(30)),
+                sa.Column("appointed_on", sa.Date, nullable=False),
+                sa.Column("left_on", sa.Date),
+                sa.Column("version", sa.Integer, nullable=False),
+            ),
+            "appointments": sa.Table(
+                f"registry_appointments{suffix}",
+                metadata,
+                sa.Column("worker_id", UUID, primary_key=True),
+                sa.Column("grid_id", UUID, primary_key=True),
+                sa.Column("since", sa.Date, nullable=False),
+            ),
+            "visits": sa.Table(
+                f"registry_visits{suffix}",
+                metadata,
+                sa.Column("visit_id", UUID, primary_key=True),
+                sa.Column("worker_account", sa.String(200), nullable=False),
+                sa.Column("dwelling_id", UUID, nullable=False, index=True),
+                sa.Column("household_id", UUID, index=True),
+                sa.Column("visited_at", WHEN, nullable=False, index=True),
+                sa.Column("documents", sa.String(200), nullable=False),
+                sa.Column("persons_seen", sa.Integer, nullable=False),
+                sa.Column("note", sa.Text),
+            ),
+            "needs": sa.Table(
+                f"registry_needs{suffix}",
+                metadata,
+                sa.Column("need_id", UUID, primary_key=True),
+                sa.Column("visit_id", UUID, nullable=False, index=True),
+                sa.Column("dwelling_id", UUID, nullable=False, index=True),
+                sa.Column("household_id", UUID),
+                sa.Column("person_id", UUID),
+                sa.Column("category", sa.String(30), nullable=False),
+                sa.Column("description", sa.Text, nullable=False),
+                sa.Column("noted_at", WHEN, nullable=False),
+            ),
+        }
+
+    @handles(GridWorkerAppointed)
+    async def on_appointed(self, ctx: ApplyContext, event: RecordedEvent) -> None:
+        data = event.data
+        assert isinstance(data, GridWorkerAppointed)
+        await ctx.conn.execute(
+            sa.insert(ctx.tables["workers"]).values(
+                worker_id=data.worker_id, account=data.account, name=data.name,
+                work_phone=data.work_phone, appointed_on=data.on, version=event.version,
+            )
+        )  # fmt: skip
+        await self._grids(ctx, data.worker_id, data.grid_ids, data.on)
+
+    @handles(GridWorkerReassigned)
+    async def on_reassigned(self, ctx: ApplyContext, event: RecordedEvent) -> None:
+        data = event.data
+        assert isinstance(data, GridWorkerReassigned)
+        await self._grids(ctx, data.worker_id, data.grid_ids, data.on)
+        await self._version(ctx, event)
+
+    @handles(GridWorkerLeft)
+    async def on_left(self, ctx: ApplyContext, event: RecordedEvent) -> None:
+        data = event.data
+        assert isinstance(data, GridWorkerLeft)
+        await self._grids(ctx, data.worker_id, [], data.on)
+        await self._version(ctx, event, left_on=data.on)
+
+    async def _grids(
+        self, ctx: ApplyContext, worker_id: uuid.UUID, grids: list[uuid.UUID], on: date
+    ) -> None:
+        t = ctx.tables["appointments"]
+        await ctx.conn.execute(
+            sa.delete(t).where(t.c.worker_id == worker_id, t.c.grid_id.not_in(grids))
+        )
+        current = set(
+            await ctx.conn.scalars(sa.select(t.c.grid_id).where(t.c.worker_id == worker_id))
+        )
+        new = [
+            {"worker_id": worker_id, "grid_id": g, "since": on} for g in grids if g not in current
+        ]
+        if new:
+            await ctx.conn.execute(sa.insert(t), new)
+
+    async def _version(self, ctx: ApplyContext, event: RecordedEvent, **values: object) -> None:
+        t = ctx.tables["workers"]
+        await ctx.conn.execute(
+            sa.update(t)
+            .where(t.c.worker_id == event.data.worker_id)  # type: ignore[attr-defined]
+            .values(version=event.version, **values)
+        )
+
+    @handles(VisitRecorded)
+    async def on_visit(self, ctx: ApplyContext, event: RecordedEvent) -> None:
+        data = event.data
+        assert isinstance(data, VisitRecorded)
+        seen = {*data.persons_confirmed, *data.persons_added, *data.persons_corrected}
+        await ctx.conn.execute(
+            sa.insert(ctx.tables["visits"]).values(
+                visit_id=data.visit_id, worker_account=data.worker_account,
+                dwelling_id=data.dwelling_id, household_id=data.household_id,
+                visited_at=data.visited_at, documents=",".join(data.documents_checked),
+                persons_seen=len(seen), note=data.note,
+            )
+        )  # fmt: skip
+
+    @handles(NeedNoted)
+    async def on_need(self, ctx: ApplyContext, event: RecordedEvent) -> None:
+        data = event.data
+        assert isinstance(data, NeedNoted)
+        await ctx.conn.execute(
+            sa.insert(ctx.tables["needs"]).values(
+                need_id=data.need_id, visit_id=data.visit_id, dwelling_id=data.dwelling_id,
+                household_id=data.household_id, person_id=data.person_id,
+                category=data.category, description=data.description,
+                noted_at=event.envelope.time,
+            )
+        )  # fmt: skip

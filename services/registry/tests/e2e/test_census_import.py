@@ -1,0 +1,129 @@
+"""Census files into the register: good rows in, bad rows out with reasons, re-runs safe."""
+
+from __future__ import annotations
+
+import csv
+from datetime import date
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from wangge.registry.bootstrap import registry as open_registry
+from wangge.registry.census import COLUMNS, CensusImport, Rejected, read_rows
+from wangge.registry.seeding import seed_tree
+from wangge.registry.synthetic import Generator, write_csv
+from wangge.service.cli import app as wangge
+
+from registry_support import Registry, identity_number
+
+CENSUS_DAY = date(2026, 11, 27)
+
+
+def _row(**values: str) -> dict[str, str]:
+    row = dict.fromkeys(COLUMNS, "")
+    row.update(
+        grid_code="320111001-001-001", building_number="1栋", unit_number="1单元",
+        dwelling_number="101", dwelling_usage="owner_occupied", household_number="H-1",
+        household_type="family", relationship="head", name="甲", hukou_type="local",
+        residence_status="resident", identity_number=identity_number(),
+    )  # fmt: skip
+    row.update(values)
+    return row
+
+
+async def test_a_synthetic_census_imports_whole_and_a_rerun_adds_nothing(
+    registry: Registry,
+) -> None:
+    generator = Generator(seed=7, size="tiny")
+    rows = list(generator.residents())
+    async with open_registry(registry.settings) as parts:
+        await seed_tree(parts, generator)
+        first = CensusImport(parts.store, parts.keyring, parts.projections, census_date=CENSUS_DAY)
+        await first.load()
+        rejected: list[Rejected] = []
+        report = await first.run(enumerate(rows, 1), batch_size=40, on_reject=rejected.append)
+        assert rejected == []
+        assert report.imported == len(rows)
+        assert report.households == len({r["household_number"] for r in rows})
+        again = CensusImport(parts.store, parts.keyring, parts.projections, census_date=CENSUS_DAY)
+        await again.load()
+        rerun = await again.run(enumerate(rows, 1), batch_size=40)
+        assert (rerun.imported, rerun.skipped, rerun.events) == (0, len(rows), 0)
+        assert await parts.catch_up() == 0  # every event was applied in its own transaction
+    admin = registry.as_("subdistrict_admin", places=[generator.subdistrict().code])
+    roll_up = (await registry.client.get("/reports/grids", headers=admin)).json()
+    assert len(roll_up) == len(generator.subdistrict().grids)
+    living = sum(g["residents"] + g["floating"] + g["lodging"] for g in roll_up)
+    expected = sum(r["residence_status"] in ("resident", "floating", "lodging") for r in rows)
+    assert living == expected
+    assert sum(g["households"] for g in roll_up) == report.households
+    head = rows[0]
+    households = await registry.client.get(
+        "/households", params={"number": head["household_number"]}, headers=admin
+    )
+    (household,) = households.json()["items"]
+    card = await registry.client.get(f"/households/{household['household_id']}", headers=admin)
+    members = [r for r in rows if r["household_number"] == head["household_number"]]
+    staying = [r for r in members if r["residence_status"] not in ("moved_out", "deceased")]
+    assert len(card.json()["members"]) == len(staying)
+    assert card.json()["members"][0]["name_masked"][0] == head["name"][0]
+
+
+async def test_bad_rows_are_rejected_with_every_reason_and_good_ones_imported(
+    registry: Registry,
+) -> None:
+    generator = Generator(seed=7, size="tiny")
+    rows = [
+        (2, _row()),
+        (3, _row(relationship="spouse", name="乙", identity_number="320111198001010010")),
+        (4, _row(relationship="child", name="丙", moved_in_on="2026-13-01", tags="rich")),
+        (5, _row(household_number="H-2", relationship="child", name="丁")),
+        (6, _row(household_number="H-3", grid_code="320111001-009-009", name="戊")),
+        (7, _row(relationship="spouse", name="己", phone="123")),
+        (8, _row(relationship="child", name="庚", dwelling_number="102")),
+    ]
+    async with open_registry(registry.settings) as parts:
+        await seed_tree(parts, generator)
+        importer = CensusImport(
+            parts.store, parts.keyring, parts.projections, census_date=CENSUS_DAY
+        )
+        await importer.load()
+        rejected: list[Rejected] = []
+        report = await importer.run(rows, on_reject=rejected.append)
+    reasons = {r.line: r.reasons for r in rejected}
+    assert report.imported == 2  # the head, and the child written at another door of H-1
+    assert sorted(reasons) == [3, 4, 5, 6, 7]
+    assert any("check digit" in r for r in reasons[3])
+    assert any(r.startswith("moved_in_on") for r in reasons[4])
+    assert any(r.startswith("tags") for r in reasons[4])
+    assert any("head comes first" in r for r in reasons[5])
+    assert any("no grid 320111001-009-009" in r for r in reasons[6])
+    assert any(r.startswith("phone") for r in reasons[7])
+
+
+def test_the_command_imports_a_file_and_writes_a_reject_file(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("DATABASE_URL", raising=False)
+    monkeypatch.delenv("KAFKA_BOOTSTRAP_SERVERS", raising=False)
+    monkeypatch.setenv("WANGGE_DATA_DIR", str(tmp_path))
+    runner = CliRunner()
+    assert runner.invoke(wangge, ["registry", "migrate"]).exit_code == 0
+    seeded = runner.invoke(wangge, ["registry", "seed", "--size", "tiny", "--seed", "5"])
+    assert seeded.exit_code == 0, seeded.output
+    assert "imported" in seeded.output
+    census = tmp_path / "more.csv"
+    generator = Generator(seed=5, size="tiny")
+    extra = [_row(grid_code=generator.subdistrict().grids[0].code, household_number="X-1"),
+             _row(grid_code="999", household_number="X-2")]  # fmt: skip
+    write_csv(extra, census)
+    result = runner.invoke(wangge, ["registry", "import", str(census)])
+    assert result.exit_code == 0, result.output
+    assert "1 imported" in result.output and "1 rejected" in result.output
+    with (tmp_path / "more.csv.rejects.csv").open(encoding="utf-8") as handle:
+        (bad,) = list(csv.DictReader(handle))
+    assert bad["line"] == "3" and "grid_code" in bad["reasons"]
+    again = runner.invoke(wangge, ["registry", "seed", "--size", "tiny", "--seed", "5"])
+    assert "registered already" in again.output
+    assert [line for line, _ in read_rows(census)] == [2, 3]
