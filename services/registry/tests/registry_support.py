@@ -19,6 +19,8 @@ from fastapi import FastAPI
 from wangge.events.db import create_engine
 from wangge.events.store import EventStore
 from wangge.registry.app import MIGRATIONS, build_app
+from wangge.registry.bootstrap import Registry as Parts
+from wangge.registry.bootstrap import registry as open_parts
 from wangge.registry.config import RegistrySettings
 from wangge.service.devissuer import DevIssuer
 from wangge.service.migrations import upgrade
@@ -78,6 +80,25 @@ async def started(settings: RegistrySettings) -> AsyncIterator[Registry]:
             transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
             async with httpx.AsyncClient(transport=transport, base_url="http://registry") as c:
                 yield Registry(c, DevIssuer(settings.dev_key_path), settings, app)
+    finally:
+        if admin is not None:
+            async with admin.begin() as conn:
+                await conn.execute(sa.text(f'DROP SCHEMA "{settings.database_schema}" CASCADE'))
+            await admin.dispose()
+
+
+@asynccontextmanager
+async def started_without_app(settings: RegistrySettings) -> AsyncIterator[Parts]:
+    """The registry's store and read models on a migrated database, without the web app."""
+    admin = None
+    if settings.database_schema:
+        admin = create_engine(settings.resolved_database_url)
+        async with admin.begin() as conn:
+            await conn.execute(sa.text(f'CREATE SCHEMA "{settings.database_schema}"'))
+    try:
+        await asyncio.to_thread(upgrade, settings, MIGRATIONS)
+        async with open_parts(settings) as parts:
+            yield parts
     finally:
         if admin is not None:
             async with admin.begin() as conn:

@@ -95,6 +95,18 @@ class Projection(ABC):
             self._tables[generation] = dict(self.define_tables(sa.MetaData(), f"_g{generation}"))
         return self._tables[generation]
 
+    async def apply_many(
+        self, ctx: ApplyContext, events: Sequence[RecordedEvent], new_streams: set[str]
+    ) -> None:
+        """Apply events in order; ``new_streams`` start in this batch (at version 1).
+
+        A projection may override this to write the rows of brand-new streams in bulk (a census
+        import starts thousands of streams per transaction), as long as the result is what
+        applying the events one by one would leave.
+        """
+        for event in events:
+            await self.apply(ctx, event)
+
     async def apply(self, ctx: ApplyContext, event: RecordedEvent) -> None:
         """Run the event's handler inside a span that continues the event's trace."""
         handler = self._handlers[event.envelope.type]
@@ -582,17 +594,15 @@ async def apply_inline(
     )
     applied = {row.stream_id: row.version for row in rows}
     ctx = ApplyContext(conn=conn, tables=projection.tables(generation))
+    eligible: set[str] = set()
     touched: list[dict[str, Any]] = []
-    count = 0
     for stream, stream_events in by_stream.items():
         earlier = (history or {}).get(stream, ())
         needed = max((e.version for e in earlier if e.envelope.type in handled), default=0)
         needed = max(needed, (heads or {}).get(stream, 0))
         if applied.get(stream, 0) < needed:
             continue
-        for event in stream_events:
-            await projection.apply(ctx, event)
-            count += 1
+        eligible.add(stream)
         touched.append(
             {
                 "projection": projection.name,
@@ -601,8 +611,12 @@ async def apply_inline(
                 "version": stream_events[-1].version,
             }
         )
+    # in the order they were written: a household's member joins after the person registered
+    chosen = [e for e in events if e.stream_id in eligible and e.envelope.type in handled]
+    new = {s for s in eligible if not applied.get(s) and by_stream[s][0].version == 1}
+    await projection.apply_many(ctx, chosen, new)
     await _upsert(conn, applied_versions, touched, value="version")
-    return count
+    return len(chosen)
 
 
 async def active_tables(conn: AsyncConnection, projection: Projection) -> Mapping[str, sa.Table]:

@@ -19,8 +19,9 @@ from __future__ import annotations
 import csv
 import json
 import uuid
+import zlib
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -324,9 +325,15 @@ class CensusImport:
         return self.report
 
     async def _batch(
-        self, rows: list[tuple[int, dict[str, str]]], on_reject: Callable[[Rejected], None]
+        self,
+        rows: list[tuple[int, dict[str, str]]],
+        on_reject: Callable[[Rejected], None],
+        *,
+        retry: bool = False,
     ) -> None:
         writes = _Writes()
+        report_before = replace(self.report)
+        rejected: list[Rejected] = []
         households_before = dict(self._households)
         children_before = dict(self._children)
         identities_before = set(self._identities)
@@ -335,22 +342,37 @@ class CensusImport:
                 self.report.rows += 1
                 checked = self.validate(line, row)
                 if isinstance(checked, Rejected):
-                    self._reject(checked, on_reject)
+                    rejected.append(checked)
                     continue
                 if checked.identity_hash in self._identities:
                     self.report.skipped += 1  # registered already (a re-run, or a duplicate row)
                     continue
                 problem = self._plan(checked, writes)
                 if problem is not None:
-                    self._reject(Rejected(line, row, [problem]), on_reject)
+                    rejected.append(Rejected(line, row, [problem]))
                     continue
                 self._identities.add(checked.identity_hash)
                 self.report.imported += 1
             await self._write(writes)
+            for item in rejected:
+                self._reject(item, on_reject)
+        except sa.exc.IntegrityError:
+            # another importer (a parallel worker, a registration through the API) took an
+            # identity number of this batch: plan it again, now knowing every registered hash
+            if retry:
+                raise
+            self._households, self._children = households_before, children_before
+            async with self.store.engine.connect() as conn:
+                self._identities = set(
+                    await conn.scalars(sa.select(person_identities.c.identity_hash))
+                )
+            self.report = report_before
+            await self._batch(rows, on_reject, retry=True)
         except BaseException:
             # nothing of the batch was written: forget what it planned, so a retry starts clean
             self._households, self._children = households_before, children_before
             self._identities = identities_before
+            self.report = report_before
             raise
 
     def _reject(self, rejected: Rejected, on_reject: Callable[[Rejected], None]) -> None:
@@ -500,3 +522,78 @@ class _Writes:
             self.streams[stream_id][1].extend(events)
         else:
             self.streams[stream_id] = (version, list(events))
+
+
+def worker_of(row: dict[str, str], workers: int) -> int:
+    """Which of ``workers`` importers takes a row: by grid, so a household stays in one."""
+    return zlib.crc32(row.get("grid_code", "").strip().encode()) % workers
+
+
+@dataclass(frozen=True)
+class Part:
+    """One worker's share of a census file."""
+
+    path: Path
+    rejects: Path
+    census_date: date
+    batch_size: int
+    worker: int
+    workers: int
+
+
+def import_part(part: Part) -> Report:
+    """Import the rows of one worker's grids (run in a process of its own)."""
+    import asyncio
+
+    from wangge.registry.bootstrap import registry
+    from wangge.registry.config import RegistrySettings
+
+    async def main() -> Report:
+        writer = RejectWriter(part.rejects)
+        try:
+            async with registry(RegistrySettings()) as parts:
+                importer = CensusImport(
+                    parts.store, parts.keyring, parts.projections, census_date=part.census_date
+                )
+                await importer.load()
+                rows = (
+                    (line, row)
+                    for line, row in read_rows(part.path)
+                    if worker_of(row, part.workers) == part.worker
+                )
+                return await importer.run(rows, batch_size=part.batch_size, on_reject=writer.write)
+        finally:
+            writer.close()
+
+    return asyncio.run(main())
+
+
+def import_parallel(
+    path: Path, rejects: Path, *, census_date: date, batch_size: int, workers: int
+) -> Report:
+    """Import a census file with ``workers`` processes, each taking whole grids."""
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
+
+    parts = [
+        Part(path, rejects.with_name(f"{rejects.name}.{i}"), census_date, batch_size, i, workers)
+        for i in range(workers)
+    ]
+    context = multiprocessing.get_context("spawn")  # no inherited event loop or connections
+    with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
+        reports = list(pool.map(import_part, parts))
+    total = Report()
+    for report in reports:
+        for name in ("rows", "imported", "skipped", "rejected", "events", "households", "places"):
+            setattr(total, name, getattr(total, name) + getattr(report, name))
+    merged: list[dict[str, str]] = []
+    for part in parts:
+        with part.rejects.open(encoding="utf-8", newline="") as handle:
+            merged += list(csv.DictReader(handle))
+        part.rejects.unlink()
+    writer = RejectWriter(rejects)
+    for row in sorted(merged, key=lambda r: int(r["line"])):
+        reasons = row.pop("reasons").split("; ")
+        writer.write(Rejected(int(row.pop("line")), row, reasons))
+    writer.close()
+    return total

@@ -13,9 +13,16 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 
 from wangge.registry.app import MIGRATIONS, build_app
 from wangge.registry.bootstrap import registry
-from wangge.registry.census import CensusImport, RejectWriter, Report, read_rows
+from wangge.registry.census import (
+    CensusImport,
+    RejectWriter,
+    Report,
+    import_parallel,
+    read_rows,
+)
 from wangge.registry.config import RegistrySettings
 from wangge.registry.handlers.persons import today
+from wangge.registry.seeding import has_subdistrict, seed_tree
 from wangge.registry.seeding import seed as seed_subdistrict
 from wangge.registry.synthetic import SIZES, Generator
 from wangge.service.migrations import upgrade
@@ -81,6 +88,9 @@ def import_census(
         str | None, typer.Option(help="the day the census describes (default: today)")
     ] = None,
     batch_size: Annotated[int, typer.Option(min=1, max=10_000)] = 500,
+    workers: Annotated[
+        int, typer.Option(min=1, max=32, help="importer processes, each taking whole grids")
+    ] = 1,
 ) -> None:
     """Import a census file: validate every row, import the good ones, reject the bad ones.
 
@@ -116,10 +126,22 @@ def import_census(
             writer.close()
 
     started = time.perf_counter()
-    report = asyncio.run(main())
+    if workers > 1:
+        typer.echo(f"importing {total} rows with {workers} workers ...")
+        report = import_parallel(
+            file, reject_path, census_date=on, batch_size=batch_size, workers=workers
+        )
+        asyncio.run(_catch_up(settings))
+    else:
+        report = asyncio.run(main())
     typer.echo(_summary(report, time.perf_counter() - started))
     if report.rejected:
         typer.echo(f"rejected rows and their reasons: {reject_path}")
+
+
+async def _catch_up(settings: RegistrySettings) -> None:
+    async with registry(settings) as parts:
+        await parts.catch_up()
 
 
 def _seed(settings: RegistrySettings, size: str, seed: int) -> None:
@@ -148,8 +170,23 @@ def _seed(settings: RegistrySettings, size: str, seed: int) -> None:
 def seed(
     size: Annotated[str, typer.Option(help=f"one of {', '.join(SIZES)}")] = "small",
     seed: Annotated[int, typer.Option(help="the same seed gives the same subdistrict")] = 320111001,
+    tree_only: Annotated[
+        bool,
+        typer.Option(help="only the subdistrict, communities and grids (import a census next)"),
+    ] = False,
 ) -> None:
     """Register a synthetic subdistrict (沿江街道-like; Faker zh_CN), once."""
+    if tree_only:
+        generator = Generator(seed=seed, size=size)
+
+        async def tree() -> int:
+            async with registry(RegistrySettings()) as parts:
+                if await has_subdistrict(parts, generator.subdistrict().code):
+                    return 0
+                return await seed_tree(parts, generator)
+
+        typer.echo(f"{asyncio.run(tree())} places registered")
+        return
     _seed(RegistrySettings(), size, seed)
 
 

@@ -10,7 +10,7 @@ Identity numbers and phones stay masked. Residences and memberships are interval
 from __future__ import annotations
 
 import uuid
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from datetime import date, datetime
 from typing import Any
 
@@ -139,6 +139,118 @@ class People(Projection):
             "memberships": memberships,
         }
 
+    # -- bulk: streams that start in this batch (census imports) -----------------------------------
+
+    BULK = frozenset({
+        PersonRegistered, PersonMovedIn, PersonMovedOut, PersonTagged,
+        PersonResidenceStatusChanged, HouseholdRegistered, HouseholdMemberJoined,
+    })  # fmt: skip
+
+    async def apply_many(
+        self, ctx: ApplyContext, events: Sequence[RecordedEvent], new_streams: set[str]
+    ) -> None:
+        fresh = [e for e in events if e.stream_id in new_streams]
+        if any(type(e.data) not in self.BULK for e in fresh):
+            fresh = []
+        if fresh:
+            await self._bulk(ctx, fresh)
+        for event in events:
+            if not fresh or event.stream_id not in new_streams:
+                await self.apply(ctx, event)
+
+    async def _bulk(self, ctx: ApplyContext, events: Sequence[RecordedEvent]) -> None:
+        """Fold brand-new streams into rows and insert each table's rows in one statement."""
+        persons: dict[uuid.UUID, dict[str, Any]] = {}
+        residences: list[dict[str, Any]] = []
+        open_residence: dict[uuid.UUID, dict[str, Any]] = {}
+        tags: list[dict[str, Any]] = []
+        households: dict[uuid.UUID, dict[str, Any]] = {}
+        memberships: list[dict[str, Any]] = []
+        joined_elsewhere: list[dict[str, Any]] = []
+        for event in events:
+            data, when = event.data, event.envelope.time
+            if isinstance(data, PersonRegistered):
+                persons[data.person_id] = {
+                    "person_id": data.person_id, "name": data.personal,
+                    "name_masked": data.name_masked, "identity_masked": data.identity_masked,
+                    "phone_masked": data.phone_masked, "sex": data.sex,
+                    "birth_year": data.birth_year, "hukou_type": data.hukou_type,
+                    "residence_status": data.residence_status, "dwelling_id": None,
+                    "household_id": None, "merged_into": None, "erased": False,
+                    "registered_at": when,
+                }  # fmt: skip
+            elif isinstance(data, HouseholdRegistered):
+                households[data.household_id] = {
+                    "household_id": data.household_id, "number": data.number, "type": data.type,
+                    "dwelling_id": data.dwelling_id, "head_person_id": data.head_person_id,
+                    "registered_at": when,
+                }  # fmt: skip
+            elif isinstance(data, HouseholdMemberJoined):
+                memberships.append({
+                    "household_id": data.household_id, "person_id": data.person_id,
+                    "relationship": data.relationship, "valid_from": data.on,
+                    "valid_to": None, "recorded_from": when, "recorded_to": None,
+                })  # fmt: skip
+                if data.person_id in persons:
+                    persons[data.person_id]["household_id"] = data.household_id
+                else:
+                    joined_elsewhere.append({"pid": data.person_id, "hid": data.household_id})
+            elif isinstance(data, PersonMovedIn | PersonMovedOut):
+                previous = open_residence.pop(data.person_id, None)
+                if previous is not None:
+                    previous.update(valid_to=data.on, recorded_to=when)
+                if isinstance(data, PersonMovedIn):
+                    row = {
+                        "person_id": data.person_id, "dwelling_id": data.dwelling_id,
+                        "valid_from": data.on, "valid_to": None, "recorded_from": when,
+                        "recorded_to": None,
+                    }  # fmt: skip
+                    residences.append(row)
+                    open_residence[data.person_id] = row
+                    person = persons[data.person_id]
+                    person["dwelling_id"] = data.dwelling_id
+                    if person["residence_status"] == "moved_out":
+                        person["residence_status"] = "resident"
+                else:
+                    persons[data.person_id]["residence_status"] = "moved_out"
+            elif isinstance(data, PersonResidenceStatusChanged):
+                persons[data.person_id]["residence_status"] = data.residence_status
+                if data.residence_status == "deceased":
+                    previous = open_residence.pop(data.person_id, None)
+                    if previous is not None:
+                        previous.update(valid_to=data.on, recorded_to=when)
+            elif isinstance(data, PersonTagged):
+                tags.append({
+                    "person_id": data.person_id, "tag": data.tag, "valid_from": data.valid_from,
+                    "valid_until": data.valid_until, "ended_on": None, "source": data.source,
+                    "set_by": event.envelope.actor,
+                })  # fmt: skip
+            owner = persons.get(getattr(data, "person_id", None))  # type: ignore[arg-type]
+            if owner is not None and event.stream_id.startswith("person-"):
+                owner.update(version=event.version, updated_at=when)
+            house = households.get(getattr(data, "household_id", None))  # type: ignore[arg-type]
+            if house is not None and event.stream_id.startswith("household-"):
+                house["version"] = event.version
+        keys = await self.keyring.keys(ctx.conn, list(persons))
+        for pid, person in persons.items():
+            key = keys.get(pid)
+            person["name"] = self.keyring.unseal(key, person["name"])["name"] if key else None
+        t = ctx.tables
+        for table, rows in (
+            ("persons", list(persons.values())), ("residences", residences), ("tags", tags),
+            ("households", list(households.values())), ("memberships", memberships),
+        ):  # fmt: skip
+            if rows:
+                await ctx.conn.execute(sa.insert(t[table]), rows)
+        if joined_elsewhere:
+            p = t["persons"]
+            await ctx.conn.execute(
+                sa.update(p)
+                .where(p.c.person_id == sa.bindparam("pid"))
+                .values(household_id=sa.bindparam("hid")),
+                joined_elsewhere,
+            )
+
     # -- persons ---------------------------------------------------------------------------------
 
     async def _name(self, ctx: ApplyContext, person_id: uuid.UUID, sealed: Sealed) -> str | None:
@@ -152,6 +264,13 @@ class People(Projection):
     async def on_registered(self, ctx: ApplyContext, event: RecordedEvent) -> None:
         data = event.data
         assert isinstance(data, PersonRegistered)
+        # streams interleave freely in the log: the household may have taken them in first
+        m = ctx.tables["memberships"]
+        household_id = await ctx.conn.scalar(
+            sa.select(m.c.household_id)
+            .where(m.c.person_id == data.person_id, m.c.valid_to.is_(None))
+            .limit(1)
+        )
         await ctx.conn.execute(
             sa.insert(ctx.tables["persons"]).values(
                 person_id=data.person_id,
@@ -163,6 +282,7 @@ class People(Projection):
                 birth_year=data.birth_year,
                 hukou_type=data.hukou_type,
                 residence_status=data.residence_status,
+                household_id=household_id,
                 erased=False,
                 version=event.version,
                 registered_at=event.envelope.time,

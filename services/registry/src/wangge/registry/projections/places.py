@@ -8,8 +8,9 @@ date D" has an answer after re-gridding.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from datetime import datetime
+from types import SimpleNamespace
 from typing import Any
 
 import sqlalchemy as sa
@@ -69,45 +70,61 @@ class PlaceTree(Projection):
         )
         return {"places": places, "building_grids": grids}
 
+    async def apply_many(
+        self, ctx: ApplyContext, events: Sequence[RecordedEvent], new_streams: set[str]
+    ) -> None:
+        fresh = [e for e in events if e.stream_id in new_streams]
+        if not fresh or any(not isinstance(e.data, PlaceRegistered) for e in fresh):
+            await super().apply_many(ctx, events, new_streams)
+            return
+        await self._bulk(ctx, fresh)
+        for event in events:
+            if event.stream_id not in new_streams:
+                await self.apply(ctx, event)
+
+    async def _bulk(self, ctx: ApplyContext, events: Sequence[RecordedEvent]) -> None:
+        """Registrations of new places, parents first, as one insert per table."""
+        places, grids = ctx.tables["places"], ctx.tables["building_grids"]
+        registrations = [e.data for e in events if isinstance(e.data, PlaceRegistered)]
+        ours = {r.place_id for r in registrations}
+        wanted = {r.parent_id for r in registrations if r.parent_id and r.parent_id not in ours}
+        known: dict[Any, Any] = {}
+        if wanted:
+            for existing in await ctx.conn.execute(
+                sa.select(places).where(places.c.place_id.in_(wanted))
+            ):
+                known[existing.place_id] = existing
+        rows: list[dict[str, Any]] = []
+        building_rows: list[dict[str, Any]] = []
+        for event in events:
+            data = event.data
+            assert isinstance(data, PlaceRegistered)
+            row = _registered_row(data, known.get(data.parent_id), event)
+            known[data.place_id] = SimpleNamespace(**row)
+            rows.append(row)
+            if data.kind == PlaceKind.BUILDING and row["grid_id"] is not None:
+                building_rows.append(
+                    {
+                        "building_id": data.place_id,
+                        "since": event.envelope.time,
+                        "grid_id": row["grid_id"],
+                    }
+                )
+        await ctx.conn.execute(sa.insert(places), rows)
+        if building_rows:
+            await ctx.conn.execute(sa.insert(grids), building_rows)
+
     @handles(PlaceRegistered)
     async def on_registered(self, ctx: ApplyContext, event: RecordedEvent) -> None:
         data = event.data
         assert isinstance(data, PlaceRegistered)
-        places = ctx.tables["places"]
         parent = await _place(ctx, data.parent_id) if data.parent_id is not None else None
-        kind = PlaceKind(data.kind)
-        own = data.code if kind in CODED else None
-        grid_id = data.place_id if kind == PlaceKind.GRID else (parent.grid_id if parent else None)
-        building_id = (
-            data.place_id
-            if kind == PlaceKind.BUILDING
-            else (parent.building_id if parent is not None else None)
-        )
-        address = _address(kind, data.name, data.number, parent)
-        await ctx.conn.execute(
-            sa.insert(places).values(
-                place_id=data.place_id,
-                kind=kind.value,
-                name=data.name,
-                code=data.code,
-                number=data.number,
-                parent_id=data.parent_id,
-                usage=data.usage,
-                scope=own or (parent.scope if parent is not None else ""),
-                grid_id=grid_id,
-                building_id=building_id,
-                address=address,
-                address_key=normalise_address(address),
-                has_boundary=data.boundary is not None,
-                version=event.version,
-                registered_at=event.envelope.time,
-                updated_at=event.envelope.time,
-            )
-        )
-        if kind == PlaceKind.BUILDING and grid_id is not None:
+        row = _registered_row(data, parent, event)
+        await ctx.conn.execute(sa.insert(ctx.tables["places"]).values(**row))
+        if data.kind == PlaceKind.BUILDING and row["grid_id"] is not None:
             await ctx.conn.execute(
                 sa.insert(ctx.tables["building_grids"]).values(
-                    building_id=data.place_id, since=event.envelope.time, grid_id=grid_id
+                    building_id=data.place_id, since=event.envelope.time, grid_id=row["grid_id"]
                 )
             )
 
@@ -149,6 +166,37 @@ class PlaceTree(Projection):
         data = event.data
         assert isinstance(data, DwellingUsageChanged)
         await _touch(ctx, event, data.place_id, usage=data.usage)
+
+
+def _registered_row(data: PlaceRegistered, parent: Any, event: RecordedEvent) -> dict[str, Any]:
+    """The row of a newly registered place, from its parent's row."""
+    kind = PlaceKind(data.kind)
+    own = data.code if kind in CODED else None
+    grid_id = data.place_id if kind == PlaceKind.GRID else (parent.grid_id if parent else None)
+    building_id = (
+        data.place_id
+        if kind == PlaceKind.BUILDING
+        else (parent.building_id if parent is not None else None)
+    )
+    address = _address(kind, data.name, data.number, parent)
+    return {
+        "place_id": data.place_id,
+        "kind": kind.value,
+        "name": data.name,
+        "code": data.code,
+        "number": data.number,
+        "parent_id": data.parent_id,
+        "usage": data.usage,
+        "scope": own or (parent.scope if parent is not None else ""),
+        "grid_id": grid_id,
+        "building_id": building_id,
+        "address": address,
+        "address_key": normalise_address(address),
+        "has_boundary": data.boundary is not None,
+        "version": event.version,
+        "registered_at": event.envelope.time,
+        "updated_at": event.envelope.time,
+    }
 
 
 def _address(kind: PlaceKind, name: str, number: str | None, parent: Any) -> str:
