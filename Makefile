@@ -31,6 +31,7 @@ bench: sync ## benchmarks against raw drivers and a peer library; prints a table
 
 docs: sync ## JSON Schemas and the AsyncAPI document of every event type, into docs/events/
 	@$(UV) run --frozen wangge-events schemas --out docs/events
+	@$(UV) run --frozen wangge registry access-table --out docs/registry/access.md
 
 services-start: ## start the dev PostgreSQL and Kafka (prints their environment)
 	@scripts/dev/services.sh start

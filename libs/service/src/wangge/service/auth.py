@@ -138,7 +138,20 @@ def require(*roles: str) -> Callable[..., Any]:
             raise HTTPException(403, detail=f"needs one of the roles: {', '.join(roles)}")
         return principal
 
+    dependency.__wangge_roles__ = roles  # type: ignore[attr-defined]
     return dependency
+
+
+def declared_roles(route: Any) -> tuple[str, ...] | None:
+    """The roles a route lets through (from its :func:`require` dependency); None if open."""
+    pending = [route.dependant]
+    while pending:
+        dependant = pending.pop()
+        roles = getattr(dependant.call, "__wangge_roles__", None)
+        if roles is not None:
+            return tuple(roles)
+        pending.extend(dependant.dependencies)
+    return None
 
 
 def require_place(principal: Principal, place: str) -> None:

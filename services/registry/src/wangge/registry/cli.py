@@ -203,3 +203,18 @@ def generate(
     writer = write_jsonl if out.suffix.lower() in (".jsonl", ".ndjson") else write_csv
     count = writer(generator.residents(), out)
     typer.echo(f"{count} residents written to {out}")
+
+
+@app.command("access-table")
+def access_table(
+    out: Annotated[Path, typer.Option(help="markdown file to write")] = Path(
+        "docs/registry/access.md"
+    ),
+) -> None:
+    """Write the access matrix (every endpoint, its roles and scope) for the docs."""
+    from wangge.registry.api.matrix import render, routes
+    from wangge.registry.app import ROUTERS
+
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(render(routes(ROUTERS)), encoding="utf-8")
+    typer.echo(f"access matrix written to {out}")

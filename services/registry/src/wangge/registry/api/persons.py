@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Awaitable, Callable
 from datetime import date
 from typing import Annotated, Any
 
@@ -296,10 +297,10 @@ async def erase_personal_data(
 
 async def _change(
     conn: ReadConnection, state: State, principal: Principal, response: Response,
-    person_id: uuid.UUID, run: Any,
+    person_id: uuid.UUID, run: Callable[[], Awaitable[object]],
 ) -> PersonRead:  # fmt: skip
     await (await Views.of(conn, state)).person(conn, principal, person_id)
-    await run
+    await run()
     return await _respond(conn, state, principal, response, person_id)
 
 
@@ -311,7 +312,12 @@ async def correct_details(
     """Correct a person's details (send If-Match)."""
     cmd = handlers.CorrectPerson(person_id=person_id, **dict(body))
     return await _change(
-        conn, state, principal, response, person_id, handlers.correct_person(command, keys, cmd)
+        conn,
+        state,
+        principal,
+        response,
+        person_id,
+        lambda: handlers.correct_person(command, keys, cmd),
     )
 
 
@@ -323,7 +329,7 @@ async def change_residence(
     """Record a new residence status (resident, floating, lodging, deceased)."""
     cmd = handlers.ChangeResidence(person_id=person_id, **dict(body))
     return await _change(
-        conn, state, principal, response, person_id, handlers.change_residence(command, cmd)
+        conn, state, principal, response, person_id, lambda: handlers.change_residence(command, cmd)
     )
 
 
@@ -336,7 +342,7 @@ async def move_in(
     await _dwelling_in_scope(conn, state, principal, body.dwelling_id)
     cmd = handlers.MoveIn(person_id=person_id, **dict(body))
     return await _change(
-        conn, state, principal, response, person_id, handlers.move_in(command, keys, cmd)
+        conn, state, principal, response, person_id, lambda: handlers.move_in(command, keys, cmd)
     )
 
 
@@ -349,7 +355,7 @@ async def move_out(
     person = await (await Views.of(conn, state)).person(conn, principal, person_id)
     cmd = handlers.MoveOut(person_id=person_id, household_id=person.household_id, **dict(body))
     return await _change(
-        conn, state, principal, response, person_id, handlers.move_out(command, keys, cmd)
+        conn, state, principal, response, person_id, lambda: handlers.move_out(command, keys, cmd)
     )
 
 
@@ -361,7 +367,9 @@ async def add_tie(
     """Record that a person owns, rents or lodges in a dwelling."""
     await _dwelling_in_scope(conn, state, principal, body.dwelling_id)
     cmd = handlers.Relate(person_id=person_id, **dict(body))
-    return await _change(conn, state, principal, response, person_id, handlers.relate(command, cmd))
+    return await _change(
+        conn, state, principal, response, person_id, lambda: handlers.relate(command, cmd)
+    )
 
 
 @router.post("/{person_id}/dwelling-ties/end", response_model=PersonRead)
@@ -372,7 +380,7 @@ async def end_tie(
     """Record the end of a tie to a dwelling."""
     cmd = handlers.EndRelation(person_id=person_id, **dict(body))
     return await _change(
-        conn, state, principal, response, person_id, handlers.end_relation(command, cmd)
+        conn, state, principal, response, person_id, lambda: handlers.end_relation(command, cmd)
     )
 
 
@@ -384,7 +392,7 @@ async def tag_person(
     """Tag a person as one of a special, key or vulnerable group, with source and period."""
     cmd = handlers.Tag(person_id=person_id, **dict(body))
     return await _change(
-        conn, state, principal, response, person_id, handlers.tag_person(command, cmd)
+        conn, state, principal, response, person_id, lambda: handlers.tag_person(command, cmd)
     )
 
 
@@ -396,7 +404,7 @@ async def end_tag(
     """End a tag (the history keeps it)."""
     cmd = handlers.Untag(person_id=person_id, tag=tag, **dict(body))
     return await _change(
-        conn, state, principal, response, person_id, handlers.untag_person(command, cmd)
+        conn, state, principal, response, person_id, lambda: handlers.untag_person(command, cmd)
     )
 
 
@@ -408,7 +416,9 @@ async def merge_person(
     """Mark this record as a duplicate of another person (undo with /unmerge)."""
     await (await Views.of(conn, state)).person(conn, principal, body.into_person_id)
     cmd = handlers.Merge(person_id=person_id, into_person_id=body.into_person_id)
-    return await _change(conn, state, principal, response, person_id, handlers.merge(command, cmd))
+    return await _change(
+        conn, state, principal, response, person_id, lambda: handlers.merge(command, cmd)
+    )
 
 
 @router.post("/{person_id}/unmerge", response_model=PersonRead)
@@ -419,7 +429,7 @@ async def unmerge_person(
     """Undo a merge."""
     cmd = handlers.Unmerge(person_id=person_id)
     return await _change(
-        conn, state, principal, response, person_id, handlers.unmerge(command, cmd)
+        conn, state, principal, response, person_id, lambda: handlers.unmerge(command, cmd)
     )
 
 

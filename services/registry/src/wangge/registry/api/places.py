@@ -12,7 +12,7 @@ from geojson_pydantic import MultiPolygon, Polygon
 from pydantic import BaseModel, Field
 
 from wangge.events.store import AppendResult
-from wangge.registry.api.access import Reader, Staff, ensure_visible, scope_filter
+from wangge.registry.api.access import Manager, Reader, Staff, ensure_visible, scope_filter
 from wangge.registry.api.deps import ReadConnection, tables
 from wangge.registry.api.history import HistoryPage, stream_history
 from wangge.registry.domain import places
@@ -259,7 +259,7 @@ async def rename_place(
 async def regrid_building(
     place_id: uuid.UUID,
     body: PlaceRegrid,
-    principal: Staff,
+    principal: Manager,
     command: Command,
     conn: ReadConnection,
     state: State,
@@ -267,7 +267,6 @@ async def regrid_building(
 ) -> PlaceRead:
     """Move a building, with its units and dwellings, to another grid the caller keeps."""
     await _visible(conn, state, principal, place_id)
-    _may_keep(principal, PlaceKind.GRID)
     grid = await _row(conn, state, body.to_grid_id)
     if grid is None or not principal.covers(grid.scope):
         raise NotFound(f"no place {body.to_grid_id}", field="to_grid_id")
