@@ -106,7 +106,7 @@ def rows_summary(
             maximum=MEMORY_LIMIT_MB,
         ),
     ]
-    rows = []
+    rows = _registry_rows(results)
     for t in targets:
         if t.ours not in results or (t.baseline and t.baseline not in results):
             continue
@@ -133,6 +133,54 @@ def rows_summary(
                 met,
             )
         )
+    return rows
+
+
+IMPORT_TARGET = 5000.0
+MODES = (("paced", "50 clients, 4 requests/s each"), ("saturated", "50 clients, no pause"))
+LOOKUP_P99_MS = 20.0
+
+
+def _registry_rows(results: dict[str, Measurement]) -> list[tuple[str, str, str, str, str, str]]:
+    """The registry's targets: import rate, and p99 of lookups and household cards."""
+    rows = []
+    raw = results.get("raw/batch")
+    for workers in (1, 2):
+        m = results.get(f"reg_import/{workers}")
+        events = results.get(f"reg_import_events/{workers}")
+        if m is None or events is None:
+            continue
+        rows.append(
+            (
+                f"Census import, full size, {workers} worker(s)",
+                f"{_fmt(m.median)} residents/s ({_fmt(events.median)} events/s)",
+                f"{_fmt(raw.median)} events/s raw batch" if raw else "",
+                f"{_ratio(events.median, raw.median):.2f}x" if raw else "",
+                f">= {IMPORT_TARGET:,.0f} residents/s",
+                "yes" if m.median >= IMPORT_TARGET else "**no**",
+            )
+        )
+    for key, label in (("lookup", "Person lookup by identity number"), ("card", "Household card")):
+        for mode, how in (
+            ("paced", "50 clients, 4 requests/s each"),
+            ("saturated", "50 clients, no pause"),
+        ):
+            p50 = results.get(f"reg_{key}_{mode}_p50")
+            p99 = results.get(f"reg_{key}_{mode}_p99")
+            rate = results.get(f"reg_{key}_{mode}_rate")
+            if p50 is None or p99 is None:
+                continue
+            paced = mode == "paced"
+            rows.append(
+                (
+                    f"{label}, {how}: p50 / p99",
+                    f"{p50.median:.1f} / {p99.median:.1f} ms",
+                    f"{_fmt(rate.median)} requests/s" if rate else "",
+                    "",
+                    f"p99 < {LOOKUP_P99_MS:.0f} ms" if paced else "(throughput)",
+                    ("yes" if p99.median < LOOKUP_P99_MS else "**no**") if paced else "",
+                )
+            )
     return rows
 
 

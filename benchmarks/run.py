@@ -18,6 +18,7 @@ from benchmarks import report
 from benchmarks.append import CONTENDERS, bench_batched, bench_single
 from benchmarks.common import Measurement, Settings, server_version
 from benchmarks.memory import bench_memory
+from benchmarks.registry import bench_registry
 from benchmarks.relay import bench_relay
 
 
@@ -45,6 +46,9 @@ async def main() -> None:
     if settings.wants("relay"):
         log("== relay to Kafka")
         results.update(await bench_relay(settings, log))
+    if settings.wants("registry"):
+        log("== registry: census import at full size, lookups under 50 clients")
+        results.update(await bench_registry(settings, log))
     if settings.wants("memory"):
         log("== memory (fresh processes)")
         results.update(await bench_memory(settings, log))

@@ -121,6 +121,7 @@ def _path(route: APIRoute, ids: dict[str, str]) -> str:
         .replace("{organisation_id}", ids["organisation"])
         .replace("{thing_id}", ids["thing"])
         .replace("{tag}", "veteran")
+        .replace("{dwelling_id}", ids["dwelling"])
     )
 
 

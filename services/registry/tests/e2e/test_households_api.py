@@ -139,3 +139,21 @@ async def test_the_head_changes_among_members_only(registry: Registry) -> None:
         json={"on": "2026-02-01", "reason": "外嫁"}, headers=tree.admin,
     )  # fmt: skip
     assert leave.status_code == 422  # the head leaves after someone else takes over
+
+
+async def test_the_residents_of_a_dwelling_on_a_date(registry: Registry) -> None:
+    tree = await build_tree(registry)
+    early = await register_person(registry, tree, moved_in_on="2015-03-01")
+    late = await register_person(registry, tree, moved_in_on="2024-09-01")
+    path = f"/places/{tree.dwelling}/residents"
+    in_2020 = await registry.client.get(path, params={"as_of": "2020-01-01"}, headers=tree.admin)
+    assert [r["person_id"] for r in in_2020.json()["residents"]] == [early["person_id"]]
+    await registry.client.post(
+        f"/persons/{early['person_id']}/move-out", json={"on": "2025-05-01"}, headers=tree.admin
+    )
+    now = await registry.client.get(path, headers=tree.admin)
+    assert [r["person_id"] for r in now.json()["residents"]] == [late["person_id"]]
+    then = await registry.client.get(path, params={"as_of": "2025-01-01"}, headers=tree.admin)
+    assert len(then.json()["residents"]) == 2
+    outside = registry.as_("grid_worker", places=[f"{tree.community_code}-002"])
+    assert (await registry.client.get(path, headers=outside)).status_code == 404

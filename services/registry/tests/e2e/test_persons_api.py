@@ -206,3 +206,21 @@ async def test_a_merge_points_the_duplicate_to_the_kept_record_and_can_be_undone
         f"/persons/{duplicate['person_id']}/unmerge", headers=community
     )
     assert undone.json()["merged_into"] is None
+
+
+async def test_a_retried_registration_returns_the_first_person(registry: Registry) -> None:
+    tree = await build_tree(registry)
+    body = {"name": "冯九", "identity_number": identity_number(), "hukou_type": "local",
+            "residence_status": "resident", "dwelling_id": tree.dwelling}  # fmt: skip
+    worker = registry.as_("grid_worker", places=[tree.grid_code], subject="worker-feng")
+    headers = {**worker, "Idempotency-Key": "visit-7-person-1"}
+    first = await registry.client.post("/persons", json=body, headers=headers)
+    again = await registry.client.post("/persons", json=body, headers=headers)
+    assert first.status_code == again.status_code == 201, again.text
+    assert again.json()["person_id"] == first.json()["person_id"]
+    # the same key from another caller is another command
+    other = registry.as_("grid_worker", places=[tree.grid_code], subject="worker-li")
+    duplicate = await registry.client.post(
+        "/persons", json=body, headers={**other, "Idempotency-Key": "visit-7-person-1"}
+    )
+    assert duplicate.status_code == 409  # one identity number, one person

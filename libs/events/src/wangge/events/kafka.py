@@ -97,3 +97,19 @@ async def _wait_for_leaders(admin: AIOKafkaAdminClient, topics: list[str]) -> No
         ):
             return
         await asyncio.sleep(0.1)
+
+
+async def describe_topic(bootstrap_servers: str, topic: str) -> int:
+    """The partition count of ``topic``; raises when the brokers cannot be reached.
+
+    Callers bound the wait (``asyncio.timeout``); a readiness probe must not hang.
+    """
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap_servers, request_timeout_ms=3000)
+    await admin.start()
+    try:
+        (description,) = await admin.describe_topics([topic])
+        if description.get("error_code"):
+            raise RuntimeError(f"topic {topic}: error {description['error_code']}")
+        return len(description["partitions"])
+    finally:
+        await admin.close()

@@ -626,3 +626,9 @@ async def active_tables(conn: AsyncConnection, projection: Projection) -> Mappin
     if not generation:
         raise LookupError(f"projection {projection.name} has not started")
     return projection.tables(generation)
+
+
+async def active_generations(conn: AsyncConnection) -> dict[str, int]:
+    """Every projection's active generation, in one query (a read touching several models)."""
+    rows = await conn.execute(sa.select(generations.c.projection, generations.c.generation))
+    return {row.projection: row.generation for row in rows}

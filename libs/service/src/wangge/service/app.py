@@ -22,7 +22,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from wangge.events import Catalogue, default_catalogue
 from wangge.events.db import create_engine
-from wangge.events.kafka import ensure_topics, topic_for
+from wangge.events.kafka import describe_topic, ensure_topics, topic_for
 from wangge.events.projection import KafkaSource, Projection, ProjectionRunner, Source, StoreSource
 from wangge.events.relay import OutboxRelay
 from wangge.events.store import EventStore, open_store
@@ -119,7 +119,9 @@ async def _stop(state: ServiceState) -> None:
     await state.engine.dispose()
 
 
-def _readiness_checks(app: FastAPI, migrations: Path | None) -> dict[str, health.ReadinessCheck]:
+def _readiness_checks(
+    app: FastAPI, migrations: Path | None, *, kafka_configured: bool
+) -> dict[str, health.ReadinessCheck]:
     def service() -> ServiceState:
         state: ServiceState = app.state.service
         return state
@@ -144,9 +146,19 @@ def _readiness_checks(app: FastAPI, migrations: Path | None) -> dict[str, health
             raise RuntimeError(f"the database is at {revision}, the scripts at {head}")
         return {"revision": revision}
 
+    async def kafka() -> dict[str, Any]:
+        settings = service().settings
+        assert settings.kafka_bootstrap_servers
+        topic = topic_for(settings.service)
+        async with asyncio.timeout(5):
+            partitions = await describe_topic(settings.kafka_bootstrap_servers, topic)
+        return {"topic": topic, "partitions": partitions}
+
     checks: dict[str, health.ReadinessCheck] = {"database": database, "workers": workers}
     if migrations is not None:
         checks["migrations"] = migrated
+    if kafka_configured:
+        checks["kafka"] = kafka
     return checks
 
 
@@ -183,7 +195,9 @@ def create_app(
     app = FastAPI(title=title, description=description, version=version, lifespan=lifespan)
     install_problem_handlers(app)
     instrument(app)
-    app.state.readiness_checks = _readiness_checks(app, migrations)
+    app.state.readiness_checks = _readiness_checks(
+        app, migrations, kafka_configured=bool(settings.kafka_bootstrap_servers)
+    )
     app.include_router(health.router)
     for router in routers:
         app.include_router(router)

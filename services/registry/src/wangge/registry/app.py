@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import functools
 from pathlib import Path
 
 from fastapi import FastAPI
 
 from wangge.events import default_catalogue
+from wangge.events.projection import Projection
 from wangge.registry.api import (
     households,
     organisations,
@@ -17,18 +19,16 @@ from wangge.registry.api import (
     visits,
     workers,
 )
+from wangge.registry.bootstrap import projections
 from wangge.registry.config import RegistrySettings
 from wangge.registry.personal_data import KeyRing
-from wangge.registry.projections.activity import Activity
-from wangge.registry.projections.organisations import OrganisationsAndThings
-from wangge.registry.projections.people import People
-from wangge.registry.projections.places import PlaceTree
 from wangge.service import create_app
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 ROUTERS = (
     places.router,
     persons.router,
+    persons.residents,
     households.router,
     workers.router,
     visits.router,
@@ -48,8 +48,12 @@ def build_app(settings: RegistrySettings | None = None) -> FastAPI:
         description="The base register of people, places, things and organisations (提户知人).",
         catalogue=default_catalogue,
         routers=ROUTERS,
-        projections=(PlaceTree, lambda: People(keyring), Activity, OrganisationsAndThings),
+        projections=[functools.partial(_same, model) for model in projections(keyring)],
         migrations=MIGRATIONS,
     )
     app.state.keyring = keyring
     return app
+
+
+def _same(model: Projection) -> Projection:
+    return model

@@ -2,24 +2,25 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 
-from wangge.events import default_catalogue
+from wangge.events import Metadata, default_catalogue
 from wangge.events.db import create_engine
-from wangge.events.projection import Projection, ProjectionRunner, StoreSource
-from wangge.events.store import EventStore, open_store
+from wangge.events.projection import Projection, ProjectionRunner, StoreSource, apply_inline
+from wangge.events.store import EventStore, StreamAppend, open_store
 from wangge.registry.config import RegistrySettings
 from wangge.registry.personal_data import KeyRing
 from wangge.registry.projections.activity import Activity
+from wangge.registry.projections.organisations import OrganisationsAndThings
 from wangge.registry.projections.people import People
 from wangge.registry.projections.places import PlaceTree
 
 
 def projections(keyring: KeyRing) -> list[Projection]:
-    """The registry's read models (the app runs the same ones)."""
-    return [PlaceTree(), People(keyring), Activity()]
+    """The registry's read models: the app runs these, and so do import and seed."""
+    return [PlaceTree(), People(keyring), Activity(), OrganisationsAndThings()]
 
 
 @dataclass
@@ -30,6 +31,17 @@ class Registry:
     store: EventStore
     keyring: KeyRing
     projections: list[Projection]
+
+    async def append_new(self, appends: Sequence[StreamAppend], *, actor: str) -> None:
+        """Start many streams in one transaction, with their read models (seeding)."""
+        metadata = Metadata(actor=actor)
+        async with self.store.begin() as conn:
+            results = await self.store.append_batch(appends, connection=conn, metadata=metadata)
+            recorded = []
+            for append, result in zip(appends, results, strict=True):
+                recorded += self.store.recorded(append.events, result, metadata)
+            for projection in self.projections:
+                await apply_inline(projection, conn, recorded)
 
     async def catch_up(self) -> int:
         """Apply whatever the read models have not applied yet; returns how many events."""

@@ -223,6 +223,14 @@ class CensusImport:
                     by_id[member.household_id].members.add(member.person_id)
             self._identities = set(await conn.scalars(sa.select(person_identities.c.identity_hash)))
 
+    def grid_id(self, code: str) -> uuid.UUID | None:
+        """The id of the grid with this code, if the register has it."""
+        return self._grids.get(code)
+
+    def child_id(self, parent: uuid.UUID, number: str) -> uuid.UUID | None:
+        """The id of the building, unit or dwelling ``number`` under ``parent``, if known."""
+        return self._children.get((parent, number))
+
     def validate(self, line: int, row: dict[str, str]) -> Resident | Rejected:
         """A resident, or the row with every reason it cannot be imported."""
         row = {k: (row.get(k) or "").strip() for k in COLUMNS}

@@ -8,13 +8,16 @@ from datetime import date
 
 import sqlalchemy as sa
 
-from wangge.events import DomainEvent, Metadata
-from wangge.events.projection import active_tables, apply_inline
+from wangge.events import DomainEvent
+from wangge.events.projection import active_tables
 from wangge.events.store import StreamAppend
 from wangge.registry.bootstrap import Registry
 from wangge.registry.census import CensusImport, Report
-from wangge.registry.domain import places
+from wangge.registry.domain import organisations, places, things
+from wangge.registry.domain.identity import normalise_phone
+from wangge.registry.domain.organisations import OrganisationKind
 from wangge.registry.domain.places import PlaceKind
+from wangge.registry.domain.things import RiskLevel, ThingKind
 from wangge.registry.projections.places import PlaceTree
 from wangge.registry.synthetic import Generator
 
@@ -47,14 +50,7 @@ async def seed_tree(registry: Registry, generator: Generator) -> int:
         register(PlaceKind.COMMUNITY, community.code, community.name, subdistrict.code)
     for grid in subdistrict.grids:
         register(PlaceKind.GRID, grid.code, grid.name, grid.code.rsplit("-", 1)[0])
-    metadata = Metadata(actor="seed")
-    async with registry.store.begin() as conn:
-        results = await registry.store.append_batch(appends, connection=conn, metadata=metadata)
-        recorded = []
-        for append, result in zip(appends, results, strict=True):
-            recorded += registry.store.recorded(append.events, result, metadata)
-        for projection in registry.projections:
-            await apply_inline(projection, conn, recorded)
+    await registry.append_new(appends, actor="seed")
     return len(appends)
 
 
@@ -75,4 +71,48 @@ async def seed(
     )  # fmt: skip
     await importer.load()
     rows = enumerate(generator.residents(), 1)
-    return await importer.run(rows, on_progress=on_progress)
+    report = await importer.run(rows, on_progress=on_progress)
+    await seed_organisations_and_things(registry, generator, importer)
+    return report
+
+
+async def seed_organisations_and_things(
+    registry: Registry, generator: Generator, importer: CensusImport
+) -> int:
+    """The generator's organisations (at their grid) and things (at their building)."""
+    appends: list[StreamAppend] = []
+    registered: dict[str, organisations.Organisation] = {}
+
+    def place(place_id: uuid.UUID, kind: PlaceKind) -> places.Place:
+        return places.Place(place_id, kind, "", None, None, None, None, 1)
+
+    for org in generator.organisations():
+        grid_id = importer.grid_id(org.grid_code)
+        if grid_id is None:
+            continue
+        organisation_id = uuid.uuid4()
+        events = organisations.register(
+            organisation_id=organisation_id, uscc=org.uscc, name=org.name,
+            kind=OrganisationKind(org.kind), place=place(grid_id, PlaceKind.GRID),
+            address=org.address, contact_name=org.contact_name,
+            contact_phone=normalise_phone(org.contact_phone, field="contact_phone"),
+        )  # fmt: skip
+        registered[org.uscc] = organisations.evolve(None, events[0], 1)
+        appends.append(StreamAppend(organisations.stream_id(organisation_id), events, 0))
+    for item in generator.things():
+        grid_id = importer.grid_id(item.grid_code)
+        building = importer.child_id(grid_id, item.building_number) if grid_id else None
+        if building is None:
+            continue
+        thing_id = uuid.uuid4()
+        kind = ThingKind(item.kind)
+        found = things.register(
+            thing_id=thing_id, kind=kind, category=item.name, name=item.name,
+            place=place(building, PlaceKind.BUILDING),
+            responsible=registered.get(item.responsible_uscc or ""),
+            description=item.description,
+            risk_level=RiskLevel.MEDIUM if kind == ThingKind.HAZARD_POINT else None,
+        )  # fmt: skip
+        appends.append(StreamAppend(things.stream_id(thing_id), found, 0))
+    await registry.append_new(appends, actor="seed")
+    return len(appends)

@@ -11,8 +11,8 @@ from fastapi import Depends, Request
 from pydantic import BaseModel, Field
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from wangge.events.projection import active_generations
 from wangge.registry.api.access import ensure_visible
-from wangge.registry.api.deps import tables
 from wangge.registry.personal_data import KeyRing
 from wangge.registry.projections.people import People
 from wangge.registry.projections.places import PlaceTree
@@ -69,10 +69,12 @@ class Views:
 
     @classmethod
     async def of(cls, conn: AsyncConnection, state: ServiceState) -> Views:
-        """The views of a running registry."""
-        return cls(
-            await tables(conn, state, PlaceTree.name), await tables(conn, state, People.name)
-        )
+        """The views of a running registry (one query finds both models' generations)."""
+        active = await active_generations(conn)
+        places, people = (state.service_projection(n) for n in (PlaceTree.name, People.name))
+        if not active.get(places.name) or not active.get(people.name):
+            raise LookupError("the registry's read models have not started")
+        return cls(places.tables(active[places.name]), people.tables(active[people.name]))
 
     def person_query(self) -> sa.Select[Any]:
         """Persons with the scope of the dwelling they live, or last lived, in."""

@@ -4,16 +4,23 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Awaitable, Callable
-from datetime import date
+from datetime import date, datetime
 from typing import Annotated, Any
 
 import sqlalchemy as sa
 from fastapi import APIRouter, Depends, Query, Response, status
-from pydantic import BaseModel, Field
+from pydantic import AwareDatetime, BaseModel, Field
 
 from wangge.events import DomainEvent
 from wangge.events.store import AppendResult
-from wangge.registry.api.access import ADMINS, MANAGERS, Reader, Staff, scope_filter
+from wangge.registry.api.access import (
+    ADMINS,
+    MANAGERS,
+    Reader,
+    Staff,
+    ensure_visible,
+    scope_filter,
+)
 from wangge.registry.api.deps import ReadConnection
 from wangge.registry.api.history import HistoryPage, stream_history
 from wangge.registry.api.people import Keys, PersonRead, Views
@@ -31,6 +38,7 @@ from wangge.registry.domain.persons import (
     Sealed,
 )
 from wangge.registry.handlers import persons as handlers
+from wangge.registry.projections.people import as_of
 from wangge.service.auth import Principal, require
 from wangge.service.commands import Command, set_etag
 from wangge.service.deps import State
@@ -448,3 +456,67 @@ async def person_history(
     """Every change of a person, oldest first; personal data stay sealed."""
     await (await Views.of(conn, state)).person(conn, principal, person_id)
     return await stream_history(state.store, persons.stream_id(person_id), show=_shown)
+
+
+residents = APIRouter(tags=["persons"])
+
+
+class Resident(BaseModel):
+    """Someone living in a dwelling on a date (masked)."""
+
+    person_id: uuid.UUID
+    name_masked: str
+    sex: str
+    birth_year: int
+    residence_status: str
+    since: date
+    until: date | None
+
+
+class ResidentsOnDate(BaseModel):
+    """Who lived in a dwelling on a date, as the register knew it at a time."""
+
+    dwelling_id: uuid.UUID
+    as_of: date
+    known_at: datetime | None
+    residents: list[Resident]
+
+
+@residents.get("/places/{dwelling_id}/residents", response_model=ResidentsOnDate)
+async def residents_on_date(
+    dwelling_id: uuid.UUID,
+    principal: Reader,
+    conn: ReadConnection,
+    state: State,
+    as_of_date: Annotated[
+        date | None, Query(alias="as_of", description="the date (default: today)")
+    ] = None,
+    known_at: Annotated[
+        AwareDatetime | None, Query(description="as the register knew it then (default: now)")
+    ] = None,
+) -> ResidentsOnDate:
+    """Who lived in a dwelling on a date — moves carry the date they took effect."""
+    views = await Views.of(conn, state)
+    scope = await conn.scalar(
+        sa.select(views.places.c.scope).where(views.places.c.place_id == dwelling_id)
+    )
+    ensure_visible(principal, scope, f"place {dwelling_id}")
+    on = as_of_date or handlers.today()
+    r, p = views.people["residences"], views.persons
+    rows = await conn.execute(
+        sa.select(r.c.person_id, r.c.valid_from, r.c.valid_to, p)
+        .join(p, p.c.person_id == r.c.person_id)
+        .where(r.c.dwelling_id == dwelling_id, *as_of(r, on, known_at))
+        .order_by(r.c.valid_from, r.c.person_id)
+    )
+    return ResidentsOnDate(
+        dwelling_id=dwelling_id, as_of=on, known_at=known_at,
+        residents=[
+            Resident(
+                person_id=row.person_id, name_masked=row.name_masked, sex=row.sex,
+                birth_year=row.birth_year, residence_status=row.residence_status,
+                since=row.valid_from, until=row.valid_to,
+            )
+            for row in rows
+        ],
+    )  # fmt: skip
