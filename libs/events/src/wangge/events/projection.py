@@ -585,22 +585,29 @@ async def apply_inline(
     generation = await active_generation(conn, projection.name)
     if not generation:
         return 0
-    rows = await conn.execute(
-        sa.select(applied_versions.c.stream_id, applied_versions.c.version).where(
-            applied_versions.c.projection == projection.name,
-            applied_versions.c.generation == generation,
-            applied_versions.c.stream_id.in_(list(by_stream)),
+    needs: dict[str, int] = {}
+    for stream in by_stream:
+        earlier = (history or {}).get(stream, ())
+        needed = max((e.version for e in earlier if e.envelope.type in handled), default=0)
+        needs[stream] = max(needed, (heads or {}).get(stream, 0))
+    # only streams with a past need their applied version read (an import starts thousands of
+    # new streams per transaction, which have none)
+    applied: dict[str, int] = {}
+    known = [stream for stream, needed in needs.items() if needed]
+    if known:
+        rows = await conn.execute(
+            sa.select(applied_versions.c.stream_id, applied_versions.c.version).where(
+                applied_versions.c.projection == projection.name,
+                applied_versions.c.generation == generation,
+                applied_versions.c.stream_id.in_(known),
+            )
         )
-    )
-    applied = {row.stream_id: row.version for row in rows}
+        applied = {row.stream_id: row.version for row in rows}
     ctx = ApplyContext(conn=conn, tables=projection.tables(generation))
     eligible: set[str] = set()
     touched: list[dict[str, Any]] = []
     for stream, stream_events in by_stream.items():
-        earlier = (history or {}).get(stream, ())
-        needed = max((e.version for e in earlier if e.envelope.type in handled), default=0)
-        needed = max(needed, (heads or {}).get(stream, 0))
-        if applied.get(stream, 0) < needed:
+        if applied.get(stream, 0) < needs[stream]:
             continue
         eligible.add(stream)
         touched.append(
