@@ -184,12 +184,23 @@ PostgreSQL; more worker processes on more cores scale by grid. Next: validate an
 workers only, skip the store's second validation of events built by trusted code, and COPY the
 read models' rows.
 
-**Lookups, p99 < 20 ms under 50 clients**: **missed**. With 50 clients each making 4 requests
-a second, a person lookup by identity number has p50 {figure("reg_lookup_paced_p50", 1)} ms and
-p99 {figure("reg_lookup_paced_p99", 1)} ms; a household card p50
+**Lookups, p99 < 20 ms under 50 clients**: {_lookup_verdict(r)}. After the load the tables
+are vacuumed and analysed (as an operator would), the server warms up for 3 s, then, with 50
+clients each making 4 requests a second, a person lookup by identity number has p50
+{figure("reg_lookup_paced_p50", 1)} ms and p99 {figure("reg_lookup_paced_p99", 1)} ms; a household card p50
 {figure("reg_card_paced_p50", 1)} ms and p99 {figure("reg_card_paced_p99", 1)} ms. Without pauses
 the single server process does {figure("reg_lookup_saturated_rate")} lookups/s and
-{figure("reg_card_saturated_rate")} cards/s. The median is well inside the target; the tail is a
-stall of about 100-200 ms every few seconds that remains with the garbage collector switched
-off, with the load generator, the server and PostgreSQL on the same two cores. Next: find the
-stall (py-spy on the server), run one server process per core, and run the clients elsewhere."""
+{figure("reg_card_saturated_rate")} cards/s. The median is well inside the target; the tail comes
+from stalls of tens of milliseconds with the load generator, the server and PostgreSQL on the
+same two cores (it remains with the garbage collector switched off). Next: profile the server
+under load from another machine, and run one server process per core."""
+
+
+def _lookup_verdict(r: dict[str, Measurement]) -> str:
+    worst = max(
+        (r[k].median for k in ("reg_lookup_paced_p99", "reg_card_paced_p99") if k in r),
+        default=math.nan,
+    )
+    if math.isnan(worst):
+        return "not run"
+    return "**met**" if worst < 20 else "**missed**"
