@@ -187,8 +187,9 @@ read models' rows.
 **Lookups, p99 < 20 ms under 50 clients**: {_lookup_verdict(r)}. After the load the tables
 are vacuumed and analysed (as an operator would), the server warms up for 3 s, then, with 50
 clients each making 4 requests a second, a person lookup by identity number has p50
-{figure("reg_lookup_paced_p50", 1)} ms and p99 {figure("reg_lookup_paced_p99", 1)} ms; a household card p50
-{figure("reg_card_paced_p50", 1)} ms and p99 {figure("reg_card_paced_p99", 1)} ms. Without pauses
+{figure("reg_lookup_paced_p50", 1)} ms and p99 {figure("reg_lookup_paced_p99", 1)} ms; a
+household card p50 {figure("reg_card_paced_p50", 1)} ms and p99
+{figure("reg_card_paced_p99", 1)} ms. Without pauses
 the single server process does {figure("reg_lookup_saturated_rate")} lookups/s and
 {figure("reg_card_saturated_rate")} cards/s. The median is well inside the target; the tail comes
 from stalls of tens of milliseconds with the load generator, the server and PostgreSQL on the
