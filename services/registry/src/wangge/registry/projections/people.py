@@ -170,27 +170,12 @@ class People(Projection):
         for event in events:
             data, when = event.data, event.envelope.time
             if isinstance(data, PersonRegistered):
-                persons[data.person_id] = {
-                    "person_id": data.person_id, "name": data.personal,
-                    "name_masked": data.name_masked, "identity_masked": data.identity_masked,
-                    "phone_masked": data.phone_masked, "sex": data.sex,
-                    "birth_year": data.birth_year, "hukou_type": data.hukou_type,
-                    "residence_status": data.residence_status, "dwelling_id": None,
-                    "household_id": None, "merged_into": None, "erased": False,
-                    "registered_at": when,
-                }  # fmt: skip
+                # the sealed block stands in for the name until the keys are read below
+                persons[data.person_id] = _person_row(event, data, name=data.personal)
             elif isinstance(data, HouseholdRegistered):
-                households[data.household_id] = {
-                    "household_id": data.household_id, "number": data.number, "type": data.type,
-                    "dwelling_id": data.dwelling_id, "head_person_id": data.head_person_id,
-                    "registered_at": when,
-                }  # fmt: skip
+                households[data.household_id] = _household_row(event, data)
             elif isinstance(data, HouseholdMemberJoined):
-                memberships.append({
-                    "household_id": data.household_id, "person_id": data.person_id,
-                    "relationship": data.relationship, "valid_from": data.on,
-                    "valid_to": None, "recorded_from": when, "recorded_to": None,
-                })  # fmt: skip
+                memberships.append(_membership_row(event, data))
                 if data.person_id in persons:
                     persons[data.person_id]["household_id"] = data.household_id
                 else:
@@ -200,11 +185,7 @@ class People(Projection):
                 if previous is not None:
                     previous.update(valid_to=data.on, recorded_to=when)
                 if isinstance(data, PersonMovedIn):
-                    row = {
-                        "person_id": data.person_id, "dwelling_id": data.dwelling_id,
-                        "valid_from": data.on, "valid_to": None, "recorded_from": when,
-                        "recorded_to": None,
-                    }  # fmt: skip
+                    row = _residence_row(event, data)
                     residences.append(row)
                     open_residence[data.person_id] = row
                     person = persons[data.person_id]
@@ -220,11 +201,7 @@ class People(Projection):
                     if previous is not None:
                         previous.update(valid_to=data.on, recorded_to=when)
             elif isinstance(data, PersonTagged):
-                tags.append({
-                    "person_id": data.person_id, "tag": data.tag, "valid_from": data.valid_from,
-                    "valid_until": data.valid_until, "ended_on": None, "source": data.source,
-                    "set_by": event.envelope.actor,
-                })  # fmt: skip
+                tags.append(_tag_row(event, data))
             owner = persons.get(getattr(data, "person_id", None))  # type: ignore[arg-type]
             if owner is not None and event.stream_id.startswith("person-"):
                 owner.update(version=event.version, updated_at=when)
@@ -271,24 +248,9 @@ class People(Projection):
             .where(m.c.person_id == data.person_id, m.c.valid_to.is_(None))
             .limit(1)
         )
-        await ctx.conn.execute(
-            sa.insert(ctx.tables["persons"]).values(
-                person_id=data.person_id,
-                name=await self._name(ctx, data.person_id, data.personal),
-                name_masked=data.name_masked,
-                identity_masked=data.identity_masked,
-                phone_masked=data.phone_masked,
-                sex=data.sex,
-                birth_year=data.birth_year,
-                hukou_type=data.hukou_type,
-                residence_status=data.residence_status,
-                household_id=household_id,
-                erased=False,
-                version=event.version,
-                registered_at=event.envelope.time,
-                updated_at=event.envelope.time,
-            )
-        )
+        name = await self._name(ctx, data.person_id, data.personal)
+        row = _person_row(event, data, name=name, household_id=household_id)
+        await ctx.conn.execute(sa.insert(ctx.tables["persons"]).values(**row))
 
     @handles(PersonDetailsCorrected)
     async def on_corrected(self, ctx: ApplyContext, event: RecordedEvent) -> None:
@@ -324,12 +286,7 @@ class People(Projection):
         )
         await _close(ctx, "residences", data.person_id, data.on, event.envelope.time)
         await ctx.conn.execute(
-            sa.insert(ctx.tables["residences"]).values(
-                person_id=data.person_id,
-                dwelling_id=data.dwelling_id,
-                valid_from=data.on,
-                recorded_from=event.envelope.time,
-            )
+            sa.insert(ctx.tables["residences"]).values(**_residence_row(event, data))
         )
         values: dict[str, Any] = {"dwelling_id": data.dwelling_id}
         if status == "moved_out":
@@ -376,16 +333,7 @@ class People(Projection):
     async def on_tagged(self, ctx: ApplyContext, event: RecordedEvent) -> None:
         data = event.data
         assert isinstance(data, PersonTagged)
-        await ctx.conn.execute(
-            sa.insert(ctx.tables["tags"]).values(
-                person_id=data.person_id,
-                tag=data.tag,
-                valid_from=data.valid_from,
-                valid_until=data.valid_until,
-                source=data.source,
-                set_by=event.envelope.actor,
-            )
-        )
+        await ctx.conn.execute(sa.insert(ctx.tables["tags"]).values(**_tag_row(event, data)))
         await self._person(ctx, event)
 
     @handles(PersonUntagged)
@@ -429,31 +377,15 @@ class People(Projection):
     async def on_household(self, ctx: ApplyContext, event: RecordedEvent) -> None:
         data = event.data
         assert isinstance(data, HouseholdRegistered)
-        await ctx.conn.execute(
-            sa.insert(ctx.tables["households"]).values(
-                household_id=data.household_id,
-                number=data.number,
-                type=data.type,
-                dwelling_id=data.dwelling_id,
-                head_person_id=data.head_person_id,
-                version=event.version,
-                registered_at=event.envelope.time,
-            )
-        )
+        row = _household_row(event, data)
+        await ctx.conn.execute(sa.insert(ctx.tables["households"]).values(**row))
 
     @handles(HouseholdMemberJoined)
     async def on_joined(self, ctx: ApplyContext, event: RecordedEvent) -> None:
         data = event.data
         assert isinstance(data, HouseholdMemberJoined)
-        await ctx.conn.execute(
-            sa.insert(ctx.tables["memberships"]).values(
-                household_id=data.household_id,
-                person_id=data.person_id,
-                relationship=data.relationship,
-                valid_from=data.on,
-                recorded_from=event.envelope.time,
-            )
-        )
+        row = _membership_row(event, data)
+        await ctx.conn.execute(sa.insert(ctx.tables["memberships"]).values(**row))
         persons = ctx.tables["persons"]
         await ctx.conn.execute(
             sa.update(persons)
@@ -540,6 +472,54 @@ class People(Projection):
             .where(households.c.household_id == household_id)
             .values(version=event.version)
         )
+
+
+# -- rows, shared by the event-by-event handlers and the bulk fold ---------------------------------
+
+
+def _person_row(
+    event: RecordedEvent, data: PersonRegistered, *, name: Any, household_id: Any = None
+) -> dict[str, Any]:
+    return {
+        "person_id": data.person_id, "name": name, "name_masked": data.name_masked,
+        "identity_masked": data.identity_masked, "phone_masked": data.phone_masked,
+        "sex": data.sex, "birth_year": data.birth_year, "hukou_type": data.hukou_type,
+        "residence_status": data.residence_status, "dwelling_id": None,
+        "household_id": household_id, "merged_into": None, "erased": False,
+        "version": event.version, "registered_at": event.envelope.time,
+        "updated_at": event.envelope.time,
+    }  # fmt: skip
+
+
+def _residence_row(event: RecordedEvent, data: PersonMovedIn) -> dict[str, Any]:
+    return {
+        "person_id": data.person_id, "dwelling_id": data.dwelling_id, "valid_from": data.on,
+        "valid_to": None, "recorded_from": event.envelope.time, "recorded_to": None,
+    }  # fmt: skip
+
+
+def _tag_row(event: RecordedEvent, data: PersonTagged) -> dict[str, Any]:
+    return {
+        "person_id": data.person_id, "tag": data.tag, "valid_from": data.valid_from,
+        "valid_until": data.valid_until, "ended_on": None, "source": data.source,
+        "set_by": event.envelope.actor,
+    }  # fmt: skip
+
+
+def _household_row(event: RecordedEvent, data: HouseholdRegistered) -> dict[str, Any]:
+    return {
+        "household_id": data.household_id, "number": data.number, "type": data.type,
+        "dwelling_id": data.dwelling_id, "head_person_id": data.head_person_id,
+        "version": event.version, "registered_at": event.envelope.time,
+    }  # fmt: skip
+
+
+def _membership_row(event: RecordedEvent, data: HouseholdMemberJoined) -> dict[str, Any]:
+    return {
+        "household_id": data.household_id, "person_id": data.person_id,
+        "relationship": data.relationship, "valid_from": data.on, "valid_to": None,
+        "recorded_from": event.envelope.time, "recorded_to": None,
+    }  # fmt: skip
 
 
 async def _close(
