@@ -109,3 +109,30 @@ async def test_a_rebuild_replays_into_fresh_tables_and_swaps(engine: AsyncEngine
     await _drain(runner)
     after = await projection.snapshot(engine)
     assert after[streams[0]][0] == before[streams[0]][0] + 1
+
+
+async def test_a_runner_follows_a_rebuild_made_by_another_process(engine: AsyncEngine) -> None:
+    store = open_store(engine, service="sample", catalogue=catalogue)
+    await store.create_schema()
+    streams = await _fill(store)
+    name = f"followed_{uuid.uuid4().hex[:8]}"
+    # two runners of one projection, as two service processes would run it
+    here = ProjectionRunner(CountsProjection(name), engine=engine, source=StoreSource(store))
+    there = ProjectionRunner(
+        CountsProjection(name),
+        engine=engine,
+        source=StoreSource(store, idle_seconds=0),
+        generation_check_seconds=0,
+    )
+    await here.start()
+    await there.start()
+    await _drain(there)
+    assert await here.rebuild() == 2  # drops generation 1, which `there` was writing
+    for sid in streams:
+        await store.append(sid, [Counted(n=99)], expected_version=None)
+    await _drain(there)  # would fail on the dropped tables without following the swap
+    assert there.generation == 2
+    counts = await CountsProjection(name).snapshot(engine)
+    assert all(counts[sid][0] == EVENTS_EACH + 1 for sid in streams)
+    await here.stop()
+    await there.stop()

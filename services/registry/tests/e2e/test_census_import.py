@@ -137,7 +137,7 @@ async def test_the_bulk_import_leaves_the_read_models_a_replay_would(
     registry_settings: RegistrySettings,
 ) -> None:
     generator = Generator(seed=11, size="tiny")
-    # no running app here: its runners would keep writing the generation the rebuild retires
+    # no running app here: its runners would follow the rebuild only within a second
     async with started_without_app(registry_settings) as parts:
         await seed_tree(parts, generator)
         importer = CensusImport(

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from abc import ABC, abstractmethod
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
@@ -332,14 +333,18 @@ class ProjectionRunner:
         engine: AsyncEngine,
         source: Source,
         batch_size: int = 500,
+        generation_check_seconds: float = 1.0,
     ) -> None:
         self.projection = projection
         self.engine = engine
         self.source = source
         self.batch_size = batch_size
+        self.generation_check_seconds = generation_check_seconds
         self.generation = 0
         self.applied = 0
         self._stored: dict[str, str] = {}
+        self._checked = 0.0
+        self._started = False
 
     @staticmethod
     def state_metadata() -> sa.MetaData:
@@ -386,9 +391,12 @@ class ProjectionRunner:
         self._stored = await self._load_positions(self.generation)
         generation = self.generation
         await self.source.start(lambda: self._load_positions(generation))
+        self._started = True
+        self._checked = time.monotonic()
 
     async def stop(self) -> None:
         """Close the source."""
+        self._started = False
         await self.source.stop()
 
     async def run(self, stop: asyncio.Event | None = None) -> None:
@@ -403,10 +411,33 @@ class ProjectionRunner:
 
     async def run_once(self) -> int:
         """Fetch and apply one batch; returns how many events it held."""
+        await self._follow_generation()
         batch = await self.source.fetch(self._stored, self.batch_size)
         if batch:
             await self._apply(self.generation, batch, self._stored)
         return len(batch)
+
+    async def _follow_generation(self) -> None:
+        # a rebuild in another process swaps generations under this runner: it follows the
+        # swap, so it never writes tables the rebuild retired (checked at most once a second)
+        now = time.monotonic()
+        if not self._started or now - self._checked < self.generation_check_seconds:
+            return
+        self._checked = now
+        async with self.engine.connect() as conn:
+            generation = await active_generation(conn, self.projection.name)
+        if not generation or generation == self.generation:
+            return
+        log.info(
+            "projection %s follows generation %s (was %s)",
+            self.projection.name,
+            generation,
+            self.generation,
+        )
+        await self.source.stop()
+        self.generation = generation
+        self._stored = await self._load_positions(generation)
+        await self.source.start(lambda: self._load_positions(generation))
 
     async def lag(self) -> int:
         """Events the source holds that this projection has not yet applied."""
