@@ -59,7 +59,7 @@ def run(
         _seed(settings, seed, 320111001)
     typer.echo(
         f"registry on http://{host}:{port} (OpenAPI: /docs); a token to call it with:\n"
-        f"  uv run wangge token --role subdistrict_admin --subdistrict 320111001 "
+        f"  .venv/bin/wangge token --role subdistrict_admin --subdistrict 320111001 "
         f"--data-dir {settings.data_dir}"
     )
     serve(build_app(settings), settings, host=host, port=port)
