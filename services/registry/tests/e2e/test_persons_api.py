@@ -224,3 +224,25 @@ async def test_a_retried_registration_returns_the_first_person(registry: Registr
         "/persons", json=body, headers={**other, "Idempotency-Key": "visit-7-person-1"}
     )
     assert duplicate.status_code == 409  # one identity number, one person
+
+
+async def test_departments_do_not_learn_of_health_or_justice_tags(registry: Registry) -> None:
+    tree = await build_tree(registry)
+    person = await register_person(registry, tree)
+    pid = person["person_id"]
+    for tag in ("severe_mental_disorder", "disabled"):
+        tagged = await registry.client.post(
+            f"/persons/{pid}/tags",
+            json={"tag": tag, "source": "卫健/残联", "valid_from": "2024-01-01"},
+            headers=tree.admin,
+        )
+        assert tagged.status_code == 200, tagged.text
+    assert [t["tag"] for t in tagged.json()["tags"]] == ["disabled", "severe_mental_disorder"]
+    civil = registry.as_("department:civil_affairs", places=["320111001"])
+    seen = await registry.client.get(f"/persons/{pid}", headers=civil)
+    assert [t["tag"] for t in seen.json()["tags"]] == ["disabled"]
+    probe = await registry.client.get(
+        "/persons", params={"tag": "severe_mental_disorder"}, headers=civil
+    )
+    assert probe.status_code == 403
+    assert probe.json()["errors"][0]["field"] == "query/tag"

@@ -13,6 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from wangge.events.projection import active_generations
 from wangge.registry.api.access import ensure_visible
+from wangge.registry.domain.persons import RESTRICTED_TAGS
 from wangge.registry.personal_data import KeyRing
 from wangge.registry.projections.people import People
 from wangge.registry.projections.places import PlaceTree
@@ -92,11 +93,11 @@ class Views:
         ).first()
         ensure_visible(principal, row.scope if row is not None else None, f"person {person_id}")
         tags = self.people["tags"]
-        tag_rows = await conn.execute(
-            sa.select(tags)
-            .where(tags.c.person_id == person_id, tags.c.ended_on.is_(None))
-            .order_by(tags.c.tag)
-        )
+        query = sa.select(tags).where(tags.c.person_id == person_id, tags.c.ended_on.is_(None))
+        if principal.department_only:
+            # minimised: a department does not learn of health or justice tags
+            query = query.where(tags.c.tag.not_in(RESTRICTED_TAGS))
+        tag_rows = await conn.execute(query.order_by(tags.c.tag))
         person = PersonRead.model_validate(row, from_attributes=True)
         person.tags = [TagRead.model_validate(t, from_attributes=True) for t in tag_rows]
         return person

@@ -30,6 +30,7 @@ from wangge.registry.domain.addresses import normalise_address
 from wangge.registry.domain.identity import parse_identity_number
 from wangge.registry.domain.persons import (
     KNOWN_TAGS,
+    RESTRICTED_TAGS,
     DwellingRelation,
     ErasureGround,
     HukouType,
@@ -226,6 +227,8 @@ async def search_persons(
     if address:
         query = query.where(pl.c.address_key.contains(normalise_address(address), autoescape=True))
     if tag:
+        if principal.department_only and tag in RESTRICTED_TAGS:
+            raise Forbidden("departments do not search by this tag", field="query/tag")
         tags = views.people["tags"]
         query = query.where(
             sa.exists().where(

@@ -83,6 +83,12 @@ KNOWN_TAGS: Mapping[str, str] = {
 }
 """Tags for special, key and vulnerable groups (特殊/重点/困难人群), with their Chinese names."""
 
+RESTRICTED_TAGS = frozenset({
+    "community_correction", "severe_mental_disorder", "key_youth", "released_prisoner",
+    "drug_rehabilitation",
+})  # fmt: skip
+"""Health and justice tags: staff see them, departments' minimised view does not."""
+
 _TAG = re.compile(r"^[a-z][a-z_]{1,39}$")
 
 
