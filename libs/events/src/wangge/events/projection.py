@@ -191,22 +191,33 @@ class Source(ABC):
     def fresh(self) -> Source:
         """A source of the same events for a rebuild, independent of this one."""
 
+    def narrow(self, types: frozenset[str]) -> Source:
+        """This source for a reader that applies only ``types`` (it may then skip data)."""
+        return self
+
 
 class StoreSource(Source):
     """The event table itself: embedded mode and local rebuilds."""
 
     KEY = "store"
 
-    def __init__(self, store: EventStore, *, idle_seconds: float = 0.05) -> None:
+    def __init__(
+        self,
+        store: EventStore,
+        *,
+        idle_seconds: float = 0.05,
+        types: frozenset[str] | None = None,
+    ) -> None:
         self.store = store
         self.idle_seconds = idle_seconds
+        self.types = types
 
     def _after(self, stored: Mapping[str, str]) -> Checkpoint:
         value = stored.get(self.KEY)
         return Checkpoint.parse(value) if value else START
 
     async def fetch(self, stored: Mapping[str, str], max_records: int) -> list[SourcedEvent]:
-        batch = await self.store.read_all(self._after(stored), limit=max_records)
+        batch = await self.store.read_all(self._after(stored), limit=max_records, types=self.types)
         if not batch:
             await asyncio.sleep(self.idle_seconds)
         return [SourcedEvent(self.KEY, str(e.checkpoint), e) for e in batch]
@@ -223,7 +234,10 @@ class StoreSource(Source):
         return int(value or 0)
 
     def fresh(self) -> StoreSource:
-        return StoreSource(self.store, idle_seconds=self.idle_seconds)
+        return StoreSource(self.store, idle_seconds=self.idle_seconds, types=self.types)
+
+    def narrow(self, types: frozenset[str]) -> StoreSource:
+        return StoreSource(self.store, idle_seconds=self.idle_seconds, types=types)
 
 
 class KafkaSource(Source):
@@ -337,7 +351,7 @@ class ProjectionRunner:
     ) -> None:
         self.projection = projection
         self.engine = engine
-        self.source = source
+        self.source = source.narrow(projection.handled_types)
         self.batch_size = batch_size
         self.generation_check_seconds = generation_check_seconds
         self.generation = 0

@@ -428,13 +428,20 @@ class EventStore(ABC):
         *,
         limit: int = 1000,
         connection: AsyncConnection | None = None,
+        types: frozenset[str] | None = None,
     ) -> list[StoredEvent]:
-        """Up to ``limit`` committed events after ``after``, in an order no late commit breaks."""
+        """Up to ``limit`` committed events after ``after``, in an order no late commit breaks.
+
+        With ``types``, a backend may leave out the data of events of other types (a reader
+        that skips them need not receive them); their envelopes and places are all returned.
+        """
         if connection is not None:
             return await self._read_all(connection, after, limit)
-        return await self._read_all_alone(after, limit)
+        return await self._read_all_alone(after, limit, types)
 
-    async def _read_all_alone(self, after: Checkpoint, limit: int) -> list[StoredEvent]:
+    async def _read_all_alone(
+        self, after: Checkpoint, limit: int, types: frozenset[str] | None = None
+    ) -> list[StoredEvent]:
         async with self.engine.connect() as conn:
             return await self._read_all(conn, after, limit)
 

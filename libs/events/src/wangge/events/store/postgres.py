@@ -79,6 +79,10 @@ WHERE (transaction_id, position) > ($1::text::xid8, $2::bigint)
 ORDER BY transaction_id, position
 LIMIT $3
 """
+# the same, with data only for the types a reader applies (a projection's runner skips the rest)
+_READ_ALL_TYPED = _READ_ALL.replace(
+    "data::text AS data", "CASE WHEN type = ANY($4::text[]) THEN data::text ELSE '{}' END AS data"
+)
 _BATCH_HEADS = """
 SELECT pg_current_xact_id_if_assigned()::text AS xid,
        (SELECT COALESCE(json_object_agg(stream_id, head), '{}')::text FROM (
@@ -292,13 +296,19 @@ class PostgresEventStore(EventStore):
         rows = (await conn.exec_driver_sql(_READ_ALL, params)).all()
         return [self._stored_row(row._mapping) for row in rows]
 
-    async def _read_all_alone(self, after: Checkpoint, limit: int) -> list[StoredEvent]:
+    async def _read_all_alone(
+        self, after: Checkpoint, limit: int, types: frozenset[str] | None = None
+    ) -> list[StoredEvent]:
         # the relay's hot path: raw rows on a pooled asyncpg connection, no SQLAlchemy per row
         raw = await self.engine.raw_connection()
         try:
             driver = raw.driver_connection
             assert isinstance(driver, asyncpg.Connection)
-            rows = await driver.fetch(_READ_ALL, str(after.transaction_id), after.position, limit)
+            position = (str(after.transaction_id), after.position, limit)
+            if types is None:
+                rows = await driver.fetch(_READ_ALL, *position)
+            else:
+                rows = await driver.fetch(_READ_ALL_TYPED, *position, sorted(types))
         except (asyncpg.InterfaceError, asyncpg.PostgresConnectionError, OSError):
             raw.invalidate()
             raise
