@@ -284,3 +284,12 @@ class EventStoreContract:
         release.set()
         await asyncio.gather(first, second)
         assert order == ["first in", "first out", "second in", "second out"]
+
+    async def test_trying_for_a_held_role_does_not_wait(self, store: EventStore) -> None:
+        name = f"runner-{uuid.uuid4()}"
+        async with store.exclusive(name), store.try_exclusive(name) as got:
+            assert got is False
+        async with store.try_exclusive(name) as got:
+            assert got is True
+            async with store.try_exclusive(name) as again:
+                assert again is False

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 
 import pytest
@@ -136,3 +137,32 @@ async def test_a_runner_follows_a_rebuild_made_by_another_process(engine: AsyncE
     assert all(counts[sid][0] == EVENTS_EACH + 1 for sid in streams)
     await here.stop()
     await there.stop()
+
+
+async def test_two_processes_running_a_projection_from_the_table_apply_each_event_once(
+    engine: AsyncEngine,
+) -> None:
+    store = open_store(engine, service="sample", catalogue=catalogue)
+    await store.create_schema()
+    streams = await _fill(store)
+    name = f"shared_{uuid.uuid4().hex[:8]}"
+    runners = [
+        ProjectionRunner(
+            CountsProjection(name), engine=engine, source=StoreSource(store, idle_seconds=0.01)
+        )
+        for _ in range(2)
+    ]
+    for runner in runners:
+        await runner.setup()
+    stop = asyncio.Event()
+    tasks = [asyncio.create_task(r.run(stop)) for r in runners]
+    for _ in range(200):
+        counts = await CountsProjection(name).snapshot(engine)
+        if len(counts) == len(streams) and all(c[0] == EVENTS_EACH for c in counts.values()):
+            break
+        await asyncio.sleep(0.05)
+    stop.set()
+    await asyncio.wait_for(asyncio.gather(*tasks, return_exceptions=True), timeout=10)
+    counts = await CountsProjection(name).snapshot(engine)
+    assert all(counts[sid][0] == EVENTS_EACH for sid in streams)
+    assert sorted(r.applied for r in runners)[0] == 0  # the other waited its turn

@@ -413,9 +413,26 @@ class ProjectionRunner:
         self._started = False
         await self.source.stop()
 
+    @property
+    def lock_name(self) -> str:
+        """The lock that keeps one process at a time applying from the event table."""
+        return f"projection:{self.projection.name}"
+
     async def run(self, stop: asyncio.Event | None = None) -> None:
-        """Apply batches until ``stop`` is set."""
+        """Apply batches until ``stop`` is set.
+
+        From the event table, one process at a time (every service process runs the runner;
+        the others wait their turn): two applying the same events at once could both find
+        them unapplied. From Kafka, the consumer group shares the partitions out instead.
+        """
         stop = stop or asyncio.Event()
+        if isinstance(self.source, StoreSource):
+            async with self.source.store.exclusive(self.lock_name):
+                await self._run(stop)
+        else:
+            await self._run(stop)
+
+    async def _run(self, stop: asyncio.Event) -> None:
         await self.start()
         try:
             while not stop.is_set():

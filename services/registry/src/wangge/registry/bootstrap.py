@@ -44,7 +44,10 @@ class Registry:
                 await apply_inline(projection, conn, recorded)
 
     async def catch_up(self) -> int:
-        """Apply whatever the read models have not applied yet; returns how many events."""
+        """Apply what the read models have not applied yet; returns how many events.
+
+        A read model whose runner is active in a running service is left to that runner.
+        """
         applied = 0
         for projection in self.projections:
             runner = ProjectionRunner(
@@ -53,12 +56,15 @@ class Registry:
                 source=StoreSource(self.store, idle_seconds=0),
                 batch_size=2000,
             )
-            await runner.start()
-            try:
-                while await runner.run_once():
-                    pass
-            finally:
-                await runner.stop()
+            async with self.store.try_exclusive(runner.lock_name) as mine:
+                if not mine:
+                    continue
+                await runner.start()
+                try:
+                    while await runner.run_once():
+                        pass
+                finally:
+                    await runner.stop()
             applied += runner.applied
         return applied
 

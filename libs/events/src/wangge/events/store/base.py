@@ -542,6 +542,10 @@ class EventStore(ABC):
     def exclusive(self, name: str) -> Any:
         """An async context manager held by one process at a time (one active relay)."""
 
+    @abstractmethod
+    def try_exclusive(self, name: str) -> Any:
+        """Like :meth:`exclusive`, without waiting: yields whether this process got it."""
+
     async def close(self) -> None:
         """Dispose of the engine's connections."""
         await self.engine.dispose()

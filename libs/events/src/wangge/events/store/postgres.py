@@ -326,6 +326,25 @@ class PostgresEventStore(EventStore):
         )
 
     @asynccontextmanager
+    async def try_exclusive(self, name: str) -> AsyncIterator[bool]:
+        """A session advisory lock if it is free at once; yields whether it was."""
+        async with self.engine.connect() as conn:
+            got = bool(
+                await conn.scalar(
+                    sa.text("SELECT pg_try_advisory_lock(hashtext(:name))"), {"name": name}
+                )
+            )
+            await conn.commit()
+            try:
+                yield got
+            finally:
+                if got:
+                    await conn.execute(
+                        sa.text("SELECT pg_advisory_unlock(hashtext(:name))"), {"name": name}
+                    )
+                    await conn.commit()
+
+    @asynccontextmanager
     async def exclusive(self, name: str) -> AsyncIterator[None]:
         """A session advisory lock on its own connection: released when the holder dies."""
         async with self.engine.connect() as conn:

@@ -104,6 +104,24 @@ class SqliteEventStore(EventStore):
         return [self._stored(row) for row in rows]
 
     @asynccontextmanager
+    async def try_exclusive(self, name: str) -> AsyncIterator[bool]:
+        """The lock file of :meth:`exclusive`, if it is free at once; yields whether it was."""
+        database = self.engine.url.database
+        if not database or database == ":memory:":
+            yield True
+            return
+        fd = os.open(f"{database}.{name}.lock", os.O_RDWR | os.O_CREAT, 0o644)
+        try:
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                yield False
+                return
+            yield True
+        finally:
+            os.close(fd)
+
+    @asynccontextmanager
     async def exclusive(self, name: str) -> AsyncIterator[None]:
         """An exclusive lock on a file beside the database, released when the holder dies."""
         database = self.engine.url.database
