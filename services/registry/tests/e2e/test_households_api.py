@@ -157,3 +157,25 @@ async def test_the_residents_of_a_dwelling_on_a_date(registry: Registry) -> None
     assert len(then.json()["residents"]) == 2
     outside = registry.as_("grid_worker", places=[f"{tree.community_code}-002"])
     assert (await registry.client.get(path, headers=outside)).status_code == 404
+
+
+async def test_a_person_joins_one_household_even_when_two_joins_race(registry: Registry) -> None:
+    tree = await build_tree(registry)
+    first = await _household(registry, tree, (await register_person(registry, tree))["person_id"])
+    second = await _household(
+        registry, tree, (await register_person(registry, tree))["person_id"], number="H-2"
+    )
+    child = (await register_person(registry, tree))["person_id"]
+
+    async def join(household: dict[str, Any]) -> int:
+        response = await registry.client.post(
+            f"/households/{household['household_id']}/members",
+            json={"person_id": child, "relationship": "child", "on": "2020-01-01"},
+            headers=tree.admin,
+        )
+        return response.status_code
+
+    statuses = await asyncio.gather(join(first), join(second))
+    assert sorted(statuses) == [200, 409]
+    person = await registry.client.get(f"/persons/{child}", headers=tree.admin)
+    assert person.json()["household_id"] in (first["household_id"], second["household_id"])

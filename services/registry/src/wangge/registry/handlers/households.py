@@ -13,8 +13,10 @@ from wangge.events.store import AppendResult
 from wangge.registry.domain import households
 from wangge.registry.domain.households import Household, HouseholdType, Relationship
 from wangge.registry.handlers.persons import load_person, require_dwelling
+from wangge.registry.projections.people import OPEN_MEMBERSHIP
 from wangge.service import DomainError
 from wangge.service.commands import CommandContext
+from wangge.service.errors import Conflict
 
 
 class DuplicateHouseholdNumber(DomainError):
@@ -83,7 +85,12 @@ async def register_household(ctx: CommandContext, cmd: RegisterHousehold) -> App
                 dwelling_id=cmd.dwelling_id, head_person_id=cmd.head_person_id, on=cmd.on,
             ),
         )  # fmt: skip
-    except sa.exc.IntegrityError:
+    except sa.exc.IntegrityError as error:
+        if _second_household(error):
+            raise Conflict(
+                "the head belongs to another household; they leave it first",
+                field="head_person_id",
+            ) from None
         raise DuplicateHouseholdNumber(f"{cmd.number} is taken", field="number") from None
 
 
@@ -91,13 +98,20 @@ async def join_household(ctx: CommandContext, cmd: JoinHousehold) -> AppendResul
     """Add a member."""
     await load_person(ctx, cmd.person_id, "person_id")
     loaded = await load_household(ctx, cmd.household_id, "household_id")
-    return await ctx.change(
-        cmd,
-        loaded,
-        lambda h: households.join(
-            h, person_id=cmd.person_id, relationship=cmd.relationship, on=cmd.on
-        ),
-    )
+    try:
+        return await ctx.change(
+            cmd,
+            loaded,
+            lambda h: households.join(
+                h, person_id=cmd.person_id, relationship=cmd.relationship, on=cmd.on
+            ),
+        )
+    except sa.exc.IntegrityError as error:
+        if not _second_household(error):
+            raise
+        raise Conflict(
+            "the person belongs to another household; they leave it first", field="person_id"
+        ) from None
 
 
 async def leave_household(ctx: CommandContext, cmd: LeaveHousehold) -> AppendResult | None:
@@ -121,3 +135,9 @@ async def change_head(ctx: CommandContext, cmd: ChangeHead) -> AppendResult | No
             on=cmd.on,
         ),
     )  # fmt: skip
+
+
+def _second_household(error: sa.exc.IntegrityError) -> bool:
+    # PostgreSQL names the index; SQLite names the table and column
+    message = str(error.orig)
+    return OPEN_MEMBERSHIP in message or "registry_memberships" in message

@@ -42,6 +42,8 @@ from wangge.registry.domain.persons import (
 from wangge.registry.personal_data import KeyRing
 
 UUID = sa.Uuid(as_uuid=True)
+OPEN_MEMBERSHIP = "uq_registry_open_membership"
+"""The unique index of open memberships (its name tells a refused join from other errors)."""
 WHEN = sa.DateTime(timezone=True)
 
 
@@ -129,6 +131,16 @@ class People(Projection):
             sa.Column("valid_to", sa.Date),
             sa.Column("recorded_from", WHEN, nullable=False),
             sa.Column("recorded_to", WHEN),
+        )
+        # one household at a time: the database refuses a second open membership, so two
+        # concurrent joins of one person to two households cannot both commit
+        open_membership = memberships.c.valid_to.is_(None)
+        sa.Index(
+            f"{OPEN_MEMBERSHIP}{suffix}",
+            memberships.c.person_id,
+            unique=True,
+            postgresql_where=open_membership,
+            sqlite_where=open_membership,
         )
         return {
             "persons": persons,
