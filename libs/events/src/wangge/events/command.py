@@ -59,7 +59,6 @@ class UnitOfWork:
     metadata: Metadata
     recorded: list[RecordedEvent] = field(default_factory=list)
     history: dict[str, Sequence[RecordedEvent]] = field(default_factory=dict)
-    results: list[AppendResult] = field(default_factory=list)
 
     async def append(
         self,
@@ -81,7 +80,6 @@ class UnitOfWork:
             request_fingerprint=request_fingerprint,
             connection=self.conn,
         )
-        self.results.append(result)
         if not result.replayed:
             self.history.setdefault(stream_id, history)
             self.recorded.extend(self.store.recorded(events, result, self.metadata))

@@ -23,8 +23,3 @@ def normalise_address(text: str) -> str:
     value = _UNIT.sub(r"\1单元", value)
     value = _ROOM.sub(r"\1", value)
     return _NOISE.sub("", value)
-
-
-def dwelling_address(*parts: str | None) -> str:
-    """The display address of a place from its ancestors' names and numbers, top down."""
-    return "".join(part for part in parts if part)
