@@ -21,7 +21,7 @@ from wangge.registry.projections.people import as_of
 from wangge.service.auth import Principal
 from wangge.service.commands import Command, set_etag
 from wangge.service.deps import State
-from wangge.service.errors import Conflict, NotFound
+from wangge.service.errors import Conflict
 
 router = APIRouter(prefix="/households", tags=["households"])
 
@@ -188,11 +188,9 @@ async def register_household(
 ) -> HouseholdCard:  # fmt: skip
     """Register a household at a dwelling in the caller's places; its head is a member."""
     views = await Views.of(conn, state)
-    scope = await conn.scalar(
-        sa.select(views.places.c.scope).where(views.places.c.place_id == body.dwelling_id)
+    await views.place_in_scope(
+        conn, principal, body.dwelling_id, field="dwelling_id", what="dwelling"
     )
-    if scope is None or not principal.covers(scope):
-        raise NotFound(f"no dwelling {body.dwelling_id}", field="dwelling_id")
     await _not_in_another_household(conn, views, principal, body.head_person_id, None)
     result = await handlers.register_household(command, handlers.RegisterHousehold(**dict(body)))
     household_id = uuid.UUID(result.stream_id.removeprefix("household-"))

@@ -13,7 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from wangge.events import DomainEvent
 from wangge.registry.api.access import Reader, Staff, in_scope, scope_filter
-from wangge.registry.api.deps import ReadConnection, tables
+from wangge.registry.api.deps import ReadConnection
 from wangge.registry.api.history import HistoryPage, stream_history
 from wangge.registry.api.people import Views
 from wangge.registry.domain import organisations
@@ -101,6 +101,7 @@ class Reads:
     """The active tables an organisation or thing route reads: its own and the place tree's."""
 
     def __init__(self, views: Views, own: Any) -> None:
+        self.views = views
         self.places: sa.Table = views.places
         self.organisations: sa.Table = own["organisations"]
         self.things: sa.Table = own["things"]
@@ -109,9 +110,9 @@ class Reads:
     @classmethod
     async def of(cls, conn: AsyncConnection, state: ServiceState) -> Reads:
         """The tables of a running registry."""
-        return cls(
-            await Views.of(conn, state), await tables(conn, state, OrganisationsAndThings.name)
-        )
+        views = await Views.of(conn, state)  # its one query found every generation
+        own = state.service_projection(OrganisationsAndThings.name)
+        return cls(views, own.tables(views.generations[own.name]))
 
     def organisation_query(self) -> sa.Select[Any]:
         """Organisations with the scope and address of their place."""
@@ -124,10 +125,7 @@ class Reads:
         self, conn: AsyncConnection, principal: Principal, place_id: uuid.UUID, field: str
     ) -> None:
         """404 naming ``field`` unless the place lies in the caller's places."""
-        pl = self.places
-        scope = await conn.scalar(sa.select(pl.c.scope).where(pl.c.place_id == place_id))
-        if not in_scope(principal, scope):
-            raise NotFound(f"no place {place_id}", field=field)
+        await self.views.place_in_scope(conn, principal, place_id, field=field)
 
     async def organisation(
         self, conn: AsyncConnection, principal: Principal, organisation_id: uuid.UUID,

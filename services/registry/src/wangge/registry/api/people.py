@@ -12,13 +12,14 @@ from pydantic import BaseModel, Field
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from wangge.events.projection import active_generations
-from wangge.registry.api.access import ensure_visible
+from wangge.registry.api.access import ensure_visible, in_scope
 from wangge.registry.domain.persons import RESTRICTED_TAGS
 from wangge.registry.personal_data import KeyRing
 from wangge.registry.projections.people import People
 from wangge.registry.projections.places import PlaceTree
 from wangge.service.app import ServiceState
 from wangge.service.auth import Principal
+from wangge.service.errors import NotFound
 
 
 def keyring(request: Request) -> KeyRing:
@@ -63,10 +64,16 @@ class PersonRead(BaseModel):
 class Views:
     """The active tables of the registry's read models, for one connection."""
 
-    def __init__(self, places: Mapping[str, sa.Table], people: Mapping[str, sa.Table]) -> None:
+    def __init__(
+        self,
+        places: Mapping[str, sa.Table],
+        people: Mapping[str, sa.Table],
+        generations: Mapping[str, int],
+    ) -> None:
         self.places = places["places"]
         self.people = people
         self.persons = people["persons"]
+        self.generations = generations
 
     @classmethod
     async def of(cls, conn: AsyncConnection, state: ServiceState) -> Views:
@@ -75,7 +82,22 @@ class Views:
         places, people = (state.service_projection(n) for n in (PlaceTree.name, People.name))
         if not active.get(places.name) or not active.get(people.name):
             raise LookupError("the registry's read models have not started")
-        return cls(places.tables(active[places.name]), people.tables(active[people.name]))
+        return cls(places.tables(active[places.name]), people.tables(active[people.name]), active)
+
+    async def place_in_scope(
+        self,
+        conn: AsyncConnection,
+        principal: Principal,
+        place_id: uuid.UUID,
+        *,
+        field: str,
+        what: str = "place",
+    ) -> None:
+        """404 naming ``field`` unless the place exists and lies in the caller's places."""
+        pl = self.places
+        scope = await conn.scalar(sa.select(pl.c.scope).where(pl.c.place_id == place_id))
+        if not in_scope(principal, scope):
+            raise NotFound(f"no {what} {place_id}", field=field)
 
     def person_query(self) -> sa.Select[Any]:
         """Persons with the scope of the dwelling they live, or last lived, in."""

@@ -18,7 +18,6 @@ from wangge.registry.api.access import (
     MANAGERS,
     Reader,
     Staff,
-    ensure_visible,
     scope_filter,
 )
 from wangge.registry.api.deps import ReadConnection
@@ -170,11 +169,7 @@ async def _dwelling_in_scope(
     conn: ReadConnection, state: State, principal: Principal, dwelling_id: uuid.UUID
 ) -> None:
     views = await Views.of(conn, state)
-    scope = await conn.scalar(
-        sa.select(views.places.c.scope).where(views.places.c.place_id == dwelling_id)
-    )
-    if scope is None or not principal.covers(scope):
-        raise NotFound(f"no dwelling {dwelling_id}", field="dwelling_id")
+    await views.place_in_scope(conn, principal, dwelling_id, field="dwelling_id", what="dwelling")
 
 
 async def _respond(
@@ -500,10 +495,7 @@ async def residents_on_date(
 ) -> ResidentsOnDate:
     """Who lived in a dwelling on a date — moves carry the date they took effect."""
     views = await Views.of(conn, state)
-    scope = await conn.scalar(
-        sa.select(views.places.c.scope).where(views.places.c.place_id == dwelling_id)
-    )
-    ensure_visible(principal, scope, f"place {dwelling_id}")
+    await views.place_in_scope(conn, principal, dwelling_id, field="dwelling_id")
     on = as_of_date or handlers.today()
     r, p = views.people["residences"], views.persons
     rows = await conn.execute(

@@ -142,11 +142,9 @@ async def record_visit(
 ) -> VisitRead:  # fmt: skip
     """Record a visit to a dwelling in the caller's places; each need noted is an event."""
     views = await Views.of(conn, state)
-    scope = await conn.scalar(
-        sa.select(views.places.c.scope).where(views.places.c.place_id == body.dwelling_id)
+    await views.place_in_scope(
+        conn, principal, body.dwelling_id, field="dwelling_id", what="dwelling"
     )
-    if scope is None or not principal.covers(scope):
-        raise NotFound(f"no dwelling {body.dwelling_id}", field="dwelling_id")
     for field in ("persons_confirmed", "persons_added", "persons_corrected"):
         for index, person_id in enumerate(getattr(body, field)):
             try:

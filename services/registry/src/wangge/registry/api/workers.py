@@ -14,6 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from wangge.registry.api.access import Manager, Staff, scope_filter
 from wangge.registry.api.deps import ReadConnection, tables
 from wangge.registry.api.history import HistoryPage, stream_history
+from wangge.registry.api.people import Views
 from wangge.registry.domain import workers
 from wangge.registry.domain.identity import normalise_phone
 from wangge.registry.handlers import workers as handlers
@@ -91,11 +92,9 @@ async def _views(conn: AsyncConnection, state: ServiceState) -> tuple[Any, Any, 
 async def _grids_in_scope(
     conn: ReadConnection, state: State, principal: Principal, grid_ids: list[uuid.UUID]
 ) -> None:
-    places = (await tables(conn, state, PlaceTree.name))["places"]
+    views = await Views.of(conn, state)
     for index, grid_id in enumerate(grid_ids):
-        scope = await conn.scalar(sa.select(places.c.scope).where(places.c.place_id == grid_id))
-        if scope is None or not principal.covers(scope):
-            raise NotFound(f"no grid {grid_id}", field=f"grid_ids/{index}")
+        await views.place_in_scope(conn, principal, grid_id, field=f"grid_ids/{index}", what="grid")
 
 
 async def _reads(
