@@ -150,6 +150,15 @@ class EventStoreContract:
         assert fields == {"dwelling", "kind"}
         assert await store.stream_version(sid) == 0
 
+    async def test_an_event_copied_with_a_bad_update_is_refused(self, store: EventStore) -> None:
+        # model_copy(update=...) skips validation too
+        bad = Counted(n=1).model_copy(update={"n": "many"})
+        sid = stream()
+        with pytest.raises(EventValidationError) as raised:
+            await store.append(sid, [bad], expected_version=None)
+        assert {e.field for e in raised.value.errors} == {"n"}
+        assert await store.stream_version(sid) == 0
+
     async def test_an_unregistered_event_type_is_refused(self, store: EventStore) -> None:
         class Unregistered(Counted):
             pass

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
-from pydantic import BaseModel, ConfigDict
+from collections.abc import Mapping
+from typing import Any, Self
+
+from pydantic import BaseModel, ConfigDict, PrivateAttr
 
 
 class DomainEvent(BaseModel):
@@ -13,3 +16,28 @@ class DomainEvent(BaseModel):
     """
 
     model_config = ConfigDict(frozen=True, extra="forbid", use_enum_values=True)
+
+    _unchecked: bool = PrivateAttr(default=False)
+    """True for an event built by ``model_construct`` or ``model_copy(update=...)``, which skip
+    validation: the store
+    validates such an event before writing it, and trusts one its constructor validated."""
+
+    @classmethod
+    def model_construct(  # type: ignore[override]  # the pydantic plugin types it per model
+        cls, _fields_set: set[str] | None = None, **values: Any
+    ) -> Self:
+        event = super().model_construct(_fields_set, **values)
+        event._unchecked = True
+        return event
+
+    def model_copy(self, *, update: Mapping[str, Any] | None = None, deep: bool = False) -> Self:
+        copy = super().model_copy(update=update, deep=deep)
+        if update:
+            copy._unchecked = True  # an update skips validation too
+        return copy
+
+    @property
+    def unchecked(self) -> bool:
+        """Whether the event skipped validation when it was built."""
+        private = self.__pydantic_private__  # a slot: reading it skips pydantic's __getattr__
+        return bool(private and private.get("_unchecked"))
