@@ -5,11 +5,12 @@ Engines are made by the caller's ``start()`` or app lifespan, never at import.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Mapping, Sequence
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
+import sqlalchemy as sa
 from sqlalchemy import event
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
@@ -87,3 +88,44 @@ async def read_only(engine: AsyncEngine) -> AsyncIterator[AsyncConnection]:
         if engine.dialect.name == "postgresql":
             options["postgresql_readonly"] = True
         yield await conn.execution_options(**options)
+
+
+async def insert_many(
+    conn: AsyncConnection, table: sa.Table, rows: Sequence[Mapping[str, Any]]
+) -> None:
+    """Insert many rows in the connection's transaction: COPY on PostgreSQL.
+
+    An executemany INSERT costs SQLAlchemy a parameter dict per row and PostgreSQL a statement
+    per row; COPY streams the rows in binary. Bulk writers (an import, a read model folding
+    thousands of new streams) use it. A column some row leaves out is NULL there, and
+    Python-side column defaults are not applied. A duplicate key raises
+    :class:`sqlalchemy.exc.IntegrityError`, as the INSERT would.
+    """
+    if not rows:
+        return
+    driver = None
+    if conn.dialect.name == "postgresql":
+        driver = (await conn.get_raw_connection()).driver_connection
+    # SQLAlchemy opens PostgreSQL's transaction at the first statement: COPY before that would
+    # commit on its own, so it waits for one
+    columns = list(dict.fromkeys(key for row in rows for key in row))
+    if driver is None or not driver.is_in_transaction():
+        await conn.execute(sa.insert(table), [{c: row.get(c) for c in columns} for row in rows])
+        return
+    dialect = conn.dialect
+    processors = [
+        table.c[name].type.dialect_impl(dialect).bind_processor(dialect) for name in columns
+    ]
+    records = [
+        tuple(
+            value if process is None or value is None else process(value)
+            for value, process in zip((row.get(name) for name in columns), processors, strict=True)
+        )
+        for row in rows
+    ]
+    import asyncpg
+
+    try:
+        await driver.copy_records_to_table(table.name, records=records, columns=columns)
+    except asyncpg.IntegrityConstraintViolationError as error:
+        raise sa.exc.IntegrityError(f"COPY {table.name}", None, error) from error

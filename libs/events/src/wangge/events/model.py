@@ -5,7 +5,9 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any, Self
 
-from pydantic import BaseModel, ConfigDict, PrivateAttr
+from pydantic import BaseModel, ConfigDict
+
+_UNCHECKED = {"unchecked": True}
 
 
 class DomainEvent(BaseModel):
@@ -13,31 +15,29 @@ class DomainEvent(BaseModel):
 
     Frozen, because a fact does not change once recorded; ``extra="forbid"``, because a field the
     model does not know is a mistake at the writer, not data to carry along silently.
+
+    An event built by ``model_construct`` or ``model_copy(update=...)`` skipped validation; it
+    is marked so (in pydantic's private slot, which no declared private attribute uses: one
+    would cost every event's construction), and the store validates it before writing it.
     """
 
     model_config = ConfigDict(frozen=True, extra="forbid", use_enum_values=True)
-
-    _unchecked: bool = PrivateAttr(default=False)
-    """True for an event built by ``model_construct`` or ``model_copy(update=...)``, which skip
-    validation: the store
-    validates such an event before writing it, and trusts one its constructor validated."""
 
     @classmethod
     def model_construct(  # type: ignore[override]  # the pydantic plugin types it per model
         cls, _fields_set: set[str] | None = None, **values: Any
     ) -> Self:
         event = super().model_construct(_fields_set, **values)
-        event._unchecked = True
+        object.__setattr__(event, "__pydantic_private__", dict(_UNCHECKED))
         return event
 
     def model_copy(self, *, update: Mapping[str, Any] | None = None, deep: bool = False) -> Self:
         copy = super().model_copy(update=update, deep=deep)
         if update:
-            copy._unchecked = True  # an update skips validation too
+            object.__setattr__(copy, "__pydantic_private__", dict(_UNCHECKED))
         return copy
 
     @property
     def unchecked(self) -> bool:
         """Whether the event skipped validation when it was built."""
-        private = self.__pydantic_private__  # a slot: reading it skips pydantic's __getattr__
-        return bool(private and private.get("_unchecked"))
+        return self.__pydantic_private__ is not None

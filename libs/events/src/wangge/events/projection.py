@@ -30,6 +30,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from wangge.events.catalogue import Catalogue, default_catalogue, version_from_dataschema
+from wangge.events.db import insert_many
 from wangge.events.envelope import START, Checkpoint, Envelope, RecordedEvent
 from wangge.events.kafka import make_consumer
 from wangge.events.model import DomainEvent
@@ -684,7 +685,11 @@ async def apply_inline(
     chosen = [e for e in events if e.stream_id in eligible and e.envelope.type in handled]
     new = {s for s in eligible if not applied.get(s) and by_stream[s][0].version == 1}
     await projection.apply_many(ctx, chosen, new)
-    await _upsert(conn, applied_versions, touched, value="version")
+    # a new stream has no row yet (no runner saw it before this commit): those are inserted
+    await insert_many(conn, applied_versions, [t for t in touched if t["stream_id"] in new])
+    await _upsert(
+        conn, applied_versions, [t for t in touched if t["stream_id"] not in new], value="version"
+    )
     return len(chosen)
 
 

@@ -32,6 +32,7 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from wangge.events import DomainEvent, Metadata
+from wangge.events.db import insert_many
 from wangge.events.projection import Projection, active_tables, apply_inline
 from wangge.events.store import EventStore, StreamAppend
 from wangge.registry.domain import households, persons, places
@@ -513,11 +514,11 @@ class CensusImport:
 
     async def _keep(self, conn: AsyncConnection, writes: _Writes) -> None:
         await self.keyring.keep_many(conn, writes.keys)
-        if writes.identities:
-            await conn.execute(
-                sa.insert(person_identities),
-                [{"identity_hash": h, "person_id": p} for h, p in writes.identities],
-            )
+        await insert_many(
+            conn,
+            person_identities,
+            [{"identity_hash": h, "person_id": p} for h, p in writes.identities],
+        )
 
 
 @contextmanager

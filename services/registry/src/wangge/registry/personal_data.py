@@ -28,6 +28,7 @@ from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from wangge.events.db import insert_many
 from wangge.registry.domain.persons import DuplicatePerson, Seal, Sealed
 
 metadata = sa.MetaData()
@@ -86,7 +87,7 @@ class KeyRing:
             nonce = os.urandom(12)
             wrapped = nonce + self._kek.encrypt(nonce, key, person_id.bytes)
             rows.append({"person_id": person_id, "wrapped": wrapped, "created_at": now})
-        await conn.execute(sa.insert(person_keys), rows)
+        await insert_many(conn, person_keys, rows)
 
     async def key(self, conn: AsyncConnection, person_id: uuid.UUID) -> bytes | None:
         """The person's data key; None once it was erased."""

@@ -191,13 +191,14 @@ class PostgresEventStore(EventStore):
         if not appends:
             return []
         metadata = metadata or Metadata()
+        traceparent = current_traceparent() if tracing_enabled() else None
         pendings = [
             self._pending(
                 a.stream_id,
                 a.expected_version,
                 [self.catalogue.encode(event) for event in a.events],
                 metadata,
-                current_traceparent() if tracing_enabled() else None,
+                traceparent,
                 None,
                 None,
             )

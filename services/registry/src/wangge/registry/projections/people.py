@@ -17,6 +17,7 @@ from typing import Any
 import sqlalchemy as sa
 
 from wangge.events import RecordedEvent, default_catalogue
+from wangge.events.db import insert_many
 from wangge.events.projection import ApplyContext, Projection, handles
 from wangge.registry.domain.households import (
     HouseholdHeadChanged,
@@ -229,8 +230,7 @@ class People(Projection):
             ("persons", list(persons.values())), ("residences", residences), ("tags", tags),
             ("households", list(households.values())), ("memberships", memberships),
         ):  # fmt: skip
-            if rows:
-                await ctx.conn.execute(sa.insert(t[table]), rows)
+            await insert_many(ctx.conn, t[table], rows)
         if joined_elsewhere:
             p = t["persons"]
             await ctx.conn.execute(

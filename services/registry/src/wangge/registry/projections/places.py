@@ -17,6 +17,7 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from wangge.events import RecordedEvent, default_catalogue
+from wangge.events.db import insert_many
 from wangge.events.projection import ApplyContext, Projection, handles
 from wangge.registry.domain.addresses import normalise_address
 from wangge.registry.domain.places import (
@@ -110,9 +111,8 @@ class PlaceTree(Projection):
                         "grid_id": row["grid_id"],
                     }
                 )
-        await ctx.conn.execute(sa.insert(places), rows)
-        if building_rows:
-            await ctx.conn.execute(sa.insert(grids), building_rows)
+        await insert_many(ctx.conn, places, rows)
+        await insert_many(ctx.conn, grids, building_rows)
 
     @handles(PlaceRegistered)
     async def on_registered(self, ctx: ApplyContext, event: RecordedEvent) -> None:
