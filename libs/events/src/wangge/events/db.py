@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Mapping, Sequence
 from contextlib import asynccontextmanager
+from operator import itemgetter
 from pathlib import Path
 from typing import Any
 
@@ -112,17 +113,24 @@ async def insert_many(
     if driver is None or not driver.is_in_transaction():
         await conn.execute(sa.insert(table), [{c: row.get(c) for c in columns} for row in rows])
         return
-    dialect = conn.dialect
-    processors = [
-        table.c[name].type.dialect_impl(dialect).bind_processor(dialect) for name in columns
-    ]
-    records = [
-        tuple(
-            value if process is None or value is None else process(value)
-            for value, process in zip((row.get(name) for name in columns), processors, strict=True)
+    records: list[Sequence[Any]]
+    if all(len(row) == len(columns) for row in rows):
+        pick = itemgetter(*columns)
+        records = (
+            [pick(row) for row in rows]
+            if len(columns) > 1
+            else [(row[columns[0]],) for row in rows]
         )
-        for row in rows
-    ]
+    else:
+        records = [tuple(row.get(name) for name in columns) for row in rows]
+    dialect = conn.dialect
+    for index, name in enumerate(columns):
+        process = table.c[name].type.dialect_impl(dialect).bind_processor(dialect)
+        if process is not None:
+            records = [
+                (*r[:index], None if r[index] is None else process(r[index]), *r[index + 1 :])
+                for r in records
+            ]
     import asyncpg
 
     try:

@@ -15,13 +15,13 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
-import json
 import os
 import uuid
 from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
+import pydantic_core
 import sqlalchemy as sa
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
@@ -136,7 +136,7 @@ class KeyRing:
 
         def seal(block: Mapping[str, Any]) -> Sealed:
             nonce = os.urandom(12)
-            plain = json.dumps(block, ensure_ascii=False, separators=(",", ":")).encode()
+            plain = pydantic_core.to_json(block)  # compact UTF-8, as json.dumps but faster
             return Sealed(
                 key=str(person_id),
                 nonce=base64.b64encode(nonce).decode(),
@@ -152,7 +152,7 @@ class KeyRing:
         plain = AESGCM(key).decrypt(
             base64.b64decode(sealed.nonce), base64.b64decode(sealed.ciphertext), person_id.bytes
         )
-        block: dict[str, Any] = json.loads(plain)
+        block: dict[str, Any] = pydantic_core.from_json(plain)
         return block
 
     # -- the identity index ----------------------------------------------------------------------

@@ -107,14 +107,15 @@ class PendingAppend:
     idempotency_key: str | None
     fingerprint: str
 
-    def result(self, first_version: int) -> AppendResult:
-        """The result of writing this append from ``first_version`` on."""
+    def result(self, first_version: int, recorded_at: datetime | None = None) -> AppendResult:
+        """The result of writing this append from ``first_version`` on (at ``recorded_at``, when
+        a batch wrote it with others, else at its own time)."""
         return AppendResult(
             stream_id=self.stream_id,
             first_version=first_version,
             last_version=first_version + len(self.events) - 1,
             event_ids=tuple(e.event_id for e in self.events),
-            recorded_at=self.recorded_at,
+            recorded_at=recorded_at or self.recorded_at,
         )
 
 

@@ -215,10 +215,12 @@ class People(Projection):
                         previous.update(valid_to=data.on, recorded_to=when)
             elif isinstance(data, PersonTagged):
                 tags.append(_tag_row(event, data))
-            owner = persons.get(getattr(data, "person_id", None))  # type: ignore[arg-type]
+            # the fields by name (getattr of a field a model lacks takes pydantic's slow path)
+            fields: dict[str, Any] = data.__dict__
+            owner = persons.get(fields.get("person_id"))  # type: ignore[arg-type]
             if owner is not None and event.stream_id.startswith("person-"):
                 owner.update(version=event.version, updated_at=when)
-            house = households.get(getattr(data, "household_id", None))  # type: ignore[arg-type]
+            house = households.get(fields.get("household_id"))  # type: ignore[arg-type]
             if house is not None and event.stream_id.startswith("household-"):
                 house["version"] = event.version
         keys = await self.keyring.keys(ctx.conn, list(persons))
