@@ -25,6 +25,7 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from datetime import date
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -196,6 +197,8 @@ class CensusImport:
         self._children: dict[tuple[uuid.UUID, str], uuid.UUID] = {}
         self._households: dict[str, _Household] = {}
         self._identities: set[str] = set()
+        self._undo: list[Callable[[], object]] = []
+        """How to take back what the current batch planned, should it not be written."""
 
     async def load(self) -> None:
         """Read what the register already holds: grids, places, households, identities."""
@@ -347,9 +350,7 @@ class CensusImport:
         writes = _Writes()
         report_before = replace(self.report)
         rejected: list[Rejected] = []
-        households_before = dict(self._households)
-        children_before = dict(self._children)
-        identities_before = set(self._identities)
+        self._undo = []
         try:
             for line, row in rows:
                 self.report.rows += 1
@@ -365,6 +366,7 @@ class CensusImport:
                     rejected.append(Rejected(line, row, [problem]))
                     continue
                 self._identities.add(checked.identity_hash)
+                self._undo.append(partial(self._identities.discard, checked.identity_hash))
                 self.report.imported += 1
             await self._write(writes)
             for item in rejected:
@@ -374,7 +376,7 @@ class CensusImport:
             # identity number of this batch: plan it again, now knowing every registered hash
             if retry:
                 raise
-            self._households, self._children = households_before, children_before
+            self._take_back()
             async with self.store.engine.connect() as conn:
                 self._identities = set(
                     await conn.scalars(sa.select(person_identities.c.identity_hash))
@@ -383,10 +385,14 @@ class CensusImport:
             await self._batch(rows, on_reject, retry=True)
         except BaseException:
             # nothing of the batch was written: forget what it planned, so a retry starts clean
-            self._households, self._children = households_before, children_before
-            self._identities = identities_before
+            self._take_back()
             self.report = report_before
             raise
+
+    def _take_back(self) -> None:
+        """Forget what a batch that was not written planned (in reverse, as it was planned)."""
+        while self._undo:
+            self._undo.pop()()
 
     def _reject(self, rejected: Rejected, on_reject: Callable[[Rejected], None]) -> None:
         self.report.rejected += 1
@@ -407,6 +413,7 @@ class CensusImport:
                                     parent_id=parent, usage=usage)],
         )  # fmt: skip
         self._children[key] = place_id
+        self._undo.append(partial(self._children.pop, key, None))
         self.report.places += 1
         return place_id
 
@@ -472,6 +479,7 @@ class CensusImport:
         if household is None:
             household = _Household(uuid.uuid4(), 0, r.household_type)
             self._households[r.household_number] = household
+            self._undo.append(partial(self._households.pop, r.household_number, None))
             writes.add(
                 households.stream_id(household.household_id), 0,
                 households.register(
@@ -484,6 +492,7 @@ class CensusImport:
             household.members.add(person_id)
             self.report.households += 1
         elif joining:
+            self._undo.append(_restore(household))
             writes.add(
                 households.stream_id(household.household_id), household.version,
                 [households.HouseholdMemberJoined(
@@ -519,6 +528,16 @@ class CensusImport:
             person_identities,
             [{"identity_hash": h, "person_id": p} for h, p in writes.identities],
         )
+
+
+def _restore(household: _Household) -> Callable[[], None]:
+    """Undo for a join: the household's version and members as they are now."""
+    version, members = household.version, set(household.members)
+
+    def undo() -> None:
+        household.version, household.members = version, members
+
+    return undo
 
 
 @contextmanager
