@@ -144,9 +144,7 @@ async def test_a_batch_that_loses_an_identity_race_is_planned_again_from_a_clean
     assert (report.imported, report.skipped) == (2, 1)
     # the child's household had its head skipped: it is rejected, with the reason
     assert [r.line for r in rejected] == [5]
-    households = await registry.client.get(
-        "/households", params={"number": "H-1"}, headers=admin
-    )
+    households = await registry.client.get("/households", params={"number": "H-1"}, headers=admin)
     (household,) = households.json()["items"]
     card = await registry.client.get(f"/households/{household['household_id']}", headers=admin)
     assert [m["name_masked"][0] for m in card.json()["members"]] == ["甲", "乙"]
