@@ -20,7 +20,7 @@ import csv
 import gc
 import json
 import uuid
-import zlib
+from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
@@ -575,9 +575,21 @@ class _Writes:
             self.streams[stream_id] = (version, list(events))
 
 
-def worker_of(row: dict[str, str], workers: int) -> int:
-    """Which of ``workers`` importers takes a row: by grid, so a household stays in one."""
-    return zlib.crc32(row.get("grid_code", "").strip().encode()) % workers
+def share_grids(path: Path, workers: int) -> list[frozenset[str]]:
+    """The grid codes each of ``workers`` importers takes, about as many rows each.
+
+    By grid, so a household stays with one importer; by count, largest grid first to the
+    least loaded, because an importer left alone at the end runs on one core (a hash of the
+    code left one worker a tenth of the file longer).
+    """
+    counts: Counter[str] = Counter(row.get("grid_code", "").strip() for _, row in read_rows(path))
+    shares: list[set[str]] = [set() for _ in range(workers)]
+    loads = [0] * workers
+    for code, count in sorted(counts.items(), key=lambda item: (-item[1], item[0])):
+        least = loads.index(min(loads))
+        shares[least].add(code)
+        loads[least] += count
+    return [frozenset(share) for share in shares]
 
 
 @dataclass(frozen=True)
@@ -588,8 +600,7 @@ class Part:
     rejects: Path
     census_date: date
     batch_size: int
-    worker: int
-    workers: int
+    grids: frozenset[str]
 
 
 def import_part(part: Part) -> Report:
@@ -610,7 +621,7 @@ def import_part(part: Part) -> Report:
                 rows = (
                     (line, row)
                     for line, row in read_rows(part.path)
-                    if worker_of(row, part.workers) == part.worker
+                    if row.get("grid_code", "").strip() in part.grids
                 )
                 return await importer.run(rows, batch_size=part.batch_size, on_reject=writer.write)
         finally:
@@ -627,8 +638,8 @@ def import_parallel(
     from concurrent.futures import ProcessPoolExecutor
 
     parts = [
-        Part(path, rejects.with_name(f"{rejects.name}.{i}"), census_date, batch_size, i, workers)
-        for i in range(workers)
+        Part(path, rejects.with_name(f"{rejects.name}.{i}"), census_date, batch_size, grids)
+        for i, grids in enumerate(share_grids(path, workers))
     ]
     context = multiprocessing.get_context("spawn")  # no inherited event loop or connections
     with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
