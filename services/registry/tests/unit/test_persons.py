@@ -11,6 +11,7 @@ import pytest
 from stdnum.cn import ric
 
 from wangge.events import DomainEvent
+from wangge.events.sealing import Sealed
 from wangge.registry.domain import households, persons
 from wangge.registry.domain.households import HouseholdType, InvalidHousehold, Relationship
 from wangge.registry.domain.identity import (
@@ -26,7 +27,6 @@ from wangge.registry.domain.persons import (
     PersonalDataErasedError,
     PersonalDetails,
     ResidenceStatus,
-    Sealed,
 )
 
 TODAY = date(2026, 11, 27)

@@ -7,6 +7,8 @@ a deployment that forgot to set one must not start.
 
 from __future__ import annotations
 
+import base64
+import binascii
 from pathlib import Path
 from typing import Any, Literal, Self
 
@@ -81,3 +83,37 @@ class ServiceSettings(BaseSettings):
         # built here, not with wangge.events.db, so that settings never import SQLAlchemy
         self.data_dir.mkdir(parents=True, exist_ok=True)
         return f"sqlite+aiosqlite:///{self.data_dir / f'{self.service}.db'}"
+
+
+class SealingSettings(ServiceSettings):
+    """Settings of a service that seals personal data in its events (see wangge.events.sealing)."""
+
+    key_encryption_key: SecretStr | None = Field(
+        default=None,
+        description="base64 of 32 random bytes: wraps every data subject's key. Required in "
+        "production; dev and test derive one from the secret key",
+    )
+
+    @model_validator(mode="after")
+    def _refuse_missing_key(self) -> Self:
+        if self.environment == "production" and self.key_encryption_key is None:
+            raise ValueError("WANGGE_KEY_ENCRYPTION_KEY must be set in production")
+        self.kek()
+        return self
+
+    def kek(self) -> bytes:
+        """The key-encryption key (the base64 setting, or in dev one derived from the secret)."""
+        from cryptography.hazmat.primitives import hashes
+        from cryptography.hazmat.primitives.kdf.hkdf import HKDF
+
+        if self.key_encryption_key is not None:
+            try:
+                key = base64.b64decode(self.key_encryption_key.get_secret_value(), validate=True)
+            except binascii.Error:
+                raise ValueError("WANGGE_KEY_ENCRYPTION_KEY is not base64") from None
+            if len(key) != 32:
+                raise ValueError("WANGGE_KEY_ENCRYPTION_KEY must be 32 bytes (AES-256)")
+            return key
+        secret = self.secret_key.get_secret_value().encode()
+        info = f"wangge {self.service} kek".encode()
+        return HKDF(hashes.SHA256(), 32, salt=None, info=info).derive(secret)

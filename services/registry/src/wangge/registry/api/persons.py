@@ -12,6 +12,7 @@ from fastapi import APIRouter, Depends, Query, Response, status
 from pydantic import AwareDatetime, BaseModel, Field
 
 from wangge.events import DomainEvent
+from wangge.events.sealing import Sealed
 from wangge.events.store import AppendResult
 from wangge.registry.api.access import (
     ADMINS,
@@ -35,7 +36,6 @@ from wangge.registry.domain.persons import (
     HukouType,
     PersonalDetails,
     ResidenceStatus,
-    Sealed,
 )
 from wangge.registry.handlers import persons as handlers
 from wangge.registry.projections.people import as_of

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import re
 import uuid
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from datetime import date
 from enum import StrEnum
@@ -21,6 +21,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field
 
 from wangge.events import DomainEvent, default_catalogue
+from wangge.events.sealing import Seal, Sealed
 from wangge.registry.domain.identity import (
     IdentityNumber,
     Sex,
@@ -92,16 +93,6 @@ RESTRICTED_TAGS = frozenset({
 _TAG = re.compile(r"^[a-z][a-z_]{1,39}$")
 
 
-class Sealed(BaseModel):
-    """Personal data encrypted with one person's data key (AES-GCM); opaque to everyone else."""
-
-    model_config = ConfigDict(frozen=True)
-
-    key: str = Field(description="the data key's id: the person's id")
-    nonce: str = Field(description="base64")
-    ciphertext: str = Field(description="base64, with the GCM tag")
-
-
 class PersonalDetails(BaseModel):
     """What a :class:`Sealed` block of a registration or correction holds."""
 
@@ -117,7 +108,6 @@ class PersonalDetails(BaseModel):
     contact: str | None = None
 
 
-Seal = Callable[[Mapping[str, Any]], Sealed]
 """Encrypts a block of personal data with the person's data key (given by the handler)."""
 
 

@@ -11,6 +11,7 @@ from pydantic import BaseModel, ConfigDict
 
 from wangge.events import DomainEvent
 from wangge.events.command import Loaded, UnitOfWork
+from wangge.events.sealing import Seal
 from wangge.events.store import AppendResult
 from wangge.registry.domain import households, persons, places
 from wangge.registry.domain.identity import (
@@ -150,7 +151,7 @@ async def register_person(ctx: CommandContext, keys: KeyRing, cmd: RegisterPerso
     return await ctx.create(cmd, persons.stream_id(person_id), decide, also=keep)
 
 
-async def _sealer(ctx: CommandContext, keys: KeyRing, person_id: uuid.UUID) -> persons.Seal:
+async def _sealer(ctx: CommandContext, keys: KeyRing, person_id: uuid.UUID) -> Seal:
     async with ctx.state.engine.connect() as conn:
         key = await keys.key(conn, person_id)
     if key is None:

@@ -19,6 +19,7 @@ import sqlalchemy as sa
 from wangge.events import RecordedEvent, default_catalogue
 from wangge.events.db import insert_many
 from wangge.events.projection import ApplyContext, Projection, handles
+from wangge.events.sealing import Sealed
 from wangge.registry.domain.households import (
     HouseholdHeadChanged,
     HouseholdMemberJoined,
@@ -38,7 +39,6 @@ from wangge.registry.domain.persons import (
     PersonResidenceStatusChanged,
     PersonTagged,
     PersonUntagged,
-    Sealed,
 )
 from wangge.registry.personal_data import KeyRing
 
