@@ -12,11 +12,20 @@ from datetime import date
 from enum import StrEnum
 from functools import lru_cache
 
-import phonenumbers
 from stdnum import numdb
 from stdnum.cn import ric
 
-from wangge.service.errors import DomainError
+from wangge.service.personal import (
+    InvalidPersonalData,
+    mask_name,
+    mask_phone,
+    normalise_phone,
+)
+
+__all__ = [
+    "IdentityNumber", "InvalidPersonalData", "Sex", "known_region", "mask_identity", "mask_name",
+    "mask_phone", "normalise_phone", "parse_identity_number",
+]  # fmt: skip
 
 
 class Sex(StrEnum):
@@ -24,13 +33,6 @@ class Sex(StrEnum):
 
     MALE = "male"
     FEMALE = "female"
-
-
-class InvalidPersonalData(DomainError):
-    """An identity number, phone number or similar that cannot be right."""
-
-    slug = "invalid-personal-data"
-    title = "A personal data field is not valid"
 
 
 @dataclass(frozen=True, slots=True)
@@ -84,31 +86,6 @@ def known_region(code: str) -> bool:
     return any("county" in props for _, props in numdb.get("cn/loc").info(code))
 
 
-def normalise_phone(text: str, *, field: str = "phone") -> str:
-    """A valid mainland phone number (mobile or landline) in E.164 form (``+8613812345678``)."""
-    try:
-        parsed = phonenumbers.parse(text.strip(), "CN")
-    except phonenumbers.NumberParseException:
-        raise InvalidPersonalData("this is no phone number", field=field) from None
-    if not phonenumbers.is_valid_number(parsed):
-        raise InvalidPersonalData("this is no valid phone number", field=field)
-    return phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164)
-
-
 def mask_identity(number: str) -> str:
     """Region code and last four: ``320111********123X``."""
     return number[:6] + "*" * (len(number) - 10) + number[-4:]
-
-
-def mask_phone(e164: str) -> str:
-    """First three and last four digits as dialled at home: ``138****5678``, ``025****1234``."""
-    # from normalise_phone's E.164 form: mobiles start with 1, landlines get their trunk 0 back
-    national = e164.removeprefix("+86")
-    if not national.startswith("1"):
-        national = "0" + national
-    return national[:3] + "*" * (len(national) - 7) + national[-4:]
-
-
-def mask_name(name: str) -> str:
-    """The family name's first character and a star per other character: ``张**``."""
-    return name[:1] + "*" * (len(name) - 1)

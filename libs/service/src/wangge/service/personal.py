@@ -1,0 +1,43 @@
+"""Phone numbers and names as every service checks and masks them (DESIGN §6).
+
+Validation uses Google's phonenumbers. The masks are what other services and most readers see of
+a person: ``张**``, ``138****5678``.
+"""
+
+from __future__ import annotations
+
+import phonenumbers
+
+from wangge.service.errors import DomainError
+
+
+class InvalidPersonalData(DomainError):
+    """An identity number, phone number or similar that cannot be right."""
+
+    slug = "invalid-personal-data"
+    title = "A personal data field is not valid"
+
+
+def normalise_phone(text: str, *, field: str = "phone") -> str:
+    """A valid mainland phone number (mobile or landline) in E.164 form (``+8613812345678``)."""
+    try:
+        parsed = phonenumbers.parse(text.strip(), "CN")
+    except phonenumbers.NumberParseException:
+        raise InvalidPersonalData("this is no phone number", field=field) from None
+    if not phonenumbers.is_valid_number(parsed):
+        raise InvalidPersonalData("this is no valid phone number", field=field)
+    return phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164)
+
+
+def mask_phone(e164: str) -> str:
+    """First three and last four digits as dialled at home: ``138****5678``, ``025****1234``."""
+    # from normalise_phone's E.164 form: mobiles start with 1, landlines get their trunk 0 back
+    national = e164.removeprefix("+86")
+    if not national.startswith("1"):
+        national = "0" + national
+    return national[:3] + "*" * (len(national) - 7) + national[-4:]
+
+
+def mask_name(name: str) -> str:
+    """The family name's first character and a star per other character: ``张**``."""
+    return name[:1] + "*" * (len(name) - 1)
