@@ -5,108 +5,50 @@ from __future__ import annotations
 
 import asyncio
 import itertools
-import uuid
 from collections import defaultdict
-from collections.abc import AsyncIterator, Iterable
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import httpx
 import pytest
-import sqlalchemy as sa
-from fastapi import FastAPI
 from stdnum.cn import ric
 
-from wangge.events.db import create_engine
-from wangge.events.store import EventStore
 from wangge.registry.app import MIGRATIONS, build_app
 from wangge.registry.bootstrap import Registry as Parts
 from wangge.registry.bootstrap import registry as open_parts
 from wangge.registry.config import RegistrySettings
-from wangge.service.devissuer import DevIssuer
 from wangge.service.migrations import upgrade
+from wangge.service.testing import Running, backend_settings, own_schema
+from wangge.service.testing import started as start_service
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
 def registry_settings(request: pytest.FixtureRequest, tmp_path: Path) -> RegistrySettings:
     """The embedded default and PostgreSQL (a schema per test); never Kafka here."""
-    if request.param == "sqlite":
-        return RegistrySettings(
-            environment="test", data_dir=tmp_path, database_url=None, kafka_bootstrap_servers=None
-        )
-    return RegistrySettings(
-        environment="test",
-        data_dir=tmp_path,
-        database_url=request.getfixturevalue("database_url"),
-        database_schema=f"reg_{uuid.uuid4().hex[:10]}",
-        kafka_bootstrap_servers=None,
-    )
+    url = request.getfixturevalue("database_url") if request.param == "postgres" else None
+    return backend_settings(RegistrySettings, request.param, tmp_path, url, "reg")
 
 
-@dataclass
-class Registry:
-    """A running registry and a way to call it as anyone."""
-
-    client: httpx.AsyncClient
-    issuer: DevIssuer
-    settings: RegistrySettings
-    app: FastAPI
-
-    @property
-    def store(self) -> EventStore:
-        """The registry's event store, for what a test checks below the API."""
-        store: EventStore = self.app.state.service.store
-        return store
-
-    def as_(self, *roles: str, places: Iterable[str] = (), subject: str | None = None) -> Any:
-        """Headers of a caller with ``roles`` in ``places``."""
-        token = self.issuer.issue(
-            subject or f"user-{uuid.uuid4().hex[:8]}", roles=roles, places=places
-        )
-        return {"Authorization": f"Bearer {token}"}
+Registry = Running[RegistrySettings]
+"""A running registry and a way to call it as anyone."""
 
 
 @asynccontextmanager
 async def started(settings: RegistrySettings) -> AsyncIterator[Registry]:
     """A migrated, running registry (in a schema of its own on PostgreSQL)."""
-    admin = None
-    if settings.database_schema:
-        admin = create_engine(settings.resolved_database_url)
-        async with admin.begin() as conn:
-            await conn.execute(sa.text(f'CREATE SCHEMA "{settings.database_schema}"'))
-    try:
-        await asyncio.to_thread(upgrade, settings, MIGRATIONS)
-        app = build_app(settings)
-        async with app.router.lifespan_context(app):
-            transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
-            async with httpx.AsyncClient(transport=transport, base_url="http://registry") as c:
-                yield Registry(c, DevIssuer(settings.dev_key_path), settings, app)
-    finally:
-        if admin is not None:
-            async with admin.begin() as conn:
-                await conn.execute(sa.text(f'DROP SCHEMA "{settings.database_schema}" CASCADE'))
-            await admin.dispose()
+    async with start_service(settings, build_app, MIGRATIONS) as running:
+        yield running
 
 
 @asynccontextmanager
 async def started_without_app(settings: RegistrySettings) -> AsyncIterator[Parts]:
     """The registry's store and read models on a migrated database, without the web app."""
-    admin = None
-    if settings.database_schema:
-        admin = create_engine(settings.resolved_database_url)
-        async with admin.begin() as conn:
-            await conn.execute(sa.text(f'CREATE SCHEMA "{settings.database_schema}"'))
-    try:
+    async with own_schema(settings):
         await asyncio.to_thread(upgrade, settings, MIGRATIONS)
         async with open_parts(settings) as parts:
             yield parts
-    finally:
-        if admin is not None:
-            async with admin.begin() as conn:
-                await conn.execute(sa.text(f'DROP SCHEMA "{settings.database_schema}" CASCADE'))
-            await admin.dispose()
 
 
 @pytest.fixture

@@ -1,0 +1,36 @@
+"""Adapters from a hotline's wire format to the domain's :class:`Intake` (anti-corruption layer).
+
+Each city's 12345 platform pushes its own JSON; an adapter reads one format and nothing beyond
+this package knows it. Another city's format is a new adapter here, not a change to the domain.
+"""
+
+from __future__ import annotations
+
+from typing import Protocol
+
+from pydantic import BaseModel
+
+from wangge.hotline_bridge.adapters import standard
+from wangge.hotline_bridge.domain.tickets import Intake
+
+
+class Adapter(Protocol):
+    """Reads a push of one wire format."""
+
+    @property
+    def name(self) -> str:
+        """The format's name (``WANGGE_HOTLINE_FORMAT``)."""
+        ...
+
+    @property
+    def model(self) -> type[BaseModel]:
+        """The wire format's pydantic model (its JSON Schema documents the push)."""
+        ...
+
+    def read(self, body: bytes) -> Intake:
+        """The intake of a push; a ``RequestValidationError`` naming the wire's fields if bad."""
+        ...
+
+
+ADAPTERS: dict[str, Adapter] = {standard.ADAPTER.name: standard.ADAPTER}
+"""Every wire format this build reads, by the name ``WANGGE_HOTLINE_FORMAT`` selects."""

@@ -1,0 +1,85 @@
+"""The ``standard`` wire format: the JSON ticket this project documents (see the README).
+
+Field names follow the hotline's usual work-order sheet. Unknown fields are ignored, so a
+platform that adds a field does not stop its tickets; a missing or malformed one is a 422 that
+names it as the hotline sent it (``body/caller/phone``).
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+
+from fastapi.exceptions import RequestValidationError
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, ValidationError
+
+from wangge.hotline_bridge.domain.tickets import Channel, Intake, Location, Urgency
+
+
+class Caller(BaseModel):
+    """Who called (sensitive: sealed before it is stored)."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    name: str | None = Field(default=None, max_length=50)
+    phone: str | None = Field(default=None, max_length=30)
+
+
+class StandardTicket(BaseModel):
+    """A 12345 ticket as the hotline pushes it."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    ticket_number: str = Field(
+        min_length=1, max_length=40, pattern=r"^[A-Za-z0-9_-]+$",
+        description="the hotline's work-order number (工单编号)",
+    )  # fmt: skip
+    channel: Channel = Channel.PHONE
+    received_at: AwareDatetime = Field(description="when the hotline received the call")
+    caller: Caller | None = None
+    category_code: str = Field(
+        min_length=1, max_length=20, description="a code of the dispatch catalogue"
+    )
+    content: str = Field(min_length=1, max_length=4000, description="what the caller asked for")
+    address: str = Field(min_length=1, max_length=200)
+    location: Location | None = None
+    urgency: Urgency = Urgency.NORMAL
+    deadline: AwareDatetime | None = Field(
+        default=None, description="the hotline's deadline; default: the catalogue's"
+    )
+
+
+@dataclass(frozen=True)
+class StandardAdapter:
+    """Reads :class:`StandardTicket` pushes."""
+
+    name: str = "standard"
+    model: type[BaseModel] = StandardTicket
+
+    def read(self, body: bytes) -> Intake:
+        try:
+            ticket = StandardTicket.model_validate_json(body)
+        except ValidationError as error:
+            raise RequestValidationError(
+                [{**e, "loc": ("body", *e["loc"])} for e in error.errors(include_url=False)]
+            ) from None
+        # the push as parsed, not its bytes: the same ticket re-serialised is the same push
+        canonical = ticket.model_dump_json(exclude_none=True).encode()
+        caller = ticket.caller or Caller()
+        return Intake(
+            ticket_number=ticket.ticket_number,
+            channel=ticket.channel,
+            received_at=ticket.received_at,
+            category_code=ticket.category_code,
+            content=ticket.content,
+            address=ticket.address,
+            urgency=ticket.urgency,
+            fingerprint=hashlib.sha256(canonical).hexdigest(),
+            caller_name=(caller.name or "").strip() or None,
+            caller_phone=(caller.phone or "").strip() or None,
+            location=ticket.location,
+            deadline=ticket.deadline,
+        )
+
+
+ADAPTER = StandardAdapter()

@@ -1,0 +1,1 @@
+"""The hotline bridge's HTTP API."""

@@ -1,0 +1,214 @@
+"""``/tickets``: the hotline pushes tickets in; staff and the hotline read them back.
+
+The push is the hotline's own JSON (its wire format sits behind an adapter), signed with the
+shared secret; the caller is also a bearer of the ``hotline_system`` role. The same push again
+returns the first result; another push under a used number is a 409.
+"""
+
+from __future__ import annotations
+
+import time
+import uuid
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime
+from typing import Annotated, Any
+
+import sqlalchemy as sa
+from fastapi import APIRouter, Depends, Header, Request, Response, status
+from pydantic import AfterValidator, BaseModel
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from wangge.events import Metadata
+from wangge.events.command import load, unit_of_work
+from wangge.events.db import read_only
+from wangge.events.errors import ConcurrencyConflict
+from wangge.events.projection import active_tables
+from wangge.events.store import NO_STREAM
+from wangge.events.telemetry import current_traceparent
+from wangge.hotline_bridge.adapters import ADAPTERS, Adapter
+from wangge.hotline_bridge.config import HotlineSettings
+from wangge.hotline_bridge.domain import tickets
+from wangge.hotline_bridge.domain.catalogue import Category, DispatchCatalogue
+from wangge.hotline_bridge.signing import SIGNATURE, TIMESTAMP, verify
+from wangge.service.auth import Principal, require
+from wangge.service.deps import State
+from wangge.service.errors import NotFound
+
+router = APIRouter(tags=["tickets"])
+HOTLINE = "hotline_system"
+STAFF = ("subdistrict_admin", "community_staff", "grid_worker")
+
+Hotline = Annotated[Principal, Depends(require(HOTLINE))]
+Reader = Annotated[Principal, Depends(require(HOTLINE, "subdistrict_admin"))]
+Anyone = Annotated[Principal, Depends(require(HOTLINE, *STAFF))]
+
+
+def _stored_utc(moment: datetime) -> datetime:
+    # rows hold UTC; SQLite hands the times back without their offset
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
+
+
+StoredTime = Annotated[datetime, AfterValidator(_stored_utc)]
+
+
+class TicketView(BaseModel):
+    """A ticket as the hotline and staff see it (the caller masked)."""
+
+    ticket_id: uuid.UUID
+    ticket_number: str
+    status: str
+    channel: str
+    received_at: StoredTime
+    category: str
+    category_name: str
+    kind: str
+    urgency: str
+    content: str
+    address: str
+    longitude: float | None
+    latitude: float | None
+    deadline: StoredTime
+    deadline_source: str
+    caller_name_masked: str | None
+    caller_phone_masked: str | None
+    version: int
+
+
+class CatalogueView(BaseModel):
+    """The dispatch catalogue tickets are filed under, with each category's time limit."""
+
+    name: str
+    categories: list[Category]
+
+
+def _settings(request: Request) -> HotlineSettings:
+    settings: HotlineSettings = request.app.state.settings
+    return settings
+
+
+def _catalogue(request: Request) -> DispatchCatalogue:
+    catalogue: DispatchCatalogue = request.app.state.catalogue
+    return catalogue
+
+
+def _adapter(request: Request) -> Adapter:
+    return ADAPTERS[_settings(request).hotline_format]
+
+
+async def signed_body(
+    request: Request,
+    timestamp: Annotated[
+        str | None, Header(alias=TIMESTAMP, description="Unix time the push was signed at")
+    ] = None,
+    signature: Annotated[
+        str | None,
+        Header(alias=SIGNATURE, description='"sha256=" + hex HMAC of "<timestamp>.<body>"'),
+    ] = None,
+) -> bytes:
+    """The push's raw body, once its signature holds (401 otherwise)."""
+    settings = _settings(request)
+    body = await request.body()
+    verify(
+        settings.signing_secret(),
+        timestamp=timestamp,
+        signature=signature,
+        body=body,
+        now=time.time(),
+        tolerance=settings.signature_tolerance_seconds,
+    )
+    return body
+
+
+async def _connection(state: State) -> AsyncIterator[AsyncConnection]:
+    async with read_only(state.engine) as conn:
+        yield conn
+
+
+ReadConnection = Annotated[AsyncConnection, Depends(_connection)]
+
+
+async def _view(conn: AsyncConnection, state: Any, ticket_id: uuid.UUID) -> TicketView:
+    t = (await active_tables(conn, state.service_projection("hotline_tickets")))["tickets"]
+    row = (await conn.execute(sa.select(t).where(t.c.ticket_id == ticket_id))).first()
+    if row is None:
+        raise NotFound(f"no ticket {ticket_id}", field="ticket_id")
+    return TicketView.model_validate(row, from_attributes=True)
+
+
+def _push_schema() -> dict[str, Any]:
+    from wangge.hotline_bridge.adapters.standard import StandardTicket
+
+    return {
+        "requestBody": {
+            "required": True,
+            "content": {"application/json": {"schema": StandardTicket.model_json_schema()}},
+        }
+    }
+
+
+@router.post(
+    "/tickets",
+    status_code=status.HTTP_201_CREATED,
+    response_model=TicketView,
+    openapi_extra=_push_schema(),
+    responses={200: {"model": TicketView, "description": "the same push again: its first result"}},
+)
+async def push_ticket(
+    request: Request,
+    response: Response,
+    principal: Hotline,
+    state: State,
+    body: Annotated[bytes, Depends(signed_body)],
+) -> TicketView:
+    """Take in a ticket the hotline pushes (受理): checked, its caller sealed, its deadline set."""
+    intake = _adapter(request).read(body)
+    ticket_id = tickets.ticket_id(intake.ticket_number)
+    stream = tickets.stream_id(ticket_id)
+    loaded = await load(state.store, stream, tickets.evolve)
+    if loaded.state is None:
+        keys = request.app.state.keyring
+        key = keys.generate()
+        events = tickets.receive(
+            intake,
+            catalogue=_catalogue(request),
+            now=datetime.now(UTC),
+            seal=keys.sealer(key, ticket_id),
+        )
+        metadata = Metadata(
+            actor=principal.subject,
+            correlation_id=request.headers.get("X-Correlation-Id"),
+            traceparent=current_traceparent(),
+        )
+        try:
+            async with unit_of_work(
+                state.store, projections=list(state.projections.values()), metadata=metadata
+            ) as unit:
+                await unit.append(stream, events, expected_version=NO_STREAM)
+                await keys.keep(unit.conn, ticket_id, key)
+        except ConcurrencyConflict:
+            loaded = await load(state.store, stream, tickets.evolve)  # the same push, racing
+            if loaded.state is None:
+                raise
+        else:
+            async with read_only(state.engine) as conn:
+                return await _view(conn, state, ticket_id)
+    assert loaded.state is not None
+    tickets.same_push(loaded.state, intake)
+    response.status_code = status.HTTP_200_OK
+    async with read_only(state.engine) as conn:
+        return await _view(conn, state, ticket_id)
+
+
+@router.get("/tickets/{ticket_id}", response_model=TicketView)
+async def get_ticket(
+    ticket_id: uuid.UUID, principal: Reader, conn: ReadConnection, state: State
+) -> TicketView:
+    """A ticket, its caller masked."""
+    return await _view(conn, state, ticket_id)
+
+
+@router.get("/catalogue", response_model=CatalogueView)
+async def dispatch_catalogue(request: Request, principal: Anyone) -> CatalogueView:
+    """The dispatch catalogue (派单目录): categories, kinds and time limits."""
+    catalogue = _catalogue(request)
+    return CatalogueView(name=catalogue.name, categories=list(catalogue.categories))

@@ -1,0 +1,40 @@
+"""The hotline bridge's app: the service kit's factory with the ticket routes and read models."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from fastapi import FastAPI
+
+from wangge.events import default_catalogue
+from wangge.hotline_bridge.adapters import ADAPTERS
+from wangge.hotline_bridge.api import tickets
+from wangge.hotline_bridge.config import HotlineSettings
+from wangge.hotline_bridge.domain.catalogue import DispatchCatalogue
+from wangge.hotline_bridge.personal_data import keyring
+from wangge.hotline_bridge.projections.tickets import Tickets
+from wangge.service import create_app
+
+MIGRATIONS = Path(__file__).parent / "migrations"
+
+
+def build_app(settings: HotlineSettings | None = None) -> FastAPI:
+    """The hotline bridge's FastAPI app (resources are made by its lifespan, not here)."""
+    settings = settings or HotlineSettings()
+    if settings.hotline_format not in ADAPTERS:
+        raise ValueError(
+            f"WANGGE_HOTLINE_FORMAT={settings.hotline_format!r} is none of {sorted(ADAPTERS)}"
+        )
+    app = create_app(
+        settings,
+        title="Wangge hotline bridge",
+        description="12345 hotline tickets in, routed to grids, replies back (提事知情).",
+        catalogue=default_catalogue,
+        routers=(tickets.router,),
+        projections=[Tickets],
+        migrations=MIGRATIONS,
+    )
+    app.state.settings = settings
+    app.state.keyring = keyring(settings.kek())
+    app.state.catalogue = DispatchCatalogue.load(settings.dispatch_catalogue)
+    return app

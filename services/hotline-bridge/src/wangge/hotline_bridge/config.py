@@ -1,0 +1,43 @@
+"""The hotline bridge's settings (``WANGGE_*`` variables; see ``wangge.service.settings``)."""
+
+from __future__ import annotations
+
+import hashlib
+from pathlib import Path
+from typing import Self
+
+from pydantic import Field, SecretStr, model_validator
+
+from wangge.hotline_bridge.domain.catalogue import DEFAULT_CATALOGUE
+from wangge.service.settings import SealingSettings
+
+
+class HotlineSettings(SealingSettings):
+    """Settings of the hotline bridge."""
+
+    service: str = "hotline_bridge"
+    hotline_signing_secret: SecretStr | None = Field(
+        default=None,
+        description="the secret the hotline signs its pushes with (HMAC-SHA256). Required in "
+        "production; dev and test derive one from the secret key",
+    )
+    signature_tolerance_seconds: int = Field(
+        default=300, ge=1, le=3600, description="how old a signed push may be (replay window)"
+    )
+    hotline_format: str = Field(default="standard", description="the hotline's wire format")
+    dispatch_catalogue: Path = Field(
+        default=DEFAULT_CATALOGUE, description="the dispatch catalogue (JSON) of the city"
+    )
+
+    @model_validator(mode="after")
+    def _refuse_missing_signing_secret(self) -> Self:
+        if self.environment == "production" and self.hotline_signing_secret is None:
+            raise ValueError("WANGGE_HOTLINE_SIGNING_SECRET must be set in production")
+        return self
+
+    def signing_secret(self) -> bytes:
+        """The push-signing secret (the setting, or in dev one derived from the secret key)."""
+        if self.hotline_signing_secret is not None:
+            return self.hotline_signing_secret.get_secret_value().encode()
+        secret = self.secret_key.get_secret_value().encode()
+        return hashlib.sha256(b"wangge hotline signing\x1f" + secret).hexdigest().encode()

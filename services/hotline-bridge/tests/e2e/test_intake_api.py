@@ -1,0 +1,115 @@
+"""Intake through the API: signed, idempotent by number, all or nothing, sealed at rest."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+
+import sqlalchemy as sa
+from hotline_support import Hotline, push, ticket
+
+from wangge.hotline_bridge.domain.tickets import stream_id, ticket_id
+
+
+async def test_a_signed_push_becomes_a_ticket_with_its_deadline(hotline: Hotline) -> None:
+    body = ticket(ticket_number="GD20261127000123")
+    taken = await push(hotline, body)
+    assert taken.status_code == 201, taken.text
+    view = taken.json()
+    assert view["ticket_id"] == str(ticket_id("GD20261127000123"))
+    assert view["status"] == "received"
+    assert (view["category"], view["kind"]) == ("0301", "complaint")
+    assert view["deadline"] == "2026-12-16T15:59:59Z"  # 13 working days, end of day in China
+    assert (view["caller_name_masked"], view["caller_phone_masked"]) == ("王**", "138****5678")
+    read = await hotline.client.get(
+        f"/tickets/{view['ticket_id']}", headers=hotline.as_("subdistrict_admin")
+    )
+    assert read.json() == view
+
+
+async def test_the_same_push_again_returns_the_first_result(hotline: Hotline) -> None:
+    body = ticket()
+    first = await push(hotline, body)
+    again = await push(hotline, body)
+    assert (first.status_code, again.status_code) == (201, 200)
+    assert again.json() == first.json()
+    events = await hotline.store.read_stream(stream_id(ticket_id(body["ticket_number"])))
+    assert len(events) == 1
+
+
+async def test_two_identical_pushes_racing_record_one_ticket(hotline: Hotline) -> None:
+    body = ticket()
+    results = await asyncio.gather(*(push(hotline, body) for _ in range(4)))
+    assert sorted(r.status_code for r in results) == [200, 200, 200, 201]
+    assert len({json.dumps(r.json(), sort_keys=True) for r in results}) == 1
+
+
+async def test_another_ticket_under_a_used_number_is_a_409(hotline: Hotline) -> None:
+    body = ticket()
+    assert (await push(hotline, body)).status_code == 201
+    clash = await push(hotline, {**body, "content": "另一件事"})
+    assert clash.status_code == 409
+    problem = clash.json()
+    assert problem["type"] == "urn:wangge:problem:ticket-number-reused"
+    assert problem["errors"][0]["field"] == "ticket_number"
+
+
+async def test_an_unsigned_stale_or_forged_push_is_refused(hotline: Hotline) -> None:
+    body = ticket()
+    forged = await push(hotline, body, secret=b"not the hotline's")
+    stale = await push(hotline, body, at=int(time.time()) - 3600)
+    for refused, header in ((forged, "X-Hotline-Signature"), (stale, "X-Hotline-Timestamp")):
+        assert refused.status_code == 401
+        assert refused.headers["content-type"] == "application/problem+json"
+        assert refused.json()["errors"][0]["field"] == f"header/{header}"
+    unsigned = await hotline.client.post(
+        "/tickets", json=body, headers=hotline.as_("hotline_system")
+    )
+    assert unsigned.status_code == 401
+    assert await hotline.store.stream_version(stream_id(ticket_id(body["ticket_number"]))) == 0
+
+
+async def test_only_the_hotline_pushes(hotline: Hotline) -> None:
+    response = await push(hotline, ticket(), headers=hotline.as_("subdistrict_admin"))
+    assert response.status_code == 403
+
+
+async def test_a_bad_ticket_is_a_422_naming_the_field_and_stores_nothing(
+    hotline: Hotline,
+) -> None:
+    cases = [
+        (ticket(category_code="9999"), "category_code"),
+        (ticket(caller={"name": "王小明", "phone": "12345"}), "caller.phone"),
+        (ticket(location={"longitude": 200, "latitude": 32}), "body/location/longitude"),
+        ({**ticket(), "received_at": None}, "body/received_at"),
+    ]
+    for body, field in cases:
+        response = await push(hotline, body)
+        assert response.status_code == 422, response.text
+        assert field in [e["field"] for e in response.json()["errors"]], response.text
+        stream = stream_id(ticket_id(body["ticket_number"]))
+        assert await hotline.store.stream_version(stream) == 0
+    async with hotline.store.engine.connect() as conn:
+        assert await conn.scalar(sa.text("SELECT count(*) FROM caller_keys")) == 0
+
+
+async def test_the_caller_is_sealed_in_the_log(hotline: Hotline) -> None:
+    body = ticket()
+    assert (await push(hotline, body)).status_code == 201
+    async with hotline.store.engine.connect() as conn:
+        stored = [
+            d if isinstance(d, dict) else json.loads(d)
+            for d in await conn.scalars(sa.text("SELECT data FROM events"))
+        ]
+    text = json.dumps(stored, ensure_ascii=False)  # as stored, escapes undone
+    assert body["address"] in text  # the ticket itself is in the clear
+    assert "13812345678" not in text
+    assert "王小明" not in text
+
+
+async def test_the_catalogue_is_published_to_staff(hotline: Hotline) -> None:
+    response = await hotline.client.get("/catalogue", headers=hotline.as_("grid_worker"))
+    assert response.status_code == 200
+    codes = {c["code"]: c for c in response.json()["categories"]}
+    assert codes["0201"]["time_limit"] == {"unit": "working_days", "amount": 3}
