@@ -11,8 +11,8 @@ help: ## list the commands
 sync: ## install the workspace (uv, one lock file)
 	@$(UV) sync --all-groups --frozen --quiet
 
-run: sync ## start the registry on the embedded default (SQLite under ./var/), a small subdistrict seeded
-	@$(UV) run --frozen wangge registry run --seed small
+run: sync ## every service on the embedded default (SQLite under ./var/), a small subdistrict seeded
+	@scripts/run.sh
 
 test: sync ## provision PostgreSQL and Kafka, lint, run every test, stop what was started
 	@scripts/test.sh
