@@ -26,6 +26,7 @@ from wangge.events.kafka import describe_topic, ensure_topics, topic_for
 from wangge.events.projection import KafkaSource, Projection, ProjectionRunner, Source, StoreSource
 from wangge.events.relay import OutboxRelay
 from wangge.events.store import EventStore, open_store
+from wangge.events.telemetry import tracing_enabled
 from wangge.service import health
 from wangge.service.auth import TokenVerifier
 from wangge.service.devissuer import DevIssuer
@@ -194,7 +195,8 @@ def create_app(
 
     app = FastAPI(title=title, description=description, version=version, lifespan=lifespan)
     install_problem_handlers(app)
-    instrument(app)
+    if tracing_enabled():
+        instrument(app)  # else serve() does, once it installs a provider
     app.state.readiness_checks = _readiness_checks(
         app, migrations, kafka_configured=bool(settings.kafka_bootstrap_servers)
     )

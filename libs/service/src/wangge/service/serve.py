@@ -8,13 +8,14 @@ import uvicorn
 from fastapi import FastAPI
 
 from wangge.service.settings import ServiceSettings
-from wangge.service.telemetry import configure_logging, configure_tracing
+from wangge.service.telemetry import configure_logging, configure_tracing, instrument
 
 
 def serve(app: FastAPI, settings: ServiceSettings, *, host: str, port: int) -> None:
     """Serve ``app`` until interrupted; JSON logs, OTLP traces when configured."""
     configure_logging(settings.log_level)
-    configure_tracing(settings.service)
+    if configure_tracing(settings.service):
+        instrument(app)
     # Everything loaded so far (modules, routes, schemas) lives as long as the process: keep it
     # out of the collector's full passes, which otherwise stall requests for a few hundred ms.
     gc.collect()
