@@ -42,7 +42,7 @@ from wangge.registry.projections.people import as_of
 from wangge.service.auth import Principal, require
 from wangge.service.commands import Command, set_etag
 from wangge.service.deps import State
-from wangge.service.errors import Forbidden, NotFound
+from wangge.service.errors import Forbidden
 
 router = APIRouter(prefix="/persons", tags=["persons"])
 Admin = Annotated[Principal, Depends(require(*ADMINS))]
@@ -247,10 +247,8 @@ async def lookup_by_identity_number(
 ) -> PersonRead:  # fmt: skip
     """The person with an identity number (exact match; POST keeps the number out of URLs)."""
     identity = parse_identity_number(body.identity_number, today=handlers.today())
-    person_id = await keys.person_with(conn, identity.number)
-    if person_id is None:
-        raise NotFound("no person with this identity number", field="identity_number")
-    person = await (await Views.of(conn, state)).person(conn, principal, person_id)
+    views = await Views.of(conn, state)
+    person = await views.person(conn, principal, identity_hash=keys.identity_hash(identity.number))
     set_etag(response, person.version)
     return person
 
