@@ -8,7 +8,7 @@ from fastapi import FastAPI
 
 from wangge.events import default_catalogue
 from wangge.hotline_bridge.adapters import ADAPTERS
-from wangge.hotline_bridge.api import tickets
+from wangge.hotline_bridge.api import open311, tickets
 from wangge.hotline_bridge.config import HotlineSettings
 from wangge.hotline_bridge.domain.catalogue import DispatchCatalogue
 from wangge.hotline_bridge.personal_data import keyring
@@ -34,6 +34,7 @@ def build_app(settings: HotlineSettings | None = None) -> FastAPI:
         projections=[Tickets],
         migrations=MIGRATIONS,
     )
+    open311.install(app)
     app.state.settings = settings
     app.state.keyring = keyring(settings.kek())
     app.state.catalogue = DispatchCatalogue.load(settings.dispatch_catalogue)

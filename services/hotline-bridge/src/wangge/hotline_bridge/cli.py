@@ -34,7 +34,9 @@ def run(
     settings = HotlineSettings()
     if migrate_first:
         upgrade(settings, MIGRATIONS)
-    typer.echo(f"hotline bridge on http://{host}:{port} (OpenAPI: /docs)")
+    typer.echo(f"hotline bridge on http://{host}:{port} (OpenAPI: /docs; Open311: /open311/v2)")
+    if settings.environment != "production" and not settings.open311_api_keys:
+        typer.echo(f"  the dev Open311 api_key: {next(iter(settings.open311_clients()))}")
     serve(build_app(settings), settings, host=host, port=port)
 
 

@@ -29,6 +29,12 @@ class HotlineSettings(SealingSettings):
         default=DEFAULT_CATALOGUE, description="the dispatch catalogue (JSON) of the city"
     )
 
+    open311_api_keys: dict[str, str] = Field(
+        default_factory=dict,
+        description='Open311 clients allowed to post requests, as JSON {"<api key>": "<client>"}; '
+        "dev and test without any accept one key derived from the secret key",
+    )
+
     @model_validator(mode="after")
     def _refuse_missing_signing_secret(self) -> Self:
         if self.environment == "production" and self.hotline_signing_secret is None:
@@ -41,3 +47,10 @@ class HotlineSettings(SealingSettings):
             return self.hotline_signing_secret.get_secret_value().encode()
         secret = self.secret_key.get_secret_value().encode()
         return hashlib.sha256(b"wangge hotline signing\x1f" + secret).hexdigest().encode()
+
+    def open311_clients(self) -> dict[str, str]:
+        """The Open311 API keys and whose they are."""
+        if self.open311_api_keys or self.environment == "production":
+            return dict(self.open311_api_keys)
+        secret = self.secret_key.get_secret_value().encode()
+        return {hashlib.sha256(b"wangge open311\x1f" + secret).hexdigest()[:32]: "dev"}

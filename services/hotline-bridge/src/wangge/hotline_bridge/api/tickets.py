@@ -19,16 +19,13 @@ from pydantic import AfterValidator, BaseModel
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from wangge.events import Metadata
-from wangge.events.command import load, unit_of_work
 from wangge.events.db import read_only
-from wangge.events.errors import ConcurrencyConflict
 from wangge.events.projection import active_tables
-from wangge.events.store import NO_STREAM
 from wangge.events.telemetry import current_traceparent
 from wangge.hotline_bridge.adapters import ADAPTERS, Adapter
 from wangge.hotline_bridge.config import HotlineSettings
-from wangge.hotline_bridge.domain import tickets
 from wangge.hotline_bridge.domain.catalogue import Category, DispatchCatalogue
+from wangge.hotline_bridge.intake import take_in
 from wangge.hotline_bridge.signing import SIGNATURE, TIMESTAMP, verify
 from wangge.service.auth import Principal, require
 from wangge.service.deps import State
@@ -162,39 +159,20 @@ async def push_ticket(
 ) -> TicketView:
     """Take in a ticket the hotline pushes (受理): checked, its caller sealed, its deadline set."""
     intake = _adapter(request).read(body)
-    ticket_id = tickets.ticket_id(intake.ticket_number)
-    stream = tickets.stream_id(ticket_id)
-    loaded = await load(state.store, stream, tickets.evolve)
-    if loaded.state is None:
-        keys = request.app.state.keyring
-        key = keys.generate()
-        events = tickets.receive(
-            intake,
-            catalogue=_catalogue(request),
-            now=datetime.now(UTC),
-            seal=keys.sealer(key, ticket_id),
-        )
-        metadata = Metadata(
-            actor=principal.subject,
-            correlation_id=request.headers.get("X-Correlation-Id"),
-            traceparent=current_traceparent(),
-        )
-        try:
-            async with unit_of_work(
-                state.store, projections=list(state.projections.values()), metadata=metadata
-            ) as unit:
-                await unit.append(stream, events, expected_version=NO_STREAM)
-                await keys.keep(unit.conn, ticket_id, key)
-        except ConcurrencyConflict:
-            loaded = await load(state.store, stream, tickets.evolve)  # the same push, racing
-            if loaded.state is None:
-                raise
-        else:
-            async with read_only(state.engine) as conn:
-                return await _view(conn, state, ticket_id)
-    assert loaded.state is not None
-    tickets.same_push(loaded.state, intake)
-    response.status_code = status.HTTP_200_OK
+    metadata = Metadata(
+        actor=principal.subject,
+        correlation_id=request.headers.get("X-Correlation-Id"),
+        traceparent=current_traceparent(),
+    )
+    ticket_id, recorded = await take_in(
+        state,
+        intake,
+        keyring=request.app.state.keyring,
+        catalogue=_catalogue(request),
+        metadata=metadata,
+    )
+    if not recorded:
+        response.status_code = status.HTTP_200_OK
     async with read_only(state.engine) as conn:
         return await _view(conn, state, ticket_id)
 

@@ -44,6 +44,12 @@ class TimeLimit(BaseModel):
             raise ValueError(f"a limit in {self.unit} needs an amount of at least 1")
         return self
 
+    def describe(self) -> str:
+        """The limit in words: ``13 working days``, ``2 hours``, ``the same day``."""
+        if self.unit == "same_day":
+            return "the same day"
+        return f"{self.amount} {self.unit.replace('_', ' ')}"
+
     def deadline(self, received_at: datetime) -> datetime:
         """The moment the reply is due for a ticket received at ``received_at``."""
         if self.unit == "hours":

@@ -26,6 +26,8 @@ SERVICE = "hotline_bridge"
 TICKET_IDS = uuid.UUID("5d0c7a52-3f43-5c0e-9a7e-12345a0b1d6e")
 """The UUIDv5 namespace of ticket ids (never change it: ids derive from it)."""
 CLOCK_SKEW = timedelta(minutes=5)
+Door = Literal["hotline", "open311"]
+"""How a ticket came in: pushed by the 12345 platform, or posted through Open311 GeoReport v2."""
 """How far in the future a ticket's receipt time may lie (the hotline's clock, not ours)."""
 
 
@@ -99,6 +101,7 @@ class Intake:
     caller_phone: str | None = None
     location: Location | None = None
     deadline: datetime | None = None
+    door: Door = "hotline"
 
 
 @default_catalogue.event(SERVICE)
@@ -122,6 +125,9 @@ class TicketReceived(DomainEvent):
     caller_name_masked: str | None = None
     caller_phone_masked: str | None = None
     push_fingerprint: str = Field(description="digest of the push, for idempotent intake")
+    door: Door = Field(
+        default="hotline", description="how it came in: the hotline's push, or Open311"
+    )
 
 
 def receive(
@@ -164,6 +170,7 @@ def receive(
             caller_name_masked=mask_name(intake.caller_name) if intake.caller_name else None,
             caller_phone_masked=mask_phone(phone) if phone else None,
             push_fingerprint=intake.fingerprint,
+            door=intake.door,
         )
     ]
 

@@ -50,6 +50,7 @@ class Tickets(Projection):
             sa.Column("deadline_source", sa.String(10), nullable=False),
             sa.Column("caller_name_masked", sa.String(60)),
             sa.Column("caller_phone_masked", sa.String(30)),
+            sa.Column("door", sa.String(10), nullable=False, index=True),
             sa.Column("version", sa.Integer, nullable=False),
             sa.Column("updated_at", WHEN, nullable=False),
         )
@@ -69,7 +70,8 @@ class Tickets(Projection):
                 latitude=data.location.latitude if data.location else None,
                 deadline=utc(data.deadline), deadline_source=data.deadline_source,
                 caller_name_masked=data.caller_name_masked,
-                caller_phone_masked=data.caller_phone_masked, version=event.version,
+                caller_phone_masked=data.caller_phone_masked, door=data.door,
+                version=event.version,
                 updated_at=event.envelope.time,
             )
         )  # fmt: skip

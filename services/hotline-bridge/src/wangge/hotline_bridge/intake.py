@@ -1,0 +1,52 @@
+"""Taking a ticket in, whichever door it came through (the hotline's push, Open311)."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime
+
+from wangge.events import Metadata
+from wangge.events.command import load, unit_of_work
+from wangge.events.errors import ConcurrencyConflict
+from wangge.events.sealing import KeyRing
+from wangge.events.store import NO_STREAM
+from wangge.hotline_bridge.domain import tickets
+from wangge.hotline_bridge.domain.catalogue import DispatchCatalogue
+from wangge.service.app import ServiceState
+
+
+async def take_in(
+    state: ServiceState,
+    intake: tickets.Intake,
+    *,
+    keyring: KeyRing,
+    catalogue: DispatchCatalogue,
+    metadata: Metadata,
+) -> tuple[uuid.UUID, bool]:
+    """Record a ticket once: its id, and whether this call recorded it (False: taken in before).
+
+    A ticket number seen before answers with the first ticket when the intake is the same, and
+    is a :class:`~tickets.TicketNumberReused` otherwise; two identical intakes racing record one.
+    """
+    ticket_id = tickets.ticket_id(intake.ticket_number)
+    stream = tickets.stream_id(ticket_id)
+    loaded = await load(state.store, stream, tickets.evolve)
+    if loaded.state is None:
+        key = keyring.generate()
+        events = tickets.receive(
+            intake, catalogue=catalogue, now=datetime.now(UTC), seal=keyring.sealer(key, ticket_id)
+        )
+        try:
+            async with unit_of_work(
+                state.store, projections=list(state.projections.values()), metadata=metadata
+            ) as unit:
+                await unit.append(stream, events, expected_version=NO_STREAM)
+                await keyring.keep(unit.conn, ticket_id, key)
+            return ticket_id, True
+        except ConcurrencyConflict:
+            loaded = await load(state.store, stream, tickets.evolve)  # the same intake, racing
+            if loaded.state is None:
+                raise
+    assert loaded.state is not None
+    tickets.same_push(loaded.state, intake)
+    return ticket_id, False
