@@ -156,7 +156,7 @@ Single knobs:
 - `BENCH_SECONDS`, `BENCH_RUNS` (5), `BENCH_WRITERS` (16), `BENCH_BATCH` (100);
 - `BENCH_RELAY_EVENTS`, `BENCH_MEMORY_EVENTS`;
 - `BENCH_ONLY=append,batch,relay,registry,memory` (a partial run does not rewrite this file);
-- `BENCH_REGISTRY_SIZE` (`full`; `small` for a quick look), `BENCH_REGISTRY_SECONDS` (10);
+- `BENCH_REGISTRY_SIZE` (`full`; `small` for a quick look), `BENCH_REGISTRY_SECONDS` (20);
 - `BENCH_KEEP=1` (keep schemas and topics)."""
     )
     return "\n\n".join(parts) + "\n"
@@ -177,24 +177,26 @@ sealed with a fresh per-person key, its events appended in one statement per bat
 (with the keys and the identity index in bulk) and the read models written in the same
 transaction as one insert per table. The projection runners then pass over the new events once
 (each was applied in its own transaction, so they only skip them): {figure("reg_catch_up/1", 1)}
-s after the single importer. The import is CPU-bound in Python: a profile puts about a
-third in validation and planning (pydantic events, phonenumbers, stdnum), a third in folding the
-read models and the rest in encoding and the database. This machine has two cores, shared with
-PostgreSQL; more worker processes on more cores scale by grid. Next: validate and seal in the
-workers only, skip the store's second validation of events built by trusted code, and COPY the
-read models' rows.
+s after the single importer. What made it fast: the cyclic garbage collector no longer rescans
+the import's growing caches (frozen after each batch); the store validates only events built
+without validation; read-model rows, data keys and the identity index go in by COPY. With two
+workers both cores are busy (PostgreSQL takes about a quarter); the rest is Python spread thin
+(validation with phonenumbers and stdnum, building and encoding the events, folding the read
+models), so the target needs about an eighth less CPU per resident, or more cores: workers
+scale by grid. Next: cheaper envelopes and event construction, and a watermark written with the
+inline apply so the runners need not pass over an import at all.
 
 **Lookups, p99 < 20 ms under 50 clients**: {_lookup_verdict(r)}. After the load the tables
 are vacuumed and analysed (as an operator would), the server warms up for 3 s, then, with 50
-clients each making 4 requests a second, a person lookup by identity number has p50
-{figure("reg_lookup_paced_p50", 1)} ms and p99 {figure("reg_lookup_paced_p99", 1)} ms; a
-household card p50 {figure("reg_card_paced_p50", 1)} ms and p99
-{figure("reg_card_paced_p99", 1)} ms. Without pauses
-the single server process does {figure("reg_lookup_saturated_rate")} lookups/s and
-{figure("reg_card_saturated_rate")} cards/s. The median is well inside the target; the tail comes
-from stalls of tens of milliseconds with the load generator, the server and PostgreSQL on the
-same two cores (it remains with the garbage collector switched off). Next: profile the server
-under load from another machine, and run one server process per core."""
+clients each making 4 requests a second for the measured seconds, a person lookup by identity
+number has p50 {figure("reg_lookup_paced_p50", 1)} ms and p99
+{figure("reg_lookup_paced_p99", 1)} ms; a household card p50 {figure("reg_card_paced_p50", 1)}
+ms and p99 {figure("reg_card_paced_p99", 1)} ms. Each is one query besides the read models'
+generations. Without pauses the single server process does
+{figure("reg_lookup_saturated_rate")} lookups/s and {figure("reg_card_saturated_rate")} cards/s.
+The tail comes from stalls with the load generator, the server and PostgreSQL on the same two
+cores, and moves by several milliseconds from run to run. Next: measure from another machine,
+and run one server process per core."""
 
 
 def _lookup_verdict(r: dict[str, Measurement]) -> str:
