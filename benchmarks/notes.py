@@ -156,7 +156,8 @@ Single knobs:
 - `BENCH_SECONDS`, `BENCH_RUNS` (5), `BENCH_WRITERS` (16), `BENCH_BATCH` (100);
 - `BENCH_RELAY_EVENTS`, `BENCH_MEMORY_EVENTS`;
 - `BENCH_ONLY=append,batch,relay,registry,memory` (a partial run does not rewrite this file);
-- `BENCH_REGISTRY_SIZE` (`full`; `small` for a quick look), `BENCH_REGISTRY_SECONDS` (20);
+- `BENCH_REGISTRY_SIZE` (`full`; `small` for a quick look), `BENCH_REGISTRY_SECONDS` (20),
+  `BENCH_REGISTRY_WORKERS` (server processes; default: one per core);
 - `BENCH_KEEP=1` (keep schemas and topics)."""
     )
     return "\n\n".join(parts) + "\n"
@@ -192,11 +193,11 @@ clients each making 4 requests a second for the measured seconds, a person looku
 number has p50 {figure("reg_lookup_paced_p50", 1)} ms and p99
 {figure("reg_lookup_paced_p99", 1)} ms; a household card p50 {figure("reg_card_paced_p50", 1)}
 ms and p99 {figure("reg_card_paced_p99", 1)} ms. Each is one query besides the read models'
-generations. Without pauses the single server process does
+generations. The server runs one process per core (`wangge registry run --workers N`). Without
+pauses it does
 {figure("reg_lookup_saturated_rate")} lookups/s and {figure("reg_card_saturated_rate")} cards/s.
 The tail comes from stalls with the load generator, the server and PostgreSQL on the same two
-cores, and moves by several milliseconds from run to run. Next: measure from another machine,
-and run one server process per core."""
+cores, and moves by several milliseconds from run to run. Next: measure from another machine."""
 
 
 def _lookup_verdict(r: dict[str, Measurement]) -> str:

@@ -39,6 +39,8 @@ from wangge.service.migrations import upgrade
 CENSUS_DAY = date(2026, 11, 27)
 CLIENTS = 50
 WARM_UP_SECONDS = 3.0
+SERVER_WORKERS = int(os.environ.get("BENCH_REGISTRY_WORKERS", str(os.cpu_count() or 1)))
+"""Server processes: one per core, as a deployment runs them."""
 THINK_SECONDS = 0.25
 """Paced clients wait this long between requests (a desk clerk, not a load generator)."""
 
@@ -161,7 +163,8 @@ async def _lookups(
     env.pop("KAFKA_BOOTSTRAP_SERVERS", None)
     server = await asyncio.create_subprocess_exec(
         str(Path(sys.executable).parent / "wangge"), "registry", "run", "--port", str(port),
-        "--no-migrate-first", env=env, stdout=asyncio.subprocess.DEVNULL,
+        "--no-migrate-first", "--workers", str(SERVER_WORKERS), env=env,
+        stdout=asyncio.subprocess.DEVNULL,
         stderr=asyncio.subprocess.DEVNULL,
     )  # fmt: skip
     token = DevIssuer(settings.dev_key_path).issue(

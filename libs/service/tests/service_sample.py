@@ -6,12 +6,12 @@ from collections.abc import Mapping
 from typing import Annotated
 
 import sqlalchemy as sa
-from fastapi import APIRouter, Depends, Header, status
+from fastapi import APIRouter, Depends, FastAPI, Header, status
 from pydantic import BaseModel, Field
 
 from wangge.events import Catalogue, DomainEvent, RecordedEvent
 from wangge.events.projection import ApplyContext, Projection, handles
-from wangge.service import NotFound
+from wangge.service import NotFound, ServiceSettings
 from wangge.service.auth import Principal, require, require_place
 from wangge.service.deps import IdempotencyKey, Store
 
@@ -128,29 +128,45 @@ async def read_place(
     return {"place": place, "seen_by": principal.subject}
 
 
-def main() -> None:
-    """Serve the sample service (``python -m service_sample PORT DATA_DIR``), as a service would."""
-    import sys
+def _settings() -> ServiceSettings:
+    import os
     from pathlib import Path
 
-    from wangge.service import ServiceSettings, create_app
-    from wangge.service.serve import serve
-
-    settings = ServiceSettings(
+    return ServiceSettings(
         service="counters",
         environment="dev",
-        data_dir=Path(sys.argv[2]),
+        data_dir=Path(os.environ["SAMPLE_DATA_DIR"]),
         database_url=None,
         kafka_bootstrap_servers=None,
     )
-    app = create_app(
-        settings,
+
+
+def build_app() -> FastAPI:
+    """The sample service's app, its settings from the environment (``SAMPLE_DATA_DIR``)."""
+    from wangge.service import create_app
+
+    return create_app(
+        _settings(),
         title="Counters",
         routers=[router, places],
         catalogue=catalogue,
         projections=[CounterTotals],
     )
-    serve(app, settings, host="127.0.0.1", port=int(sys.argv[1]))
+
+
+def main() -> None:
+    """Serve the sample service (``python -m service_sample PORT DATA_DIR [WORKERS]``)."""
+    import os
+    import sys
+
+    from wangge.service.serve import serve
+
+    os.environ["SAMPLE_DATA_DIR"] = sys.argv[2]
+    workers = int(sys.argv[3]) if len(sys.argv) > 3 else 1
+    serve(
+        build_app(), _settings(), host="127.0.0.1", port=int(sys.argv[1]), workers=workers,
+        factory="service_sample:build_app",
+    )  # fmt: skip
 
 
 if __name__ == "__main__":

@@ -52,3 +52,33 @@ async def test_the_served_service_answers_over_http_and_stops_cleanly(tmp_path: 
     messages = [line["message"] for line in lines]
     assert any("Uvicorn running" in m for m in messages), err.decode()[-2000:]
     assert "Application shutdown complete." in messages
+
+
+async def test_several_worker_processes_serve_one_service(tmp_path: Path) -> None:
+    port = _free_port()
+    env = {k: v for k, v in os.environ.items() if not k.startswith("OTEL_")}
+    env["PYTHONPATH"] = os.pathsep.join([str(TESTS), env.get("PYTHONPATH", "")])
+    process = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "service_sample", str(port), str(tmp_path), "2",
+        env=env, stderr=asyncio.subprocess.PIPE,
+    )  # fmt: skip
+    counter = uuid.uuid4().hex
+    try:
+        async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}", timeout=5) as client:
+            for _ in range(300):
+                try:
+                    if (await client.get("/healthz")).status_code == 200:
+                        break
+                except httpx.TransportError:
+                    await asyncio.sleep(0.1)
+            ticks = await asyncio.gather(
+                *(client.post(f"/counters/{counter}/ticks", json={"n": 1}) for _ in range(20))
+            )
+            assert sorted({t.status_code for t in ticks}) in ([201], [201, 409])
+            written = sum(t.status_code == 201 for t in ticks)
+            assert (await client.get(f"/counters/{counter}")).json()["total"] == written
+    finally:
+        process.send_signal(signal.SIGTERM)
+        _, err = await asyncio.wait_for(process.communicate(), timeout=30)
+    started = [line for line in err.decode().splitlines() if "Started server process" in line]
+    assert len(started) == 2, err.decode()[-2000:]

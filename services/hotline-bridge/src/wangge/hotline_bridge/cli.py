@@ -29,6 +29,9 @@ def run(
     migrate_first: Annotated[
         bool, typer.Option(help="run the migration step before serving (dev)")
     ] = True,
+    workers: Annotated[
+        int, typer.Option(min=1, max=64, help="server processes (one per core)")
+    ] = 1,
 ) -> None:
     """Serve the hotline bridge's API (OpenAPI at /docs)."""
     settings = HotlineSettings()
@@ -37,7 +40,10 @@ def run(
     typer.echo(f"hotline bridge on http://{host}:{port} (OpenAPI: /docs; Open311: /open311/v2)")
     if settings.environment != "production" and not settings.open311_api_keys:
         typer.echo(f"  the dev Open311 api_key: {next(iter(settings.open311_clients()))}")
-    serve(build_app(settings), settings, host=host, port=port)
+    serve(
+        build_app(settings), settings, host=host, port=port, workers=workers,
+        factory="wangge.hotline_bridge.app:build_app",
+    )  # fmt: skip
 
 
 @app.command()

@@ -50,6 +50,9 @@ def run(
         str | None,
         typer.Option(help="seed a synthetic subdistrict of this size on first start (dev)"),
     ] = None,
+    workers: Annotated[
+        int, typer.Option(min=1, max=64, help="server processes (one per core)")
+    ] = 1,
 ) -> None:
     """Serve the registry's API (OpenAPI at /docs)."""
     settings = RegistrySettings()
@@ -62,7 +65,10 @@ def run(
         f"  .venv/bin/wangge token --role subdistrict_admin --subdistrict 320111001 "
         f"--data-dir {settings.data_dir}"
     )
-    serve(build_app(settings), settings, host=host, port=port)
+    serve(
+        build_app(settings), settings, host=host, port=port, workers=workers,
+        factory="wangge.registry.app:build_app",
+    )  # fmt: skip
 
 
 def _progress() -> Progress:
