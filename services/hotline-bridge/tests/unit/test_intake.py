@@ -142,3 +142,20 @@ def test_the_key_table_names_its_subject() -> None:
 
     table = key_table(sa.MetaData(), "caller_keys", "ticket_id")
     assert [c.name for c in table.primary_key.columns] == ["ticket_id"]
+
+
+def test_only_complaints_add_up_to_a_notice_and_only_at_the_threshold() -> None:
+    from wangge.hotline_bridge.domain.tickets import Neighbours, RepeatedComplaintsNoticed, link
+
+    def received(code: str) -> TicketReceived:
+        (event,) = receive(ADAPTER.read(_body(category_code=code)), catalogue=CATALOGUE,
+                           now=NOW, seal=_seal())  # fmt: skip
+        assert isinstance(event, TicketReceived)
+        return event
+
+    two = Neighbours(recent=(uuid.uuid4(), uuid.uuid4()))
+    _, notice = link(received("0301"), two, threshold=3, window_days=30)
+    assert isinstance(notice, RepeatedComplaintsNoticed) and len(notice.ticket_ids) == 3
+    assert link(received("0201"), two, threshold=3, window_days=30)[1] is None  # an enquiry
+    three = Neighbours(recent=(uuid.uuid4(), uuid.uuid4(), uuid.uuid4()))
+    assert link(received("0301"), three, threshold=3, window_days=30)[1] is None

@@ -29,6 +29,17 @@ class HotlineSettings(SealingSettings):
         default=DEFAULT_CATALOGUE, description="the dispatch catalogue (JSON) of the city"
     )
 
+    duplicate_window_days: int = Field(
+        default=7, ge=1, le=90, description="an open ticket this recent is what a new one repeats"
+    )
+    repeat_window_days: int = Field(
+        default=30, ge=1, le=365, description="the window repeated complaints are counted in"
+    )
+    repeat_threshold: int = Field(
+        default=3, ge=2, le=100,
+        description="complaints of one category at one address in the window that raise a "
+        "RepeatedComplaintsNoticed (the cue for a proactive case)",
+    )  # fmt: skip
     open311_api_keys: dict[str, str] = Field(
         default_factory=dict,
         description='Open311 clients allowed to post requests, as JSON {"<api key>": "<client>"}; '

@@ -3,15 +3,18 @@
 from __future__ import annotations
 
 import uuid
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 from wangge.events import Metadata
 from wangge.events.command import load, unit_of_work
 from wangge.events.errors import ConcurrencyConflict
+from wangge.events.projection import active_tables
 from wangge.events.sealing import KeyRing
 from wangge.events.store import NO_STREAM
+from wangge.hotline_bridge.config import HotlineSettings
 from wangge.hotline_bridge.domain import tickets
 from wangge.hotline_bridge.domain.catalogue import DispatchCatalogue
+from wangge.hotline_bridge.projections.tickets import Tickets, neighbours
 from wangge.service.app import ServiceState
 
 
@@ -22,11 +25,15 @@ async def take_in(
     keyring: KeyRing,
     catalogue: DispatchCatalogue,
     metadata: Metadata,
+    settings: HotlineSettings,
 ) -> tuple[uuid.UUID, bool]:
     """Record a ticket once: its id, and whether this call recorded it (False: taken in before).
 
     A ticket number seen before answers with the first ticket when the intake is the same, and
     is a :class:`~tickets.TicketNumberReused` otherwise; two identical intakes racing record one.
+    A new ticket is linked to an open one it repeats, and may raise a repeated-complaints notice
+    (read in the same transaction; two repeats arriving in the same instant may both miss each
+    other, which the next ticket at the address makes good).
     """
     ticket_id = tickets.ticket_id(intake.ticket_number)
     stream = tickets.stream_id(ticket_id)
@@ -36,11 +43,31 @@ async def take_in(
         events = tickets.receive(
             intake, catalogue=catalogue, now=datetime.now(UTC), seal=keyring.sealer(key, ticket_id)
         )
+        received = events[0]
+        assert isinstance(received, tickets.TicketReceived)
         try:
             async with unit_of_work(
                 state.store, projections=list(state.projections.values()), metadata=metadata
             ) as unit:
-                await unit.append(stream, events, expected_version=NO_STREAM)
+                near = await neighbours(
+                    unit.conn,
+                    await active_tables(unit.conn, state.service_projection(Tickets.name)),
+                    address=received.address,
+                    category=received.category,
+                    now=received.received_at,
+                    duplicate_window=timedelta(days=settings.duplicate_window_days),
+                    repeat_window=timedelta(days=settings.repeat_window_days),
+                )
+                linked, notice = tickets.link(
+                    received,
+                    near,
+                    threshold=settings.repeat_threshold,
+                    window_days=settings.repeat_window_days,
+                )
+                await unit.append(stream, [*events, *linked], expected_version=NO_STREAM)
+                if notice is not None:
+                    _, hotspot = tickets.hotspot_stream(notice.address_key, notice.category)
+                    await unit.append(hotspot, [notice], expected_version=None)
                 await keyring.keep(unit.conn, ticket_id, key)
             return ticket_id, True
         except ConcurrencyConflict:

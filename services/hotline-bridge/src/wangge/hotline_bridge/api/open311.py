@@ -201,6 +201,7 @@ async def post_request(request: Request, fmt: str) -> Response:
             keyring=request.app.state.keyring,
             catalogue=_catalogue(request),
             metadata=Metadata(actor=f"open311:{client}"),
+            settings=request.app.state.settings,
         )
     except DomainError as error:
         raise Open311Error(400, f"{error.field}: {error.detail}", fmt) from None

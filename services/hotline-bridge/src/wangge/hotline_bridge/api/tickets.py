@@ -68,6 +68,7 @@ class TicketView(BaseModel):
     deadline_source: str
     caller_name_masked: str | None
     caller_phone_masked: str | None
+    duplicate_of: uuid.UUID | None
     version: int
 
 
@@ -170,6 +171,7 @@ async def push_ticket(
         keyring=request.app.state.keyring,
         catalogue=_catalogue(request),
         metadata=metadata,
+        settings=_settings(request),
     )
     if not recorded:
         response.status_code = status.HTTP_200_OK

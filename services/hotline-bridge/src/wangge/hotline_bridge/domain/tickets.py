@@ -19,6 +19,7 @@ from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 from wangge.events import DomainEvent, default_catalogue
 from wangge.events.sealing import Seal, Sealed
 from wangge.hotline_bridge.domain.catalogue import DispatchCatalogue, TicketKind
+from wangge.service.addresses import normalise_address
 from wangge.service.errors import Conflict, DomainError
 from wangge.service.personal import mask_name, mask_phone, normalise_phone
 
@@ -130,6 +131,49 @@ class TicketReceived(DomainEvent):
     )
 
 
+@default_catalogue.event(SERVICE)
+class TicketLinkedAsDuplicate(DomainEvent):
+    """The ticket is about the same issue at the same address as an open one (重复工单)."""
+
+    ticket_id: uuid.UUID
+    duplicate_of: uuid.UUID = Field(description="the open ticket it repeats")
+    reason: str
+
+
+@default_catalogue.event(SERVICE)
+class RepeatedComplaintsNoticed(DomainEvent):
+    """Complaints of one category at one address reached the threshold in the window: the
+    cue for a proactive case (未诉先办)."""
+
+    hotspot_id: uuid.UUID
+    address: str
+    address_key: str = Field(description="the normalised address the tickets share")
+    category: str
+    category_name: str
+    ticket_ids: list[uuid.UUID] = Field(description="the window's tickets, oldest first")
+    window_days: int
+
+
+HOTSPOTS = uuid.UUID("9a4e3f1c-6b2d-5e8f-8c7a-0d1e2f3a4b5c")
+"""The UUIDv5 namespace of hotspot ids (an address and a category)."""
+
+
+def hotspot_stream(address_key: str, category: str) -> tuple[uuid.UUID, str]:
+    """The id and stream of the hotspot of ``category`` at ``address_key``."""
+    hotspot = uuid.uuid5(HOTSPOTS, f"{category}\x1f{address_key}")
+    return hotspot, f"hotspot-{hotspot}"
+
+
+@dataclass(frozen=True)
+class Neighbours:
+    """What the register already holds about the same address and category."""
+
+    open_duplicate: uuid.UUID | None = None
+    """An open ticket of the category at the address, within the duplicate window."""
+    recent: tuple[uuid.UUID, ...] = ()
+    """Every ticket of the category at the address in the repeat window, oldest first."""
+
+
 def receive(
     intake: Intake, *, catalogue: DispatchCatalogue, now: datetime, seal: Seal
 ) -> list[DomainEvent]:
@@ -200,3 +244,31 @@ def same_push(ticket: Ticket, intake: Intake) -> None:
             f"ticket {intake.ticket_number} was pushed before with other contents",
             field="ticket_number",
         )
+
+
+def link(
+    received: TicketReceived, neighbours: Neighbours, *, threshold: int, window_days: int
+) -> tuple[list[DomainEvent], RepeatedComplaintsNoticed | None]:
+    """The ticket's link to an open ticket it repeats, and the hotspot notice when this ticket
+    brings the category's tickets at the address to ``threshold`` in the window (once per
+    crossing: the tickets after it add to the same case)."""
+    linked: list[DomainEvent] = []
+    if neighbours.open_duplicate is not None:
+        linked.append(
+            TicketLinkedAsDuplicate(
+                ticket_id=received.ticket_id,
+                duplicate_of=neighbours.open_duplicate,
+                reason="the same category at the same address, while that ticket is open",
+            )
+        )
+    notice = None
+    tickets = [*neighbours.recent, received.ticket_id]
+    if received.kind == TicketKind.COMPLAINT and len(tickets) == threshold:
+        key = normalise_address(received.address)
+        hotspot, _ = hotspot_stream(key, received.category)
+        notice = RepeatedComplaintsNoticed(
+            hotspot_id=hotspot, address=received.address, address_key=key,
+            category=received.category, category_name=received.category_name,
+            ticket_ids=tickets, window_days=window_days,
+        )  # fmt: skip
+    return linked, notice

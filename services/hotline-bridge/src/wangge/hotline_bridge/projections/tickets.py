@@ -3,14 +3,22 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import AsyncConnection
 
 from wangge.events import RecordedEvent, default_catalogue
 from wangge.events.projection import ApplyContext, Projection, handles
-from wangge.hotline_bridge.domain.tickets import TicketReceived
+from wangge.hotline_bridge.domain.tickets import (
+    Neighbours,
+    TicketLinkedAsDuplicate,
+    TicketReceived,
+)
+from wangge.service.addresses import normalise_address
 
+CLOSED = frozenset({"closed"})
+"""Statuses of tickets that are done (nothing repeats a closed ticket: it is a new one)."""
 UUID = sa.Uuid(as_uuid=True)
 WHEN = sa.DateTime(timezone=True)
 
@@ -44,6 +52,8 @@ class Tickets(Projection):
             sa.Column("urgency", sa.String(10), nullable=False),
             sa.Column("content", sa.Text, nullable=False),
             sa.Column("address", sa.String(200), nullable=False),
+            sa.Column("address_key", sa.String(200), nullable=False, index=True),
+            sa.Column("duplicate_of", UUID),
             sa.Column("longitude", sa.Float),
             sa.Column("latitude", sa.Float),
             sa.Column("deadline", WHEN, nullable=False, index=True),
@@ -66,6 +76,7 @@ class Tickets(Projection):
                 channel=data.channel, received_at=utc(data.received_at), category=data.category,
                 category_name=data.category_name, kind=data.kind, urgency=data.urgency,
                 content=data.content, address=data.address,
+                address_key=normalise_address(data.address),
                 longitude=data.location.longitude if data.location else None,
                 latitude=data.location.latitude if data.location else None,
                 deadline=utc(data.deadline), deadline_source=data.deadline_source,
@@ -75,3 +86,54 @@ class Tickets(Projection):
                 updated_at=event.envelope.time,
             )
         )  # fmt: skip
+
+    @handles(TicketLinkedAsDuplicate)
+    async def on_linked(self, ctx: ApplyContext, event: RecordedEvent) -> None:
+        data = event.data
+        assert isinstance(data, TicketLinkedAsDuplicate)
+        t = ctx.tables["tickets"]
+        await ctx.conn.execute(
+            sa.update(t)
+            .where(t.c.ticket_id == data.ticket_id)
+            .values(duplicate_of=data.duplicate_of, version=event.version,
+                    updated_at=event.envelope.time)
+        )  # fmt: skip
+
+
+async def neighbours(
+    conn: AsyncConnection,
+    tables: Mapping[str, sa.Table],
+    *,
+    address: str,
+    category: str,
+    now: datetime,
+    duplicate_window: timedelta,
+    repeat_window: timedelta,
+) -> Neighbours:
+    """The tickets of ``category`` at ``address`` that a new one repeats or adds up with."""
+    t = tables["tickets"]
+    rows = await conn.execute(
+        sa.select(t.c.ticket_id, t.c.status, t.c.received_at, t.c.duplicate_of)
+        .where(
+            t.c.address_key == normalise_address(address),
+            t.c.category == category,
+            t.c.received_at >= utc(now - max(duplicate_window, repeat_window)),
+        )
+        .order_by(t.c.received_at, t.c.ticket_id)
+    )
+    open_duplicate = None
+    recent = []
+    for row in rows:
+        received = (
+            row.received_at if row.received_at.tzinfo else row.received_at.replace(tzinfo=UTC)
+        )
+        if received >= now - repeat_window:
+            recent.append(row.ticket_id)
+        if (
+            open_duplicate is None
+            and row.duplicate_of is None
+            and row.status not in CLOSED
+            and received >= now - duplicate_window
+        ):
+            open_duplicate = row.ticket_id
+    return Neighbours(open_duplicate=open_duplicate, recent=tuple(recent))

@@ -26,7 +26,6 @@ from wangge.registry.api.history import HistoryPage, stream_history
 from wangge.registry.api.people import Keys, PersonRead, Views
 from wangge.registry.config import RegistrySettings
 from wangge.registry.domain import persons
-from wangge.registry.domain.addresses import normalise_address
 from wangge.registry.domain.identity import parse_identity_number
 from wangge.registry.domain.persons import (
     KNOWN_TAGS,
@@ -39,6 +38,7 @@ from wangge.registry.domain.persons import (
 )
 from wangge.registry.handlers import persons as handlers
 from wangge.registry.projections.people import as_of
+from wangge.service.addresses import normalise_address
 from wangge.service.auth import Principal, require
 from wangge.service.commands import Command, set_etag
 from wangge.service.deps import State

@@ -16,10 +16,10 @@ from wangge.registry.api.access import Manager, Reader, Staff, ensure_visible, s
 from wangge.registry.api.deps import ReadConnection, tables
 from wangge.registry.api.history import HistoryPage, stream_history
 from wangge.registry.domain import places
-from wangge.registry.domain.addresses import normalise_address
 from wangge.registry.domain.places import DwellingUsage, PlaceKind
 from wangge.registry.handlers import places as handlers
 from wangge.registry.projections.places import PlaceTree, grid_on
+from wangge.service.addresses import normalise_address
 from wangge.service.auth import Principal
 from wangge.service.commands import Command, set_etag
 from wangge.service.deps import State

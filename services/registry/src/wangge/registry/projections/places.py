@@ -19,7 +19,6 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from wangge.events import RecordedEvent, default_catalogue
 from wangge.events.db import insert_many
 from wangge.events.projection import ApplyContext, Projection, handles
-from wangge.registry.domain.addresses import normalise_address
 from wangge.registry.domain.places import (
     CODED,
     BuildingRegridded,
@@ -28,6 +27,7 @@ from wangge.registry.domain.places import (
     PlaceRegistered,
     PlaceRenamed,
 )
+from wangge.service.addresses import normalise_address
 
 UUID = sa.Uuid(as_uuid=True)
 
