@@ -21,7 +21,7 @@ import gc
 import json
 import uuid
 from collections import Counter
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Collection, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from datetime import date
@@ -87,18 +87,35 @@ class Report:
     places: int = 0
 
 
-def read_rows(path: Path) -> Iterator[tuple[int, dict[str, str]]]:
-    """The rows of a census file with their line numbers (CSV or JSON Lines, by suffix)."""
+def read_rows(
+    path: Path, grids: Collection[str] | None = None
+) -> Iterator[tuple[int, dict[str, str]]]:
+    """The rows of a census file with their line numbers (CSV or JSON Lines, by suffix); only
+    those of ``grids`` when given (a parallel importer skips the others before building them)."""
     if path.suffix.lower() in (".jsonl", ".ndjson", ".json"):
         with path.open(encoding="utf-8") as lines:
             for number, line in enumerate(lines, 1):
                 if line.strip():
                     value = json.loads(line)
-                    yield number, {k: "" if v is None else str(v) for k, v in value.items()}
+                    row = {k: "" if v is None else str(v) for k, v in value.items()}
+                    if grids is None or row.get("grid_code", "").strip() in grids:
+                        yield number, row
         return
     with path.open(encoding="utf-8-sig", newline="") as handle:
-        for number, row in enumerate(csv.DictReader(handle), 2):
-            yield number, {k: (v or "") for k, v in row.items() if k is not None}
+        records = csv.reader(handle)
+        header = next(records, [])
+        at = header.index("grid_code") if "grid_code" in header else None
+        for number, values in enumerate(records, 2):
+            if not values:
+                continue  # a blank line, as DictReader skips it
+            if grids is not None and (
+                (values[at] if at is not None and at < len(values) else "").strip() not in grids
+            ):
+                continue
+            row = dict(zip(header, values, strict=False))
+            for name in header[len(values) :]:
+                row[name] = ""  # a short row, as DictReader fills it
+            yield number, row
 
 
 class RejectWriter:
@@ -603,6 +620,12 @@ class Part:
     grids: frozenset[str]
 
 
+def _warm() -> None:
+    """Import what an importer process needs (done while the parent shares the file out)."""
+    import wangge.registry.bootstrap
+    import wangge.registry.config  # noqa: F401
+
+
 def import_part(part: Part) -> Report:
     """Import the rows of one worker's grids (run in a process of its own)."""
     import asyncio
@@ -618,11 +641,7 @@ def import_part(part: Part) -> Report:
                     parts.store, parts.keyring, parts.projections, census_date=part.census_date
                 )
                 await importer.load()
-                rows = (
-                    (line, row)
-                    for line, row in read_rows(part.path)
-                    if row.get("grid_code", "").strip() in part.grids
-                )
+                rows = read_rows(part.path, part.grids)
                 return await importer.run(rows, batch_size=part.batch_size, on_reject=writer.write)
         finally:
             writer.close()
@@ -637,12 +656,16 @@ def import_parallel(
     import multiprocessing
     from concurrent.futures import ProcessPoolExecutor
 
-    parts = [
-        Part(path, rejects.with_name(f"{rejects.name}.{i}"), census_date, batch_size, grids)
-        for i, grids in enumerate(share_grids(path, workers))
-    ]
     context = multiprocessing.get_context("spawn")  # no inherited event loop or connections
     with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
+        # the workers start (and import the registry, a second or two) while the file is shared
+        warming = [pool.submit(_warm) for _ in range(workers)]
+        parts = [
+            Part(path, rejects.with_name(f"{rejects.name}.{i}"), census_date, batch_size, grids)
+            for i, grids in enumerate(share_grids(path, workers))
+        ]
+        for started in warming:
+            started.result()
         reports = list(pool.map(import_part, parts))
     total = Report()
     for report in reports:
