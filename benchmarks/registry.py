@@ -37,6 +37,8 @@ from wangge.service.devissuer import DevIssuer
 from wangge.service.migrations import upgrade
 
 CENSUS_DAY = date(2026, 11, 27)
+BATCH = 2000
+"""Rows per transaction: ``wangge registry import``'s default on PostgreSQL."""
 CLIENTS = 50
 WARM_UP_SECONDS = 3.0
 SERVER_WORKERS = int(os.environ.get("BENCH_REGISTRY_WORKERS", str(os.cpu_count() or 1)))
@@ -70,7 +72,7 @@ async def _import(settings: RegistrySettings, census: Path, workers: int) -> tup
                 parts.store, parts.keyring, parts.projections, census_date=CENSUS_DAY
             )
             await importer.load()
-            report = await importer.run(read_rows(census), batch_size=1000)
+            report = await importer.run(read_rows(census), batch_size=BATCH)
     else:
         os.environ["DATABASE_URL"] = str(settings.database_url)
         os.environ["WANGGE_DATABASE_SCHEMA"] = str(settings.database_schema)
@@ -80,7 +82,7 @@ async def _import(settings: RegistrySettings, census: Path, workers: int) -> tup
             census,
             census.with_name("rejects.csv"),
             census_date=CENSUS_DAY,
-            batch_size=1000,
+            batch_size=BATCH,
             workers=workers,
         )
     seconds = time.perf_counter() - started
