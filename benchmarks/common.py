@@ -146,6 +146,17 @@ class Schemas:
         self.made.append(schema)
         return schema
 
+    async def drop(self, schema: str) -> None:
+        """Drop one schema made here (disk: a full-size registry is about a gigabyte)."""
+        if self.settings.keep or schema not in self.made:
+            return
+        conn = await asyncpg.connect(self.settings.asyncpg_dsn)
+        try:
+            await conn.execute(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
+        finally:
+            await conn.close()
+        self.made.remove(schema)
+
     async def drop_all(self) -> None:
         if self.settings.keep or not self.made:
             return

@@ -157,7 +157,8 @@ Single knobs:
 - `BENCH_RELAY_EVENTS`, `BENCH_MEMORY_EVENTS`;
 - `BENCH_ONLY=append,batch,relay,registry,memory` (a partial run does not rewrite this file);
 - `BENCH_REGISTRY_SIZE` (`full`; `small` for a quick look), `BENCH_REGISTRY_SECONDS` (20),
-  `BENCH_REGISTRY_WORKERS` (server processes; default: one per core);
+  `BENCH_REGISTRY_WORKERS` (server processes; default: one per core), `BENCH_REGISTRY_RUNS`
+  (3: imports per worker count and paced runs per endpoint, the median reported);
 - `BENCH_KEEP=1` (keep schemas and topics)."""
     )
     return "\n\n".join(parts) + "\n"
@@ -173,10 +174,12 @@ def _registry(r: dict[str, Measurement]) -> str:
 **Census import, >= 5,000 residents/s**: {_import_verdict(r)}. The synthetic 沿江街道 census
 ({figure("reg_rows")} residents, about 3.9 events each) imports at {figure("reg_import/1")}
 residents/s with one importer and {figure("reg_import/2")} with two worker processes (each takes
-whole grids, shared out by row count). Every row is validated (identity number, phone, dates,
-tags), its personal data sealed with a fresh per-person key, its events appended in one
-statement per batch of 2,000 rows (the import's default on PostgreSQL), with the keys and the
-identity index in bulk, and the read models written in the same transaction by COPY. The
+whole grids, shared out by row count); these are medians of several imports, and the paced
+latencies below medians of several runs (`BENCH_REGISTRY_RUNS`). Every row is validated
+(identity number, phone, dates, tags), its personal data sealed with a fresh per-person key,
+its events appended in one statement per batch of 2,000 rows (the import's default on
+PostgreSQL), with the keys and the identity index in bulk, and the read models written in the
+same transaction by COPY. The
 projection runners then pass over the new events once (each was applied in its own
 transaction, so they only skip them): {figure("reg_catch_up/1", 1)} s after the single
 importer. What made it fast: the cyclic garbage collector no longer rescans the import's

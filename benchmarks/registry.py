@@ -41,6 +41,8 @@ BATCH = 2000
 """Rows per transaction: ``wangge registry import``'s default on PostgreSQL."""
 CLIENTS = 50
 WARM_UP_SECONDS = 3.0
+RUNS = int(os.environ.get("BENCH_REGISTRY_RUNS", "3"))
+"""Imports per worker count, and paced runs per endpoint: the median is reported."""
 SERVER_WORKERS = int(os.environ.get("BENCH_REGISTRY_WORKERS", str(os.cpu_count() or 1)))
 """Server processes: one per core, as a deployment runs them."""
 THINK_SECONDS = 0.25
@@ -200,16 +202,19 @@ async def _lookups(
             for name, request in requests.items():
                 # warm-up: every pooled connection prepares its statements, caches fill
                 await _latencies(session, WARM_UP_SECONDS, request, think=0)
-                for mode, think in (("paced", THINK_SECONDS), ("saturated", 0.0)):
+                modes = [("paced", THINK_SECONDS)] * RUNS + [("saturated", 0.0)]
+                for mode, think in modes:
                     latencies = await _latencies(session, seconds, request, think=think)
                     rate = len(latencies) / seconds
                     p50, p99 = _percentile(latencies, 50), _percentile(latencies, 99)
                     log(f"   {name}, {mode}: {len(latencies):,} requests, {rate:,.0f}/s, "
                         f"p50 {p50:.1f} ms, p99 {p99:.1f} ms")  # fmt: skip
                     key = f"reg_{name}_{mode}"
-                    results[f"{key}_p50"] = Measurement(f"{name} p50", "ms", [p50])
-                    results[f"{key}_p99"] = Measurement(f"{name} p99", "ms", [p99])
-                    results[f"{key}_rate"] = Measurement(f"{name} rate", "requests/s", [rate])
+                    for figure, unit, value in (("p50", "ms", p50), ("p99", "ms", p99),
+                                                ("rate", "requests/s", rate)):  # fmt: skip
+                        results.setdefault(
+                            f"{key}_{figure}", Measurement(f"{name} {figure}", unit)
+                        ).values.append(value)
     finally:
         gc.unfreeze()
         server.terminate()
@@ -232,29 +237,36 @@ async def bench_registry(settings: Settings, log: Callable[[str], None]) -> dict
         last: RegistrySettings | None = None
         try:
             for workers in (1, 2):
-                schema = await schemas.new("registry")
-                reg = _settings(settings, schema, Path(tmp) / f"data{workers}")
-                await _prepare(reg, generator)
-                took, imported, events = await _import(reg, census, workers)
-                log(f"   import, {workers} worker(s): {imported:,} residents, {events:,} events "
-                    f"in {took:.1f} s: {imported / took:,.0f} residents/s")  # fmt: skip
-                # the runners' first pass over the imported events (all applied already, so
-                # only skipped), as `wangge registry import` does before it returns
-                started = time.perf_counter()
-                async with registry(reg) as parts:
-                    await parts.catch_up()
-                caught = time.perf_counter() - started
-                log(f"   read models' runners caught up in {caught:.1f} s")
-                results[f"reg_catch_up/{workers}"] = Measurement(
-                    f"runners' catch-up after import, {workers} worker(s)", "s", [caught]
+                rate = results[f"reg_import/{workers}"] = Measurement(
+                    f"census import, {workers} worker(s)", "residents/s"
                 )
-                results[f"reg_import/{workers}"] = Measurement(
-                    f"census import, {workers} worker(s)", "residents/s", [imported / took]
+                event_rate = results[f"reg_import_events/{workers}"] = Measurement(
+                    f"census import events, {workers} worker(s)", "events/s"
                 )
-                results[f"reg_import_events/{workers}"] = Measurement(
-                    f"census import events, {workers} worker(s)", "events/s", [events / took]
-                )
-                last = reg
+                for run in range(RUNS):
+                    if last is not None:
+                        await schemas.drop(str(last.database_schema))
+                    schema = await schemas.new("registry")
+                    reg = _settings(settings, schema, Path(tmp) / f"data{workers}-{run}")
+                    await _prepare(reg, generator)
+                    took, imported, events = await _import(reg, census, workers)
+                    log(f"   import, {workers} worker(s), run {run + 1}: {imported:,} "
+                        f"residents, {events:,} events in {took:.1f} s: "
+                        f"{imported / took:,.0f} residents/s")  # fmt: skip
+                    rate.values.append(imported / took)
+                    event_rate.values.append(events / took)
+                    if run == 0:
+                        # the runners' first pass over the imported events (all applied
+                        # already, so only skipped), as `wangge registry import` does
+                        started = time.perf_counter()
+                        async with registry(reg) as parts:
+                            await parts.catch_up()
+                        caught = time.perf_counter() - started
+                        log(f"   read models' runners caught up in {caught:.1f} s")
+                        results[f"reg_catch_up/{workers}"] = Measurement(
+                            f"runners' catch-up after import, {workers} worker(s)", "s", [caught]
+                        )
+                    last = reg
             assert last is not None
             started = time.perf_counter()
             await _settle(settings, str(last.database_schema))

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
 from typing import Annotated
 
 from fastapi import Depends, Header, Request
+from sqlalchemy.ext.asyncio import AsyncConnection
 
+from wangge.events.db import read_only
 from wangge.events.store import EventStore
 from wangge.service.app import ServiceState
 
@@ -22,6 +25,15 @@ def event_store(state: Annotated[ServiceState, Depends(service_state)]) -> Event
 
 
 State = Annotated[ServiceState, Depends(service_state)]
+
+
+async def read_connection(state: State) -> AsyncIterator[AsyncConnection]:
+    """One connection for a query's reads (a read-only transaction that never blocks a writer)."""
+    async with read_only(state.engine) as conn:
+        yield conn
+
+
+ReadConnection = Annotated[AsyncConnection, Depends(read_connection)]
 Store = Annotated[EventStore, Depends(event_store)]
 IdempotencyKey = Annotated[
     str | None,

@@ -218,7 +218,7 @@ async def post_request(request: Request, fmt: str) -> Response:
 async def token(request: Request, token: str, fmt: str) -> Response:
     """Requests are taken in at once: a token is the request's own id."""
     fmt = _format(fmt)
-    rows = await _requests(request, fmt, ids=[token])
+    rows = await _requests(request, ids=[token])
     if not rows:
         raise Open311Error(404, f"no token {token}", fmt)
     return _render(
@@ -242,7 +242,6 @@ def _stored(moment: datetime) -> datetime:
 
 async def _requests(
     request: Request,
-    fmt: str,
     *,
     ids: Sequence[str] = (),
     service_code: Sequence[str] = (),
@@ -312,7 +311,6 @@ async def get_requests(request: Request, fmt: str) -> Response:
         raise Open311Error(400, "status: open or closed", fmt)
     rows = await _requests(
         request,
-        fmt,
         ids=[i for i in (q.get("service_request_id") or "").split(",") if i],
         service_code=[c for c in (q.get("service_code") or "").split(",") if c],
         start=_datetime(q.get("start_date"), "start_date", fmt),
@@ -328,7 +326,7 @@ async def get_requests(request: Request, fmt: str) -> Response:
 async def get_request(request: Request, service_request_id: str, fmt: str) -> Response:
     """One request (a list of one, as the specification has it)."""
     fmt = _format(fmt)
-    rows = await _requests(request, fmt, ids=[service_request_id])
+    rows = await _requests(request, ids=[service_request_id])
     if not rows:
         raise Open311Error(404, f"no service request {service_request_id}", fmt)
     return _render(fmt, "service_requests", "request", rows)

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import time
 import uuid
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from typing import Annotated, Any
 
@@ -28,7 +27,7 @@ from wangge.hotline_bridge.domain.catalogue import Category, DispatchCatalogue
 from wangge.hotline_bridge.intake import take_in
 from wangge.hotline_bridge.signing import SIGNATURE, TIMESTAMP, verify
 from wangge.service.auth import Principal, require
-from wangge.service.deps import State
+from wangge.service.deps import ReadConnection, State
 from wangge.service.errors import NotFound
 
 router = APIRouter(tags=["tickets"])
@@ -115,14 +114,6 @@ async def signed_body(
         tolerance=settings.signature_tolerance_seconds,
     )
     return body
-
-
-async def _connection(state: State) -> AsyncIterator[AsyncConnection]:
-    async with read_only(state.engine) as conn:
-        yield conn
-
-
-ReadConnection = Annotated[AsyncConnection, Depends(_connection)]
 
 
 async def _view(conn: AsyncConnection, state: Any, ticket_id: uuid.UUID) -> TicketView:
