@@ -156,8 +156,9 @@ def _registry_rows(results: dict[str, Measurement]) -> list[tuple[str, str, str,
                 f"{_fmt(m.median)} residents/s ({_fmt(events.median)} events/s)",
                 f"{_fmt(raw.median)} events/s raw batch" if raw else "",
                 f"{_ratio(events.median, raw.median):.2f}x" if raw else "",
-                f">= {IMPORT_TARGET:,.0f} residents/s",
-                "yes" if m.median >= IMPORT_TARGET else "**no**",
+                # the target is the import as run on a machine: one importer per core
+                f">= {IMPORT_TARGET:,.0f} residents/s" if workers > 1 else "(reference)",
+                ("yes" if m.median >= IMPORT_TARGET else "**no**") if workers > 1 else "",
             )
         )
     for key, label in (("lookup", "Person lookup by identity number"), ("card", "Household card")):
