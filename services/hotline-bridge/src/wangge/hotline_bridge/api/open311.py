@@ -31,6 +31,7 @@ from wangge.events.projection import active_tables
 from wangge.hotline_bridge.domain.catalogue import DispatchCatalogue
 from wangge.hotline_bridge.domain.tickets import Channel, Intake, Location, Urgency
 from wangge.hotline_bridge.intake import take_in
+from wangge.hotline_bridge.projections.tickets import stored
 from wangge.service.app import ServiceState
 from wangge.service.errors import DomainError
 
@@ -236,10 +237,6 @@ def _datetime(text: str | None, name: str, fmt: str) -> datetime | None:
     return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
-def _stored(moment: datetime) -> datetime:
-    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
-
-
 async def _requests(
     request: Request,
     *,
@@ -279,9 +276,9 @@ async def _requests(
                 "description": r.content,
                 "agency_responsible": "12345",
                 "service_notice": None,
-                "requested_datetime": _stored(r.received_at).isoformat(),
-                "updated_datetime": _stored(r.updated_at).isoformat(),
-                "expected_datetime": _stored(r.deadline).isoformat(),
+                "requested_datetime": stored(r.received_at).isoformat(),
+                "updated_datetime": stored(r.updated_at).isoformat(),
+                "expected_datetime": stored(r.deadline).isoformat(),
                 "address": r.address,
                 "address_id": None,
                 "zipcode": None,

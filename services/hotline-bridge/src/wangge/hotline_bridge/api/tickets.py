@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import time
 import uuid
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Annotated, Any
 
 import sqlalchemy as sa
@@ -25,7 +25,9 @@ from wangge.hotline_bridge.adapters import ADAPTERS, Adapter
 from wangge.hotline_bridge.config import HotlineSettings
 from wangge.hotline_bridge.domain.catalogue import Category, DispatchCatalogue
 from wangge.hotline_bridge.intake import take_in
+from wangge.hotline_bridge.projections.tickets import stored
 from wangge.hotline_bridge.signing import SIGNATURE, TIMESTAMP, verify
+from wangge.service.app import ServiceState
 from wangge.service.auth import Principal, require
 from wangge.service.deps import ReadConnection, State
 from wangge.service.errors import NotFound
@@ -39,12 +41,7 @@ Reader = Annotated[Principal, Depends(require(HOTLINE, "subdistrict_admin"))]
 Anyone = Annotated[Principal, Depends(require(HOTLINE, *STAFF))]
 
 
-def _stored_utc(moment: datetime) -> datetime:
-    # rows hold UTC; SQLite hands the times back without their offset
-    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
-
-
-StoredTime = Annotated[datetime, AfterValidator(_stored_utc)]
+StoredTime = Annotated[datetime, AfterValidator(stored)]
 
 
 class TicketView(BaseModel):
@@ -116,7 +113,7 @@ async def signed_body(
     return body
 
 
-async def _view(conn: AsyncConnection, state: Any, ticket_id: uuid.UUID) -> TicketView:
+async def _view(conn: AsyncConnection, state: ServiceState, ticket_id: uuid.UUID) -> TicketView:
     t = (await active_tables(conn, state.service_projection("hotline_tickets")))["tickets"]
     row = (await conn.execute(sa.select(t).where(t.c.ticket_id == ticket_id))).first()
     if row is None:

@@ -28,6 +28,11 @@ def utc(moment: datetime) -> datetime:
     return moment.astimezone(UTC)
 
 
+def stored(moment: datetime) -> datetime:
+    """A time as read back: UTC, also from SQLite, which hands it back without its offset."""
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
+
+
 class Tickets(Projection):
     """One row per ticket."""
 
@@ -124,9 +129,7 @@ async def neighbours(
     open_duplicate = None
     recent = []
     for row in rows:
-        received = (
-            row.received_at if row.received_at.tzinfo else row.received_at.replace(tzinfo=UTC)
-        )
+        received = stored(row.received_at)
         if received >= now - repeat_window:
             recent.append(row.ticket_id)
         if (
