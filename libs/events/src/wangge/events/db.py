@@ -11,6 +11,7 @@ from operator import itemgetter
 from pathlib import Path
 from typing import Any
 
+import asyncpg
 import sqlalchemy as sa
 from sqlalchemy import event
 from sqlalchemy.engine import make_url
@@ -131,8 +132,6 @@ async def insert_many(
                 (*r[:index], None if r[index] is None else process(r[index]), *r[index + 1 :])
                 for r in records
             ]
-    import asyncpg
-
     try:
         await driver.copy_records_to_table(table.name, records=records, columns=columns)
     except asyncpg.IntegrityConstraintViolationError as error:

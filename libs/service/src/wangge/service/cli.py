@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from importlib.metadata import entry_points
 from pathlib import Path
 from typing import Annotated
@@ -17,6 +18,24 @@ app = typer.Typer(help="Wangge: grid-based community governance.", no_args_is_he
 ENTRY_POINTS = "wangge.cli"
 """Services add their sub-commands (``wangge registry migrate``) through this entry-point group,
 so the command grows with the services without the kit importing any of them."""
+
+
+def migrate_command(
+    settings: Callable[[], ServiceSettings], migrations: Path, service: str
+) -> Callable[[str], None]:
+    """A service's ``migrate`` sub-command (``app.command()(migrate_command(...))``)."""
+
+    def migrate(
+        revision: Annotated[str, typer.Argument(help="target revision")] = "head",
+    ) -> None:
+        """Bring the service's database to ``revision`` (a deployment's migration step)."""
+        from wangge.service.migrations import upgrade
+
+        current = settings()
+        upgrade(current, migrations, revision)
+        typer.echo(f"{service} database at {revision}: {current.resolved_database_url}")
+
+    return migrate
 
 
 def _add_service_commands() -> None:

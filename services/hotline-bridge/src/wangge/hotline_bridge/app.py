@@ -35,7 +35,6 @@ def build_app(settings: HotlineSettings | None = None) -> FastAPI:
         migrations=MIGRATIONS,
     )
     open311.install(app)
-    app.state.settings = settings
     app.state.keyring = keyring(settings.kek())
     app.state.catalogue = DispatchCatalogue.load(settings.dispatch_catalogue)
     return app

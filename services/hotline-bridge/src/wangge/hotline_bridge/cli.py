@@ -8,18 +8,14 @@ import typer
 
 from wangge.hotline_bridge.app import MIGRATIONS, build_app
 from wangge.hotline_bridge.config import HotlineSettings
+from wangge.service.cli import migrate_command
 from wangge.service.migrations import upgrade
 from wangge.service.serve import serve
 
 app = typer.Typer(help="The 12345 hotline bridge (提事知情).", no_args_is_help=True)
 
 
-@app.command()
-def migrate(revision: Annotated[str, typer.Argument(help="target revision")] = "head") -> None:
-    """Bring the hotline bridge's database to ``revision`` (a deployment's migration step)."""
-    settings = HotlineSettings()
-    upgrade(settings, MIGRATIONS, revision)
-    typer.echo(f"hotline bridge database at {revision}: {settings.resolved_database_url}")
+app.command()(migrate_command(HotlineSettings, MIGRATIONS, "hotline bridge"))
 
 
 @app.command()

@@ -25,18 +25,14 @@ from wangge.registry.handlers.persons import today
 from wangge.registry.seeding import has_subdistrict, seed_tree
 from wangge.registry.seeding import seed as seed_subdistrict
 from wangge.registry.synthetic import SIZES, Generator
+from wangge.service.cli import migrate_command
 from wangge.service.migrations import upgrade
 from wangge.service.serve import serve
 
 app = typer.Typer(help="The registry service (提户知人).", no_args_is_help=True)
 
 
-@app.command()
-def migrate(revision: Annotated[str, typer.Argument(help="target revision")] = "head") -> None:
-    """Bring the registry's database to ``revision`` (a deployment's migration step)."""
-    settings = RegistrySettings()
-    upgrade(settings, MIGRATIONS, revision)
-    typer.echo(f"registry database at {revision}: {settings.resolved_database_url}")
+app.command()(migrate_command(RegistrySettings, MIGRATIONS, "registry"))
 
 
 @app.command()

@@ -28,7 +28,7 @@ from fastapi.responses import JSONResponse, Response
 from wangge.events import Metadata
 from wangge.events.db import read_only
 from wangge.events.projection import active_tables
-from wangge.hotline_bridge.domain.catalogue import DispatchCatalogue
+from wangge.hotline_bridge.api.tickets import catalogue_of, settings_of
 from wangge.hotline_bridge.domain.tickets import Channel, Intake, Location, Urgency
 from wangge.hotline_bridge.intake import take_in
 from wangge.hotline_bridge.projections.tickets import stored
@@ -92,11 +92,6 @@ def _format(fmt: str) -> str:
     return fmt
 
 
-def _catalogue(request: Request) -> DispatchCatalogue:
-    catalogue: DispatchCatalogue = request.app.state.catalogue
-    return catalogue
-
-
 @router.get("/services.{fmt}", summary="Service list")
 async def service_list(request: Request, fmt: str) -> Response:
     """Every category of the dispatch catalogue, as an Open311 service."""
@@ -115,7 +110,7 @@ async def service_list(request: Request, fmt: str) -> Response:
                 "keywords": [c.kind.value],
                 "group": c.kind.value,
             }
-            for c in _catalogue(request).categories
+            for c in catalogue_of(request).categories
         ],
     )
 
@@ -124,7 +119,7 @@ async def service_list(request: Request, fmt: str) -> Response:
 async def service_definition(request: Request, service_code: str, fmt: str) -> Response:
     """A service's extra attributes: none, every category is described by its name alone."""
     fmt = _format(fmt)
-    if _catalogue(request).get(service_code) is None:
+    if catalogue_of(request).get(service_code) is None:
         raise Open311Error(404, f"no service {service_code}", fmt)
     if fmt == "json":
         return JSONResponse({"service_code": service_code, "attributes": []})
@@ -157,12 +152,12 @@ async def post_request(request: Request, fmt: str) -> Response:
     if not request.headers.get("content-type", "").startswith("application/x-www-form-urlencoded"):
         raise Open311Error(400, "post the request form-encoded", fmt)
     form = parse_qs((await request.body()).decode("utf-8", "replace"), keep_blank_values=True)
-    clients = request.app.state.settings.open311_clients()
+    clients = settings_of(request).open311_clients()
     client = clients.get(_field(form, "api_key") or "")
     if client is None:
         raise Open311Error(403, "api_key: missing or unknown", fmt)
     code = _field(form, "service_code")
-    category = _catalogue(request).get(code or "")
+    category = catalogue_of(request).get(code or "")
     if category is None:
         raise Open311Error(400, f"service_code: no service {code!r}", fmt)
     lat, long = _float(form, "lat", fmt), _float(form, "long", fmt)
@@ -200,9 +195,9 @@ async def post_request(request: Request, fmt: str) -> Response:
             state,
             intake,
             keyring=request.app.state.keyring,
-            catalogue=_catalogue(request),
+            catalogue=catalogue_of(request),
             metadata=Metadata(actor=f"open311:{client}"),
-            settings=request.app.state.settings,
+            settings=settings_of(request),
         )
     except DomainError as error:
         raise Open311Error(400, f"{error.field}: {error.detail}", fmt) from None

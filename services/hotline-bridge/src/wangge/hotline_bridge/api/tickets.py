@@ -75,18 +75,21 @@ class CatalogueView(BaseModel):
     categories: list[Category]
 
 
-def _settings(request: Request) -> HotlineSettings:
-    settings: HotlineSettings = request.app.state.settings
+def settings_of(request: Request) -> HotlineSettings:
+    """The running service's settings."""
+    settings = request.app.state.service.settings
+    assert isinstance(settings, HotlineSettings)
     return settings
 
 
-def _catalogue(request: Request) -> DispatchCatalogue:
+def catalogue_of(request: Request) -> DispatchCatalogue:
+    """The dispatch catalogue the service was started with."""
     catalogue: DispatchCatalogue = request.app.state.catalogue
     return catalogue
 
 
 def _adapter(request: Request) -> Adapter:
-    return ADAPTERS[_settings(request).hotline_format]
+    return ADAPTERS[settings_of(request).hotline_format]
 
 
 async def signed_body(
@@ -100,7 +103,7 @@ async def signed_body(
     ] = None,
 ) -> bytes:
     """The push's raw body, once its signature holds (401 otherwise)."""
-    settings = _settings(request)
+    settings = settings_of(request)
     body = await request.body()
     verify(
         settings.signing_secret(),
@@ -157,9 +160,9 @@ async def push_ticket(
         state,
         intake,
         keyring=request.app.state.keyring,
-        catalogue=_catalogue(request),
+        catalogue=catalogue_of(request),
         metadata=metadata,
-        settings=_settings(request),
+        settings=settings_of(request),
     )
     if not recorded:
         response.status_code = status.HTTP_200_OK
@@ -178,5 +181,5 @@ async def get_ticket(
 @router.get("/catalogue", response_model=CatalogueView)
 async def dispatch_catalogue(request: Request, principal: Anyone) -> CatalogueView:
     """The dispatch catalogue (派单目录): categories, kinds and time limits."""
-    catalogue = _catalogue(request)
+    catalogue = catalogue_of(request)
     return CatalogueView(name=catalogue.name, categories=list(catalogue.categories))
