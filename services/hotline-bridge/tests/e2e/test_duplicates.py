@@ -25,7 +25,7 @@ async def test_a_second_complaint_about_an_open_ticket_is_linked_to_it(hotline: 
     assert first["duplicate_of"] is None
     assert second["duplicate_of"] == first["ticket_id"]
     events = await hotline.store.read_stream(stream_id(uuid.UUID(second["ticket_id"])))
-    linked = events[-1].data
+    linked = events[1].data
     assert isinstance(linked, TicketLinkedAsDuplicate)
     assert str(linked.duplicate_of) == first["ticket_id"]
     other_category = (await push(hotline, ticket(address=ADDRESS, category_code="0303"))).json()

@@ -15,7 +15,7 @@ from wangge.events.errors import (
     UnknownEventType,
     WriteOrderError,
 )
-from wangge.events.model import DomainEvent
+from wangge.events.model import DomainEvent, IntegrationEvent
 
 __all__ = [
     "Catalogue",
@@ -27,6 +27,7 @@ __all__ = [
     "EventStoreError",
     "EventValidationError",
     "IdempotencyKeyReused",
+    "IntegrationEvent",
     "Metadata",
     "RecordedEvent",
     "UnknownEventType",

@@ -15,9 +15,10 @@ DEFAULT_PARTITIONS = 12
 """Partitions of each service topic: set for a whole city from the start (DESIGN section 9)."""
 
 
-def topic_for(service: str) -> str:
-    """The topic a service publishes its events to."""
-    return f"wangge.{service}.events"
+def topic_for(service: str, namespace: str = "wangge") -> str:
+    """The topic a service publishes its events to (``namespace`` lets several deployments, or
+    test runs, share one cluster)."""
+    return f"{namespace}.{service}.events"
 
 
 def make_producer(bootstrap_servers: str, **overrides: Any) -> AIOKafkaProducer:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any, Self
+from typing import Any, ClassVar, Self
 
 from pydantic import BaseModel, ConfigDict
 
@@ -41,3 +41,18 @@ class DomainEvent(BaseModel):
     def unchecked(self) -> bool:
         """Whether the event skipped validation when it was built."""
         return self.__pydantic_private__ is not None
+
+
+class IntegrationEvent(DomainEvent):
+    """Another service's event as a consumer reads it: the fields it needs, nothing more.
+
+    Services never import each other (STYLE.md): a projection of another service's events
+    declares its own reader model of each, named by the producer's CloudEvents ``type``. Fields
+    the producer adds later are ignored (a tolerant reader), so the producer's schema may grow
+    without breaking its consumers; a field the reader needs that is missing is an error, loudly.
+    Readers never enter the catalogue: they are read, never appended.
+    """
+
+    model_config = ConfigDict(frozen=True, extra="ignore", use_enum_values=True)
+    event_type: ClassVar[str]
+    """The producer's event type, ``wangge.<service>.<EventName>``."""

@@ -33,7 +33,7 @@ from wangge.events.catalogue import Catalogue, default_catalogue, version_from_d
 from wangge.events.db import insert_many
 from wangge.events.envelope import START, Checkpoint, Envelope, RecordedEvent
 from wangge.events.kafka import make_consumer
-from wangge.events.model import DomainEvent
+from wangge.events.model import DomainEvent, IntegrationEvent
 from wangge.events.store import EventStore, StoredEvent
 from wangge.events.telemetry import context_from, tracer, tracing_enabled
 
@@ -72,14 +72,23 @@ class Projection(ABC):
     """A read model of the service's own events, applied in each command's transaction (so a
     client reads its own writes); its runner reads the service's event table, never Kafka, and
     only catches up what no command applied (a new projection, a rebuild)."""
+    reads: ClassVar[tuple[str, ...]] = ()
+    """The services whose events this projection applies, when not only its own service's: a
+    local copy of another service's data (the hotline bridge's address -> grid map of registry
+    places) reads that service's topic, or in embedded mode its event table."""
 
     def __init__(self, catalogue: Catalogue = default_catalogue) -> None:
         self.catalogue = catalogue
         self._handlers: dict[str, Callable[[ApplyContext, RecordedEvent], Awaitable[None]]] = {}
+        self._readers: dict[str, type[IntegrationEvent]] = {}
         for attribute in dir(type(self)):
             fn = getattr(type(self), attribute)
             for model in getattr(fn, "__wangge_handles__", ()):
-                self._handlers[catalogue.entry_of(model).type] = getattr(self, attribute)
+                if issubclass(model, IntegrationEvent):
+                    self._readers[model.event_type] = model
+                    self._handlers[model.event_type] = getattr(self, attribute)
+                else:
+                    self._handlers[catalogue.entry_of(model).type] = getattr(self, attribute)
         self._tables: dict[int, dict[str, sa.Table]] = {}
 
     @abstractmethod
@@ -90,6 +99,15 @@ class Projection(ABC):
     def handled_types(self) -> frozenset[str]:
         """The event types this projection applies; everything else is skipped unread."""
         return frozenset(self._handlers)
+
+    def decode(self, stored: StoredEvent) -> RecordedEvent:
+        """An event as this projection reads it: another service's through the projection's
+        reader model, its own through the catalogue (upcast to the current version)."""
+        reader = self._readers.get(stored.envelope.type)
+        if reader is None:
+            return stored.decode(self.catalogue)
+        data = reader.model_validate(stored.data)
+        return RecordedEvent(envelope=stored.envelope, data=data, checkpoint=stored.checkpoint)
 
     def tables(self, generation: int) -> Mapping[str, sa.Table]:
         """The tables of one generation."""
@@ -196,9 +214,19 @@ class Source(ABC):
         """This source for a reader that applies only ``types`` (it may then skip data)."""
         return self
 
+    @property
+    def tables_read(self) -> list[EventStore]:
+        """The event tables this source reads directly (none for Kafka): a runner over them
+        applies from one process at a time."""
+        return []
+
 
 class StoreSource(Source):
-    """The event table itself: embedded mode and local rebuilds."""
+    """An event table itself: embedded mode and local rebuilds.
+
+    Another service's table (embedded mode's stand-in for its topic) may not exist yet when this
+    service starts first: until it does, the source is empty.
+    """
 
     KEY = "store"
 
@@ -208,22 +236,38 @@ class StoreSource(Source):
         *,
         idle_seconds: float = 0.05,
         types: frozenset[str] | None = None,
+        key: str = KEY,
     ) -> None:
         self.store = store
         self.idle_seconds = idle_seconds
         self.types = types
+        self.key = key
+        self._exists = False
 
     def _after(self, stored: Mapping[str, str]) -> Checkpoint:
-        value = stored.get(self.KEY)
+        value = stored.get(self.key)
         return Checkpoint.parse(value) if value else START
 
+    async def _table_exists(self) -> bool:
+        if not self._exists:
+            async with self.store.engine.connect() as conn:
+                self._exists = await conn.run_sync(
+                    lambda sync: sa.inspect(sync).has_table(self.store.tables.events.name)
+                )
+        return self._exists
+
     async def fetch(self, stored: Mapping[str, str], max_records: int) -> list[SourcedEvent]:
+        if not await self._table_exists():
+            await asyncio.sleep(self.idle_seconds)
+            return []
         batch = await self.store.read_all(self._after(stored), limit=max_records, types=self.types)
         if not batch:
             await asyncio.sleep(self.idle_seconds)
-        return [SourcedEvent(self.KEY, str(e.checkpoint), e) for e in batch]
+        return [SourcedEvent(self.key, str(e.checkpoint), e) for e in batch]
 
     async def lag(self, stored: Mapping[str, str]) -> int:
+        if not await self._table_exists():
+            return 0
         after = self._after(stored)
         events = self.store.tables.events
         async with self.store.engine.connect() as conn:
@@ -235,10 +279,61 @@ class StoreSource(Source):
         return int(value or 0)
 
     def fresh(self) -> StoreSource:
-        return StoreSource(self.store, idle_seconds=self.idle_seconds, types=self.types)
+        return self.narrow(self.types) if self.types is not None else self._copy(None)
 
     def narrow(self, types: frozenset[str]) -> StoreSource:
-        return StoreSource(self.store, idle_seconds=self.idle_seconds, types=types)
+        return self._copy(types)
+
+    def _copy(self, types: frozenset[str] | None) -> StoreSource:
+        return StoreSource(self.store, idle_seconds=self.idle_seconds, types=types, key=self.key)
+
+    @property
+    def tables_read(self) -> list[EventStore]:
+        return [self.store]
+
+
+class MergedSource(Source):
+    """Several event tables read as one (embedded mode's stand-in for several topics).
+
+    Each keeps its own position; a batch takes from each in turn, so a busy table never starves
+    a quiet one. Events of different services have no order between them, as on Kafka.
+    """
+
+    def __init__(self, sources: Sequence[Source], *, idle_seconds: float = 0.5) -> None:
+        if len({getattr(s, "key", id(s)) for s in sources}) != len(sources):
+            raise ValueError("merged sources need distinct position keys")
+        self.sources = list(sources)
+        self.idle_seconds = idle_seconds
+        """How long a merge of no sources (nothing configured to read) waits per fetch."""
+
+    async def start(self, load_positions: PositionLoader) -> None:
+        for source in self.sources:
+            await source.start(load_positions)
+
+    async def stop(self) -> None:
+        for source in self.sources:
+            await source.stop()
+
+    async def fetch(self, stored: Mapping[str, str], max_records: int) -> list[SourcedEvent]:
+        if not self.sources:
+            await asyncio.sleep(self.idle_seconds)
+            return []
+        share = max(1, max_records // len(self.sources))
+        batches = await asyncio.gather(*(s.fetch(stored, share) for s in self.sources))
+        return [event for batch in batches for event in batch]
+
+    async def lag(self, stored: Mapping[str, str]) -> int:
+        return sum([await source.lag(stored) for source in self.sources])
+
+    def fresh(self) -> MergedSource:
+        return MergedSource([source.fresh() for source in self.sources])
+
+    def narrow(self, types: frozenset[str]) -> MergedSource:
+        return MergedSource([source.narrow(types) for source in self.sources])
+
+    @property
+    def tables_read(self) -> list[EventStore]:
+        return [store for source in self.sources for store in source.tables_read]
 
 
 class KafkaSource(Source):
@@ -349,8 +444,10 @@ class ProjectionRunner:
         source: Source,
         batch_size: int = 500,
         generation_check_seconds: float = 1.0,
+        lock: EventStore | None = None,
     ) -> None:
         self.projection = projection
+        self.lock = lock
         self.engine = engine
         self.source = source.narrow(projection.handled_types)
         self.batch_size = batch_size
@@ -427,8 +524,10 @@ class ProjectionRunner:
         them unapplied. From Kafka, the consumer group shares the partitions out instead.
         """
         stop = stop or asyncio.Event()
-        if isinstance(self.source, StoreSource):
-            async with self.source.store.exclusive(self.lock_name):
+        tables = self.source.tables_read
+        if tables:
+            # the lock lives with the read model (the service's own store) when one is given
+            async with (self.lock or tables[0]).exclusive(self.lock_name):
                 await self._run(stop)
         else:
             await self._run(stop)
@@ -496,7 +595,7 @@ class ProjectionRunner:
                     continue
                 if envelope.sequence <= last_applied.get(envelope.subject, 0):
                     continue  # published twice by an at-least-once relay: applied already
-                await projection.apply(ctx, sourced.event.decode(projection.catalogue))
+                await projection.apply(ctx, projection.decode(sourced.event))
                 last_applied[envelope.subject] = envelope.sequence
                 touched[envelope.subject] = envelope.sequence
                 self.applied += 1

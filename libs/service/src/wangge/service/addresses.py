@@ -23,3 +23,18 @@ def normalise_address(text: str) -> str:
     value = _UNIT.sub(r"\1单元", value)
     value = _ROOM.sub(r"\1", value)
     return _NOISE.sub("", value)
+
+
+def place_address(kind: str, name: str, number: str | None, parent_address: str | None) -> str:
+    """A place's postal address from its parent's, the way the register writes it.
+
+    Subdistricts and communities are their names; a grid is not part of an address (a building
+    keeps its address when it is re-gridded inside its community), so it carries its parent's;
+    a building, unit or dwelling adds its number to its parent's (``滨江社区`` + ``1栋`` + ``1单元``
+    + ``101``). The registry and every copy of its place tree build addresses with this.
+    """
+    if kind in ("subdistrict", "community"):
+        return name
+    if kind == "grid":
+        return parent_address if parent_address is not None else name
+    return f"{parent_address or ''}{number or name}"

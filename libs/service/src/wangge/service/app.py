@@ -23,7 +23,14 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from wangge.events import Catalogue, default_catalogue
 from wangge.events.db import create_engine
 from wangge.events.kafka import describe_topic, ensure_topics, topic_for
-from wangge.events.projection import KafkaSource, Projection, ProjectionRunner, Source, StoreSource
+from wangge.events.projection import (
+    KafkaSource,
+    MergedSource,
+    Projection,
+    ProjectionRunner,
+    Source,
+    StoreSource,
+)
 from wangge.events.relay import OutboxRelay
 from wangge.events.store import EventStore, open_store
 from wangge.events.telemetry import tracing_enabled
@@ -50,6 +57,8 @@ class ServiceState:
     projections: dict[str, Projection] = field(default_factory=dict)
     tasks: list[asyncio.Task[None]] = field(default_factory=list)
     stop: asyncio.Event = field(default_factory=asyncio.Event)
+    upstream: dict[str, EventStore] = field(default_factory=dict)
+    """Other services' event stores, read in embedded mode by projections of their events."""
 
     def service_projection(self, name: str) -> Projection:
         """One of the service's projections, by name."""
@@ -70,26 +79,21 @@ async def _start(
         await store.create_schema()
     state = ServiceState(settings=settings, engine=engine, store=store)
     kafka = settings.kafka_bootstrap_servers
+    made = [make() for make in projections]
+    sources = [_source(projection, state, catalogue) for projection in made]  # before any task
     if kafka:
-        topic = topic_for(settings.service)
-        await ensure_topics(kafka, [topic], partitions=settings.kafka_partitions)
+        topic = topic_for(settings.service, settings.kafka_namespace)
+        upstream = {s for p in made for s in p.reads if s != settings.service}
+        # another service's topic may not exist yet: made here with the same partition count
+        topics = [topic, *(topic_for(s, settings.kafka_namespace) for s in sorted(upstream))]
+        await ensure_topics(kafka, topics, partitions=settings.kafka_partitions)
         state.relay = OutboxRelay(store, bootstrap_servers=kafka, topic=topic)
         state.tasks.append(
             asyncio.create_task(_supervised("relay", state.relay.run(state.stop)), name="relay")
         )
-    for make in projections:
-        projection = make()
-        source: Source = (
-            KafkaSource(
-                kafka,
-                [topic_for(settings.service)],
-                group_id=f"wangge.{settings.service}.{projection.name}",
-            )
-            if kafka and not projection.inline
-            else StoreSource(store)
-        )
+    for projection, source in zip(made, sources, strict=True):
         state.projections[projection.name] = projection
-        runner = ProjectionRunner(projection, engine=engine, source=source)
+        runner = ProjectionRunner(projection, engine=engine, source=source, lock=store)
         await runner.setup()
         state.runners.append(runner)
         state.tasks.append(
@@ -99,6 +103,42 @@ async def _start(
             )
         )
     return state
+
+
+def _source(projection: Projection, state: ServiceState, catalogue: Catalogue) -> Source:
+    """Where a projection reads: its services' topics, or in embedded mode their event tables
+    (an inline projection always reads the service's own table)."""
+    settings = state.settings
+    services = projection.reads or (settings.service,)
+    kafka = settings.kafka_bootstrap_servers
+    if projection.inline:
+        return StoreSource(state.store)
+    if kafka:
+        return KafkaSource(
+            kafka,
+            [topic_for(s, settings.kafka_namespace) for s in services],
+            group_id=f"{settings.kafka_namespace}.{settings.service}.{projection.name}",
+        )
+    sources: list[Source] = []
+    for service in services:
+        if service == settings.service:
+            sources.append(StoreSource(state.store))
+            continue
+        if service not in state.upstream:
+            url = settings.upstream_database_url(service)
+            if url is None:
+                message = (
+                    f"projection {projection.name} reads the {service} service's events, but "
+                    "neither Kafka nor WANGGE_UPSTREAM_DATABASE_URLS says where they are"
+                )
+                if settings.environment == "production":
+                    raise ValueError(message)
+                log.warning("%s: it stays empty", message)
+                continue
+            engine = create_engine(url)
+            state.upstream[service] = open_store(engine, service=service, catalogue=catalogue)
+        sources.append(StoreSource(state.upstream[service], key=f"store:{service}"))
+    return sources[0] if len(sources) == 1 else MergedSource(sources)
 
 
 async def _supervised(name: str, work: Any) -> None:
@@ -117,6 +157,8 @@ async def _stop(state: ServiceState) -> None:
     for task in state.tasks:
         with contextlib.suppress(Exception, asyncio.CancelledError):
             await asyncio.wait_for(task, timeout=10)
+    for upstream in state.upstream.values():
+        await upstream.close()
     await state.engine.dispose()
 
 
@@ -150,7 +192,7 @@ def _readiness_checks(
     async def kafka() -> dict[str, Any]:
         settings = service().settings
         assert settings.kafka_bootstrap_servers
-        topic = topic_for(settings.service)
+        topic = topic_for(settings.service, settings.kafka_namespace)
         async with asyncio.timeout(5):
             partitions = await describe_topic(settings.kafka_bootstrap_servers, topic)
         return {"topic": topic, "partitions": partitions}

@@ -42,6 +42,18 @@ class ServiceSettings(BaseSettings):
         description="with Kafka, the service runs its outbox relay; without, embedded mode",
     )
     kafka_partitions: int = Field(default=12, ge=1)
+    kafka_namespace: str = Field(
+        default="wangge",
+        pattern=r"^[a-z0-9][a-z0-9_-]*$",
+        description="first part of topic and consumer-group names (wangge.<service>.events): "
+        "several deployments, or test runs, can share one cluster",
+    )
+    upstream_database_urls: dict[str, str] = Field(
+        default_factory=dict,
+        description="without Kafka, where to read another service's events, as JSON "
+        '{"<service>": "<database url>"}; default: that service\'s embedded SQLite file under '
+        "data_dir",
+    )
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     secret_key: SecretStr = SecretStr(DEV_SECRET)
     auth_issuer: str = Field(default=DEV_ISSUER, description="the token issuer (iss) to trust")
@@ -83,6 +95,16 @@ class ServiceSettings(BaseSettings):
         # built here, not with wangge.events.db, so that settings never import SQLAlchemy
         self.data_dir.mkdir(parents=True, exist_ok=True)
         return f"sqlite+aiosqlite:///{self.data_dir / f'{self.service}.db'}"
+
+    def upstream_database_url(self, service: str) -> str | None:
+        """Where another service's event table is, for embedded mode (no Kafka); None when this
+        service runs on PostgreSQL and nobody said (there is no file to guess)."""
+        if service in self.upstream_database_urls:
+            return self.upstream_database_urls[service]
+        if self.database_url and not self.database_url.startswith("sqlite"):
+            return None
+        self.data_dir.mkdir(parents=True, exist_ok=True)
+        return f"sqlite+aiosqlite:///{self.data_dir / f'{service}.db'}"
 
 
 class SealingSettings(ServiceSettings):

@@ -8,10 +8,11 @@ from fastapi import FastAPI
 
 from wangge.events import default_catalogue
 from wangge.hotline_bridge.adapters import ADAPTERS
-from wangge.hotline_bridge.api import open311, tickets
+from wangge.hotline_bridge.api import handling, open311, tickets
 from wangge.hotline_bridge.config import HotlineSettings
 from wangge.hotline_bridge.domain.catalogue import DispatchCatalogue
 from wangge.hotline_bridge.personal_data import keyring
+from wangge.hotline_bridge.projections.grid_map import GridMap
 from wangge.hotline_bridge.projections.tickets import Tickets
 from wangge.service import create_app
 
@@ -30,8 +31,8 @@ def build_app(settings: HotlineSettings | None = None) -> FastAPI:
         title="Wangge hotline bridge",
         description="12345 hotline tickets in, routed to grids, replies back (提事知情).",
         catalogue=default_catalogue,
-        routers=(tickets.router,),
-        projections=[Tickets],
+        routers=(tickets.router, handling.router),
+        projections=[Tickets, GridMap],
         migrations=MIGRATIONS,
     )
     open311.install(app)

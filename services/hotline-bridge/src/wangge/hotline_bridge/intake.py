@@ -3,9 +3,13 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta
 
-from wangge.events import Metadata
+import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from wangge.events import DomainEvent, Metadata
 from wangge.events.command import load, unit_of_work
 from wangge.events.errors import ConcurrencyConflict
 from wangge.events.projection import active_tables
@@ -14,7 +18,10 @@ from wangge.events.store import NO_STREAM
 from wangge.hotline_bridge.config import HotlineSettings
 from wangge.hotline_bridge.domain import tickets
 from wangge.hotline_bridge.domain.catalogue import DispatchCatalogue
+from wangge.hotline_bridge.domain.routing import Match, Unroutable
+from wangge.hotline_bridge.projections.grid_map import GridMap
 from wangge.hotline_bridge.projections.tickets import Tickets, neighbours
+from wangge.hotline_bridge.routing import find_grid
 from wangge.service.app import ServiceState
 
 
@@ -31,7 +38,9 @@ async def take_in(
 
     A ticket number seen before answers with the first ticket when the intake is the same, and
     is a :class:`~tickets.TicketNumberReused` otherwise; two identical intakes racing record one.
-    A new ticket is linked to an open one it repeats, and may raise a repeated-complaints notice
+    A new ticket is routed to its grid (or held for triage, or returned) in the same
+    transaction, so no ticket is ever taken in and left unrouted. It is linked to an open one it
+    repeats, and may raise a repeated-complaints notice
     (read in the same transaction; two repeats arriving in the same instant may both miss each
     other, which the next ticket at the address makes good).
     """
@@ -64,7 +73,14 @@ async def take_in(
                     threshold=settings.repeat_threshold,
                     window_days=settings.repeat_window_days,
                 )
-                await unit.append(stream, [*events, *linked], expected_version=NO_STREAM)
+                found = await find_grid(
+                    unit.conn,
+                    await grid_map(unit.conn, state),
+                    address=received.address,
+                    location=received.location,
+                )
+                routed = dispatch(tickets.evolve(None, received, 1), found)
+                await unit.append(stream, [*events, *linked, *routed], expected_version=NO_STREAM)
                 if notice is not None:
                     _, hotspot = tickets.hotspot_stream(notice.address_key, notice.category)
                     await unit.append(hotspot, [notice], expected_version=None)
@@ -77,3 +93,22 @@ async def take_in(
     assert loaded.state is not None
     tickets.same_push(loaded.state, intake)
     return ticket_id, False
+
+
+def dispatch(ticket: tickets.Ticket, found: Match | Unroutable) -> list[DomainEvent]:
+    """What routing's answer makes of a ticket: dispatched, returned, or held for triage."""
+    if isinstance(found, Match):
+        return tickets.route(ticket, found)
+    if found.outside is not None:
+        return tickets.give_back(ticket, found.outside, by="routing")
+    if ticket.status == tickets.Status.TRIAGE:
+        return []  # still no grid: it stays in the queue with its first reasons
+    return tickets.hold_for_triage(ticket, list(found.reasons))
+
+
+async def grid_map(conn: AsyncConnection, state: ServiceState) -> Mapping[str, sa.Table] | None:
+    """The grid map's tables (None before its first start)."""
+    try:
+        return await active_tables(conn, state.service_projection(GridMap.name))
+    except LookupError:
+        return None

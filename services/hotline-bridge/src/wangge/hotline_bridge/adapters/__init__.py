@@ -11,7 +11,7 @@ from typing import Protocol
 from pydantic import BaseModel
 
 from wangge.hotline_bridge.adapters import standard
-from wangge.hotline_bridge.domain.tickets import Intake
+from wangge.hotline_bridge.domain.tickets import ExtensionDecision, FollowUp, Intake
 
 
 class Adapter(Protocol):
@@ -29,6 +29,14 @@ class Adapter(Protocol):
 
     def read(self, body: bytes) -> Intake:
         """The intake of a push; a ``RequestValidationError`` naming the wire's fields if bad."""
+        ...
+
+    def read_follow_up(self, body: bytes) -> FollowUp:
+        """A follow-up result (回访) the hotline pushes back."""
+        ...
+
+    def read_extension_decision(self, body: bytes) -> ExtensionDecision:
+        """The hotline's decision on an extension request."""
         ...
 
 

@@ -9,11 +9,22 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass
+from typing import TypeVar
 
 from fastapi.exceptions import RequestValidationError
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, ValidationError
 
-from wangge.hotline_bridge.domain.tickets import Channel, Intake, Location, Urgency
+from wangge.hotline_bridge.domain.tickets import (
+    Channel,
+    ExtensionDecision,
+    FollowUp,
+    Intake,
+    Location,
+    Satisfaction,
+    Urgency,
+)
+
+M = TypeVar("M", bound=BaseModel)
 
 
 class Caller(BaseModel):
@@ -49,6 +60,39 @@ class StandardTicket(BaseModel):
     )
 
 
+class StandardFollowUp(BaseModel):
+    """The result of the hotline's follow-up call (回访) on a replied ticket."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    ticket_number: str = Field(min_length=1, max_length=40)
+    satisfaction: Satisfaction = Field(description="the caller's rating (满意度)")
+    resolved: bool = Field(description="whether the caller says the problem was solved")
+    note: str | None = Field(default=None, max_length=1000)
+
+
+class StandardExtensionDecision(BaseModel):
+    """The hotline's answer to an extension request (延期审批)."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    ticket_number: str = Field(min_length=1, max_length=40)
+    approved: bool
+    deadline: AwareDatetime | None = Field(
+        default=None, description="the approved deadline; default: the one requested"
+    )
+    note: str | None = Field(default=None, max_length=1000)
+
+
+def _parse(model: type[M], body: bytes) -> M:
+    try:
+        return model.model_validate_json(body)
+    except ValidationError as error:
+        raise RequestValidationError(
+            [{**e, "loc": ("body", *e["loc"])} for e in error.errors(include_url=False)]
+        ) from None
+
+
 @dataclass(frozen=True)
 class StandardAdapter:
     """Reads :class:`StandardTicket` pushes."""
@@ -57,12 +101,7 @@ class StandardAdapter:
     model: type[BaseModel] = StandardTicket
 
     def read(self, body: bytes) -> Intake:
-        try:
-            ticket = StandardTicket.model_validate_json(body)
-        except ValidationError as error:
-            raise RequestValidationError(
-                [{**e, "loc": ("body", *e["loc"])} for e in error.errors(include_url=False)]
-            ) from None
+        ticket = _parse(StandardTicket, body)
         # the push as parsed, not its bytes: the same ticket re-serialised is the same push
         canonical = ticket.model_dump_json(exclude_none=True).encode()
         caller = ticket.caller or Caller()
@@ -79,6 +118,16 @@ class StandardAdapter:
             caller_phone=(caller.phone or "").strip() or None,
             location=ticket.location,
             deadline=ticket.deadline,
+        )
+
+    def read_follow_up(self, body: bytes) -> FollowUp:
+        pushed = _parse(StandardFollowUp, body)
+        return FollowUp(pushed.ticket_number, pushed.satisfaction, pushed.resolved, pushed.note)
+
+    def read_extension_decision(self, body: bytes) -> ExtensionDecision:
+        pushed = _parse(StandardExtensionDecision, body)
+        return ExtensionDecision(
+            pushed.ticket_number, pushed.approved, pushed.deadline, pushed.note
         )
 
 

@@ -65,6 +65,21 @@ class TicketView(BaseModel):
     caller_name_masked: str | None
     caller_phone_masked: str | None
     duplicate_of: uuid.UUID | None
+    grid_id: uuid.UUID | None
+    routing_method: str | None
+    routing_detail: str | None
+    triage_reasons: list[str] | None
+    returned_reason: str | None
+    extension_until: StoredTime | None
+    reminder: str | None
+    reply: str | None
+    solved: bool | None
+    at_source: bool | None
+    delivery_status: str | None
+    delivery_attempts: int
+    satisfaction: str | None
+    resolved: bool | None
+    reopened: int
     version: int
 
 

@@ -9,7 +9,7 @@ person like any resident: erasing the key erases them from every copy of the log
 from __future__ import annotations
 
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Literal
@@ -19,6 +19,7 @@ from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 from wangge.events import DomainEvent, default_catalogue
 from wangge.events.sealing import Seal, Sealed
 from wangge.hotline_bridge.domain.catalogue import DispatchCatalogue, TicketKind
+from wangge.hotline_bridge.domain.routing import Match, RoutingMethod
 from wangge.service.addresses import normalise_address
 from wangge.service.errors import Conflict, DomainError
 from wangge.service.personal import mask_name, mask_phone, normalise_phone
@@ -103,6 +104,34 @@ class Intake:
     location: Location | None = None
     deadline: datetime | None = None
     door: Door = "hotline"
+
+
+class Satisfaction(StrEnum):
+    """The caller's rating at the follow-up call (回访)."""
+
+    SATISFIED = "satisfied"
+    BASICALLY_SATISFIED = "basically_satisfied"
+    UNSATISFIED = "unsatisfied"
+
+
+@dataclass(frozen=True)
+class FollowUp:
+    """The hotline's follow-up call on a replied ticket, as an adapter read it."""
+
+    ticket_number: str
+    satisfaction: Satisfaction
+    resolved: bool
+    note: str | None = None
+
+
+@dataclass(frozen=True)
+class ExtensionDecision:
+    """The hotline's answer to an extension request, as an adapter read it."""
+
+    ticket_number: str
+    approved: bool
+    deadline: datetime | None = None
+    note: str | None = None
 
 
 @default_catalogue.event(SERVICE)
@@ -219,6 +248,165 @@ def receive(
     ]
 
 
+class Status(StrEnum):
+    """Where a ticket is in its life (see :func:`evolve` for the moves between them)."""
+
+    RECEIVED = "received"
+    TRIAGE = "triage"
+    """No grid found: waits for staff to route it by hand."""
+    ROUTED = "routed"
+    ACCEPTED = "accepted"
+    """The grid signed for it (签收)."""
+    REPLIED = "replied"
+    REOPENED = "reopened"
+    """Sent back for re-handling after an unsatisfied follow-up (重办)."""
+    CLOSED = "closed"
+    RETURNED = "returned"
+    """Sent back to the hotline before acceptance (退单)."""
+
+
+@default_catalogue.event(SERVICE)
+class TicketRoutedToGrid(DomainEvent):
+    """The ticket was dispatched to a grid, with how its address matched (派单)."""
+
+    ticket_id: uuid.UUID
+    grid_id: uuid.UUID
+    method: RoutingMethod
+    place_id: uuid.UUID | None = Field(default=None, description="the place the address named")
+    score: float | None = Field(default=None, description="the fuzzy match's score (0-100)")
+    detail: str
+
+
+@default_catalogue.event(SERVICE)
+class TicketAwaitingTriage(DomainEvent):
+    """No rule found the ticket's grid: it waits for staff, with the reasons."""
+
+    ticket_id: uuid.UUID
+    reasons: list[str] = Field(min_length=1)
+
+
+@default_catalogue.event(SERVICE)
+class TicketReturned(DomainEvent):
+    """The ticket goes back to the hotline before anyone accepted it (退单)."""
+
+    ticket_id: uuid.UUID
+    reason: str = Field(min_length=1, max_length=500)
+    by: Literal["routing", "staff"] = Field(
+        description="routing found it outside the subdistrict, or staff returned it"
+    )
+
+
+@default_catalogue.event(SERVICE)
+class TicketAccepted(DomainEvent):
+    """The grid signed for the ticket (签收): the clock of its reply runs on."""
+
+    ticket_id: uuid.UUID
+    grid_id: uuid.UUID
+
+
+@default_catalogue.event(SERVICE)
+class TicketExtensionRequested(DomainEvent):
+    """The grid asked the hotline for more time (延期申请), before the deadline."""
+
+    ticket_id: uuid.UUID
+    until: AwareDatetime
+    reason: str = Field(min_length=1, max_length=500)
+
+
+@default_catalogue.event(SERVICE)
+class TicketExtensionDecided(DomainEvent):
+    """The hotline approved or refused the extension; approved moves the deadline."""
+
+    ticket_id: uuid.UUID
+    approved: bool
+    deadline: AwareDatetime = Field(description="the deadline from now on")
+    note: str | None = None
+
+
+@default_catalogue.event(SERVICE)
+class TicketReplied(DomainEvent):
+    """The grid's answer to the caller, for the hotline (办结回复)."""
+
+    ticket_id: uuid.UUID
+    reply: str = Field(min_length=1, max_length=4000)
+    solved: bool = Field(description="the problem was solved (not only answered)")
+    at_source: bool = Field(description="solved by the grid itself, without a department")
+    delivery_id: uuid.UUID = Field(description="the idempotency key of this reply's delivery")
+
+
+@default_catalogue.event(SERVICE)
+class TicketFollowedUp(DomainEvent):
+    """The hotline's follow-up call (回访): the caller's rating and whether it was solved."""
+
+    ticket_id: uuid.UUID
+    satisfaction: Satisfaction
+    resolved: bool
+    note: str | None = None
+
+
+@default_catalogue.event(SERVICE)
+class TicketClosed(DomainEvent):
+    """Done: the follow-up found the caller served."""
+
+    ticket_id: uuid.UUID
+
+
+@default_catalogue.event(SERVICE)
+class TicketReopened(DomainEvent):
+    """Back to the grid for re-handling (重办), with a new deadline."""
+
+    ticket_id: uuid.UUID
+    reason: str
+    deadline: AwareDatetime
+
+
+@default_catalogue.event(SERVICE)
+class TicketReminderRaised(DomainEvent):
+    """The ticket is overdue, or soon will be, and nobody has replied (催办)."""
+
+    ticket_id: uuid.UUID
+    grid_id: uuid.UUID | None
+    level: Literal["due_soon", "overdue"]
+    deadline: AwareDatetime
+
+
+@default_catalogue.event(SERVICE)
+class ReplyDeliveryFailed(DomainEvent):
+    """One attempt to hand the reply to the hotline failed; the next is scheduled."""
+
+    ticket_id: uuid.UUID
+    delivery_id: uuid.UUID
+    attempt: int = Field(ge=1)
+    error: str
+    next_attempt_at: AwareDatetime | None = Field(
+        description="when it is tried again; none: it is dead-lettered until staff retry"
+    )
+
+
+@default_catalogue.event(SERVICE)
+class ReplyDelivered(DomainEvent):
+    """The hotline acknowledged the reply."""
+
+    ticket_id: uuid.UUID
+    delivery_id: uuid.UUID
+    attempt: int = Field(ge=1)
+
+
+@default_catalogue.event(SERVICE)
+class ReplyDeliveryRetried(DomainEvent):
+    """Staff sent a dead-lettered reply on its way again."""
+
+    ticket_id: uuid.UUID
+    delivery_id: uuid.UUID
+
+
+class WrongStatus(Conflict):
+    """The ticket is not where this step needs it."""
+
+    slug = "ticket-status"
+    title = "The ticket's status does not allow this"
+
+
 @dataclass(frozen=True)
 class Ticket:
     """A ticket's state, as far as deciding on it needs."""
@@ -226,14 +414,61 @@ class Ticket:
     ticket_id: uuid.UUID
     ticket_number: str
     push_fingerprint: str
+    kind: TicketKind
+    category: str
+    received_at: datetime
+    deadline: datetime
+    status: Status = Status.RECEIVED
+    grid_id: uuid.UUID | None = None
+    extension_until: datetime | None = None
+    delivery_id: uuid.UUID | None = None
+    delivered: bool = False
+    dead_letter: bool = False
+    attempts: int = 0
+    reminded: frozenset[str] = frozenset()
 
 
 def evolve(state: Ticket | None, event: DomainEvent, version: int) -> Ticket:
     """Fold one event into a ticket's state."""
     if isinstance(event, TicketReceived):
-        return Ticket(event.ticket_id, event.ticket_number, event.push_fingerprint)
+        return Ticket(
+            event.ticket_id, event.ticket_number, event.push_fingerprint, event.kind,
+            event.category, event.received_at, event.deadline,
+        )  # fmt: skip
     if state is None:
         raise ValueError(f"a ticket stream starts with TicketReceived, not {type(event).__name__}")
+    match event:
+        case TicketRoutedToGrid():
+            return replace(state, status=Status.ROUTED, grid_id=event.grid_id)
+        case TicketAwaitingTriage():
+            return replace(state, status=Status.TRIAGE)
+        case TicketReturned():
+            return replace(state, status=Status.RETURNED)
+        case TicketAccepted():
+            return replace(state, status=Status.ACCEPTED)
+        case TicketExtensionRequested():
+            return replace(state, extension_until=event.until)
+        case TicketExtensionDecided():
+            return replace(state, extension_until=None, deadline=event.deadline)
+        case TicketReplied():
+            return replace(
+                state, status=Status.REPLIED, delivery_id=event.delivery_id, delivered=False,
+                dead_letter=False, attempts=0,
+            )  # fmt: skip
+        case ReplyDeliveryFailed():
+            return replace(state, attempts=event.attempt, dead_letter=event.next_attempt_at is None)
+        case ReplyDelivered():
+            return replace(state, delivered=True, dead_letter=False, attempts=event.attempt)
+        case ReplyDeliveryRetried():
+            return replace(state, dead_letter=False)
+        case TicketClosed():
+            return replace(state, status=Status.CLOSED)
+        case TicketReopened():
+            return replace(
+                state, status=Status.REOPENED, deadline=event.deadline, reminded=frozenset()
+            )
+        case TicketReminderRaised():
+            return replace(state, reminded=state.reminded | {event.level})
     return state
 
 
@@ -272,3 +507,177 @@ def link(
             ticket_ids=tickets, window_days=window_days,
         )  # fmt: skip
     return linked, notice
+
+
+# -- the ticket's life after intake ---------------------------------------------------------------
+
+DELIVERIES = uuid.UUID("0c3b1f6e-8d2a-5b47-9e61-4a7f2c9d8e10")
+"""The UUIDv5 namespace of reply delivery ids (the idempotency key the hotline sees)."""
+HANDLING = frozenset({Status.ROUTED, Status.ACCEPTED, Status.REOPENED})
+"""Statuses in which the grid owes a reply, and the deadline runs."""
+
+
+def _require(ticket: Ticket, allowed: frozenset[Status], step: str) -> None:
+    if ticket.status not in allowed:
+        raise WrongStatus(f"a {ticket.status} ticket cannot be {step}", field="status")
+
+
+def route(ticket: Ticket, match: Match) -> list[DomainEvent]:
+    """Dispatch to the matched grid (from intake, or by staff out of triage)."""
+    _require(ticket, frozenset({Status.RECEIVED, Status.TRIAGE}), "routed")
+    return [
+        TicketRoutedToGrid(
+            ticket_id=ticket.ticket_id, grid_id=match.grid_id, method=match.method,
+            place_id=match.place_id, score=match.score, detail=match.detail,
+        )
+    ]  # fmt: skip
+
+
+def hold_for_triage(ticket: Ticket, reasons: list[str]) -> list[DomainEvent]:
+    """Park a ticket no rule could route, with why."""
+    _require(ticket, frozenset({Status.RECEIVED}), "queued for triage")
+    return [TicketAwaitingTriage(ticket_id=ticket.ticket_id, reasons=reasons)]
+
+
+def give_back(ticket: Ticket, reason: str, *, by: Literal["routing", "staff"]) -> list[DomainEvent]:
+    """Return the ticket to the hotline (退单): only before the grid accepted it."""
+    _require(ticket, frozenset({Status.RECEIVED, Status.TRIAGE, Status.ROUTED}), "returned")
+    return [TicketReturned(ticket_id=ticket.ticket_id, reason=reason, by=by)]
+
+
+def accept(ticket: Ticket) -> list[DomainEvent]:
+    """The grid signs for the ticket (签收)."""
+    _require(ticket, frozenset({Status.ROUTED}), "accepted")
+    assert ticket.grid_id is not None
+    return [TicketAccepted(ticket_id=ticket.ticket_id, grid_id=ticket.grid_id)]
+
+
+def request_extension(
+    ticket: Ticket, *, until: datetime, reason: str, now: datetime
+) -> list[DomainEvent]:
+    """Ask for more time: while handling, before the deadline, one request at a time."""
+    _require(ticket, HANDLING, "extended")
+    if ticket.extension_until is not None:
+        raise WrongStatus("an extension request is already waiting for the hotline", field="until")
+    if now >= ticket.deadline:
+        raise InvalidTicket("an extension must be asked for before the deadline", field="until")
+    if until <= ticket.deadline:
+        raise InvalidTicket("the new deadline must be after the current one", field="until")
+    return [TicketExtensionRequested(ticket_id=ticket.ticket_id, until=until, reason=reason)]
+
+
+def decide_extension(
+    ticket: Ticket, *, approved: bool, deadline: datetime | None, note: str | None
+) -> list[DomainEvent]:
+    """The hotline's answer to an extension request (approved: the requested or its own date)."""
+    if ticket.extension_until is None:
+        raise WrongStatus("no extension request is waiting", field="approved")
+    if not approved:
+        new = ticket.deadline
+    else:
+        new = deadline or ticket.extension_until
+        if new <= ticket.deadline:
+            raise InvalidTicket(
+                "an approved deadline must be after the current one", field="deadline"
+            )
+    return [
+        TicketExtensionDecided(
+            ticket_id=ticket.ticket_id, approved=approved, deadline=new, note=note
+        )
+    ]
+
+
+def reply(
+    ticket: Ticket, *, text: str, solved: bool, at_source: bool, version: int
+) -> list[DomainEvent]:
+    """The grid's answer, handed to the hotline by the delivery worker."""
+    _require(ticket, frozenset({Status.ACCEPTED, Status.REOPENED}), "replied to")
+    delivery = uuid.uuid5(DELIVERIES, f"{ticket.ticket_id}:{version}")
+    return [
+        TicketReplied(
+            ticket_id=ticket.ticket_id, reply=text, solved=solved, at_source=at_source,
+            delivery_id=delivery,
+        )
+    ]  # fmt: skip
+
+
+def follow_up(
+    ticket: Ticket,
+    *,
+    satisfaction: Satisfaction,
+    resolved: bool,
+    note: str | None,
+    redo_deadline: datetime,
+) -> list[DomainEvent]:
+    """Record the hotline's follow-up call: a served caller closes the ticket; an unsatisfied
+    one, or a problem not solved, sends it back to the grid (重办) due by ``redo_deadline``."""
+    _require(ticket, frozenset({Status.REPLIED}), "followed up")
+    events: list[DomainEvent] = [
+        TicketFollowedUp(
+            ticket_id=ticket.ticket_id, satisfaction=satisfaction, resolved=resolved, note=note
+        )
+    ]
+    if resolved and satisfaction != Satisfaction.UNSATISFIED:
+        events.append(TicketClosed(ticket_id=ticket.ticket_id))
+    else:
+        why = (
+            "the caller was unsatisfied"
+            if satisfaction == Satisfaction.UNSATISFIED
+            else ("the problem was not resolved")
+        )
+        events.append(
+            TicketReopened(ticket_id=ticket.ticket_id, reason=why, deadline=redo_deadline)
+        )
+    return events
+
+
+def remind(ticket: Ticket, *, now: datetime, due_soon: timedelta) -> list[DomainEvent]:
+    """A reminder (催办) when a ticket still owed a reply is overdue or nearly so; each level
+    once per deadline."""
+    if ticket.status not in HANDLING and ticket.status != Status.TRIAGE:
+        return []
+    level: Literal["due_soon", "overdue"]
+    if now >= ticket.deadline:
+        level = "overdue"
+    elif ticket.deadline - now <= due_soon:
+        level = "due_soon"
+    else:
+        return []
+    if level in ticket.reminded:
+        return []
+    return [
+        TicketReminderRaised(
+            ticket_id=ticket.ticket_id, grid_id=ticket.grid_id, level=level,
+            deadline=ticket.deadline,
+        )
+    ]  # fmt: skip
+
+
+def delivery_failed(
+    ticket: Ticket, *, attempt: int, error: str, next_attempt_at: datetime | None
+) -> list[DomainEvent]:
+    """An attempt of the current reply failed (``next_attempt_at`` None: dead-lettered)."""
+    if ticket.delivery_id is None or ticket.delivered:
+        return []
+    return [
+        ReplyDeliveryFailed(
+            ticket_id=ticket.ticket_id, delivery_id=ticket.delivery_id, attempt=attempt,
+            error=error[:500], next_attempt_at=next_attempt_at,
+        )
+    ]  # fmt: skip
+
+
+def delivered(ticket: Ticket, *, attempt: int) -> list[DomainEvent]:
+    """The hotline took the current reply (once: a late second acknowledgement adds nothing)."""
+    if ticket.delivery_id is None or ticket.delivered:
+        return []
+    return [
+        ReplyDelivered(ticket_id=ticket.ticket_id, delivery_id=ticket.delivery_id, attempt=attempt)
+    ]
+
+
+def retry_delivery(ticket: Ticket) -> list[DomainEvent]:
+    """Staff send a dead-lettered reply again."""
+    if ticket.delivery_id is None or not ticket.dead_letter:
+        raise WrongStatus("the ticket has no dead-lettered reply", field="delivery")
+    return [ReplyDeliveryRetried(ticket_id=ticket.ticket_id, delivery_id=ticket.delivery_id)]

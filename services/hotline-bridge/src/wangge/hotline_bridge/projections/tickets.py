@@ -12,12 +12,27 @@ from wangge.events import RecordedEvent, default_catalogue
 from wangge.events.projection import ApplyContext, Projection, handles
 from wangge.hotline_bridge.domain.tickets import (
     Neighbours,
+    ReplyDelivered,
+    ReplyDeliveryFailed,
+    ReplyDeliveryRetried,
+    Status,
+    TicketAccepted,
+    TicketAwaitingTriage,
+    TicketClosed,
+    TicketExtensionDecided,
+    TicketExtensionRequested,
+    TicketFollowedUp,
     TicketLinkedAsDuplicate,
     TicketReceived,
+    TicketReminderRaised,
+    TicketReopened,
+    TicketReplied,
+    TicketReturned,
+    TicketRoutedToGrid,
 )
 from wangge.service.addresses import normalise_address
 
-CLOSED = frozenset({"closed"})
+CLOSED = frozenset({"closed", "returned"})
 """Statuses of tickets that are done (nothing repeats a closed ticket: it is a new one)."""
 UUID = sa.Uuid(as_uuid=True)
 WHEN = sa.DateTime(timezone=True)
@@ -66,6 +81,32 @@ class Tickets(Projection):
             sa.Column("caller_name_masked", sa.String(60)),
             sa.Column("caller_phone_masked", sa.String(30)),
             sa.Column("door", sa.String(10), nullable=False, index=True),
+            # routing (派单) and the grid's handling
+            sa.Column("grid_id", UUID, index=True),
+            sa.Column("routing_method", sa.String(10)),
+            sa.Column("routing_detail", sa.String(400)),
+            sa.Column("triage_reasons", sa.JSON),
+            sa.Column("returned_reason", sa.String(500)),
+            sa.Column("accepted_at", WHEN),
+            sa.Column("extension_until", WHEN),
+            sa.Column("reminder", sa.String(10)),
+            # the reply and its delivery to the hotline
+            sa.Column("replied_at", WHEN),
+            sa.Column("reply", sa.Text),
+            sa.Column("solved", sa.Boolean),
+            sa.Column("at_source", sa.Boolean),
+            sa.Column("delivery_id", UUID),
+            sa.Column("delivery_status", sa.String(12), index=True),
+            sa.Column("delivery_attempts", sa.Integer, nullable=False, default=0),
+            sa.Column("next_attempt_at", WHEN, index=True),
+            sa.Column("delivery_error", sa.String(500)),
+            sa.Column("delivered_at", WHEN),
+            # the follow-up call (回访)
+            sa.Column("satisfaction", sa.String(20)),
+            sa.Column("resolved", sa.Boolean),
+            sa.Column("followed_up_at", WHEN),
+            sa.Column("reopened", sa.Integer, nullable=False, default=0),
+            sa.Column("closed_at", WHEN),
             sa.Column("version", sa.Integer, nullable=False),
             sa.Column("updated_at", WHEN, nullable=False),
         )
@@ -87,7 +128,7 @@ class Tickets(Projection):
                 deadline=utc(data.deadline), deadline_source=data.deadline_source,
                 caller_name_masked=data.caller_name_masked,
                 caller_phone_masked=data.caller_phone_masked, door=data.door,
-                version=event.version,
+                delivery_attempts=0, reopened=0, version=event.version,
                 updated_at=event.envelope.time,
             )
         )  # fmt: skip
@@ -102,6 +143,120 @@ class Tickets(Projection):
             .where(t.c.ticket_id == data.ticket_id)
             .values(duplicate_of=data.duplicate_of, version=event.version,
                     updated_at=event.envelope.time)
+        )  # fmt: skip
+
+    async def _set(self, ctx: ApplyContext, event: RecordedEvent, **values: object) -> None:
+        t = ctx.tables["tickets"]
+        ticket = event.data.ticket_id  # type: ignore[attr-defined]
+        await ctx.conn.execute(
+            sa.update(t)
+            .where(t.c.ticket_id == ticket)
+            .values(version=event.version, updated_at=event.envelope.time, **values)
+        )
+
+    @handles(TicketRoutedToGrid)
+    async def on_routed(self, ctx: ApplyContext, event: RecordedEvent) -> None:
+        data = event.data
+        assert isinstance(data, TicketRoutedToGrid)
+        await self._set(
+            ctx, event, status=Status.ROUTED, grid_id=data.grid_id, routing_method=data.method,
+            routing_detail=data.detail[:400],
+        )  # fmt: skip
+
+    @handles(TicketAwaitingTriage)
+    async def on_triage(self, ctx: ApplyContext, event: RecordedEvent) -> None:
+        data = event.data
+        assert isinstance(data, TicketAwaitingTriage)
+        await self._set(ctx, event, status=Status.TRIAGE, triage_reasons=data.reasons)
+
+    @handles(TicketReturned)
+    async def on_returned(self, ctx: ApplyContext, event: RecordedEvent) -> None:
+        data = event.data
+        assert isinstance(data, TicketReturned)
+        await self._set(ctx, event, status=Status.RETURNED, returned_reason=data.reason)
+
+    @handles(TicketAccepted)
+    async def on_accepted(self, ctx: ApplyContext, event: RecordedEvent) -> None:
+        await self._set(ctx, event, status=Status.ACCEPTED, accepted_at=event.envelope.time)
+
+    @handles(TicketExtensionRequested)
+    async def on_extension(self, ctx: ApplyContext, event: RecordedEvent) -> None:
+        data = event.data
+        assert isinstance(data, TicketExtensionRequested)
+        await self._set(ctx, event, extension_until=utc(data.until))
+
+    @handles(TicketExtensionDecided)
+    async def on_extension_decided(self, ctx: ApplyContext, event: RecordedEvent) -> None:
+        data = event.data
+        assert isinstance(data, TicketExtensionDecided)
+        await self._set(
+            ctx, event, extension_until=None, deadline=utc(data.deadline), reminder=None
+        )
+
+    @handles(TicketReminderRaised)
+    async def on_reminder(self, ctx: ApplyContext, event: RecordedEvent) -> None:
+        data = event.data
+        assert isinstance(data, TicketReminderRaised)
+        await self._set(ctx, event, reminder=data.level)
+
+    @handles(TicketReplied)
+    async def on_replied(self, ctx: ApplyContext, event: RecordedEvent) -> None:
+        data = event.data
+        assert isinstance(data, TicketReplied)
+        await self._set(
+            ctx, event, status=Status.REPLIED, replied_at=event.envelope.time, reply=data.reply,
+            solved=data.solved, at_source=data.at_source, delivery_id=data.delivery_id,
+            delivery_status="pending", delivery_attempts=0,
+            next_attempt_at=utc(event.envelope.time), delivery_error=None, delivered_at=None,
+        )  # fmt: skip
+
+    @handles(ReplyDeliveryFailed)
+    async def on_delivery_failed(self, ctx: ApplyContext, event: RecordedEvent) -> None:
+        data = event.data
+        assert isinstance(data, ReplyDeliveryFailed)
+        later = data.next_attempt_at
+        await self._set(
+            ctx, event, delivery_attempts=data.attempt, delivery_error=data.error,
+            delivery_status="pending" if later is not None else "dead_letter",
+            next_attempt_at=utc(later) if later is not None else None,
+        )  # fmt: skip
+
+    @handles(ReplyDelivered)
+    async def on_delivered(self, ctx: ApplyContext, event: RecordedEvent) -> None:
+        data = event.data
+        assert isinstance(data, ReplyDelivered)
+        await self._set(
+            ctx, event, delivery_status="delivered", delivery_attempts=data.attempt,
+            next_attempt_at=None, delivered_at=event.envelope.time,
+        )  # fmt: skip
+
+    @handles(ReplyDeliveryRetried)
+    async def on_retried(self, ctx: ApplyContext, event: RecordedEvent) -> None:
+        await self._set(
+            ctx, event, delivery_status="pending", next_attempt_at=utc(event.envelope.time)
+        )
+
+    @handles(TicketFollowedUp)
+    async def on_followed_up(self, ctx: ApplyContext, event: RecordedEvent) -> None:
+        data = event.data
+        assert isinstance(data, TicketFollowedUp)
+        await self._set(
+            ctx, event, satisfaction=data.satisfaction, resolved=data.resolved,
+            followed_up_at=event.envelope.time,
+        )  # fmt: skip
+
+    @handles(TicketClosed)
+    async def on_closed(self, ctx: ApplyContext, event: RecordedEvent) -> None:
+        await self._set(ctx, event, status=Status.CLOSED, closed_at=event.envelope.time)
+
+    @handles(TicketReopened)
+    async def on_reopened(self, ctx: ApplyContext, event: RecordedEvent) -> None:
+        data = event.data
+        assert isinstance(data, TicketReopened)
+        t = ctx.tables["tickets"]
+        await self._set(
+            ctx, event, status=Status.REOPENED, deadline=utc(data.deadline), reminder=None,
+            reopened=t.c.reopened + 1,
         )  # fmt: skip
 
 

@@ -27,7 +27,7 @@ from wangge.registry.domain.places import (
     PlaceRegistered,
     PlaceRenamed,
 )
-from wangge.service.addresses import normalise_address
+from wangge.service.addresses import normalise_address, place_address
 
 UUID = sa.Uuid(as_uuid=True)
 
@@ -178,7 +178,9 @@ def _registered_row(data: PlaceRegistered, parent: Any, event: RecordedEvent) ->
         if kind == PlaceKind.BUILDING
         else (parent.building_id if parent is not None else None)
     )
-    address = _address(kind, data.name, data.number, parent)
+    address = place_address(
+        kind, data.name, data.number, parent.address if parent is not None else None
+    )
     return {
         "place_id": data.place_id,
         "kind": kind.value,
@@ -197,16 +199,6 @@ def _registered_row(data: PlaceRegistered, parent: Any, event: RecordedEvent) ->
         "registered_at": event.envelope.time,
         "updated_at": event.envelope.time,
     }
-
-
-def _address(kind: PlaceKind, name: str, number: str | None, parent: Any) -> str:
-    # grids are not part of a postal address: a building's address is its community's and its
-    # number, so re-gridding inside a community leaves it unchanged
-    if kind in (PlaceKind.SUBDISTRICT, PlaceKind.COMMUNITY):
-        return name
-    if kind == PlaceKind.GRID:
-        return str(parent.address) if parent is not None else name
-    return f"{parent.address if parent is not None else ''}{number or name}"
 
 
 async def _place(ctx: ApplyContext, place_id: Any) -> Any:

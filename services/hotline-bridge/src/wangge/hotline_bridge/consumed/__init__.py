@@ -1,0 +1,1 @@
+"""Other services' events as the hotline bridge reads them (integration events)."""

@@ -1,0 +1,43 @@
+"""The registry's place events, as far as the address -> grid map needs them.
+
+These are readers of the registry's published contract (docs/events), not its code: the
+registry may add fields without this service noticing, and this service never imports it.
+"""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from wangge.events import IntegrationEvent
+
+
+class PlaceRegistered(IntegrationEvent):
+    """A place joined the tree (subdistrict, community, grid, building, unit or dwelling)."""
+
+    event_type = "wangge.registry.PlaceRegistered"
+    place_id: uuid.UUID
+    kind: str
+    name: str
+    code: str | None = None
+    """Subdistricts', communities' and grids' codes (320111001-003-004)."""
+    number: str | None = None
+    parent_id: uuid.UUID | None = None
+    boundary: dict[str, Any] | None = None
+    """A grid's drawn boundary, GeoJSON (WGS 84)."""
+
+
+class PlaceRenamed(IntegrationEvent):
+    """A place got a new name."""
+
+    event_type = "wangge.registry.PlaceRenamed"
+    place_id: uuid.UUID
+    name: str
+
+
+class BuildingRegridded(IntegrationEvent):
+    """A building moved to another grid."""
+
+    event_type = "wangge.registry.BuildingRegridded"
+    place_id: uuid.UUID
+    to_grid_id: uuid.UUID

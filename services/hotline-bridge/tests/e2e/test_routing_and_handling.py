@@ -1,0 +1,245 @@
+"""Routing against the registry's real place events: the registry runs beside the hotline bridge,
+and the grid map follows it through its event table (embedded) or its Kafka topic."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+import uuid
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+import sqlalchemy as sa
+from hotline_support import Hotline, push, ticket
+
+from wangge.events.projection import active_tables
+from wangge.hotline_bridge.app import MIGRATIONS, build_app
+from wangge.hotline_bridge.config import HotlineSettings
+from wangge.hotline_bridge.signing import SIGNATURE, TIMESTAMP, sign
+from wangge.registry.config import RegistrySettings
+from wangge.service.testing import started
+
+from registry_support import Registry, Tree, build_tree
+from registry_support import started as start_registry
+
+# a square around the test grid (WGS 84)
+SQUARE = [[118.70, 32.00], [118.76, 32.00], [118.76, 32.06], [118.70, 32.06], [118.70, 32.00]]
+BOUNDARY = {"type": "Polygon", "coordinates": [SQUARE]}
+
+
+@dataclass
+class Pair:
+    registry: Registry
+    hotline: Hotline
+    tree: Tree
+    second_grid: str
+
+    async def mapped(self, place_id: str) -> None:
+        """Wait until the hotline's grid map holds the place with its address (its events and
+        all its ancestors' arrived: on Kafka a dwelling may come before its building)."""
+        state = self.hotline.app.state.service
+        for _ in range(400):
+            async with state.engine.connect() as conn:
+                try:
+                    places = (await active_tables(conn, state.projections["hotline_grid_map"]))[
+                        "places"
+                    ]
+                except LookupError:
+                    places = None
+                if places is not None and await conn.scalar(
+                    sa.select(places.c.place_id).where(
+                        places.c.place_id == uuid.UUID(place_id), places.c.address.is_not(None)
+                    )
+                ):
+                    return
+            await asyncio.sleep(0.05)
+        raise AssertionError(f"place {place_id} never reached the grid map")
+
+
+@pytest.fixture(
+    params=["sqlite", pytest.param("kafka", marks=[pytest.mark.postgres, pytest.mark.kafka])]
+)
+async def pair(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[Pair]:
+    """The registry and the hotline bridge on the embedded default (the hotline reading the
+    registry's SQLite file), or each in its PostgreSQL schema talking through Kafka (topics of a
+    namespace of their own)."""
+    common: dict[str, Any] = {"environment": "test", "data_dir": tmp_path}
+    if request.param == "sqlite":
+        registry_settings = RegistrySettings(
+            **common, database_url=None, kafka_bootstrap_servers=None
+        )
+        hotline_settings = HotlineSettings(
+            **common, database_url=None, kafka_bootstrap_servers=None
+        )
+    else:
+        suffix = uuid.uuid4().hex[:10]
+        common |= {
+            "database_url": request.getfixturevalue("database_url"),
+            "kafka_bootstrap_servers": request.getfixturevalue("kafka_bootstrap"),
+            "kafka_namespace": f"t{suffix}",
+            "kafka_partitions": 2,
+        }
+        registry_settings = RegistrySettings(**common, database_schema=f"reg_{suffix}")
+        hotline_settings = HotlineSettings(**common, database_schema=f"hot_{suffix}")
+    async with start_registry(registry_settings) as registry:
+        tree = await build_tree(registry)
+        second = await registry.client.post(
+            "/places",
+            json={"kind": "grid", "name": "第2网格", "code": f"{tree.community_code}-002",
+                  "parent_id": tree.community, "boundary": BOUNDARY},
+            headers=tree.admin,
+        )  # fmt: skip
+        assert second.status_code == 201, second.text
+        async with started(hotline_settings, build_app, MIGRATIONS) as hotline:
+            pair = Pair(registry, hotline, tree, second.json()["place_id"])
+            await pair.mapped(pair.second_grid)
+            await pair.mapped(tree.dwelling)
+            yield pair
+
+
+async def routed(pair: Pair, address: str, **fields: Any) -> dict[str, Any]:
+    response = await push(pair.hotline, ticket(address=address, **fields))
+    assert response.status_code == 201, response.text
+    view: dict[str, Any] = response.json()
+    return view
+
+
+async def test_a_registered_dwelling_routes_to_its_grid(pair: Pair) -> None:
+    view = await routed(pair, "江苏省南京市建邺区沿江街道滨江社区12幢2单元1201室")
+    assert view["status"] == "routed"
+    assert (view["grid_id"], view["routing_method"]) == (pair.tree.grid, "dwelling")
+
+
+async def test_an_unknown_door_of_a_known_building_routes_by_the_building(pair: Pair) -> None:
+    view = await routed(pair, "沿江街道滨江社区12号楼东侧垃圾堆放点")
+    assert (view["grid_id"], view["routing_method"]) == (pair.tree.grid, "building")
+
+
+async def test_an_estate_named_loosely_routes_by_fuzzy_match_never_by_a_wrong_number(
+    pair: Pair,
+) -> None:
+    view = await routed(pair, "南京市建邺区滨江小区12栋3单元")
+    assert (view["grid_id"], view["routing_method"]) == (pair.tree.grid, "fuzzy")
+    assert view["routing_detail"].startswith("building 滨江社区12栋")
+    other = await routed(pair, "南京市建邺区滨江小区112栋", location=None)
+    assert other["status"] == "triage"
+    assert "no building 112栋 in the subdistrict" in other["triage_reasons"]
+
+
+async def test_a_point_inside_a_drawn_grid_routes_there(pair: Pair) -> None:
+    view = await routed(pair, "沿江街道江边步道", location={"longitude": 118.73, "latitude": 32.04})
+    assert (view["grid_id"], view["routing_method"]) == (pair.second_grid, "location")
+
+
+async def test_another_subdistrict_is_returned_with_the_reason(pair: Pair) -> None:
+    view = await routed(pair, "南京市建邺区兴隆街道奥体大街1号", location=None)
+    assert view["status"] == "returned"
+    assert view["returned_reason"] == "the address is in 兴隆街道"
+
+
+async def test_triage_holds_what_no_rule_matched_until_staff_route_it(pair: Pair) -> None:
+    view = await routed(pair, "沿江街道附近的路口", location=None)
+    assert view["status"] == "triage"
+    assert view["triage_reasons"] == [
+        "the address names none of the subdistrict's communities",
+        "the address names no building number",
+        "the ticket gives no location",
+    ]
+    staff = pair.hotline.as_("subdistrict_admin", places=["320111001"])
+    queue = await pair.hotline.client.get("/triage", headers=staff)
+    assert [t["ticket_id"] for t in queue.json()["items"]] == [view["ticket_id"]]
+    wrong = await pair.hotline.client.post(
+        f"/tickets/{view['ticket_id']}/route", json={"grid_id": str(uuid.uuid4())}, headers=staff
+    )
+    assert wrong.status_code == 422
+    assert wrong.json()["errors"][0]["field"] == "grid_id"
+    done = await pair.hotline.client.post(
+        f"/tickets/{view['ticket_id']}/route", json={"grid_id": pair.tree.grid}, headers=staff
+    )
+    assert done.status_code == 200, done.text
+    assert (done.json()["status"], done.json()["routing_method"]) == ("routed", "manual")
+    assert (await pair.hotline.client.get("/triage", headers=staff)).json()["items"] == []
+
+
+async def hotline_says(pair: Pair, path: str, body: dict[str, Any]) -> Any:
+    """A signed message from the hotline (a follow-up, an extension decision)."""
+    raw = json.dumps(body).encode()
+    sent = int(time.time())
+    hotline = pair.hotline
+    return await hotline.client.post(
+        path,
+        content=raw,
+        headers={
+            "Content-Type": "application/json",
+            TIMESTAMP: str(sent),
+            SIGNATURE: sign(hotline.settings.signing_secret(), sent, raw),
+            **hotline.as_("hotline_system", subject="hotline-12345"),
+        },
+    )
+
+
+async def test_the_grid_accepts_extends_replies_and_the_follow_up_closes_or_reopens(
+    pair: Pair,
+) -> None:
+    view = await routed(pair, "沿江街道滨江社区12栋2单元1201")
+    ticket, number = view["ticket_id"], view["ticket_number"]
+    client = pair.hotline.client
+    worker = pair.hotline.as_("grid_worker", places=[pair.tree.grid_code])
+    outsider = pair.hotline.as_("grid_worker", places=[f"{pair.tree.community_code}-002"])
+    assert (await client.post(f"/tickets/{ticket}/accept", headers=outsider)).status_code == 404
+    accepted = await client.post(f"/tickets/{ticket}/accept", headers=worker)
+    assert accepted.json()["status"] == "accepted", accepted.text
+    again = await client.post(f"/tickets/{ticket}/accept", headers=worker)
+    assert (again.status_code, again.json()["errors"][0]["field"]) == (409, "status")
+
+    until = "2027-01-15T09:00:00+08:00"
+    asked = await client.post(
+        f"/tickets/{ticket}/extension",
+        json={"until": until, "reason": "待物业维修"},
+        headers=worker,
+    )
+    assert asked.json()["extension_until"] == "2027-01-15T01:00:00Z", asked.text
+    decided = await hotline_says(
+        pair, "/tickets/extension-decisions", {"ticket_number": number, "approved": True}
+    )
+    assert (decided.json()["deadline"], decided.json()["extension_until"]) == (
+        "2027-01-15T01:00:00Z", None,
+    )  # fmt: skip
+
+    replied = await client.post(
+        f"/tickets/{ticket}/reply", json={"reply": "已协调物业清理", "solved": True}, headers=worker
+    )
+    assert replied.json()["status"] == "replied", replied.text
+    assert replied.json()["delivery_status"] == "pending"
+    unhappy = await hotline_says(
+        pair, "/tickets/follow-ups",
+        {"ticket_number": number, "satisfaction": "unsatisfied", "resolved": False},
+    )  # fmt: skip
+    assert (unhappy.json()["status"], unhappy.json()["reopened"]) == ("reopened", 1)
+    await client.post(
+        f"/tickets/{ticket}/reply", json={"reply": "已再次处理", "solved": True}, headers=worker
+    )
+    happy = await hotline_says(
+        pair, "/tickets/follow-ups",
+        {"ticket_number": number, "satisfaction": "satisfied", "resolved": True},
+    )  # fmt: skip
+    assert happy.json()["status"] == "closed"
+    assert (happy.json()["satisfaction"], happy.json()["resolved"]) == ("satisfied", True)
+    late = await hotline_says(
+        pair, "/tickets/follow-ups",
+        {"ticket_number": number, "satisfaction": "satisfied", "resolved": True},
+    )  # fmt: skip
+    assert late.status_code == 409
+
+
+async def test_an_unsigned_follow_up_is_refused(pair: Pair) -> None:
+    refused = await pair.hotline.client.post(
+        "/tickets/follow-ups",
+        json={"ticket_number": "GD1", "satisfaction": "satisfied", "resolved": True},
+        headers=pair.hotline.as_("hotline_system"),
+    )
+    assert refused.status_code == 401
