@@ -1,5 +1,6 @@
-"""Fixtures of the hotline bridge's tests (defined in ``hotline_support``)."""
+"""Fixtures of the hotline bridge's tests (defined in ``hotline_support`` and ``pair_support``)."""
 
 from hotline_support import hotline, hotline_settings
+from pair_support import pair
 
-__all__ = ["hotline", "hotline_settings"]
+__all__ = ["hotline", "hotline_settings", "pair"]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import uuid
+from collections.abc import Mapping
 
 import pytest
 import sqlalchemy as sa
@@ -166,3 +167,40 @@ async def test_two_processes_running_a_projection_from_the_table_apply_each_even
     counts = await CountsProjection(name).snapshot(engine)
     assert all(counts[sid][0] == EVENTS_EACH for sid in streams)
     assert sorted(r.applied for r in runners)[0] == 0  # the other waited its turn
+
+
+class WiderCounts(CountsProjection):
+    """The same projection in a later release: one more column."""
+
+    def define_tables(self, metadata: sa.MetaData, suffix: str) -> Mapping[str, sa.Table]:
+        tables = dict(super().define_tables(metadata, suffix))
+        tables["counts"].append_column(sa.Column("note", sa.String(20)))
+        return tables
+
+
+async def test_a_projection_whose_tables_changed_shape_starts_a_fresh_generation(
+    engine: AsyncEngine,
+) -> None:
+    store = open_store(engine, service="sample", catalogue=catalogue)
+    await store.create_schema()
+    streams = await _fill(store)
+    name = f"shape_{uuid.uuid4().hex[:8]}"
+    old = ProjectionRunner(CountsProjection(name), engine=engine, source=StoreSource(store))
+    await old.start()
+    await _drain(old)
+    await old.stop()
+    assert old.generation == 1
+
+    wider = WiderCounts(name)
+    new = ProjectionRunner(wider, engine=engine, source=StoreSource(store, idle_seconds=0))
+    await new.start()
+    assert new.generation == 2
+    await _drain(new)
+    await new.stop()
+    async with engine.connect() as conn:
+        assert await active_generation(conn, name) == 2
+        counts = wider.tables(2)["counts"]
+        applied = dict((await conn.execute(sa.select(counts.c.stream_id, counts.c.applied))).all())
+        old_left = await conn.run_sync(lambda sync: sa.inspect(sync).has_table(f"{name}_counts_g1"))
+    assert applied == {sid: EVENTS_EACH for sid in streams}
+    assert not old_left

@@ -1,111 +1,10 @@
-"""Routing against the registry's real place events: the registry runs beside the hotline bridge,
-and the grid map follows it through its event table (embedded) or its Kafka topic."""
+"""Routing against the registry's real place events, and a ticket's handling after it."""
 
 from __future__ import annotations
 
-import asyncio
-import json
-import time
 import uuid
-from collections.abc import AsyncIterator
-from dataclasses import dataclass
-from pathlib import Path
-from typing import Any
 
-import pytest
-import sqlalchemy as sa
-from hotline_support import Hotline, push, ticket
-
-from wangge.events.projection import active_tables
-from wangge.hotline_bridge.app import MIGRATIONS, build_app
-from wangge.hotline_bridge.config import HotlineSettings
-from wangge.hotline_bridge.signing import SIGNATURE, TIMESTAMP, sign
-from wangge.registry.config import RegistrySettings
-from wangge.service.testing import started
-
-from registry_support import Registry, Tree, build_tree
-from registry_support import started as start_registry
-
-# a square around the test grid (WGS 84)
-SQUARE = [[118.70, 32.00], [118.76, 32.00], [118.76, 32.06], [118.70, 32.06], [118.70, 32.00]]
-BOUNDARY = {"type": "Polygon", "coordinates": [SQUARE]}
-
-
-@dataclass
-class Pair:
-    registry: Registry
-    hotline: Hotline
-    tree: Tree
-    second_grid: str
-
-    async def mapped(self, place_id: str) -> None:
-        """Wait until the hotline's grid map holds the place with its address (its events and
-        all its ancestors' arrived: on Kafka a dwelling may come before its building)."""
-        state = self.hotline.app.state.service
-        for _ in range(400):
-            async with state.engine.connect() as conn:
-                try:
-                    places = (await active_tables(conn, state.projections["hotline_grid_map"]))[
-                        "places"
-                    ]
-                except LookupError:
-                    places = None
-                if places is not None and await conn.scalar(
-                    sa.select(places.c.place_id).where(
-                        places.c.place_id == uuid.UUID(place_id), places.c.address.is_not(None)
-                    )
-                ):
-                    return
-            await asyncio.sleep(0.05)
-        raise AssertionError(f"place {place_id} never reached the grid map")
-
-
-@pytest.fixture(
-    params=["sqlite", pytest.param("kafka", marks=[pytest.mark.postgres, pytest.mark.kafka])]
-)
-async def pair(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[Pair]:
-    """The registry and the hotline bridge on the embedded default (the hotline reading the
-    registry's SQLite file), or each in its PostgreSQL schema talking through Kafka (topics of a
-    namespace of their own)."""
-    common: dict[str, Any] = {"environment": "test", "data_dir": tmp_path}
-    if request.param == "sqlite":
-        registry_settings = RegistrySettings(
-            **common, database_url=None, kafka_bootstrap_servers=None
-        )
-        hotline_settings = HotlineSettings(
-            **common, database_url=None, kafka_bootstrap_servers=None
-        )
-    else:
-        suffix = uuid.uuid4().hex[:10]
-        common |= {
-            "database_url": request.getfixturevalue("database_url"),
-            "kafka_bootstrap_servers": request.getfixturevalue("kafka_bootstrap"),
-            "kafka_namespace": f"t{suffix}",
-            "kafka_partitions": 2,
-        }
-        registry_settings = RegistrySettings(**common, database_schema=f"reg_{suffix}")
-        hotline_settings = HotlineSettings(**common, database_schema=f"hot_{suffix}")
-    async with start_registry(registry_settings) as registry:
-        tree = await build_tree(registry)
-        second = await registry.client.post(
-            "/places",
-            json={"kind": "grid", "name": "第2网格", "code": f"{tree.community_code}-002",
-                  "parent_id": tree.community, "boundary": BOUNDARY},
-            headers=tree.admin,
-        )  # fmt: skip
-        assert second.status_code == 201, second.text
-        async with started(hotline_settings, build_app, MIGRATIONS) as hotline:
-            pair = Pair(registry, hotline, tree, second.json()["place_id"])
-            await pair.mapped(pair.second_grid)
-            await pair.mapped(tree.dwelling)
-            yield pair
-
-
-async def routed(pair: Pair, address: str, **fields: Any) -> dict[str, Any]:
-    response = await push(pair.hotline, ticket(address=address, **fields))
-    assert response.status_code == 201, response.text
-    view: dict[str, Any] = response.json()
-    return view
+from pair_support import Pair, hotline_says, routed
 
 
 async def test_a_registered_dwelling_routes_to_its_grid(pair: Pair) -> None:
@@ -163,23 +62,6 @@ async def test_triage_holds_what_no_rule_matched_until_staff_route_it(pair: Pair
     assert done.status_code == 200, done.text
     assert (done.json()["status"], done.json()["routing_method"]) == ("routed", "manual")
     assert (await pair.hotline.client.get("/triage", headers=staff)).json()["items"] == []
-
-
-async def hotline_says(pair: Pair, path: str, body: dict[str, Any]) -> Any:
-    """A signed message from the hotline (a follow-up, an extension decision)."""
-    raw = json.dumps(body).encode()
-    sent = int(time.time())
-    hotline = pair.hotline
-    return await hotline.client.post(
-        path,
-        content=raw,
-        headers={
-            "Content-Type": "application/json",
-            TIMESTAMP: str(sent),
-            SIGNATURE: sign(hotline.settings.signing_secret(), sent, raw),
-            **hotline.as_("hotline_system", subject="hotline-12345"),
-        },
-    )
 
 
 async def test_the_grid_accepts_extends_replies_and_the_follow_up_closes_or_reopens(

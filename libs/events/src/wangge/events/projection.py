@@ -464,7 +464,12 @@ class ProjectionRunner:
         return _state
 
     async def setup(self) -> None:
-        """Create the runner's tables and, on first use, generation 1 of the projection."""
+        """Create the runner's tables and, on first use, generation 1 of the projection.
+
+        Projection tables are never migrated: when the projection's tables have changed shape
+        since its active generation was made (a column added in a new release), that generation
+        is retired and a fresh one starts, which the runner fills from the beginning.
+        """
         async with self.engine.begin() as conn:
             await conn.run_sync(_state.create_all)
             generation = await conn.scalar(
@@ -479,8 +484,53 @@ class ProjectionRunner:
                         projection=self.projection.name, generation=1, updated_at=datetime.now(UTC)
                     )
                 )
+            elif await self._reshaped(conn, generation):
+                retired, generation = generation, await self._next_generation(conn, generation)
+                log.warning(
+                    "projection %s changed shape: generation %s replaces %s, filled from the start",
+                    self.projection.name, generation, retired,
+                )  # fmt: skip
+                await conn.execute(
+                    sa.update(generations)
+                    .where(generations.c.projection == self.projection.name)
+                    .values(generation=generation, updated_at=datetime.now(UTC))
+                )
+                await self._drop_generation(conn, retired)
             await self._create_tables(conn, generation)
         self.generation = generation
+
+    async def _reshaped(self, conn: AsyncConnection, generation: int) -> bool:
+        tables = list(self.projection.tables(generation).values())
+
+        def differs(sync: Any) -> bool:
+            inspector = sa.inspect(sync)
+            for table in tables:
+                if inspector.has_table(table.name):
+                    found = {column["name"] for column in inspector.get_columns(table.name)}
+                    if found != set(table.columns.keys()):
+                        return True
+            return False
+
+        return bool(await conn.run_sync(differs))
+
+    async def _next_generation(self, conn: AsyncConnection, current: int) -> int:
+        newest = await conn.scalar(
+            sa.select(sa.func.max(positions.c.generation)).where(
+                positions.c.projection == self.projection.name
+            )
+        )
+        return max(current, newest or 0) + 1
+
+    async def _drop_generation(self, conn: AsyncConnection, generation: int) -> None:
+        """Drop a retired generation's tables, positions and applied versions."""
+        old_tables = list(self.projection.tables(generation).values())
+        await conn.run_sync(lambda sync: old_tables[0].metadata.drop_all(sync, tables=old_tables))
+        for table in (positions, applied_versions):
+            await conn.execute(
+                sa.delete(table).where(
+                    table.c.projection == self.projection.name, table.c.generation == generation
+                )
+            )
 
     async def _create_tables(self, conn: AsyncConnection, generation: int) -> None:
         tables = list(self.projection.tables(generation).values())
@@ -636,14 +686,8 @@ class ProjectionRunner:
         which is one transaction; its tables and positions are dropped after it.
         """
         await self.setup()
-        async with self.engine.connect() as conn:
-            newest = await conn.scalar(
-                sa.select(sa.func.max(positions.c.generation)).where(
-                    positions.c.projection == self.projection.name
-                )
-            )
-        generation = max(self.generation, newest or 0) + 1
         async with self.engine.begin() as conn:
+            generation = await self._next_generation(conn, self.generation)
             await self._create_tables(conn, generation)
         source = self.source.fresh()
         stored: dict[str, str] = {}
@@ -659,16 +703,7 @@ class ProjectionRunner:
                 .where(generations.c.projection == self.projection.name)
                 .values(generation=generation, updated_at=datetime.now(UTC))
             )
-            old_tables = list(self.projection.tables(old).values())
-            await conn.run_sync(
-                lambda sync: old_tables[0].metadata.drop_all(sync, tables=old_tables)
-            )
-            for table in (positions, applied_versions):
-                await conn.execute(
-                    sa.delete(table).where(
-                        table.c.projection == self.projection.name, table.c.generation == old
-                    )
-                )
+            await self._drop_generation(conn, old)
         self.generation = generation
         self._stored = stored
         log.info("projection %s rebuilt as generation %s", self.projection.name, generation)

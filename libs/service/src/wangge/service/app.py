@@ -11,7 +11,7 @@ import asyncio
 import contextlib
 import json
 import logging
-from collections.abc import AsyncIterator, Callable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -65,11 +65,16 @@ class ServiceState:
         return self.projections[name]
 
 
+Worker = Callable[["ServiceState"], Awaitable[None]]
+"""A service's own background work (a delivery loop, a sweeper): runs until ``state.stop``."""
+
+
 async def _start(
     settings: ServiceSettings,
     catalogue: Catalogue,
     projections: Sequence[Callable[[], Projection]],
     migrations: Path | None,
+    workers: Mapping[str, Worker],
 ) -> ServiceState:
     engine = create_engine(settings.resolved_database_url, **settings.engine_options())
     store = open_store(engine, service=settings.service, catalogue=catalogue)
@@ -102,6 +107,8 @@ async def _start(
                 name=f"projection {projection.name}",
             )
         )
+    for name, work in workers.items():
+        state.tasks.append(asyncio.create_task(_supervised(name, work(state)), name=name))
     return state
 
 
@@ -223,13 +230,16 @@ def create_app(
     catalogue: Catalogue = default_catalogue,
     projections: Sequence[Callable[[], Projection]] = (),
     migrations: Path | None = None,
+    workers: Mapping[str, Worker] | None = None,
 ) -> FastAPI:
     """A service's FastAPI app: problem details, health, the given routers, a managed lifespan."""
 
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         app.state.token_verifier = _token_verifier(settings)
-        app.state.service = await _start(settings, catalogue, projections, migrations)
+        app.state.service = await _start(
+            settings, catalogue, projections, migrations, workers or {}
+        )
         try:
             yield
         finally:

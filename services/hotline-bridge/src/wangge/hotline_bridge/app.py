@@ -14,6 +14,7 @@ from wangge.hotline_bridge.domain.catalogue import DispatchCatalogue
 from wangge.hotline_bridge.personal_data import keyring
 from wangge.hotline_bridge.projections.grid_map import GridMap
 from wangge.hotline_bridge.projections.tickets import Tickets
+from wangge.hotline_bridge.workers import deliver_replies, sweep
 from wangge.service import create_app
 
 MIGRATIONS = Path(__file__).parent / "migrations"
@@ -34,6 +35,7 @@ def build_app(settings: HotlineSettings | None = None) -> FastAPI:
         routers=(tickets.router, handling.router),
         projections=[Tickets, GridMap],
         migrations=MIGRATIONS,
+        workers={"reply delivery": deliver_replies, "sweeper": sweep},
     )
     open311.install(app)
     app.state.keyring = keyring(settings.kek())

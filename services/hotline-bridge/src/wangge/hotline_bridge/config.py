@@ -40,6 +40,30 @@ class HotlineSettings(SealingSettings):
         description="complaints of one category at one address in the window that raise a "
         "RepeatedComplaintsNoticed (the cue for a proactive case)",
     )  # fmt: skip
+    callback_url: str | None = Field(
+        default=None,
+        description="where replies are delivered (the hotline's endpoint); without one, replies "
+        "wait as pending until it is set",
+    )
+    delivery_max_attempts: int = Field(
+        default=10, ge=1, le=100, description="attempts before a reply is dead-lettered"
+    )
+    delivery_base_seconds: float = Field(
+        default=5.0, gt=0, description="the first retry's ceiling; each next one doubles it"
+    )
+    delivery_cap_seconds: float = Field(
+        default=1800.0, gt=0, description="the longest wait between two attempts"
+    )
+    delivery_timeout_seconds: float = Field(default=10.0, gt=0, le=120)
+    delivery_poll_seconds: float = Field(
+        default=1.0, gt=0, description="how often the delivery worker looks for due replies"
+    )
+    sweep_seconds: float = Field(
+        default=60.0, gt=0, description="how often reminders are raised and triage retried"
+    )
+    due_soon_hours: float = Field(
+        default=4.0, gt=0, description="a reminder goes out this long before a deadline"
+    )
     open311_api_keys: dict[str, str] = Field(
         default_factory=dict,
         description='Open311 clients allowed to post requests, as JSON {"<api key>": "<client>"}; '

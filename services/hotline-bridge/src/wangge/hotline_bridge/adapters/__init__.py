@@ -11,7 +11,7 @@ from typing import Protocol
 from pydantic import BaseModel
 
 from wangge.hotline_bridge.adapters import standard
-from wangge.hotline_bridge.domain.tickets import ExtensionDecision, FollowUp, Intake
+from wangge.hotline_bridge.domain.tickets import ExtensionDecision, FollowUp, Intake, ReplyOut
 
 
 class Adapter(Protocol):
@@ -37,6 +37,10 @@ class Adapter(Protocol):
 
     def read_extension_decision(self, body: bytes) -> ExtensionDecision:
         """The hotline's decision on an extension request."""
+        ...
+
+    def write_reply(self, reply: ReplyOut) -> bytes:
+        """The body of a reply delivered to the hotline's callback."""
         ...
 
 

@@ -20,6 +20,7 @@ from wangge.hotline_bridge.domain.tickets import (
     FollowUp,
     Intake,
     Location,
+    ReplyOut,
     Satisfaction,
     Urgency,
 )
@@ -84,6 +85,17 @@ class StandardExtensionDecision(BaseModel):
     note: str | None = Field(default=None, max_length=1000)
 
 
+class StandardReply(BaseModel):
+    """A reply the bridge delivers to the hotline's callback (办结回复)."""
+
+    ticket_number: str
+    reply: str = Field(description="the answer for the caller")
+    solved: bool = Field(description="the problem was solved, not only answered")
+    at_source: bool = Field(description="solved by the grid itself (就地解决)")
+    replied_at: AwareDatetime
+    delivery_id: str = Field(description="also the Idempotency-Key header: the same on retries")
+
+
 def _parse(model: type[M], body: bytes) -> M:
     try:
         return model.model_validate_json(body)
@@ -123,6 +135,13 @@ class StandardAdapter:
     def read_follow_up(self, body: bytes) -> FollowUp:
         pushed = _parse(StandardFollowUp, body)
         return FollowUp(pushed.ticket_number, pushed.satisfaction, pushed.resolved, pushed.note)
+
+    def write_reply(self, reply: ReplyOut) -> bytes:
+        return StandardReply(
+            ticket_number=reply.ticket_number, reply=reply.reply, solved=reply.solved,
+            at_source=reply.at_source, replied_at=reply.replied_at,
+            delivery_id=str(reply.delivery_id),
+        ).model_dump_json().encode()  # fmt: skip
 
     def read_extension_decision(self, body: bytes) -> ExtensionDecision:
         pushed = _parse(StandardExtensionDecision, body)

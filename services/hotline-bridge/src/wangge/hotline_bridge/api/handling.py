@@ -227,6 +227,19 @@ def _body(model: type[BaseModel]) -> dict[str, Any]:
     return {"requestBody": {"required": True, "content": {"application/json": {"schema": schema}}}}
 
 
+@router.post("/tickets/{ticket_id}/delivery/retry", response_model=TicketView)
+async def retry_delivery(
+    ticket_id: uuid.UUID, request: Request, principal: Triage, state: State
+) -> TicketView:
+    """Send a dead-lettered reply on its way again (same idempotency key)."""
+    await _may_handle(state, principal, ticket_id)
+    await act(
+        state, ticket_id, lambda t, _: tickets.retry_delivery(t),
+        metadata=_metadata(request, principal),
+    )  # fmt: skip
+    return await _done(state, ticket_id)
+
+
 @router.post(
     "/tickets/follow-ups", response_model=TicketView, openapi_extra=_body(StandardFollowUp)
 )

@@ -125,6 +125,18 @@ class FollowUp:
 
 
 @dataclass(frozen=True)
+class ReplyOut:
+    """A reply as it goes to the hotline (an adapter writes it in the hotline's format)."""
+
+    ticket_number: str
+    reply: str
+    solved: bool
+    at_source: bool
+    replied_at: datetime
+    delivery_id: uuid.UUID
+
+
+@dataclass(frozen=True)
 class ExtensionDecision:
     """The hotline's answer to an extension request, as an adapter read it."""
 
@@ -394,7 +406,7 @@ class ReplyDelivered(DomainEvent):
 
 @default_catalogue.event(SERVICE)
 class ReplyDeliveryRetried(DomainEvent):
-    """Staff sent a dead-lettered reply on its way again."""
+    """Staff sent a dead-lettered reply on its way again, with a fresh round of attempts."""
 
     ticket_id: uuid.UUID
     delivery_id: uuid.UUID
@@ -460,7 +472,7 @@ def evolve(state: Ticket | None, event: DomainEvent, version: int) -> Ticket:
         case ReplyDelivered():
             return replace(state, delivered=True, dead_letter=False, attempts=event.attempt)
         case ReplyDeliveryRetried():
-            return replace(state, dead_letter=False)
+            return replace(state, dead_letter=False, attempts=0)
         case TicketClosed():
             return replace(state, status=Status.CLOSED)
         case TicketReopened():

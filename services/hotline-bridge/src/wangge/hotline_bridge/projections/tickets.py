@@ -233,8 +233,9 @@ class Tickets(Projection):
     @handles(ReplyDeliveryRetried)
     async def on_retried(self, ctx: ApplyContext, event: RecordedEvent) -> None:
         await self._set(
-            ctx, event, delivery_status="pending", next_attempt_at=utc(event.envelope.time)
-        )
+            ctx, event, delivery_status="pending", delivery_attempts=0,
+            next_attempt_at=utc(event.envelope.time),
+        )  # fmt: skip
 
     @handles(TicketFollowedUp)
     async def on_followed_up(self, ctx: ApplyContext, event: RecordedEvent) -> None:

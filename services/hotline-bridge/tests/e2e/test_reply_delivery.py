@@ -1,0 +1,165 @@
+"""Replies reach the hotline exactly once in effect, through a receiver that fails on purpose:
+refusals, lost acknowledgements and answers slower than the timeout; and a reply that keeps
+failing waits in the dead-letter state until staff send it again."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import random
+import socket
+import time
+from collections import Counter
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+from typing import Any
+
+import pytest
+import uvicorn
+from pair_support import Pair, routed
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+
+from wangge.hotline_bridge.signing import SIGNATURE, TIMESTAMP, verify
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+PORT = _free_port()
+CALLBACK = f"http://127.0.0.1:{PORT}/replies"
+
+
+@dataclass
+class Receiver:
+    """The hotline's callback, misbehaving: it keeps one reply per idempotency key."""
+
+    secret: bytes = b""
+    mode: str = "flaky"
+    rng: random.Random = field(default_factory=lambda: random.Random(12345))
+    arrivals: Counter[str] = field(default_factory=Counter)
+    kept: dict[str, dict[str, Any]] = field(default_factory=dict)
+    outcomes: Counter[str] = field(default_factory=Counter)
+
+    async def replies(self, request: Request) -> Response:
+        body = await request.body()
+        verify(
+            self.secret, timestamp=request.headers.get(TIMESTAMP),
+            signature=request.headers.get(SIGNATURE), body=body,
+            now=time.time(), tolerance=300,
+        )  # fmt: skip
+        key = request.headers["Idempotency-Key"]
+        reply = json.loads(body)
+        assert reply["delivery_id"] == key
+        self.arrivals[key] += 1
+        roll = {"flaky": self.rng.random(), "down": 0.0}.get(self.mode, 1.0)
+        if roll < 0.3:
+            self.outcomes["refused"] += 1
+            return JSONResponse({"error": "busy"}, status_code=503)
+        self.kept.setdefault(key, reply)  # what the hotline keeps: once per key
+        if roll < 0.5:
+            self.outcomes["ack lost"] += 1
+            return JSONResponse({"error": "taken, but the answer fails"}, status_code=500)
+        if roll < 0.6:
+            self.outcomes["too slow"] += 1
+            await asyncio.sleep(0.5)  # beyond the bridge's timeout: it cannot know it was taken
+        else:
+            self.outcomes["ok"] += 1
+        return JSONResponse({"received": key})
+
+
+@pytest.fixture
+async def receiver() -> AsyncIterator[Receiver]:
+    receiver = Receiver()
+    app = Starlette(routes=[Route("/replies", receiver.replies, methods=["POST"])])
+    server = uvicorn.Server(
+        uvicorn.Config(app, host="127.0.0.1", port=PORT, log_level="warning", lifespan="off")
+    )
+    task = asyncio.create_task(server.serve())
+    for _ in range(500):  # uvicorn offers no event for "listening"
+        if server.started:
+            break
+        await asyncio.sleep(0.01)
+    yield receiver
+    server.should_exit = True
+    await task
+
+
+FAST = {
+    "callback_url": CALLBACK,
+    "delivery_base_seconds": 0.05,
+    "delivery_cap_seconds": 0.2,
+    "delivery_poll_seconds": 0.05,
+    "delivery_timeout_seconds": 0.25,
+    "delivery_max_attempts": 40,
+}
+
+
+async def replied(pair: Pair, count: int) -> list[str]:
+    worker = pair.hotline.as_("grid_worker", places=[pair.tree.grid_code])
+    ids = []
+    for n in range(count):
+        view = await routed(pair, f"沿江街道滨江社区12栋2单元1201 第{n}件")
+        ticket = view["ticket_id"]
+        await pair.hotline.client.post(f"/tickets/{ticket}/accept", headers=worker)
+        done = await pair.hotline.client.post(
+            f"/tickets/{ticket}/reply", json={"reply": f"已处理 {n}", "solved": True},
+            headers=worker,
+        )  # fmt: skip
+        assert done.json()["delivery_status"] == "pending", done.text
+        ids.append(ticket)
+    return ids
+
+
+async def settle(pair: Pair, ids: list[str], status: str) -> list[dict[str, Any]]:
+    admin = pair.hotline.as_("subdistrict_admin")
+    for _ in range(600):
+        views = [
+            (await pair.hotline.client.get(f"/tickets/{t}", headers=admin)).json() for t in ids
+        ]
+        if all(v["delivery_status"] == status for v in views):
+            return views
+        await asyncio.sleep(0.05)
+    raise AssertionError(f"not all {status}: {[v['delivery_status'] for v in views]}")
+
+
+@pytest.mark.hotline(**FAST)
+async def test_every_reply_arrives_exactly_once_in_effect_through_a_flaky_receiver(
+    pair: Pair, receiver: Receiver
+) -> None:
+    receiver.secret = pair.hotline.settings.signing_secret()
+    ids = await replied(pair, 12)
+    views = await settle(pair, ids, "delivered")
+    keys = {v["ticket_id"]: v for v in views}
+    assert len(receiver.kept) == 12  # one reply kept per ticket, none lost
+    assert sorted(r["reply"] for r in receiver.kept.values()) == sorted(
+        f"已处理 {n}" for n in range(12)
+    )
+    assert sum(receiver.arrivals.values()) > 12  # it did have to retry
+    assert receiver.outcomes["refused"] and receiver.outcomes["ack lost"]
+    assert all(v["delivery_attempts"] >= 1 for v in keys.values())
+
+
+@pytest.mark.hotline(**FAST | {"delivery_max_attempts": 2})
+async def test_a_reply_that_keeps_failing_is_dead_lettered_until_staff_retry(
+    pair: Pair, receiver: Receiver
+) -> None:
+    receiver.secret = pair.hotline.settings.signing_secret()
+    receiver.mode = "down"
+    [ticket] = await replied(pair, 1)
+    [view] = await settle(pair, [ticket], "dead_letter")
+    assert view["delivery_attempts"] == 2
+    assert receiver.arrivals[next(iter(receiver.arrivals))] == 2
+    receiver.mode = "up"
+    staff = pair.hotline.as_("subdistrict_admin", places=["320111001"])
+    retried = await pair.hotline.client.post(f"/tickets/{ticket}/delivery/retry", headers=staff)
+    assert retried.status_code == 200, retried.text
+    [view] = await settle(pair, [ticket], "delivered")
+    assert len(receiver.kept) == 1
+    again = await pair.hotline.client.post(f"/tickets/{ticket}/delivery/retry", headers=staff)
+    assert again.status_code == 409
