@@ -17,5 +17,7 @@ trap stop EXIT INT TERM
 pids+=($!)
 .venv/bin/wangge registry run --port 8001 --seed small &
 pids+=($!)
+.venv/bin/wangge cases run --port 8003 &
+pids+=($!)
 # the first service to stop (a crash, a port in use) stops the others
 wait -n "${pids[@]}"

@@ -2,5 +2,6 @@
 
 from hotline_support import hotline, hotline_settings
 from pair_support import pair
+from receiver_support import receiver
 
-__all__ = ["hotline", "hotline_settings", "pair"]
+__all__ = ["hotline", "hotline_settings", "pair", "receiver"]

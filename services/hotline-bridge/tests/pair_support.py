@@ -15,7 +15,6 @@ from typing import Any
 
 import pytest
 import sqlalchemy as sa
-from hotline_support import Hotline, push, ticket
 
 from wangge.events.projection import active_tables
 from wangge.hotline_bridge.app import MIGRATIONS, build_app
@@ -24,6 +23,7 @@ from wangge.hotline_bridge.signing import SIGNATURE, TIMESTAMP, sign
 from wangge.registry.config import RegistrySettings
 from wangge.service.testing import started
 
+from hotline_support import Hotline, push, ticket
 from registry_support import Registry, Tree, build_tree
 from registry_support import started as start_registry
 
@@ -111,11 +111,10 @@ async def routed(pair: Pair, address: str, **fields: Any) -> dict[str, Any]:
     return view
 
 
-async def hotline_says(pair: Pair, path: str, body: dict[str, Any]) -> Any:
+async def hotline_says(hotline: Hotline, path: str, body: dict[str, Any]) -> Any:
     """A signed message from the hotline (a follow-up, an extension decision)."""
     raw = json.dumps(body).encode()
     sent = int(time.time())
-    hotline = pair.hotline
     return await hotline.client.post(
         path,
         content=raw,

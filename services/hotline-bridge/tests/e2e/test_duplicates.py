@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import uuid
 
-from hotline_support import Hotline, push, ticket
-
 from wangge.hotline_bridge.domain.tickets import (
     RepeatedComplaintsNoticed,
     TicketLinkedAsDuplicate,
@@ -14,6 +12,8 @@ from wangge.hotline_bridge.domain.tickets import (
     ticket_id,
 )
 from wangge.service.addresses import normalise_address
+
+from hotline_support import Hotline, push, ticket
 
 ADDRESS = "沿江街道滨江社区3栋2单元402室"
 

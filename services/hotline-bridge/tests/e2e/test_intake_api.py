@@ -7,9 +7,10 @@ import json
 import time
 
 import sqlalchemy as sa
-from hotline_support import Hotline, push, ticket
 
 from wangge.hotline_bridge.domain.tickets import stream_id, ticket_id
+
+from hotline_support import Hotline, push, ticket
 
 
 async def test_a_signed_push_becomes_a_ticket_with_its_deadline(hotline: Hotline) -> None:

@@ -6,6 +6,7 @@ from typing import Any
 from xml.etree import ElementTree
 
 import httpx
+
 from hotline_support import Hotline, push, ticket
 
 FORM = {"Content-Type": "application/x-www-form-urlencoded"}

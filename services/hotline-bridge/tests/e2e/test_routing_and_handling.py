@@ -86,7 +86,7 @@ async def test_the_grid_accepts_extends_replies_and_the_follow_up_closes_or_reop
     )
     assert asked.json()["extension_until"] == "2027-01-15T01:00:00Z", asked.text
     decided = await hotline_says(
-        pair, "/tickets/extension-decisions", {"ticket_number": number, "approved": True}
+        pair.hotline, "/tickets/extension-decisions", {"ticket_number": number, "approved": True}
     )
     assert (decided.json()["deadline"], decided.json()["extension_until"]) == (
         "2027-01-15T01:00:00Z", None,
@@ -98,7 +98,7 @@ async def test_the_grid_accepts_extends_replies_and_the_follow_up_closes_or_reop
     assert replied.json()["status"] == "replied", replied.text
     assert replied.json()["delivery_status"] == "pending"
     unhappy = await hotline_says(
-        pair, "/tickets/follow-ups",
+        pair.hotline, "/tickets/follow-ups",
         {"ticket_number": number, "satisfaction": "unsatisfied", "resolved": False},
     )  # fmt: skip
     assert (unhappy.json()["status"], unhappy.json()["reopened"]) == ("reopened", 1)
@@ -106,13 +106,13 @@ async def test_the_grid_accepts_extends_replies_and_the_follow_up_closes_or_reop
         f"/tickets/{ticket}/reply", json={"reply": "已再次处理", "solved": True}, headers=worker
     )
     happy = await hotline_says(
-        pair, "/tickets/follow-ups",
+        pair.hotline, "/tickets/follow-ups",
         {"ticket_number": number, "satisfaction": "satisfied", "resolved": True},
     )  # fmt: skip
     assert happy.json()["status"] == "closed"
     assert (happy.json()["satisfaction"], happy.json()["resolved"]) == ("satisfied", True)
     late = await hotline_says(
-        pair, "/tickets/follow-ups",
+        pair.hotline, "/tickets/follow-ups",
         {"ticket_number": number, "satisfaction": "satisfied", "resolved": True},
     )  # fmt: skip
     assert late.status_code == 409

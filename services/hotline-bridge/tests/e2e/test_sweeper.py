@@ -5,9 +5,9 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from pair_support import Pair, routed
-
 from wangge.hotline_bridge.workers import Sweeper
+
+from pair_support import Pair, routed
 
 
 async def test_a_ticket_near_its_deadline_is_reminded_then_overdue_once_each(pair: Pair) -> None:

@@ -10,7 +10,6 @@ from typing import Any
 
 import pytest
 from fastapi.exceptions import RequestValidationError
-from hotline_support import ticket
 
 from wangge.events.sealing import KeyRing, key_table
 from wangge.hotline_bridge.adapters.standard import ADAPTER
@@ -26,6 +25,8 @@ from wangge.hotline_bridge.domain.tickets import (
 )
 from wangge.hotline_bridge.signing import BadSignature, sign, verify
 from wangge.service.personal import InvalidPersonalData
+
+from hotline_support import ticket
 
 SECRET = b"s3cret"
 NOW = datetime(2026, 11, 27, 2, 0, tzinfo=UTC)

@@ -8,6 +8,7 @@ so the client that sent the command reads its own write.
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
@@ -35,9 +36,15 @@ class Loaded(Generic[S]):
     events: list[RecordedEvent]
 
 
-async def load(store: EventStore, stream_id: str, evolve: Evolve[S]) -> Loaded[S]:
-    """Read a stream and fold it with ``evolve``."""
-    events = await store.read_stream(stream_id)
+async def load(
+    store: EventStore,
+    stream_id: str,
+    evolve: Evolve[S],
+    *,
+    connection: AsyncConnection | None = None,
+) -> Loaded[S]:
+    """Read a stream and fold it with ``evolve`` (in ``connection``'s transaction, if given)."""
+    events = await store.read_stream(stream_id, connection=connection)
     state: S | None = None
     for event in events:
         state = evolve(state, event.data, event.version)
@@ -99,9 +106,72 @@ async def unit_of_work(
     transaction, see ``WriteOrderError``); a command's own tables (a key store, a uniqueness
     index) are written after its appends, inside the block.
     """
-    async with store.begin() as conn:
-        unit = UnitOfWork(store, conn, metadata or Metadata())
+    async with (
+        store.begin() as conn,
+        unit_on(store, conn, projections=projections, metadata=metadata) as unit,
+    ):
         yield unit
-        for projection in projections:
-            if projection.inline:
-                await apply_inline(projection, conn, unit.recorded, history=unit.history)
+
+
+@asynccontextmanager
+async def unit_on(
+    store: EventStore,
+    conn: AsyncConnection,
+    *,
+    projections: Sequence[Projection] = (),
+    metadata: Metadata | None = None,
+) -> AsyncIterator[UnitOfWork]:
+    """A unit of work inside a transaction that is already open: a reacting projection's batch
+    (a policy that turns another service's event into this service's command), whose appends
+    commit with the source position that caused them."""
+    unit = UnitOfWork(store, conn, metadata or Metadata())
+    yield unit
+    for projection in projections:
+        if projection.inline:
+            await apply_inline(projection, conn, unit.recorded, history=unit.history)
+
+
+async def react(
+    store: EventStore,
+    conn: AsyncConnection,
+    cause: RecordedEvent,
+    stream_id: str,
+    evolve: Evolve[S],
+    decide: Callable[[S | None, int], Sequence[DomainEvent]],
+    *,
+    projections: Sequence[Projection] = (),
+    actor: str,
+) -> AppendResult | None:
+    """Append what ``decide`` makes of a stream because of another service's event ``cause``,
+    in the reacting projection's transaction (so the reaction commits with the source position).
+
+    The cause's event id is the append's idempotency key: a replay of the source (a rebuild, a
+    redelivery) finds the first reaction instead of reacting twice. Returns None when ``decide``
+    has nothing to append.
+    """
+    # one key per cause and stream, short enough for the idempotency table (64 characters)
+    key = f"reaction:{uuid.uuid5(cause.envelope.id, stream_id)}"
+    # read in the reaction's own transaction: on SQLite it holds the one write lock, and another
+    # connection would wait for it forever
+    done = await store.replayed(key, key, connection=conn)
+    if done is not None:
+        return done
+    loaded = await load(store, stream_id, evolve, connection=conn)
+    events = list(decide(loaded.state, loaded.version))
+    if not events:
+        return None
+    metadata = Metadata(
+        actor=actor,
+        correlation_id=cause.envelope.correlationid or str(cause.envelope.id),
+        causation_id=str(cause.envelope.id),
+        traceparent=cause.envelope.traceparent,
+    )
+    async with unit_on(store, conn, projections=projections, metadata=metadata) as unit:
+        return await unit.append(
+            stream_id,
+            events,
+            expected_version=loaded.version,
+            history=loaded.events,
+            idempotency_key=key,
+            request_fingerprint=key,
+        )

@@ -72,6 +72,10 @@ class Projection(ABC):
     """A read model of the service's own events, applied in each command's transaction (so a
     client reads its own writes); its runner reads the service's event table, never Kafka, and
     only catches up what no command applied (a new projection, a rebuild)."""
+    reacts: ClassVar[bool] = False
+    """Its handlers append events of this service (a policy: a routed ticket opens a case), with
+    ``wangge.events.command.unit_on`` in the batch's transaction. Its runner applies one event per
+    transaction, since an append must come before any other write in its transaction."""
     reads: ClassVar[tuple[str, ...]] = ()
     """The services whose events this projection applies, when not only its own service's: a
     local copy of another service's data (the hotline bridge's address -> grid map of registry
@@ -90,6 +94,10 @@ class Projection(ABC):
                 else:
                     self._handlers[catalogue.entry_of(model).type] = getattr(self, attribute)
         self._tables: dict[int, dict[str, sa.Table]] = {}
+
+    def bind(self, service: Any) -> None:  # noqa: B027
+        """Called once the running service exists (a reacting projection keeps it, to append to
+        its store and apply its inline projections)."""
 
     @abstractmethod
     def define_tables(self, metadata: sa.MetaData, suffix: str) -> Mapping[str, sa.Table]:
@@ -450,7 +458,7 @@ class ProjectionRunner:
         self.lock = lock
         self.engine = engine
         self.source = source.narrow(projection.handled_types)
-        self.batch_size = batch_size
+        self.batch_size = 1 if projection.reacts else batch_size
         self.generation_check_seconds = generation_check_seconds
         self.generation = 0
         self.applied = 0

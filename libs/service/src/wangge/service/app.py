@@ -96,8 +96,10 @@ async def _start(
         state.tasks.append(
             asyncio.create_task(_supervised("relay", state.relay.run(state.stop)), name="relay")
         )
-    for projection, source in zip(made, sources, strict=True):
+    for projection in made:
         state.projections[projection.name] = projection
+    for projection, source in zip(made, sources, strict=True):
+        projection.bind(state)
         runner = ProjectionRunner(projection, engine=engine, source=source, lock=store)
         await runner.setup()
         state.runners.append(runner)

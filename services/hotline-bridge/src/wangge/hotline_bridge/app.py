@@ -14,6 +14,7 @@ from wangge.hotline_bridge.domain.catalogue import DispatchCatalogue
 from wangge.hotline_bridge.personal_data import keyring
 from wangge.hotline_bridge.projections.grid_map import GridMap
 from wangge.hotline_bridge.projections.tickets import Tickets
+from wangge.hotline_bridge.reactions import FromCases
 from wangge.hotline_bridge.workers import deliver_replies, sweep
 from wangge.service import create_app
 
@@ -33,7 +34,7 @@ def build_app(settings: HotlineSettings | None = None) -> FastAPI:
         description="12345 hotline tickets in, routed to grids, replies back (提事知情).",
         catalogue=default_catalogue,
         routers=(tickets.router, handling.router),
-        projections=[Tickets, GridMap],
+        projections=[Tickets, GridMap, FromCases],
         migrations=MIGRATIONS,
         workers={"reply delivery": deliver_replies, "sweeper": sweep},
     )

@@ -30,10 +30,11 @@ from wangge.hotline_bridge.domain.routing import Match
 from wangge.hotline_bridge.domain.tickets import Status
 from wangge.hotline_bridge.handling import act
 from wangge.hotline_bridge.intake import dispatch, grid_map
-from wangge.hotline_bridge.projections.tickets import Tickets, stored
+from wangge.hotline_bridge.projections.tickets import Tickets
 from wangge.hotline_bridge.routing import find_grid
 from wangge.hotline_bridge.signing import SIGNATURE, TIMESTAMP, sign
 from wangge.service.app import ServiceState
+from wangge.service.times import stored
 
 log = logging.getLogger(__name__)
 WORKER = Metadata(actor="system:hotline-bridge")

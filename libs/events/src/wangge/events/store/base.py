@@ -342,12 +342,16 @@ class EventStore(ABC):
     ) -> AppendResult:
         """Write one validated append, in ``connection``'s transaction or in one of its own."""
 
-    async def replayed(self, key: str, fingerprint: str) -> AppendResult | None:
+    async def replayed(
+        self, key: str, fingerprint: str, *, connection: AsyncConnection | None = None
+    ) -> AppendResult | None:
         """The first result of the request with ``key``, if it ran (a retry gets it again).
 
         Raises :class:`IdempotencyKeyReused` when the key ran for a request with another
         ``fingerprint``.
         """
+        if connection is not None:
+            return await self._replay(connection, key, fingerprint)
         async with self.engine.connect() as conn:
             return await self._replay(conn, key, fingerprint)
 
@@ -407,11 +411,19 @@ class EventStore(ABC):
             )
         return int(value or 0)
 
-    async def read_stream(self, stream_id: str, *, from_version: int = 1) -> list[RecordedEvent]:
+    async def read_stream(
+        self,
+        stream_id: str,
+        *,
+        from_version: int = 1,
+        connection: AsyncConnection | None = None,
+    ) -> list[RecordedEvent]:
         """Every event of one stream from ``from_version``, decoded at the current version.
 
         A type the catalogue does not know is an :class:`UnknownEventType` error, never skipped:
-        a service's own stream must be fully understood to rebuild its state.
+        a service's own stream must be fully understood to rebuild its state. With a
+        ``connection`` the read happens in its transaction (a reaction reads what it appends to
+        in the transaction that holds SQLite's one write lock).
         """
         e = self._events
         query = (
@@ -419,8 +431,11 @@ class EventStore(ABC):
             .where(e.c.stream_id == stream_id, e.c.version >= from_version)
             .order_by(e.c.version)
         )
-        async with self.engine.connect() as conn:
-            rows = (await conn.execute(query)).all()
+        if connection is not None:
+            rows = (await connection.execute(query)).all()
+        else:
+            async with self.engine.connect() as conn:
+                rows = (await conn.execute(query)).all()
         return [self._stored(row).decode(self.catalogue) for row in rows]
 
     async def read_all(

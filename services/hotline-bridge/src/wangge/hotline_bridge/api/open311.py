@@ -31,9 +31,9 @@ from wangge.events.projection import active_tables
 from wangge.hotline_bridge.api.tickets import catalogue_of, settings_of
 from wangge.hotline_bridge.domain.tickets import Channel, Intake, Location, Urgency
 from wangge.hotline_bridge.intake import take_in
-from wangge.hotline_bridge.projections.tickets import stored
 from wangge.service.app import ServiceState
 from wangge.service.errors import DomainError
+from wangge.service.times import stored
 
 router = APIRouter(prefix="/open311/v2", tags=["open311"])
 MAX_REQUESTS = 1000

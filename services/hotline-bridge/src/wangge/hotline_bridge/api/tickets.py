@@ -9,12 +9,11 @@ from __future__ import annotations
 
 import time
 import uuid
-from datetime import datetime
 from typing import Annotated, Any
 
 import sqlalchemy as sa
 from fastapi import APIRouter, Depends, Header, Request, Response, status
-from pydantic import AfterValidator, BaseModel
+from pydantic import BaseModel
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from wangge.events import Metadata
@@ -25,12 +24,12 @@ from wangge.hotline_bridge.adapters import ADAPTERS, Adapter
 from wangge.hotline_bridge.config import HotlineSettings
 from wangge.hotline_bridge.domain.catalogue import Category, DispatchCatalogue
 from wangge.hotline_bridge.intake import take_in
-from wangge.hotline_bridge.projections.tickets import stored
 from wangge.hotline_bridge.signing import SIGNATURE, TIMESTAMP, verify
 from wangge.service.app import ServiceState
 from wangge.service.auth import Principal, require
 from wangge.service.deps import ReadConnection, State
 from wangge.service.errors import NotFound
+from wangge.service.times import StoredTime
 
 router = APIRouter(tags=["tickets"])
 HOTLINE = "hotline_system"
@@ -39,9 +38,6 @@ STAFF = ("subdistrict_admin", "community_staff", "grid_worker")
 Hotline = Annotated[Principal, Depends(require(HOTLINE))]
 Reader = Annotated[Principal, Depends(require(HOTLINE, "subdistrict_admin"))]
 Anyone = Annotated[Principal, Depends(require(HOTLINE, *STAFF))]
-
-
-StoredTime = Annotated[datetime, AfterValidator(stored)]
 
 
 class TicketView(BaseModel):

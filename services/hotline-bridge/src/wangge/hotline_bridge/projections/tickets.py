@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
@@ -31,21 +31,12 @@ from wangge.hotline_bridge.domain.tickets import (
     TicketRoutedToGrid,
 )
 from wangge.service.addresses import normalise_address
+from wangge.service.times import stored, utc
 
 CLOSED = frozenset({"closed", "returned"})
 """Statuses of tickets that are done (nothing repeats a closed ticket: it is a new one)."""
 UUID = sa.Uuid(as_uuid=True)
 WHEN = sa.DateTime(timezone=True)
-
-
-def utc(moment: datetime) -> datetime:
-    """A time as stored: in UTC (SQLite keeps no offset, so every row holds UTC)."""
-    return moment.astimezone(UTC)
-
-
-def stored(moment: datetime) -> datetime:
-    """A time as read back: UTC, also from SQLite, which hands it back without its offset."""
-    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
 
 
 class Tickets(Projection):

@@ -1,0 +1,27 @@
+"""Times in read models: stored in UTC, read back aware.
+
+SQLite keeps no offset: a row written with an aware time comes back naive. Every service writes
+UTC (``utc``) and reads back through ``stored`` (or the ``StoredTime`` field type), so both
+backends answer with the same aware times.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Annotated
+
+from pydantic import AfterValidator
+
+
+def utc(moment: datetime) -> datetime:
+    """A time as stored: in UTC."""
+    return moment.astimezone(UTC)
+
+
+def stored(moment: datetime) -> datetime:
+    """A time as read back: UTC, also from SQLite, which hands it back without its offset."""
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
+
+
+StoredTime = Annotated[datetime, AfterValidator(stored)]
+"""A response field holding a time read from a read model."""

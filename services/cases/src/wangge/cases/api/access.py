@@ -1,0 +1,83 @@
+"""Who may act on what: staff act on the cases and plans of the places their token covers (a
+grid worker their grid, community staff their community, the subdistrict everything in it)."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Mapping
+from typing import Annotated, Any
+
+import sqlalchemy as sa
+from fastapi import Depends, Request
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from wangge.cases.projections.cases import Cases
+from wangge.cases.projections.roster import Roster, grid_code
+from wangge.events import Metadata
+from wangge.events.projection import active_tables
+from wangge.events.telemetry import current_traceparent
+from wangge.service.app import ServiceState
+from wangge.service.auth import Principal, require
+from wangge.service.errors import DomainError, NotFound
+
+Staff = Annotated[
+    Principal, Depends(require("subdistrict_admin", "community_staff", "grid_worker"))
+]
+Supervisor = Annotated[Principal, Depends(require("subdistrict_admin", "community_staff"))]
+Worker = Annotated[Principal, Depends(require("grid_worker"))]
+
+
+class UnknownGrid(DomainError):
+    """The grid is not (yet) in the cases service's roster."""
+
+    slug = "unknown-grid"
+    title = "No such grid in the subdistrict"
+
+
+def metadata(request: Request, principal: Principal) -> Metadata:
+    return Metadata(
+        actor=principal.subject,
+        correlation_id=request.headers.get("X-Correlation-Id"),
+        traceparent=current_traceparent(),
+    )
+
+
+async def roster(conn: AsyncConnection, state: ServiceState) -> Mapping[str, sa.Table] | None:
+    try:
+        return await active_tables(conn, state.service_projection(Roster.name))
+    except LookupError:
+        return None
+
+
+async def code_of_grid(conn: AsyncConnection, state: ServiceState, grid_id: uuid.UUID) -> str:
+    tables = await roster(conn, state)
+    code = await grid_code(conn, tables, grid_id) if tables is not None else None
+    if code is None:
+        raise UnknownGrid(f"no grid {grid_id} in the roster", field="grid_id")
+    return str(code)
+
+
+async def may_reach_grid(
+    conn: AsyncConnection, state: ServiceState, principal: Principal, grid_id: uuid.UUID | None
+) -> bool:
+    """Whether the caller's places cover the grid (a case without a grid: supervisors only)."""
+    if grid_id is None:
+        return principal.has_any(("subdistrict_admin", "community_staff"))
+    try:
+        return principal.covers(await code_of_grid(conn, state, grid_id))
+    except UnknownGrid:
+        return False
+
+
+async def case_row(
+    conn: AsyncConnection, state: ServiceState, principal: Principal, case_id: uuid.UUID
+) -> Any:
+    """The case's row, if the caller may see it (else 404: its existence is not theirs)."""
+    t = (await active_tables(conn, state.service_projection(Cases.name)))["cases"]
+    row = (await conn.execute(sa.select(t).where(t.c.case_id == case_id))).first()
+    if row is None or not (
+        row.account == principal.subject
+        or await may_reach_grid(conn, state, principal, row.grid_id)
+    ):
+        raise NotFound(f"no case {case_id}", field="case_id")
+    return row

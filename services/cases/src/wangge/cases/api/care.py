@@ -1,0 +1,213 @@
+"""``/care-plans``: recurring visits to residents who need them; visits recorded with sealed
+measurements; what is due and missed, derived."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, date, datetime
+from typing import Any
+
+import sqlalchemy as sa
+from fastapi import APIRouter, Request, status
+from pydantic import BaseModel, Field
+
+from wangge.cases.api.access import Staff, code_of_grid, metadata, roster
+from wangge.cases.domain import care
+from wangge.cases.handling import act, new_id, start
+from wangge.cases.projections.care import CarePlans
+from wangge.cases.projections.roster import worker_of
+from wangge.events.db import read_only
+from wangge.events.projection import active_tables
+from wangge.service.app import ServiceState
+from wangge.service.deps import ReadConnection, State
+from wangge.service.errors import Forbidden, NotFound
+
+router = APIRouter(prefix="/care-plans", tags=["care"])
+
+
+class PlanCreate(BaseModel):
+    """A care plan for a resident (usually a tagged one: elderly living alone, disabled...)."""
+
+    resident: str = Field(min_length=1, max_length=100, description="pseudonymous id")
+    resident_name_masked: str = Field(min_length=1, max_length=60, description="李**")
+    grid_id: uuid.UUID
+    kind: care.CareKind
+    every_days: int = Field(ge=1, le=366, description="7: weekly")
+    starts_on: date
+    worker_account: str | None = Field(
+        default=None, description="the responsible worker; default: the grid's"
+    )
+    note: str = Field(default="", max_length=1000)
+
+
+class VisitCreate(BaseModel):
+    visited_on: date
+    note: str = Field(default="", max_length=2000)
+    measurements: dict[str, float | str] | None = Field(
+        default=None, description='health data, sealed at rest: {"systolic": 135, ...}'
+    )
+
+
+class Ending(BaseModel):
+    ended_on: date
+    reason: str = Field(min_length=1, max_length=500)
+
+
+class VisitRead(BaseModel):
+    visit_id: uuid.UUID
+    visited_on: date
+    by: str
+    note: str
+    measured: bool
+
+
+class PlanRead(BaseModel):
+    """A plan with what is due now and what was missed."""
+
+    plan_id: uuid.UUID
+    resident: str
+    resident_masked: str
+    grid_id: uuid.UUID
+    kind: str
+    every_days: int
+    worker_account: str
+    starts_on: date
+    ended_on: date | None
+    ended_reason: str | None
+    last_visit_on: date | None
+    due_on: date | None = Field(description="the current period's visit is due by this day")
+    missed: list[date] = Field(description="starts of past periods without a visit")
+    visits: list[VisitRead]
+
+
+class Measurements(BaseModel):
+    visit_id: uuid.UUID
+    visited_on: date
+    measurements: dict[str, Any] | None
+
+
+async def _plan(state: ServiceState, principal: Any, plan_id: uuid.UUID) -> PlanRead:
+    async with read_only(state.engine) as conn:
+        tables = await active_tables(conn, state.service_projection(CarePlans.name))
+        p, v = tables["plans"], tables["visits"]
+        row = (await conn.execute(sa.select(p).where(p.c.plan_id == plan_id))).first()
+        if row is None:
+            raise NotFound(f"no care plan {plan_id}", field="plan_id")
+        if row.worker_account != principal.subject and not principal.covers(
+            await code_of_grid(conn, state, row.grid_id)
+        ):
+            raise NotFound(f"no care plan {plan_id}", field="plan_id")
+        visits = (
+            await conn.execute(sa.select(v).where(v.c.plan_id == plan_id).order_by(v.c.visited_on))
+        ).all()
+    plan = plan_schedule(row, {r.visited_on for r in visits}, datetime.now(UTC).date())
+    return PlanRead(
+        **{k: getattr(row, k) for k in PlanRead.model_fields if k in _PLAN_COLUMNS},
+        due_on=plan.due_on,
+        missed=list(plan.missed),
+        visits=[VisitRead.model_validate(r, from_attributes=True) for r in visits],
+    )
+
+
+_PLAN_COLUMNS = frozenset(
+    {"plan_id", "resident", "resident_masked", "grid_id", "kind", "every_days", "worker_account",
+     "starts_on", "ended_on", "ended_reason", "last_visit_on"}
+)  # fmt: skip
+
+
+def plan_schedule(row: Any, visits: set[date], today: date) -> care.Schedule:
+    """Where a plan row stands today."""
+    return care.schedule(row.starts_on, row.every_days, frozenset(visits), today, row.ended_on)
+
+
+@router.post("", status_code=status.HTTP_201_CREATED, response_model=PlanRead)
+async def start_plan(
+    body: PlanCreate, request: Request, principal: Staff, state: State
+) -> PlanRead:
+    """Start recurring visits; the grid's worker is responsible unless another is named."""
+    async with read_only(state.engine) as conn:
+        code = await code_of_grid(conn, state, body.grid_id)
+        tables = await roster(conn, state)
+        worker = await worker_of(conn, tables, body.grid_id) if tables is not None else None
+    if not principal.covers(code):
+        raise Forbidden(f"grid {code} is outside the caller's places", field="grid_id")
+    account = body.worker_account or (worker[1] if worker is not None else principal.subject)
+    plan_id = new_id()
+    started = care.CarePlanStarted(
+        plan_id=plan_id, resident=body.resident, resident_masked=body.resident_name_masked,
+        grid_id=body.grid_id, kind=body.kind, every_days=body.every_days,
+        worker_account=account, starts_on=body.starts_on, note=body.note,
+    )  # fmt: skip
+    await start(state, care.stream_id(plan_id), [started], metadata=metadata(request, principal))
+    return await _plan(state, principal, plan_id)
+
+
+@router.get("/{plan_id}", response_model=PlanRead)
+async def read_plan(plan_id: uuid.UUID, principal: Staff, state: State) -> PlanRead:
+    """A plan, its visits, what is due and what was missed."""
+    return await _plan(state, principal, plan_id)
+
+
+@router.post("/{plan_id}/visits", status_code=status.HTTP_201_CREATED, response_model=PlanRead)
+async def record_visit(
+    plan_id: uuid.UUID, body: VisitCreate, request: Request, principal: Staff, state: State
+) -> PlanRead:
+    """A visit made; its measurements are sealed with the plan's key."""
+    await _plan(state, principal, plan_id)  # 404 unless theirs
+    keyring = request.app.state.plan_keyring
+    async with read_only(state.engine) as conn:
+        key = await keyring.key(conn, plan_id)
+    fresh = key is None
+    key = key or keyring.generate()
+    sealed = keyring.sealer(key, plan_id)(body.measurements) if body.measurements else None
+
+    async def keep(conn: Any) -> None:
+        if fresh and sealed is not None:
+            await keyring.keep(conn, plan_id, key)
+
+    await act(
+        state, care.stream_id(plan_id), care.evolve,
+        lambda p: care.record_visit(
+            p, visit_id=new_id(), visited_on=body.visited_on, today=datetime.now(UTC).date(),
+            by=principal.subject, note=body.note, measurements=sealed,
+        ),
+        metadata=metadata(request, principal), what="plan", then=keep,
+    )  # fmt: skip
+    return await _plan(state, principal, plan_id)
+
+
+@router.get("/{plan_id}/measurements", response_model=list[Measurements])
+async def measurements(
+    plan_id: uuid.UUID, request: Request, principal: Staff, conn: ReadConnection, state: State
+) -> list[Measurements]:
+    """The visits' health measurements, unsealed, for those who may see the plan."""
+    await _plan(state, principal, plan_id)
+    keyring = request.app.state.plan_keyring
+    key = await keyring.key(conn, plan_id)
+    events = await state.store.read_stream(care.stream_id(plan_id))
+    out = []
+    for event in events:
+        if isinstance(event.data, care.CareVisitRecorded):
+            sealed = event.data.measurements
+            values = keyring.unseal(key, sealed) if sealed is not None and key else None
+            out.append(
+                Measurements(
+                    visit_id=event.data.visit_id, visited_on=event.data.visited_on,
+                    measurements=values,
+                )
+            )  # fmt: skip
+    return out
+
+
+@router.post("/{plan_id}/end", response_model=PlanRead)
+async def end_plan(
+    plan_id: uuid.UUID, body: Ending, request: Request, principal: Staff, state: State
+) -> PlanRead:
+    """No more visits, with the reason."""
+    await _plan(state, principal, plan_id)
+    await act(
+        state, care.stream_id(plan_id), care.evolve,
+        lambda p: care.end(p, ended_on=body.ended_on, reason=body.reason),
+        metadata=metadata(request, principal), what="plan",
+    )  # fmt: skip
+    return await _plan(state, principal, plan_id)

@@ -1,0 +1,437 @@
+"""``/cases``: open a case, take it on, work it, escalate or refer it, resolve, close, reopen and
+follow it up; and a dispute's mediation: parties, mediators, sessions, the agreement."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, date, datetime
+from typing import Any, Literal
+
+import sqlalchemy as sa
+from fastapi import APIRouter, Request, status
+from pydantic import AwareDatetime, BaseModel, Field
+
+from wangge.cases.api.access import (
+    Staff,
+    Supervisor,
+    case_row,
+    code_of_grid,
+    metadata,
+    roster,
+)
+from wangge.cases.domain import cases
+from wangge.cases.handling import act, new_id, start
+from wangge.cases.projections.cases import Cases
+from wangge.cases.projections.roster import worker_of
+from wangge.events import DomainEvent
+from wangge.events.db import read_only
+from wangge.events.projection import active_tables
+from wangge.service.app import ServiceState
+from wangge.service.deps import ReadConnection, State
+from wangge.service.errors import Forbidden
+from wangge.service.personal import mask_name, normalise_phone
+from wangge.service.times import StoredTime
+
+router = APIRouter(prefix="/cases", tags=["cases"])
+
+
+class CaseCreate(BaseModel):
+    """A case a worker or staff open (hotline cases open themselves from routed tickets)."""
+
+    kind: cases.CaseKind
+    assistance: cases.Assistance | None = None
+    source: cases.Source
+    title: str = Field(min_length=1, max_length=200)
+    description: str = Field(default="", max_length=4000)
+    grid_id: uuid.UUID
+    subjects: list[str] = Field(default_factory=list, description="residents' pseudonymous ids")
+    deadline: AwareDatetime | None = None
+
+
+class CaseRead(BaseModel):
+    """A case as staff see it."""
+
+    case_id: uuid.UUID
+    kind: str
+    assistance: str | None
+    source: str
+    title: str
+    description: str
+    grid_id: uuid.UUID | None
+    subjects: list[str]
+    ticket_id: uuid.UUID | None
+    hotspot_id: uuid.UUID | None
+    status: str
+    account: str | None
+    deadline: StoredTime | None
+    opened_at: StoredTime
+    resolution: str | None
+    solved: bool | None
+    at_source: bool | None
+    escalated_level: str | None
+    escalated_to: str | None
+    referred_to: str | None
+    reopened: int
+    satisfied: bool | None
+    mediators: list[str]
+    sessions: int
+    agreement_id: uuid.UUID | None
+    perform_by: date | None
+    confirmation_deadline: date | None
+    honoured: bool | None
+    version: int
+
+
+class Note(BaseModel):
+    note: str = Field(min_length=1, max_length=4000)
+
+
+class Escalation(BaseModel):
+    level: cases.Level
+    to: str = Field(min_length=1, max_length=200)
+    reason: str = Field(min_length=1, max_length=1000)
+
+
+class Referral(BaseModel):
+    department: str = Field(min_length=1, max_length=200)
+    reason: str = Field(min_length=1, max_length=1000)
+
+
+class Resolution(BaseModel):
+    resolution: str = Field(min_length=1, max_length=4000)
+    solved: bool
+    at_source: bool = True
+
+
+class Closing(BaseModel):
+    note: str | None = Field(default=None, max_length=1000)
+
+
+class Reason(BaseModel):
+    reason: str = Field(min_length=1, max_length=1000)
+
+
+class FollowUp(BaseModel):
+    satisfied: bool | None = None
+    note: str = Field(min_length=1, max_length=2000)
+
+
+class Outsider(BaseModel):
+    """A party who is not a registered resident."""
+
+    name: str = Field(min_length=1, max_length=50)
+    phone: str | None = Field(default=None, max_length=30)
+
+
+class PartyCreate(BaseModel):
+    role: Literal["applicant", "respondent", "interested"]
+    resident: str | None = Field(default=None, description="a resident's pseudonymous id")
+    resident_name_masked: str | None = Field(default=None, max_length=60)
+    outside: Outsider | None = None
+
+
+class PartyRead(BaseModel):
+    party_id: uuid.UUID
+    role: str
+    resident: str | None
+    name_masked: str
+
+
+class MediatorCreate(BaseModel):
+    mediator: str = Field(min_length=1, max_length=100)
+    organisation: str = Field(default="", max_length=200)
+
+
+class SessionCreate(BaseModel):
+    held_at: AwareDatetime
+    place: str = Field(min_length=1, max_length=200)
+    attendees: list[uuid.UUID] = Field(min_length=1)
+    mediators: list[str] = Field(min_length=1)
+    summary: str = Field(min_length=1, max_length=8000)
+    signed_by: list[uuid.UUID]
+
+
+class SessionRead(BaseModel):
+    session_id: uuid.UUID
+    held_at: StoredTime
+    place: str
+    attendees: list[uuid.UUID]
+    mediators: list[str]
+    summary: str
+    signed_by: list[uuid.UUID]
+
+
+class AgreementCreate(BaseModel):
+    """The agreement's statutory contents (人民调解法 art. 29), signed by every party."""
+
+    signed_by: list[uuid.UUID] = Field(min_length=2)
+    facts: str = Field(min_length=1, max_length=8000)
+    dispute: str = Field(min_length=1, max_length=4000)
+    responsibilities: str = Field(min_length=1, max_length=4000)
+    terms: str = Field(min_length=1, max_length=8000)
+    performance: str = Field(min_length=1, max_length=2000)
+    perform_by: date
+    signed_on: date
+
+
+class AgreementFollowUp(BaseModel):
+    honoured: bool
+    note: str = Field(min_length=1, max_length=2000)
+
+
+class Mediation(BaseModel):
+    """A dispute's mediation so far."""
+
+    parties: list[PartyRead]
+    sessions: list[SessionRead]
+
+
+async def _read(state: ServiceState, principal: Any, case_id: uuid.UUID) -> CaseRead:
+    async with read_only(state.engine) as conn:
+        row = await case_row(conn, state, principal, case_id)
+    return CaseRead.model_validate(row, from_attributes=True)
+
+
+async def _step(
+    request: Request,
+    state: ServiceState,
+    principal: Any,
+    case_id: uuid.UUID,
+    decide: Any,
+    then: Any = None,
+) -> CaseRead:
+    async with read_only(state.engine) as conn:
+        await case_row(conn, state, principal, case_id)  # 404 unless theirs
+    await act(
+        state, cases.stream_id(case_id), cases.evolve, decide,
+        metadata=metadata(request, principal), what="case", then=then,
+    )  # fmt: skip
+    return await _read(state, principal, case_id)
+
+
+@router.post("", status_code=status.HTTP_201_CREATED, response_model=CaseRead)
+async def open_case(body: CaseCreate, request: Request, principal: Staff, state: State) -> CaseRead:
+    """Open a case for a grid; the grid's worker is made responsible."""
+    async with read_only(state.engine) as conn:
+        code = await code_of_grid(conn, state, body.grid_id)
+        tables = await roster(conn, state)
+        worker = await worker_of(conn, tables, body.grid_id) if tables is not None else None
+    if not principal.covers(code):
+        raise Forbidden(f"grid {code} is outside the caller's places", field="grid_id")
+    case_id = new_id()
+    opened = cases.open_case(
+        case_id=case_id, kind=body.kind, assistance=body.assistance, source=body.source,
+        title=body.title, description=body.description, grid_id=body.grid_id,
+        subjects=body.subjects, deadline=body.deadline, now=datetime.now(UTC),
+    )  # fmt: skip
+    events: list[DomainEvent] = [opened]
+    if worker is not None:
+        events.append(
+            cases.CaseAssigned(
+                case_id=case_id, worker_id=worker[0], account=worker[1], reason="the grid's worker"
+            )
+        )
+    await start(state, cases.stream_id(case_id), events, metadata=metadata(request, principal))
+    return await _read(state, principal, case_id)
+
+
+@router.get("/{case_id}", response_model=CaseRead)
+async def read_case(case_id: uuid.UUID, principal: Staff, state: State) -> CaseRead:
+    """A case."""
+    return await _read(state, principal, case_id)
+
+
+@router.post("/{case_id}/accept", response_model=CaseRead)
+async def accept(case_id: uuid.UUID, request: Request, principal: Staff, state: State) -> CaseRead:
+    """The responsible worker takes the case on (for a hotline case: the ticket is accepted)."""
+    return await _step(
+        request, state, principal, case_id, lambda c: cases.accept(c, account=principal.subject)
+    )
+
+
+@router.post("/{case_id}/progress", response_model=CaseRead)
+async def note_progress(
+    case_id: uuid.UUID, body: Note, request: Request, principal: Staff, state: State
+) -> CaseRead:
+    """Record what was done."""
+    return await _step(
+        request, state, principal, case_id, lambda c: cases.note_progress(c, body.note)
+    )
+
+
+@router.post("/{case_id}/escalate", response_model=CaseRead)
+async def escalate(
+    case_id: uuid.UUID, body: Escalation, request: Request, principal: Staff, state: State
+) -> CaseRead:
+    """Hand the case up (上报): to the community, the subdistrict or a department."""
+    return await _step(
+        request, state, principal, case_id,
+        lambda c: cases.escalate(c, level=body.level, to=body.to, reason=body.reason),
+    )  # fmt: skip
+
+
+@router.post("/{case_id}/refer", response_model=CaseRead)
+async def refer(
+    case_id: uuid.UUID, body: Referral, request: Request, principal: Staff, state: State
+) -> CaseRead:
+    """Hand the matter to the department that owns it (转办); the grid follows it."""
+    return await _step(
+        request, state, principal, case_id,
+        lambda c: cases.refer(c, department=body.department, reason=body.reason),
+    )  # fmt: skip
+
+
+@router.post("/{case_id}/resolve", response_model=CaseRead)
+async def resolve(
+    case_id: uuid.UUID, body: Resolution, request: Request, principal: Staff, state: State
+) -> CaseRead:
+    """Resolve the case (for a hotline case: the reply, delivered to the hotline)."""
+    return await _step(
+        request, state, principal, case_id,
+        lambda c: cases.resolve(
+            c, resolution=body.resolution, solved=body.solved, at_source=body.at_source
+        ),
+    )  # fmt: skip
+
+
+@router.post("/{case_id}/close", response_model=CaseRead)
+async def close(
+    case_id: uuid.UUID, body: Closing, request: Request, principal: Supervisor, state: State
+) -> CaseRead:
+    """Close a resolved case."""
+    return await _step(request, state, principal, case_id, lambda c: cases.close(c, body.note))
+
+
+@router.post("/{case_id}/reopen", response_model=CaseRead)
+async def reopen(
+    case_id: uuid.UUID, body: Reason, request: Request, principal: Supervisor, state: State
+) -> CaseRead:
+    """Back to work."""
+    return await _step(request, state, principal, case_id, lambda c: cases.reopen(c, body.reason))
+
+
+@router.post("/{case_id}/follow-up", response_model=CaseRead)
+async def follow_up(
+    case_id: uuid.UUID, body: FollowUp, request: Request, principal: Staff, state: State
+) -> CaseRead:
+    """A later check on the outcome (回访)."""
+    return await _step(
+        request, state, principal, case_id,
+        lambda c: cases.follow_up(c, satisfied=body.satisfied, note=body.note),
+    )  # fmt: skip
+
+
+# -- mediation ------------------------------------------------------------------------------------
+
+
+@router.get("/{case_id}/mediation", response_model=Mediation)
+async def mediation(
+    case_id: uuid.UUID, principal: Staff, conn: ReadConnection, state: State
+) -> Mediation:
+    """The dispute's parties (masked) and sessions."""
+    await case_row(conn, state, principal, case_id)
+    tables = await active_tables(conn, state.service_projection(Cases.name))
+    p, s = tables["parties"], tables["sessions"]
+    parties = await conn.execute(sa.select(p).where(p.c.case_id == case_id).order_by(p.c.role))
+    sessions = await conn.execute(sa.select(s).where(s.c.case_id == case_id).order_by(s.c.held_at))
+    return Mediation(
+        parties=[PartyRead.model_validate(r, from_attributes=True) for r in parties],
+        sessions=[SessionRead.model_validate(r, from_attributes=True) for r in sessions],
+    )
+
+
+@router.post("/{case_id}/parties", status_code=status.HTTP_201_CREATED, response_model=PartyRead)
+async def join_party(
+    case_id: uuid.UUID, body: PartyCreate, request: Request, principal: Staff, state: State
+) -> PartyRead:
+    """A party to the dispute: a resident by pseudonymous id, or someone from outside (their
+    name and phone sealed with the case's key)."""
+    keyring = request.app.state.case_keyring
+    party_id = new_id()
+    key: bytes | None = None
+    sealed = None
+    if body.outside is not None:
+        phone = (
+            normalise_phone(body.outside.phone, field="outside.phone")
+            if body.outside.phone
+            else None
+        )
+        async with read_only(state.engine) as conn:
+            key = await keyring.key(conn, case_id)
+        fresh = key is None
+        key = key or keyring.generate()
+        sealed = keyring.sealer(key, case_id)({"name": body.outside.name, "phone": phone})
+        masked = mask_name(body.outside.name)
+    else:
+        fresh = False
+        masked = body.resident_name_masked or "居民"
+
+    async def keep(conn: Any) -> None:
+        if fresh and key is not None:
+            await keyring.keep(conn, case_id, key)
+
+    await _step(
+        request, state, principal, case_id,
+        lambda c: cases.join_party(
+            c, party_id=party_id, role=body.role, name_masked=masked, resident=body.resident,
+            outside=sealed,
+        ),
+        then=keep,
+    )  # fmt: skip
+    return PartyRead(party_id=party_id, role=body.role, resident=body.resident, name_masked=masked)
+
+
+@router.post("/{case_id}/mediators", response_model=CaseRead)
+async def appoint_mediator(
+    case_id: uuid.UUID, body: MediatorCreate, request: Request, principal: Staff, state: State
+) -> CaseRead:
+    """A people's mediator on the case."""
+    return await _step(
+        request, state, principal, case_id,
+        lambda c: cases.appoint_mediator(
+            c, mediator=body.mediator, organisation=body.organisation
+        ),
+    )  # fmt: skip
+
+
+@router.post("/{case_id}/sessions", status_code=status.HTTP_201_CREATED, response_model=CaseRead)
+async def hold_session(
+    case_id: uuid.UUID, body: SessionCreate, request: Request, principal: Staff, state: State
+) -> CaseRead:
+    """A mediation session and its signed record."""
+    return await _step(
+        request, state, principal, case_id,
+        lambda c: cases.hold_session(
+            c, session_id=new_id(), held_at=body.held_at, place=body.place,
+            attendees=body.attendees, mediators=body.mediators, summary=body.summary,
+            signed_by=body.signed_by, now=datetime.now(UTC),
+        ),
+    )  # fmt: skip
+
+
+@router.post("/{case_id}/agreement", status_code=status.HTTP_201_CREATED, response_model=CaseRead)
+async def sign_agreement(
+    case_id: uuid.UUID, body: AgreementCreate, request: Request, principal: Staff, state: State
+) -> CaseRead:
+    """The mediation agreement, signed by every party; its 30-day window for judicial
+    confirmation (司法确认) is on the case."""
+    return await _step(
+        request, state, principal, case_id,
+        lambda c: cases.sign_agreement(
+            c, agreement_id=new_id(), signed_by=body.signed_by, facts=body.facts,
+            dispute=body.dispute, responsibilities=body.responsibilities, terms=body.terms,
+            performance=body.performance, perform_by=body.perform_by,
+            signed_on=body.signed_on,
+        ),
+    )  # fmt: skip
+
+
+@router.post("/{case_id}/agreement/follow-up", response_model=CaseRead)
+async def follow_up_agreement(
+    case_id: uuid.UUID, body: AgreementFollowUp, request: Request, principal: Staff, state: State
+) -> CaseRead:
+    """Whether the agreement was honoured."""
+    return await _step(
+        request, state, principal, case_id,
+        lambda c: cases.follow_up_agreement(c, honoured=body.honoured, note=body.note),
+    )  # fmt: skip

@@ -1,0 +1,1 @@
+"""Other services' events as the cases service reads them (integration events)."""

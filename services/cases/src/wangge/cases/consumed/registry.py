@@ -1,0 +1,58 @@
+"""The registry's events the cases service reads: the place tree (which grid a dwelling is in,
+which community a grid is in), grid workers, and needs noted on door-to-door visits."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import date
+
+from wangge.events import IntegrationEvent
+
+
+class PlaceRegistered(IntegrationEvent):
+    event_type = "wangge.registry.PlaceRegistered"
+    place_id: uuid.UUID
+    kind: str
+    name: str
+    code: str | None = None
+    parent_id: uuid.UUID | None = None
+
+
+class BuildingRegridded(IntegrationEvent):
+    event_type = "wangge.registry.BuildingRegridded"
+    place_id: uuid.UUID
+    to_grid_id: uuid.UUID
+
+
+class GridWorkerAppointed(IntegrationEvent):
+    event_type = "wangge.registry.GridWorkerAppointed"
+    worker_id: uuid.UUID
+    account: str
+    name: str
+    grid_ids: list[uuid.UUID]
+    on: date
+
+
+class GridWorkerReassigned(IntegrationEvent):
+    event_type = "wangge.registry.GridWorkerReassigned"
+    worker_id: uuid.UUID
+    grid_ids: list[uuid.UUID]
+    on: date
+
+
+class GridWorkerLeft(IntegrationEvent):
+    event_type = "wangge.registry.GridWorkerLeft"
+    worker_id: uuid.UUID
+    on: date
+
+
+class NeedNoted(IntegrationEvent):
+    """A need a grid worker noted on a visit: a suggested case."""
+
+    event_type = "wangge.registry.NeedNoted"
+    need_id: uuid.UUID
+    visit_id: uuid.UUID
+    dwelling_id: uuid.UUID
+    person_id: uuid.UUID | None = None
+    category: str
+    description: str

@@ -1,0 +1,161 @@
+"""Care plans (关爱帮扶): recurring visits to a resident who needs them, e.g. a weekly
+blood-pressure check for an elderly person living alone.
+
+Which visits are due and which were missed is never recorded: it follows from the plan's start,
+its cadence and the visits recorded (a visit anywhere in a period counts for that period).
+Measurements are health data (PIPL: sensitive), sealed with the plan's own data key.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass, replace
+from datetime import date, timedelta
+from enum import StrEnum
+
+from pydantic import Field
+
+from wangge.cases.domain.cases import SERVICE, InvalidCase, WrongStatus
+from wangge.events import DomainEvent, default_catalogue
+from wangge.events.sealing import Sealed
+
+
+class CareKind(StrEnum):
+    """What the visits are for."""
+
+    HEALTH_CHECK = "health_check"
+    COMPANIONSHIP = "companionship"
+    CONDOLENCE = "condolence"
+    EDUCATION_SUPPORT = "education_support"
+    AID = "aid"
+
+
+def stream_id(plan_id: uuid.UUID) -> str:
+    """The stream of a care plan."""
+    return f"careplan-{plan_id}"
+
+
+@default_catalogue.event(SERVICE)
+class CarePlanStarted(DomainEvent):
+    """A resident gets recurring visits."""
+
+    plan_id: uuid.UUID
+    resident: str = Field(description="the resident's pseudonymous id")
+    resident_masked: str = Field(description="for the worker's list: 李**")
+    grid_id: uuid.UUID
+    kind: CareKind
+    every_days: int = Field(ge=1, le=366, description="the cadence: 7 is weekly")
+    worker_account: str = Field(description="the responsible worker's token subject")
+    starts_on: date
+    note: str = Field(default="", max_length=1000)
+
+
+@default_catalogue.event(SERVICE)
+class CareVisitRecorded(DomainEvent):
+    """A visit was made."""
+
+    plan_id: uuid.UUID
+    visit_id: uuid.UUID
+    visited_on: date
+    by: str = Field(description="who visited (account)")
+    note: str = Field(default="", max_length=2000)
+    measurements: Sealed | None = Field(
+        default=None, description="health measurements, sealed (e.g. systolic, diastolic)"
+    )
+
+
+@default_catalogue.event(SERVICE)
+class CarePlanEnded(DomainEvent):
+    """No more visits (moved away, recovered, passed away...)."""
+
+    plan_id: uuid.UUID
+    ended_on: date
+    reason: str = Field(min_length=1, max_length=500)
+
+
+@dataclass(frozen=True)
+class Plan:
+    """A plan's state."""
+
+    plan_id: uuid.UUID
+    starts_on: date
+    every_days: int
+    visits: frozenset[date] = frozenset()
+    ended_on: date | None = None
+
+
+def evolve(state: Plan | None, event: DomainEvent, version: int) -> Plan:
+    if isinstance(event, CarePlanStarted):
+        return Plan(event.plan_id, event.starts_on, event.every_days)
+    if state is None:
+        raise ValueError(f"a care plan starts with CarePlanStarted, not {type(event).__name__}")
+    if isinstance(event, CareVisitRecorded):
+        return replace(state, visits=state.visits | {event.visited_on})
+    if isinstance(event, CarePlanEnded):
+        return replace(state, ended_on=event.ended_on)
+    return state
+
+
+def record_visit(
+    plan: Plan,
+    *,
+    visit_id: uuid.UUID,
+    visited_on: date,
+    today: date,
+    by: str,
+    note: str,
+    measurements: Sealed | None,
+) -> list[DomainEvent]:
+    if plan.ended_on is not None:
+        raise WrongStatus("the plan has ended", field="plan_id")
+    if visited_on > today:
+        raise InvalidCase("a visit is recorded once it was made", field="visited_on")
+    if visited_on < plan.starts_on:
+        raise InvalidCase("the visit is before the plan started", field="visited_on")
+    return [
+        CareVisitRecorded(
+            plan_id=plan.plan_id, visit_id=visit_id, visited_on=visited_on, by=by, note=note,
+            measurements=measurements,
+        )
+    ]  # fmt: skip
+
+
+def end(plan: Plan, *, ended_on: date, reason: str) -> list[DomainEvent]:
+    if plan.ended_on is not None:
+        raise WrongStatus("the plan has ended already", field="plan_id")
+    if ended_on < plan.starts_on:
+        raise InvalidCase("a plan ends after it starts", field="ended_on")
+    return [CarePlanEnded(plan_id=plan.plan_id, ended_on=ended_on, reason=reason)]
+
+
+@dataclass(frozen=True)
+class Schedule:
+    """Where a plan stands on a day."""
+
+    due_on: date | None
+    """The end of the current period, when its visit is still to be made (else None)."""
+    missed: tuple[date, ...]
+    """The starts of past periods without a visit."""
+
+
+def schedule(
+    starts_on: date, every_days: int, visits: frozenset[date], today: date, ended_on: date | None
+) -> Schedule:
+    """The visit due now (if any) and the periods missed, from the plan and its visits."""
+    last = min(today, ended_on) if ended_on is not None else today
+    step = timedelta(days=every_days)
+    missed: list[date] = []
+    start = starts_on
+    due_on = None
+    while start <= last:
+        end_of = start + step - timedelta(days=1)
+        made = any(start <= v <= end_of for v in visits)
+        if ended_on is not None and end_of >= ended_on:
+            break  # the last period, cut short by the end: neither due nor missed
+        if end_of < today:
+            if not made:
+                missed.append(start)
+        elif not made:
+            due_on = end_of
+        start += step
+    return Schedule(due_on, tuple(missed))

@@ -1,0 +1,552 @@
+"""Cases of a grid (事件): what a grid worker handles, from a hotline ticket, a door-to-door visit,
+a walk-in or a referral, or proactively before anyone complains (未诉先办).
+
+A case is a stream of its own (``case-<uuid>``). A dispute's mediation (调解) lives on the same
+stream: parties, mediators, sessions each with a signed record, and the agreement with the
+contents the People's Mediation Law (人民调解法, art. 29) requires, followed up later.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass, replace
+from datetime import date, datetime, timedelta
+from enum import StrEnum
+from typing import Literal
+
+from pydantic import AwareDatetime, Field
+
+from wangge.events import DomainEvent, default_catalogue
+from wangge.events.sealing import Sealed
+from wangge.service.errors import Conflict, DomainError
+
+SERVICE = "cases"
+CASES = uuid.UUID("6f1d2c3b-4a5e-5f60-8172-93a4b5c6d7e8")
+"""The UUIDv5 namespace of case ids made from what caused them (a ticket, a hotspot)."""
+CONFIRMATION_WINDOW = timedelta(days=30)
+"""Parties may ask a court to confirm an agreement within 30 days of it taking effect (司法确认,
+人民调解法 art. 33)."""
+MEDIATION_DEADLINE = timedelta(days=30)
+"""A dispute is mediated within one month unless a deadline is given (the usual local rule)."""
+
+
+class CaseKind(StrEnum):
+    """What the case is about."""
+
+    DISPUTE = "dispute"
+    COMPLAINT = "complaint"
+    HAZARD = "hazard"
+    ASSISTANCE = "assistance"
+    PROACTIVE = "proactive"
+
+
+class Assistance(StrEnum):
+    """The help an assistance case gives."""
+
+    EDUCATION = "education"
+    AID = "aid"
+    COUNSELLING = "counselling"
+    CONDOLENCE = "condolence"
+
+
+class Source(StrEnum):
+    """Where the case came from."""
+
+    VISIT = "visit"
+    HOTLINE = "hotline"
+    WALK_IN = "walk_in"
+    REFERRAL = "referral"
+    PROACTIVE = "proactive"
+
+
+class Status(StrEnum):
+    """Where the case is: opened -> assigned -> accepted -> in progress -> resolved -> closed."""
+
+    OPENED = "opened"
+    ASSIGNED = "assigned"
+    ACCEPTED = "accepted"
+    IN_PROGRESS = "in_progress"
+    ESCALATED = "escalated"
+    RESOLVED = "resolved"
+    CLOSED = "closed"
+
+
+class Level(StrEnum):
+    """Who a case is escalated to."""
+
+    COMMUNITY = "community"
+    SUBDISTRICT = "subdistrict"
+    DEPARTMENT = "department"
+
+
+OPEN = frozenset(
+    {Status.OPENED, Status.ASSIGNED, Status.ACCEPTED, Status.IN_PROGRESS, Status.ESCALATED}
+)
+"""Statuses of cases that still need work."""
+
+
+def stream_id(case_id: uuid.UUID) -> str:
+    """The stream of a case."""
+    return f"case-{case_id}"
+
+
+def case_for(cause: str) -> uuid.UUID:
+    """The id of the one case a cause opens (``ticket:<uuid>``, ``hotspot:<uuid>``)."""
+    return uuid.uuid5(CASES, cause)
+
+
+# -- events -------------------------------------------------------------------------------------
+
+
+@default_catalogue.event(SERVICE)
+class CaseOpened(DomainEvent):
+    """A case was opened for a grid."""
+
+    case_id: uuid.UUID
+    kind: CaseKind
+    assistance: Assistance | None = Field(default=None, description="assistance cases only")
+    source: Source
+    title: str = Field(min_length=1, max_length=200)
+    description: str = Field(default="", max_length=4000)
+    grid_id: uuid.UUID | None = Field(description="none: the community triages it")
+    subjects: list[str] = Field(
+        default_factory=list, description="the residents concerned, by pseudonymous id"
+    )
+    ticket_id: uuid.UUID | None = Field(default=None, description="the hotline ticket it answers")
+    hotspot_id: uuid.UUID | None = Field(default=None, description="the repeated complaints")
+    deadline: AwareDatetime | None = None
+
+
+@default_catalogue.event(SERVICE)
+class CaseAssigned(DomainEvent):
+    """A grid worker is responsible for the case (on opening, or when the grid changes hands)."""
+
+    case_id: uuid.UUID
+    worker_id: uuid.UUID
+    account: str = Field(description="the worker's token subject: whose inbox shows it")
+    reason: str
+
+
+@default_catalogue.event(SERVICE)
+class CaseAccepted(DomainEvent):
+    """The responsible worker took the case on (签收)."""
+
+    case_id: uuid.UUID
+    account: str
+
+
+@default_catalogue.event(SERVICE)
+class CaseProgressNoted(DomainEvent):
+    """Something was done on the case (a visit, a call, a measure)."""
+
+    case_id: uuid.UUID
+    note: str = Field(min_length=1, max_length=4000)
+
+
+@default_catalogue.event(SERVICE)
+class CaseEscalated(DomainEvent):
+    """The grid cannot solve it alone: the community, the subdistrict or a department takes it
+    up (上报)."""
+
+    case_id: uuid.UUID
+    level: Level
+    to: str = Field(min_length=1, max_length=200, description="the community, or a department")
+    reason: str = Field(min_length=1, max_length=1000)
+
+
+@default_catalogue.event(SERVICE)
+class CaseReferred(DomainEvent):
+    """Handed to a department that owns the matter (转办); the grid keeps following it."""
+
+    case_id: uuid.UUID
+    department: str = Field(min_length=1, max_length=200)
+    reason: str = Field(min_length=1, max_length=1000)
+
+
+@default_catalogue.event(SERVICE)
+class CaseResolved(DomainEvent):
+    """The matter was dealt with; for a hotline ticket this is the reply (办结)."""
+
+    case_id: uuid.UUID
+    resolution: str = Field(min_length=1, max_length=4000)
+    solved: bool = Field(description="solved, not only answered")
+    at_source: bool = Field(description="solved by the grid itself, without a department")
+
+
+@default_catalogue.event(SERVICE)
+class CaseClosed(DomainEvent):
+    """Nothing more to do."""
+
+    case_id: uuid.UUID
+    note: str | None = None
+
+
+@default_catalogue.event(SERVICE)
+class CaseReopened(DomainEvent):
+    """Back to work (the caller was unsatisfied, the problem came back)."""
+
+    case_id: uuid.UUID
+    reason: str = Field(min_length=1, max_length=1000)
+
+
+@default_catalogue.event(SERVICE)
+class CaseFollowedUp(DomainEvent):
+    """A later check on the outcome (回访)."""
+
+    case_id: uuid.UUID
+    satisfied: bool | None = None
+    note: str = Field(min_length=1, max_length=2000)
+
+
+@default_catalogue.event(SERVICE)
+class MediationPartyJoined(DomainEvent):
+    """A party to a dispute: a resident (by pseudonymous id) or someone from outside."""
+
+    case_id: uuid.UUID
+    party_id: uuid.UUID
+    role: Literal["applicant", "respondent", "interested"]
+    resident: str | None = Field(default=None, description="a resident's pseudonymous id")
+    name_masked: str = Field(description="for display: 张** (outside parties' names are sealed)")
+    outside: Sealed | None = Field(default=None, description='{"name", "phone"}, sealed')
+
+
+@default_catalogue.event(SERVICE)
+class MediatorAppointed(DomainEvent):
+    """A people's mediator (人民调解员) on the case."""
+
+    case_id: uuid.UUID
+    mediator: str = Field(min_length=1, max_length=100, description="name or account")
+    organisation: str = Field(default="", max_length=200, description="the mediation committee")
+
+
+@default_catalogue.event(SERVICE)
+class MediationSessionHeld(DomainEvent):
+    """A mediation session, with its record signed by who attended (调解笔录)."""
+
+    case_id: uuid.UUID
+    session_id: uuid.UUID
+    held_at: AwareDatetime
+    place: str = Field(min_length=1, max_length=200)
+    attendees: list[uuid.UUID] = Field(min_length=1, description="the parties who came")
+    mediators: list[str] = Field(min_length=1)
+    summary: str = Field(min_length=1, max_length=8000)
+    signed_by: list[uuid.UUID] = Field(description="attendees who signed the record")
+
+
+@default_catalogue.event(SERVICE)
+class MediationAgreementSigned(DomainEvent):
+    """The mediation agreement (调解协议书) with the contents the law requires, signed by every
+    party; the court may confirm it on the parties' joint request within 30 days."""
+
+    case_id: uuid.UUID
+    agreement_id: uuid.UUID
+    parties: list[uuid.UUID] = Field(min_length=2)
+    facts: str = Field(min_length=1, max_length=8000, description="the basic facts")
+    dispute: str = Field(min_length=1, max_length=4000, description="what was disputed")
+    responsibilities: str = Field(min_length=1, max_length=4000, description="who bears what")
+    terms: str = Field(min_length=1, max_length=8000, description="what was agreed")
+    performance: str = Field(min_length=1, max_length=2000, description="how it is performed")
+    perform_by: date = Field(description="when it is to be performed")
+    signed_on: date
+    mediators: list[str] = Field(min_length=1)
+    confirmation_deadline: date = Field(description="the last day to ask for 司法确认")
+
+
+@default_catalogue.event(SERVICE)
+class AgreementFollowedUp(DomainEvent):
+    """Whether the agreement was honoured, checked after its performance date."""
+
+    case_id: uuid.UUID
+    agreement_id: uuid.UUID
+    honoured: bool
+    note: str = Field(min_length=1, max_length=2000)
+
+
+# -- errors -------------------------------------------------------------------------------------
+
+
+class InvalidCase(DomainError):
+    """The case's data breaks a rule."""
+
+    slug = "invalid-case"
+    title = "The case breaks a rule"
+
+
+class WrongStatus(Conflict):
+    """The case is not where this step needs it."""
+
+    slug = "case-status"
+    title = "The case's status does not allow this"
+
+
+# -- state and decisions ------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Case:
+    """A case's state, as far as deciding needs."""
+
+    case_id: uuid.UUID
+    kind: CaseKind
+    grid_id: uuid.UUID | None
+    ticket_id: uuid.UUID | None
+    status: Status = Status.OPENED
+    account: str | None = None
+    parties: frozenset[uuid.UUID] = frozenset()
+    mediators: tuple[str, ...] = ()
+    agreement: uuid.UUID | None = None
+    agreement_followed_up: bool = False
+    sessions: int = 0
+
+
+def evolve(state: Case | None, event: DomainEvent, version: int) -> Case:
+    """Fold one event into a case."""
+    if isinstance(event, CaseOpened):
+        return Case(event.case_id, CaseKind(event.kind), event.grid_id, event.ticket_id)
+    if state is None:
+        raise ValueError(f"a case starts with CaseOpened, not {type(event).__name__}")
+    match event:
+        case CaseAssigned():
+            assigned = Status.ASSIGNED if state.status == Status.OPENED else state.status
+            return replace(state, account=event.account, status=assigned)
+        case CaseAccepted():
+            return replace(state, status=Status.ACCEPTED)
+        case CaseProgressNoted() | MediationSessionHeld():
+            sessions = state.sessions + isinstance(event, MediationSessionHeld)
+            working = Status.IN_PROGRESS if state.status == Status.ACCEPTED else state.status
+            return replace(state, status=working, sessions=sessions)
+        case CaseEscalated():
+            return replace(state, status=Status.ESCALATED)
+        case CaseResolved():
+            return replace(state, status=Status.RESOLVED)
+        case CaseClosed():
+            return replace(state, status=Status.CLOSED)
+        case CaseReopened():
+            return replace(state, status=Status.IN_PROGRESS)
+        case MediationPartyJoined():
+            return replace(state, parties=state.parties | {event.party_id})
+        case MediatorAppointed():
+            return replace(state, mediators=(*state.mediators, event.mediator))
+        case MediationAgreementSigned():
+            return replace(state, agreement=event.agreement_id)
+        case AgreementFollowedUp():
+            return replace(state, agreement_followed_up=True)
+    return state
+
+
+def _require(case: Case, allowed: frozenset[Status], step: str) -> None:
+    if case.status not in allowed:
+        raise WrongStatus(f"a case that is {case.status} cannot be {step}", field="status")
+
+
+def open_case(
+    *,
+    case_id: uuid.UUID,
+    kind: CaseKind,
+    source: Source,
+    title: str,
+    description: str,
+    grid_id: uuid.UUID | None,
+    now: datetime,
+    assistance: Assistance | None = None,
+    subjects: list[str] | None = None,
+    ticket_id: uuid.UUID | None = None,
+    hotspot_id: uuid.UUID | None = None,
+    deadline: datetime | None = None,
+) -> CaseOpened:
+    """A new case; a dispute gets the one-month mediation deadline unless given another."""
+    if (kind == CaseKind.ASSISTANCE) != (assistance is not None):
+        raise InvalidCase(
+            "an assistance case names its kind of help, and only an assistance case does",
+            field="assistance",
+        )
+    if kind == CaseKind.DISPUTE and deadline is None:
+        deadline = now + MEDIATION_DEADLINE
+    if deadline is not None and deadline <= now:
+        raise InvalidCase("the deadline has passed already", field="deadline")
+    return CaseOpened(
+        case_id=case_id, kind=kind, assistance=assistance, source=source, title=title,
+        description=description, grid_id=grid_id, subjects=subjects or [],
+        ticket_id=ticket_id, hotspot_id=hotspot_id, deadline=deadline,
+    )  # fmt: skip
+
+
+def assign(case: Case, *, worker_id: uuid.UUID, account: str, reason: str) -> list[DomainEvent]:
+    """Make a worker responsible (nothing when they already are)."""
+    if case.status not in OPEN:
+        return []
+    if case.account == account:
+        return []
+    return [CaseAssigned(case_id=case.case_id, worker_id=worker_id, account=account, reason=reason)]
+
+
+def accept(case: Case, *, account: str) -> list[DomainEvent]:
+    """The responsible worker takes the case on."""
+    _require(case, frozenset({Status.ASSIGNED}), "accepted")
+    if case.account != account:
+        raise WrongStatus("only the responsible worker accepts a case", field="account")
+    return [CaseAccepted(case_id=case.case_id, account=account)]
+
+
+WORKING = frozenset({Status.ACCEPTED, Status.IN_PROGRESS, Status.ESCALATED})
+
+
+def note_progress(case: Case, note: str) -> list[DomainEvent]:
+    _require(case, WORKING, "worked on")
+    return [CaseProgressNoted(case_id=case.case_id, note=note)]
+
+
+def escalate(case: Case, *, level: Level, to: str, reason: str) -> list[DomainEvent]:
+    _require(case, WORKING | {Status.ASSIGNED, Status.OPENED}, "escalated")
+    return [CaseEscalated(case_id=case.case_id, level=level, to=to, reason=reason)]
+
+
+def refer(case: Case, *, department: str, reason: str) -> list[DomainEvent]:
+    _require(case, WORKING, "referred")
+    return [CaseReferred(case_id=case.case_id, department=department, reason=reason)]
+
+
+def resolve(case: Case, *, resolution: str, solved: bool, at_source: bool) -> list[DomainEvent]:
+    """The matter is dealt with. A dispute is resolved by its agreement, or without one when
+    mediation failed (``solved`` False: the parties may go to court)."""
+    _require(case, WORKING, "resolved")
+    if case.kind == CaseKind.DISPUTE and solved and case.agreement is None:
+        raise InvalidCase("a dispute is solved by a signed agreement", field="solved")
+    return [
+        CaseResolved(
+            case_id=case.case_id, resolution=resolution, solved=solved, at_source=at_source
+        )
+    ]
+
+
+def close(case: Case, note: str | None) -> list[DomainEvent]:
+    _require(case, frozenset({Status.RESOLVED}), "closed")
+    return [CaseClosed(case_id=case.case_id, note=note)]
+
+
+def reopen(case: Case, reason: str) -> list[DomainEvent]:
+    _require(case, frozenset({Status.RESOLVED, Status.CLOSED}), "reopened")
+    return [CaseReopened(case_id=case.case_id, reason=reason)]
+
+
+def follow_up(case: Case, *, satisfied: bool | None, note: str) -> list[DomainEvent]:
+    _require(case, frozenset({Status.RESOLVED, Status.CLOSED}), "followed up")
+    return [CaseFollowedUp(case_id=case.case_id, satisfied=satisfied, note=note)]
+
+
+# -- mediation ----------------------------------------------------------------------------------
+
+
+MEDIATED = frozenset({CaseKind.DISPUTE, CaseKind.COMPLAINT})
+"""Kinds of case that may be mediated: a dispute, or a complaint against a neighbour."""
+
+
+def _dispute(case: Case) -> None:
+    if case.kind not in MEDIATED:
+        raise InvalidCase("only a dispute or a complaint is mediated", field="kind")
+    if case.status not in OPEN:
+        raise WrongStatus(f"a case that is {case.status} is not mediated", field="status")
+    if case.agreement is not None:
+        raise WrongStatus("the agreement is signed: mediation is over", field="status")
+
+
+def join_party(
+    case: Case,
+    *,
+    party_id: uuid.UUID,
+    role: Literal["applicant", "respondent", "interested"],
+    name_masked: str,
+    resident: str | None,
+    outside: Sealed | None,
+) -> list[DomainEvent]:
+    _dispute(case)
+    if (resident is None) == (outside is None):
+        raise InvalidCase("a party is a resident or someone from outside", field="resident")
+    return [
+        MediationPartyJoined(
+            case_id=case.case_id, party_id=party_id, role=role, resident=resident,
+            name_masked=name_masked, outside=outside,
+        )
+    ]  # fmt: skip
+
+
+def appoint_mediator(case: Case, *, mediator: str, organisation: str) -> list[DomainEvent]:
+    _dispute(case)
+    if mediator in case.mediators:
+        return []
+    return [MediatorAppointed(case_id=case.case_id, mediator=mediator, organisation=organisation)]
+
+
+def hold_session(
+    case: Case,
+    *,
+    session_id: uuid.UUID,
+    held_at: datetime,
+    place: str,
+    attendees: list[uuid.UUID],
+    mediators: list[str],
+    summary: str,
+    signed_by: list[uuid.UUID],
+    now: datetime,
+) -> list[DomainEvent]:
+    """A session: its attendees are the case's parties, its mediators appointed, and its record
+    signed by every attendee (a record someone refused to sign is noted in the summary)."""
+    _dispute(case)
+    if case.status not in WORKING:
+        raise WrongStatus("the case is accepted before its mediation starts", field="status")
+    if held_at > now:
+        raise InvalidCase("a session is recorded once it was held", field="held_at")
+    strangers = set(attendees) - case.parties
+    if strangers:
+        raise InvalidCase(f"{len(strangers)} attendee(s) are not parties", field="attendees")
+    if set(mediators) - set(case.mediators):
+        raise InvalidCase("a mediator of the session was not appointed", field="mediators")
+    if not set(signed_by) <= set(attendees):
+        raise InvalidCase("only attendees sign the session's record", field="signed_by")
+    return [
+        MediationSessionHeld(
+            case_id=case.case_id, session_id=session_id, held_at=held_at, place=place,
+            attendees=attendees, mediators=mediators, summary=summary, signed_by=signed_by,
+        )
+    ]  # fmt: skip
+
+
+def sign_agreement(
+    case: Case,
+    *,
+    agreement_id: uuid.UUID,
+    signed_by: list[uuid.UUID],
+    facts: str,
+    dispute: str,
+    responsibilities: str,
+    terms: str,
+    performance: str,
+    perform_by: date,
+    signed_on: date,
+) -> list[DomainEvent]:
+    """The agreement, after at least one session, signed by every party (art. 29)."""
+    _dispute(case)
+    if case.sessions == 0:
+        raise InvalidCase("an agreement follows at least one session", field="signed_by")
+    if set(signed_by) != case.parties or len(case.parties) < 2:
+        raise InvalidCase("every party signs the agreement", field="signed_by")
+    if perform_by < signed_on:
+        raise InvalidCase("performance is due after signing", field="perform_by")
+    return [
+        MediationAgreementSigned(
+            case_id=case.case_id, agreement_id=agreement_id, parties=sorted(case.parties),
+            facts=facts, dispute=dispute, responsibilities=responsibilities, terms=terms,
+            performance=performance, perform_by=perform_by, signed_on=signed_on,
+            mediators=list(case.mediators), confirmation_deadline=signed_on + CONFIRMATION_WINDOW,
+        )
+    ]  # fmt: skip
+
+
+def follow_up_agreement(case: Case, *, honoured: bool, note: str) -> list[DomainEvent]:
+    if case.agreement is None:
+        raise WrongStatus("no agreement was signed", field="honoured")
+    return [
+        AgreementFollowedUp(
+            case_id=case.case_id, agreement_id=case.agreement, honoured=honoured, note=note
+        )
+    ]

@@ -1,0 +1,22 @@
+"""The cases service's event store, the projection runner's tables and the data keys.
+
+Revision ID: 0001
+Revises:
+"""
+
+from alembic import op
+
+from wangge.cases.personal_data import metadata
+from wangge.service.migrations import create_event_store
+
+revision = "0001"
+down_revision = None
+
+
+def upgrade() -> None:
+    create_event_store(op.get_bind())
+    metadata.create_all(op.get_bind())
+
+
+def downgrade() -> None:
+    raise NotImplementedError("the event store is never dropped by a migration")

@@ -1,0 +1,240 @@
+"""Cases as rows: what the inbox, the case views and the reactions read."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+import sqlalchemy as sa
+
+from wangge.cases.domain.cases import (
+    AgreementFollowedUp,
+    CaseAccepted,
+    CaseAssigned,
+    CaseClosed,
+    CaseEscalated,
+    CaseFollowedUp,
+    CaseOpened,
+    CaseProgressNoted,
+    CaseReferred,
+    CaseReopened,
+    CaseResolved,
+    MediationAgreementSigned,
+    MediationPartyJoined,
+    MediationSessionHeld,
+    MediatorAppointed,
+    Status,
+)
+from wangge.events import RecordedEvent, default_catalogue
+from wangge.events.projection import ApplyContext, Projection, handles
+
+UUID = sa.Uuid(as_uuid=True)
+WHEN = sa.DateTime(timezone=True)
+
+
+class Cases(Projection):
+    """One row per case, its mediation's parties and sessions."""
+
+    name = "cases_cases"
+    inline = True
+
+    def __init__(self) -> None:
+        super().__init__(default_catalogue)
+
+    def define_tables(self, metadata: sa.MetaData, suffix: str) -> Mapping[str, sa.Table]:
+        cases = sa.Table(
+            f"cases{suffix}",
+            metadata,
+            sa.Column("case_id", UUID, primary_key=True),
+            sa.Column("kind", sa.String(20), nullable=False, index=True),
+            sa.Column("assistance", sa.String(20)),
+            sa.Column("source", sa.String(20), nullable=False),
+            sa.Column("title", sa.String(200), nullable=False),
+            sa.Column("description", sa.Text, nullable=False),
+            sa.Column("grid_id", UUID, index=True),
+            sa.Column("subjects", sa.JSON, nullable=False),
+            sa.Column("ticket_id", UUID, index=True),
+            sa.Column("hotspot_id", UUID),
+            sa.Column("status", sa.String(20), nullable=False, index=True),
+            sa.Column("account", sa.String(200), index=True),
+            sa.Column("worker_id", UUID),
+            sa.Column("deadline", WHEN, index=True),
+            sa.Column("opened_at", WHEN, nullable=False),
+            sa.Column("accepted_at", WHEN),
+            sa.Column("resolved_at", WHEN),
+            sa.Column("closed_at", WHEN),
+            sa.Column("resolution", sa.Text),
+            sa.Column("solved", sa.Boolean),
+            sa.Column("at_source", sa.Boolean),
+            sa.Column("escalated_level", sa.String(20)),
+            sa.Column("escalated_to", sa.String(200)),
+            sa.Column("referred_to", sa.String(200)),
+            sa.Column("reopened", sa.Integer, nullable=False),
+            sa.Column("satisfied", sa.Boolean),
+            sa.Column("mediators", sa.JSON, nullable=False),
+            sa.Column("sessions", sa.Integer, nullable=False),
+            sa.Column("agreement_id", UUID),
+            sa.Column("agreement_signed_on", sa.Date),
+            sa.Column("perform_by", sa.Date),
+            sa.Column("confirmation_deadline", sa.Date),
+            sa.Column("honoured", sa.Boolean),
+            sa.Column("version", sa.Integer, nullable=False),
+            sa.Column("updated_at", WHEN, nullable=False),
+        )
+        parties = sa.Table(
+            f"case_parties{suffix}",
+            metadata,
+            sa.Column("case_id", UUID, primary_key=True),
+            sa.Column("party_id", UUID, primary_key=True),
+            sa.Column("role", sa.String(20), nullable=False),
+            sa.Column("resident", sa.String(100)),
+            sa.Column("name_masked", sa.String(60), nullable=False),
+        )
+        sessions = sa.Table(
+            f"case_sessions{suffix}",
+            metadata,
+            sa.Column("case_id", UUID, primary_key=True),
+            sa.Column("session_id", UUID, primary_key=True),
+            sa.Column("held_at", WHEN, nullable=False),
+            sa.Column("place", sa.String(200), nullable=False),
+            sa.Column("attendees", sa.JSON, nullable=False),
+            sa.Column("mediators", sa.JSON, nullable=False),
+            sa.Column("summary", sa.Text, nullable=False),
+            sa.Column("signed_by", sa.JSON, nullable=False),
+        )
+        return {"cases": cases, "parties": parties, "sessions": sessions}
+
+    async def _set(self, ctx: ApplyContext, event: RecordedEvent, **values: Any) -> None:
+        t = ctx.tables["cases"]
+        await ctx.conn.execute(
+            sa.update(t)
+            .where(t.c.case_id == event.data.case_id)  # type: ignore[attr-defined]
+            .values(version=event.version, updated_at=event.envelope.time, **values)
+        )
+
+    @handles(CaseOpened)
+    async def on_opened(self, ctx: ApplyContext, event: RecordedEvent) -> None:
+        d = event.data
+        assert isinstance(d, CaseOpened)
+        await ctx.conn.execute(
+            sa.insert(ctx.tables["cases"]).values(
+                case_id=d.case_id, kind=d.kind, assistance=d.assistance, source=d.source,
+                title=d.title, description=d.description, grid_id=d.grid_id,
+                subjects=d.subjects, ticket_id=d.ticket_id, hotspot_id=d.hotspot_id,
+                status=Status.OPENED, deadline=d.deadline, opened_at=event.envelope.time,
+                reopened=0, mediators=[], sessions=0, version=event.version,
+                updated_at=event.envelope.time,
+            )
+        )  # fmt: skip
+
+    @handles(CaseAssigned)
+    async def on_assigned(self, ctx: ApplyContext, event: RecordedEvent) -> None:
+        d = event.data
+        assert isinstance(d, CaseAssigned)
+        t = ctx.tables["cases"]
+        status = sa.case((t.c.status == Status.OPENED, Status.ASSIGNED.value), else_=t.c.status)
+        await self._set(ctx, event, account=d.account, worker_id=d.worker_id, status=status)
+
+    @handles(CaseAccepted)
+    async def on_accepted(self, ctx: ApplyContext, event: RecordedEvent) -> None:
+        await self._set(ctx, event, status=Status.ACCEPTED, accepted_at=event.envelope.time)
+
+    @handles(CaseProgressNoted)
+    async def on_progress(self, ctx: ApplyContext, event: RecordedEvent) -> None:
+        t = ctx.tables["cases"]
+        status = sa.case(
+            (t.c.status == Status.ACCEPTED, Status.IN_PROGRESS.value), else_=t.c.status
+        )
+        await self._set(ctx, event, status=status)
+
+    @handles(CaseEscalated)
+    async def on_escalated(self, ctx: ApplyContext, event: RecordedEvent) -> None:
+        d = event.data
+        assert isinstance(d, CaseEscalated)
+        await self._set(
+            ctx, event, status=Status.ESCALATED, escalated_level=d.level, escalated_to=d.to
+        )
+
+    @handles(CaseReferred)
+    async def on_referred(self, ctx: ApplyContext, event: RecordedEvent) -> None:
+        d = event.data
+        assert isinstance(d, CaseReferred)
+        await self._set(ctx, event, referred_to=d.department)
+
+    @handles(CaseResolved)
+    async def on_resolved(self, ctx: ApplyContext, event: RecordedEvent) -> None:
+        d = event.data
+        assert isinstance(d, CaseResolved)
+        await self._set(
+            ctx, event, status=Status.RESOLVED, resolved_at=event.envelope.time,
+            resolution=d.resolution, solved=d.solved, at_source=d.at_source,
+        )  # fmt: skip
+
+    @handles(CaseClosed)
+    async def on_closed(self, ctx: ApplyContext, event: RecordedEvent) -> None:
+        await self._set(ctx, event, status=Status.CLOSED, closed_at=event.envelope.time)
+
+    @handles(CaseReopened)
+    async def on_reopened(self, ctx: ApplyContext, event: RecordedEvent) -> None:
+        t = ctx.tables["cases"]
+        await self._set(
+            ctx, event, status=Status.IN_PROGRESS, reopened=t.c.reopened + 1, closed_at=None
+        )
+
+    @handles(CaseFollowedUp)
+    async def on_followed_up(self, ctx: ApplyContext, event: RecordedEvent) -> None:
+        d = event.data
+        assert isinstance(d, CaseFollowedUp)
+        await self._set(ctx, event, satisfied=d.satisfied)
+
+    @handles(MediationPartyJoined)
+    async def on_party(self, ctx: ApplyContext, event: RecordedEvent) -> None:
+        d = event.data
+        assert isinstance(d, MediationPartyJoined)
+        await ctx.conn.execute(
+            sa.insert(ctx.tables["parties"]).values(
+                case_id=d.case_id, party_id=d.party_id, role=d.role, resident=d.resident,
+                name_masked=d.name_masked,
+            )
+        )  # fmt: skip
+        await self._set(ctx, event)
+
+    @handles(MediatorAppointed)
+    async def on_mediator(self, ctx: ApplyContext, event: RecordedEvent) -> None:
+        d = event.data
+        assert isinstance(d, MediatorAppointed)
+        t = ctx.tables["cases"]
+        current = await ctx.conn.scalar(sa.select(t.c.mediators).where(t.c.case_id == d.case_id))
+        await self._set(ctx, event, mediators=[*(current or []), d.mediator])
+
+    @handles(MediationSessionHeld)
+    async def on_session(self, ctx: ApplyContext, event: RecordedEvent) -> None:
+        d = event.data
+        assert isinstance(d, MediationSessionHeld)
+        await ctx.conn.execute(
+            sa.insert(ctx.tables["sessions"]).values(
+                case_id=d.case_id, session_id=d.session_id, held_at=d.held_at, place=d.place,
+                attendees=[str(a) for a in d.attendees], mediators=d.mediators,
+                summary=d.summary, signed_by=[str(s) for s in d.signed_by],
+            )
+        )  # fmt: skip
+        t = ctx.tables["cases"]
+        status = sa.case(
+            (t.c.status == Status.ACCEPTED, Status.IN_PROGRESS.value), else_=t.c.status
+        )
+        await self._set(ctx, event, sessions=t.c.sessions + 1, status=status)
+
+    @handles(MediationAgreementSigned)
+    async def on_agreement(self, ctx: ApplyContext, event: RecordedEvent) -> None:
+        d = event.data
+        assert isinstance(d, MediationAgreementSigned)
+        await self._set(
+            ctx, event, agreement_id=d.agreement_id, agreement_signed_on=d.signed_on,
+            perform_by=d.perform_by, confirmation_deadline=d.confirmation_deadline,
+        )  # fmt: skip
+
+    @handles(AgreementFollowedUp)
+    async def on_agreement_followed_up(self, ctx: ApplyContext, event: RecordedEvent) -> None:
+        d = event.data
+        assert isinstance(d, AgreementFollowedUp)
+        await self._set(ctx, event, honoured=d.honoured)

@@ -1,0 +1,162 @@
+"""The roster: the cases service's own copy of the registry's grids, places and grid workers,
+and the needs noted on visits (suggested cases).
+
+It says who is responsible for a grid (a new case is assigned to them), which community a grid
+belongs to (the community's triage view), and which grid a dwelling is in (a need noted at a
+dwelling suggests a case for its grid).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any, ClassVar
+
+import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from wangge.cases.consumed.registry import (
+    BuildingRegridded,
+    GridWorkerAppointed,
+    GridWorkerLeft,
+    GridWorkerReassigned,
+    NeedNoted,
+    PlaceRegistered,
+)
+from wangge.events import RecordedEvent, default_catalogue
+from wangge.events.projection import ApplyContext, Projection, handles
+from wangge.service import place_tree
+
+UUID = sa.Uuid(as_uuid=True)
+
+
+class Roster(Projection):
+    """Places (grid and community of each), grid workers and their grids, suggested cases."""
+
+    name = "cases_roster"
+    reads: ClassVar[tuple[str, ...]] = ("registry",)
+
+    def __init__(self) -> None:
+        super().__init__(default_catalogue)
+
+    def define_tables(self, metadata: sa.MetaData, suffix: str) -> Mapping[str, sa.Table]:
+        places = sa.Table(f"roster_places{suffix}", metadata, *place_tree.columns())
+        workers = sa.Table(
+            f"roster_workers{suffix}",
+            metadata,
+            sa.Column("worker_id", UUID, primary_key=True),
+            sa.Column("account", sa.String(200), nullable=False, index=True),
+            sa.Column("name", sa.String(100), nullable=False),
+            sa.Column("left_on", sa.Date),
+        )
+        grids = sa.Table(
+            f"roster_worker_grids{suffix}",
+            metadata,
+            sa.Column("grid_id", UUID, primary_key=True),
+            sa.Column("worker_id", UUID, nullable=False, index=True),
+        )
+        needs = sa.Table(
+            f"roster_needs{suffix}",
+            metadata,
+            sa.Column("need_id", UUID, primary_key=True),
+            sa.Column("dwelling_id", UUID, nullable=False, index=True),
+            sa.Column("person_id", UUID),
+            sa.Column("category", sa.String(40), nullable=False),
+            sa.Column("description", sa.Text, nullable=False),
+            sa.Column("noted_at", sa.DateTime(timezone=True), nullable=False),
+        )
+        return {"places": places, "workers": workers, "grids": grids, "needs": needs}
+
+    @handles(PlaceRegistered)
+    async def on_place(self, ctx: ApplyContext, event: RecordedEvent) -> None:
+        d = event.data
+        assert isinstance(d, PlaceRegistered)
+        places = ctx.tables["places"]
+        await ctx.conn.execute(
+            sa.insert(places).values(
+                place_id=d.place_id, kind=d.kind, name=d.name, code=d.code,
+                parent_id=d.parent_id, derived=False,
+            )
+        )  # fmt: skip
+        await place_tree.derive(ctx.conn, places, d.place_id)
+
+    @handles(BuildingRegridded)
+    async def on_regridded(self, ctx: ApplyContext, event: RecordedEvent) -> None:
+        d = event.data
+        assert isinstance(d, BuildingRegridded)
+        places = ctx.tables["places"]
+        await ctx.conn.execute(
+            sa.update(places).where(places.c.place_id == d.place_id).values(parent_id=d.to_grid_id)
+        )
+        await place_tree.derive(ctx.conn, places, d.place_id)
+
+    @handles(GridWorkerAppointed)
+    async def on_appointed(self, ctx: ApplyContext, event: RecordedEvent) -> None:
+        d = event.data
+        assert isinstance(d, GridWorkerAppointed)
+        workers = ctx.tables["workers"]
+        await ctx.conn.execute(sa.delete(workers).where(workers.c.worker_id == d.worker_id))
+        await ctx.conn.execute(
+            sa.insert(workers).values(worker_id=d.worker_id, account=d.account, name=d.name)
+        )
+        await _take_grids(ctx, d.worker_id, d.grid_ids)
+
+    @handles(GridWorkerReassigned)
+    async def on_reassigned(self, ctx: ApplyContext, event: RecordedEvent) -> None:
+        d = event.data
+        assert isinstance(d, GridWorkerReassigned)
+        await _take_grids(ctx, d.worker_id, d.grid_ids)
+
+    @handles(GridWorkerLeft)
+    async def on_left(self, ctx: ApplyContext, event: RecordedEvent) -> None:
+        d = event.data
+        assert isinstance(d, GridWorkerLeft)
+        workers, grids = ctx.tables["workers"], ctx.tables["grids"]
+        await ctx.conn.execute(
+            sa.update(workers).where(workers.c.worker_id == d.worker_id).values(left_on=d.on)
+        )
+        await ctx.conn.execute(sa.delete(grids).where(grids.c.worker_id == d.worker_id))
+
+    @handles(NeedNoted)
+    async def on_need(self, ctx: ApplyContext, event: RecordedEvent) -> None:
+        d = event.data
+        assert isinstance(d, NeedNoted)
+        await ctx.conn.execute(
+            sa.insert(ctx.tables["needs"]).values(
+                need_id=d.need_id, dwelling_id=d.dwelling_id, person_id=d.person_id,
+                category=d.category, description=d.description, noted_at=event.envelope.time,
+            )
+        )  # fmt: skip
+
+
+async def _take_grids(ctx: ApplyContext, worker_id: Any, grid_ids: list[Any]) -> None:
+    """The worker now covers exactly these grids (one worker per grid: the newest wins)."""
+    grids = ctx.tables["grids"]
+    await ctx.conn.execute(sa.delete(grids).where(grids.c.worker_id == worker_id))
+    await ctx.conn.execute(sa.delete(grids).where(grids.c.grid_id.in_(grid_ids)))
+    if grid_ids:
+        await ctx.conn.execute(
+            sa.insert(grids), [{"grid_id": g, "worker_id": worker_id} for g in grid_ids]
+        )
+
+
+async def worker_of(
+    conn: AsyncConnection, tables: Mapping[str, sa.Table], grid_id: Any
+) -> tuple[Any, str] | None:
+    """The worker responsible for a grid (their id and account), if the roster knows one."""
+    grids, workers = tables["grids"], tables["workers"]
+    row = (
+        await conn.execute(
+            sa.select(workers.c.worker_id, workers.c.account)
+            .join(grids, grids.c.worker_id == workers.c.worker_id)
+            .where(grids.c.grid_id == grid_id, workers.c.left_on.is_(None))
+        )
+    ).first()
+    return (row.worker_id, row.account) if row is not None else None
+
+
+async def grid_code(conn: AsyncConnection, tables: Mapping[str, sa.Table], grid_id: Any) -> Any:
+    """A grid's code (None when the roster does not know the grid)."""
+    places = tables["places"]
+    return await conn.scalar(
+        sa.select(places.c.code).where(places.c.place_id == grid_id, places.c.kind == "grid")
+    )

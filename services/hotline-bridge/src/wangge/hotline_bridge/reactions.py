@@ -1,0 +1,106 @@
+"""How the hotline bridge answers the cases service: the grid worker works the ticket as a case,
+so the case's acceptance accepts the ticket and its resolution replies to it (then delivered to
+the hotline). Each reaction commits with the source position and is idempotent by its cause."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any, ClassVar
+
+import sqlalchemy as sa
+
+from wangge.events import DomainEvent, RecordedEvent, default_catalogue
+from wangge.events.command import react
+from wangge.events.projection import ApplyContext, Projection, handles
+from wangge.hotline_bridge.consumed import cases
+from wangge.hotline_bridge.domain import tickets
+from wangge.service.app import ServiceState
+
+UUID = sa.Uuid(as_uuid=True)
+
+
+class FromCases(Projection):
+    """Complaint cases drive their tickets."""
+
+    name = "hotline_from_cases"
+    reacts = True
+    reads: ClassVar[tuple[str, ...]] = ("cases",)
+
+    def __init__(self) -> None:
+        super().__init__(default_catalogue)
+        self._service: ServiceState | None = None
+
+    def bind(self, service: Any) -> None:
+        self._service = service
+
+    def define_tables(self, metadata: sa.MetaData, suffix: str) -> Mapping[str, sa.Table]:
+        return {
+            "cases": sa.Table(
+                f"hotline_case_tickets{suffix}",
+                metadata,
+                sa.Column("case_id", UUID, primary_key=True),
+                sa.Column("ticket_id", UUID, nullable=False),
+            )
+        }
+
+    @handles(cases.CaseOpened)
+    async def on_opened(self, ctx: ApplyContext, event: RecordedEvent) -> None:
+        d = event.data
+        assert isinstance(d, cases.CaseOpened)
+        if d.ticket_id is not None:
+            await ctx.conn.execute(
+                sa.insert(ctx.tables["cases"]).values(case_id=d.case_id, ticket_id=d.ticket_id)
+            )
+
+    @handles(cases.CaseAccepted)
+    async def on_accepted(self, ctx: ApplyContext, event: RecordedEvent) -> None:
+        d = event.data
+        assert isinstance(d, cases.CaseAccepted)
+
+        def decide(ticket: tickets.Ticket | None, _: int) -> list[DomainEvent]:
+            if ticket is None or ticket.status != tickets.Status.ROUTED:
+                return []
+            return tickets.accept(ticket)
+
+        await self._on_ticket(ctx, event, d.case_id, decide)
+
+    @handles(cases.CaseResolved)
+    async def on_resolved(self, ctx: ApplyContext, event: RecordedEvent) -> None:
+        d = event.data
+        assert isinstance(d, cases.CaseResolved)
+
+        def decide(ticket: tickets.Ticket | None, version: int) -> list[DomainEvent]:
+            if ticket is None:
+                return []
+            events: list[DomainEvent] = []
+            if ticket.status == tickets.Status.ROUTED:  # resolved without a separate acceptance
+                events = tickets.accept(ticket)
+                ticket = tickets.evolve(ticket, events[0], version + 1)
+                version += 1
+            if ticket.status not in (tickets.Status.ACCEPTED, tickets.Status.REOPENED):
+                return events
+            return [
+                *events,
+                *tickets.reply(
+                    ticket, text=d.resolution, solved=d.solved, at_source=d.at_source,
+                    version=version,
+                ),
+            ]  # fmt: skip
+
+        await self._on_ticket(ctx, event, d.case_id, decide)
+
+    async def _on_ticket(
+        self, ctx: ApplyContext, cause: RecordedEvent, case_id: Any, decide: Any
+    ) -> None:
+        table = ctx.tables["cases"]
+        ticket_id = await ctx.conn.scalar(
+            sa.select(table.c.ticket_id).where(table.c.case_id == case_id)
+        )
+        if ticket_id is None:
+            return  # not a ticket's case
+        assert self._service is not None
+        await react(
+            self._service.store, ctx.conn, cause, tickets.stream_id(ticket_id), tickets.evolve,
+            decide, projections=list(self._service.projections.values()),
+            actor="system:hotline-bridge",
+        )  # fmt: skip
