@@ -1,7 +1,7 @@
 """The flagship flow, across the three services and only through their events: a signed 12345
 push -> the case appears in the right worker's inbox -> mediation sessions and an agreement ->
 the case is resolved -> the reply reaches the hotline despite failures -> the follow-up rating
-arrives -> the ticket and the case close."""
+arrives -> the ticket and the case close, and the grid's monthly figures show it."""
 
 from __future__ import annotations
 
@@ -10,10 +10,21 @@ from typing import Any
 
 import pytest
 
+from wangge.hotline_bridge.metrics import CST
+
 from hotline_support import push, ticket
 from pair_support import hotline_says
 from receiver_support import FAST, Receiver
+from registry_support import register_person
 from trio_support import WORKER, Trio, eventually, json_of
+
+
+async def _grid_month(trio: Trio) -> Any:
+    """This month's figures of the tree's grid, as the subdistrict reads them."""
+    month = datetime.now(CST).strftime("%Y-%m")
+    admin = trio.hotline.as_("subdistrict_admin", places=["320111001"])
+    page = await json_of(await trio.hotline.client.get(f"/metrics?month={month}", headers=admin))
+    return next(a for a in page["areas"] if a["area_id"] == trio.tree.grid)
 
 
 async def _ticket(trio: Trio, ticket_id: str) -> Any:
@@ -26,11 +37,21 @@ async def test_a_pushed_complaint_is_mediated_resolved_replied_and_rated(
     trio: Trio, receiver: Receiver
 ) -> None:
     receiver.secret = trio.hotline.settings.signing_secret()
+    await register_person(trio.registry, trio.tree)  # moves into the grid's dwelling
+
+    async def counted() -> Any:
+        figures = await _grid_month(trio)
+        return figures if figures["residents"] == 1 else None
+
+    before = await eventually(counted, what="the resident counted in the grid")
+    assert (before["tickets"], before["satisfaction_rate"]) == (0, None)
     pushed = await json_of(
         await push(
             trio.hotline,
             ticket(
-                address="沿江街道滨江社区12栋2单元1201", content="楼上 1301 装修噪声 与邻居多次争执"
+                address="沿江街道滨江社区12栋2单元1201",
+                content="楼上 1301 装修噪声 与邻居多次争执",
+                received_at=datetime.now(CST).isoformat(),  # this month's figures change
             ),
         ),
         201,
@@ -107,3 +128,8 @@ async def test_a_pushed_complaint_is_mediated_resolved_replied_and_rated(
         return bool(read["status"] == "closed" and read["satisfied"] is True)
 
     await eventually(case_closed, what="the case closed by the follow-up")
+
+    after = await _grid_month(trio)
+    assert (after["tickets"], after["complaints"], after["complaint_rate"]) == (1, 1, 1000.0)
+    assert after["satisfaction_rate"] == after["resolution_rate"] == 1.0
+    assert after["on_time_rate"] == after["solved_at_source_rate"] == after["response_rate"] == 1.0

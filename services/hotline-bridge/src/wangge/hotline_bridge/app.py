@@ -8,7 +8,7 @@ from fastapi import FastAPI
 
 from wangge.events import default_catalogue
 from wangge.hotline_bridge.adapters import ADAPTERS
-from wangge.hotline_bridge.api import handling, open311, tickets
+from wangge.hotline_bridge.api import handling, metrics, open311, tickets
 from wangge.hotline_bridge.config import HotlineSettings
 from wangge.hotline_bridge.domain.catalogue import DispatchCatalogue
 from wangge.hotline_bridge.personal_data import keyring
@@ -33,7 +33,7 @@ def build_app(settings: HotlineSettings | None = None) -> FastAPI:
         title="Wangge hotline bridge",
         description="12345 hotline tickets in, routed to grids, replies back (提事知情).",
         catalogue=default_catalogue,
-        routers=(tickets.router, handling.router),
+        routers=(tickets.router, handling.router, metrics.router),
         projections=[Tickets, GridMap, FromCases],
         migrations=MIGRATIONS,
         workers={"reply delivery": deliver_replies, "sweeper": sweep},

@@ -41,3 +41,18 @@ class BuildingRegridded(IntegrationEvent):
     event_type = "wangge.registry.BuildingRegridded"
     place_id: uuid.UUID
     to_grid_id: uuid.UUID
+
+
+class PersonMovedIn(IntegrationEvent):
+    """A person came to live in a dwelling: a resident of its grid (for the complaint rate)."""
+
+    event_type = "wangge.registry.PersonMovedIn"
+    person_id: uuid.UUID
+    dwelling_id: uuid.UUID
+
+
+class PersonMovedOut(IntegrationEvent):
+    """A person left their dwelling."""
+
+    event_type = "wangge.registry.PersonMovedOut"
+    person_id: uuid.UUID

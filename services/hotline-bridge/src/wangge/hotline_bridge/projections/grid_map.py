@@ -5,7 +5,8 @@ service never calls another on the write path). It is fed from the registry's to
 embedded mode, the registry's event table) and keeps, per place, what routing matches on: the
 normalised address as the registry writes it, the building, the grid and the community
 (derived with ``wangge.service.place_tree``, which also copes with a place arriving before its
-parent); and each grid's drawn boundary.
+parent); each grid's drawn boundary; and who lives in which dwelling (residents per grid are the
+denominator of the complaint rate).
 """
 
 from __future__ import annotations
@@ -20,6 +21,8 @@ from wangge.events import RecordedEvent, default_catalogue
 from wangge.events.projection import ApplyContext, Projection, handles
 from wangge.hotline_bridge.consumed.registry import (
     BuildingRegridded,
+    PersonMovedIn,
+    PersonMovedOut,
     PlaceRegistered,
     PlaceRenamed,
 )
@@ -52,7 +55,13 @@ class GridMap(Projection):
             sa.Column("grid_id", UUID, primary_key=True),
             sa.Column("geojson", sa.Text, nullable=False),
         )
-        return {"places": places, "boundaries": boundaries}
+        residents = sa.Table(
+            f"hotline_residents{suffix}",
+            metadata,
+            sa.Column("person_id", UUID, primary_key=True),
+            sa.Column("dwelling_id", UUID, nullable=False, index=True),
+        )
+        return {"places": places, "boundaries": boundaries, "residents": residents}
 
     @handles(PlaceRegistered)
     async def on_registered(self, ctx: ApplyContext, event: RecordedEvent) -> None:
@@ -94,3 +103,20 @@ class GridMap(Projection):
             .values(parent_id=data.to_grid_id)
         )
         await place_tree.derive(ctx.conn, places, data.place_id)
+
+    @handles(PersonMovedIn)
+    async def on_moved_in(self, ctx: ApplyContext, event: RecordedEvent) -> None:
+        data = event.data
+        assert isinstance(data, PersonMovedIn)
+        residents = ctx.tables["residents"]
+        await ctx.conn.execute(sa.delete(residents).where(residents.c.person_id == data.person_id))
+        await ctx.conn.execute(
+            sa.insert(residents).values(person_id=data.person_id, dwelling_id=data.dwelling_id)
+        )
+
+    @handles(PersonMovedOut)
+    async def on_moved_out(self, ctx: ApplyContext, event: RecordedEvent) -> None:
+        data = event.data
+        assert isinstance(data, PersonMovedOut)
+        residents = ctx.tables["residents"]
+        await ctx.conn.execute(sa.delete(residents).where(residents.c.person_id == data.person_id))

@@ -1,0 +1,145 @@
+"""A case's rules and a dispute's mediation, and care plans' schedules, as pure decisions."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, date, datetime, timedelta
+
+import pytest
+
+from wangge.cases.domain import care, cases
+from wangge.events import DomainEvent
+
+NOW = datetime(2026, 11, 27, 9, 0, tzinfo=UTC)
+TODAY = NOW.date()
+
+
+def run(state: cases.Case, events: list[DomainEvent]) -> cases.Case:
+    for event in events:
+        state = cases.evolve(state, event, 0)
+    return state
+
+
+def opened(kind: cases.CaseKind = cases.CaseKind.DISPUTE) -> cases.Case:
+    event = cases.open_case(
+        case_id=uuid.uuid4(), kind=kind, source=cases.Source.WALK_IN, title="t", description="",
+        grid_id=uuid.uuid4(), now=NOW,
+    )  # fmt: skip
+    case = cases.evolve(None, event, 1)
+    case = run(case, cases.assign(case, worker_id=uuid.uuid4(), account="w", reason="grid"))
+    return run(case, cases.accept(case, account="w"))
+
+
+def with_parties(case: cases.Case) -> tuple[cases.Case, list[uuid.UUID]]:
+    ids = [uuid.uuid4(), uuid.uuid4()]
+    for party, role in zip(ids, ("applicant", "respondent"), strict=True):
+        case = run(
+            case,
+            cases.join_party(
+                case, party_id=party, role=role, name_masked="王**", resident=f"p-{party}",  # type: ignore[arg-type]
+                outside=None,
+            ),
+        )  # fmt: skip
+    case = run(case, cases.appoint_mediator(case, mediator="刘", organisation=""))
+    return case, ids
+
+
+def test_a_dispute_gets_a_month_and_an_assistance_case_names_its_help() -> None:
+    event = cases.open_case(
+        case_id=uuid.uuid4(), kind=cases.CaseKind.DISPUTE, source=cases.Source.VISIT,
+        title="t", description="", grid_id=None, now=NOW,
+    )  # fmt: skip
+    assert event.deadline == NOW + timedelta(days=30)
+    with pytest.raises(cases.InvalidCase):
+        cases.open_case(
+            case_id=uuid.uuid4(), kind=cases.CaseKind.ASSISTANCE, source=cases.Source.VISIT,
+            title="t", description="", grid_id=None, now=NOW,
+        )  # fmt: skip
+
+
+def test_only_the_responsible_worker_accepts_and_a_hazard_is_not_mediated() -> None:
+    event = cases.open_case(
+        case_id=uuid.uuid4(), kind=cases.CaseKind.HAZARD, source=cases.Source.VISIT,
+        title="t", description="", grid_id=None, now=NOW,
+    )  # fmt: skip
+    case = cases.evolve(None, event, 1)
+    case = run(case, cases.assign(case, worker_id=uuid.uuid4(), account="w", reason="grid"))
+    with pytest.raises(cases.WrongStatus):
+        cases.accept(case, account="someone else")
+    with pytest.raises(cases.InvalidCase):
+        cases.appoint_mediator(case, mediator="刘", organisation="")
+
+
+def test_an_agreement_needs_a_session_and_every_partys_signature() -> None:
+    case, parties = with_parties(opened())
+    with pytest.raises(cases.InvalidCase):
+        cases.sign_agreement(
+            case, agreement_id=uuid.uuid4(), signed_by=parties, facts="f", dispute="d",
+            responsibilities="r", terms="t", performance="p", perform_by=TODAY, signed_on=TODAY,
+        )  # fmt: skip
+    case = run(
+        case,
+        cases.hold_session(
+            case, session_id=uuid.uuid4(), held_at=NOW, place="室", attendees=parties,
+            mediators=["刘"], summary="s", signed_by=parties, now=NOW,
+        ),
+    )  # fmt: skip
+    with pytest.raises(cases.InvalidCase):
+        cases.sign_agreement(
+            case, agreement_id=uuid.uuid4(), signed_by=parties[:1], facts="f", dispute="d",
+            responsibilities="r", terms="t", performance="p", perform_by=TODAY, signed_on=TODAY,
+        )  # fmt: skip
+    [signed] = cases.sign_agreement(
+        case, agreement_id=uuid.uuid4(), signed_by=parties, facts="f", dispute="d",
+        responsibilities="r", terms="t", performance="p", perform_by=TODAY, signed_on=TODAY,
+    )  # fmt: skip
+    assert isinstance(signed, cases.MediationAgreementSigned)
+    assert signed.confirmation_deadline == TODAY + timedelta(days=30)
+    case = run(case, [signed])
+    with pytest.raises(cases.WrongStatus):
+        cases.hold_session(
+            case, session_id=uuid.uuid4(), held_at=NOW, place="室", attendees=parties,
+            mediators=["刘"], summary="s", signed_by=parties, now=NOW,
+        )  # fmt: skip
+
+
+def test_a_dispute_is_solved_only_by_an_agreement_but_may_end_unsolved() -> None:
+    case = opened()
+    with pytest.raises(cases.InvalidCase):
+        cases.resolve(case, resolution="r", solved=True, at_source=True)
+    [resolved] = cases.resolve(
+        case, resolution="调解不成 告知诉讼途径", solved=False, at_source=True
+    )
+    assert isinstance(resolved, cases.CaseResolved)
+
+
+def test_a_session_attended_by_a_stranger_or_held_tomorrow_is_refused() -> None:
+    case, parties = with_parties(opened())
+    with pytest.raises(cases.InvalidCase):
+        cases.hold_session(
+            case, session_id=uuid.uuid4(), held_at=NOW, place="室",
+            attendees=[*parties, uuid.uuid4()], mediators=["刘"], summary="s", signed_by=[],
+            now=NOW,
+        )  # fmt: skip
+    with pytest.raises(cases.InvalidCase):
+        cases.hold_session(
+            case, session_id=uuid.uuid4(), held_at=NOW + timedelta(days=1), place="室",
+            attendees=parties, mediators=["刘"], summary="s", signed_by=parties, now=NOW,
+        )  # fmt: skip
+
+
+def test_a_weekly_plan_knows_what_is_due_and_what_was_missed() -> None:
+    start = date(2026, 11, 1)
+    visits = frozenset({date(2026, 11, 9)})
+    schedule = care.schedule(start, 7, visits, date(2026, 11, 27), None)
+    assert schedule.missed == (date(2026, 11, 1), date(2026, 11, 15))
+    assert schedule.due_on == date(2026, 11, 28)
+    done = care.schedule(start, 7, visits | {date(2026, 11, 23)}, date(2026, 11, 27), None)
+    assert done.due_on is None
+
+
+def test_a_plan_ended_mid_period_owes_nothing_for_it() -> None:
+    schedule = care.schedule(
+        date(2026, 11, 1), 7, frozenset(), date(2026, 11, 27), ended_on=date(2026, 11, 10)
+    )
+    assert (schedule.missed, schedule.due_on) == ((date(2026, 11, 1),), None)

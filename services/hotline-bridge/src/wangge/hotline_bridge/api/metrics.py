@@ -1,0 +1,66 @@
+"""``/metrics``: a month's hotline figures per grid or community (see ``domain.metrics``)."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import asdict
+from typing import Annotated, Literal
+
+from fastapi import APIRouter, Depends, Query
+from pydantic import BaseModel
+
+from wangge.events.projection import active_tables
+from wangge.hotline_bridge.intake import grid_map
+from wangge.hotline_bridge.metrics import monthly
+from wangge.service.auth import Principal, require
+from wangge.service.deps import ReadConnection, State
+
+router = APIRouter(tags=["metrics"])
+Reader = Annotated[Principal, Depends(require("subdistrict_admin", "community_staff"))]
+
+
+class AreaMonth(BaseModel):
+    """One grid's or community's month."""
+
+    area_id: uuid.UUID
+    code: str | None
+    name: str
+    tickets: int
+    complaints: int
+    residents: int
+    complaint_rate: float | None
+    solved_at_source_rate: float | None
+    response_rate: float | None
+    resolution_rate: float | None
+    satisfaction_rate: float | None
+    on_time_rate: float | None
+
+
+class MetricsPage(BaseModel):
+    month: str
+    by: str
+    areas: list[AreaMonth]
+
+
+@router.get("/metrics", response_model=MetricsPage)
+async def metrics(
+    principal: Reader,
+    conn: ReadConnection,
+    state: State,
+    month: Annotated[str, Query(pattern=r"^\d{4}-(0[1-9]|1[0-2])$", description="2026-11")],
+    by: Annotated[Literal["grid", "community"], Query()] = "grid",
+) -> MetricsPage:
+    """Tickets, complaint rate and the assessment's rates of each area in the caller's places,
+    recomputed from the tickets read model on every call."""
+    tickets = (await active_tables(conn, state.service_projection("hotline_tickets")))["tickets"]
+    places = await grid_map(conn, state)
+    areas = [] if places is None else await monthly(conn, tickets, places, month=month, level=by)
+    return MetricsPage(
+        month=month,
+        by=by,
+        areas=[
+            AreaMonth(area_id=a.area_id, code=a.code, name=a.name, **asdict(a.figures))
+            for a in areas
+            if a.code is not None and principal.covers(a.code)
+        ],
+    )

@@ -1,0 +1,47 @@
+"""The month's figures of an area, from its tickets."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+from wangge.hotline_bridge.domain.metrics import TicketFacts, figures
+from wangge.hotline_bridge.metrics import month_bounds
+
+T0 = datetime(2026, 11, 2, 1, 0, tzinfo=UTC)
+
+
+def facts(**changes: object) -> TicketFacts:
+    base: dict[str, object] = {
+        "kind": "complaint", "received_at": T0, "deadline": T0 + timedelta(days=10),
+        "accepted_at": T0 + timedelta(hours=2), "replied_at": T0 + timedelta(days=3),
+        "solved": True, "at_source": True, "satisfaction": "satisfied", "resolved": True,
+    }  # fmt: skip
+    return TicketFacts(**(base | changes))  # type: ignore[arg-type]
+
+
+def test_each_rate_counts_only_the_tickets_it_applies_to() -> None:
+    result = figures(
+        [
+            facts(),
+            facts(kind="enquiry", accepted_at=T0 + timedelta(days=2), at_source=False),
+            facts(replied_at=T0 + timedelta(days=11), satisfaction="unsatisfied", resolved=False),
+            facts(accepted_at=None, replied_at=None, satisfaction=None, resolved=None),
+        ],
+        residents=2000,
+    )
+    assert (result.tickets, result.complaints, result.complaint_rate) == (4, 3, 1.5)
+    assert result.response_rate == 0.5  # one late, one never accepted
+    assert result.solved_at_source_rate == round(2 / 3, 4)
+    assert result.on_time_rate == round(2 / 3, 4)
+    assert (result.satisfaction_rate, result.resolution_rate) == (round(2 / 3, 4), round(2 / 3, 4))
+
+
+def test_an_area_without_tickets_or_residents_has_no_rates() -> None:
+    empty = figures([], residents=0)
+    assert (empty.tickets, empty.complaint_rate, empty.satisfaction_rate) == (0, None, None)
+
+
+def test_months_are_counted_in_china_standard_time() -> None:
+    start, end = month_bounds("2026-12")
+    assert start.astimezone(UTC) == datetime(2026, 11, 30, 16, 0, tzinfo=UTC)
+    assert end.astimezone(UTC) == datetime(2026, 12, 31, 16, 0, tzinfo=UTC)
