@@ -114,3 +114,9 @@ async def test_the_catalogue_is_published_to_staff(hotline: Hotline) -> None:
     assert response.status_code == 200
     codes = {c["code"]: c for c in response.json()["categories"]}
     assert codes["0201"]["time_limit"] == {"unit": "working_days", "amount": 3}
+
+
+async def test_the_bridge_is_ready_without_a_callback_url(hotline: Hotline) -> None:
+    await asyncio.sleep(0.1)  # the background workers have started (and not stopped)
+    ready = await hotline.client.get("/readyz")
+    assert ready.status_code == 200, ready.text

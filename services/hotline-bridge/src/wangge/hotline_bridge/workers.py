@@ -77,10 +77,11 @@ class ReplyDelivery:
 
     async def run(self) -> None:
         """Deliver due replies until the service stops (nothing to do without a callback)."""
+        stop = self.state.stop
         if self.settings.callback_url is None:
             log.info("no WANGGE_CALLBACK_URL: replies wait as pending")
+            await stop.wait()  # idle, not stopped: /readyz counts a finished worker as failed
             return
-        stop = self.state.stop
         async with self.state.store.exclusive("hotline:reply-delivery"):
             while not stop.is_set():
                 if not await self.deliver_due():
