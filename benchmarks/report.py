@@ -106,7 +106,7 @@ def rows_summary(
             maximum=MEMORY_LIMIT_MB,
         ),
     ]
-    rows = _registry_rows(results)
+    rows = _registry_rows(results) + _hotline_rows(results)
     for t in targets:
         if t.ours not in results or (t.baseline and t.baseline not in results):
             continue
@@ -182,6 +182,56 @@ def _registry_rows(results: dict[str, Measurement]) -> list[tuple[str, str, str,
                     ("yes" if p99.median < LOOKUP_P99_MS else "**no**") if paced else "",
                 )
             )
+    return rows
+
+
+INBOX_P99_MS = 500.0
+INTAKE_TARGET = 200.0
+
+
+def _hotline_rows(results: dict[str, Measurement]) -> list[tuple[str, str, str, str, str, str]]:
+    """The hotline flow's targets: intake rate and push -> inbox p99; a year's metrics."""
+    rows = []
+    rate, p50, p99 = (results.get(k) for k in ("hot_rate", "hot_inbox_p50", "hot_inbox_p99"))
+    if rate is not None and p50 is not None and p99 is not None:
+        offered = results.get("hot_offered")
+        at = f"{offered.median:,.0f} offered" if offered else ""
+        rows.append(
+            (
+                f"Ticket intake, signed pushes ({at}/s), PostgreSQL and Kafka",
+                f"{_fmt(rate.median)} tickets/s",
+                "",
+                "",
+                f">= {INTAKE_TARGET:,.0f} tickets/s",
+                "yes" if rate.median >= INTAKE_TARGET * 0.98 else "**no**",
+            )
+        )
+        rows.append(
+            (
+                "Push -> case in the worker's inbox: p50 / p99",
+                f"{p50.median:,.0f} / {p99.median:,.0f} ms",
+                "",
+                "",
+                f"p99 < {INBOX_P99_MS:.0f} ms",
+                "yes" if p99.median < INBOX_P99_MS else "**no**",
+            )
+        )
+    for key in sorted(k for k in results if k.startswith("hot_sustained_")):
+        m = results[key]
+        rows.append((m.label, f"{m.median:,.0f} {m.unit}", "", "", "(reference)", ""))
+    total = results.get("met_total")
+    if total is not None:
+        events = results.get("met_events")
+        rows.append(
+            (
+                "Recompute a year of hotline metrics, full subdistrict, from the log",
+                f"{total.median:.1f} s",
+                f"{_fmt(events.median)} events applied" if events else "",
+                "",
+                "(measured)",
+                "",
+            )
+        )
     return rows
 
 

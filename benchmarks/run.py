@@ -17,6 +17,7 @@ from pathlib import Path
 from benchmarks import report
 from benchmarks.append import CONTENDERS, bench_batched, bench_single
 from benchmarks.common import Measurement, Settings, server_version
+from benchmarks.hotline import bench_intake, bench_metrics
 from benchmarks.memory import bench_memory
 from benchmarks.registry import bench_registry
 from benchmarks.relay import bench_relay
@@ -49,6 +50,12 @@ async def main() -> None:
     if settings.wants("registry"):
         log("== registry: census import at full size, lookups under 50 clients")
         results.update(await bench_registry(settings, log))
+    if settings.wants("hotline"):
+        log("== hotline: sustained ticket intake through three services, PostgreSQL and Kafka")
+        results.update(await bench_intake(settings, log))
+    if settings.wants("metrics"):
+        log("== hotline: a year of metrics for the full subdistrict, recomputed from the log")
+        results.update(await bench_metrics(settings, log))
     if settings.wants("memory"):
         log("== memory (fresh processes)")
         results.update(await bench_memory(settings, log))

@@ -74,8 +74,9 @@ class Projection(ABC):
     only catches up what no command applied (a new projection, a rebuild)."""
     reacts: ClassVar[bool] = False
     """Its handlers append events of this service (a policy: a routed ticket opens a case), with
-    ``wangge.events.command.unit_on`` in the batch's transaction. Its runner applies one event per
-    transaction, since an append must come before any other write in its transaction."""
+    ``wangge.events.command.react`` in the batch's transaction. Its runner applies each event it
+    handles in a transaction of its own (an append must come before any other write in its
+    transaction); the events it skips share them."""
     reads: ClassVar[tuple[str, ...]] = ()
     """The services whose events this projection applies, when not only its own service's: a
     local copy of another service's data (the hotline bridge's address -> grid map of registry
@@ -458,7 +459,7 @@ class ProjectionRunner:
         self.lock = lock
         self.engine = engine
         self.source = source.narrow(projection.handled_types)
-        self.batch_size = 1 if projection.reacts else batch_size
+        self.batch_size = batch_size
         self.generation_check_seconds = generation_check_seconds
         self.generation = 0
         self.applied = 0
@@ -633,6 +634,24 @@ class ProjectionRunner:
         return await self.source.lag(self._stored)
 
     async def _apply(
+        self, generation: int, batch: Sequence[SourcedEvent], stored: dict[str, str]
+    ) -> None:
+        if not self.projection.reacts:
+            await self._apply_chunk(generation, batch, stored)
+            return
+        # a reaction appends, and an append comes first in its transaction: one transaction
+        # per handled event, the events it skips riding along with the next one
+        handled = self.projection.handled_types
+        chunk: list[SourcedEvent] = []
+        for sourced in batch:
+            chunk.append(sourced)
+            if sourced.event.envelope.type in handled:
+                await self._apply_chunk(generation, chunk, stored)
+                chunk = []
+        if chunk:
+            await self._apply_chunk(generation, chunk, stored)
+
+    async def _apply_chunk(
         self, generation: int, batch: Sequence[SourcedEvent], stored: dict[str, str]
     ) -> None:
         projection = self.projection

@@ -13,7 +13,7 @@ from wangge.events.projection import active_tables
 from wangge.events.store import StreamAppend
 from wangge.registry.bootstrap import Registry
 from wangge.registry.census import CensusImport, Report
-from wangge.registry.domain import organisations, places, things
+from wangge.registry.domain import organisations, places, things, workers
 from wangge.registry.domain.identity import normalise_phone
 from wangge.registry.domain.organisations import OrganisationKind
 from wangge.registry.domain.places import PlaceKind
@@ -30,8 +30,18 @@ async def has_subdistrict(registry: Registry, code: str) -> bool:
         return bool(await conn.scalar(sa.select(sa.func.count()).where(t.c.code == code)))
 
 
+SEED_DAY = date(2026, 1, 1)
+"""When the synthetic grid workers were appointed."""
+
+
+def worker_account(grid_code: str) -> str:
+    """The account (token subject) of a synthetic grid's worker: ``worker-320111001-001-002``."""
+    return f"worker-{grid_code}"
+
+
 async def seed_tree(registry: Registry, generator: Generator) -> int:
-    """Register the subdistrict, its communities and grids; returns how many places."""
+    """Register the subdistrict, its communities and grids, and one grid worker per grid
+    (account ``worker-<grid code>``); returns how many places."""
     subdistrict = generator.subdistrict()
     ids: dict[str, uuid.UUID] = {}
     appends = []
@@ -50,8 +60,16 @@ async def seed_tree(registry: Registry, generator: Generator) -> int:
         register(PlaceKind.COMMUNITY, community.code, community.name, subdistrict.code)
     for grid in subdistrict.grids:
         register(PlaceKind.GRID, grid.code, grid.name, grid.code.rsplit("-", 1)[0])
+    registered = len(appends)
+    for number, grid in enumerate(subdistrict.grids, 1):
+        worker_id = uuid.uuid4()
+        appointed = workers.appoint(
+            worker_id=worker_id, account=worker_account(grid.code), name=f"网格员{number:03d}",
+            work_phone=None, grid_ids=[ids[grid.code]], on=SEED_DAY,
+        )  # fmt: skip
+        appends.append(StreamAppend(workers.stream_id(worker_id), appointed, 0))
     await registry.append_new(appends, actor="seed")
-    return len(appends)
+    return registered
 
 
 async def seed(
