@@ -25,10 +25,10 @@ from wangge.hotline_bridge.adapters.standard import StandardExtensionDecision, S
 from wangge.hotline_bridge.api.tickets import (
     Hotline,
     TicketView,
-    _adapter,
-    _view,
+    adapter_of,
     catalogue_of,
     signed_body,
+    ticket_view,
 )
 from wangge.hotline_bridge.domain import tickets
 from wangge.hotline_bridge.domain.routing import Match, RoutingMethod
@@ -132,7 +132,7 @@ async def _may_handle(state: ServiceState, principal: Principal, ticket_id: uuid
 
 async def _done(state: ServiceState, ticket_id: uuid.UUID) -> TicketView:
     async with read_only(state.engine) as conn:
-        return await _view(conn, state, ticket_id)
+        return await ticket_view(conn, state, ticket_id)
 
 
 @router.get("/triage", response_model=TriagePage)
@@ -251,7 +251,7 @@ async def follow_up(
 ) -> TicketView:
     """The hotline's follow-up call (回访), signed like a push: satisfied and resolved closes the
     ticket; otherwise it goes back to the grid for re-handling (重办) with a new deadline."""
-    result = _adapter(request).read_follow_up(body)
+    result = adapter_of(request).read_follow_up(body)
     ticket_id = tickets.ticket_id(result.ticket_number)
     catalogue = catalogue_of(request)
 
@@ -280,7 +280,7 @@ async def extension_decision(
     body: Annotated[bytes, Depends(signed_body)],
 ) -> TicketView:
     """The hotline approves or refuses an extension request, signed like a push."""
-    decision = _adapter(request).read_extension_decision(body)
+    decision = adapter_of(request).read_extension_decision(body)
     ticket_id = tickets.ticket_id(decision.ticket_number)
     await act(
         state, ticket_id,

@@ -99,7 +99,8 @@ def catalogue_of(request: Request) -> DispatchCatalogue:
     return catalogue
 
 
-def _adapter(request: Request) -> Adapter:
+def adapter_of(request: Request) -> Adapter:
+    """The adapter of the hotline's wire format the service was started with."""
     return ADAPTERS[settings_of(request).hotline_format]
 
 
@@ -127,7 +128,10 @@ async def signed_body(
     return body
 
 
-async def _view(conn: AsyncConnection, state: ServiceState, ticket_id: uuid.UUID) -> TicketView:
+async def ticket_view(
+    conn: AsyncConnection, state: ServiceState, ticket_id: uuid.UUID
+) -> TicketView:
+    """A ticket as read from the tickets read model (404 when there is none)."""
     t = (await active_tables(conn, state.service_projection("hotline_tickets")))["tickets"]
     row = (await conn.execute(sa.select(t).where(t.c.ticket_id == ticket_id))).first()
     if row is None:
@@ -161,7 +165,7 @@ async def push_ticket(
     body: Annotated[bytes, Depends(signed_body)],
 ) -> TicketView:
     """Take in a ticket the hotline pushes (受理): checked, its caller sealed, its deadline set."""
-    intake = _adapter(request).read(body)
+    intake = adapter_of(request).read(body)
     metadata = Metadata(
         actor=principal.subject,
         correlation_id=request.headers.get("X-Correlation-Id"),
@@ -178,7 +182,7 @@ async def push_ticket(
     if not recorded:
         response.status_code = status.HTTP_200_OK
     async with read_only(state.engine) as conn:
-        return await _view(conn, state, ticket_id)
+        return await ticket_view(conn, state, ticket_id)
 
 
 @router.get("/tickets/{ticket_id}", response_model=TicketView)
@@ -186,7 +190,7 @@ async def get_ticket(
     ticket_id: uuid.UUID, principal: Reader, conn: ReadConnection, state: State
 ) -> TicketView:
     """A ticket, its caller masked."""
-    return await _view(conn, state, ticket_id)
+    return await ticket_view(conn, state, ticket_id)
 
 
 @router.get("/catalogue", response_model=CatalogueView)
