@@ -132,3 +132,40 @@ async def test_an_append_after_another_write_in_the_transaction_is_refused(
             )
             await store.append(sid, [Counted(n=1)], expected_version=0, connection=conn)
     assert await store.stream_version(sid) == 0
+
+
+async def test_a_second_append_to_a_stream_a_younger_transaction_extended_is_refused(
+    pg_engine: AsyncEngine,
+) -> None:
+    # T1 takes its transaction id with a first append; T2 (younger) extends stream Y and commits;
+    # T1 then reads Y's new head and would append after it, yet sort before it by transaction id
+    store = PostgresEventStore(pg_engine, service="sample", catalogue=catalogue)
+    await store.create_schema()
+    x, y = f"counter-{uuid.uuid4()}", f"counter-{uuid.uuid4()}"
+    await store.append(y, [Counted(n=1)], expected_version=0)
+    with pytest.raises(WriteOrderError):
+        async with store.begin() as older:
+            await store.append(x, [Counted(n=1)], expected_version=0, connection=older)
+            async with store.begin() as younger:
+                await store.append(y, [Counted(n=2)], expected_version=1, connection=younger)
+            await store.append(y, [Counted(n=3)], expected_version=2, connection=older)
+    assert (await store.stream_version(x), await store.stream_version(y)) == (0, 2)
+    # the same work in a new transaction is younger than every event it follows: it passes
+    async with store.begin() as retry:
+        await store.append(x, [Counted(n=1)], expected_version=0, connection=retry)
+        await store.append(y, [Counted(n=3)], expected_version=2, connection=retry)
+    read = await store.read_all(START, limit=100)
+    ys = [e.envelope.sequence for e in read if e.envelope.subject == y]
+    assert ys == [1, 2, 3], "every stream in order by the readers' order"
+
+
+async def test_appends_to_several_streams_no_one_else_touched_pass(pg_engine: AsyncEngine) -> None:
+    store = PostgresEventStore(pg_engine, service="sample", catalogue=catalogue)
+    await store.create_schema()
+    streams = [f"counter-{uuid.uuid4()}" for _ in range(3)]
+    for sid in streams:
+        await store.append(sid, [Counted(n=0)], expected_version=0)
+    async with store.begin() as conn:
+        for sid in streams:
+            await store.append(sid, [Counted(n=1)], expected_version=1, connection=conn)
+    assert [await store.stream_version(s) for s in streams] == [2, 2, 2]

@@ -32,6 +32,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from wangge.events.catalogue import Catalogue, default_catalogue, version_from_dataschema
 from wangge.events.db import insert_many
 from wangge.events.envelope import START, Checkpoint, Envelope, RecordedEvent
+from wangge.events.errors import WriteOrderError
 from wangge.events.kafka import make_consumer
 from wangge.events.model import DomainEvent, IntegrationEvent
 from wangge.events.store import EventStore, StoredEvent
@@ -646,10 +647,24 @@ class ProjectionRunner:
         for sourced in batch:
             chunk.append(sourced)
             if sourced.event.envelope.type in handled:
-                await self._apply_chunk(generation, chunk, stored)
+                await self._react(generation, chunk, stored)
                 chunk = []
         if chunk:
             await self._apply_chunk(generation, chunk, stored)
+
+    async def _react(
+        self, generation: int, chunk: Sequence[SourcedEvent], stored: dict[str, str]
+    ) -> None:
+        # a reaction appending to several streams may find one extended by a younger
+        # transaction (WriteOrderError): its transaction rolled back, it runs again in a new one
+        for attempt in range(1, 4):
+            try:
+                await self._apply_chunk(generation, chunk, stored)
+                return
+            except WriteOrderError:
+                if attempt == 3:
+                    raise
+                log.info("projection %s: reaction overtaken, retrying", self.projection.name)
 
     async def _apply_chunk(
         self, generation: int, batch: Sequence[SourcedEvent], stored: dict[str, str]

@@ -33,15 +33,18 @@ _APPENDED_XID = "wangge.appended_xid"
 #
 # The write-order check: readers order by transaction id. A transaction that took its id with an
 # earlier write, then read a stream that a younger transaction had just extended, would sort its
-# events before the ones they follow. So an append must be its transaction's first write (or
-# follow only this store's appends, whose transaction id is passed in as $3).
+# events before the ones they follow. So an append must be its transaction's first write, or
+# follow only this store's appends (whose transaction id is passed in as $3) on a stream no
+# younger transaction has extended (a second append of a command, a reaction's appends).
 _HEAD = """
 WITH head AS (
-    SELECT COALESCE(MAX(version), 0) AS v, pg_current_xact_id_if_assigned()::text AS xid
+    SELECT COALESCE(MAX(version), 0) AS v, pg_current_xact_id_if_assigned()::text AS xid,
+           MAX(transaction_id::text::bigint) AS newest
     FROM events WHERE stream_id = $1
 ), ok AS (
     SELECT v FROM head
-    WHERE ($2::int IS NULL OR v = $2::int) AND (xid IS NULL OR xid = $3::text)
+    WHERE ($2::int IS NULL OR v = $2::int)
+      AND (xid IS NULL OR (xid = $3::text AND COALESCE(newest, 0) < xid::bigint))
 )"""
 _INSERT = """
 INSERT INTO events (stream_id, version, event_id, type, schema_version, recorded_at, metadata, data)
@@ -67,7 +70,8 @@ SELECT MIN(version) AS version, MIN(xid) AS xid FROM ins
 """
 )
 _DIAGNOSE = """
-SELECT COALESCE(MAX(version), 0) AS head, pg_current_xact_id_if_assigned()::text AS xid
+SELECT COALESCE(MAX(version), 0) AS head, pg_current_xact_id_if_assigned()::text AS xid,
+       COALESCE(MAX(transaction_id::text::bigint), 0) AS newest
 FROM events WHERE stream_id = $1
 """
 _READ_ALL = """
@@ -87,7 +91,9 @@ _BATCH_HEADS = """
 SELECT pg_current_xact_id_if_assigned()::text AS xid,
        (SELECT COALESCE(json_object_agg(stream_id, head), '{}')::text FROM (
             SELECT stream_id, MAX(version) AS head FROM events
-            WHERE stream_id = ANY($1::text[]) GROUP BY stream_id) h) AS heads
+            WHERE stream_id = ANY($1::text[]) GROUP BY stream_id) h) AS heads,
+       (SELECT COALESCE(MAX(transaction_id::text::bigint), 0) FROM events
+            WHERE stream_id = ANY($1::text[])) AS newest
 """
 # one row back, not one per event: the rows' transaction id is the transaction's own
 _BATCH_INSERT = """
@@ -101,6 +107,10 @@ WITH ins AS (
 )
 SELECT pg_current_xact_id()::text AS xid, (SELECT count(*) FROM ins) AS written
 """
+_OVERTAKEN = (
+    "a younger transaction extended the stream after this one took its id: its events would "
+    "sort first; retry in a new transaction"
+)
 _REPLAY = "SELECT fingerprint, result FROM idempotency_keys WHERE key = $1"
 _KEY_CONSTRAINT = "idempotency_keys_pkey"
 
@@ -220,6 +230,8 @@ class PostgresEventStore(EventStore):
                 "append events before any other write in the transaction, so that reading by "
                 "transaction id keeps each stream in order"
             )
+        if check.xid is not None and int(check.newest) > int(check.xid):
+            raise WriteOrderError(_OVERTAKEN)
         heads = json.loads(check.heads)
         for p in pendings:
             head = int(heads.get(p.stream_id, 0))
@@ -285,6 +297,8 @@ class PostgresEventStore(EventStore):
                 "append events before any other write in the transaction, so that reading by "
                 "transaction id keeps each stream in order"
             )
+        if diagnosis.xid is not None and int(diagnosis.newest) > int(diagnosis.xid):
+            raise WriteOrderError(_OVERTAKEN)
         raise ConcurrencyConflict(pending.stream_id, pending.expected_version, diagnosis.head)
 
     def _transaction_id_column(self) -> sa.ColumnElement[int]:
