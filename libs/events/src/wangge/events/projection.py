@@ -32,9 +32,9 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from wangge.events.catalogue import Catalogue, default_catalogue, version_from_dataschema
 from wangge.events.db import insert_many
 from wangge.events.envelope import START, Checkpoint, Envelope, RecordedEvent
-from wangge.events.errors import WriteOrderError
 from wangge.events.kafka import make_consumer
 from wangge.events.model import DomainEvent, IntegrationEvent
+from wangge.events.retry import when_overtaken
 from wangge.events.store import EventStore, StoredEvent
 from wangge.events.telemetry import context_from, tracer, tracing_enabled
 
@@ -656,15 +656,8 @@ class ProjectionRunner:
         self, generation: int, chunk: Sequence[SourcedEvent], stored: dict[str, str]
     ) -> None:
         # a reaction appending to several streams may find one extended by a younger
-        # transaction (WriteOrderError): its transaction rolled back, it runs again in a new one
-        for attempt in range(1, 4):
-            try:
-                await self._apply_chunk(generation, chunk, stored)
-                return
-            except WriteOrderError:
-                if attempt == 3:
-                    raise
-                log.info("projection %s: reaction overtaken, retrying", self.projection.name)
+        # transaction: its transaction rolled back, it runs again in a new one
+        await when_overtaken(lambda: self._apply_chunk(generation, chunk, stored))
 
     async def _apply_chunk(
         self, generation: int, batch: Sequence[SourcedEvent], stored: dict[str, str]

@@ -11,8 +11,9 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from wangge.events import DomainEvent, Metadata
 from wangge.events.command import load, unit_of_work
-from wangge.events.errors import ConcurrencyConflict, WriteOrderError
+from wangge.events.errors import ConcurrencyConflict
 from wangge.events.projection import active_tables
+from wangge.events.retry import when_overtaken
 from wangge.events.sealing import KeyRing
 from wangge.events.store import NO_STREAM
 from wangge.hotline_bridge.config import HotlineSettings
@@ -44,24 +45,16 @@ async def take_in(
     (read in the same transaction; two repeats arriving in the same instant may both miss each
     other, which the next ticket at the address makes good).
     """
-    for attempt in range(1, 4):
-        try:
-            return await _take_in_once(
-                state, intake, keyring=keyring, catalogue=catalogue, metadata=metadata,
-                settings=settings,
-            )  # fmt: skip
-        except WriteOrderError:
-            # the hotspot's stream was extended by a younger intake after this one took its
-            # transaction id: the whole intake runs again in a new transaction
-            if attempt == 3:
-                raise
-    raise AssertionError("unreachable")
+    # the hotspot's stream may be extended by a younger intake after this one took its
+    # transaction id: the whole intake then runs again in a new transaction
+    return await when_overtaken(
+        lambda: _once(state, intake, keyring, catalogue, metadata, settings)
+    )
 
 
-async def _take_in_once(
+async def _once(
     state: ServiceState,
     intake: tickets.Intake,
-    *,
     keyring: KeyRing,
     catalogue: DispatchCatalogue,
     metadata: Metadata,
