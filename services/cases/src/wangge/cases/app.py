@@ -7,7 +7,7 @@ from pathlib import Path
 
 from fastapi import FastAPI
 
-from wangge.cases.api import care, cases, inbox
+from wangge.cases.api import care, cases, inbox, suggestions
 from wangge.cases.config import CasesSettings
 from wangge.cases.personal_data import case_keyring, plan_keyring
 from wangge.cases.projections.care import CarePlans
@@ -28,7 +28,7 @@ def build_app(settings: CasesSettings | None = None) -> FastAPI:
         title="Wangge cases",
         description="Cases of the grid, their mediation, and care plans (提人知事, 提事知情).",
         catalogue=default_catalogue,
-        routers=(cases.router, care.router, inbox.router),
+        routers=(cases.router, care.router, inbox.router, suggestions.router),
         projections=[Cases, CarePlans, Roster, FromHotline, FromRegistry],
         migrations=MIGRATIONS,
     )

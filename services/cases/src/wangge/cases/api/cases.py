@@ -61,6 +61,7 @@ class CaseRead(BaseModel):
     subjects: list[str]
     ticket_id: uuid.UUID | None
     hotspot_id: uuid.UUID | None
+    need_id: uuid.UUID | None
     status: str
     account: str | None
     deadline: StoredTime | None
@@ -186,7 +187,8 @@ class Mediation(BaseModel):
     sessions: list[SessionRead]
 
 
-async def _read(state: ServiceState, principal: Any, case_id: uuid.UUID) -> CaseRead:
+async def read_case_as(state: ServiceState, principal: Any, case_id: uuid.UUID) -> CaseRead:
+    """A case as the caller may read it (404 otherwise)."""
     async with read_only(state.engine) as conn:
         row = await case_row(conn, state, principal, case_id)
     return CaseRead.model_validate(row, from_attributes=True)
@@ -206,7 +208,7 @@ async def _step(
         state, cases.stream_id(case_id), cases.evolve, decide,
         metadata=metadata(request, principal), what="case", then=then,
     )  # fmt: skip
-    return await _read(state, principal, case_id)
+    return await read_case_as(state, principal, case_id)
 
 
 @router.post("", status_code=status.HTTP_201_CREATED, response_model=CaseRead)
@@ -232,13 +234,13 @@ async def open_case(body: CaseCreate, request: Request, principal: Staff, state:
             )
         )
     await start(state, cases.stream_id(case_id), events, metadata=metadata(request, principal))
-    return await _read(state, principal, case_id)
+    return await read_case_as(state, principal, case_id)
 
 
 @router.get("/{case_id}", response_model=CaseRead)
 async def read_case(case_id: uuid.UUID, principal: Staff, state: State) -> CaseRead:
     """A case."""
-    return await _read(state, principal, case_id)
+    return await read_case_as(state, principal, case_id)
 
 
 @router.post("/{case_id}/accept", response_model=CaseRead)

@@ -114,6 +114,9 @@ class CaseOpened(DomainEvent):
     )
     ticket_id: uuid.UUID | None = Field(default=None, description="the hotline ticket it answers")
     hotspot_id: uuid.UUID | None = Field(default=None, description="the repeated complaints")
+    need_id: uuid.UUID | None = Field(
+        default=None, description="the need noted on a visit that suggested it"
+    )
     deadline: AwareDatetime | None = None
 
 
@@ -352,6 +355,7 @@ def open_case(
     subjects: list[str] | None = None,
     ticket_id: uuid.UUID | None = None,
     hotspot_id: uuid.UUID | None = None,
+    need_id: uuid.UUID | None = None,
     deadline: datetime | None = None,
 ) -> CaseOpened:
     """A new case; a dispute gets the one-month mediation deadline unless given another."""
@@ -367,7 +371,7 @@ def open_case(
     return CaseOpened(
         case_id=case_id, kind=kind, assistance=assistance, source=source, title=title,
         description=description, grid_id=grid_id, subjects=subjects or [],
-        ticket_id=ticket_id, hotspot_id=hotspot_id, deadline=deadline,
+        ticket_id=ticket_id, hotspot_id=hotspot_id, need_id=need_id, deadline=deadline,
     )  # fmt: skip
 
 
@@ -550,3 +554,20 @@ def follow_up_agreement(case: Case, *, honoured: bool, note: str) -> list[Domain
             case_id=case.case_id, agreement_id=case.agreement, honoured=honoured, note=note
         )
     ]
+
+
+# -- needs noted on visits, suggesting cases ------------------------------------------------------
+
+SUGGESTED: dict[str, tuple[CaseKind, Assistance | None]] = {
+    "dispute": (CaseKind.DISPUTE, None),
+    "safety_hazard": (CaseKind.HAZARD, None),
+    "environment": (CaseKind.HAZARD, None),
+    "education": (CaseKind.ASSISTANCE, Assistance.EDUCATION),
+    "psychological": (CaseKind.ASSISTANCE, Assistance.COUNSELLING),
+}
+"""The case a need noted on a visit suggests; any other need is a case of aid."""
+
+
+def suggested(category: str) -> tuple[CaseKind, Assistance | None]:
+    """The kind of case (and help) a need's category suggests."""
+    return SUGGESTED.get(category, (CaseKind.ASSISTANCE, Assistance.AID))

@@ -1,0 +1,124 @@
+"""``/suggestions``: needs grid workers noted on door-to-door visits (in the registry), each a
+suggested case until staff open it (提人知事)."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime
+from typing import Any
+
+import sqlalchemy as sa
+from fastapi import APIRouter, Request, Response, status
+from pydantic import BaseModel
+
+from wangge.cases.api.access import Staff, metadata, roster
+from wangge.cases.api.cases import CaseRead, read_case_as
+from wangge.cases.domain import cases
+from wangge.cases.handling import start
+from wangge.cases.projections.cases import Cases
+from wangge.cases.projections.roster import grid_code, worker_of
+from wangge.events import DomainEvent
+from wangge.events.db import read_only
+from wangge.events.projection import active_tables
+from wangge.service.app import ServiceState
+from wangge.service.deps import ReadConnection, State
+from wangge.service.errors import NotFound
+from wangge.service.times import StoredTime
+
+router = APIRouter(prefix="/suggestions", tags=["suggestions"])
+
+
+class Suggestion(BaseModel):
+    """A need noted on a visit, and the case it suggests."""
+
+    need_id: uuid.UUID
+    grid_id: uuid.UUID
+    dwelling_id: uuid.UUID
+    person_id: uuid.UUID | None
+    category: str
+    description: str
+    noted_at: StoredTime
+    kind: str
+    assistance: str | None
+
+
+class SuggestionPage(BaseModel):
+    items: list[Suggestion]
+
+
+async def _needs(conn: Any, state: ServiceState, need_id: uuid.UUID | None = None) -> list[Any]:
+    tables = await roster(conn, state)
+    if tables is None:
+        return []
+    needs, places = tables["needs"], tables["places"]
+    taken = (await active_tables(conn, state.service_projection(Cases.name)))["cases"]
+    query = (
+        sa.select(needs, places.c.grid_id)
+        .join(places, places.c.place_id == needs.c.dwelling_id)
+        .where(
+            places.c.grid_id.is_not(None),
+            ~sa.exists().where(taken.c.need_id == needs.c.need_id),
+        )
+        .order_by(needs.c.noted_at.desc())
+    )
+    if need_id is not None:
+        query = query.where(needs.c.need_id == need_id)
+    return list((await conn.execute(query)).all())
+
+
+@router.get("", response_model=SuggestionPage)
+async def suggestions(principal: Staff, conn: ReadConnection, state: State) -> SuggestionPage:
+    """Needs in the caller's grids that no case answers yet, newest first."""
+    tables = await roster(conn, state)
+    items = []
+    for row in await _needs(conn, state):
+        code = await grid_code(conn, tables, row.grid_id) if tables is not None else None
+        if code is None or not principal.covers(code):
+            continue
+        kind, assistance = cases.suggested(row.category)
+        items.append(
+            Suggestion(
+                need_id=row.need_id, grid_id=row.grid_id, dwelling_id=row.dwelling_id,
+                person_id=row.person_id, category=row.category, description=row.description,
+                noted_at=row.noted_at, kind=kind, assistance=assistance,
+            )
+        )  # fmt: skip
+    return SuggestionPage(items=items)
+
+
+@router.post("/{need_id}/case", status_code=status.HTTP_201_CREATED, response_model=CaseRead)
+async def open_from_need(
+    need_id: uuid.UUID, request: Request, response: Response, principal: Staff, state: State
+) -> CaseRead:
+    """Open the suggested case, for the grid's worker (once: again, it answers with that case)."""
+    case_id = cases.case_for(f"need:{need_id}")
+    async with read_only(state.engine) as conn:
+        rows = await _needs(conn, state, need_id)
+        tables = await roster(conn, state)
+        code = await grid_code(conn, tables, rows[0].grid_id) if rows and tables else None
+        worker = await worker_of(conn, tables, rows[0].grid_id) if rows and tables else None
+    if not rows:
+        existing = await state.store.stream_version(cases.stream_id(case_id))
+        if existing:
+            response.status_code = status.HTTP_200_OK
+            return await read_case_as(state, principal, case_id)
+        raise NotFound(f"no open suggestion {need_id}", field="need_id")
+    need = rows[0]
+    if code is None or not principal.covers(str(code)):
+        raise NotFound(f"no open suggestion {need_id}", field="need_id")
+    kind, assistance = cases.suggested(need.category)
+    opened = cases.open_case(
+        case_id=case_id, kind=kind, assistance=assistance, source=cases.Source.VISIT,
+        title=f"{need.category}: {need.description}"[:200], description=need.description,
+        grid_id=need.grid_id, subjects=[str(need.person_id)] if need.person_id else [],
+        need_id=need_id, now=datetime.now(UTC),
+    )  # fmt: skip
+    events: list[DomainEvent] = [opened]
+    if worker is not None:
+        events.append(
+            cases.CaseAssigned(
+                case_id=case_id, worker_id=worker[0], account=worker[1], reason="the grid's worker"
+            )
+        )
+    await start(state, cases.stream_id(case_id), events, metadata=metadata(request, principal))
+    return await read_case_as(state, principal, case_id)
