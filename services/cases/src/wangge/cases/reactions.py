@@ -117,7 +117,7 @@ class FromHotline(_Reaction):
                 grid_id=d.grid_id, ticket_id=d.ticket_id, deadline=_aware(brief.deadline),
                 now=min(datetime.now(UTC), _aware(brief.deadline)),
             )  # fmt: skip
-            return [opened, *_assigned(case_id, worker, "the grid's worker")]
+            return cases.with_worker(opened, worker)
 
         await self.on_case(ctx, event, case_id, decide)
         await ctx.conn.execute(
@@ -153,7 +153,7 @@ class FromHotline(_Reaction):
                 "cause before the next call (未诉先办)",
                 grid_id=grid_id, hotspot_id=d.hotspot_id, now=datetime.now(UTC),
             )  # fmt: skip
-            return [opened, *_assigned(case_id, worker, "the grid's worker")]
+            return cases.with_worker(opened, worker)
 
         await self.on_case(ctx, event, case_id, decide)
 
@@ -267,16 +267,6 @@ class FromRegistry(_Reaction):
                 )  # fmt: skip
 
             await self.on_case(ctx, cause, case_id, decide)
-
-
-def _assigned(
-    case_id: uuid.UUID, worker: tuple[uuid.UUID, str] | None, reason: str
-) -> list[DomainEvent]:
-    if worker is None:
-        return []  # nobody known for the grid yet: the community's triage view shows it
-    return [
-        cases.CaseAssigned(case_id=case_id, worker_id=worker[0], account=worker[1], reason=reason)
-    ]
 
 
 def _aware(moment: datetime) -> datetime:

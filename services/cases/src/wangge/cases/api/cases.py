@@ -23,7 +23,6 @@ from wangge.cases.domain import cases
 from wangge.cases.handling import act, new_id, start
 from wangge.cases.projections.cases import Cases
 from wangge.cases.projections.roster import worker_of
-from wangge.events import DomainEvent
 from wangge.events.db import read_only
 from wangge.events.projection import active_tables
 from wangge.service.app import ServiceState
@@ -226,14 +225,10 @@ async def open_case(body: CaseCreate, request: Request, principal: Staff, state:
         title=body.title, description=body.description, grid_id=body.grid_id,
         subjects=body.subjects, deadline=body.deadline, now=datetime.now(UTC),
     )  # fmt: skip
-    events: list[DomainEvent] = [opened]
-    if worker is not None:
-        events.append(
-            cases.CaseAssigned(
-                case_id=case_id, worker_id=worker[0], account=worker[1], reason="the grid's worker"
-            )
-        )
-    await start(state, cases.stream_id(case_id), events, metadata=metadata(request, principal))
+    await start(
+        state, cases.stream_id(case_id), cases.with_worker(opened, worker),
+        metadata=metadata(request, principal),
+    )  # fmt: skip
     return await read_case_as(state, principal, case_id)
 
 

@@ -17,7 +17,6 @@ from wangge.cases.domain import cases
 from wangge.cases.handling import start
 from wangge.cases.projections.cases import Cases
 from wangge.cases.projections.roster import grid_code, worker_of
-from wangge.events import DomainEvent
 from wangge.events.db import read_only
 from wangge.events.projection import active_tables
 from wangge.service.app import ServiceState
@@ -113,12 +112,8 @@ async def open_from_need(
         grid_id=need.grid_id, subjects=[str(need.person_id)] if need.person_id else [],
         need_id=need_id, now=datetime.now(UTC),
     )  # fmt: skip
-    events: list[DomainEvent] = [opened]
-    if worker is not None:
-        events.append(
-            cases.CaseAssigned(
-                case_id=case_id, worker_id=worker[0], account=worker[1], reason="the grid's worker"
-            )
-        )
-    await start(state, cases.stream_id(case_id), events, metadata=metadata(request, principal))
+    await start(
+        state, cases.stream_id(case_id), cases.with_worker(opened, worker),
+        metadata=metadata(request, principal),
+    )  # fmt: skip
     return await read_case_as(state, principal, case_id)

@@ -375,6 +375,19 @@ def open_case(
     )  # fmt: skip
 
 
+def with_worker(
+    opened: CaseOpened, worker: tuple[uuid.UUID, str] | None, reason: str = "the grid's worker"
+) -> list[DomainEvent]:
+    """A new case and, when its grid has a known worker (id, account), their assignment; without
+    one the community's triage view shows it."""
+    if worker is None:
+        return [opened]
+    assigned = CaseAssigned(
+        case_id=opened.case_id, worker_id=worker[0], account=worker[1], reason=reason
+    )
+    return [opened, assigned]
+
+
 def assign(case: Case, *, worker_id: uuid.UUID, account: str, reason: str) -> list[DomainEvent]:
     """Make a worker responsible (nothing when they already are)."""
     if case.status not in OPEN:
