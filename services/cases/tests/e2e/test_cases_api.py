@@ -200,3 +200,19 @@ async def test_reassigning_a_grid_moves_its_open_cases_to_the_new_worker(trio: T
     await eventually(lambda: worker_known(trio, trio.tree.grid, OTHER_WORKER), what="the roster")
     inbox = await json_of(await trio.cases.client.get("/inbox", headers=trio.worker(OTHER_WORKER)))
     assert case["case_id"] in [c["case_id"] for c in inbox["cases"]]
+
+
+async def test_opening_a_case_again_with_the_same_idempotency_key_opens_it_once(
+    trio: Trio,
+) -> None:
+    body = {"kind": "hazard", "source": "visit", "title": "楼道堆物", "grid_id": trio.tree.grid}
+    headers = {**trio.worker(), "Idempotency-Key": "visit-0427-1"}
+    first = await json_of(await trio.cases.client.post("/cases", json=body, headers=headers), 201)
+    again = await json_of(await trio.cases.client.post("/cases", json=body, headers=headers), 201)
+    assert again["case_id"] == first["case_id"]
+    other = await trio.cases.client.post(
+        "/cases", json=body | {"title": "另一件事"}, headers=headers
+    )
+    assert other.status_code == 422
+    inbox = await json_of(await trio.cases.client.get("/inbox", headers=trio.worker()))
+    assert [c["case_id"] for c in inbox["cases"]] == [first["case_id"]]

@@ -1,66 +1,57 @@
-"""Running a command on a case or a care plan: load, let the domain decide, append (one
-transaction, with the inline read models)."""
+"""Running a command on a case or a care plan through the service kit's command context
+(``wangge.service.commands``): 404 for a missing stream, ``If-Match``, ``Idempotency-Key``, one
+transaction with the inline read models."""
 
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable, Sequence
-from typing import Any, TypeVar
+from collections.abc import Awaitable, Callable, Sequence
+from typing import TypeVar
 
-from wangge.events import DomainEvent, Metadata
-from wangge.events.command import Evolve, load, unit_of_work
-from wangge.events.store import NO_STREAM
-from wangge.service.app import ServiceState
-from wangge.service.errors import NotFound
+from pydantic import BaseModel
+
+from wangge.events import DomainEvent
+from wangge.events.command import Evolve, UnitOfWork
+from wangge.service.commands import CommandContext
 
 S = TypeVar("S")
+Also = Callable[[UnitOfWork], Awaitable[None]]
 
 
-async def act(
-    state: ServiceState,
+class NoBody(BaseModel):
+    """The body of a command that has none (its fingerprint is its route and path)."""
+
+
+NO_BODY = NoBody()
+
+
+async def change(
+    command: CommandContext,
     stream: str,
     evolve: Evolve[S],
     decide: Callable[[S], Sequence[DomainEvent]],
     *,
-    metadata: Metadata,
     what: str,
-    then: Callable[[Any], Any] | None = None,
-) -> S:
-    """Run one step on an existing stream (404 when there is none); returns the state before.
-
-    ``then`` runs inside the transaction after the append (a key to keep beside the events).
-    """
-    loaded = await load(state.store, stream, evolve)
-    if loaded.state is None:
-        raise NotFound(f"no {what} {stream.split('-', 1)[1]}", field=f"{what}_id")
-    events = list(decide(loaded.state))
-    if events:
-        async with unit_of_work(
-            state.store, projections=list(state.projections.values()), metadata=metadata
-        ) as unit:
-            await unit.append(
-                stream, events, expected_version=loaded.version, history=loaded.events
-            )
-            if then is not None:
-                await then(unit.conn)
-    return loaded.state
+    body: BaseModel = NO_BODY,
+    also: Also | None = None,
+) -> None:
+    """Decide on an existing stream (404 naming ``<what>_id`` when there is none) and append."""
+    loaded = await command.load(stream, evolve, field=f"{what}_id")
+    await command.change(body, loaded, decide, also)
 
 
-async def start(
-    state: ServiceState,
+async def create(
+    command: CommandContext,
     stream: str,
     events: Sequence[DomainEvent],
     *,
-    metadata: Metadata,
-    then: Callable[[Any], Any] | None = None,
-) -> None:
-    """Start a new stream (a case, a plan)."""
-    async with unit_of_work(
-        state.store, projections=list(state.projections.values()), metadata=metadata
-    ) as unit:
-        await unit.append(stream, events, expected_version=NO_STREAM)
-        if then is not None:
-            await then(unit.conn)
+    body: BaseModel = NO_BODY,
+    also: Also | None = None,
+) -> uuid.UUID:
+    """Start a new stream (a case, a plan); returns its id, which for a retried request
+    (the same ``Idempotency-Key``) is the first request's."""
+    result = await command.create(body, stream, lambda: events, also)
+    return uuid.UUID(result.stream_id.split("-", 1)[1])
 
 
 def new_id() -> uuid.UUID:

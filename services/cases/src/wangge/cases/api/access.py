@@ -8,14 +8,12 @@ from collections.abc import Mapping
 from typing import Annotated, Any
 
 import sqlalchemy as sa
-from fastapi import Depends, Request
+from fastapi import Depends
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from wangge.cases.projections.cases import Cases
 from wangge.cases.projections.roster import Roster, grid_code
-from wangge.events import Metadata
 from wangge.events.projection import active_tables
-from wangge.events.telemetry import current_traceparent
 from wangge.service.app import ServiceState
 from wangge.service.auth import Principal, require
 from wangge.service.errors import DomainError, NotFound
@@ -32,14 +30,6 @@ class UnknownGrid(DomainError):
 
     slug = "unknown-grid"
     title = "No such grid in the subdistrict"
-
-
-def metadata(request: Request, principal: Principal) -> Metadata:
-    return Metadata(
-        actor=principal.subject,
-        correlation_id=request.headers.get("X-Correlation-Id"),
-        traceparent=current_traceparent(),
-    )
 
 
 async def roster(conn: AsyncConnection, state: ServiceState) -> Mapping[str, sa.Table] | None:

@@ -11,14 +11,16 @@ import sqlalchemy as sa
 from fastapi import APIRouter, Request, status
 from pydantic import BaseModel, Field
 
-from wangge.cases.api.access import Staff, code_of_grid, metadata, roster
+from wangge.cases.api.access import Staff, code_of_grid, roster
 from wangge.cases.domain import care
-from wangge.cases.handling import act, new_id, start
+from wangge.cases.handling import change, create, new_id
 from wangge.cases.projections.care import CarePlans
 from wangge.cases.projections.roster import worker_of
+from wangge.events.command import UnitOfWork
 from wangge.events.db import read_only
 from wangge.events.projection import active_tables
 from wangge.service.app import ServiceState
+from wangge.service.commands import Command
 from wangge.service.deps import ReadConnection, State
 from wangge.service.errors import Forbidden, NotFound
 
@@ -122,7 +124,7 @@ def plan_schedule(row: Any, visits: set[date], today: date) -> care.Schedule:
 
 @router.post("", status_code=status.HTTP_201_CREATED, response_model=PlanRead)
 async def start_plan(
-    body: PlanCreate, request: Request, principal: Staff, state: State
+    body: PlanCreate, principal: Staff, state: State, command: Command
 ) -> PlanRead:
     """Start recurring visits; the grid's worker is responsible unless another is named."""
     async with read_only(state.engine) as conn:
@@ -138,8 +140,8 @@ async def start_plan(
         grid_id=body.grid_id, kind=body.kind, every_days=body.every_days,
         worker_account=account, starts_on=body.starts_on, note=body.note,
     )  # fmt: skip
-    await start(state, care.stream_id(plan_id), [started], metadata=metadata(request, principal))
-    return await _plan(state, principal, plan_id)
+    created = await create(command, care.stream_id(plan_id), [started], body=body)
+    return await _plan(state, principal, created)
 
 
 @router.get("/{plan_id}", response_model=PlanRead)
@@ -150,7 +152,12 @@ async def read_plan(plan_id: uuid.UUID, principal: Staff, state: State) -> PlanR
 
 @router.post("/{plan_id}/visits", status_code=status.HTTP_201_CREATED, response_model=PlanRead)
 async def record_visit(
-    plan_id: uuid.UUID, body: VisitCreate, request: Request, principal: Staff, state: State
+    plan_id: uuid.UUID,
+    body: VisitCreate,
+    request: Request,
+    principal: Staff,
+    state: State,
+    command: Command,
 ) -> PlanRead:
     """A visit made; its measurements are sealed with the plan's key."""
     await _plan(state, principal, plan_id)  # 404 unless theirs
@@ -161,17 +168,17 @@ async def record_visit(
     key = key or keyring.generate()
     sealed = keyring.sealer(key, plan_id)(body.measurements) if body.measurements else None
 
-    async def keep(conn: Any) -> None:
+    async def keep(unit: UnitOfWork) -> None:
         if fresh and sealed is not None:
-            await keyring.keep(conn, plan_id, key)
+            await keyring.keep(unit.conn, plan_id, key)
 
-    await act(
-        state, care.stream_id(plan_id), care.evolve,
+    await change(
+        command, care.stream_id(plan_id), care.evolve,
         lambda p: care.record_visit(
             p, visit_id=new_id(), visited_on=body.visited_on, today=datetime.now(UTC).date(),
             by=principal.subject, note=body.note, measurements=sealed,
         ),
-        metadata=metadata(request, principal), what="plan", then=keep,
+        what="plan", body=body, also=keep,
     )  # fmt: skip
     return await _plan(state, principal, plan_id)
 
@@ -201,13 +208,13 @@ async def measurements(
 
 @router.post("/{plan_id}/end", response_model=PlanRead)
 async def end_plan(
-    plan_id: uuid.UUID, body: Ending, request: Request, principal: Staff, state: State
+    plan_id: uuid.UUID, body: Ending, principal: Staff, state: State, command: Command
 ) -> PlanRead:
     """No more visits, with the reason."""
     await _plan(state, principal, plan_id)
-    await act(
-        state, care.stream_id(plan_id), care.evolve,
+    await change(
+        command, care.stream_id(plan_id), care.evolve,
         lambda p: care.end(p, ended_on=body.ended_on, reason=body.reason),
-        metadata=metadata(request, principal), what="plan",
+        what="plan", body=body,
     )  # fmt: skip
     return await _plan(state, principal, plan_id)

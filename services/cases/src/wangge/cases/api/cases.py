@@ -4,6 +4,7 @@ follow it up; and a dispute's mediation: parties, mediators, sessions, the agree
 from __future__ import annotations
 
 import uuid
+from collections.abc import Callable, Sequence
 from datetime import UTC, date, datetime
 from typing import Any, Literal
 
@@ -16,16 +17,18 @@ from wangge.cases.api.access import (
     Supervisor,
     case_row,
     code_of_grid,
-    metadata,
     roster,
 )
 from wangge.cases.domain import cases
-from wangge.cases.handling import act, new_id, start
+from wangge.cases.handling import NO_BODY, Also, change, create, new_id
 from wangge.cases.projections.cases import Cases
 from wangge.cases.projections.roster import worker_of
+from wangge.events import DomainEvent
+from wangge.events.command import UnitOfWork
 from wangge.events.db import read_only
 from wangge.events.projection import active_tables
 from wangge.service.app import ServiceState
+from wangge.service.commands import Command, CommandContext
 from wangge.service.deps import ReadConnection, State
 from wangge.service.errors import Forbidden
 from wangge.service.personal import mask_name, normalise_phone
@@ -194,24 +197,25 @@ async def read_case_as(state: ServiceState, principal: Any, case_id: uuid.UUID) 
 
 
 async def _step(
-    request: Request,
-    state: ServiceState,
-    principal: Any,
+    command: CommandContext,
     case_id: uuid.UUID,
-    decide: Any,
-    then: Any = None,
+    decide: Callable[[cases.Case], Sequence[DomainEvent]],
+    body: BaseModel = NO_BODY,
+    also: Also | None = None,
 ) -> CaseRead:
+    state, principal = command.state, command.principal
     async with read_only(state.engine) as conn:
         await case_row(conn, state, principal, case_id)  # 404 unless theirs
-    await act(
-        state, cases.stream_id(case_id), cases.evolve, decide,
-        metadata=metadata(request, principal), what="case", then=then,
-    )  # fmt: skip
+    await change(
+        command, cases.stream_id(case_id), cases.evolve, decide, what="case", body=body, also=also
+    )
     return await read_case_as(state, principal, case_id)
 
 
 @router.post("", status_code=status.HTTP_201_CREATED, response_model=CaseRead)
-async def open_case(body: CaseCreate, request: Request, principal: Staff, state: State) -> CaseRead:
+async def open_case(
+    body: CaseCreate, request: Request, principal: Staff, state: State, command: Command
+) -> CaseRead:
     """Open a case for a grid; the grid's worker is made responsible."""
     async with read_only(state.engine) as conn:
         code = await code_of_grid(conn, state, body.grid_id)
@@ -225,11 +229,10 @@ async def open_case(body: CaseCreate, request: Request, principal: Staff, state:
         title=body.title, description=body.description, grid_id=body.grid_id,
         subjects=body.subjects, deadline=body.deadline, now=datetime.now(UTC),
     )  # fmt: skip
-    await start(
-        state, cases.stream_id(case_id), cases.with_worker(opened, worker),
-        metadata=metadata(request, principal),
-    )  # fmt: skip
-    return await read_case_as(state, principal, case_id)
+    created = await create(
+        command, cases.stream_id(case_id), cases.with_worker(opened, worker), body=body
+    )
+    return await read_case_as(state, principal, created)
 
 
 @router.get("/{case_id}", response_model=CaseRead)
@@ -239,82 +242,119 @@ async def read_case(case_id: uuid.UUID, principal: Staff, state: State) -> CaseR
 
 
 @router.post("/{case_id}/accept", response_model=CaseRead)
-async def accept(case_id: uuid.UUID, request: Request, principal: Staff, state: State) -> CaseRead:
+async def accept(
+    case_id: uuid.UUID, request: Request, principal: Staff, state: State, command: Command
+) -> CaseRead:
     """The responsible worker takes the case on (for a hotline case: the ticket is accepted)."""
-    return await _step(
-        request, state, principal, case_id, lambda c: cases.accept(c, account=principal.subject)
-    )
+    return await _step(command, case_id, lambda c: cases.accept(c, account=principal.subject))
 
 
 @router.post("/{case_id}/progress", response_model=CaseRead)
 async def note_progress(
-    case_id: uuid.UUID, body: Note, request: Request, principal: Staff, state: State
+    case_id: uuid.UUID,
+    body: Note,
+    request: Request,
+    principal: Staff,
+    state: State,
+    command: Command,
 ) -> CaseRead:
     """Record what was done."""
-    return await _step(
-        request, state, principal, case_id, lambda c: cases.note_progress(c, body.note)
-    )
+    return await _step(command, case_id, lambda c: cases.note_progress(c, body.note), body=body)
 
 
 @router.post("/{case_id}/escalate", response_model=CaseRead)
 async def escalate(
-    case_id: uuid.UUID, body: Escalation, request: Request, principal: Staff, state: State
+    case_id: uuid.UUID,
+    body: Escalation,
+    request: Request,
+    principal: Staff,
+    state: State,
+    command: Command,
 ) -> CaseRead:
     """Hand the case up (上报): to the community, the subdistrict or a department."""
     return await _step(
-        request, state, principal, case_id,
+        command, case_id,
         lambda c: cases.escalate(c, level=body.level, to=body.to, reason=body.reason),
+        body=body,
     )  # fmt: skip
 
 
 @router.post("/{case_id}/refer", response_model=CaseRead)
 async def refer(
-    case_id: uuid.UUID, body: Referral, request: Request, principal: Staff, state: State
+    case_id: uuid.UUID,
+    body: Referral,
+    request: Request,
+    principal: Staff,
+    state: State,
+    command: Command,
 ) -> CaseRead:
     """Hand the matter to the department that owns it (转办); the grid follows it."""
     return await _step(
-        request, state, principal, case_id,
+        command, case_id,
         lambda c: cases.refer(c, department=body.department, reason=body.reason),
+        body=body,
     )  # fmt: skip
 
 
 @router.post("/{case_id}/resolve", response_model=CaseRead)
 async def resolve(
-    case_id: uuid.UUID, body: Resolution, request: Request, principal: Staff, state: State
+    case_id: uuid.UUID,
+    body: Resolution,
+    request: Request,
+    principal: Staff,
+    state: State,
+    command: Command,
 ) -> CaseRead:
     """Resolve the case (for a hotline case: the reply, delivered to the hotline)."""
     return await _step(
-        request, state, principal, case_id,
+        command, case_id,
         lambda c: cases.resolve(
             c, resolution=body.resolution, solved=body.solved, at_source=body.at_source
         ),
+        body=body,
     )  # fmt: skip
 
 
 @router.post("/{case_id}/close", response_model=CaseRead)
 async def close(
-    case_id: uuid.UUID, body: Closing, request: Request, principal: Supervisor, state: State
+    case_id: uuid.UUID,
+    body: Closing,
+    request: Request,
+    principal: Supervisor,
+    state: State,
+    command: Command,
 ) -> CaseRead:
     """Close a resolved case."""
-    return await _step(request, state, principal, case_id, lambda c: cases.close(c, body.note))
+    return await _step(command, case_id, lambda c: cases.close(c, body.note), body=body)
 
 
 @router.post("/{case_id}/reopen", response_model=CaseRead)
 async def reopen(
-    case_id: uuid.UUID, body: Reason, request: Request, principal: Supervisor, state: State
+    case_id: uuid.UUID,
+    body: Reason,
+    request: Request,
+    principal: Supervisor,
+    state: State,
+    command: Command,
 ) -> CaseRead:
     """Back to work."""
-    return await _step(request, state, principal, case_id, lambda c: cases.reopen(c, body.reason))
+    return await _step(command, case_id, lambda c: cases.reopen(c, body.reason), body=body)
 
 
 @router.post("/{case_id}/follow-up", response_model=CaseRead)
 async def follow_up(
-    case_id: uuid.UUID, body: FollowUp, request: Request, principal: Staff, state: State
+    case_id: uuid.UUID,
+    body: FollowUp,
+    request: Request,
+    principal: Staff,
+    state: State,
+    command: Command,
 ) -> CaseRead:
     """A later check on the outcome (回访)."""
     return await _step(
-        request, state, principal, case_id,
+        command, case_id,
         lambda c: cases.follow_up(c, satisfied=body.satisfied, note=body.note),
+        body=body,
     )  # fmt: skip
 
 
@@ -339,7 +379,12 @@ async def mediation(
 
 @router.post("/{case_id}/parties", status_code=status.HTTP_201_CREATED, response_model=PartyRead)
 async def join_party(
-    case_id: uuid.UUID, body: PartyCreate, request: Request, principal: Staff, state: State
+    case_id: uuid.UUID,
+    body: PartyCreate,
+    request: Request,
+    principal: Staff,
+    state: State,
+    command: Command,
 ) -> PartyRead:
     """A party to the dispute: a resident by pseudonymous id, or someone from outside (their
     name and phone sealed with the case's key)."""
@@ -363,72 +408,97 @@ async def join_party(
         fresh = False
         masked = body.resident_name_masked or "居民"
 
-    async def keep(conn: Any) -> None:
+    async def keep(unit: UnitOfWork) -> None:
         if fresh and key is not None:
-            await keyring.keep(conn, case_id, key)
+            await keyring.keep(unit.conn, case_id, key)
 
     await _step(
-        request, state, principal, case_id,
+        command, case_id,
         lambda c: cases.join_party(
             c, party_id=party_id, role=body.role, name_masked=masked, resident=body.resident,
             outside=sealed,
         ),
-        then=keep,
+        body=body,
+        also=keep,
     )  # fmt: skip
     return PartyRead(party_id=party_id, role=body.role, resident=body.resident, name_masked=masked)
 
 
 @router.post("/{case_id}/mediators", response_model=CaseRead)
 async def appoint_mediator(
-    case_id: uuid.UUID, body: MediatorCreate, request: Request, principal: Staff, state: State
+    case_id: uuid.UUID,
+    body: MediatorCreate,
+    request: Request,
+    principal: Staff,
+    state: State,
+    command: Command,
 ) -> CaseRead:
     """A people's mediator on the case."""
     return await _step(
-        request, state, principal, case_id,
+        command, case_id,
         lambda c: cases.appoint_mediator(
             c, mediator=body.mediator, organisation=body.organisation
         ),
+        body=body,
     )  # fmt: skip
 
 
 @router.post("/{case_id}/sessions", status_code=status.HTTP_201_CREATED, response_model=CaseRead)
 async def hold_session(
-    case_id: uuid.UUID, body: SessionCreate, request: Request, principal: Staff, state: State
+    case_id: uuid.UUID,
+    body: SessionCreate,
+    request: Request,
+    principal: Staff,
+    state: State,
+    command: Command,
 ) -> CaseRead:
     """A mediation session and its signed record."""
     return await _step(
-        request, state, principal, case_id,
+        command, case_id,
         lambda c: cases.hold_session(
             c, session_id=new_id(), held_at=body.held_at, place=body.place,
             attendees=body.attendees, mediators=body.mediators, summary=body.summary,
             signed_by=body.signed_by, now=datetime.now(UTC),
         ),
+        body=body,
     )  # fmt: skip
 
 
 @router.post("/{case_id}/agreement", status_code=status.HTTP_201_CREATED, response_model=CaseRead)
 async def sign_agreement(
-    case_id: uuid.UUID, body: AgreementCreate, request: Request, principal: Staff, state: State
+    case_id: uuid.UUID,
+    body: AgreementCreate,
+    request: Request,
+    principal: Staff,
+    state: State,
+    command: Command,
 ) -> CaseRead:
     """The mediation agreement, signed by every party; its 30-day window for judicial
     confirmation (司法确认) is on the case."""
     return await _step(
-        request, state, principal, case_id,
+        command, case_id,
         lambda c: cases.sign_agreement(
             c, agreement_id=new_id(), signed_by=body.signed_by, facts=body.facts,
             dispute=body.dispute, responsibilities=body.responsibilities, terms=body.terms,
             performance=body.performance, perform_by=body.perform_by,
             signed_on=body.signed_on,
         ),
+        body=body,
     )  # fmt: skip
 
 
 @router.post("/{case_id}/agreement/follow-up", response_model=CaseRead)
 async def follow_up_agreement(
-    case_id: uuid.UUID, body: AgreementFollowUp, request: Request, principal: Staff, state: State
+    case_id: uuid.UUID,
+    body: AgreementFollowUp,
+    request: Request,
+    principal: Staff,
+    state: State,
+    command: Command,
 ) -> CaseRead:
     """Whether the agreement was honoured."""
     return await _step(
-        request, state, principal, case_id,
+        command, case_id,
         lambda c: cases.follow_up_agreement(c, honoured=body.honoured, note=body.note),
+        body=body,
     )  # fmt: skip

@@ -8,18 +8,19 @@ from datetime import UTC, datetime
 from typing import Any
 
 import sqlalchemy as sa
-from fastapi import APIRouter, Request, Response, status
+from fastapi import APIRouter, Response, status
 from pydantic import BaseModel
 
-from wangge.cases.api.access import Staff, metadata, roster
+from wangge.cases.api.access import Staff, roster
 from wangge.cases.api.cases import CaseRead, read_case_as
 from wangge.cases.domain import cases
-from wangge.cases.handling import start
+from wangge.cases.handling import create
 from wangge.cases.projections.cases import Cases
 from wangge.cases.projections.roster import grid_code, worker_of
 from wangge.events.db import read_only
 from wangge.events.projection import active_tables
 from wangge.service.app import ServiceState
+from wangge.service.commands import Command
 from wangge.service.deps import ReadConnection, State
 from wangge.service.errors import NotFound
 from wangge.service.times import StoredTime
@@ -87,7 +88,7 @@ async def suggestions(principal: Staff, conn: ReadConnection, state: State) -> S
 
 @router.post("/{need_id}/case", status_code=status.HTTP_201_CREATED, response_model=CaseRead)
 async def open_from_need(
-    need_id: uuid.UUID, request: Request, response: Response, principal: Staff, state: State
+    need_id: uuid.UUID, response: Response, principal: Staff, state: State, command: Command
 ) -> CaseRead:
     """Open the suggested case, for the grid's worker (once: again, it answers with that case)."""
     case_id = cases.case_for(f"need:{need_id}")
@@ -112,8 +113,5 @@ async def open_from_need(
         grid_id=need.grid_id, subjects=[str(need.person_id)] if need.person_id else [],
         need_id=need_id, now=datetime.now(UTC),
     )  # fmt: skip
-    await start(
-        state, cases.stream_id(case_id), cases.with_worker(opened, worker),
-        metadata=metadata(request, principal),
-    )  # fmt: skip
+    await create(command, cases.stream_id(case_id), cases.with_worker(opened, worker))
     return await read_case_as(state, principal, case_id)
