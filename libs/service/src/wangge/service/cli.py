@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from importlib.metadata import entry_points
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, TypeVar
 
 import typer
 
@@ -36,6 +36,51 @@ def migrate_command(
         typer.echo(f"{service} database at {revision}: {current.resolved_database_url}")
 
     return migrate
+
+
+S = TypeVar("S", bound=ServiceSettings)
+
+
+def run_command(
+    settings: Callable[[], S],
+    migrations: Path,
+    *,
+    service: str,
+    port: int,
+    factory: str,
+    banner: Callable[[S], str] | None = None,
+) -> Callable[..., None]:
+    """A service's ``run`` sub-command: migrate first (dev), then serve ``factory`` (an app
+    factory's import path, ``module:function``) on ``port`` with one or more processes."""
+
+    def run(
+        host: Annotated[str, typer.Option(help="address to listen on")] = "127.0.0.1",
+        port: Annotated[int, typer.Option(min=1, max=65535)] = port,
+        migrate_first: Annotated[
+            bool, typer.Option(help="run the migration step before serving (dev)")
+        ] = True,
+        workers: Annotated[
+            int, typer.Option(min=1, max=64, help="server processes (one per core)")
+        ] = 1,
+    ) -> None:
+        """Serve the service's API (OpenAPI at /docs)."""
+        from importlib import import_module
+
+        from wangge.service.migrations import upgrade
+        from wangge.service.serve import serve
+
+        current = settings()
+        if migrate_first:
+            upgrade(current, migrations)
+        typer.echo(f"{service} on http://{host}:{port} (OpenAPI: /docs)")
+        if banner is not None:
+            typer.echo(banner(current))
+        module, function = factory.split(":")
+        build = getattr(import_module(module), function)
+        serve(build(current), current, host=host, port=port, workers=workers, factory=factory)
+
+    run.__doc__ = f"Serve the {service}'s API (OpenAPI at /docs)."
+    return run
 
 
 def _add_service_commands() -> None:
