@@ -125,3 +125,23 @@ async def test_an_unsigned_follow_up_is_refused(pair: Pair) -> None:
         headers=pair.hotline.as_("hotline_system"),
     )
     assert refused.status_code == 401
+
+
+async def test_a_staff_step_retried_with_its_idempotency_key_answers_as_the_first(
+    pair: Pair,
+) -> None:
+    view = await routed(pair, "沿江街道滨江社区12栋2单元1201")
+    worker = {
+        **pair.hotline.as_("grid_worker", places=[pair.tree.grid_code]),
+        "Idempotency-Key": "accept-once",
+    }
+    path = f"/tickets/{view['ticket_id']}/accept"
+    first = await pair.hotline.client.post(path, headers=worker)
+    retried = await pair.hotline.client.post(path, headers=worker)
+    assert (first.status_code, retried.status_code) == (200, 200), retried.text
+    assert retried.json()["status"] == "accepted"
+    stale = await pair.hotline.client.post(
+        f"/tickets/{view['ticket_id']}/return", json={"reason": "x"},
+        headers={**worker, "Idempotency-Key": "other", "If-Match": '"1"'},
+    )  # fmt: skip
+    assert stale.status_code == 409

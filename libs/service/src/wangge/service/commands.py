@@ -32,6 +32,14 @@ S = TypeVar("S")
 Also = Callable[[UnitOfWork], Awaitable[None]]
 """Writes of the command's own tables, after its appends and in their transaction."""
 
+
+class NoBody(BaseModel):
+    """The body of a command that has none (its fingerprint is its route and path)."""
+
+
+NO_BODY = NoBody()
+"""What ``CommandContext.create`` and ``change`` take for a command without a body."""
+
 _ETAG = re.compile(r'^(?:W/)?"?(\d{1,9})"?$')
 
 

@@ -12,17 +12,10 @@ from pydantic import BaseModel
 
 from wangge.events import DomainEvent
 from wangge.events.command import Evolve, UnitOfWork
-from wangge.service.commands import CommandContext
+from wangge.service.commands import NO_BODY, CommandContext
 
 S = TypeVar("S")
 Also = Callable[[UnitOfWork], Awaitable[None]]
-
-
-class NoBody(BaseModel):
-    """The body of a command that has none (its fingerprint is its route and path)."""
-
-
-NO_BODY = NoBody()
 
 
 async def change(

@@ -20,7 +20,7 @@ from wangge.cases.api.access import (
     roster,
 )
 from wangge.cases.domain import cases
-from wangge.cases.handling import NO_BODY, Also, change, create, new_id
+from wangge.cases.handling import Also, change, create, new_id
 from wangge.cases.projections.cases import Cases
 from wangge.cases.projections.roster import worker_of
 from wangge.events import DomainEvent
@@ -28,7 +28,7 @@ from wangge.events.command import UnitOfWork
 from wangge.events.db import read_only
 from wangge.events.projection import active_tables
 from wangge.service.app import ServiceState
-from wangge.service.commands import Command, CommandContext
+from wangge.service.commands import NO_BODY, Command, CommandContext
 from wangge.service.deps import ReadConnection, State
 from wangge.service.errors import Forbidden
 from wangge.service.personal import mask_name, normalise_phone

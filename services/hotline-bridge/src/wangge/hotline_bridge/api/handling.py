@@ -9,6 +9,7 @@ communities' staff's. Every step is an event on the ticket's stream, checked by 
 from __future__ import annotations
 
 import uuid
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from typing import Annotated, Any
 
@@ -17,7 +18,7 @@ from fastapi import APIRouter, Depends, Request
 from pydantic import AwareDatetime, BaseModel, Field
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from wangge.events import Metadata
+from wangge.events import DomainEvent, Metadata
 from wangge.events.db import read_only
 from wangge.events.projection import active_tables
 from wangge.events.telemetry import current_traceparent
@@ -36,6 +37,7 @@ from wangge.hotline_bridge.handling import act
 from wangge.hotline_bridge.intake import grid_map
 from wangge.service.app import ServiceState
 from wangge.service.auth import Principal, require
+from wangge.service.commands import NO_BODY, Command, CommandContext
 from wangge.service.deps import ReadConnection, State
 from wangge.service.errors import DomainError, Forbidden, NotFound
 
@@ -130,6 +132,18 @@ async def _may_handle(state: ServiceState, principal: Principal, ticket_id: uuid
         raise NotFound(f"no ticket {ticket_id}", field="ticket_id")  # not theirs to see
 
 
+async def _command(
+    command: CommandContext,
+    ticket_id: uuid.UUID,
+    decide: Callable[[tickets.Ticket, int], Sequence[DomainEvent]],
+    body: BaseModel = NO_BODY,
+) -> None:
+    """A staff command on a ticket through the kit's command context (``Idempotency-Key``,
+    ``If-Match``, 404 for an unknown ticket)."""
+    loaded = await command.load(tickets.stream_id(ticket_id), tickets.evolve, field="ticket_id")
+    await command.change(body, loaded, lambda ticket: decide(ticket, loaded.version))
+
+
 async def _done(state: ServiceState, ticket_id: uuid.UUID) -> TicketView:
     async with read_only(state.engine) as conn:
         return await ticket_view(conn, state, ticket_id)
@@ -147,7 +161,7 @@ async def triage_queue(principal: Triage, conn: ReadConnection, state: State) ->
 
 @router.post("/tickets/{ticket_id}/route", response_model=TicketView)
 async def route_by_hand(
-    ticket_id: uuid.UUID, body: RouteByHand, request: Request, principal: Triage, state: State
+    ticket_id: uuid.UUID, body: RouteByHand, principal: Triage, state: State, command: Command
 ) -> TicketView:
     """Send a ticket in triage to a grid (routing method ``manual``)."""
     async with read_only(state.engine) as conn:
@@ -155,35 +169,29 @@ async def route_by_hand(
     if not principal.covers(code):
         raise Forbidden(f"grid {code} is outside the caller's places", field="grid_id")
     match = Match(RoutingMethod.MANUAL, body.grid_id, None, f"routed by hand to grid {code}")
-    await act(
-        state, ticket_id, lambda t, _: tickets.route(t, match),
-        metadata=_metadata(request, principal),
-    )  # fmt: skip
+    await _command(command, ticket_id, lambda t, _: tickets.route(t, match), body)
     return await _done(state, ticket_id)
 
 
 @router.post("/tickets/{ticket_id}/return", response_model=TicketView)
 async def return_ticket(
-    ticket_id: uuid.UUID, body: Return, request: Request, principal: GridStaff, state: State
+    ticket_id: uuid.UUID, body: Return, principal: GridStaff, state: State, command: Command
 ) -> TicketView:
     """Give the ticket back to the hotline before acceptance (退单), e.g. not the subdistrict's."""
     await _may_handle(state, principal, ticket_id)
-    await act(
-        state, ticket_id, lambda t, _: tickets.give_back(t, body.reason, by="staff"),
-        metadata=_metadata(request, principal),
-    )  # fmt: skip
+    await _command(
+        command, ticket_id, lambda t, _: tickets.give_back(t, body.reason, by="staff"), body
+    )
     return await _done(state, ticket_id)
 
 
 @router.post("/tickets/{ticket_id}/accept", response_model=TicketView)
 async def accept_ticket(
-    ticket_id: uuid.UUID, request: Request, principal: GridStaff, state: State
+    ticket_id: uuid.UUID, principal: GridStaff, state: State, command: Command
 ) -> TicketView:
     """The grid signs for the ticket (签收)."""
     await _may_handle(state, principal, ticket_id)
-    await act(
-        state, ticket_id, lambda t, _: tickets.accept(t), metadata=_metadata(request, principal)
-    )
+    await _command(command, ticket_id, lambda t, _: tickets.accept(t))
     return await _done(state, ticket_id)
 
 
@@ -191,33 +199,33 @@ async def accept_ticket(
 async def request_extension(
     ticket_id: uuid.UUID,
     body: ExtensionRequest,
-    request: Request,
     principal: GridStaff,
     state: State,
+    command: Command,
 ) -> TicketView:
     """Ask the hotline for more time (延期), before the deadline."""
     await _may_handle(state, principal, ticket_id)
     now = datetime.now(UTC)
-    await act(
-        state, ticket_id,
+    await _command(
+        command, ticket_id,
         lambda t, _: tickets.request_extension(t, until=body.until, reason=body.reason, now=now),
-        metadata=_metadata(request, principal),
+        body,
     )  # fmt: skip
     return await _done(state, ticket_id)
 
 
 @router.post("/tickets/{ticket_id}/reply", response_model=TicketView)
 async def reply_to_ticket(
-    ticket_id: uuid.UUID, body: Reply, request: Request, principal: GridStaff, state: State
+    ticket_id: uuid.UUID, body: Reply, principal: GridStaff, state: State, command: Command
 ) -> TicketView:
     """The grid's answer; it is delivered to the hotline's callback, retried until taken."""
     await _may_handle(state, principal, ticket_id)
-    await act(
-        state, ticket_id,
+    await _command(
+        command, ticket_id,
         lambda t, version: tickets.reply(
             t, text=body.reply, solved=body.solved, at_source=body.at_source, version=version
         ),
-        metadata=_metadata(request, principal),
+        body,
     )  # fmt: skip
     return await _done(state, ticket_id)
 
@@ -229,14 +237,11 @@ def _body(model: type[BaseModel]) -> dict[str, Any]:
 
 @router.post("/tickets/{ticket_id}/delivery/retry", response_model=TicketView)
 async def retry_delivery(
-    ticket_id: uuid.UUID, request: Request, principal: Triage, state: State
+    ticket_id: uuid.UUID, principal: Triage, state: State, command: Command
 ) -> TicketView:
     """Send a dead-lettered reply on its way again (same idempotency key)."""
     await _may_handle(state, principal, ticket_id)
-    await act(
-        state, ticket_id, lambda t, _: tickets.retry_delivery(t),
-        metadata=_metadata(request, principal),
-    )  # fmt: skip
+    await _command(command, ticket_id, lambda t, _: tickets.retry_delivery(t))
     return await _done(state, ticket_id)
 
 
