@@ -24,6 +24,7 @@ from wangge.events import DomainEvent, RecordedEvent, default_catalogue
 from wangge.events.command import react
 from wangge.events.projection import ApplyContext, Projection, active_tables, handles
 from wangge.service.app import ServiceState
+from wangge.service.times import stored
 
 UUID = sa.Uuid(as_uuid=True)
 ACTOR = "system:cases"
@@ -114,8 +115,8 @@ class FromHotline(_Reaction):
             opened = cases.open_case(
                 case_id=case_id, kind=cases.CaseKind.COMPLAINT, source=cases.Source.HOTLINE,
                 title=f"{brief.ticket_number} {brief.title}"[:200], description=brief.content,
-                grid_id=d.grid_id, ticket_id=d.ticket_id, deadline=_aware(brief.deadline),
-                now=min(datetime.now(UTC), _aware(brief.deadline)),
+                grid_id=d.grid_id, ticket_id=d.ticket_id, deadline=stored(brief.deadline),
+                now=min(datetime.now(UTC), stored(brief.deadline)),
             )  # fmt: skip
             return cases.with_worker(opened, worker)
 
@@ -267,7 +268,3 @@ class FromRegistry(_Reaction):
                 )  # fmt: skip
 
             await self.on_case(ctx, cause, case_id, decide)
-
-
-def _aware(moment: datetime) -> datetime:
-    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)

@@ -213,9 +213,7 @@ async def _step(
 
 
 @router.post("", status_code=status.HTTP_201_CREATED, response_model=CaseRead)
-async def open_case(
-    body: CaseCreate, request: Request, principal: Staff, state: State, command: Command
-) -> CaseRead:
+async def open_case(body: CaseCreate, principal: Staff, state: State, command: Command) -> CaseRead:
     """Open a case for a grid; the grid's worker is made responsible."""
     async with read_only(state.engine) as conn:
         code = await code_of_grid(conn, state, body.grid_id)
@@ -242,9 +240,7 @@ async def read_case(case_id: uuid.UUID, principal: Staff, state: State) -> CaseR
 
 
 @router.post("/{case_id}/accept", response_model=CaseRead)
-async def accept(
-    case_id: uuid.UUID, request: Request, principal: Staff, state: State, command: Command
-) -> CaseRead:
+async def accept(case_id: uuid.UUID, principal: Staff, command: Command) -> CaseRead:
     """The responsible worker takes the case on (for a hotline case: the ticket is accepted)."""
     return await _step(command, case_id, lambda c: cases.accept(c, account=principal.subject))
 
@@ -253,9 +249,7 @@ async def accept(
 async def note_progress(
     case_id: uuid.UUID,
     body: Note,
-    request: Request,
     principal: Staff,
-    state: State,
     command: Command,
 ) -> CaseRead:
     """Record what was done."""
@@ -266,9 +260,7 @@ async def note_progress(
 async def escalate(
     case_id: uuid.UUID,
     body: Escalation,
-    request: Request,
     principal: Staff,
-    state: State,
     command: Command,
 ) -> CaseRead:
     """Hand the case up (上报): to the community, the subdistrict or a department."""
@@ -283,9 +275,7 @@ async def escalate(
 async def refer(
     case_id: uuid.UUID,
     body: Referral,
-    request: Request,
     principal: Staff,
-    state: State,
     command: Command,
 ) -> CaseRead:
     """Hand the matter to the department that owns it (转办); the grid follows it."""
@@ -300,9 +290,7 @@ async def refer(
 async def resolve(
     case_id: uuid.UUID,
     body: Resolution,
-    request: Request,
     principal: Staff,
-    state: State,
     command: Command,
 ) -> CaseRead:
     """Resolve the case (for a hotline case: the reply, delivered to the hotline)."""
@@ -319,9 +307,7 @@ async def resolve(
 async def close(
     case_id: uuid.UUID,
     body: Closing,
-    request: Request,
     principal: Supervisor,
-    state: State,
     command: Command,
 ) -> CaseRead:
     """Close a resolved case."""
@@ -332,9 +318,7 @@ async def close(
 async def reopen(
     case_id: uuid.UUID,
     body: Reason,
-    request: Request,
     principal: Supervisor,
-    state: State,
     command: Command,
 ) -> CaseRead:
     """Back to work."""
@@ -345,9 +329,7 @@ async def reopen(
 async def follow_up(
     case_id: uuid.UUID,
     body: FollowUp,
-    request: Request,
     principal: Staff,
-    state: State,
     command: Command,
 ) -> CaseRead:
     """A later check on the outcome (回访)."""
@@ -428,9 +410,7 @@ async def join_party(
 async def appoint_mediator(
     case_id: uuid.UUID,
     body: MediatorCreate,
-    request: Request,
     principal: Staff,
-    state: State,
     command: Command,
 ) -> CaseRead:
     """A people's mediator on the case."""
@@ -447,9 +427,7 @@ async def appoint_mediator(
 async def hold_session(
     case_id: uuid.UUID,
     body: SessionCreate,
-    request: Request,
     principal: Staff,
-    state: State,
     command: Command,
 ) -> CaseRead:
     """A mediation session and its signed record."""
@@ -468,9 +446,7 @@ async def hold_session(
 async def sign_agreement(
     case_id: uuid.UUID,
     body: AgreementCreate,
-    request: Request,
     principal: Staff,
-    state: State,
     command: Command,
 ) -> CaseRead:
     """The mediation agreement, signed by every party; its 30-day window for judicial
@@ -491,9 +467,7 @@ async def sign_agreement(
 async def follow_up_agreement(
     case_id: uuid.UUID,
     body: AgreementFollowUp,
-    request: Request,
     principal: Staff,
-    state: State,
     command: Command,
 ) -> CaseRead:
     """Whether the agreement was honoured."""

@@ -18,6 +18,7 @@ from wangge.cases.projections.care import CarePlans
 from wangge.cases.projections.cases import Cases
 from wangge.events.projection import active_tables
 from wangge.service.deps import ReadConnection, State
+from wangge.service.times import stored
 
 router = APIRouter(tags=["inbox"])
 OPEN = [s.value for s in cases.OPEN]
@@ -46,7 +47,7 @@ class TriagePage(BaseModel):
 def _overdue_first(deadline: datetime | None, now: datetime) -> tuple[int, float]:
     if deadline is None:
         return (2, 0.0)
-    moment = deadline if deadline.tzinfo else deadline.replace(tzinfo=UTC)
+    moment = stored(deadline)
     return (0 if moment < now else 1, moment.timestamp())
 
 
