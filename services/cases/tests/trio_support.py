@@ -19,7 +19,7 @@ import sqlalchemy as sa
 from wangge.cases.app import MIGRATIONS as CASES_MIGRATIONS
 from wangge.cases.app import build_app as build_cases
 from wangge.cases.config import CasesSettings
-from wangge.cases.projections.roster import Roster, worker_of
+from wangge.cases.projections.roster import Roster, grid_code, worker_of
 from wangge.events.projection import active_tables
 from wangge.hotline_bridge.app import MIGRATIONS as HOTLINE_MIGRATIONS
 from wangge.hotline_bridge.app import build_app as build_hotline
@@ -67,7 +67,9 @@ async def eventually(
 
 
 async def worker_known(trio: Trio, grid_id: str, account: str = WORKER) -> bool:
-    """Whether the cases service's roster has ``account`` as the grid's worker."""
+    """Whether the cases service's roster knows the grid (its place) and has ``account`` as its
+    worker: the two come from different registry streams, so over Kafka they may arrive on
+    different partitions in either order."""
     state = trio.cases.app.state.service
     async with state.engine.connect() as conn:
         try:
@@ -75,7 +77,8 @@ async def worker_known(trio: Trio, grid_id: str, account: str = WORKER) -> bool:
         except LookupError:
             return False
         worker = await worker_of(conn, tables, uuid.UUID(grid_id))
-    return worker is not None and worker[1] == account
+        code = await grid_code(conn, tables, uuid.UUID(grid_id))
+    return code is not None and worker is not None and worker[1] == account
 
 
 @pytest.fixture(
