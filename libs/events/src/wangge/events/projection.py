@@ -16,6 +16,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+import weakref
 from abc import ABC, abstractmethod
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
@@ -32,6 +33,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from wangge.events.catalogue import Catalogue, default_catalogue, version_from_dataschema
 from wangge.events.db import insert_many
 from wangge.events.envelope import START, Checkpoint, Envelope, RecordedEvent
+from wangge.events.errors import WriteOrderError
 from wangge.events.kafka import make_consumer
 from wangge.events.model import DomainEvent, IntegrationEvent
 from wangge.events.retry import when_overtaken
@@ -75,9 +77,9 @@ class Projection(ABC):
     only catches up what no command applied (a new projection, a rebuild)."""
     reacts: ClassVar[bool] = False
     """Its handlers append events of this service (a policy: a routed ticket opens a case), with
-    ``wangge.events.command.react`` in the batch's transaction. Its runner applies each event it
-    handles in a transaction of its own (an append must come before any other write in its
-    transaction); the events it skips share them."""
+    ``wangge.events.command.react`` in the batch's transaction. Its runner applies up to
+    :data:`REACTIONS_PER_TRANSACTION` handled events in one transaction while every write there
+    follows an append (the store's rule), else each in a transaction of its own."""
     reads: ClassVar[tuple[str, ...]] = ()
     """The services whose events this projection applies, when not only its own service's: a
     local copy of another service's data (the hotline bridge's address -> grid map of registry
@@ -507,6 +509,7 @@ class ProjectionRunner:
                 )
                 await self._drop_generation(conn, retired)
             await self._create_tables(conn, generation)
+        _forget_generation(self.projection.name)
         self.generation = generation
 
     async def _reshaped(self, conn: AsyncConnection, generation: int) -> bool:
@@ -616,7 +619,7 @@ class ProjectionRunner:
             return
         self._checked = now
         async with self.engine.connect() as conn:
-            generation = await active_generation(conn, self.projection.name)
+            generation = await active_generation(conn, self.projection.name, fresh=True)
         if not generation or generation == self.generation:
             return
         log.info(
@@ -640,11 +643,35 @@ class ProjectionRunner:
         if not self.projection.reacts:
             await self._apply_chunk(generation, batch, stored)
             return
-        # a reaction appends, and an append comes first in its transaction: one transaction
-        # per handled event, the events it skips riding along with the next one
+        # reactions append, and the store wants a transaction's appends before its other
+        # writes: up to REACTIONS_PER_TRANSACTION handled events share one transaction (one
+        # commit, one save of positions) as long as that holds; a piece whose transaction is
+        # refused (a reaction wrote before appending, or a younger transaction extended a stream
+        # it appends to) runs again one handled event per transaction
+        handled = self.projection.handled_types
+        piece: list[SourcedEvent] = []
+        count = 0
+        for sourced in batch:
+            piece.append(sourced)
+            if sourced.event.envelope.type in handled:
+                count += 1
+                if count == REACTIONS_PER_TRANSACTION:
+                    await self._react_together(generation, piece, stored)
+                    piece, count = [], 0
+        if piece:
+            await self._react_together(generation, piece, stored)
+
+    async def _react_together(
+        self, generation: int, piece: Sequence[SourcedEvent], stored: dict[str, str]
+    ) -> None:
+        try:
+            await self._apply_chunk(generation, piece, stored)
+            return
+        except WriteOrderError:
+            log.info("projection %s reacts one event at a time", self.projection.name)
         handled = self.projection.handled_types
         chunk: list[SourcedEvent] = []
-        for sourced in batch:
+        for sourced in piece:
             chunk.append(sourced)
             if sourced.event.envelope.type in handled:
                 await self._react(generation, chunk, stored)
@@ -666,6 +693,7 @@ class ProjectionRunner:
         handled = projection.handled_types
         ctx_tables = projection.tables(generation)
         new_positions: dict[str, str] = {}
+        applied = 0
         async with self.engine.begin() as conn:
             ctx = ApplyContext(conn=conn, tables=ctx_tables)
             relevant = [s for s in batch if s.event.envelope.type in handled]
@@ -683,9 +711,10 @@ class ProjectionRunner:
                 await projection.apply(ctx, projection.decode(sourced.event))
                 last_applied[envelope.subject] = envelope.sequence
                 touched[envelope.subject] = envelope.sequence
-                self.applied += 1
+                applied += 1
             await self._save(conn, generation, touched, new_positions)
         stored.update(new_positions)
+        self.applied += applied
 
     async def _applied_versions(
         self, conn: AsyncConnection, generation: int, streams: set[str]
@@ -739,6 +768,7 @@ class ProjectionRunner:
                 .values(generation=generation, updated_at=datetime.now(UTC))
             )
             await self._drop_generation(conn, old)
+        _forget_generation(self.projection.name)
         self.generation = generation
         self._stored = stored
         log.info("projection %s rebuilt as generation %s", self.projection.name, generation)
@@ -781,12 +811,47 @@ async def _upsert(
     )
 
 
-async def active_generation(conn: AsyncConnection, projection: str) -> int:
-    """The generation readers should query (0 before the projection's first start)."""
-    value = await conn.scalar(
-        sa.select(generations.c.generation).where(generations.c.projection == projection)
+REACTIONS_PER_TRANSACTION = 32
+"""Handled events a reacting projection applies in one transaction: enough to spread a commit
+over a burst, few enough that the embedded store's one write lock is never held long."""
+
+GENERATION_MEMO_SECONDS = 1.0
+"""How long a process trusts the active generation it last read. Every read model query and
+every inline apply needs it, which made it the most frequent statement of a command; a swap made
+by another process (a rebuild) is followed within this time, as the runners follow it (a swap
+made in this process is seen at once). The retired generation's tables are dropped by the swap,
+so a reader that trusted a stale number for longer would query tables that are gone."""
+
+_memo: weakref.WeakKeyDictionary[sa.Engine, dict[str, tuple[int, float]]] = (
+    weakref.WeakKeyDictionary()
+)
+
+
+def _forget_generation(projection: str) -> None:
+    """A swap in this process: no engine's memo may answer for the projection any more."""
+    for known in list(_memo.values()):
+        known.pop(projection, None)
+
+
+async def active_generation(conn: AsyncConnection, projection: str, *, fresh: bool = False) -> int:
+    """The generation readers should query (0 before the projection's first start), at most
+    :data:`GENERATION_MEMO_SECONDS` old unless ``fresh``."""
+    engine = conn.sync_engine
+    known = _memo.get(engine)
+    now = time.monotonic()
+    if not fresh and known is not None:
+        hit = known.get(projection)
+        if hit is not None and now - hit[1] < GENERATION_MEMO_SECONDS:
+            return hit[0]
+    value = int(
+        await conn.scalar(
+            sa.select(generations.c.generation).where(generations.c.projection == projection)
+        )
+        or 0
     )
-    return int(value or 0)
+    if value:  # a projection that has not started yet is looked up again next time
+        _memo.setdefault(engine, {})[projection] = (value, now)
+    return value
 
 
 async def apply_inline(

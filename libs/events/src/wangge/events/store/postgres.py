@@ -44,7 +44,7 @@ WITH head AS (
 ), ok AS (
     SELECT v FROM head
     WHERE ($2::int IS NULL OR v = $2::int)
-      AND (xid IS NULL OR (xid = $3::text AND COALESCE(newest, 0) < xid::bigint))
+      AND (xid IS NULL OR (xid = $3::text AND COALESCE(newest, 0) <= xid::bigint))
 )"""
 _INSERT = """
 INSERT INTO events (stream_id, version, event_id, type, schema_version, recorded_at, metadata, data)
