@@ -9,7 +9,7 @@ import pytest
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from wangge.events.db import insert_many
+from wangge.events.db import COPY_FROM_ROWS, insert_many
 
 metadata = sa.MetaData()
 things = sa.Table(
@@ -57,8 +57,13 @@ async def _read(engine: AsyncEngine) -> list[dict[str, object]]:
     return out
 
 
-async def test_every_row_arrives_with_its_types(tables: AsyncEngine) -> None:
-    rows = _rows(3)
+# a few rows go as one INSERT, more as COPY on PostgreSQL: both paths, the same outcome
+SIZES = pytest.mark.parametrize("size", [3, COPY_FROM_ROWS + 1])
+
+
+@SIZES
+async def test_every_row_arrives_with_its_types(tables: AsyncEngine, size: int) -> None:
+    rows = _rows(size)
     rows[1]["at"] = None  # a NULL, and a key given as None
     del rows[2]["extra"]  # a key missing from one row is NULL
     async with tables.begin() as conn:
@@ -72,15 +77,16 @@ async def test_rows_written_first_in_a_transaction_roll_back_with_it(tables: Asy
     # before any statement PostgreSQL's transaction has not begun: COPY must not commit alone
     with pytest.raises(RuntimeError):
         async with tables.begin() as conn:
-            await insert_many(conn, things, _rows(2))
+            await insert_many(conn, things, _rows(COPY_FROM_ROWS + 1))
             raise RuntimeError("the command failed")
     assert await _read(tables) == []
 
 
+@SIZES
 async def test_a_duplicate_key_is_an_integrity_error_and_writes_nothing(
-    tables: AsyncEngine,
+    tables: AsyncEngine, size: int
 ) -> None:
-    rows = _rows(2)
+    rows = _rows(size)
     async with tables.begin() as conn:
         await insert_many(conn, things, rows[:1])
     with pytest.raises(sa.exc.IntegrityError):

@@ -62,51 +62,50 @@ async def _once(
 ) -> tuple[uuid.UUID, bool]:
     ticket_id = tickets.ticket_id(intake.ticket_number)
     stream = tickets.stream_id(ticket_id)
-    loaded = await load(state.store, stream, tickets.evolve)
-    if loaded.state is None:
-        key = keyring.generate()
-        events = tickets.receive(
-            intake, catalogue=catalogue, now=datetime.now(UTC), seal=keyring.sealer(key, ticket_id)
-        )
-        received = events[0]
-        assert isinstance(received, tickets.TicketReceived)
-        try:
-            async with unit_of_work(
-                state.store, projections=list(state.projections.values()), metadata=metadata
-            ) as unit:
-                near = await neighbours(
-                    unit.conn,
-                    await active_tables(unit.conn, state.service_projection(Tickets.name)),
-                    address=received.address,
-                    category=received.category,
-                    now=received.received_at,
-                    duplicate_window=timedelta(days=settings.duplicate_window_days),
-                    repeat_window=timedelta(days=settings.repeat_window_days),
-                )
-                linked, notice = tickets.link(
-                    received,
-                    near,
-                    threshold=settings.repeat_threshold,
-                    window_days=settings.repeat_window_days,
-                )
-                found = await find_grid(
-                    unit.conn,
-                    await grid_map(unit.conn, state),
-                    address=received.address,
-                    location=received.location,
-                )
-                routed = dispatch(tickets.evolve(None, received, 1), found)
-                await unit.append(stream, [*events, *linked, *routed], expected_version=NO_STREAM)
-                if notice is not None:
-                    _, hotspot = tickets.hotspot_stream(notice.address_key, notice.category)
-                    await unit.append(hotspot, [notice], expected_version=None)
-                await keyring.keep(unit.conn, ticket_id, key)
-            return ticket_id, True
-        except ConcurrencyConflict:
-            loaded = await load(state.store, stream, tickets.evolve)  # the same intake, racing
-            if loaded.state is None:
-                raise
-    assert loaded.state is not None
+    # a number is nearly always new: the append finds out (a conflict) when it is not, rather
+    # than a read before every intake
+    key = keyring.generate()
+    events = tickets.receive(
+        intake, catalogue=catalogue, now=datetime.now(UTC), seal=keyring.sealer(key, ticket_id)
+    )
+    received = events[0]
+    assert isinstance(received, tickets.TicketReceived)
+    try:
+        async with unit_of_work(
+            state.store, projections=list(state.projections.values()), metadata=metadata
+        ) as unit:
+            near = await neighbours(
+                unit.conn,
+                await active_tables(unit.conn, state.service_projection(Tickets.name)),
+                address=received.address,
+                category=received.category,
+                now=received.received_at,
+                duplicate_window=timedelta(days=settings.duplicate_window_days),
+                repeat_window=timedelta(days=settings.repeat_window_days),
+            )
+            linked, notice = tickets.link(
+                received,
+                near,
+                threshold=settings.repeat_threshold,
+                window_days=settings.repeat_window_days,
+            )
+            found = await find_grid(
+                unit.conn,
+                await grid_map(unit.conn, state),
+                address=received.address,
+                location=received.location,
+            )
+            routed = dispatch(tickets.evolve(None, received, 1), found)
+            await unit.append(stream, [*events, *linked, *routed], expected_version=NO_STREAM)
+            if notice is not None:
+                _, hotspot = tickets.hotspot_stream(notice.address_key, notice.category)
+                await unit.append(hotspot, [notice], expected_version=None)
+            await keyring.keep(unit.conn, ticket_id, key)
+        return ticket_id, True
+    except ConcurrencyConflict:
+        loaded = await load(state.store, stream, tickets.evolve)  # taken in before, or racing
+        if loaded.state is None:
+            raise
     tickets.same_push(loaded.state, intake)
     return ticket_id, False
 
