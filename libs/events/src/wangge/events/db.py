@@ -117,7 +117,9 @@ async def insert_many(
     columns = list(dict.fromkeys(key for row in rows for key in row))
     # COPY asks the server for the table's columns first: a few rows go faster as an INSERT
     if driver is None or not driver.is_in_transaction() or len(rows) < COPY_FROM_ROWS:
-        await conn.execute(sa.insert(table), [{c: row.get(c) for c in columns} for row in rows])
+        values = [{c: row.get(c) for c in columns} for row in rows]
+        # one row as one row: a list of one would take the driver's executemany path
+        await conn.execute(sa.insert(table), values[0] if len(values) == 1 else values)
         return
     records: list[Sequence[Any]]
     if all(len(row) == len(columns) for row in rows):

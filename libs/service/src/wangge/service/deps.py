@@ -13,13 +13,14 @@ from wangge.events.store import EventStore
 from wangge.service.app import ServiceState
 
 
-def service_state(request: Request) -> ServiceState:
-    """The running service's resources."""
+async def service_state(request: Request) -> ServiceState:
+    """The running service's resources (a coroutine: FastAPI runs a plain function dependency
+    in its thread pool, a hop every request would pay)."""
     state: ServiceState = request.app.state.service
     return state
 
 
-def event_store(state: Annotated[ServiceState, Depends(service_state)]) -> EventStore:
+async def event_store(state: Annotated[ServiceState, Depends(service_state)]) -> EventStore:
     """The service's event store."""
     return state.store
 

@@ -22,7 +22,7 @@ from wangge.service.auth import Principal
 from wangge.service.errors import NotFound
 
 
-def keyring(request: Request) -> KeyRing:
+async def keyring(request: Request) -> KeyRing:
     """The registry's key ring (made by ``build_app``)."""
     ring: KeyRing = request.app.state.keyring
     return ring
