@@ -150,13 +150,17 @@ class _Load:
                 headers = {TIMESTAMP: str(now), SIGNATURE: sign(self.secret, now, body)}
                 try:
                     async with session.post("/tickets", data=body, headers=headers) as response:
-                        await response.read()
+                        answer = await response.read()
                         if response.status != 201:
                             failures += 1
                             sent.pop(number, None)
-                except aiohttp.ClientError:
+                            if failures <= 3:
+                                log(f"   push {number}: {response.status} {answer[:300]!r}")
+                except aiohttp.ClientError as error:
                     failures += 1
                     sent.pop(number, None)
+                    if failures <= 3:
+                        log(f"   push {number}: {error!r}")
                 http.append((time.time() - started) * 1000)
 
             total = int(rate * seconds)

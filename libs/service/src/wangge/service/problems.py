@@ -22,6 +22,7 @@ from wangge.events import (
     ConcurrencyConflict,
     EventValidationError,
     IdempotencyKeyReused,
+    WriteOrderError,
 )
 from wangge.service.errors import DomainError
 
@@ -124,6 +125,22 @@ async def _conflict(request: Request, exc: Exception) -> JSONResponse:
     )
 
 
+async def _overtaken(request: Request, exc: Exception) -> JSONResponse:
+    # still overtaken after its retries: nothing was written, and the same request shortly
+    # after passes
+    assert isinstance(exc, WriteOrderError)
+    log.warning("%s %s overtaken on every attempt: %s", request.method, request.url.path, exc)
+    response = problem(
+        503,
+        slug="busy",
+        title="The records this request writes are busy",
+        detail="other requests kept changing the same records; nothing was written, retry",
+        instance=request.url.path,
+    )
+    response.headers["Retry-After"] = "1"
+    return response
+
+
 async def _key_reused(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, IdempotencyKeyReused)
     return problem(
@@ -165,5 +182,6 @@ def install_problem_handlers(app: FastAPI) -> None:
     app.add_exception_handler(DomainError, _domain)
     app.add_exception_handler(ConcurrencyConflict, _conflict)
     app.add_exception_handler(IdempotencyKeyReused, _key_reused)
+    app.add_exception_handler(WriteOrderError, _overtaken)
     app.add_exception_handler(EventValidationError, _invalid_event)
     app.add_exception_handler(Exception, _unexpected)

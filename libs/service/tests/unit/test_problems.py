@@ -1,0 +1,26 @@
+"""Errors become problem details: a write overtaken on every attempt is a 503 to retry."""
+
+from __future__ import annotations
+
+import httpx
+from fastapi import FastAPI
+
+from wangge.events import WriteOrderError
+from wangge.service.problems import install_problem_handlers
+
+
+async def test_a_write_overtaken_on_every_attempt_is_busy_and_says_when_to_retry() -> None:
+    app = FastAPI()
+    install_problem_handlers(app)
+
+    @app.post("/things")
+    async def write() -> None:
+        raise WriteOrderError("overtaken")
+
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://t") as client:
+        response = await client.post("/things")
+    assert response.status_code == 503
+    assert response.headers["content-type"] == "application/problem+json"
+    assert response.headers["retry-after"] == "1"
+    assert response.json()["type"] == "urn:wangge:problem:busy"
