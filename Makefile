@@ -20,14 +20,15 @@ test: sync ## provision PostgreSQL and Kafka, lint, run every test, stop what wa
 lint: sync ## ruff and mypy (--strict on libs/)
 	@$(UV) run --frozen ruff check .
 	@$(UV) run --frozen ruff format --check libs services benchmarks conftest.py
-	@$(UV) run --frozen mypy --strict -p wangge.events -p wangge.service -p wangge.registry -p wangge.hotline_bridge -p wangge.cases
+	@$(UV) run --frozen mypy --strict -p wangge.events -p wangge.service -p wangge.registry -p wangge.hotline_bridge -p wangge.cases -p wangge.training
 	@$(UV) run --frozen mypy --strict libs/events/tests libs/service/tests services/registry/tests
 	@$(UV) run --frozen mypy --strict services/hotline-bridge/tests  # a conftest of its own
 	@$(UV) run --frozen mypy --strict services/cases/tests
+	@$(UV) run --frozen mypy --strict services/training/tests
 
 unit: sync ## the unit tests alone (no servers)
 	@$(UV) run --frozen pytest -q libs/events/tests/unit libs/service/tests/unit services/registry/tests/unit \
-		services/hotline-bridge/tests/unit services/cases/tests/unit
+		services/hotline-bridge/tests/unit services/cases/tests/unit services/training/tests/unit
 
 bench: sync ## benchmarks against raw drivers and a peer library; prints a table with ratios
 	@scripts/bench.sh

@@ -7,8 +7,9 @@ backends answer with the same aware times.
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from typing import Annotated
+from zoneinfo import ZoneInfo
 
 from pydantic import AfterValidator
 
@@ -25,3 +26,12 @@ def stored(moment: datetime) -> datetime:
 
 StoredTime = Annotated[datetime, AfterValidator(stored)]
 """A response field holding a time read from a read model."""
+
+
+CHINA = ZoneInfo("Asia/Shanghai")
+"""The subdistrict's clock: which day a time falls on (a session's day, a deadline's)."""
+
+
+def local_day(moment: datetime) -> date:
+    """The day ``moment`` falls on in the subdistrict."""
+    return stored(moment).astimezone(CHINA).date()

@@ -24,7 +24,7 @@ from wangge.cases.consumed.registry import (
 )
 from wangge.events import RecordedEvent, default_catalogue
 from wangge.events.projection import ApplyContext, Projection, handles
-from wangge.service import place_tree
+from wangge.service import grid_workers, place_tree
 
 UUID = sa.Uuid(as_uuid=True)
 
@@ -129,14 +129,7 @@ class Roster(Projection):
 
 
 async def _take_grids(ctx: ApplyContext, worker_id: Any, grid_ids: list[Any]) -> None:
-    """The worker now covers exactly these grids (one worker per grid: the newest wins)."""
-    grids = ctx.tables["grids"]
-    await ctx.conn.execute(sa.delete(grids).where(grids.c.worker_id == worker_id))
-    await ctx.conn.execute(sa.delete(grids).where(grids.c.grid_id.in_(grid_ids)))
-    if grid_ids:
-        await ctx.conn.execute(
-            sa.insert(grids), [{"grid_id": g, "worker_id": worker_id} for g in grid_ids]
-        )
+    await grid_workers.take_grids(ctx.conn, ctx.tables["grids"], worker_id, grid_ids)
 
 
 async def worker_of(

@@ -1,0 +1,24 @@
+"""``wangge training``: migrate the training service's database and serve its API."""
+
+from __future__ import annotations
+
+import typer
+
+from wangge.service.cli import migrate_command, run_command
+from wangge.training.app import MIGRATIONS
+from wangge.training.config import TrainingSettings
+
+app = typer.Typer(
+    help="Grid workers' training: sessions, programmes, records (提情知策).", no_args_is_help=True
+)
+
+app.command()(migrate_command(TrainingSettings, MIGRATIONS, "training service"))
+app.command(name="run")(
+    run_command(
+        TrainingSettings,
+        MIGRATIONS,
+        service="training service",
+        port=8004,
+        factory="wangge.training.app:build_app",
+    )
+)

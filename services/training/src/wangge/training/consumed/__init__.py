@@ -1,0 +1,1 @@
+"""Other services' events this service reads, as tolerant reader models."""
