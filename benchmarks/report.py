@@ -106,7 +106,7 @@ def rows_summary(
             maximum=MEMORY_LIMIT_MB,
         ),
     ]
-    rows = _registry_rows(results) + _hotline_rows(results)
+    rows = _registry_rows(results) + _hotline_rows(results) + _training_rows(results)
     for t in targets:
         if t.ours not in results or (t.baseline and t.baseline not in results):
             continue
@@ -228,6 +228,37 @@ def _hotline_rows(results: dict[str, Measurement]) -> list[tuple[str, str, str, 
                 f"{total.median:.1f} s",
                 f"{_fmt(events.median)} events applied" if events else "",
                 "",
+                "(measured)",
+                "",
+            )
+        )
+    return rows
+
+
+def _training_rows(results: dict[str, Measurement]) -> list[tuple[str, str, str, str, str, str]]:
+    """Rebuilding the training read models from a year's log, as a ratio of reading it raw."""
+    total, raw, events = (results.get(k) for k in ("trn_total", "trn_raw", "trn_events"))
+    if total is None or raw is None:
+        return []
+    size = f"{_fmt(events.median)} events" if events else ""
+    rows = [
+        (
+            f"Rebuild every training projection, a year of the full subdistrict ({size})",
+            f"{total.median:.1f} s",
+            f"raw read {raw.median:.2f} s",
+            f"{_ratio(total.median, raw.median):.1f}x",
+            "(measured)",
+            "",
+        )
+    ]
+    for key in sorted(k for k in results if k.startswith("trn_training_")):
+        m = results[key]
+        rows.append(
+            (
+                f"  {m.label}",
+                f"{m.median:.1f} s",
+                "",
+                f"{_ratio(m.median, raw.median):.1f}x",
                 "(measured)",
                 "",
             )

@@ -21,6 +21,7 @@ from benchmarks.hotline import bench_intake, bench_metrics
 from benchmarks.memory import bench_memory
 from benchmarks.registry import bench_registry
 from benchmarks.relay import bench_relay
+from benchmarks.training import bench_training
 
 
 def log(message: str) -> None:
@@ -56,6 +57,9 @@ async def main() -> None:
     if settings.wants("metrics"):
         log("== hotline: a year of metrics for the full subdistrict, recomputed from the log")
         results.update(await bench_metrics(settings, log))
+    if settings.wants("training"):
+        log("== training: every read model rebuilt from a year's log, against reading it raw")
+        results.update(await bench_training(settings, log))
     if settings.wants("memory"):
         log("== memory (fresh processes)")
         results.update(await bench_memory(settings, log))

@@ -19,7 +19,7 @@ pids+=($!)
 pids+=($!)
 .venv/bin/wangge cases run --port 8003 &
 pids+=($!)
-.venv/bin/wangge training run --port 8004 &
+WANGGE_SEED=year .venv/bin/wangge training run --port 8004 &
 pids+=($!)
 # the first service to stop (a crash, a port in use) stops the others
 wait -n "${pids[@]}"

@@ -1,5 +1,6 @@
-"""The training service's app: the service kit's factory with the session, programme and record
-routes, the read models, and the roster that follows the registry's events."""
+"""The training service's app: the service kit's factory with the routes, the read models, the
+xAPI statements, the roster that follows the registry's events, and (in development) the seeding
+of a year of training."""
 
 from __future__ import annotations
 
@@ -9,10 +10,21 @@ from fastapi import FastAPI
 
 from wangge.events import default_catalogue
 from wangge.service import create_app
-from wangge.training.api import programmes, records, sessions
+from wangge.training.api import (
+    forums,
+    handbooks,
+    programmes,
+    records,
+    secondments,
+    sessions,
+    xapi,
+)
 from wangge.training.config import TrainingSettings
+from wangge.training.projections.development import Development
 from wangge.training.projections.roster import Roster
 from wangge.training.projections.sessions import Sessions
+from wangge.training.projections.statements import Statements
+from wangge.training.seeding import seed_year
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 
@@ -20,12 +32,24 @@ MIGRATIONS = Path(__file__).parent / "migrations"
 def build_app(settings: TrainingSettings | None = None) -> FastAPI:
     """The training service's FastAPI app (resources are made by its lifespan, not here)."""
     settings = settings or TrainingSettings()
-    return create_app(
+    app = create_app(
         settings,
         title="Wangge training",
-        description="Grid workers' training records (提情知策): sessions, programmes, records.",
+        description="Grid workers' training records (提情知策): sessions, programmes, "
+        "secondments, handbooks, forums, each worker's record and coverage, xAPI statements.",
         catalogue=default_catalogue,
-        routers=(sessions.router, programmes.router, records.router),
-        projections=[Sessions, Roster],
+        routers=(
+            sessions.router,
+            programmes.router,
+            records.router,
+            secondments.router,
+            handbooks.router,
+            forums.router,
+            xapi.router,
+        ),
+        projections=[Sessions, Development, Statements, Roster],
         migrations=MIGRATIONS,
+        workers={"seeding": seed_year},
     )
+    xapi.install_version_header(app)
+    return app

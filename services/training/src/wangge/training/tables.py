@@ -9,6 +9,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from wangge.events.projection import active_tables
 from wangge.service.app import ServiceState
+from wangge.training.projections.development import Development
 from wangge.training.projections.roster import Roster
 from wangge.training.projections.sessions import Sessions
 
@@ -24,3 +25,8 @@ async def roster(conn: AsyncConnection, state: ServiceState) -> Mapping[str, sa.
 async def sessions_tables(conn: AsyncConnection, state: ServiceState) -> Mapping[str, sa.Table]:
     """The sessions and programmes read model's tables."""
     return await active_tables(conn, state.service_projection(Sessions.name))
+
+
+async def development(conn: AsyncConnection, state: ServiceState) -> Mapping[str, sa.Table]:
+    """The secondments, handbooks and forums read model's tables."""
+    return await active_tables(conn, state.service_projection(Development.name))

@@ -18,6 +18,8 @@ from wangge.service.deps import State
 from wangge.service.errors import DomainError
 from wangge.service.times import StoredTime, local_day, utc
 from wangge.training.api.access import MANAGERS, Reader, may_read, readable_worker
+from wangge.training.api.handbooks import HandbookStanding, worker_handbooks
+from wangge.training.api.secondments import SecondmentBrief, worker_secondments
 from wangge.training.domain.sessions import ATTENDED, Attendance
 from wangge.training.records import ProgrammeProgress, progress_of
 from wangge.training.tables import roster, sessions_tables
@@ -63,6 +65,12 @@ class WorkerRecord(BaseModel):
     programmes: list[ProgrammeProgress]
     completed_modules: list[str] = Field(description="programme_id/module code")
     missing_modules: list[str] = Field(description="still to complete in programmes followed")
+    secondments: list[SecondmentBrief] = Field(
+        default_factory=list, description="in the order they started, with status and rating"
+    )
+    handbooks: list[HandbookStanding] = Field(
+        default_factory=list, description="per handbook: current edition, last acknowledged"
+    )
 
 
 class AreaCoverage(BaseModel):
@@ -120,6 +128,8 @@ async def worker_record(worker_id: uuid.UUID, principal: Reader, state: State) -
             )
         ).all()  # fmt: skip
         programmes = [x.progress for x in await progress_of(conn, state, worker_id=worker_id)]
+        secondments = await worker_secondments(conn, state, worker_id)
+        handbooks = await worker_handbooks(conn, state, worker_id)
     attended = [
         Attended(
             session_id=r.session_id, topic=r.topic, starts_at=r.starts_at,
@@ -148,6 +158,8 @@ async def worker_record(worker_id: uuid.UUID, principal: Reader, state: State) -
             f"{g.programme_id}/{code}" for g in programmes if g.left_on is None
             for code in g.missing
         ],
+        secondments=secondments,
+        handbooks=handbooks,
     )  # fmt: skip
 
 

@@ -315,11 +315,12 @@ def record_attendance(
     note: str = "",
 ) -> list[DomainEvent]:
     """A worker's attendance; one who turns up without enrolling is recorded too, but only an
-    enrolled worker can be absent or excused."""
+    enrolled worker can be absent or excused (or one recorded before: a correction)."""
     _open(session)
     if now < session.starts_at:
         raise WrongState("attendance is recorded once the session starts", field="session_id")
-    if attendance not in ATTENDED and worker_id not in session.enrolled:
+    known = worker_id in session.enrolled or worker_id in session.attendance
+    if attendance not in ATTENDED and not known:
         raise InvalidTraining("only an enrolled worker is absent or excused", field="attendance")
     if session.attendance.get(worker_id) == attendance:
         return []  # the same record again

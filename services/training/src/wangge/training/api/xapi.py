@@ -1,0 +1,153 @@
+"""``/xapi/statements``: the training record as xAPI 1.0.3 statements, read-only, with the
+specification's basic filters, so a Learning Record Store or an analyst's tools can take them.
+
+Workers are accounts named by their pseudonymous id (``WANGGE_XAPI_HOME_PAGE`` is the account's
+home page). Voided statements are left out of lists and fetched by ``voidedStatementId``; the
+statements voiding them are listed like any other. ``more`` continues a list.
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime
+from typing import Annotated, Any
+from urllib.parse import urlencode
+
+import sqlalchemy as sa
+from fastapi import APIRouter, Depends, FastAPI, Header, Query, Request, Response
+from fastapi.responses import JSONResponse
+
+from wangge.events.db import read_only
+from wangge.events.projection import active_tables
+from wangge.service.auth import Principal, require
+from wangge.service.deps import State
+from wangge.service.errors import DomainError, NotFound
+from wangge.service.times import utc
+from wangge.training.config import TrainingSettings
+from wangge.training.projections.statements import Statements
+
+router = APIRouter(prefix="/xapi", tags=["xapi"])
+VERSION = "1.0.3"
+MOST = 500
+Analyst = Annotated[Principal, Depends(require("trainer", "subdistrict_admin", "analyst"))]
+
+
+class BadXapiRequest(DomainError):
+    """A parameter the xAPI specification does not allow (its status: 400)."""
+
+    status = 400
+    slug = "xapi-bad-request"
+    title = "The xAPI request is not valid"
+
+
+def _agent_worker(agent: str, home_page: str) -> uuid.UUID:
+    try:
+        parsed = json.loads(agent)
+        account = parsed["account"]
+        if account["homePage"] != home_page:
+            raise BadXapiRequest(f"accounts here have the homePage {home_page}", field="agent")
+        return uuid.UUID(account["name"])
+    except (ValueError, KeyError, TypeError) as error:
+        raise BadXapiRequest(
+            'agent is a JSON Agent with an account: {"account": {"homePage": …, "name": …}}',
+            field="agent",
+        ) from error
+
+
+def _statement(row: Any, settings: TrainingSettings) -> dict[str, Any]:
+    home = settings.xapi_home_page
+    actor = {"objectType": "Agent", "account": {"homePage": home, "name": str(row.worker_id)}}
+    authority = {"objectType": "Agent", "account": {"homePage": home, "name": "wangge-training"}}
+    return {**row.body, "actor": actor, "authority": authority}
+
+
+def _respond(content: Any, status: int = 200) -> JSONResponse:
+    return JSONResponse(
+        content,
+        status_code=status,
+        headers={"X-Experience-API-Consistent-Through": datetime.now(UTC).isoformat()},
+    )
+
+
+def install_version_header(app: FastAPI) -> None:
+    """Every answer under /xapi, a problem too, carries the xAPI version (the spec's rule)."""
+
+    @app.middleware("http")
+    async def version_header(
+        request: Request, call_next: Callable[[Request], Awaitable[Response]]
+    ) -> Response:
+        response = await call_next(request)
+        if request.url.path.startswith(router.prefix):
+            response.headers["X-Experience-API-Version"] = VERSION
+        return response
+
+
+@router.get("/statements", response_class=JSONResponse)
+async def get_statements(
+    request: Request,
+    principal: Analyst,
+    state: State,
+    version: Annotated[str | None, Header(alias="X-Experience-API-Version")] = None,
+    statement_id: Annotated[uuid.UUID | None, Query(alias="statementId")] = None,
+    voided_statement_id: Annotated[uuid.UUID | None, Query(alias="voidedStatementId")] = None,
+    agent: Annotated[str | None, Query(description="a JSON Agent (an account)")] = None,
+    verb: Annotated[str | None, Query(description="a verb IRI")] = None,
+    activity: Annotated[str | None, Query(description="an activity IRI")] = None,
+    registration: Annotated[uuid.UUID | None, Query()] = None,
+    since: Annotated[datetime | None, Query(description="stored after")] = None,
+    until: Annotated[datetime | None, Query(description="stored at or before")] = None,
+    limit: Annotated[int, Query(ge=0, description=f"0: the most ({MOST})")] = 0,
+    ascending: Annotated[bool, Query()] = False,
+    shape: Annotated[str, Query(alias="format", pattern="^(ids|exact|canonical)$")] = "exact",
+    cursor: Annotated[int | None, Query(description="where the previous page ended")] = None,
+) -> JSONResponse:
+    """Statements: one by ``statementId`` (or a voided one by ``voidedStatementId``), or a
+    list filtered by agent, verb, activity and stored time, newest first unless ``ascending``."""
+    if version is not None and not version.startswith("1.0"):
+        raise BadXapiRequest(
+            f"this LRS speaks xAPI {VERSION}", field="header/X-Experience-API-Version"
+        )
+    settings = state.settings
+    assert isinstance(settings, TrainingSettings)
+    single = statement_id or voided_statement_id
+    if statement_id is not None and voided_statement_id is not None:
+        raise BadXapiRequest(
+            "ask for statementId or voidedStatementId, not both", field="statementId"
+        )
+    listing = (agent, verb, activity, registration, since, until, cursor)
+    if single is not None and any(x is not None for x in listing):
+        raise BadXapiRequest("a single statement takes no list filters", field="statementId")
+    async with read_only(state.engine) as conn:
+        t = (await active_tables(conn, state.service_projection(Statements.name)))["statements"]
+        if single is not None:
+            row = (await conn.execute(sa.select(t).where(t.c.statement_id == single))).first()
+            voided = row is not None and row.voided_by is not None
+            if row is None or voided != (voided_statement_id is not None):
+                raise NotFound(f"no statement {single}", field="statementId")
+            return _respond(_statement(row, settings))
+        query = sa.select(t).where(t.c.voided_by.is_(None))
+        if agent is not None:
+            query = query.where(t.c.worker_id == _agent_worker(agent, settings.xapi_home_page))
+        if verb is not None:
+            query = query.where(t.c.verb == verb)
+        if activity is not None:
+            query = query.where(t.c.activity == activity)
+        if registration is not None:
+            query = query.where(sa.false())  # no statement here has a registration
+        if since is not None:
+            query = query.where(t.c.stored > utc(since))
+        if until is not None:
+            query = query.where(t.c.stored <= utc(until))
+        if cursor is not None:
+            query = query.where(t.c.seq > cursor if ascending else t.c.seq < cursor)
+        size = min(limit or MOST, MOST)
+        order = t.c.seq.asc() if ascending else t.c.seq.desc()
+        rows = (await conn.execute(query.order_by(order).limit(size + 1))).all()
+    more = ""
+    if len(rows) > size:
+        rows = rows[:size]
+        params = [(k, v) for k, v in request.query_params.multi_items() if k != "cursor"]
+        more = f"{request.url.path}?{urlencode([*params, ('cursor', str(rows[-1].seq))])}"
+    return _respond({"statements": [_statement(r, settings) for r in rows], "more": more})
