@@ -701,6 +701,8 @@ class ProjectionRunner:
                 conn, generation, {s.event.envelope.subject for s in relevant}
             )
             touched: dict[str, int] = {}
+            chosen: list[RecordedEvent] = []
+            new: set[str] = set()
             for sourced in batch:
                 new_positions[sourced.source_key] = sourced.position
                 envelope = sourced.event.envelope
@@ -708,10 +710,13 @@ class ProjectionRunner:
                     continue
                 if envelope.sequence <= last_applied.get(envelope.subject, 0):
                     continue  # published twice by an at-least-once relay: applied already
-                await projection.apply(ctx, projection.decode(sourced.event))
+                if envelope.sequence == 1 and envelope.subject not in last_applied:
+                    new.add(envelope.subject)  # starts here: a projection may write it in bulk
+                chosen.append(projection.decode(sourced.event))
                 last_applied[envelope.subject] = envelope.sequence
                 touched[envelope.subject] = envelope.sequence
                 applied += 1
+            await projection.apply_many(ctx, chosen, new)
             await self._save(conn, generation, touched, new_positions)
         stored.update(new_positions)
         self.applied += applied
