@@ -281,8 +281,10 @@ A year for 169 workers (`wangge.training.synthetic`: sessions twice a month with
 scores, a programme, a handbook in two editions, forums, secondments) is written to PostgreSQL;
 each projection is rebuilt into a new generation: sessions and programmes
 {figure("trn_training_sessions")} s, xAPI statements {figure("trn_training_statements")} s,
-secondments, handbooks and forums {figure("trn_training_development")} s. A rebuild applies
-event by event, a few statements each (the statements read model up to fifteen for an
-attendance in a programme: the statement, the one it voids, the credit, the completions); the
-raw read is one query per 2,000 events. Next: rebuilds that fold each new stream in memory and
-write its rows in bulk, as the registry's census import does."""
+secondments, handbooks and forums {figure("trn_training_development")} s. A runner hands each
+batch of 2,000 events to the projection: sessions that start in it are folded in memory and
+written once per table; the statements are decided in memory in the events' order (what the
+batch needs from earlier ones read first, in a few queries) and written once per table, the
+same rows as one event at a time (a test compares both). The raw read is one query per 2,000
+events; each rebuild also creates its generation's tables and swaps them in. Next: the same
+treatment for secondments, handbooks and forums (one statement per event today)."""

@@ -105,6 +105,7 @@ class Sessions(Projection):
     ) -> None:
         """Sessions that start in this batch (a rebuild, a seeded year) are folded in memory and
         written once per table; the rest event by event. Either way the rows are the same."""
+
         def folds(event: RecordedEvent) -> bool:
             return event.stream_id in new_streams and event.stream_id.startswith("session-")
 

@@ -14,15 +14,16 @@ needs), so it is rebuilt on its own; completion itself comes from the domain's
 from __future__ import annotations
 
 import uuid
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from datetime import date, datetime, time
 from typing import Any
 
 import sqlalchemy as sa
 
 from wangge.events import RecordedEvent, default_catalogue
+from wangge.events.db import insert_many
 from wangge.events.projection import ApplyContext, Projection, handles
-from wangge.service.times import CHINA, local_day, utc
+from wangge.service.times import CHINA, local_day, stored, utc
 from wangge.training.domain import handbooks as h
 from wangge.training.domain import programmes as p
 from wangge.training.domain import sessions as s
@@ -148,159 +149,282 @@ class Statements(Projection):
             "handbooks": handbooks,
         }  # fmt: skip
 
-    # what deciding needs ------------------------------------------------------------------
+    async def apply_many(
+        self, ctx: ApplyContext, events: Sequence[RecordedEvent], new_streams: set[str]
+    ) -> None:
+        """The batch's statements decided in memory, in the events' order, then written once
+        per table: what the batch needs from earlier batches is read first, in a few queries."""
+        batch = _Batch(ctx)
+        await batch.load(events)
+        for event in events:
+            batch.apply(event)
+        await batch.flush()
+
+    async def _one(self, ctx: ApplyContext, event: RecordedEvent) -> None:
+        await self.apply_many(ctx, [event], set())
 
     @handles(s.TrainingSessionScheduled)
     async def on_scheduled(self, ctx: ApplyContext, event: RecordedEvent) -> None:
-        d = event.data
-        assert isinstance(d, s.TrainingSessionScheduled)
-        await ctx.conn.execute(
-            sa.insert(ctx.tables["sessions"]).values(
-                session_id=d.session_id, topic=d.topic, programme_id=d.programme_id,
-                module_code=d.module_code, starts_at=utc(d.starts_at),
-                hours=s.session_hours(d.starts_at, d.ends_at),
-            )
-        )  # fmt: skip
+        await self._one(ctx, event)
 
     @handles(s.TrainingSessionRescheduled)
     async def on_rescheduled(self, ctx: ApplyContext, event: RecordedEvent) -> None:
-        d = event.data
-        assert isinstance(d, s.TrainingSessionRescheduled)
-        t = ctx.tables["sessions"]
-        await ctx.conn.execute(
-            sa.update(t)
-            .where(t.c.session_id == d.session_id)
-            .values(starts_at=utc(d.starts_at), hours=s.session_hours(d.starts_at, d.ends_at))
-        )
+        await self._one(ctx, event)
 
     @handles(p.ProgrammeDefined)
     async def on_programme(self, ctx: ApplyContext, event: RecordedEvent) -> None:
-        d = event.data
-        assert isinstance(d, p.ProgrammeDefined)
-        await ctx.conn.execute(
-            sa.insert(ctx.tables["programmes"]).values(
-                programme_id=d.programme_id, name=d.name, definition=d.model_dump(mode="json")
-            )
-        )
+        await self._one(ctx, event)
 
     @handles(p.WorkerEnrolledInProgramme)
     async def on_member(self, ctx: ApplyContext, event: RecordedEvent) -> None:
-        d = event.data
-        assert isinstance(d, p.WorkerEnrolledInProgramme)
-        t = ctx.tables["members"]
-        key = (t.c.programme_id == d.programme_id) & (t.c.worker_id == d.worker_id)
-        await ctx.conn.execute(sa.delete(t).where(key))
-        await ctx.conn.execute(
-            sa.insert(t).values(
-                programme_id=d.programme_id, worker_id=d.worker_id, enrolled_on=d.on
-            )
-        )
-        await self._completions(ctx, event, d.programme_id, d.worker_id)
+        await self._one(ctx, event)
 
     @handles(h.HandbookEditionPublished)
     async def on_edition(self, ctx: ApplyContext, event: RecordedEvent) -> None:
-        d = event.data
-        assert isinstance(d, h.HandbookEditionPublished)
-        await ctx.conn.execute(
-            sa.insert(ctx.tables["handbooks"]).values(
-                handbook_id=d.handbook_id, edition=d.edition, title=d.title
-            )
-        )
-
-    # statements ---------------------------------------------------------------------------
+        await self._one(ctx, event)
 
     @handles(s.AttendanceRecorded)
     async def on_attendance(self, ctx: ApplyContext, event: RecordedEvent) -> None:
-        d = event.data
-        assert isinstance(d, s.AttendanceRecorded)
-        session = await self._session(ctx, d.session_id)
-        verb = "attended" if d.attendance in s.ATTENDED else str(d.attendance)
-        result: dict[str, Any] = {"completion": d.attendance in s.ATTENDED}
-        if d.attendance in s.ATTENDED:
-            result["duration"] = _duration(session.hours)
-        if d.attendance == s.Attendance.LATE:
-            result["extensions"] = {"urn:wangge:xapi:ext:late": True}
-        await self._state(
-            ctx, event, subject=f"attendance:{d.session_id}:{d.worker_id}",
-            worker_id=d.worker_id, verb=verb,
-            activity=_activity(session_iri(d.session_id), session.topic, MEETING),
-            result=result, timestamp=session.starts_at, context=_context(session),
-        )  # fmt: skip
-        if session.programme_id is not None:
-            await self._credit(ctx, session, d.worker_id, attended=d.attendance in s.ATTENDED)
-            await self._completions(ctx, event, session.programme_id, d.worker_id)
+        await self._one(ctx, event)
 
     @handles(s.AssessmentRecorded)
     async def on_assessed(self, ctx: ApplyContext, event: RecordedEvent) -> None:
-        d = event.data
-        assert isinstance(d, s.AssessmentRecorded)
-        session = await self._session(ctx, d.session_id)
-        score = {"raw": d.score, "min": 0, "max": d.max_score, "scaled": d.score / d.max_score}
-        await self._state(
-            ctx, event, subject=f"score:{d.session_id}:{d.worker_id}", worker_id=d.worker_id,
-            verb="scored", activity=_activity(session_iri(d.session_id), session.topic, MEETING),
-            result={"score": score}, timestamp=event.envelope.time, context=_context(session),
-        )  # fmt: skip
-        if session.programme_id is not None:
-            await self._credit(ctx, session, d.worker_id, score_percent=100 * d.score / d.max_score)
-            await self._completions(ctx, event, session.programme_id, d.worker_id)
+        await self._one(ctx, event)
 
     @handles(h.HandbookAcknowledged)
     async def on_acknowledged(self, ctx: ApplyContext, event: RecordedEvent) -> None:
-        d = event.data
-        assert isinstance(d, h.HandbookAcknowledged)
-        t = ctx.tables["handbooks"]
-        title = await ctx.conn.scalar(
-            sa.select(t.c.title).where(t.c.handbook_id == d.handbook_id, t.c.edition == d.edition)
-        )
-        await self._state(
-            ctx, event, subject=f"handbook:{d.handbook_id}:{d.edition}:{d.worker_id}",
-            worker_id=d.worker_id, verb="acknowledged",
-            activity=_activity(handbook_iri(d.handbook_id, d.edition), title or "", BOOK),
-            result=None, timestamp=event.envelope.time, context={},
-        )  # fmt: skip
+        await self._one(ctx, event)
 
-    # helpers ------------------------------------------------------------------------------
 
-    async def _session(self, ctx: ApplyContext, session_id: uuid.UUID) -> Any:
-        t = ctx.tables["sessions"]
-        return (await ctx.conn.execute(sa.select(t).where(t.c.session_id == session_id))).one()
+Pair = tuple[uuid.UUID, uuid.UUID]
+"""A programme and a worker."""
 
-    async def _credit(
-        self, ctx: ApplyContext, session: Any, worker_id: uuid.UUID, **values: Any
-    ) -> None:
-        t = ctx.tables["credits"]
-        key = (t.c.session_id == session.session_id) & (t.c.worker_id == worker_id)
-        found = await ctx.conn.scalar(sa.select(sa.func.count()).where(key))
-        if found:
-            await ctx.conn.execute(sa.update(t).where(key).values(**values))
-        else:
-            await ctx.conn.execute(
-                sa.insert(t).values(
-                    session_id=session.session_id, worker_id=worker_id,
-                    programme_id=session.programme_id, **{"attended": False, **values},
+
+class _Batch:
+    """One batch of events: the rows it reads, changed in memory, and written at the end."""
+
+    def __init__(self, ctx: ApplyContext) -> None:
+        self.ctx = ctx
+        self.sessions: dict[uuid.UUID, dict[str, Any]] = {}
+        self.new_sessions: set[uuid.UUID] = set()
+        self.moved_sessions: set[uuid.UUID] = set()
+        self.programmes: dict[uuid.UUID, p.ProgrammeDefined] = {}
+        self.new_programmes: list[dict[str, Any]] = []
+        self.members: dict[Pair, date] = {}
+        self.changed_members: set[Pair] = set()
+        self.credits: dict[Pair, dict[uuid.UUID, dict[str, Any]]] = {}
+        self.stored_credits: set[tuple[uuid.UUID, uuid.UUID]] = set()
+        self.changed_credits: set[tuple[uuid.UUID, uuid.UUID]] = set()
+        self.titles: dict[tuple[uuid.UUID, int], str] = {}
+        self.new_handbooks: list[dict[str, Any]] = []
+        self.current: dict[str, uuid.UUID | None] = {}
+        self.changed_subjects: set[str] = set()
+        self.known: dict[uuid.UUID, tuple[Any, str]] = {}  # statement -> worker, timestamp
+        self.new_statements: list[dict[str, Any]] = []
+        self.voided: dict[uuid.UUID, uuid.UUID] = {}  # earlier batches' statements voided here
+
+    # reading what the batch needs -----------------------------------------------------------
+
+    async def load(self, events: Sequence[RecordedEvent]) -> None:
+        t, conn = self.ctx.tables, self.ctx.conn
+        scheduled = {
+            e.data.session_id for e in events if isinstance(e.data, s.TrainingSessionScheduled)
+        }
+        wanted = {
+            e.data.session_id
+            for e in events
+            if isinstance(e.data, s.AttendanceRecorded | s.AssessmentRecorded
+                          | s.TrainingSessionRescheduled)
+        } - scheduled  # fmt: skip
+        await self._load_sessions(wanted)
+        for e in events:
+            if isinstance(e.data, s.TrainingSessionScheduled):
+                self.sessions[e.data.session_id] = {"programme_id": e.data.programme_id}
+        pairs: set[Pair] = set()
+        for e in events:
+            d: Any = e.data
+            if isinstance(d, p.WorkerEnrolledInProgramme):
+                pairs.add((d.programme_id, d.worker_id))
+            elif isinstance(d, s.AttendanceRecorded | s.AssessmentRecorded):
+                programme_id = self.sessions[d.session_id]["programme_id"]
+                if programme_id is not None:
+                    pairs.add((programme_id, d.worker_id))
+        programme_ids = {pair[0] for pair in pairs}
+        defined = {e.data.programme_id for e in events if isinstance(e.data, p.ProgrammeDefined)}
+        if programme_ids - defined:
+            pr = t["programmes"]
+            for row in await conn.execute(
+                sa.select(pr).where(pr.c.programme_id.in_(programme_ids - defined))
+            ):
+                self.programmes[row.programme_id] = p.ProgrammeDefined.model_validate(
+                    row.definition
                 )
+        if pairs:
+            m, cr = t["members"], t["credits"]
+            for row in await conn.execute(
+                sa.select(m).where(sa.tuple_(m.c.programme_id, m.c.worker_id).in_(pairs))
+            ):
+                self.members[(row.programme_id, row.worker_id)] = row.enrolled_on
+            held = (
+                await conn.execute(
+                    sa.select(cr).where(sa.tuple_(cr.c.programme_id, cr.c.worker_id).in_(pairs))
+                )
+            ).all()
+            await self._load_sessions({r.session_id for r in held} - set(self.sessions))
+            for row in held:
+                pair = (row.programme_id, row.worker_id)
+                self.credits.setdefault(pair, {})[row.session_id] = {
+                    "attended": row.attended, "score_percent": row.score_percent,
+                }  # fmt: skip
+                self.stored_credits.add((row.session_id, row.worker_id))
+        subjects = {_subject(e) for e in events} - {None}
+        for programme_id, worker in pairs:
+            subjects |= set(self._completion_subjects(programme_id, worker, events))
+        await self._load_current({x for x in subjects if x is not None})
+        editions = {
+            (e.data.handbook_id, e.data.edition)
+            for e in events
+            if isinstance(e.data, h.HandbookAcknowledged)
+        }
+        if editions:
+            hb = t["handbooks"]
+            for row in await conn.execute(
+                sa.select(hb).where(sa.tuple_(hb.c.handbook_id, hb.c.edition).in_(editions))
+            ):
+                self.titles[(row.handbook_id, row.edition)] = row.title
+
+    async def _load_sessions(self, ids: set[uuid.UUID]) -> None:
+        if not ids:
+            return
+        se = self.ctx.tables["sessions"]
+        for row in await self.ctx.conn.execute(sa.select(se).where(se.c.session_id.in_(ids))):
+            self.sessions[row.session_id] = dict(row._mapping)
+
+    def _completion_subjects(
+        self, programme_id: uuid.UUID, worker: uuid.UUID, events: Sequence[RecordedEvent]
+    ) -> list[str]:
+        codes: set[str] = set()
+        definition = self.programmes.get(programme_id)
+        if definition is not None:
+            codes |= {m.code for m in definition.modules}
+        for e in events:
+            if isinstance(e.data, p.ProgrammeDefined) and e.data.programme_id == programme_id:
+                codes |= {m.code for m in e.data.modules}
+        return [_completion(programme_id, worker, f"module:{c}") for c in codes] + [
+            _completion(programme_id, worker, "programme")
+        ]
+
+    async def _load_current(self, subjects: set[str]) -> None:
+        if not subjects:
+            return
+        c, st = self.ctx.tables["current"], self.ctx.tables["statements"]
+        rows = (
+            await self.ctx.conn.execute(
+                sa.select(c.c.subject, c.c.statement_id, st.c.worker_id, st.c.timestamp)
+                .join(st, st.c.statement_id == c.c.statement_id)
+                .where(c.c.subject.in_(subjects))
+            )
+        ).all()
+        for row in rows:
+            self.current[row.subject] = row.statement_id
+            self.known[row.statement_id] = (row.worker_id, utc(stored(row.timestamp)).isoformat())
+
+    # deciding, in order ---------------------------------------------------------------------
+
+    def apply(self, event: RecordedEvent) -> None:
+        d: Any = event.data
+        if isinstance(d, s.TrainingSessionScheduled):
+            self.sessions[d.session_id] = {
+                "session_id": d.session_id, "topic": d.topic, "programme_id": d.programme_id,
+                "module_code": d.module_code, "starts_at": utc(d.starts_at),
+                "hours": s.session_hours(d.starts_at, d.ends_at),
+            }  # fmt: skip
+            self.new_sessions.add(d.session_id)
+        elif isinstance(d, s.TrainingSessionRescheduled):
+            self.sessions[d.session_id] |= {
+                "starts_at": utc(d.starts_at), "hours": s.session_hours(d.starts_at, d.ends_at),
+            }  # fmt: skip
+            self.moved_sessions.add(d.session_id)
+        elif isinstance(d, p.ProgrammeDefined):
+            self.programmes[d.programme_id] = d
+            self.new_programmes.append(
+                {"programme_id": d.programme_id, "name": d.name,
+                 "definition": d.model_dump(mode="json")}
+            )  # fmt: skip
+        elif isinstance(d, p.WorkerEnrolledInProgramme):
+            self.members[(d.programme_id, d.worker_id)] = d.on
+            self.changed_members.add((d.programme_id, d.worker_id))
+            self._completions(event, d.programme_id, d.worker_id)
+        elif isinstance(d, h.HandbookEditionPublished):
+            self.titles[(d.handbook_id, d.edition)] = d.title
+            self.new_handbooks.append(
+                {"handbook_id": d.handbook_id, "edition": d.edition, "title": d.title}
+            )
+        elif isinstance(d, s.AttendanceRecorded):
+            self._attendance(event, d)
+        elif isinstance(d, s.AssessmentRecorded):
+            self._assessment(event, d)
+        elif isinstance(d, h.HandbookAcknowledged):
+            title = self.titles.get((d.handbook_id, d.edition), "")
+            self._state(
+                event, subject=_subject(event) or "", worker_id=d.worker_id, verb="acknowledged",
+                activity=_activity(handbook_iri(d.handbook_id, d.edition), title, BOOK),
+                result=None, timestamp=event.envelope.time, context={},
             )  # fmt: skip
 
-    async def _completions(
-        self, ctx: ApplyContext, event: RecordedEvent, programme_id: uuid.UUID, worker: uuid.UUID
+    def _attendance(self, event: RecordedEvent, d: s.AttendanceRecorded) -> None:
+        session = self.sessions[d.session_id]
+        attended = d.attendance in s.ATTENDED
+        result: dict[str, Any] = {"completion": attended}
+        if attended:
+            result["duration"] = _duration(session["hours"])
+        if d.attendance == s.Attendance.LATE:
+            result["extensions"] = {"urn:wangge:xapi:ext:late": True}
+        self._state(
+            event, subject=_subject(event) or "", worker_id=d.worker_id,
+            verb="attended" if attended else str(d.attendance),
+            activity=_activity(session_iri(d.session_id), session["topic"], MEETING),
+            result=result, timestamp=session["starts_at"], context=_context(session),
+        )  # fmt: skip
+        if session["programme_id"] is not None:
+            self._credit(session, d.worker_id, attended=attended)
+            self._completions(event, session["programme_id"], d.worker_id)
+
+    def _assessment(self, event: RecordedEvent, d: s.AssessmentRecorded) -> None:
+        session = self.sessions[d.session_id]
+        score = {"raw": d.score, "min": 0, "max": d.max_score, "scaled": d.score / d.max_score}
+        self._state(
+            event, subject=_subject(event) or "", worker_id=d.worker_id, verb="scored",
+            activity=_activity(session_iri(d.session_id), session["topic"], MEETING),
+            result={"score": score}, timestamp=event.envelope.time, context=_context(session),
+        )  # fmt: skip
+        if session["programme_id"] is not None:
+            self._credit(session, d.worker_id, score_percent=100 * d.score / d.max_score)
+            self._completions(event, session["programme_id"], d.worker_id)
+
+    def _credit(self, session: dict[str, Any], worker_id: uuid.UUID, **values: Any) -> None:
+        pair = (session["programme_id"], worker_id)
+        rows = self.credits.setdefault(pair, {})
+        row = rows.setdefault(session["session_id"], {"attended": False, "score_percent": None})
+        row.update(values)
+        self.changed_credits.add((session["session_id"], worker_id))
+
+    def _completions(
+        self, event: RecordedEvent, programme_id: uuid.UUID, worker: uuid.UUID
     ) -> None:
         """State the module and programme completions the worker has now, void those undone."""
-        m, pr = ctx.tables["members"], ctx.tables["programmes"]
-        enrolled_on = await ctx.conn.scalar(
-            sa.select(m.c.enrolled_on).where(
-                m.c.programme_id == programme_id, m.c.worker_id == worker
-            )
-        )
-        definition = await ctx.conn.scalar(
-            sa.select(pr.c.definition).where(pr.c.programme_id == programme_id)
-        )
-        if enrolled_on is None or definition is None:
+        enrolled_on = self.members.get((programme_id, worker))
+        programme = self.programmes.get(programme_id)
+        if enrolled_on is None or programme is None:
             return
-        programme = p.ProgrammeDefined.model_validate(definition)
+        credits = [
+            p.Credit(se["module_code"], local_day(se["starts_at"]), se["hours"], c["score_percent"])
+            for session_id, c in self.credits.get((programme_id, worker), {}).items()
+            if c["attended"] and (se := self.sessions[session_id])
+        ]
         made = p.progress(
             programme.modules, ordered=programme.ordered, period_days=programme.period_days,
-            enrolled_on=enrolled_on, credits=await _credits(ctx, programme_id, worker),
+            enrolled_on=enrolled_on, credits=credits,
         )  # fmt: skip
         parent = _activity(programme_iri(programme_id), programme.name, COURSE)
         done: list[tuple[str, date | None, dict[str, Any], dict[str, Any]]] = [
@@ -311,26 +435,24 @@ class Statements(Projection):
         ]  # fmt: skip
         done.append(("programme", made.completed_on, parent, {}))
         for what, completed_on, activity, context in done:
-            subject = f"completion:{programme_id}:{worker}:{what}"
-            held = await _current(ctx, subject)
+            subject = _completion(programme_id, worker, what)
+            held = self.current.get(subject)
             if completed_on is None:
                 if held is not None:
-                    await self._void(ctx, event, subject, held)
+                    self._void(event, subject, held)
                 continue
             if held is not None:
-                body = await _body(ctx, held)
-                if body["timestamp"].startswith(_noon(completed_on).isoformat()[:10]):
+                if self.known[held][1].startswith(_noon(completed_on).isoformat()[:10]):
                     continue  # completed before, on the same day: nothing new to state
-                await self._void(ctx, event, subject, held)
-            await self._state(
-                ctx, event, subject=subject, worker_id=worker, verb="completed",
-                activity=activity, result={"completion": True, "success": True},
-                timestamp=_noon(completed_on), context=context, replace=False,
+                self._void(event, subject, held)
+            self._state(
+                event, subject=subject, worker_id=worker, verb="completed", activity=activity,
+                result={"completion": True, "success": True}, timestamp=_noon(completed_on),
+                context=context, replace=False,
             )  # fmt: skip
 
-    async def _state(
+    def _state(
         self,
-        ctx: ApplyContext,
         event: RecordedEvent,
         *,
         subject: str,
@@ -344,9 +466,9 @@ class Statements(Projection):
     ) -> None:
         """A new statement about ``subject``; the one it replaces (a correction) is voided."""
         if replace:
-            held = await _current(ctx, subject)
+            held = self.current.get(subject)
             if held is not None:
-                await self._void(ctx, event, subject, held)
+                self._void(event, subject, held)
         statement_id = uuid.uuid5(NAMESPACE, f"{event.envelope.id}:{subject}")
         verb_iri, display = VERBS[verb]
         body: dict[str, Any] = {
@@ -360,16 +482,11 @@ class Statements(Projection):
         }
         if result is not None:
             body["result"] = result
-        await self._insert(ctx, statement_id, worker_id, verb_iri, activity["id"], body, event)
-        c = ctx.tables["current"]
-        await ctx.conn.execute(sa.delete(c).where(c.c.subject == subject))
-        await ctx.conn.execute(sa.insert(c).values(subject=subject, statement_id=statement_id))
+        self._insert(statement_id, worker_id, verb_iri, activity["id"], body, event)
+        self.current[subject] = statement_id
+        self.changed_subjects.add(subject)
 
-    async def _void(
-        self, ctx: ApplyContext, event: RecordedEvent, subject: str, target: uuid.UUID
-    ) -> None:
-        t, c = ctx.tables["statements"], ctx.tables["current"]
-        worker = await ctx.conn.scalar(sa.select(t.c.worker_id).where(t.c.statement_id == target))
+    def _void(self, event: RecordedEvent, subject: str, target: uuid.UUID) -> None:
         statement_id = uuid.uuid5(NAMESPACE, f"{event.envelope.id}:void:{target}")
         verb_iri, display = VERBS["voided"]
         body = {
@@ -380,15 +497,18 @@ class Statements(Projection):
             "stored": utc(event.envelope.time).isoformat(),
             "version": "1.0.3",
         }
-        await self._insert(ctx, statement_id, worker, verb_iri, str(target), body, event, target)
-        await ctx.conn.execute(
-            sa.update(t).where(t.c.statement_id == target).values(voided_by=statement_id)
-        )
-        await ctx.conn.execute(sa.delete(c).where(c.c.subject == subject))
+        worker = self.known[target][0]
+        self._insert(statement_id, worker, verb_iri, str(target), body, event, voids=target)
+        fresh = next((r for r in self.new_statements if r["statement_id"] == target), None)
+        if fresh is not None:
+            fresh["voided_by"] = statement_id
+        else:
+            self.voided[target] = statement_id
+        self.current[subject] = None
+        self.changed_subjects.add(subject)
 
-    async def _insert(
+    def _insert(
         self,
-        ctx: ApplyContext,
         statement_id: uuid.UUID,
         worker_id: Any,
         verb: str,
@@ -397,22 +517,100 @@ class Statements(Projection):
         event: RecordedEvent,
         voids: uuid.UUID | None = None,
     ) -> None:
-        await ctx.conn.execute(
-            sa.insert(ctx.tables["statements"]).values(
-                statement_id=statement_id, worker_id=worker_id, verb=verb, activity=activity,
-                body=body, timestamp=utc(datetime.fromisoformat(body["timestamp"])),
-                stored=utc(event.envelope.time), voids=voids,
-            )
+        self.new_statements.append(
+            {
+                "statement_id": statement_id, "worker_id": worker_id, "verb": verb,
+                "activity": activity, "body": body,
+                "timestamp": datetime.fromisoformat(body["timestamp"]),
+                "stored": utc(event.envelope.time), "voided_by": None, "voids": voids,
+            }
         )  # fmt: skip
+        self.known[statement_id] = (worker_id, body["timestamp"])
+
+    # writing, once per table ----------------------------------------------------------------
+
+    async def flush(self) -> None:
+        t, conn = self.ctx.tables, self.ctx.conn
+        await insert_many(
+            conn, t["sessions"],
+            [{k: self.sessions[i][k] for k in _SESSION_COLUMNS} for i in self.new_sessions],
+        )  # fmt: skip
+        se = t["sessions"]
+        for moved in self.moved_sessions - self.new_sessions:
+            row = self.sessions[moved]
+            await conn.execute(
+                sa.update(se)
+                .where(se.c.session_id == moved)
+                .values(starts_at=row["starts_at"], hours=row["hours"])
+            )
+        await insert_many(conn, t["programmes"], self.new_programmes)
+        await insert_many(conn, t["handbooks"], self.new_handbooks)
+        m = t["members"]
+        if self.changed_members:
+            await conn.execute(
+                sa.delete(m).where(
+                    sa.tuple_(m.c.programme_id, m.c.worker_id).in_(self.changed_members)
+                )
+            )
+            await insert_many(
+                conn, m,
+                [{"programme_id": pr, "worker_id": w, "enrolled_on": self.members[(pr, w)]}
+                 for pr, w in self.changed_members],
+            )  # fmt: skip
+        cr = t["credits"]
+        stale = self.changed_credits & self.stored_credits
+        if stale:
+            await conn.execute(
+                sa.delete(cr).where(sa.tuple_(cr.c.session_id, cr.c.worker_id).in_(stale))
+            )
+        await insert_many(conn, cr, [
+            {"session_id": session_id, "worker_id": worker,
+             "programme_id": self.sessions[session_id]["programme_id"],
+             **self.credits[(self.sessions[session_id]["programme_id"], worker)][session_id]}
+            for session_id, worker in self.changed_credits
+        ])  # fmt: skip
+        await insert_many(conn, t["statements"], self.new_statements)
+        st = t["statements"]
+        for target, by in self.voided.items():
+            await conn.execute(
+                sa.update(st).where(st.c.statement_id == target).values(voided_by=by)
+            )
+        c = t["current"]
+        if self.changed_subjects:
+            await conn.execute(sa.delete(c).where(c.c.subject.in_(self.changed_subjects)))
+            await insert_many(
+                conn, c,
+                [{"subject": x, "statement_id": self.current[x]}
+                 for x in self.changed_subjects if self.current[x] is not None],
+            )  # fmt: skip
 
 
-def _context(session: Any) -> dict[str, Any]:
-    if session.programme_id is None:
+_SESSION_COLUMNS = ("session_id", "topic", "programme_id", "module_code", "starts_at", "hours")
+
+
+def _subject(event: RecordedEvent) -> str | None:
+    """What a statement made from the event is about (a later one about it voids it)."""
+    d: Any = event.data
+    if isinstance(d, s.AttendanceRecorded):
+        return f"attendance:{d.session_id}:{d.worker_id}"
+    if isinstance(d, s.AssessmentRecorded):
+        return f"score:{d.session_id}:{d.worker_id}"
+    if isinstance(d, h.HandbookAcknowledged):
+        return f"handbook:{d.handbook_id}:{d.edition}:{d.worker_id}"
+    return None
+
+
+def _completion(programme_id: uuid.UUID, worker: uuid.UUID, what: str) -> str:
+    return f"completion:{programme_id}:{worker}:{what}"
+
+
+def _context(session: dict[str, Any]) -> dict[str, Any]:
+    if session["programme_id"] is None:
         return {}
     return {
         "contextActivities": {
-            "parent": [{"id": module_iri(session.programme_id, session.module_code)}],
-            "grouping": [{"id": programme_iri(session.programme_id)}],
+            "parent": [{"id": module_iri(session["programme_id"], session["module_code"])}],
+            "grouping": [{"id": programme_iri(session["programme_id"])}],
         }
     }
 
@@ -425,24 +623,3 @@ def _duration(hours: float) -> str:
 def _noon(day: date) -> datetime:
     """A completion's timestamp: the day it happened, noon in the subdistrict."""
     return datetime.combine(day, time(12), tzinfo=CHINA)
-
-
-async def _current(ctx: ApplyContext, subject: str) -> uuid.UUID | None:
-    c = ctx.tables["current"]
-    value = await ctx.conn.scalar(sa.select(c.c.statement_id).where(c.c.subject == subject))
-    return value if isinstance(value, uuid.UUID) or value is None else uuid.UUID(str(value))
-
-
-async def _body(ctx: ApplyContext, statement_id: uuid.UUID) -> Any:
-    t = ctx.tables["statements"]
-    return await ctx.conn.scalar(sa.select(t.c.body).where(t.c.statement_id == statement_id))
-
-
-async def _credits(ctx: ApplyContext, programme_id: uuid.UUID, worker: uuid.UUID) -> list[p.Credit]:
-    cr, se = ctx.tables["credits"], ctx.tables["sessions"]
-    rows = await ctx.conn.execute(
-        sa.select(se.c.module_code, se.c.starts_at, se.c.hours, cr.c.score_percent)
-        .join(se, se.c.session_id == cr.c.session_id)
-        .where(cr.c.programme_id == programme_id, cr.c.worker_id == worker, cr.c.attended)
-    )
-    return [p.Credit(r.module_code, local_day(r.starts_at), r.hours, r.score_percent) for r in rows]
