@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from wangge.events import RecordedEvent, default_catalogue
+from wangge.events.db import insert_many
 from wangge.events.projection import ApplyContext, Projection, handles
 from wangge.hotline_bridge.domain.tickets import (
     Neighbours,
@@ -107,8 +110,8 @@ class Tickets(Projection):
     async def on_received(self, ctx: ApplyContext, event: RecordedEvent) -> None:
         data = event.data
         assert isinstance(data, TicketReceived)
-        await ctx.conn.execute(
-            sa.insert(ctx.tables["tickets"]).values(
+        await _insert(
+            ctx, dict(
                 ticket_id=data.ticket_id, ticket_number=data.ticket_number, status="received",
                 channel=data.channel, received_at=utc(data.received_at), category=data.category,
                 category_name=data.category_name, kind=data.kind, urgency=data.urgency,
@@ -128,22 +131,35 @@ class Tickets(Projection):
     async def on_linked(self, ctx: ApplyContext, event: RecordedEvent) -> None:
         data = event.data
         assert isinstance(data, TicketLinkedAsDuplicate)
-        t = ctx.tables["tickets"]
-        await ctx.conn.execute(
-            sa.update(t)
-            .where(t.c.ticket_id == data.ticket_id)
-            .values(duplicate_of=data.duplicate_of, version=event.version,
-                    updated_at=event.envelope.time)
-        )  # fmt: skip
+        await self._set(ctx, event, duplicate_of=data.duplicate_of)
 
     async def _set(self, ctx: ApplyContext, event: RecordedEvent, **values: object) -> None:
-        t = ctx.tables["tickets"]
         ticket = event.data.ticket_id  # type: ignore[attr-defined]
-        await ctx.conn.execute(
-            sa.update(t)
-            .where(t.c.ticket_id == ticket)
-            .values(version=event.version, updated_at=event.envelope.time, **values)
-        )
+        values |= {"version": event.version, "updated_at": event.envelope.time}
+        if isinstance(ctx, _Folding):
+            row = ctx.rows[ticket]
+            row |= {k: row[k] + 1 if v is ONE_MORE else v for k, v in values.items()}
+            return
+        t = ctx.tables["tickets"]
+        changes = {k: t.c[k] + 1 if v is ONE_MORE else v for k, v in values.items()}
+        await ctx.conn.execute(sa.update(t).where(t.c.ticket_id == ticket).values(**changes))
+
+    async def apply_many(
+        self, ctx: ApplyContext, events: Sequence[RecordedEvent], new_streams: set[str]
+    ) -> None:
+        """Tickets that start in this batch (each intake; a rebuild) are folded in memory and
+        inserted as their final rows, one statement for them all; the rest event by event."""
+        if not new_streams:
+            await super().apply_many(ctx, events, new_streams)
+            return
+        folding = _Folding(conn=ctx.conn, tables=ctx.tables)
+        for event in events:
+            if event.stream_id in new_streams:
+                await self.apply(folding, event)
+        await insert_many(ctx.conn, ctx.tables["tickets"], list(folding.rows.values()))
+        for event in events:
+            if event.stream_id not in new_streams:
+                await self.apply(ctx, event)
 
     @handles(TicketRoutedToGrid)
     async def on_routed(self, ctx: ApplyContext, event: RecordedEvent) -> None:
@@ -245,11 +261,28 @@ class Tickets(Projection):
     async def on_reopened(self, ctx: ApplyContext, event: RecordedEvent) -> None:
         data = event.data
         assert isinstance(data, TicketReopened)
-        t = ctx.tables["tickets"]
         await self._set(
             ctx, event, status=Status.REOPENED, deadline=utc(data.deadline), reminder=None,
-            reopened=t.c.reopened + 1,
+            reopened=ONE_MORE,
         )  # fmt: skip
+
+
+ONE_MORE = object()
+"""A counter's change: one more than it was."""
+
+
+@dataclass(frozen=True)
+class _Folding(ApplyContext):
+    """Applying new tickets in memory: their rows, by ticket id, inserted at the end."""
+
+    rows: dict[Any, dict[str, Any]] = field(default_factory=dict)
+
+
+async def _insert(ctx: ApplyContext, row: dict[str, Any]) -> None:
+    if isinstance(ctx, _Folding):
+        ctx.rows[row["ticket_id"]] = row
+        return
+    await ctx.conn.execute(sa.insert(ctx.tables["tickets"]).values(**row))
 
 
 async def neighbours(
