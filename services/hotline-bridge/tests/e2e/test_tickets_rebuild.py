@@ -1,5 +1,5 @@
-"""The tickets read model folds tickets that start in a batch in memory: the rows are the ones
-applying their events one by one leaves, a ticket handled again (重办) included."""
+"""Read models that fold a batch in memory (the tickets that start in it, the grid map's moves)
+leave the rows applying their events one by one leaves, a ticket handled again (重办) included."""
 
 from __future__ import annotations
 
@@ -18,9 +18,11 @@ from wangge.hotline_bridge.config import HotlineSettings
 from wangge.hotline_bridge.domain import tickets
 from wangge.hotline_bridge.domain.catalogue import DispatchCatalogue
 from wangge.hotline_bridge.domain.routing import Match, RoutingMethod
+from wangge.hotline_bridge.projections.grid_map import GridMap
 from wangge.hotline_bridge.projections.tickets import Tickets
 
 from pair_support import Pair
+from registry_support import register_person
 
 
 class OneByOne(Tickets):
@@ -98,4 +100,42 @@ async def test_folded_tickets_are_the_rows_one_by_one_leaves(pair: Pair) -> None
         snapshots.append(await _rows(state.engine, runner))
     folded, one_by_one = snapshots
     assert len(folded) == 12 and sum(r["reopened"] for r in folded) == 4
+    assert folded == one_by_one
+
+
+class GridMapOneByOne(GridMap):
+    name = "hotline_grid_map_one_by_one"
+    apply_many = Projection.apply_many
+
+    def define_tables(self, metadata: sa.MetaData, suffix: str) -> Mapping[str, sa.Table]:
+        return super().define_tables(metadata, f"_one{suffix}")
+
+
+async def test_the_grid_map_folds_a_batch_of_moves_to_the_rows_one_by_one_leaves(
+    pair: Pair,
+) -> None:
+    people = [await register_person(pair.registry, pair.tree) for _ in range(4)]
+    moved = await pair.registry.client.post(
+        f"/persons/{people[1]['person_id']}/move-out",
+        json={"on": "2026-11-01", "whereabouts": "上海"}, headers=pair.tree.admin,
+    )  # fmt: skip
+    assert moved.status_code == 200, moved.text
+    state = pair.hotline.app.state.service
+    registry_store = pair.registry.app.state.service.store
+    tables = []
+    for projection in (GridMap(), GridMapOneByOne()):
+        runner = ProjectionRunner(
+            projection, engine=state.engine,
+            source=StoreSource(registry_store, idle_seconds=0, key="store:registry"),
+        )  # fmt: skip
+        await runner.rebuild()
+        found = {}
+        async with state.engine.connect() as conn:
+            for name, table in projection.tables(runner.generation).items():
+                keys = list(table.primary_key.columns)
+                rows = await conn.execute(sa.select(table).order_by(*keys))
+                found[name] = [dict(r._mapping) for r in rows]
+        tables.append(found)
+    folded, one_by_one = tables
+    assert len(folded["residents"]) == 3
     assert folded == one_by_one

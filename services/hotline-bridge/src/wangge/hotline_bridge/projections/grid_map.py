@@ -12,12 +12,13 @@ denominator of the complaint rate).
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
-from typing import ClassVar
+from collections.abc import Mapping, Sequence
+from typing import Any, ClassVar
 
 import sqlalchemy as sa
 
 from wangge.events import RecordedEvent, default_catalogue
+from wangge.events.db import insert_many
 from wangge.events.projection import ApplyContext, Projection, handles
 from wangge.hotline_bridge.consumed.registry import (
     BuildingRegridded,
@@ -62,6 +63,34 @@ class GridMap(Projection):
             sa.Column("dwelling_id", UUID, nullable=False, index=True),
         )
         return {"places": places, "boundaries": boundaries, "residents": residents}
+
+    async def apply_many(
+        self, ctx: ApplyContext, events: Sequence[RecordedEvent], new_streams: set[str]
+    ) -> None:
+        """People's moves only touch the residents table, which nothing else here reads: a
+        batch's moves are folded to each person's last one and written once (a census brings
+        a move per person); places are applied event by event, in order."""
+        moves = [e for e in events if isinstance(e.data, PersonMovedIn | PersonMovedOut)]
+        if len(moves) < 2:
+            await super().apply_many(ctx, events, new_streams)
+            return
+        for event in events:
+            if not isinstance(event.data, PersonMovedIn | PersonMovedOut):
+                await self.apply(ctx, event)
+        last: dict[Any, Any] = {}
+        for event in moves:
+            data = event.data
+            assert isinstance(data, PersonMovedIn | PersonMovedOut)
+            last[data.person_id] = data.dwelling_id if isinstance(data, PersonMovedIn) else None
+        residents = ctx.tables["residents"]
+        people = list(last)
+        for start in range(0, len(people), 5000):  # bounded IN lists
+            chunk = people[start : start + 5000]
+            await ctx.conn.execute(sa.delete(residents).where(residents.c.person_id.in_(chunk)))
+        await insert_many(
+            ctx.conn, residents,
+            [{"person_id": p, "dwelling_id": d} for p, d in last.items() if d is not None],
+        )  # fmt: skip
 
     @handles(PlaceRegistered)
     async def on_registered(self, ctx: ApplyContext, event: RecordedEvent) -> None:
