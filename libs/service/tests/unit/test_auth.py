@@ -80,3 +80,14 @@ def test_any_department_admits_every_department_and_nobody_else() -> None:
     worker = Principal("w", frozenset({"grid_worker"}), frozenset())
     assert health.has_any([ANY_DEPARTMENT]) and health.department_only
     assert not worker.has_any([ANY_DEPARTMENT]) and not worker.department_only
+
+
+def test_a_remembered_token_is_refused_once_it_expires(issuer: DevIssuer) -> None:
+    verifier = TokenVerifier(issuer=DEV_ISSUER, audience=DEV_AUDIENCE, jwks=issuer.jwks())
+    token = issuer.issue("w1", roles=["grid_worker"], places=["320111001"], ttl_seconds=1)
+    first = verifier.verify(token)
+    assert verifier.verify(token) is first  # remembered: not checked again
+    expires = jwt.decode(token, options={"verify_signature": False})["exp"]
+    time.sleep(max(0.0, expires - time.time()) + 0.1)
+    with pytest.raises(jwt.ExpiredSignatureError):
+        verifier.verify(token)

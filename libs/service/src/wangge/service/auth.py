@@ -8,6 +8,8 @@ holder works in. A place code covers every code below it (``320111001-003`` cove
 
 from __future__ import annotations
 
+import time
+from collections import OrderedDict
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Annotated, Any
@@ -68,13 +70,30 @@ class Principal:
 class TokenVerifier:
     """Verifies bearer tokens against one issuer's keys."""
 
+    REMEMBERED = 1024
+    """Tokens verified lately, kept until they expire: a caller sends the same token with
+    every request, and checking its signature again costs more than the rest of a request's
+    authentication together."""
+
     def __init__(self, *, issuer: str, audience: str, jwks: Mapping[str, Any]) -> None:
         self.issuer = issuer
         self.audience = audience
         self._keys = jwt.PyJWKSet.from_dict(dict(jwks))
+        self._verified: OrderedDict[str, tuple[Principal, float]] = OrderedDict()
 
     def verify(self, token: str) -> Principal:
         """The principal of a valid token; :class:`jwt.InvalidTokenError` otherwise."""
+        known = self._verified.get(token)
+        if known is not None and time.time() < known[1]:
+            self._verified.move_to_end(token)
+            return known[0]
+        principal, expires = self._check(token)
+        self._verified[token] = (principal, expires)
+        if len(self._verified) > self.REMEMBERED:
+            self._verified.popitem(last=False)
+        return principal
+
+    def _check(self, token: str) -> tuple[Principal, float]:
         header = jwt.get_unverified_header(token)
         key = self._key(header.get("kid"))
         claims = jwt.decode(
@@ -94,7 +113,10 @@ class TokenVerifier:
         unknown = [r for r in roles if not is_known_role(r)]
         if unknown:
             raise jwt.InvalidTokenError(f"unknown roles: {', '.join(unknown)}")
-        return Principal(subject=claims["sub"], roles=frozenset(roles), places=frozenset(places))
+        principal = Principal(
+            subject=claims["sub"], roles=frozenset(roles), places=frozenset(places)
+        )
+        return principal, float(claims["exp"])
 
     def _key(self, kid: str | None) -> jwt.PyJWK:
         for key in self._keys.keys:

@@ -9,6 +9,7 @@ computable on any day.
 from __future__ import annotations
 
 from datetime import date, datetime, time, timedelta, timezone
+from functools import lru_cache
 
 import chinese_calendar
 
@@ -25,6 +26,7 @@ def official(day: date) -> bool:
     return True
 
 
+@lru_cache(maxsize=4096)
 def is_working_day(day: date) -> bool:
     """Whether offices work on ``day``."""
     try:
@@ -33,6 +35,7 @@ def is_working_day(day: date) -> bool:
         return day.weekday() < 5
 
 
+@lru_cache(maxsize=4096)
 def add_working_days(day: date, count: int) -> date:
     """The ``count``-th working day after ``day`` (``day`` itself never counts)."""
     if count < 1:
