@@ -169,3 +169,31 @@ async def test_appends_to_several_streams_no_one_else_touched_pass(pg_engine: As
         for sid in streams:
             await store.append(sid, [Counted(n=1)], expected_version=1, connection=conn)
     assert [await store.stream_version(s) for s in streams] == [2, 2, 2]
+
+
+async def test_an_append_at_any_version_beaten_to_it_by_a_concurrent_one_runs_again(
+    pg_engine: AsyncEngine,
+) -> None:
+    # both read head 1 and insert version 2; the second waits on the first's row, then finds it
+    # taken: not the caller's conflict (it asked for no version), so its work runs again
+    store = PostgresEventStore(pg_engine, service="sample", catalogue=catalogue)
+    await store.create_schema()
+    hotspot = f"hotspot-{uuid.uuid4()}"
+    await store.append(hotspot, [Counted(n=1)], expected_version=0)
+    first_in = asyncio.Event()
+
+    async def second() -> None:
+        await first_in.wait()
+        async with store.begin() as conn:
+            await store.append(hotspot, [Counted(n=3)], expected_version=None, connection=conn)
+
+    async with store.begin() as conn:
+        await store.append(hotspot, [Counted(n=2)], expected_version=None, connection=conn)
+        racing = asyncio.create_task(second())
+        first_in.set()
+        await asyncio.sleep(0.2)  # the second insert now waits on this transaction's row
+    with pytest.raises(WriteOrderError):
+        await racing
+    async with store.begin() as conn:  # run again, it passes
+        await store.append(hotspot, [Counted(n=3)], expected_version=None, connection=conn)
+    assert await store.stream_version(hotspot) == 3

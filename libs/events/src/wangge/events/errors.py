@@ -57,8 +57,12 @@ class IdempotencyKeyReused(EventStoreError):
 
 
 class WriteOrderError(EventStoreError, RuntimeError):
-    """An append came after another write in the same PostgreSQL transaction.
+    """An append the PostgreSQL store refuses in this transaction; the same work in a new one
+    passes (``wangge.events.retry.when_overtaken`` runs it again).
 
     Readers order events by transaction id; a transaction that took its id before reading a stream
-    could place its events ahead of events it has already seen, so the store refuses it.
+    could place its events ahead of events it has already seen, so the store refuses it. An
+    append at any version (``expected_version=None``) that a concurrent append beat to the
+    stream's next version is refused the same way: its transaction is aborted, and nothing about
+    it was the caller's conflict.
     """

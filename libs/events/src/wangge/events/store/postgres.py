@@ -38,14 +38,20 @@ _APPENDED_XID = "wangge.appended_xid"
 # younger transaction has extended (a second append of a command, a reaction's appends).
 _HEAD = """
 WITH head AS (
-    SELECT COALESCE(MAX(version), 0) AS v, pg_current_xact_id_if_assigned()::text AS xid,
-           MAX(transaction_id::text::bigint) AS newest
+    SELECT COALESCE(MAX(version), 0) AS v, pg_current_xact_id_if_assigned()::text AS xid
     FROM events WHERE stream_id = $1
 ), ok AS (
     SELECT v FROM head
     WHERE ($2::int IS NULL OR v = $2::int)
-      AND (xid IS NULL OR (xid = $3::text AND COALESCE(newest, 0) <= xid::bigint))
+      AND CASE WHEN xid IS NULL THEN true
+               ELSE xid = $3::text AND COALESCE((SELECT MAX(transaction_id::text::bigint)
+                                                 FROM events WHERE stream_id = $1), 0)
+                                        <= xid::bigint
+          END
 )"""
+# The newest writer of the stream is looked up only for a later append of a transaction: beside
+# MAX(version) in one aggregate it would cost every append the index's shortcut to the head
+# (measured: half the single-event append rate)
 _INSERT = """
 INSERT INTO events (stream_id, version, event_id, type, schema_version, recorded_at, metadata, data)
 SELECT $1, ok.v + r.ord, r.event_id, r.type, r.schema_version, $4, $5::jsonb, r.data
@@ -92,8 +98,9 @@ SELECT pg_current_xact_id_if_assigned()::text AS xid,
        (SELECT COALESCE(json_object_agg(stream_id, head), '{}')::text FROM (
             SELECT stream_id, MAX(version) AS head FROM events
             WHERE stream_id = ANY($1::text[]) GROUP BY stream_id) h) AS heads,
-       (SELECT COALESCE(MAX(transaction_id::text::bigint), 0) FROM events
-            WHERE stream_id = ANY($1::text[])) AS newest
+       CASE WHEN pg_current_xact_id_if_assigned() IS NULL THEN 0
+            ELSE (SELECT COALESCE(MAX(transaction_id::text::bigint), 0) FROM events
+                  WHERE stream_id = ANY($1::text[])) END AS newest
 """
 # one row back, not one per event: the rows' transaction id is the transaction's own
 _BATCH_INSERT = """
@@ -111,6 +118,7 @@ _OVERTAKEN = (
     "a younger transaction extended the stream after this one took its id: its events would "
     "sort first; retry in a new transaction"
 )
+_BEATEN = "a concurrent append took the stream's next version first; retry in a new transaction"
 _REPLAY = "SELECT fingerprint, result FROM idempotency_keys WHERE key = $1"
 _KEY_CONSTRAINT = "idempotency_keys_pkey"
 
@@ -282,7 +290,10 @@ class PostgresEventStore(EventStore):
             )
         except IntegrityError:
             # a concurrent append took the next version (or a concurrent retry took the key);
-            # the caller's transaction is aborted, so the stream's head cannot be read here
+            # the caller's transaction is aborted, so the stream's head cannot be read here. An
+            # append at any version was only beaten to it: its work runs again, and passes
+            if pending.expected_version is None:
+                raise WriteOrderError(_BEATEN) from None
             raise ConcurrencyConflict(
                 pending.stream_id, pending.expected_version, (pending.expected_version or 0) + 1
             ) from None
