@@ -24,3 +24,13 @@ async def take_grids(
         await conn.execute(
             sa.insert(grids), [{"grid_id": g, "worker_id": worker_id} for g in grid_ids]
         )
+
+
+async def leave(
+    conn: AsyncConnection, workers: sa.Table, grids: sa.Table, worker_id: Any, on: Any
+) -> None:
+    """The worker left on ``on``: their row stays (with the day), their grids are free."""
+    await conn.execute(
+        sa.update(workers).where(workers.c.worker_id == worker_id).values(left_on=on)
+    )
+    await conn.execute(sa.delete(grids).where(grids.c.worker_id == worker_id))

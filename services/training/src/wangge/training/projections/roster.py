@@ -105,11 +105,8 @@ class Roster(Projection):
     async def on_left(self, ctx: ApplyContext, event: RecordedEvent) -> None:
         d = event.data
         assert isinstance(d, GridWorkerLeft)
-        workers, grids = ctx.tables["workers"], ctx.tables["grids"]
-        await ctx.conn.execute(
-            sa.update(workers).where(workers.c.worker_id == d.worker_id).values(left_on=d.on)
-        )
-        await ctx.conn.execute(sa.delete(grids).where(grids.c.worker_id == d.worker_id))
+        tables = ctx.tables
+        await grid_workers.leave(ctx.conn, tables["workers"], tables["grids"], d.worker_id, d.on)
 
 
 async def _take_grids(ctx: ApplyContext, worker_id: Any, grid_ids: list[Any]) -> None:
