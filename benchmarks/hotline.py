@@ -31,6 +31,7 @@ from pathlib import Path
 from typing import Any
 
 import aiohttp
+import psutil  # type: ignore[import-untyped]
 import sqlalchemy as sa
 
 from benchmarks.common import Measurement, Schemas, Settings, schema_engine
@@ -98,6 +99,45 @@ async def _wait(check: Callable[[], Any], what: str, seconds: float = 300) -> No
     raise RuntimeError(f"{what} did not happen within {seconds:.0f} s")
 
 
+class _Cpu:
+    """CPU seconds spent by each part of the flow, to say where a ticket's cost goes.
+
+    Everything shares two cores here, so the per-ticket CPU of each process is what decides the
+    rate the flow can sustain (2,000 ms of CPU per second in all).
+    """
+
+    def __init__(self, services: dict[str, int]) -> None:
+        self.services = services
+
+    def sample(self) -> dict[str, float]:
+        spent: dict[str, float] = dict.fromkeys((*self.services, "postgres", "kafka", "load"), 0.0)
+        owners = {pid: name for name, pid in self.services.items()}
+        for process in psutil.process_iter(["pid", "name", "cmdline"]):
+            try:
+                times = process.cpu_times()
+                used = times.user + times.system
+                name = process.info["name"] or ""
+                line = " ".join(process.info["cmdline"] or [])
+                if process.info["pid"] in owners:
+                    spent[owners[process.info["pid"]]] += used
+                elif process.info["pid"] == os.getpid():
+                    spent["load"] += used
+                elif name.startswith("postgres"):
+                    spent["postgres"] += used
+                elif name == "java" and "kafka" in line:
+                    spent["kafka"] += used
+            except psutil.Error:
+                continue
+        return spent
+
+    @staticmethod
+    def per_ticket(before: dict[str, float], after: dict[str, float], tickets: int) -> str:
+        parts = {k: (after[k] - before.get(k, 0.0)) * 1000 / max(tickets, 1) for k in after}
+        total = sum(parts.values())
+        shown = ", ".join(f"{k} {v:.1f}" for k, v in sorted(parts.items(), key=lambda kv: -kv[1]))
+        return f"CPU per ticket {total:.1f} ms ({shown})"
+
+
 @dataclass(frozen=True)
 class _Outcome:
     rate: float
@@ -111,8 +151,10 @@ class _Load:
     """An open-loop generator of signed pushes, and the measure of push -> case committed."""
 
     def __init__(
-        self, port: int, token: str, secret: bytes, dwellings: list[str], cases: Any, tag: str
-    ) -> None:
+        self, port: int, token: str, secret: bytes, dwellings: list[str], cases: Any, tag: str,
+        cpu: _Cpu,
+    ) -> None:  # fmt: skip
+        self.cpu = cpu
         self.port, self.token, self.secret = port, token, secret
         self.dwellings, self.cases, self.tag = dwellings, cases, tag
         self.categories = _categories()
@@ -165,6 +207,7 @@ class _Load:
 
             total = int(rate * seconds)
             interval = 1 / rate
+            cpu_before = self.cpu.sample()
             tasks = []
             begin = time.perf_counter()
             for _ in range(total):
@@ -193,6 +236,7 @@ class _Load:
             return opened.keys() >= ids.keys()
 
         await _wait(all_cases, "every ticket's case", seconds=900)
+        log(f"   {self.cpu.per_ticket(cpu_before, self.cpu.sample(), len(sent))}")
         latencies = [(opened[case].timestamp() - sent[n]) * 1000 for case, n in ids.items()]
         outcome = _Outcome(
             rate=len(sent) / pushed_seconds,
@@ -283,7 +327,8 @@ async def bench_intake(settings: Settings, log: Callable[[str], None]) -> dict[s
         token = DevIssuer(data_dir / "dev-issuer.pem").issue(
             "hotline-12345", roles=["hotline_system"]
         )
-        load = _Load(ports["hotline-bridge"], token, secret, dwellings, cas, namespace)
+        cpu = _Cpu({name: process.pid for name, process in zip(ports, processes, strict=True)})
+        load = _Load(ports["hotline-bridge"], token, secret, dwellings, cas, namespace, cpu)
         outcome = await load.phase(RATE, SECONDS, log)
         results["hot_offered"] = Measurement("offered rate", "tickets/s", [RATE])
         for key, label, unit, value in (

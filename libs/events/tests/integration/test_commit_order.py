@@ -18,7 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from wangge.events import WriteOrderError
 from wangge.events.envelope import START
-from wangge.events.store import EventStore, PostgresEventStore, StoredEvent
+from wangge.events.store import EventStore, PostgresEventStore, StoredEvent, StreamAppend
 
 from events_samples import Counted, catalogue
 
@@ -114,24 +114,67 @@ async def test_the_watermark_reader_sees_every_event_and_the_naive_reader_does_n
     await engine.dispose()
 
 
-async def test_an_append_after_another_write_in_the_transaction_is_refused(
+async def test_an_append_after_another_write_in_the_transaction_passes(
+    pg_engine: AsyncEngine,
+) -> None:
+    # a reaction writes its own table, then appends: the transaction's id predates the append,
+    # which is fine while no younger transaction extended the stream
+    store = PostgresEventStore(pg_engine, service="sample", catalogue=catalogue)
+    await store.create_schema()
+    sid, other = f"counter-{uuid.uuid4()}", f"counter-{uuid.uuid4()}"
+    async with store.begin() as conn:
+        await conn.execute(
+            sa.insert(store.tables.checkpoints).values(
+                name=f"a read-model write {sid}",
+                transaction_id=0,
+                position=0,
+                updated_at=datetime.now(UTC),
+            )
+        )
+        await store.append(sid, [Counted(n=1)], expected_version=0, connection=conn)
+        await store.append(other, [Counted(n=1)], expected_version=0, connection=conn)
+        await store.append(sid, [Counted(n=2)], expected_version=1, connection=conn)
+    assert (await store.stream_version(sid), await store.stream_version(other)) == (2, 1)
+    batched = f"counter-{uuid.uuid4()}"
+    async with store.begin() as conn:
+        await conn.execute(
+            sa.insert(store.tables.checkpoints).values(
+                name=f"a read-model write {batched}",
+                transaction_id=0,
+                position=0,
+                updated_at=datetime.now(UTC),
+            )
+        )
+        await store.append_batch(
+            [StreamAppend(batched, [Counted(n=1)], 0), StreamAppend(sid, [Counted(n=3)], 2)],
+            connection=conn,
+        )
+    assert (await store.stream_version(batched), await store.stream_version(sid)) == (1, 3)
+
+
+async def test_an_append_after_another_write_to_a_stream_a_younger_transaction_extended_is_refused(
     pg_engine: AsyncEngine,
 ) -> None:
     store = PostgresEventStore(pg_engine, service="sample", catalogue=catalogue)
     await store.create_schema()
     sid = f"counter-{uuid.uuid4()}"
+    await store.append(sid, [Counted(n=1)], expected_version=0)
     with pytest.raises(WriteOrderError):
-        async with store.begin() as conn:
-            await conn.execute(
+        async with store.begin() as older:
+            await older.execute(
                 sa.insert(store.tables.checkpoints).values(
-                    name="a read-model write",
+                    name=f"a read-model write {sid}",
                     transaction_id=0,
                     position=0,
                     updated_at=datetime.now(UTC),
                 )
             )
-            await store.append(sid, [Counted(n=1)], expected_version=0, connection=conn)
-    assert await store.stream_version(sid) == 0
+            async with store.begin() as younger:
+                await store.append(sid, [Counted(n=2)], expected_version=1, connection=younger)
+            await store.append(sid, [Counted(n=3)], expected_version=2, connection=older)
+    assert await store.stream_version(sid) == 2
+    read = await store.read_all(START, limit=10_000)
+    assert [e.envelope.sequence for e in read if e.envelope.subject == sid] == [1, 2]
 
 
 async def test_a_second_append_to_a_stream_a_younger_transaction_extended_is_refused(

@@ -102,9 +102,10 @@ async def unit_of_work(
 ) -> AsyncIterator[UnitOfWork]:
     """A transaction for a command's appends and writes; inline projections run before commit.
 
-    Appends come first (the event store refuses an append after other writes in the same
-    transaction, see ``WriteOrderError``); a command's own tables (a key store, a uniqueness
-    index) are written after its appends, inside the block.
+    Appends come first where they can: the first append of a transaction is the cheapest (an
+    append after other writes also checks the stream's newest writer, see ``WriteOrderError``);
+    a command's own tables (a key store, a uniqueness index) are written after its appends,
+    inside the block.
     """
     async with (
         store.begin() as conn,

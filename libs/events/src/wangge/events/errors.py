@@ -60,8 +60,9 @@ class WriteOrderError(EventStoreError, RuntimeError):
     """An append the PostgreSQL store refuses in this transaction; the same work in a new one
     passes (``wangge.events.retry.when_overtaken`` runs it again).
 
-    Readers order events by transaction id; a transaction that took its id before reading a stream
-    could place its events ahead of events it has already seen, so the store refuses it. An
+    Readers order events by transaction id; a transaction that took its id (with an earlier
+    append or another write) before a younger transaction extended a stream would place its
+    events ahead of events it has already seen, so the store refuses that append. An
     append at any version (``expected_version=None``) that a concurrent append beat to the
     stream's next version is refused the same way: its transaction is aborted, and nothing about
     it was the caller's conflict.

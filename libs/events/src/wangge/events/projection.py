@@ -14,6 +14,7 @@ tables, and swaps it in once it has caught up, so readers never see a half-built
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import time
 import weakref
@@ -444,6 +445,13 @@ class KafkaSource(Source):
 
 # -- the runner ---------------------------------------------------------------------------------
 
+LINGER_SECONDS = 0.025
+"""How long a runner waits after a batch short of full before fetching the next. Under a steady
+load each batch costs a transaction, a read of applied versions and a save of positions: at 200
+events/s, fetching as soon as anything arrives made those most of a consumer's statements. The
+wait is the most it adds to an event's way into a read model; an idle runner (nothing fetched)
+does not wait here but in its source."""
+
 
 class ProjectionRunner:
     """Applies a source's events to one projection, one transaction per batch."""
@@ -457,8 +465,10 @@ class ProjectionRunner:
         batch_size: int = 500,
         generation_check_seconds: float = 1.0,
         lock: EventStore | None = None,
+        linger_seconds: float = LINGER_SECONDS,
     ) -> None:
         self.projection = projection
+        self.linger_seconds = linger_seconds
         self.lock = lock
         self.engine = engine
         self.source = source.narrow(projection.handled_types)
@@ -599,7 +609,13 @@ class ProjectionRunner:
         await self.start()
         try:
             while not stop.is_set():
-                await self.run_once()
+                count = await self.run_once()
+                if 0 < count < self.batch_size and self.linger_seconds:
+                    # a batch short of full: let the next one gather for a moment, so a steady
+                    # stream of events is applied in batches (a transaction and a save of
+                    # positions each) rather than one transaction per event or two
+                    with contextlib.suppress(TimeoutError):
+                        await asyncio.wait_for(stop.wait(), self.linger_seconds)
         finally:
             await self.stop()
 
@@ -643,11 +659,10 @@ class ProjectionRunner:
         if not self.projection.reacts:
             await self._apply_chunk(generation, batch, stored)
             return
-        # reactions append, and the store wants a transaction's appends before its other
-        # writes: up to REACTIONS_PER_TRANSACTION handled events share one transaction (one
-        # commit, one save of positions) as long as that holds; a piece whose transaction is
-        # refused (a reaction wrote before appending, or a younger transaction extended a stream
-        # it appends to) runs again one handled event per transaction
+        # reactions append: up to REACTIONS_PER_TRANSACTION handled events share one
+        # transaction (one commit, one save of positions); a piece whose transaction is refused
+        # (a younger transaction extended a stream it appends to after it took its id) runs
+        # again one handled event per transaction
         handled = self.projection.handled_types
         piece: list[SourcedEvent] = []
         count = 0

@@ -18,6 +18,7 @@ from opentelemetry import trace
 
 from wangge.events.envelope import Checkpoint, Envelope, encode_data
 from wangge.events.kafka import make_producer, topic_for
+from wangge.events.projection import LINGER_SECONDS
 from wangge.events.store import EventStore, StoredEvent
 from wangge.events.telemetry import context_from, tracer, tracing_enabled
 
@@ -35,8 +36,10 @@ class OutboxRelay:
         topic: str | None = None,
         batch_size: int = 1000,
         idle_seconds: float = 0.05,
+        linger_seconds: float = LINGER_SECONDS,
         producer: AIOKafkaProducer | None = None,
     ) -> None:
+        self.linger_seconds = linger_seconds
         self.store = store
         self.topic = topic or topic_for(store.service)
         self.name = f"relay:{self.topic}"
@@ -57,9 +60,15 @@ class OutboxRelay:
                 log.info("relay %s active from %s", self.name, checkpoint)
                 while not stop.is_set():
                     checkpoint, count = await self.publish_batch(producer, checkpoint)
-                    if count == 0:
+                    if count < self.batch_size:
+                        # nothing new, or a batch short of full: under a steady load the next
+                        # batch gathers meanwhile (a read and a checkpoint per batch, not per
+                        # event or two); the wait is the most it adds to an event's publication
                         with contextlib.suppress(TimeoutError):
-                            await asyncio.wait_for(stop.wait(), self.idle_seconds)
+                            await asyncio.wait_for(
+                                stop.wait(),
+                                self.idle_seconds if count == 0 else self.linger_seconds,
+                            )
             finally:
                 await producer.stop()
 

@@ -24,6 +24,7 @@ from wangge.events import Catalogue, default_catalogue
 from wangge.events.db import create_engine
 from wangge.events.kafka import describe_topic, ensure_topics, topic_for
 from wangge.events.projection import (
+    LINGER_SECONDS,
     KafkaSource,
     MergedSource,
     Projection,
@@ -65,6 +66,11 @@ class ServiceState:
         return self.projections[name]
 
 
+INLINE_LINGER_SECONDS = 0.25
+"""An inline projection's runner finds nearly every event applied by its command already (it
+catches up what was appended without one, and rebuilds): it gathers bigger batches than a
+consumer, since checking each small batch cost a transaction for nothing."""
+
 Worker = Callable[["ServiceState"], Awaitable[None]]
 """A service's own background work (a delivery loop, a sweeper): runs until ``state.stop``."""
 
@@ -100,7 +106,13 @@ async def _start(
         state.projections[projection.name] = projection
     for projection, source in zip(made, sources, strict=True):
         projection.bind(state)
-        runner = ProjectionRunner(projection, engine=engine, source=source, lock=store)
+        runner = ProjectionRunner(
+            projection,
+            engine=engine,
+            source=source,
+            lock=store,
+            linger_seconds=INLINE_LINGER_SECONDS if projection.inline else LINGER_SECONDS,
+        )
         await runner.setup()
         state.runners.append(runner)
         state.tasks.append(

@@ -33,9 +33,10 @@ _APPENDED_XID = "wangge.appended_xid"
 #
 # The write-order check: readers order by transaction id. A transaction that took its id with an
 # earlier write, then read a stream that a younger transaction had just extended, would sort its
-# events before the ones they follow. So an append must be its transaction's first write, or
-# follow only this store's appends (whose transaction id is passed in as $3) on a stream no
-# younger transaction has extended (a second append of a command, a reaction's appends).
+# events before the ones they follow. A transaction's first write taking its id cannot be
+# overtaken that way, so the first append checks nothing more. Any other append (after this
+# store's appends, whose transaction id is passed in as $3, or after another write, found by the
+# slow path) also checks that no younger transaction has extended the stream.
 _HEAD = """
 WITH head AS (
     SELECT COALESCE(MAX(version), 0) AS v, pg_current_xact_id_if_assigned()::text AS xid
@@ -249,12 +250,6 @@ class PostgresEventStore(EventStore):
             raise ValueError("an append needs at least one event")
         extended = [p.stream_id for p in pendings if p.expected_version]
         check = (await connection.exec_driver_sql(_BATCH_HEADS, (extended,))).one()
-        appended_xid = connection.info.get(_APPENDED_XID)
-        if check.xid is not None and check.xid != appended_xid:
-            raise WriteOrderError(
-                "append events before any other write in the transaction, so that reading by "
-                "transaction id keeps each stream in order"
-            )
         if check.xid is not None and int(check.newest) > int(check.xid):
             raise WriteOrderError(_OVERTAKEN)
         heads = json.loads(check.heads)
@@ -320,13 +315,15 @@ class PostgresEventStore(EventStore):
             conn.info[_APPENDED_XID] = rows[0].xid
             return pending.result(first)
         diagnosis = (await conn.exec_driver_sql(_DIAGNOSE, (pending.stream_id,))).one()
-        if diagnosis.xid is not None and diagnosis.xid != conn.info.get(_APPENDED_XID):
-            raise WriteOrderError(
-                "append events before any other write in the transaction, so that reading by "
-                "transaction id keeps each stream in order"
-            )
         if diagnosis.xid is not None and int(diagnosis.newest) > int(diagnosis.xid):
             raise WriteOrderError(_OVERTAKEN)
+        if diagnosis.xid is not None and diagnosis.xid != conn.info.get(_APPENDED_XID):
+            # the transaction took its id with another write (a reaction's read model, a key
+            # store) and no younger transaction extended the stream: the append runs again as a
+            # later one, and so do the transaction's next appends (each checks the stream's
+            # newest writer)
+            conn.info[_APPENDED_XID] = diagnosis.xid
+            return await self._write_in(conn, pending)
         raise ConcurrencyConflict(pending.stream_id, pending.expected_version, diagnosis.head)
 
     def _transaction_id_column(self) -> sa.ColumnElement[int]:
