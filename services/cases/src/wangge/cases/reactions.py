@@ -10,7 +10,8 @@ records the source position, so a reaction happens once whatever crashes or is r
 from __future__ import annotations
 
 import uuid
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, ClassVar
 
@@ -22,6 +23,7 @@ from wangge.cases.projections.cases import Cases
 from wangge.cases.projections.roster import Roster, worker_of
 from wangge.events import DomainEvent, RecordedEvent, default_catalogue
 from wangge.events.command import react
+from wangge.events.db import insert_many
 from wangge.events.projection import ApplyContext, Projection, active_tables, handles
 from wangge.service.app import ServiceState
 from wangge.service.times import stored
@@ -85,26 +87,41 @@ class FromHotline(_Reaction):
         )
         return {"briefs": briefs}
 
+    async def apply_many(
+        self, ctx: ApplyContext, events: Sequence[RecordedEvent], new_streams: set[str]
+    ) -> None:
+        """The briefs of tickets received in this batch stay in memory until its end: their
+        routing, nearly always in the same batch, reads and completes them there (one insert
+        for the batch, rather than an insert, a read and an update per ticket)."""
+        batch = _Briefing(conn=ctx.conn, tables=ctx.tables)
+        await super().apply_many(batch, events, new_streams)
+        await insert_many(ctx.conn, ctx.tables["briefs"], list(batch.briefs.values()))
+
     @handles(hotline.TicketReceived)
     async def on_received(self, ctx: ApplyContext, event: RecordedEvent) -> None:
         d = event.data
         assert isinstance(d, hotline.TicketReceived)
-        await ctx.conn.execute(
-            sa.insert(ctx.tables["briefs"]).values(
-                ticket_id=d.ticket_id, ticket_number=d.ticket_number,
-                title=f"{d.category_name}: {d.address}"[:200], content=d.content,
-                address=d.address, deadline=d.deadline,
-            )
+        brief = dict(
+            ticket_id=d.ticket_id, ticket_number=d.ticket_number,
+            title=f"{d.category_name}: {d.address}"[:200], content=d.content,
+            address=d.address, deadline=d.deadline, grid_id=None,
         )  # fmt: skip
+        if isinstance(ctx, _Briefing):
+            ctx.briefs[d.ticket_id] = brief
+        else:
+            await ctx.conn.execute(sa.insert(ctx.tables["briefs"]).values(**brief))
 
     @handles(hotline.TicketRoutedToGrid)
     async def on_routed(self, ctx: ApplyContext, event: RecordedEvent) -> None:
         d = event.data
         assert isinstance(d, hotline.TicketRoutedToGrid)
         briefs = ctx.tables["briefs"]
-        brief = (
-            await ctx.conn.execute(sa.select(briefs).where(briefs.c.ticket_id == d.ticket_id))
-        ).one()
+        pending = ctx.briefs if isinstance(ctx, _Briefing) else {}
+        brief = pending.get(d.ticket_id) or dict(
+            (await ctx.conn.execute(sa.select(briefs).where(briefs.c.ticket_id == d.ticket_id)))
+            .mappings()
+            .one()
+        )
         roster = await self.roster(ctx)
         worker = await worker_of(ctx.conn, roster, d.grid_id) if roster is not None else None
         case_id = cases.case_for(f"ticket:{d.ticket_id}")
@@ -114,23 +131,30 @@ class FromHotline(_Reaction):
                 return []  # a ticket opens one case, however often it is routed
             opened = cases.open_case(
                 case_id=case_id, kind=cases.CaseKind.COMPLAINT, source=cases.Source.HOTLINE,
-                title=f"{brief.ticket_number} {brief.title}"[:200], description=brief.content,
-                grid_id=d.grid_id, ticket_id=d.ticket_id, deadline=stored(brief.deadline),
-                now=min(datetime.now(UTC), stored(brief.deadline)),
+                title=f"{brief['ticket_number']} {brief['title']}"[:200],
+                description=brief["content"], grid_id=d.grid_id, ticket_id=d.ticket_id,
+                deadline=stored(brief["deadline"]),
+                now=min(datetime.now(UTC), stored(brief["deadline"])),
             )  # fmt: skip
             return cases.with_worker(opened, worker)
 
         await self.on_case(ctx, event, case_id, decide)
-        await ctx.conn.execute(
-            sa.update(briefs).where(briefs.c.ticket_id == d.ticket_id).values(grid_id=d.grid_id)
-        )
+        if d.ticket_id in pending:
+            pending[d.ticket_id]["grid_id"] = d.grid_id
+        else:
+            await ctx.conn.execute(
+                sa.update(briefs).where(briefs.c.ticket_id == d.ticket_id).values(grid_id=d.grid_id)
+            )
 
     @handles(hotline.RepeatedComplaintsNoticed)
     async def on_repeated(self, ctx: ApplyContext, event: RecordedEvent) -> None:
         d = event.data
         assert isinstance(d, hotline.RepeatedComplaintsNoticed)
         briefs = ctx.tables["briefs"]
-        grid_id = await ctx.conn.scalar(
+        pending = ctx.briefs if isinstance(ctx, _Briefing) else {}
+        grid_id = next(
+            (g for t in d.ticket_ids if (g := pending.get(t, {}).get("grid_id")) is not None), None
+        ) or await ctx.conn.scalar(
             sa.select(briefs.c.grid_id)
             .where(briefs.c.ticket_id.in_(d.ticket_ids), briefs.c.grid_id.is_not(None))
             .limit(1)
@@ -195,6 +219,13 @@ class FromHotline(_Reaction):
             return cases.reopen(case, f"the hotline sent the ticket back: {d.reason}"[:1000])
 
         await self.on_case(ctx, event, cases.case_for(f"ticket:{d.ticket_id}"), decide)
+
+
+@dataclass(frozen=True)
+class _Briefing(ApplyContext):
+    """A batch's new briefs, by ticket id, inserted at its end."""
+
+    briefs: dict[uuid.UUID, dict[str, Any]] = field(default_factory=dict)
 
 
 class FromRegistry(_Reaction):

@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from datetime import UTC, datetime, timedelta
+from typing import TypeVar
 
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from wangge.events import DomainEvent, Metadata
-from wangge.events.command import load, unit_of_work
+from wangge.events.command import UnitOfWork, load, unit_on
+from wangge.events.db import read_only
 from wangge.events.errors import ConcurrencyConflict
 from wangge.events.projection import active_tables
 from wangge.events.retry import when_overtaken
@@ -25,6 +27,11 @@ from wangge.hotline_bridge.projections.tickets import Tickets, neighbours
 from wangge.hotline_bridge.routing import find_grid
 from wangge.service.app import ServiceState
 
+V = TypeVar("V")
+View = Callable[[AsyncConnection, uuid.UUID], Awaitable[V]]
+"""What the caller answers with: read in the intake's own transaction when it records the
+ticket (no second transaction per push), in a reader's otherwise."""
+
 
 async def take_in(
     state: ServiceState,
@@ -34,8 +41,10 @@ async def take_in(
     catalogue: DispatchCatalogue,
     metadata: Metadata,
     settings: HotlineSettings,
-) -> tuple[uuid.UUID, bool]:
-    """Record a ticket once: its id, and whether this call recorded it (False: taken in before).
+    view: View[V],
+) -> tuple[V, bool]:
+    """Record a ticket once: its ``view``, and whether this call recorded it (False: taken in
+    before).
 
     A ticket number seen before answers with the first ticket when the intake is the same, and
     is a :class:`~tickets.TicketNumberReused` otherwise; two identical intakes racing record one.
@@ -48,7 +57,7 @@ async def take_in(
     # the hotspot's stream may be extended by a younger intake after this one took its
     # transaction id: the whole intake then runs again in a new transaction
     return await when_overtaken(
-        lambda: _once(state, intake, keyring, catalogue, metadata, settings)
+        lambda: _once(state, intake, keyring, catalogue, metadata, settings, view)
     )
 
 
@@ -59,7 +68,8 @@ async def _once(
     catalogue: DispatchCatalogue,
     metadata: Metadata,
     settings: HotlineSettings,
-) -> tuple[uuid.UUID, bool]:
+    view: View[V],
+) -> tuple[V, bool]:
     ticket_id = tickets.ticket_id(intake.ticket_number)
     stream = tickets.stream_id(ticket_id)
     # a number is nearly always new: the append finds out (a conflict) when it is not, rather
@@ -70,44 +80,59 @@ async def _once(
     )
     received = events[0]
     assert isinstance(received, tickets.TicketReceived)
+    projections = list(state.projections.values())
     try:
-        async with unit_of_work(
-            state.store, projections=list(state.projections.values()), metadata=metadata
-        ) as unit:
-            near = await neighbours(
-                unit.conn,
-                await active_tables(unit.conn, state.service_projection(Tickets.name)),
-                address=received.address,
-                category=received.category,
-                now=received.received_at,
-                duplicate_window=timedelta(days=settings.duplicate_window_days),
-                repeat_window=timedelta(days=settings.repeat_window_days),
-            )
-            linked, notice = tickets.link(
-                received,
-                near,
-                threshold=settings.repeat_threshold,
-                window_days=settings.repeat_window_days,
-            )
-            found = await find_grid(
-                unit.conn,
-                await grid_map(unit.conn, state),
-                address=received.address,
-                location=received.location,
-            )
-            routed = dispatch(tickets.evolve(None, received, 1), found)
-            await unit.append(stream, [*events, *linked, *routed], expected_version=NO_STREAM)
-            if notice is not None:
-                _, hotspot = tickets.hotspot_stream(notice.address_key, notice.category)
-                await unit.append(hotspot, [notice], expected_version=None)
-            await keyring.keep(unit.conn, ticket_id, key)
-        return ticket_id, True
+        async with state.store.begin() as conn:
+            async with unit_on(state.store, conn, projections=projections, metadata=metadata) as u:
+                await _record(u, state, received, events, stream, keyring, key, settings)
+            # after the inline projections, before the commit
+            return await view(conn, ticket_id), True
     except ConcurrencyConflict:
         loaded = await load(state.store, stream, tickets.evolve)  # taken in before, or racing
         if loaded.state is None:
             raise
     tickets.same_push(loaded.state, intake)
-    return ticket_id, False
+    async with read_only(state.engine) as conn:
+        return await view(conn, ticket_id), False
+
+
+async def _record(
+    unit: UnitOfWork,
+    state: ServiceState,
+    received: tickets.TicketReceived,
+    events: list[DomainEvent],
+    stream: str,
+    keyring: KeyRing,
+    key: bytes,
+    settings: HotlineSettings,
+) -> None:
+    near = await neighbours(
+        unit.conn,
+        await active_tables(unit.conn, state.service_projection(Tickets.name)),
+        address=received.address,
+        category=received.category,
+        now=received.received_at,
+        duplicate_window=timedelta(days=settings.duplicate_window_days),
+        repeat_window=timedelta(days=settings.repeat_window_days),
+    )
+    linked, notice = tickets.link(
+        received,
+        near,
+        threshold=settings.repeat_threshold,
+        window_days=settings.repeat_window_days,
+    )
+    found = await find_grid(
+        unit.conn,
+        await grid_map(unit.conn, state),
+        address=received.address,
+        location=received.location,
+    )
+    routed = dispatch(tickets.evolve(None, received, 1), found)
+    await unit.append(stream, [*events, *linked, *routed], expected_version=NO_STREAM)
+    if notice is not None:
+        _, hotspot = tickets.hotspot_stream(notice.address_key, notice.category)
+        await unit.append(hotspot, [notice], expected_version=None)
+    await keyring.keep(unit.conn, received.ticket_id, key)
 
 
 def dispatch(ticket: tickets.Ticket, found: Match | Unroutable) -> list[DomainEvent]:

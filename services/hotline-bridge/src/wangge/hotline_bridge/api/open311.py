@@ -24,6 +24,7 @@ from xml.etree import ElementTree
 import sqlalchemy as sa
 from fastapi import APIRouter, FastAPI, Request
 from fastapi.responses import JSONResponse, Response
+from sqlalchemy.ext.asyncio import AsyncConnection
 
 from wangge.events import Metadata
 from wangge.events.db import read_only
@@ -36,6 +37,12 @@ from wangge.service.errors import DomainError
 from wangge.service.times import stored
 
 router = APIRouter(prefix="/open311/v2", tags=["open311"])
+
+
+async def _ticket_id(conn: AsyncConnection, ticket_id: uuid.UUID) -> uuid.UUID:
+    return ticket_id  # the answer is the request's id, known before the intake
+
+
 MAX_REQUESTS = 1000
 """The most requests one ``GET requests`` returns (the specification's default window)."""
 DEFAULT_WINDOW = timedelta(days=90)
@@ -198,6 +205,7 @@ async def post_request(request: Request, fmt: str) -> Response:
             catalogue=catalogue_of(request),
             metadata=Metadata(actor=f"open311:{client}"),
             settings=settings_of(request),
+            view=_ticket_id,
         )
     except DomainError as error:
         raise Open311Error(400, f"{error.field}: {error.detail}", fmt) from None

@@ -17,7 +17,6 @@ from pydantic import BaseModel
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from wangge.events import Metadata
-from wangge.events.db import read_only
 from wangge.events.projection import active_tables
 from wangge.events.telemetry import current_traceparent
 from wangge.hotline_bridge.adapters import ADAPTERS, Adapter
@@ -171,18 +170,18 @@ async def push_ticket(
         correlation_id=request.headers.get("X-Correlation-Id"),
         traceparent=current_traceparent(),
     )
-    ticket_id, recorded = await take_in(
+    view, recorded = await take_in(
         state,
         intake,
         keyring=request.app.state.keyring,
         catalogue=catalogue_of(request),
         metadata=metadata,
         settings=settings_of(request),
+        view=lambda conn, ticket_id: ticket_view(conn, state, ticket_id),
     )
     if not recorded:
         response.status_code = status.HTTP_200_OK
-    async with read_only(state.engine) as conn:
-        return await ticket_view(conn, state, ticket_id)
+    return view
 
 
 @router.get("/tickets/{ticket_id}", response_model=TicketView)
