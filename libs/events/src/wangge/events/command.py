@@ -19,7 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from wangge.events.envelope import Metadata, RecordedEvent
 from wangge.events.errors import ConcurrencyConflict
 from wangge.events.model import DomainEvent
-from wangge.events.projection import Projection, apply_inline
+from wangge.events.projection import Projection, apply_inline, inline_later
 from wangge.events.store import AppendResult, EventStore
 
 S = TypeVar("S")
@@ -127,6 +127,8 @@ async def unit_on(
     commit with the source position that caused them."""
     unit = UnitOfWork(store, conn, metadata or Metadata())
     yield unit
+    if inline_later(projections, unit.recorded, unit.history):
+        return
     for projection in projections:
         if projection.inline:
             await apply_inline(projection, conn, unit.recorded, history=unit.history)

@@ -5,11 +5,13 @@ Engines are made by the caller's ``start()`` or app lifespan, never at import.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Mapping, Sequence
+import time
+import weakref
+from collections.abc import AsyncIterator, Awaitable, Callable, Hashable, Mapping, Sequence
 from contextlib import asynccontextmanager
 from operator import itemgetter
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar, cast
 
 import asyncpg
 import sqlalchemy as sa
@@ -17,6 +19,8 @@ from sqlalchemy import event
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 from sqlalchemy.pool import ConnectionPoolEntry
+
+T = TypeVar("T")
 
 READ_ONLY = "wangge_read_only"
 """The execution option that marks a connection as a reader (SQLite: a deferred BEGIN)."""
@@ -143,3 +147,34 @@ async def insert_many(
         await driver.copy_records_to_table(table.name, records=records, columns=columns)
     except asyncpg.IntegrityConstraintViolationError as error:
         raise sa.exc.IntegrityError(f"COPY {table.name}", None, error) from error
+
+
+_remembered: weakref.WeakKeyDictionary[sa.Engine, dict[Hashable, tuple[object, float]]] = (
+    weakref.WeakKeyDictionary()
+)
+
+
+async def remembered(
+    conn: AsyncConnection,
+    key: Hashable,
+    read: Callable[[AsyncConnection], Awaitable[T]],
+    *,
+    seconds: float,
+) -> T:
+    """What ``read`` returned on this database in the last ``seconds``, else read it now.
+
+    For small reads that nearly every request makes and that change rarely (a grid map's
+    community names, read by every ticket's routing): a request may see them up to ``seconds``
+    old, the same bound a read model's generation has (see ``GENERATION_MEMO_SECONDS``). ``key``
+    names the read (with the generation's table in it, so a rebuild's swap is a new key).
+    An empty answer (None, an empty list) is never remembered.
+    """
+    known = _remembered.setdefault(conn.sync_engine, {})
+    now = time.monotonic()
+    hit = known.get(key)
+    if hit is not None and now - hit[1] < seconds:
+        return cast(T, hit[0])
+    value = await read(conn)
+    if value:  # an empty answer (a read model still filling) is read again next time
+        known[key] = (value, now)
+    return value

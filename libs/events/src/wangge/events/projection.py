@@ -20,7 +20,8 @@ import time
 import weakref
 from abc import ABC, abstractmethod
 from collections.abc import Awaitable, Callable, Mapping, Sequence
-from dataclasses import dataclass
+from contextvars import ContextVar
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, ClassVar, TypeVar
 
@@ -79,8 +80,12 @@ class Projection(ABC):
     reacts: ClassVar[bool] = False
     """Its handlers append events of this service (a policy: a routed ticket opens a case), with
     ``wangge.events.command.react`` in the batch's transaction. Its runner applies up to
-    :data:`REACTIONS_PER_TRANSACTION` handled events in one transaction while every write there
-    follows an append (the store's rule), else each in a transaction of its own."""
+    :data:`REACTIONS_PER_TRANSACTION` handled events in one transaction (each in a transaction of
+    its own when a younger transaction overtook one of its appends)."""
+    inline_once: ClassVar[bool] = False
+    """A reacting projection whose handlers never read what its own reactions write to the
+    service's inline read models: those are applied once, at the end of each batch's transaction
+    (one write of each table for the batch), rather than after each reaction."""
     reads: ClassVar[tuple[str, ...]] = ()
     """The services whose events this projection applies, when not only its own service's: a
     local copy of another service's data (the hotline bridge's address -> grid map of registry
@@ -731,7 +736,10 @@ class ProjectionRunner:
                 last_applied[envelope.subject] = envelope.sequence
                 touched[envelope.subject] = envelope.sequence
                 applied += 1
-            await projection.apply_many(ctx, chosen, new)
+            if projection.reacts and projection.inline_once:
+                await _applying_inline_once(conn, projection.apply_many(ctx, chosen, new))
+            else:
+                await projection.apply_many(ctx, chosen, new)
             await self._save(conn, generation, touched, new_positions)
         stored.update(new_positions)
         self.applied += applied
@@ -872,6 +880,48 @@ async def active_generation(conn: AsyncConnection, projection: str, *, fresh: bo
     if value:  # a projection that has not started yet is looked up again next time
         _memo.setdefault(engine, {})[projection] = (value, now)
     return value
+
+
+@dataclass
+class _InlineLater:
+    """A batch's appends, for its inline projections (see :attr:`Projection.inline_once`)."""
+
+    projections: list[Projection] = field(default_factory=list)
+    recorded: list[RecordedEvent] = field(default_factory=list)
+    history: dict[str, Sequence[RecordedEvent]] = field(default_factory=dict)
+
+
+_inline_later: ContextVar[_InlineLater | None] = ContextVar("wangge_inline_later", default=None)
+
+
+async def _applying_inline_once(conn: AsyncConnection, work: Awaitable[None]) -> None:
+    later = _InlineLater()
+    token = _inline_later.set(later)
+    try:
+        await work
+    finally:
+        _inline_later.reset(token)
+    for projection in later.projections:
+        await apply_inline(projection, conn, later.recorded, history=later.history)
+
+
+def inline_later(
+    projections: Sequence[Projection],
+    recorded: Sequence[RecordedEvent],
+    history: Mapping[str, Sequence[RecordedEvent]],
+) -> bool:
+    """Leave a unit of work's inline applies to the end of the batch it is part of, if it is
+    part of one (True); a stream's history is the one before its batch's first append."""
+    later = _inline_later.get()
+    if later is None:
+        return False
+    for projection in projections:
+        if projection.inline and all(projection is not p for p in later.projections):
+            later.projections.append(projection)
+    later.recorded.extend(recorded)
+    for stream, before in history.items():
+        later.history.setdefault(stream, before)
+    return True
 
 
 async def apply_inline(

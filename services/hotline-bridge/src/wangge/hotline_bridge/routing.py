@@ -11,6 +11,7 @@ from shapely.geometry import Point, shape
 from shapely.geometry.base import BaseGeometry
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from wangge.events.db import remembered
 from wangge.hotline_bridge.domain.routing import (
     Candidate,
     Match,
@@ -31,6 +32,9 @@ FUZZY_CUTOFF = 70.0
 FUZZY_MARGIN = 10.0
 """How far the best fuzzy match must lead the next one."""
 _HOMES = ("dwelling", "unit")
+NAMES_MEMO_SECONDS = 1.0
+"""How long routing trusts the community and subdistrict names it last read (every ticket needs
+them; they change when the registry adds or renames a community)."""
 
 
 async def find_grid(
@@ -45,17 +49,12 @@ async def find_grid(
         return Unroutable(("the grid map has not been built yet",))
     places = tables["places"]
     key = normalise_address(address)
-    coded = (
-        await conn.execute(
-            sa.select(places.c.kind, places.c.name).where(
-                places.c.kind.in_(["subdistrict", "community"])
-            )
-        )
-    ).all()
-    if not coded:
+    named = await remembered(
+        conn, (__name__, places.name), lambda c: _named(c, places), seconds=NAMES_MEMO_SECONDS
+    )
+    if named is None:
         return Unroutable(("the grid map holds no places yet",))
-    communities = [normalise_address(r.name) for r in coded if r.kind == "community"]
-    ours = [normalise_address(r.name) for r in coded if r.kind == "subdistrict"]
+    communities, ours = named
     reasons: list[str] = []
     tail = from_community(key, communities)
     if tail is None:
@@ -84,6 +83,22 @@ async def find_grid(
     if point is not None and boundaries and tail is None:
         return Unroutable(tuple(reasons), outside="the caller's point is outside the subdistrict")
     return Unroutable(tuple(reasons))
+
+
+async def _named(conn: AsyncConnection, places: sa.Table) -> tuple[list[str], list[str]] | None:
+    """The subdistrict's communities' names and its own, as routing compares them (None while
+    the map holds neither)."""
+    rows = (
+        await conn.execute(
+            sa.select(places.c.kind, places.c.name).where(
+                places.c.kind.in_(["subdistrict", "community"])
+            )
+        )
+    ).all()
+    if not rows:
+        return None
+    communities = [normalise_address(r.name) for r in rows if r.kind == "community"]
+    return communities, [normalise_address(r.name) for r in rows if r.kind == "subdistrict"]
 
 
 async def _exact(conn: AsyncConnection, places: sa.Table, tail: str) -> Match | None:

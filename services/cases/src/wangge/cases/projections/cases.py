@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import sqlalchemy as sa
@@ -27,6 +27,7 @@ from wangge.cases.domain.cases import (
 )
 from wangge.events import RecordedEvent, default_catalogue
 from wangge.events.projection import ApplyContext, Projection, handles
+from wangge.events.rows import ONE_MORE, Swap, fold_new_streams, insert_row, read_row, update_row
 
 UUID = sa.Uuid(as_uuid=True)
 WHEN = sa.DateTime(timezone=True)
@@ -105,20 +106,24 @@ class Cases(Projection):
         )
         return {"cases": cases, "parties": parties, "sessions": sessions}
 
+    async def apply_many(
+        self, ctx: ApplyContext, events: Sequence[RecordedEvent], new_streams: set[str]
+    ) -> None:
+        """Cases that start in this batch (a reaction's batch of tickets, each opened and
+        assigned; a rebuild) are folded in memory and inserted as their final rows."""
+        await fold_new_streams(self, ctx, events, new_streams)
+
     async def _set(self, ctx: ApplyContext, event: RecordedEvent, **values: Any) -> None:
-        t = ctx.tables["cases"]
-        await ctx.conn.execute(
-            sa.update(t)
-            .where(t.c.case_id == event.data.case_id)  # type: ignore[attr-defined]
-            .values(version=event.version, updated_at=event.envelope.time, **values)
-        )
+        key = {"case_id": event.data.case_id}  # type: ignore[attr-defined]
+        values |= {"version": event.version, "updated_at": event.envelope.time}
+        await update_row(ctx, "cases", key, values)
 
     @handles(CaseOpened)
     async def on_opened(self, ctx: ApplyContext, event: RecordedEvent) -> None:
         d = event.data
         assert isinstance(d, CaseOpened)
-        await ctx.conn.execute(
-            sa.insert(ctx.tables["cases"]).values(
+        await insert_row(
+            ctx, "cases", dict(
                 case_id=d.case_id, kind=d.kind, assistance=d.assistance, source=d.source,
                 title=d.title, description=d.description, grid_id=d.grid_id,
                 subjects=d.subjects, ticket_id=d.ticket_id, hotspot_id=d.hotspot_id,
@@ -126,15 +131,14 @@ class Cases(Projection):
                 status=Status.OPENED, deadline=d.deadline, opened_at=event.envelope.time,
                 reopened=0, mediators=[], sessions=0, version=event.version,
                 updated_at=event.envelope.time,
-            )
+            ),
         )  # fmt: skip
 
     @handles(CaseAssigned)
     async def on_assigned(self, ctx: ApplyContext, event: RecordedEvent) -> None:
         d = event.data
         assert isinstance(d, CaseAssigned)
-        t = ctx.tables["cases"]
-        status = sa.case((t.c.status == Status.OPENED, Status.ASSIGNED.value), else_=t.c.status)
+        status = Swap(Status.OPENED.value, Status.ASSIGNED.value)
         await self._set(ctx, event, account=d.account, worker_id=d.worker_id, status=status)
 
     @handles(CaseAccepted)
@@ -143,11 +147,7 @@ class Cases(Projection):
 
     @handles(CaseProgressNoted)
     async def on_progress(self, ctx: ApplyContext, event: RecordedEvent) -> None:
-        t = ctx.tables["cases"]
-        status = sa.case(
-            (t.c.status == Status.ACCEPTED, Status.IN_PROGRESS.value), else_=t.c.status
-        )
-        await self._set(ctx, event, status=status)
+        await self._set(ctx, event, status=Swap(Status.ACCEPTED.value, Status.IN_PROGRESS.value))
 
     @handles(CaseEscalated)
     async def on_escalated(self, ctx: ApplyContext, event: RecordedEvent) -> None:
@@ -178,10 +178,7 @@ class Cases(Projection):
 
     @handles(CaseReopened)
     async def on_reopened(self, ctx: ApplyContext, event: RecordedEvent) -> None:
-        t = ctx.tables["cases"]
-        await self._set(
-            ctx, event, status=Status.IN_PROGRESS, reopened=t.c.reopened + 1, closed_at=None
-        )
+        await self._set(ctx, event, status=Status.IN_PROGRESS, reopened=ONE_MORE, closed_at=None)
 
     @handles(CaseFollowedUp)
     async def on_followed_up(self, ctx: ApplyContext, event: RecordedEvent) -> None:
@@ -193,11 +190,11 @@ class Cases(Projection):
     async def on_party(self, ctx: ApplyContext, event: RecordedEvent) -> None:
         d = event.data
         assert isinstance(d, MediationPartyJoined)
-        await ctx.conn.execute(
-            sa.insert(ctx.tables["parties"]).values(
+        await insert_row(
+            ctx, "parties", dict(
                 case_id=d.case_id, party_id=d.party_id, role=d.role, resident=d.resident,
                 name_masked=d.name_masked,
-            )
+            ),
         )  # fmt: skip
         await self._set(ctx, event)
 
@@ -205,26 +202,23 @@ class Cases(Projection):
     async def on_mediator(self, ctx: ApplyContext, event: RecordedEvent) -> None:
         d = event.data
         assert isinstance(d, MediatorAppointed)
-        t = ctx.tables["cases"]
-        current = await ctx.conn.scalar(sa.select(t.c.mediators).where(t.c.case_id == d.case_id))
+        case = await read_row(ctx, "cases", {"case_id": d.case_id})
+        current = case["mediators"] if case is not None else []
         await self._set(ctx, event, mediators=[*(current or []), d.mediator])
 
     @handles(MediationSessionHeld)
     async def on_session(self, ctx: ApplyContext, event: RecordedEvent) -> None:
         d = event.data
         assert isinstance(d, MediationSessionHeld)
-        await ctx.conn.execute(
-            sa.insert(ctx.tables["sessions"]).values(
+        await insert_row(
+            ctx, "sessions", dict(
                 case_id=d.case_id, session_id=d.session_id, held_at=d.held_at, place=d.place,
                 attendees=[str(a) for a in d.attendees], mediators=d.mediators,
                 summary=d.summary, signed_by=[str(s) for s in d.signed_by],
-            )
+            ),
         )  # fmt: skip
-        t = ctx.tables["cases"]
-        status = sa.case(
-            (t.c.status == Status.ACCEPTED, Status.IN_PROGRESS.value), else_=t.c.status
-        )
-        await self._set(ctx, event, sessions=t.c.sessions + 1, status=status)
+        status = Swap(Status.ACCEPTED.value, Status.IN_PROGRESS.value)
+        await self._set(ctx, event, sessions=ONE_MORE, status=status)
 
     @handles(MediationAgreementSigned)
     async def on_agreement(self, ctx: ApplyContext, event: RecordedEvent) -> None:

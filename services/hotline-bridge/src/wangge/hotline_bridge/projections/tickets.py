@@ -3,16 +3,14 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from wangge.events import RecordedEvent, default_catalogue
-from wangge.events.db import insert_many
 from wangge.events.projection import ApplyContext, Projection, handles
+from wangge.events.rows import ONE_MORE, fold_new_streams, insert_row, update_row
 from wangge.hotline_bridge.domain.tickets import (
     Neighbours,
     ReplyDelivered,
@@ -110,8 +108,8 @@ class Tickets(Projection):
     async def on_received(self, ctx: ApplyContext, event: RecordedEvent) -> None:
         data = event.data
         assert isinstance(data, TicketReceived)
-        await _insert(
-            ctx, dict(
+        await insert_row(
+            ctx, "tickets", dict(
                 ticket_id=data.ticket_id, ticket_number=data.ticket_number, status="received",
                 channel=data.channel, received_at=utc(data.received_at), category=data.category,
                 category_name=data.category_name, kind=data.kind, urgency=data.urgency,
@@ -134,32 +132,16 @@ class Tickets(Projection):
         await self._set(ctx, event, duplicate_of=data.duplicate_of)
 
     async def _set(self, ctx: ApplyContext, event: RecordedEvent, **values: object) -> None:
-        ticket = event.data.ticket_id  # type: ignore[attr-defined]
+        key = {"ticket_id": event.data.ticket_id}  # type: ignore[attr-defined]
         values |= {"version": event.version, "updated_at": event.envelope.time}
-        if isinstance(ctx, _Folding):
-            row = ctx.rows[ticket]
-            row |= {k: row[k] + 1 if v is ONE_MORE else v for k, v in values.items()}
-            return
-        t = ctx.tables["tickets"]
-        changes = {k: t.c[k] + 1 if v is ONE_MORE else v for k, v in values.items()}
-        await ctx.conn.execute(sa.update(t).where(t.c.ticket_id == ticket).values(**changes))
+        await update_row(ctx, "tickets", key, values)
 
     async def apply_many(
         self, ctx: ApplyContext, events: Sequence[RecordedEvent], new_streams: set[str]
     ) -> None:
         """Tickets that start in this batch (each intake; a rebuild) are folded in memory and
         inserted as their final rows, one statement for them all; the rest event by event."""
-        if not new_streams:
-            await super().apply_many(ctx, events, new_streams)
-            return
-        folding = _Folding(conn=ctx.conn, tables=ctx.tables)
-        for event in events:
-            if event.stream_id in new_streams:
-                await self.apply(folding, event)
-        await insert_many(ctx.conn, ctx.tables["tickets"], list(folding.rows.values()))
-        for event in events:
-            if event.stream_id not in new_streams:
-                await self.apply(ctx, event)
+        await fold_new_streams(self, ctx, events, new_streams)
 
     @handles(TicketRoutedToGrid)
     async def on_routed(self, ctx: ApplyContext, event: RecordedEvent) -> None:
@@ -265,24 +247,6 @@ class Tickets(Projection):
             ctx, event, status=Status.REOPENED, deadline=utc(data.deadline), reminder=None,
             reopened=ONE_MORE,
         )  # fmt: skip
-
-
-ONE_MORE = object()
-"""A counter's change: one more than it was."""
-
-
-@dataclass(frozen=True)
-class _Folding(ApplyContext):
-    """Applying new tickets in memory: their rows, by ticket id, inserted at the end."""
-
-    rows: dict[Any, dict[str, Any]] = field(default_factory=dict)
-
-
-async def _insert(ctx: ApplyContext, row: dict[str, Any]) -> None:
-    if isinstance(ctx, _Folding):
-        ctx.rows[row["ticket_id"]] = row
-        return
-    await ctx.conn.execute(sa.insert(ctx.tables["tickets"]).values(**row))
 
 
 async def neighbours(
