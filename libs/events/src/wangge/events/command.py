@@ -156,10 +156,14 @@ async def react(
     key = f"reaction:{uuid.uuid5(cause.envelope.id, stream_id)}"
     # read in the reaction's own transaction: on SQLite it holds the one write lock, and another
     # connection would wait for it forever
-    done = await store.replayed(key, key, connection=conn)
-    if done is not None:
-        return done
     loaded = await load(store, stream_id, evolve, connection=conn)
+    # the key is kept only with an append that wrote events to this stream: a stream that is
+    # still empty cannot have it, so only an existing one's key is looked up (a reaction that
+    # starts a stream, the usual case, costs no lookup)
+    if loaded.version:
+        done = await store.replayed(key, key, connection=conn)
+        if done is not None:
+            return done
     events = list(decide(loaded.state, loaded.version))
     if not events:
         return None

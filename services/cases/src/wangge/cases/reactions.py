@@ -98,6 +98,14 @@ class FromHotline(_Reaction):
         await super().apply_many(batch, events, new_streams)
         await insert_many(ctx.conn, ctx.tables["briefs"], list(batch.briefs.values()))
 
+    async def worker(self, ctx: ApplyContext, grid_id: uuid.UUID) -> tuple[Any, str] | None:
+        """The grid's worker, as the roster knows them (once per grid and batch)."""
+        known = ctx.workers if isinstance(ctx, _Briefing) else {}
+        if grid_id not in known:
+            roster = await self.roster(ctx)
+            known[grid_id] = await worker_of(ctx.conn, roster, grid_id) if roster else None
+        return known[grid_id]
+
     @handles(hotline.TicketReceived)
     async def on_received(self, ctx: ApplyContext, event: RecordedEvent) -> None:
         d = event.data
@@ -123,8 +131,7 @@ class FromHotline(_Reaction):
             .mappings()
             .one()
         )
-        roster = await self.roster(ctx)
-        worker = await worker_of(ctx.conn, roster, d.grid_id) if roster is not None else None
+        worker = await self.worker(ctx, d.grid_id)
         case_id = cases.case_for(f"ticket:{d.ticket_id}")
 
         def decide(case: cases.Case | None, _: int) -> list[DomainEvent]:
@@ -160,12 +167,7 @@ class FromHotline(_Reaction):
             .where(briefs.c.ticket_id.in_(d.ticket_ids), briefs.c.grid_id.is_not(None))
             .limit(1)
         )
-        roster = await self.roster(ctx)
-        worker = (
-            await worker_of(ctx.conn, roster, grid_id)
-            if roster is not None and grid_id is not None
-            else None
-        )
+        worker = await self.worker(ctx, grid_id) if grid_id is not None else None
         case_id = cases.case_for(f"notice:{event.envelope.id}")
 
         def decide(case: cases.Case | None, _: int) -> list[DomainEvent]:
@@ -224,9 +226,11 @@ class FromHotline(_Reaction):
 
 @dataclass(frozen=True)
 class _Briefing(ApplyContext):
-    """A batch's new briefs, by ticket id, inserted at its end."""
+    """A batch's new briefs, by ticket id, inserted at its end, and the grids' workers."""
 
     briefs: dict[uuid.UUID, dict[str, Any]] = field(default_factory=dict)
+    workers: dict[uuid.UUID, tuple[Any, str] | None] = field(default_factory=dict)
+    """Each grid's worker: the roster, read once per grid (a batch's tickets share a few)."""
 
 
 class FromRegistry(_Reaction):
