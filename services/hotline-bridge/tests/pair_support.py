@@ -108,6 +108,11 @@ async def routed(pair: Pair, address: str, **fields: Any) -> dict[str, Any]:
     response = await push(pair.hotline, ticket(address=address, **fields))
     assert response.status_code == 201, response.text
     view: dict[str, Any] = response.json()
+    # the push answers with the row its events make, reckoned in memory: the read model's row
+    read = await pair.hotline.client.get(
+        f"/tickets/{view['ticket_id']}", headers=pair.hotline.as_("subdistrict_admin")
+    )
+    assert read.json() == view
     return view
 
 

@@ -45,6 +45,8 @@ class Folding(ApplyContext):
     """Applying new streams in memory: their rows, by table and primary key."""
 
     rows: dict[str, dict[tuple[Any, ...], dict[str, Any]]] = field(default_factory=dict)
+    writes: bool = True
+    """Whether a change to a row not held here is written with SQL (not when only reckoning)."""
 
 
 def _key(table: sa.Table, values: Mapping[str, Any]) -> tuple[Any, ...]:
@@ -70,6 +72,8 @@ async def update_row(
         if row is not None:
             for name, change in values.items():
                 row[name] = _folded(row.get(name), change)  # absent: NULL
+            return
+        if not ctx.writes:
             return
     changes = {name: _expression(t.c[name], change) for name, change in values.items()}
     await ctx.conn.execute(
@@ -130,3 +134,16 @@ async def fold_new_streams(
     for event in events:
         if event.stream_id not in new_streams:
             await projection.apply(ctx, event)
+
+
+async def rows_of(
+    projection: Projection, ctx: ApplyContext, events: Sequence[RecordedEvent]
+) -> dict[str, dict[tuple[Any, ...], dict[str, Any]]]:
+    """The rows ``events`` of streams that start with them make, reckoned in memory and never
+    written: what a command answers with, without reading back the rows its inline projection
+    has just written (by table, then primary key)."""
+    reckoning = Folding(conn=ctx.conn, tables=ctx.tables, writes=False)
+    for event in events:
+        if event.envelope.type in projection.handled_types:
+            await projection.apply(reckoning, event)
+    return reckoning.rows

@@ -5,17 +5,18 @@ from __future__ import annotations
 import uuid
 from collections.abc import Awaitable, Callable, Mapping
 from datetime import UTC, datetime, timedelta
-from typing import TypeVar
+from typing import Any, TypeVar
 
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from wangge.events import DomainEvent, Metadata
+from wangge.events import DomainEvent, Metadata, RecordedEvent
 from wangge.events.command import UnitOfWork, load, unit_on
 from wangge.events.db import read_only
 from wangge.events.errors import ConcurrencyConflict
-from wangge.events.projection import active_tables
+from wangge.events.projection import ApplyContext, active_tables
 from wangge.events.retry import when_overtaken
+from wangge.events.rows import rows_of
 from wangge.events.sealing import KeyRing
 from wangge.events.store import NO_STREAM
 from wangge.hotline_bridge.config import HotlineSettings
@@ -28,9 +29,10 @@ from wangge.hotline_bridge.routing import find_grid
 from wangge.service.app import ServiceState
 
 V = TypeVar("V")
-View = Callable[[AsyncConnection, uuid.UUID], Awaitable[V]]
-"""What the caller answers with: read in the intake's own transaction when it records the
-ticket (no second transaction per push), in a reader's otherwise."""
+View = Callable[[AsyncConnection, uuid.UUID, Mapping[str, Any] | None], Awaitable[V]]
+"""What the caller answers with, given the ticket's id and, when this call recorded it, its row
+in the tickets read model as its events make it (reckoned in memory: no read back of what the
+intake has just written); a ticket taken in before is read in a reader's transaction."""
 
 
 async def take_in(
@@ -85,15 +87,27 @@ async def _once(
         async with state.store.begin() as conn:
             async with unit_on(state.store, conn, projections=projections, metadata=metadata) as u:
                 await _record(u, state, received, events, stream, keyring, key, settings)
-            # after the inline projections, before the commit
-            return await view(conn, ticket_id), True
+            row = await _row(conn, state, [e for e in u.recorded if e.stream_id == stream])
+            return await view(conn, ticket_id, row), True
     except ConcurrencyConflict:
         loaded = await load(state.store, stream, tickets.evolve)  # taken in before, or racing
         if loaded.state is None:
             raise
     tickets.same_push(loaded.state, intake)
     async with read_only(state.engine) as conn:
-        return await view(conn, ticket_id), False
+        return await view(conn, ticket_id, None), False
+
+
+async def _row(
+    conn: AsyncConnection, state: ServiceState, events: list[RecordedEvent]
+) -> Mapping[str, Any] | None:
+    projection = state.service_projection(Tickets.name)
+    tables = await active_tables(conn, projection)
+    rows = await rows_of(projection, ApplyContext(conn=conn, tables=tables), events)
+    (row,) = rows.get("tickets", {}).values() or (None,)
+    if row is None:
+        return None
+    return {column.name: row.get(column.name) for column in tables["tickets"].columns}
 
 
 async def _record(

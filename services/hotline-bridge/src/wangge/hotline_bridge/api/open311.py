@@ -39,7 +39,9 @@ from wangge.service.times import stored
 router = APIRouter(prefix="/open311/v2", tags=["open311"])
 
 
-async def _ticket_id(conn: AsyncConnection, ticket_id: uuid.UUID) -> uuid.UUID:
+async def _ticket_id(
+    conn: AsyncConnection, ticket_id: uuid.UUID, row: Mapping[str, Any] | None
+) -> uuid.UUID:
     return ticket_id  # the answer is the request's id, known before the intake
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import time
 import uuid
+from collections.abc import Mapping
 from typing import Annotated, Any
 
 import sqlalchemy as sa
@@ -138,6 +139,10 @@ async def ticket_view(
     return TicketView.model_validate(row, from_attributes=True)
 
 
+async def _view_of(row: Mapping[str, Any]) -> TicketView:
+    return TicketView.model_validate(row)
+
+
 def _push_schema() -> dict[str, Any]:
     from wangge.hotline_bridge.adapters.standard import StandardTicket
 
@@ -177,7 +182,9 @@ async def push_ticket(
         catalogue=catalogue_of(request),
         metadata=metadata,
         settings=settings_of(request),
-        view=lambda conn, ticket_id: ticket_view(conn, state, ticket_id),
+        view=lambda conn, ticket_id, row: (
+            _view_of(row) if row is not None else ticket_view(conn, state, ticket_id)
+        ),
     )
     if not recorded:
         response.status_code = status.HTTP_200_OK
