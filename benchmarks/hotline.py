@@ -16,6 +16,7 @@ twelve months' figures per grid and per community computed.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import os
 import random
@@ -112,6 +113,9 @@ class _Cpu:
     def sample(self) -> dict[str, float]:
         spent: dict[str, float] = dict.fromkeys((*self.services, "postgres", "kafka", "load"), 0.0)
         owners = {pid: name for name, pid in self.services.items()}
+        for name, pid in self.services.items():  # a service's worker processes count as its own
+            with contextlib.suppress(psutil.Error):
+                owners |= {c.pid: name for c in psutil.Process(pid).children(recursive=True)}
         for process in psutil.process_iter(["pid", "name", "cmdline"]):
             try:
                 times = process.cpu_times()
@@ -152,9 +156,9 @@ class _Load:
 
     def __init__(
         self, port: int, token: str, secret: bytes, dwellings: list[str], cases: Any, tag: str,
-        cpu: _Cpu,
+        cpu: _Cpu, hotline: Any,
     ) -> None:  # fmt: skip
-        self.cpu = cpu
+        self.cpu, self.hotline = cpu, hotline
         self.port, self.token, self.secret = port, token, secret
         self.dwellings, self.cases, self.tag = dwellings, cases, tag
         self.categories = _categories()
@@ -238,6 +242,23 @@ class _Load:
         await _wait(all_cases, "every ticket's case", seconds=900)
         log(f"   {self.cpu.per_ticket(cpu_before, self.cpu.sample(), len(sent))}")
         latencies = [(opened[case].timestamp() - sent[n]) * 1000 for case, n in ids.items()]
+        async with self.hotline.connect() as conn:
+            rows = await conn.execute(
+                sa.text(
+                    "SELECT stream_id, recorded_at FROM events "
+                    "WHERE type = 'wangge.hotline_bridge.TicketReceived'"
+                )
+            )
+            recorded = {r.stream_id: r.recorded_at.timestamp() for r in rows}
+        taken = [(recorded[tickets.stream_id(tickets.ticket_id(n))] - sent[n]) * 1000 for n in sent]
+        crossed = [
+            (opened[case].timestamp() - recorded[tickets.stream_id(tickets.ticket_id(n))]) * 1000
+            for case, n in ids.items()
+        ]
+        log(f"   push -> ticket recorded: p50 {_percentile(taken, 50):,.0f} ms, p99 "
+            f"{_percentile(taken, 99):,.0f} ms; ticket recorded -> case committed (relay, Kafka, "
+            f"reaction): p50 {_percentile(crossed, 50):,.0f} ms, p99 "
+            f"{_percentile(crossed, 99):,.0f} ms")  # fmt: skip
         outcome = _Outcome(
             rate=len(sent) / pushed_seconds,
             p50=_percentile(latencies, 50),
@@ -328,7 +349,7 @@ async def bench_intake(settings: Settings, log: Callable[[str], None]) -> dict[s
             "hotline-12345", roles=["hotline_system"]
         )
         cpu = _Cpu({name: process.pid for name, process in zip(ports, processes, strict=True)})
-        load = _Load(ports["hotline-bridge"], token, secret, dwellings, cas, namespace, cpu)
+        load = _Load(ports["hotline-bridge"], token, secret, dwellings, cas, namespace, cpu, hot)
         outcome = await load.phase(RATE, SECONDS, log)
         results["hot_offered"] = Measurement("offered rate", "tickets/s", [RATE])
         for key, label, unit, value in (
