@@ -135,11 +135,12 @@ class _Cpu:
         return spent
 
     @staticmethod
-    def per_ticket(before: dict[str, float], after: dict[str, float], tickets: int) -> str:
+    def per_ticket(
+        before: dict[str, float], after: dict[str, float], tickets: int
+    ) -> tuple[float, str]:
         parts = {k: (after[k] - before.get(k, 0.0)) * 1000 / max(tickets, 1) for k in after}
-        total = sum(parts.values())
         shown = ", ".join(f"{k} {v:.1f}" for k, v in sorted(parts.items(), key=lambda kv: -kv[1]))
-        return f"CPU per ticket {total:.1f} ms ({shown})"
+        return sum(parts.values()), shown
 
 
 @dataclass(frozen=True)
@@ -149,6 +150,11 @@ class _Outcome:
     p99: float
     http_p99: float
     failed: int
+    recorded_p99: float
+    crossed_p50: float
+    crossed_p99: float
+    cpu: float
+    cpu_parts: str
 
 
 class _Load:
@@ -240,7 +246,8 @@ class _Load:
             return opened.keys() >= ids.keys()
 
         await _wait(all_cases, "every ticket's case", seconds=900)
-        log(f"   {self.cpu.per_ticket(cpu_before, self.cpu.sample(), len(sent))}")
+        cpu, parts = self.cpu.per_ticket(cpu_before, self.cpu.sample(), len(sent))
+        log(f"   CPU per ticket {cpu:.1f} ms ({parts})")
         latencies = [(opened[case].timestamp() - sent[n]) * 1000 for case, n in ids.items()]
         async with self.hotline.connect() as conn:
             rows = await conn.execute(
@@ -265,6 +272,11 @@ class _Load:
             p99=_percentile(latencies, 99),
             http_p99=_percentile(http, 99),
             failed=failures,
+            recorded_p99=_percentile(taken, 99),
+            crossed_p50=_percentile(crossed, 50),
+            crossed_p99=_percentile(crossed, 99),
+            cpu=cpu,
+            cpu_parts=parts,
         )
         log(f"   push -> inbox: p50 {outcome.p50:,.0f} ms, p99 {outcome.p99:,.0f} ms, max "
             f"{max(latencies):,.0f} ms; push HTTP p99 {outcome.http_p99:,.0f} ms")  # fmt: skip
@@ -358,8 +370,14 @@ async def bench_intake(settings: Settings, log: Callable[[str], None]) -> dict[s
             ("hot_inbox_p99", "push -> inbox p99", "ms", outcome.p99),
             ("hot_http_p99", "push HTTP p99", "ms", outcome.http_p99),
             ("hot_failed", "failed pushes", "pushes", float(outcome.failed)),
+            ("hot_recorded_p99", "push -> ticket recorded p99", "ms", outcome.recorded_p99),
+            ("hot_crossed_p50", "ticket recorded -> case committed p50", "ms", outcome.crossed_p50),
+            ("hot_crossed_p99", "ticket recorded -> case committed p99", "ms", outcome.crossed_p99),
         ):
             results[key] = Measurement(label, unit, [value])
+        results["hot_cpu"] = Measurement(
+            "CPU per ticket", "ms", [outcome.cpu], note=outcome.cpu_parts
+        )
         if SUSTAINED:
             calm = await load.phase(SUSTAINED, min(SECONDS, 30.0), log)
             results["hot_sustained_rate"] = Measurement(

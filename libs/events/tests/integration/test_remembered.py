@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from wangge.events import db
 from wangge.events.db import create_engine, remembered, sqlite_url
 
 
@@ -15,7 +15,7 @@ async def test_a_read_is_remembered_for_its_seconds_per_database(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     clock = [100.0]
-    monkeypatch.setattr(db.time, "monotonic", lambda: clock[0])
+    monkeypatch.setattr("wangge.events.db.time", SimpleNamespace(monotonic=lambda: clock[0]))
     answers = [["a"], ["b"], ["c"]]
     reads: list[str] = []
 
