@@ -171,12 +171,16 @@ async def test_a_write_before_an_append_shares_the_transaction(
     assert commits <= -(-STREAMS * (EACH + 1) // REACTIONS_PER_TRANSACTION) + 1
 
 
+@pytest.mark.postgres  # SQLite has one writer at a time: no younger transaction overtakes
 async def test_a_stream_extended_by_a_younger_transaction_falls_back_to_one_event_per_transaction(
-    engines: tuple[AsyncEngine, AsyncEngine],
+    pg_engine_factory: PgEngineFactory,
 ) -> None:
-    if engines[1].dialect.name != "postgresql":
-        pytest.skip("SQLite has one writer at a time: no younger transaction can overtake")
-    target, commits = await _run(engines, registrations=True, overtake=True)
-    assert await _echoes(target) == {f"c-{s}": list(range(EACH)) for s in range(STREAMS)}
-    # the piece holding the overtaken append was refused together, then ran one by one
-    assert commits >= REACTIONS_PER_TRANSACTION
+    engines = (await pg_engine_factory(), await pg_engine_factory())
+    try:
+        target, commits = await _run(engines, registrations=True, overtake=True)
+        assert await _echoes(target) == {f"c-{s}": list(range(EACH)) for s in range(STREAMS)}
+        # the piece holding the overtaken append was refused together, then ran one by one
+        assert commits >= REACTIONS_PER_TRANSACTION
+    finally:
+        for engine in engines:
+            await engine.dispose()
