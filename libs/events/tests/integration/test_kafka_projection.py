@@ -203,3 +203,53 @@ async def test_a_projection_process_killed_mid_batch_applies_every_event_exactly
         await process.wait()
     ordered = ",".join(str(n) for n in range(60))
     assert await projection.snapshot(engine) == {sid: (60, ordered) for sid in streams}
+
+
+async def test_two_consumers_of_one_group_apply_every_event_once(
+    pg_engine: AsyncEngine, kafka_bootstrap: str
+) -> None:
+    # the second consumer joins while the first is applying: the group rebalances, partitions
+    # change hands mid-stream, and the model is still the one clean pass leaves
+    store = await sample_store(pg_engine)
+    topic = await new_topic(kafka_bootstrap, partitions=4)
+    # long enough (about 7 s alone) for the group to hand partitions over while it runs: the
+    # first member rejoins at its next heartbeat (every 3 s)
+    streams = await fill_counters(store, streams=8, rounds=30)
+    total = len(streams) * 30
+    relay = OutboxRelay(store, bootstrap_servers=kafka_bootstrap, topic=topic)
+    await _publish_all(relay, total)
+    clean = CountsProjection(f"clean_{uuid.uuid4().hex[:8]}")
+    clean_runner = ProjectionRunner(clean, engine=pg_engine, source=StoreSource(store))
+    await clean_runner.start()
+    await _drain(clean_runner, total)
+
+    name = f"pair_{uuid.uuid4().hex[:8]}"
+    projection = CountsProjection(name, delay=0.03)  # slow enough to be joined mid-stream
+    runners = [
+        ProjectionRunner(
+            projection,
+            engine=pg_engine,
+            batch_size=5,
+            source=KafkaSource(kafka_bootstrap, [topic], group_id=f"wangge.projection.{name}"),
+        )
+        for _ in range(2)
+    ]
+    stop = asyncio.Event()
+    first = asyncio.create_task(runners[0].run(stop))
+    for _ in range(200):
+        if runners[0].applied:
+            break
+        await asyncio.sleep(0.05)
+    second = asyncio.create_task(runners[1].run(stop))
+    try:
+        for _ in range(600):
+            if sum(r.applied for r in runners) >= total:
+                break
+            await asyncio.sleep(0.05)
+    finally:
+        stop.set()
+        await asyncio.gather(first, second)
+    assert await projection.snapshot(pg_engine) == await clean.snapshot(pg_engine)
+    # how the partitions were shared depends on when the first member rejoins; that every event
+    # was applied once, whoever applied it, does not
+    assert sum(r.applied for r in runners) == total

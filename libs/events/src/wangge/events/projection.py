@@ -82,6 +82,10 @@ class Projection(ABC):
     ``wangge.events.command.react`` in the batch's transaction. Its runner applies up to
     :data:`REACTIONS_PER_TRANSACTION` handled events in one transaction (each in a transaction of
     its own when a younger transaction overtook one of its appends)."""
+    consumers: ClassVar[int] = 1
+    """Runners of this projection in each process when it reads Kafka: the consumer group shares
+    the partitions out among them, so batches of different partitions are applied side by side
+    (a reaction waits on many round trips per event; one runner made them a queue)."""
     inline_once: ClassVar[bool] = False
     """A reacting projection whose handlers never read what its own reactions write to the
     service's inline read models: those are applied once, at the end of each batch's transaction
@@ -715,6 +719,7 @@ class ProjectionRunner:
         new_positions: dict[str, str] = {}
         applied = 0
         async with self.engine.begin() as conn:
+            await self._hold_partitions(conn, batch)
             ctx = ApplyContext(conn=conn, tables=ctx_tables)
             relevant = [s for s in batch if s.event.envelope.type in handled]
             last_applied = await self._applied_versions(
@@ -743,6 +748,21 @@ class ProjectionRunner:
             await self._save(conn, generation, touched, new_positions)
         stored.update(new_positions)
         self.applied += applied
+
+    async def _hold_partitions(self, conn: AsyncConnection, batch: Sequence[SourcedEvent]) -> None:
+        """Take the batch's partitions for this transaction (PostgreSQL, Kafka sources).
+
+        A partition moves between consumers when the group rebalances; the new owner may fetch
+        events the old one is still applying. Waiting here until the old owner commits makes
+        the applied versions it reads next include that batch, so nothing is applied twice.
+        """
+        if not isinstance(self.source, KafkaSource) or conn.dialect.name != "postgresql":
+            return
+        keys = sorted({f"{self.projection.name}|{s.source_key}" for s in batch})
+        await conn.exec_driver_sql(
+            "SELECT pg_advisory_xact_lock(hashtextextended(k, 0)) FROM unnest($1::text[]) AS k",
+            (keys,),
+        )
 
     async def _applied_versions(
         self, conn: AsyncConnection, generation: int, streams: set[str]

@@ -106,21 +106,24 @@ async def _start(
         state.projections[projection.name] = projection
     for projection, source in zip(made, sources, strict=True):
         projection.bind(state)
-        runner = ProjectionRunner(
-            projection,
-            engine=engine,
-            source=source,
-            lock=store,
-            linger_seconds=INLINE_LINGER_SECONDS if projection.inline else LINGER_SECONDS,
-        )
-        await runner.setup()
-        state.runners.append(runner)
-        state.tasks.append(
-            asyncio.create_task(
-                _supervised(projection.name, runner.run(state.stop)),
-                name=f"projection {projection.name}",
+        # from Kafka, a projection may have several consumers in the group (one source each)
+        many = projection.consumers if isinstance(source, KafkaSource) else 1
+        for n in range(many):
+            runner = ProjectionRunner(
+                projection,
+                engine=engine,
+                source=source if n == 0 else _source(projection, state, catalogue),
+                lock=store,
+                linger_seconds=INLINE_LINGER_SECONDS if projection.inline else LINGER_SECONDS,
             )
-        )
+            await runner.setup()
+            state.runners.append(runner)
+            state.tasks.append(
+                asyncio.create_task(
+                    _supervised(projection.name, runner.run(state.stop)),
+                    name=f"projection {projection.name}" + (f" ({n + 1})" if n else ""),
+                )
+            )
     for name, work in workers.items():
         state.tasks.append(asyncio.create_task(_supervised(name, work(state)), name=name))
     return state
@@ -200,7 +203,10 @@ def _readiness_checks(
         for task in state.tasks:
             if task.done():
                 raise RuntimeError(f"a background worker stopped: {task.get_name()}")
-        lag = {runner.projection.name: await runner.lag() for runner in state.runners}
+        lag: dict[str, int] = {}
+        for runner in state.runners:  # a projection's consumers each hold some partitions
+            name = runner.projection.name
+            lag[name] = lag.get(name, 0) + await runner.lag()
         return {"relay": state.relay is not None, "projection_lag": lag}
 
     async def migrated() -> dict[str, Any]:

@@ -73,6 +73,7 @@ class FromHotline(_Reaction):
     name = "cases_from_hotline"
     reads: ClassVar[tuple[str, ...]] = ("hotline_bridge",)
     inline_once: ClassVar[bool] = True  # it reads briefs and the roster, never the cases model
+    consumers: ClassVar[int] = 3  # each ticket opens a case: round trips, side by side
 
     def define_tables(self, metadata: sa.MetaData, suffix: str) -> Mapping[str, sa.Table]:
         briefs = sa.Table(
