@@ -258,8 +258,9 @@ one event loop: queues grow long before the cores are full). Each push is checke
 routed, linked to repeats and recorded in one transaction of eight statements (the
 subdistrict's names for routing are remembered for a second; the answer is the ticket's row
 reckoned in memory, not read back); published; consumed by the cases service, whose reaction
-opens and assigns up to 32 cases per transaction (briefs and each grid's worker kept for the
-batch, new cases folded into one write per table, its inline read model applied once per batch);
+(three consumers side by side, each with its share of the partitions) opens and assigns up to 32
+cases per transaction (briefs and each grid's worker kept for the batch, new cases folded into
+one write per table, its inline read model applied once per batch);
 and published back to the bridge. Runners and relays wait 25 ms after a batch short of full, so
 a steady stream is applied in batches. Next: fewer statements per push (one round trip for the
 repeat check and routing), and the three services measured on separate cores.
