@@ -14,7 +14,7 @@ from datetime import UTC, datetime
 
 import pytest
 import sqlalchemy as sa
-from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from wangge.events import WriteOrderError
 from wangge.events.envelope import START
@@ -114,6 +114,15 @@ async def test_the_watermark_reader_sees_every_event_and_the_naive_reader_does_n
     await engine.dispose()
 
 
+async def _write_elsewhere(store: EventStore, conn: AsyncConnection, name: str) -> None:
+    """A write that is not an append (a read model's row): it gives the transaction its id."""
+    await conn.execute(
+        sa.insert(store.tables.checkpoints).values(
+            name=name, transaction_id=0, position=0, updated_at=datetime.now(UTC)
+        )
+    )
+
+
 async def test_an_append_after_another_write_in_the_transaction_passes(
     pg_engine: AsyncEngine,
 ) -> None:
@@ -123,28 +132,14 @@ async def test_an_append_after_another_write_in_the_transaction_passes(
     await store.create_schema()
     sid, other = f"counter-{uuid.uuid4()}", f"counter-{uuid.uuid4()}"
     async with store.begin() as conn:
-        await conn.execute(
-            sa.insert(store.tables.checkpoints).values(
-                name=f"a read-model write {sid}",
-                transaction_id=0,
-                position=0,
-                updated_at=datetime.now(UTC),
-            )
-        )
+        await _write_elsewhere(store, conn, f"a read-model write {sid}")
         await store.append(sid, [Counted(n=1)], expected_version=0, connection=conn)
         await store.append(other, [Counted(n=1)], expected_version=0, connection=conn)
         await store.append(sid, [Counted(n=2)], expected_version=1, connection=conn)
     assert (await store.stream_version(sid), await store.stream_version(other)) == (2, 1)
     batched = f"counter-{uuid.uuid4()}"
     async with store.begin() as conn:
-        await conn.execute(
-            sa.insert(store.tables.checkpoints).values(
-                name=f"a read-model write {batched}",
-                transaction_id=0,
-                position=0,
-                updated_at=datetime.now(UTC),
-            )
-        )
+        await _write_elsewhere(store, conn, f"a read-model write {batched}")
         await store.append_batch(
             [StreamAppend(batched, [Counted(n=1)], 0), StreamAppend(sid, [Counted(n=3)], 2)],
             connection=conn,
@@ -161,14 +156,7 @@ async def test_an_append_after_another_write_to_a_stream_a_younger_transaction_e
     await store.append(sid, [Counted(n=1)], expected_version=0)
     with pytest.raises(WriteOrderError):
         async with store.begin() as older:
-            await older.execute(
-                sa.insert(store.tables.checkpoints).values(
-                    name=f"a read-model write {sid}",
-                    transaction_id=0,
-                    position=0,
-                    updated_at=datetime.now(UTC),
-                )
-            )
+            await _write_elsewhere(store, older, f"a read-model write {sid}")
             async with store.begin() as younger:
                 await store.append(sid, [Counted(n=2)], expected_version=1, connection=younger)
             await store.append(sid, [Counted(n=3)], expected_version=2, connection=older)

@@ -53,24 +53,39 @@ async def _drain(runner: ProjectionRunner, until_applied: int, rounds: int = 200
     raise AssertionError(f"applied {runner.applied} of {until_applied}")
 
 
-async def test_resent_events_and_a_crash_leave_the_same_model_as_one_clean_pass(
-    pg_engine: AsyncEngine, kafka_bootstrap: str
-) -> None:
+async def _published(
+    pg_engine: AsyncEngine, kafka_bootstrap: str, *, rounds: int
+) -> tuple[PostgresEventStore, str, int, OutboxRelay]:
+    """Eight counters of ``rounds`` events each, published to a new topic of four partitions:
+    the store, the topic, how many events, and the relay that published them."""
     store = await sample_store(pg_engine)
     topic = await new_topic(kafka_bootstrap, partitions=4)
-    streams = await fill_counters(store, streams=8, rounds=10)
-    total = len(streams) * 10
+    streams = await fill_counters(store, streams=8, rounds=rounds)
+    total = len(streams) * rounds
     relay = OutboxRelay(store, bootstrap_servers=kafka_bootstrap, topic=topic)
     await _publish_all(relay, total)
-    # a relay that crashed after publishing but before its checkpoint sends it all again
-    await store.save_checkpoint(relay.name, START)
-    await _publish_all(relay, total)
+    return store, topic, total, relay
 
+
+async def _clean_pass(
+    pg_engine: AsyncEngine, store: PostgresEventStore, total: int
+) -> dict[str, tuple[int, str]]:
+    """The read model one runner leaves from the event table, in one clean pass."""
     clean = CountsProjection(f"clean_{uuid.uuid4().hex[:8]}")
     clean_runner = ProjectionRunner(clean, engine=pg_engine, source=StoreSource(store))
     await clean_runner.start()
     await _drain(clean_runner, total)
-    expected = await clean.snapshot(pg_engine)
+    return await clean.snapshot(pg_engine)
+
+
+async def test_resent_events_and_a_crash_leave_the_same_model_as_one_clean_pass(
+    pg_engine: AsyncEngine, kafka_bootstrap: str
+) -> None:
+    store, topic, total, relay = await _published(pg_engine, kafka_bootstrap, rounds=10)
+    # a relay that crashed after publishing but before its checkpoint sends it all again
+    await store.save_checkpoint(relay.name, START)
+    await _publish_all(relay, total)
+    expected = await _clean_pass(pg_engine, store, total)
 
     name = f"kafka_{uuid.uuid4().hex[:8]}"
     group = f"wangge.projection.{name}"
@@ -210,18 +225,10 @@ async def test_two_consumers_of_one_group_apply_every_event_once(
 ) -> None:
     # the second consumer joins while the first is applying: the group rebalances, partitions
     # change hands mid-stream, and the model is still the one clean pass leaves
-    store = await sample_store(pg_engine)
-    topic = await new_topic(kafka_bootstrap, partitions=4)
     # long enough (about 7 s alone) for the group to hand partitions over while it runs: the
     # first member rejoins at its next heartbeat (every 3 s)
-    streams = await fill_counters(store, streams=8, rounds=30)
-    total = len(streams) * 30
-    relay = OutboxRelay(store, bootstrap_servers=kafka_bootstrap, topic=topic)
-    await _publish_all(relay, total)
-    clean = CountsProjection(f"clean_{uuid.uuid4().hex[:8]}")
-    clean_runner = ProjectionRunner(clean, engine=pg_engine, source=StoreSource(store))
-    await clean_runner.start()
-    await _drain(clean_runner, total)
+    store, topic, total, _ = await _published(pg_engine, kafka_bootstrap, rounds=30)
+    expected = await _clean_pass(pg_engine, store, total)
 
     name = f"pair_{uuid.uuid4().hex[:8]}"
     projection = CountsProjection(name, delay=0.03)  # slow enough to be joined mid-stream
@@ -249,7 +256,7 @@ async def test_two_consumers_of_one_group_apply_every_event_once(
     finally:
         stop.set()
         await asyncio.gather(first, second)
-    assert await projection.snapshot(pg_engine) == await clean.snapshot(pg_engine)
+    assert await projection.snapshot(pg_engine) == expected
     # how the partitions were shared depends on when the first member rejoins; that every event
     # was applied once, whoever applied it, does not
     assert sum(r.applied for r in runners) == total
