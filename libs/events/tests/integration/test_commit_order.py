@@ -114,6 +114,14 @@ async def test_the_watermark_reader_sees_every_event_and_the_naive_reader_does_n
     await engine.dispose()
 
 
+@pytest.fixture
+async def store(pg_engine: AsyncEngine) -> PostgresEventStore:
+    """The sample service's store, on the test's own schema."""
+    made = PostgresEventStore(pg_engine, service="sample", catalogue=catalogue)
+    await made.create_schema()
+    return made
+
+
 async def _write_elsewhere(store: EventStore, conn: AsyncConnection, name: str) -> None:
     """A write that is not an append (a read model's row): it gives the transaction its id."""
     await conn.execute(
@@ -124,12 +132,10 @@ async def _write_elsewhere(store: EventStore, conn: AsyncConnection, name: str) 
 
 
 async def test_an_append_after_another_write_in_the_transaction_passes(
-    pg_engine: AsyncEngine,
+    store: PostgresEventStore,
 ) -> None:
     # a reaction writes its own table, then appends: the transaction's id predates the append,
     # which is fine while no younger transaction extended the stream
-    store = PostgresEventStore(pg_engine, service="sample", catalogue=catalogue)
-    await store.create_schema()
     sid, other = f"counter-{uuid.uuid4()}", f"counter-{uuid.uuid4()}"
     async with store.begin() as conn:
         await _write_elsewhere(store, conn, f"a read-model write {sid}")
@@ -148,10 +154,8 @@ async def test_an_append_after_another_write_in_the_transaction_passes(
 
 
 async def test_an_append_after_another_write_to_a_stream_a_younger_transaction_extended_is_refused(
-    pg_engine: AsyncEngine,
+    store: PostgresEventStore,
 ) -> None:
-    store = PostgresEventStore(pg_engine, service="sample", catalogue=catalogue)
-    await store.create_schema()
     sid = f"counter-{uuid.uuid4()}"
     await store.append(sid, [Counted(n=1)], expected_version=0)
     with pytest.raises(WriteOrderError):
@@ -166,12 +170,10 @@ async def test_an_append_after_another_write_to_a_stream_a_younger_transaction_e
 
 
 async def test_a_second_append_to_a_stream_a_younger_transaction_extended_is_refused(
-    pg_engine: AsyncEngine,
+    store: PostgresEventStore,
 ) -> None:
     # T1 takes its transaction id with a first append; T2 (younger) extends stream Y and commits;
     # T1 then reads Y's new head and would append after it, yet sort before it by transaction id
-    store = PostgresEventStore(pg_engine, service="sample", catalogue=catalogue)
-    await store.create_schema()
     x, y = f"counter-{uuid.uuid4()}", f"counter-{uuid.uuid4()}"
     await store.append(y, [Counted(n=1)], expected_version=0)
     with pytest.raises(WriteOrderError):
@@ -190,9 +192,9 @@ async def test_a_second_append_to_a_stream_a_younger_transaction_extended_is_ref
     assert ys == [1, 2, 3], "every stream in order by the readers' order"
 
 
-async def test_appends_to_several_streams_no_one_else_touched_pass(pg_engine: AsyncEngine) -> None:
-    store = PostgresEventStore(pg_engine, service="sample", catalogue=catalogue)
-    await store.create_schema()
+async def test_appends_to_several_streams_no_one_else_touched_pass(
+    store: PostgresEventStore,
+) -> None:
     streams = [f"counter-{uuid.uuid4()}" for _ in range(3)]
     for sid in streams:
         await store.append(sid, [Counted(n=0)], expected_version=0)
@@ -203,12 +205,10 @@ async def test_appends_to_several_streams_no_one_else_touched_pass(pg_engine: As
 
 
 async def test_an_append_at_any_version_beaten_to_it_by_a_concurrent_one_runs_again(
-    pg_engine: AsyncEngine,
+    store: PostgresEventStore,
 ) -> None:
     # both read head 1 and insert version 2; the second waits on the first's row, then finds it
     # taken: not the caller's conflict (it asked for no version), so its work runs again
-    store = PostgresEventStore(pg_engine, service="sample", catalogue=catalogue)
-    await store.create_schema()
     hotspot = f"hotspot-{uuid.uuid4()}"
     await store.append(hotspot, [Counted(n=1)], expected_version=0)
     first_in = asyncio.Event()
