@@ -114,7 +114,8 @@ async def insert_many(
     if not rows:
         return
     driver = None
-    if conn.dialect.name == "postgresql":
+    # only COPY needs the driver's connection; a few rows (each intake's) never ask for it
+    if conn.dialect.name == "postgresql" and len(rows) >= COPY_FROM_ROWS:
         driver = (await conn.get_raw_connection()).driver_connection
     # SQLAlchemy opens PostgreSQL's transaction at the first statement: COPY before that would
     # commit on its own, so it waits for one
