@@ -46,6 +46,32 @@ async def test_two_identical_pushes_racing_record_one_ticket(hotline: Hotline) -
     assert len({json.dumps(r.json(), sort_keys=True) for r in results}) == 1
 
 
+async def test_pushes_arriving_together_share_a_transaction_and_answer_as_alone(
+    hotline: Hotline,
+) -> None:
+    bodies = [ticket(address=f"沿江街道滨江社区{n}栋1单元101室") for n in range(1, 11)]
+    repeat = ticket(address=bodies[0]["address"])  # the same issue at the same door: linked
+    reused = {**bodies[1], "content": "另一件事"}  # a used number for another story: 409
+    again = bodies[2]  # the same push twice: one ticket, the same answer
+    sent = [*bodies, repeat, reused, again]
+    results = await asyncio.gather(*(push(hotline, body) for body in sent))
+    intakes = hotline.app.state.intakes
+    assert intakes.batches >= 1 and intakes.grouped >= 2  # some shared a transaction
+    codes = [r.status_code for r in results]
+    assert codes[3:10] == [201] * 7
+    assert sorted((codes[1], codes[11])) == [201, 409]
+    assert sorted((codes[2], codes[12])) == [200, 201]
+    assert results[2].json() == results[12].json()
+    pair = sorted([results[0].json(), results[10].json()], key=lambda v: v["duplicate_of"] or "")
+    assert pair[0]["duplicate_of"] is None and pair[1]["duplicate_of"] == pair[0]["ticket_id"]
+    staff = hotline.as_("subdistrict_admin")
+    for result in results:
+        if result.status_code in (200, 201):
+            view = result.json()
+            read = await hotline.client.get(f"/tickets/{view['ticket_id']}", headers=staff)
+            assert read.json() == view  # what the push answered is what was stored
+
+
 async def test_another_ticket_under_a_used_number_is_a_409(hotline: Hotline) -> None:
     body = ticket()
     assert (await push(hotline, body)).status_code == 201

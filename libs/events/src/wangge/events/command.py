@@ -20,7 +20,7 @@ from wangge.events.envelope import Metadata, RecordedEvent
 from wangge.events.errors import ConcurrencyConflict
 from wangge.events.model import DomainEvent
 from wangge.events.projection import Projection, apply_inline, inline_later
-from wangge.events.store import AppendResult, EventStore
+from wangge.events.store import AppendResult, EventStore, StreamAppend
 
 S = TypeVar("S")
 Evolve = Callable[[S | None, DomainEvent, int], S]
@@ -91,6 +91,19 @@ class UnitOfWork:
             self.history.setdefault(stream_id, history)
             self.recorded.extend(self.store.recorded(events, result, self.metadata))
         return result
+
+    async def append_batch(self, appends: Sequence[StreamAppend]) -> list[AppendResult]:
+        """Start many new streams in this unit's transaction, in as few statements as the store
+        can (a group commit of commands that each start one, an import)."""
+        if any(a.expected_version for a in appends):
+            raise ValueError("a unit's batch append starts new streams only")
+        results = await self.store.append_batch(
+            appends, connection=self.conn, metadata=self.metadata
+        )
+        for append, result in zip(appends, results, strict=True):
+            self.history.setdefault(append.stream_id, ())
+            self.recorded.extend(self.store.recorded(append.events, result, self.metadata))
+        return results
 
 
 @asynccontextmanager

@@ -11,6 +11,7 @@ from wangge.hotline_bridge.adapters import ADAPTERS
 from wangge.hotline_bridge.api import handling, metrics, open311, tickets
 from wangge.hotline_bridge.config import HotlineSettings
 from wangge.hotline_bridge.domain.catalogue import DispatchCatalogue
+from wangge.hotline_bridge.intake import intakes
 from wangge.hotline_bridge.personal_data import keyring
 from wangge.hotline_bridge.projections.grid_map import GridMap
 from wangge.hotline_bridge.projections.tickets import Tickets
@@ -41,4 +42,5 @@ def build_app(settings: HotlineSettings | None = None) -> FastAPI:
     open311.install(app)
     app.state.keyring = keyring(settings.kek())
     app.state.catalogue = DispatchCatalogue.load(settings.dispatch_catalogue)
+    app.state.intakes = intakes()
     return app

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any, TypeVar
 
@@ -14,11 +15,12 @@ from wangge.events import DomainEvent, Metadata, RecordedEvent
 from wangge.events.command import UnitOfWork, load, unit_on
 from wangge.events.db import read_only
 from wangge.events.errors import ConcurrencyConflict
+from wangge.events.group import GroupCommit
 from wangge.events.projection import ApplyContext, active_tables
 from wangge.events.retry import when_overtaken
 from wangge.events.rows import rows_of
 from wangge.events.sealing import KeyRing
-from wangge.events.store import NO_STREAM
+from wangge.events.store import NO_STREAM, StreamAppend
 from wangge.hotline_bridge.config import HotlineSettings
 from wangge.hotline_bridge.domain import tickets
 from wangge.hotline_bridge.domain.catalogue import DispatchCatalogue
@@ -26,6 +28,7 @@ from wangge.hotline_bridge.domain.routing import Match, Unroutable
 from wangge.hotline_bridge.projections.grid_map import GridMap
 from wangge.hotline_bridge.projections.tickets import Tickets, neighbours
 from wangge.hotline_bridge.routing import find_grid
+from wangge.service.addresses import normalise_address
 from wangge.service.app import ServiceState
 
 V = TypeVar("V")
@@ -33,6 +36,36 @@ View = Callable[[AsyncConnection, uuid.UUID, Mapping[str, Any] | None], Awaitabl
 """What the caller answers with, given the ticket's id and, when this call recorded it, its row
 in the tickets read model as its events make it (reckoned in memory: no read back of what the
 intake has just written); a ticket taken in before is read in a reader's transaction."""
+
+
+@dataclass(frozen=True)
+class _Push:
+    """One intake waiting for its transaction, with what recording it takes."""
+
+    state: ServiceState
+    intake: tickets.Intake
+    keyring: KeyRing
+    catalogue: DispatchCatalogue
+    metadata: Metadata
+    settings: HotlineSettings
+    view: View[Any]
+
+    def alone(self) -> Awaitable[tuple[Any, bool]]:
+        # the hotspot's stream may be extended by a younger intake after this one took its
+        # transaction id: the whole intake then runs again in a new transaction
+        return when_overtaken(lambda: _once(self))
+
+
+Intakes = GroupCommit[_Push, tuple[Any, bool]]
+"""The intakes of one service, recorded together when they arrive together (group commit)."""
+
+BATCH_LIMIT = 32
+"""Intakes recorded in one transaction at most: a burst's worth, without making its first wait."""
+
+
+def intakes() -> Intakes:
+    """A service's intake queue (one per app: :func:`take_in` records through it)."""
+    return GroupCommit(_together, _Push.alone, fits=_fits, limit=BATCH_LIMIT)
 
 
 async def take_in(
@@ -44,6 +77,7 @@ async def take_in(
     metadata: Metadata,
     settings: HotlineSettings,
     view: View[V],
+    queue: Intakes | None = None,
 ) -> tuple[V, bool]:
     """Record a ticket once: its ``view``, and whether this call recorded it (False: taken in
     before).
@@ -55,74 +89,129 @@ async def take_in(
     repeats, and may raise a repeated-complaints notice
     (read in the same transaction; two repeats arriving in the same instant may both miss each
     other, which the next ticket at the address makes good).
+
+    Through a ``queue``, intakes that arrive while another transaction is open share the next
+    one; a ticket never shares it with another at its address (each must see the other's row
+    to link it), and a shared transaction that fails runs each of its intakes again alone.
     """
-    # the hotspot's stream may be extended by a younger intake after this one took its
-    # transaction id: the whole intake then runs again in a new transaction
-    return await when_overtaken(
-        lambda: _once(state, intake, keyring, catalogue, metadata, settings, view)
+    push = _Push(state, intake, keyring, catalogue, metadata, settings, view)
+    answer = await (queue.submit(push) if queue is not None else push.alone())
+    return answer[0], answer[1]
+
+
+def _fits(batch: Sequence[_Push], push: _Push) -> bool:
+    first = batch[0]
+    key = normalise_address(push.intake.address)
+    return (
+        push.state is first.state
+        and push.metadata == first.metadata
+        and all(normalise_address(p.intake.address) != key for p in batch)
     )
 
 
-async def _once(
-    state: ServiceState,
-    intake: tickets.Intake,
-    keyring: KeyRing,
-    catalogue: DispatchCatalogue,
-    metadata: Metadata,
-    settings: HotlineSettings,
-    view: View[V],
-) -> tuple[V, bool]:
-    ticket_id = tickets.ticket_id(intake.ticket_number)
-    stream = tickets.stream_id(ticket_id)
-    # a number is nearly always new: the append finds out (a conflict) when it is not, rather
-    # than a read before every intake
-    key = keyring.generate()
+@dataclass(frozen=True)
+class _Decided:
+    """An intake's events before its routing and linking: what a transaction starts from."""
+
+    ticket_id: uuid.UUID
+    stream: str
+    key: bytes
+    received: tickets.TicketReceived
+    events: list[DomainEvent]
+
+
+def _decide(push: _Push) -> _Decided:
+    ticket_id = tickets.ticket_id(push.intake.ticket_number)
+    key = push.keyring.generate()
     events = tickets.receive(
-        intake, catalogue=catalogue, now=datetime.now(UTC), seal=keyring.sealer(key, ticket_id)
+        push.intake,
+        catalogue=push.catalogue,
+        now=datetime.now(UTC),
+        seal=push.keyring.sealer(key, ticket_id),
     )
     received = events[0]
     assert isinstance(received, tickets.TicketReceived)
-    projections = list(state.projections.values())
+    return _Decided(ticket_id, tickets.stream_id(ticket_id), key, received, events)
+
+
+async def _once(push: _Push) -> tuple[Any, bool]:
+    # a number is nearly always new: the append finds out (a conflict) when it is not, rather
+    # than a read before every intake
+    decided = _decide(push)
+    state = push.state
     try:
         async with state.store.begin() as conn:
-            async with unit_on(state.store, conn, projections=projections, metadata=metadata) as u:
-                await _record(u, state, received, events, stream, keyring, key, settings)
-            row = await _row(conn, state, [e for e in u.recorded if e.stream_id == stream])
-            return await view(conn, ticket_id, row), True
+            projections = list(state.projections.values())
+            async with unit_on(
+                state.store, conn, projections=projections, metadata=push.metadata
+            ) as u:
+                events, notice = await _routed(u.conn, push, decided)
+                await u.append(decided.stream, events, expected_version=NO_STREAM)
+                await _notify(u, notice)
+                await push.keyring.keep(conn, decided.ticket_id, decided.key)
+            rows = await _rows(conn, state, u.recorded, {decided.stream})
+            return await push.view(conn, decided.ticket_id, rows.get(decided.stream)), True
     except ConcurrencyConflict:
-        loaded = await load(state.store, stream, tickets.evolve)  # taken in before, or racing
+        loaded = await load(state.store, decided.stream, tickets.evolve)  # taken in before
         if loaded.state is None:
             raise
-    tickets.same_push(loaded.state, intake)
+    tickets.same_push(loaded.state, push.intake)
     async with read_only(state.engine) as conn:
-        return await view(conn, ticket_id, None), False
+        return await push.view(conn, decided.ticket_id, None), False
 
 
-async def _row(
-    conn: AsyncConnection, state: ServiceState, events: list[RecordedEvent]
-) -> Mapping[str, Any] | None:
+async def _together(pushes: Sequence[_Push]) -> list[tuple[Any, bool]]:
+    # every intake new, none at another's address (see _fits): the lone path's statements, but
+    # one transaction, one append of all their events, one insert of their keys and one apply
+    # of the inline read models; any refusal (a number seen before) sends each back alone
+    decided = [_decide(push) for push in pushes]
+    first = pushes[0]
+    state = first.state
+    async with state.store.begin() as conn:
+        projections = list(state.projections.values())
+        async with unit_on(
+            state.store, conn, projections=projections, metadata=first.metadata
+        ) as u:
+            appends, notices = [], []
+            for push, d in zip(pushes, decided, strict=True):
+                events, notice = await _routed(u.conn, push, d)
+                appends.append(StreamAppend(d.stream, events, NO_STREAM))
+                notices.append(notice)
+            await u.append_batch(appends)
+            for notice in notices:
+                await _notify(u, notice)
+            await first.keyring.keep_many(conn, [(d.ticket_id, d.key) for d in decided])
+        rows = await _rows(conn, state, u.recorded, {d.stream for d in decided})
+        return [
+            (await push.view(conn, d.ticket_id, rows.get(d.stream)), True)
+            for push, d in zip(pushes, decided, strict=True)
+        ]
+
+
+async def _rows(
+    conn: AsyncConnection, state: ServiceState, events: list[RecordedEvent], streams: set[str]
+) -> dict[str, Mapping[str, Any]]:
+    """Each new ticket's row in the tickets read model, by stream, as its events make it."""
     projection = state.service_projection(Tickets.name)
     tables = await active_tables(conn, projection)
-    rows = await rows_of(projection, ApplyContext(conn=conn, tables=tables), events)
-    (row,) = rows.get("tickets", {}).values() or (None,)
-    if row is None:
-        return None
-    return {column.name: row.get(column.name) for column in tables["tickets"].columns}
+    mine = [e for e in events if e.stream_id in streams]
+    rows = await rows_of(projection, ApplyContext(conn=conn, tables=tables), mine)
+    columns = [column.name for column in tables["tickets"].columns]
+    return {
+        tickets.stream_id(row["ticket_id"]): {name: row.get(name) for name in columns}
+        for row in rows.get("tickets", {}).values()
+    }
 
 
-async def _record(
-    unit: UnitOfWork,
-    state: ServiceState,
-    received: tickets.TicketReceived,
-    events: list[DomainEvent],
-    stream: str,
-    keyring: KeyRing,
-    key: bytes,
-    settings: HotlineSettings,
-) -> None:
+async def _routed(
+    conn: AsyncConnection, push: _Push, decided: _Decided
+) -> tuple[list[DomainEvent], tickets.RepeatedComplaintsNoticed | None]:
+    """The new ticket's events, linked to the ones it repeats and routed; and the notice of
+    repeated complaints it raises, if any."""
+    received, settings, state = decided.received, push.settings, push.state
     near = await neighbours(
-        unit.conn,
-        await active_tables(unit.conn, state.service_projection(Tickets.name)),
+        conn,
+        await active_tables(conn, state.service_projection(Tickets.name)),
         address=received.address,
         category=received.category,
         now=received.received_at,
@@ -136,17 +225,19 @@ async def _record(
         window_days=settings.repeat_window_days,
     )
     found = await find_grid(
-        unit.conn,
-        await grid_map(unit.conn, state),
+        conn,
+        await grid_map(conn, state),
         address=received.address,
         location=received.location,
     )
     routed = dispatch(tickets.evolve(None, received, 1), found)
-    await unit.append(stream, [*events, *linked, *routed], expected_version=NO_STREAM)
+    return [*decided.events, *linked, *routed], notice
+
+
+async def _notify(unit: UnitOfWork, notice: tickets.RepeatedComplaintsNoticed | None) -> None:
     if notice is not None:
         _, hotspot = tickets.hotspot_stream(notice.address_key, notice.category)
         await unit.append(hotspot, [notice], expected_version=None)
-    await keyring.keep(unit.conn, received.ticket_id, key)
 
 
 def dispatch(ticket: tickets.Ticket, found: Match | Unroutable) -> list[DomainEvent]:

@@ -204,6 +204,7 @@ async def post_request(request: Request, fmt: str) -> Response:
             state,
             intake,
             keyring=request.app.state.keyring,
+            queue=request.app.state.intakes,
             catalogue=catalogue_of(request),
             metadata=Metadata(actor=f"open311:{client}"),
             settings=settings_of(request),

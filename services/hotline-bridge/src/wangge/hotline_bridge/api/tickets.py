@@ -179,6 +179,7 @@ async def push_ticket(
         state,
         intake,
         keyring=request.app.state.keyring,
+        queue=request.app.state.intakes,
         catalogue=catalogue_of(request),
         metadata=metadata,
         settings=settings_of(request),
