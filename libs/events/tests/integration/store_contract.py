@@ -139,6 +139,28 @@ class EventStoreContract:
             await store.append(sid, [Counted(n=2)], expected_version=None, idempotency_key=key)
         assert await store.stream_version(sid) == 1
 
+    async def test_a_retry_inside_a_transaction_finds_its_first_result_and_writes_on(
+        self, store: EventStore
+    ) -> None:
+        sid, other = stream(), stream()
+        key = f"key-{uuid.uuid4()}"
+        first = await store.append(sid, [Counted(n=1)], expected_version=0, idempotency_key=key)
+        async with store.begin() as conn:
+            again = await store.append(
+                sid, [Counted(n=1)], expected_version=0, idempotency_key=key, connection=conn
+            )
+            # the retry aborted nothing: the transaction's next append goes through
+            await store.append(other, [Counted(n=2)], expected_version=0, connection=conn)
+            with pytest.raises(IdempotencyKeyReused):
+                await store.append(
+                    sid, [Counted(n=3)], expected_version=None, idempotency_key=key,
+                    connection=conn,
+                )  # fmt: skip
+        assert again.replayed and again.event_ids == first.event_ids
+        assert await store.stream_version(sid) == 1
+        # neither the retry nor the refusal wrote anything, nor spoiled the transaction
+        assert await store.stream_version(other) == 1
+
     async def test_an_invalid_event_is_refused_naming_the_field(self, store: EventStore) -> None:
         # model_construct skips validation: the store must catch what it let through
         wrong: dict[str, Any] = {"household_id": "h1", "dwelling": 42, "kind": "tent"}

@@ -85,11 +85,13 @@ class GroupCommit(Generic[I, R]):
 
     def _next_batch(self) -> list[_Entry[I, R]]:
         batch = [self._queue.popleft()]
+        items = [batch[0].item]
         held: deque[_Entry[I, R]] = deque()
         while self._queue and len(batch) < self.limit:
             entry = self._queue.popleft()
-            if self._fits([e.item for e in batch], entry.item):
+            if self._fits(items, entry.item):
                 batch.append(entry)
+                items.append(entry.item)
             else:
                 held.append(entry)
         held.extend(self._queue)

@@ -49,6 +49,7 @@ class _Push:
     metadata: Metadata
     settings: HotlineSettings
     view: View[Any]
+    address_key: str
 
     def alone(self) -> Awaitable[tuple[Any, bool]]:
         # the hotspot's stream may be extended by a younger intake after this one took its
@@ -94,18 +95,20 @@ async def take_in(
     one; a ticket never shares it with another at its address (each must see the other's row
     to link it), and a shared transaction that fails runs each of its intakes again alone.
     """
-    push = _Push(state, intake, keyring, catalogue, metadata, settings, view)
+    push = _Push(
+        state, intake, keyring, catalogue, metadata, settings, view,
+        normalise_address(intake.address),
+    )  # fmt: skip
     answer = await (queue.submit(push) if queue is not None else push.alone())
     return answer[0], answer[1]
 
 
 def _fits(batch: Sequence[_Push], push: _Push) -> bool:
     first = batch[0]
-    key = normalise_address(push.intake.address)
     return (
         push.state is first.state
         and push.metadata == first.metadata
-        and all(normalise_address(p.intake.address) != key for p in batch)
+        and all(p.address_key != push.address_key for p in batch)
     )
 
 

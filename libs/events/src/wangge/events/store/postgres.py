@@ -59,21 +59,36 @@ WITH head AS (
     WHERE ($2::int IS NULL OR v = $2::int)
       AND (xid IS NULL OR (xid = $3::text AND newest.n <= xid::bigint))
 )"""
-_INSERT = """
+
+
+def _insert(head: str) -> str:
+    """The events' INSERT, after ``head`` (the CTE that holds the stream's head when the checks
+    pass, and no row when they fail)."""
+    return f"""
 INSERT INTO events (stream_id, version, event_id, type, schema_version, recorded_at, metadata, data)
-SELECT $1, ok.v + r.ord, r.event_id, r.type, r.schema_version, $4, $5::jsonb, r.data
-FROM ok, unnest($6::uuid[], $7::text[], $8::smallint[], $9::jsonb[])
+SELECT $1, {head}.v + r.ord, r.event_id, r.type, r.schema_version, $4, $5::jsonb, r.data
+FROM {head}, unnest($6::uuid[], $7::text[], $8::smallint[], $9::jsonb[])
     WITH ORDINALITY AS r(event_id, type, schema_version, data, ord)
 RETURNING version, transaction_id::text AS xid
 """
 
 
+_INSERT = _insert("ok")
+
+
 def _keyed(head: str) -> str:
-    """An append that also records its command's result under the idempotency key."""
+    """An append that also records its command's result under the idempotency key, or finds the
+    result recorded under it before (a retry: nothing is written, and the first result comes back
+    in the same round trip; a failed insert would abort the caller's transaction, so the key is
+    never left to the unique index to find)."""
     return (
         head
-        + ", ins AS ("
-        + _INSERT
+        + """, prior AS (
+    SELECT fingerprint, result::text AS result FROM idempotency_keys WHERE key = $10::text
+), fresh AS (
+    SELECT v FROM ok WHERE NOT EXISTS (SELECT 1 FROM prior)
+), ins AS ("""
+        + _insert("fresh")
         + """), idem AS (
     INSERT INTO idempotency_keys (key, fingerprint, result, recorded_at)
     SELECT $10::text, $11::text,
@@ -82,7 +97,10 @@ def _keyed(head: str) -> str:
            $4
     FROM ins HAVING COUNT(*) > 0
 )
-SELECT MIN(version) AS version, MIN(xid) AS xid FROM ins
+SELECT MIN(version) AS version, MIN(xid) AS xid,
+       (SELECT fingerprint FROM prior) AS prior_fingerprint,
+       (SELECT result FROM prior) AS prior_result
+FROM ins
 """
     )
 
@@ -291,11 +309,6 @@ class PostgresEventStore(EventStore):
         return AppendResult.from_json(row["result"])
 
     async def _write_in(self, conn: AsyncConnection, pending: PendingAppend) -> AppendResult:
-        if pending.idempotency_key is not None:
-            # checked first: a failed insert would abort the caller's whole transaction
-            replayed = await self._replay(conn, pending.idempotency_key, pending.fingerprint)
-            if replayed is not None:
-                return replayed
         try:
             result = await conn.exec_driver_sql(
                 *self._statement(pending, conn.info.get(_APPENDED_XID))
@@ -310,6 +323,10 @@ class PostgresEventStore(EventStore):
                 pending.stream_id, pending.expected_version, (pending.expected_version or 0) + 1
             ) from None
         rows = result.all()
+        if pending.idempotency_key is not None and rows[0].prior_result is not None:
+            if rows[0].prior_fingerprint != pending.fingerprint:
+                raise IdempotencyKeyReused(pending.idempotency_key)
+            return AppendResult.from_json(json.loads(rows[0].prior_result))
         first = _first_version(rows)
         if first is not None:
             conn.info[_APPENDED_XID] = rows[0].xid
