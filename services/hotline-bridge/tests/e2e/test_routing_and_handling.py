@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 
+from hotline_support import push, ticket
 from pair_support import Pair, hotline_says, routed
 
 
@@ -32,6 +34,29 @@ async def test_an_estate_named_loosely_routes_by_fuzzy_match_never_by_a_wrong_nu
 async def test_a_point_inside_a_drawn_grid_routes_there(pair: Pair) -> None:
     view = await routed(pair, "沿江街道江边步道", location={"longitude": 118.73, "latitude": 32.04})
     assert (view["grid_id"], view["routing_method"]) == (pair.second_grid, "location")
+
+
+async def test_tickets_arriving_together_route_each_by_its_own_rule(pair: Pair) -> None:
+    # taken in one transaction (the first alone, the rest together): the batch's one lookup of
+    # exact matches and one of neighbours must give each ticket what it gets alone
+    addresses = [
+        ("沿江街道江边步道", {"longitude": 118.73, "latitude": 32.04}),
+        ("江苏省南京市建邺区沿江街道滨江社区12幢2单元1201室", None),
+        ("沿江街道滨江社区12号楼东侧垃圾堆放点", None),
+        ("南京市建邺区滨江小区12栋3单元", None),
+        ("南京市建邺区兴隆街道奥体大街1号", None),
+        ("沿江街道附近的路口", None),
+    ]
+    results = await asyncio.gather(
+        *(push(pair.hotline, ticket(address=a, location=loc)) for a, loc in addresses)
+    )
+    assert pair.hotline.app.state.intakes.grouped >= 2
+    views = [r.json() for r in results]
+    assert [(v["status"], v["routing_method"]) for v in views] == [
+        ("routed", "location"), ("routed", "dwelling"), ("routed", "building"),
+        ("routed", "fuzzy"), ("returned", None), ("triage", None),
+    ]  # fmt: skip
+    assert [v["grid_id"] for v in views[:4]] == [pair.second_grid, *[pair.tree.grid] * 3]
 
 
 async def test_another_subdistrict_is_returned_with_the_reason(pair: Pair) -> None:

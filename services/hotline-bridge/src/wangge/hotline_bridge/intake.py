@@ -26,8 +26,8 @@ from wangge.hotline_bridge.domain import tickets
 from wangge.hotline_bridge.domain.catalogue import DispatchCatalogue
 from wangge.hotline_bridge.domain.routing import Match, Unroutable
 from wangge.hotline_bridge.projections.grid_map import GridMap
-from wangge.hotline_bridge.projections.tickets import Tickets, neighbours
-from wangge.hotline_bridge.routing import find_grid
+from wangge.hotline_bridge.projections.tickets import Tickets, neighbours_of
+from wangge.hotline_bridge.routing import find_grids
 from wangge.service.addresses import normalise_address
 from wangge.service.app import ServiceState
 
@@ -148,7 +148,7 @@ async def _once(push: _Push) -> tuple[Any, bool]:
             async with unit_on(
                 state.store, conn, projections=projections, metadata=push.metadata
             ) as u:
-                events, notice = await _routed(u.conn, push, decided)
+                ((events, notice),) = await _routed(u.conn, [push], [decided])
                 await u.append(decided.stream, events, expected_version=NO_STREAM)
                 await _notify(u, notice)
                 await push.keyring.keep(conn, decided.ticket_id, decided.key)
@@ -175,13 +175,14 @@ async def _together(pushes: Sequence[_Push]) -> list[tuple[Any, bool]]:
         async with unit_on(
             state.store, conn, projections=projections, metadata=first.metadata
         ) as u:
-            appends, notices = [], []
-            for push, d in zip(pushes, decided, strict=True):
-                events, notice = await _routed(u.conn, push, d)
-                appends.append(StreamAppend(d.stream, events, NO_STREAM))
-                notices.append(notice)
-            await u.append_batch(appends)
-            for notice in notices:
+            routed = await _routed(u.conn, pushes, decided)
+            await u.append_batch(
+                [
+                    StreamAppend(d.stream, events, NO_STREAM)
+                    for d, (events, _) in zip(decided, routed, strict=True)
+                ]
+            )
+            for _, notice in routed:
                 await _notify(u, notice)
             await first.keyring.keep_many(conn, [(d.ticket_id, d.key) for d in decided])
         rows = await _rows(conn, state, u.recorded, {d.stream for d in decided})
@@ -207,34 +208,35 @@ async def _rows(
 
 
 async def _routed(
-    conn: AsyncConnection, push: _Push, decided: _Decided
-) -> tuple[list[DomainEvent], tickets.RepeatedComplaintsNoticed | None]:
-    """The new ticket's events, linked to the ones it repeats and routed; and the notice of
-    repeated complaints it raises, if any."""
-    received, settings, state = decided.received, push.settings, push.state
-    near = await neighbours(
+    conn: AsyncConnection, pushes: Sequence[_Push], decided: Sequence[_Decided]
+) -> list[tuple[list[DomainEvent], tickets.RepeatedComplaintsNoticed | None]]:
+    """Each new ticket's events, linked to the ones it repeats and routed, and the notice of
+    repeated complaints it raises, if any (the reads for all of them in one query each)."""
+    first = pushes[0]
+    state, settings = first.state, first.settings
+    near = await neighbours_of(
         conn,
         await active_tables(conn, state.service_projection(Tickets.name)),
-        address=received.address,
-        category=received.category,
-        now=received.received_at,
+        [(d.received.address, d.received.category, d.received.received_at) for d in decided],
         duplicate_window=timedelta(days=settings.duplicate_window_days),
         repeat_window=timedelta(days=settings.repeat_window_days),
     )
-    linked, notice = tickets.link(
-        received,
-        near,
-        threshold=settings.repeat_threshold,
-        window_days=settings.repeat_window_days,
-    )
-    found = await find_grid(
+    found = await find_grids(
         conn,
         await grid_map(conn, state),
-        address=received.address,
-        location=received.location,
+        [(d.received.address, d.received.location) for d in decided],
     )
-    routed = dispatch(tickets.evolve(None, received, 1), found)
-    return [*decided.events, *linked, *routed], notice
+    out = []
+    for d, neighbours, grid in zip(decided, near, found, strict=True):
+        linked, notice = tickets.link(
+            d.received,
+            neighbours,
+            threshold=settings.repeat_threshold,
+            window_days=settings.repeat_window_days,
+        )
+        routed = dispatch(tickets.evolve(None, d.received, 1), grid)
+        out.append(([*d.events, *linked, *routed], notice))
+    return out
 
 
 async def _notify(unit: UnitOfWork, notice: tickets.RepeatedComplaintsNoticed | None) -> None:

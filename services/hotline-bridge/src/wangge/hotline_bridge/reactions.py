@@ -4,13 +4,14 @@ the hotline). Each reaction commits with the source position and is idempotent b
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any, ClassVar
 
 import sqlalchemy as sa
 
 from wangge.events import DomainEvent, RecordedEvent, default_catalogue
 from wangge.events.command import react
+from wangge.events.db import insert_many
 from wangge.events.projection import ApplyContext, Projection, handles
 from wangge.hotline_bridge.consumed import cases
 from wangge.hotline_bridge.domain import tickets
@@ -43,14 +44,20 @@ class FromCases(Projection):
             )
         }
 
+    async def apply_many(
+        self, ctx: ApplyContext, events: Sequence[RecordedEvent], new_streams: set[str]
+    ) -> None:
+        """A batch's opened cases are one insert, before the rest: a case's acceptance or
+        resolution later in the batch finds its ticket (nothing else writes these rows)."""
+        opened = [e for e in events if isinstance(e.data, cases.CaseOpened)]
+        await insert_many(ctx.conn, ctx.tables["cases"], _tickets_of(opened))
+        for event in events:
+            if not isinstance(event.data, cases.CaseOpened):
+                await self.apply(ctx, event)
+
     @handles(cases.CaseOpened)
     async def on_opened(self, ctx: ApplyContext, event: RecordedEvent) -> None:
-        d = event.data
-        assert isinstance(d, cases.CaseOpened)
-        if d.ticket_id is not None:
-            await ctx.conn.execute(
-                sa.insert(ctx.tables["cases"]).values(case_id=d.case_id, ticket_id=d.ticket_id)
-            )
+        await insert_many(ctx.conn, ctx.tables["cases"], _tickets_of([event]))
 
     @handles(cases.CaseAccepted)
     async def on_accepted(self, ctx: ApplyContext, event: RecordedEvent) -> None:
@@ -104,3 +111,14 @@ class FromCases(Projection):
             decide, projections=list(self._service.projections.values()),
             actor="system:hotline-bridge",
         )  # fmt: skip
+
+
+def _tickets_of(opened: Sequence[RecordedEvent]) -> list[dict[str, Any]]:
+    """The ticket each opened case works, for the cases that work one."""
+    rows = []
+    for event in opened:
+        d = event.data
+        assert isinstance(d, cases.CaseOpened)
+        if d.ticket_id is not None:
+            rows.append({"case_id": d.case_id, "ticket_id": d.ticket_id})
+    return rows

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import json
 import uuid
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
+from typing import Any
 
 import sqlalchemy as sa
 from shapely.geometry import Point, shape
@@ -45,26 +46,52 @@ async def find_grid(
     location: Location | None,
 ) -> Match | Unroutable:
     """The grid of a ticket's address (or point), or why there is none."""
+    (found,) = await find_grids(conn, tables, [(address, location)])
+    return found
+
+
+async def find_grids(
+    conn: AsyncConnection,
+    tables: Mapping[str, sa.Table] | None,
+    wanted: Sequence[tuple[str, Location | None]],
+) -> list[Match | Unroutable]:
+    """Each address's grid (or point's), or why there is none: the exact matches of them all in
+    one query (nearly every ticket has one), the other rules address by address."""
     if tables is None:
-        return Unroutable(("the grid map has not been built yet",))
+        return [Unroutable(("the grid map has not been built yet",))] * len(wanted)
     places = tables["places"]
-    key = normalise_address(address)
     named = await remembered(
         conn, (__name__, places.name), lambda c: _named(c, places), seconds=NAMES_MEMO_SECONDS
     )
     if named is None:
-        return Unroutable(("the grid map holds no places yet",))
-    communities, ours = named
+        return [Unroutable(("the grid map holds no places yet",))] * len(wanted)
+    communities, _ = named
+    keys = [normalise_address(address) for address, _ in wanted]
+    tails = [from_community(key, communities) for key in keys]
+    exact = await _exact(conn, places, [tail for tail in tails if tail is not None])
+    found: list[Match | Unroutable] = []
+    for (_, location), key, tail in zip(wanted, keys, tails, strict=True):
+        match = exact.get(tail) if tail is not None else None
+        found.append(match or await _inexact(conn, tables, named, key, tail, location))
+    return found
+
+
+async def _inexact(
+    conn: AsyncConnection,
+    tables: Mapping[str, sa.Table],
+    named: tuple[list[str], list[str]],
+    key: str,
+    tail: str | None,
+    location: Location | None,
+) -> Match | Unroutable:
+    """The rules after the exact ones: a fuzzy building, the caller's point, another place."""
+    _, ours = named
     reasons: list[str] = []
-    tail = from_community(key, communities)
     if tail is None:
         reasons.append("the address names none of the subdistrict's communities")
     else:
-        match = await _exact(conn, places, tail)
-        if match is not None:
-            return match
         reasons.append(f"no dwelling or building is registered at {tail}")
-    fuzzy = await _fuzzy(conn, places, key)
+    fuzzy = await _fuzzy(conn, tables["places"], key)
     if isinstance(fuzzy, Match):
         return fuzzy
     reasons.append(fuzzy)
@@ -101,32 +128,42 @@ async def _named(conn: AsyncConnection, places: sa.Table) -> tuple[list[str], li
     return communities, [normalise_address(r.name) for r in rows if r.kind == "subdistrict"]
 
 
-async def _exact(conn: AsyncConnection, places: sa.Table, tail: str) -> Match | None:
-    """A dwelling at the address, else its building."""
-    wanted = [tail]
-    part = building_part(tail)
-    if part is not None and part != tail:
-        wanted.append(part)
+async def _exact(conn: AsyncConnection, places: sa.Table, tails: Sequence[str]) -> dict[str, Match]:
+    """Each address's dwelling, else its building (by the address after its community)."""
+    if not tails:
+        return {}
+    parts = {tail: building_part(tail) for tail in tails}
+    wanted = {*tails, *(part for part in parts.values() if part is not None)}
     rows = (
         await conn.execute(
             sa.select(places.c.place_id, places.c.kind, places.c.grid_id, places.c.address_key)
             .where(
-                places.c.address_key.in_(wanted),
+                places.c.address_key.in_(sorted(wanted)),
                 places.c.kind.in_([*_HOMES, "building"]),
                 places.c.grid_id.is_not(None),
             )
-            .order_by(sa.func.length(places.c.address_key).desc())
+            .order_by(places.c.address_key, places.c.place_id)
         )
     ).all()
-    for row in rows:
-        if row.address_key == tail and row.kind in _HOMES:
-            return Match(RoutingMethod.DWELLING, row.grid_id, row.place_id, f"dwelling {tail}")
-    for row in rows:
-        if row.kind == "building":
-            return Match(
-                RoutingMethod.BUILDING, row.grid_id, row.place_id, f"building {row.address_key}"
+    homes: dict[str, Any] = {}
+    buildings: dict[str, Any] = {}
+    for row in rows:  # a key registered twice routes to its first place
+        (homes if row.kind in _HOMES else buildings).setdefault(row.address_key, row)
+    found: dict[str, Match] = {}
+    for tail, part in parts.items():
+        if (home := homes.get(tail)) is not None:
+            found[tail] = Match(
+                RoutingMethod.DWELLING, home.grid_id, home.place_id, f"dwelling {tail}"
             )
-    return None
+            continue
+        # the longest key first: the address itself when it names a building, else its building
+        for key in (tail, part):
+            if key is not None and (building := buildings.get(key)) is not None:
+                found[tail] = Match(
+                    RoutingMethod.BUILDING, building.grid_id, building.place_id, f"building {key}"
+                )
+                break
+    return found
 
 
 async def _fuzzy(conn: AsyncConnection, places: sa.Table, key: str) -> Match | str:

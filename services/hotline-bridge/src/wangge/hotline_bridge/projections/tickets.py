@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from datetime import datetime, timedelta
+from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
@@ -249,31 +250,47 @@ class Tickets(Projection):
         )  # fmt: skip
 
 
-async def neighbours(
+async def neighbours_of(
     conn: AsyncConnection,
     tables: Mapping[str, sa.Table],
+    wanted: Sequence[tuple[str, str, datetime]],
     *,
-    address: str,
-    category: str,
-    now: datetime,
     duplicate_window: timedelta,
     repeat_window: timedelta,
-) -> Neighbours:
-    """The tickets of ``category`` at ``address`` that a new one repeats or adds up with."""
+) -> list[Neighbours]:
+    """The tickets each new one (address, category, received) repeats or adds up with: of its
+    category at its address, in the windows before it; for many new tickets in one query."""
     t = tables["tickets"]
+    keys = [(normalise_address(address), category) for address, category, _ in wanted]
+    reach = max(duplicate_window, repeat_window)
     rows = await conn.execute(
-        sa.select(t.c.ticket_id, t.c.status, t.c.received_at, t.c.duplicate_of)
+        sa.select(t.c.ticket_id, t.c.status, t.c.received_at, t.c.duplicate_of, t.c.address_key,
+                  t.c.category)
         .where(
-            t.c.address_key == normalise_address(address),
-            t.c.category == category,
-            t.c.received_at >= utc(now - max(duplicate_window, repeat_window)),
+            t.c.address_key.in_(sorted({key for key, _ in keys})),
+            t.c.category.in_(sorted({category for _, category in keys})),
+            t.c.received_at >= utc(min(now for _, _, now in wanted) - reach),
         )
         .order_by(t.c.received_at, t.c.ticket_id)
-    )
+    )  # fmt: skip
+    by_place: dict[tuple[str, str], list[Any]] = {}
+    for row in rows:
+        by_place.setdefault((row.address_key, row.category), []).append(row)
+    return [
+        _near(by_place.get(key, []), now, duplicate_window, repeat_window)
+        for key, (_, _, now) in zip(keys, wanted, strict=True)
+    ]
+
+
+def _near(
+    rows: Sequence[Any], now: datetime, duplicate_window: timedelta, repeat_window: timedelta
+) -> Neighbours:
     open_duplicate = None
     recent = []
     for row in rows:
         received = stored(row.received_at)
+        if received < now - max(duplicate_window, repeat_window):
+            continue  # in reach of another ticket of the batch, not of this one
         if received >= now - repeat_window:
             recent.append(row.ticket_id)
         if (
