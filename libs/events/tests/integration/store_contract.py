@@ -161,6 +161,18 @@ class EventStoreContract:
         # neither the retry nor the refusal wrote anything, nor spoiled the transaction
         assert await store.stream_version(other) == 1
 
+    async def test_many_streams_read_at_once_in_a_transaction(self, store: EventStore) -> None:
+        a, b, missing = stream(), stream(), stream()
+        await store.append(a, [Counted(n=1), Counted(n=2)], expected_version=NO_STREAM)
+        async with store.begin() as conn:
+            await store.append(b, [Counted(n=3)], expected_version=NO_STREAM, connection=conn)
+            read = await store.read_streams([a, missing, b, a], connection=conn)
+        assert {s: [e.data for e in events] for s, events in read.items()} == {
+            a: [Counted(n=1), Counted(n=2)],
+            b: [Counted(n=3)],  # the transaction's own append
+        }
+        assert [e.version for e in read[a]] == [1, 2]
+
     async def test_an_invalid_event_is_refused_naming_the_field(self, store: EventStore) -> None:
         # model_construct skips validation: the store must catch what it let through
         wrong: dict[str, Any] = {"household_id": "h1", "dwelling": 42, "kind": "tent"}

@@ -51,6 +51,21 @@ async def load(
     return Loaded(stream_id, state, events[-1].version if events else 0, events)
 
 
+async def load_many(
+    store: EventStore, stream_ids: Sequence[str], evolve: Evolve[S], *, connection: AsyncConnection
+) -> dict[str, Loaded[S]]:
+    """Many streams folded with ``evolve``, read in one query in ``connection``'s transaction."""
+    read = await store.read_streams(stream_ids, connection=connection)
+    loaded: dict[str, Loaded[S]] = {}
+    for stream_id in stream_ids:
+        events = read.get(stream_id, [])
+        state: S | None = None
+        for event in events:
+            state = evolve(state, event.data, event.version)
+        loaded[stream_id] = Loaded(stream_id, state, events[-1].version if events else 0, events)
+    return loaded
+
+
 def check_expected(loaded: Loaded[S], expected_version: int | None) -> None:
     """Refuse a command sent against another version than the one loaded (``If-Match``)."""
     if expected_version is not None and expected_version != loaded.version:
@@ -157,19 +172,22 @@ async def react(
     *,
     projections: Sequence[Projection] = (),
     actor: str,
+    loaded: Loaded[S] | None = None,
 ) -> AppendResult | None:
     """Append what ``decide`` makes of a stream because of another service's event ``cause``,
     in the reacting projection's transaction (so the reaction commits with the source position).
 
     The cause's event id is the append's idempotency key: a replay of the source (a rebuild, a
     redelivery) finds the first reaction instead of reacting twice. Returns None when ``decide``
-    has nothing to append.
+    has nothing to append. ``loaded`` is the stream as the caller read it in this transaction
+    (a batch's streams, read together with :func:`load_many`), never after an append to it.
     """
     # one key per cause and stream, short enough for the idempotency table (64 characters)
     key = f"reaction:{uuid.uuid5(cause.envelope.id, stream_id)}"
     # read in the reaction's own transaction: on SQLite it holds the one write lock, and another
     # connection would wait for it forever
-    loaded = await load(store, stream_id, evolve, connection=conn)
+    if loaded is None:
+        loaded = await load(store, stream_id, evolve, connection=conn)
     # the key is kept only with an append that wrote events to this stream: a stream that is
     # still empty cannot have it, so only an existing one's key is looked up (a reaction that
     # starts a stream, the usual case, costs no lookup)

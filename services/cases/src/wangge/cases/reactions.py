@@ -22,7 +22,7 @@ from wangge.cases.domain import cases
 from wangge.cases.projections.cases import Cases
 from wangge.cases.projections.roster import Roster, worker_of
 from wangge.events import DomainEvent, RecordedEvent, default_catalogue
-from wangge.events.command import react
+from wangge.events.command import Loaded, load_many, react
 from wangge.events.db import insert_many
 from wangge.events.projection import ApplyContext, Projection, active_tables, handles
 from wangge.service.app import ServiceState
@@ -55,9 +55,12 @@ class _Reaction(Projection):
         decide: Any,
     ) -> None:
         state = self.service
+        stream = cases.stream_id(case_id)
+        # a case its batch read beforehand (each once: a second cause reads it afresh)
+        loaded = ctx.cases.pop(stream, None) if isinstance(ctx, _Briefing) else None
         await react(
-            state.store, ctx.conn, cause, cases.stream_id(case_id), cases.evolve, decide,
-            projections=list(state.projections.values()), actor=ACTOR,
+            state.store, ctx.conn, cause, stream, cases.evolve, decide,
+            projections=list(state.projections.values()), actor=ACTOR, loaded=loaded,
         )  # fmt: skip
 
     async def roster(self, ctx: ApplyContext) -> Mapping[str, sa.Table] | None:
@@ -95,7 +98,11 @@ class FromHotline(_Reaction):
         """The briefs of tickets received in this batch stay in memory until its end: their
         routing, nearly always in the same batch, reads and completes them there (one insert
         for the batch, rather than an insert, a read and an update per ticket)."""
-        batch = _Briefing(conn=ctx.conn, tables=ctx.tables)
+        routed = [e.data for e in events if isinstance(e.data, hotline.TicketRoutedToGrid)]
+        streams = [cases.stream_id(cases.case_for(f"ticket:{d.ticket_id}")) for d in routed]
+        # the cases the batch's tickets open, read at once (nearly all still new)
+        opening = await load_many(self.service.store, streams, cases.evolve, connection=ctx.conn)
+        batch = _Briefing(conn=ctx.conn, tables=ctx.tables, cases=opening)
         await super().apply_many(batch, events, new_streams)
         await insert_many(ctx.conn, ctx.tables["briefs"], list(batch.briefs.values()))
 
@@ -232,6 +239,8 @@ class _Briefing(ApplyContext):
     briefs: dict[uuid.UUID, dict[str, Any]] = field(default_factory=dict)
     workers: dict[uuid.UUID, tuple[Any, str] | None] = field(default_factory=dict)
     """Each grid's worker: the roster, read once per grid (a batch's tickets share a few)."""
+    cases: dict[str, Loaded[cases.Case]] = field(default_factory=dict)
+    """The cases the batch's tickets open, read together before the first reaction."""
 
 
 class FromRegistry(_Reaction):
