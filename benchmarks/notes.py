@@ -254,16 +254,20 @@ p50 {figure("hot_inbox_p50")} ms, p99 {figure("hot_inbox_p99")} ms: push -> tick
 {figure("hot_crossed_p50")} ms, p99 {figure("hot_crossed_p99")} ms.{calm} CPU per ticket, all
 processes: {figure("hot_cpu", 1)} ms ({cpu}); the two cores give 2,000 ms a second, so 200
 tickets/s needs under 10 ms, and a p99 under 500 ms needs headroom below that (each process is
-one event loop: queues grow long before the cores are full). Each push is checked, sealed,
-routed, linked to repeats and recorded in one transaction of eight statements (the
-subdistrict's names for routing are remembered for a second; the answer is the ticket's row
-reckoned in memory, not read back); published; consumed by the cases service, whose reaction
-(three consumers side by side, each with its share of the partitions) opens and assigns up to 32
-cases per transaction (briefs and each grid's worker kept for the batch, new cases folded into
-one write per table, its inline read model applied once per batch);
-and published back to the bridge. Runners and relays wait 25 ms after a batch short of full, so
-a steady stream is applied in batches. Next: fewer statements per push (one round trip for the
-repeat check and routing), and the three services measured on separate cores.
+one event loop: queues grow long before the cores are full). Each push is checked and sealed
+in its request; pushes that arrive while an intake transaction is open share the next one
+(group commit, up to 32, never two at one address): their repeats and exact routes read in one
+query each, their events appended in one statement, their keys and read-model rows written once
+(the subdistrict's names for routing are remembered for a second; each answer is the ticket's
+row reckoned in memory, not read back). Then published; consumed by the cases service, whose
+reaction (three consumers side by side, each with its share of the partitions) opens and
+assigns up to 32 cases per transaction (the cases it opens read in one query, briefs and each
+grid's worker kept for the batch, new cases folded into one write per table, its inline read
+model applied once per batch); and published back to the bridge, which files a batch's opened
+cases in one insert. Runners and relays wait 25 ms after a batch short of full, so a steady
+stream is applied in batches. Next: the relay's read waits for every older open transaction in
+the cluster (its commit-order watermark), so one service's long batch delays another's
+publication; and the three services measured on separate cores.
 
 **A year of metrics for the full subdistrict, recomputed from the log**:
 {figure("met_total", 1)} s. A year of tickets (each received, routed, accepted, replied,

@@ -54,7 +54,12 @@ async def test_pushes_arriving_together_share_a_transaction_and_answer_as_alone(
     reused = {**bodies[1], "content": "另一件事"}  # a used number for another story: 409
     again = bodies[2]  # the same push twice: one ticket, the same answer
     sent = [*bodies, repeat, reused, again]
-    results = await asyncio.gather(*(push(hotline, body) for body in sent))
+    results = await asyncio.gather(
+        *(
+            push(hotline, body, headers={"X-Correlation-Id": f"call-{n}"})
+            for n, body in enumerate(sent)
+        )
+    )
     intakes = hotline.app.state.intakes
     assert intakes.batches >= 1 and intakes.grouped >= 2  # some shared a transaction
     codes = [r.status_code for r in results]
@@ -70,6 +75,9 @@ async def test_pushes_arriving_together_share_a_transaction_and_answer_as_alone(
             view = result.json()
             read = await hotline.client.get(f"/tickets/{view['ticket_id']}", headers=staff)
             assert read.json() == view  # what the push answered is what was stored
+    for n in range(3, 10):  # each push's events keep its own correlation, batch or not
+        events = await hotline.store.read_stream(stream_id(ticket_id(sent[n]["ticket_number"])))
+        assert {e.envelope.correlationid for e in events} == {f"call-{n}"}
 
 
 async def test_another_ticket_under_a_used_number_is_a_409(hotline: Hotline) -> None:

@@ -91,25 +91,29 @@ class UnitOfWork:
         history: Sequence[RecordedEvent] = (),
         idempotency_key: str | None = None,
         request_fingerprint: str | None = None,
+        metadata: Metadata | None = None,
     ) -> AppendResult:
-        """Append to one stream in this unit's transaction; ``history`` is what was loaded."""
+        """Append to one stream in this unit's transaction; ``history`` is what was loaded;
+        ``metadata``, when given, is this append's own (one of a group commit's commands)."""
+        metadata = metadata or self.metadata
         result = await self.store.append(
             stream_id,
             events,
             expected_version=expected_version,
-            metadata=self.metadata,
+            metadata=metadata,
             idempotency_key=idempotency_key,
             request_fingerprint=request_fingerprint,
             connection=self.conn,
         )
         if not result.replayed:
             self.history.setdefault(stream_id, history)
-            self.recorded.extend(self.store.recorded(events, result, self.metadata))
+            self.recorded.extend(self.store.recorded(events, result, metadata))
         return result
 
     async def append_batch(self, appends: Sequence[StreamAppend]) -> list[AppendResult]:
         """Start many new streams in this unit's transaction, in as few statements as the store
-        can (a group commit of commands that each start one, an import)."""
+        can (a group commit of commands that each start one, an import); each keeps its own
+        metadata if it has one."""
         if any(a.expected_version for a in appends):
             raise ValueError("a unit's batch append starts new streams only")
         results = await self.store.append_batch(
@@ -117,7 +121,8 @@ class UnitOfWork:
         )
         for append, result in zip(appends, results, strict=True):
             self.history.setdefault(append.stream_id, ())
-            self.recorded.extend(self.store.recorded(append.events, result, self.metadata))
+            metadata = append.metadata or self.metadata
+            self.recorded.extend(self.store.recorded(append.events, result, metadata))
         return results
 
 

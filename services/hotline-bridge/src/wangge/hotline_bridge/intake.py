@@ -104,12 +104,9 @@ async def take_in(
 
 
 def _fits(batch: Sequence[_Push], push: _Push) -> bool:
-    first = batch[0]
-    return (
-        push.state is first.state
-        and push.metadata == first.metadata
-        and all(p.address_key != push.address_key for p in batch)
-    )
+    # each keeps its own metadata (actor, correlation, trace): any two pushes of one service may
+    # share a transaction, unless they are at one address
+    return push.state is batch[0].state and all(p.address_key != push.address_key for p in batch)
 
 
 @dataclass(frozen=True)
@@ -150,7 +147,7 @@ async def _once(push: _Push) -> tuple[Any, bool]:
             ) as u:
                 ((events, notice),) = await _routed(u.conn, [push], [decided])
                 await u.append(decided.stream, events, expected_version=NO_STREAM)
-                await _notify(u, notice)
+                await _notify(u, notice, push.metadata)
                 await push.keyring.keep(conn, decided.ticket_id, decided.key)
             rows = await _rows(conn, state, u.recorded, {decided.stream})
             return await push.view(conn, decided.ticket_id, rows.get(decided.stream)), True
@@ -178,12 +175,12 @@ async def _together(pushes: Sequence[_Push]) -> list[tuple[Any, bool]]:
             routed = await _routed(u.conn, pushes, decided)
             await u.append_batch(
                 [
-                    StreamAppend(d.stream, events, NO_STREAM)
-                    for d, (events, _) in zip(decided, routed, strict=True)
+                    StreamAppend(d.stream, events, NO_STREAM, push.metadata)
+                    for push, d, (events, _) in zip(pushes, decided, routed, strict=True)
                 ]
             )
-            for _, notice in routed:
-                await _notify(u, notice)
+            for push, (_, notice) in zip(pushes, routed, strict=True):
+                await _notify(u, notice, push.metadata)
             await first.keyring.keep_many(conn, [(d.ticket_id, d.key) for d in decided])
         rows = await _rows(conn, state, u.recorded, {d.stream for d in decided})
         return [
@@ -239,10 +236,12 @@ async def _routed(
     return out
 
 
-async def _notify(unit: UnitOfWork, notice: tickets.RepeatedComplaintsNoticed | None) -> None:
+async def _notify(
+    unit: UnitOfWork, notice: tickets.RepeatedComplaintsNoticed | None, metadata: Metadata
+) -> None:
     if notice is not None:
         _, hotspot = tickets.hotspot_stream(notice.address_key, notice.category)
-        await unit.append(hotspot, [notice], expected_version=None)
+        await unit.append(hotspot, [notice], expected_version=None, metadata=metadata)
 
 
 def dispatch(ticket: tickets.Ticket, found: Match | Unroutable) -> list[DomainEvent]:

@@ -77,6 +77,9 @@ class StreamAppend:
     stream_id: str
     events: Sequence[DomainEvent]
     expected_version: int
+    metadata: Metadata | None = None
+    """This stream's own metadata (commands grouped into one transaction each keep their actor,
+    correlation and trace); None: the batch's."""
 
 
 class ColumnsByName(Protocol):
@@ -294,7 +297,7 @@ class EventStore(ABC):
                 a.stream_id,
                 a.events,
                 expected_version=a.expected_version,
-                metadata=metadata,
+                metadata=a.metadata or metadata,
                 connection=connection,
             )
             for a in appends

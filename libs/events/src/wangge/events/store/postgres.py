@@ -141,9 +141,10 @@ _BATCH_INSERT = """
 WITH ins AS (
     INSERT INTO events
         (stream_id, version, event_id, type, schema_version, recorded_at, metadata, data)
-    SELECT r.stream_id, r.version, r.event_id, r.type, r.schema_version, $6, $7::jsonb, r.data
-    FROM unnest($1::text[], $2::int[], $3::uuid[], $4::text[], $5::smallint[], $8::jsonb[])
-        AS r(stream_id, version, event_id, type, schema_version, data)
+    SELECT r.stream_id, r.version, r.event_id, r.type, r.schema_version, $6, r.metadata, r.data
+    FROM unnest($1::text[], $2::int[], $3::uuid[], $4::text[], $5::smallint[], $7::jsonb[],
+                $8::jsonb[])
+        AS r(stream_id, version, event_id, type, schema_version, metadata, data)
     RETURNING 1
 )
 SELECT pg_current_xact_id()::text AS xid, (SELECT count(*) FROM ins) AS written
@@ -257,8 +258,8 @@ class PostgresEventStore(EventStore):
                 a.stream_id,
                 a.expected_version,
                 [self.catalogue.encode(event) for event in a.events],
-                metadata,
-                traceparent,
+                a.metadata or metadata,
+                traceparent if a.metadata is None else None,
                 None,
                 None,
             )
@@ -275,21 +276,22 @@ class PostgresEventStore(EventStore):
             head = int(heads.get(p.stream_id, 0))
             if head != p.expected_version:
                 raise ConcurrencyConflict(p.stream_id, p.expected_version, head)
-        columns: tuple[list[Any], ...] = ([], [], [], [], [], [])
+        columns: tuple[list[Any], ...] = ([], [], [], [], [], [], [])
         for p in pendings:
             assert p.expected_version is not None
+            metadata_json = _dumps(p.metadata)
             for offset, row in enumerate(p.events, 1):
                 columns[0].append(p.stream_id)
                 columns[1].append(p.expected_version + offset)
                 columns[2].append(row.event_id)
                 columns[3].append(row.type)
                 columns[4].append(row.schema_version)
-                columns[5].append(_dumps(row.data))
+                columns[5].append(metadata_json)
+                columns[6].append(_dumps(row.data))
         recorded_at = pendings[0].recorded_at
         try:
             result = await connection.exec_driver_sql(
-                _BATCH_INSERT,
-                (*columns[:5], recorded_at, _dumps(pendings[0].metadata), columns[5]),
+                _BATCH_INSERT, (*columns[:5], recorded_at, columns[5], columns[6])
             )
         except IntegrityError:
             raise ConcurrencyConflict("a stream of the batch", None, 0) from None
