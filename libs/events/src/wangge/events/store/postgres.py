@@ -141,6 +141,18 @@ _BATCH_INSERT = """
 WITH ins AS (
     INSERT INTO events
         (stream_id, version, event_id, type, schema_version, recorded_at, metadata, data)
+    SELECT r.stream_id, r.version, r.event_id, r.type, r.schema_version, $6, $7::jsonb, r.data
+    FROM unnest($1::text[], $2::int[], $3::uuid[], $4::text[], $5::smallint[], $8::jsonb[])
+        AS r(stream_id, version, event_id, type, schema_version, data)
+    RETURNING 1
+)
+SELECT pg_current_xact_id()::text AS xid, (SELECT count(*) FROM ins) AS written
+"""
+# the same, each event with its stream's own metadata (commands grouped into one transaction)
+_BATCH_INSERT_EACH = """
+WITH ins AS (
+    INSERT INTO events
+        (stream_id, version, event_id, type, schema_version, recorded_at, metadata, data)
     SELECT r.stream_id, r.version, r.event_id, r.type, r.schema_version, $6, r.metadata, r.data
     FROM unnest($1::text[], $2::int[], $3::uuid[], $4::text[], $5::smallint[], $7::jsonb[],
                 $8::jsonb[])
@@ -277,9 +289,10 @@ class PostgresEventStore(EventStore):
             if head != p.expected_version:
                 raise ConcurrencyConflict(p.stream_id, p.expected_version, head)
         columns: tuple[list[Any], ...] = ([], [], [], [], [], [], [])
+        shared = all(p.metadata == pendings[0].metadata for p in pendings)
         for p in pendings:
             assert p.expected_version is not None
-            metadata_json = _dumps(p.metadata)
+            metadata_json = None if shared else _dumps(p.metadata)
             for offset, row in enumerate(p.events, 1):
                 columns[0].append(p.stream_id)
                 columns[1].append(p.expected_version + offset)
@@ -289,9 +302,15 @@ class PostgresEventStore(EventStore):
                 columns[5].append(metadata_json)
                 columns[6].append(_dumps(row.data))
         recorded_at = pendings[0].recorded_at
+        # one metadata for the whole batch (an import) is sent once, not once per event
+        statement, metadata_param = (
+            (_BATCH_INSERT, _dumps(pendings[0].metadata))
+            if shared
+            else (_BATCH_INSERT_EACH, columns[5])
+        )
         try:
             result = await connection.exec_driver_sql(
-                _BATCH_INSERT, (*columns[:5], recorded_at, columns[5], columns[6])
+                statement, (*columns[:5], recorded_at, metadata_param, columns[6])
             )
         except IntegrityError:
             raise ConcurrencyConflict("a stream of the batch", None, 0) from None
