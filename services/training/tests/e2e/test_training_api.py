@@ -6,6 +6,8 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from wangge.service.times import local_day
+
 from training_support import Duo, json_of
 
 LAWYER = {"name": "李律师", "kind": "outside", "organisation": "江苏某律师事务所"}
@@ -145,7 +147,8 @@ async def test_programme_completion_is_derived_from_attendance_and_scores_and_fo
         "worker-zhang")))  # fmt: skip
     assert record["missing_modules"] == []
     assert record["completed_modules"] == [f"{pid}/law", f"{pid}/mediation"]
-    assert record["programmes"][0]["completed_on"] == exam["starts_at"][:10]
+    exam_day = local_day(datetime.fromisoformat(exam["starts_at"]))
+    assert record["programmes"][0]["completed_on"] == exam_day.isoformat()
     standing = await json_of(await client.get(f"/programmes/{pid}/progress", headers=trainer))
     assert standing["completed"] == 1
     assert {w["worker_id"]: w["missing"] for w in standing["workers"]} == {

@@ -8,13 +8,12 @@ computable on any day.
 
 from __future__ import annotations
 
-from datetime import date, datetime, time, timedelta, timezone
+from datetime import date, datetime, time, timedelta
 from functools import lru_cache
 
 import chinese_calendar
 
-CHINA = timezone(timedelta(hours=8), "CST")
-"""China Standard Time: one zone, no daylight saving since 1991."""
+from wangge.service.times import CHINA
 
 
 def official(day: date) -> bool:
@@ -50,8 +49,3 @@ def add_working_days(day: date, count: int) -> date:
 def end_of(day: date) -> datetime:
     """The last second of ``day`` in China (deadlines are "by the end of the day")."""
     return datetime.combine(day, time(23, 59, 59), CHINA)
-
-
-def local_day(moment: datetime) -> date:
-    """The calendar day of ``moment`` in China."""
-    return moment.astimezone(CHINA).date()

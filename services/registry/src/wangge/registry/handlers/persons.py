@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import uuid
 from datetime import UTC, date, datetime, timedelta
-from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
 from pydantic import BaseModel, ConfigDict
@@ -32,8 +31,7 @@ from wangge.registry.domain.places import PlaceKind
 from wangge.registry.personal_data import KeyRing, disclosure_log
 from wangge.service import DomainError
 from wangge.service.commands import CommandContext
-
-CHINA = ZoneInfo("Asia/Shanghai")
+from wangge.service.times import CHINA
 
 
 def today() -> date:
