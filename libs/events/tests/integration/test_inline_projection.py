@@ -24,13 +24,6 @@ class InlineCounts(CountsProjection):
     inline = True
 
 
-@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
-def engine(request: pytest.FixtureRequest) -> AsyncEngine:
-    if request.param == "sqlite":
-        return request.getfixturevalue("sqlite_engine")  # type: ignore[no-any-return]
-    return request.getfixturevalue("pg_engine")  # type: ignore[no-any-return]
-
-
 async def _setup(engine: AsyncEngine) -> tuple[EventStore, InlineCounts, ProjectionRunner]:
     store = open_store(engine, service="sample", catalogue=catalogue)
     await store.create_schema()

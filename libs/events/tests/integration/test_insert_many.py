@@ -23,13 +23,6 @@ things = sa.Table(
 )
 
 
-@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
-def engine(request: pytest.FixtureRequest) -> AsyncEngine:
-    name = "sqlite_engine" if request.param == "sqlite" else "pg_engine"
-    engine: AsyncEngine = request.getfixturevalue(name)
-    return engine
-
-
 @pytest.fixture
 async def tables(engine: AsyncEngine) -> AsyncEngine:
     """The engine, with the test table created."""

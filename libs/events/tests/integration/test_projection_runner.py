@@ -21,13 +21,6 @@ STREAMS = 12
 EVENTS_EACH = 15
 
 
-@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
-def engine(request: pytest.FixtureRequest) -> AsyncEngine:
-    if request.param == "sqlite":
-        return request.getfixturevalue("sqlite_engine")  # type: ignore[no-any-return]
-    return request.getfixturevalue("pg_engine")  # type: ignore[no-any-return]
-
-
 async def _fill(store: EventStore) -> list[str]:
     streams = [f"counter-{uuid.uuid4()}" for _ in range(STREAMS)]
     for round_ in range(EVENTS_EACH):

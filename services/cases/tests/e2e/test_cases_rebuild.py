@@ -8,7 +8,6 @@ from collections.abc import Callable, Mapping
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-import pytest
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncEngine
 
@@ -138,13 +137,6 @@ async def _rows(engine: AsyncEngine, runner: ProjectionRunner) -> dict[str, list
             rows = await conn.execute(sa.select(table).order_by(*keys))
             found[name] = [dict(r._mapping) for r in rows]
     return found
-
-
-@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
-def engine(request: pytest.FixtureRequest) -> AsyncEngine:
-    name = "sqlite_engine" if request.param == "sqlite" else "pg_engine"
-    engine: AsyncEngine = request.getfixturevalue(name)
-    return engine
 
 
 async def test_folded_cases_are_the_rows_one_by_one_leaves(engine: AsyncEngine) -> None:

@@ -95,6 +95,14 @@ def spans() -> InMemorySpanExporter:
     return exporter
 
 
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def engine(request: pytest.FixtureRequest) -> AsyncEngine:
+    """An engine on the embedded default, then on PostgreSQL: a test of both backends."""
+    name = "sqlite_engine" if request.param == "sqlite" else "pg_engine"
+    engine: AsyncEngine = request.getfixturevalue(name)
+    return engine
+
+
 @pytest.fixture
 async def sqlite_engine(tmp_path: Path) -> AsyncIterator[AsyncEngine]:
     """An engine on a fresh SQLite file."""

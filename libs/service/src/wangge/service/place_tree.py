@@ -13,14 +13,18 @@ and ``building_id``; with ``number``, ``address`` and ``address_key`` it keeps a
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from wangge.events.db import insert_many
 from wangge.service.addresses import normalise_address, place_address
 
 _OWN = {"community": "community_id", "grid": "grid_id", "building": "building_id"}
+_CHUNK = 5000
+"""Ids per IN list: a census brings tens of thousands of places."""
 
 
 async def derive(conn: AsyncConnection, places: sa.Table, place_id: Any) -> None:
@@ -33,20 +37,9 @@ async def derive(conn: AsyncConnection, places: sa.Table, place_id: Any) -> None
         parent = (
             await conn.execute(sa.select(places).where(places.c.place_id == row.parent_id))
         ).first()
-        if parent is None or not _derived(parent, with_address):
+        if parent is None or not _derived(parent._mapping, with_address):
             return  # derived when the parent arrives
-    values: dict[str, Any] = {
-        "community_id": parent.community_id if parent is not None else None,
-        "grid_id": parent.grid_id if parent is not None else None,
-        "building_id": parent.building_id if parent is not None else None,
-    }
-    if row.kind in _OWN:
-        values[_OWN[row.kind]] = row.place_id
-    if with_address:
-        parent_address = parent.address if parent is not None else None
-        address = place_address(row.kind, row.name, row.number, parent_address)
-        values |= {"address": address, "address_key": normalise_address(address)}
-    values["derived"] = True
+    values = _values(row._mapping, parent._mapping if parent is not None else None, with_address)
     await conn.execute(sa.update(places).where(places.c.place_id == place_id).values(**values))
     children = await conn.scalars(
         sa.select(places.c.place_id).where(places.c.parent_id == place_id)
@@ -55,8 +48,88 @@ async def derive(conn: AsyncConnection, places: sa.Table, place_id: Any) -> None
         await derive(conn, places, child)
 
 
-def _derived(row: Any, with_address: bool) -> bool:
-    return bool(row.derived) and (not with_address or row.address is not None)
+def _derived(row: Mapping[Any, Any], with_address: bool) -> bool:
+    return bool(row["derived"]) and (not with_address or row["address"] is not None)
+
+
+async def register_many(
+    conn: AsyncConnection, places: sa.Table, registered: Sequence[Mapping[str, Any]]
+) -> None:
+    """Insert newly registered places and derive them: the rows inserting each and calling
+    :func:`derive` would leave, in one insert.
+
+    A replay of the registry's log brings tens of thousands of places; one by one that is four
+    statements each. Here the parents outside the batch are read in one query, the batch is
+    derived in memory (a place listed before its parent waits for it, as it would), and only
+    places already in the table that were waiting for one of the batch's places are derived
+    one by one afterwards (out-of-order arrival on Kafka: rare).
+
+    Each of ``registered`` holds the place's own columns (``place_id``, ``kind``, ``name``,
+    ``parent_id`` and what else the table keeps of a registration, such as ``code``).
+    """
+    if not registered:
+        return
+    with_address = "address" in places.c
+    batch: dict[Any, dict[str, Any]] = {}
+    for given in registered:
+        row = {"community_id": None, "grid_id": None, "building_id": None, **given}
+        if with_address:
+            row |= {"address": None, "address_key": None}
+        row["derived"] = False
+        batch[row["place_id"]] = row
+    outside = {r["parent_id"] for r in batch.values()} - batch.keys() - {None}
+    parents: dict[Any, Mapping[Any, Any]] = {}
+    for chunk in _chunks(outside):
+        for found in await conn.execute(sa.select(places).where(places.c.place_id.in_(chunk))):
+            parents[found.place_id] = found._mapping
+    waiting = list(batch.values())
+    while waiting:  # one pass per level a child was listed above its parent
+        still = []
+        for row in waiting:
+            parent = None
+            if row["parent_id"] is not None:
+                parent = batch.get(row["parent_id"]) or parents.get(row["parent_id"])
+                if parent is None or not _derived(parent, with_address):
+                    still.append(row)
+                    continue
+            row |= _values(row, parent, with_address)
+        if len(still) == len(waiting):
+            break  # the rest wait for parents not registered yet
+        waiting = still
+    await insert_many(conn, places, list(batch.values()))
+    derived = [place_id for place_id, row in batch.items() if row["derived"]]
+    for chunk in _chunks(derived):
+        children = await conn.scalars(
+            sa.select(places.c.place_id).where(places.c.parent_id.in_(chunk))
+        )
+        for child in children.all():
+            if child not in batch:
+                await derive(conn, places, child)
+
+
+def _values(
+    row: Mapping[Any, Any], parent: Mapping[Any, Any] | None, with_address: bool
+) -> dict[str, Any]:
+    """A place's derived columns, from its parent's (as :func:`derive` sets them)."""
+    values: dict[str, Any] = {
+        "community_id": parent["community_id"] if parent is not None else None,
+        "grid_id": parent["grid_id"] if parent is not None else None,
+        "building_id": parent["building_id"] if parent is not None else None,
+    }
+    if row["kind"] in _OWN:
+        values[_OWN[row["kind"]]] = row["place_id"]
+    if with_address:
+        parent_address = parent["address"] if parent is not None else None
+        address = place_address(row["kind"], row["name"], row.get("number"), parent_address)
+        values |= {"address": address, "address_key": normalise_address(address)}
+    values["derived"] = True
+    return values
+
+
+def _chunks(ids: Iterable[Any]) -> Iterable[list[Any]]:
+    ordered = list(ids)
+    for start in range(0, len(ordered), _CHUNK):
+        yield ordered[start : start + _CHUNK]
 
 
 def columns() -> list[sa.Column[Any]]:

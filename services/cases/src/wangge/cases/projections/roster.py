@@ -8,7 +8,7 @@ dwelling suggests a case for its grid).
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any, ClassVar
 
 import sqlalchemy as sa
@@ -66,18 +66,26 @@ class Roster(Projection):
         )
         return {"places": places, "workers": workers, "grids": grids, "needs": needs}
 
+    async def apply_many(
+        self, ctx: ApplyContext, events: Sequence[RecordedEvent], new_streams: set[str]
+    ) -> None:
+        """Each run of place registrations (a replay of the registry's census brings tens of
+        thousands) is inserted and derived at once; everything else is applied in order."""
+        run: list[PlaceRegistered] = []
+        for event in events:
+            if isinstance(event.data, PlaceRegistered):
+                run.append(event.data)
+                continue
+            await _register(ctx, run)
+            run = []
+            await self.apply(ctx, event)
+        await _register(ctx, run)
+
     @handles(PlaceRegistered)
     async def on_place(self, ctx: ApplyContext, event: RecordedEvent) -> None:
         d = event.data
         assert isinstance(d, PlaceRegistered)
-        places = ctx.tables["places"]
-        await ctx.conn.execute(
-            sa.insert(places).values(
-                place_id=d.place_id, kind=d.kind, name=d.name, code=d.code,
-                parent_id=d.parent_id, derived=False,
-            )
-        )  # fmt: skip
-        await place_tree.derive(ctx.conn, places, d.place_id)
+        await _register(ctx, [d])
 
     @handles(BuildingRegridded)
     async def on_regridded(self, ctx: ApplyContext, event: RecordedEvent) -> None:
@@ -123,6 +131,14 @@ class Roster(Projection):
                 category=d.category, description=d.description, noted_at=event.envelope.time,
             )
         )  # fmt: skip
+
+
+async def _register(ctx: ApplyContext, run: Sequence[PlaceRegistered]) -> None:
+    await place_tree.register_many(
+        ctx.conn, ctx.tables["places"],
+        [{"place_id": d.place_id, "kind": d.kind, "name": d.name, "code": d.code,
+          "parent_id": d.parent_id} for d in run],
+    )  # fmt: skip
 
 
 async def _take_grids(ctx: ApplyContext, worker_id: Any, grid_ids: list[Any]) -> None:

@@ -67,16 +67,27 @@ class GridMap(Projection):
     async def apply_many(
         self, ctx: ApplyContext, events: Sequence[RecordedEvent], new_streams: set[str]
     ) -> None:
-        """People's moves only touch the residents table, which nothing else here reads: a
-        batch's moves are folded to each person's last one and written once (a census brings
-        a move per person); places are applied event by event, in order."""
-        moves = [e for e in events if isinstance(e.data, PersonMovedIn | PersonMovedOut)]
-        if len(moves) < 2:
-            await super().apply_many(ctx, events, new_streams)
-            return
+        """A replay of the registry's log (a census) is mostly new places and moves. Each run of
+        place registrations is inserted and derived at once (``place_tree.register_many``),
+        the other place events applied in order between runs; people's moves only touch the
+        residents table, which nothing else here reads, so a batch's moves are folded to each
+        person's last one and written once."""
+        run: list[PlaceRegistered] = []
+        moves: list[RecordedEvent] = []
         for event in events:
-            if not isinstance(event.data, PersonMovedIn | PersonMovedOut):
+            if isinstance(event.data, PlaceRegistered):
+                run.append(event.data)
+            elif isinstance(event.data, PersonMovedIn | PersonMovedOut):
+                moves.append(event)
+            else:
+                await self._register(ctx, run)
+                run = []
                 await self.apply(ctx, event)
+        await self._register(ctx, run)
+        if len(moves) < 2:
+            for event in moves:
+                await self.apply(ctx, event)
+            return
         last: dict[Any, Any] = {}
         for event in moves:
             data = event.data
@@ -92,23 +103,24 @@ class GridMap(Projection):
             [{"person_id": p, "dwelling_id": d} for p, d in last.items() if d is not None],
         )  # fmt: skip
 
+    async def _register(self, ctx: ApplyContext, run: Sequence[PlaceRegistered]) -> None:
+        """New places with their addresses derived, and the boundaries of the grids among them."""
+        await place_tree.register_many(
+            ctx.conn, ctx.tables["places"],
+            [{"place_id": d.place_id, "kind": d.kind, "name": d.name, "code": d.code,
+              "number": d.number, "parent_id": d.parent_id} for d in run],
+        )  # fmt: skip
+        await insert_many(
+            ctx.conn, ctx.tables["boundaries"],
+            [{"grid_id": d.place_id, "geojson": json.dumps(d.boundary)}
+             for d in run if d.kind == "grid" and d.boundary is not None],
+        )  # fmt: skip
+
     @handles(PlaceRegistered)
     async def on_registered(self, ctx: ApplyContext, event: RecordedEvent) -> None:
         data = event.data
         assert isinstance(data, PlaceRegistered)
-        await ctx.conn.execute(
-            sa.insert(ctx.tables["places"]).values(
-                place_id=data.place_id, kind=data.kind, name=data.name, code=data.code,
-                number=data.number, parent_id=data.parent_id, derived=False,
-            )
-        )  # fmt: skip
-        if data.kind == "grid" and data.boundary is not None:
-            await ctx.conn.execute(
-                sa.insert(ctx.tables["boundaries"]).values(
-                    grid_id=data.place_id, geojson=json.dumps(data.boundary)
-                )
-            )
-        await place_tree.derive(ctx.conn, ctx.tables["places"], data.place_id)
+        await self._register(ctx, [data])
 
     @handles(PlaceRenamed)
     async def on_renamed(self, ctx: ApplyContext, event: RecordedEvent) -> None:
