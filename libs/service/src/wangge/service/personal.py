@@ -6,9 +6,23 @@ a person: ``张**``, ``138****5678``.
 
 from __future__ import annotations
 
+import re
+
 import phonenumbers
 
 from wangge.service.errors import DomainError
+
+
+def _mobile_pattern() -> re.Pattern[str]:
+    metadata = phonenumbers.PhoneMetadata.metadata_for_region("CN")
+    mobile = metadata.mobile if metadata is not None else None
+    if mobile is None or mobile.national_number_pattern is None:
+        raise RuntimeError("phonenumbers has no mobile pattern for CN")
+    return re.compile(mobile.national_number_pattern)
+
+
+_MOBILE = _mobile_pattern()
+"""Mainland mobile numbers, from the library's own metadata (its ranges, kept up to date)."""
 
 
 class InvalidPersonalData(DomainError):
@@ -20,6 +34,9 @@ class InvalidPersonalData(DomainError):
 
 def normalise_phone(text: str, *, field: str = "phone") -> str:
     """A valid mainland phone number (mobile or landline) in E.164 form (``+8613812345678``)."""
+    plain = _plain_mobile(text.strip())
+    if plain is not None:
+        return plain
     try:
         parsed = phonenumbers.parse(text.strip(), "CN")
     except phonenumbers.NumberParseException:
@@ -27,6 +44,19 @@ def normalise_phone(text: str, *, field: str = "phone") -> str:
     if not phonenumbers.is_valid_number(parsed):
         raise InvalidPersonalData("this is no valid phone number", field=field)
     return phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164)
+
+
+def _plain_mobile(value: str) -> str | None:
+    """The E.164 form of a mobile number written as its 11 bare digits, the way a census sheet
+    brings most of them; None for anything else, which the full parse decides.
+
+    The full parse (carrier prefixes, punctuation, letters, extensions) costs about 20 µs and
+    was a twentieth of a census import; this is the same decision for the common case, by the
+    same metadata.
+    """
+    if len(value) == 11 and value.isascii() and value.isdigit() and _MOBILE.fullmatch(value):
+        return "+86" + value
+    return None
 
 
 def mask_phone(e164: str) -> str:
