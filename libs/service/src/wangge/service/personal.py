@@ -34,11 +34,12 @@ class InvalidPersonalData(DomainError):
 
 def normalise_phone(text: str, *, field: str = "phone") -> str:
     """A valid mainland phone number (mobile or landline) in E.164 form (``+8613812345678``)."""
-    plain = _plain_mobile(text.strip())
+    value = text.strip()
+    plain = _plain_mobile(value)
     if plain is not None:
         return plain
     try:
-        parsed = phonenumbers.parse(text.strip(), "CN")
+        parsed = phonenumbers.parse(value, "CN")
     except phonenumbers.NumberParseException:
         raise InvalidPersonalData("this is no phone number", field=field) from None
     if not phonenumbers.is_valid_number(parsed):
