@@ -92,12 +92,13 @@ async def _start(
     kafka = settings.kafka_bootstrap_servers
     made = [make() for make in projections]
     sources = [_source(projection, state, catalogue) for projection in made]  # before any task
+    topic = topic_for(settings.service, settings.kafka_namespace)
     if kafka:
-        topic = topic_for(settings.service, settings.kafka_namespace)
         upstream = {s for p in made for s in p.reads if s != settings.service}
         # another service's topic may not exist yet: made here with the same partition count
         topics = [topic, *(topic_for(s, settings.kafka_namespace) for s in sorted(upstream))]
         await ensure_topics(kafka, topics, partitions=settings.kafka_partitions)
+    if kafka and settings.relay_in_process:
         state.relay = OutboxRelay(store, bootstrap_servers=kafka, topic=topic)
         state.tasks.append(
             asyncio.create_task(_supervised("relay", state.relay.run(state.stop)), name="relay")

@@ -42,6 +42,11 @@ class ServiceSettings(BaseSettings):
         description="with Kafka, the service runs its outbox relay; without, embedded mode",
     )
     kafka_partitions: int = Field(default=12, ge=1)
+    relay_in_process: bool = Field(
+        default=True,
+        description="with Kafka, run the outbox relay inside the service; false when it runs as "
+        "its own process (`wangge-events relay`), one per service",
+    )
     kafka_namespace: str = Field(
         default="wangge",
         pattern=r"^[a-z0-9][a-z0-9_-]*$",
