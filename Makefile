@@ -18,14 +18,14 @@ run: sync ## every service on the embedded default (SQLite under ./var/), a smal
 test: sync ## provision PostgreSQL and Kafka, lint, run every test, stop what was started
 	@scripts/test.sh
 
-lint: sync ## ruff and mypy (--strict on libs/)
+lint: sync ## ruff and mypy --strict (libs, services, every test folder)
 	@$(UV) run --frozen ruff check .
-	@$(UV) run --frozen ruff format --check libs services benchmarks conftest.py
+	@$(UV) run --frozen ruff format --check libs services tests benchmarks conftest.py
 	@$(UV) run --frozen mypy --strict -p wangge.events -p wangge.service -p wangge.registry -p wangge.hotline_bridge -p wangge.cases -p wangge.training
 	@$(UV) run --frozen mypy --strict libs/events/tests libs/service/tests services/registry/tests
 	@$(UV) run --frozen mypy --strict services/hotline-bridge/tests  # a conftest of its own
-	@$(UV) run --frozen mypy --strict services/cases/tests
-	@$(UV) run --frozen mypy --strict services/training/tests
+	@$(UV) run --frozen mypy --strict services/cases/tests services/training/tests
+	@$(UV) run --frozen mypy --strict tests/e2e  # a conftest of its own
 
 unit: sync ## the unit tests alone (no servers)
 	@$(UV) run --frozen pytest -q libs/events/tests/unit libs/service/tests/unit services/registry/tests/unit \

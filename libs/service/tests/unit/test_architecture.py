@@ -1,4 +1,5 @@
-"""The layout rules of STYLE.md, checked: pure domains; services never import each other."""
+"""The layout rules of STYLE.md, checked: pure domains; services, and their tests, never import
+each other."""
 
 from __future__ import annotations
 
@@ -52,4 +53,41 @@ def test_services_never_import_each_other() -> None:
         for other in packages
         if other != own and (name == f"wangge.{other}" or name.startswith(f"wangge.{other}."))
     ]
+    assert offences == []
+
+
+def _local_modules(folder: Path) -> dict[str, Path]:
+    """The support modules a service's tests import by bare name (pytest's ``pythonpath``)."""
+    return {path.stem: path for path in folder.glob("*.py") if path.stem != "conftest"}
+
+
+def _reached(path: Path, local: dict[str, Path]) -> Iterator[str]:
+    """What ``path`` imports, directly or through the support modules of its tests folder."""
+    seen: set[Path] = set()
+    todo = [path]
+    while todo:
+        current = todo.pop()
+        if current in seen:
+            continue
+        seen.add(current)
+        for name in _imports(current):
+            yield name
+            if name in local:
+                todo.append(local[name])
+
+
+def test_a_services_tests_never_import_another_service() -> None:
+    # cross-service end-to-end tests live in the top-level tests/ (DESIGN.md section 2): a
+    # service's tests that started another service would tie its suite to that one's code
+    packages = _service_packages()
+    folders = {own: package.parents[2] / "tests" for own, package in packages.items()}
+    assert all(folder.is_dir() for folder in folders.values())
+    offences = sorted(
+        f"{path.relative_to(REPO)} imports {name}"
+        for own, folder in folders.items()
+        for path in folder.rglob("*.py")
+        for name in set(_reached(path, _local_modules(folder)))
+        for other in packages
+        if other != own and (name == f"wangge.{other}" or name.startswith(f"wangge.{other}."))
+    )
     assert offences == []

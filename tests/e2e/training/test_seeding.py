@@ -6,7 +6,7 @@ import uuid
 
 from wangge.training import seeding
 
-from training_support import Duo, json_of
+from duo_support import Duo, json_of
 
 
 async def test_a_seeded_year_is_appended_once_and_reads_as_records(duo: Duo) -> None:

@@ -18,7 +18,7 @@ from wangge.training.projections.sessions import Sessions
 from wangge.training.projections.statements import Statements
 from wangge.training.synthetic import year_of_training
 
-from training_support import Duo
+from duo_support import Duo
 
 
 class OneByOne(Sessions):

@@ -6,7 +6,7 @@ import json
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from training_support import Duo, json_of
+from duo_support import Duo, json_of
 
 ADL = "http://adlnet.gov/expapi/verbs/"
 LAWYER = {"name": "李律师", "kind": "outside", "organisation": "江苏某律师事务所"}

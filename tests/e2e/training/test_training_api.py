@@ -8,7 +8,7 @@ from typing import Any
 
 from wangge.service.times import local_day
 
-from training_support import Duo, json_of
+from duo_support import Duo, json_of
 
 LAWYER = {"name": "李律师", "kind": "outside", "organisation": "江苏某律师事务所"}
 

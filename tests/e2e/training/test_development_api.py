@@ -10,7 +10,7 @@ import httpx
 
 from wangge.service.times import local_day
 
-from training_support import Duo, json_of
+from duo_support import Duo, json_of
 
 SECTIONS = [{"title": "入户走访", "summary": "走访频次与记录要求"}, {"title": "矛盾纠纷"}]
 
