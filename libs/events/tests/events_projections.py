@@ -15,8 +15,9 @@ from wangge.events.projection import ApplyContext, Projection, active_generation
 from events_samples import Counted, HouseholdRegistered, catalogue
 
 
-class Crash(Exception):
-    """Stands for the process dying in the middle of a batch."""
+class Crash(BaseException):
+    """Stands for the process dying in the middle of a batch (not an ``Exception``: a handler's
+    failure would park the event, where a dying process leaves it for the next to apply)."""
 
 
 class CountsProjection(Projection):

@@ -152,6 +152,7 @@ async def test_health_and_readiness(client: httpx.AsyncClient) -> None:
     assert body["ready"] is True
     assert body["checks"]["database"] == {"ok": True, "detail": {"backend": ANY}}
     assert body["checks"]["workers"]["detail"] == {
+        "status": "running",
         "relay": False,
         "projection_lag": {"counter_totals": ANY},
     }

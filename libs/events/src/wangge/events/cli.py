@@ -1,11 +1,14 @@
-"""``wangge-events``: run the relay or a projection, publish the event contract, try the demo."""
+"""``wangge-events``: run the relay or a projection, deal with parked events, publish the event
+contract, try the demo."""
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import functools
 import importlib
 import logging
+import math
 import os
 import signal
 import sys
@@ -16,6 +19,8 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from wangge.events.catalogue import Catalogue, default_catalogue
+from wangge.events.faults import quiet_repeats
+from wangge.events.supervision import Healthy, Supervised, supervise
 
 
 def _load(spec: str) -> Any:
@@ -62,14 +67,27 @@ async def _relay(args: argparse.Namespace) -> None:
     engine = _engine(args)
     store = open_store(engine, service=args.service, catalogue=_catalogue(args.catalogue))
     topic = args.topic or topic_for(args.service)
-    await ensure_topics(args.bootstrap_servers, [topic], partitions=args.partitions)
     relay = OutboxRelay(
         store, bootstrap_servers=args.bootstrap_servers, topic=topic, batch_size=args.batch_size
     )
+    stop = _stop_on_signals()
+
+    async def publish(healthy: Healthy) -> None:
+        await ensure_topics(args.bootstrap_servers, [topic], partitions=args.partitions)
+        await relay.run(stop, healthy)
+
     try:
-        await relay.run(_stop_on_signals())
+        # only a signal ends it: a database or broker outage is waited out
+        await supervise(publish, stop, health=_progress(relay.name))
     finally:
         await engine.dispose()
+
+
+def _progress(name: str) -> Supervised:
+    """The health of a worker that reports its progress (so it is healthy at its first batch)."""
+    health = Supervised(name)
+    health.healthy_after = math.inf
+    return health
 
 
 async def _project(args: argparse.Namespace) -> None:
@@ -95,12 +113,70 @@ async def _project(args: argparse.Namespace) -> None:
             open_store(engine, service=args.service, catalogue=projection.catalogue)
         )
     runner = ProjectionRunner(projection, engine=engine, source=source, batch_size=args.batch_size)
+    stop = _stop_on_signals()
     try:
         if args.rebuild:
             await runner.rebuild()
-        await runner.run(_stop_on_signals())
+        await supervise(
+            functools.partial(runner.run, stop), stop, health=_progress(projection.name)
+        )
     finally:
         await engine.dispose()
+
+
+async def _parked(args: argparse.Namespace) -> int:
+    from wangge.events import parking
+
+    engine = _engine(args)
+    try:
+        if args.action == "list":
+            found = await parking.list_parked(
+                engine, projection=args.projection, stream_id=args.stream
+            )
+            if found:
+                print(parking.describe(found))
+            print(f"{len(found)} parked events", file=sys.stderr)
+            return 0
+        if not args.projection:
+            raise SystemExit(f"parked {args.action} needs --projection")
+        if args.action == "skip":
+            if not args.stream:
+                raise SystemExit("parked skip needs --stream: skipping is one stream's decision")
+            count = await parking.skip(engine, projection=args.projection, stream_id=args.stream)
+            print(f"{count} parked events skipped (marked applied without applying)")
+            return 0
+        asked = await parking.request_retry(
+            engine, projection=args.projection, stream_id=args.stream
+        )
+        print(f"{asked} parked events to retry; the projection's runner applies them in order")
+        left = await _await_retry(engine, args, asked)
+        if left:
+            print(parking.describe(left))
+            print(f"{len(left)} still parked", file=sys.stderr)
+            return 1
+        return 0
+    finally:
+        await engine.dispose()
+
+
+async def _await_retry(engine: AsyncEngine, args: argparse.Namespace, asked: int) -> list[Any]:
+    """Wait (up to ``--wait`` seconds) until the runner has dealt with the retry; what is
+    still parked after it (the handler still fails), or everything if it has not run."""
+    from wangge.events import parking
+
+    deadline = asyncio.get_running_loop().time() + args.wait
+    while True:
+        left = await parking.list_parked(engine, projection=args.projection, stream_id=args.stream)
+        if not any(event.retry_requested for event in left) or not asked:
+            return left
+        if asyncio.get_running_loop().time() >= deadline:
+            print(
+                f"the retry is still pending after {args.wait:.0f} s: is the projection's "
+                "service running?",
+                file=sys.stderr,
+            )
+            return left
+        await asyncio.sleep(0.5)
 
 
 def _schemas(args: argparse.Namespace) -> None:
@@ -149,6 +225,17 @@ def main(argv: Sequence[str] | None = None) -> None:
     project.add_argument("--batch-size", type=int, default=500)
     project.add_argument("--rebuild", action="store_true", help="rebuild first, then follow")
 
+    parked = commands.add_parser(
+        "parked", help="events a projection could not apply: list, retry or skip them"
+    )
+    parked.add_argument("action", choices=["list", "retry", "skip"])
+    _database_arguments(parked)
+    parked.add_argument("--projection", help="the projection's name (all, for list)")
+    parked.add_argument("--stream", help="one stream's parked events (all of the projection's)")
+    parked.add_argument(
+        "--wait", type=float, default=30.0, help="seconds a retry waits for its outcome"
+    )
+
     schemas = commands.add_parser("schemas", help="write JSON Schemas and the AsyncAPI document")
     schemas.add_argument("--out", default="docs/events")
     schemas.add_argument(
@@ -167,6 +254,8 @@ def main(argv: Sequence[str] | None = None) -> None:
         format='{"time":"%(asctime)s","level":"%(levelname)s",'
         '"logger":"%(name)s","message":%(message)r}',
     )
+    for handler in logging.getLogger().handlers:
+        quiet_repeats(handler)  # reconnect attempts while a dependency is down: once, counted
     if args.command in ("relay", "project"):
         if not args.database_url:
             parser.error(f"{args.command} needs --database-url (or DATABASE_URL)")
@@ -174,6 +263,10 @@ def main(argv: Sequence[str] | None = None) -> None:
         if needs_kafka and not args.bootstrap_servers:
             parser.error(f"{args.command} needs --bootstrap-servers (or KAFKA_BOOTSTRAP_SERVERS)")
         asyncio.run(_relay(args) if args.command == "relay" else _project(args))
+    elif args.command == "parked":
+        if not args.database_url:
+            parser.error("parked needs --database-url (or DATABASE_URL)")
+        raise SystemExit(asyncio.run(_parked(args)))
     elif args.command == "schemas":
         _schemas(args)
     elif args.command == "demo":

@@ -17,9 +17,11 @@ import asyncio
 import contextlib
 import logging
 import time
+import traceback
+import uuid
 import weakref
 from abc import ABC, abstractmethod
-from collections.abc import Awaitable, Callable, Collection, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from contextvars import ContextVar
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -28,17 +30,27 @@ from typing import Any, ClassVar, TypeVar
 import sqlalchemy as sa
 from aiokafka import AIOKafkaConsumer, ConsumerRebalanceListener, TopicPartition
 from opentelemetry import trace
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from wangge.events.catalogue import Catalogue, default_catalogue, version_from_dataschema
 from wangge.events.db import insert_many
 from wangge.events.envelope import START, Checkpoint, Envelope, RecordedEvent
 from wangge.events.errors import WriteOrderError
-from wangge.events.kafka import make_consumer
+from wangge.events.faults import first_line, is_outage
+from wangge.events.kafka import ensure_topics, make_consumer
 from wangge.events.model import DomainEvent, IntegrationEvent
+from wangge.events.parking import UNKNOWN_TYPE, park, stored_event
 from wangge.events.retry import when_overtaken
+from wangge.events.runner_state import (
+    applied_versions,
+    applied_versions_of,
+    generations,
+    parked,
+    positions,
+    state,
+    stream_states,
+    upsert,
+)
 from wangge.events.store import EventStore, StoredEvent
 from wangge.events.telemetry import context_from, tracer, tracing_enabled
 
@@ -168,66 +180,6 @@ class Projection(ABC):
             await handler(ctx, event)
 
 
-# -- the runner's own tables, in the read model's database ---------------------------------------
-
-_state = sa.MetaData()
-generations = sa.Table(
-    "projection_generations",
-    _state,
-    sa.Column("projection", sa.String(200), primary_key=True),
-    sa.Column("generation", sa.Integer, nullable=False),
-    sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
-)
-positions = sa.Table(
-    "projection_positions",
-    _state,
-    sa.Column("projection", sa.String(200), primary_key=True),
-    sa.Column("generation", sa.Integer, primary_key=True),
-    sa.Column("source_key", sa.String(300), primary_key=True),
-    sa.Column("position", sa.String(100), nullable=False),
-)
-applied_versions = sa.Table(
-    "projection_stream_versions",
-    _state,
-    sa.Column("projection", sa.String(200), primary_key=True),
-    sa.Column("generation", sa.Integer, primary_key=True),
-    sa.Column("stream_id", sa.String(200), primary_key=True),
-    sa.Column("version", sa.Integer, nullable=False),
-)
-# One index probe per stream, whatever the statistics say. ``stream_id IN (...)`` lets
-# PostgreSQL's planner, while it believes a generation has few rows (a rebuild's new one, not
-# analysed yet), scan the whole generation and test each row against the list instead: seconds
-# per batch once the generation holds 100,000 streams, where this takes milliseconds.
-_APPLIED_VERSIONS = """
-SELECT s.stream_id, (
-    SELECT v.version FROM projection_stream_versions AS v
-    WHERE v.projection = $1 AND v.generation = $2 AND v.stream_id = s.stream_id
-) AS version
-FROM unnest($3::text[]) AS s(stream_id)
-"""
-
-
-async def _applied_versions(
-    conn: AsyncConnection, projection: str, generation: int, streams: Collection[str]
-) -> dict[str, int]:
-    """The version of each of ``streams`` the projection's generation has applied (if any)."""
-    if not streams:
-        return {}
-    if conn.dialect.name == "postgresql":
-        rows = await conn.exec_driver_sql(
-            _APPLIED_VERSIONS, (projection, generation, list(streams))
-        )
-        return {row.stream_id: row.version for row in rows if row.version is not None}
-    rows = await conn.execute(
-        sa.select(applied_versions.c.stream_id, applied_versions.c.version).where(
-            applied_versions.c.projection == projection,
-            applied_versions.c.generation == generation,
-            applied_versions.c.stream_id.in_(streams),
-        )
-    )
-    return {row.stream_id: row.version for row in rows}
-
-
 # -- sources ------------------------------------------------------------------------------------
 
 
@@ -238,6 +190,9 @@ class SourcedEvent:
     source_key: str
     position: str
     event: StoredEvent
+    fault: str | None = None
+    """Why the message could not be read as an event (its envelope stands in, made from what
+    could be read): the runner parks it rather than stop on it."""
 
 
 PositionLoader = Callable[[], Awaitable[dict[str, str]]]
@@ -401,7 +356,11 @@ class KafkaSource(Source):
         group_id: str,
         fetch_timeout_ms: int = 200,
         consumer_options: Mapping[str, Any] | None = None,
+        partitions: int | None = None,
     ) -> None:
+        self.partitions = partitions
+        """When given, missing topics are made with this many partitions on each start (the
+        broker may have been out of reach when the service started)."""
         self.bootstrap_servers = bootstrap_servers
         self.topics = list(topics)
         self.group_id = group_id
@@ -414,6 +373,8 @@ class KafkaSource(Source):
         return f"{tp.topic}/{tp.partition}"
 
     async def start(self, load_positions: PositionLoader) -> None:
+        if self.partitions:
+            await ensure_topics(self.bootstrap_servers, self.topics, partitions=self.partitions)
         consumer = make_consumer(
             self.bootstrap_servers, group_id=self.group_id, **self.consumer_options
         )
@@ -438,9 +399,13 @@ class KafkaSource(Source):
         await consumer.start()
 
     async def stop(self) -> None:
-        if self._consumer is not None:
-            await self._consumer.stop()
-            self._consumer = None
+        consumer, self._consumer = self._consumer, None
+        if consumer is not None:
+            # leaving the group needs the broker: when it is gone, the group's session timeout
+            # frees the partitions instead
+            with contextlib.suppress(Exception):
+                async with asyncio.timeout(10):
+                    await consumer.stop()
 
     def _require(self) -> AIOKafkaConsumer:
         if self._consumer is None:
@@ -453,15 +418,35 @@ class KafkaSource(Source):
         out: list[SourcedEvent] = []
         for tp, messages in records.items():
             for message in messages:
-                envelope = Envelope.from_kafka_headers(list(message.headers))
-                event = StoredEvent(
-                    envelope,
-                    version_from_dataschema(envelope.dataschema),
-                    Checkpoint(0, message.offset),
-                    json_data=message.value or b"{}",
-                )
-                out.append(SourcedEvent(self.key(tp), str(message.offset), event))
+                out.append(self._sourced(tp, message))
         return out
+
+    def _sourced(self, tp: TopicPartition, message: Any) -> SourcedEvent:
+        key, position = self.key(tp), str(message.offset)
+        headers = list(message.headers or ())
+        try:
+            envelope = Envelope.from_kafka_headers(headers)
+            version = version_from_dataschema(envelope.dataschema)
+        except (KeyError, ValueError, UnicodeDecodeError) as error:
+            # not an event of ours as it stands (a producer's bug, a message from elsewhere):
+            # parked under its key, so that the partition flows on and someone can look at it
+            found = {k: v.decode(errors="replace") for k, v in headers if k.startswith("ce_")}
+            envelope = Envelope(
+                id=uuid.uuid5(uuid.NAMESPACE_URL, f"kafka:{key}/{position}"),
+                source=found.get("ce_source", "unknown"),
+                type=found.get("ce_type", UNKNOWN_TYPE),
+                subject=(message.key or b"").decode(errors="replace") or f"unreadable:{key}",
+                time=datetime.now(UTC),
+                dataschema=found.get("ce_dataschema", ""),
+                sequence=0,
+            )
+            fault = f"unreadable message at {key}@{position}: {type(error).__name__}: {error}"
+            event = StoredEvent(envelope, 0, Checkpoint(0, message.offset), json_data=b"{}")
+            return SourcedEvent(key, position, event, fault=fault)
+        event = StoredEvent(
+            envelope, version, Checkpoint(0, message.offset), json_data=message.value or b"{}"
+        )
+        return SourcedEvent(key, position, event)
 
     async def end_offsets(self) -> dict[str, int]:
         """The last offset of every assigned partition (-1 for an empty one)."""
@@ -481,6 +466,7 @@ class KafkaSource(Source):
             group_id=f"{self.group_id}.rebuild",
             fetch_timeout_ms=self.fetch_timeout_ms,
             consumer_options=self.consumer_options,
+            partitions=self.partitions,
         )
 
 
@@ -524,7 +510,7 @@ class ProjectionRunner:
     @staticmethod
     def state_metadata() -> sa.MetaData:
         """The runner's own tables (generations, positions, applied versions), for migrations."""
-        return _state
+        return state
 
     async def setup(self) -> None:
         """Create the runner's tables and, on first use, generation 1 of the projection.
@@ -534,7 +520,7 @@ class ProjectionRunner:
         is retired and a fresh one starts, which the runner fills from the beginning.
         """
         async with self.engine.begin() as conn:
-            await conn.run_sync(_state.create_all)
+            await conn.run_sync(state.create_all)
             generation = await conn.scalar(
                 sa.select(generations.c.generation).where(
                     generations.c.projection == self.projection.name
@@ -621,17 +607,23 @@ class ProjectionRunner:
         self._checked = time.monotonic()
 
     async def stop(self) -> None:
-        """Close the source."""
+        """Close the source (its connections may be gone already: a restart follows)."""
         self._started = False
-        await self.source.stop()
+        try:
+            await self.source.stop()
+        except Exception as error:
+            log.debug("projection %s closed its source with %r", self.projection.name, error)
 
     @property
     def lock_name(self) -> str:
         """The lock that keeps one process at a time applying from the event table."""
         return f"projection:{self.projection.name}"
 
-    async def run(self, stop: asyncio.Event | None = None) -> None:
-        """Apply batches until ``stop`` is set.
+    async def run(
+        self, stop: asyncio.Event | None = None, healthy: Callable[[], None] | None = None
+    ) -> None:
+        """Apply batches until ``stop`` is set; ``healthy`` is called after each batch (a
+        supervisor's sign that the runner works again after a restart).
 
         From the event table, one process at a time (every service process runs the runner;
         the others wait their turn): two applying the same events at once could both find
@@ -642,15 +634,17 @@ class ProjectionRunner:
         if tables:
             # the lock lives with the read model (the service's own store) when one is given
             async with (self.lock or tables[0]).exclusive(self.lock_name):
-                await self._run(stop)
+                await self._run(stop, healthy)
         else:
-            await self._run(stop)
+            await self._run(stop, healthy)
 
-    async def _run(self, stop: asyncio.Event) -> None:
+    async def _run(self, stop: asyncio.Event, healthy: Callable[[], None] | None) -> None:
         await self.start()
         try:
             while not stop.is_set():
                 count = await self.run_once()
+                if healthy is not None:
+                    healthy()
                 if 0 < count < self.batch_size and self.linger_seconds:
                     # a batch short of full: let the next one gather for a moment, so a steady
                     # stream of events is applied in batches (a transaction and a save of
@@ -662,23 +656,25 @@ class ProjectionRunner:
 
     async def run_once(self) -> int:
         """Fetch and apply one batch; returns how many events it held."""
-        await self._follow_generation()
+        if await self._follow_generation():
+            await self._serve_retries(self.generation)
         batch = await self.source.fetch(self._stored, self.batch_size)
         if batch:
             await self._apply(self.generation, batch, self._stored)
         return len(batch)
 
-    async def _follow_generation(self) -> None:
+    async def _follow_generation(self) -> bool:
         # a rebuild in another process swaps generations under this runner: it follows the
-        # swap, so it never writes tables the rebuild retired (checked at most once a second)
+        # swap, so it never writes tables the rebuild retired (checked at most once a second;
+        # True when it checked)
         now = time.monotonic()
         if not self._started or now - self._checked < self.generation_check_seconds:
-            return
+            return False
         self._checked = now
         async with self.engine.connect() as conn:
             generation = await active_generation(conn, self.projection.name, fresh=True)
         if not generation or generation == self.generation:
-            return
+            return True
         log.info(
             "projection %s follows generation %s (was %s)",
             self.projection.name,
@@ -689,6 +685,7 @@ class ProjectionRunner:
         self.generation = generation
         self._stored = await self._load_positions(generation)
         await self.source.start(lambda: self._load_positions(generation))
+        return True
 
     async def lag(self) -> int:
         """Events the source holds that this projection has not yet applied."""
@@ -698,12 +695,10 @@ class ProjectionRunner:
         self, generation: int, batch: Sequence[SourcedEvent], stored: dict[str, str]
     ) -> None:
         if not self.projection.reacts:
-            await self._apply_chunk(generation, batch, stored)
+            await self._apply_or_isolate(generation, batch, stored)
             return
         # reactions append: up to REACTIONS_PER_TRANSACTION handled events share one
-        # transaction (one commit, one save of positions); a piece whose transaction is refused
-        # (a younger transaction extended a stream it appends to after it took its id) runs
-        # again one handled event per transaction
+        # transaction (one commit, one save of positions)
         handled = self.projection.handled_types
         piece: list[SourcedEvent] = []
         count = 0
@@ -712,35 +707,81 @@ class ProjectionRunner:
             if sourced.event.envelope.type in handled:
                 count += 1
                 if count == REACTIONS_PER_TRANSACTION:
-                    await self._react_together(generation, piece, stored)
+                    await self._apply_or_isolate(generation, piece, stored)
                     piece, count = [], 0
         if piece:
-            await self._react_together(generation, piece, stored)
+            await self._apply_or_isolate(generation, piece, stored)
 
-    async def _react_together(
+    async def _apply_or_isolate(
         self, generation: int, piece: Sequence[SourcedEvent], stored: dict[str, str]
     ) -> None:
+        """Apply a piece in one transaction, or else its events one at a time.
+
+        One at a time when the transaction was refused (a younger transaction extended a stream
+        a reaction appends to after it took its id), or when a handler failed for a reason of
+        its own: then the event at fault is found and parked, and the rest apply. An outage
+        (the database or the broker gone) is raised as it is, for the supervisor to wait out.
+        """
         try:
             await self._apply_chunk(generation, piece, stored)
             return
         except WriteOrderError:
             log.info("projection %s reacts one event at a time", self.projection.name)
+        except Exception as error:
+            if is_outage(error):
+                raise
+            log.warning(
+                "projection %s: a batch of %d events failed (%s); applying them one at a time",
+                self.projection.name, len(piece), type(error).__name__,
+            )  # fmt: skip
         handled = self.projection.handled_types
         chunk: list[SourcedEvent] = []
         for sourced in piece:
             chunk.append(sourced)
             if sourced.event.envelope.type in handled:
-                await self._react(generation, chunk, stored)
+                await self._apply_alone(generation, chunk, stored)
                 chunk = []
         if chunk:
             await self._apply_chunk(generation, chunk, stored)
 
-    async def _react(
+    async def _apply_alone(
         self, generation: int, chunk: Sequence[SourcedEvent], stored: dict[str, str]
     ) -> None:
-        # a reaction appending to several streams may find one extended by a younger
-        # transaction: its transaction rolled back, it runs again in a new one
-        await when_overtaken(lambda: self._apply_chunk(generation, chunk, stored))
+        """Apply ``chunk`` (events this projection skips, then one it handles) in a transaction
+        of its own; park the handled one when its handler fails for a reason of its own."""
+        try:
+            # a reaction appending to several streams may find one extended by a younger
+            # transaction: its transaction rolled back, it runs again in a new one
+            await when_overtaken(lambda: self._apply_chunk(generation, chunk, stored))
+        except Exception as error:
+            if is_outage(error):
+                raise
+            await self._park_failed(generation, chunk, error, stored)
+
+    async def _park_failed(
+        self,
+        generation: int,
+        chunk: Sequence[SourcedEvent],
+        error: Exception,
+        stored: dict[str, str],
+    ) -> None:
+        culprit = chunk[-1]
+        reason = f"{type(error).__name__}: {first_line(error)}"
+        why = "".join(traceback.format_exception(error))
+        new_positions = {s.source_key: s.position for s in chunk}
+        async with self.engine.begin() as conn:
+            await self._hold_partitions(conn, chunk)
+            await park(conn, self.projection.name, generation, [(culprit, reason, why)])
+            await self._save(conn, generation, {}, new_positions)
+        stored.update(new_positions)
+        envelope = culprit.event.envelope
+        # the error's text may quote the event's data: the log names only its kind
+        log.warning(
+            "projection %s parked %s (stream %s, version %s) after %s; later events of the "
+            "stream wait behind it: wangge-events parked list",
+            self.projection.name, envelope.type, envelope.subject, envelope.sequence,
+            type(error).__name__,
+        )  # fmt: skip
 
     async def _apply_chunk(
         self, generation: int, batch: Sequence[SourcedEvent], stored: dict[str, str]
@@ -754,19 +795,29 @@ class ProjectionRunner:
             await self._hold_partitions(conn, batch)
             ctx = ApplyContext(conn=conn, tables=ctx_tables)
             relevant = [s for s in batch if s.event.envelope.type in handled]
-            last_applied = await _applied_versions(
+            states = await stream_states(
                 conn, projection.name, generation, {s.event.envelope.subject for s in relevant}
             )
+            last_applied = states.applied
             touched: dict[str, int] = {}
             chosen: list[RecordedEvent] = []
             new: set[str] = set()
+            parking: list[tuple[SourcedEvent, str, str]] = []
             for sourced in batch:
                 new_positions[sourced.source_key] = sourced.position
                 envelope = sourced.event.envelope
+                if sourced.fault is not None:
+                    if envelope.type in handled or envelope.type == UNKNOWN_TYPE:
+                        parking.append((sourced, "unreadable message", sourced.fault))
+                    continue
                 if envelope.type not in handled:
                     continue
                 if envelope.sequence <= last_applied.get(envelope.subject, 0):
                     continue  # published twice by an at-least-once relay: applied already
+                if envelope.subject in states.parked:
+                    # per-stream order: an event waits behind its stream's parked one
+                    parking.append((sourced, "waits behind an earlier parked event", ""))
+                    continue
                 if envelope.sequence == 1 and envelope.subject not in last_applied:
                     new.add(envelope.subject)  # starts here: a projection may write it in bulk
                 chosen.append(projection.decode(sourced.event))
@@ -777,9 +828,100 @@ class ProjectionRunner:
                 await _applying_inline_once(conn, projection.apply_many(ctx, chosen, new))
             else:
                 await projection.apply_many(ctx, chosen, new)
+            await park(conn, projection.name, generation, parking)
             await self._save(conn, generation, touched, new_positions)
         stored.update(new_positions)
         self.applied += applied
+
+    async def _serve_retries(self, generation: int) -> None:
+        """Apply again the parked streams an operator asked to retry (``parking.request_retry``)."""
+        async with self.engine.connect() as conn:
+            streams = list(
+                await conn.scalars(
+                    sa.select(parked.c.stream_id)
+                    .distinct()
+                    .where(
+                        parked.c.projection == self.projection.name,
+                        parked.c.generation == generation,
+                        parked.c.retry_requested.is_(True),
+                    )
+                )
+            )
+        for stream in streams:
+            await self._retry_stream(generation, stream)
+
+    async def _retry_stream(self, generation: int, stream: str) -> None:
+        """A parked stream's events, applied in order in one transaction with their applied
+        versions and their removal from the parked table, so each is applied exactly once; when
+        the handler still fails they stay parked, with the new error."""
+        projection = self.projection
+        try:
+            await when_overtaken(lambda: self._apply_parked(generation, stream))
+            return
+        except Exception as error:
+            if is_outage(error):
+                raise
+            failure = error
+        async with self.engine.begin() as conn:
+            await conn.execute(
+                sa.update(parked)
+                .where(
+                    parked.c.projection == projection.name,
+                    parked.c.generation == generation,
+                    parked.c.stream_id == stream,
+                    parked.c.retry_requested.is_(True),
+                )
+                .values(
+                    retry_requested=False,
+                    attempts=parked.c.attempts + 1,
+                    reason=f"{type(failure).__name__}: {first_line(failure)}"[:400],
+                    error="".join(traceback.format_exception(failure)),
+                )
+            )
+        log.warning(
+            "projection %s: the retry of stream %s failed again (%s); it stays parked",
+            projection.name, stream, type(failure).__name__,
+        )  # fmt: skip
+
+    async def _apply_parked(self, generation: int, stream: str) -> None:
+        projection = self.projection
+        async with self.engine.begin() as conn:
+            rows = (
+                await conn.execute(
+                    sa.select(parked)
+                    .where(
+                        parked.c.projection == projection.name,
+                        parked.c.generation == generation,
+                        parked.c.stream_id == stream,
+                    )
+                    .order_by(parked.c.sequence, parked.c.id)
+                )
+            ).all()
+            if not any(row.retry_requested for row in rows):
+                return  # another runner of the projection did it first
+            # the same partitions' lock as the live batches: none of them interleaves
+            await self._lock_sources(conn, {row.source_key for row in rows})
+            states = await stream_states(conn, projection.name, generation, [stream])
+            done = states.applied.get(stream, 0)
+            chosen: list[RecordedEvent] = []
+            for row in rows:
+                if row.sequence > done:
+                    chosen.append(projection.decode(stored_event(row)))
+                    done = row.sequence
+            new = {stream} if chosen and not states.applied and chosen[0].version == 1 else set()
+            ctx = ApplyContext(conn=conn, tables=projection.tables(generation))
+            if projection.reacts and projection.inline_once:
+                await _applying_inline_once(conn, projection.apply_many(ctx, chosen, new))
+            else:
+                await projection.apply_many(ctx, chosen, new)
+            if chosen:
+                await self._save(conn, generation, {stream: chosen[-1].version}, {})
+            await conn.execute(sa.delete(parked).where(parked.c.id.in_([r.id for r in rows])))
+        self.applied += len(chosen)
+        log.warning(
+            "projection %s applied %d parked events of stream %s on retry",
+            projection.name, len(chosen), stream,
+        )  # fmt: skip
 
     async def _hold_partitions(self, conn: AsyncConnection, batch: Sequence[SourcedEvent]) -> None:
         """Take the batch's partitions for this transaction (PostgreSQL, Kafka sources).
@@ -788,9 +930,12 @@ class ProjectionRunner:
         events the old one is still applying. Waiting here until the old owner commits makes
         the applied versions it reads next include that batch, so nothing is applied twice.
         """
+        await self._lock_sources(conn, {s.source_key for s in batch})
+
+    async def _lock_sources(self, conn: AsyncConnection, source_keys: set[str]) -> None:
         if not isinstance(self.source, KafkaSource) or conn.dialect.name != "postgresql":
             return
-        keys = sorted({f"{self.projection.name}|{s.source_key}" for s in batch})
+        keys = sorted(f"{self.projection.name}|{key}" for key in source_keys)
         await conn.exec_driver_sql(
             "SELECT pg_advisory_xact_lock(hashtextextended(k, 0)) FROM unnest($1::text[]) AS k",
             (keys,),
@@ -806,8 +951,8 @@ class ProjectionRunner:
         key = {"projection": self.projection.name, "generation": generation}
         versions = [{**key, "stream_id": s, "version": v} for s, v in touched.items()]
         places = [{**key, "source_key": k, "position": p} for k, p in new_positions.items()]
-        await _upsert(conn, applied_versions, versions, value="version")
-        await _upsert(conn, positions, places, value="position")
+        await upsert(conn, applied_versions, versions, value="version")
+        await upsert(conn, positions, places, value="position")
 
     async def rebuild(self) -> int:
         """Replay the source from the beginning into a new generation, then swap it in.
@@ -858,23 +1003,6 @@ class ProjectionRunner:
                     continue
             if all(int(stored.get(key, "-1")) >= end for key, end in targets.items()):
                 return
-
-
-async def _upsert(
-    conn: AsyncConnection, table: sa.Table, rows: list[dict[str, Any]], *, value: str
-) -> None:
-    """Insert rows, or update ``value`` where the key exists; one statement on both backends."""
-    if not rows:
-        return
-    dialect_insert = pg_insert if conn.dialect.name == "postgresql" else sqlite_insert
-    statement = dialect_insert(table)
-    await conn.execute(
-        statement.on_conflict_do_update(
-            index_elements=list(table.primary_key.columns),
-            set_={value: statement.excluded[value]},
-        ),
-        rows,
-    )
 
 
 REACTIONS_PER_TRANSACTION = 32
@@ -998,7 +1126,7 @@ async def apply_inline(
     # only streams with a past need their applied version read (an import starts thousands of
     # new streams per transaction, which have none)
     known = [stream for stream, needed in needs.items() if needed]
-    applied = await _applied_versions(conn, projection.name, generation, known)
+    applied = await applied_versions_of(conn, projection.name, generation, known)
     ctx = ApplyContext(conn=conn, tables=projection.tables(generation))
     eligible: set[str] = set()
     touched: list[dict[str, Any]] = []
@@ -1020,7 +1148,7 @@ async def apply_inline(
     await projection.apply_many(ctx, chosen, new)
     # a new stream has no row yet (no runner saw it before this commit): those are inserted
     await insert_many(conn, applied_versions, [t for t in touched if t["stream_id"] in new])
-    await _upsert(
+    await upsert(
         conn, applied_versions, [t for t in touched if t["stream_id"] not in new], value="version"
     )
     return len(chosen)

@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from collections.abc import Callable
 
 from aiokafka import AIOKafkaProducer
 from opentelemetry import trace
@@ -49,8 +50,14 @@ class OutboxRelay:
         self._producer = producer
         self.published = 0
 
-    async def run(self, stop: asyncio.Event | None = None) -> None:
-        """Publish until ``stop`` is set; waits its turn while another relay is active."""
+    async def run(
+        self, stop: asyncio.Event | None = None, healthy: Callable[[], None] | None = None
+    ) -> None:
+        """Publish until ``stop`` is set; waits its turn while another relay is active.
+
+        Any error ends it (a supervisor starts it again: ``wangge.events.supervision``);
+        ``healthy`` is called after each batch, published or found empty.
+        """
         stop = stop or asyncio.Event()
         async with self.store.exclusive(self.name):
             producer = self._producer or make_producer(self._bootstrap_servers)
@@ -60,6 +67,8 @@ class OutboxRelay:
                 log.info("relay %s active from %s", self.name, checkpoint)
                 while not stop.is_set():
                     checkpoint, count = await self.publish_batch(producer, checkpoint)
+                    if healthy is not None:
+                        healthy()
                     if count < self.batch_size:
                         # nothing new, or a batch short of full: under a steady load the next
                         # batch gathers meanwhile (a read and a checkpoint per batch, not per
@@ -70,7 +79,11 @@ class OutboxRelay:
                                 self.idle_seconds if count == 0 else self.linger_seconds,
                             )
             finally:
-                await producer.stop()
+                # flushing needs the broker: when it is gone, what was not acknowledged is
+                # published again from the checkpoint by the next relay
+                with contextlib.suppress(Exception):
+                    async with asyncio.timeout(10):
+                        await producer.stop()
 
     async def publish_batch(
         self, producer: AIOKafkaProducer, after: Checkpoint

@@ -9,8 +9,10 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import json
 import logging
+import math
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -22,7 +24,9 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from wangge.events import Catalogue, default_catalogue
 from wangge.events.db import create_engine
+from wangge.events.faults import is_outage
 from wangge.events.kafka import describe_topic, ensure_topics, topic_for
+from wangge.events.parking import parked_counts
 from wangge.events.projection import (
     LINGER_SECONDS,
     KafkaSource,
@@ -34,6 +38,7 @@ from wangge.events.projection import (
 )
 from wangge.events.relay import OutboxRelay
 from wangge.events.store import EventStore, open_store
+from wangge.events.supervision import Healthy, Supervised, Work, supervise
 from wangge.events.telemetry import tracing_enabled
 from wangge.service import health
 from wangge.service.auth import TokenVerifier
@@ -60,6 +65,22 @@ class ServiceState:
     stop: asyncio.Event = field(default_factory=asyncio.Event)
     upstream: dict[str, EventStore] = field(default_factory=dict)
     """Other services' event stores, read in embedded mode by projections of their events."""
+    workers: list[Supervised] = field(default_factory=list)
+    """The health of every background worker (relay, runners, the service's own loops)."""
+
+    def run_supervised(self, name: str, work: Work, *, reports_progress: bool = True) -> None:
+        """Run ``work`` in the background until the service stops, restarted after any error.
+
+        A worker that reports its progress (calls the callback it gets after each unit of work)
+        is healthy again at its first unit after a restart; one that does not, after it has run
+        for a while without failing.
+        """
+        health = Supervised(name)
+        if reports_progress:
+            health.healthy_after = math.inf
+        self.workers.append(health)
+        task = asyncio.create_task(supervise(work, self.stop, health=health), name=name)
+        self.tasks.append(task)
 
     def service_projection(self, name: str) -> Projection:
         """One of the service's projections, by name."""
@@ -97,12 +118,23 @@ async def _start(
         upstream = {s for p in made for s in p.reads if s != settings.service}
         # another service's topic may not exist yet: made here with the same partition count
         topics = [topic, *(topic_for(s, settings.kafka_namespace) for s in sorted(upstream))]
-        await ensure_topics(kafka, topics, partitions=settings.kafka_partitions)
+        try:
+            await ensure_topics(kafka, topics, partitions=settings.kafka_partitions)
+        except Exception as error:
+            if not is_outage(error):
+                raise
+            # the relay and the consumers make them once the broker is back
+            log.warning("Kafka is out of reach at start-up (%s); going on", type(error).__name__)
     if kafka and settings.relay_in_process:
-        state.relay = OutboxRelay(store, bootstrap_servers=kafka, topic=topic)
-        state.tasks.append(
-            asyncio.create_task(_supervised("relay", state.relay.run(state.stop)), name="relay")
-        )
+        relay = state.relay = OutboxRelay(store, bootstrap_servers=kafka, topic=topic)
+        partitions = settings.kafka_partitions
+
+        async def publish(healthy: Healthy) -> None:
+            # the topic is made here as well: the broker may have been gone at start-up
+            await ensure_topics(kafka, [topic], partitions=partitions)
+            await relay.run(state.stop, healthy)
+
+        state.run_supervised("relay", publish)
     for projection in made:
         state.projections[projection.name] = projection
     for projection, source in zip(made, sources, strict=True):
@@ -119,15 +151,20 @@ async def _start(
             )
             await runner.setup()
             state.runners.append(runner)
-            state.tasks.append(
-                asyncio.create_task(
-                    _supervised(projection.name, runner.run(state.stop)),
-                    name=f"projection {projection.name}" + (f" ({n + 1})" if n else ""),
-                )
+            state.run_supervised(
+                f"projection {projection.name}" + (f" ({n + 1})" if n else ""),
+                functools.partial(runner.run, state.stop),
             )
     for name, work in workers.items():
-        state.tasks.append(asyncio.create_task(_supervised(name, work(state)), name=name))
+        state.run_supervised(name, _ignoring_progress(work, state), reports_progress=False)
     return state
+
+
+def _ignoring_progress(work: Worker, state: ServiceState) -> Work:
+    async def run(_: Healthy) -> None:
+        await work(state)
+
+    return run
 
 
 def _source(projection: Projection, state: ServiceState, catalogue: Catalogue) -> Source:
@@ -143,6 +180,7 @@ def _source(projection: Projection, state: ServiceState, catalogue: Catalogue) -
             kafka,
             [topic_for(s, settings.kafka_namespace) for s in services],
             group_id=f"{settings.kafka_namespace}.{settings.service}.{projection.name}",
+            partitions=settings.kafka_partitions,
         )
     sources: list[Source] = []
     for service in services:
@@ -164,17 +202,6 @@ def _source(projection: Projection, state: ServiceState, catalogue: Catalogue) -
             state.upstream[service] = open_store(engine, service=service, catalogue=catalogue)
         sources.append(StoreSource(state.upstream[service], key=f"store:{service}"))
     return sources[0] if len(sources) == 1 else MergedSource(sources)
-
-
-async def _supervised(name: str, work: Any) -> None:
-    # a background worker that dies is logged loudly and shows in /readyz, never silently lost
-    try:
-        await work
-    except asyncio.CancelledError:
-        raise
-    except Exception:
-        log.exception("background worker %s stopped", name)
-        raise
 
 
 async def _stop(state: ServiceState) -> None:
@@ -201,14 +228,25 @@ def _readiness_checks(
 
     async def workers() -> dict[str, Any]:
         state = service()
-        for task in state.tasks:
-            if task.done():
-                raise RuntimeError(f"a background worker stopped: {task.get_name()}")
+        failing = {w.name: w.detail() for w in state.workers if not w.ok}
+        if failing:
+            # restarting on their own (a dependency is back within seconds of its return)
+            raise RuntimeError("; ".join(f"{name}: {why}" for name, why in failing.items()))
         lag: dict[str, int] = {}
         for runner in state.runners:  # a projection's consumers each hold some partitions
             name = runner.projection.name
             lag[name] = lag.get(name, 0) + await runner.lag()
-        return {"relay": state.relay is not None, "projection_lag": lag}
+        async with state.engine.connect() as conn:
+            parked = await parked_counts(conn)
+        detail: dict[str, Any] = {
+            "status": "degraded" if parked else "running",
+            "relay": state.relay is not None,
+            "projection_lag": lag,
+        }
+        if parked:
+            # a stream waits behind an event a handler could not apply; every other flows
+            detail["parked"] = parked
+        return detail
 
     async def migrated() -> dict[str, Any]:
         assert migrations is not None
@@ -273,7 +311,10 @@ def create_app(
     app.state.readiness_checks = _readiness_checks(
         app, migrations, kafka_configured=bool(settings.kafka_bootstrap_servers)
     )
+    from wangge.service import admin  # its routes' dependencies import this module
+
     app.include_router(health.router)
+    app.include_router(admin.router)
     for router in routers:
         app.include_router(router)
     return app

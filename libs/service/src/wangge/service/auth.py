@@ -21,8 +21,10 @@ from starlette.exceptions import HTTPException
 
 ROLES = frozenset({
     "grid_worker", "community_staff", "subdistrict_admin", "hotline_system", "trainer", "analyst",
+    "operator",
 })  # fmt: skip
-"""The roles of DESIGN section 7; ``department:<name>`` roles are open-ended."""
+"""The roles of DESIGN section 7 (``operator``: runs the deployment, as parked events need);
+``department:<name>`` roles are open-ended."""
 
 ANY_DEPARTMENT = "department:*"
 """In :func:`require`, any ``department:<name>`` role."""

@@ -12,10 +12,12 @@ import logging
 from http import HTTPStatus
 from typing import Any
 
+from aiokafka.errors import KafkaError
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel
+from sqlalchemy.exc import SQLAlchemyError
 from starlette.exceptions import HTTPException
 
 from wangge.events import (
@@ -24,6 +26,7 @@ from wangge.events import (
     IdempotencyKeyReused,
     WriteOrderError,
 )
+from wangge.events.faults import is_outage
 from wangge.service.errors import DomainError
 
 log = logging.getLogger(__name__)
@@ -170,6 +173,52 @@ async def _invalid_event(request: Request, exc: Exception) -> JSONResponse:
     )
 
 
+OUTAGE_RETRY_AFTER = 5
+"""Seconds a client is asked to wait while the database or the broker is out of reach: about
+how long a restart takes, and what a worker's backoff allows before it is back."""
+
+_SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+
+
+def outage(request: Request, exc: Exception) -> JSONResponse:
+    """503 with ``Retry-After`` while a dependency is out of reach.
+
+    A write that failed that way may have committed just before the connection broke, so the
+    client is told to send it again with the same ``Idempotency-Key``: a retry then returns the
+    first result instead of writing twice.
+    """
+    log.warning(
+        "%s %s: a dependency is out of reach (%s)",
+        request.method, request.url.path, type(exc).__name__,
+    )  # fmt: skip
+    if request.method in _SAFE_METHODS:
+        detail = "the service's database or broker is out of reach for a moment; retry"
+    else:
+        detail = (
+            "the service's database or broker is out of reach for a moment; the request may or "
+            "may not have been recorded: send it again with the same Idempotency-Key header, "
+            "which returns the first result if it was"
+        )
+    response = problem(
+        503,
+        slug="unavailable",
+        title="A dependency of the service is out of reach",
+        detail=detail,
+        instance=request.url.path,
+    )
+    response.headers["Retry-After"] = str(OUTAGE_RETRY_AFTER)
+    return response
+
+
+async def _dependency(request: Request, exc: Exception) -> JSONResponse:
+    # registered for the database's, the broker's and the network's errors, so that Starlette
+    # answers them like any handled error (its catch-all 500 handler re-raises to the server,
+    # which would log a traceback per request of an outage)
+    if is_outage(exc):
+        return outage(request, exc)
+    return await _unexpected(request, exc)
+
+
 async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
     log.exception("unhandled error on %s %s", request.method, request.url.path)
     return problem(500, detail="an unexpected error; it has been logged", instance=request.url.path)
@@ -184,4 +233,6 @@ def install_problem_handlers(app: FastAPI) -> None:
     app.add_exception_handler(IdempotencyKeyReused, _key_reused)
     app.add_exception_handler(WriteOrderError, _overtaken)
     app.add_exception_handler(EventValidationError, _invalid_event)
+    for dependency_error in (SQLAlchemyError, OSError, KafkaError):
+        app.add_exception_handler(dependency_error, _dependency)
     app.add_exception_handler(Exception, _unexpected)
