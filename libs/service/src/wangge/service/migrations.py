@@ -64,6 +64,12 @@ def create_event_store(connection: Connection) -> None:
     ProjectionRunner.state_metadata().create_all(connection)
 
 
+def create_runner_state(connection: Connection) -> None:
+    """The projection runner's tables that a newer release added (parked events), for a
+    service's later migration: only the missing ones are made."""
+    ProjectionRunner.state_metadata().create_all(connection)
+
+
 async def revision_gap(engine: AsyncEngine, script_location: Path) -> tuple[str | None, str]:
     """The database's revision and the scripts' head (equal when migrations are done)."""
     head = ScriptDirectory(str(script_location)).get_current_head() or ""
@@ -76,4 +82,11 @@ async def revision_gap(engine: AsyncEngine, script_location: Path) -> tuple[str 
     return revision, head
 
 
-__all__ = ["alembic_config", "create_event_store", "revision_gap", "run_env", "upgrade"]
+__all__ = [
+    "alembic_config",
+    "create_event_store",
+    "create_runner_state",
+    "revision_gap",
+    "run_env",
+    "upgrade",
+]
