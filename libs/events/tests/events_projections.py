@@ -20,17 +20,27 @@ class Crash(BaseException):
     failure would park the event, where a dying process leaves it for the next to apply)."""
 
 
+class Poisoned(ValueError):
+    """A handler's own failure on one event (a bug, data it cannot read)."""
+
+
 class CountsProjection(Projection):
     """Per stream: how many ``Counted`` events were applied, and every ``n`` in order."""
 
     name = "counts"
 
     def __init__(
-        self, name: str = "counts", crash_after: int | None = None, delay: float = 0.0
+        self,
+        name: str = "counts",
+        crash_after: int | None = None,
+        delay: float = 0.0,
+        poison: tuple[str, int] | None = None,
     ) -> None:
         super().__init__(catalogue)
         self.name = name  # type: ignore[misc]
         self.crash_after = crash_after
+        self.poison = poison
+        """(stream, n): the handler fails on that event, as a bug would, until set to None."""
         self.delay = delay
         self.calls = 0
 
@@ -51,6 +61,8 @@ class CountsProjection(Projection):
         if self.crash_after is not None and self.calls > self.crash_after:
             raise Crash
         assert isinstance(event.data, Counted)
+        if self.poison == (event.stream_id, event.data.n):
+            raise Poisoned(f"count {event.data.n} of this stream breaks the handler")
         if self.delay:
             await asyncio.sleep(self.delay)  # slow enough for a test to kill it mid-batch
         table = ctx.tables["counts"]

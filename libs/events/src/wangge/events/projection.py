@@ -851,42 +851,35 @@ class ProjectionRunner:
             await self._retry_stream(generation, stream)
 
     async def _retry_stream(self, generation: int, stream: str) -> None:
-        """A parked stream's events, applied in order in one transaction with their applied
-        versions and their removal from the parked table, so each is applied exactly once; when
-        the handler still fails they stay parked, with the new error."""
+        """A parked stream's events, applied in order, each in one transaction with its applied
+        version and its removal from the parked table (so each is applied exactly once); the
+        first whose handler still fails stays parked with the new error, and the rest behind
+        it."""
         projection = self.projection
-        try:
-            await when_overtaken(lambda: self._apply_parked(generation, stream))
-            return
-        except Exception as error:
-            if is_outage(error):
-                raise
-            failure = error
-        async with self.engine.begin() as conn:
-            await conn.execute(
-                sa.update(parked)
-                .where(
-                    parked.c.projection == projection.name,
-                    parked.c.generation == generation,
-                    parked.c.stream_id == stream,
-                    parked.c.retry_requested.is_(True),
-                )
-                .values(
-                    retry_requested=False,
-                    attempts=parked.c.attempts + 1,
-                    reason=f"{type(failure).__name__}: {first_line(failure)}"[:400],
-                    error="".join(traceback.format_exception(failure)),
-                )
-            )
-        log.warning(
-            "projection %s: the retry of stream %s failed again (%s); it stays parked",
-            projection.name, stream, type(failure).__name__,
-        )  # fmt: skip
+        applied = 0
+        while True:
+            try:
+                row_id = await when_overtaken(lambda: self._apply_parked(generation, stream))
+            except Exception as error:
+                if is_outage(error):
+                    raise
+                await self._retry_failed(generation, stream, error)
+                break
+            if row_id is None:
+                break
+            applied += 1
+        if applied:
+            log.warning(
+                "projection %s applied %d parked events of stream %s on retry",
+                projection.name, applied, stream,
+            )  # fmt: skip
 
-    async def _apply_parked(self, generation: int, stream: str) -> None:
+    async def _apply_parked(self, generation: int, stream: str) -> int | None:
+        """Apply the stream's first parked event if a retry was asked for; its row id, or None
+        when there is nothing (more) to retry."""
         projection = self.projection
         async with self.engine.begin() as conn:
-            rows = (
+            row = (
                 await conn.execute(
                     sa.select(parked)
                     .where(
@@ -895,32 +888,50 @@ class ProjectionRunner:
                         parked.c.stream_id == stream,
                     )
                     .order_by(parked.c.sequence, parked.c.id)
+                    .limit(1)
                 )
-            ).all()
-            if not any(row.retry_requested for row in rows):
-                return  # another runner of the projection did it first
-            # the same partitions' lock as the live batches: none of them interleaves
-            await self._lock_sources(conn, {row.source_key for row in rows})
+            ).first()
+            if row is None or not row.retry_requested:
+                return None  # done, or another runner of the projection did it first
+            # the same partition's lock as the live batches: none of them interleaves
+            await self._lock_sources(conn, {row.source_key})
             states = await stream_states(conn, projection.name, generation, [stream])
-            done = states.applied.get(stream, 0)
-            chosen: list[RecordedEvent] = []
-            for row in rows:
-                if row.sequence > done:
-                    chosen.append(projection.decode(stored_event(row)))
-                    done = row.sequence
-            new = {stream} if chosen and not states.applied and chosen[0].version == 1 else set()
-            ctx = ApplyContext(conn=conn, tables=projection.tables(generation))
-            if projection.reacts and projection.inline_once:
-                await _applying_inline_once(conn, projection.apply_many(ctx, chosen, new))
-            else:
-                await projection.apply_many(ctx, chosen, new)
-            if chosen:
-                await self._save(conn, generation, {stream: chosen[-1].version}, {})
-            await conn.execute(sa.delete(parked).where(parked.c.id.in_([r.id for r in rows])))
-        self.applied += len(chosen)
+            if row.sequence > states.applied.get(stream, 0):
+                event = projection.decode(stored_event(row))
+                new = {stream} if row.sequence == 1 and stream not in states.applied else set()
+                ctx = ApplyContext(conn=conn, tables=projection.tables(generation))
+                if projection.reacts and projection.inline_once:
+                    await _applying_inline_once(conn, projection.apply_many(ctx, [event], new))
+                else:
+                    await projection.apply_many(ctx, [event], new)
+                await self._save(conn, generation, {stream: row.sequence}, {})
+                self.applied += 1
+            await conn.execute(sa.delete(parked).where(parked.c.id == row.id))
+            return int(row.id)
+
+    async def _retry_failed(self, generation: int, stream: str, error: Exception) -> None:
+        key = (
+            (parked.c.projection == self.projection.name)
+            & (parked.c.generation == generation)
+            & (parked.c.stream_id == stream)
+        )
+        async with self.engine.begin() as conn:
+            first = await conn.scalar(
+                sa.select(parked.c.id).where(key).order_by(parked.c.sequence, parked.c.id).limit(1)
+            )
+            await conn.execute(
+                sa.update(parked)
+                .where(parked.c.id == first)
+                .values(
+                    attempts=parked.c.attempts + 1,
+                    reason=f"{type(error).__name__}: {first_line(error)}"[:400],
+                    error="".join(traceback.format_exception(error)),
+                )
+            )
+            await conn.execute(sa.update(parked).where(key).values(retry_requested=False))
         log.warning(
-            "projection %s applied %d parked events of stream %s on retry",
-            projection.name, len(chosen), stream,
+            "projection %s: the retry of stream %s failed again (%s); it stays parked",
+            self.projection.name, stream, type(error).__name__,
         )  # fmt: skip
 
     async def _hold_partitions(self, conn: AsyncConnection, batch: Sequence[SourcedEvent]) -> None:

@@ -1,0 +1,217 @@
+"""A poison event stops one stream, not the runner: parked in order, retried or skipped once."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import sys
+import uuid
+from pathlib import Path
+
+import pytest
+from aiokafka import AIOKafkaProducer
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from wangge.events import parking
+from wangge.events.projection import KafkaSource, ProjectionRunner, StoreSource
+from wangge.events.relay import OutboxRelay
+from wangge.events.store import EventStore, open_store
+
+from events_projections import CountsProjection
+from events_samples import Counted, catalogue
+from kafka_support import fill_counters, new_topic, sample_store
+
+STREAMS = 6
+ROUNDS = 8
+POISON_AT = 3
+
+
+async def _filled(engine: AsyncEngine) -> tuple[EventStore, list[str]]:
+    store = open_store(engine, service="sample", catalogue=catalogue)
+    await store.create_schema()
+    return store, await fill_counters(store, streams=STREAMS, rounds=ROUNDS)
+
+
+def _runner(
+    projection: CountsProjection, engine: AsyncEngine, store: EventStore
+) -> ProjectionRunner:
+    # retries are looked for at every batch here (once a second in a service)
+    return ProjectionRunner(
+        projection,
+        engine=engine,
+        source=StoreSource(store, idle_seconds=0),
+        batch_size=10,
+        generation_check_seconds=0,
+    )
+
+
+async def _drain(runner: ProjectionRunner) -> None:
+    """Apply until nothing is left; a commit becomes readable once no older transaction of
+    the cluster is open (the store's watermark), so an empty fetch with a lag waits a moment."""
+    for _ in range(400):
+        await runner.run_once()  # also serves retry requests
+        if not await runner.run_once() and not await runner.lag():
+            return
+        await asyncio.sleep(0.02)
+    raise AssertionError("the runner never caught up")
+
+
+def _in_order(count: int) -> str:
+    return ",".join(str(n) for n in range(count))
+
+
+async def test_a_poison_event_parks_its_stream_in_order_and_every_other_stream_flows(
+    engine: AsyncEngine,
+) -> None:
+    store, streams = await _filled(engine)
+    stuck = streams[2]
+    projection = CountsProjection(f"parking_{uuid.uuid4().hex[:8]}", poison=(stuck, POISON_AT))
+    runner = _runner(projection, engine, store)
+    await runner.start()
+    await _drain(runner)
+
+    model = await projection.snapshot(engine)
+    assert model[stuck] == (POISON_AT, _in_order(POISON_AT))
+    assert all(model[s] == (ROUNDS, _in_order(ROUNDS)) for s in streams if s != stuck)
+    assert await runner.lag() == 0  # the source moved on past the parked events
+    found = await parking.list_parked(engine, projection=projection.name)
+    assert [(p.stream_id, p.sequence) for p in found] == [
+        (stuck, n + 1) for n in range(POISON_AT, ROUNDS)
+    ]
+    assert found[0].reason == f"Poisoned: count {POISON_AT} of this stream breaks the handler"
+    assert found[0].attempts == 1
+    assert {p.reason for p in found[1:]} == {"waits behind an earlier parked event"}
+
+    # a later event of the stream waits too, also after a restart of the runner
+    await store.append(stuck, [Counted(n=ROUNDS)], expected_version=None)
+    runner = _runner(projection, engine, store)
+    await runner.start()
+    await _drain(runner)
+    assert (
+        len(await parking.list_parked(engine, projection=projection.name)) == ROUNDS - POISON_AT + 1
+    )
+
+    # a retry before the fix fails again: everything stays parked, in order
+    assert await parking.request_retry(engine, projection=projection.name) == ROUNDS - POISON_AT + 1
+    await _drain(runner)
+    again = await parking.list_parked(engine, projection=projection.name)
+    assert [p.attempts for p in again][:2] == [2, 0]
+    assert not any(p.retry_requested for p in again)
+
+    projection.poison = None  # the fix is deployed
+    await parking.request_retry(engine, projection=projection.name, stream_id=stuck)
+    await _drain(runner)
+    assert await parking.list_parked(engine, projection=projection.name) == []
+    assert (await projection.snapshot(engine))[stuck] == (ROUNDS + 1, _in_order(ROUNDS + 1))
+
+    # exactly once: asking again, or the events arriving again, changes nothing
+    assert await parking.request_retry(engine, projection=projection.name, stream_id=stuck) == 0
+    await store.append(stuck, [Counted(n=ROUNDS + 1)], expected_version=None)
+    await _drain(runner)
+    assert (await projection.snapshot(engine))[stuck] == (ROUNDS + 2, _in_order(ROUNDS + 2))
+    async with engine.connect() as conn:
+        assert await parking.parked_counts(conn) == {}
+
+
+async def test_a_skip_marks_a_parked_stream_applied_and_frees_it(engine: AsyncEngine) -> None:
+    store, streams = await _filled(engine)
+    stuck = streams[0]
+    projection = CountsProjection(f"skipping_{uuid.uuid4().hex[:8]}", poison=(stuck, POISON_AT))
+    runner = _runner(projection, engine, store)
+    await runner.start()
+    await _drain(runner)
+    assert (
+        await parking.skip(engine, projection=projection.name, stream_id=stuck)
+        == ROUNDS - POISON_AT
+    )
+    await store.append(stuck, [Counted(n=99)], expected_version=None)
+    await _drain(runner)
+    assert (await projection.snapshot(engine))[stuck] == (
+        POISON_AT + 1,
+        f"{_in_order(POISON_AT)},99",
+    )
+    assert await parking.list_parked(engine, projection=projection.name) == []
+
+
+async def test_the_command_line_lists_retries_and_skips_parked_events(tmp_path: Path) -> None:
+    from wangge.events.db import create_engine, sqlite_url
+
+    url = sqlite_url(tmp_path / "parked.db")
+    engine = create_engine(url)
+    store, streams = await _filled(engine)
+    projection = CountsProjection(f"cli_{uuid.uuid4().hex[:8]}", poison=(streams[1], POISON_AT))
+    runner = _runner(projection, engine, store)
+    await runner.start()
+    await _drain(runner)
+
+    async def cli(*args: str) -> tuple[int, str]:
+        process = await asyncio.create_subprocess_exec(
+            sys.executable, "-m", "wangge.events", "parked", *args, "--database-url", url,
+            stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT,
+            env={**os.environ, "LOG_LEVEL": "WARNING"},
+        )  # fmt: skip
+        out, _ = await process.communicate()
+        return process.returncode or 0, out.decode()
+
+    code, listed = await cli("list")
+    assert code == 0
+    assert f'"stream_id": "{streams[1]}"' in listed
+    assert f"{ROUNDS - POISON_AT} parked events" in listed
+
+    # a retry waits for the running runner's outcome
+    projection.poison = None
+    stop = asyncio.Event()
+    running = asyncio.create_task(runner.run(stop))
+    try:
+        code, retried = await cli("retry", "--projection", projection.name, "--wait", "20")
+    finally:
+        stop.set()
+        await running
+    assert code == 0, retried
+    assert (await projection.snapshot(engine))[streams[1]] == (ROUNDS, _in_order(ROUNDS))
+
+    code, skipped = await cli("skip", "--projection", projection.name)
+    assert code != 0
+    assert "needs --stream" in skipped
+    await engine.dispose()
+
+
+@pytest.mark.postgres
+@pytest.mark.kafka
+async def test_an_unreadable_message_on_a_topic_is_parked_and_the_partition_flows_on(
+    pg_engine: AsyncEngine, kafka_bootstrap: str
+) -> None:
+    store = await sample_store(pg_engine)
+    topic = await new_topic(kafka_bootstrap, partitions=1)
+    streams = await fill_counters(store, streams=2, rounds=2)
+    relay = OutboxRelay(store, bootstrap_servers=kafka_bootstrap, topic=topic)
+    producer = AIOKafkaProducer(bootstrap_servers=kafka_bootstrap)
+    await producer.start()
+    try:
+        # a message from no relay of ours: no CloudEvents headers at all
+        await producer.send_and_wait(topic, key=b"counter-broken", value=b"not json")
+    finally:
+        await producer.stop()
+    stop = asyncio.Event()
+    publishing = asyncio.create_task(relay.run(stop))
+    projection = CountsProjection(f"unreadable_{uuid.uuid4().hex[:8]}")
+    runner = ProjectionRunner(
+        projection,
+        engine=pg_engine,
+        source=KafkaSource(kafka_bootstrap, [topic], group_id=f"test.{projection.name}"),
+    )
+    await runner.start()
+    try:
+        for _ in range(200):
+            await runner.run_once()
+            if len(await projection.snapshot(pg_engine)) == 2 and not await runner.lag():
+                break
+    finally:
+        await runner.stop()
+        stop.set()
+        await publishing
+    assert await projection.snapshot(pg_engine) == {s: (2, "0,1") for s in streams}
+    (broken,) = await parking.list_parked(pg_engine, projection=projection.name)
+    assert broken.stream_id == "counter-broken"
+    assert broken.reason == "unreadable message"
+    assert broken.position == "0"
