@@ -60,12 +60,15 @@ def _stop_on_signals() -> asyncio.Event:
 
 
 async def _relay(args: argparse.Namespace) -> None:
+    from wangge.events.contract import published_catalogue
     from wangge.events.kafka import ensure_topics, topic_for
     from wangge.events.relay import OutboxRelay
     from wangge.events.store import open_store
 
     engine = _engine(args)
-    store = open_store(engine, service=args.service, catalogue=_catalogue(args.catalogue))
+    # every service's event models, from the entry points, unless one catalogue is named
+    catalogue = _catalogue(args.catalogue) if args.catalogue else published_catalogue()
+    store = open_store(engine, service=args.service, catalogue=catalogue)
     topic = args.topic or topic_for(args.service)
     relay = OutboxRelay(
         store, bootstrap_servers=args.bootstrap_servers, topic=topic, batch_size=args.batch_size
@@ -212,7 +215,10 @@ def main(argv: Sequence[str] | None = None) -> None:
     relay.add_argument("--topic", help="default: wangge.<service>.events")
     relay.add_argument("--partitions", type=int, default=12, help="when creating the topic")
     relay.add_argument("--batch-size", type=int, default=1000)
-    relay.add_argument("--catalogue", help="module[:attribute] that registers the event models")
+    relay.add_argument(
+        "--catalogue",
+        help="module[:attribute] that registers the event models (default: every service's)",
+    )
 
     project = commands.add_parser("project", help="run a projection (from Kafka or the store)")
     project.add_argument(
