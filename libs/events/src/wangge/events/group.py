@@ -20,6 +20,8 @@ from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Generic, TypeVar
 
+from wangge.events.faults import is_outage
+
 I = TypeVar("I")  # noqa: E741 - an item, as in the typing docs
 R = TypeVar("R")
 
@@ -103,6 +105,11 @@ class GroupCommit(Generic[I, R]):
             try:
                 answers = await self._together([e.item for e in batch])
             except Exception as error:  # every item gets its own answer from the lone path
+                if is_outage(error):
+                    # the database is out of reach: each alone would only wait for it again
+                    for entry in batch:
+                        _settle(entry.answer, None, error)
+                    return
                 log.debug("a batch of %d failed (%r): each runs alone", len(batch), error)
             else:
                 self.batches += 1

@@ -54,7 +54,7 @@ class Supervised:
     """Failures in a row since the worker was last healthy (0: healthy)."""
     failing_since: float | None = None
     last_error: str | None = None
-    healthy_after: float = 10.0
+    healthy_after: float = 5.0
     """A worker that does not report its progress counts as healthy again once it has run this
     many seconds without failing."""
     _reminded: float = field(default=0.0, repr=False)
