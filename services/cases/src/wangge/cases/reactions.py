@@ -3,8 +3,13 @@ records the source position, so a reaction happens once whatever crashes or is r
 
 - a ticket routed to a grid opens a complaint case, assigned to the grid's worker;
 - repeated complaints at an address open a proactive case (未诉先办);
-- the hotline's follow-up records on the case, and closes or reopens it with the ticket;
+- the hotline's follow-up records on the case, and closes or reopens it with the ticket; a ticket
+  returned to the hotline (退单) closes it;
 - a grid worker appointed or reassigned to a grid takes over its open cases.
+
+Another service's event has happened: what it means for a case is decided in
+``domain.upstream``, which never refuses one (a reaction that raised would hold back every later
+event of its partition).
 """
 
 from __future__ import annotations
@@ -12,15 +17,20 @@ from __future__ import annotations
 import uuid
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from typing import Any, ClassVar
 
 import sqlalchemy as sa
 
 from wangge.cases.consumed import hotline, registry
-from wangge.cases.domain import cases
+from wangge.cases.domain import cases, upstream
 from wangge.cases.projections.cases import Cases
-from wangge.cases.projections.roster import Roster, worker_of
+from wangge.cases.projections.roster import (
+    Roster,
+    give_up_grids,
+    grid_holds,
+    take_grids,
+    worker_of,
+)
 from wangge.events import DomainEvent, RecordedEvent, default_catalogue
 from wangge.events.command import Loaded, load_many, react
 from wangge.events.db import insert_many
@@ -118,10 +128,12 @@ class FromHotline(_Reaction):
     async def on_received(self, ctx: ApplyContext, event: RecordedEvent) -> None:
         d = event.data
         assert isinstance(d, hotline.TicketReceived)
+        # cut to the columns: the hotline's event sets no lengths, and a refused row would hold
+        # back every later ticket of its partition
         brief = dict(
-            ticket_id=d.ticket_id, ticket_number=d.ticket_number,
+            ticket_id=d.ticket_id, ticket_number=d.ticket_number[:40],
             title=f"{d.category_name}: {d.address}"[:200], content=d.content,
-            address=d.address, deadline=d.deadline, grid_id=None,
+            address=d.address[:200], deadline=d.deadline, grid_id=None,
         )  # fmt: skip
         if isinstance(ctx, _Briefing):
             ctx.briefs[d.ticket_id] = brief
@@ -134,25 +146,25 @@ class FromHotline(_Reaction):
         assert isinstance(d, hotline.TicketRoutedToGrid)
         briefs = ctx.tables["briefs"]
         pending = ctx.briefs if isinstance(ctx, _Briefing) else {}
-        brief = pending.get(d.ticket_id) or dict(
+        row = pending.get(d.ticket_id) or (
             (await ctx.conn.execute(sa.select(briefs).where(briefs.c.ticket_id == d.ticket_id)))
             .mappings()
-            .one()
+            .first()
         )
+        brief = None
+        if row is not None:
+            brief = upstream.TicketBrief(
+                ticket_number=row["ticket_number"], title=row["title"], content=row["content"],
+                deadline=stored(row["deadline"]),
+            )  # fmt: skip
         worker = await self.worker(ctx, d.grid_id)
         case_id = cases.case_for(f"ticket:{d.ticket_id}")
 
         def decide(case: cases.Case | None, _: int) -> list[DomainEvent]:
-            if case is not None:
-                return []  # a ticket opens one case, however often it is routed
-            opened = cases.open_case(
-                case_id=case_id, kind=cases.CaseKind.COMPLAINT, source=cases.Source.HOTLINE,
-                title=f"{brief['ticket_number']} {brief['title']}"[:200],
-                description=brief["content"], grid_id=d.grid_id, ticket_id=d.ticket_id,
-                deadline=stored(brief["deadline"]),
-                now=min(datetime.now(UTC), stored(brief["deadline"])),
+            return upstream.ticket_routed(
+                case, case_id=case_id, ticket_id=d.ticket_id, grid_id=d.grid_id, brief=brief,
+                worker=worker,
             )  # fmt: skip
-            return cases.with_worker(opened, worker)
 
         await self.on_case(ctx, event, case_id, decide)
         if d.ticket_id in pending:
@@ -178,18 +190,14 @@ class FromHotline(_Reaction):
         worker = await self.worker(ctx, grid_id) if grid_id is not None else None
         case_id = cases.case_for(f"notice:{event.envelope.id}")
 
+        title = f"{len(d.ticket_ids)} complaints in {d.window_days} days: "
+        title += f"{d.category_name}, {d.address}"
+
         def decide(case: cases.Case | None, _: int) -> list[DomainEvent]:
-            if case is not None:
-                return []
-            opened = cases.open_case(
-                case_id=case_id, kind=cases.CaseKind.PROACTIVE, source=cases.Source.PROACTIVE,
-                title=f"{len(d.ticket_ids)} complaints in {d.window_days} days: "
-                f"{d.category_name}, {d.address}"[:200],
-                description="repeated complaints of one kind at one address: deal with the "
-                "cause before the next call (未诉先办)",
-                grid_id=grid_id, hotspot_id=d.hotspot_id, now=datetime.now(UTC),
+            return upstream.complaints_repeated(
+                case, case_id=case_id, hotspot_id=d.hotspot_id, title=title, grid_id=grid_id,
+                worker=worker,
             )  # fmt: skip
-            return cases.with_worker(opened, worker)
 
         await self.on_case(ctx, event, case_id, decide)
 
@@ -198,12 +206,10 @@ class FromHotline(_Reaction):
         d = event.data
         assert isinstance(d, hotline.TicketFollowedUp)
         note = d.note or f"hotline follow-up: {d.satisfaction}, resolved: {d.resolved}"
+        satisfied = d.satisfaction != "unsatisfied"
 
         def decide(case: cases.Case | None, _: int) -> list[DomainEvent]:
-            if case is None or case.status not in (cases.Status.RESOLVED, cases.Status.CLOSED):
-                return []
-            satisfied = d.satisfaction != "unsatisfied"
-            return cases.follow_up(case, satisfied=satisfied, note=note[:2000])
+            return upstream.ticket_followed_up(case, satisfied=satisfied, note=note)
 
         await self.on_case(ctx, event, cases.case_for(f"ticket:{d.ticket_id}"), decide)
 
@@ -213,9 +219,7 @@ class FromHotline(_Reaction):
         assert isinstance(d, hotline.TicketClosed)
 
         def decide(case: cases.Case | None, _: int) -> list[DomainEvent]:
-            if case is None or case.status != cases.Status.RESOLVED:
-                return []
-            return cases.close(case, "the hotline closed the ticket")
+            return upstream.ticket_closed(case)
 
         await self.on_case(ctx, event, cases.case_for(f"ticket:{d.ticket_id}"), decide)
 
@@ -225,9 +229,17 @@ class FromHotline(_Reaction):
         assert isinstance(d, hotline.TicketReopened)
 
         def decide(case: cases.Case | None, _: int) -> list[DomainEvent]:
-            if case is None or case.status not in (cases.Status.RESOLVED, cases.Status.CLOSED):
-                return []
-            return cases.reopen(case, f"the hotline sent the ticket back: {d.reason}"[:1000])
+            return upstream.ticket_reopened(case, reason=d.reason)
+
+        await self.on_case(ctx, event, cases.case_for(f"ticket:{d.ticket_id}"), decide)
+
+    @handles(hotline.TicketReturned)
+    async def on_returned(self, ctx: ApplyContext, event: RecordedEvent) -> None:
+        d = event.data
+        assert isinstance(d, hotline.TicketReturned)
+
+        def decide(case: cases.Case | None, _: int) -> list[DomainEvent]:
+            return upstream.ticket_returned(case, reason=d.reason)
 
         await self.on_case(ctx, event, cases.case_for(f"ticket:{d.ticket_id}"), decide)
 
@@ -244,7 +256,9 @@ class _Briefing(ApplyContext):
 
 
 class FromRegistry(_Reaction):
-    """A worker appointed or reassigned to grids takes over the grids' open cases."""
+    """A worker appointed or reassigned to grids takes over the grids' open cases, unless the
+    registry gave a grid to someone else later (workers' streams arrive in any order): its own
+    record of who holds each grid says so, as the roster's does."""
 
     name = "cases_from_registry"
     reads: ClassVar[tuple[str, ...]] = ("registry",)
@@ -256,7 +270,8 @@ class FromRegistry(_Reaction):
             sa.Column("worker_id", UUID, primary_key=True),
             sa.Column("account", sa.String(200), nullable=False),
         )
-        return {"accounts": accounts}
+        holds = grid_holds(f"cases_grid_holds{suffix}", metadata)
+        return {"accounts": accounts, "holds": holds}
 
     @handles(registry.GridWorkerAppointed)
     async def on_appointed(self, ctx: ApplyContext, event: RecordedEvent) -> None:
@@ -275,17 +290,30 @@ class FromRegistry(_Reaction):
         account = await ctx.conn.scalar(
             sa.select(accounts.c.account).where(accounts.c.worker_id == d.worker_id)
         )
-        if account is not None:
-            await self._take_over(ctx, event, d.worker_id, account, d.grid_ids)
+        await self._take_over(ctx, event, d.worker_id, account, d.grid_ids)
+
+    @handles(registry.GridWorkerLeft)
+    async def on_left(self, ctx: ApplyContext, event: RecordedEvent) -> None:
+        """The worker's grids are given up (their cases stay theirs until a new worker comes),
+        so an older appointment of another worker arriving later does not take them."""
+        d = event.data
+        assert isinstance(d, registry.GridWorkerLeft)
+        await give_up_grids(ctx.conn, ctx.tables["holds"], d.worker_id, event.envelope.time)
 
     async def _take_over(
         self,
         ctx: ApplyContext,
         cause: RecordedEvent,
         worker_id: uuid.UUID,
-        account: str,
+        account: str | None,
         grid_ids: list[uuid.UUID],
     ) -> None:
+        at = cause.envelope.time
+        grid_ids = await take_grids(ctx.conn, ctx.tables["holds"], worker_id, grid_ids, at)
+        if account is None or not grid_ids:
+            # every grid went to a newer appointment, or the appointment (with the worker's
+            # account) was never seen here (a history cut short): nobody to hand cases to
+            return
         # one reaction appends to many cases: each case's append is idempotent by the cause
         c = (await active_tables(ctx.conn, self.service.service_projection(Cases.name)))["cases"]
         open_cases = (

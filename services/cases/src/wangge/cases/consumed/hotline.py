@@ -1,5 +1,6 @@
 """The hotline bridge's events the cases service reads: routed tickets become complaint cases,
-repeated complaints proactive ones; the hotline's follow-up closes or reopens them."""
+repeated complaints proactive ones; the hotline's follow-up closes or reopens them, and a ticket
+returned to the hotline (退单) closes its case."""
 
 from __future__ import annotations
 
@@ -24,6 +25,12 @@ class TicketRoutedToGrid(IntegrationEvent):
     event_type = "wangge.hotline_bridge.TicketRoutedToGrid"
     ticket_id: uuid.UUID
     grid_id: uuid.UUID
+
+
+class TicketReturned(IntegrationEvent):
+    event_type = "wangge.hotline_bridge.TicketReturned"
+    ticket_id: uuid.UUID
+    reason: str
 
 
 class TicketReopened(IntegrationEvent):

@@ -358,16 +358,65 @@ def open_case(
     need_id: uuid.UUID | None = None,
     deadline: datetime | None = None,
 ) -> CaseOpened:
-    """A new case; a dispute gets the one-month mediation deadline unless given another."""
+    """A new case a client opens; a dispute gets the one-month mediation deadline unless given
+    another, and a deadline that has passed is refused (the client can give another)."""
+    if kind == CaseKind.DISPUTE and deadline is None:
+        deadline = now + MEDIATION_DEADLINE
+    if deadline is not None and deadline <= now:
+        raise InvalidCase("the deadline has passed already", field="deadline")
+    return _opened(
+        case_id=case_id, kind=kind, source=source, title=title, description=description,
+        grid_id=grid_id, assistance=assistance, subjects=subjects, ticket_id=ticket_id,
+        hotspot_id=hotspot_id, need_id=need_id, deadline=deadline,
+    )  # fmt: skip
+
+
+def record_opening(
+    *,
+    case_id: uuid.UUID,
+    kind: CaseKind,
+    source: Source,
+    title: str,
+    description: str,
+    grid_id: uuid.UUID | None,
+    assistance: Assistance | None = None,
+    subjects: list[str] | None = None,
+    ticket_id: uuid.UUID | None = None,
+    hotspot_id: uuid.UUID | None = None,
+    need_id: uuid.UUID | None = None,
+    deadline: datetime | None = None,
+) -> CaseOpened:
+    """A case another service's fact opens: that fact has happened, so the rules only a client's
+    command answers to are skipped (a deadline passed already is kept: overdue from the start)."""
+    # the other service's texts may be longer than a case keeps: cut, never refused
+    return _opened(
+        case_id=case_id, kind=kind, source=source, title=title[:200],
+        description=description[:4000], grid_id=grid_id, assistance=assistance,
+        subjects=subjects, ticket_id=ticket_id, hotspot_id=hotspot_id, need_id=need_id,
+        deadline=deadline,
+    )  # fmt: skip
+
+
+def _opened(
+    *,
+    case_id: uuid.UUID,
+    kind: CaseKind,
+    source: Source,
+    title: str,
+    description: str,
+    grid_id: uuid.UUID | None,
+    assistance: Assistance | None,
+    subjects: list[str] | None,
+    ticket_id: uuid.UUID | None,
+    hotspot_id: uuid.UUID | None,
+    need_id: uuid.UUID | None,
+    deadline: datetime | None,
+) -> CaseOpened:
     if (kind == CaseKind.ASSISTANCE) != (assistance is not None):
         raise InvalidCase(
             "an assistance case names its kind of help, and only an assistance case does",
             field="assistance",
         )
-    if kind == CaseKind.DISPUTE and deadline is None:
-        deadline = now + MEDIATION_DEADLINE
-    if deadline is not None and deadline <= now:
-        raise InvalidCase("the deadline has passed already", field="deadline")
     return CaseOpened(
         case_id=case_id, kind=kind, assistance=assistance, source=source, title=title,
         description=description, grid_id=grid_id, subjects=subjects or [],

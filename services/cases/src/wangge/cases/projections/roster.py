@@ -3,12 +3,15 @@ and the needs noted on visits (suggested cases).
 
 It says who is responsible for a grid (a new case is assigned to them), which community a grid
 belongs to (the community's triage view), and which grid a dwelling is in (a need noted at a
-dwelling suggests a case for its grid).
+dwelling suggests a case for its grid). A grid goes to the newest appointment as the registry
+recorded them, whatever order workers' streams arrive in (``domain.appointments``).
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+import uuid
+from collections.abc import Collection, Mapping, Sequence
+from datetime import UTC, datetime
 from typing import Any, ClassVar
 
 import sqlalchemy as sa
@@ -22,9 +25,11 @@ from wangge.cases.consumed.registry import (
     NeedNoted,
     PlaceRegistered,
 )
+from wangge.cases.domain import appointments
 from wangge.events import RecordedEvent, default_catalogue
 from wangge.events.projection import ApplyContext, Projection, handles
-from wangge.service import grid_workers, place_tree
+from wangge.service import place_tree
+from wangge.service.times import stored, utc
 
 UUID = sa.Uuid(as_uuid=True)
 
@@ -54,6 +59,7 @@ class Roster(Projection):
             sa.Column("grid_id", UUID, primary_key=True),
             sa.Column("worker_id", UUID, nullable=False, index=True),
         )
+        holds = grid_holds(f"roster_grid_holds{suffix}", metadata)
         needs = sa.Table(
             f"roster_needs{suffix}",
             metadata,
@@ -64,7 +70,9 @@ class Roster(Projection):
             sa.Column("description", sa.Text, nullable=False),
             sa.Column("noted_at", sa.DateTime(timezone=True), nullable=False),
         )
-        return {"places": places, "workers": workers, "grids": grids, "needs": needs}
+        return {
+            "places": places, "workers": workers, "grids": grids, "holds": holds, "needs": needs
+        }  # fmt: skip
 
     async def apply_many(
         self, ctx: ApplyContext, events: Sequence[RecordedEvent], new_streams: set[str]
@@ -92,10 +100,11 @@ class Roster(Projection):
         d = event.data
         assert isinstance(d, BuildingRegridded)
         places = ctx.tables["places"]
-        await ctx.conn.execute(
+        moved = await ctx.conn.execute(
             sa.update(places).where(places.c.place_id == d.place_id).values(parent_id=d.to_grid_id)
         )
-        await place_tree.derive(ctx.conn, places, d.place_id)
+        if moved.rowcount:  # else a building this copy never saw registered: none to move
+            await place_tree.derive(ctx.conn, places, d.place_id)
 
     @handles(GridWorkerAppointed)
     async def on_appointed(self, ctx: ApplyContext, event: RecordedEvent) -> None:
@@ -106,20 +115,26 @@ class Roster(Projection):
         await ctx.conn.execute(
             sa.insert(workers).values(worker_id=d.worker_id, account=d.account, name=d.name)
         )
-        await _take_grids(ctx, d.worker_id, d.grid_ids)
+        await _take_grids(ctx, event, d.worker_id, d.grid_ids)
 
     @handles(GridWorkerReassigned)
     async def on_reassigned(self, ctx: ApplyContext, event: RecordedEvent) -> None:
         d = event.data
         assert isinstance(d, GridWorkerReassigned)
-        await _take_grids(ctx, d.worker_id, d.grid_ids)
+        await _take_grids(ctx, event, d.worker_id, d.grid_ids)
 
     @handles(GridWorkerLeft)
     async def on_left(self, ctx: ApplyContext, event: RecordedEvent) -> None:
         d = event.data
         assert isinstance(d, GridWorkerLeft)
-        tables = ctx.tables
-        await grid_workers.leave(ctx.conn, tables["workers"], tables["grids"], d.worker_id, d.on)
+        workers = ctx.tables["workers"]
+        await ctx.conn.execute(
+            sa.update(workers).where(workers.c.worker_id == d.worker_id).values(left_on=d.on)
+        )
+        await give_up_grids(
+            ctx.conn, ctx.tables["holds"], d.worker_id, event.envelope.time,
+            grids=ctx.tables["grids"],
+        )  # fmt: skip
 
     @handles(NeedNoted)
     async def on_need(self, ctx: ApplyContext, event: RecordedEvent) -> None:
@@ -141,8 +156,104 @@ async def _register(ctx: ApplyContext, run: Sequence[PlaceRegistered]) -> None:
     )  # fmt: skip
 
 
-async def _take_grids(ctx: ApplyContext, worker_id: Any, grid_ids: list[Any]) -> None:
-    await grid_workers.take_grids(ctx.conn, ctx.tables["grids"], worker_id, grid_ids)
+def grid_holds(name: str, metadata: sa.MetaData) -> sa.Table:
+    """A table of when the registry last decided about each grid, and whom it gave the grid to
+    (none: given up), so that an older appointment arriving late cannot take it."""
+    return sa.Table(
+        name,
+        metadata,
+        sa.Column("grid_id", UUID, primary_key=True),
+        sa.Column("worker_id", UUID, index=True),
+        sa.Column("decided_at", sa.DateTime(timezone=True), nullable=False),
+    )
+
+
+async def _take_grids(
+    ctx: ApplyContext, event: RecordedEvent, worker_id: uuid.UUID, grid_ids: list[uuid.UUID]
+) -> None:
+    tables = ctx.tables
+    at = event.envelope.time
+    await take_grids(ctx.conn, tables["holds"], worker_id, grid_ids, at, grids=tables["grids"])
+
+
+async def take_grids(
+    conn: AsyncConnection,
+    holds: sa.Table,
+    worker_id: uuid.UUID,
+    grid_ids: Collection[uuid.UUID],
+    at: datetime,
+    *,
+    grids: sa.Table | None = None,
+) -> list[uuid.UUID]:
+    """Record an appointment or reassignment the registry recorded ``at`` in ``holds`` (and in
+    ``grids``, grid -> worker, when given); returns the grids the worker takes."""
+    held = await _held(conn, holds, grids, worker_id, grid_ids)
+    changed = appointments.appoint(held, worker_id=worker_id, grid_ids=grid_ids, at=at)
+    await _record(conn, holds, grids, changed)
+    return appointments.won(changed, worker_id)
+
+
+async def give_up_grids(
+    conn: AsyncConnection,
+    holds: sa.Table,
+    worker_id: uuid.UUID,
+    at: datetime,
+    *,
+    grids: sa.Table | None = None,
+) -> None:
+    """Record a worker leaving, recorded ``at``: their grids have no worker."""
+    held = await _held(conn, holds, grids, worker_id, ())
+    await _record(conn, holds, grids, appointments.leave(held, worker_id=worker_id, at=at))
+
+
+BEFORE_HOLDS = datetime.min.replace(tzinfo=UTC)
+"""The decision time of a grid -> worker row kept before the holds table existed: unknown, so any
+appointment recorded since is newer."""
+
+
+async def _held(
+    conn: AsyncConnection,
+    holds: sa.Table,
+    grids: sa.Table | None,
+    worker_id: uuid.UUID,
+    grid_ids: Collection[uuid.UUID],
+) -> dict[uuid.UUID, appointments.Hold]:
+    """The holds of ``grid_ids`` and of the worker's grids."""
+    named = list(grid_ids)
+
+    def rows_of(t: sa.Table) -> sa.Select[Any]:
+        return sa.select(t).where(sa.or_(t.c.grid_id.in_(named), t.c.worker_id == worker_id))
+
+    found: dict[uuid.UUID, appointments.Hold] = {}
+    if grids is not None:
+        for r in await conn.execute(rows_of(grids)):
+            found[r.grid_id] = appointments.Hold(r.worker_id, BEFORE_HOLDS)
+    for r in await conn.execute(rows_of(holds)):
+        found[r.grid_id] = appointments.Hold(r.worker_id, stored(r.decided_at))
+    return found
+
+
+async def _record(
+    conn: AsyncConnection,
+    holds: sa.Table,
+    grids: sa.Table | None,
+    changed: Mapping[uuid.UUID, appointments.Hold],
+) -> None:
+    if not changed:
+        return
+    ids = list(changed)
+    await conn.execute(sa.delete(holds).where(holds.c.grid_id.in_(ids)))
+    decided = [
+        {"grid_id": grid_id, "worker_id": hold.worker_id, "decided_at": utc(hold.at)}
+        for grid_id, hold in changed.items()
+    ]
+    await conn.execute(sa.insert(holds), decided)
+    if grids is None:
+        return
+    await conn.execute(sa.delete(grids).where(grids.c.grid_id.in_(ids)))
+    taken = [{"grid_id": g, "worker_id": h.worker_id} for g, h in changed.items() if h.worker_id]
+    if taken:
+        await conn.execute(sa.insert(grids), taken)
 
 
 async def worker_of(
