@@ -1,6 +1,7 @@
 """How the hotline bridge answers the cases service: the grid worker works the ticket as a case,
 so the case's acceptance accepts the ticket and its resolution replies to it (then delivered to
-the hotline). Each reaction commits with the source position and is idempotent by its cause."""
+the hotline). Each reaction commits with the source position and is idempotent by its cause; what
+a case's event means for its ticket is decided in ``domain.tickets``, which never refuses one."""
 
 from __future__ import annotations
 
@@ -65,9 +66,7 @@ class FromCases(Projection):
         assert isinstance(d, cases.CaseAccepted)
 
         def decide(ticket: tickets.Ticket | None, _: int) -> list[DomainEvent]:
-            if ticket is None or ticket.status != tickets.Status.ROUTED:
-                return []
-            return tickets.accept(ticket)
+            return tickets.case_accepted(ticket)
 
         await self._on_ticket(ctx, event, d.case_id, decide)
 
@@ -77,22 +76,10 @@ class FromCases(Projection):
         assert isinstance(d, cases.CaseResolved)
 
         def decide(ticket: tickets.Ticket | None, version: int) -> list[DomainEvent]:
-            if ticket is None:
-                return []
-            events: list[DomainEvent] = []
-            if ticket.status == tickets.Status.ROUTED:  # resolved without a separate acceptance
-                events = tickets.accept(ticket)
-                ticket = tickets.evolve(ticket, events[0], version + 1)
-                version += 1
-            if ticket.status not in (tickets.Status.ACCEPTED, tickets.Status.REOPENED):
-                return events
-            return [
-                *events,
-                *tickets.reply(
-                    ticket, text=d.resolution, solved=d.solved, at_source=d.at_source,
-                    version=version,
-                ),
-            ]  # fmt: skip
+            return tickets.case_resolved(
+                ticket, version=version, resolution=d.resolution, solved=d.solved,
+                at_source=d.at_source,
+            )  # fmt: skip
 
         await self._on_ticket(ctx, event, d.case_id, decide)
 

@@ -127,9 +127,11 @@ class GridMap(Projection):
         data = event.data
         assert isinstance(data, PlaceRenamed)
         places = ctx.tables["places"]
-        await ctx.conn.execute(
+        renamed = await ctx.conn.execute(
             sa.update(places).where(places.c.place_id == data.place_id).values(name=data.name)
         )
+        if not renamed.rowcount:
+            return  # a place this copy never saw registered (its history cut short): no address
         # a community's name leads every address in it: derived again, with what is below it
         await place_tree.derive(ctx.conn, places, data.place_id)
 
@@ -138,12 +140,13 @@ class GridMap(Projection):
         data = event.data
         assert isinstance(data, BuildingRegridded)
         places = ctx.tables["places"]
-        await ctx.conn.execute(
+        moved = await ctx.conn.execute(
             sa.update(places)
             .where(places.c.place_id == data.place_id)
             .values(parent_id=data.to_grid_id)
         )
-        await place_tree.derive(ctx.conn, places, data.place_id)
+        if moved.rowcount:  # else a building this copy never saw registered: none to route to
+            await place_tree.derive(ctx.conn, places, data.place_id)
 
     @handles(PersonMovedIn)
     async def on_moved_in(self, ctx: ApplyContext, event: RecordedEvent) -> None:
