@@ -26,10 +26,13 @@ from wangge.events import (
     IdempotencyKeyReused,
     WriteOrderError,
 )
-from wangge.events.faults import is_outage
+from wangge.events.faults import RepeatFilter, is_outage
 from wangge.service.errors import DomainError
 
 log = logging.getLogger(__name__)
+_outages = logging.getLogger(f"{__name__}.outages")
+# one line per kind and minute, with a count: an outage under load fails every request
+_outages.addFilter(RepeatFilter(window=60.0))
 
 PROBLEM_JSON = "application/problem+json"
 _URN = "urn:wangge:problem:"
@@ -187,7 +190,7 @@ def outage(request: Request, exc: Exception) -> JSONResponse:
     client is told to send it again with the same ``Idempotency-Key``: a retry then returns the
     first result instead of writing twice.
     """
-    log.warning(
+    _outages.warning(
         "%s %s: a dependency is out of reach (%s)",
         request.method, request.url.path, type(exc).__name__,
     )  # fmt: skip
