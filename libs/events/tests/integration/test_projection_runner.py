@@ -13,6 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from wangge.events import DomainEvent
 from wangge.events.projection import ProjectionRunner, StoreSource, active_generation
 from wangge.events.store import EventStore, open_store
+from wangge.events.testing import PgEngineFactory
 
 from events_projections import CountsProjection, Crash
 from events_samples import Counted, HouseholdRegistered, MemberAdded, catalogue
@@ -197,3 +198,23 @@ async def test_a_projection_whose_tables_changed_shape_starts_a_fresh_generation
         old_left = await conn.run_sync(lambda sync: sa.inspect(sync).has_table(f"{name}_counts_g1"))
     assert applied == {sid: EVENTS_EACH for sid in streams}
     assert not old_left
+
+
+@pytest.mark.postgres
+async def test_processes_starting_side_by_side_set_a_projection_up_once(
+    pg_engine_factory: PgEngineFactory,
+) -> None:
+    # one engine per process, on one fresh schema: each sets up the runner's tables and the
+    # projection's first generation at the same moment
+    schema = f"side_{uuid.uuid4().hex[:10]}"
+    engines = [await pg_engine_factory(schema=schema) for _ in range(4)]
+    first = engines[0]
+    store = open_store(first, service="sample", catalogue=catalogue)
+    await store.create_schema()
+    name = f"side_by_side_{uuid.uuid4().hex[:8]}"
+    runners = [
+        ProjectionRunner(CountsProjection(name), engine=e, source=StoreSource(store))
+        for e in engines
+    ]
+    await asyncio.gather(*(runner.setup() for runner in runners))
+    assert {runner.generation for runner in runners} == {1}

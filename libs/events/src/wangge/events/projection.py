@@ -520,6 +520,12 @@ class ProjectionRunner:
         is retired and a fresh one starts, which the runner fills from the beginning.
         """
         async with self.engine.begin() as conn:
+            if conn.dialect.name == "postgresql":
+                # processes of one service start side by side: one at a time creates tables and
+                # the first generation, or the others fail their start on what it created
+                await conn.exec_driver_sql(
+                    "SELECT pg_advisory_xact_lock(hashtextextended('wangge projection setup', 0))"
+                )
             await conn.run_sync(state.create_all)
             generation = await conn.scalar(
                 sa.select(generations.c.generation).where(
