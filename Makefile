@@ -3,7 +3,7 @@ SHELL := /bin/bash
 .DEFAULT_GOAL := help
 UV := scripts/uv.sh
 
-.PHONY: help sync run test lint unit bench docs services-start services-stop clean
+.PHONY: help sync run test lint unit system bench docs services-start services-stop clean
 
 help: ## list the commands
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-15s %s\n", $$1, $$2}'
@@ -25,11 +25,15 @@ lint: sync ## ruff and mypy --strict (libs, services, every test folder)
 	@$(UV) run --frozen mypy --strict libs/events/tests libs/service/tests services/registry/tests
 	@$(UV) run --frozen mypy --strict services/hotline-bridge/tests  # a conftest of its own
 	@$(UV) run --frozen mypy --strict services/cases/tests services/training/tests
-	@$(UV) run --frozen mypy --strict tests/e2e  # a conftest of its own
+	@$(UV) run --frozen mypy --strict tests/e2e  # tests/e2e and tests/system: a conftest each
+	@$(UV) run --frozen mypy --strict tests/system
 
 unit: sync ## the unit tests alone (no servers)
 	@$(UV) run --frozen pytest -q libs/events/tests/unit libs/service/tests/unit services/registry/tests/unit \
 		services/hotline-bridge/tests/unit services/cases/tests/unit services/training/tests/unit
+
+system: sync ## the system tests alone: the services as processes on servers of their own (kill -9, outages)
+	@$(UV) run --frozen pytest -q -m system tests/system
 
 bench: sync ## benchmarks against raw drivers and a peer library; prints a table with ratios
 	@scripts/bench.sh

@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # Throwaway single-node Apache Kafka (KRaft: broker + controller in one JVM)
-# for local development and tests. Everything lives under $REPO/.dev/kafka.
+# for local development and tests. Everything lives under $WANGGE_DEV_DIR/kafka;
+# WANGGE_DEV_DIR defaults to $REPO/.dev, and another folder gives another broker
+# of its own. A stop and a start keep the port and the data: clients reconnect.
 #
 #   scripts/dev/kafka.sh start   # idempotent; prints the env lines on stdout
 #   scripts/dev/kafka.sh stop    # idempotent
@@ -16,7 +18,11 @@ SCRIPT_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 REPO=$(git -C "$SCRIPT_DIR" rev-parse --show-toplevel 2>/dev/null || (cd "$SCRIPT_DIR/../.." && pwd))
 
 POM="$SCRIPT_DIR/kafka/pom.xml"
-KDIR="$REPO/.dev/kafka"
+if [[ -n ${WANGGE_DEV_DIR:-} ]]; then
+    KDIR="$(realpath -m "$WANGGE_DEV_DIR")/kafka"
+else
+    KDIR="$REPO/.dev/kafka"
+fi
 LIBS="$KDIR/libs"
 DATA="$KDIR/data"
 LOGS="$KDIR/logs"

@@ -1,17 +1,20 @@
 #!/usr/bin/env bash
 # Throwaway PostgreSQL cluster for local development and tests, under
-# $REPO/.dev/postgres (data/, postgres.log, port).
+# $WANGGE_DEV_DIR/postgres (data/, postgres.log, port); WANGGE_DEV_DIR defaults
+# to $REPO/.dev, and another folder gives another cluster of its own (the
+# system tests start one that they may stop and crash without disturbing this one).
 #
-#   scripts/dev/postgres.sh start   # idempotent; prints the env lines on stdout
-#   scripts/dev/postgres.sh stop    # idempotent (fast shutdown)
-#   scripts/dev/postgres.sh status  # exit 0 if running, 3 if not
-#   scripts/dev/postgres.sh env     # eval "$(scripts/dev/postgres.sh env)"
+#   scripts/dev/postgres.sh start            # idempotent; prints the env lines on stdout
+#   scripts/dev/postgres.sh stop [MODE]      # idempotent; MODE fast (default) or
+#                                            # immediate (no checkpoint: a crash, recovered at start)
+#   scripts/dev/postgres.sh status           # exit 0 if running, 3 if not
+#   scripts/dev/postgres.sh env              # eval "$(scripts/dev/postgres.sh env)"
 #
 # If DATABASE_URL already points elsewhere, start/env reuse it. As root the
 # server runs as the `postgres` user (PostgreSQL refuses to run as root); if
-# that user cannot reach the repo (e.g. it is under /root, mode 700), the
-# cluster lives in /tmp/wangge-dev-<hash of repo path>/postgres instead and
-# .dev/postgres is a symlink to it.
+# that user cannot reach the dev folder (e.g. it is under /root, mode 700), the
+# cluster lives in /tmp/wangge-dev-<hash of the path>/postgres instead and
+# <dev folder>/postgres is a symlink to it.
 set -euo pipefail
 
 SCRIPT_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -20,9 +23,15 @@ REPO=$(git -C "$SCRIPT_DIR" rev-parse --show-toplevel 2>/dev/null || (cd "$SCRIP
 
 DB_NAME=wangge
 PG_SUPERUSER=postgres
-DEV_DIR="$REPO/.dev"
+if [[ -n ${WANGGE_DEV_DIR:-} ]]; then
+    DEV_DIR=$(realpath -m "$WANGGE_DEV_DIR")
+    FALLBACK_KEY=$DEV_DIR
+else
+    DEV_DIR="$REPO/.dev"
+    FALLBACK_KEY=$REPO # the name it always had, so an existing fallback is found again
+fi
 LINK="$DEV_DIR/postgres"
-REPO_HASH=$(printf '%s' "$REPO" | sha256sum | cut -c1-12)
+REPO_HASH=$(printf '%s' "$FALLBACK_KEY" | sha256sum | cut -c1-12)
 FALLBACK_BASE="/tmp/wangge-dev-$REPO_HASH"
 
 # Set by resolve_dirs / find_pg_bin.
@@ -260,12 +269,15 @@ start() {
 }
 
 stop() {
+    local mode=${1:-fast}
+    [[ $mode == fast || $mode == immediate ]] || die "stop mode must be fast or immediate, not $mode"
     if ! find_pg_bin 0 || ! resolve_dirs 0 || ! is_running; then
         log "not running"
         return
     fi
-    as_pg "$PG_BIN/pg_ctl" -D "$DATA" -m fast -w -t 60 -s stop
-    log "stopped"
+    # -w: returns once the postmaster is gone (its pid file removed), so the port is free.
+    as_pg "$PG_BIN/pg_ctl" -D "$DATA" -m "$mode" -w -t 60 -s stop
+    log "stopped ($mode)"
 }
 
 status() {
@@ -300,12 +312,12 @@ main() {
             # One start/stop at a time (e.g. parallel test jobs).
             exec 9>"$DEV_DIR/postgres.lock"
             flock 9
-            if [[ $cmd == start ]]; then start; else stop; fi
+            if [[ $cmd == start ]]; then start; else stop "${2:-fast}"; fi
             ;;
         status) status ;;
         env) print_env ;;
         *)
-            echo "usage: $0 {start|stop|status|env}" >&2
+            echo "usage: $0 {start|stop [fast|immediate]|status|env}" >&2
             exit 2
             ;;
     esac
