@@ -493,6 +493,14 @@ class System:
         )
         return {"Authorization": f"Bearer {token}"}
 
+    async def sql(self, service: str, query: str, *args: Any) -> list[asyncpg.Record]:
+        """Run one statement on the service's database, as an operator with ``psql`` would."""
+        connection = await asyncpg.connect(_libpq_url(self.database_url(service)))
+        try:
+            return list(await connection.fetch(query, *args))
+        finally:
+            await connection.close()
+
     async def events(self, service: str) -> list[EventRow]:
         """Every row of the service's ``events`` table, in position order."""
         connection = await asyncpg.connect(_libpq_url(self.database_url(service)))
