@@ -212,3 +212,28 @@ def test_workers_appointments_leave_the_same_holders_in_any_order_across_workers
         a, b = iter(a_stream), iter(b_stream)
         arrival = [next(a) if i in slots else next(b) for i in range(4)]
         assert holders(arrival) == in_order, arrival
+
+
+# -- the worker a new case gets ------------------------------------------------------------------
+
+
+def test_a_new_case_goes_to_the_worker_the_take_over_knows_whatever_the_roster_says() -> None:
+    held = appointments.Hold(A, T[1])
+    assert appointments.responsible(held, account="a", roster=None) == (A, "a")
+    assert appointments.responsible(held, account="a", roster=(B, "b")) == (A, "a")
+
+
+def test_a_new_case_in_a_grid_given_up_goes_to_nobody_even_if_the_roster_lags() -> None:
+    given_up = appointments.Hold(None, T[2])
+    assert appointments.responsible(given_up, account=None, roster=(A, "a")) is None
+
+
+def test_a_new_case_has_nobody_when_its_workers_appointment_never_reached_the_take_over() -> None:
+    # a reassignment whose appointment was cut from the history: no account to hand it to
+    assert appointments.responsible(appointments.Hold(A, T[1]), account=None, roster=None) is None
+
+
+def test_a_grid_the_take_over_never_decided_about_takes_the_rosters_worker() -> None:
+    # kept before the take-over kept holds, or not yet applied there (it moves the case then)
+    assert appointments.responsible(None, account=None, roster=(A, "a")) == (A, "a")
+    assert appointments.responsible(None, account=None, roster=None) is None

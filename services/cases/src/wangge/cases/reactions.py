@@ -7,6 +7,12 @@ records the source position, so a reaction happens once whatever crashes or is r
   returned to the hotline (退单) closes it;
 - a grid worker appointed or reassigned to a grid takes over its open cases.
 
+A case a ticket opens and the take-over of a grid's open cases read the same record of who holds
+each grid (the take-over's), and each locks the grid first until its transaction ends (one
+writer at a time does it on SQLite): the opening sees the appointment, or the take-over sees the
+case. With the roster as the opening's source instead, an appointment the take-over applied
+before the case was opened and the roster after it left the case with nobody for good.
+
 Another service's event has happened: what it means for a case is decided in
 ``domain.upstream``, which never refuses one (a reaction that raised would hold back every later
 event of its partition).
@@ -15,19 +21,21 @@ event of its partition).
 from __future__ import annotations
 
 import uuid
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
 import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import AsyncConnection
 
 from wangge.cases.consumed import hotline, registry
-from wangge.cases.domain import cases, upstream
+from wangge.cases.domain import appointments, cases, upstream
 from wangge.cases.projections.cases import Cases
 from wangge.cases.projections.roster import (
     Roster,
     give_up_grids,
     grid_holds,
+    holds_with_accounts,
     take_grids,
     worker_of,
 )
@@ -40,6 +48,26 @@ from wangge.service.times import stored
 
 UUID = sa.Uuid(as_uuid=True)
 ACTOR = "system:cases"
+
+
+async def lock_grids(
+    conn: AsyncConnection, grid_ids: Collection[uuid.UUID], *, shared: bool
+) -> None:
+    """Lock grids until the transaction ends (PostgreSQL; SQLite has one writer at a time).
+
+    The take-over of a grid's open cases locks it exclusively before it records the appointment
+    and looks for the cases; the opening of a case locks it shared (openings do not wait for
+    each other) before it reads the grid's worker. So the two never see each other's work half:
+    whichever commits second sees what the first did. Each takes all its grids at once, in one
+    order, so two batches cannot each hold a grid the other waits for.
+    """
+    if conn.dialect.name != "postgresql" or not grid_ids:
+        return
+    keys = sorted({f"cases grid|{grid_id}" for grid_id in grid_ids})
+    take = "pg_advisory_xact_lock_shared" if shared else "pg_advisory_xact_lock"
+    await conn.exec_driver_sql(
+        f"SELECT {take}(hashtextextended(k, 0)) FROM unnest($1::text[]) AS k", (keys,)
+    )
 
 
 class _Reaction(Projection):
@@ -74,8 +102,12 @@ class _Reaction(Projection):
         )  # fmt: skip
 
     async def roster(self, ctx: ApplyContext) -> Mapping[str, sa.Table] | None:
+        return await self.tables_of(ctx, Roster.name)
+
+    async def tables_of(self, ctx: ApplyContext, name: str) -> Mapping[str, sa.Table] | None:
+        """Another of the service's projections' tables (None before it first started)."""
         try:
-            return await active_tables(ctx.conn, self.service.service_projection(Roster.name))
+            return await active_tables(ctx.conn, self.service.service_projection(name))
         except LookupError:
             return None
 
@@ -85,7 +117,8 @@ class FromHotline(_Reaction):
 
     name = "cases_from_hotline"
     reads: ClassVar[tuple[str, ...]] = ("hotline_bridge",)
-    inline_once: ClassVar[bool] = True  # it reads briefs and the roster, never the cases model
+    # it reads briefs and who holds the grids, never the cases model
+    inline_once: ClassVar[bool] = True
     consumers: ClassVar[int] = 3  # each ticket opens a case: round trips, side by side
 
     def define_tables(self, metadata: sa.MetaData, suffix: str) -> Mapping[str, sa.Table]:
@@ -113,16 +146,43 @@ class FromHotline(_Reaction):
         # the cases the batch's tickets open, read at once (nearly all still new)
         opening = await load_many(self.service.store, streams, cases.evolve, connection=ctx.conn)
         batch = _Briefing(conn=ctx.conn, tables=ctx.tables, cases=opening)
+        # the workers of the grids the tickets go to: locked and read together, before any case
+        # is touched (a take-over waiting for one of them may hold a case this batch appends to)
+        await self.read_workers(batch, [d.grid_id for d in routed])
         await super().apply_many(batch, events, new_streams)
         await insert_many(ctx.conn, ctx.tables["briefs"], list(batch.briefs.values()))
 
-    async def worker(self, ctx: ApplyContext, grid_id: uuid.UUID) -> tuple[Any, str] | None:
-        """The grid's worker, as the roster knows them (once per grid and batch)."""
-        known = ctx.workers if isinstance(ctx, _Briefing) else {}
-        if grid_id not in known:
-            roster = await self.roster(ctx)
-            known[grid_id] = await worker_of(ctx.conn, roster, grid_id) if roster else None
-        return known[grid_id]
+    async def worker(self, ctx: ApplyContext, grid_id: uuid.UUID) -> appointments.Worker | None:
+        """The grid's worker, the grid locked against a take-over until the transaction ends
+        (once per grid and batch)."""
+        briefing = (
+            ctx if isinstance(ctx, _Briefing) else _Briefing(conn=ctx.conn, tables=ctx.tables)
+        )
+        # a grid not read with the batch's routings (repeated complaints') is locked now; if a
+        # take-over holding it waits for a case this batch appended to, PostgreSQL ends the
+        # deadlock and the runner applies the batch again one event at a time
+        await self.read_workers(briefing, [grid_id])
+        return briefing.workers[grid_id]
+
+    async def read_workers(self, ctx: _Briefing, grid_ids: Collection[uuid.UUID]) -> None:
+        """Lock the grids the batch has not read yet, and read their workers into it, from the
+        take-over's record of who holds each grid (the roster's answer for a grid that record
+        never decided about: ``appointments.responsible``)."""
+        new = sorted(set(grid_ids) - ctx.workers.keys())
+        if not new:
+            return
+        await lock_grids(ctx.conn, new, shared=True)
+        record = await self.tables_of(ctx, FromRegistry.name)
+        held = {}  # before the take-over first started, it decided about no grid
+        if record is not None:
+            held = await holds_with_accounts(ctx.conn, record["holds"], record["accounts"], new)
+        roster = await self.roster(ctx) if any(g not in held for g in new) else None
+        for grid_id in new:
+            hold, account = held.get(grid_id, (None, None))
+            known = None
+            if hold is None and roster is not None:
+                known = await worker_of(ctx.conn, roster, grid_id)
+            ctx.workers[grid_id] = appointments.responsible(hold, account=account, roster=known)
 
     @handles(hotline.TicketReceived)
     async def on_received(self, ctx: ApplyContext, event: RecordedEvent) -> None:
@@ -249,8 +309,9 @@ class _Briefing(ApplyContext):
     """A batch's new briefs, by ticket id, inserted at its end, and the grids' workers."""
 
     briefs: dict[uuid.UUID, dict[str, Any]] = field(default_factory=dict)
-    workers: dict[uuid.UUID, tuple[Any, str] | None] = field(default_factory=dict)
-    """Each grid's worker: the roster, read once per grid (a batch's tickets share a few)."""
+    workers: dict[uuid.UUID, appointments.Worker | None] = field(default_factory=dict)
+    """Each grid's worker, read once per grid (a batch's tickets share a few); the grid stays
+    locked against a take-over until the batch commits, so it stays true for the batch."""
     cases: dict[str, Loaded[cases.Case]] = field(default_factory=dict)
     """The cases the batch's tickets open, read together before the first reaction."""
 
@@ -258,7 +319,8 @@ class _Briefing(ApplyContext):
 class FromRegistry(_Reaction):
     """A worker appointed or reassigned to grids takes over the grids' open cases, unless the
     registry gave a grid to someone else later (workers' streams arrive in any order): its own
-    record of who holds each grid says so, as the roster's does."""
+    record of who holds each grid says so, as the roster's does. A case a ticket opens takes its
+    worker from this record too (see the module's docstring)."""
 
     name = "cases_from_registry"
     reads: ClassVar[tuple[str, ...]] = ("registry",)
@@ -272,6 +334,19 @@ class FromRegistry(_Reaction):
         )
         holds = grid_holds(f"cases_grid_holds{suffix}", metadata)
         return {"accounts": accounts, "holds": holds}
+
+    async def apply_many(
+        self, ctx: ApplyContext, events: Sequence[RecordedEvent], new_streams: set[str]
+    ) -> None:
+        """The grids the batch's appointments name are locked first, all at once, so that no
+        case opens in one of them between the take-over's look for open cases and its commit
+        (the case's worker is read from the holds this batch is writing)."""
+        named: set[uuid.UUID] = set()
+        for event in events:
+            if isinstance(event.data, registry.GridWorkerAppointed | registry.GridWorkerReassigned):
+                named.update(event.data.grid_ids)
+        await lock_grids(ctx.conn, named, shared=False)
+        await super().apply_many(ctx, events, new_streams)
 
     @handles(registry.GridWorkerAppointed)
     async def on_appointed(self, ctx: ApplyContext, event: RecordedEvent) -> None:

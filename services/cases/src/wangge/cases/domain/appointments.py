@@ -6,6 +6,10 @@ worker to the same grid, or after that worker gave the grid up (a replay, a lagg
 Each grid therefore remembers when the registry last decided about it (appointed someone, or
 someone gave it up), and an appointment recorded before that changes nothing: the grid goes to
 the newest appointment, never to the one that happened to arrive last.
+
+The take-over of open cases keeps that record, and the worker of a new case is read from it too:
+a case opened in a grid then always meets the appointment, either when it opens (the grid's
+record already names the worker) or when the take-over looks for the grid's open cases.
 """
 
 from __future__ import annotations
@@ -61,3 +65,24 @@ def leave(
 def won(changed: Mapping[uuid.UUID, Hold], worker_id: uuid.UUID) -> list[uuid.UUID]:
     """The grids a worker takes in ``changed`` (the cases there move to them)."""
     return [grid_id for grid_id, hold in changed.items() if hold.worker_id == worker_id]
+
+
+Worker = tuple[uuid.UUID, str]
+"""A grid's worker: their id and account."""
+
+
+def responsible(hold: Hold | None, *, account: str | None, roster: Worker | None) -> Worker | None:
+    """Who a case opened in a grid goes to, by the record the take-over of open cases keeps.
+
+    ``hold``: the grid's hold in that record (None: it never decided about the grid), ``account``
+    its worker's (None: their appointment never reached it, a history cut short), ``roster``
+    the roster's worker of the grid. A grid the record never decided about takes the roster's
+    answer: its appointment was kept before the record was (the roster kept it), or has yet to
+    reach the take-over, which then moves the case to that worker anyway. A grid given up has
+    nobody, whatever the roster, which may not have caught up, says.
+    """
+    if hold is None:
+        return roster
+    if hold.worker_id is None or account is None:
+        return None
+    return (hold.worker_id, account)

@@ -256,6 +256,21 @@ async def _record(
         await conn.execute(sa.insert(grids), taken)
 
 
+async def holds_with_accounts(
+    conn: AsyncConnection, holds: sa.Table, accounts: sa.Table, grid_ids: Collection[uuid.UUID]
+) -> dict[uuid.UUID, tuple[appointments.Hold, str | None]]:
+    """The holds of ``grid_ids`` (a grid never decided about is missing), each with its worker's
+    account in ``accounts`` (None: unknown), in one query for a batch's grids."""
+    found = await conn.execute(
+        sa.select(holds.c.grid_id, holds.c.worker_id, holds.c.decided_at, accounts.c.account)
+        .select_from(holds.outerjoin(accounts, accounts.c.worker_id == holds.c.worker_id))
+        .where(holds.c.grid_id.in_(list(grid_ids)))
+    )
+    return {
+        r.grid_id: (appointments.Hold(r.worker_id, stored(r.decided_at)), r.account) for r in found
+    }
+
+
 async def worker_of(
     conn: AsyncConnection, tables: Mapping[str, sa.Table], grid_id: Any
 ) -> tuple[Any, str] | None:
