@@ -2,8 +2,8 @@
 are answered 503 with ``Retry-After`` (never a 500) and retry; every push taken in becomes one
 case, every event reaches its topic, and every service is ready again without a restart.
 
-The registry, the hotline bridge and the cases service run as processes on the system tests'
-own PostgreSQL and Kafka. While the broker is down the hotline bridge keeps taking pushes in
+The registry, the hotline bridge (its relay the standalone ``wangge-events relay``) and the
+cases service run as processes on the system tests' own PostgreSQL and Kafka. While the broker is down the hotline bridge keeps taking pushes in
 (they are recorded in its outbox, its database); while the database is down every service
 answers 503 and its relay and projection runners restart with backoff until it is back.
 """
@@ -55,9 +55,10 @@ class Pushes:
 async def test_outages_of_the_broker_and_the_database_under_load_heal_by_themselves(
     system: System, servers: Servers
 ) -> None:
-    registry, hotline, cases = await asyncio.gather(
+    registry, hotline, relay, cases = await asyncio.gather(
         system.start_service("registry"),
-        system.start_service("hotline_bridge"),
+        system.start_service("hotline_bridge", relay_in_process=False),
+        system.start_relay("hotline_bridge"),  # the standalone command waits outages out too
         system.start_service("cases"),
     )
     services = [registry, hotline, cases]
@@ -102,7 +103,7 @@ async def test_outages_of_the_broker_and_the_database_under_load_heal_by_themsel
     assert pushes.unavailable_without_retry_after == 0, story
     assert pushes.connection_errors == 0, story
     # nobody restarted anything
-    assert all(p.running and p.starts == 1 and p.kills == 0 for p in services), story
+    assert all(p.running and p.starts == 1 and p.kills == 0 for p in [*services, relay]), story
 
     # what waited is published and applied: every push is one case, every event on its topic
     lacking = await settled(lambda: tickets_without_case(system, pushes.taken))
@@ -117,7 +118,7 @@ async def test_outages_of_the_broker_and_the_database_under_load_heal_by_themsel
         missing = await settled(functools.partial(unpublished, system, service))
         assert missing == set(), f"{service}: {len(missing)} events never published; {story}"
 
-    for process in services:
+    for process in [*services, relay]:
         lines = process.log_path.read_text(errors="replace").count("\n")
         assert lines < LOG_LINES, f"{process.name} logged {lines} lines: {process.tail(20)}"
 

@@ -11,7 +11,7 @@ import sqlalchemy.exc
 from aiokafka.errors import KafkaConnectionError
 
 from wangge.events.errors import ConcurrencyConflict
-from wangge.events.faults import RepeatFilter, is_outage
+from wangge.events.faults import RepeatFilter, is_outage, is_transaction_conflict
 from wangge.events.supervision import Backoff, Healthy, Supervised, supervise
 
 
@@ -143,3 +143,11 @@ def test_repeated_warnings_of_a_client_library_pass_once_then_with_a_count() -> 
     later = record("aiokafka.conn", template, 1, 0)
     assert quiet.filter(later)
     assert "(and 499 more like it" in later.getMessage()
+
+
+def test_a_deadlock_is_a_conflict_of_transactions_and_passes_when_run_again() -> None:
+    class _Deadlock(Exception):
+        sqlstate = "40P01"
+
+    assert is_transaction_conflict(_wrapped(_Deadlock("deadlock detected")))
+    assert not is_transaction_conflict(_wrapped(_UniqueViolation("duplicate key")))

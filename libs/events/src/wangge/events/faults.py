@@ -72,6 +72,12 @@ def is_outage(error: BaseException) -> bool:
     return any(_is_outage_itself(inner) for inner in _chain(error))
 
 
+def is_transaction_conflict(error: BaseException) -> bool:
+    """Whether ``error`` is PostgreSQL refusing a transaction for another's sake (a deadlock, a
+    serialisation failure): the same work in smaller transactions usually passes."""
+    return any(getattr(inner, "sqlstate", None) in ("40001", "40P01") for inner in _chain(error))
+
+
 def first_line(error: BaseException, *, limit: int = 200) -> str:
     """The first line of an error's message, cut to ``limit`` characters (for a short reason)."""
     lines = str(error).strip().splitlines()

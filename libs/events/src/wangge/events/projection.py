@@ -36,7 +36,7 @@ from wangge.events.catalogue import Catalogue, default_catalogue, version_from_d
 from wangge.events.db import insert_many
 from wangge.events.envelope import START, Checkpoint, Envelope, RecordedEvent
 from wangge.events.errors import WriteOrderError
-from wangge.events.faults import first_line, is_outage
+from wangge.events.faults import first_line, is_outage, is_transaction_conflict
 from wangge.events.kafka import ensure_topics, make_consumer
 from wangge.events.model import DomainEvent, IntegrationEvent
 from wangge.events.parking import UNKNOWN_TYPE, park, stored_event
@@ -734,12 +734,16 @@ class ProjectionRunner:
         except WriteOrderError:
             log.info("projection %s reacts one event at a time", self.projection.name)
         except Exception as error:
-            if is_outage(error):
+            if is_transaction_conflict(error):
+                # a deadlock with another projection's batch: smaller transactions pass
+                log.info("projection %s applies one event at a time", self.projection.name)
+            elif is_outage(error):
                 raise
-            log.warning(
-                "projection %s: a batch of %d events failed (%s); applying them one at a time",
-                self.projection.name, len(piece), type(error).__name__,
-            )  # fmt: skip
+            else:
+                log.warning(
+                    "projection %s: a batch of %d events failed (%s); applying them one at a "
+                    "time", self.projection.name, len(piece), type(error).__name__,
+                )  # fmt: skip
         handled = self.projection.handled_types
         chunk: list[SourcedEvent] = []
         for sourced in piece:
