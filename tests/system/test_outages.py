@@ -3,9 +3,10 @@ are answered 503 with ``Retry-After`` (never a 500) and retry; every push taken 
 case, every event reaches its topic, and every service is ready again without a restart.
 
 The registry, the hotline bridge (its relay the standalone ``wangge-events relay``) and the
-cases service run as processes on the system tests' own PostgreSQL and Kafka. While the broker is down the hotline bridge keeps taking pushes in
-(they are recorded in its outbox, its database); while the database is down every service
-answers 503 and its relay and projection runners restart with backoff until it is back.
+cases service run as processes on the system tests' own PostgreSQL and Kafka. While the broker
+is down the hotline bridge keeps taking pushes in (they are recorded in its outbox, its
+database); while the database is down every service answers 503 and its relay and projection
+runners restart with backoff until it is back.
 """
 
 from __future__ import annotations
