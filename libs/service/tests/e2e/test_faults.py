@@ -113,7 +113,8 @@ async def test_a_poison_event_parks_its_stream_while_every_other_stream_flows(
     again = await client.post(f"/admin/parked/{CounterTotals.name}/retry", headers=operator)
     assert again.status_code == 200
     assert again.json()["handled"] == 0
-    assert [i["attempts"] for i in again.json()["still_parked"]] == [2, 1]
+    # the handler failed once more on the first; the one behind it was never tried
+    assert [i["attempts"] for i in again.json()["still_parked"]] == [2, 0]
 
     CounterTotals.fixed = True  # the fix is deployed
     done = await client.post(
