@@ -945,16 +945,19 @@ class ProjectionRunner:
         )  # fmt: skip
 
     async def _hold_partitions(self, conn: AsyncConnection, batch: Sequence[SourcedEvent]) -> None:
-        """Take the batch's partitions for this transaction (PostgreSQL, Kafka sources).
+        """Take the batch's partitions (or event tables) for this transaction (PostgreSQL).
 
         A partition moves between consumers when the group rebalances; the new owner may fetch
         events the old one is still applying. Waiting here until the old owner commits makes
-        the applied versions it reads next include that batch, so nothing is applied twice.
+        the applied versions it reads next include that batch, so nothing is applied twice. An
+        event table is read by one process at a time (``run`` holds a session lock), but that
+        lock lives on one connection, which may break alone while the holder goes on: this
+        lock keeps even two holders from applying side by side.
         """
         await self._lock_sources(conn, {s.source_key for s in batch})
 
     async def _lock_sources(self, conn: AsyncConnection, source_keys: set[str]) -> None:
-        if not isinstance(self.source, KafkaSource) or conn.dialect.name != "postgresql":
+        if conn.dialect.name != "postgresql":
             return
         keys = sorted(f"{self.projection.name}|{key}" for key in source_keys)
         await conn.exec_driver_sql(
