@@ -8,9 +8,10 @@ from typing import Annotated, Any
 
 import sqlalchemy as sa
 from fastapi import APIRouter, Query, Response, status
-from pydantic import AwareDatetime, BaseModel, Field
+from pydantic import BaseModel, Field
 
 from wangge.registry.api.access import Reader, Staff, ensure_visible, scope_filter
+from wangge.registry.api.bounds import Moment, Page, Size
 from wangge.registry.api.deps import ReadConnection
 from wangge.registry.api.history import HistoryPage, stream_history
 from wangge.registry.api.people import Views
@@ -239,8 +240,8 @@ async def list_households(
     state: State,
     dwelling_id: uuid.UUID | None = None,
     number: Annotated[str | None, Query(max_length=40)] = None,
-    page: Annotated[int, Query(ge=1)] = 1,
-    size: Annotated[int, Query(ge=1, le=200)] = 50,
+    page: Page = 1,
+    size: Size = 50,
 ) -> HouseholdPage:
     """Households in the caller's places."""
     views = await Views.of(conn, state)
@@ -269,7 +270,7 @@ async def household_card(
         date | None, Query(alias="as_of", description="members on this date (default: today)")
     ] = None,
     known_at: Annotated[
-        AwareDatetime | None,
+        Moment | None,
         Query(description="as the register knew it at this time (default: now)"),
     ] = None,
 ) -> HouseholdCard:

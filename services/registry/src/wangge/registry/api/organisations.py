@@ -13,6 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from wangge.events import DomainEvent
 from wangge.registry.api.access import Reader, Staff, in_scope, scope_filter
+from wangge.registry.api.bounds import Page, Size
 from wangge.registry.api.deps import ReadConnection
 from wangge.registry.api.history import HistoryPage, stream_history
 from wangge.registry.api.people import Views
@@ -190,8 +191,8 @@ async def list_organisations(
     place_id: Annotated[uuid.UUID | None, Query(description="at this place")] = None,
     uscc: Annotated[str | None, Query(max_length=30)] = None,
     closed: Annotated[bool | None, Query(description="closed ones, or open ones only")] = None,
-    page: Annotated[int, Query(ge=1)] = 1,
-    size: Annotated[int, Query(ge=1, le=200)] = 50,
+    page: Page = 1,
+    size: Size = 50,
 ) -> OrganisationPage:
     """Organisations in the caller's places, filtered by kind, place, code or closing."""
     reads = await Reads.of(conn, state)

@@ -9,7 +9,7 @@ from typing import Annotated, Any
 
 import sqlalchemy as sa
 from fastapi import APIRouter, Depends, Query, Response, status
-from pydantic import AwareDatetime, BaseModel, Field
+from pydantic import BaseModel, Field
 
 from wangge.events import DomainEvent
 from wangge.events.sealing import Sealed
@@ -21,6 +21,7 @@ from wangge.registry.api.access import (
     Staff,
     scope_filter,
 )
+from wangge.registry.api.bounds import Moment, Page, Size
 from wangge.registry.api.deps import ReadConnection
 from wangge.registry.api.history import HistoryPage, stream_history
 from wangge.registry.api.people import Keys, PersonRead, Views
@@ -208,8 +209,8 @@ async def search_persons(
     address: Annotated[str | None, Query(max_length=200)] = None,
     tag: Annotated[str | None, Query(max_length=40)] = None,
     residence_status: ResidenceStatus | None = None,
-    page: Annotated[int, Query(ge=1)] = 1,
-    size: Annotated[int, Query(ge=1, le=200)] = 50,
+    page: Page = 1,
+    size: Size = 50,
 ) -> PersonPage:
     """Persons in the caller's places, by name, address, tag or status; masked, paginated."""
     if name is not None and principal.department_only:
@@ -488,7 +489,7 @@ async def residents_on_date(
         date | None, Query(alias="as_of", description="the date (default: today)")
     ] = None,
     known_at: Annotated[
-        AwareDatetime | None, Query(description="as the register knew it then (default: now)")
+        Moment | None, Query(description="as the register knew it then (default: now)")
     ] = None,
 ) -> ResidentsOnDate:
     """Who lived in a dwelling on a date — moves carry the date they took effect."""

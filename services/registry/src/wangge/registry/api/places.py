@@ -13,6 +13,7 @@ from pydantic import BaseModel, Field
 
 from wangge.events.store import AppendResult
 from wangge.registry.api.access import Manager, Reader, Staff, ensure_visible, scope_filter
+from wangge.registry.api.bounds import Page, Size
 from wangge.registry.api.deps import ReadConnection, tables
 from wangge.registry.api.history import HistoryPage, stream_history
 from wangge.registry.domain import places
@@ -174,8 +175,8 @@ async def list_places(
     address: Annotated[
         str | None, Query(max_length=200, description="matches the normalised address")
     ] = None,
-    page: Annotated[int, Query(ge=1)] = 1,
-    size: Annotated[int, Query(ge=1, le=200)] = 50,
+    page: Page = 1,
+    size: Size = 50,
 ) -> PlacePage:
     """Places in the caller's scope, filtered by parent, level or address text."""
     t = (await tables(conn, state, PlaceTree.name))["places"]

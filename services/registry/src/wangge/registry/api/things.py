@@ -11,6 +11,7 @@ from fastapi import APIRouter, Query, Response, status
 from pydantic import BaseModel, Field
 
 from wangge.registry.api.access import Reader, Staff, ensure_visible, scope_filter
+from wangge.registry.api.bounds import Page, Size
 from wangge.registry.api.deps import ReadConnection
 from wangge.registry.api.history import HistoryPage, stream_history
 from wangge.registry.api.organisations import Reads
@@ -169,8 +170,8 @@ async def list_things(
     risk_level: RiskLevel | None = None,
     place_id: Annotated[uuid.UUID | None, Query(description="at this place")] = None,
     responsible_organisation_id: uuid.UUID | None = None,
-    page: Annotated[int, Query(ge=1)] = 1,
-    size: Annotated[int, Query(ge=1, le=200)] = 50,
+    page: Page = 1,
+    size: Size = 50,
 ) -> ThingPage:
     """Key facilities and hazard points in the caller's places (e.g. open high-risk hazards)."""
     reads = await Reads.of(conn, state)

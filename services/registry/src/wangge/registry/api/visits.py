@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
-from typing import Annotated, Any
+from typing import Any
 
 import sqlalchemy as sa
-from fastapi import APIRouter, Query, Response, status
+from fastapi import APIRouter, Response, status
 from pydantic import AwareDatetime, BaseModel, Field
 
 from wangge.registry.api.access import Staff, scope_filter
+from wangge.registry.api.bounds import Moment, Page, Size
 from wangge.registry.api.deps import ReadConnection, tables
 from wangge.registry.api.people import Views
 from wangge.registry.domain.visits import Document, NeedCategory
@@ -169,9 +170,9 @@ async def list_visits(
     state: State,
     dwelling_id: uuid.UUID | None = None,
     household_id: uuid.UUID | None = None,
-    since: AwareDatetime | None = None,
-    page: Annotated[int, Query(ge=1)] = 1,
-    size: Annotated[int, Query(ge=1, le=200)] = 50,
+    since: Moment | None = None,
+    page: Page = 1,
+    size: Size = 50,
 ) -> VisitPage:
     """Visits in the caller's places, newest first."""
     v = (await tables(conn, state, Activity.name))["visits"]
@@ -204,9 +205,9 @@ async def list_needs(
     conn: ReadConnection,
     state: State,
     category: NeedCategory | None = None,
-    since: AwareDatetime | None = None,
-    page: Annotated[int, Query(ge=1)] = 1,
-    size: Annotated[int, Query(ge=1, le=200)] = 50,
+    since: Moment | None = None,
+    page: Page = 1,
+    size: Size = 50,
 ) -> NeedPage:
     """Needs noted on visits in the caller's places, newest first."""
     n = (await tables(conn, state, Activity.name))["needs"]

@@ -4,14 +4,15 @@ from __future__ import annotations
 
 import uuid
 from datetime import date
-from typing import Annotated, Any
+from typing import Any
 
 import sqlalchemy as sa
-from fastapi import APIRouter, Query, Response, status
+from fastapi import APIRouter, Response, status
 from pydantic import BaseModel, Field
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from wangge.registry.api.access import Manager, Staff, scope_filter
+from wangge.registry.api.bounds import Page, Size
 from wangge.registry.api.deps import ReadConnection, tables
 from wangge.registry.api.history import HistoryPage, stream_history
 from wangge.registry.api.people import Views
@@ -181,8 +182,8 @@ async def list_workers(
     conn: ReadConnection,
     state: State,
     grid_id: uuid.UUID | None = None,
-    page: Annotated[int, Query(ge=1)] = 1,
-    size: Annotated[int, Query(ge=1, le=200)] = 50,
+    page: Page = 1,
+    size: Size = 50,
 ) -> WorkerPage:
     """Grid workers of grids in the caller's places."""
     w, a, _ = await _views(conn, state)
