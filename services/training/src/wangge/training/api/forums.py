@@ -20,6 +20,7 @@ from wangge.service.deps import State
 from wangge.service.errors import NotFound
 from wangge.service.times import StoredTime, local_day, utc
 from wangge.training.api.access import Manager, Reader, UnknownWorker
+from wangge.training.api.bounds import Moment
 from wangge.training.domain import forums as f
 from wangge.training.tables import development, roster
 
@@ -186,8 +187,8 @@ async def hold_forum(
 async def list_forums(
     principal: Reader,
     state: State,
-    since: Annotated[AwareDatetime | None, Query(description="held at or after")] = None,
-    until: Annotated[AwareDatetime | None, Query(description="held before")] = None,
+    since: Annotated[Moment | None, Query(description="held at or after")] = None,
+    until: Annotated[Moment | None, Query(description="held before")] = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
 ) -> ForumList:
     """Forums in the order they were held."""

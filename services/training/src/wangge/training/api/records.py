@@ -10,7 +10,7 @@ from typing import Annotated, Any
 
 import sqlalchemy as sa
 from fastapi import APIRouter, Query
-from pydantic import AwareDatetime, BaseModel, Field
+from pydantic import BaseModel, Field
 
 from wangge.events.db import read_only
 from wangge.service.auth import Principal
@@ -18,6 +18,7 @@ from wangge.service.deps import State
 from wangge.service.errors import DomainError
 from wangge.service.times import StoredTime, local_day, utc
 from wangge.training.api.access import MANAGERS, Reader, may_read, readable_worker
+from wangge.training.api.bounds import Moment
 from wangge.training.api.handbooks import HandbookStanding, worker_handbooks
 from wangge.training.api.secondments import SecondmentBrief, worker_secondments
 from wangge.training.domain.sessions import ATTENDED, Attendance
@@ -169,8 +170,8 @@ async def coverage(
     state: State,
     session_id: Annotated[uuid.UUID | None, Query(description="one session")] = None,
     topic: Annotated[str | None, Query(max_length=200, description="its sessions")] = None,
-    since: Annotated[AwareDatetime | None, Query(description="sessions from")] = None,
-    until: Annotated[AwareDatetime | None, Query(description="sessions before")] = None,
+    since: Annotated[Moment | None, Query(description="sessions from")] = None,
+    until: Annotated[Moment | None, Query(description="sessions before")] = None,
 ) -> Coverage:
     """How many workers one session, or the sessions of a topic in a period, reached: per
     community and in all (community staff see their communities)."""

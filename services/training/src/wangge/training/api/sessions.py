@@ -17,6 +17,7 @@ from wangge.service.deps import State
 from wangge.service.errors import Forbidden, NotFound
 from wangge.service.times import StoredTime, utc
 from wangge.training.api.access import Manager, Reader, acting_for_self, known_worker
+from wangge.training.api.bounds import Moment
 from wangge.training.domain import programmes
 from wangge.training.domain import sessions as s
 from wangge.training.tables import sessions_tables
@@ -184,8 +185,8 @@ async def schedule_session(
 async def list_sessions(
     principal: Reader,
     state: State,
-    since: Annotated[AwareDatetime | None, Query(description="starting at or after")] = None,
-    until: Annotated[AwareDatetime | None, Query(description="starting before")] = None,
+    since: Annotated[Moment | None, Query(description="starting at or after")] = None,
+    until: Annotated[Moment | None, Query(description="starting before")] = None,
     topic: Annotated[str | None, Query(max_length=200)] = None,
     programme_id: uuid.UUID | None = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,

@@ -25,6 +25,7 @@ from wangge.service.auth import Principal, require
 from wangge.service.deps import State
 from wangge.service.errors import DomainError, NotFound
 from wangge.service.times import utc
+from wangge.training.api.bounds import MAX_SEQ, XapiMoment
 from wangge.training.config import TrainingSettings
 from wangge.training.projections.statements import Statements
 
@@ -96,12 +97,14 @@ async def get_statements(
     verb: Annotated[str | None, Query(description="a verb IRI")] = None,
     activity: Annotated[str | None, Query(description="an activity IRI")] = None,
     registration: Annotated[uuid.UUID | None, Query()] = None,
-    since: Annotated[datetime | None, Query(description="stored after")] = None,
-    until: Annotated[datetime | None, Query(description="stored at or before")] = None,
+    since: Annotated[XapiMoment | None, Query(description="stored after")] = None,
+    until: Annotated[XapiMoment | None, Query(description="stored at or before")] = None,
     limit: Annotated[int, Query(ge=0, description=f"0: the most ({MOST})")] = 0,
     ascending: Annotated[bool, Query()] = False,
     shape: Annotated[str, Query(alias="format", pattern="^(ids|exact|canonical)$")] = "exact",
-    cursor: Annotated[int | None, Query(description="where the previous page ended")] = None,
+    cursor: Annotated[
+        int | None, Query(ge=0, le=MAX_SEQ, description="where the previous page ended")
+    ] = None,
 ) -> JSONResponse:
     """Statements: one by ``statementId`` (or a voided one by ``voidedStatementId``), or a
     list filtered by agent, verb, activity and stored time, newest first unless ``ascending``."""

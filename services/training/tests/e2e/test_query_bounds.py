@@ -1,0 +1,55 @@
+"""Extreme query parameters (a fuzzer's favourites) are refused naming the parameter, never a
+500 from an overflow in the database or in the conversion of a time to UTC."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from wangge.service.testing import Running
+from wangge.training.config import TrainingSettings
+
+Training = Running[TrainingSettings]
+
+XAPI = {"X-Experience-API-Version": "1.0.3"}
+
+
+def _trainer(training: Training) -> Any:
+    return {**training.as_("trainer", places=["320111001"]), **XAPI}
+
+
+async def test_a_statements_cursor_beyond_any_statement_number_is_refused(
+    training: Training,
+) -> None:
+    for cursor in ("99999999999999999999", str(2**63 - 1), str(2**31), "-1"):
+        response = await training.client.get(
+            "/xapi/statements", params={"cursor": cursor}, headers=_trainer(training)
+        )
+        assert response.status_code == 422, (cursor, response.text)
+        assert [e["field"] for e in response.json()["errors"]] == ["query/cursor"]
+    last = await training.client.get(
+        "/xapi/statements", params={"cursor": str(2**31 - 1)}, headers=_trainer(training)
+    )
+    assert last.status_code == 200, last.text
+    assert last.json()["statements"] == []
+
+
+async def test_a_time_at_the_edges_of_the_calendar_is_refused_naming_the_field(
+    training: Training,
+) -> None:
+    reads = [
+        ("/xapi/statements", "since"), ("/xapi/statements", "until"), ("/sessions", "since"),
+        ("/sessions", "until"), ("/forums", "since"), ("/forums", "until"),
+        ("/coverage", "since"),
+    ]  # fmt: skip
+    edges = ("0001-01-01T00:00:00+14:00", "9999-12-31T23:59:59-14:00")
+    for path, name in reads:
+        for moment in (*edges, "0001-01-01T00:00:00") if path.startswith("/xapi") else edges:
+            response = await training.client.get(
+                path, params={name: moment}, headers=_trainer(training)
+            )
+            assert response.status_code == 422, (path, name, moment, response.text)
+            assert [e["field"] for e in response.json()["errors"]] == [f"query/{name}"]
+        fine = await training.client.get(
+            path, params={name: "2026-01-01T00:00:00+08:00"}, headers=_trainer(training)
+        )
+        assert fine.status_code == 200, (path, name, fine.text)
