@@ -218,3 +218,4 @@ async def test_a_database_out_of_reach_is_a_503_that_says_when_and_how_to_retry(
         assert response.json()["type"] == "urn:wangge:problem:unavailable"
     assert "Idempotency-Key" in write.json()["detail"]
     assert ready.status_code == 503
+    assert ready.headers["Retry-After"].isdigit()

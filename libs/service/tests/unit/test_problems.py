@@ -1,4 +1,5 @@
-"""Errors become problem details: a write overtaken on every attempt is a 503 to retry."""
+"""Errors become problem details: a write overtaken on every attempt is a 503 to retry, a 429
+says when to try again."""
 
 from __future__ import annotations
 
@@ -6,6 +7,7 @@ import httpx
 from fastapi import FastAPI
 
 from wangge.events import WriteOrderError
+from wangge.service.errors import DomainError
 from wangge.service.problems import install_problem_handlers
 
 
@@ -24,3 +26,23 @@ async def test_a_write_overtaken_on_every_attempt_is_busy_and_says_when_to_retry
     assert response.headers["content-type"] == "application/problem+json"
     assert response.headers["retry-after"] == "1"
     assert response.json()["type"] == "urn:wangge:problem:busy"
+
+
+async def test_a_domain_refusal_to_retry_later_says_when_in_retry_after() -> None:
+    class TooMany(DomainError):
+        status = 429
+        slug = "too-many"
+
+    app = FastAPI()
+    install_problem_handlers(app)
+
+    @app.get("/things")
+    async def read() -> None:
+        raise TooMany("slow down", retry_after=17)
+
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://t") as client:
+        response = await client.get("/things")
+    assert response.status_code == 429
+    assert response.headers["content-type"] == "application/problem+json"
+    assert response.headers["retry-after"] == "17"

@@ -43,6 +43,7 @@ from wangge.events.telemetry import tracing_enabled
 from wangge.service import health
 from wangge.service.auth import TokenVerifier
 from wangge.service.devissuer import DevIssuer
+from wangge.service.limits import BodyLimit, document_body_limit
 from wangge.service.migrations import revision_gap
 from wangge.service.problems import install_problem_handlers
 from wangge.service.settings import ServiceSettings
@@ -291,7 +292,8 @@ def create_app(
     migrations: Path | None = None,
     workers: Mapping[str, Worker] | None = None,
 ) -> FastAPI:
-    """A service's FastAPI app: problem details, health, the given routers, a managed lifespan."""
+    """A service's FastAPI app: problem details, a body limit, health, the given routers, a
+    managed lifespan."""
 
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -306,6 +308,7 @@ def create_app(
 
     app = FastAPI(title=title, description=description, version=version, lifespan=lifespan)
     install_problem_handlers(app)
+    app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
     if tracing_enabled():
         instrument(app)  # else serve() does, once it installs a provider
     app.state.readiness_checks = _readiness_checks(
@@ -317,4 +320,5 @@ def create_app(
     app.include_router(admin.router)
     for router in routers:
         app.include_router(router)
+    document_body_limit(app, settings.max_body_bytes)
     return app

@@ -8,16 +8,21 @@ class DomainError(Exception):
 
     Subclasses set ``status`` (422 by default), a short ``slug`` naming the kind of problem (it
     becomes ``urn:wangge:problem:<slug>``) and a ``title``; ``field`` names the input at fault.
+    ``retry_after`` (seconds) becomes the ``Retry-After`` header: every 429 says when the caller
+    may try again, so that clients back off for as long as needed and no longer.
     """
 
     status: int = 422
     slug: str = "domain-rule"
     title: str = "The command breaks a rule of the domain"
 
-    def __init__(self, detail: str, *, field: str | None = None) -> None:
+    def __init__(
+        self, detail: str, *, field: str | None = None, retry_after: int | None = None
+    ) -> None:
         super().__init__(detail)
         self.detail = detail
         self.field = field
+        self.retry_after = retry_after
 
 
 class NotFound(DomainError):

@@ -10,6 +10,8 @@ from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 
+from wangge.service.problems import OUTAGE_RETRY_AFTER
+
 ReadinessCheck = Callable[[], Awaitable[dict[str, Any]]]
 """Returns details when ready; raises when not (the message becomes the check's detail)."""
 
@@ -54,4 +56,8 @@ async def readyz(request: Request) -> JSONResponse:
         except Exception as error:
             results[name] = Check(ok=False, detail=f"{type(error).__name__}: {error}")
     body = Readiness(ready=all(c.ok for c in results.values()), checks=results)
-    return JSONResponse(body.model_dump(), status_code=200 if body.ready else 503)
+    if body.ready:
+        return JSONResponse(body.model_dump())
+    # like every 503 of a service: a load balancer or client that reads it waits, then asks again
+    retry = {"Retry-After": str(OUTAGE_RETRY_AFTER)}
+    return JSONResponse(body.model_dump(), status_code=503, headers=retry)

@@ -105,10 +105,39 @@ async def _http(request: Request, exc: Exception) -> JSONResponse:
     return response
 
 
+class BodyTooLarge(HTTPException):
+    """A request body passed the service's limit while it was read.
+
+    An ``HTTPException``, because FastAPI turns any other error raised while it reads a body
+    into a 400 "error parsing the body".
+    """
+
+    def __init__(self, max_bytes: int) -> None:
+        super().__init__(413, detail=f"the body is over the limit of {max_bytes} bytes")
+        self.max_bytes = max_bytes
+
+
+def too_large(max_bytes: int, *, instance: str | None = None) -> JSONResponse:
+    """The 413 for a request body over ``max_bytes``."""
+    return problem(
+        413,
+        slug="too-large",
+        title="The request body is too large",
+        detail=f"the body is over the limit of {max_bytes} bytes",
+        errors=[FieldProblem(field="body", message=f"at most {max_bytes} bytes")],
+        instance=instance,
+    )
+
+
+async def _too_large(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, BodyTooLarge)
+    return too_large(exc.max_bytes, instance=request.url.path)
+
+
 async def _domain(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, DomainError)
     errors = [FieldProblem(field=exc.field, message=exc.detail)] if exc.field else None
-    return problem(
+    response = problem(
         exc.status,
         slug=exc.slug,
         title=exc.title,
@@ -116,6 +145,9 @@ async def _domain(request: Request, exc: Exception) -> JSONResponse:
         errors=errors,
         instance=request.url.path,
     )
+    if exc.retry_after is not None:
+        response.headers["Retry-After"] = str(exc.retry_after)
+    return response
 
 
 async def _conflict(request: Request, exc: Exception) -> JSONResponse:
@@ -231,6 +263,7 @@ def install_problem_handlers(app: FastAPI) -> None:
     """Map every error to problem details; call once in the app factory."""
     app.add_exception_handler(RequestValidationError, _validation)
     app.add_exception_handler(HTTPException, _http)
+    app.add_exception_handler(BodyTooLarge, _too_large)
     app.add_exception_handler(DomainError, _domain)
     app.add_exception_handler(ConcurrencyConflict, _conflict)
     app.add_exception_handler(IdempotencyKeyReused, _key_reused)

@@ -59,6 +59,12 @@ class ServiceSettings(BaseSettings):
         '{"<service>": "<database url>"}; default: that service\'s embedded SQLite file under '
         "data_dir",
     )
+    max_body_bytes: int = Field(
+        default=1_048_576,
+        ge=1,
+        description="the largest request body any route accepts (1 MiB by default); a larger "
+        "one is refused with a 413 before it is read in full",
+    )
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     secret_key: SecretStr = SecretStr(DEV_SECRET)
     auth_issuer: str = Field(default=DEV_ISSUER, description="the token issuer (iss) to trust")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import uuid
 from datetime import UTC, date, datetime, timedelta
 
@@ -389,6 +390,15 @@ async def erase(ctx: CommandContext, keys: KeyRing, cmd: Erase) -> AppendResult 
     return await ctx.change(cmd, loaded, lambda p: persons.erase(p, cmd.legal_ground), also=shred)
 
 
+def _seconds_until(read_at: datetime | None, window: datetime) -> int:
+    """Whole seconds until a read made at ``read_at`` leaves the window (at least 1)."""
+    if read_at is None:
+        return 60
+    if read_at.tzinfo is None:  # SQLite keeps no time zone; the log is written in UTC
+        read_at = read_at.replace(tzinfo=UTC)
+    return max(1, math.ceil((read_at - window).total_seconds()))
+
+
 async def disclose(
     ctx: CommandContext,
     keys: KeyRing,
@@ -430,8 +440,17 @@ async def disclose(
             .where(disclosure_log.c.reader == reader, disclosure_log.c.at > window)
         )
         if int(recent or 0) >= per_minute:
+            # the caller may read again once enough of the reads counted here leave the window
+            freed_at = await unit.conn.scalar(
+                sa.select(disclosure_log.c.at)
+                .where(disclosure_log.c.reader == reader, disclosure_log.c.at > window)
+                .order_by(disclosure_log.c.at)
+                .offset(int(recent or 0) - per_minute)
+                .limit(1)
+            )
             raise TooManyDisclosures(
-                f"at most {per_minute} unmasked reads a minute; try again shortly"
+                f"at most {per_minute} unmasked reads a minute; try again shortly",
+                retry_after=_seconds_until(freed_at, window),
             )
         await unit.conn.execute(
             sa.insert(disclosure_log).values(
