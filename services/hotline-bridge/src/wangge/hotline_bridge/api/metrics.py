@@ -17,6 +17,9 @@ from wangge.service.deps import ReadConnection, State
 
 router = APIRouter(tags=["metrics"])
 Reader = Annotated[Principal, Depends(require("subdistrict_admin", "community_staff"))]
+MONTH = r"^20\d{2}-(0[1-9]|1[0-2])$"
+"""This century's months: the hotline is younger, and year 0 or the month after 9999-12 had no
+first instant to compute (a 500 before)."""
 
 
 class AreaMonth(BaseModel):
@@ -47,7 +50,7 @@ async def metrics(
     principal: Reader,
     conn: ReadConnection,
     state: State,
-    month: Annotated[str, Query(pattern=r"^\d{4}-(0[1-9]|1[0-2])$", description="2026-11")],
+    month: Annotated[str, Query(pattern=MONTH, description="2026-11; 2000-01 to 2099-12")],
     by: Annotated[Literal["grid", "community"], Query()] = "grid",
 ) -> MetricsPage:
     """Tickets, complaint rate and the assessment's rates of each area in the caller's places,

@@ -14,6 +14,7 @@ pushed stay behind the hotline's own, signed door.
 from __future__ import annotations
 
 import hashlib
+import re
 import uuid
 from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime, timedelta
@@ -47,6 +48,10 @@ async def _ticket_id(
 
 MAX_REQUESTS = 1000
 """The most requests one ``GET requests`` returns (the specification's default window)."""
+EARLIEST = datetime(1900, 1, 1, tzinfo=UTC)
+LATEST = datetime(2200, 1, 1, tzinfo=UTC)
+"""The times ``start_date`` and ``end_date`` may take."""
+_WHOLE = re.compile(r"[0-9]{1,9}")
 DEFAULT_WINDOW = timedelta(days=90)
 CLOSED = {"closed"}
 """Ticket statuses Open311 reports as ``closed`` (every other status is ``open``)."""
@@ -240,7 +245,11 @@ def _datetime(text: str | None, name: str, fmt: str) -> datetime | None:
         moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
     except ValueError:
         raise Open311Error(400, f"{name}: not a W3C date and time", fmt) from None
-    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+    moment = moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+    # near year 1 and year 9999 the window's arithmetic and the conversion to UTC overflow
+    if not EARLIEST <= moment < LATEST:
+        raise Open311Error(400, f"{name}: a time from {EARLIEST:%Y} to {LATEST:%Y}", fmt)
+    return moment
 
 
 async def _requests(
@@ -299,7 +308,8 @@ async def _requests(
 def _int(text: str | None, name: str, fmt: str, default: int, most: int) -> int:
     if not text:
         return default
-    if not text.isdigit() or not 1 <= int(text) <= most:
+    # isdigit() also takes digits int() refuses ("²"), and a few thousand digits int() refuses
+    if not _WHOLE.fullmatch(text) or not 1 <= int(text) <= most:
         raise Open311Error(400, f"{name}: a whole number from 1 to {most}", fmt)
     return int(text)
 
