@@ -248,3 +248,28 @@ async def test_departments_do_not_learn_of_health_or_justice_tags(registry: Regi
     )
     assert probe.status_code == 403
     assert probe.json()["errors"][0]["field"] == "query/tag"
+
+
+async def test_a_tag_ended_and_given_again_from_the_same_day_is_a_new_period(
+    registry: Registry,
+) -> None:
+    tree = await build_tree(registry)
+    pid = (await register_person(registry, tree))["person_id"]
+    tag = {"tag": "veteran", "source": "退役军人事务局", "valid_from": "2020-01-01"}
+    first = await registry.client.post(f"/persons/{pid}/tags", json=tag, headers=tree.admin)
+    assert first.status_code == 200, first.text
+    again = await registry.client.post(f"/persons/{pid}/tags", json=tag, headers=tree.admin)
+    assert again.status_code == 200, again.text  # still current: the same tag, nothing new
+    assert [t["tag"] for t in again.json()["tags"]] == ["veteran"]
+    ended = await registry.client.post(
+        f"/persons/{pid}/tags/veteran/end", json={"on": "2024-06-01", "reason": "录入有误"},
+        headers=tree.admin,
+    )  # fmt: skip
+    assert ended.json()["tags"] == []
+    retagged = await registry.client.post(f"/persons/{pid}/tags", json=tag, headers=tree.admin)
+    assert retagged.status_code == 200, retagged.text
+    assert [(t["tag"], t["valid_from"]) for t in retagged.json()["tags"]] == [
+        ("veteran", "2020-01-01")
+    ]
+    by_tag = await registry.client.get("/persons", params={"tag": "veteran"}, headers=tree.admin)
+    assert [p["person_id"] for p in by_tag.json()["items"]] == [pid]

@@ -83,8 +83,11 @@ class People(Projection):
             f"registry_person_tags{suffix}",
             metadata,
             sa.Column("person_id", UUID, primary_key=True),
-            sa.Column("tag", sa.String(40), primary_key=True),
-            sa.Column("valid_from", sa.Date, primary_key=True),
+            # a row per period, keyed by the event that began it: a tag ended and given again,
+            # even from the same day, is a new period (keyed by its start, the two collided)
+            sa.Column("tagged_version", sa.Integer, primary_key=True, comment="of the person"),
+            sa.Column("tag", sa.String(40), nullable=False),
+            sa.Column("valid_from", sa.Date, nullable=False),
             sa.Column("valid_until", sa.Date),
             sa.Column("ended_on", sa.Date),
             sa.Column("source", sa.String(200), nullable=False),
@@ -514,9 +517,9 @@ def _residence_row(event: RecordedEvent, data: PersonMovedIn) -> dict[str, Any]:
 
 def _tag_row(event: RecordedEvent, data: PersonTagged) -> dict[str, Any]:
     return {
-        "person_id": data.person_id, "tag": data.tag, "valid_from": data.valid_from,
-        "valid_until": data.valid_until, "ended_on": None, "source": data.source,
-        "set_by": event.envelope.actor,
+        "person_id": data.person_id, "tagged_version": event.version, "tag": data.tag,
+        "valid_from": data.valid_from, "valid_until": data.valid_until, "ended_on": None,
+        "source": data.source, "set_by": event.envelope.actor,
     }  # fmt: skip
 
 
