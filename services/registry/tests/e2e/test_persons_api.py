@@ -273,3 +273,33 @@ async def test_a_tag_ended_and_given_again_from_the_same_day_is_a_new_period(
     ]
     by_tag = await registry.client.get("/persons", params={"tag": "veteran"}, headers=tree.admin)
     assert [p["person_id"] for p in by_tag.json()["items"]] == [pid]
+
+
+async def test_a_lookup_outside_the_callers_places_answers_as_if_nobody_had_the_number(
+    registry: Registry,
+) -> None:
+    tree = await build_tree(registry)
+    number = identity_number(birth="19660606")
+    person = await register_person(registry, tree, identity_number=number)
+    elsewhere = registry.as_("grid_worker", places=[f"{tree.community_code}-002"])
+    registered = await registry.client.post(
+        "/persons/lookup", json={"identity_number": number}, headers=elsewhere
+    )
+    unknown = await registry.client.post(
+        "/persons/lookup", json={"identity_number": identity_number(birth="19660606")},
+        headers=elsewhere,
+    )  # fmt: skip
+    assert registered.status_code == unknown.status_code == 404
+    assert registered.content == unknown.content
+    assert registered.headers == unknown.headers
+    assert person["person_id"] not in registered.text
+    assert registered.json()["errors"] == [
+        {"field": "identity_number", "message": "no person with this identity number"}
+    ]
+    inside = registry.as_("grid_worker", places=[tree.grid_code])
+    found = await registry.client.post(
+        "/persons/lookup", json={"identity_number": number}, headers=inside
+    )
+    assert found.status_code == 200, found.text
+    assert found.json()["person_id"] == person["person_id"]
+    assert found.headers["ETag"]

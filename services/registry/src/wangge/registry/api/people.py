@@ -144,7 +144,9 @@ class Views:
             query = query.where(p.c.person_id == person_id)
         rows = list(await conn.execute(query))
         row = rows[0] if rows else None
-        if row is None and identity_hash is not None:
+        if identity_hash is not None and (row is None or not in_scope(principal, row.scope)):
+            # one answer for a number nobody has and one registered outside the caller's
+            # places: a different one would tell a caller that someone is registered elsewhere
             raise NotFound("no person with this identity number", field="identity_number")
         found = row.person_id if row is not None else person_id
         ensure_visible(principal, row.scope if row is not None else None, f"person {found}")
