@@ -38,7 +38,8 @@ import sqlalchemy as sa
 from benchmarks.common import Measurement, Schemas, Settings, schema_engine
 from wangge.cases.domain.cases import case_for
 from wangge.events import DomainEvent
-from wangge.events.projection import ProjectionRunner, StoreSource, active_tables
+from wangge.events.projection import ProjectionRunner, active_tables
+from wangge.events.sources import StoreSource
 from wangge.events.store import StreamAppend, open_store
 from wangge.hotline_bridge.app import MIGRATIONS as HOTLINE_MIGRATIONS
 from wangge.hotline_bridge.config import HotlineSettings

@@ -37,14 +37,9 @@ from benchmarks.common import (
     unique_name,
 )
 from wangge.events import RecordedEvent
-from wangge.events.projection import (
-    ApplyContext,
-    KafkaSource,
-    Projection,
-    ProjectionRunner,
-    handles,
-)
+from wangge.events.projection import ApplyContext, Projection, ProjectionRunner, handles
 from wangge.events.relay import OutboxRelay
+from wangge.events.sources import KafkaSource
 from wangge.events.store import PostgresEventStore
 
 

@@ -17,7 +17,8 @@ from datetime import date
 
 from benchmarks.common import Measurement, Schemas, Settings, schema_engine
 from wangge.events.envelope import START
-from wangge.events.projection import ProjectionRunner, StoreSource
+from wangge.events.projection import ProjectionRunner
+from wangge.events.sources import StoreSource
 from wangge.events.store import open_store
 from wangge.service.migrations import upgrade
 from wangge.training.app import MIGRATIONS

@@ -22,7 +22,8 @@ import sqlalchemy as sa
 from wangge.cases.app import MIGRATIONS, build_app
 from wangge.cases.config import CasesSettings
 from wangge.cases.projections.roster import worker_of
-from wangge.events.projection import ApplyContext, ProjectionRunner, StoreSource, active_tables
+from wangge.events.projection import ApplyContext, ProjectionRunner, active_tables
+from wangge.events.sources import StoreSource
 from wangge.events.store import EventStore
 from wangge.service.app import ServiceState
 from wangge.service.testing import Running, started

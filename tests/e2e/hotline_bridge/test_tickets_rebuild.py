@@ -13,7 +13,8 @@ import sqlalchemy as sa
 
 from wangge.events import DomainEvent
 from wangge.events.command import unit_of_work
-from wangge.events.projection import Projection, ProjectionRunner, StoreSource
+from wangge.events.projection import Projection, ProjectionRunner
+from wangge.events.sources import StoreSource
 from wangge.hotline_bridge.config import HotlineSettings
 from wangge.hotline_bridge.domain import tickets
 from wangge.hotline_bridge.domain.catalogue import DispatchCatalogue

@@ -12,7 +12,8 @@ import sqlalchemy as sa
 
 from wangge.events import RecordedEvent
 from wangge.events.command import unit_of_work
-from wangge.events.projection import ApplyContext, Projection, ProjectionRunner, StoreSource
+from wangge.events.projection import ApplyContext, Projection, ProjectionRunner
+from wangge.events.sources import StoreSource
 from wangge.training.domain.sessions import AssessmentRecorded, Attendance, AttendanceRecorded
 from wangge.training.projections.sessions import Sessions
 from wangge.training.projections.statements import Statements

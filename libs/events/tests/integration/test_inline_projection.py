@@ -13,7 +13,8 @@ from wangge.events.command import check_expected, load, unit_of_work
 from wangge.events.db import read_only
 from wangge.events.errors import ConcurrencyConflict
 from wangge.events.model import DomainEvent
-from wangge.events.projection import ProjectionRunner, StoreSource
+from wangge.events.projection import ProjectionRunner
+from wangge.events.sources import StoreSource
 from wangge.events.store import NO_STREAM, EventStore, open_store
 
 from events_projections import CountsProjection

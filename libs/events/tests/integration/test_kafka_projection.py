@@ -18,8 +18,9 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from wangge.events.envelope import START
 from wangge.events.kafka import ensure_topics
-from wangge.events.projection import KafkaSource, ProjectionRunner, StoreSource
+from wangge.events.projection import ProjectionRunner
 from wangge.events.relay import OutboxRelay
+from wangge.events.sources import KafkaSource, StoreSource
 from wangge.events.store import PostgresEventStore
 
 from events_projections import CountsProjection, Crash

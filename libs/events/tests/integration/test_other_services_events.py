@@ -13,13 +13,12 @@ from wangge.events import IntegrationEvent, RecordedEvent
 from wangge.events.db import create_engine
 from wangge.events.projection import (
     ApplyContext,
-    MergedSource,
     Projection,
     ProjectionRunner,
-    StoreSource,
     active_tables,
     handles,
 )
+from wangge.events.sources import MergedSource, StoreSource
 from wangge.events.store import open_store
 
 from events_samples import Counted, HouseholdRegistered, catalogue

@@ -13,8 +13,9 @@ from aiokafka import AIOKafkaProducer
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from wangge.events import parking
-from wangge.events.projection import KafkaSource, ProjectionRunner, StoreSource
+from wangge.events.projection import ProjectionRunner
 from wangge.events.relay import OutboxRelay
+from wangge.events.sources import KafkaSource, StoreSource
 from wangge.events.store import EventStore, open_store
 
 from events_projections import CountsProjection

@@ -11,7 +11,8 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from wangge.events import DomainEvent
-from wangge.events.projection import ProjectionRunner, StoreSource, active_generation
+from wangge.events.projection import ProjectionRunner, active_generation
+from wangge.events.sources import StoreSource
 from wangge.events.store import EventStore, open_store
 from wangge.events.testing import PgEngineFactory
 

@@ -21,9 +21,9 @@ from wangge.events.projection import (
     ApplyContext,
     Projection,
     ProjectionRunner,
-    StoreSource,
     handles,
 )
+from wangge.events.sources import StoreSource
 from wangge.events.store import EventStore, open_store
 from wangge.events.testing import PgEngineFactory
 

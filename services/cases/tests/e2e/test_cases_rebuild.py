@@ -14,7 +14,8 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from wangge.cases.domain import cases
 from wangge.cases.projections.cases import Cases
 from wangge.events import DomainEvent, default_catalogue
-from wangge.events.projection import Projection, ProjectionRunner, StoreSource
+from wangge.events.projection import Projection, ProjectionRunner
+from wangge.events.sources import StoreSource
 from wangge.events.store import StreamAppend, open_store
 
 NOW = datetime(2026, 11, 2, 9, 0, tzinfo=UTC)

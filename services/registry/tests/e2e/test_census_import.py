@@ -11,7 +11,8 @@ import pytest
 import sqlalchemy as sa
 from typer.testing import CliRunner
 
-from wangge.events.projection import ProjectionRunner, StoreSource, active_tables
+from wangge.events.projection import ProjectionRunner, active_tables
+from wangge.events.sources import StoreSource
 from wangge.registry.bootstrap import registry as open_registry
 from wangge.registry.census import COLUMNS, CensusImport, Rejected, read_rows
 from wangge.registry.config import RegistrySettings

@@ -94,7 +94,8 @@ def _progress(name: str) -> Supervised:
 
 
 async def _project(args: argparse.Namespace) -> None:
-    from wangge.events.projection import KafkaSource, Projection, ProjectionRunner, Source
+    from wangge.events.projection import Projection, ProjectionRunner
+    from wangge.events.sources import KafkaSource, Source
     from wangge.events.store import open_store
 
     factory = _load(args.projection)
@@ -110,7 +111,7 @@ async def _project(args: argparse.Namespace) -> None:
             group_id=args.group or f"wangge.projection.{projection.name}",
         )
     else:
-        from wangge.events.projection import StoreSource
+        from wangge.events.sources import StoreSource
 
         source = StoreSource(
             open_store(engine, service=args.service, catalogue=projection.catalogue)

@@ -24,10 +24,10 @@ from wangge.events.projection import (
     ApplyContext,
     Projection,
     ProjectionRunner,
-    StoreSource,
     active_generation,
     handles,
 )
+from wangge.events.sources import StoreSource
 from wangge.events.store import NO_STREAM, EventStore, open_store
 
 catalogue = Catalogue()

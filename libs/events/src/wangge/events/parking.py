@@ -31,7 +31,7 @@ from wangge.events.runner_state import applied_versions, generations, parked, up
 from wangge.events.store import StoredEvent
 
 if TYPE_CHECKING:
-    from wangge.events.projection import SourcedEvent
+    from wangge.events.sources import SourcedEvent
 
 UNKNOWN_TYPE = "unknown"
 """The type of a message that came without one (it could not be read as an event)."""

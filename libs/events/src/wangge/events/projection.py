@@ -18,7 +18,6 @@ import contextlib
 import logging
 import time
 import traceback
-import uuid
 import weakref
 from abc import ABC, abstractmethod
 from collections.abc import Awaitable, Callable, Mapping, Sequence
@@ -28,16 +27,14 @@ from datetime import UTC, datetime
 from typing import Any, ClassVar, TypeVar
 
 import sqlalchemy as sa
-from aiokafka import AIOKafkaConsumer, ConsumerRebalanceListener, TopicPartition
 from opentelemetry import trace
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-from wangge.events.catalogue import Catalogue, default_catalogue, version_from_dataschema
+from wangge.events.catalogue import Catalogue, default_catalogue
 from wangge.events.db import insert_many
-from wangge.events.envelope import START, Checkpoint, Envelope, RecordedEvent
+from wangge.events.envelope import RecordedEvent
 from wangge.events.errors import WriteOrderError
 from wangge.events.faults import first_line, is_outage, is_transaction_conflict
-from wangge.events.kafka import ensure_topics, make_consumer
 from wangge.events.model import DomainEvent, IntegrationEvent
 from wangge.events.parking import UNKNOWN_TYPE, park, stored_event
 from wangge.events.retry import when_overtaken
@@ -51,6 +48,7 @@ from wangge.events.runner_state import (
     stream_states,
     upsert,
 )
+from wangge.events.sources import KafkaSource, Source, SourcedEvent
 from wangge.events.store import EventStore, StoredEvent
 from wangge.events.telemetry import context_from, tracer, tracing_enabled
 
@@ -178,296 +176,6 @@ class Projection(ABC):
             },
         ):
             await handler(ctx, event)
-
-
-# -- sources ------------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True, slots=True)
-class SourcedEvent:
-    """An event with the source position to store once it is applied."""
-
-    source_key: str
-    position: str
-    event: StoredEvent
-    fault: str | None = None
-    """Why the message could not be read as an event (its envelope stands in, made from what
-    could be read): the runner parks it rather than stop on it."""
-
-
-PositionLoader = Callable[[], Awaitable[dict[str, str]]]
-
-
-class Source(ABC):
-    """Where a runner reads events from."""
-
-    async def start(self, load_positions: PositionLoader) -> None:  # noqa: B027
-        """Open connections; ``load_positions`` returns the stored positions of this generation."""
-
-    async def stop(self) -> None:  # noqa: B027
-        """Close connections."""
-
-    @abstractmethod
-    async def fetch(self, stored: Mapping[str, str], max_records: int) -> list[SourcedEvent]:
-        """The next events after the ``stored`` positions; empty when there is nothing new."""
-
-    @abstractmethod
-    async def lag(self, stored: Mapping[str, str]) -> int:
-        """How many events the source holds beyond the ``stored`` positions."""
-
-    @abstractmethod
-    def fresh(self) -> Source:
-        """A source of the same events for a rebuild, independent of this one."""
-
-    def narrow(self, types: frozenset[str]) -> Source:
-        """This source for a reader that applies only ``types`` (it may then skip data)."""
-        return self
-
-    @property
-    def tables_read(self) -> list[EventStore]:
-        """The event tables this source reads directly (none for Kafka): a runner over them
-        applies from one process at a time."""
-        return []
-
-
-class StoreSource(Source):
-    """An event table itself: embedded mode and local rebuilds.
-
-    Another service's table (embedded mode's stand-in for its topic) may not exist yet when this
-    service starts first: until it does, the source is empty.
-    """
-
-    KEY = "store"
-
-    def __init__(
-        self,
-        store: EventStore,
-        *,
-        idle_seconds: float = 0.05,
-        types: frozenset[str] | None = None,
-        key: str = KEY,
-    ) -> None:
-        self.store = store
-        self.idle_seconds = idle_seconds
-        self.types = types
-        self.key = key
-        self._exists = False
-
-    def _after(self, stored: Mapping[str, str]) -> Checkpoint:
-        value = stored.get(self.key)
-        return Checkpoint.parse(value) if value else START
-
-    async def _table_exists(self) -> bool:
-        if not self._exists:
-            async with self.store.engine.connect() as conn:
-                self._exists = await conn.run_sync(
-                    lambda sync: sa.inspect(sync).has_table(self.store.tables.events.name)
-                )
-        return self._exists
-
-    async def fetch(self, stored: Mapping[str, str], max_records: int) -> list[SourcedEvent]:
-        if not await self._table_exists():
-            await asyncio.sleep(self.idle_seconds)
-            return []
-        batch = await self.store.read_all(self._after(stored), limit=max_records, types=self.types)
-        if not batch:
-            await asyncio.sleep(self.idle_seconds)
-        return [SourcedEvent(self.key, str(e.checkpoint), e) for e in batch]
-
-    async def lag(self, stored: Mapping[str, str]) -> int:
-        if not await self._table_exists():
-            return 0
-        after = self._after(stored)
-        events = self.store.tables.events
-        async with self.store.engine.connect() as conn:
-            value = await conn.scalar(
-                sa.select(sa.func.count())
-                .select_from(events)
-                .where(events.c.position > after.position)
-            )
-        return int(value or 0)
-
-    def fresh(self) -> StoreSource:
-        return self.narrow(self.types) if self.types is not None else self._copy(None)
-
-    def narrow(self, types: frozenset[str]) -> StoreSource:
-        return self._copy(types)
-
-    def _copy(self, types: frozenset[str] | None) -> StoreSource:
-        return StoreSource(self.store, idle_seconds=self.idle_seconds, types=types, key=self.key)
-
-    @property
-    def tables_read(self) -> list[EventStore]:
-        return [self.store]
-
-
-class MergedSource(Source):
-    """Several event tables read as one (embedded mode's stand-in for several topics).
-
-    Each keeps its own position; a batch takes from each in turn, so a busy table never starves
-    a quiet one. Events of different services have no order between them, as on Kafka.
-    """
-
-    def __init__(self, sources: Sequence[Source], *, idle_seconds: float = 0.5) -> None:
-        if len({getattr(s, "key", id(s)) for s in sources}) != len(sources):
-            raise ValueError("merged sources need distinct position keys")
-        self.sources = list(sources)
-        self.idle_seconds = idle_seconds
-        """How long a merge of no sources (nothing configured to read) waits per fetch."""
-
-    async def start(self, load_positions: PositionLoader) -> None:
-        for source in self.sources:
-            await source.start(load_positions)
-
-    async def stop(self) -> None:
-        for source in self.sources:
-            await source.stop()
-
-    async def fetch(self, stored: Mapping[str, str], max_records: int) -> list[SourcedEvent]:
-        if not self.sources:
-            await asyncio.sleep(self.idle_seconds)
-            return []
-        share = max(1, max_records // len(self.sources))
-        batches = await asyncio.gather(*(s.fetch(stored, share) for s in self.sources))
-        return [event for batch in batches for event in batch]
-
-    async def lag(self, stored: Mapping[str, str]) -> int:
-        return sum([await source.lag(stored) for source in self.sources])
-
-    def fresh(self) -> MergedSource:
-        return MergedSource([source.fresh() for source in self.sources])
-
-    def narrow(self, types: frozenset[str]) -> MergedSource:
-        return MergedSource([source.narrow(types) for source in self.sources])
-
-    @property
-    def tables_read(self) -> list[EventStore]:
-        return [store for source in self.sources for store in source.tables_read]
-
-
-class KafkaSource(Source):
-    """Service topics on Kafka, through a consumer group; offsets live in the read model's DB."""
-
-    def __init__(
-        self,
-        bootstrap_servers: str,
-        topics: Sequence[str],
-        *,
-        group_id: str,
-        fetch_timeout_ms: int = 200,
-        consumer_options: Mapping[str, Any] | None = None,
-        partitions: int | None = None,
-    ) -> None:
-        self.partitions = partitions
-        """When given, missing topics are made with this many partitions on each start (the
-        broker may have been out of reach when the service started)."""
-        self.bootstrap_servers = bootstrap_servers
-        self.topics = list(topics)
-        self.group_id = group_id
-        self.fetch_timeout_ms = fetch_timeout_ms
-        self.consumer_options = dict(consumer_options or {})
-        self._consumer: AIOKafkaConsumer | None = None
-
-    @staticmethod
-    def key(tp: TopicPartition) -> str:
-        return f"{tp.topic}/{tp.partition}"
-
-    async def start(self, load_positions: PositionLoader) -> None:
-        if self.partitions:
-            await ensure_topics(self.bootstrap_servers, self.topics, partitions=self.partitions)
-        consumer = make_consumer(
-            self.bootstrap_servers, group_id=self.group_id, **self.consumer_options
-        )
-        self._consumer = consumer
-
-        class SeekToStored(ConsumerRebalanceListener):  # type: ignore[misc]
-            # Kafka's committed offsets are never used: the database is the only truth of what
-            # was applied, so each newly assigned partition starts right after its stored offset.
-            async def on_partitions_revoked(self, revoked: set[TopicPartition]) -> None:
-                return None
-
-            async def on_partitions_assigned(self, assigned: set[TopicPartition]) -> None:
-                stored = await load_positions()
-                for tp in assigned:
-                    offset = stored.get(KafkaSource.key(tp))
-                    if offset is None:
-                        await consumer.seek_to_beginning(tp)
-                    else:
-                        consumer.seek(tp, int(offset) + 1)
-
-        consumer.subscribe(self.topics, listener=SeekToStored())
-        await consumer.start()
-
-    async def stop(self) -> None:
-        consumer, self._consumer = self._consumer, None
-        if consumer is not None:
-            # leaving the group needs the broker: when it is gone, the group's session timeout
-            # frees the partitions instead
-            with contextlib.suppress(Exception):
-                async with asyncio.timeout(10):
-                    await consumer.stop()
-
-    def _require(self) -> AIOKafkaConsumer:
-        if self._consumer is None:
-            raise RuntimeError("the Kafka source is not started")
-        return self._consumer
-
-    async def fetch(self, stored: Mapping[str, str], max_records: int) -> list[SourcedEvent]:
-        consumer = self._require()
-        records = await consumer.getmany(timeout_ms=self.fetch_timeout_ms, max_records=max_records)
-        out: list[SourcedEvent] = []
-        for tp, messages in records.items():
-            for message in messages:
-                out.append(self._sourced(tp, message))
-        return out
-
-    def _sourced(self, tp: TopicPartition, message: Any) -> SourcedEvent:
-        key, position = self.key(tp), str(message.offset)
-        headers = list(message.headers or ())
-        try:
-            envelope = Envelope.from_kafka_headers(headers)
-            version = version_from_dataschema(envelope.dataschema)
-        except (KeyError, ValueError, UnicodeDecodeError) as error:
-            # not an event of ours as it stands (a producer's bug, a message from elsewhere):
-            # parked under its key, so that the partition flows on and someone can look at it
-            found = {k: v.decode(errors="replace") for k, v in headers if k.startswith("ce_")}
-            envelope = Envelope(
-                id=uuid.uuid5(uuid.NAMESPACE_URL, f"kafka:{key}/{position}"),
-                source=found.get("ce_source", "unknown"),
-                type=found.get("ce_type", UNKNOWN_TYPE),
-                subject=(message.key or b"").decode(errors="replace") or f"unreadable:{key}",
-                time=datetime.now(UTC),
-                dataschema=found.get("ce_dataschema", ""),
-                sequence=0,
-            )
-            fault = f"unreadable message at {key}@{position}: {type(error).__name__}: {error}"
-            event = StoredEvent(envelope, 0, Checkpoint(0, message.offset), json_data=b"{}")
-            return SourcedEvent(key, position, event, fault=fault)
-        event = StoredEvent(
-            envelope, version, Checkpoint(0, message.offset), json_data=message.value or b"{}"
-        )
-        return SourcedEvent(key, position, event)
-
-    async def end_offsets(self) -> dict[str, int]:
-        """The last offset of every assigned partition (-1 for an empty one)."""
-        consumer = self._require()
-        assigned = consumer.assignment()
-        ends = await consumer.end_offsets(list(assigned)) if assigned else {}
-        return {self.key(tp): end - 1 for tp, end in ends.items()}
-
-    async def lag(self, stored: Mapping[str, str]) -> int:
-        ends = await self.end_offsets()
-        return sum(max(0, end - int(stored.get(key, "-1"))) for key, end in ends.items())
-
-    def fresh(self) -> KafkaSource:
-        return KafkaSource(
-            self.bootstrap_servers,
-            self.topics,
-            group_id=f"{self.group_id}.rebuild",
-            fetch_timeout_ms=self.fetch_timeout_ms,
-            consumer_options=self.consumer_options,
-            partitions=self.partitions,
-        )
 
 
 # -- the runner ---------------------------------------------------------------------------------

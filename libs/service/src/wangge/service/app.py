@@ -27,16 +27,9 @@ from wangge.events.db import create_engine
 from wangge.events.faults import is_outage
 from wangge.events.kafka import describe_topic, ensure_topics, topic_for
 from wangge.events.parking import parked_counts
-from wangge.events.projection import (
-    LINGER_SECONDS,
-    KafkaSource,
-    MergedSource,
-    Projection,
-    ProjectionRunner,
-    Source,
-    StoreSource,
-)
+from wangge.events.projection import LINGER_SECONDS, Projection, ProjectionRunner
 from wangge.events.relay import OutboxRelay
+from wangge.events.sources import KafkaSource, MergedSource, Source, StoreSource
 from wangge.events.store import EventStore, open_store
 from wangge.events.supervision import Healthy, Supervised, Work, supervise
 from wangge.events.telemetry import tracing_enabled

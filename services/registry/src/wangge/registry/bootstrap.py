@@ -8,7 +8,8 @@ from dataclasses import dataclass
 
 from wangge.events import Metadata, default_catalogue
 from wangge.events.db import create_engine
-from wangge.events.projection import Projection, ProjectionRunner, StoreSource, apply_inline
+from wangge.events.projection import Projection, ProjectionRunner, apply_inline
+from wangge.events.sources import StoreSource
 from wangge.events.store import EventStore, StreamAppend, open_store
 from wangge.registry.config import RegistrySettings
 from wangge.registry.personal_data import KeyRing
