@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+import re
+from typing import Any
+
 import sqlalchemy as sa
 
-from registry_support import Registry, build_tree, identity_number, register_person
+from registry_support import Registry, Tree, build_tree, identity_number, register_person
+
+UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
 
 
 async def test_a_registration_derives_birth_and_sex_and_shows_only_masked_values(
@@ -303,3 +308,94 @@ async def test_a_lookup_outside_the_callers_places_answers_as_if_nobody_had_the_
     assert found.status_code == 200, found.text
     assert found.json()["person_id"] == person["person_id"]
     assert found.headers["ETag"]
+
+
+async def _second_grid(registry: Registry, tree: Tree) -> tuple[str, str]:
+    """Grid 002 of the tree's community with one dwelling: its code and the dwelling's id."""
+    code = f"{tree.community_code}-002"
+    parent, ids = tree.community, []
+    for body in (
+        {"kind": "grid", "name": "第2网格", "code": code},
+        {"kind": "building", "name": "3栋", "number": "3栋"},
+        {"kind": "unit", "name": "1单元", "number": "1单元"},
+        {"kind": "dwelling", "name": "302", "number": "302", "usage": "owner_occupied"},
+    ):
+        made = await registry.client.post(
+            "/places", json={**body, "parent_id": parent}, headers=tree.admin
+        )
+        assert made.status_code == 201, made.text
+        parent = made.json()["place_id"]
+        ids.append(parent)
+    return code, ids[-1]
+
+
+def _newcomer(number: str, dwelling: str) -> dict[str, Any]:
+    return {"name": "韩梅", "identity_number": number, "hukou_type": "non_local",
+            "residence_status": "floating", "dwelling_id": dwelling}  # fmt: skip
+
+
+async def test_a_number_held_outside_the_callers_grids_is_refused_naming_no_one(
+    registry: Registry,
+) -> None:
+    tree = await build_tree(registry)
+    held, also_held = identity_number(birth="19770707"), identity_number(birth="19770707")
+    holder = await register_person(registry, tree, identity_number=held)
+    gone = await register_person(registry, tree, identity_number=also_held)
+    moved = await registry.client.post(
+        f"/persons/{gone['person_id']}/move-out", json={"on": "2025-01-01"}, headers=tree.admin
+    )
+    assert moved.status_code == 200, moved.text
+    grid_code, dwelling = await _second_grid(registry, tree)
+    worker = registry.as_("grid_worker", places=[grid_code])
+    refused = await registry.client.post("/persons", json=_newcomer(held, dwelling), headers=worker)
+    assert refused.status_code == 409, refused.text
+    problem = refused.json()
+    assert problem["type"] == "urn:wangge:problem:duplicate-person"
+    assert "community or subdistrict staff" in problem["detail"]
+    assert problem["errors"] == [{"field": "identity_number", "message": problem["detail"]}]
+    # no id of anyone, no place of anyone: and the same whoever holds the number, whatever they
+    # are now (the other holder moved out)
+    assert UUID.findall(refused.text) == []
+    for told in (tree.grid_code, tree.community_code, "滨江", "12栋", "1201", "moved"):
+        assert told not in refused.text
+    other = await registry.client.post(
+        "/persons", json=_newcomer(also_held, dwelling), headers=worker
+    )
+    assert (other.status_code, other.content) == (refused.status_code, refused.content)
+    assert other.headers == refused.headers
+    for covering in (
+        registry.as_("grid_worker", places=[tree.grid_code]),
+        registry.as_("community_staff", places=[tree.community_code]),
+        tree.admin,
+    ):
+        named = await registry.client.post(
+            "/persons", json=_newcomer(held, tree.dwelling), headers=covering
+        )
+        assert named.status_code == 409, named.text
+        assert holder["person_id"] in named.json()["detail"]
+
+
+async def test_a_correction_to_a_number_held_outside_the_callers_grids_names_no_one(
+    registry: Registry,
+) -> None:
+    tree = await build_tree(registry)
+    held = identity_number(birth="19880808")
+    holder = await register_person(registry, tree, identity_number=held)
+    grid_code, dwelling = await _second_grid(registry, tree)
+    worker = registry.as_("grid_worker", places=[grid_code])
+    mine = await registry.client.post(
+        "/persons", json=_newcomer(identity_number(birth="19880808"), dwelling), headers=worker
+    )
+    assert mine.status_code == 201, mine.text
+    path = f"/persons/{mine.json()['person_id']}/details"
+    body = {"name": "韩梅", "identity_number": held, "hukou_type": "non_local"}
+    refused = await registry.client.put(path, json=body, headers=worker)
+    assert refused.status_code == 409, refused.text
+    assert refused.json()["type"] == "urn:wangge:problem:duplicate-person"
+    assert holder["person_id"] not in refused.text
+    assert UUID.findall(refused.json()["detail"]) == []
+    assert tree.grid_code not in refused.text
+    community = registry.as_("community_staff", places=[tree.community_code])
+    named = await registry.client.put(path, json=body, headers=community)
+    assert named.status_code == 409, named.text
+    assert holder["person_id"] in named.json()["detail"]

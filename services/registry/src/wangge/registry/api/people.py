@@ -106,6 +106,16 @@ class Views:
             p.outerjoin(pl, pl.c.place_id == p.c.dwelling_id)
         )
 
+    async def person_scope(self, conn: AsyncConnection, person_id: uuid.UUID) -> str | None:
+        """The scope of the dwelling a person lives, or last lived, in (None if unknown)."""
+        pl = self.places
+        scope: str | None = await conn.scalar(
+            self.person_query()
+            .with_only_columns(pl.c.scope)
+            .where(self.persons.c.person_id == person_id)
+        )
+        return scope
+
     async def person(
         self,
         conn: AsyncConnection,

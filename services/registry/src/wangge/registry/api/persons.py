@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
 from datetime import date, datetime
 from typing import Annotated, Any
 
@@ -19,6 +20,7 @@ from wangge.registry.api.access import (
     MANAGERS,
     Reader,
     Staff,
+    in_scope,
     scope_filter,
 )
 from wangge.registry.api.bounds import Moment, Page, Size
@@ -187,14 +189,46 @@ def _person_id(result: AppendResult) -> uuid.UUID:
     return uuid.UUID(result.stream_id.removeprefix("person-"))
 
 
+@asynccontextmanager
+async def _holder_named_in_scope(
+    conn: ReadConnection, state: State, principal: Principal
+) -> AsyncIterator[None]:
+    """Name the holder of a taken identity number only to a caller whose places cover them.
+
+    Anyone else gets the fixed text of an unnamed ``DuplicatePerson``, whoever holds the number:
+    a detail that varied with the holder would tell a grid worker about someone outside their
+    grids. A holder not yet in the read model counts as outside.
+    """
+    try:
+        yield
+    except persons.DuplicatePerson as duplicate:
+        await conn.rollback()  # a snapshot that sees a holder who registered concurrently
+        views = await Views.of(conn, state)
+        if in_scope(principal, await views.person_scope(conn, duplicate.existing)):
+            raise persons.DuplicatePerson(duplicate.existing, named=True) from None
+        raise persons.DuplicatePerson(duplicate.existing) from None
+
+
 @router.post("", status_code=status.HTTP_201_CREATED, response_model=PersonRead)
 async def register_person(
     body: PersonCreate, principal: Staff, command: Command, keys: Keys,
     conn: ReadConnection, state: State, response: Response,
 ) -> PersonRead:  # fmt: skip
-    """Register a person at a dwelling in the caller's places; one identity number, one person."""
+    """Register a person at a dwelling in the caller's places; one identity number, one person.
+
+    A number another person holds is a 409 `duplicate-person` naming `identity_number`. Its
+    detail names that person's id only to a caller whose places cover them, who may then go to
+    the record. Anyone else gets one fixed text, the same whoever holds the number and wherever:
+    the number cannot be registered here, ask community or subdistrict staff (who see across
+    grids). Uniqueness cannot hide that the number is taken, and `POST /persons/lookup` already
+    answers whether it is held inside the caller's places; nothing more is told: no person, no
+    place.
+    """
     await _dwelling_in_scope(conn, state, principal, body.dwelling_id)
-    result = await handlers.register_person(command, keys, handlers.RegisterPerson(**dict(body)))
+    async with _holder_named_in_scope(conn, state, principal):
+        result = await handlers.register_person(
+            command, keys, handlers.RegisterPerson(**dict(body))
+        )
     person_id = _person_id(result)
     response.headers["Location"] = f"/persons/{person_id}"
     return await _respond(conn, state, principal, response, person_id)
@@ -314,16 +348,22 @@ async def correct_details(
     person_id: uuid.UUID, body: PersonDetails, principal: Staff, command: Command, keys: Keys,
     conn: ReadConnection, state: State, response: Response,
 ) -> PersonRead:  # fmt: skip
-    """Correct a person's details (send If-Match)."""
+    """Correct a person's details (send If-Match).
+
+    A new identity number another person holds is a 409 `duplicate-person` as for
+    `POST /persons`: the holder's id only to a caller whose places cover them, to anyone else
+    one fixed text naming no person nor place. It is not dressed as a stale `If-Match` (409
+    `concurrency-conflict`): that one concerns only the caller's own record and asks for
+    another action (read it again), and hiding the difference would hide nothing uniqueness
+    does not already tell.
+    """
     cmd = handlers.CorrectPerson(person_id=person_id, **dict(body))
-    return await _change(
-        conn,
-        state,
-        principal,
-        response,
-        person_id,
-        lambda: handlers.correct_person(command, keys, cmd),
-    )
+
+    async def correct() -> None:
+        async with _holder_named_in_scope(conn, state, principal):
+            await handlers.correct_person(command, keys, cmd)
+
+    return await _change(conn, state, principal, response, person_id, correct)
 
 
 @router.put("/{person_id}/residence-status", response_model=PersonRead)

@@ -253,17 +253,28 @@ class InvalidPerson(DomainError):
     title = "The command breaks a rule about persons"
 
 
+NOT_HERE = (
+    "this identity number cannot be registered here; ask community or subdistrict staff, "
+    "who see across grids"
+)
+"""The one answer to a caller whose places do not cover the person holding the number."""
+
+
 class DuplicatePerson(DomainError):
-    """One identity number, one person."""
+    """One identity number, one person.
+
+    The detail names the holder only when ``named``: whoever raises it knows nothing of the
+    caller's places, so by default it says no more than uniqueness itself gives away (someone
+    holds the number), and the API names the holder to a caller whose places cover them.
+    """
 
     status = 409
     slug = "duplicate-person"
     title = "A person with this identity number is registered"
 
-    def __init__(self, existing: uuid.UUID) -> None:
-        super().__init__(
-            f"the identity number belongs to person {existing}", field="identity_number"
-        )
+    def __init__(self, existing: uuid.UUID, *, named: bool = False) -> None:
+        detail = f"the identity number belongs to person {existing}" if named else NOT_HERE
+        super().__init__(detail, field="identity_number")
         self.existing = existing
 
 
