@@ -9,9 +9,10 @@ from fastapi import FastAPI
 
 from wangge.cases.api import care, cases, inbox, suggestions
 from wangge.cases.config import CasesSettings
-from wangge.cases.personal_data import case_keyring, plan_keyring
+from wangge.cases.personal_data import party_keyring, plan_keyring
 from wangge.cases.projections.care import CarePlans
 from wangge.cases.projections.cases import Cases
+from wangge.cases.projections.residents import Residents
 from wangge.cases.projections.roster import Roster
 from wangge.cases.reactions import FromHotline, FromRegistry
 from wangge.events import default_catalogue
@@ -29,9 +30,9 @@ def build_app(settings: CasesSettings | None = None) -> FastAPI:
         description="Cases of the grid, their mediation, and care plans (提人知事, 提事知情).",
         catalogue=default_catalogue,
         routers=(cases.router, care.router, inbox.router, suggestions.router),
-        projections=[Cases, CarePlans, Roster, FromHotline, FromRegistry],
+        projections=[Cases, CarePlans, Roster, Residents, FromHotline, FromRegistry],
         migrations=MIGRATIONS,
     )
     app.state.plan_keyring = plan_keyring(settings.kek())
-    app.state.case_keyring = case_keyring(settings.kek())
+    app.state.party_keyring = party_keyring(settings.kek())
     return app

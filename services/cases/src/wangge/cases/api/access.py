@@ -12,6 +12,8 @@ from fastapi import Depends
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from wangge.cases.projections.cases import Cases
+from wangge.cases.projections.residents import Residents
+from wangge.cases.projections.residents import name_masked as masked_name_of
 from wangge.cases.projections.roster import Roster, grid_code
 from wangge.events.projection import active_tables
 from wangge.service.app import ServiceState
@@ -37,6 +39,16 @@ async def roster(conn: AsyncConnection, state: ServiceState) -> Mapping[str, sa.
         return await active_tables(conn, state.service_projection(Roster.name))
     except LookupError:
         return None
+
+
+async def resident_masked(conn: AsyncConnection, state: ServiceState, resident: str) -> str:
+    """How a resident given by pseudonymous id is shown: the registry's mask, from this
+    service's copy, never a client's text."""
+    try:
+        tables = await active_tables(conn, state.service_projection(Residents.name))
+    except LookupError:
+        tables = None
+    return await masked_name_of(conn, tables, resident)
 
 
 async def code_of_grid(conn: AsyncConnection, state: ServiceState, grid_id: uuid.UUID) -> str:

@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from fastapi import APIRouter, Request, status
 from pydantic import BaseModel, Field
 
-from wangge.cases.api.access import Staff, code_of_grid, roster
+from wangge.cases.api.access import Staff, code_of_grid, resident_masked, roster
 from wangge.cases.domain import care
 from wangge.cases.handling import change, create, new_id
 from wangge.cases.projections.care import CarePlans
@@ -30,8 +30,9 @@ router = APIRouter(prefix="/care-plans", tags=["care"])
 class PlanCreate(BaseModel):
     """A care plan for a resident (usually a tagged one: elderly living alone, disabled...)."""
 
-    resident: str = Field(min_length=1, max_length=100, description="pseudonymous id")
-    resident_name_masked: str = Field(min_length=1, max_length=60, description="李**")
+    resident: str = Field(
+        min_length=1, max_length=100, description="pseudonymous id; shown with the registry's mask"
+    )
     grid_id: uuid.UUID
     kind: care.CareKind
     every_days: int = Field(ge=1, le=366, description="7: weekly")
@@ -131,12 +132,13 @@ async def start_plan(
         code = await code_of_grid(conn, state, body.grid_id)
         tables = await roster(conn, state)
         worker = await worker_of(conn, tables, body.grid_id) if tables is not None else None
+        masked = await resident_masked(conn, state, body.resident)
     if not principal.covers(code):
         raise Forbidden(f"grid {code} is outside the caller's places", field="grid_id")
     account = body.worker_account or (worker[1] if worker is not None else principal.subject)
     plan_id = new_id()
     started = care.CarePlanStarted(
-        plan_id=plan_id, resident=body.resident, resident_masked=body.resident_name_masked,
+        plan_id=plan_id, resident=body.resident, resident_masked=masked,
         grid_id=body.grid_id, kind=body.kind, every_days=body.every_days,
         worker_account=account, starts_on=body.starts_on, note=body.note,
     )  # fmt: skip

@@ -17,6 +17,7 @@ from wangge.cases.api.access import (
     Supervisor,
     case_row,
     code_of_grid,
+    resident_masked,
     roster,
 )
 from wangge.cases.domain import cases
@@ -127,9 +128,11 @@ class Outsider(BaseModel):
 
 
 class PartyCreate(BaseModel):
+    """A party: a resident or someone from outside. No mask comes from the client: a resident's
+    is the registry's, an outsider's is made here from the name."""
+
     role: Literal["applicant", "respondent", "interested"]
     resident: str | None = Field(default=None, description="a resident's pseudonymous id")
-    resident_name_masked: str | None = Field(default=None, max_length=60)
     outside: Outsider | None = None
 
 
@@ -368,9 +371,10 @@ async def join_party(
     state: State,
     command: Command,
 ) -> PartyRead:
-    """A party to the dispute: a resident by pseudonymous id, or someone from outside (their
-    name and phone sealed with the case's key)."""
-    keyring = request.app.state.case_keyring
+    """A party to the dispute: a resident by pseudonymous id (shown with the registry's mask),
+    or someone from outside (their name and phone sealed with the party's own key, their name
+    masked here)."""
+    keyring = request.app.state.party_keyring
     party_id = new_id()
     key: bytes | None = None
     sealed = None
@@ -380,19 +384,16 @@ async def join_party(
             if body.outside.phone
             else None
         )
-        async with read_only(state.engine) as conn:
-            key = await keyring.key(conn, case_id)
-        fresh = key is None
-        key = key or keyring.generate()
-        sealed = keyring.sealer(key, case_id)({"name": body.outside.name, "phone": phone})
+        key = keyring.generate()
+        sealed = keyring.sealer(key, party_id)({"name": body.outside.name, "phone": phone})
         masked = mask_name(body.outside.name)
     else:
-        fresh = False
-        masked = body.resident_name_masked or "居民"
+        async with read_only(state.engine) as conn:
+            masked = await resident_masked(conn, state, body.resident or "")
 
     async def keep(unit: UnitOfWork) -> None:
-        if fresh and key is not None:
-            await keyring.keep(unit.conn, case_id, key)
+        if key is not None:
+            await keyring.keep(unit.conn, party_id, key)
 
     await _step(
         command, case_id,

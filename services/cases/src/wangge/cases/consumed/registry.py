@@ -56,3 +56,19 @@ class NeedNoted(IntegrationEvent):
     person_id: uuid.UUID | None = None
     category: str
     description: str
+
+
+class PersonRegistered(IntegrationEvent):
+    """A resident entered in the register: the cases service keeps only the masked name."""
+
+    event_type = "wangge.registry.PersonRegistered"
+    person_id: uuid.UUID
+    name_masked: str
+
+
+class PersonDetailsCorrected(IntegrationEvent):
+    """A resident's details corrected: the masked name may have changed with them."""
+
+    event_type = "wangge.registry.PersonDetailsCorrected"
+    person_id: uuid.UUID
+    name_masked: str
