@@ -100,6 +100,25 @@ async def build_tree(registry: Registry, subdistrict: str = SUBDISTRICT) -> Tree
     return Tree(admin, sub, community, community_code, grid, grid_code, building, unit, dwelling)
 
 
+async def second_grid(registry: Registry, tree: Tree) -> tuple[str, str]:
+    """Grid 002 of the tree's community with one dwelling: its code and the dwelling's id."""
+    code = f"{tree.community_code}-002"
+    parent, ids = tree.community, []
+    for body in (
+        {"kind": "grid", "name": "第2网格", "code": code},
+        {"kind": "building", "name": "3栋", "number": "3栋"},
+        {"kind": "unit", "name": "1单元", "number": "1单元"},
+        {"kind": "dwelling", "name": "302", "number": "302", "usage": "owner_occupied"},
+    ):
+        made = await registry.client.post(
+            "/places", json={**body, "parent_id": parent}, headers=tree.admin
+        )
+        assert made.status_code == 201, made.text
+        parent = made.json()["place_id"]
+        ids.append(parent)
+    return code, ids[-1]
+
+
 _serials: defaultdict[tuple[str, str, str], itertools.count[int]] = defaultdict(itertools.count)
 
 

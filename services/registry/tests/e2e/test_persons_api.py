@@ -7,7 +7,13 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from registry_support import Registry, Tree, build_tree, identity_number, register_person
+from registry_support import (
+    Registry,
+    build_tree,
+    identity_number,
+    register_person,
+    second_grid,
+)
 
 UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
 
@@ -310,25 +316,6 @@ async def test_a_lookup_outside_the_callers_places_answers_as_if_nobody_had_the_
     assert found.headers["ETag"]
 
 
-async def _second_grid(registry: Registry, tree: Tree) -> tuple[str, str]:
-    """Grid 002 of the tree's community with one dwelling: its code and the dwelling's id."""
-    code = f"{tree.community_code}-002"
-    parent, ids = tree.community, []
-    for body in (
-        {"kind": "grid", "name": "第2网格", "code": code},
-        {"kind": "building", "name": "3栋", "number": "3栋"},
-        {"kind": "unit", "name": "1单元", "number": "1单元"},
-        {"kind": "dwelling", "name": "302", "number": "302", "usage": "owner_occupied"},
-    ):
-        made = await registry.client.post(
-            "/places", json={**body, "parent_id": parent}, headers=tree.admin
-        )
-        assert made.status_code == 201, made.text
-        parent = made.json()["place_id"]
-        ids.append(parent)
-    return code, ids[-1]
-
-
 def _newcomer(number: str, dwelling: str) -> dict[str, Any]:
     return {"name": "韩梅", "identity_number": number, "hukou_type": "non_local",
             "residence_status": "floating", "dwelling_id": dwelling}  # fmt: skip
@@ -345,7 +332,7 @@ async def test_a_number_held_outside_the_callers_grids_is_refused_naming_no_one(
         f"/persons/{gone['person_id']}/move-out", json={"on": "2025-01-01"}, headers=tree.admin
     )
     assert moved.status_code == 200, moved.text
-    grid_code, dwelling = await _second_grid(registry, tree)
+    grid_code, dwelling = await second_grid(registry, tree)
     worker = registry.as_("grid_worker", places=[grid_code])
     refused = await registry.client.post("/persons", json=_newcomer(held, dwelling), headers=worker)
     assert refused.status_code == 409, refused.text
@@ -381,7 +368,7 @@ async def test_a_correction_to_a_number_held_outside_the_callers_grids_names_no_
     tree = await build_tree(registry)
     held = identity_number(birth="19880808")
     holder = await register_person(registry, tree, identity_number=held)
-    grid_code, dwelling = await _second_grid(registry, tree)
+    grid_code, dwelling = await second_grid(registry, tree)
     worker = registry.as_("grid_worker", places=[grid_code])
     mine = await registry.client.post(
         "/persons", json=_newcomer(identity_number(birth="19880808"), dwelling), headers=worker

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import uuid
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from registry_support import Registry, Tree, build_tree, register_person
+from registry_support import Registry, Tree, build_tree, register_person, second_grid
 
 
 async def _appoint(registry: Registry, tree: Tree, account: str) -> dict[str, Any]:
@@ -146,3 +147,42 @@ async def test_the_grid_roll_up_and_visit_coverage_count_what_the_register_holds
     assert (await registry.client.get("/reports/grids", headers=department)).status_code == 200
     other = registry.as_("grid_worker", places=[f"{tree.community_code}-002"])
     assert (await registry.client.get("/reports/grids", headers=other)).json() == []
+
+
+async def test_a_visit_naming_a_household_outside_the_callers_grids_is_answered_as_a_missing_one(
+    registry: Registry,
+) -> None:
+    tree = await build_tree(registry)
+    head = await register_person(registry, tree)
+    household = await registry.client.post(
+        "/households",
+        json={"number": "H-9", "type": "family", "dwelling_id": tree.dwelling,
+              "head_person_id": head["person_id"], "on": "2020-01-01"},
+        headers=tree.admin,
+    )  # fmt: skip
+    assert household.status_code == 201, household.text
+    grid_code, dwelling = await second_grid(registry, tree)
+    worker = registry.as_("grid_worker", places=[grid_code])
+    visited_at = (datetime.now(UTC) - timedelta(hours=1)).isoformat()
+
+    async def visit(household_id: str) -> Any:
+        return await registry.client.post(
+            "/visits",
+            json={"dwelling_id": dwelling, "household_id": household_id,
+                  "visited_at": visited_at},
+            headers=worker,
+        )  # fmt: skip
+
+    hid, nobody = household.json()["household_id"], str(uuid.uuid4())
+    elsewhere, missing = await visit(hid), await visit(nobody)
+    assert elsewhere.status_code == missing.status_code == 404, elsewhere.text
+    assert elsewhere.text.replace(hid, nobody) == missing.text
+    assert elsewhere.json()["errors"][0]["field"] == "household_id"
+    # staff who see the household are told why it does not fit the visit
+    community = registry.as_("community_staff", places=[tree.community_code])
+    told = await registry.client.post(
+        "/visits",
+        json={"dwelling_id": dwelling, "household_id": hid, "visited_at": visited_at},
+        headers=community,
+    )
+    assert told.status_code == 422, told.text

@@ -10,7 +10,7 @@ import sqlalchemy as sa
 from fastapi import APIRouter, Response, status
 from pydantic import AwareDatetime, BaseModel, Field
 
-from wangge.registry.api.access import Staff, scope_filter
+from wangge.registry.api.access import Staff, in_scope, scope_filter
 from wangge.registry.api.bounds import Moment, Page, Size
 from wangge.registry.api.deps import ReadConnection, tables
 from wangge.registry.api.people import Views
@@ -141,11 +141,25 @@ async def record_visit(
     body: VisitCreate, principal: Staff, command: Command, conn: ReadConnection, state: State,
     response: Response,
 ) -> VisitRead:  # fmt: skip
-    """Record a visit to a dwelling in the caller's places; each need noted is an event."""
+    """Record a visit to a dwelling in the caller's places; each need noted is an event.
+
+    A `household_id` outside the caller's places is a 404, the same as one nobody registered.
+    """
     views = await Views.of(conn, state)
     await views.place_in_scope(
         conn, principal, body.dwelling_id, field="dwelling_id", what="dwelling"
     )
+    if body.household_id is not None:
+        h, pl = views.people["households"], views.places
+        scope = await conn.scalar(
+            sa.select(pl.c.scope)
+            .select_from(h.join(pl, pl.c.place_id == h.c.dwelling_id))
+            .where(h.c.household_id == body.household_id)
+        )
+        if not in_scope(principal, scope):
+            # one answer for a household nobody registered and one outside the caller's
+            # places: "lives at another dwelling" would tell that it exists elsewhere
+            raise NotFound(f"no household {body.household_id}", field="household_id")
     for field in ("persons_confirmed", "persons_added", "persons_corrected"):
         for index, person_id in enumerate(getattr(body, field)):
             try:
