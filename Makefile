@@ -27,6 +27,7 @@ lint: sync ## ruff and mypy --strict (libs, services, every test folder)
 	@$(UV) run --frozen mypy --strict services/cases/tests services/training/tests
 	@$(UV) run --frozen mypy --strict tests/e2e  # tests/e2e and tests/system: a conftest each
 	@$(UV) run --frozen mypy --strict tests/system
+	@$(UV) run --frozen mypy --strict tests/fuzz  # a conftest of its own
 
 unit: sync ## the unit tests alone (no servers)
 	@$(UV) run --frozen pytest -q libs/events/tests/unit libs/service/tests/unit services/registry/tests/unit \
