@@ -76,7 +76,7 @@ async def test_a_pushed_complaint_is_mediated_resolved_replied_and_rated(
 
     parties = []
     for body in (
-        {"role": "applicant", "resident": "p-1201", "resident_name_masked": "王**"},
+        {"role": "applicant", "resident": "p-1201"},
         {"role": "respondent", "outside": {"name": "陈七", "phone": "13700001111"}},
     ):
         party = await json_of(await client.post(f"{path}/parties", json=body, headers=me), 201)
