@@ -68,8 +68,7 @@ async def test_a_failing_worker_is_restarted_until_it_works_and_its_health_says_
     caplog: pytest.LogCaptureFixture,
 ) -> None:
     stop = asyncio.Event()
-    health = Supervised("relay")
-    health.healthy_after = float("inf")
+    health = Supervised("relay", healthy_after=float("inf"))
     attempts = 0
     seen: list[bool] = []
 

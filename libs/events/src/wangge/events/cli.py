@@ -81,16 +81,9 @@ async def _relay(args: argparse.Namespace) -> None:
 
     try:
         # only a signal ends it: a database or broker outage is waited out
-        await supervise(publish, stop, health=_progress(relay.name))
+        await supervise(publish, stop, health=Supervised(relay.name, healthy_after=math.inf))
     finally:
         await engine.dispose()
-
-
-def _progress(name: str) -> Supervised:
-    """The health of a worker that reports its progress (so it is healthy at its first batch)."""
-    health = Supervised(name)
-    health.healthy_after = math.inf
-    return health
 
 
 async def _project(args: argparse.Namespace) -> None:
@@ -122,7 +115,9 @@ async def _project(args: argparse.Namespace) -> None:
         if args.rebuild:
             await runner.rebuild()
         await supervise(
-            functools.partial(runner.run, stop), stop, health=_progress(projection.name)
+            functools.partial(runner.run, stop),
+            stop,
+            health=Supervised(projection.name, healthy_after=math.inf),
         )
     finally:
         await engine.dispose()

@@ -120,12 +120,17 @@ def stored_event(row: Any) -> StoredEvent:
     return StoredEvent(envelope, row.schema_version, START, json_data=row.data.encode())
 
 
+_IN_ACTIVE = parked.join(
+    generations,
+    (generations.c.projection == parked.c.projection)
+    & (generations.c.generation == parked.c.generation),
+)
+"""Parked rows of their projection's active generation (a retired one's are dropped with it)."""
+
+
 def _active(projection: str | None) -> Any:
     """Rows of the active generation (of one projection, or of all)."""
-    condition = (generations.c.projection == parked.c.projection) & (
-        generations.c.generation == parked.c.generation
-    )
-    query = sa.select(parked).join(generations, condition)
+    query = sa.select(parked).select_from(_IN_ACTIVE)
     if projection is not None:
         query = query.where(parked.c.projection == projection)
     return query
@@ -167,12 +172,9 @@ async def _has_table(conn: AsyncConnection) -> bool:
 
 async def parked_counts(conn: AsyncConnection) -> dict[str, int]:
     """How many events each projection has parked in its active generation."""
-    condition = (generations.c.projection == parked.c.projection) & (
-        generations.c.generation == parked.c.generation
-    )
     rows = await conn.execute(
         sa.select(parked.c.projection, sa.func.count())
-        .select_from(parked.join(generations, condition))
+        .select_from(_IN_ACTIVE)
         .group_by(parked.c.projection)
     )
     return {row[0]: int(row[1]) for row in rows}
@@ -193,13 +195,7 @@ async def request_retry(
 
 
 def _ids(projection: str, stream_id: str | None) -> Any:
-    query = sa.select(parked.c.id).select_from(
-        parked.join(
-            generations,
-            (generations.c.projection == parked.c.projection)
-            & (generations.c.generation == parked.c.generation),
-        )
-    )
+    query = sa.select(parked.c.id).select_from(_IN_ACTIVE)
     query = query.where(parked.c.projection == projection)
     if stream_id is not None:
         query = query.where(parked.c.stream_id == stream_id)

@@ -16,6 +16,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import math
 import random
 import time
 from collections.abc import Awaitable, Callable
@@ -56,7 +57,7 @@ class Supervised:
     last_error: str | None = None
     healthy_after: float = 5.0
     """A worker that does not report its progress counts as healthy again once it has run this
-    many seconds without failing."""
+    many seconds without failing (``math.inf`` for one that reports each unit of work)."""
     _reminded: float = field(default=0.0, repr=False)
 
     @property
@@ -115,7 +116,11 @@ async def supervise(
     backoff = backoff or Backoff()
     loop = asyncio.get_running_loop()
     while not stop.is_set():
-        timer = loop.call_later(health.healthy_after, health.healthy)
+        timer = (
+            loop.call_later(health.healthy_after, health.healthy)
+            if math.isfinite(health.healthy_after)
+            else None
+        )
         try:
             await work(health.healthy)
             if stop.is_set():
@@ -126,7 +131,8 @@ async def supervise(
         except Exception as error:
             health.failed(error)
         finally:
-            timer.cancel()
+            if timer is not None:
+                timer.cancel()
         health.restarts += 1
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(stop.wait(), backoff.pause(health.failures))

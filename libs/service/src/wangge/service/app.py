@@ -69,9 +69,7 @@ class ServiceState:
         is healthy again at its first unit after a restart; one that does not, after it has run
         for a while without failing.
         """
-        health = Supervised(name)
-        if reports_progress:
-            health.healthy_after = math.inf
+        health = Supervised(name, healthy_after=math.inf) if reports_progress else Supervised(name)
         self.workers.append(health)
         task = asyncio.create_task(supervise(work, self.stop, health=health), name=name)
         self.tasks.append(task)
@@ -226,12 +224,11 @@ def _readiness_checks(
         if failing:
             # restarting on their own (a dependency is back within seconds of its return)
             raise RuntimeError("; ".join(f"{name}: {why}" for name, why in failing.items()))
-        lag: dict[str, int] = {}
-        for runner in state.runners:  # a projection's consumers each hold some partitions
-            name = runner.projection.name
-            lag[name] = lag.get(name, 0) + await runner.lag()
-        async with state.engine.connect() as conn:
-            parked = await parked_counts(conn)
+        lag = await _projection_lag(state.runners)
+        parked: dict[str, int] = {}
+        if state.runners:  # the runners' setup made the table
+            async with state.engine.connect() as conn:
+                parked = await parked_counts(conn)
         detail: dict[str, Any] = {
             "status": "degraded" if parked else "running",
             "relay": state.relay is not None,
@@ -263,6 +260,32 @@ def _readiness_checks(
     if kafka_configured:
         checks["kafka"] = kafka
     return checks
+
+
+LAG_SECONDS = 1.0
+"""How long ``/readyz`` waits for a runner's lag (Kafka end offsets, a count on the table)."""
+
+
+async def _projection_lag(runners: Sequence[ProjectionRunner]) -> dict[str, int | None]:
+    """Events each projection has still to apply, its consumers' lags added up (each holds some
+    partitions); None where a lag could not be had in time. Lag is information, not readiness:
+    a consumer group rebalancing, or a busy broker, must not take a working service out of a
+    load balancer, so a lag that does not come is reported unknown, not failed."""
+
+    async def one(runner: ProjectionRunner) -> int | None:
+        try:
+            async with asyncio.timeout(LAG_SECONDS):
+                return await runner.lag()
+        except Exception:
+            return None
+
+    found = await asyncio.gather(*(one(runner) for runner in runners))
+    lag: dict[str, int | None] = {}
+    for runner, behind in zip(runners, found, strict=True):
+        name = runner.projection.name
+        known = lag.get(name, 0)
+        lag[name] = None if behind is None or known is None else known + behind
+    return lag
 
 
 def _token_verifier(settings: ServiceSettings) -> TokenVerifier:
