@@ -186,6 +186,7 @@ INSIDE = {
     "grid_worker": [f"{SUBDISTRICT}-001-001"], "community_staff": [f"{SUBDISTRICT}-001"],
     "subdistrict_admin": [SUBDISTRICT], ANY_DEPARTMENT: [SUBDISTRICT],
     "hotline_system": [SUBDISTRICT], "trainer": [SUBDISTRICT], "analyst": [SUBDISTRICT],
+    "operator": [SUBDISTRICT],
 }  # fmt: skip
 OUTSIDE = {
     "grid_worker": [f"{SUBDISTRICT}-001-002"], "community_staff": [f"{SUBDISTRICT}-002"],

@@ -28,6 +28,7 @@ from wangge.registry.domain.persons import (
     PersonalDetails,
     ResidenceStatus,
 )
+from wangge.service.erasure import ErasureGround
 
 TODAY = date(2026, 11, 27)
 
@@ -151,10 +152,10 @@ def test_tags_are_known_and_periods_make_sense() -> None:
 
 def test_an_erased_person_cannot_be_changed_and_erasure_is_once() -> None:
     person = _fold(_registered())
-    erased = persons.erase(person, persons.ErasureGround.CONSENT_WITHDRAWN)
+    erased = persons.erase(person, ErasureGround.CONSENT_WITHDRAWN)
     person = persons.evolve(person, erased[0], 2)
     assert person.personal is None
-    assert persons.erase(person, persons.ErasureGround.CONSENT_WITHDRAWN) == []
+    assert persons.erase(person, ErasureGround.CONSENT_WITHDRAWN) == []
     with pytest.raises(PersonalDataErasedError):
         persons.change_residence(person, ResidenceStatus.FLOATING, TODAY)
 

@@ -34,7 +34,6 @@ from wangge.registry.domain.persons import (
     KNOWN_TAGS,
     RESTRICTED_TAGS,
     DwellingRelation,
-    ErasureGround,
     HukouType,
     PersonalDetails,
     ResidenceStatus,
@@ -45,6 +44,7 @@ from wangge.service.addresses import normalise_address
 from wangge.service.auth import Principal, require
 from wangge.service.commands import Command, set_etag
 from wangge.service.deps import State
+from wangge.service.erasure import Erasure
 from wangge.service.errors import Forbidden
 
 router = APIRouter(prefix="/persons", tags=["persons"])
@@ -151,12 +151,6 @@ class MergeCreate(BaseModel):
     """The record to keep."""
 
     into_person_id: uuid.UUID
-
-
-class Erasure(BaseModel):
-    """The legal ground of an erasure (PIPL article 47)."""
-
-    legal_ground: ErasureGround
 
 
 class PersonPage(BaseModel):

@@ -29,6 +29,7 @@ from wangge.registry.domain.identity import (
     mask_name,
     mask_phone,
 )
+from wangge.service.erasure import ErasureGround
 from wangge.service.errors import DomainError
 
 
@@ -55,17 +56,6 @@ class DwellingRelation(StrEnum):
     OWNER = "owner"
     TENANT = "tenant"
     LODGER = "lodger"
-
-
-class ErasureGround(StrEnum):
-    """The legal grounds for deleting personal information (PIPL article 47)."""
-
-    PURPOSE_ACHIEVED = "purpose_achieved"
-    SERVICE_ENDED = "service_ended"
-    RETENTION_EXPIRED = "retention_expired"
-    CONSENT_WITHDRAWN = "consent_withdrawn"
-    UNLAWFUL_PROCESSING = "unlawful_processing"
-    OTHER_LEGAL_GROUND = "other_legal_ground"
 
 
 KNOWN_TAGS: Mapping[str, str] = {

@@ -21,7 +21,6 @@ from wangge.registry.domain.identity import (
 )
 from wangge.registry.domain.persons import (
     DwellingRelation,
-    ErasureGround,
     HukouType,
     Person,
     PersonalDataErasedError,
@@ -32,6 +31,7 @@ from wangge.registry.domain.places import PlaceKind
 from wangge.registry.personal_data import KeyRing, disclosure_log
 from wangge.service import DomainError
 from wangge.service.commands import CommandContext
+from wangge.service.erasure import ErasureGround
 from wangge.service.times import CHINA
 
 
