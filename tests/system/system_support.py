@@ -322,6 +322,8 @@ class TopicRecord:
     key: str
     partition: int
     offset: int
+    raw: bytes = field(default=b"", repr=False)
+    """The record's key, value and header values as they lie on the broker."""
 
 
 async def read_topic(bootstrap_servers: str, topic: str) -> list[TopicRecord]:
@@ -363,6 +365,10 @@ async def read_topic(bootstrap_servers: str, topic: str) -> list[TopicRecord]:
                             key=(message.key or b"").decode(),
                             partition=tp.partition,
                             offset=message.offset,
+                            raw=b"\n".join(
+                                [message.key or b"", message.value or b""]
+                                + [value for _, value in message.headers]
+                            ),
                         )
                     )
         return records
@@ -450,6 +456,7 @@ class System:
         *,
         relay_in_process: bool = True,
         env: Mapping[str, str] | None = None,
+        args: Sequence[str] = (),
     ) -> Process:
         """A new process of ``service`` (``wangge <service> run``), ready. Its database is made
         and migrated first, once (a deployment's migration step). Several processes of one
@@ -460,6 +467,7 @@ class System:
         port = free_port()
         argv = [str(BIN / "wangge"), _cli_name(service), "run", "--port", str(port)]
         argv.append("--no-migrate-first")  # migrated above, once, as a deployment's step does
+        argv.extend(args)
         process = self._process(service, argv, environment, port)
         await process.start()
         return process

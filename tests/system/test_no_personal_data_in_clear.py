@@ -1,0 +1,306 @@
+"""Nothing leaks: after the synthetic subdistrict and the whole flow, the raw bytes of every
+topic, every service's event table and every process's log hold none of the residents',
+callers', outside parties' and contacts' names, identity numbers or phone numbers, in any form
+a reader could turn back into them (bare, ``+86``, ``86``, spaced or dashed, JSON-escaped).
+
+Names are found in runs of Chinese characters, numbers in runs of digits joined across single
+separators, so a number written ``138 1234 5678`` or inside ``+8613812345678`` is found too. A
+name that also occurs in the subdistrict's public text (a place, an organisation's name or
+address) cannot be told from it and is left out of the search; the test says how many.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import re
+import uuid
+from collections.abc import Iterable, Iterator, Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import pytest
+from stdnum.cn import uscc
+from system_flow import settled, unpublished
+
+from wangge.registry.synthetic import Generator
+
+from system_clients import CHINA, Hotline, ticket
+from system_support import Process, System
+
+pytestmark = pytest.mark.system
+
+SEED = 320111001
+SIZE = "small"
+SERVICES = ("registry", "hotline_bridge", "cases", "training")
+
+_CJK = re.compile(r"[\u3400-\u9fff]+")
+_DIGITS = re.compile(r"\d+(?:[ \-]\d+)*[Xx]?")
+_ESCAPE = re.compile(r"\\u([0-9a-fA-F]{4})")
+
+
+@dataclass
+class Needles:
+    """What must not be found, by what it is (for the failure's message)."""
+
+    names: dict[str, str] = field(default_factory=dict)
+    numbers: dict[str, str] = field(default_factory=dict)
+
+    def name(self, value: str, what: str) -> None:
+        if len(value) >= 2:
+            self.names[value] = what
+
+    def phone(self, value: str, what: str) -> None:
+        national = value.removeprefix("+86")
+        self.numbers[national] = what
+
+    def identity(self, value: str, what: str) -> None:
+        self.numbers[value.upper()] = what
+
+    def leave_out(self, public: Iterable[str]) -> int:
+        """Leave out names that occur in public text; how many."""
+        corpus = "\n".join(public)
+        dropped = [name for name in self.names if name in corpus]
+        for name in dropped:
+            del self.names[name]
+        return len(dropped)
+
+
+def readable(raw: bytes) -> str:
+    """Bytes as a reader would read them: UTF-8, with JSON's ``\\uXXXX`` escapes undone."""
+    text = raw.decode("utf-8", "replace")
+    return _ESCAPE.sub(lambda m: chr(int(m.group(1), 16)), text)
+
+
+def found(needles: Needles, text: str) -> Iterator[str]:
+    """Every needle in ``text``, as ``what: value``."""
+    lengths = sorted({len(n) for n in needles.names})
+    for run in _CJK.findall(text):
+        for size in lengths:
+            for start in range(len(run) - size + 1):
+                piece = run[start : start + size]
+                if piece in needles.names:
+                    yield f"{needles.names[piece]}: {piece}"
+    for run in _DIGITS.findall(text):
+        digits = re.sub(r"[^\dX]", "", run.upper())  # an identity number may end in X
+        for size in (11, 15, 18):
+            for start in range(len(digits) - size + 1):
+                piece = digits[start : start + size]
+                if piece in needles.numbers:
+                    yield f"{needles.numbers[piece]}: {piece}"
+
+
+def test_the_scan_finds_every_form() -> None:
+    needles = Needles()
+    needles.name("欧阳明辉", "caller")
+    needles.phone("+8613912345678", "caller")
+    needles.identity("32011119900101123x", "resident")
+    for text in (
+        '{"name": "\\u6b27\\u9633\\u660e\\u8f89"}',
+        "来电人欧阳明辉反映",
+        "+8613912345678",
+        "139 1234 5678",
+        "139-1234-5678",
+        "861391234567800",
+        "身份证32011119900101123X",
+    ):
+        assert list(found(needles, readable(text.encode()))), text
+    for text in ("欧阳**", "139****5678", "320111********123X", "欧阳"):
+        assert not list(found(needles, text)), text
+
+
+@dataclass
+class Flow:
+    """What the flow wrote, to find afterwards."""
+
+    needles: Needles
+    ids: dict[str, str]
+
+
+def _uscc(body: str) -> str:
+    return body + uscc.calc_check_digit(body)
+
+
+def _phone(serial: int) -> str:
+    return f"139{serial:08d}"
+
+
+async def _json(
+    system: System, method: str, url: str, headers: Mapping[str, str], **body: Any
+) -> Any:
+    answer = await system.http.request(
+        method,
+        url,
+        headers={**headers, "Idempotency-Key": uuid.uuid4().hex},
+        json=body or None,
+    )
+    assert answer.status_code < 300, (method, url, answer.status_code, answer.text)
+    return answer.json()
+
+
+async def _whole_flow(
+    system: System, registry: Process, hotline: Process, cases: Process, generator: Generator
+) -> Flow:
+    needles = Needles()
+    residents = list(generator.residents())
+    for row in residents:
+        needles.name(row["name"], "resident's name")
+        needles.identity(row["identity_number"], "resident's identity number")
+        if row["phone"]:
+            needles.phone(row["phone"], "resident's phone")
+    organisations = list(generator.organisations())
+    for org in organisations:
+        needles.name(org.contact_name, "organisation contact's name")
+        needles.phone(org.contact_phone, "organisation contact's phone")
+    subdistrict = generator.subdistrict()
+    admin = system.headers("subdistrict_admin", places=[subdistrict.code], subject="admin-pii")
+    ids: dict[str, str] = {}
+
+    # a seeded resident, their dwelling and grid
+    page = await _json(system, "GET", f"{registry.url}/persons?size=5", admin)
+    person = page["items"][0]
+    ids["resident"] = person["person_id"]
+    today = datetime.now(CHINA).date()
+    where = f"{registry.url}/places/{person['dwelling_id']}/grid?on={today}"
+    grid_id = (await _json(system, "GET", where, admin))["grid_id"]
+    ids["grid"] = grid_id
+
+    # the registry: a visit whose note names a phone, an organisation with a contact
+    visit_phone, contact_phone = _phone(1), _phone(2)
+    needles.phone(visit_phone, "phone in a visit note")
+    needles.name("公孙立新", "organisation contact's name")
+    needles.phone(contact_phone, "organisation contact's phone")
+    await _json(
+        system, "POST", f"{registry.url}/visits", admin,
+        dwelling_id=person["dwelling_id"], visited_at=datetime.now(UTC).isoformat(),
+        note=f"老人说儿子电话{visit_phone}，每周回来一次",
+    )  # fmt: skip
+    org = await _json(
+        system, "POST", f"{registry.url}/organisations", admin,
+        uscc=_uscc("91320111MA1MXYWT0"), name="滨江便民超市有限公司", kind="enterprise",
+        place_id=grid_id, contact_name="公孙立新", contact_phone=contact_phone,
+    )  # fmt: skip
+    ids["organisation"] = org["organisation_id"]
+
+    # the hotline: callers whose content repeats their phone and an identity number
+    line = Hotline(system, hotline)
+    address = organisations[0].address
+    for serial in range(3):
+        name, phone = f"欧阳{'明辉晓东'[serial : serial + 2]}", _phone(10 + serial)
+        number = "320111199001011234"
+        needles.name(name, "caller's name")
+        needles.phone(phone, "caller's phone")
+        needles.identity(number, "identity number in a ticket")
+        pushed = await line.push(
+            ticket(
+                caller={"name": name, "phone": phone},
+                content=f"我是{name}，电话{phone[:3]} {phone[3:7]} {phone[7:]}，"
+                f"身份证{number}，楼道堆物请处理",
+                address=address,
+            )
+        )
+        assert pushed.status_code == 201, pushed.text
+        ids[f"ticket{serial}"] = pushed.json()["ticket_id"]
+    ids["caller_phone"] = _phone(10)
+
+    # the cases service: a dispute with an outside party, a session, a care plan's visit
+    outsider, outsider_phone, case_phone = "司马云飞", _phone(20), _phone(21)
+    needles.name(outsider, "outside party's name")
+    needles.phone(outsider_phone, "outside party's phone")
+    needles.phone(case_phone, "phone in a case's text")
+    case = await _json(
+        system, "POST", f"{cases.url}/cases", admin,
+        kind="dispute", source="walk_in", title="邻里漏水纠纷", grid_id=grid_id,
+        description=f"楼上漏水，联系人电话+86 {case_phone}",
+    )  # fmt: skip
+    case_id = case["case_id"]
+    ids["case"] = case_id
+    resident_party = await _json(
+        system, "POST", f"{cases.url}/cases/{case_id}/parties", admin,
+        role="applicant", resident=person["person_id"],
+    )  # fmt: skip
+    outside_party = await _json(
+        system, "POST", f"{cases.url}/cases/{case_id}/parties", admin,
+        role="respondent", outside={"name": outsider, "phone": outsider_phone},
+    )  # fmt: skip
+    ids["outside_party"] = outside_party["party_id"]
+    parties = [resident_party["party_id"], outside_party["party_id"]]
+    await _json(
+        system, "POST", f"{cases.url}/cases/{case_id}/sessions", admin,
+        held_at=datetime.now(UTC).isoformat(), place="社区调解室", attendees=parties,
+        mediators=["调解员"], summary=f"{outsider}同意维修，电话{case_phone}", signed_by=parties,
+    )  # fmt: skip
+    plan = await _json(
+        system, "POST", f"{cases.url}/care-plans", admin,
+        resident=person["person_id"], grid_id=grid_id, kind="health_check", every_days=7,
+        starts_on=today.isoformat(), note=f"女儿电话{case_phone}",
+    )  # fmt: skip
+    ids["plan"] = plan["plan_id"]
+    await _json(
+        system, "POST", f"{cases.url}/care-plans/{plan['plan_id']}/visits", admin,
+        visited_on=today.isoformat(), note=f"血压偏高，已告知{case_phone}",
+        measurements={"systolic": 152, "diastolic": 96},
+    )  # fmt: skip
+
+    public = [subdistrict.name, *(c.name for c in subdistrict.communities)]
+    public += [g.name for g in subdistrict.grids]
+    public += [o.name for o in organisations] + [o.address for o in organisations]
+    public += [t.name + t.description for t in generator.things()]
+    public += [r["employer"] + r["moved_in_from"] + r["whereabouts"] for r in residents]
+    dropped = needles.leave_out(public)
+    print(f"{len(needles.names)} names and {len(needles.numbers)} numbers looked for")
+    print(f"{dropped} names left out: they occur in the subdistrict's public text")
+    return Flow(needles, ids)
+
+
+async def _all_published(system: System) -> None:
+    for service in SERVICES:
+
+        async def left_over(service: str = service) -> set[str]:
+            return await unpublished(system, service)
+
+        left = await settled(left_over)
+        assert not left, f"{service}: {len(left)} events never reached the topic"
+
+
+async def _haystacks(system: System) -> dict[str, str]:
+    """Every event table, topic and log, read as a reader would."""
+    stacks: dict[str, str] = {}
+    for service in SERVICES:
+        rows = await system.sql(service, "SELECT e::text AS row FROM events AS e")
+        stacks[f"{service} event table"] = "\n".join(readable(r["row"].encode()) for r in rows)
+        records = await system.topic_records(service)
+        stacks[f"{service} topic"] = "\n".join(readable(r.raw) for r in records)
+    for log in _logs(system.folder):
+        stacks[f"log {log.name}"] = readable(log.read_bytes())
+    return stacks
+
+
+def _logs(folder: Path) -> list[Path]:
+    return sorted(folder.glob("*.log"))
+
+
+def _leaks(needles: Needles, stacks: Mapping[str, str]) -> list[str]:
+    leaks = []
+    for where, text in stacks.items():
+        seen = sorted(set(found(needles, text)))
+        leaks += [f"{where}: {what}" for what in seen]
+    return leaks
+
+
+async def test_no_personal_data_in_clear_on_any_topic_event_table_or_log(system: System) -> None:
+    registry, hotline, cases, training = await asyncio.gather(
+        system.start_service("registry", args=["--seed", SIZE]),
+        system.start_service("hotline_bridge"),
+        system.start_service("cases"),
+        system.start_service("training", env={"WANGGE_SEED": "year"}),
+    )
+    generator = Generator(seed=SEED, size=SIZE)
+    flow = await _whole_flow(system, registry, hotline, cases, generator)
+    await _all_published(system)
+    stacks = await _haystacks(system)
+    assert sum(len(s) for s in stacks.values()) > 1_000_000  # the scan had something to read
+    leaks = _leaks(flow.needles, stacks)
+    assert not leaks, f"{len(leaks)} personal data in clear:\n" + "\n".join(leaks[:60])
+    del training
