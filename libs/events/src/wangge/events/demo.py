@@ -163,7 +163,7 @@ async def run_demo(data_dir: Path, *, serve: bool) -> None:
     engine = create_engine(sqlite_url(data_dir / "demo.db"))
     store = open_store(engine, service="demo", catalogue=catalogue)
     await store.create_schema()
-    rng = random.Random(2260)
+    rng = random.Random(2260)  # noqa: S311 (a reproducible demo, nothing secret)
     households = await seed(store, rng)
     projection = GridSummary(catalogue)
     runner = ProjectionRunner(projection, engine=engine, source=StoreSource(store, idle_seconds=0))

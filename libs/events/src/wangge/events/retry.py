@@ -33,5 +33,6 @@ async def when_overtaken(
             if attempt == attempts:
                 raise
             log.info("overtaken by a younger transaction; running again (%s)", attempt)
-            await asyncio.sleep(random.uniform(0, pause * 2 ** (attempt - 1)))
+            # jitter spreads retries apart; nothing secret is drawn
+            await asyncio.sleep(random.uniform(0, pause * 2 ** (attempt - 1)))  # noqa: S311
     raise AssertionError("unreachable")

@@ -42,7 +42,9 @@ class Backoff:
     most: float = 5.0
 
     def pause(self, failures: int) -> float:
-        return random.uniform(0, min(self.most, self.first * 2 ** min(failures - 1, 16)))
+        # jitter spreads restarts apart; nothing secret is drawn
+        bound = min(self.most, self.first * 2 ** min(failures - 1, 16))
+        return random.uniform(0, bound)  # noqa: S311
 
 
 @dataclass

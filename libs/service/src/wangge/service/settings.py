@@ -17,7 +17,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from wangge.service.devissuer import DEV_AUDIENCE, DEV_ISSUER
 
-DEV_SECRET = "dev-only-secret-change-me"
+DEV_SECRET = "dev-only-secret-change-me"  # noqa: S105 (refused outside development)
 
 
 class ServiceSettings(BaseSettings):

@@ -63,14 +63,15 @@ WITH head AS (
 
 def _insert(head: str) -> str:
     """The events' INSERT, after ``head`` (the CTE that holds the stream's head when the checks
-    pass, and no row when they fail)."""
+    pass, and no row when they fail). ``head`` is one of this module's own CTE names, never
+    input, hence the noqa."""
     return f"""
 INSERT INTO events (stream_id, version, event_id, type, schema_version, recorded_at, metadata, data)
 SELECT $1, {head}.v + r.ord, r.event_id, r.type, r.schema_version, $4, $5::jsonb, r.data
 FROM {head}, unnest($6::uuid[], $7::text[], $8::smallint[], $9::jsonb[])
     WITH ORDINALITY AS r(event_id, type, schema_version, data, ord)
 RETURNING version, transaction_id::text AS xid
-"""
+"""  # noqa: S608
 
 
 _INSERT = _insert("ok")
@@ -80,9 +81,9 @@ def _keyed(head: str) -> str:
     """An append that also records its command's result under the idempotency key, or finds the
     result recorded under it before (a retry: nothing is written, and the first result comes back
     in the same round trip; a failed insert would abort the caller's transaction, so the key is
-    never left to the unique index to find)."""
+    never left to the unique index to find). Built of this module's own SQL, never input."""
     return (
-        head
+        head  # noqa: S608
         + """, prior AS (
     SELECT fingerprint, result::text AS result FROM idempotency_keys WHERE key = $10::text
 ), fresh AS (
