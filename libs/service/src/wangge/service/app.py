@@ -36,9 +36,10 @@ from wangge.events.telemetry import tracing_enabled
 from wangge.service import health
 from wangge.service.auth import TokenVerifier
 from wangge.service.devissuer import DevIssuer
-from wangge.service.limits import BodyLimit, document_body_limit
+from wangge.service.limits import BodyLimit
 from wangge.service.migrations import revision_gap
 from wangge.service.problems import install_problem_handlers
+from wangge.service.responses import document_problems
 from wangge.service.settings import ServiceSettings
 from wangge.service.telemetry import instrument
 
@@ -308,8 +309,8 @@ def create_app(
     migrations: Path | None = None,
     workers: Mapping[str, Worker] | None = None,
 ) -> FastAPI:
-    """A service's FastAPI app: problem details, a body limit, health, the given routers, a
-    managed lifespan."""
+    """A service's FastAPI app: problem details (each documented where it can happen), a body
+    limit, health, the given routers, a managed lifespan."""
 
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -336,5 +337,5 @@ def create_app(
     app.include_router(admin.router)
     for router in routers:
         app.include_router(router)
-    document_body_limit(app, settings.max_body_bytes)
+    document_problems(app, max_body_bytes=settings.max_body_bytes)
     return app

@@ -19,6 +19,8 @@ from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from starlette.exceptions import HTTPException
 
+from wangge.service.responses import raises
+
 ROLES = frozenset({
     "grid_worker", "community_staff", "subdistrict_admin", "hotline_system", "trainer", "analyst",
     "operator",
@@ -134,6 +136,8 @@ def _unauthorised(detail: str) -> HTTPException:
     return HTTPException(401, detail=detail, headers={"WWW-Authenticate": "Bearer"})
 
 
+# a route that knows its caller checks a role or a place with it: a 403 can follow
+@raises(401, 403)
 async def current_principal(
     request: Request,
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],

@@ -27,6 +27,7 @@ from wangge.service.app import ServiceState
 from wangge.service.auth import CurrentPrincipal, Principal
 from wangge.service.deps import IdempotencyKey, service_state
 from wangge.service.errors import DomainError, NotFound
+from wangge.service.responses import raises
 
 S = TypeVar("S")
 Also = Callable[[UnitOfWork], Awaitable[None]]
@@ -41,6 +42,8 @@ NO_BODY = NoBody()
 """What ``CommandContext.create`` and ``change`` take for a command without a body."""
 
 _ETAG = re.compile(r'^(?:W/)?"?(\d{1,9})"?$')
+IF_MATCH_PATTERN = r'^(?:\*|(?:W/)?"?[0-9]{1,9}"?)$'
+"""What an ``If-Match`` header may be: ``*`` or the ETag of a version, as the OpenAPI says."""
 
 
 class BadPrecondition(DomainError):
@@ -183,6 +186,9 @@ class CommandContext:
             yield unit
 
 
+# load() 404s naming the record; If-Match, the store's version check and the domain's state
+# rules 409
+@raises(404, 409)
 async def command_context(
     request: Request,
     principal: CurrentPrincipal,
@@ -192,6 +198,9 @@ async def command_context(
         str | None,
         Header(
             alias="If-Match",
+            # the schema says what parse_if_match takes, so a client (or a fuzzer) that follows
+            # it is never refused
+            pattern=IF_MATCH_PATTERN,
             description='The ETag of the version the client last read ("3"); a stale one is a 409.',
         ),
     ] = None,

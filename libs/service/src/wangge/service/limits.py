@@ -1,4 +1,5 @@
-"""The request body limit of every service (``WANGGE_MAX_BODY_BYTES``), and its 413 in OpenAPI.
+"""The request body limit of every service (``WANGGE_MAX_BODY_BYTES``); its 413 is documented
+with the other problems (:mod:`wangge.service.responses`).
 
 A body whose ``Content-Length`` is over the limit is refused before any route, dependency or
 database work runs; a chunked one (no length) is counted as it streams and refused at the first
@@ -10,12 +11,9 @@ the app sends, so it could not be problem details.
 
 from __future__ import annotations
 
-from typing import Any
-
-from fastapi import FastAPI
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from wangge.service.problems import PROBLEM_JSON, BodyTooLarge, Problem, too_large
+from wangge.service.problems import BodyTooLarge, too_large
 
 
 class BodyLimit:
@@ -71,34 +69,3 @@ def _content_length(scope: Scope) -> int | None:
             except ValueError:
                 return None
     return None
-
-
-def document_body_limit(app: FastAPI, max_bytes: int) -> None:
-    """Add the 413 problem to the OpenAPI of every operation that takes a request body."""
-    build = app.openapi
-
-    def openapi() -> dict[str, Any]:
-        if app.openapi_schema is None:
-            _add_too_large(build(), max_bytes)  # build() keeps it in app.openapi_schema
-        return build()
-
-    # FastAPI's documented way to extend the generated schema
-    app.openapi = openapi  # type: ignore[method-assign]
-
-
-def _add_too_large(schema: dict[str, Any], max_bytes: int) -> None:
-    models = Problem.model_json_schema(ref_template="#/components/schemas/{model}")
-    components = schema.setdefault("components", {}).setdefault("schemas", {})
-    components.update(models.pop("$defs", {}))
-    components.setdefault(Problem.__name__, models)
-    ref = f"#/components/schemas/{Problem.__name__}"
-    for operations in schema.get("paths", {}).values():
-        for operation in operations.values():
-            if isinstance(operation, dict) and "requestBody" in operation:
-                operation.setdefault("responses", {}).setdefault(
-                    "413",
-                    {
-                        "description": f"the request body is over the limit of {max_bytes} bytes",
-                        "content": {PROBLEM_JSON: {"schema": {"$ref": ref}}},
-                    },
-                )
