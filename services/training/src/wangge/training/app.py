@@ -13,6 +13,7 @@ from wangge.service import create_app
 from wangge.training.api import (
     forums,
     handbooks,
+    personal,
     programmes,
     records,
     secondments,
@@ -20,6 +21,7 @@ from wangge.training.api import (
     xapi,
 )
 from wangge.training.config import TrainingSettings
+from wangge.training.personal_data import keyring
 from wangge.training.projections.development import Development
 from wangge.training.projections.roster import Roster
 from wangge.training.projections.sessions import Sessions
@@ -27,6 +29,16 @@ from wangge.training.projections.statements import Statements
 from wangge.training.seeding import seed_year
 
 MIGRATIONS = Path(__file__).parent / "migrations"
+ROUTERS = (
+    sessions.router,
+    programmes.router,
+    records.router,
+    secondments.router,
+    handbooks.router,
+    forums.router,
+    personal.router,
+    xapi.router,
+)
 
 
 def build_app(settings: TrainingSettings | None = None) -> FastAPI:
@@ -38,18 +50,11 @@ def build_app(settings: TrainingSettings | None = None) -> FastAPI:
         description="Grid workers' training records (提情知策): sessions, programmes, "
         "secondments, handbooks, forums, each worker's record and coverage, xAPI statements.",
         catalogue=default_catalogue,
-        routers=(
-            sessions.router,
-            programmes.router,
-            records.router,
-            secondments.router,
-            handbooks.router,
-            forums.router,
-            xapi.router,
-        ),
+        routers=ROUTERS,
         projections=[Sessions, Development, Statements, Roster],
         migrations=MIGRATIONS,
         workers={"seeding": seed_year},
     )
     xapi.install_version_header(app)
+    app.state.keyring = keyring(settings.kek())
     return app

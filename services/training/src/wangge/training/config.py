@@ -6,11 +6,11 @@ from typing import Literal
 
 from pydantic import Field
 
-from wangge.service.settings import ServiceSettings
+from wangge.service.settings import SealingSettings
 
 
-class TrainingSettings(ServiceSettings):
-    """Settings of the training service."""
+class TrainingSettings(SealingSettings):
+    """Settings of the training service (it seals workers' and outside people's data)."""
 
     service: str = "training"
     xapi_home_page: str = Field(

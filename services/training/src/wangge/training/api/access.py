@@ -12,7 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from wangge.service.app import ServiceState
 from wangge.service.auth import Principal, require
-from wangge.service.errors import DomainError, NotFound
+from wangge.service.errors import DomainError, Forbidden, NotFound
 from wangge.training.projections.roster import grid_codes, worker_row
 from wangge.training.tables import roster
 
@@ -64,6 +64,17 @@ async def readable_worker(
     return row
 
 
-def acting_for_self(principal: Principal, worker: Any) -> bool:
-    """A grid worker acting on their own enrolment (managers act for anyone)."""
-    return principal.has_any(MANAGERS) or worker.account == principal.subject
+async def acting_worker(
+    conn: AsyncConnection, state: ServiceState, principal: Principal, worker_id: uuid.UUID,
+    *, refusal: str,
+) -> Any:  # fmt: skip
+    """The worker a command acts for: anyone on the roster for managers (422 when unknown), the
+    caller themselves for anyone else, who gets the same 403 for every other id, on the roster
+    or not: it tells them nothing about who is on it."""
+    if principal.has_any(MANAGERS):
+        return await known_worker(conn, state, worker_id)
+    tables = await roster(conn, state)
+    row = await worker_row(conn, tables, worker_id) if tables is not None else None
+    if row is None or row.account != principal.subject:
+        raise Forbidden(refusal, field="worker_id")
+    return row

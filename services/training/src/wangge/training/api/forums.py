@@ -21,6 +21,7 @@ from wangge.service.errors import NotFound
 from wangge.service.times import StoredTime, local_day, utc
 from wangge.training.api.access import Manager, Reader, UnknownWorker
 from wangge.training.api.bounds import Moment
+from wangge.training.api.personal import Keys, seal_for
 from wangge.training.domain import forums as f
 from wangge.training.tables import development, roster
 
@@ -168,16 +169,18 @@ async def _on_roster(conn: AsyncConnection, state: ServiceState, ids: list[uuid.
 
 @router.post("", status_code=status.HTTP_201_CREATED, response_model=ForumDetail)
 async def hold_forum(
-    body: ForumCreate, principal: Manager, state: State, command: Command
+    body: ForumCreate, principal: Manager, state: State, command: Command, keys: Keys
 ) -> ForumDetail:
-    """Record a forum that was held: topic, time, place, its participants and guests."""
+    """Record a forum that was held: topic, time, place, its participants and guests. The
+    guests' names and the summary are sealed with the forum's key, shown masked and redacted."""
     async with read_only(state.engine) as conn:
         await _on_roster(conn, state, body.participants)
     forum_id = uuid.uuid4()
+    seal = await seal_for(state, keys, forum_id, body.guests, body.summary, field="guests")
     events = f.hold(
         forum_id=forum_id, topic=body.topic, held_at=body.held_at, place=body.place,
         participants=body.participants, guests=list(body.guests), summary=body.summary,
-        now=datetime.now(UTC),
+        now=datetime.now(UTC), seal=seal,
     )  # fmt: skip
     result = await command.create(body, f.stream_id(forum_id), lambda: events)
     return await _detail(state, uuid.UUID(result.stream_id.removeprefix("forum-")))
@@ -244,15 +247,21 @@ async def read_forum(forum_id: uuid.UUID, principal: Reader, state: State) -> Fo
              response_model=SuggestionRead)  # fmt: skip
 async def record_suggestion(
     forum_id: uuid.UUID, body: SuggestionCreate, principal: Manager, state: State,
-    command: Command,
+    command: Command, keys: Keys,
 ) -> SuggestionRead:  # fmt: skip
-    """Record a suggestion made at the forum, by a participant or (no ``by_worker``) a guest."""
+    """Record a suggestion made at the forum, by a participant or (no ``by_worker``) a guest;
+    its text is sealed with the participant's key (a guest's: the forum's), shown redacted."""
     loaded = await command.load(f.stream_id(forum_id), f.evolve, field="forum_id")
+    assert loaded.state is not None
+    # the domain refuses a suggestion by a worker who did not take part: no key for their id
+    stranger = body.by_worker is not None and body.by_worker not in loaded.state.participants
+    subject = body.by_worker or forum_id
+    seal = await seal_for(state, keys, subject, not stranger and body.text, field="by_worker")
     suggestion_id = body.suggestion_id or uuid.uuid4()
     result = await command.change(
         body, loaded,
         lambda x: f.record_suggestion(
-            x, suggestion_id=suggestion_id, by_worker=body.by_worker, text=body.text
+            x, suggestion_id=suggestion_id, by_worker=body.by_worker, text=body.text, seal=seal
         ),
     )  # fmt: skip
     assert result is not None  # a suggestion is always one event
@@ -263,17 +272,22 @@ async def record_suggestion(
 @router.post("/{forum_id}/suggestions/{suggestion_id}/follow-up", response_model=SuggestionRead)
 async def follow_up(
     forum_id: uuid.UUID, suggestion_id: uuid.UUID, body: FollowUp, principal: Manager,
-    state: State, command: Command,
+    state: State, command: Command, keys: Keys,
 ) -> SuggestionRead:  # fmt: skip
     """What became of a suggestion, once: adopted (naming what the service list gained),
-    answered (the answer in ``note``) or declined (the reason in ``note``)."""
+    answered (the answer in ``note``) or declined (the reason in ``note``). The note is
+    sealed with the key that sealed the suggestion, shown redacted."""
     loaded = await command.load(f.stream_id(forum_id), f.evolve, field="forum_id")
+    assert loaded.state is not None
+    known = suggestion_id in loaded.state.suggestions  # else the domain refuses: no key made
+    subject = loaded.state.subject_of(suggestion_id)
+    seal = await seal_for(state, keys, subject, known and body.note, field="note")
     await command.change(
         body, loaded,
         lambda x: f.follow_up(
             x, suggestion_id=suggestion_id, outcome=body.outcome, note=body.note,
             service_list_item=body.service_list_item, by=principal.subject,
-            on=body.on or local_day(datetime.now(UTC)),
+            on=body.on or local_day(datetime.now(UTC)), seal=seal,
         ),
     )  # fmt: skip
     return await _suggestion(state, forum_id, suggestion_id=suggestion_id)

@@ -19,9 +19,9 @@ from wangge.events.db import read_only
 from wangge.service.app import ServiceState
 from wangge.service.commands import Command
 from wangge.service.deps import State
-from wangge.service.errors import Forbidden, NotFound
+from wangge.service.errors import NotFound
 from wangge.service.times import local_day
-from wangge.training.api.access import Manager, Reader, acting_for_self, known_worker, may_read
+from wangge.training.api.access import Manager, Reader, acting_worker, may_read
 from wangge.training.domain import handbooks as h
 from wangge.training.tables import development, roster
 
@@ -269,9 +269,13 @@ async def acknowledge(
     """A worker read the current edition (a grid worker acknowledges for themselves; trainers
     and admins for anyone). Acknowledging it again changes nothing."""
     async with read_only(state.engine) as conn:
-        worker = await known_worker(conn, state, body.worker_id)
-    if not acting_for_self(principal, worker):
-        raise Forbidden("a grid worker acknowledges only for themselves", field="worker_id")
+        await acting_worker(
+            conn,
+            state,
+            principal,
+            body.worker_id,
+            refusal="a grid worker acknowledges only for themselves",
+        )
     loaded = await command.load(h.stream_id(handbook_id), h.evolve, field="handbook_id")
     assert loaded.state is not None
     edition = body.edition or loaded.state.edition

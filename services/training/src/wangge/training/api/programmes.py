@@ -15,6 +15,7 @@ from wangge.service.commands import Command
 from wangge.service.deps import State
 from wangge.service.errors import NotFound
 from wangge.training.api.access import Manager, Reader, known_worker, may_read
+from wangge.training.api.personal import Keys, seal_for
 from wangge.training.domain import programmes as p
 from wangge.training.records import ProgrammeProgress, progress_of
 from wangge.training.tables import sessions_tables
@@ -123,13 +124,18 @@ async def enrol_worker(
 @router.post("/{programme_id}/workers/{worker_id}/leave", response_model=ProgrammeRead)
 async def withdraw_worker(
     programme_id: uuid.UUID, worker_id: uuid.UUID, body: Leaving, principal: Manager,
-    state: State, command: Command,
+    state: State, command: Command, keys: Keys,
 ) -> ProgrammeRead:  # fmt: skip
-    """A worker stops following the programme; what they did stays on their record."""
+    """A worker stops following the programme; what they did stays on their record. The
+    reason is sealed with the worker's key and shown redacted."""
     loaded = await command.load(p.stream_id(programme_id), p.evolve, field="programme_id")
+    assert loaded.state is not None
+    enrolled = worker_id in loaded.state.enrolled  # else the domain refuses: no key made
+    seal = await seal_for(state, keys, worker_id, enrolled and body.reason, field="reason")
     await command.change(
-        body, loaded, lambda x: p.leave(x, worker_id=worker_id, on=body.on, reason=body.reason)
-    )
+        body, loaded,
+        lambda x: p.leave(x, worker_id=worker_id, on=body.on, reason=body.reason, seal=seal),
+    )  # fmt: skip
     return await _programme(state, programme_id)
 
 

@@ -20,6 +20,7 @@ from wangge.service.deps import State
 from wangge.service.errors import NotFound
 from wangge.service.times import local_day
 from wangge.training.api.access import Manager, Reader, known_worker, may_read, readable_worker
+from wangge.training.api.personal import Keys, seal_for
 from wangge.training.domain import secondments as sec
 from wangge.training.tables import development, roster
 
@@ -125,14 +126,16 @@ async def worker_secondments(
 
 @router.post("", status_code=status.HTTP_201_CREATED, response_model=SecondmentRead)
 async def arrange_secondment(
-    body: SecondmentCreate, principal: Manager, state: State, command: Command
+    body: SecondmentCreate, principal: Manager, state: State, command: Command, keys: Keys
 ) -> SecondmentRead:
-    """Arrange a secondment for a worker on the roster."""
+    """Arrange a secondment for a worker on the roster; the mentor's name and the goals are
+    sealed with the worker's key, shown masked and redacted."""
     async with read_only(state.engine) as conn:
         await known_worker(conn, state, body.worker_id)
+    seal = await seal_for(state, keys, body.worker_id, "mentor", field="worker_id")
     secondment_id = uuid.uuid4()
     events = sec.arrange(secondment_id=secondment_id, **body.model_dump(exclude={"goals"}),
-                         goals=list(body.goals))  # fmt: skip
+                         goals=list(body.goals), seal=seal)  # fmt: skip
     result = await command.create(body, sec.stream_id(secondment_id), lambda: events)
     return await _secondment(state, uuid.UUID(result.stream_id.removeprefix("secondment-")))
 
@@ -190,36 +193,42 @@ async def read_secondment(
     return _read(row)
 
 
-async def _change(command: Any, secondment_id: uuid.UUID, body: BaseModel, decide: Any) -> Any:
+async def _change(
+    command: Any, keys: Any, secondment_id: uuid.UUID, body: BaseModel, text: str, decide: Any
+) -> Any:
+    """``decide(secondment, seal)``: ``text`` sealed with the secondment's worker's key."""
     loaded = await command.load(sec.stream_id(secondment_id), sec.evolve, field="secondment_id")
-    await command.change(body, loaded, decide)
+    worker_id = loaded.state.worker_id
+    seal = await seal_for(command.state, keys, worker_id, text, field="secondment_id")
+    await command.change(body, loaded, lambda x: decide(x, seal))
     return await _secondment(command.state, secondment_id)
 
 
 @router.post("/{secondment_id}/extend", response_model=SecondmentRead)
 async def extend_secondment(
-    secondment_id: uuid.UUID, body: Extension, principal: Manager, command: Command
+    secondment_id: uuid.UUID, body: Extension, principal: Manager, command: Command, keys: Keys
 ) -> SecondmentRead:
     """A later last day (never an earlier one: cancel, or evaluate early)."""
     result: SecondmentRead = await _change(
-        command, secondment_id, body,
-        lambda x: sec.extend(x, ends_on=body.ends_on, reason=body.reason),
+        command, keys, secondment_id, body, body.reason,
+        lambda x, seal: sec.extend(x, ends_on=body.ends_on, reason=body.reason, seal=seal),
     )  # fmt: skip
     return result
 
 
 @router.post("/{secondment_id}/evaluate", response_model=SecondmentRead)
 async def evaluate_secondment(
-    secondment_id: uuid.UUID, body: Evaluation, principal: Manager, command: Command
+    secondment_id: uuid.UUID, body: Evaluation, principal: Manager, command: Command, keys: Keys
 ) -> SecondmentRead:
     """The closing evaluation: a rating, whether each goal was met, a summary. It closes the
     secondment."""
     today = local_day(datetime.now(UTC))
     result: SecondmentRead = await _change(
-        command, secondment_id, body,
-        lambda x: sec.evaluate(
+        command, keys, secondment_id, body, body.summary,
+        lambda x, seal: sec.evaluate(
             x, evaluated_on=body.evaluated_on or today, rating=body.rating,
             goals_met=body.goals_met, summary=body.summary, by=principal.subject, today=today,
+            seal=seal,
         ),
     )  # fmt: skip
     return result
@@ -227,10 +236,15 @@ async def evaluate_secondment(
 
 @router.post("/{secondment_id}/cancel", response_model=SecondmentRead)
 async def cancel_secondment(
-    secondment_id: uuid.UUID, body: Reason, principal: Manager, command: Command
+    secondment_id: uuid.UUID, body: Reason, principal: Manager, command: Command, keys: Keys
 ) -> SecondmentRead:
     """Call the secondment off (before its evaluation)."""
     result: SecondmentRead = await _change(
-        command, secondment_id, body, lambda x: sec.cancel(x, reason=body.reason)
+        command,
+        keys,
+        secondment_id,
+        body,
+        body.reason,
+        lambda x, seal: sec.cancel(x, reason=body.reason, seal=seal),
     )
     return result

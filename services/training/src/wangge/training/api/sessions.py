@@ -12,15 +12,25 @@ from fastapi import APIRouter, Query, status
 from pydantic import AwareDatetime, BaseModel, Field
 
 from wangge.events.db import read_only
+from wangge.service.auth import Principal
 from wangge.service.commands import NO_BODY, Command
 from wangge.service.deps import State
-from wangge.service.errors import Forbidden, NotFound
+from wangge.service.errors import NotFound
 from wangge.service.times import StoredTime, utc
-from wangge.training.api.access import Manager, Reader, acting_for_self, known_worker
+from wangge.training.api.access import (
+    MANAGERS,
+    Manager,
+    Reader,
+    acting_worker,
+    known_worker,
+    may_read,
+)
 from wangge.training.api.bounds import Moment
+from wangge.training.api.personal import Keys, seal_for
 from wangge.training.domain import programmes
 from wangge.training.domain import sessions as s
-from wangge.training.tables import sessions_tables
+from wangge.training.projections.roster import worker_row
+from wangge.training.tables import roster, sessions_tables
 
 router = APIRouter(prefix="/sessions", tags=["sessions"])
 
@@ -125,7 +135,11 @@ def _read(row: Any, counts: dict[str, int]) -> SessionRead:
     )
 
 
-async def session_detail(state: Any, session_id: uuid.UUID) -> SessionDetail:
+async def session_detail(
+    state: Any, session_id: uuid.UUID, principal: Principal | None = None
+) -> SessionDetail:
+    """A session with its seats and roll; the roll (attendance, notes, scores) only of the
+    workers whose records ``principal`` reads (None: a manager's command, every worker)."""
     async with read_only(state.engine) as conn:
         tables = await sessions_tables(conn, state)
         t, e, a, sc = (tables[k] for k in ("sessions", "enrolments", "attendance", "scores"))
@@ -150,6 +164,8 @@ async def session_detail(state: Any, session_id: uuid.UUID) -> SessionDetail:
             )
         ).all()
         counts = (await _counts(conn, tables, [session_id])).get(session_id, {})
+        if principal is not None and not principal.has_any(MANAGERS):
+            roll = [r for r in roll if await _reads(conn, state, principal, r.worker_id)]
     return SessionDetail(
         **_read(row, counts).model_dump(),
         seats=[Seat(worker_id=r.worker_id, status=r.status) for r in seats],
@@ -157,11 +173,18 @@ async def session_detail(state: Any, session_id: uuid.UUID) -> SessionDetail:
     )
 
 
+async def _reads(conn: Any, state: Any, principal: Principal, worker_id: uuid.UUID) -> bool:
+    tables = await roster(conn, state)
+    row = await worker_row(conn, tables, worker_id) if tables is not None else None
+    return row is not None and await may_read(conn, state, principal, row)
+
+
 @router.post("", status_code=status.HTTP_201_CREATED, response_model=SessionDetail)
 async def schedule_session(
-    body: SessionCreate, principal: Manager, state: State, command: Command
+    body: SessionCreate, principal: Manager, state: State, command: Command, keys: Keys
 ) -> SessionDetail:
-    """Schedule a session (a programme's module names the programme and the module's code)."""
+    """Schedule a session (a programme's module names the programme and the module's code).
+    The instructors' names are sealed with the session's key and shown masked."""
     if body.programme_id is not None:
         loaded = await command.load(
             programmes.stream_id(body.programme_id), programmes.evolve, field="programme_id"
@@ -172,10 +195,12 @@ async def schedule_session(
                 f"the programme has no module {body.module_code!r}", field="module_code"
             )
     session_id = uuid.uuid4()
+    seal = await seal_for(state, keys, session_id, "instructors", field="instructors")
     events = s.schedule(
         session_id=session_id, topic=body.topic, programme_id=body.programme_id,
         module_code=body.module_code, instructors=body.instructors, starts_at=body.starts_at,
         ends_at=body.ends_at, place=body.place, capacity=body.capacity, materials=body.materials,
+        seal=seal,
     )  # fmt: skip
     result = await command.create(body, s.stream_id(session_id), lambda: events)
     return await session_detail(state, uuid.UUID(result.stream_id.removeprefix("session-")))
@@ -211,37 +236,47 @@ async def list_sessions(
 
 @router.get("/{session_id}", response_model=SessionDetail)
 async def read_session(session_id: uuid.UUID, principal: Reader, state: State) -> SessionDetail:
-    """A session, its seats (enrolled, then waiting in line) and its roll."""
-    return await session_detail(state, session_id)
+    """A session, its seats (enrolled, then waiting in line) and its roll (of the workers
+    whose records the caller reads)."""
+    return await session_detail(state, session_id, principal)
 
 
 async def _change(
-    command: Any, session_id: uuid.UUID, decide: Any, body: BaseModel = NO_BODY
-) -> SessionDetail:
+    command: Any, session_id: uuid.UUID, decide: Any, body: BaseModel = NO_BODY,
+    principal: Principal | None = None,
+) -> SessionDetail:  # fmt: skip
     loaded = await command.load(s.stream_id(session_id), s.evolve, field="session_id")
     await command.change(body, loaded, decide)
-    return await session_detail(command.state, session_id)
+    return await session_detail(command.state, session_id, principal)
 
 
 @router.post("/{session_id}/reschedule", response_model=SessionDetail)
 async def reschedule_session(
-    session_id: uuid.UUID, body: Reschedule, principal: Manager, command: Command
-) -> SessionDetail:
-    """Move a session (before it is held)."""
+    session_id: uuid.UUID, body: Reschedule, principal: Manager, state: State, command: Command,
+    keys: Keys,
+) -> SessionDetail:  # fmt: skip
+    """Move a session (before it is held); the reason is sealed with the session's key."""
+    await command.load(s.stream_id(session_id), s.evolve, field="session_id")
+    seal = await seal_for(state, keys, session_id, body.reason, field="reason")
     return await _change(
         command, session_id,
         lambda x: s.reschedule(x, starts_at=body.starts_at, ends_at=body.ends_at,
-                               place=body.place, reason=body.reason),
+                               place=body.place, reason=body.reason, seal=seal),
         body,
     )  # fmt: skip
 
 
 @router.post("/{session_id}/cancel", response_model=SessionDetail)
 async def cancel_session(
-    session_id: uuid.UUID, body: Reason, principal: Manager, command: Command
-) -> SessionDetail:
-    """Cancel a session (before it is held)."""
-    return await _change(command, session_id, lambda x: s.cancel(x, reason=body.reason), body)
+    session_id: uuid.UUID, body: Reason, principal: Manager, state: State, command: Command,
+    keys: Keys,
+) -> SessionDetail:  # fmt: skip
+    """Cancel a session (before it is held); the reason is sealed with the session's key."""
+    await command.load(s.stream_id(session_id), s.evolve, field="session_id")
+    seal = await seal_for(state, keys, session_id, body.reason, field="reason")
+    return await _change(
+        command, session_id, lambda x: s.cancel(x, reason=body.reason, seal=seal), body
+    )
 
 
 @router.post("/{session_id}/materials", response_model=SessionDetail)
@@ -259,12 +294,13 @@ async def enrol(
 ) -> SessionDetail:  # fmt: skip
     """Enrol a worker (a worker may enrol themselves): a place, or a place in line when full."""
     async with read_only(state.engine) as conn:
-        worker = await known_worker(conn, state, body.worker_id)
-    if not acting_for_self(principal, worker):
-        raise Forbidden("a grid worker enrols only themselves", field="worker_id")
+        await acting_worker(
+            conn, state, principal, body.worker_id, refusal="a grid worker enrols only themselves"
+        )
     return await _change(
         command, session_id,
         lambda x: s.enrol(x, worker_id=body.worker_id, now=datetime.now(UTC)), body,
+        principal=principal,
     )  # fmt: skip
 
 
@@ -275,27 +311,33 @@ async def withdraw(
 ) -> SessionDetail:  # fmt: skip
     """Withdraw a worker; the place goes to the first worker waiting."""
     async with read_only(state.engine) as conn:
-        worker = await known_worker(conn, state, worker_id)
-    if not acting_for_self(principal, worker):
-        raise Forbidden("a grid worker withdraws only themselves", field="worker_id")
+        await acting_worker(
+            conn, state, principal, worker_id, refusal="a grid worker withdraws only themselves"
+        )
     return await _change(
-        command, session_id, lambda x: s.withdraw(x, worker_id=worker_id, now=datetime.now(UTC))
+        command,
+        session_id,
+        lambda x: s.withdraw(x, worker_id=worker_id, now=datetime.now(UTC)),
+        principal=principal,
     )
 
 
 @router.put("/{session_id}/attendance/{worker_id}", response_model=SessionDetail)
 async def record_attendance(
     session_id: uuid.UUID, worker_id: uuid.UUID, body: AttendanceSet, principal: Manager,
-    state: State, command: Command,
+    state: State, command: Command, keys: Keys,
 ) -> SessionDetail:  # fmt: skip
-    """Record (or correct) how a worker attended, once the session has started."""
+    """Record (or correct) how a worker attended, once the session has started; a note is
+    sealed with the worker's key and shown redacted."""
     async with read_only(state.engine) as conn:
         await known_worker(conn, state, worker_id)
+    await command.load(s.stream_id(session_id), s.evolve, field="session_id")
+    seal = await seal_for(state, keys, worker_id, body.note, field="note")
     return await _change(
         command, session_id,
         lambda x: s.record_attendance(
             x, worker_id=worker_id, attendance=body.attendance, now=datetime.now(UTC),
-            by=principal.subject, note=body.note,
+            by=principal.subject, note=body.note, seal=seal,
         ),
         body,
     )  # fmt: skip

@@ -4,6 +4,7 @@ Nothing here imports FastAPI, SQLAlchemy or aiokafka. Importing the package regi
 event type in the catalogue.
 """
 
+from wangge.training.domain import erasure as erasure
 from wangge.training.domain import forums as forums
 from wangge.training.domain import handbooks as handbooks
 from wangge.training.domain import programmes as programmes

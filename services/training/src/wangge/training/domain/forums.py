@@ -18,7 +18,16 @@ from typing import Annotated
 from pydantic import AwareDatetime, Field
 
 from wangge.events import DomainEvent, default_catalogue
-from wangge.training.domain.sessions import SERVICE, InvalidTraining, WrongState
+from wangge.events.sealing import Seal, Sealed
+from wangge.service.personal import mask_name
+from wangge.service.redaction import redact
+from wangge.training.domain.sessions import (
+    SERVICE,
+    InvalidTraining,
+    WrongState,
+    sealed,
+    sealed_field,
+)
 
 MAX_PARTICIPANTS = 500
 
@@ -51,9 +60,13 @@ class ForumHeld(DomainEvent):
         min_length=1, max_length=MAX_PARTICIPANTS, description="the grid workers who took part"
     )
     guests: list[Name] = Field(
-        default_factory=list, max_length=100, description="the names of others who took part"
+        default_factory=list,
+        max_length=100,
+        description="the names of others who took part, masked",
     )
     summary: str = Field(default="", max_length=4000)
+    sealed: Sealed | None = sealed_field()
+    """``guests`` and ``summary`` (the forum's key)."""
 
 
 @default_catalogue.event(SERVICE)
@@ -64,6 +77,8 @@ class SuggestionRecorded(DomainEvent):
     suggestion_id: uuid.UUID
     by_worker: uuid.UUID | None = None
     text: str = Field(min_length=1, max_length=2000)
+    sealed: Sealed | None = sealed_field()
+    """``text`` (the worker's key, or a guest's: the forum's)."""
 
 
 @default_catalogue.event(SERVICE)
@@ -79,17 +94,24 @@ class SuggestionFollowedUp(DomainEvent):
     )
     by: str = Field(min_length=1, max_length=100, description="the account following it up")
     on: date
+    sealed: Sealed | None = sealed_field()
+    """``note`` (the key that sealed the suggestion)."""
 
 
 @dataclass(frozen=True)
 class Forum:
     """A forum's state: its participants, and its suggestions with their outcome (None until
-    followed up)."""
+    followed up) and who made them (None: a guest)."""
 
     forum_id: uuid.UUID
     held_at: datetime
     participants: frozenset[uuid.UUID]
     suggestions: dict[uuid.UUID, Outcome | None] = field(default_factory=dict)
+    authors: dict[uuid.UUID, uuid.UUID | None] = field(default_factory=dict)
+
+    def subject_of(self, suggestion_id: uuid.UUID) -> uuid.UUID:
+        """Whose key seals what is said of a suggestion: its worker's, or the forum's."""
+        return self.authors.get(suggestion_id) or self.forum_id
 
 
 def evolve(state: Forum | None, event: DomainEvent, version: int) -> Forum:
@@ -98,7 +120,11 @@ def evolve(state: Forum | None, event: DomainEvent, version: int) -> Forum:
     if state is None:
         raise ValueError(f"a forum starts with ForumHeld, not {event!r}")
     if isinstance(event, SuggestionRecorded):
-        return replace(state, suggestions={**state.suggestions, event.suggestion_id: None})
+        return replace(
+            state,
+            suggestions={**state.suggestions, event.suggestion_id: None},
+            authors={**state.authors, event.suggestion_id: event.by_worker},
+        )
     if isinstance(event, SuggestionFollowedUp):
         outcome = Outcome(event.outcome)
         return replace(state, suggestions={**state.suggestions, event.suggestion_id: outcome})
@@ -115,24 +141,33 @@ def hold(
     guests: list[str],
     summary: str,
     now: datetime,
+    seal: Seal | None = None,
 ) -> list[DomainEvent]:
-    """A forum, recorded once it was held (the same day or later)."""
+    """A forum, recorded once it was held (the same day or later); the guests' names and the
+    summary sealed with the forum's key (``seal``), masked and redacted in clear."""
     if held_at > now:
         raise InvalidTraining("a forum is recorded once it was held", field="held_at")
     if len(set(participants)) != len(participants):
         raise InvalidTraining("each participant is named once", field="participants")
     return [
         ForumHeld(
-            forum_id=forum_id, topic=topic, held_at=held_at, place=place,
-            participants=participants, guests=guests, summary=summary,
+            forum_id=forum_id, topic=redact(topic), held_at=held_at, place=redact(place),
+            participants=participants, guests=[mask_name(g) for g in guests],
+            summary=redact(summary), sealed=sealed(seal, guests=guests, summary=summary),
         )
     ]  # fmt: skip
 
 
 def record_suggestion(
-    forum: Forum, *, suggestion_id: uuid.UUID, by_worker: uuid.UUID | None, text: str
+    forum: Forum,
+    *,
+    suggestion_id: uuid.UUID,
+    by_worker: uuid.UUID | None,
+    text: str,
+    seal: Seal | None = None,
 ) -> list[DomainEvent]:
-    """A suggestion made at the forum: by one of its participants, or by a guest (None)."""
+    """A suggestion made at the forum: by one of its participants, or by a guest (None); its
+    text sealed with the worker's key (a guest's: the forum's), redacted in clear."""
     if by_worker is not None and by_worker not in forum.participants:
         raise InvalidTraining("the worker did not take part in the forum", field="by_worker")
     if suggestion_id in forum.suggestions:
@@ -141,7 +176,11 @@ def record_suggestion(
         raise InvalidTraining("a suggestion says what is suggested", field="text")
     return [
         SuggestionRecorded(
-            forum_id=forum.forum_id, suggestion_id=suggestion_id, by_worker=by_worker, text=text
+            forum_id=forum.forum_id,
+            suggestion_id=suggestion_id,
+            by_worker=by_worker,
+            text=redact(text),
+            sealed=sealed(seal, text=text),
         )
     ]
 
@@ -155,9 +194,11 @@ def follow_up(
     service_list_item: str | None,
     by: str,
     on: date,
+    seal: Seal | None = None,
 ) -> list[DomainEvent]:
     """What became of a suggestion, once: an adopted one names what it added to the service
-    list; an answered one carries the answer, a declined one the reason, in ``note``."""
+    list; an answered one carries the answer, a declined one the reason, in ``note`` (sealed
+    with the key of the suggestion's author, :meth:`Forum.subject_of`; redacted in clear)."""
     if suggestion_id not in forum.suggestions:
         raise InvalidTraining("the forum has no such suggestion", field="suggestion_id")
     if forum.suggestions[suggestion_id] is not None:
@@ -183,7 +224,9 @@ def follow_up(
         raise InvalidTraining("a suggestion is followed up after the forum", field="on")
     return [
         SuggestionFollowedUp(
-            forum_id=forum.forum_id, suggestion_id=suggestion_id, outcome=outcome, note=note,
-            service_list_item=service_list_item, by=by, on=on,
+            forum_id=forum.forum_id, suggestion_id=suggestion_id, outcome=outcome,
+            note=redact(note),
+            service_list_item=redact(service_list_item) if service_list_item else None,
+            by=by, on=on, sealed=sealed(seal, note=note),
         )
     ]  # fmt: skip

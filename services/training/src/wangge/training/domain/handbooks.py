@@ -19,6 +19,7 @@ from datetime import date
 from pydantic import BaseModel, Field
 
 from wangge.events import DomainEvent, default_catalogue
+from wangge.service.redaction import redact
 from wangge.training.domain.sessions import SERVICE, InvalidTraining, WrongState
 
 
@@ -97,10 +98,14 @@ def publish(
     titles = [section.title for section in sections]
     if len(set(titles)) != len(titles):
         raise InvalidTraining("each section has a title of its own", field="sections")
+    # a published text, shown to every worker: kept with any number or address in it masked
     return [
         HandbookEditionPublished(
-            handbook_id=handbook_id, title=title, edition=edition, published_on=published_on,
-            sections=sections,
+            handbook_id=handbook_id, title=redact(title), edition=edition,
+            published_on=published_on,
+            sections=[
+                Section(title=redact(x.title), summary=redact(x.summary)) for x in sections
+            ],
         )
     ]  # fmt: skip
 

@@ -16,7 +16,15 @@ from datetime import date, timedelta
 from pydantic import BaseModel, Field
 
 from wangge.events import DomainEvent, default_catalogue
-from wangge.training.domain.sessions import SERVICE, InvalidTraining, WrongState
+from wangge.events.sealing import Seal, Sealed
+from wangge.service.redaction import redact
+from wangge.training.domain.sessions import (
+    SERVICE,
+    InvalidTraining,
+    WrongState,
+    sealed,
+    sealed_field,
+)
 
 
 class Module(BaseModel):
@@ -64,6 +72,8 @@ class WorkerLeftProgramme(DomainEvent):
     worker_id: uuid.UUID
     on: date
     reason: str = Field(min_length=1, max_length=500)
+    sealed: Sealed | None = sealed_field()
+    """``reason`` (the worker's key)."""
 
 
 @dataclass(frozen=True)
@@ -94,12 +104,14 @@ def define(
     ordered: bool,
     period_days: int | None,
 ) -> list[DomainEvent]:
+    """A programme; its published texts kept with any number or address in them masked."""
     codes = [m.code for m in modules]
     if len(set(codes)) != len(codes):
         raise InvalidTraining("each module has a code of its own", field="modules")
     return [
         ProgrammeDefined(
-            programme_id=programme_id, name=name, description=description, modules=modules,
+            programme_id=programme_id, name=redact(name), description=redact(description),
+            modules=[m.model_copy(update={"title": redact(m.title)}) for m in modules],
             ordered=ordered, period_days=period_days,
         )
     ]  # fmt: skip
@@ -114,15 +126,17 @@ def enrol(programme: Programme, *, worker_id: uuid.UUID, on: date) -> list[Domai
 
 
 def leave(
-    programme: Programme, *, worker_id: uuid.UUID, on: date, reason: str
+    programme: Programme, *, worker_id: uuid.UUID, on: date, reason: str, seal: Seal | None = None
 ) -> list[DomainEvent]:
+    """The worker leaves; why is sealed with the worker's key, redacted in clear."""
     if worker_id not in programme.enrolled:
         raise WrongState("the worker is not enrolled in the programme", field="worker_id")
     return [
         WorkerLeftProgramme(
-            programme_id=programme.programme_id, worker_id=worker_id, on=on, reason=reason
+            programme_id=programme.programme_id, worker_id=worker_id, on=on,
+            reason=redact(reason), sealed=sealed(seal, reason=reason),
         )
-    ]
+    ]  # fmt: skip
 
 
 @dataclass(frozen=True)

@@ -19,7 +19,16 @@ from typing import Annotated
 from pydantic import Field
 
 from wangge.events import DomainEvent, default_catalogue
-from wangge.training.domain.sessions import SERVICE, InvalidTraining, WrongState
+from wangge.events.sealing import Seal, Sealed
+from wangge.service.personal import mask_name
+from wangge.service.redaction import redact
+from wangge.training.domain.sessions import (
+    SERVICE,
+    InvalidTraining,
+    WrongState,
+    sealed,
+    sealed_field,
+)
 
 MAX_DAYS = 366
 """The longest period, both ends counted: a longer posting is a transfer, not a secondment."""
@@ -58,8 +67,10 @@ class SecondmentArranged(DomainEvent):
     host: str = Field(min_length=1, max_length=200, description="the host's name")
     starts_on: date
     ends_on: date = Field(description="the last day of the secondment")
-    mentor: str = Field(min_length=1, max_length=100, description="the mentor's name")
+    mentor: str = Field(min_length=1, max_length=100, description="the mentor's name, masked")
     goals: list[Goal] = Field(min_length=1, max_length=MAX_GOALS)
+    sealed: Sealed | None = sealed_field()
+    """``mentor`` and ``goals`` (the worker's key)."""
 
 
 @default_catalogue.event(SERVICE)
@@ -69,6 +80,8 @@ class SecondmentExtended(DomainEvent):
     secondment_id: uuid.UUID
     ends_on: date
     reason: str = Field(min_length=1, max_length=500)
+    sealed: Sealed | None = sealed_field()
+    """``reason`` (the worker's key)."""
 
 
 @default_catalogue.event(SERVICE)
@@ -81,12 +94,16 @@ class SecondmentEvaluated(DomainEvent):
     goals_met: list[bool] = Field(min_length=1, max_length=MAX_GOALS)
     summary: str = Field(min_length=1, max_length=2000)
     by: str = Field(min_length=1, max_length=100, description="the evaluator's account")
+    sealed: Sealed | None = sealed_field()
+    """``summary`` (the worker's key)."""
 
 
 @default_catalogue.event(SERVICE)
 class SecondmentCancelled(DomainEvent):
     secondment_id: uuid.UUID
     reason: str = Field(min_length=1, max_length=500)
+    sealed: Sealed | None = sealed_field()
+    """``reason`` (the worker's key)."""
 
 
 @dataclass(frozen=True)
@@ -145,7 +162,10 @@ def arrange(
     ends_on: date,
     mentor: str,
     goals: list[str],
+    seal: Seal | None = None,
 ) -> list[DomainEvent]:
+    """A secondment; the mentor's name and the goals sealed with the worker's key (``seal``),
+    masked and redacted in clear."""
     _check_period(starts_on, ends_on)
     if any(not goal.strip() for goal in goals):
         raise InvalidTraining("a goal says what the worker is to learn", field="goals")
@@ -154,8 +174,9 @@ def arrange(
         raise InvalidTraining("each goal is set once", field="goals")
     return [
         SecondmentArranged(
-            secondment_id=secondment_id, worker_id=worker_id, host_kind=host_kind, host=host,
-            starts_on=starts_on, ends_on=ends_on, mentor=mentor, goals=goals,
+            secondment_id=secondment_id, worker_id=worker_id, host_kind=host_kind,
+            host=redact(host), starts_on=starts_on, ends_on=ends_on, mentor=mask_name(mentor),
+            goals=[redact(goal) for goal in goals], sealed=sealed(seal, mentor=mentor, goals=goals),
         )
     ]  # fmt: skip
 
@@ -167,8 +188,11 @@ def _open(secondment: Secondment) -> None:
         raise WrongState("the secondment was cancelled", field="secondment_id")
 
 
-def extend(secondment: Secondment, *, ends_on: date, reason: str) -> list[DomainEvent]:
-    """A later last day; the period as a whole stays within :data:`MAX_DAYS`."""
+def extend(
+    secondment: Secondment, *, ends_on: date, reason: str, seal: Seal | None = None
+) -> list[DomainEvent]:
+    """A later last day; the period as a whole stays within :data:`MAX_DAYS`. The reason is
+    sealed with the worker's key, redacted in clear."""
     _open(secondment)
     if ends_on <= secondment.ends_on:
         raise InvalidTraining(
@@ -177,8 +201,11 @@ def extend(secondment: Secondment, *, ends_on: date, reason: str) -> list[Domain
         )
     _check_period(secondment.starts_on, ends_on)
     return [
-        SecondmentExtended(secondment_id=secondment.secondment_id, ends_on=ends_on, reason=reason)
-    ]
+        SecondmentExtended(
+            secondment_id=secondment.secondment_id, ends_on=ends_on, reason=redact(reason),
+            sealed=sealed(seal, reason=reason),
+        )
+    ]  # fmt: skip
 
 
 def evaluate(
@@ -190,9 +217,11 @@ def evaluate(
     summary: str,
     by: str,
     today: date,
+    seal: Seal | None = None,
 ) -> list[DomainEvent]:
     """The closing evaluation, given once the secondment has started (early, if it ends early)
-    and recorded on or after the day it was given."""
+    and recorded on or after the day it was given; its summary sealed with the worker's key,
+    redacted in clear."""
     _open(secondment)
     if today < secondment.starts_on:
         raise WrongState(
@@ -215,12 +244,19 @@ def evaluate(
     return [
         SecondmentEvaluated(
             secondment_id=secondment.secondment_id, evaluated_on=evaluated_on, rating=rating,
-            goals_met=goals_met, summary=summary, by=by,
+            goals_met=goals_met, summary=redact(summary), by=by,
+            sealed=sealed(seal, summary=summary),
         )
     ]  # fmt: skip
 
 
-def cancel(secondment: Secondment, *, reason: str) -> list[DomainEvent]:
-    """Called off, at any time before its evaluation (a worker needed back on their grid)."""
+def cancel(secondment: Secondment, *, reason: str, seal: Seal | None = None) -> list[DomainEvent]:
+    """Called off, at any time before its evaluation (a worker needed back on their grid); the
+    reason sealed with the worker's key, redacted in clear."""
     _open(secondment)
-    return [SecondmentCancelled(secondment_id=secondment.secondment_id, reason=reason)]
+    return [
+        SecondmentCancelled(
+            secondment_id=secondment.secondment_id, reason=redact(reason),
+            sealed=sealed(seal, reason=reason),
+        )
+    ]  # fmt: skip

@@ -14,14 +14,31 @@ import uuid
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from enum import StrEnum
+from typing import Any
 
 from pydantic import AwareDatetime, BaseModel, Field
 
 from wangge.events import DomainEvent, default_catalogue
+from wangge.events.sealing import Seal, Sealed
 from wangge.service.errors import Conflict, DomainError
+from wangge.service.personal import mask_name
+from wangge.service.redaction import redact
 
 SERVICE = "training"
 MAX_CAPACITY = 2000
+
+
+def sealed_field() -> Any:
+    """An event's ``sealed`` block: the personal data its clear fields keep only redacted or
+    masked, sealed with their subject's key (absent in events written before sealing)."""
+    return Field(default=None, description="personal data sealed with their subject's key")
+
+
+def sealed(seal: Seal | None, **block: object) -> Sealed | None:
+    """The block's non-empty values sealed with the subject's key (None when there is nothing
+    to seal, or no seal: a seeded year keeps only the clear copies)."""
+    kept = {k: v for k, v in block.items() if v}
+    return seal(kept) if seal is not None and kept else None
 
 
 class InvalidTraining(DomainError):
@@ -90,6 +107,8 @@ class TrainingSessionScheduled(DomainEvent):
     place: str = Field(min_length=1, max_length=200)
     capacity: int = Field(ge=1, le=MAX_CAPACITY)
     materials: list[Material] = Field(default_factory=list, max_length=50)
+    sealed: Sealed | None = sealed_field()
+    """``instructors``: their names (the session's key); the clear list masks them."""
 
 
 @default_catalogue.event(SERVICE)
@@ -99,12 +118,16 @@ class TrainingSessionRescheduled(DomainEvent):
     ends_at: AwareDatetime
     place: str = Field(min_length=1, max_length=200)
     reason: str = Field(min_length=1, max_length=500)
+    sealed: Sealed | None = sealed_field()
+    """``reason`` (the session's key)."""
 
 
 @default_catalogue.event(SERVICE)
 class TrainingSessionCancelled(DomainEvent):
     session_id: uuid.UUID
     reason: str = Field(min_length=1, max_length=500)
+    sealed: Sealed | None = sealed_field()
+    """``reason`` (the session's key)."""
 
 
 @default_catalogue.event(SERVICE)
@@ -141,6 +164,8 @@ class AttendanceRecorded(DomainEvent):
     attendance: Attendance
     recorded_by: str = Field(description="the trainer's account")
     note: str = Field(default="", max_length=500)
+    sealed: Sealed | None = sealed_field()
+    """``note`` (the worker's key)."""
 
 
 @default_catalogue.event(SERVICE)
@@ -227,7 +252,10 @@ def schedule(
     place: str,
     capacity: int,
     materials: list[Material],
+    seal: Seal | None = None,
 ) -> list[DomainEvent]:
+    """A session; its instructors' names sealed with the session's key (``seal``), and its
+    announced texts (topic, place, titles) kept with any number or address in them masked."""
     _check_times(starts_at, ends_at)
     if (programme_id is None) != (module_code is None):
         raise InvalidTraining(
@@ -240,11 +268,26 @@ def schedule(
             )
     return [
         TrainingSessionScheduled(
-            session_id=session_id, topic=topic, programme_id=programme_id,
-            module_code=module_code, instructors=instructors, starts_at=starts_at,
-            ends_at=ends_at, place=place, capacity=capacity, materials=materials,
+            session_id=session_id, topic=redact(topic), programme_id=programme_id,
+            module_code=module_code, instructors=[_masked(i) for i in instructors],
+            starts_at=starts_at, ends_at=ends_at, place=redact(place), capacity=capacity,
+            materials=[_announced(m) for m in materials],
+            sealed=sealed(seal, instructors=[i.name for i in instructors]),
         )
     ]  # fmt: skip
+
+
+def _masked(instructor: Instructor) -> Instructor:
+    organisation = instructor.organisation
+    return instructor.model_copy(
+        update={"name": mask_name(instructor.name),
+                "organisation": redact(organisation) if organisation else organisation}
+    )  # fmt: skip
+
+
+def _announced(material: Material) -> Material:
+    # the address is left as given: a digit run in a link is an id, and masking it breaks it
+    return material.model_copy(update={"title": redact(material.title)})
 
 
 def _open(session: Session) -> None:
@@ -253,25 +296,37 @@ def _open(session: Session) -> None:
 
 
 def reschedule(
-    session: Session, *, starts_at: datetime, ends_at: datetime, place: str, reason: str
+    session: Session,
+    *,
+    starts_at: datetime,
+    ends_at: datetime,
+    place: str,
+    reason: str,
+    seal: Seal | None = None,
 ) -> list[DomainEvent]:
+    """A new time or place; the reason sealed with the session's key, redacted in clear."""
     _open(session)
     if session.attendance:
         raise WrongState("the session was held: its attendance is recorded", field="session_id")
     _check_times(starts_at, ends_at)
     return [
         TrainingSessionRescheduled(
-            session_id=session.session_id, starts_at=starts_at, ends_at=ends_at, place=place,
-            reason=reason,
+            session_id=session.session_id, starts_at=starts_at, ends_at=ends_at,
+            place=redact(place), reason=redact(reason), sealed=sealed(seal, reason=reason),
         )
     ]  # fmt: skip
 
 
-def cancel(session: Session, *, reason: str) -> list[DomainEvent]:
+def cancel(session: Session, *, reason: str, seal: Seal | None = None) -> list[DomainEvent]:
+    """Called off; the reason sealed with the session's key, redacted in clear."""
     _open(session)
     if session.attendance:
         raise WrongState("the session was held: its attendance is recorded", field="session_id")
-    return [TrainingSessionCancelled(session_id=session.session_id, reason=reason)]
+    return [
+        TrainingSessionCancelled(
+            session_id=session.session_id, reason=redact(reason), sealed=sealed(seal, reason=reason)
+        )
+    ]
 
 
 def enrol(session: Session, *, worker_id: uuid.UUID, now: datetime) -> list[DomainEvent]:
@@ -313,9 +368,11 @@ def record_attendance(
     now: datetime,
     by: str,
     note: str = "",
+    seal: Seal | None = None,
 ) -> list[DomainEvent]:
     """A worker's attendance; one who turns up without enrolling is recorded too, but only an
-    enrolled worker can be absent or excused (or one recorded before: a correction)."""
+    enrolled worker can be absent or excused (or one recorded before: a correction). The note
+    is sealed with the worker's key, redacted in clear."""
     _open(session)
     if now < session.starts_at:
         raise WrongState("attendance is recorded once the session starts", field="session_id")
@@ -327,7 +384,7 @@ def record_attendance(
     return [
         AttendanceRecorded(
             session_id=session.session_id, worker_id=worker_id, attendance=attendance,
-            recorded_by=by, note=note,
+            recorded_by=by, note=redact(note), sealed=sealed(seal, note=note),
         )
     ]  # fmt: skip
 
@@ -351,4 +408,4 @@ def record_assessment(
 
 def attach(session: Session, *, material: Material) -> list[DomainEvent]:
     _open(session)
-    return [MaterialAttached(session_id=session.session_id, material=material)]
+    return [MaterialAttached(session_id=session.session_id, material=_announced(material))]

@@ -1,0 +1,67 @@
+"""Data keys of the training service: one per data subject whose words or name an event keeps.
+
+A grid worker's key seals what is written about them or by them (an attendance note, why they
+left a programme, a secondment's goals, mentor and evaluation, their suggestions at a forum and
+the answers to them). A session's key seals its instructors' names and why it was moved or
+cancelled; a forum's key seals its guests' names, its summary and its guests' suggestions (the
+guests have no id of their own: erasing one erases the forum's outside people together). The
+clear part of each event keeps only a redacted copy (:func:`wangge.service.redaction.redact`)
+or a masked name (``李**``).
+
+Keys are made before the command that first seals with them, in a transaction of their own: two
+commands sealing for the same new subject at once then share one key, where keeping the key in
+each command's own transaction would make the second fail, or keep a key that opens nothing.
+"""
+
+from __future__ import annotations
+
+import uuid
+
+import sqlalchemy as sa
+
+from wangge.events.db import read_only
+from wangge.events.sealing import KeyRing, Seal, key_table
+from wangge.service.app import ServiceState
+from wangge.service.errors import DomainError
+
+metadata = sa.MetaData()
+subject_keys = key_table(metadata, "training_keys", "subject_id")
+"""One row per worker, session or forum that has had anything sealed (ids never collide)."""
+
+
+class PersonalDataErased(DomainError):
+    """The subject's personal data were erased: nothing more is sealed with their key."""
+
+    status = 410
+    slug = "personal-data-erased"
+    title = "The personal data were erased"
+
+
+def keyring(kek: bytes) -> KeyRing:
+    """The key ring of the training service's data subjects."""
+    return KeyRing(kek, subject_keys)
+
+
+async def sealer(state: ServiceState, ring: KeyRing, subject_id: uuid.UUID, *, field: str) -> Seal:
+    """Seals blocks with the subject's key, made now if they have none (410 naming ``field``
+    once their data were erased)."""
+    for _ in range(2):
+        async with read_only(state.engine) as conn:
+            row = (
+                await conn.execute(
+                    sa.select(subject_keys.c.wrapped).where(subject_keys.c.subject_id == subject_id)
+                )
+            ).first()
+            if row is not None and row.wrapped is None:
+                raise PersonalDataErased(
+                    f"the personal data of {subject_id} were erased", field=field
+                )
+            key = await ring.key(conn, subject_id) if row is not None else None
+        if key is not None:
+            return KeyRing.sealer(key, subject_id)
+        try:
+            async with state.engine.begin() as conn:
+                await ring.keep(conn, subject_id, KeyRing.generate())
+        except sa.exc.IntegrityError:
+            pass  # another request kept one first: read theirs
+    raise RuntimeError(f"no data key for {subject_id}")  # pragma: no cover
