@@ -62,7 +62,9 @@ async def test_an_organisation_registers_at_a_building_with_its_code_compacted(
     assert organisation["scope"] == tree.grid_code
     assert organisation["place_address"] == "滨江社区12栋"
     assert organisation["contact_phone_masked"] == "138****5678"
-    assert "contact_phone" not in organisation
+    assert (organisation["contact_name"], organisation["contact_phone"]) == (
+        "王经理", "+8613812345678",
+    ), "staff see the contact they wrote"  # fmt: skip
     path = f"/organisations/{organisation['organisation_id']}"
     read = await registry.client.get(path, headers=tree.admin)
     assert read.status_code == 200
@@ -147,11 +149,15 @@ async def test_a_department_reads_the_contact_phone_masked_and_writes_nothing(
     read = await registry.client.get(path, headers=emergency)
     assert read.status_code == 200, read.text
     assert read.json()["contact_phone_masked"] == "025****1234"
-    assert "88881234" not in read.text
+    assert (read.json()["contact_name_masked"], read.json()["contact_name"]) == ("王**", None)
+    assert "88881234" not in read.text and "王经理" not in read.text
     history = await registry.client.get(f"{path}/history", headers=emergency)
     assert history.status_code == 200
-    assert history.json()["changes"][0]["data"]["contact_phone"] == "025****1234"
-    assert "88881234" not in history.text
+    registered = history.json()["changes"][0]["data"]
+    assert (registered["contact_phone_masked"], registered["contact"]) == (
+        "025****1234", "(sealed)",
+    )  # fmt: skip
+    assert "88881234" not in history.text and "王经理" not in history.text
     thing = await hazard(registry, tree, tree.admin)
     assert (
         await registry.client.get(f"/things/{thing['thing_id']}", headers=emergency)

@@ -11,16 +11,22 @@ import pytest
 from stdnum.cn import uscc
 
 from wangge.events import DomainEvent, default_catalogue
+from wangge.events.sealing import KeyRing, Sealed
 from wangge.registry.domain import organisations, things
 from wangge.registry.domain.identity import InvalidPersonalData
 from wangge.registry.domain.organisations import (
+    ContactDetails,
+    ContactKey,
+    ContactKeys,
     InvalidOrganisation,
     Organisation,
     OrganisationClosed,
+    OrganisationContactErased,
     OrganisationDetailsChanged,
     OrganisationKind,
     OrganisationMoved,
     OrganisationRegistered,
+    UnknownContact,
 )
 from wangge.registry.domain.places import DwellingUsage, Place, PlaceKind
 from wangge.registry.domain.things import (
@@ -34,6 +40,7 @@ from wangge.registry.domain.things import (
     ThingRemoved,
     ThingStatus,
 )
+from wangge.service.erasure import ErasureGround
 
 S = TypeVar("S")
 TODAY = date(2026, 3, 1)
@@ -58,6 +65,33 @@ def place(kind: PlaceKind) -> Place:
     return Place(uuid.uuid4(), kind, f"a {kind}", None, "1", uuid.uuid4(), usage, 1)
 
 
+KEYS: dict[uuid.UUID, bytes] = {}
+"""The data keys the tests' contacts were sealed with, by contact id (the handler's key ring)."""
+
+
+def contact_key() -> ContactKey:
+    """A new contact person's key, remembered in ``KEYS``."""
+    contact_id, key = uuid.uuid4(), KeyRing.generate()
+    KEYS[contact_id] = key
+    return ContactKey(contact_id, KeyRing.sealer(key, contact_id))
+
+
+def opened(sealed: Sealed | None) -> ContactDetails:
+    assert sealed is not None
+    return ContactDetails.model_validate(KeyRing.unseal(KEYS[uuid.UUID(sealed.key)], sealed))
+
+
+def keys_for(o: Organisation) -> ContactKeys:
+    """What the handler gives a decision on ``o``: its contact opened, and both sealers."""
+    current = None
+    if o.contact_id is not None and not o.contact_erased:
+        current = opened(o.contact) if o.contact is not None else o.legacy_contact
+    if o.contact_id is not None and o.contact_id not in KEYS:
+        KEYS[o.contact_id] = KeyRing.generate()  # a contact from before sealing: a fresh key
+    same = KeyRing.sealer(KEYS[o.contact_id], o.contact_id) if o.contact_id else None
+    return ContactKeys(current=current, same=same, new=contact_key())
+
+
 def organisation(**fields: Any) -> Organisation:
     events = organisations.register(
         organisation_id=uuid.uuid4(),
@@ -65,9 +99,32 @@ def organisation(**fields: Any) -> Organisation:
         name=fields.pop("name", "滨江便利店"),
         kind=fields.pop("kind", OrganisationKind.INDIVIDUAL_BUSINESS),
         place=fields.pop("place", place(PlaceKind.BUILDING)),
+        contact_key=contact_key(),
         **fields,
     )
     return fold(organisations.evolve, *events)
+
+
+def legacy(**contact: str) -> Organisation:
+    """An organisation registered before contacts were sealed: its contact in clear."""
+    organisation_id = uuid.uuid4()
+    event = OrganisationRegistered(
+        organisation_id=organisation_id, uscc=code(), name="老店",
+        kind=OrganisationKind.INDIVIDUAL_BUSINESS, place_id=uuid.uuid4(), **contact,
+    )  # fmt: skip
+    return organisations.evolve(None, event, 1)
+
+
+def restate(o: Organisation, **fields: Any) -> list[organisations.OrganisationEvent]:
+    """New details of ``o``: the contact as the handler restates it unless given."""
+    keys = keys_for(o)
+    was = keys.current or ContactDetails()
+    return organisations.change_details(
+        o, name=fields.pop("name", o.name), kind=fields.pop("kind", o.kind),
+        address=fields.pop("address", o.address),
+        contact_name=fields.pop("contact_name", was.name),
+        contact_phone=fields.pop("contact_phone", was.phone), keys=keys,
+    )  # fmt: skip
 
 
 def thing(kind: ThingKind = ThingKind.HAZARD_POINT, **fields: Any) -> Thing:
@@ -92,13 +149,34 @@ def test_a_registration_keeps_the_compact_code_and_a_normalised_phone() -> None:
     [event] = organisations.register(
         organisation_id=uuid.uuid4(), uscc=typed, name=" 滨江便利店 ",
         kind=OrganisationKind.INDIVIDUAL_BUSINESS, place=shop, address="滨江路1号",
-        contact_name="王老板", contact_phone="138 1234 5678",
+        contact_name="王老板", contact_phone="138 1234 5678", contact_key=contact_key(),
     )  # fmt: skip
     assert isinstance(event, OrganisationRegistered)
     assert event.uscc == valid
     assert event.name == "滨江便利店"
-    assert event.contact_phone == "+8613812345678"
     assert event.place_id == shop.place_id
+
+
+def test_a_contact_person_travels_sealed_under_their_own_key_with_masks_in_clear() -> None:
+    key = contact_key()
+    [event] = organisations.register(
+        organisation_id=uuid.uuid4(), uscc=code(), name="滨江便利店",
+        kind=OrganisationKind.INDIVIDUAL_BUSINESS, place=place(PlaceKind.BUILDING),
+        contact_name="王老板", contact_phone="+86 138 1234 5678", contact_key=key,
+    )  # fmt: skip
+    assert isinstance(event, OrganisationRegistered)
+    assert (event.contact_name, event.contact_phone) == (None, None)
+    assert (event.contact_id, event.contact_name_masked, event.contact_phone_masked) == (
+        key.contact_id, "王**", "138****5678",
+    )  # fmt: skip
+    assert opened(event.contact) == ContactDetails(name="王老板", phone="+8613812345678")
+    clear = event.model_dump_json()
+    assert "王老板" not in clear and "12345678" not in clear
+    with pytest.raises(ValueError, match="sealed under their key"):
+        organisations.register(
+            organisation_id=uuid.uuid4(), uscc=code(), name="x", kind=OrganisationKind.OTHER,
+            place=place(PlaceKind.BUILDING), contact_name="王老板",
+        )  # fmt: skip
     assert default_catalogue.entry_of(OrganisationRegistered).type == (
         "wangge.registry.OrganisationRegistered"
     )
@@ -143,21 +221,81 @@ def test_an_organisation_sits_at_a_grid_building_or_dwelling(kind: PlaceKind) ->
 
 
 def test_new_details_are_restated_and_the_same_details_change_nothing() -> None:
-    shop = organisation(contact_phone="13812345678")
-    same = organisations.change_details(
-        shop, name=shop.name, kind=shop.kind, address=None, contact_name=None,
-        contact_phone="+86 138 1234 5678",
-    )  # fmt: skip
-    assert same == []
-    [changed] = organisations.change_details(
-        shop, name="滨江超市", kind=OrganisationKind.ENTERPRISE, address=None, contact_name="李",
-        contact_phone=None,
-    )  # fmt: skip
+    shop = organisation(contact_name="王老板", contact_phone="13812345678")
+    assert restate(shop, contact_phone="+86 138 1234 5678") == []
+    assert restate(shop) == []
+    [changed] = restate(shop, name="滨江超市", kind=OrganisationKind.ENTERPRISE, contact_phone=None)
     assert isinstance(changed, OrganisationDetailsChanged)
     after = organisations.evolve(shop, changed, 2)
-    assert (after.name, after.kind, after.contact_phone, after.version) == (
+    assert (after.name, after.kind, after.contact_phone_masked, after.version) == (
         "滨江超市", OrganisationKind.ENTERPRISE, None, 2,
     )  # fmt: skip
+    assert after.contact_id == shop.contact_id, "the same name is the same person"
+    assert opened(after.contact) == ContactDetails(name="王老板")
+
+
+def test_another_contact_person_gets_a_key_of_their_own_and_none_clears_the_contact() -> None:
+    shop = organisation(contact_name="王老板", contact_phone="13812345678")
+    [changed] = restate(shop, contact_name="李店长")
+    assert isinstance(changed, OrganisationDetailsChanged)
+    after = organisations.evolve(shop, changed, 2)
+    assert after.contact_id != shop.contact_id
+    assert after.contacts == {shop.contact_id, after.contact_id}
+    assert opened(after.contact) == ContactDetails(name="李店长", phone="+8613812345678")
+    [cleared] = restate(after, contact_name=None, contact_phone=None)
+    assert isinstance(cleared, OrganisationDetailsChanged)
+    assert (cleared.contact_id, cleared.contact, cleared.contact_name_masked) == (None, None, None)
+
+
+def test_a_contact_is_erased_once_current_or_former_and_an_unknown_one_is_not_found() -> None:
+    shop = organisation(contact_name="王老板", contact_phone="13812345678")
+    ground = ErasureGround.CONSENT_WITHDRAWN
+    [erased] = organisations.erase_contact(shop, shop.contact_id or uuid.uuid4(), ground)
+    assert isinstance(erased, OrganisationContactErased)
+    assert erased.legal_ground == ground
+    gone = organisations.evolve(shop, erased, 2)
+    assert gone.contact_erased and gone.contact_name_masked == "王**"
+    assert organisations.erase_contact(gone, erased.contact_id, ground) == []
+    with pytest.raises(UnknownContact) as unknown:
+        organisations.erase_contact(gone, uuid.uuid4(), ground)
+    assert (unknown.value.status, unknown.value.field) == (404, "contact_id")
+    # an erased contact restated as they were stays erased; a new one is another person
+    assert restate(gone) == []
+    [renamed] = restate(gone, name="新店名")
+    assert isinstance(renamed, OrganisationDetailsChanged)
+    assert organisations.evolve(gone, renamed, 3).contact_erased
+    [replaced] = restate(gone, contact_name="李店长")
+    assert isinstance(replaced, OrganisationDetailsChanged)
+    later = organisations.evolve(gone, replaced, 3)
+    assert not later.contact_erased and later.contact_id != erased.contact_id
+    assert organisations.erase_contact(later, erased.contact_id, ground) == [], "a former one"
+
+
+def test_a_contact_from_before_sealing_is_erasable_and_sealed_when_restated() -> None:
+    old = legacy(contact_name="赵会计", contact_phone="+8613900001111")
+    contact_id = organisations.legacy_contact_id(old.organisation_id)
+    assert (old.contact_id, old.contact, old.contact_name_masked) == (contact_id, None, "赵**")
+    assert old.legacy_contact == ContactDetails(name="赵会计", phone="+8613900001111")
+    [sealed] = restate(old, name="老店新名")
+    assert isinstance(sealed, OrganisationDetailsChanged)
+    assert (sealed.contact_name, sealed.contact_phone, sealed.contact_id) == (
+        None, None, contact_id,
+    )  # fmt: skip
+    assert opened(sealed.contact) == ContactDetails(name="赵会计", phone="+8613900001111")
+    after = organisations.evolve(old, sealed, 2)
+    assert after.legacy_contact is None and restate(after) == []
+    [erased] = organisations.erase_contact(old, contact_id, ErasureGround.PURPOSE_ACHIEVED)
+    gone = organisations.evolve(old, erased, 2)
+    assert gone.legacy_contact is None and gone.contact_erased
+    [renamed] = restate(gone, name="老店新名")
+    assert isinstance(renamed, OrganisationDetailsChanged)
+    assert (renamed.contact, renamed.contact_name, renamed.contact_id) == (None, None, contact_id)
+
+
+def test_a_closing_reason_keeps_only_its_redacted_copy() -> None:
+    [closed] = organisations.close(organisation(), on=TODAY, reason="歇业, 联系 13812345678")
+    assert isinstance(closed, OrganisationClosed)
+    assert closed.reason == "歇业, 联系 138****5678"
 
 
 def test_a_move_goes_to_another_site_and_the_same_place_changes_nothing() -> None:
@@ -180,9 +318,7 @@ def test_a_closed_organisation_cannot_change() -> None:
     attempts: list[Callable[[], object]] = [
         lambda: organisations.close(gone, on=TODAY, reason="again"),
         lambda: organisations.move(gone, place(PlaceKind.BUILDING)),
-        lambda: organisations.change_details(
-            gone, name="x", kind=gone.kind, address=None, contact_name=None, contact_phone=None
-        ),
+        lambda: restate(gone, name="x"),
     ]
     for attempt in attempts:
         with pytest.raises(InvalidOrganisation, match="closed") as refused:

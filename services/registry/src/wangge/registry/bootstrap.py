@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
+
+from sqlalchemy.ext.asyncio import AsyncConnection
 
 from wangge.events import Metadata, default_catalogue
 from wangge.events.db import create_engine
@@ -33,11 +35,20 @@ class Registry:
     keyring: KeyRing
     projections: list[Projection]
 
-    async def append_new(self, appends: Sequence[StreamAppend], *, actor: str) -> None:
-        """Start many streams in one transaction, with their read models (seeding)."""
+    async def append_new(
+        self,
+        appends: Sequence[StreamAppend],
+        *,
+        actor: str,
+        also: Callable[[AsyncConnection], Awaitable[None]] | None = None,
+    ) -> None:
+        """Start many streams in one transaction, with their read models (seeding); ``also``
+        writes in the same transaction (the data keys the events were sealed with)."""
         metadata = Metadata(actor=actor)
         async with self.store.begin() as conn:
             results = await self.store.append_batch(appends, connection=conn, metadata=metadata)
+            if also is not None:
+                await also(conn)
             recorded = []
             for append, result in zip(appends, results, strict=True):
                 recorded += self.store.recorded(append.events, result, metadata)

@@ -5,6 +5,11 @@ by the key-encryption key (from configuration or a KMS), in this service's datab
 in an event. Erasure deletes the wrapped key (crypto-shredding): every copy of the sealed data,
 in the event table, on Kafka, in an analyst's replay, becomes unreadable at once.
 
+Two more kinds of data subject have keys of their own: an organisation's contact person
+(``contact_keys``, erased on request) and a door-to-door visit (``visit_keys``): a visit's note
+and needs are about its household, so they are sealed under a key of the visit, which a
+household member's erasure destroys with their own.
+
 Uniqueness of identity numbers is checked on an HMAC of the number under a key derived from the
 key-encryption key, so the register never looks a person up by plaintext and a stolen index
 reveals nothing without the key.
@@ -43,12 +48,23 @@ person_identities = sa.Table(
     sa.Column("person_id", sa.Uuid(as_uuid=True), nullable=False, unique=True),
 )
 
+subjects = sa.MetaData()
+"""The key tables of contact persons and visits: migration 0004 creates them (apart from
+``metadata``, so that migration 0002 still creates only what it always did)."""
+contact_keys = key_table(subjects, "contact_keys", "contact_id")
+visit_keys = key_table(subjects, "visit_keys", "visit_id")
+
 
 class KeyRing(sealing.KeyRing):
-    """Data keys of persons, and the keyed hash of identity numbers."""
+    """Data keys of persons (and, beside them, of contact persons and visits), and the keyed
+    hash of identity numbers."""
 
     def __init__(self, kek: bytes) -> None:
         super().__init__(kek, person_keys)
+        self.contacts = sealing.KeyRing(kek, contact_keys)
+        """Data keys of organisations' contact persons."""
+        self.visits = sealing.KeyRing(kek, visit_keys)
+        """Data keys of visits (their notes and needs)."""
         self._hash_key = HKDF(hashes.SHA256(), 32, salt=None, info=b"identity hash").derive(kek)
 
     async def destroy(self, conn: AsyncConnection, person_id: uuid.UUID) -> None:

@@ -7,6 +7,7 @@ from collections.abc import Callable
 from datetime import date
 
 import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import AsyncConnection
 
 from wangge.events import DomainEvent
 from wangge.events.projection import active_tables
@@ -15,7 +16,7 @@ from wangge.registry.bootstrap import Registry
 from wangge.registry.census import CensusImport, Report
 from wangge.registry.domain import organisations, places, things, workers
 from wangge.registry.domain.identity import normalise_phone
-from wangge.registry.domain.organisations import OrganisationKind
+from wangge.registry.domain.organisations import ContactKey, OrganisationKind
 from wangge.registry.domain.places import PlaceKind
 from wangge.registry.domain.things import RiskLevel, ThingKind
 from wangge.registry.projections.places import PlaceTree
@@ -100,6 +101,8 @@ async def seed_organisations_and_things(
     """The generator's organisations (at their grid) and things (at their building)."""
     appends: list[StreamAppend] = []
     registered: dict[str, organisations.Organisation] = {}
+    contact_keys: list[tuple[uuid.UUID, bytes]] = []
+    ring = registry.keyring.contacts
 
     def place(place_id: uuid.UUID, kind: PlaceKind) -> places.Place:
         return places.Place(place_id, kind, "", None, None, None, None, 1)
@@ -108,13 +111,15 @@ async def seed_organisations_and_things(
         grid_id = importer.grid_id(org.grid_code)
         if grid_id is None:
             continue
-        organisation_id = uuid.uuid4()
+        organisation_id, contact_id, key = uuid.uuid4(), uuid.uuid4(), ring.generate()
         events = organisations.register(
             organisation_id=organisation_id, uscc=org.uscc, name=org.name,
             kind=OrganisationKind(org.kind), place=place(grid_id, PlaceKind.GRID),
             address=org.address, contact_name=org.contact_name,
             contact_phone=normalise_phone(org.contact_phone, field="contact_phone"),
+            contact_key=ContactKey(contact_id, ring.sealer(key, contact_id)),
         )  # fmt: skip
+        contact_keys.append((contact_id, key))
         registered[org.uscc] = organisations.evolve(None, events[0], 1)
         appends.append(StreamAppend(organisations.stream_id(organisation_id), events, 0))
     for item in generator.things():
@@ -132,5 +137,9 @@ async def seed_organisations_and_things(
             risk_level=RiskLevel.MEDIUM if kind == ThingKind.HAZARD_POINT else None,
         )  # fmt: skip
         appends.append(StreamAppend(things.stream_id(thing_id), found, 0))
-    await registry.append_new(appends, actor="seed")
+
+    async def keep(conn: AsyncConnection) -> None:
+        await ring.keep_many(conn, contact_keys)
+
+    await registry.append_new(appends, actor="seed", also=keep)
     return len(appends)

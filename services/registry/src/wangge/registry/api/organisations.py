@@ -1,4 +1,9 @@
-"""``/organisations``: enterprises, social organisations and others at a place (组织)."""
+"""``/organisations``: enterprises, social organisations and others at a place (组织).
+
+A contact person's name and phone are shown unmasked only on one organisation's read, and only
+to staff (like a person's personal data; departments get the masks): lists and histories show
+masks. A contact is erased by a subdistrict admin, as a person is.
+"""
 
 from __future__ import annotations
 
@@ -7,28 +12,33 @@ from datetime import date
 from typing import Annotated, Any
 
 import sqlalchemy as sa
-from fastapi import APIRouter, Query, Response, status
+from fastapi import APIRouter, Depends, Query, Response, status
 from pydantic import BaseModel, Field
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from wangge.events import DomainEvent
-from wangge.registry.api.access import Reader, Staff, in_scope, scope_filter
+from wangge.events.sealing import Sealed
+from wangge.registry.api.access import ADMINS, STAFF, Reader, Staff, in_scope, scope_filter
 from wangge.registry.api.bounds import Page, Size
 from wangge.registry.api.deps import ReadConnection
 from wangge.registry.api.history import HistoryPage, stream_history
-from wangge.registry.api.people import Views
+from wangge.registry.api.people import Keys, Views
 from wangge.registry.domain import organisations
-from wangge.registry.domain.identity import mask_phone
-from wangge.registry.domain.organisations import OrganisationKind
+from wangge.registry.domain.identity import mask_name, mask_phone
+from wangge.registry.domain.organisations import ContactDetails, OrganisationKind
 from wangge.registry.handlers import organisations as handlers
+from wangge.registry.personal_data import KeyRing
 from wangge.registry.projections.organisations import OrganisationsAndThings
 from wangge.service.app import ServiceState
-from wangge.service.auth import Principal
+from wangge.service.auth import Principal, require
 from wangge.service.commands import Command, set_etag
 from wangge.service.deps import State
+from wangge.service.erasure import Erasure
 from wangge.service.errors import NotFound
+from wangge.service.redaction import redact
 
 router = APIRouter(prefix="/organisations", tags=["organisations"])
+Admin = Annotated[Principal, Depends(require(*ADMINS))]
 
 USCC = Field(min_length=1, max_length=30, description="统一社会信用代码, GB 32100-2015")
 NAME = Field(min_length=1, max_length=200)
@@ -73,7 +83,8 @@ class OrganisationClose(BaseModel):
 
 
 class OrganisationRead(BaseModel):
-    """An organisation as the register holds it; its contact phone masked."""
+    """An organisation as the register holds it; its contact person masked, but for staff
+    reading this one organisation."""
 
     organisation_id: uuid.UUID
     uscc: str
@@ -82,8 +93,18 @@ class OrganisationRead(BaseModel):
     place_id: uuid.UUID
     place_address: str = Field(description="the address of its place in the tree")
     address: str | None
-    contact_name: str | None
-    contact_phone_masked: str | None
+    contact_id: uuid.UUID | None = Field(
+        default=None, description="the contact person's id (to erase them)"
+    )
+    contact_name_masked: str | None = None
+    contact_phone_masked: str | None = None
+    contact_erased: bool = False
+    contact_name: str | None = Field(
+        default=None, description="unmasked: only staff reading one organisation; else null"
+    )
+    contact_phone: str | None = Field(
+        default=None, description="E.164, unmasked: as `contact_name`"
+    )
     closed_on: date | None
     scope: str = Field(description="the code access is checked against (its place's grid)")
     version: int
@@ -146,7 +167,31 @@ class Reads:
 
 
 def _read(row: Any) -> OrganisationRead:
-    return OrganisationRead.model_validate(row, from_attributes=True)
+    """The masked read (the row's own contact columns are never taken as they are)."""
+    read = OrganisationRead.model_validate(row, from_attributes=True)
+    read.contact_name = read.contact_phone = None
+    return read
+
+
+async def _unmasked(
+    conn: AsyncConnection, keys: KeyRing, principal: Principal, row: Any
+) -> OrganisationRead:
+    """One organisation's read, its contact unmasked for staff while the contact's key lives
+    (or, for a contact written in clear before sealing, until their erasure)."""
+    read = _read(row)
+    if not principal.has_any(STAFF) or row.contact_erased or row.contact_id is None:
+        return read
+    contact = None
+    if row.contact_sealed is not None:
+        key = await keys.contacts.key(conn, row.contact_id)
+        if key is not None:
+            sealed = Sealed.model_validate_json(row.contact_sealed)
+            contact = ContactDetails.model_validate(keys.contacts.unseal(key, sealed))
+    elif row.legacy_contact_name or row.legacy_contact_phone:
+        contact = ContactDetails(name=row.legacy_contact_name, phone=row.legacy_contact_phone)
+    if contact is not None:
+        read.contact_name, read.contact_phone = contact.name, contact.phone
+    return read
 
 
 async def _visible(
@@ -157,29 +202,31 @@ async def _visible(
 
 
 async def _respond(
-    conn: ReadConnection, state: State, principal: Principal, response: Response,
-    organisation_id: uuid.UUID,
+    conn: ReadConnection, state: State, keys: KeyRing, principal: Principal,
+    response: Response, organisation_id: uuid.UUID,
 ) -> OrganisationRead:  # fmt: skip
     await conn.rollback()  # a snapshot that sees the command's commit
     _, row = await _visible(conn, state, principal, organisation_id)
     set_etag(response, row.version)
-    return _read(row)
+    return await _unmasked(conn, keys, principal, row)
 
 
 @router.post("", status_code=status.HTTP_201_CREATED, response_model=OrganisationRead)
 async def register_organisation(
-    body: OrganisationCreate, principal: Staff, command: Command, conn: ReadConnection,
-    state: State, response: Response,
+    body: OrganisationCreate, principal: Staff, command: Command, keys: Keys,
+    conn: ReadConnection, state: State, response: Response,
 ) -> OrganisationRead:  # fmt: skip
-    """Register an organisation at a place in the caller's places; one code, one organisation."""
+    """Register an organisation at a place in the caller's places; one code, one organisation.
+
+    Its contact person's name and phone are sealed under a data key of their own."""
     reads = await Reads.of(conn, state)
     await reads.place_in_scope(conn, principal, body.place_id, "place_id")
     result = await handlers.register_organisation(
-        command, handlers.RegisterOrganisation(**dict(body))
+        command, keys, handlers.RegisterOrganisation(**dict(body))
     )
     organisation_id = uuid.UUID(result.stream_id.removeprefix("organisation-"))
     response.headers["Location"] = f"/organisations/{organisation_id}"
-    return await _respond(conn, state, principal, response, organisation_id)
+    return await _respond(conn, state, keys, principal, response, organisation_id)
 
 
 @router.get("", response_model=OrganisationPage)
@@ -194,7 +241,8 @@ async def list_organisations(
     page: Page = 1,
     size: Size = 50,
 ) -> OrganisationPage:
-    """Organisations in the caller's places, filtered by kind, place, code or closing."""
+    """Organisations in the caller's places, filtered by kind, place, code or closing; their
+    contact persons masked."""
     reads = await Reads.of(conn, state)
     o = reads.organisations
     query = reads.organisation_query().where(scope_filter(principal, reads.places.c.scope))
@@ -218,34 +266,39 @@ async def list_organisations(
 async def read_organisation(
     organisation_id: uuid.UUID,
     principal: Reader,
+    keys: Keys,
     conn: ReadConnection,
     state: State,
     response: Response,
 ) -> OrganisationRead:
-    """One organisation, its contact phone masked; its ETag is the version for If-Match."""
+    """One organisation; its contact person unmasked for staff, masked for departments. Its
+    ETag is the version for If-Match."""
     _, row = await _visible(conn, state, principal, organisation_id)
     set_etag(response, row.version)
-    return _read(row)
+    return await _unmasked(conn, keys, principal, row)
 
 
 @router.patch("/{organisation_id}", response_model=OrganisationRead)
 async def change_organisation_details(
     organisation_id: uuid.UUID, body: OrganisationUpdate, principal: Staff, command: Command,
-    conn: ReadConnection, state: State, response: Response,
+    keys: Keys, conn: ReadConnection, state: State, response: Response,
 ) -> OrganisationRead:  # fmt: skip
-    """Change an organisation's name, kind, address or contact (send If-Match)."""
+    """Change an organisation's name, kind, address or contact (send If-Match).
+
+    A contact with the current contact's name is the same person (their key is kept); another
+    name is another person, with a key of their own."""
     await _visible(conn, state, principal, organisation_id)
     cmd = handlers.ChangeOrganisationDetails(
         organisation_id=organisation_id, **body.model_dump(exclude_unset=True)
     )
-    await handlers.change_organisation_details(command, cmd)
-    return await _respond(conn, state, principal, response, organisation_id)
+    await handlers.change_organisation_details(command, keys, cmd)
+    return await _respond(conn, state, keys, principal, response, organisation_id)
 
 
 @router.post("/{organisation_id}/move", response_model=OrganisationRead)
 async def move_organisation(
     organisation_id: uuid.UUID, body: OrganisationMove, principal: Staff, command: Command,
-    conn: ReadConnection, state: State, response: Response,
+    keys: Keys, conn: ReadConnection, state: State, response: Response,
 ) -> OrganisationRead:  # fmt: skip
     """Move an organisation to another place in the caller's places."""
     reads, _ = await _visible(conn, state, principal, organisation_id)
@@ -253,27 +306,53 @@ async def move_organisation(
     await handlers.move_organisation(
         command, handlers.MoveOrganisation(organisation_id=organisation_id, place_id=body.place_id)
     )
-    return await _respond(conn, state, principal, response, organisation_id)
+    return await _respond(conn, state, keys, principal, response, organisation_id)
 
 
 @router.post("/{organisation_id}/close", response_model=OrganisationRead)
 async def close_organisation(
     organisation_id: uuid.UUID, body: OrganisationClose, principal: Staff, command: Command,
-    conn: ReadConnection, state: State, response: Response,
+    keys: Keys, conn: ReadConnection, state: State, response: Response,
 ) -> OrganisationRead:  # fmt: skip
     """Record that an organisation closed; it stays on record and no longer changes."""
     await _visible(conn, state, principal, organisation_id)
     await handlers.close_organisation(
         command, handlers.CloseOrganisation(organisation_id=organisation_id, **dict(body))
     )
-    return await _respond(conn, state, principal, response, organisation_id)
+    return await _respond(conn, state, keys, principal, response, organisation_id)
+
+
+@router.delete("/{organisation_id}/contacts/{contact_id}", response_model=OrganisationRead)
+async def erase_contact(
+    organisation_id: uuid.UUID, contact_id: uuid.UUID, body: Erasure, principal: Admin,
+    command: Command, keys: Keys, conn: ReadConnection, state: State, response: Response,
+) -> OrganisationRead:  # fmt: skip
+    """Erase a contact person, current or former (crypto-shredding): their key is destroyed
+    for good, and a contact written in clear before sealing is dropped from every read. Once
+    is enough: erasing again changes nothing. An id the organisation never had is a 404."""
+    await _visible(conn, state, principal, organisation_id)
+    await handlers.erase_contact(
+        command, keys,
+        handlers.EraseContact(
+            organisation_id=organisation_id, contact_id=contact_id,
+            legal_ground=body.legal_ground,
+        ),
+    )  # fmt: skip
+    return await _respond(conn, state, keys, principal, response, organisation_id)
+
+
+_MASKS = {"contact_name": mask_name, "contact_phone": mask_phone, "reason": redact}
+"""What a history shows of fields events written before sealing carry in clear."""
 
 
 def _shown(event: DomainEvent) -> dict[str, Any]:
-    # a contact phone is shown masked in a history too, as everywhere else
+    # a contact is shown masked in a history, to everyone: its sealed block stays sealed
     data = event.model_dump(mode="json", exclude_none=True)
-    if "contact_phone" in data:
-        data["contact_phone"] = mask_phone(data["contact_phone"])
+    for field, mask in _MASKS.items():
+        if field in data:
+            data[field] = mask(data[field])
+    if "contact" in data:
+        data["contact"] = "(sealed)"
     return data
 
 
@@ -281,6 +360,6 @@ def _shown(event: DomainEvent) -> dict[str, Any]:
 async def organisation_history(
     organisation_id: uuid.UUID, principal: Reader, conn: ReadConnection, state: State
 ) -> HistoryPage:
-    """Every change of an organisation, oldest first (contact phones masked)."""
+    """Every change of an organisation, oldest first (contact persons masked)."""
     await _visible(conn, state, principal, organisation_id)
     return await stream_history(state.store, organisations.stream_id(organisation_id), show=_shown)

@@ -5,6 +5,14 @@ credit code (统一社会信用代码, GB 32100-2015), checked with python-stdnu
 in its compact form, so one code is one organisation whichever way it was typed. An organisation
 sits at a grid, building or dwelling of the place tree, which gives it the scope access is checked
 against. A closed organisation (注销, 歇业) stays on record and cannot change any more.
+
+An organisation's contact person is a data subject with a key of their own (``contact_id``):
+their name and phone travel sealed (:class:`ContactDetails`), with masks in clear, and erasing
+them destroys the key. A restated contact with the same name is the same person (same id and
+key, say with a new phone); another name is another person, with a new id and key. Events
+written before contacts were sealed carry ``contact_name`` and ``contact_phone`` in clear; such
+a contact has the id :func:`legacy_contact_id` of its organisation, is erased by the same event
+(read models drop what they kept of it), and is sealed under that id once restated.
 """
 
 from __future__ import annotations
@@ -13,15 +21,19 @@ import uuid
 from dataclasses import dataclass, replace
 from datetime import date
 from enum import StrEnum
+from typing import Any
 
-from pydantic import Field
+from pydantic import BaseModel, ConfigDict, Field
 from stdnum import exceptions as stdnum_errors
 from stdnum.cn import uscc as stdnum_uscc
 
 from wangge.events import DomainEvent, default_catalogue
-from wangge.registry.domain.identity import normalise_phone
+from wangge.events.sealing import Seal, Sealed
+from wangge.registry.domain.free_text import clear_copy
+from wangge.registry.domain.identity import mask_name, mask_phone, normalise_phone
 from wangge.registry.domain.places import Place, PlaceKind
-from wangge.service.errors import DomainError
+from wangge.service.erasure import ErasureGround
+from wangge.service.errors import DomainError, NotFound
 
 
 class OrganisationKind(StrEnum):
@@ -42,8 +54,36 @@ SITES = frozenset({PlaceKind.GRID, PlaceKind.BUILDING, PlaceKind.DWELLING})
 # -- events ---------------------------------------------------------------------------------------
 
 
+class ContactDetails(BaseModel):
+    """What a contact person's sealed block holds."""
+
+    model_config = ConfigDict(frozen=True)
+
+    name: str | None = None
+    phone: str | None = Field(default=None, description="E.164")
+
+
+class _Contact(DomainEvent):
+    """The contact person as an organisation's details state them."""
+
+    contact_name: str | None = Field(
+        default=None, max_length=100,
+        description="in clear only in events written before contacts were sealed",
+    )  # fmt: skip
+    contact_phone: str | None = Field(
+        default=None, max_length=20,
+        description="E.164; in clear only in events written before contacts were sealed",
+    )  # fmt: skip
+    contact_id: uuid.UUID | None = Field(
+        default=None, description="the contact person's id, whose data key seals `contact`"
+    )
+    contact: Sealed | None = Field(default=None, description="ContactDetails, sealed")
+    contact_name_masked: str | None = Field(default=None, max_length=100, examples=["王**"])
+    contact_phone_masked: str | None = Field(default=None, max_length=20, examples=["138****5678"])
+
+
 @default_catalogue.event("registry")
-class OrganisationRegistered(DomainEvent):
+class OrganisationRegistered(_Contact):
     """An organisation was entered in the register at a place."""
 
     organisation_id: uuid.UUID
@@ -54,20 +94,16 @@ class OrganisationRegistered(DomainEvent):
     kind: OrganisationKind
     place_id: uuid.UUID = Field(description="the grid, building or dwelling it sits at")
     address: str | None = Field(default=None, max_length=400, description="as the caller wrote it")
-    contact_name: str | None = Field(default=None, max_length=100)
-    contact_phone: str | None = Field(default=None, max_length=20, description="E.164")
 
 
 @default_catalogue.event("registry")
-class OrganisationDetailsChanged(DomainEvent):
+class OrganisationDetailsChanged(_Contact):
     """An organisation's name, kind, address or contact changed (the whole set is restated)."""
 
     organisation_id: uuid.UUID
     name: str = Field(min_length=1, max_length=200)
     kind: OrganisationKind
     address: str | None = Field(default=None, max_length=400)
-    contact_name: str | None = Field(default=None, max_length=100)
-    contact_phone: str | None = Field(default=None, max_length=20, description="E.164")
 
 
 @default_catalogue.event("registry")
@@ -84,12 +120,37 @@ class OrganisationClosed(DomainEvent):
 
     organisation_id: uuid.UUID
     on: date
-    reason: str = Field(min_length=1, max_length=500)
+    reason: str = Field(
+        min_length=1, max_length=500, description="phone numbers and the like masked (redacted)"
+    )
+
+
+@default_catalogue.event("registry")
+class OrganisationContactErased(DomainEvent):
+    """A contact person's data key was destroyed: their sealed details are unreadable from now
+    on (and a contact written in clear before sealing is dropped from every read)."""
+
+    organisation_id: uuid.UUID
+    contact_id: uuid.UUID
+    legal_ground: ErasureGround
 
 
 OrganisationEvent = (
-    OrganisationRegistered | OrganisationDetailsChanged | OrganisationMoved | OrganisationClosed
+    OrganisationRegistered
+    | OrganisationDetailsChanged
+    | OrganisationMoved
+    | OrganisationClosed
+    | OrganisationContactErased
 )
+
+LEGACY_CONTACTS = uuid.UUID("5b0c7f0e-2d1a-4c59-9a43-6f1e8f3c2a10")
+"""The namespace of the ids given to contacts written in clear before contacts were sealed."""
+
+
+def legacy_contact_id(organisation_id: uuid.UUID) -> uuid.UUID:
+    """The id of the contact(s) an organisation's events carry in clear (written before
+    sealing): one per organisation, as those events name no id."""
+    return uuid.uuid5(LEGACY_CONTACTS, str(organisation_id))
 
 
 # -- errors ---------------------------------------------------------------------------------------
@@ -102,12 +163,16 @@ class InvalidOrganisation(DomainError):
     title = "The command breaks a rule about organisations"
 
 
+class UnknownContact(NotFound):
+    """No contact person of this organisation has the id."""
+
+
 # -- state and decisions --------------------------------------------------------------------------
 
 
 @dataclass(frozen=True)
 class Organisation:
-    """An organisation as its events left it."""
+    """An organisation as its events left it (its contact sealed, or in clear from old events)."""
 
     organisation_id: uuid.UUID
     uscc: str
@@ -115,15 +180,47 @@ class Organisation:
     kind: OrganisationKind
     place_id: uuid.UUID
     address: str | None
-    contact_name: str | None
-    contact_phone: str | None
     version: int
     closed_on: date | None = None
+    contact_id: uuid.UUID | None = None
+    contact: Sealed | None = None
+    contact_name_masked: str | None = None
+    contact_phone_masked: str | None = None
+    legacy_contact: ContactDetails | None = None
+    """The contact as an event written before sealing carries it in clear (until erased)."""
+    contacts: frozenset[uuid.UUID] = frozenset()
+    """Every contact person it has had (erasable)."""
+    erased_contacts: frozenset[uuid.UUID] = frozenset()
 
     @property
     def closed(self) -> bool:
         """Whether it closed (and so can no longer change)."""
         return self.closed_on is not None
+
+    @property
+    def contact_erased(self) -> bool:
+        """Whether its current contact person was erased."""
+        return self.contact_id is not None and self.contact_id in self.erased_contacts
+
+
+@dataclass(frozen=True)
+class ContactKey:
+    """Seals a contact person's details under their data key (which the handler holds)."""
+
+    contact_id: uuid.UUID
+    seal: Seal
+
+
+@dataclass(frozen=True)
+class ContactKeys:
+    """What a decision on a restated contact needs from the key ring."""
+
+    current: ContactDetails | None = None
+    """The current contact, opened (None: there is none, or they were erased)."""
+    same: Seal | None = None
+    """Seals under the current contact's id (the same person, restated)."""
+    new: ContactKey | None = None
+    """Seals under a new contact's id (another person)."""
 
 
 def stream_id(organisation_id: uuid.UUID) -> str:
@@ -131,9 +228,34 @@ def stream_id(organisation_id: uuid.UUID) -> str:
     return f"organisation-{organisation_id}"
 
 
+def contact_state(event: _Contact, organisation_id: uuid.UUID) -> dict[str, Any]:
+    """The contact an event states: id, sealed block, masks, and a clear contact from an event
+    written before sealing (``legacy_contact``); read models keep the same."""
+    legacy = None
+    if event.contact_name or event.contact_phone:
+        legacy = ContactDetails(name=event.contact_name, phone=event.contact_phone)
+    contact_id = event.contact_id
+    if contact_id is None and legacy is not None:
+        contact_id = legacy_contact_id(organisation_id)
+    return {
+        "contact_id": contact_id,
+        "contact": event.contact,
+        "contact_name_masked": event.contact_name_masked
+        or (mask_name(event.contact_name) if event.contact_name else None),
+        "contact_phone_masked": event.contact_phone_masked
+        or (mask_phone(event.contact_phone) if event.contact_phone else None),
+        "legacy_contact": legacy,
+    }
+
+
+def _ids(contact_id: uuid.UUID | None) -> frozenset[uuid.UUID]:
+    return frozenset() if contact_id is None else frozenset({contact_id})
+
+
 def evolve(state: Organisation | None, event: DomainEvent, version: int) -> Organisation:
     """The organisation after one more of its events."""
     if isinstance(event, OrganisationRegistered):
+        contact = contact_state(event, event.organisation_id)
         return Organisation(
             event.organisation_id,
             event.uscc,
@@ -141,26 +263,35 @@ def evolve(state: Organisation | None, event: DomainEvent, version: int) -> Orga
             OrganisationKind(event.kind),
             event.place_id,
             event.address,
-            event.contact_name,
-            event.contact_phone,
             version,
+            contacts=_ids(contact["contact_id"]),
+            **contact,
         )
     if state is None:
         raise ValueError(f"{type(event).__name__} before OrganisationRegistered")
     if isinstance(event, OrganisationDetailsChanged):
+        contact = contact_state(event, state.organisation_id)
         return replace(
             state,
             name=event.name,
             kind=OrganisationKind(event.kind),
             address=event.address,
-            contact_name=event.contact_name,
-            contact_phone=event.contact_phone,
             version=version,
+            contacts=state.contacts | _ids(contact["contact_id"]),
+            **contact,
         )
     if isinstance(event, OrganisationMoved):
         return replace(state, place_id=event.place_id, version=version)
     if isinstance(event, OrganisationClosed):
         return replace(state, closed_on=event.on, version=version)
+    if isinstance(event, OrganisationContactErased):
+        legacy = None if event.contact_id == state.contact_id else state.legacy_contact
+        return replace(
+            state,
+            erased_contacts=state.erased_contacts | {event.contact_id},
+            legacy_contact=legacy,
+            version=version,
+        )
     raise ValueError(f"an organisation has no event {type(event).__name__}")
 
 
@@ -186,8 +317,36 @@ def compact_uscc(text: str) -> str:
     return stdnum_uscc.compact(text)
 
 
-def _contact_phone(text: str | None) -> str | None:
-    return normalise_phone(text, field="contact_phone") if text and text.strip() else None
+def contact_details(name: str | None, phone: str | None) -> ContactDetails | None:
+    """A contact person as the register keeps them (phone in E.164); None if neither is given."""
+    details = ContactDetails(
+        name=_text(name),
+        phone=normalise_phone(phone, field="contact_phone") if phone and phone.strip() else None,
+    )
+    return details if details.name or details.phone else None
+
+
+def _sealed(details: ContactDetails | None, key: ContactKey | None) -> dict[str, Any]:
+    if details is None:
+        return {}
+    if key is None:
+        raise ValueError("a contact person is sealed under their key: the handler gives one")
+    return {
+        "contact_id": key.contact_id,
+        "contact": key.seal(details.model_dump(mode="json")),
+        "contact_name_masked": mask_name(details.name) if details.name else None,
+        "contact_phone_masked": mask_phone(details.phone) if details.phone else None,
+    }
+
+
+def _as_stated(organisation: Organisation) -> dict[str, Any]:
+    """The contact fields restated as they are (sealed, or erased)."""
+    return {
+        "contact_id": organisation.contact_id,
+        "contact": organisation.contact,
+        "contact_name_masked": organisation.contact_name_masked,
+        "contact_phone_masked": organisation.contact_phone_masked,
+    }
 
 
 def _text(text: str | None) -> str | None:
@@ -225,8 +384,10 @@ def register(
     address: str | None = None,
     contact_name: str | None = None,
     contact_phone: str | None = None,
+    contact_key: ContactKey | None = None,
 ) -> list[OrganisationEvent]:
-    """Decide the registration of an organisation at ``place``."""
+    """Decide the registration of an organisation at ``place``; a contact person is sealed
+    under ``contact_key``."""
     _site(place)
     return [
         OrganisationRegistered(
@@ -236,10 +397,24 @@ def register(
             kind=kind,
             place_id=place.place_id,
             address=_text(address),
-            contact_name=_text(contact_name),
-            contact_phone=_contact_phone(contact_phone),
+            **_sealed(contact_details(contact_name, contact_phone), contact_key),
         )
     ]
+
+
+def _restated_contact(
+    organisation: Organisation, wanted: ContactDetails | None, keys: ContactKeys
+) -> dict[str, Any]:
+    current = keys.current
+    if wanted == current and (wanted is None or organisation.contact is not None):
+        return _as_stated(organisation)  # unchanged, or erased and not replaced
+    if wanted is None:
+        return {}
+    if current is not None and wanted.name == current.name:
+        # the same person (a new phone, or a contact from before sealing restated)
+        same = organisation.contact_id
+        return _sealed(wanted, ContactKey(same, keys.same) if same and keys.same else None)
+    return _sealed(wanted, keys.new)
 
 
 def change_details(
@@ -250,23 +425,29 @@ def change_details(
     address: str | None,
     contact_name: str | None,
     contact_phone: str | None,
+    keys: ContactKeys | None = None,
 ) -> list[OrganisationEvent]:
-    """Decide new details; the same details again change nothing."""
+    """Decide new details; the same details again change nothing.
+
+    The contact is the same person when the name is the current contact's (their id and key
+    are kept), another person otherwise; a contact from before sealing is sealed when restated.
+    """
     _open(organisation)
+    keys = keys or ContactKeys()
+    wanted = contact_details(contact_name, contact_phone)
     changed = OrganisationDetailsChanged(
         organisation_id=organisation.organisation_id,
         name=_name(name),
         kind=kind,
         address=_text(address),
-        contact_name=_text(contact_name),
-        contact_phone=_contact_phone(contact_phone),
+        **_restated_contact(organisation, wanted, keys),
     )
     same = (
         changed.name == organisation.name
         and changed.kind == organisation.kind
         and changed.address == organisation.address
-        and changed.contact_name == organisation.contact_name
-        and changed.contact_phone == organisation.contact_phone
+        and _as_stated(organisation) == {k: getattr(changed, k) for k in _as_stated(organisation)}
+        and organisation.legacy_contact is None
     )
     return [] if same else [changed]
 
@@ -281,12 +462,32 @@ def move(organisation: Organisation, to: Place) -> list[OrganisationEvent]:
 
 
 def close(organisation: Organisation, *, on: date, reason: str) -> list[OrganisationEvent]:
-    """Decide the closing of an organisation on a date."""
+    """Decide the closing of an organisation on a date (the reason's redacted copy is kept)."""
     _open(organisation)
     if not reason.strip():
         raise InvalidOrganisation("a closing needs its reason", field="reason")
     return [
         OrganisationClosed(
-            organisation_id=organisation.organisation_id, on=on, reason=reason.strip()
+            organisation_id=organisation.organisation_id,
+            on=on,
+            reason=clear_copy(reason.strip(), 500),
         )
     ]
+
+
+def erase_contact(
+    organisation: Organisation, contact_id: uuid.UUID, ground: ErasureGround
+) -> list[OrganisationEvent]:
+    """Decide the erasure of one of the organisation's contact persons, current or former (also
+    after closing: erasure is owed whatever the organisation's state); once is enough."""
+    if contact_id not in organisation.contacts:
+        raise UnknownContact(f"no contact person {contact_id} of this organisation",
+                             field="contact_id")  # fmt: skip
+    if contact_id in organisation.erased_contacts:
+        return []
+    return [
+        OrganisationContactErased(
+            organisation_id=organisation.organisation_id, contact_id=contact_id,
+            legal_ground=ground,
+        )
+    ]  # fmt: skip

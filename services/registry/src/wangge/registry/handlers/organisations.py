@@ -1,4 +1,5 @@
-"""Commands on organisations: registration, new details, moves and closing."""
+"""Commands on organisations: registration, new details, moves, closing, and the erasure of a
+contact person (whose details are sealed under a data key of their own)."""
 
 from __future__ import annotations
 
@@ -8,13 +9,22 @@ from datetime import date
 import sqlalchemy as sa
 from pydantic import BaseModel, ConfigDict
 
-from wangge.events.command import Loaded
+from wangge.events import DomainEvent
+from wangge.events.command import Loaded, UnitOfWork
 from wangge.events.store import AppendResult
 from wangge.registry.domain import organisations
-from wangge.registry.domain.organisations import Organisation, OrganisationKind
+from wangge.registry.domain.organisations import (
+    ContactDetails,
+    ContactKey,
+    ContactKeys,
+    Organisation,
+    OrganisationKind,
+)
 from wangge.registry.handlers.places import load_place
+from wangge.registry.personal_data import KeyRing
 from wangge.service import DomainError
 from wangge.service.commands import CommandContext
+from wangge.service.erasure import ErasureGround
 
 
 class DuplicateUscc(DomainError):
@@ -65,6 +75,14 @@ class CloseOrganisation(BaseModel):
     reason: str
 
 
+class EraseContact(BaseModel):
+    """Erase one of an organisation's contact persons, on a legal ground."""
+
+    organisation_id: uuid.UUID
+    contact_id: uuid.UUID
+    legal_ground: ErasureGround
+
+
 async def load_organisation(
     ctx: CommandContext, organisation_id: uuid.UUID, field: str
 ) -> Loaded[Organisation]:
@@ -74,44 +92,128 @@ async def load_organisation(
     )
 
 
-async def register_organisation(ctx: CommandContext, cmd: RegisterOrganisation) -> AppendResult:
-    """Register an organisation; its unified social credit code is unique in the register."""
+async def register_organisation(
+    ctx: CommandContext, keys: KeyRing, cmd: RegisterOrganisation
+) -> AppendResult:
+    """Register an organisation; its unified social credit code is unique in the register, and
+    its contact person gets a data key of their own."""
     uscc = organisations.check_uscc(cmd.uscc)
     place = (await load_place(ctx, cmd.place_id, "place_id")).state
     assert place is not None
     organisation_id = uuid.uuid4()
+    contact = NewContact(keys)
     try:
         return await ctx.create(
             cmd,
             organisations.stream_id(organisation_id),
-            lambda: organisations.register(
+            lambda: contact.decided(organisations.register(
                 organisation_id=organisation_id, uscc=uscc, name=cmd.name, kind=cmd.kind,
                 place=place, address=cmd.address, contact_name=cmd.contact_name,
-                contact_phone=cmd.contact_phone,
-            ),
+                contact_phone=cmd.contact_phone, contact_key=contact.key,
+            )),
+            also=contact.keep,
         )  # fmt: skip
     except sa.exc.IntegrityError:
         raise DuplicateUscc(f"{uscc} is registered", field="uscc") from None
 
 
+class NewContact:
+    """Data keys a decision may seal a contact person under: a new person's, and (for the same
+    person restated) the current contact's; the ones the decided events use are kept."""
+
+    def __init__(self, keys: KeyRing, same: tuple[uuid.UUID, bytes] | None = None) -> None:
+        self.ring = keys.contacts
+        self.new = (uuid.uuid4(), self.ring.generate())
+        self.key = ContactKey(self.new[0], self.ring.sealer(self.new[1], self.new[0]))
+        self.same = same
+        self.events: list[DomainEvent] = []
+
+    def decided(self, events: list[organisations.OrganisationEvent]) -> list[DomainEvent]:
+        """The decision's events, remembered to know which keys they use."""
+        self.events = list(events)
+        return self.events
+
+    async def keep(self, unit: UnitOfWork) -> None:
+        """Store the keys the decided events seal under, unless stored already."""
+        used = {getattr(e, "contact_id", None) for e in self.events if getattr(e, "contact", None)}
+        for contact_id, key in [self.new, *([self.same] if self.same else [])]:
+            if contact_id in used and await self._unkept(unit, contact_id):
+                await self.ring.keep(unit.conn, contact_id, key)
+
+    async def _unkept(self, unit: UnitOfWork, contact_id: uuid.UUID) -> bool:
+        t = self.ring.table
+        found = await unit.conn.scalar(
+            sa.select(sa.func.count()).select_from(t).where(t.c.contact_id == contact_id)
+        )
+        return not found
+
+
+async def _current_contact(
+    ctx: CommandContext, keys: KeyRing, o: Organisation
+) -> tuple[ContactDetails | None, tuple[uuid.UUID, bytes] | None]:
+    """The current contact, opened, and the key that seals under their id (a fresh one for a
+    contact from before sealing); None and None when there is none or they were erased."""
+    if o.contact_id is None or o.contact_erased:
+        return None, None
+    async with ctx.state.engine.connect() as conn:
+        key = await keys.contacts.key(conn, o.contact_id)
+    if o.contact is not None:
+        if key is None:
+            return None, None
+        opened = ContactDetails.model_validate(keys.contacts.unseal(key, o.contact))
+        return opened, (o.contact_id, key)
+    return o.legacy_contact, (o.contact_id, key or keys.contacts.generate())
+
+
 async def change_organisation_details(
-    ctx: CommandContext, cmd: ChangeOrganisationDetails
+    ctx: CommandContext, keys: KeyRing, cmd: ChangeOrganisationDetails
 ) -> AppendResult | None:
-    """Change an organisation's details; the old ones stay in its history."""
+    """Change an organisation's details; the old ones stay in its history.
+
+    A contact field left out keeps its value: the current contact is opened to restate it.
+    """
     loaded = await load_organisation(ctx, cmd.organisation_id, "organisation_id")
+    assert loaded.state is not None
+    current, same = await _current_contact(ctx, keys, loaded.state)
+    contact = NewContact(keys, same)
     given = cmd.model_fields_set
 
-    def decide(o: Organisation) -> list[organisations.OrganisationEvent]:
-        return organisations.change_details(
+    def decide(o: Organisation) -> list[DomainEvent]:
+        was = current or ContactDetails()
+        name = cmd.contact_name if "contact_name" in given else was.name
+        phone = cmd.contact_phone if "contact_phone" in given else was.phone
+        return contact.decided(organisations.change_details(
             o,
             name=cmd.name if cmd.name is not None else o.name,
             kind=cmd.kind if cmd.kind is not None else o.kind,
             address=cmd.address if "address" in given else o.address,
-            contact_name=cmd.contact_name if "contact_name" in given else o.contact_name,
-            contact_phone=cmd.contact_phone if "contact_phone" in given else o.contact_phone,
-        )
+            contact_name=name,
+            contact_phone=phone,
+            keys=ContactKeys(
+                current=current,
+                same=keys.contacts.sealer(same[1], same[0]) if same else None,
+                new=contact.key,
+            ),
+        ))  # fmt: skip
 
-    return await ctx.change(cmd, loaded, decide)
+    return await ctx.change(cmd, loaded, decide, also=contact.keep)
+
+
+async def erase_contact(
+    ctx: CommandContext, keys: KeyRing, cmd: EraseContact
+) -> AppendResult | None:
+    """Destroy a contact person's data key and record the erasure (crypto-shredding)."""
+    loaded = await load_organisation(ctx, cmd.organisation_id, "organisation_id")
+
+    async def shred(unit: UnitOfWork) -> None:
+        await keys.contacts.destroy(unit.conn, cmd.contact_id)
+
+    return await ctx.change(
+        cmd,
+        loaded,
+        lambda o: organisations.erase_contact(o, cmd.contact_id, cmd.legal_ground),
+        also=shred,
+    )
 
 
 async def move_organisation(ctx: CommandContext, cmd: MoveOrganisation) -> AppendResult | None:

@@ -3,7 +3,12 @@
 The unified social credit code is a unique column, so a second organisation with a code already
 registered fails the command's transaction (the handler turns that into a 409). Rows keep their
 ``place_id`` only: readers join the place tree for scope and address, so a re-gridded building
-takes its organisations and things along. Contact phones are kept masked.
+takes its organisations and things along.
+
+A contact person is kept as the events carry them: masks, and the sealed block (opened by the
+API for callers who may see it, with the contact's key, so an erased key leaves nothing to
+open). A contact from an event written before sealing is kept in clear as that event has it,
+in ``legacy_contact_*``, until their erasure, which empties those columns.
 """
 
 from __future__ import annotations
@@ -15,12 +20,13 @@ import sqlalchemy as sa
 
 from wangge.events import RecordedEvent, default_catalogue
 from wangge.events.projection import ApplyContext, Projection, handles
-from wangge.registry.domain.identity import mask_phone
 from wangge.registry.domain.organisations import (
     OrganisationClosed,
+    OrganisationContactErased,
     OrganisationDetailsChanged,
     OrganisationMoved,
     OrganisationRegistered,
+    contact_state,
 )
 from wangge.registry.domain.things import (
     HazardResolved,
@@ -53,8 +59,13 @@ class OrganisationsAndThings(Projection):
             sa.Column("kind", sa.String(30), nullable=False),
             sa.Column("place_id", UUID, nullable=False, index=True),
             sa.Column("address", sa.String(400)),
-            sa.Column("contact_name", sa.String(100)),
+            sa.Column("contact_id", UUID),
+            sa.Column("contact_name_masked", sa.String(100)),
             sa.Column("contact_phone_masked", sa.String(20)),
+            sa.Column("contact_sealed", sa.Text, comment="ContactDetails, sealed (JSON)"),
+            sa.Column("contact_erased", sa.Boolean, nullable=False, default=False),
+            sa.Column("legacy_contact_name", sa.String(100), comment="from old events; erasable"),
+            sa.Column("legacy_contact_phone", sa.String(20), comment="from old events; erasable"),
             sa.Column("closed_on", sa.Date),
             sa.Column("version", sa.Integer, nullable=False),
             sa.Column("updated_at", WHEN, nullable=False),
@@ -99,8 +110,8 @@ class OrganisationsAndThings(Projection):
                 kind=data.kind,
                 place_id=data.place_id,
                 address=data.address,
-                contact_name=data.contact_name,
-                contact_phone_masked=_masked(data.contact_phone),
+                contact_erased=False,
+                **_contact(data),
                 version=event.version,
                 updated_at=event.envelope.time,
             )
@@ -110,11 +121,26 @@ class OrganisationsAndThings(Projection):
     async def on_organisation_changed(self, ctx: ApplyContext, event: RecordedEvent) -> None:
         data = event.data
         assert isinstance(data, OrganisationDetailsChanged)
+        o = ctx.tables["organisations"]
+        contact = _contact(data)
+        # a contact restated as they were keeps their erasure; another one is not erased
+        erased = sa.case((o.c.contact_id == contact["contact_id"], o.c.contact_erased), else_=False)
         await _touch_organisation(
             ctx, event, data.organisation_id, name=data.name, kind=data.kind,
-            address=data.address, contact_name=data.contact_name,
-            contact_phone_masked=_masked(data.contact_phone),
+            address=data.address, contact_erased=erased, **contact,
         )  # fmt: skip
+
+    @handles(OrganisationContactErased)
+    async def on_contact_erased(self, ctx: ApplyContext, event: RecordedEvent) -> None:
+        data = event.data
+        assert isinstance(data, OrganisationContactErased)
+        await _touch_organisation(ctx, event, data.organisation_id)
+        o = ctx.tables["organisations"]
+        await ctx.conn.execute(
+            sa.update(o)
+            .where(o.c.organisation_id == data.organisation_id, o.c.contact_id == data.contact_id)
+            .values(contact_erased=True, legacy_contact_name=None, legacy_contact_phone=None)
+        )
 
     @handles(OrganisationMoved)
     async def on_organisation_moved(self, ctx: ApplyContext, event: RecordedEvent) -> None:
@@ -186,8 +212,18 @@ class OrganisationsAndThings(Projection):
         await _touch_thing(ctx, event, data.thing_id, status=ThingStatus.REMOVED.value)
 
 
-def _masked(phone: str | None) -> str | None:
-    return mask_phone(phone) if phone else None
+def _contact(data: OrganisationRegistered | OrganisationDetailsChanged) -> dict[str, Any]:
+    state = contact_state(data, data.organisation_id)
+    legacy = state["legacy_contact"]
+    sealed = state["contact"]
+    return {
+        "contact_id": state["contact_id"],
+        "contact_name_masked": state["contact_name_masked"],
+        "contact_phone_masked": state["contact_phone_masked"],
+        "contact_sealed": sealed.model_dump_json() if sealed is not None else None,
+        "legacy_contact_name": legacy.name if legacy else None,
+        "legacy_contact_phone": legacy.phone if legacy else None,
+    }
 
 
 async def _touch_organisation(
