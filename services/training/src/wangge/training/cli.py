@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+from typing import Annotated
+
 import typer
 
 from wangge.service.cli import migrate_command, run_command
@@ -22,3 +25,18 @@ app.command(name="run")(
         factory="wangge.training.app:build_app",
     )
 )
+
+
+@app.command("access-table")
+def access_table(
+    out: Annotated[Path, typer.Option(help="markdown file to write")] = Path(
+        "docs/training/access.md"
+    ),
+) -> None:
+    """Write the access matrix (every endpoint, its roles and scope) for the docs."""
+    from wangge.training.api.matrix import render, routes
+    from wangge.training.app import ROUTERS
+
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(render(routes(ROUTERS)), encoding="utf-8")
+    typer.echo(f"access matrix written to {out}")

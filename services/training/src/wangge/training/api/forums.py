@@ -10,7 +10,7 @@ from typing import Annotated, Any
 
 import sqlalchemy as sa
 from fastapi import APIRouter, Query, status
-from pydantic import AwareDatetime, BaseModel, Field
+from pydantic import BaseModel, Field
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from wangge.events.db import read_only
@@ -20,7 +20,7 @@ from wangge.service.deps import State
 from wangge.service.errors import NotFound
 from wangge.service.times import StoredTime, local_day, utc
 from wangge.training.api.access import Manager, Reader, UnknownWorker
-from wangge.training.api.bounds import Moment
+from wangge.training.api.bounds import Day, Moment
 from wangge.training.api.personal import Keys, seal_for
 from wangge.training.domain import forums as f
 from wangge.training.tables import development, roster
@@ -30,7 +30,7 @@ router = APIRouter(prefix="/forums", tags=["forums"])
 
 class ForumCreate(BaseModel):
     topic: str = Field(min_length=1, max_length=200, description="e.g. 网格服务清单怎么改")
-    held_at: AwareDatetime
+    held_at: Moment
     place: str = Field(min_length=1, max_length=200)
     participants: list[uuid.UUID] = Field(
         min_length=1, max_length=f.MAX_PARTICIPANTS, description="grid workers on the roster"
@@ -55,7 +55,7 @@ class FollowUp(BaseModel):
     service_list_item: str | None = Field(
         default=None, max_length=200, description="adopted: what the service list gained"
     )
-    on: date | None = Field(default=None, description="today if none")
+    on: Day | None = Field(default=None, description="today if none; not before the forum")
 
 
 class SuggestionRead(BaseModel):

@@ -21,7 +21,8 @@ from wangge.service.commands import Command
 from wangge.service.deps import State
 from wangge.service.errors import NotFound
 from wangge.service.times import local_day
-from wangge.training.api.access import Manager, Reader, acting_worker, may_read
+from wangge.training.api.access import Enroller, Manager, Reader, acting_worker, may_read
+from wangge.training.api.bounds import MAX_EDITION, Day
 from wangge.training.domain import handbooks as h
 from wangge.training.tables import development, roster
 
@@ -30,20 +31,22 @@ router = APIRouter(prefix="/handbooks", tags=["handbooks"])
 
 class HandbookCreate(BaseModel):
     title: str = Field(min_length=1, max_length=200, description="e.g. 全科网格一本通")
-    published_on: date | None = Field(default=None, description="today if none")
+    published_on: Day | None = Field(default=None, description="today if none")
     sections: list[h.Section] = Field(min_length=1, max_length=200)
 
 
 class EditionCreate(HandbookCreate):
     edition: int = Field(
-        ge=1, description="the edition to publish: the one after the current edition"
+        ge=1,
+        le=MAX_EDITION,
+        description="the edition to publish: the one after the current edition",
     )
 
 
 class AcknowledgementCreate(BaseModel):
     worker_id: uuid.UUID
     edition: int | None = Field(
-        default=None, ge=1, description="the edition read (the current one if none)"
+        default=None, ge=1, le=MAX_EDITION, description="the edition read (the current one if none)"
     )
 
 
@@ -263,7 +266,7 @@ async def publish_edition(
 
 @router.post("/{handbook_id}/acknowledgements", response_model=Acknowledgement)
 async def acknowledge(
-    handbook_id: uuid.UUID, body: AcknowledgementCreate, principal: Reader, state: State,
+    handbook_id: uuid.UUID, body: AcknowledgementCreate, principal: Enroller, state: State,
     command: Command,
 ) -> Acknowledgement:  # fmt: skip
     """A worker read the current edition (a grid worker acknowledges for themselves; trainers

@@ -4,7 +4,6 @@ each enrolled worker's progress, derived from the sessions they attended and the
 from __future__ import annotations
 
 import uuid
-from datetime import date
 
 import sqlalchemy as sa
 from fastapi import APIRouter, status
@@ -15,6 +14,7 @@ from wangge.service.commands import Command
 from wangge.service.deps import State
 from wangge.service.errors import NotFound
 from wangge.training.api.access import Manager, Reader, known_worker, may_read
+from wangge.training.api.bounds import Day
 from wangge.training.api.personal import Keys, seal_for
 from wangge.training.domain import programmes as p
 from wangge.training.records import ProgrammeProgress, progress_of
@@ -33,11 +33,11 @@ class ProgrammeCreate(BaseModel):
 
 class MemberCreate(BaseModel):
     worker_id: uuid.UUID
-    on: date
+    on: Day
 
 
 class Leaving(BaseModel):
-    on: date
+    on: Day
     reason: str = Field(min_length=1, max_length=500)
 
 

@@ -20,6 +20,7 @@ from wangge.service.deps import State
 from wangge.service.errors import NotFound
 from wangge.service.times import local_day
 from wangge.training.api.access import Manager, Reader, known_worker, may_read, readable_worker
+from wangge.training.api.bounds import Day
 from wangge.training.api.personal import Keys, seal_for
 from wangge.training.domain import secondments as sec
 from wangge.training.tables import development, roster
@@ -33,14 +34,14 @@ class SecondmentCreate(BaseModel):
     worker_id: uuid.UUID
     host_kind: sec.HostKind
     host: str = Field(min_length=1, max_length=200, description="e.g. 街道便民服务大厅")
-    starts_on: date
-    ends_on: date = Field(description="the last day of the secondment")
+    starts_on: Day
+    ends_on: Day = Field(description="the last day of the secondment (at most 366 days)")
     mentor: str = Field(min_length=1, max_length=100)
     goals: list[sec.Goal] = Field(min_length=1, max_length=sec.MAX_GOALS)
 
 
 class Extension(BaseModel):
-    ends_on: date = Field(description="the new last day")
+    ends_on: Day = Field(description="the new last day")
     reason: str = Field(min_length=1, max_length=500)
 
 
@@ -50,7 +51,7 @@ class Evaluation(BaseModel):
         min_length=1, max_length=sec.MAX_GOALS, description="for each goal, in order"
     )
     summary: str = Field(min_length=1, max_length=2000)
-    evaluated_on: date | None = Field(default=None, description="the day given (today if none)")
+    evaluated_on: Day | None = Field(default=None, description="the day given (today if none)")
 
 
 class Reason(BaseModel):

@@ -9,7 +9,7 @@ from typing import Annotated, Any
 
 import sqlalchemy as sa
 from fastapi import APIRouter, Query, status
-from pydantic import AwareDatetime, BaseModel, Field
+from pydantic import BaseModel, Field
 
 from wangge.events.db import read_only
 from wangge.service.auth import Principal
@@ -19,13 +19,14 @@ from wangge.service.errors import NotFound
 from wangge.service.times import StoredTime, utc
 from wangge.training.api.access import (
     MANAGERS,
+    Enroller,
     Manager,
     Reader,
     acting_worker,
     known_worker,
     may_read,
 )
-from wangge.training.api.bounds import Moment
+from wangge.training.api.bounds import MAX_SCORE, Moment
 from wangge.training.api.personal import Keys, seal_for
 from wangge.training.domain import programmes
 from wangge.training.domain import sessions as s
@@ -40,16 +41,16 @@ class SessionCreate(BaseModel):
     programme_id: uuid.UUID | None = Field(default=None, description="a module's session")
     module_code: str | None = Field(default=None, max_length=40)
     instructors: list[s.Instructor] = Field(min_length=1, max_length=20)
-    starts_at: AwareDatetime
-    ends_at: AwareDatetime
+    starts_at: Moment
+    ends_at: Moment
     place: str = Field(min_length=1, max_length=200)
     capacity: int = Field(ge=1, le=s.MAX_CAPACITY)
     materials: list[s.Material] = Field(default_factory=list, max_length=50)
 
 
 class Reschedule(BaseModel):
-    starts_at: AwareDatetime
-    ends_at: AwareDatetime
+    starts_at: Moment
+    ends_at: Moment
     place: str = Field(min_length=1, max_length=200)
     reason: str = Field(min_length=1, max_length=500)
 
@@ -68,8 +69,8 @@ class AttendanceSet(BaseModel):
 
 
 class AssessmentSet(BaseModel):
-    score: float = Field(ge=0)
-    max_score: float = Field(gt=0, default=100)
+    score: float = Field(ge=0, le=MAX_SCORE, description="at most max_score")
+    max_score: float = Field(gt=0, le=MAX_SCORE, default=100)
 
 
 class Seat(BaseModel):
@@ -289,7 +290,7 @@ async def attach_material(
 
 @router.post("/{session_id}/enrolments", response_model=SessionDetail)
 async def enrol(
-    session_id: uuid.UUID, body: EnrolmentCreate, principal: Reader, state: State,
+    session_id: uuid.UUID, body: EnrolmentCreate, principal: Enroller, state: State,
     command: Command,
 ) -> SessionDetail:  # fmt: skip
     """Enrol a worker (a worker may enrol themselves): a place, or a place in line when full."""
@@ -306,7 +307,7 @@ async def enrol(
 
 @router.delete("/{session_id}/enrolments/{worker_id}", response_model=SessionDetail)
 async def withdraw(
-    session_id: uuid.UUID, worker_id: uuid.UUID, principal: Reader, state: State,
+    session_id: uuid.UUID, worker_id: uuid.UUID, principal: Enroller, state: State,
     command: Command,
 ) -> SessionDetail:  # fmt: skip
     """Withdraw a worker; the place goes to the first worker waiting."""

@@ -93,13 +93,15 @@ async def get_statements(
     version: Annotated[str | None, Header(alias="X-Experience-API-Version")] = None,
     statement_id: Annotated[uuid.UUID | None, Query(alias="statementId")] = None,
     voided_statement_id: Annotated[uuid.UUID | None, Query(alias="voidedStatementId")] = None,
-    agent: Annotated[str | None, Query(description="a JSON Agent (an account)")] = None,
-    verb: Annotated[str | None, Query(description="a verb IRI")] = None,
-    activity: Annotated[str | None, Query(description="an activity IRI")] = None,
+    agent: Annotated[
+        str | None, Query(max_length=1000, description="a JSON Agent (an account)")
+    ] = None,
+    verb: Annotated[str | None, Query(max_length=200, description="a verb IRI")] = None,
+    activity: Annotated[str | None, Query(max_length=300, description="an activity IRI")] = None,
     registration: Annotated[uuid.UUID | None, Query()] = None,
     since: Annotated[XapiMoment | None, Query(description="stored after")] = None,
     until: Annotated[XapiMoment | None, Query(description="stored at or before")] = None,
-    limit: Annotated[int, Query(ge=0, description=f"0: the most ({MOST})")] = 0,
+    limit: Annotated[int, Query(ge=0, le=MAX_SEQ, description=f"0 or over {MOST}: {MOST}")] = 0,
     ascending: Annotated[bool, Query()] = False,
     shape: Annotated[str, Query(alias="format", pattern="^(ids|exact|canonical)$")] = "exact",
     cursor: Annotated[
