@@ -8,11 +8,12 @@ from fastapi import FastAPI
 
 from wangge.events import default_catalogue
 from wangge.hotline_bridge.adapters import ADAPTERS
-from wangge.hotline_bridge.api import handling, metrics, open311, tickets
+from wangge.hotline_bridge.api import erasure, handling, metrics, open311, tickets
 from wangge.hotline_bridge.config import HotlineSettings
 from wangge.hotline_bridge.domain.catalogue import DispatchCatalogue
 from wangge.hotline_bridge.intake import intakes
 from wangge.hotline_bridge.personal_data import keyring
+from wangge.hotline_bridge.projections.callers import CallerPhones
 from wangge.hotline_bridge.projections.grid_map import GridMap
 from wangge.hotline_bridge.projections.tickets import Tickets
 from wangge.hotline_bridge.reactions import FromCases
@@ -20,6 +21,10 @@ from wangge.hotline_bridge.workers import deliver_replies, sweep
 from wangge.service import create_app
 
 MIGRATIONS = Path(__file__).parent / "migrations"
+ROUTERS = (tickets.router, handling.router, erasure.router, metrics.router)
+"""The API's routers (Open311 is installed beside them, with its own error format)."""
+MATRIX_ROUTERS = (*ROUTERS, open311.router)
+"""Every router of the API, as its access matrix lists them."""
 
 
 def build_app(settings: HotlineSettings | None = None) -> FastAPI:
@@ -34,8 +39,8 @@ def build_app(settings: HotlineSettings | None = None) -> FastAPI:
         title="Wangge hotline bridge",
         description="12345 hotline tickets in, routed to grids, replies back (提事知情).",
         catalogue=default_catalogue,
-        routers=(tickets.router, handling.router, metrics.router),
-        projections=[Tickets, GridMap, FromCases],
+        routers=ROUTERS,
+        projections=[Tickets, CallerPhones, GridMap, FromCases],
         migrations=MIGRATIONS,
         workers={"reply delivery": deliver_replies, "sweeper": sweep},
     )

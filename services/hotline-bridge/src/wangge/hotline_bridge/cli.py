@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -50,3 +51,18 @@ def sign(
     now = int(time.time())
     typer.echo(f"{TIMESTAMP}: {now}")
     typer.echo(f"{SIGNATURE}: {make_signature(settings.signing_secret(), now, body_file.read())}")
+
+
+@app.command("access-table")
+def access_table(
+    out: Annotated[Path, typer.Option(help="markdown file to write")] = Path(
+        "docs/hotline-bridge/access.md"
+    ),
+) -> None:
+    """Write the access matrix (every endpoint, its roles and scope) for the docs."""
+    from wangge.hotline_bridge.api.matrix import render, routes
+    from wangge.hotline_bridge.app import MATRIX_ROUTERS
+
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(render(routes(MATRIX_ROUTERS)), encoding="utf-8")
+    typer.echo(f"access matrix written to {out}")

@@ -128,6 +128,7 @@ def _decide(push: _Push) -> _Decided:
         catalogue=push.catalogue,
         now=datetime.now(UTC),
         seal=push.keyring.sealer(key, ticket_id),
+        digest=lambda fingerprint: tickets.keyed_fingerprint(key, fingerprint),
     )
     received = events[0]
     assert isinstance(received, tickets.TicketReceived)
@@ -155,8 +156,9 @@ async def _once(push: _Push) -> tuple[Any, bool]:
         loaded = await load(state.store, decided.stream, tickets.evolve)  # taken in before
         if loaded.state is None:
             raise
-    tickets.same_push(loaded.state, push.intake)
     async with read_only(state.engine) as conn:
+        key = await push.keyring.key(conn, decided.ticket_id)
+        tickets.same_push(loaded.state, push.intake, key)
         return await push.view(conn, decided.ticket_id, None), False
 
 

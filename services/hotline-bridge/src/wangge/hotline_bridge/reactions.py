@@ -14,8 +14,10 @@ from wangge.events import DomainEvent, RecordedEvent, default_catalogue
 from wangge.events.command import react
 from wangge.events.db import insert_many
 from wangge.events.projection import ApplyContext, Projection, handles
+from wangge.events.sealing import KeyRing
 from wangge.hotline_bridge.consumed import cases
 from wangge.hotline_bridge.domain import tickets
+from wangge.hotline_bridge.personal_data import CallerKeys, keyring
 from wangge.service.app import ServiceState
 
 UUID = sa.Uuid(as_uuid=True)
@@ -31,9 +33,11 @@ class FromCases(Projection):
     def __init__(self) -> None:
         super().__init__(default_catalogue)
         self._service: ServiceState | None = None
+        self._keys: CallerKeys | None = None
 
     def bind(self, service: Any) -> None:
         self._service = service
+        self._keys = keyring(service.settings.kek())
 
     def define_tables(self, metadata: sa.MetaData, suffix: str) -> Mapping[str, sa.Table]:
         return {
@@ -74,22 +78,30 @@ class FromCases(Projection):
     async def on_resolved(self, ctx: ApplyContext, event: RecordedEvent) -> None:
         d = event.data
         assert isinstance(d, cases.CaseResolved)
+        ticket_id = await self._ticket_of(ctx, d.case_id)
+        if ticket_id is None:
+            return  # not a ticket's case
+        # the resolution becomes the reply: sealed with the ticket's key like a reply typed here
+        assert self._keys is not None
+        key = await self._keys.key(ctx.conn, ticket_id)
+        seal = KeyRing.sealer(key, ticket_id) if key is not None else None
 
         def decide(ticket: tickets.Ticket | None, version: int) -> list[DomainEvent]:
             return tickets.case_resolved(
                 ticket, version=version, resolution=d.resolution, solved=d.solved,
-                at_source=d.at_source,
+                at_source=d.at_source, seal=seal,
             )  # fmt: skip
 
         await self._on_ticket(ctx, event, d.case_id, decide)
 
+    async def _ticket_of(self, ctx: ApplyContext, case_id: Any) -> Any:
+        table = ctx.tables["cases"]
+        return await ctx.conn.scalar(sa.select(table.c.ticket_id).where(table.c.case_id == case_id))
+
     async def _on_ticket(
         self, ctx: ApplyContext, cause: RecordedEvent, case_id: Any, decide: Any
     ) -> None:
-        table = ctx.tables["cases"]
-        ticket_id = await ctx.conn.scalar(
-            sa.select(table.c.ticket_id).where(table.c.case_id == case_id)
-        )
+        ticket_id = await self._ticket_of(ctx, case_id)
         if ticket_id is None:
             return  # not a ticket's case
         assert self._service is not None

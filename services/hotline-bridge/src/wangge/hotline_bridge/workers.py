@@ -30,6 +30,7 @@ from wangge.hotline_bridge.domain.routing import Match
 from wangge.hotline_bridge.domain.tickets import Status
 from wangge.hotline_bridge.handling import act
 from wangge.hotline_bridge.intake import dispatch, grid_map
+from wangge.hotline_bridge.personal_data import keyring, opened
 from wangge.hotline_bridge.projections.tickets import Tickets
 from wangge.hotline_bridge.routing import find_grid
 from wangge.hotline_bridge.signing import SIGNATURE, TIMESTAMP, sign
@@ -74,6 +75,7 @@ class ReplyDelivery:
         self.settings = _settings(state)
         self.client = client
         self.rng = random.Random()
+        self.keys = keyring(self.settings.kek())
 
     async def run(self) -> None:
         """Deliver due replies until the service stops (nothing to do without a callback)."""
@@ -108,7 +110,7 @@ class ReplyDelivery:
         assert self.settings.callback_url is not None
         adapter = ADAPTERS[self.settings.hotline_format]
         reply = tickets.ReplyOut(
-            ticket_number=row.ticket_number, reply=row.reply, solved=row.solved,
+            ticket_number=row.ticket_number, reply=await self._text(row), solved=row.solved,
             at_source=row.at_source, replied_at=stored(row.replied_at),
             delivery_id=row.delivery_id,
         )  # fmt: skip
@@ -150,6 +152,24 @@ class ReplyDelivery:
         # the ticket may have moved meanwhile (reopened, retried): the next round sees it
         with contextlib.suppress(ConcurrencyConflict):
             await act(self.state, row.ticket_id, decide, metadata=WORKER)
+
+    async def _text(self, row: Any) -> str:
+        """The reply in full, opened with the ticket's data key; its redacted copy once the
+        caller was erased (the hotline is then sent no more than anyone may read)."""
+        async with read_only(self.state.engine) as conn:
+            key = await self.keys.key(conn, row.ticket_id)
+        text = opened(key, row.sealed_reply, "reply")
+        if text is not None:
+            return text
+        if row.sealed_reply is None and key is not None:
+            # a reply recorded before replies were sealed has its full text in its event only
+            stream = tickets.stream_id(row.ticket_id)
+            for event in reversed(await self.state.store.read_stream(stream)):
+                data = event.data
+                if isinstance(data, tickets.TicketReplied) and data.delivery_id == row.delivery_id:
+                    return data.reply
+        reply: str = row.reply
+        return reply
 
 
 class Sweeper:

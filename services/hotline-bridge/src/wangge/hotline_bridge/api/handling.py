@@ -25,16 +25,19 @@ from wangge.events.telemetry import current_traceparent
 from wangge.hotline_bridge.adapters.standard import StandardExtensionDecision, StandardFollowUp
 from wangge.hotline_bridge.api.tickets import (
     Hotline,
+    Keys,
     TicketView,
     adapter_of,
     catalogue_of,
     signed_body,
     ticket_view,
+    views_of,
 )
 from wangge.hotline_bridge.domain import tickets
 from wangge.hotline_bridge.domain.routing import Match, RoutingMethod
-from wangge.hotline_bridge.handling import act
+from wangge.hotline_bridge.handling import act, sealer
 from wangge.hotline_bridge.intake import grid_map
+from wangge.hotline_bridge.personal_data import CallerKeys
 from wangge.service.app import ServiceState
 from wangge.service.auth import Principal, require
 from wangge.service.commands import NO_BODY, Command, CommandContext
@@ -123,13 +126,25 @@ async def _may_handle(state: ServiceState, principal: Principal, ticket_id: uuid
     """The caller's places cover the ticket's grid (triage: subdistrict and community staff)."""
     async with read_only(state.engine) as conn:
         row = await _ticket_row(conn, state, ticket_id)
-        if row.grid_id is None:
-            if principal.has_any(("subdistrict_admin", "community_staff")):
-                return
-            raise NotFound(f"no ticket {ticket_id}", field="ticket_id")
-        code = await _grid_code(conn, state, row.grid_id)
-    if not principal.covers(code):
-        raise NotFound(f"no ticket {ticket_id}", field="ticket_id")  # not theirs to see
+        if not await covers(conn, state, principal, row.grid_id):
+            raise NotFound(f"no ticket {ticket_id}", field="ticket_id")  # not theirs to see
+
+
+async def covers(
+    conn: AsyncConnection, state: ServiceState, principal: Principal, grid_id: uuid.UUID | None
+) -> bool:
+    """Whether the caller's places cover a ticket of grid ``grid_id``; a ticket no grid took
+    (triage, returned) is the subdistrict's and the communities' staff's."""
+    if grid_id is None:
+        return principal.has_any(("subdistrict_admin", "community_staff"))
+    places = await grid_map(conn, state)
+    code = None
+    if places is not None:
+        t = places["places"]
+        code = await conn.scalar(
+            sa.select(t.c.code).where(t.c.place_id == grid_id, t.c.kind == "grid")
+        )
+    return code is not None and principal.covers(str(code))
 
 
 async def _command(
@@ -144,24 +159,31 @@ async def _command(
     await command.change(body, loaded, lambda ticket: decide(ticket, loaded.version))
 
 
-async def _done(state: ServiceState, ticket_id: uuid.UUID) -> TicketView:
+async def _done(state: ServiceState, ticket_id: uuid.UUID, keys: CallerKeys) -> TicketView:
     async with read_only(state.engine) as conn:
-        return await ticket_view(conn, state, ticket_id)
+        return await ticket_view(conn, state, ticket_id, keys)
 
 
 @router.get("/triage", response_model=TriagePage)
-async def triage_queue(principal: Triage, conn: ReadConnection, state: State) -> TriagePage:
+async def triage_queue(
+    principal: Triage, conn: ReadConnection, state: State, keys: Keys
+) -> TriagePage:
     """Tickets waiting for a grid, with the reasons routing gave, oldest first."""
     t = (await active_tables(conn, state.service_projection("hotline_tickets")))["tickets"]
     rows = await conn.execute(
         sa.select(t).where(t.c.status == tickets.Status.TRIAGE).order_by(t.c.received_at)
     )
-    return TriagePage(items=[TicketView.model_validate(r, from_attributes=True) for r in rows])
+    return TriagePage(items=await views_of(conn, keys, [dict(row) for row in rows.mappings()]))
 
 
 @router.post("/tickets/{ticket_id}/route", response_model=TicketView)
 async def route_by_hand(
-    ticket_id: uuid.UUID, body: RouteByHand, principal: Triage, state: State, command: Command
+    ticket_id: uuid.UUID,
+    body: RouteByHand,
+    principal: Triage,
+    state: State,
+    command: Command,
+    keys: Keys,
 ) -> TicketView:
     """Send a ticket in triage to a grid (routing method ``manual``)."""
     async with read_only(state.engine) as conn:
@@ -170,29 +192,36 @@ async def route_by_hand(
         raise Forbidden(f"grid {code} is outside the caller's places", field="grid_id")
     match = Match(RoutingMethod.MANUAL, body.grid_id, None, f"routed by hand to grid {code}")
     await _command(command, ticket_id, lambda t, _: tickets.route(t, match), body)
-    return await _done(state, ticket_id)
+    return await _done(state, ticket_id, keys)
 
 
 @router.post("/tickets/{ticket_id}/return", response_model=TicketView)
 async def return_ticket(
-    ticket_id: uuid.UUID, body: Return, principal: GridStaff, state: State, command: Command
+    ticket_id: uuid.UUID,
+    body: Return,
+    principal: GridStaff,
+    state: State,
+    command: Command,
+    keys: Keys,
 ) -> TicketView:
     """Give the ticket back to the hotline before acceptance (退单), e.g. not the subdistrict's."""
     await _may_handle(state, principal, ticket_id)
+    seal = await sealer(state, keys, ticket_id)
     await _command(
-        command, ticket_id, lambda t, _: tickets.give_back(t, body.reason, by="staff"), body
-    )
-    return await _done(state, ticket_id)
+        command, ticket_id,
+        lambda t, _: tickets.give_back(t, body.reason, by="staff", seal=seal), body,
+    )  # fmt: skip
+    return await _done(state, ticket_id, keys)
 
 
 @router.post("/tickets/{ticket_id}/accept", response_model=TicketView)
 async def accept_ticket(
-    ticket_id: uuid.UUID, principal: GridStaff, state: State, command: Command
+    ticket_id: uuid.UUID, principal: GridStaff, state: State, command: Command, keys: Keys
 ) -> TicketView:
     """The grid signs for the ticket (签收)."""
     await _may_handle(state, principal, ticket_id)
     await _command(command, ticket_id, lambda t, _: tickets.accept(t))
-    return await _done(state, ticket_id)
+    return await _done(state, ticket_id, keys)
 
 
 @router.post("/tickets/{ticket_id}/extension", response_model=TicketView)
@@ -202,32 +231,43 @@ async def request_extension(
     principal: GridStaff,
     state: State,
     command: Command,
+    keys: Keys,
 ) -> TicketView:
     """Ask the hotline for more time (延期), before the deadline."""
     await _may_handle(state, principal, ticket_id)
     now = datetime.now(UTC)
+    seal = await sealer(state, keys, ticket_id)
     await _command(
         command, ticket_id,
-        lambda t, _: tickets.request_extension(t, until=body.until, reason=body.reason, now=now),
+        lambda t, _: tickets.request_extension(
+            t, until=body.until, reason=body.reason, now=now, seal=seal
+        ),
         body,
     )  # fmt: skip
-    return await _done(state, ticket_id)
+    return await _done(state, ticket_id, keys)
 
 
 @router.post("/tickets/{ticket_id}/reply", response_model=TicketView)
 async def reply_to_ticket(
-    ticket_id: uuid.UUID, body: Reply, principal: GridStaff, state: State, command: Command
+    ticket_id: uuid.UUID,
+    body: Reply,
+    principal: GridStaff,
+    state: State,
+    command: Command,
+    keys: Keys,
 ) -> TicketView:
     """The grid's answer; it is delivered to the hotline's callback, retried until taken."""
     await _may_handle(state, principal, ticket_id)
+    seal = await sealer(state, keys, ticket_id)
     await _command(
         command, ticket_id,
         lambda t, version: tickets.reply(
-            t, text=body.reply, solved=body.solved, at_source=body.at_source, version=version
+            t, text=body.reply, solved=body.solved, at_source=body.at_source, version=version,
+            seal=seal,
         ),
         body,
     )  # fmt: skip
-    return await _done(state, ticket_id)
+    return await _done(state, ticket_id, keys)
 
 
 def _body(model: type[BaseModel]) -> dict[str, Any]:
@@ -237,12 +277,12 @@ def _body(model: type[BaseModel]) -> dict[str, Any]:
 
 @router.post("/tickets/{ticket_id}/delivery/retry", response_model=TicketView)
 async def retry_delivery(
-    ticket_id: uuid.UUID, principal: Triage, state: State, command: Command
+    ticket_id: uuid.UUID, principal: Triage, state: State, command: Command, keys: Keys
 ) -> TicketView:
     """Send a dead-lettered reply on its way again (same idempotency key)."""
     await _may_handle(state, principal, ticket_id)
     await _command(command, ticket_id, lambda t, _: tickets.retry_delivery(t))
-    return await _done(state, ticket_id)
+    return await _done(state, ticket_id, keys)
 
 
 @router.post(
@@ -252,6 +292,7 @@ async def follow_up(
     request: Request,
     principal: Hotline,
     state: State,
+    keys: Keys,
     body: Annotated[bytes, Depends(signed_body)],
 ) -> TicketView:
     """The hotline's follow-up call (回访), signed like a push: satisfied and resolved closes the
@@ -259,6 +300,7 @@ async def follow_up(
     result = adapter_of(request).read_follow_up(body)
     ticket_id = tickets.ticket_id(result.ticket_number)
     catalogue = catalogue_of(request)
+    seal = await sealer(state, keys, ticket_id)
 
     def decide(ticket: tickets.Ticket, _: int) -> list[Any]:
         category = catalogue.get(ticket.category)
@@ -266,11 +308,11 @@ async def follow_up(
         redo = category.time_limit.deadline(now) if category is not None else ticket.deadline
         return tickets.follow_up(
             ticket, satisfaction=result.satisfaction, resolved=result.resolved,
-            note=result.note, redo_deadline=redo,
+            note=result.note, redo_deadline=redo, seal=seal,
         )  # fmt: skip
 
     await act(state, ticket_id, decide, metadata=_metadata(request, principal))
-    return await _done(state, ticket_id)
+    return await _done(state, ticket_id, keys)
 
 
 @router.post(
@@ -282,16 +324,19 @@ async def extension_decision(
     request: Request,
     principal: Hotline,
     state: State,
+    keys: Keys,
     body: Annotated[bytes, Depends(signed_body)],
 ) -> TicketView:
     """The hotline approves or refuses an extension request, signed like a push."""
     decision = adapter_of(request).read_extension_decision(body)
     ticket_id = tickets.ticket_id(decision.ticket_number)
+    seal = await sealer(state, keys, ticket_id)
     await act(
         state, ticket_id,
         lambda t, _: tickets.decide_extension(
-            t, approved=decision.approved, deadline=decision.deadline, note=decision.note
+            t, approved=decision.approved, deadline=decision.deadline, note=decision.note,
+            seal=seal,
         ),
         metadata=_metadata(request, principal),
     )  # fmt: skip
-    return await _done(state, ticket_id)
+    return await _done(state, ticket_id, keys)

@@ -9,12 +9,12 @@ from __future__ import annotations
 
 import time
 import uuid
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Annotated, Any
 
 import sqlalchemy as sa
 from fastapi import APIRouter, Depends, Header, Request, Response, status
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from wangge.events import Metadata
@@ -24,6 +24,7 @@ from wangge.hotline_bridge.adapters import ADAPTERS, Adapter
 from wangge.hotline_bridge.config import HotlineSettings
 from wangge.hotline_bridge.domain.catalogue import Category, DispatchCatalogue
 from wangge.hotline_bridge.intake import take_in
+from wangge.hotline_bridge.personal_data import CallerKeys, opened
 from wangge.hotline_bridge.signing import SIGNATURE, TIMESTAMP, verify
 from wangge.service.app import ServiceState
 from wangge.service.auth import Principal, require
@@ -41,7 +42,10 @@ Anyone = Annotated[Principal, Depends(require(HOTLINE, *STAFF))]
 
 
 class TicketView(BaseModel):
-    """A ticket as the hotline and staff see it (the caller masked)."""
+    """A ticket as the hotline and staff see it (the caller masked). Its free texts (content,
+    reply, staff's reason for a return) are the full ones while the ticket's data key lasts,
+    their redacted copies once the caller was erased (and on tickets taken in before the texts
+    were sealed)."""
 
     ticket_id: uuid.UUID
     ticket_number: str
@@ -76,6 +80,9 @@ class TicketView(BaseModel):
     satisfaction: str | None
     resolved: bool | None
     reopened: int
+    caller_erased: bool = Field(
+        description="the caller was erased: the texts shown are their redacted copies"
+    )
     version: int
 
 
@@ -128,19 +135,47 @@ async def signed_body(
     return body
 
 
+def keys_of(request: Request) -> CallerKeys:
+    """The callers' key ring of the running service."""
+    keys: CallerKeys = request.app.state.keyring
+    return keys
+
+
+Keys = Annotated[CallerKeys, Depends(keys_of)]
+
+
+def view_of(row: Mapping[str, Any], key: bytes | None) -> TicketView:
+    """A row of the tickets read model as the API shows it, its sealed texts opened with the
+    ticket's data ``key`` (None: erased, the redacted copies are shown)."""
+    return TicketView.model_validate(
+        {
+            **row,
+            "content": opened(key, row["sealed_caller"], "content") or row["content"],
+            "reply": opened(key, row["sealed_reply"], "reply") or row["reply"],
+            "returned_reason": opened(key, row["sealed_returned_reason"], "reason")
+            or row["returned_reason"],
+            "caller_erased": row["caller_erased_at"] is not None,
+        }
+    )
+
+
+async def views_of(
+    conn: AsyncConnection, keys: CallerKeys, rows: Sequence[Mapping[str, Any]]
+) -> list[TicketView]:
+    """Rows of the tickets read model as the API shows them (their keys read in one query)."""
+    found = await keys.keys(conn, [row["ticket_id"] for row in rows])
+    return [view_of(row, found.get(row["ticket_id"])) for row in rows]
+
+
 async def ticket_view(
-    conn: AsyncConnection, state: ServiceState, ticket_id: uuid.UUID
+    conn: AsyncConnection, state: ServiceState, ticket_id: uuid.UUID, keys: CallerKeys
 ) -> TicketView:
     """A ticket as read from the tickets read model (404 when there is none)."""
     t = (await active_tables(conn, state.service_projection("hotline_tickets")))["tickets"]
-    row = (await conn.execute(sa.select(t).where(t.c.ticket_id == ticket_id))).first()
+    row = (await conn.execute(sa.select(t).where(t.c.ticket_id == ticket_id))).mappings().first()
     if row is None:
         raise NotFound(f"no ticket {ticket_id}", field="ticket_id")
-    return TicketView.model_validate(row, from_attributes=True)
-
-
-async def _view_of(row: Mapping[str, Any]) -> TicketView:
-    return TicketView.model_validate(row)
+    return view_of(dict(row), await keys.key(conn, ticket_id))
 
 
 def _push_schema() -> dict[str, Any]:
@@ -166,6 +201,7 @@ async def push_ticket(
     response: Response,
     principal: Hotline,
     state: State,
+    keys: Keys,
     body: Annotated[bytes, Depends(signed_body)],
 ) -> TicketView:
     """Take in a ticket the hotline pushes (受理): checked, its caller sealed, its deadline set."""
@@ -178,13 +214,15 @@ async def push_ticket(
     view, recorded = await take_in(
         state,
         intake,
-        keyring=request.app.state.keyring,
+        keyring=keys,
         queue=request.app.state.intakes,
         catalogue=catalogue_of(request),
         metadata=metadata,
         settings=settings_of(request),
         view=lambda conn, ticket_id, row: (
-            _view_of(row) if row is not None else ticket_view(conn, state, ticket_id)
+            _view_of(conn, keys, row)
+            if row is not None
+            else ticket_view(conn, state, ticket_id, keys)
         ),
     )
     if not recorded:
@@ -192,12 +230,17 @@ async def push_ticket(
     return view
 
 
+async def _view_of(conn: AsyncConnection, keys: CallerKeys, row: Mapping[str, Any]) -> TicketView:
+    # the intake's own transaction, where the ticket's key was kept
+    return view_of(row, await keys.key(conn, row["ticket_id"]))
+
+
 @router.get("/tickets/{ticket_id}", response_model=TicketView)
 async def get_ticket(
-    ticket_id: uuid.UUID, principal: Reader, conn: ReadConnection, state: State
+    ticket_id: uuid.UUID, principal: Reader, conn: ReadConnection, state: State, keys: Keys
 ) -> TicketView:
     """A ticket, its caller masked."""
-    return await ticket_view(conn, state, ticket_id)
+    return await ticket_view(conn, state, ticket_id, keys)
 
 
 @router.get("/catalogue", response_model=CatalogueView)

@@ -4,11 +4,19 @@ A ticket's number is the hotline's; the ticket's id is derived from it (UUIDv5),
 twice lands on the same stream and intake is idempotent by number without a lookup table. The
 caller's name and phone are sealed with a data key of the ticket's own (the hotline's caller is a
 person like any resident: erasing the key erases them from every copy of the log).
+
+Free text is personal data until shown otherwise (DESIGN section 6): what the caller said, what
+the grid replied, why it asked for time or gave the ticket back, what the follow-up call heard.
+Each is sealed with the same key, and its clear field carries only its redacted copy
+(:func:`wangge.service.redaction.redact`), which routing, work lists and the other services read.
 """
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from enum import StrEnum
@@ -21,16 +29,52 @@ from wangge.events.sealing import Seal, Sealed
 from wangge.hotline_bridge.domain.catalogue import DispatchCatalogue, TicketKind
 from wangge.hotline_bridge.domain.routing import Match, RoutingMethod
 from wangge.service.addresses import normalise_address
+from wangge.service.erasure import ErasureGround
 from wangge.service.errors import Conflict, DomainError
 from wangge.service.personal import mask_name, mask_phone, normalise_phone
+from wangge.service.redaction import redact
 
 SERVICE = "hotline_bridge"
 TICKET_IDS = uuid.UUID("5d0c7a52-3f43-5c0e-9a7e-12345a0b1d6e")
 """The UUIDv5 namespace of ticket ids (never change it: ids derive from it)."""
 CLOCK_SKEW = timedelta(minutes=5)
+"""How far in the future a ticket's receipt time may lie (the hotline's clock, not ours)."""
 Door = Literal["hotline", "open311"]
 """How a ticket came in: pushed by the 12345 platform, or posted through Open311 GeoReport v2."""
-"""How far in the future a ticket's receipt time may lie (the hotline's clock, not ours)."""
+KEYED = "hmac-sha256:"
+"""The prefix of a push fingerprint keyed with the ticket's data key (older ones are bare)."""
+Digest = Callable[[str], str]
+"""Keys a push's fingerprint with the ticket's data key (see :func:`keyed_fingerprint`)."""
+
+
+def keyed_fingerprint(key: bytes, fingerprint: str) -> str:
+    """The push's fingerprint as a ticket keeps it: an HMAC under the ticket's data key.
+
+    A bare digest of the push would confirm a guess at what an erased caller said (the redacted
+    copy and the masks leave little to guess); keyed with the data key, it dies with the key.
+    """
+    return KEYED + hmac.new(key, fingerprint.encode(), hashlib.sha256).hexdigest()
+
+
+def sealed_texts(seal: Seal | None, **texts: str | None) -> Sealed | None:
+    """The full free texts of a step, sealed with the ticket's key (no seal: the caller was
+    erased, and a new text is kept as its redacted copy alone)."""
+    present = {name: text for name, text in texts.items() if text is not None}
+    if seal is None or not present:
+        return None
+    return seal(present)
+
+
+def redacted(text: str, limit: int) -> str:
+    """The redacted clear copy of a free text, cut to the field's ``limit`` (a masked e-mail
+    address is longer than the address)."""
+    return redact(text)[:limit]
+
+
+SEALED_DESCRIPTION = (
+    "the step's free texts in full, sealed with the ticket's data key; none when the caller "
+    "was erased before the step (its clear fields are then all there is)"
+)
 
 
 def ticket_id(number: str) -> uuid.UUID:
@@ -157,16 +201,27 @@ class TicketReceived(DomainEvent):
     category: str = Field(description="the dispatch catalogue's category code")
     category_name: str
     kind: TicketKind
-    content: str
+    content: str = Field(
+        description="the redacted clear copy of what the caller asked for (phones, identity "
+        "numbers, plates, e-mail addresses masked); the full text is in the sealed caller block. "
+        "Tickets taken in before the text was sealed carry it here in full"
+    )
     address: str
     location: Location | None = None
     urgency: Urgency
     deadline: AwareDatetime = Field(description="when the reply is due")
     deadline_source: Literal["hotline", "catalogue"]
-    caller: Sealed | None = Field(default=None, description='{"name", "phone"}, sealed')
+    caller: Sealed | None = Field(
+        default=None,
+        description='{"name", "phone", "content"} sealed with the ticket\'s data key; there '
+        "for an anonymous caller too, for the content (older tickets: name and phone only)",
+    )
     caller_name_masked: str | None = None
     caller_phone_masked: str | None = None
-    push_fingerprint: str = Field(description="digest of the push, for idempotent intake")
+    push_fingerprint: str = Field(
+        description="digest of the push, for idempotent intake: keyed with the ticket's data "
+        "key (hmac-sha256:...), or bare on tickets taken in before"
+    )
     door: Door = Field(
         default="hotline", description="how it came in: the hotline's push, or Open311"
     )
@@ -216,9 +271,10 @@ class Neighbours:
 
 
 def receive(
-    intake: Intake, *, catalogue: DispatchCatalogue, now: datetime, seal: Seal
+    intake: Intake, *, catalogue: DispatchCatalogue, now: datetime, seal: Seal, digest: Digest
 ) -> list[DomainEvent]:
-    """Decide the intake of a pushed ticket: its category, its deadline, its sealed caller."""
+    """Decide the intake of a pushed ticket: its category, its deadline, its sealed caller (what
+    the caller said sealed with them, its redacted copy in clear)."""
     category = catalogue.get(intake.category_code)
     if category is None:
         raise InvalidTicket(
@@ -232,9 +288,8 @@ def receive(
     phone = (
         normalise_phone(intake.caller_phone, field="caller.phone") if intake.caller_phone else None
     )
-    caller = None
-    if intake.caller_name or phone:
-        caller = seal({"name": intake.caller_name, "phone": phone})
+    # sealed for an anonymous caller too: the content may name them, or a neighbour
+    caller = seal({"name": intake.caller_name, "phone": phone, "content": intake.content})
     deadline = intake.deadline or category.time_limit.deadline(intake.received_at)
     return [
         TicketReceived(
@@ -245,7 +300,7 @@ def receive(
             category=category.code,
             category_name=category.name,
             kind=category.kind,
-            content=intake.content,
+            content=redact(intake.content),
             address=intake.address,
             location=intake.location,
             urgency=intake.urgency,
@@ -254,7 +309,7 @@ def receive(
             caller=caller,
             caller_name_masked=mask_name(intake.caller_name) if intake.caller_name else None,
             caller_phone_masked=mask_phone(phone) if phone else None,
-            push_fingerprint=intake.fingerprint,
+            push_fingerprint=digest(intake.fingerprint),
             door=intake.door,
         )
     ]
@@ -302,10 +357,14 @@ class TicketReturned(DomainEvent):
     """The ticket goes back to the hotline before anyone accepted it (退单)."""
 
     ticket_id: uuid.UUID
-    reason: str = Field(min_length=1, max_length=500)
+    reason: str = Field(
+        min_length=1, max_length=500,
+        description="why; staff's reason as its redacted copy (the full text sealed)",
+    )  # fmt: skip
     by: Literal["routing", "staff"] = Field(
         description="routing found it outside the subdistrict, or staff returned it"
     )
+    sealed: Sealed | None = Field(default=None, description=SEALED_DESCRIPTION)
 
 
 @default_catalogue.event(SERVICE)
@@ -322,7 +381,10 @@ class TicketExtensionRequested(DomainEvent):
 
     ticket_id: uuid.UUID
     until: AwareDatetime
-    reason: str = Field(min_length=1, max_length=500)
+    reason: str = Field(
+        min_length=1, max_length=500, description="the redacted copy (the full text sealed)"
+    )
+    sealed: Sealed | None = Field(default=None, description=SEALED_DESCRIPTION)
 
 
 @default_catalogue.event(SERVICE)
@@ -332,7 +394,8 @@ class TicketExtensionDecided(DomainEvent):
     ticket_id: uuid.UUID
     approved: bool
     deadline: AwareDatetime = Field(description="the deadline from now on")
-    note: str | None = None
+    note: str | None = Field(default=None, description="the redacted copy (the full text sealed)")
+    sealed: Sealed | None = Field(default=None, description=SEALED_DESCRIPTION)
 
 
 @default_catalogue.event(SERVICE)
@@ -340,10 +403,14 @@ class TicketReplied(DomainEvent):
     """The grid's answer to the caller, for the hotline (办结回复)."""
 
     ticket_id: uuid.UUID
-    reply: str = Field(min_length=1, max_length=4000)
+    reply: str = Field(
+        min_length=1, max_length=4000,
+        description="the redacted copy; the hotline is sent the sealed full text",
+    )  # fmt: skip
     solved: bool = Field(description="the problem was solved (not only answered)")
     at_source: bool = Field(description="solved by the grid itself, without a department")
     delivery_id: uuid.UUID = Field(description="the idempotency key of this reply's delivery")
+    sealed: Sealed | None = Field(default=None, description=SEALED_DESCRIPTION)
 
 
 @default_catalogue.event(SERVICE)
@@ -353,7 +420,8 @@ class TicketFollowedUp(DomainEvent):
     ticket_id: uuid.UUID
     satisfaction: Satisfaction
     resolved: bool
-    note: str | None = None
+    note: str | None = Field(default=None, description="the redacted copy (the full text sealed)")
+    sealed: Sealed | None = Field(default=None, description=SEALED_DESCRIPTION)
 
 
 @default_catalogue.event(SERVICE)
@@ -389,7 +457,7 @@ class ReplyDeliveryFailed(DomainEvent):
     ticket_id: uuid.UUID
     delivery_id: uuid.UUID
     attempt: int = Field(ge=1)
-    error: str
+    error: str = Field(description="what went wrong, redacted (a hotline may echo the reply)")
     next_attempt_at: AwareDatetime | None = Field(
         description="when it is tried again; none: it is dead-lettered until staff retry"
     )
@@ -410,6 +478,16 @@ class ReplyDeliveryRetried(DomainEvent):
 
     ticket_id: uuid.UUID
     delivery_id: uuid.UUID
+
+
+@default_catalogue.event(SERVICE)
+class CallerErased(DomainEvent):
+    """The ticket's data key was destroyed (crypto-shredding): the caller's name and phone and
+    the full texts of the ticket are unreadable from now on; the redacted copies remain. The
+    envelope's actor is who asked."""
+
+    ticket_id: uuid.UUID
+    legal_ground: ErasureGround
 
 
 class WrongStatus(Conflict):
@@ -438,6 +516,8 @@ class Ticket:
     dead_letter: bool = False
     attempts: int = 0
     reminded: frozenset[str] = frozenset()
+    erased: bool = False
+    """The caller was erased: the ticket's data key is gone."""
 
 
 def evolve(state: Ticket | None, event: DomainEvent, version: int) -> Ticket:
@@ -481,16 +561,37 @@ def evolve(state: Ticket | None, event: DomainEvent, version: int) -> Ticket:
             )
         case TicketReminderRaised():
             return replace(state, reminded=state.reminded | {event.level})
+        case CallerErased():
+            return replace(state, erased=True)
     return state
 
 
-def same_push(ticket: Ticket, intake: Intake) -> None:
-    """Whether a push under a known number is the first again (else a 409)."""
-    if ticket.push_fingerprint != intake.fingerprint:
+def same_push(ticket: Ticket, intake: Intake, key: bytes | None) -> None:
+    """Whether a push under a known number is the first again (else a 409); ``key`` is the
+    ticket's data key (None once its caller was erased)."""
+    stored = ticket.push_fingerprint
+    if not stored.startswith(KEYED):  # taken in before fingerprints were keyed
+        same = hmac.compare_digest(stored, intake.fingerprint)
+    elif key is None:
+        # nothing left to compare with: a push can no longer be shown to be the first again
+        raise TicketNumberReused(
+            f"ticket {intake.ticket_number} was taken in before and its caller erased",
+            field="ticket_number",
+        )
+    else:
+        same = hmac.compare_digest(stored, keyed_fingerprint(key, intake.fingerprint))
+    if not same:
         raise TicketNumberReused(
             f"ticket {intake.ticket_number} was pushed before with other contents",
             field="ticket_number",
         )
+
+
+def erase_caller(ticket: Ticket, ground: ErasureGround) -> list[DomainEvent]:
+    """Decide the erasure of the ticket's caller (its data key is destroyed with it); once."""
+    if ticket.erased:
+        return []
+    return [CallerErased(ticket_id=ticket.ticket_id, legal_ground=ground)]
 
 
 def link(
@@ -551,10 +652,20 @@ def hold_for_triage(ticket: Ticket, reasons: list[str]) -> list[DomainEvent]:
     return [TicketAwaitingTriage(ticket_id=ticket.ticket_id, reasons=reasons)]
 
 
-def give_back(ticket: Ticket, reason: str, *, by: Literal["routing", "staff"]) -> list[DomainEvent]:
-    """Return the ticket to the hotline (退单): only before the grid accepted it."""
+def give_back(
+    ticket: Ticket, reason: str, *, by: Literal["routing", "staff"], seal: Seal | None = None
+) -> list[DomainEvent]:
+    """Return the ticket to the hotline (退单): only before the grid accepted it. Staff's reason
+    is free text (sealed, redacted in clear); routing's is its own words about the address."""
     _require(ticket, frozenset({Status.RECEIVED, Status.TRIAGE, Status.ROUTED}), "returned")
-    return [TicketReturned(ticket_id=ticket.ticket_id, reason=reason, by=by)]
+    if by == "routing":
+        return [TicketReturned(ticket_id=ticket.ticket_id, reason=reason, by=by)]
+    return [
+        TicketReturned(
+            ticket_id=ticket.ticket_id, reason=redacted(reason, 500), by=by,
+            sealed=sealed_texts(seal, reason=reason),
+        )
+    ]  # fmt: skip
 
 
 def accept(ticket: Ticket) -> list[DomainEvent]:
@@ -565,7 +676,7 @@ def accept(ticket: Ticket) -> list[DomainEvent]:
 
 
 def request_extension(
-    ticket: Ticket, *, until: datetime, reason: str, now: datetime
+    ticket: Ticket, *, until: datetime, reason: str, now: datetime, seal: Seal | None = None
 ) -> list[DomainEvent]:
     """Ask for more time: while handling, before the deadline, one request at a time."""
     _require(ticket, HANDLING, "extended")
@@ -575,11 +686,21 @@ def request_extension(
         raise InvalidTicket("an extension must be asked for before the deadline", field="until")
     if until <= ticket.deadline:
         raise InvalidTicket("the new deadline must be after the current one", field="until")
-    return [TicketExtensionRequested(ticket_id=ticket.ticket_id, until=until, reason=reason)]
+    return [
+        TicketExtensionRequested(
+            ticket_id=ticket.ticket_id, until=until, reason=redacted(reason, 500),
+            sealed=sealed_texts(seal, reason=reason),
+        )
+    ]  # fmt: skip
 
 
 def decide_extension(
-    ticket: Ticket, *, approved: bool, deadline: datetime | None, note: str | None
+    ticket: Ticket,
+    *,
+    approved: bool,
+    deadline: datetime | None,
+    note: str | None,
+    seal: Seal | None = None,
 ) -> list[DomainEvent]:
     """The hotline's answer to an extension request (approved: the requested or its own date)."""
     if ticket.extension_until is None:
@@ -594,21 +715,31 @@ def decide_extension(
             )
     return [
         TicketExtensionDecided(
-            ticket_id=ticket.ticket_id, approved=approved, deadline=new, note=note
+            ticket_id=ticket.ticket_id,
+            approved=approved,
+            deadline=new,
+            note=redact(note) if note is not None else None,
+            sealed=sealed_texts(seal, note=note),
         )
     ]
 
 
 def reply(
-    ticket: Ticket, *, text: str, solved: bool, at_source: bool, version: int
+    ticket: Ticket,
+    *,
+    text: str,
+    solved: bool,
+    at_source: bool,
+    version: int,
+    seal: Seal | None = None,
 ) -> list[DomainEvent]:
     """The grid's answer, handed to the hotline by the delivery worker."""
     _require(ticket, frozenset({Status.ACCEPTED, Status.REOPENED}), "replied to")
     delivery = uuid.uuid5(DELIVERIES, f"{ticket.ticket_id}:{version}")
     return [
         TicketReplied(
-            ticket_id=ticket.ticket_id, reply=text, solved=solved, at_source=at_source,
-            delivery_id=delivery,
+            ticket_id=ticket.ticket_id, reply=redacted(text, REPLY_LENGTH), solved=solved,
+            at_source=at_source, delivery_id=delivery, sealed=sealed_texts(seal, reply=text),
         )
     ]  # fmt: skip
 
@@ -620,13 +751,18 @@ def follow_up(
     resolved: bool,
     note: str | None,
     redo_deadline: datetime,
+    seal: Seal | None = None,
 ) -> list[DomainEvent]:
     """Record the hotline's follow-up call: a served caller closes the ticket; an unsatisfied
     one, or a problem not solved, sends it back to the grid (重办) due by ``redo_deadline``."""
     _require(ticket, frozenset({Status.REPLIED}), "followed up")
     events: list[DomainEvent] = [
         TicketFollowedUp(
-            ticket_id=ticket.ticket_id, satisfaction=satisfaction, resolved=resolved, note=note
+            ticket_id=ticket.ticket_id,
+            satisfaction=satisfaction,
+            resolved=resolved,
+            note=redact(note) if note is not None else None,
+            sealed=sealed_texts(seal, note=note),
         )
     ]
     if resolved and satisfaction != Satisfaction.UNSATISFIED:
@@ -674,7 +810,7 @@ def delivery_failed(
     return [
         ReplyDeliveryFailed(
             ticket_id=ticket.ticket_id, delivery_id=ticket.delivery_id, attempt=attempt,
-            error=error[:500], next_attempt_at=next_attempt_at,
+            error=redact(error)[:500], next_attempt_at=next_attempt_at,
         )
     ]  # fmt: skip
 
@@ -707,7 +843,13 @@ def case_accepted(ticket: Ticket | None) -> list[DomainEvent]:
 
 
 def case_resolved(
-    ticket: Ticket | None, *, version: int, resolution: str, solved: bool, at_source: bool
+    ticket: Ticket | None,
+    *,
+    version: int,
+    resolution: str,
+    solved: bool,
+    at_source: bool,
+    seal: Seal | None = None,
 ) -> list[DomainEvent]:
     """The ticket's case was resolved: its resolution is the ticket's reply (办结), after the
     acceptance the case skipped if it did. A ticket owing no reply (replied here already,
@@ -724,7 +866,7 @@ def case_resolved(
     text = resolution[:REPLY_LENGTH]
     return [
         *events,
-        *reply(ticket, text=text, solved=solved, at_source=at_source, version=version),
+        *reply(ticket, text=text, solved=solved, at_source=at_source, version=version, seal=seal),
     ]
 
 

@@ -1,4 +1,9 @@
-"""Tickets as rows: what the ticket routes and, later, the inbox and the metrics read."""
+"""Tickets as rows: what the ticket routes and, later, the inbox and the metrics read.
+
+Free texts are kept as their redacted copies, whatever the event carried (tickets taken in
+before their texts were sealed carry them in full), beside the sealed blocks the views open
+with the ticket's data key; the caller's erasure drops the blocks and the masks.
+"""
 
 from __future__ import annotations
 
@@ -12,7 +17,10 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from wangge.events import RecordedEvent, default_catalogue
 from wangge.events.projection import ApplyContext, Projection, handles
 from wangge.events.rows import ONE_MORE, fold_new_streams, insert_row, update_row
+from wangge.events.sealing import Sealed
 from wangge.hotline_bridge.domain.tickets import (
+    REPLY_LENGTH,
+    CallerErased,
     Neighbours,
     ReplyDelivered,
     ReplyDeliveryFailed,
@@ -31,8 +39,10 @@ from wangge.hotline_bridge.domain.tickets import (
     TicketReplied,
     TicketReturned,
     TicketRoutedToGrid,
+    redacted,
 )
 from wangge.service.addresses import normalise_address
+from wangge.service.redaction import redact
 from wangge.service.times import stored, utc
 
 CLOSED = frozenset({"closed", "returned"})
@@ -73,6 +83,11 @@ class Tickets(Projection):
             sa.Column("deadline_source", sa.String(10), nullable=False),
             sa.Column("caller_name_masked", sa.String(60)),
             sa.Column("caller_phone_masked", sa.String(30)),
+            # sealed blocks (JSON of wangge.events.sealing.Sealed), opened with the ticket's key
+            sa.Column("sealed_caller", sa.JSON, comment="name, phone and the full content"),
+            sa.Column("sealed_reply", sa.JSON),
+            sa.Column("sealed_returned_reason", sa.JSON),
+            sa.Column("caller_erased_at", WHEN),
             sa.Column("door", sa.String(10), nullable=False, index=True),
             # routing (派单) and the grid's handling
             sa.Column("grid_id", UUID, index=True),
@@ -114,13 +129,15 @@ class Tickets(Projection):
                 ticket_id=data.ticket_id, ticket_number=data.ticket_number, status="received",
                 channel=data.channel, received_at=utc(data.received_at), category=data.category,
                 category_name=data.category_name, kind=data.kind, urgency=data.urgency,
-                content=data.content, address=data.address,
+                content=redact(data.content), address=data.address,
                 address_key=normalise_address(data.address),
                 longitude=data.location.longitude if data.location else None,
                 latitude=data.location.latitude if data.location else None,
                 deadline=utc(data.deadline), deadline_source=data.deadline_source,
                 caller_name_masked=data.caller_name_masked,
                 caller_phone_masked=data.caller_phone_masked, door=data.door,
+                sealed_caller=_json(data.caller), sealed_reply=None,
+                sealed_returned_reason=None, caller_erased_at=None,
                 delivery_attempts=0, reopened=0, version=event.version,
                 updated_at=event.envelope.time,
             )
@@ -163,7 +180,10 @@ class Tickets(Projection):
     async def on_returned(self, ctx: ApplyContext, event: RecordedEvent) -> None:
         data = event.data
         assert isinstance(data, TicketReturned)
-        await self._set(ctx, event, status=Status.RETURNED, returned_reason=data.reason)
+        await self._set(
+            ctx, event, status=Status.RETURNED, returned_reason=redacted(data.reason, 500),
+            sealed_returned_reason=_json(data.sealed),
+        )  # fmt: skip
 
     @handles(TicketAccepted)
     async def on_accepted(self, ctx: ApplyContext, event: RecordedEvent) -> None:
@@ -194,7 +214,8 @@ class Tickets(Projection):
         data = event.data
         assert isinstance(data, TicketReplied)
         await self._set(
-            ctx, event, status=Status.REPLIED, replied_at=event.envelope.time, reply=data.reply,
+            ctx, event, status=Status.REPLIED, replied_at=event.envelope.time,
+            reply=redacted(data.reply, REPLY_LENGTH), sealed_reply=_json(data.sealed),
             solved=data.solved, at_source=data.at_source, delivery_id=data.delivery_id,
             delivery_status="pending", delivery_attempts=0,
             next_attempt_at=utc(event.envelope.time), delivery_error=None, delivered_at=None,
@@ -248,6 +269,18 @@ class Tickets(Projection):
             ctx, event, status=Status.REOPENED, deadline=utc(data.deadline), reminder=None,
             reopened=ONE_MORE,
         )  # fmt: skip
+
+    @handles(CallerErased)
+    async def on_caller_erased(self, ctx: ApplyContext, event: RecordedEvent) -> None:
+        # the blocks would not open any more; the masks go with the caller
+        await self._set(
+            ctx, event, caller_name_masked=None, caller_phone_masked=None, sealed_caller=None,
+            sealed_reply=None, sealed_returned_reason=None, caller_erased_at=event.envelope.time,
+        )  # fmt: skip
+
+
+def _json(sealed: Sealed | None) -> dict[str, str] | None:
+    return sealed.model_dump() if sealed is not None else None
 
 
 async def neighbours_of(
