@@ -56,6 +56,7 @@ def _dispute(n: int) -> list[Step]:
             summary="s",
             signed_by=parties,
             now=NOW,
+            seal=None,
         ),
         lambda c: cases.hold_session(
             c,
@@ -67,6 +68,7 @@ def _dispute(n: int) -> list[Step]:
             summary="s2",
             signed_by=parties[:1],
             now=NOW,
+            seal=None,
         ),
         lambda c: cases.sign_agreement(
             c,
@@ -79,9 +81,10 @@ def _dispute(n: int) -> list[Step]:
             performance="p",
             perform_by=signed_on,
             signed_on=signed_on,
+            seal=None,
         ),
-        lambda c: cases.resolve(c, resolution="调解成功", solved=True, at_source=True),
-        lambda c: cases.follow_up_agreement(c, honoured=n % 2 == 0, note="回访"),
+        lambda c: cases.resolve(c, resolution="调解成功", solved=True, at_source=True, seal=None),
+        lambda c: cases.follow_up_agreement(c, honoured=n % 2 == 0, note="回访", seal=None),
     ]
 
 
@@ -89,21 +92,25 @@ def _complaint(n: int) -> list[Step]:
     steps: list[Step] = [
         lambda c: cases.assign(c, worker_id=uuid.uuid4(), account="w2", reason="改派"),
         lambda c: cases.accept(c, account="w2"),
-        lambda c: cases.note_progress(c, "已上门"),
+        lambda c: cases.note_progress(c, "已上门", seal=None),
         lambda c: cases.assign(c, worker_id=uuid.uuid4(), account="w3", reason="改派"),
     ]
     if n % 4 == 1:
         return steps  # reassigned while in progress: it stays in progress
     steps += [
-        lambda c: cases.resolve(c, resolution="已处理", solved=True, at_source=n % 2 == 0),
-        lambda c: cases.close(c, None),
+        lambda c: cases.resolve(
+            c, resolution="已处理", solved=True, at_source=n % 2 == 0, seal=None
+        ),
+        lambda c: cases.close(c, None, seal=None),
     ]
     if n % 3 == 0:
         steps += [
-            lambda c: cases.reopen(c, "重办"),
-            lambda c: cases.resolve(c, resolution="再次处理", solved=True, at_source=True),
-            lambda c: cases.follow_up(c, satisfied=True, note="满意"),
-            lambda c: cases.reopen(c, "再重办"),
+            lambda c: cases.reopen(c, "重办", seal=None),
+            lambda c: cases.resolve(
+                c, resolution="再次处理", solved=True, at_source=True, seal=None
+            ),
+            lambda c: cases.follow_up(c, satisfied=True, note="满意", seal=None),
+            lambda c: cases.reopen(c, "再重办", seal=None),
         ]
     return steps
 

@@ -76,22 +76,25 @@ def test_an_agreement_needs_a_session_and_every_partys_signature() -> None:
         cases.sign_agreement(
             case, agreement_id=uuid.uuid4(), signed_by=parties, facts="f", dispute="d",
             responsibilities="r", terms="t", performance="p", perform_by=TODAY, signed_on=TODAY,
+        seal=None,
         )  # fmt: skip
     case = run(
         case,
         cases.hold_session(
             case, session_id=uuid.uuid4(), held_at=NOW, place="室", attendees=parties,
-            mediators=["刘"], summary="s", signed_by=parties, now=NOW,
+            mediators=["刘"], summary="s", signed_by=parties, now=NOW, seal=None,
         ),
     )  # fmt: skip
     with pytest.raises(cases.InvalidCase):
         cases.sign_agreement(
             case, agreement_id=uuid.uuid4(), signed_by=parties[:1], facts="f", dispute="d",
             responsibilities="r", terms="t", performance="p", perform_by=TODAY, signed_on=TODAY,
+        seal=None,
         )  # fmt: skip
     [signed] = cases.sign_agreement(
         case, agreement_id=uuid.uuid4(), signed_by=parties, facts="f", dispute="d",
         responsibilities="r", terms="t", performance="p", perform_by=TODAY, signed_on=TODAY,
+        seal=None,
     )  # fmt: skip
     assert isinstance(signed, cases.MediationAgreementSigned)
     assert signed.confirmation_deadline == TODAY + timedelta(days=30)
@@ -99,16 +102,16 @@ def test_an_agreement_needs_a_session_and_every_partys_signature() -> None:
     with pytest.raises(cases.WrongStatus):
         cases.hold_session(
             case, session_id=uuid.uuid4(), held_at=NOW, place="室", attendees=parties,
-            mediators=["刘"], summary="s", signed_by=parties, now=NOW,
+            mediators=["刘"], summary="s", signed_by=parties, now=NOW, seal=None,
         )  # fmt: skip
 
 
 def test_a_dispute_is_solved_only_by_an_agreement_but_may_end_unsolved() -> None:
     case = opened()
     with pytest.raises(cases.InvalidCase):
-        cases.resolve(case, resolution="r", solved=True, at_source=True)
+        cases.resolve(case, resolution="r", solved=True, at_source=True, seal=None)
     [resolved] = cases.resolve(
-        case, resolution="调解不成 告知诉讼途径", solved=False, at_source=True
+        case, resolution="调解不成 告知诉讼途径", solved=False, at_source=True, seal=None
     )
     assert isinstance(resolved, cases.CaseResolved)
 
@@ -119,12 +122,12 @@ def test_a_session_attended_by_a_stranger_or_held_tomorrow_is_refused() -> None:
         cases.hold_session(
             case, session_id=uuid.uuid4(), held_at=NOW, place="室",
             attendees=[*parties, uuid.uuid4()], mediators=["刘"], summary="s", signed_by=[],
-            now=NOW,
+            now=NOW, seal=None,
         )  # fmt: skip
     with pytest.raises(cases.InvalidCase):
         cases.hold_session(
             case, session_id=uuid.uuid4(), held_at=NOW + timedelta(days=1), place="室",
-            attendees=parties, mediators=["刘"], summary="s", signed_by=parties, now=NOW,
+            attendees=parties, mediators=["刘"], summary="s", signed_by=parties, now=NOW, seal=None,
         )  # fmt: skip
 
 

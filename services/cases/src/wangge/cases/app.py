@@ -9,7 +9,7 @@ from fastapi import FastAPI
 
 from wangge.cases.api import care, cases, inbox, suggestions
 from wangge.cases.config import CasesSettings
-from wangge.cases.personal_data import party_keyring, plan_keyring
+from wangge.cases.personal_data import keyrings
 from wangge.cases.projections.care import CarePlans
 from wangge.cases.projections.cases import Cases
 from wangge.cases.projections.residents import Residents
@@ -33,6 +33,5 @@ def build_app(settings: CasesSettings | None = None) -> FastAPI:
         projections=[Cases, CarePlans, Roster, Residents, FromHotline, FromRegistry],
         migrations=MIGRATIONS,
     )
-    app.state.plan_keyring = plan_keyring(settings.kek())
-    app.state.party_keyring = party_keyring(settings.kek())
+    app.state.keyrings = keyrings(settings.kek())
     return app

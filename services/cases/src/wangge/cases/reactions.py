@@ -5,7 +5,9 @@ records the source position, so a reaction happens once whatever crashes or is r
 - repeated complaints at an address open a proactive case (未诉先办);
 - the hotline's follow-up records on the case, and closes or reopens it with the ticket; a ticket
   returned to the hotline (退单) closes it;
-- a grid worker appointed or reassigned to a grid takes over its open cases.
+- a grid worker appointed or reassigned to a grid takes over its open cases;
+- a resident's erasure in the registry shreds the keys of their care plans and the text keys of
+  their cases (``domain.erasure``).
 
 A case a ticket opens and the take-over of a grid's open cases read the same record of who holds
 each grid (the take-over's), and each locks the grid first until its transaction ends (one
@@ -29,7 +31,9 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from wangge.cases.consumed import hotline, registry
-from wangge.cases.domain import appointments, cases, upstream
+from wangge.cases.domain import appointments, cases, erasure, upstream
+from wangge.cases.personal_data import KeyRings, keyrings, shred
+from wangge.cases.projections.care import CarePlans
 from wangge.cases.projections.cases import Cases
 from wangge.cases.projections.roster import (
     Roster,
@@ -44,6 +48,8 @@ from wangge.events.command import Loaded, load_many, react
 from wangge.events.db import insert_many
 from wangge.events.projection import ApplyContext, Projection, active_tables, handles
 from wangge.service.app import ServiceState
+from wangge.service.redaction import redact
+from wangge.service.settings import SealingSettings
 from wangge.service.times import stored
 
 UUID = sa.Uuid(as_uuid=True)
@@ -189,11 +195,12 @@ class FromHotline(_Reaction):
         d = event.data
         assert isinstance(d, hotline.TicketReceived)
         # cut to the columns: the hotline's event sets no lengths, and a refused row would hold
-        # back every later ticket of its partition
+        # back every later ticket of its partition; its texts kept only as redacted copies (an
+        # old ticket's content is clear text, a new one's the hotline's redacted copy)
         brief = dict(
             ticket_id=d.ticket_id, ticket_number=d.ticket_number[:40],
-            title=f"{d.category_name}: {d.address}"[:200], content=d.content,
-            address=d.address[:200], deadline=d.deadline, grid_id=None,
+            title=redact(f"{d.category_name}: {d.address}")[:200], content=redact(d.content),
+            address=redact(d.address)[:200], deadline=d.deadline, grid_id=None,
         )  # fmt: skip
         if isinstance(ctx, _Briefing):
             ctx.briefs[d.ticket_id] = brief
@@ -325,6 +332,10 @@ class FromRegistry(_Reaction):
     name = "cases_from_registry"
     reads: ClassVar[tuple[str, ...]] = ("registry",)
 
+    def __init__(self) -> None:
+        super().__init__()
+        self._keyrings: KeyRings | None = None
+
     def define_tables(self, metadata: sa.MetaData, suffix: str) -> Mapping[str, sa.Table]:
         accounts = sa.Table(
             f"cases_worker_accounts{suffix}",
@@ -366,6 +377,59 @@ class FromRegistry(_Reaction):
             sa.select(accounts.c.account).where(accounts.c.worker_id == d.worker_id)
         )
         await self._take_over(ctx, event, d.worker_id, account, d.grid_ids)
+
+    @handles(registry.PersonalDataErased)
+    async def on_erased(self, ctx: ApplyContext, event: RecordedEvent) -> None:
+        """A resident erased in the registry: the keys of their care plans and the text keys of
+        the cases they are a party to or concerned by are destroyed, and the erasure recorded
+        (``domain.erasure``). A fact: whatever this service holds, it never refuses it."""
+        d = event.data
+        assert isinstance(d, registry.PersonalDataErased)
+        resident = str(d.person_id)
+        plan_ids: list[uuid.UUID] = []
+        care = await self.tables_of(ctx, CarePlans.name)
+        if care is not None:
+            p = care["plans"]
+            found = await ctx.conn.execute(sa.select(p.c.plan_id).where(p.c.resident == resident))
+            plan_ids = list(found.scalars())
+        case_ids: set[uuid.UUID] = set()
+        model = await self.tables_of(ctx, Cases.name)
+        if model is not None:
+            parties, c = model["parties"], model["cases"]
+            found = await ctx.conn.execute(
+                sa.select(parties.c.case_id).where(parties.c.resident == resident)
+            )
+            case_ids.update(found.scalars())
+            # subjects are a JSON list of ids: its text holds the id in quotes
+            found = await ctx.conn.execute(
+                sa.select(c.c.case_id).where(
+                    sa.cast(c.c.subjects, sa.Text).contains(f'"{resident}"')
+                )
+            )
+            case_ids.update(found.scalars())
+        keys = self.keyrings()
+        await shred(ctx.conn, keys.plans, plan_ids)
+        await shred(ctx.conn, keys.cases, case_ids)
+
+        def decide(followed: bool | None, _: int) -> list[DomainEvent]:
+            return erasure.follow(
+                followed, person_id=d.person_id, legal_ground=d.legal_ground,
+                care_plans=plan_ids, cases=list(case_ids),
+            )  # fmt: skip
+
+        state = self.service
+        await react(
+            state.store, ctx.conn, event, erasure.stream_id(d.person_id), erasure.evolve, decide,
+            projections=list(state.projections.values()), actor=ACTOR,
+        )  # fmt: skip
+
+    def keyrings(self) -> KeyRings:
+        """The service's key rings (made once)."""
+        if self._keyrings is None:
+            settings = self.service.settings
+            assert isinstance(settings, SealingSettings), "the cases service seals"
+            self._keyrings = keyrings(settings.kek())
+        return self._keyrings
 
     @handles(registry.GridWorkerLeft)
     async def on_left(self, ctx: ApplyContext, event: RecordedEvent) -> None:

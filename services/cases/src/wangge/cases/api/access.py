@@ -8,9 +8,10 @@ from collections.abc import Mapping
 from typing import Annotated, Any
 
 import sqlalchemy as sa
-from fastapi import Depends
+from fastapi import Depends, Request
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from wangge.cases.personal_data import KeyRings
 from wangge.cases.projections.cases import Cases
 from wangge.cases.projections.residents import Residents
 from wangge.cases.projections.residents import name_masked as masked_name_of
@@ -25,6 +26,15 @@ Staff = Annotated[
 ]
 Supervisor = Annotated[Principal, Depends(require("subdistrict_admin", "community_staff"))]
 Worker = Annotated[Principal, Depends(require("grid_worker"))]
+
+
+def _keyrings(request: Request) -> KeyRings:
+    rings: KeyRings = request.app.state.keyrings
+    return rings
+
+
+Keys = Annotated[KeyRings, Depends(_keyrings)]
+"""The service's key rings (made by the app factory)."""
 
 
 class UnknownGrid(DomainError):
@@ -49,6 +59,15 @@ async def resident_masked(conn: AsyncConnection, state: ServiceState, resident: 
     except LookupError:
         tables = None
     return await masked_name_of(conn, tables, resident)
+
+
+def pseudonymous(resident: str) -> str:
+    """A resident's pseudonymous id as kept: a registered person's id in its one written form
+    (so a resident's erasure finds every row naming them), anything else as given."""
+    try:
+        return str(uuid.UUID(resident))
+    except ValueError:
+        return resident
 
 
 async def code_of_grid(conn: AsyncConnection, state: ServiceState, grid_id: uuid.UUID) -> str:

@@ -5,15 +5,24 @@ from __future__ import annotations
 
 import uuid
 from datetime import UTC, date, datetime
-from typing import Any
+from typing import Annotated, Any
 
 import sqlalchemy as sa
-from fastapi import APIRouter, Request, status
+from fastapi import APIRouter, status
 from pydantic import BaseModel, Field
 
-from wangge.cases.api.access import Staff, code_of_grid, resident_masked, roster
+from wangge.cases.api.access import (
+    Keys,
+    Staff,
+    Supervisor,
+    code_of_grid,
+    pseudonymous,
+    resident_masked,
+    roster,
+)
 from wangge.cases.domain import care
 from wangge.cases.handling import change, create, new_id
+from wangge.cases.personal_data import KeyRings, new_key, opened, shred, text_key
 from wangge.cases.projections.care import CarePlans
 from wangge.cases.projections.roster import worker_of
 from wangge.events.command import UnitOfWork
@@ -22,6 +31,7 @@ from wangge.events.projection import active_tables
 from wangge.service.app import ServiceState
 from wangge.service.commands import Command
 from wangge.service.deps import ReadConnection, State
+from wangge.service.erasure import Erasure
 from wangge.service.errors import Forbidden, NotFound
 
 router = APIRouter(prefix="/care-plans", tags=["care"])
@@ -38,17 +48,23 @@ class PlanCreate(BaseModel):
     every_days: int = Field(ge=1, le=366, description="7: weekly")
     starts_on: date
     worker_account: str | None = Field(
-        default=None, description="the responsible worker; default: the grid's"
-    )
+        default=None, min_length=1, max_length=200,
+        description="the responsible worker's account; default: the grid's",
+    )  # fmt: skip
     note: str = Field(default="", max_length=1000)
+
+
+MeasurementName = Annotated[str, Field(min_length=1, max_length=50)]
+MeasurementValue = float | Annotated[str, Field(max_length=200)]
 
 
 class VisitCreate(BaseModel):
     visited_on: date
     note: str = Field(default="", max_length=2000)
-    measurements: dict[str, float | str] | None = Field(
-        default=None, description='health data, sealed at rest: {"systolic": 135, ...}'
-    )
+    measurements: dict[MeasurementName, MeasurementValue] | None = Field(
+        default=None, max_length=50,
+        description='health data, sealed at rest: {"systolic": 135, ...}',
+    )  # fmt: skip
 
 
 class Ending(BaseModel):
@@ -89,7 +105,11 @@ class Measurements(BaseModel):
     measurements: dict[str, Any] | None
 
 
-async def _plan(state: ServiceState, principal: Any, plan_id: uuid.UUID) -> PlanRead:
+async def _plan(
+    state: ServiceState, principal: Any, plan_id: uuid.UUID, keys: KeyRings | None = None
+) -> PlanRead:
+    """The plan, if the caller may see it (else 404); with ``keys``, its texts in full while the
+    plan's key lives (else their redacted copies)."""
     async with read_only(state.engine) as conn:
         tables = await active_tables(conn, state.service_projection(CarePlans.name))
         p, v = tables["plans"], tables["visits"]
@@ -103,12 +123,31 @@ async def _plan(state: ServiceState, principal: Any, plan_id: uuid.UUID) -> Plan
         visits = (
             await conn.execute(sa.select(v).where(v.c.plan_id == plan_id).order_by(v.c.visited_on))
         ).all()
+        key = await keys.plans.key(conn, plan_id) if keys is not None else None
     plan = plan_schedule(row, {r.visited_on for r in visits}, datetime.now(UTC).date())
-    return PlanRead(
+    read = PlanRead(
         **{k: getattr(row, k) for k in PlanRead.model_fields if k in _PLAN_COLUMNS},
         due_on=plan.due_on,
         missed=list(plan.missed),
         visits=[VisitRead.model_validate(r, from_attributes=True) for r in visits],
+    )
+    if key is None:
+        return read
+    notes: dict[uuid.UUID, str] = {}
+    ended_reason = read.ended_reason
+    for event in await state.store.read_stream(care.stream_id(plan_id)):
+        data = opened(key, event.data)
+        if isinstance(data, care.CareVisitRecorded):
+            notes[data.visit_id] = data.note
+        elif isinstance(data, care.CarePlanEnded):
+            ended_reason = data.reason
+    return read.model_copy(
+        update={
+            "ended_reason": ended_reason,
+            "visits": [
+                v.model_copy(update={"note": notes.get(v.visit_id, v.note)}) for v in read.visits
+            ],
+        }
     )
 
 
@@ -125,73 +164,77 @@ def plan_schedule(row: Any, visits: set[date], today: date) -> care.Schedule:
 
 @router.post("", status_code=status.HTTP_201_CREATED, response_model=PlanRead)
 async def start_plan(
-    body: PlanCreate, principal: Staff, state: State, command: Command
+    body: PlanCreate, principal: Staff, state: State, keys: Keys, command: Command
 ) -> PlanRead:
     """Start recurring visits; the grid's worker is responsible unless another is named."""
     async with read_only(state.engine) as conn:
         code = await code_of_grid(conn, state, body.grid_id)
         tables = await roster(conn, state)
         worker = await worker_of(conn, tables, body.grid_id) if tables is not None else None
-        masked = await resident_masked(conn, state, body.resident)
+        resident = pseudonymous(body.resident)
+        masked = await resident_masked(conn, state, resident)
     if not principal.covers(code):
         raise Forbidden(f"grid {code} is outside the caller's places", field="grid_id")
     account = body.worker_account or (worker[1] if worker is not None else principal.subject)
     plan_id = new_id()
-    started = care.CarePlanStarted(
-        plan_id=plan_id, resident=body.resident, resident_masked=masked,
+    key = new_key(keys.plans, plan_id)
+    assert key.seal is not None
+    started = care.start(
+        plan_id=plan_id, resident=resident, resident_masked=masked,
         grid_id=body.grid_id, kind=body.kind, every_days=body.every_days,
-        worker_account=account, starts_on=body.starts_on, note=body.note,
+        worker_account=account, starts_on=body.starts_on, note=body.note, seal=key.seal,
     )  # fmt: skip
-    created = await create(command, care.stream_id(plan_id), [started], body=body)
-    return await _plan(state, principal, created)
+
+    async def keep(unit: UnitOfWork) -> None:
+        await key.keep(unit.conn)
+
+    created = await create(command, care.stream_id(plan_id), started, body=body, also=keep)
+    return await _plan(state, principal, created, keys)
 
 
 @router.get("/{plan_id}", response_model=PlanRead)
-async def read_plan(plan_id: uuid.UUID, principal: Staff, state: State) -> PlanRead:
+async def read_plan(plan_id: uuid.UUID, principal: Staff, state: State, keys: Keys) -> PlanRead:
     """A plan, its visits, what is due and what was missed."""
-    return await _plan(state, principal, plan_id)
+    return await _plan(state, principal, plan_id, keys)
 
 
 @router.post("/{plan_id}/visits", status_code=status.HTTP_201_CREATED, response_model=PlanRead)
 async def record_visit(
     plan_id: uuid.UUID,
     body: VisitCreate,
-    request: Request,
     principal: Staff,
     state: State,
+    keys: Keys,
     command: Command,
 ) -> PlanRead:
-    """A visit made; its measurements are sealed with the plan's key."""
+    """A visit made; its measurements and note are sealed with the plan's key (once it was
+    erased, measurements are refused: 409)."""
     await _plan(state, principal, plan_id)  # 404 unless theirs
-    keyring = request.app.state.plan_keyring
     async with read_only(state.engine) as conn:
-        key = await keyring.key(conn, plan_id)
-    fresh = key is None
-    key = key or keyring.generate()
-    sealed = keyring.sealer(key, plan_id)(body.measurements) if body.measurements else None
+        key = await text_key(conn, keys.plans, plan_id)
 
     async def keep(unit: UnitOfWork) -> None:
-        if fresh and sealed is not None:
-            await keyring.keep(unit.conn, plan_id, key)
+        await key.keep(unit.conn)
 
     await change(
         command, care.stream_id(plan_id), care.evolve,
         lambda p: care.record_visit(
             p, visit_id=new_id(), visited_on=body.visited_on, today=datetime.now(UTC).date(),
-            by=principal.subject, note=body.note, measurements=sealed,
+            by=principal.subject, note=body.note, measurements=body.measurements, seal=key.seal,
         ),
         what="plan", body=body, also=keep,
     )  # fmt: skip
-    return await _plan(state, principal, plan_id)
+    return await _plan(state, principal, plan_id, keys)
 
 
 @router.get("/{plan_id}/measurements", response_model=list[Measurements])
 async def measurements(
-    plan_id: uuid.UUID, request: Request, principal: Staff, conn: ReadConnection, state: State
+    plan_id: uuid.UUID, principal: Staff, conn: ReadConnection, state: State, keys: Keys
 ) -> list[Measurements]:
-    """The visits' health measurements, unsealed, for those who may see the plan."""
+    """The visits' health measurements, unsealed, for those who may see the plan (none once
+    the plan's data was erased)."""
     await _plan(state, principal, plan_id)
-    keyring = request.app.state.plan_keyring
+    keyring = keys.plans
     key = await keyring.key(conn, plan_id)
     events = await state.store.read_stream(care.stream_id(plan_id))
     out = []
@@ -210,13 +253,45 @@ async def measurements(
 
 @router.post("/{plan_id}/end", response_model=PlanRead)
 async def end_plan(
-    plan_id: uuid.UUID, body: Ending, principal: Staff, state: State, command: Command
+    plan_id: uuid.UUID, body: Ending, principal: Staff, state: State, keys: Keys, command: Command
 ) -> PlanRead:
-    """No more visits, with the reason."""
+    """No more visits, with the reason (sealed with the plan's key)."""
     await _plan(state, principal, plan_id)
+    async with read_only(state.engine) as conn:
+        key = await text_key(conn, keys.plans, plan_id)
+
+    async def keep(unit: UnitOfWork) -> None:
+        await key.keep(unit.conn)
+
     await change(
         command, care.stream_id(plan_id), care.evolve,
-        lambda p: care.end(p, ended_on=body.ended_on, reason=body.reason),
-        what="plan", body=body,
+        lambda p: care.end(p, ended_on=body.ended_on, reason=body.reason, seal=key.seal),
+        what="plan", body=body, also=keep,
     )  # fmt: skip
-    return await _plan(state, principal, plan_id)
+    return await _plan(state, principal, plan_id, keys)
+
+
+@router.delete("/{plan_id}/personal-data", response_model=PlanRead)
+async def erase_plan_data(
+    plan_id: uuid.UUID,
+    body: Erasure,
+    principal: Supervisor,
+    state: State,
+    keys: Keys,
+    command: Command,
+) -> PlanRead:
+    """Erase the plan's personal data (crypto-shredding): its key, which sealed the
+    measurements and the free text, is destroyed for good; visits, dates and the redacted
+    copies stay, and no measurement is recorded on it again. Erased again, it answers the
+    same."""
+    await _plan(state, principal, plan_id)  # 404 unless theirs
+
+    async def shred_key(unit: UnitOfWork) -> None:
+        await shred(unit.conn, keys.plans, [plan_id])
+
+    await change(
+        command, care.stream_id(plan_id), care.evolve,
+        lambda p: care.erase(p, ground=body.legal_ground),
+        what="plan", body=body, also=shred_key,
+    )  # fmt: skip
+    return await _plan(state, principal, plan_id, keys)

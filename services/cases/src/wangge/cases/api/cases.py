@@ -6,36 +6,49 @@ from __future__ import annotations
 import uuid
 from collections.abc import Callable, Sequence
 from datetime import UTC, date, datetime
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 import sqlalchemy as sa
-from fastapi import APIRouter, Request, status
+from fastapi import APIRouter, status
 from pydantic import AwareDatetime, BaseModel, Field
+from sqlalchemy.ext.asyncio import AsyncConnection
 
 from wangge.cases.api.access import (
+    Keys,
     Staff,
     Supervisor,
     case_row,
     code_of_grid,
+    pseudonymous,
     resident_masked,
     roster,
 )
 from wangge.cases.domain import cases
 from wangge.cases.handling import Also, change, create, new_id
+from wangge.cases.personal_data import KeyRings, new_key, opened, shred, text_key
 from wangge.cases.projections.cases import Cases
 from wangge.cases.projections.roster import worker_of
 from wangge.events import DomainEvent
 from wangge.events.command import UnitOfWork
 from wangge.events.db import read_only
 from wangge.events.projection import active_tables
+from wangge.events.sealing import Seal
 from wangge.service.app import ServiceState
 from wangge.service.commands import NO_BODY, Command, CommandContext
 from wangge.service.deps import ReadConnection, State
-from wangge.service.errors import Forbidden
+from wangge.service.erasure import Erasure
+from wangge.service.errors import Forbidden, NotFound
 from wangge.service.personal import mask_name, normalise_phone
 from wangge.service.times import StoredTime
 
 router = APIRouter(prefix="/cases", tags=["cases"])
+
+PARTIES = uuid.UUID("0b6f4f0e-3c1d-5a8e-9e27-6d2c4b1a7f35")
+"""The UUIDv5 namespace of party ids made from a request's Idempotency-Key."""
+
+ResidentId = Annotated[str, Field(min_length=1, max_length=100)]
+"""A resident's pseudonymous id, as the read models' columns keep it."""
+MediatorName = Annotated[str, Field(min_length=1, max_length=100)]
 
 
 class CaseCreate(BaseModel):
@@ -47,7 +60,9 @@ class CaseCreate(BaseModel):
     title: str = Field(min_length=1, max_length=200)
     description: str = Field(default="", max_length=4000)
     grid_id: uuid.UUID
-    subjects: list[str] = Field(default_factory=list, description="residents' pseudonymous ids")
+    subjects: list[ResidentId] = Field(
+        default_factory=list, max_length=50, description="residents' pseudonymous ids"
+    )
     deadline: AwareDatetime | None = None
 
 
@@ -132,7 +147,9 @@ class PartyCreate(BaseModel):
     is the registry's, an outsider's is made here from the name."""
 
     role: Literal["applicant", "respondent", "interested"]
-    resident: str | None = Field(default=None, description="a resident's pseudonymous id")
+    resident: str | None = Field(
+        default=None, min_length=1, max_length=100, description="a resident's pseudonymous id"
+    )
     outside: Outsider | None = None
 
 
@@ -151,10 +168,10 @@ class MediatorCreate(BaseModel):
 class SessionCreate(BaseModel):
     held_at: AwareDatetime
     place: str = Field(min_length=1, max_length=200)
-    attendees: list[uuid.UUID] = Field(min_length=1)
-    mediators: list[str] = Field(min_length=1)
+    attendees: list[uuid.UUID] = Field(min_length=1, max_length=50)
+    mediators: list[MediatorName] = Field(min_length=1, max_length=20)
     summary: str = Field(min_length=1, max_length=8000)
-    signed_by: list[uuid.UUID]
+    signed_by: list[uuid.UUID] = Field(max_length=50)
 
 
 class SessionRead(BaseModel):
@@ -170,7 +187,7 @@ class SessionRead(BaseModel):
 class AgreementCreate(BaseModel):
     """The agreement's statutory contents (人民调解法 art. 29), signed by every party."""
 
-    signed_by: list[uuid.UUID] = Field(min_length=2)
+    signed_by: list[uuid.UUID] = Field(min_length=2, max_length=50)
     facts: str = Field(min_length=1, max_length=8000)
     dispute: str = Field(min_length=1, max_length=4000)
     responsibilities: str = Field(min_length=1, max_length=4000)
@@ -192,31 +209,60 @@ class Mediation(BaseModel):
     sessions: list[SessionRead]
 
 
-async def read_case_as(state: ServiceState, principal: Any, case_id: uuid.UUID) -> CaseRead:
-    """A case as the caller may read it (404 otherwise)."""
+async def read_case_as(
+    state: ServiceState, principal: Any, case_id: uuid.UUID, keys: KeyRings
+) -> CaseRead:
+    """A case as the caller may read it (404 otherwise): its texts in full while its text key
+    lives, their redacted copies once it was erased."""
     async with read_only(state.engine) as conn:
         row = await case_row(conn, state, principal, case_id)
-    return CaseRead.model_validate(row, from_attributes=True)
+        key = await keys.cases.key(conn, case_id)
+    read = CaseRead.model_validate(row, from_attributes=True)
+    if key is None:
+        return read
+    full: dict[str, Any] = {}
+    for event in await state.store.read_stream(cases.stream_id(case_id)):
+        data = opened(key, event.data)
+        if isinstance(data, cases.CaseOpened):
+            full |= {"title": data.title, "description": data.description}
+        elif isinstance(data, cases.CaseResolved):
+            full["resolution"] = data.resolution
+    return read.model_copy(update=full)
+
+
+Decide = Callable[[cases.Case, Seal | None], Sequence[DomainEvent]]
+"""A step's decision, given the case and the seal of its text (None once it was erased)."""
 
 
 async def _step(
     command: CommandContext,
+    keys: KeyRings,
     case_id: uuid.UUID,
-    decide: Callable[[cases.Case], Sequence[DomainEvent]],
+    decide: Decide,
     body: BaseModel = NO_BODY,
     also: Also | None = None,
 ) -> CaseRead:
     state, principal = command.state, command.principal
     async with read_only(state.engine) as conn:
         await case_row(conn, state, principal, case_id)  # 404 unless theirs
+        key = await text_key(conn, keys.cases, case_id)
+
+    async def keep(unit: UnitOfWork) -> None:
+        await key.keep(unit.conn)
+        if also is not None:
+            await also(unit)
+
     await change(
-        command, cases.stream_id(case_id), cases.evolve, decide, what="case", body=body, also=also
-    )
-    return await read_case_as(state, principal, case_id)
+        command, cases.stream_id(case_id), cases.evolve, lambda c: decide(c, key.seal),
+        what="case", body=body, also=keep,
+    )  # fmt: skip
+    return await read_case_as(state, principal, case_id, keys)
 
 
 @router.post("", status_code=status.HTTP_201_CREATED, response_model=CaseRead)
-async def open_case(body: CaseCreate, principal: Staff, state: State, command: Command) -> CaseRead:
+async def open_case(
+    body: CaseCreate, principal: Staff, state: State, keys: Keys, command: Command
+) -> CaseRead:
     """Open a case for a grid; the grid's worker is made responsible."""
     async with read_only(state.engine) as conn:
         code = await code_of_grid(conn, state, body.grid_id)
@@ -225,82 +271,86 @@ async def open_case(body: CaseCreate, principal: Staff, state: State, command: C
     if not principal.covers(code):
         raise Forbidden(f"grid {code} is outside the caller's places", field="grid_id")
     case_id = new_id()
-    opened = cases.open_case(
+    key = new_key(keys.cases, case_id)
+    opened_case = cases.open_case(
         case_id=case_id, kind=body.kind, assistance=body.assistance, source=body.source,
         title=body.title, description=body.description, grid_id=body.grid_id,
-        subjects=body.subjects, deadline=body.deadline, now=datetime.now(UTC),
+        subjects=[pseudonymous(s) for s in body.subjects], deadline=body.deadline,
+        now=datetime.now(UTC), seal=key.seal,
     )  # fmt: skip
+
+    async def keep(unit: UnitOfWork) -> None:
+        await key.keep(unit.conn)
+
     created = await create(
-        command, cases.stream_id(case_id), cases.with_worker(opened, worker), body=body
-    )
-    return await read_case_as(state, principal, created)
+        command, cases.stream_id(case_id), cases.with_worker(opened_case, worker), body=body,
+        also=keep,
+    )  # fmt: skip
+    return await read_case_as(state, principal, created, keys)
 
 
 @router.get("/{case_id}", response_model=CaseRead)
-async def read_case(case_id: uuid.UUID, principal: Staff, state: State) -> CaseRead:
+async def read_case(case_id: uuid.UUID, principal: Staff, state: State, keys: Keys) -> CaseRead:
     """A case."""
-    return await read_case_as(state, principal, case_id)
+    return await read_case_as(state, principal, case_id, keys)
 
 
 @router.post("/{case_id}/accept", response_model=CaseRead)
-async def accept(case_id: uuid.UUID, principal: Staff, command: Command) -> CaseRead:
+async def accept(case_id: uuid.UUID, principal: Staff, keys: Keys, command: Command) -> CaseRead:
     """The responsible worker takes the case on (for a hotline case: the ticket is accepted)."""
-    return await _step(command, case_id, lambda c: cases.accept(c, account=principal.subject))
+    return await _step(
+        command, keys, case_id, lambda c, _: cases.accept(c, account=principal.subject)
+    )
 
 
 @router.post("/{case_id}/progress", response_model=CaseRead)
 async def note_progress(
-    case_id: uuid.UUID,
-    body: Note,
-    principal: Staff,
-    command: Command,
+    case_id: uuid.UUID, body: Note, principal: Staff, keys: Keys, command: Command
 ) -> CaseRead:
     """Record what was done."""
-    return await _step(command, case_id, lambda c: cases.note_progress(c, body.note), body=body)
+    return await _step(
+        command, keys, case_id, lambda c, seal: cases.note_progress(c, body.note, seal=seal),
+        body=body,
+    )  # fmt: skip
 
 
 @router.post("/{case_id}/escalate", response_model=CaseRead)
 async def escalate(
-    case_id: uuid.UUID,
-    body: Escalation,
-    principal: Staff,
-    command: Command,
+    case_id: uuid.UUID, body: Escalation, principal: Staff, keys: Keys, command: Command
 ) -> CaseRead:
     """Hand the case up (上报): to the community, the subdistrict or a department."""
     return await _step(
-        command, case_id,
-        lambda c: cases.escalate(c, level=body.level, to=body.to, reason=body.reason),
+        command, keys, case_id,
+        lambda c, seal: cases.escalate(
+            c, level=body.level, to=body.to, reason=body.reason, seal=seal
+        ),
         body=body,
     )  # fmt: skip
 
 
 @router.post("/{case_id}/refer", response_model=CaseRead)
 async def refer(
-    case_id: uuid.UUID,
-    body: Referral,
-    principal: Staff,
-    command: Command,
+    case_id: uuid.UUID, body: Referral, principal: Staff, keys: Keys, command: Command
 ) -> CaseRead:
     """Hand the matter to the department that owns it (转办); the grid follows it."""
     return await _step(
-        command, case_id,
-        lambda c: cases.refer(c, department=body.department, reason=body.reason),
+        command, keys, case_id,
+        lambda c, seal: cases.refer(c, department=body.department, reason=body.reason, seal=seal),
         body=body,
     )  # fmt: skip
 
 
 @router.post("/{case_id}/resolve", response_model=CaseRead)
 async def resolve(
-    case_id: uuid.UUID,
-    body: Resolution,
-    principal: Staff,
-    command: Command,
+    case_id: uuid.UUID, body: Resolution, principal: Staff, keys: Keys, command: Command
 ) -> CaseRead:
-    """Resolve the case (for a hotline case: the reply, delivered to the hotline)."""
+    """Resolve the case (for a hotline case: the reply, delivered to the hotline as its
+    redacted copy)."""
     return await _step(
-        command, case_id,
-        lambda c: cases.resolve(
-            c, resolution=body.resolution, solved=body.solved, at_source=body.at_source
+        command, keys, case_id,
+        lambda c, seal: cases.resolve(
+            c, resolution=body.resolution, solved=body.solved, at_source=body.at_source,
+            seal=seal,
         ),
         body=body,
     )  # fmt: skip
@@ -308,37 +358,32 @@ async def resolve(
 
 @router.post("/{case_id}/close", response_model=CaseRead)
 async def close(
-    case_id: uuid.UUID,
-    body: Closing,
-    principal: Supervisor,
-    command: Command,
+    case_id: uuid.UUID, body: Closing, principal: Supervisor, keys: Keys, command: Command
 ) -> CaseRead:
     """Close a resolved case."""
-    return await _step(command, case_id, lambda c: cases.close(c, body.note), body=body)
+    return await _step(
+        command, keys, case_id, lambda c, seal: cases.close(c, body.note, seal=seal), body=body
+    )
 
 
 @router.post("/{case_id}/reopen", response_model=CaseRead)
 async def reopen(
-    case_id: uuid.UUID,
-    body: Reason,
-    principal: Supervisor,
-    command: Command,
+    case_id: uuid.UUID, body: Reason, principal: Supervisor, keys: Keys, command: Command
 ) -> CaseRead:
     """Back to work."""
-    return await _step(command, case_id, lambda c: cases.reopen(c, body.reason), body=body)
+    return await _step(
+        command, keys, case_id, lambda c, seal: cases.reopen(c, body.reason, seal=seal), body=body
+    )
 
 
 @router.post("/{case_id}/follow-up", response_model=CaseRead)
 async def follow_up(
-    case_id: uuid.UUID,
-    body: FollowUp,
-    principal: Staff,
-    command: Command,
+    case_id: uuid.UUID, body: FollowUp, principal: Staff, keys: Keys, command: Command
 ) -> CaseRead:
     """A later check on the outcome (回访)."""
     return await _step(
-        command, case_id,
-        lambda c: cases.follow_up(c, satisfied=body.satisfied, note=body.note),
+        command, keys, case_id,
+        lambda c, seal: cases.follow_up(c, satisfied=body.satisfied, note=body.note, seal=seal),
         body=body,
     )  # fmt: skip
 
@@ -348,35 +393,66 @@ async def follow_up(
 
 @router.get("/{case_id}/mediation", response_model=Mediation)
 async def mediation(
-    case_id: uuid.UUID, principal: Staff, conn: ReadConnection, state: State
+    case_id: uuid.UUID, principal: Staff, conn: ReadConnection, state: State, keys: Keys
 ) -> Mediation:
-    """The dispute's parties (masked) and sessions."""
+    """The dispute's parties (masked) and sessions (their records in full while the case's text
+    key lives)."""
     await case_row(conn, state, principal, case_id)
     tables = await active_tables(conn, state.service_projection(Cases.name))
     p, s = tables["parties"], tables["sessions"]
     parties = await conn.execute(sa.select(p).where(p.c.case_id == case_id).order_by(p.c.role))
-    sessions = await conn.execute(sa.select(s).where(s.c.case_id == case_id).order_by(s.c.held_at))
+    sessions = [
+        SessionRead.model_validate(r, from_attributes=True)
+        for r in await conn.execute(
+            sa.select(s).where(s.c.case_id == case_id).order_by(s.c.held_at)
+        )
+    ]
+    key = await keys.cases.key(conn, case_id)
+    if key is not None and sessions:
+        full = {}
+        for event in await state.store.read_stream(cases.stream_id(case_id)):
+            data = opened(key, event.data)
+            if isinstance(data, cases.MediationSessionHeld):
+                full[data.session_id] = {"place": data.place, "summary": data.summary}
+        sessions = [r.model_copy(update=full.get(r.session_id, {})) for r in sessions]
     return Mediation(
         parties=[PartyRead.model_validate(r, from_attributes=True) for r in parties],
-        sessions=[SessionRead.model_validate(r, from_attributes=True) for r in sessions],
+        sessions=sessions,
     )
+
+
+async def _party(
+    conn: AsyncConnection, state: ServiceState, case_id: uuid.UUID, party_id: uuid.UUID
+) -> PartyRead:
+    p = (await active_tables(conn, state.service_projection(Cases.name)))["parties"]
+    row = (
+        await conn.execute(sa.select(p).where(p.c.case_id == case_id, p.c.party_id == party_id))
+    ).first()
+    if row is None:
+        raise NotFound(f"no party {party_id} in case {case_id}", field="party_id")
+    return PartyRead.model_validate(row, from_attributes=True)
 
 
 @router.post("/{case_id}/parties", status_code=status.HTTP_201_CREATED, response_model=PartyRead)
 async def join_party(
     case_id: uuid.UUID,
     body: PartyCreate,
-    request: Request,
     principal: Staff,
     state: State,
+    keys: Keys,
     command: Command,
 ) -> PartyRead:
     """A party to the dispute: a resident by pseudonymous id (shown with the registry's mask),
     or someone from outside (their name and phone sealed with the party's own key, their name
-    masked here)."""
-    keyring = request.app.state.party_keyring
-    party_id = new_id()
-    key: bytes | None = None
+    masked here). A retry with the same Idempotency-Key answers with the first attempt's party:
+    its id is made from the key."""
+    party_id = (
+        uuid.uuid5(PARTIES, f"{command.idempotency_key}|{case_id}")
+        if command.idempotency_key is not None
+        else new_id()
+    )
+    resident = pseudonymous(body.resident) if body.resident is not None else None
+    key = None
     sealed = None
     if body.outside is not None:
         phone = (
@@ -384,40 +460,69 @@ async def join_party(
             if body.outside.phone
             else None
         )
-        key = keyring.generate()
-        sealed = keyring.sealer(key, party_id)({"name": body.outside.name, "phone": phone})
+        key = new_key(keys.parties, party_id)
+        assert key.seal is not None
+        sealed = key.seal({"name": body.outside.name, "phone": phone})
         masked = mask_name(body.outside.name)
     else:
         async with read_only(state.engine) as conn:
-            masked = await resident_masked(conn, state, body.resident or "")
+            masked = await resident_masked(conn, state, resident or "")
 
     async def keep(unit: UnitOfWork) -> None:
         if key is not None:
-            await keyring.keep(unit.conn, party_id, key)
+            await key.keep(unit.conn)
 
     await _step(
-        command, case_id,
-        lambda c: cases.join_party(
-            c, party_id=party_id, role=body.role, name_masked=masked, resident=body.resident,
+        command, keys, case_id,
+        lambda c, _: cases.join_party(
+            c, party_id=party_id, role=body.role, name_masked=masked, resident=resident,
             outside=sealed,
         ),
         body=body,
         also=keep,
     )  # fmt: skip
-    return PartyRead(party_id=party_id, role=body.role, resident=body.resident, name_masked=masked)
+    async with read_only(state.engine) as conn:
+        return await _party(conn, state, case_id, party_id)
+
+
+@router.delete("/{case_id}/parties/{party_id}/personal-data", response_model=PartyRead)
+async def erase_party(
+    case_id: uuid.UUID,
+    party_id: uuid.UUID,
+    body: Erasure,
+    principal: Supervisor,
+    state: State,
+    keys: Keys,
+    command: Command,
+) -> PartyRead:
+    """Erase an outside party's personal data (crypto-shredding): their key, and the case's
+    text key, since its free text may be about them, are destroyed for good; the redacted
+    copies stay. Erased again, it answers the same. A registered resident is erased in the
+    registry (409), which this service follows."""
+
+    async def shred_keys(unit: UnitOfWork) -> None:
+        await shred(unit.conn, keys.parties, [party_id])
+        await shred(unit.conn, keys.cases, [case_id])
+
+    async with read_only(state.engine) as conn:
+        await case_row(conn, state, principal, case_id)  # 404 unless theirs
+    await change(
+        command, cases.stream_id(case_id), cases.evolve,
+        lambda c: cases.erase_party(c, party_id=party_id, ground=body.legal_ground),
+        what="case", body=body, also=shred_keys,
+    )  # fmt: skip
+    async with read_only(state.engine) as conn:
+        return await _party(conn, state, case_id, party_id)
 
 
 @router.post("/{case_id}/mediators", response_model=CaseRead)
 async def appoint_mediator(
-    case_id: uuid.UUID,
-    body: MediatorCreate,
-    principal: Staff,
-    command: Command,
+    case_id: uuid.UUID, body: MediatorCreate, principal: Staff, keys: Keys, command: Command
 ) -> CaseRead:
     """A people's mediator on the case."""
     return await _step(
-        command, case_id,
-        lambda c: cases.appoint_mediator(
+        command, keys, case_id,
+        lambda c, _: cases.appoint_mediator(
             c, mediator=body.mediator, organisation=body.organisation
         ),
         body=body,
@@ -426,18 +531,15 @@ async def appoint_mediator(
 
 @router.post("/{case_id}/sessions", status_code=status.HTTP_201_CREATED, response_model=CaseRead)
 async def hold_session(
-    case_id: uuid.UUID,
-    body: SessionCreate,
-    principal: Staff,
-    command: Command,
+    case_id: uuid.UUID, body: SessionCreate, principal: Staff, keys: Keys, command: Command
 ) -> CaseRead:
     """A mediation session and its signed record."""
     return await _step(
-        command, case_id,
-        lambda c: cases.hold_session(
+        command, keys, case_id,
+        lambda c, seal: cases.hold_session(
             c, session_id=new_id(), held_at=body.held_at, place=body.place,
             attendees=body.attendees, mediators=body.mediators, summary=body.summary,
-            signed_by=body.signed_by, now=datetime.now(UTC),
+            signed_by=body.signed_by, now=datetime.now(UTC), seal=seal,
         ),
         body=body,
     )  # fmt: skip
@@ -445,20 +547,17 @@ async def hold_session(
 
 @router.post("/{case_id}/agreement", status_code=status.HTTP_201_CREATED, response_model=CaseRead)
 async def sign_agreement(
-    case_id: uuid.UUID,
-    body: AgreementCreate,
-    principal: Staff,
-    command: Command,
+    case_id: uuid.UUID, body: AgreementCreate, principal: Staff, keys: Keys, command: Command
 ) -> CaseRead:
     """The mediation agreement, signed by every party; its 30-day window for judicial
     confirmation (司法确认) is on the case."""
     return await _step(
-        command, case_id,
-        lambda c: cases.sign_agreement(
+        command, keys, case_id,
+        lambda c, seal: cases.sign_agreement(
             c, agreement_id=new_id(), signed_by=body.signed_by, facts=body.facts,
             dispute=body.dispute, responsibilities=body.responsibilities, terms=body.terms,
             performance=body.performance, perform_by=body.perform_by,
-            signed_on=body.signed_on,
+            signed_on=body.signed_on, seal=seal,
         ),
         body=body,
     )  # fmt: skip
@@ -466,14 +565,13 @@ async def sign_agreement(
 
 @router.post("/{case_id}/agreement/follow-up", response_model=CaseRead)
 async def follow_up_agreement(
-    case_id: uuid.UUID,
-    body: AgreementFollowUp,
-    principal: Staff,
-    command: Command,
+    case_id: uuid.UUID, body: AgreementFollowUp, principal: Staff, keys: Keys, command: Command
 ) -> CaseRead:
     """Whether the agreement was honoured."""
     return await _step(
-        command, case_id,
-        lambda c: cases.follow_up_agreement(c, honoured=body.honoured, note=body.note),
+        command, keys, case_id,
+        lambda c, seal: cases.follow_up_agreement(
+            c, honoured=body.honoured, note=body.note, seal=seal
+        ),
         body=body,
     )  # fmt: skip

@@ -11,9 +11,10 @@ import sqlalchemy as sa
 from fastapi import APIRouter, Response, status
 from pydantic import BaseModel
 
-from wangge.cases.api.access import Staff, roster
+from wangge.cases.api.access import Keys, Staff, roster
 from wangge.cases.api.cases import CaseRead, read_case_as
 from wangge.cases.domain import cases
+from wangge.cases.domain.text import clear_copy
 from wangge.cases.handling import create
 from wangge.cases.projections.cases import Cases
 from wangge.cases.projections.roster import grid_code, worker_of
@@ -79,7 +80,8 @@ async def suggestions(principal: Staff, conn: ReadConnection, state: State) -> S
         items.append(
             Suggestion(
                 need_id=row.need_id, grid_id=row.grid_id, dwelling_id=row.dwelling_id,
-                person_id=row.person_id, category=row.category, description=row.description,
+                person_id=row.person_id, category=row.category,
+                description=clear_copy(row.description),
                 noted_at=row.noted_at, kind=kind, assistance=assistance,
             )
         )  # fmt: skip
@@ -88,9 +90,15 @@ async def suggestions(principal: Staff, conn: ReadConnection, state: State) -> S
 
 @router.post("/{need_id}/case", status_code=status.HTTP_201_CREATED, response_model=CaseRead)
 async def open_from_need(
-    need_id: uuid.UUID, response: Response, principal: Staff, state: State, command: Command
+    need_id: uuid.UUID,
+    response: Response,
+    principal: Staff,
+    state: State,
+    keys: Keys,
+    command: Command,
 ) -> CaseRead:
-    """Open the suggested case, for the grid's worker (once: again, it answers with that case)."""
+    """Open the suggested case, for the grid's worker (once: again, it answers with that case).
+    The need's description is the registry's text: the case keeps its redacted copy."""
     case_id = cases.case_for(f"need:{need_id}")
     async with read_only(state.engine) as conn:
         rows = await _needs(conn, state, need_id)
@@ -101,7 +109,7 @@ async def open_from_need(
         existing = await state.store.stream_version(cases.stream_id(case_id))
         if existing:
             response.status_code = status.HTTP_200_OK
-            return await read_case_as(state, principal, case_id)
+            return await read_case_as(state, principal, case_id, keys)
         raise NotFound(f"no open suggestion {need_id}", field="need_id")
     need = rows[0]
     if code is None or not principal.covers(str(code)):
@@ -114,4 +122,4 @@ async def open_from_need(
         need_id=need_id, now=datetime.now(UTC),
     )  # fmt: skip
     await create(command, cases.stream_id(case_id), cases.with_worker(opened, worker))
-    return await read_case_as(state, principal, case_id)
+    return await read_case_as(state, principal, case_id, keys)

@@ -1,5 +1,6 @@
 """The registry's events the cases service reads: the place tree (which grid a dwelling is in,
-which community a grid is in), grid workers, and needs noted on door-to-door visits."""
+which community a grid is in), grid workers, needs noted on door-to-door visits, residents'
+masked names, and their erasure."""
 
 from __future__ import annotations
 
@@ -72,3 +73,13 @@ class PersonDetailsCorrected(IntegrationEvent):
     event_type = "wangge.registry.PersonDetailsCorrected"
     person_id: uuid.UUID
     name_masked: str
+
+
+class PersonalDataErased(IntegrationEvent):
+    """A resident's personal data erased in the registry: the cases service shreds what it
+    sealed about them (``domain.erasure``). The ground is read as text, so a ground added to the
+    registry later is recorded rather than refused."""
+
+    event_type = "wangge.registry.PersonalDataErased"
+    person_id: uuid.UUID
+    legal_ground: str

@@ -1,4 +1,5 @@
-"""The cases service's domain: cases with their mediation, and care plans.
+"""The cases service's domain: cases with their mediation, care plans, and the erasures the
+registry's are followed with.
 
 Nothing here imports FastAPI, SQLAlchemy or aiokafka. Importing the package registers every
 event type in the catalogue.
@@ -6,3 +7,4 @@ event type in the catalogue.
 
 from wangge.cases.domain import care as care
 from wangge.cases.domain import cases as cases
+from wangge.cases.domain import erasure as erasure

@@ -12,13 +12,15 @@ import uuid
 from dataclasses import dataclass, replace
 from datetime import date, datetime, timedelta
 from enum import StrEnum
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import AwareDatetime, Field
 
+from wangge.cases.domain.text import limit, written
 from wangge.events import DomainEvent, default_catalogue
-from wangge.events.sealing import Sealed
-from wangge.service.errors import Conflict, DomainError
+from wangge.events.sealing import Seal, Sealed
+from wangge.service.erasure import ErasureGround
+from wangge.service.errors import Conflict, DomainError, NotFound
 
 SERVICE = "cases"
 CASES = uuid.UUID("6f1d2c3b-4a5e-5f60-8172-93a4b5c6d7e8")
@@ -28,6 +30,9 @@ CONFIRMATION_WINDOW = timedelta(days=30)
 人民调解法 art. 33)."""
 MEDIATION_DEADLINE = timedelta(days=30)
 """A dispute is mediated within one month unless a deadline is given (the usual local rule)."""
+TEXT = "the free text in full, sealed with the case's text key; the fields hold redacted copies"
+ERASED = "已删除"
+"""How a party (or a care plan's resident) whose personal data was erased is shown."""
 
 
 class CaseKind(StrEnum):
@@ -118,6 +123,7 @@ class CaseOpened(DomainEvent):
         default=None, description="the need noted on a visit that suggested it"
     )
     deadline: AwareDatetime | None = None
+    sealed_text: Sealed | None = Field(default=None, description=TEXT)
 
 
 @default_catalogue.event(SERVICE)
@@ -144,6 +150,7 @@ class CaseProgressNoted(DomainEvent):
 
     case_id: uuid.UUID
     note: str = Field(min_length=1, max_length=4000)
+    sealed_text: Sealed | None = Field(default=None, description=TEXT)
 
 
 @default_catalogue.event(SERVICE)
@@ -155,6 +162,7 @@ class CaseEscalated(DomainEvent):
     level: Level
     to: str = Field(min_length=1, max_length=200, description="the community, or a department")
     reason: str = Field(min_length=1, max_length=1000)
+    sealed_text: Sealed | None = Field(default=None, description=TEXT)
 
 
 @default_catalogue.event(SERVICE)
@@ -164,6 +172,7 @@ class CaseReferred(DomainEvent):
     case_id: uuid.UUID
     department: str = Field(min_length=1, max_length=200)
     reason: str = Field(min_length=1, max_length=1000)
+    sealed_text: Sealed | None = Field(default=None, description=TEXT)
 
 
 @default_catalogue.event(SERVICE)
@@ -174,6 +183,7 @@ class CaseResolved(DomainEvent):
     resolution: str = Field(min_length=1, max_length=4000)
     solved: bool = Field(description="solved, not only answered")
     at_source: bool = Field(description="solved by the grid itself, without a department")
+    sealed_text: Sealed | None = Field(default=None, description=TEXT)
 
 
 @default_catalogue.event(SERVICE)
@@ -182,6 +192,7 @@ class CaseClosed(DomainEvent):
 
     case_id: uuid.UUID
     note: str | None = None
+    sealed_text: Sealed | None = Field(default=None, description=TEXT)
 
 
 @default_catalogue.event(SERVICE)
@@ -190,6 +201,7 @@ class CaseReopened(DomainEvent):
 
     case_id: uuid.UUID
     reason: str = Field(min_length=1, max_length=1000)
+    sealed_text: Sealed | None = Field(default=None, description=TEXT)
 
 
 @default_catalogue.event(SERVICE)
@@ -199,6 +211,7 @@ class CaseFollowedUp(DomainEvent):
     case_id: uuid.UUID
     satisfied: bool | None = None
     note: str = Field(min_length=1, max_length=2000)
+    sealed_text: Sealed | None = Field(default=None, description=TEXT)
 
 
 @default_catalogue.event(SERVICE)
@@ -234,6 +247,7 @@ class MediationSessionHeld(DomainEvent):
     mediators: list[str] = Field(min_length=1)
     summary: str = Field(min_length=1, max_length=8000)
     signed_by: list[uuid.UUID] = Field(description="attendees who signed the record")
+    sealed_text: Sealed | None = Field(default=None, description=TEXT)
 
 
 @default_catalogue.event(SERVICE)
@@ -253,6 +267,7 @@ class MediationAgreementSigned(DomainEvent):
     signed_on: date
     mediators: list[str] = Field(min_length=1)
     confirmation_deadline: date = Field(description="the last day to ask for 司法确认")
+    sealed_text: Sealed | None = Field(default=None, description=TEXT)
 
 
 @default_catalogue.event(SERVICE)
@@ -263,6 +278,18 @@ class AgreementFollowedUp(DomainEvent):
     agreement_id: uuid.UUID
     honoured: bool
     note: str = Field(min_length=1, max_length=2000)
+    sealed_text: Sealed | None = Field(default=None, description=TEXT)
+
+
+@default_catalogue.event(SERVICE)
+class PartyErased(DomainEvent):
+    """A party's personal data was erased (crypto-shredding): an outside party's key, and the
+    case's text key (its free text may be about them), were destroyed; the redacted copies
+    stay. The envelope says who asked."""
+
+    case_id: uuid.UUID
+    party_id: uuid.UUID
+    legal_ground: ErasureGround
 
 
 # -- errors -------------------------------------------------------------------------------------
@@ -282,6 +309,13 @@ class WrongStatus(Conflict):
     title = "The case's status does not allow this"
 
 
+class ResidentParty(Conflict):
+    """A registered resident's personal data is the registry's to erase."""
+
+    slug = "resident-party"
+    title = "A registered resident is erased in the registry"
+
+
 # -- state and decisions ------------------------------------------------------------------------
 
 
@@ -296,6 +330,10 @@ class Case:
     status: Status = Status.OPENED
     account: str | None = None
     parties: frozenset[uuid.UUID] = frozenset()
+    outsiders: frozenset[uuid.UUID] = frozenset()
+    """The parties from outside the register (the others are residents)."""
+    erased: frozenset[uuid.UUID] = frozenset()
+    """The parties whose personal data was erased."""
     mediators: tuple[str, ...] = ()
     agreement: uuid.UUID | None = None
     agreement_followed_up: bool = False
@@ -327,7 +365,10 @@ def evolve(state: Case | None, event: DomainEvent, version: int) -> Case:
         case CaseReopened():
             return replace(state, status=Status.IN_PROGRESS)
         case MediationPartyJoined():
-            return replace(state, parties=state.parties | {event.party_id})
+            outsiders = state.outsiders | ({event.party_id} if event.resident is None else set())
+            return replace(state, parties=state.parties | {event.party_id}, outsiders=outsiders)
+        case PartyErased():
+            return replace(state, erased=state.erased | {event.party_id})
         case MediatorAppointed():
             return replace(state, mediators=(*state.mediators, event.mediator))
         case MediationAgreementSigned():
@@ -357,17 +398,20 @@ def open_case(
     hotspot_id: uuid.UUID | None = None,
     need_id: uuid.UUID | None = None,
     deadline: datetime | None = None,
+    seal: Seal | None = None,
 ) -> CaseOpened:
     """A new case a client opens; a dispute gets the one-month mediation deadline unless given
-    another, and a deadline that has passed is refused (the client can give another)."""
+    another, and a deadline that has passed is refused (the client can give another). Its title
+    and description are sealed with ``seal`` (the case's text key), redacted in clear."""
     if kind == CaseKind.DISPUTE and deadline is None:
         deadline = now + MEDIATION_DEADLINE
     if deadline is not None and deadline <= now:
         raise InvalidCase("the deadline has passed already", field="deadline")
     return _opened(
-        case_id=case_id, kind=kind, source=source, title=title, description=description,
-        grid_id=grid_id, assistance=assistance, subjects=subjects, ticket_id=ticket_id,
-        hotspot_id=hotspot_id, need_id=need_id, deadline=deadline,
+        case_id=case_id, kind=kind, source=source, grid_id=grid_id, assistance=assistance,
+        subjects=subjects, ticket_id=ticket_id, hotspot_id=hotspot_id, need_id=need_id,
+        deadline=deadline,
+        texts=written(CaseOpened, seal, title=title, description=description),
     )  # fmt: skip
 
 
@@ -385,15 +429,24 @@ def record_opening(
     hotspot_id: uuid.UUID | None = None,
     need_id: uuid.UUID | None = None,
     deadline: datetime | None = None,
+    reference: str = "",
 ) -> CaseOpened:
     """A case another service's fact opens: that fact has happened, so the rules only a client's
-    command answers to are skipped (a deadline passed already is kept: overdue from the start)."""
-    # the other service's texts may be longer than a case keeps: cut, never refused
+    command answers to are skipped (a deadline passed already is kept: overdue from the start).
+
+    Its texts are the other service's, kept only as redacted copies (redacted again: this
+    service cannot tell an old event's clear text from a new one's copy), never sealed here: the
+    full text is the other service's, and its erasure must reach every copy there. The title
+    starts with ``reference`` as written (a ticket's number: an identifier, not about anyone).
+    """
+    # the other service's texts may be longer than a case keeps: cut (by written), never refused
+    texts = written(CaseOpened, None, title=title, description=description)
+    if reference:
+        texts["title"] = f"{reference} {texts['title']}"[: limit(CaseOpened, "title")]
     return _opened(
-        case_id=case_id, kind=kind, source=source, title=title[:200],
-        description=description[:4000], grid_id=grid_id, assistance=assistance,
+        case_id=case_id, kind=kind, source=source, grid_id=grid_id, assistance=assistance,
         subjects=subjects, ticket_id=ticket_id, hotspot_id=hotspot_id, need_id=need_id,
-        deadline=deadline,
+        deadline=deadline, texts=texts,
     )  # fmt: skip
 
 
@@ -402,8 +455,6 @@ def _opened(
     case_id: uuid.UUID,
     kind: CaseKind,
     source: Source,
-    title: str,
-    description: str,
     grid_id: uuid.UUID | None,
     assistance: Assistance | None,
     subjects: list[str] | None,
@@ -411,6 +462,7 @@ def _opened(
     hotspot_id: uuid.UUID | None,
     need_id: uuid.UUID | None,
     deadline: datetime | None,
+    texts: dict[str, Any],
 ) -> CaseOpened:
     if (kind == CaseKind.ASSISTANCE) != (assistance is not None):
         raise InvalidCase(
@@ -418,9 +470,9 @@ def _opened(
             field="assistance",
         )
     return CaseOpened(
-        case_id=case_id, kind=kind, assistance=assistance, source=source, title=title,
-        description=description, grid_id=grid_id, subjects=subjects or [],
-        ticket_id=ticket_id, hotspot_id=hotspot_id, need_id=need_id, deadline=deadline,
+        case_id=case_id, kind=kind, assistance=assistance, source=source, grid_id=grid_id,
+        subjects=subjects or [], ticket_id=ticket_id, hotspot_id=hotspot_id, need_id=need_id,
+        deadline=deadline, **texts,
     )  # fmt: skip
 
 
@@ -457,47 +509,58 @@ def accept(case: Case, *, account: str) -> list[DomainEvent]:
 WORKING = frozenset({Status.ACCEPTED, Status.IN_PROGRESS, Status.ESCALATED})
 
 
-def note_progress(case: Case, note: str) -> list[DomainEvent]:
+# Each step's free text is sealed with ``seal`` (the case's text key; None once it was erased)
+# and kept in clear as its redacted copy (``domain.text``).
+
+
+def note_progress(case: Case, note: str, *, seal: Seal | None) -> list[DomainEvent]:
     _require(case, WORKING, "worked on")
-    return [CaseProgressNoted(case_id=case.case_id, note=note)]
+    return [CaseProgressNoted(case_id=case.case_id, **written(CaseProgressNoted, seal, note=note))]
 
 
-def escalate(case: Case, *, level: Level, to: str, reason: str) -> list[DomainEvent]:
+def escalate(
+    case: Case, *, level: Level, to: str, reason: str, seal: Seal | None
+) -> list[DomainEvent]:
     _require(case, WORKING | {Status.ASSIGNED, Status.OPENED}, "escalated")
-    return [CaseEscalated(case_id=case.case_id, level=level, to=to, reason=reason)]
+    text = written(CaseEscalated, seal, reason=reason)
+    return [CaseEscalated(case_id=case.case_id, level=level, to=to, **text)]
 
 
-def refer(case: Case, *, department: str, reason: str) -> list[DomainEvent]:
+def refer(case: Case, *, department: str, reason: str, seal: Seal | None) -> list[DomainEvent]:
     _require(case, WORKING, "referred")
-    return [CaseReferred(case_id=case.case_id, department=department, reason=reason)]
+    text = written(CaseReferred, seal, reason=reason)
+    return [CaseReferred(case_id=case.case_id, department=department, **text)]
 
 
-def resolve(case: Case, *, resolution: str, solved: bool, at_source: bool) -> list[DomainEvent]:
+def resolve(
+    case: Case, *, resolution: str, solved: bool, at_source: bool, seal: Seal | None
+) -> list[DomainEvent]:
     """The matter is dealt with. A dispute is resolved by its agreement, or without one when
-    mediation failed (``solved`` False: the parties may go to court)."""
+    mediation failed (``solved`` False: the parties may go to court). The redacted copy of the
+    resolution is what a hotline case's ticket is replied with."""
     _require(case, WORKING, "resolved")
     if case.kind == CaseKind.DISPUTE and solved and case.agreement is None:
         raise InvalidCase("a dispute is solved by a signed agreement", field="solved")
-    return [
-        CaseResolved(
-            case_id=case.case_id, resolution=resolution, solved=solved, at_source=at_source
-        )
-    ]
+    text = written(CaseResolved, seal, resolution=resolution)
+    return [CaseResolved(case_id=case.case_id, solved=solved, at_source=at_source, **text)]
 
 
-def close(case: Case, note: str | None) -> list[DomainEvent]:
+def close(case: Case, note: str | None, *, seal: Seal | None) -> list[DomainEvent]:
     _require(case, frozenset({Status.RESOLVED}), "closed")
-    return [CaseClosed(case_id=case.case_id, note=note)]
+    return [CaseClosed(case_id=case.case_id, **written(CaseClosed, seal, note=note))]
 
 
-def reopen(case: Case, reason: str) -> list[DomainEvent]:
+def reopen(case: Case, reason: str, *, seal: Seal | None) -> list[DomainEvent]:
     _require(case, frozenset({Status.RESOLVED, Status.CLOSED}), "reopened")
-    return [CaseReopened(case_id=case.case_id, reason=reason)]
+    return [CaseReopened(case_id=case.case_id, **written(CaseReopened, seal, reason=reason))]
 
 
-def follow_up(case: Case, *, satisfied: bool | None, note: str) -> list[DomainEvent]:
+def follow_up(
+    case: Case, *, satisfied: bool | None, note: str, seal: Seal | None
+) -> list[DomainEvent]:
     _require(case, frozenset({Status.RESOLVED, Status.CLOSED}), "followed up")
-    return [CaseFollowedUp(case_id=case.case_id, satisfied=satisfied, note=note)]
+    text = written(CaseFollowedUp, seal, note=note)
+    return [CaseFollowedUp(case_id=case.case_id, satisfied=satisfied, **text)]
 
 
 # -- mediation ----------------------------------------------------------------------------------
@@ -554,9 +617,11 @@ def hold_session(
     summary: str,
     signed_by: list[uuid.UUID],
     now: datetime,
+    seal: Seal | None,
 ) -> list[DomainEvent]:
     """A session: its attendees are the case's parties, its mediators appointed, and its record
-    signed by every attendee (a record someone refused to sign is noted in the summary)."""
+    signed by every attendee (a record someone refused to sign is noted in the summary). Its
+    place (a party's home, often) and summary are sealed."""
     _dispute(case)
     if case.status not in WORKING:
         raise WrongStatus("the case is accepted before its mediation starts", field="status")
@@ -571,8 +636,9 @@ def hold_session(
         raise InvalidCase("only attendees sign the session's record", field="signed_by")
     return [
         MediationSessionHeld(
-            case_id=case.case_id, session_id=session_id, held_at=held_at, place=place,
-            attendees=attendees, mediators=mediators, summary=summary, signed_by=signed_by,
+            case_id=case.case_id, session_id=session_id, held_at=held_at,
+            attendees=attendees, mediators=mediators, signed_by=signed_by,
+            **written(MediationSessionHeld, seal, place=place, summary=summary),
         )
     ]  # fmt: skip
 
@@ -589,8 +655,10 @@ def sign_agreement(
     performance: str,
     perform_by: date,
     signed_on: date,
+    seal: Seal | None,
 ) -> list[DomainEvent]:
-    """The agreement, after at least one session, signed by every party (art. 29)."""
+    """The agreement, after at least one session, signed by every party (art. 29); its
+    contents are sealed."""
     _dispute(case)
     if case.sessions == 0:
         raise InvalidCase("an agreement follows at least one session", field="signed_by")
@@ -601,21 +669,44 @@ def sign_agreement(
     return [
         MediationAgreementSigned(
             case_id=case.case_id, agreement_id=agreement_id, parties=sorted(case.parties),
-            facts=facts, dispute=dispute, responsibilities=responsibilities, terms=terms,
-            performance=performance, perform_by=perform_by, signed_on=signed_on,
-            mediators=list(case.mediators), confirmation_deadline=signed_on + CONFIRMATION_WINDOW,
+            perform_by=perform_by, signed_on=signed_on, mediators=list(case.mediators),
+            confirmation_deadline=signed_on + CONFIRMATION_WINDOW,
+            **written(
+                MediationAgreementSigned, seal, facts=facts, dispute=dispute,
+                responsibilities=responsibilities, terms=terms, performance=performance,
+            ),
         )
     ]  # fmt: skip
 
 
-def follow_up_agreement(case: Case, *, honoured: bool, note: str) -> list[DomainEvent]:
+def follow_up_agreement(
+    case: Case, *, honoured: bool, note: str, seal: Seal | None
+) -> list[DomainEvent]:
     if case.agreement is None:
         raise WrongStatus("no agreement was signed", field="honoured")
     return [
         AgreementFollowedUp(
-            case_id=case.case_id, agreement_id=case.agreement, honoured=honoured, note=note
+            case_id=case.case_id, agreement_id=case.agreement, honoured=honoured,
+            **written(AgreementFollowedUp, seal, note=note),
         )
-    ]
+    ]  # fmt: skip
+
+
+def erase_party(case: Case, *, party_id: uuid.UUID, ground: ErasureGround) -> list[DomainEvent]:
+    """Erase an outside party's personal data, whatever the case's status (nothing when it was
+    erased already). A registered resident's is the registry's to erase: this service follows
+    the registry's erasure (``erasure.follow``)."""
+    if party_id not in case.parties:
+        raise NotFound(f"no party {party_id} in case {case.case_id}", field="party_id")
+    if party_id in case.erased:
+        return []
+    if party_id not in case.outsiders:
+        raise ResidentParty(
+            "a registered resident's personal data is erased in the registry "
+            "(DELETE /persons/{person_id}/personal-data), which this service follows",
+            field="party_id",
+        )
+    return [PartyErased(case_id=case.case_id, party_id=party_id, legal_ground=ground)]
 
 
 # -- needs noted on visits, suggesting cases ------------------------------------------------------

@@ -4,6 +4,12 @@ A client's command may be refused; another service's event may not: it has happe
 reaction that raised on it would hold back every later event of its partition. So each decision
 here answers any state a fact can legally find its case in, with events to record or with
 nothing (the reason said beside it), and never calls a command rule that could refuse it.
+
+The hotline's texts (a ticket's content, a follow-up's note, a reason) enter a case only as
+redacted copies (``domain.text``): a new ticket's are the hotline's redacted copies already, an
+old one's may be clear, and this service cannot tell them apart. They are never sealed here:
+the full text is the hotline's, sealed with its caller's key, which the hotline's erasure
+destroys; a copy sealed with a key of this service would outlive it.
 """
 
 from __future__ import annotations
@@ -24,6 +30,7 @@ from wangge.cases.domain.cases import (
     record_opening,
     with_worker,
 )
+from wangge.cases.domain.text import written
 from wangge.events import DomainEvent
 
 Worker = tuple[uuid.UUID, str]
@@ -70,7 +77,7 @@ def ticket_routed(
     else:
         opened = record_opening(
             case_id=case_id, kind=CaseKind.COMPLAINT, source=Source.HOTLINE,
-            title=f"{brief.ticket_number} {brief.title}", description=brief.content,
+            title=brief.title, description=brief.content, reference=brief.ticket_number,
             grid_id=grid_id, ticket_id=ticket_id, deadline=brief.deadline,
         )  # fmt: skip
     return with_worker(opened, worker)
@@ -105,7 +112,8 @@ def ticket_followed_up(case: Case | None, *, satisfied: bool, note: str) -> list
     caller's rating is a fact about the matter all the same."""
     if case is None:
         return []  # the ticket opened no case here (returned or handled before routing)
-    return [CaseFollowedUp(case_id=case.case_id, satisfied=satisfied, note=note[:2000])]
+    text = written(CaseFollowedUp, None, note=note)
+    return [CaseFollowedUp(case_id=case.case_id, satisfied=satisfied, **text)]
 
 
 def ticket_closed(case: Case | None) -> list[DomainEvent]:
@@ -127,8 +135,8 @@ def ticket_reopened(case: Case | None, *, reason: str) -> list[DomainEvent]:
     worked again; an open one is being worked already."""
     if case is None or case.status in OPEN:
         return []
-    text = f"the hotline sent the ticket back: {reason}"[:1000]
-    return [CaseReopened(case_id=case.case_id, reason=text)]
+    text = written(CaseReopened, None, reason=f"the hotline sent the ticket back: {reason}")
+    return [CaseReopened(case_id=case.case_id, **text)]
 
 
 def ticket_returned(case: Case | None, *, reason: str) -> list[DomainEvent]:
@@ -136,4 +144,4 @@ def ticket_returned(case: Case | None, *, reason: str) -> list[DomainEvent]:
     if case is None or case.status == Status.CLOSED:
         return []
     note = f"the ticket was returned to the hotline (退单): {reason}"
-    return [CaseClosed(case_id=case.case_id, note=note)]
+    return [CaseClosed(case_id=case.case_id, **written(CaseClosed, None, note=note))]

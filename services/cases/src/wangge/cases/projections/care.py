@@ -6,7 +6,14 @@ from collections.abc import Mapping
 
 import sqlalchemy as sa
 
-from wangge.cases.domain.care import CarePlanEnded, CarePlanStarted, CareVisitRecorded
+from wangge.cases.domain.care import (
+    CarePlanDataErased,
+    CarePlanEnded,
+    CarePlanStarted,
+    CareVisitRecorded,
+)
+from wangge.cases.domain.cases import ERASED
+from wangge.cases.domain.erasure import ResidentDataErased
 from wangge.events import RecordedEvent, default_catalogue
 from wangge.events.projection import ApplyContext, Projection, handles
 
@@ -95,4 +102,23 @@ class CarePlans(Projection):
             sa.update(p)
             .where(p.c.plan_id == d.plan_id)
             .values(ended_on=d.ended_on, ended_reason=d.reason, version=event.version)
+        )
+
+    @handles(CarePlanDataErased)
+    async def on_erased(self, ctx: ApplyContext, event: RecordedEvent) -> None:
+        d = event.data
+        assert isinstance(d, CarePlanDataErased)
+        p = ctx.tables["plans"]
+        await ctx.conn.execute(
+            sa.update(p).where(p.c.plan_id == d.plan_id).values(version=event.version)
+        )
+
+    @handles(ResidentDataErased)
+    async def on_resident_erased(self, ctx: ApplyContext, event: RecordedEvent) -> None:
+        """The resident is shown as erased on each of their plans."""
+        d = event.data
+        assert isinstance(d, ResidentDataErased)
+        p = ctx.tables["plans"]
+        await ctx.conn.execute(
+            sa.update(p).where(p.c.resident == str(d.person_id)).values(resident_masked=ERASED)
         )

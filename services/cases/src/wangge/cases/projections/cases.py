@@ -8,6 +8,7 @@ from typing import Any
 import sqlalchemy as sa
 
 from wangge.cases.domain.cases import (
+    ERASED,
     AgreementFollowedUp,
     CaseAccepted,
     CaseAssigned,
@@ -23,8 +24,10 @@ from wangge.cases.domain.cases import (
     MediationPartyJoined,
     MediationSessionHeld,
     MediatorAppointed,
+    PartyErased,
     Status,
 )
+from wangge.cases.domain.erasure import ResidentDataErased
 from wangge.events import RecordedEvent, default_catalogue
 from wangge.events.projection import ApplyContext, Projection, handles
 from wangge.events.rows import ONE_MORE, Swap, fold_new_streams, insert_row, read_row, update_row
@@ -110,8 +113,10 @@ class Cases(Projection):
         self, ctx: ApplyContext, events: Sequence[RecordedEvent], new_streams: set[str]
     ) -> None:
         """Cases that start in this batch (a reaction's batch of tickets, each opened and
-        assigned; a rebuild) are folded in memory and inserted as their final rows."""
-        await fold_new_streams(self, ctx, events, new_streams)
+        assigned; a rebuild) are folded in memory and inserted as their final rows. A resident's
+        erasure (a stream of its own) changes rows of other streams: it is applied after them,
+        in order with the older streams' events."""
+        await fold_new_streams(self, ctx, events, {s for s in new_streams if s.startswith("case-")})
 
     async def _set(self, ctx: ApplyContext, event: RecordedEvent, **values: Any) -> None:
         key = {"case_id": event.data.case_id}  # type: ignore[attr-defined]
@@ -234,3 +239,21 @@ class Cases(Projection):
         d = event.data
         assert isinstance(d, AgreementFollowedUp)
         await self._set(ctx, event, honoured=d.honoured)
+
+    @handles(PartyErased)
+    async def on_party_erased(self, ctx: ApplyContext, event: RecordedEvent) -> None:
+        d = event.data
+        assert isinstance(d, PartyErased)
+        key = {"case_id": d.case_id, "party_id": d.party_id}
+        await update_row(ctx, "parties", key, {"name_masked": ERASED})
+        await self._set(ctx, event)
+
+    @handles(ResidentDataErased)
+    async def on_resident_erased(self, ctx: ApplyContext, event: RecordedEvent) -> None:
+        """The resident is shown as erased in every case they are a party to."""
+        d = event.data
+        assert isinstance(d, ResidentDataErased)
+        p = ctx.tables["parties"]
+        await ctx.conn.execute(
+            sa.update(p).where(p.c.resident == str(d.person_id)).values(name_masked=ERASED)
+        )

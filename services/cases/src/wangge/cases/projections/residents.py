@@ -11,7 +11,12 @@ from typing import ClassVar
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from wangge.cases.consumed.registry import PersonDetailsCorrected, PersonRegistered
+from wangge.cases.consumed.registry import (
+    PersonalDataErased,
+    PersonDetailsCorrected,
+    PersonRegistered,
+)
+from wangge.cases.domain.cases import ERASED
 from wangge.events import RecordedEvent, default_catalogue
 from wangge.events.projection import ApplyContext, Projection, handles
 
@@ -51,6 +56,13 @@ class Residents(Projection):
         d = event.data
         assert isinstance(d, PersonDetailsCorrected)
         await _keep(ctx, d.person_id, d.name_masked)
+
+    @handles(PersonalDataErased)
+    async def on_erased(self, ctx: ApplyContext, event: RecordedEvent) -> None:
+        """An erased resident is shown as erased, never with the mask they had."""
+        d = event.data
+        assert isinstance(d, PersonalDataErased)
+        await _keep(ctx, d.person_id, ERASED)
 
 
 async def _keep(ctx: ApplyContext, person_id: uuid.UUID, name_masked: str) -> None:

@@ -29,6 +29,7 @@ from wangge.cases.domain import appointments
 from wangge.events import RecordedEvent, default_catalogue
 from wangge.events.projection import ApplyContext, Projection, handles
 from wangge.service import place_tree
+from wangge.service.redaction import redact
 from wangge.service.times import stored, utc
 
 UUID = sa.Uuid(as_uuid=True)
@@ -140,10 +141,12 @@ class Roster(Projection):
     async def on_need(self, ctx: ApplyContext, event: RecordedEvent) -> None:
         d = event.data
         assert isinstance(d, NeedNoted)
+        # the registry's free text, kept only as its redacted copy (an old event's may be clear)
         await ctx.conn.execute(
             sa.insert(ctx.tables["needs"]).values(
                 need_id=d.need_id, dwelling_id=d.dwelling_id, person_id=d.person_id,
-                category=d.category, description=d.description, noted_at=event.envelope.time,
+                category=d.category, description=redact(d.description),
+                noted_at=event.envelope.time,
             )
         )  # fmt: skip
 
