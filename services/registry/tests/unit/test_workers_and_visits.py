@@ -7,8 +7,16 @@ from datetime import UTC, date, datetime, timedelta
 
 import pytest
 
+from wangge.events.sealing import KeyRing
 from wangge.registry.domain import visits, workers
-from wangge.registry.domain.visits import InvalidVisit, Need, NeedCategory, NeedNoted
+from wangge.registry.domain.free_text import opened_text
+from wangge.registry.domain.visits import (
+    InvalidVisit,
+    Need,
+    NeedCategory,
+    NeedNoted,
+    VisitRecorded,
+)
 from wangge.registry.domain.workers import InvalidAppointment
 
 NOW = datetime(2026, 11, 27, 9, 0, tzinfo=UTC)
@@ -42,12 +50,16 @@ def test_reassigning_to_the_same_grids_changes_nothing_and_a_leaver_is_not_reass
     assert workers.leave(worker, on=date(2026, 4, 1), reason="x") == []
 
 
+VISIT = uuid.uuid4()
+KEY = KeyRing.generate()
+
+
 def _visit(**overrides: object) -> list[object]:
     arguments: dict[str, object] = {
-        "visit_id": uuid.uuid4(), "worker_account": "w", "dwelling_id": uuid.uuid4(),
+        "visit_id": VISIT, "worker_account": "w", "dwelling_id": uuid.uuid4(),
         "household_id": None, "visited_at": NOW - timedelta(hours=1), "now": NOW,
         "documents_checked": [], "persons_confirmed": [], "persons_added": [],
-        "persons_corrected": [], "note": None, "needs": [],
+        "persons_corrected": [], "note": None, "needs": [], "seal": KeyRing.sealer(KEY, VISIT),
     }  # fmt: skip
     arguments.update(overrides)
     return list(visits.record(**arguments))  # type: ignore[arg-type]
@@ -82,3 +94,29 @@ def test_a_need_belongs_to_someone_of_the_visited_household() -> None:
             needs=[Need(NeedCategory.MEDICAL, "x", person_id=outsider)],
         )
     assert refused.value.field == "needs/0/person_id"
+
+
+def test_a_note_and_a_need_are_sealed_under_the_visit_key_with_redacted_copies_in_clear() -> None:
+    note = "王阿姨独居, 儿子电话 +86 139-0000-1111, 车牌苏A12345"
+    visit, need = _visit(
+        note=note, needs=[Need(NeedCategory.ELDERLY_CARE, "每周量血压, 找13812345678")]
+    )
+    assert isinstance(visit, VisitRecorded) and isinstance(need, NeedNoted)
+    assert visit.note == "王阿姨独居, 儿子电话 139****1111, 车牌苏A·****5"
+    assert need.description == "每周量血压, 找138****5678"
+    assert visit.note_sealed is not None and need.description_sealed is not None
+    assert visit.note_sealed.key == need.description_sealed.key == str(VISIT)
+    assert opened_text(KeyRing.unseal(KEY, visit.note_sealed)) == note
+    assert opened_text(KeyRing.unseal(KEY, need.description_sealed)) == "每周量血压, 找13812345678"
+    clear = visit.model_dump_json() + need.model_dump_json()
+    assert "00001111" not in clear and "12345678" not in clear
+
+
+def test_free_text_is_not_recorded_without_a_key_and_a_copy_fits_its_field() -> None:
+    with pytest.raises(ValueError, match="sealed under its key"):
+        _visit(note="x", seal=None)
+    assert _visit(seal=None), "a visit without free text needs no key"
+    # a masked plate gains a separator: the copy is cut to the field's length
+    (visit,) = _visit(note="苏A12345" * 280)  # 1,960 characters, as the API allows
+    assert isinstance(visit, VisitRecorded) and visit.note is not None
+    assert len(visit.note) == 2000

@@ -1,4 +1,9 @@
-"""``/visits`` and ``/needs``: door-to-door visits (走访) and the needs noted on them."""
+"""``/visits`` and ``/needs``: door-to-door visits (走访) and the needs noted on them.
+
+A visit's note and needs are shown as written only to staff reading one visit, while the
+visit's key lives; lists show their redacted copies, as does a visit whose key a household
+member's erasure destroyed.
+"""
 
 from __future__ import annotations
 
@@ -10,12 +15,15 @@ import sqlalchemy as sa
 from fastapi import APIRouter, Response, status
 from pydantic import AwareDatetime, BaseModel, Field
 
+from wangge.events.sealing import Sealed
 from wangge.registry.api.access import Staff, in_scope, scope_filter
 from wangge.registry.api.bounds import Moment, Page, Size
 from wangge.registry.api.deps import ReadConnection, tables
-from wangge.registry.api.people import Views
+from wangge.registry.api.people import Keys, Views
+from wangge.registry.domain.free_text import opened_text
 from wangge.registry.domain.visits import Document, NeedCategory
 from wangge.registry.handlers import visits as handlers
+from wangge.registry.personal_data import KeyRing
 from wangge.registry.projections.activity import Activity
 from wangge.service.auth import Principal
 from wangge.service.commands import Command
@@ -56,7 +64,11 @@ class NeedRead(BaseModel):
     household_id: uuid.UUID | None
     person_id: uuid.UUID | None
     category: str
-    description: str
+    description: str = Field(description="as written, or its redacted copy (see below)")
+    description_redacted: bool = Field(
+        default=True,
+        description="whether `description` is the redacted copy (in lists, after erasure)",
+    )
     noted_at: datetime
 
 
@@ -70,7 +82,10 @@ class VisitRead(BaseModel):
     visited_at: datetime
     documents: list[str]
     persons_seen: int
-    note: str | None
+    note: str | None = Field(description="as written, or its redacted copy (see below)")
+    note_redacted: bool = Field(
+        default=True, description="whether `note` is the redacted copy (in lists, after erasure)"
+    )
     address: str
     needs: list[NeedRead]
 
@@ -95,8 +110,9 @@ class NeedPage(BaseModel):
 
 async def _visits(
     conn: ReadConnection, state: State, principal: Principal, where: list[Any], page: int,
-    size: int,
+    size: int, keys: KeyRing | None = None,
 ) -> tuple[list[VisitRead], int]:  # fmt: skip
+    """A page of visits, their free text opened with ``keys`` if given (one visit's read)."""
     activity = await tables(conn, state, Activity.name)
     views = await Views.of(conn, state)
     v, n, pl = activity["visits"], activity["needs"], views.places
@@ -116,32 +132,66 @@ async def _visits(
     needs = await conn.execute(
         sa.select(n).where(n.c.visit_id.in_([r.visit_id for r in rows])).order_by(n.c.noted_at)
     )
+    opener = await _Opener.of(conn, keys, [r.visit_id for r in rows])
     by_visit: dict[uuid.UUID, list[NeedRead]] = {}
     for need in needs:
-        by_visit.setdefault(need.visit_id, []).append(
-            NeedRead.model_validate(need, from_attributes=True)
-        )
-    items = [
-        VisitRead(
+        read = NeedRead.model_validate(need, from_attributes=True)
+        full = opener.text(need.visit_id, need.description_sealed)
+        if full is not None:
+            read.description, read.description_redacted = full, False
+        by_visit.setdefault(need.visit_id, []).append(read)
+    items = []
+    for r in rows:
+        item = VisitRead(
             **{k: getattr(r, k) for k in ("visit_id", "worker_account", "dwelling_id",
                                          "household_id", "visited_at", "persons_seen", "note",
                                          "address")},
             documents=[d for d in r.documents.split(",") if d],
             needs=by_visit.get(r.visit_id, []),
-        )
-        for r in rows
-    ]  # fmt: skip
+        )  # fmt: skip
+        full = opener.text(r.visit_id, r.note_sealed)
+        if full is not None:
+            item.note, item.note_redacted = full, False
+        items.append(item)
     return items, int(total or 0)
+
+
+class _Opener:
+    """Opens visits' sealed text with their keys (none: every text stays its redacted copy)."""
+
+    def __init__(self, ring: KeyRing | None, keys: dict[uuid.UUID, bytes]) -> None:
+        self.ring = ring
+        self.keys = keys
+
+    @classmethod
+    async def of(
+        cls, conn: ReadConnection, ring: KeyRing | None, visit_ids: list[uuid.UUID]
+    ) -> _Opener:
+        """An opener of these visits' text (their keys read in one query)."""
+        if ring is None:
+            return cls(None, {})
+        return cls(ring, await ring.visits.keys(conn, visit_ids))
+
+    def text(self, visit_id: uuid.UUID, sealed: str | None) -> str | None:
+        """The text as written; None when it stays redacted (no key, or nothing sealed)."""
+        key = self.keys.get(visit_id)
+        if self.ring is None or key is None or sealed is None:
+            return None
+        block = self.ring.visits.unseal(key, Sealed.model_validate_json(sealed))
+        return opened_text(block)
 
 
 @router.post(
     "/visits", status_code=status.HTTP_201_CREATED, response_model=VisitRead, tags=["visits"]
 )
 async def record_visit(
-    body: VisitCreate, principal: Staff, command: Command, conn: ReadConnection, state: State,
-    response: Response,
+    body: VisitCreate, principal: Staff, command: Command, keys: Keys, conn: ReadConnection,
+    state: State, response: Response,
 ) -> VisitRead:  # fmt: skip
     """Record a visit to a dwelling in the caller's places; each need noted is an event.
+
+    The note and needs are sealed under a key of the visit; their redacted copies (phone and
+    identity numbers, plates, e-mail addresses masked) are what lists and other services see.
 
     A `household_id` outside the caller's places is a 404, the same as one nobody registered.
     """
@@ -168,12 +218,12 @@ async def record_visit(
                 raise DomainError(
                     f"no person {person_id} in the caller's places", field=f"{field}/{index}"
                 ) from None
-    result = await handlers.record_visit(command, handlers.RecordVisit(**body.model_dump()))
+    result = await handlers.record_visit(command, keys, handlers.RecordVisit(**body.model_dump()))
     visit_id = uuid.UUID(result.stream_id.removeprefix("visit-"))
     response.headers["Location"] = f"/visits/{visit_id}"
     await conn.rollback()  # a snapshot that sees the command's commit
     v = (await tables(conn, state, Activity.name))["visits"]
-    items, _ = await _visits(conn, state, principal, [v.c.visit_id == visit_id], 1, 1)
+    items, _ = await _visits(conn, state, principal, [v.c.visit_id == visit_id], 1, 1, keys)
     return items[0]
 
 
@@ -188,7 +238,7 @@ async def list_visits(
     page: Page = 1,
     size: Size = 50,
 ) -> VisitPage:
-    """Visits in the caller's places, newest first."""
+    """Visits in the caller's places, newest first; notes and needs as their redacted copies."""
     v = (await tables(conn, state, Activity.name))["visits"]
     where = []
     if dwelling_id is not None:
@@ -203,11 +253,12 @@ async def list_visits(
 
 @router.get("/visits/{visit_id}", response_model=VisitRead)
 async def read_visit(
-    visit_id: uuid.UUID, principal: Staff, conn: ReadConnection, state: State
+    visit_id: uuid.UUID, principal: Staff, keys: Keys, conn: ReadConnection, state: State
 ) -> VisitRead:
-    """One visit with its needs."""
+    """One visit with its needs, the note and needs as written while the visit's key lives
+    (their redacted copies once a household member's erasure destroyed it)."""
     v = (await tables(conn, state, Activity.name))["visits"]
-    items, _ = await _visits(conn, state, principal, [v.c.visit_id == visit_id], 1, 1)
+    items, _ = await _visits(conn, state, principal, [v.c.visit_id == visit_id], 1, 1, keys)
     if not items:
         raise NotFound(f"no visit {visit_id}")
     return items[0]
@@ -223,7 +274,7 @@ async def list_needs(
     page: Page = 1,
     size: Size = 50,
 ) -> NeedPage:
-    """Needs noted on visits in the caller's places, newest first."""
+    """Needs noted on visits in the caller's places, newest first (redacted copies)."""
     n = (await tables(conn, state, Activity.name))["needs"]
     pl = (await Views.of(conn, state)).places
     query = (

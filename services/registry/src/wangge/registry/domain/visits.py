@@ -2,6 +2,13 @@
 
 A visit's stream is ``visit-<uuid>``. Each need noted on a visit is an event of its own,
 ``NeedNoted``, which other services act on (the cases service opens care plans and cases).
+
+A visit's note and its needs' descriptions are about the household visited: they are sealed
+under a data key of the visit (``note_sealed``, ``description_sealed``), and ``note`` and
+``description`` carry their redacted copies, which work lists and other services read. One key
+per visit, not per member: a sentence cannot be told to be about one member rather than
+another, so any member's erasure destroys it (the redacted copies stay). Events written before
+this carry the text as written in ``note`` and ``description``.
 """
 
 from __future__ import annotations
@@ -14,6 +21,8 @@ from enum import StrEnum
 from pydantic import AwareDatetime, Field
 
 from wangge.events import DomainEvent, default_catalogue
+from wangge.events.sealing import Seal, Sealed
+from wangge.registry.domain.free_text import clear_copy, seal_text
 from wangge.service.errors import DomainError
 
 
@@ -57,7 +66,13 @@ class VisitRecorded(DomainEvent):
     persons_confirmed: list[uuid.UUID] = Field(default_factory=list)
     persons_added: list[uuid.UUID] = Field(default_factory=list)
     persons_corrected: list[uuid.UUID] = Field(default_factory=list)
-    note: str | None = Field(default=None, max_length=2000)
+    note: str | None = Field(
+        default=None, max_length=2000,
+        description="the redacted copy (as written in events from before notes were sealed)",
+    )  # fmt: skip
+    note_sealed: Sealed | None = Field(
+        default=None, description='{"text": the note}, sealed under the visit key'
+    )
 
 
 @default_catalogue.event("registry")
@@ -70,7 +85,13 @@ class NeedNoted(DomainEvent):
     household_id: uuid.UUID | None = None
     person_id: uuid.UUID | None = None
     category: NeedCategory
-    description: str = Field(min_length=1, max_length=2000)
+    description: str = Field(
+        min_length=1, max_length=2000,
+        description="the redacted copy (as written in events from before it was sealed)",
+    )  # fmt: skip
+    description_sealed: Sealed | None = Field(
+        default=None, description='{"text": the description}, sealed under the visit key'
+    )
 
 
 class InvalidVisit(DomainError):
@@ -129,8 +150,10 @@ def record(
     note: str | None,
     needs: list[Need],
     household_members: frozenset[uuid.UUID] | None = None,
+    seal: Seal | None = None,
 ) -> list[DomainEvent]:
-    """Decide a visit and its needs; a visit cannot lie in the future."""
+    """Decide a visit and its needs; a visit cannot lie in the future. Free text is sealed with
+    ``seal`` (under the visit's key), and its redacted copy is in clear."""
     if visited_at > now:
         raise InvalidVisit("a visit is recorded after it happened", field="visited_at")
     seen = [*persons_confirmed, *persons_added, *persons_corrected]
@@ -149,15 +172,24 @@ def record(
             visit_id=visit_id, worker_account=worker_account, dwelling_id=dwelling_id,
             household_id=household_id, visited_at=visited_at,
             documents_checked=documents_checked, persons_confirmed=persons_confirmed,
-            persons_added=persons_added, persons_corrected=persons_corrected, note=note,
+            persons_added=persons_added, persons_corrected=persons_corrected,
+            note=clear_copy(note, 2000) if note else None,
+            note_sealed=_sealed(seal, note) if note else None,
         )
     ]  # fmt: skip
     events += [
         NeedNoted(
             visit_id=visit_id, need_id=uuid.uuid4(), dwelling_id=dwelling_id,
             household_id=household_id, person_id=need.person_id, category=need.category,
-            description=need.description,
+            description=clear_copy(need.description, 2000),
+            description_sealed=_sealed(seal, need.description),
         )
         for need in needs
     ]  # fmt: skip
     return events
+
+
+def _sealed(seal: Seal | None, text: str) -> Sealed:
+    if seal is None:
+        raise ValueError("a visit's free text is sealed under its key: the handler gives one")
+    return seal_text(seal, text)

@@ -8,9 +8,11 @@ from datetime import UTC, date, datetime, timedelta
 
 import sqlalchemy as sa
 from pydantic import BaseModel, ConfigDict
+from sqlalchemy.ext.asyncio import AsyncConnection
 
 from wangge.events import DomainEvent
 from wangge.events.command import Loaded, UnitOfWork
+from wangge.events.projection import active_tables
 from wangge.events.sealing import Seal
 from wangge.events.store import AppendResult
 from wangge.registry.domain import households, persons, places
@@ -29,7 +31,10 @@ from wangge.registry.domain.persons import (
 )
 from wangge.registry.domain.places import PlaceKind
 from wangge.registry.personal_data import KeyRing, disclosure_log
+from wangge.registry.projections.activity import Activity
+from wangge.registry.projections.people import People
 from wangge.service import DomainError
+from wangge.service.app import ServiceState
 from wangge.service.commands import CommandContext
 from wangge.service.erasure import ErasureGround
 from wangge.service.times import CHINA
@@ -381,13 +386,46 @@ class Erase(BaseModel):
 
 
 async def erase(ctx: CommandContext, keys: KeyRing, cmd: Erase) -> AppendResult | None:
-    """Destroy the person's data key and record the erasure (crypto-shredding)."""
+    """Destroy the person's data key and record the erasure (crypto-shredding); the keys of
+    the visits about them go with it (see :func:`visits_about`)."""
     loaded = await load_person(ctx, cmd.person_id, "person_id")
 
     async def shred(unit: UnitOfWork) -> None:
         await keys.destroy(unit.conn, cmd.person_id)
+        for visit_id in await visits_about(unit.conn, ctx.state, cmd.person_id):
+            await keys.visits.destroy(unit.conn, visit_id)
 
     return await ctx.change(cmd, loaded, lambda p: persons.erase(p, cmd.legal_ground), also=shred)
+
+
+async def visits_about(
+    conn: AsyncConnection, state: ServiceState, person_id: uuid.UUID
+) -> list[uuid.UUID]:
+    """Visits whose note and needs may be about a person: to households they ever belonged to,
+    noting a need of theirs, or to a dwelling they lived in when no household was named.
+
+    Read in the erasure's own transaction from the read models, which are kept in the same
+    transactions as the events (inline), so a visit recorded before the erasure is found.
+    """
+    people = await active_tables(conn, state.service_projection(People.name))
+    activity = await active_tables(conn, state.service_projection(Activity.name))
+    m, r = people["memberships"], people["residences"]
+    v, n = activity["visits"], activity["needs"]
+    rows = await conn.scalars(
+        sa.select(v.c.visit_id).where(
+            sa.or_(
+                v.c.household_id.in_(sa.select(m.c.household_id).where(m.c.person_id == person_id)),
+                v.c.visit_id.in_(sa.select(n.c.visit_id).where(n.c.person_id == person_id)),
+                sa.and_(
+                    v.c.household_id.is_(None),
+                    v.c.dwelling_id.in_(
+                        sa.select(r.c.dwelling_id).where(r.c.person_id == person_id)
+                    ),
+                ),
+            )
+        )
+    )
+    return list(rows)
 
 
 def _seconds_until(read_at: datetime | None, window: datetime) -> int:

@@ -7,10 +7,12 @@ from datetime import UTC, datetime
 
 from pydantic import AwareDatetime, BaseModel
 
+from wangge.events.command import UnitOfWork
 from wangge.events.store import AppendResult
 from wangge.registry.domain import households, visits
 from wangge.registry.domain.visits import Document, Need, NeedCategory
 from wangge.registry.handlers.persons import require_dwelling
+from wangge.registry.personal_data import KeyRing
 from wangge.service import DomainError
 from wangge.service.commands import CommandContext
 
@@ -37,8 +39,9 @@ class RecordVisit(BaseModel):
     needs: list[NeedItem] = []
 
 
-async def record_visit(ctx: CommandContext, cmd: RecordVisit) -> AppendResult:
-    """Record a visit by the calling worker."""
+async def record_visit(ctx: CommandContext, keys: KeyRing, cmd: RecordVisit) -> AppendResult:
+    """Record a visit by the calling worker; its note and needs are sealed under a data key of
+    the visit."""
     await require_dwelling(ctx, cmd.dwelling_id, "dwelling_id")
     members = None
     if cmd.household_id is not None:
@@ -52,6 +55,11 @@ async def record_visit(ctx: CommandContext, cmd: RecordVisit) -> AppendResult:
             raise DomainError("the household lives at another dwelling", field="household_id")
         members = frozenset(household.members)
     visit_id = uuid.uuid4()
+    key = keys.visits.generate()
+
+    async def keep(unit: UnitOfWork) -> None:
+        await keys.visits.keep(unit.conn, visit_id, key)
+
     return await ctx.create(
         cmd,
         visits.stream_id(visit_id),
@@ -69,5 +77,7 @@ async def record_visit(ctx: CommandContext, cmd: RecordVisit) -> AppendResult:
             note=cmd.note,
             needs=[Need(n.category, n.description, n.person_id) for n in cmd.needs],
             household_members=members,
+            seal=keys.visits.sealer(key, visit_id),
         ),
+        also=keep,
     )

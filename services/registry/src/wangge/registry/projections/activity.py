@@ -1,4 +1,10 @@
-"""Grid workers' appointments, visits and noted needs, as rows for coverage and roll-ups."""
+"""Grid workers' appointments, visits and noted needs, as rows for coverage and roll-ups.
+
+A visit's note and its needs are kept as their events carry them: the redacted copy, and the
+sealed text (which the API opens with the visit's key for a caller reading one visit; once the
+key is destroyed, nothing is left to open). Events from before notes were sealed carry the text
+as written: only its redacted copy is kept here.
+"""
 
 from __future__ import annotations
 
@@ -10,6 +16,8 @@ import sqlalchemy as sa
 
 from wangge.events import RecordedEvent, default_catalogue
 from wangge.events.projection import ApplyContext, Projection, handles
+from wangge.events.sealing import Sealed
+from wangge.registry.domain.free_text import clear_copy
 from wangge.registry.domain.visits import NeedNoted, VisitRecorded
 from wangge.registry.domain.workers import (
     GridWorkerAppointed,
@@ -60,7 +68,8 @@ class Activity(Projection):
                 sa.Column("visited_at", WHEN, nullable=False, index=True),
                 sa.Column("documents", sa.String(200), nullable=False),
                 sa.Column("persons_seen", sa.Integer, nullable=False),
-                sa.Column("note", sa.Text),
+                sa.Column("note", sa.Text, comment="the redacted copy"),
+                sa.Column("note_sealed", sa.Text, comment="the note, sealed (JSON)"),
             ),
             "needs": sa.Table(
                 f"registry_needs{suffix}",
@@ -71,7 +80,8 @@ class Activity(Projection):
                 sa.Column("household_id", UUID),
                 sa.Column("person_id", UUID),
                 sa.Column("category", sa.String(30), nullable=False),
-                sa.Column("description", sa.Text, nullable=False),
+                sa.Column("description", sa.Text, nullable=False, comment="the redacted copy"),
+                sa.Column("description_sealed", sa.Text, comment="sealed (JSON)"),
                 sa.Column("noted_at", WHEN, nullable=False),
             ),
         }
@@ -136,7 +146,8 @@ class Activity(Projection):
                 visit_id=data.visit_id, worker_account=data.worker_account,
                 dwelling_id=data.dwelling_id, household_id=data.household_id,
                 visited_at=data.visited_at, documents=",".join(data.documents_checked),
-                persons_seen=len(seen), note=data.note,
+                persons_seen=len(seen), note=_copy(data.note, data.note_sealed),
+                note_sealed=_json(data.note_sealed),
             )
         )  # fmt: skip
 
@@ -148,7 +159,19 @@ class Activity(Projection):
             sa.insert(ctx.tables["needs"]).values(
                 need_id=data.need_id, visit_id=data.visit_id, dwelling_id=data.dwelling_id,
                 household_id=data.household_id, person_id=data.person_id,
-                category=data.category, description=data.description,
-                noted_at=event.envelope.time,
+                category=data.category,
+                description=_copy(data.description, data.description_sealed),
+                description_sealed=_json(data.description_sealed), noted_at=event.envelope.time,
             )
         )  # fmt: skip
+
+
+def _copy(text: str | None, sealed: Sealed | None) -> str | None:
+    """The redacted copy: the event's, or one made of the text an old event carries."""
+    if text is None or sealed is not None:
+        return text
+    return clear_copy(text, 2000)
+
+
+def _json(sealed: Sealed | None) -> str | None:
+    return sealed.model_dump_json() if sealed is not None else None
