@@ -46,6 +46,7 @@ def _life(n: int, catalogue: DispatchCatalogue, grid: uuid.UUID) -> tuple[str, l
     events = tickets.receive(
         intake, catalogue=catalogue, now=received,
         seal=lambda block: None,  # type: ignore[arg-type,return-value]
+        digest=lambda fingerprint: fingerprint,
     )  # fmt: skip
     state = tickets.evolve(None, events[0], 1)
     unhappy = n % 3 == 0
