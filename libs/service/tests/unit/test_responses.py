@@ -39,6 +39,11 @@ async def open_read() -> dict[str, str]:
     return {}
 
 
+@router.get("/list")
+async def listing(page: int | None = None) -> dict[str, str]:
+    return {}
+
+
 @router.get("/things/{thing_id}", dependencies=[Depends(require("analyst"))])
 async def read_thing(thing_id: str) -> dict[str, str]:
     return {}
@@ -129,3 +134,9 @@ def test_fastapis_validation_error_schema_is_gone(tmp_path: Path) -> None:
     assert "HTTPValidationError" not in str(schema)
     components = schema["components"]["schemas"]
     assert {"Problem", "FieldProblem"} <= set(components)
+
+
+def test_an_optional_parameter_is_absent_or_a_value_never_null(tmp_path: Path) -> None:
+    (page,) = _schema(tmp_path)["paths"]["/list"]["get"]["parameters"]
+    assert page["schema"]["type"] == "integer"
+    assert "anyOf" not in page["schema"] and "default" not in page["schema"]

@@ -11,6 +11,9 @@ app factory documents the problems the kit itself can answer, by rule, on every 
   422 on every operation with parameters; FastAPI's own 422 schema, which the service never
   answers, is replaced by the problem.
 
+The same pass takes ``null`` out of the parameters' schemas: a query parameter or header is
+absent or a string, so a client that follows the schema is never refused for sending ``null``.
+
 What only a route knows, it declares: a dependency with :func:`raises` (every route using it
 inherits the answers), a route with ``responses=problems(...)``. Both take statuses or
 :class:`~wangge.service.errors.DomainError` classes (whose ``title`` describes the answer). A
@@ -147,6 +150,8 @@ def _document(schema: dict[str, Any], routes: Iterable[BaseRoute], max_body_byte
 def _document_operation(
     operation: dict[str, Any], route: RouteContext | None, max_body_bytes: int
 ) -> None:
+    for parameter in operation.get("parameters", []):
+        _never_null(parameter)
     responses: dict[str, Any] = operation.setdefault("responses", {})
     for key, answer in list(responses.items()):
         if key.isdigit() and int(key) >= 400:
@@ -176,6 +181,24 @@ def _document_operation(
             documented = responses[str(status)].setdefault("headers", {})
             for name, header in headers.items():
                 documented.setdefault(name, header)
+
+
+def _never_null(parameter: dict[str, Any]) -> None:
+    """An optional parameter is absent or a string on the wire, never null: FastAPI's ``X | None``
+    says ``anyOf: [X, null]``, and a client that sends the null sends the text ``null``, which
+    the service refuses (a time, a number, an ETag)."""
+    schema = parameter.get("schema", {})
+    branches = schema.get("anyOf")
+    if not isinstance(branches, list) or {"type": "null"} not in branches:
+        return
+    rest = [branch for branch in branches if branch != {"type": "null"}]
+    del schema["anyOf"]
+    if len(rest) == 1:
+        schema.update({key: value for key, value in rest[0].items() if key not in schema})
+    else:
+        schema["anyOf"] = rest
+    if schema.get("default", 0) is None:
+        del schema["default"]
 
 
 def _as_problem(answer: dict[str, Any]) -> dict[str, Any]:
