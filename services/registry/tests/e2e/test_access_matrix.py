@@ -85,12 +85,14 @@ async def world(
             "visit_id",
         )
         body = "91320111MA1" + "X" * 6
-        organisation = await post(
+        made = await registry.client.post(
             "/organisations",
-            {"uscc": body + uscc.calc_check_digit(body), "name": "某公司", "kind": "enterprise",
-             "place_id": tree.building},
-            "organisation_id",
+            json={"uscc": body + uscc.calc_check_digit(body), "name": "某公司",
+                  "kind": "enterprise", "place_id": tree.building, "contact_name": "某经理"},
+            headers=admin,
         )  # fmt: skip
+        assert made.status_code == 201, made.text
+        organisation, contact = made.json()["organisation_id"], made.json()["contact_id"]
         thing = await post(
             "/things",
             {"kind": "hazard_point", "category": "消防通道占用", "name": "楼道杂物",
@@ -101,7 +103,7 @@ async def world(
             "tree_grid": tree.grid, "tree_unit": tree.unit, "tree_building": tree.building,
             "dwelling": tree.dwelling, "person": p["person_id"], "other_person": q["person_id"],
             "household": household, "worker": worker, "visit": visit,
-            "organisation": organisation, "thing": thing,
+            "organisation": organisation, "contact": contact, "thing": thing,
         }  # fmt: skip
         yield World(registry, ids, number)
 
@@ -119,6 +121,7 @@ def _path(route: APIRoute, ids: dict[str, str]) -> str:
         .replace("{worker_id}", ids["worker"])
         .replace("{visit_id}", ids["visit"])
         .replace("{organisation_id}", ids["organisation"])
+        .replace("{contact_id}", ids["contact"])
         .replace("{thing_id}", ids["thing"])
         .replace("{tag}", "veteran")
         .replace("{dwelling_id}", ids["dwelling"])
@@ -173,6 +176,9 @@ def _valid_body(route: APIRoute, w: World) -> dict[str, Any] | None:
         "PATCH /organisations/{organisation_id}": {"name": "n"},
         "POST /organisations/{organisation_id}/move": {"place_id": i["tree_building"]},
         "POST /organisations/{organisation_id}/close": {"reason": "x", **day},
+        "DELETE /organisations/{organisation_id}/contacts/{contact_id}": {
+            "legal_ground": "consent_withdrawn"
+        },
         "POST /things": {"kind": "hazard_point", "category": "c", "name": "n",
                          "place_id": i["tree_building"]},
         "POST /things/{thing_id}/inspections": {"finding": "f", **day},
