@@ -19,6 +19,8 @@ from wangge.events import default_catalogue
 from wangge.service import create_app
 
 MIGRATIONS = Path(__file__).parent / "migrations"
+ROUTERS = (cases.router, care.router, inbox.router, suggestions.router)
+"""The service's API, in the order of its OpenAPI document and access matrix."""
 
 
 def build_app(settings: CasesSettings | None = None) -> FastAPI:
@@ -29,7 +31,7 @@ def build_app(settings: CasesSettings | None = None) -> FastAPI:
         title="Wangge cases",
         description="Cases of the grid, their mediation, and care plans (提人知事, 提事知情).",
         catalogue=default_catalogue,
-        routers=(cases.router, care.router, inbox.router, suggestions.router),
+        routers=ROUTERS,
         projections=[Cases, CarePlans, Roster, Residents, FromHotline, FromRegistry],
         migrations=MIGRATIONS,
     )

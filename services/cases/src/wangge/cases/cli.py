@@ -1,6 +1,10 @@
-"""``wangge cases``: migrate the cases service's database and serve its API."""
+"""``wangge cases``: migrate the cases service's database, serve its API, and write its access
+matrix for the docs."""
 
 from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
 
 import typer
 
@@ -22,3 +26,18 @@ app.command(name="run")(
         factory="wangge.cases.app:build_app",
     )
 )
+
+
+@app.command("access-table")
+def access_table(
+    out: Annotated[Path, typer.Option(help="markdown file to write")] = Path(
+        "docs/cases/access.md"
+    ),
+) -> None:
+    """Write the access matrix (every endpoint, its roles and scope) for the docs."""
+    from wangge.cases.api.matrix import render, routes
+    from wangge.cases.app import ROUTERS
+
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(render(routes(ROUTERS)), encoding="utf-8")
+    typer.echo(f"access matrix written to {out}")

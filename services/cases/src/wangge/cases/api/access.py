@@ -78,6 +78,20 @@ async def code_of_grid(conn: AsyncConnection, state: ServiceState, grid_id: uuid
     return str(code)
 
 
+async def grid_in_scope(
+    conn: AsyncConnection, state: ServiceState, principal: Principal, grid_id: uuid.UUID
+) -> str:
+    """The code of a grid the caller's places cover; a grid outside them is the same 404 as one
+    nobody registered (its existence is not theirs)."""
+    try:
+        code = await code_of_grid(conn, state, grid_id)
+    except UnknownGrid:
+        code = None
+    if code is None or not principal.covers(code):
+        raise NotFound(f"no grid {grid_id} in the caller's places", field="grid_id")
+    return code
+
+
 async def may_reach_grid(
     conn: AsyncConnection, state: ServiceState, principal: Principal, grid_id: uuid.UUID | None
 ) -> bool:

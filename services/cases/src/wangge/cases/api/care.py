@@ -16,6 +16,7 @@ from wangge.cases.api.access import (
     Staff,
     Supervisor,
     code_of_grid,
+    grid_in_scope,
     pseudonymous,
     resident_masked,
     roster,
@@ -32,7 +33,7 @@ from wangge.service.app import ServiceState
 from wangge.service.commands import Command
 from wangge.service.deps import ReadConnection, State
 from wangge.service.erasure import Erasure
-from wangge.service.errors import Forbidden, NotFound
+from wangge.service.errors import NotFound
 
 router = APIRouter(prefix="/care-plans", tags=["care"])
 
@@ -168,13 +169,11 @@ async def start_plan(
 ) -> PlanRead:
     """Start recurring visits; the grid's worker is responsible unless another is named."""
     async with read_only(state.engine) as conn:
-        code = await code_of_grid(conn, state, body.grid_id)
+        await grid_in_scope(conn, state, principal, body.grid_id)
         tables = await roster(conn, state)
         worker = await worker_of(conn, tables, body.grid_id) if tables is not None else None
         resident = pseudonymous(body.resident)
         masked = await resident_masked(conn, state, resident)
-    if not principal.covers(code):
-        raise Forbidden(f"grid {code} is outside the caller's places", field="grid_id")
     account = body.worker_account or (worker[1] if worker is not None else principal.subject)
     plan_id = new_id()
     key = new_key(keys.plans, plan_id)

@@ -18,7 +18,7 @@ from wangge.cases.api.access import (
     Staff,
     Supervisor,
     case_row,
-    code_of_grid,
+    grid_in_scope,
     pseudonymous,
     resident_masked,
     roster,
@@ -37,7 +37,7 @@ from wangge.service.app import ServiceState
 from wangge.service.commands import NO_BODY, Command, CommandContext
 from wangge.service.deps import ReadConnection, State
 from wangge.service.erasure import Erasure
-from wangge.service.errors import Forbidden, NotFound
+from wangge.service.errors import NotFound
 from wangge.service.personal import mask_name, normalise_phone
 from wangge.service.times import StoredTime
 
@@ -265,11 +265,9 @@ async def open_case(
 ) -> CaseRead:
     """Open a case for a grid; the grid's worker is made responsible."""
     async with read_only(state.engine) as conn:
-        code = await code_of_grid(conn, state, body.grid_id)
+        await grid_in_scope(conn, state, principal, body.grid_id)
         tables = await roster(conn, state)
         worker = await worker_of(conn, tables, body.grid_id) if tables is not None else None
-    if not principal.covers(code):
-        raise Forbidden(f"grid {code} is outside the caller's places", field="grid_id")
     case_id = new_id()
     key = new_key(keys.cases, case_id)
     opened_case = cases.open_case(

@@ -105,15 +105,21 @@ async def open_from_need(
         tables = await roster(conn, state)
         code = await grid_code(conn, tables, rows[0].grid_id) if rows and tables else None
         worker = await worker_of(conn, tables, rows[0].grid_id) if rows and tables else None
+    unknown = NotFound(f"no open suggestion {need_id}", field="need_id")
     if not rows:
         existing = await state.store.stream_version(cases.stream_id(case_id))
-        if existing:
-            response.status_code = status.HTTP_200_OK
+        if not existing:
+            raise unknown
+        response.status_code = status.HTTP_200_OK
+        try:
             return await read_case_as(state, principal, case_id, keys)
-        raise NotFound(f"no open suggestion {need_id}", field="need_id")
+        except NotFound:
+            # the case is outside the caller's places: the need is as unknown to them as one
+            # nobody noted
+            raise unknown from None
     need = rows[0]
     if code is None or not principal.covers(str(code)):
-        raise NotFound(f"no open suggestion {need_id}", field="need_id")
+        raise unknown
     kind, assistance = cases.suggested(need.category)
     opened = cases.open_case(
         case_id=case_id, kind=kind, assistance=assistance, source=cases.Source.VISIT,
