@@ -42,7 +42,7 @@ from wangge.service.app import ServiceState
 from wangge.service.auth import Principal, require
 from wangge.service.commands import NO_BODY, Command, CommandContext
 from wangge.service.deps import ReadConnection, State
-from wangge.service.errors import DomainError, Forbidden, NotFound
+from wangge.service.errors import DomainError, NotFound
 
 router = APIRouter(tags=["handling"])
 Triage = Annotated[Principal, Depends(require("subdistrict_admin", "community_staff"))]
@@ -189,7 +189,8 @@ async def route_by_hand(
     async with read_only(state.engine) as conn:
         code = await _grid_code(conn, state, body.grid_id)
     if not principal.covers(code):
-        raise Forbidden(f"grid {code} is outside the caller's places", field="grid_id")
+        # the answer to a grid that does not exist: a grid elsewhere is none of the caller's
+        raise UnknownGrid(f"no grid {body.grid_id} in the grid map", field="grid_id")
     match = Match(RoutingMethod.MANUAL, body.grid_id, None, f"routed by hand to grid {code}")
     await _command(command, ticket_id, lambda t, _: tickets.route(t, match), body)
     return await _done(state, ticket_id, keys)
