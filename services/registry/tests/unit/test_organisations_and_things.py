@@ -417,3 +417,23 @@ def test_a_thing_stream_starts_with_its_registration() -> None:
     assert fold(things.evolve, event).risk_level is None
     with pytest.raises(ValueError, match="before ThingRegistered"):
         things.evolve(None, ThingRemoved(thing_id=uuid.uuid4(), on=TODAY, reason="x"), 1)
+
+
+def test_free_text_about_a_thing_keeps_only_its_redacted_copy() -> None:
+    hazard = thing(description="堆物, 房东 13812345678")
+    [inspected] = things.inspect(hazard, on=TODAY, finding="房东 +86 139 0000 1111 未清理")
+    [resolved] = things.resolve(hazard, on=TODAY, how="已清理, 车牌苏A12345 已挪走")
+    [removed] = things.remove(hazard, on=TODAY, reason="归档 a.wang@example.com")
+    assert isinstance(inspected, ThingInspected) and isinstance(resolved, HazardResolved)
+    assert isinstance(removed, ThingRemoved)
+    assert (inspected.finding, resolved.how, removed.reason) == (
+        "房东 139****1111 未清理", "已清理, 车牌苏A·****5 已挪走", "归档 a***@example.com",
+    )  # fmt: skip
+    registered = things.register(
+        thing_id=uuid.uuid4(), kind=ThingKind.HAZARD_POINT, category="c", name="n",
+        place=place(PlaceKind.UNIT), description=" 房东 13812345678 ",
+        risk_level=RiskLevel.LOW,
+    )  # fmt: skip
+    assert [e.description for e in registered if isinstance(e, ThingRegistered)] == [
+        "房东 138****5678"
+    ]

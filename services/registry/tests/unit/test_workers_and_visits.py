@@ -120,3 +120,9 @@ def test_free_text_is_not_recorded_without_a_key_and_a_copy_fits_its_field() -> 
     (visit,) = _visit(note="苏A12345" * 280)  # 1,960 characters, as the API allows
     assert isinstance(visit, VisitRecorded) and visit.note is not None
     assert len(visit.note) == 2000
+
+
+def test_a_leaving_reason_keeps_only_its_redacted_copy() -> None:
+    (left,) = workers.leave(_worker(), on=date(2026, 3, 1), reason="调岗, 新号 13812345678")
+    assert isinstance(left, workers.GridWorkerLeft)
+    assert left.reason == "调岗, 新号 138****5678"

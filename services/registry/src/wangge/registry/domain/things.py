@@ -16,6 +16,7 @@ from enum import StrEnum
 from pydantic import Field
 
 from wangge.events import DomainEvent, default_catalogue
+from wangge.registry.domain.free_text import clear_copy
 from wangge.registry.domain.organisations import Organisation
 from wangge.registry.domain.places import Place, PlaceKind
 from wangge.service.errors import DomainError
@@ -50,6 +51,11 @@ SITES = frozenset({PlaceKind.GRID, PlaceKind.BUILDING, PlaceKind.UNIT, PlaceKind
 
 # -- events ---------------------------------------------------------------------------------------
 
+_REDACTED = (
+    "free text about the thing, phone numbers and the like masked (redacted): it has no data "
+    "subject with a key, so only the redacted copy is kept"
+)
+
 
 @default_catalogue.event("registry")
 class ThingRegistered(DomainEvent):
@@ -63,7 +69,7 @@ class ThingRegistered(DomainEvent):
     name: str = Field(min_length=1, max_length=200)
     place_id: uuid.UUID
     responsible_organisation_id: uuid.UUID | None = None
-    description: str | None = Field(default=None, max_length=2000)
+    description: str | None = Field(default=None, max_length=2000, description=_REDACTED)
     risk_level: RiskLevel | None = Field(default=None, description="hazard points only")
 
 
@@ -73,7 +79,7 @@ class ThingInspected(DomainEvent):
 
     thing_id: uuid.UUID
     on: date
-    finding: str = Field(min_length=1, max_length=2000)
+    finding: str = Field(min_length=1, max_length=2000, description=_REDACTED)
     risk_level: RiskLevel | None = Field(default=None, description="hazard points only")
 
 
@@ -83,7 +89,7 @@ class HazardResolved(DomainEvent):
 
     thing_id: uuid.UUID
     on: date
-    how: str = Field(min_length=1, max_length=2000)
+    how: str = Field(min_length=1, max_length=2000, description=_REDACTED)
 
 
 @default_catalogue.event("registry")
@@ -92,7 +98,7 @@ class ThingRemoved(DomainEvent):
 
     thing_id: uuid.UUID
     on: date
-    reason: str = Field(min_length=1, max_length=500)
+    reason: str = Field(min_length=1, max_length=500, description=_REDACTED)
 
 
 ThingEvent = ThingRegistered | ThingInspected | HazardResolved | ThingRemoved
@@ -207,7 +213,7 @@ def register(
             name=_text(name, "name"),
             place_id=place.place_id,
             responsible_organisation_id=responsible.organisation_id if responsible else None,
-            description=(description.strip() or None) if description is not None else None,
+            description=(_copy(description, 2000) or None) if description is not None else None,
             risk_level=risk_level,
         )
     ]
@@ -221,7 +227,10 @@ def inspect(
     _risk_for(thing.kind, risk_level)
     return [
         ThingInspected(
-            thing_id=thing.thing_id, on=on, finding=_text(finding, "finding"), risk_level=risk_level
+            thing_id=thing.thing_id,
+            on=on,
+            finding=_copy(_text(finding, "finding"), 2000),
+            risk_level=risk_level,
         )
     ]
 
@@ -233,11 +242,18 @@ def resolve(hazard: Thing, *, on: date, how: str) -> list[ThingEvent]:
             f"only a hazard point is resolved, not a {hazard.kind}", field="thing_id"
         )
     _open(hazard)
-    return [HazardResolved(thing_id=hazard.thing_id, on=on, how=_text(how, "how"))]
+    return [HazardResolved(thing_id=hazard.thing_id, on=on, how=_copy(_text(how, "how"), 2000))]
 
 
 def remove(thing: Thing, *, on: date, reason: str) -> list[ThingEvent]:
     """Decide that a thing is gone (a resolved hazard point may be removed too)."""
     if thing.status == ThingStatus.REMOVED:
         raise InvalidThing(f"the {thing.kind} is removed already", field="thing_id")
-    return [ThingRemoved(thing_id=thing.thing_id, on=on, reason=_text(reason, "reason"))]
+    return [
+        ThingRemoved(thing_id=thing.thing_id, on=on, reason=_copy(_text(reason, "reason"), 500))
+    ]
+
+
+def _copy(text: str, limit: int) -> str:
+    """What is kept of free text about a thing: its redacted copy."""
+    return clear_copy(text.strip(), limit)
