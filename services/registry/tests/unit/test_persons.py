@@ -220,3 +220,24 @@ def test_the_head_leaves_last_or_after_handing_over() -> None:
     assert household.members[child] == Relationship.HEAD
     with pytest.raises(InvalidHousehold):
         households.leave(household, person_id=child, on=TODAY, reason="x")
+
+
+def test_free_text_about_a_person_outside_sealed_blocks_keeps_only_its_redacted_copy() -> None:
+    person = _fold(_registered())
+    [tagged] = persons.tag(
+        person, tag="veteran", source="退役军人事务局 025-8888-1234", valid_from=TODAY,
+        valid_until=None,
+    )  # fmt: skip
+    assert isinstance(tagged, persons.PersonTagged)
+    assert tagged.source == "退役军人事务局 025****1234"
+    person = persons.evolve(person, tagged, 2)
+    [untagged] = persons.untag(person, tag="veteran", on=TODAY, reason="本人来电 13812345678")
+    assert isinstance(untagged, persons.PersonUntagged)
+    assert untagged.reason == "本人来电 138****5678"
+    household = _household()
+    child = uuid.uuid4()
+    joined = households.join(household, person_id=child, relationship=Relationship.CHILD, on=TODAY)
+    household = households.evolve(household, joined[0], 3)
+    [left] = households.leave(household, person_id=child, on=TODAY, reason="外嫁, 新号13900001111")
+    assert isinstance(left, households.HouseholdMemberLeft)
+    assert left.reason == "外嫁, 新号139****1111"

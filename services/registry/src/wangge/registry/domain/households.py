@@ -16,6 +16,7 @@ from enum import StrEnum
 from pydantic import Field
 
 from wangge.events import DomainEvent, default_catalogue
+from wangge.registry.domain.free_text import clear_copy
 from wangge.service.errors import DomainError
 
 
@@ -70,7 +71,9 @@ class HouseholdMemberLeft(DomainEvent):
     household_id: uuid.UUID
     person_id: uuid.UUID
     on: date
-    reason: str = Field(min_length=1, max_length=200)
+    reason: str = Field(
+        min_length=1, max_length=200, description="phone numbers and the like masked (redacted)"
+    )
 
 
 @default_catalogue.event("registry")
@@ -201,7 +204,10 @@ def leave(
         )
     return [
         HouseholdMemberLeft(
-            household_id=household.household_id, person_id=person_id, on=on, reason=reason
+            household_id=household.household_id,
+            person_id=person_id,
+            on=on,
+            reason=clear_copy(reason, 200),
         )
     ]
 

@@ -22,6 +22,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from wangge.events import DomainEvent, default_catalogue
 from wangge.events.sealing import Seal, Sealed
+from wangge.registry.domain.free_text import clear_copy
 from wangge.registry.domain.identity import (
     IdentityNumber,
     Sex,
@@ -185,7 +186,10 @@ class PersonTagged(DomainEvent):
 
     person_id: uuid.UUID
     tag: str = Field(pattern=_TAG.pattern)
-    source: str = Field(min_length=1, max_length=200, description="who says so: 民政局, a visit")
+    source: str = Field(
+        min_length=1, max_length=200,
+        description="who says so: 民政局, a visit (phone numbers and the like masked)",
+    )  # fmt: skip
     valid_from: date
     valid_until: date | None = None
 
@@ -197,7 +201,9 @@ class PersonUntagged(DomainEvent):
     person_id: uuid.UUID
     tag: str = Field(pattern=_TAG.pattern)
     on: date
-    reason: str = Field(min_length=1, max_length=500)
+    reason: str = Field(
+        min_length=1, max_length=500, description="phone numbers and the like masked (redacted)"
+    )
 
 
 @default_catalogue.event("registry")
@@ -230,7 +236,10 @@ class PersonalDataDisclosed(DomainEvent):
 
     person_id: uuid.UUID
     fields: list[str]
-    purpose: str = Field(min_length=1, max_length=500)
+    purpose: str = Field(
+        min_length=1, max_length=500,
+        description="why, as the reader gave it; phone numbers and the like masked (redacted)",
+    )  # fmt: skip
 
 
 # -- errors ---------------------------------------------------------------------------------------
@@ -515,7 +524,8 @@ def tag(
         return []
     return [
         PersonTagged(
-            person_id=person.person_id, tag=tag, source=source, valid_from=valid_from,
+            person_id=person.person_id, tag=tag, source=clear_copy(source, 200),
+            valid_from=valid_from,
             valid_until=valid_until,
         )
     ]  # fmt: skip
@@ -526,7 +536,9 @@ def untag(person: Person, *, tag: str, on: date, reason: str) -> list[DomainEven
     _writable(person)
     if tag not in person.tags:
         raise InvalidPerson("the person does not carry this tag", field="tag")
-    return [PersonUntagged(person_id=person.person_id, tag=tag, on=on, reason=reason)]
+    return [
+        PersonUntagged(person_id=person.person_id, tag=tag, on=on, reason=clear_copy(reason, 500))
+    ]
 
 
 def merge(duplicate: Person, into: Person) -> list[DomainEvent]:

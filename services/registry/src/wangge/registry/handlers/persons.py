@@ -16,6 +16,7 @@ from wangge.events.projection import active_tables
 from wangge.events.sealing import Seal
 from wangge.events.store import AppendResult
 from wangge.registry.domain import households, persons, places
+from wangge.registry.domain.free_text import clear_copy
 from wangge.registry.domain.identity import (
     IdentityNumber,
     normalise_phone,
@@ -460,7 +461,10 @@ async def disclose(
             persons.disclosure_stream(person.state.person_id),
             [
                 persons.PersonalDataDisclosed(
-                    person_id=person.state.person_id, fields=fields, purpose=purpose
+                    person_id=person.state.person_id,
+                    fields=fields,
+                    # the audit outlives an erasure: only the purpose's redacted copy is kept
+                    purpose=clear_copy(purpose, 500),
                 )
             ],
             expected_version=None,
