@@ -42,7 +42,7 @@ def test_wangge_registry_migrate_prepares_the_embedded_database(embedded: Path) 
 
     body = asyncio.run(ready())
     assert body["ready"] is True
-    assert body["checks"]["migrations"] == {"ok": True, "detail": {"revision": "0003"}}  # type: ignore[index]
+    assert body["checks"]["migrations"] == {"ok": True, "detail": {"revision": "0004"}}  # type: ignore[index]
 
 
 def test_without_the_migration_step_the_registry_is_not_ready(embedded: Path) -> None:
