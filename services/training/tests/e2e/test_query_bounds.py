@@ -53,3 +53,30 @@ async def test_a_time_at_the_edges_of_the_calendar_is_refused_naming_the_field(
             path, params={name: "2026-01-01T00:00:00+08:00"}, headers=_trainer(training)
         )
         assert fine.status_code == 200, (path, name, fine.text)
+
+
+async def test_days_times_and_numbers_out_of_range_in_a_body_are_a_422_naming_the_field(
+    training: Training,
+) -> None:
+    worker = "00000000-0000-0000-0000-000000000001"
+    session = "00000000-0000-0000-0000-000000000002"
+    ask: list[tuple[str, str, dict[str, Any], str]] = [
+        ("POST", "/sessions", {"topic": "t", "instructors": [{"name": "n", "kind": "staff"}],
+                               "place": "p", "capacity": 1,
+                               "starts_at": "0001-01-01T00:00:00+14:00",
+                               "ends_at": "2026-01-01T10:00:00+08:00"}, "body/starts_at"),
+        ("POST", "/forums", {"topic": "t", "place": "p", "participants": [worker],
+                             "held_at": "9999-12-31T23:59:59-14:00"}, "body/held_at"),
+        ("POST", "/secondments", {"worker_id": worker, "host_kind": "other", "host": "h",
+                                  "starts_on": "9999-12-31", "ends_on": "2026-01-31",
+                                  "mentor": "m", "goals": ["g"]}, "body/starts_on"),
+        ("PUT", f"/sessions/{session}/assessments/{worker}", {"score": 1e300}, "body/score"),
+        ("POST", f"/handbooks/{session}/acknowledgements",
+         {"worker_id": worker, "edition": 2**31}, "body/edition"),
+    ]  # fmt: skip
+    for method, path, body, field in ask:
+        response = await training.client.request(
+            method, path, json=body, headers=_trainer(training)
+        )
+        assert response.status_code == 422, (path, response.text)
+        assert [e["field"] for e in response.json()["errors"]] == [field], response.text

@@ -25,6 +25,7 @@ from wangge.training.domain.sessions import (
     SERVICE,
     InvalidTraining,
     WrongState,
+    redact_names,
     sealed,
     sealed_field,
 )
@@ -153,7 +154,8 @@ def hold(
         ForumHeld(
             forum_id=forum_id, topic=redact(topic), held_at=held_at, place=redact(place),
             participants=participants, guests=[mask_name(g) for g in guests],
-            summary=redact(summary), sealed=sealed(seal, guests=guests, summary=summary),
+            summary=redact_names(summary, guests),
+            sealed=sealed(seal, guests=guests, summary=summary),
         )
     ]  # fmt: skip
 

@@ -26,6 +26,7 @@ from wangge.training.domain.sessions import (
     SERVICE,
     InvalidTraining,
     WrongState,
+    redact_names,
     sealed,
     sealed_field,
 )
@@ -176,7 +177,8 @@ def arrange(
         SecondmentArranged(
             secondment_id=secondment_id, worker_id=worker_id, host_kind=host_kind,
             host=redact(host), starts_on=starts_on, ends_on=ends_on, mentor=mask_name(mentor),
-            goals=[redact(goal) for goal in goals], sealed=sealed(seal, mentor=mentor, goals=goals),
+            goals=[redact_names(goal, [mentor]) for goal in goals],
+            sealed=sealed(seal, mentor=mentor, goals=goals),
         )
     ]  # fmt: skip
 
