@@ -10,7 +10,11 @@ from datetime import UTC, datetime
 import pytest
 from sqlalchemy.ext.asyncio import create_async_engine
 
-from wangge.cases.consumed.registry import PersonDetailsCorrected, PersonRegistered
+from wangge.cases.consumed.registry import (
+    PersonalDataErased,
+    PersonDetailsCorrected,
+    PersonRegistered,
+)
 from wangge.cases.projections.residents import UNKNOWN_RESIDENT, Residents, name_masked
 from wangge.events import IntegrationEvent, RecordedEvent
 from wangge.events.envelope import Envelope
@@ -61,3 +65,15 @@ async def test_a_resident_the_copy_does_not_know_gets_the_placeholder_not_a_gues
     assert await name_masked(ctx.conn, ctx.tables, str(uuid.uuid4())) == UNKNOWN_RESIDENT
     assert await name_masked(ctx.conn, ctx.tables, "p-1101") == UNKNOWN_RESIDENT
     assert await name_masked(ctx.conn, None, str(uuid.uuid4())) == UNKNOWN_RESIDENT
+
+
+async def test_a_resident_erased_in_the_registry_is_shown_as_erased_not_with_their_mask(
+    residents: tuple[Residents, ApplyContext],
+) -> None:
+    projection, ctx = residents
+    person = uuid.uuid4()
+    registered = PersonRegistered(person_id=person, name_masked="王**")
+    await projection.apply(ctx, recorded(registered, person))
+    erased = PersonalDataErased(person_id=person, legal_ground="consent_withdrawn")
+    await projection.apply(ctx, recorded(erased, person, version=2))
+    assert await name_masked(ctx.conn, ctx.tables, str(person)) == "已删除"
