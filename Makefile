@@ -39,9 +39,12 @@ system: sync ## the system tests alone: the services as processes on servers of 
 bench: sync ## benchmarks against raw drivers and a peer library; prints a table with ratios
 	@scripts/bench.sh
 
-docs: sync ## JSON Schemas and the AsyncAPI document of every event type, into docs/events/
+docs: sync ## JSON Schemas and the AsyncAPI document of every event type (docs/events/), the access matrices
 	@$(UV) run --frozen wangge-events schemas --out docs/events
 	@$(UV) run --frozen wangge registry access-table --out docs/registry/access.md
+	@$(UV) run --frozen wangge hotline-bridge access-table --out docs/hotline-bridge/access.md
+	@$(UV) run --frozen wangge cases access-table --out docs/cases/access.md
+	@$(UV) run --frozen wangge training access-table --out docs/training/access.md
 
 services-start: ## start the dev PostgreSQL and Kafka (prints their environment)
 	@scripts/dev/services.sh start
