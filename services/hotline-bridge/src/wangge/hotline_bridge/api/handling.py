@@ -43,6 +43,7 @@ from wangge.service.auth import Principal, require
 from wangge.service.commands import NO_BODY, Command, CommandContext
 from wangge.service.deps import ReadConnection, State
 from wangge.service.errors import DomainError, NotFound
+from wangge.service.responses import problems
 
 router = APIRouter(tags=["handling"])
 Triage = Annotated[Principal, Depends(require("subdistrict_admin", "community_staff"))]
@@ -287,7 +288,10 @@ async def retry_delivery(
 
 
 @router.post(
-    "/tickets/follow-ups", response_model=TicketView, openapi_extra=_body(StandardFollowUp)
+    "/tickets/follow-ups",
+    response_model=TicketView,
+    openapi_extra=_body(StandardFollowUp),
+    responses=problems(NotFound, tickets.WrongStatus),
 )
 async def follow_up(
     request: Request,
@@ -320,6 +324,7 @@ async def follow_up(
     "/tickets/extension-decisions",
     response_model=TicketView,
     openapi_extra=_body(StandardExtensionDecision),
+    responses=problems(NotFound, tickets.WrongStatus),
 )
 async def extension_decision(
     request: Request,

@@ -39,6 +39,23 @@ from wangge.service.times import stored
 
 router = APIRouter(prefix="/open311/v2", tags=["open311"])
 
+_EITHER: dict[str, Any] = {"application/json": {}, "text/xml": {}}
+"""Every Open311 answer comes in JSON or XML, as the path's suffix asks."""
+
+
+def _answers(*errors: int) -> dict[int | str, dict[str, Any]]:
+    """The ``responses=`` of an Open311 route: its answer and its errors, in the
+    specification's format (``[{"code", "description"}]``, ``<errors><error>``), JSON or XML;
+    an unknown suffix is a 404 in JSON."""
+    described = {400: "a parameter is wrong", 403: "no known api_key", 404: "no such record"}
+    return {
+        200: {"description": "the answer, as JSON or XML", "content": _EITHER},
+        **{
+            status: {"description": described[status], "content": _EITHER}
+            for status in sorted({*errors, 404})
+        },
+    }
+
 
 async def _ticket_id(
     conn: AsyncConnection, ticket_id: uuid.UUID, row: Mapping[str, Any] | None
@@ -106,7 +123,7 @@ def _format(fmt: str) -> str:
     return fmt
 
 
-@router.get("/services.{fmt}", summary="Service list")
+@router.get("/services.{fmt}", summary="Service list", responses=_answers())
 async def service_list(request: Request, fmt: str) -> Response:
     """Every category of the dispatch catalogue, as an Open311 service."""
     fmt = _format(fmt)
@@ -129,7 +146,7 @@ async def service_list(request: Request, fmt: str) -> Response:
     )
 
 
-@router.get("/services/{service_code}.{fmt}", summary="Service definition")
+@router.get("/services/{service_code}.{fmt}", summary="Service definition", responses=_answers())
 async def service_definition(request: Request, service_code: str, fmt: str) -> Response:
     """A service's extra attributes: none, every category is described by its name alone."""
     fmt = _format(fmt)
@@ -159,7 +176,7 @@ def _float(form: Mapping[str, list[str]], name: str, fmt: str) -> float | None:
         raise Open311Error(400, f"{name}: not a number", fmt) from None
 
 
-@router.post("/requests.{fmt}", summary="Post a service request")
+@router.post("/requests.{fmt}", summary="Post a service request", responses=_answers(400, 403))
 async def post_request(request: Request, fmt: str) -> Response:
     """Take a request in as a ticket (form-encoded, as the specification has it)."""
     fmt = _format(fmt)
@@ -226,7 +243,9 @@ async def post_request(request: Request, fmt: str) -> Response:
     )
 
 
-@router.get("/tokens/{token}.{fmt}", summary="Service request id from a token")
+@router.get(
+    "/tokens/{token}.{fmt}", summary="Service request id from a token", responses=_answers()
+)
 async def token(request: Request, token: str, fmt: str) -> Response:
     """Requests are taken in at once: a token is the request's own id."""
     fmt = _format(fmt)
@@ -314,7 +333,7 @@ def _int(text: str | None, name: str, fmt: str, default: int, most: int) -> int:
     return int(text)
 
 
-@router.get("/requests.{fmt}", summary="Service requests")
+@router.get("/requests.{fmt}", summary="Service requests", responses=_answers(400))
 async def get_requests(request: Request, fmt: str) -> Response:
     """Requests by id (comma-separated), or by service, time window (90 days) and status."""
     fmt = _format(fmt)
@@ -335,7 +354,9 @@ async def get_requests(request: Request, fmt: str) -> Response:
     return _render(fmt, "service_requests", "request", rows)
 
 
-@router.get("/requests/{service_request_id}.{fmt}", summary="A service request")
+@router.get(
+    "/requests/{service_request_id}.{fmt}", summary="A service request", responses=_answers()
+)
 async def get_request(request: Request, service_request_id: str, fmt: str) -> Response:
     """One request (a list of one, as the specification has it)."""
     fmt = _format(fmt)
