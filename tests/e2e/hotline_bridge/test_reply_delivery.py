@@ -76,3 +76,35 @@ async def test_a_reply_that_keeps_failing_is_dead_lettered_until_staff_retry(
     assert len(receiver.kept) == 1
     again = await pair.hotline.client.post(f"/tickets/{ticket}/delivery/retry", headers=staff)
     assert again.status_code == 409
+
+
+@pytest.mark.hotline(**FAST)
+async def test_the_hotline_gets_the_full_reply_the_log_its_redacted_copy(
+    pair: Pair, receiver: Receiver
+) -> None:
+    receiver.secret = pair.hotline.settings.signing_secret()
+    receiver.mode = "up"
+    worker = pair.hotline.as_("grid_worker", places=[pair.tree.grid_code])
+    view = await routed(pair, "沿江街道滨江社区12栋2单元1201 漏水")
+    ticket = view["ticket_id"]
+    await pair.hotline.client.post(f"/tickets/{ticket}/accept", headers=worker)
+    text = "已上门维修，如仍漏水请拨物业电话13912345678"
+    done = await pair.hotline.client.post(
+        f"/tickets/{ticket}/reply", json={"reply": text, "solved": True}, headers=worker
+    )
+    assert done.json()["reply"] == text  # staff see what they wrote
+    await settle(pair, [ticket], "delivered")
+    assert [r["reply"] for r in receiver.kept.values()] == [text]
+    events = await pair.hotline.store.read_stream(f"ticket-{ticket}")
+    stored = [e.data.model_dump_json() for e in events]
+    assert not any("13912345678" in data for data in stored)
+    assert any("139****5678" in data for data in stored)
+    erased = await pair.hotline.client.request(
+        "DELETE", f"/tickets/{ticket}/caller", json={"legal_ground": "purpose_achieved"},
+        headers=pair.hotline.as_("hotline_system"),
+    )  # fmt: skip
+    assert erased.json() == {"erased": 1, "ticket_ids": [ticket]}
+    shown = await pair.hotline.client.get(
+        f"/tickets/{ticket}", headers=pair.hotline.as_("subdistrict_admin")
+    )
+    assert shown.json()["reply"] == "已上门维修，如仍漏水请拨物业电话139****5678"
