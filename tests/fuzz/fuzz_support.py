@@ -1,5 +1,6 @@
 """Fuzzing a running service's OpenAPI with schemathesis: every operation gets a bounded number
-of generated requests (valid and invalid), sent in-process to the app the fixtures started.
+of generated requests (valid and invalid), sent in-process to the app the fixtures started, as
+a caller of every role.
 
 The requests go through the service's own ``httpx`` client on the test's event loop, not through
 schemathesis's ASGI transport: that one runs the app's lifespan a second time on a loop of its own
@@ -7,14 +8,21 @@ schemathesis's ASGI transport: that one runs the app's lifespan a second time on
 not be the app under test. Hypothesis drives the generation in a worker thread and hands each
 request to the loop, so the service's background tasks keep running between requests as they do
 in production.
+
+Each operation gets, in this order: schemathesis's coverage phase (the edges of every valid
+range) and ``EXAMPLES`` Hypothesis cases as the first caller, who may do the most; then
+``ROLE_EXAMPLES`` cases as each other caller in turn. Path parameters, and body fields of the
+same names, take the ids of records the test seeded half of the time, so that requests get past
+the 404 to the handlers; the other half they are what schemathesis draws.
 """
 
 from __future__ import annotations
 
 import asyncio
+import itertools
 import time
-from collections import defaultdict
-from collections.abc import Callable, Mapping
+from collections import Counter, defaultdict
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
@@ -25,20 +33,22 @@ import schemathesis
 from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 from schemathesis import GenerationMode
-from schemathesis.checks import not_a_server_error
-from schemathesis.core.failures import FailureGroup
 from schemathesis.core.result import Err
-from schemathesis.core.transport import Response
 from schemathesis.generation.drivers import CoverageGenerator
 from schemathesis.generation.feedback import NO_FEEDBACK
+from schemathesis.generation.meta import REQUEST_SHAPE_PROBES, coverage_scenario
 from schemathesis.generation.overrides import Override
 from schemathesis.schemas import APIOperation, BaseSchema
 
 from wangge.hotline_bridge.signing import SIGNATURE, TIMESTAMP, sign
 
 EXAMPLES = 12
-"""Generated requests per operation: enough to hit the bounds of each parameter now and then,
-few enough that the four services take about two minutes on two cores."""
+"""Hypothesis cases an operation as the first caller: enough to hit the bounds of each parameter
+now and then, few enough that the four services take well under three minutes on two cores."""
+
+ROLE_EXAMPLES = 2
+"""Hypothesis cases an operation as each other caller: every (operation, role) is met, mostly
+to check that a refusal by role or place is documented and never a 500."""
 
 DEADLINE = timedelta(seconds=5)
 """Per request; generous because a shared CI machine is slow now and then, and a deadline that
@@ -46,29 +56,61 @@ trips on load would make the run flaky."""
 
 PROBLEM = "application/problem+json"
 
+ACCEPTED = frozenset({401, 403, 404, 409, 410, 429})
+"""Refusals a request valid by the schema may still meet: who asks, what exists, its state."""
+
+STATEFUL = frozenset({"urn:wangge:problem:idempotency-key-reused"})
+"""Problem types that say what earlier requests did, not that this one breaks the schema (two
+generated requests may draw the same ``Idempotency-Key``)."""
+
+FIELDS_SHOWN = 3
+"""Fields a refusal's summary names."""
+
+FAILURES_AN_OPERATION = 3
+"""Failures kept per operation: the first few say what is wrong, the rest would only repeat."""
+
 # the keyword arguments of ``requests.Request`` among what schemathesis serializes a case into
 _REQUEST_FIELDS = ("method", "url", "headers", "params", "data", "json", "files", "cookies")
+
+Headers = Mapping[str, str]
 
 
 @dataclass
 class Fuzzed:
-    """What one service's run found: failures (a 500, a problem of the wrong content type) and
-    statuses the OpenAPI does not document, per operation."""
+    """What one service's run found, per operation: failures (a 500, a problem of the wrong
+    content type), answers its OpenAPI does not document (``"404"``, or ``"200 text/xml"`` for a
+    documented status in an undocumented type), and refusals of requests valid by the schema."""
 
     service: str
     requests: int = 0
+    by_role: Counter[str] = field(default_factory=Counter)
     failures: list[str] = field(default_factory=list)
-    undocumented: defaultdict[str, set[int]] = field(default_factory=lambda: defaultdict(set))
+    undocumented: defaultdict[str, set[str]] = field(default_factory=lambda: defaultdict(set))
+    refused: defaultdict[str, Counter[str]] = field(default_factory=lambda: defaultdict(Counter))
 
     def summary(self) -> str:
-        """The undocumented statuses, one operation a line, for the next step of the issue (every
-        status documented) to start from."""
-        lines = [f"{self.service}: {self.requests} requests, undocumented statuses:"]
+        """What was sent, and what is still to document or accept, one operation a line."""
+        roles = ", ".join(f"{role} {n}" for role, n in sorted(self.by_role.items()))
+        lines = [f"{self.service}: {self.requests} requests ({roles})"]
+        lines.append("  undocumented answers:" if self.undocumented else "  all answers documented")
         lines += [
-            f"  {label}: {', '.join(map(str, sorted(statuses)))}"
-            for label, statuses in sorted(self.undocumented.items())
+            f"    {label}: {', '.join(sorted(answers))}"
+            for label, answers in sorted(self.undocumented.items())
+        ]
+        lines.append(
+            "  requests valid by the schema, refused:"
+            if self.refused
+            else "  no valid request refused"
+        )
+        lines += [
+            f"    {label}: " + "; ".join(f"{why} (x{n})" for why, n in sorted(reasons.items()))
+            for label, reasons in sorted(self.refused.items())
         ]
         return "\n".join(lines)
+
+    def fail(self, label: str, message: str) -> None:
+        if sum(1 for f in self.failures if f.startswith(f"{label}: ")) < FAILURES_AN_OPERATION:
+            self.failures.append(f"{label}: {message}")
 
 
 def hotline_signature(secret: bytes) -> Callable[[bytes], dict[str, str]]:
@@ -85,22 +127,23 @@ async def fuzz(
     service: str,
     client: httpx.AsyncClient,
     *,
-    headers: Mapping[str, str],
+    callers: Mapping[str, Headers],
     signed: Callable[[bytes], dict[str, str]] | None = None,
-    known: Mapping[str, str] | None = None,
-    excluded: Mapping[str, str] | None = None,
+    known: Mapping[str, Sequence[Any]] | None = None,
+    own_errors: Sequence[str] = (),
 ) -> Fuzzed:
-    """Fuzz every operation of the app behind ``client`` as the caller of ``headers``; ``signed``
-    adds headers computed from the body sent; ``known`` names path parameters (``ticket_id``)
-    whose value exists, so that generated bodies reach the handler past its 404; ``excluded``
-    maps operation labels (``"POST /tickets"``) to why they are left out."""
+    """Fuzz every operation of the app behind ``client``; ``callers`` name each caller's headers
+    (the first goes through the coverage phase); ``signed`` adds headers computed from the body
+    sent; ``known`` gives values that exist for path parameters and body fields of those names
+    (``ticket_id``); ``own_errors`` are path prefixes whose errors are not problem details."""
     response = await client.get("/openapi.json")
     assert response.status_code == 200, response.text
     schema = schemathesis.openapi.from_dict(response.json())
     loop = asyncio.get_running_loop()
-    sender = _Sender(client, loop, dict(headers), signed)
+    sender = _Sender(client, loop, signed)
     fuzzed = Fuzzed(service)
-    await asyncio.to_thread(_run, schema, sender, fuzzed, known or {}, excluded or {})
+    run = _Run(schema, sender, fuzzed, dict(callers), known or {}, tuple(own_errors))
+    await asyncio.to_thread(run.all)
     return fuzzed
 
 
@@ -108,13 +151,12 @@ async def fuzz(
 class _Sender:
     client: httpx.AsyncClient
     loop: asyncio.AbstractEventLoop
-    headers: dict[str, str]
     signed: Callable[[bytes], dict[str, str]] | None
 
-    def send(self, case: schemathesis.Case[Any]) -> httpx.Response:
+    def send(self, case: schemathesis.Case[Any], headers: Headers) -> httpx.Response:
         """The case as the wire would carry it (schemathesis's serialization, through
         ``requests``), sent by the service's client on the service's loop."""
-        kwargs = case.as_transport_kwargs(base_url=str(self.client.base_url), headers=self.headers)
+        kwargs = case.as_transport_kwargs(base_url=str(self.client.base_url), headers=dict(headers))
         prepared = requests.Request(
             **{key: kwargs[key] for key in _REQUEST_FIELDS if key in kwargs}
         ).prepare()
@@ -122,12 +164,14 @@ class _Sender:
         # requests prepares a str or bytes here: nothing this harness sends streams
         body = raw.encode() if isinstance(raw, str) else raw
         assert isinstance(body, bytes), type(body)
-        for name, value in self.headers.items():
+        for name, value in headers.items():
             # a negative case that drops the token would only ever meet the 401 (one that mangles
             # it still reaches the token parser)
             prepared.headers.setdefault(name, value)
+        # a line break ends a header on the wire: what follows it never reaches a service (a
+        # value drawn for the pattern ``...$`` may end with one, as Python's ``$`` allows it)
         sent = {
-            name: value.decode("latin-1") if isinstance(value, bytes) else value
+            name: (value.decode("latin-1") if isinstance(value, bytes) else value).strip()
             for name, value in prepared.headers.items()
         }
         if self.signed is not None:
@@ -138,78 +182,126 @@ class _Sender:
         return future.result(timeout=60)
 
 
-def _run(
-    schema: BaseSchema,
-    sender: _Sender,
-    fuzzed: Fuzzed,
-    known: Mapping[str, str],
-    excluded: Mapping[str, str],
-) -> None:
-    for result in schema.get_all_operations():
-        if isinstance(result, Err):
-            fuzzed.failures.append(f"an operation the OpenAPI does not describe: {result.err()}")
-            continue
-        operation = result.ok()
-        if operation.label in excluded:
-            continue
-        try:
-            _fuzz_operation(operation, sender, fuzzed, known)
-        # schemathesis's FailureGroup is a BaseExceptionGroup, not an Exception
-        except (Exception, FailureGroup) as error:
-            fuzzed.failures.append(f"{operation.label}: {error}")
+@dataclass
+class _Run:
+    schema: BaseSchema
+    sender: _Sender
+    fuzzed: Fuzzed
+    callers: dict[str, Headers]
+    known: Mapping[str, Sequence[Any]]
+    own_errors: tuple[str, ...]
 
+    def all(self) -> None:
+        for result in self.schema.get_all_operations():
+            if isinstance(result, Err):
+                self.fuzzed.failures.append(
+                    f"an operation the OpenAPI does not describe: {result.err()}"
+                )
+                continue
+            operation = result.ok()
+            try:
+                self.operation(operation)
+            except Exception as error:  # the harness's own trouble, reported with the operation
+                self.fuzzed.fail(operation.label, f"{type(error).__name__}: {error}")
 
-def _fuzz_operation(
-    operation: APIOperation[Any, Any, Any, Any],
-    sender: _Sender,
-    fuzzed: Fuzzed,
-    known: Mapping[str, str],
-) -> None:
-    documented = set(operation.definition.raw.get("responses", {}))
+    def operation(self, operation: APIOperation[Any, Any, Any, Any]) -> None:
+        first, *others = self.callers
 
-    def exchange(case: schemathesis.Case[Any]) -> None:
-        response = sender.send(case)
-        fuzzed.requests += 1
-        status = response.status_code
-        if str(status) not in documented and f"{status // 100}XX" not in documented:
-            fuzzed.undocumented[operation.label].add(status)
-        case.validate_response(Response.from_httpx(response, verify=True), [not_a_server_error])
-        # Open311 (GeoReport v2) answers errors in its own format, as its clients expect
-        if status >= 400 and not operation.path.startswith("/open311/"):
-            media_type = response.headers.get("content-type", "").split(";")[0].strip()
-            assert media_type == PROBLEM, (
-                f"{status} answered as {media_type!r}, not {PROBLEM}: {response.text[:500]}"
+        def exchange(case: schemathesis.Case[Any], role: str) -> None:
+            response = self.sender.send(case, self.callers[role])
+            self.fuzzed.requests += 1
+            self.fuzzed.by_role[role] += 1
+            self.check(operation, case, response)
+
+        coverage = CoverageGenerator(
+            operation=operation,
+            generation_modes=[GenerationMode.POSITIVE],
+            generation_config=operation.schema.config.generation_for(
+                operation=operation, phase="coverage"
+            ),
+            auth_storage=None,
+            override=Override(),
+            feedback=NO_FEEDBACK,
+        )
+        for case in coverage:
+            exchange(case, first)
+        cases = st.one_of(self.cases(operation, GenerationMode.POSITIVE),
+                          self.cases(operation, GenerationMode.NEGATIVE))  # fmt: skip
+
+        # two test functions, so that Hypothesis's derandomized seeds (one per function) give
+        # the other callers other requests than the first one's
+        @_bounded(EXAMPLES)
+        @given(case=cases)
+        def as_first(case: schemathesis.Case[Any]) -> None:
+            exchange(case, first)
+
+        turns = itertools.cycle(others)
+
+        @_bounded(ROLE_EXAMPLES * len(others))
+        @given(case=cases)
+        def as_each_other(case: schemathesis.Case[Any]) -> None:
+            exchange(case, next(turns))
+
+        as_first()
+        if others:
+            as_each_other()
+
+    def cases(
+        self, operation: APIOperation[Any, Any, Any, Any], mode: GenerationMode
+    ) -> st.SearchStrategy[schemathesis.Case[Any]]:
+        known = self.known
+        names = [p.name for p in operation.path_parameters if p.name in known]
+
+        @st.composite
+        def seeded(draw: st.DrawFn) -> schemathesis.Case[Any]:
+            existing: dict[str, Any] = {}
+            if draw(st.booleans()):
+                existing = {name: draw(st.sampled_from(known[name])) for name in names}
+            case = draw(operation.as_strategy(mode, path_parameters=existing))
+            body = case.body
+            if mode.is_positive and isinstance(body, dict) and draw(st.booleans()):
+                for name in sorted(set(body) & set(known)):
+                    body[name] = draw(st.sampled_from(known[name]))
+            return case
+
+        return seeded()
+
+    def check(
+        self,
+        operation: APIOperation[Any, Any, Any, Any],
+        case: schemathesis.Case[Any],
+        response: httpx.Response,
+    ) -> None:
+        label, status = operation.label, response.status_code
+        media_type = response.headers.get("content-type", "").split(";")[0].strip()
+        if status >= 500 and status != 503:
+            self.fuzzed.fail(label, f"{status} on {_request(case)}: {response.text[:300]}")
+            return
+        own = operation.path.startswith(self.own_errors) if self.own_errors else False
+        if status >= 400 and not own and media_type != PROBLEM:
+            self.fuzzed.fail(
+                label, f"{status} answered as {media_type!r}, not {PROBLEM}: {response.text[:300]}"
             )
+        answer = _undocumented(operation.definition.raw.get("responses", {}), status, media_type,
+                               bool(response.content))  # fmt: skip
+        if answer is not None:
+            self.fuzzed.undocumented[label].add(answer)
+        meta = case.meta
+        if (
+            400 <= status < 500
+            and status not in ACCEPTED
+            and meta is not None
+            and meta.generation.mode.is_positive
+            and coverage_scenario(case) not in REQUEST_SHAPE_PROBES
+        ):
+            why = _why(status, response)
+            if why is not None:
+                self.fuzzed.refused[label][why] += 1
 
-    # Schemathesis's coverage phase first: the edges of every valid range (the longest string,
-    # the largest number, the first and last dates), which is where a missing bound turns into
-    # a 500. Deterministic and a few dozen cases an operation at most.
-    coverage = CoverageGenerator(
-        operation=operation,
-        generation_modes=[GenerationMode.POSITIVE],
-        generation_config=operation.schema.config.generation_for(
-            operation=operation, phase="coverage"
-        ),
-        auth_storage=None,
-        override=Override(),
-        feedback=NO_FEEDBACK,
-    )
-    for case in coverage:
-        exchange(case)
-    # then Hypothesis, valid and invalid requests, with the ids that exist: the coverage phase
-    # has already sent ids that do not
-    existing = {
-        parameter.name: known[parameter.name]
-        for parameter in operation.path_parameters
-        if parameter.name in known
-    }
-    cases = st.one_of(
-        operation.as_strategy(GenerationMode.POSITIVE, path_parameters=existing),
-        operation.as_strategy(GenerationMode.NEGATIVE, path_parameters=existing),
-    )
 
-    @settings(
-        max_examples=EXAMPLES,
+def _bounded(examples: int) -> Callable[[Callable[..., None]], Callable[..., None]]:
+    return settings(
+        max_examples=examples,
         derandomize=True,  # the same requests every run: a failure in CI is one to reproduce
         database=None,
         deadline=DEADLINE,
@@ -217,8 +309,43 @@ def _fuzz_operation(
         suppress_health_check=list(HealthCheck),
         print_blob=False,
     )
-    @given(case=cases)
-    def check(case: schemathesis.Case[Any]) -> None:
-        exchange(case)
 
-    check()
+
+def _undocumented(
+    responses: Mapping[str, Any], status: int, media_type: str, has_body: bool
+) -> str | None:
+    """``"404"`` for a status the operation does not document, ``"200 text/xml"`` for a
+    documented status sent in a content type it does not name; None if both are documented."""
+    documented = responses.get(str(status)) or responses.get(f"{status // 100}XX")
+    if documented is None:
+        return str(status)
+    if not has_body:
+        return None
+    content = documented.get("content", {}) if isinstance(documented, dict) else {}
+    for named in content:
+        main, _, sub = str(named).partition("/")
+        if named == media_type or named == "*/*" or (sub == "*" and media_type.startswith(main)):
+            return None
+    return f"{status} {media_type or '(no content type)'}"
+
+
+def _why(status: int, response: httpx.Response) -> str | None:
+    """A refusal in a few words: status, problem type, the fields it names; None for a refusal
+    that earlier requests explain."""
+    try:
+        body = response.json()
+    except ValueError:
+        return str(status)
+    if not isinstance(body, dict):
+        return str(status)
+    if body.get("type") in STATEFUL:
+        return None
+    kind = str(body.get("type", "")).removeprefix("urn:wangge:problem:")
+    fields = sorted({str(e.get("field")) for e in body.get("errors") or [] if isinstance(e, dict)})
+    if len(fields) > FIELDS_SHOWN:  # a union's every branch (a GeoJSON boundary's are hundreds)
+        fields = [*fields[:FIELDS_SHOWN], f"{len(fields) - FIELDS_SHOWN} more"]
+    return f"{status} {kind}" + (f" [{', '.join(fields)}]" if fields else "")
+
+
+def _request(case: schemathesis.Case[Any]) -> str:
+    return f"{case.method} {case.formatted_path} query={case.query} body={str(case.body)[:200]}"
