@@ -28,7 +28,7 @@ async def _grid_month(trio: Trio) -> Any:
 
 
 async def _ticket(trio: Trio, ticket_id: str) -> Any:
-    admin = trio.hotline.as_("subdistrict_admin")
+    admin = trio.hotline.as_("subdistrict_admin", places=["320111001"])
     return (await trio.hotline.client.get(f"/tickets/{ticket_id}", headers=admin)).json()
 
 

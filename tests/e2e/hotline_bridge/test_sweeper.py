@@ -18,7 +18,7 @@ async def test_a_ticket_near_its_deadline_is_reminded_then_overdue_once_each(pai
         deadline=(now + timedelta(hours=1)).isoformat(),
     )  # fmt: skip
     sweeper = Sweeper(pair.hotline.app.state.service)
-    admin = pair.hotline.as_("subdistrict_admin")
+    admin = pair.hotline.as_("subdistrict_admin", places=["320111001"])
 
     async def reminder() -> str | None:
         ticket = await pair.hotline.client.get(f"/tickets/{view['ticket_id']}", headers=admin)
@@ -44,7 +44,7 @@ async def test_a_triage_ticket_is_routed_once_its_building_is_registered(pair: P
     assert building.status_code == 201, building.text
     await pair.mapped(building.json()["place_id"])
     await Sweeper(pair.hotline.app.state.service).sweep()
-    admin = pair.hotline.as_("subdistrict_admin")
+    admin = pair.hotline.as_("subdistrict_admin", places=["320111001"])
     ticket = (await pair.hotline.client.get(f"/tickets/{view['ticket_id']}", headers=admin)).json()
     assert (ticket["status"], ticket["routing_method"]) == ("routed", "building")
     assert ticket["grid_id"] == pair.tree.grid

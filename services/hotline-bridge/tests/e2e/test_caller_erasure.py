@@ -93,7 +93,7 @@ async def test_erasing_a_tickets_caller_shreds_its_key_once(hotline: Hotline) ->
         )
     assert wrapped is None
     read = await hotline.client.get(
-        f"/tickets/{erased_ticket}", headers=hotline.as_("subdistrict_admin")
+        f"/tickets/{erased_ticket}", headers=hotline.as_("subdistrict_admin", places=["320111001"])
     )
     shown = read.json()
     assert shown["content"] == redact(CONTENT) and shown["caller_erased"] is True
@@ -118,7 +118,7 @@ async def test_erasing_an_unknown_ticket_is_a_404_and_a_missing_ground_a_422(
     view = (await push(hotline, ticket())).json()
     bad = await hotline.client.request(
         "DELETE", f"/tickets/{view['ticket_id']}/caller", json={"legal_ground": "because"},
-        headers=hotline.as_("subdistrict_admin"),
+        headers=hotline.as_("subdistrict_admin", places=["320111001"]),
     )  # fmt: skip
     assert bad.status_code == 422
     assert "body/legal_ground" in [e["field"] for e in bad.json()["errors"]]

@@ -24,7 +24,8 @@ async def test_a_signed_push_becomes_a_ticket_with_its_deadline(hotline: Hotline
     assert view["deadline"] == "2026-12-16T15:59:59Z"  # 13 working days, end of day in China
     assert (view["caller_name_masked"], view["caller_phone_masked"]) == ("王**", "138****5678")
     read = await hotline.client.get(
-        f"/tickets/{view['ticket_id']}", headers=hotline.as_("subdistrict_admin")
+        f"/tickets/{view['ticket_id']}",
+        headers=hotline.as_("subdistrict_admin", places=["320111001"]),
     )
     assert read.json() == view
 
@@ -69,7 +70,7 @@ async def test_pushes_arriving_together_share_a_transaction_and_answer_as_alone(
     assert results[2].json() == results[12].json()
     pair = sorted([results[0].json(), results[10].json()], key=lambda v: v["duplicate_of"] or "")
     assert pair[0]["duplicate_of"] is None and pair[1]["duplicate_of"] == pair[0]["ticket_id"]
-    staff = hotline.as_("subdistrict_admin")
+    staff = hotline.as_("subdistrict_admin", places=["320111001"])
     for result in results:
         if result.status_code in (200, 201):
             view = result.json()
@@ -106,7 +107,9 @@ async def test_an_unsigned_stale_or_forged_push_is_refused(hotline: Hotline) -> 
 
 
 async def test_only_the_hotline_pushes(hotline: Hotline) -> None:
-    response = await push(hotline, ticket(), headers=hotline.as_("subdistrict_admin"))
+    response = await push(
+        hotline, ticket(), headers=hotline.as_("subdistrict_admin", places=["320111001"])
+    )
     assert response.status_code == 403
 
 

@@ -23,8 +23,7 @@ from wangge.events import Metadata
 from wangge.events.db import read_only
 from wangge.events.projection import active_tables
 from wangge.events.telemetry import current_traceparent
-from wangge.hotline_bridge.api.handling import covers
-from wangge.hotline_bridge.api.tickets import HOTLINE, Keys
+from wangge.hotline_bridge.api.tickets import HOTLINE, Keys, covers
 from wangge.hotline_bridge.handling import erase_callers
 from wangge.hotline_bridge.personal_data import CallerKeys
 from wangge.hotline_bridge.projections.callers import CallerPhones

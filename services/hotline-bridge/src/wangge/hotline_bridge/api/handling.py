@@ -29,6 +29,7 @@ from wangge.hotline_bridge.api.tickets import (
     TicketView,
     adapter_of,
     catalogue_of,
+    covers,
     signed_body,
     ticket_view,
     views_of,
@@ -129,23 +130,6 @@ async def _may_handle(state: ServiceState, principal: Principal, ticket_id: uuid
         row = await _ticket_row(conn, state, ticket_id)
         if not await covers(conn, state, principal, row.grid_id):
             raise NotFound(f"no ticket {ticket_id}", field="ticket_id")  # not theirs to see
-
-
-async def covers(
-    conn: AsyncConnection, state: ServiceState, principal: Principal, grid_id: uuid.UUID | None
-) -> bool:
-    """Whether the caller's places cover a ticket of grid ``grid_id``; a ticket no grid took
-    (triage, returned) is the subdistrict's and the communities' staff's."""
-    if grid_id is None:
-        return principal.has_any(("subdistrict_admin", "community_staff"))
-    places = await grid_map(conn, state)
-    code = None
-    if places is not None:
-        t = places["places"]
-        code = await conn.scalar(
-            sa.select(t.c.code).where(t.c.place_id == grid_id, t.c.kind == "grid")
-        )
-    return code is not None and principal.covers(str(code))
 
 
 async def _command(

@@ -62,8 +62,6 @@ def scope_of(route: APIRoute) -> str:
         return "tickets no grid took"
     if path == "/metrics":
         return "areas in the caller's places"
-    if path == "/tickets/{ticket_id}" and method == "GET":
-        return "every ticket of the bridge's subdistrict"
     if path == "/tickets/{ticket_id}/route":
         return "a ticket no grid took; the chosen grid: 403 outside the caller's places"
     if path == "/callers/erasure":

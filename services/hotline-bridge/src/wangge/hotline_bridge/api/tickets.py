@@ -23,7 +23,7 @@ from wangge.events.telemetry import current_traceparent
 from wangge.hotline_bridge.adapters import ADAPTERS, Adapter
 from wangge.hotline_bridge.config import HotlineSettings
 from wangge.hotline_bridge.domain.catalogue import Category, DispatchCatalogue
-from wangge.hotline_bridge.intake import take_in
+from wangge.hotline_bridge.intake import grid_map, take_in
 from wangge.hotline_bridge.personal_data import CallerKeys, opened
 from wangge.hotline_bridge.signing import SIGNATURE, TIMESTAMP, verify
 from wangge.service.app import ServiceState
@@ -239,8 +239,33 @@ async def _view_of(conn: AsyncConnection, keys: CallerKeys, row: Mapping[str, An
 async def get_ticket(
     ticket_id: uuid.UUID, principal: Reader, conn: ReadConnection, state: State, keys: Keys
 ) -> TicketView:
-    """A ticket, its caller masked."""
-    return await ticket_view(conn, state, ticket_id, keys)
+    """A ticket, its caller masked: the hotline's own, or one of the grids in the caller's
+    places (404 outside them, as for a ticket nobody pushed)."""
+    view = await ticket_view(conn, state, ticket_id, keys)
+    if not principal.has_any((HOTLINE,)) and not await covers(
+        conn, state, principal, view.grid_id
+    ):
+        raise NotFound(f"no ticket {ticket_id}", field="ticket_id")
+    return view
+
+
+async def covers(
+    conn: AsyncConnection, state: ServiceState, principal: Principal, grid_id: uuid.UUID | None
+) -> bool:
+    """Whether the caller's places cover a ticket of grid ``grid_id``; a ticket no grid took
+    (triage, returned) is the subdistrict's and the communities' staff's."""
+    if grid_id is None:
+        return principal.has_any(("subdistrict_admin", "community_staff"))
+    places = await grid_map(conn, state)
+    code = None
+    if places is not None:
+        t = places["places"]
+        code = await conn.scalar(
+            sa.select(t.c.code).where(t.c.place_id == grid_id, t.c.kind == "grid")
+        )
+    return code is not None and principal.covers(str(code))
+
+
 
 
 @router.get("/catalogue", response_model=CatalogueView)
