@@ -18,11 +18,13 @@ from typing import Any
 
 import sqlalchemy as sa
 from cryptography.exceptions import InvalidTag
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from wangge.events import DomainEvent
-from wangge.events.db import insert_many
 from wangge.events.sealing import KeyRing, Seal, Sealed, key_table
+from wangge.service.errors import Conflict
 
 metadata = sa.MetaData()
 plan_keys = key_table(metadata, "care_plan_keys", "plan_id")
@@ -61,6 +63,13 @@ def keyrings(kek: bytes) -> KeyRings:
     return KeyRings(plan_keyring(kek), case_keyring(kek), party_keyring(kek))
 
 
+class KeyMadeMeanwhile(Conflict):
+    """Another command made the subject's first key while this one made its own."""
+
+    slug = "key-made-meanwhile"
+    title = "Another change came first: read it again and retry"
+
+
 @dataclass(frozen=True)
 class TextKey:
     """A subject's key for what a command writes about it: an existing one, a new one (kept
@@ -77,9 +86,15 @@ class TextKey:
         return self.ring.sealer(self.key, self.subject_id) if self.key is not None else None
 
     async def keep(self, conn: AsyncConnection) -> None:
-        """Store a new key, in the transaction that appends what it sealed."""
+        """Store a new key, in the transaction that appends what it sealed (a 409 when another
+        command stored one since this one looked: what it sealed could not be opened)."""
         if self.fresh and self.key is not None:
-            await self.ring.keep(conn, self.subject_id, self.key)
+            try:
+                await self.ring.keep(conn, self.subject_id, self.key)
+            except IntegrityError:
+                raise KeyMadeMeanwhile(
+                    f"{self.subject_id} got its key from another change", field="If-Match"
+                ) from None
 
 
 def new_key(ring: KeyRing, subject_id: uuid.UUID) -> TextKey:
@@ -107,20 +122,18 @@ async def shred(conn: AsyncConnection, ring: KeyRing, subject_ids: Collection[uu
     if not subject_ids:
         return
     subject = ring.table.primary_key.columns[0]
-    for subject_id in subject_ids:
-        await ring.destroy(conn, subject_id)
-    kept = set(
-        (await conn.execute(sa.select(subject).where(subject.in_(list(subject_ids))))).scalars()
-    )
     now = datetime.now(UTC)
-    await insert_many(
-        conn,
-        ring.table,
-        [
-            {subject.name: s, "wrapped": None, "created_at": now, "erased_at": now}
-            for s in subject_ids
-            if s not in kept
-        ],
+    rows = [
+        {subject.name: s, "wrapped": None, "created_at": now, "erased_at": now} for s in subject_ids
+    ]
+    dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
+    # a key another transaction makes meanwhile is waited for, then destroyed below
+    await conn.execute(dialect.insert(ring.table).values(rows).on_conflict_do_nothing())
+    # as KeyRing.destroy, for many at once, keeping when each key was first erased
+    await conn.execute(
+        sa.update(ring.table)
+        .where(subject.in_(list(subject_ids)), ring.table.c.wrapped.is_not(None))
+        .values(wrapped=None, erased_at=now)
     )
 
 
