@@ -22,7 +22,7 @@ from typing import Any
 
 import pytest
 from stdnum.cn import uscc
-from system_flow import settled, unpublished
+from system_flow import eventually, settled, unpublished
 
 from wangge.registry.synthetic import Generator
 
@@ -171,7 +171,7 @@ async def _whole_flow(
     needles.phone(visit_phone, "phone in a visit note")
     needles.name("公孙立新", "organisation contact's name")
     needles.phone(contact_phone, "organisation contact's phone")
-    await _json(
+    visit = await _json(
         system, "POST", f"{registry.url}/visits", admin,
         dwelling_id=person["dwelling_id"], visited_at=datetime.now(UTC).isoformat(),
         note=f"老人说儿子电话{visit_phone}，每周回来一次",
@@ -181,7 +181,9 @@ async def _whole_flow(
         uscc=_uscc("91320111MA1MXYWT0"), name="滨江便民超市有限公司", kind="enterprise",
         place_id=grid_id, contact_name="公孙立新", contact_phone=contact_phone,
     )  # fmt: skip
+    ids["visit"] = visit["visit_id"]
     ids["organisation"] = org["organisation_id"]
+    ids["contact"] = org["contact_id"]
 
     # the hotline: callers whose content repeats their phone and an identity number
     line = Hotline(system, hotline)
@@ -202,18 +204,30 @@ async def _whole_flow(
         )
         assert pushed.status_code == 201, pushed.text
         ids[f"ticket{serial}"] = pushed.json()["ticket_id"]
-    ids["caller_phone"] = _phone(10)
+    ids["caller_phone_1"] = _phone(11)
 
     # the cases service: a dispute with an outside party, a session, a care plan's visit
     outsider, outsider_phone, case_phone = "司马云飞", _phone(20), _phone(21)
     needles.name(outsider, "outside party's name")
     needles.phone(outsider_phone, "outside party's phone")
     needles.phone(case_phone, "phone in a case's text")
-    case = await _json(
-        system, "POST", f"{cases.url}/cases", admin,
-        kind="dispute", source="walk_in", title="邻里漏水纠纷", grid_id=grid_id,
-        description=f"楼上漏水，联系人电话+86 {case_phone}",
-    )  # fmt: skip
+    code = (await _json(system, "GET", f"{registry.url}/places/{grid_id}", admin))["code"]
+    worker = system.headers("grid_worker", places=[code], subject=f"worker-{code}")
+    opened: list[Any] = []
+
+    async def assigned() -> bool:
+        # the cases service learns the grid's worker from the registry's topic: until then a
+        # new case belongs to nobody, and only its worker may accept it
+        case = await _json(
+            system, "POST", f"{cases.url}/cases", admin,
+            kind="dispute", source="walk_in", title="邻里漏水纠纷", grid_id=grid_id,
+            description=f"楼上漏水，联系人电话+86 {case_phone}",
+        )  # fmt: skip
+        opened.append(case)
+        return bool(case["account"] == f"worker-{code}")
+
+    assert await eventually(assigned, seconds=60), "the grid's worker never reached the cases"
+    case = opened[-1]
     case_id = case["case_id"]
     ids["case"] = case_id
     resident_party = await _json(
@@ -226,6 +240,8 @@ async def _whole_flow(
     )  # fmt: skip
     ids["outside_party"] = outside_party["party_id"]
     parties = [resident_party["party_id"], outside_party["party_id"]]
+    await _json(system, "POST", f"{cases.url}/cases/{case_id}/accept", worker)
+    await _json(system, "POST", f"{cases.url}/cases/{case_id}/mediators", admin, mediator="调解员")
     await _json(
         system, "POST", f"{cases.url}/cases/{case_id}/sessions", admin,
         held_at=datetime.now(UTC).isoformat(), place="社区调解室", attendees=parties,
@@ -304,3 +320,99 @@ async def test_no_personal_data_in_clear_on_any_topic_event_table_or_log(system:
     leaks = _leaks(flow.needles, stacks)
     assert not leaks, f"{len(leaks)} personal data in clear:\n" + "\n".join(leaks[:60])
     del training
+    await _erase_and_check(system, registry, hotline, cases, flow)
+
+
+def sealed_blocks(value: Any) -> Iterator[dict[str, str]]:
+    """Every sealed block (``{"key", "nonce", "ciphertext"}``) inside an event's data."""
+    if isinstance(value, dict):
+        if {"key", "nonce", "ciphertext"} <= value.keys():
+            yield value
+        for inner in value.values():
+            yield from sealed_blocks(inner)
+    elif isinstance(value, list):
+        for inner in value:
+            yield from sealed_blocks(inner)
+
+
+async def _unopenable(system: System, service: str, subjects: set[str]) -> dict[str, str]:
+    """For each of ``subjects`` that seals a block in the service's events: whether its data key
+    is gone (``"erased"``), still there (``"opens"``) or was never kept (``"no key"``)."""
+    keyed = {
+        block["key"]
+        for event in await system.events(service)
+        for block in sealed_blocks(event.data)
+        if block["key"] in subjects
+    }
+    tables = await system.sql(
+        service,
+        "SELECT c.table_name, k.column_name FROM information_schema.columns AS c "
+        "JOIN information_schema.key_column_usage AS k USING (table_schema, table_name) "
+        "WHERE c.column_name = 'wrapped' AND c.table_schema = current_schema()",
+    )
+    state: dict[str, str] = {}
+    for subject in keyed:
+        rows = []
+        for table in tables:
+            rows += await system.sql(
+                service,
+                f'SELECT wrapped IS NULL AS erased FROM "{table["table_name"]}" '
+                f'WHERE "{table["column_name"]}" = $1::uuid',
+                subject,
+            )
+        if not rows:
+            state[subject] = "no key"
+        else:
+            state[subject] = "erased" if all(r["erased"] for r in rows) else "opens"
+    return state
+
+
+async def _erase_and_check(
+    system: System, registry: Process, hotline: Process, cases: Process, flow: Flow
+) -> None:
+    """Erase a resident, two callers, an outside party and a contact; then none of their
+    sealed blocks opens in any service (the cases service follows the registry's erasure)."""
+    ids = flow.ids
+    admin = system.headers("subdistrict_admin", places=["320111001"], subject="admin-erasure")
+    hotline_system = system.headers("hotline_system", subject="hotline-12345")
+    ground = {"legal_ground": "consent_withdrawn"}
+    await _json(
+        system, "DELETE", f"{registry.url}/persons/{ids['resident']}/personal-data", admin,
+        **ground,
+    )  # fmt: skip
+    await _json(
+        system, "DELETE", f"{registry.url}/organisations/{ids['organisation']}/contacts/"
+        f"{ids['contact']}", admin, **ground,
+    )  # fmt: skip
+    await _json(
+        system, "DELETE", f"{hotline.url}/tickets/{ids['ticket0']}/caller", hotline_system,
+        **ground,
+    )  # fmt: skip
+    by_phone = await _json(
+        system, "POST", f"{hotline.url}/callers/erasure", hotline_system,
+        phone=ids["caller_phone_1"], **ground,
+    )  # fmt: skip
+    assert by_phone["ticket_ids"] == [ids["ticket1"]], by_phone
+    await _json(
+        system, "DELETE",
+        f"{cases.url}/cases/{ids['case']}/parties/{ids['outside_party']}/personal-data",
+        admin, **ground,
+    )  # fmt: skip
+
+    expected = {
+        "registry": {ids["resident"], ids["visit"], ids["contact"]},
+        "hotline_bridge": {ids["ticket0"], ids["ticket1"]},
+        "cases": {ids["plan"], ids["case"], ids["outside_party"]},
+    }
+
+    async def everything_erased() -> bool:
+        for service, subjects in expected.items():
+            state = await _unopenable(system, service, subjects)
+            if state != dict.fromkeys(subjects, "erased"):
+                print(service, state)
+                return False
+        return True
+
+    assert await eventually(everything_erased, seconds=60), "a sealed block still opens"
+    untouched = await _unopenable(system, "hotline_bridge", {ids["ticket2"]})
+    assert untouched == {ids["ticket2"]: "opens"}  # erasing a caller touched no one else

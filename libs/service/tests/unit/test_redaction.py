@@ -37,6 +37,13 @@ def test_what_a_pattern_finds_is_masked(text: str, expected: str) -> None:
     assert redact(text) == expected
 
 
+def test_known_names_are_masked_wherever_the_text_mentions_them() -> None:
+    text = "我是欧阳明辉，欧阳明说的不对，欧阳明辉电话13812345678"
+    assert redact(text, names=["欧阳明辉", "欧阳明", None, "王"]) == (
+        "我是欧***，欧**说的不对，欧***电话138****5678"
+    )
+
+
 def test_text_without_personal_data_is_unchanged() -> None:
     text = "楼道堆物影响通行，请尽快处理（3栋2单元）"
     assert redact(text) == text

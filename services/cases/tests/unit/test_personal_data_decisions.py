@@ -11,7 +11,7 @@ from datetime import UTC, date, datetime, timedelta
 import pytest
 
 from wangge.cases.domain import care, cases, erasure, upstream
-from wangge.cases.domain.text import written
+from wangge.cases.domain.text import NamingSeal, written
 from wangge.cases.personal_data import opened
 from wangge.events import DomainEvent
 from wangge.events.sealing import KeyRing
@@ -185,3 +185,14 @@ def test_a_registry_erasure_is_recorded_once_with_whatever_ground_it_came_with()
         followed, person_id=person, legal_ground="purpose_achieved", care_plans=[], cases=[]
     )
     assert again == []
+
+
+def test_a_case_keeps_its_outside_parties_sealed_names_and_its_texts_mask_them() -> None:
+    case, party_id = _joined(_accepted(), resident=None)
+    assert [party for party, _ in case.outside] == [party_id]
+    key = KeyRing.generate()
+    seal = NamingSeal(KeyRing.sealer(key, case.case_id), ["赵六"])
+    [noted] = cases.note_progress(case, f"赵六同意赔偿，电话{PHONE}", seal=seal)
+    assert noted.note == f"赵*同意赔偿，电话{PHONE[:3]}****{PHONE[-4:]}"
+    assert noted.sealed_text is not None
+    assert KeyRing.unseal(key, noted.sealed_text) == {"note": f"赵六同意赔偿，电话{PHONE}"}

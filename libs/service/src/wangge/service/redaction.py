@@ -5,8 +5,10 @@ personal data until shown otherwise: the text itself is sealed with its subject'
 this redacted copy travels in clear, for routing and work lists. Patterns find phone numbers
 (mobile and landline, with ``+86``, spaces or dashes), identity numbers (18 and 15 digits),
 licence plates, e-mail addresses and, as a catch-all, any other run of seven or more digits (bank
-cards, QQ numbers, numbers written with odd separators). Names cannot be found by a pattern;
-that is why the text is sealed and this copy is only the clear part.
+cards, QQ numbers, numbers written with odd separators). Names cannot be found by a pattern:
+the names a service knows the text may mention (a ticket's caller, a case's outside parties)
+are masked where they occur; any other is why the text is sealed and this copy only the clear
+part.
 
 Full-width digits and letters (``１３８``) are read as their ASCII forms, and the masks keep
 no more than a mask shown elsewhere does (``138****5678``, ``320111********123X``), so a masked
@@ -16,7 +18,9 @@ value cannot be read back.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
+
+from wangge.service.personal import mask_name
 
 _FULL_WIDTH = {
     **{0xFF10 + i: ord("0") + i for i in range(10)},
@@ -80,10 +84,13 @@ _RULES: tuple[tuple[re.Pattern[str], Callable[[re.Match[str]], str]], ...] = (
 """In order: a later rule sees the earlier rules' masks, whose stars break its digit runs."""
 
 
-def redact(text: str) -> str:
-    """``text`` with every phone number, identity number, plate, e-mail address and long digit
-    run masked; the rest (what the matter is about, where) as written, but for full-width digits
-    and letters, which come back in their ASCII forms."""
+def redact(text: str, *, names: Iterable[str | None] = ()) -> str:
+    """``text`` with ``names`` (of two characters or more) and every phone number, identity
+    number, plate, e-mail address and long digit run masked; the rest (what the matter is about,
+    where) as written, but for full-width digits and letters, which come back in their ASCII
+    forms."""
+    for name in sorted({n for n in names if n and len(n) >= 2}, key=len, reverse=True):
+        text = text.replace(name, mask_name(name))  # 欧阳明辉 before 欧阳
     text = text.translate(_FULL_WIDTH)
     for pattern, mask in _RULES:
         text = pattern.sub(mask, text)

@@ -24,6 +24,7 @@ from wangge.cases.api.access import (
     roster,
 )
 from wangge.cases.domain import cases
+from wangge.cases.domain.text import NamingSeal
 from wangge.cases.handling import Also, change, create, new_id
 from wangge.cases.personal_data import KeyRings, new_key, opened, shred, text_key
 from wangge.cases.projections.cases import Cases
@@ -32,7 +33,7 @@ from wangge.events import DomainEvent
 from wangge.events.command import UnitOfWork
 from wangge.events.db import read_only
 from wangge.events.projection import active_tables
-from wangge.events.sealing import Seal
+from wangge.events.sealing import KeyRing, Seal
 from wangge.service.app import ServiceState
 from wangge.service.commands import NO_BODY, Command, CommandContext
 from wangge.service.deps import ReadConnection, State
@@ -246,17 +247,40 @@ async def _step(
     async with read_only(state.engine) as conn:
         await case_row(conn, state, principal, case_id)  # 404 unless theirs
         key = await text_key(conn, keys.cases, case_id)
+        outsiders = await _outside_keys(conn, state, keys, case_id)
 
     async def keep(unit: UnitOfWork) -> None:
         await key.keep(unit.conn)
         if also is not None:
             await also(unit)
 
+    def with_names(case: cases.Case) -> Sequence[DomainEvent]:
+        seal = key.seal
+        if seal is not None and case.outside:
+            names = [
+                str(KeyRing.unseal(outsiders[party], block)["name"])
+                for party, block in case.outside
+                if party in outsiders
+            ]
+            seal = NamingSeal(seal, names)
+        return decide(case, seal)
+
     await change(
-        command, cases.stream_id(case_id), cases.evolve, lambda c: decide(c, key.seal),
+        command, cases.stream_id(case_id), cases.evolve, with_names,
         what="case", body=body, also=keep,
     )  # fmt: skip
     return await read_case_as(state, principal, case_id, keys)
+
+
+async def _outside_keys(
+    conn: AsyncConnection, state: ServiceState, keys: KeyRings, case_id: uuid.UUID
+) -> dict[uuid.UUID, bytes]:
+    """The data keys of the case's outside parties that were not erased."""
+    p = (await active_tables(conn, state.service_projection(Cases.name)))["parties"]
+    found = await conn.scalars(
+        sa.select(p.c.party_id).where(p.c.case_id == case_id, p.c.resident.is_(None))
+    )
+    return await keys.parties.keys(conn, list(found))
 
 
 @router.post("", status_code=status.HTTP_201_CREATED, response_model=CaseRead)

@@ -332,6 +332,8 @@ class Case:
     parties: frozenset[uuid.UUID] = frozenset()
     outsiders: frozenset[uuid.UUID] = frozenset()
     """The parties from outside the register (the others are residents)."""
+    outside: tuple[tuple[uuid.UUID, Sealed], ...] = ()
+    """The outside parties' sealed names and phones, to mask their names in the case's texts."""
     erased: frozenset[uuid.UUID] = frozenset()
     """The parties whose personal data was erased."""
     mediators: tuple[str, ...] = ()
@@ -366,7 +368,13 @@ def evolve(state: Case | None, event: DomainEvent, version: int) -> Case:
             return replace(state, status=Status.IN_PROGRESS)
         case MediationPartyJoined():
             outsiders = state.outsiders | ({event.party_id} if event.resident is None else set())
-            return replace(state, parties=state.parties | {event.party_id}, outsiders=outsiders)
+            outside = state.outside + (
+                ((event.party_id, event.outside),) if event.outside is not None else ()
+            )
+            return replace(
+                state, parties=state.parties | {event.party_id}, outsiders=outsiders,
+                outside=outside,
+            )  # fmt: skip
         case PartyErased():
             return replace(state, erased=state.erased | {event.party_id})
         case MediatorAppointed():

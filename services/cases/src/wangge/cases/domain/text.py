@@ -15,12 +15,13 @@ was written: both shapes read the same way.
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 from annotated_types import MaxLen
 
 from wangge.events import DomainEvent
-from wangge.events.sealing import Seal
+from wangge.events.sealing import Seal, Sealed
 from wangge.service.redaction import redact
 
 SEALED = "sealed_text"
@@ -35,11 +36,23 @@ def limit(model: type[DomainEvent], name: str) -> int | None:
     return None
 
 
-def clear_copy(text: str, most: int | None = None) -> str:
+class NamingSeal:
+    """A case's seal that also knows the names of its outside parties, so that their clear
+    copies mask those names where a text mentions them (no pattern finds a name)."""
+
+    def __init__(self, seal: Seal, names: Iterable[str]) -> None:
+        self.seal = seal
+        self.names = tuple(names)
+
+    def __call__(self, block: Mapping[str, Any]) -> Sealed:
+        return self.seal(block)
+
+
+def clear_copy(text: str, most: int | None = None, names: Iterable[str] = ()) -> str:
     """The redacted copy of ``text``, cut to ``most`` characters: a mask may be longer than
     what it masks (``a@b.cn`` is ``a***@b.cn``), and a field that refused it would refuse a
     text the client was allowed to send (or another service's fact)."""
-    return redact(text)[:most]
+    return redact(text, names=names)[:most]
 
 
 def written(model: type[DomainEvent], seal: Seal | None, **texts: str | None) -> dict[str, Any]:
@@ -48,11 +61,12 @@ def written(model: type[DomainEvent], seal: Seal | None, **texts: str | None) ->
     (None without a key, or without any text)."""
     fields: dict[str, Any] = {}
     full: dict[str, str] = {}
+    names = seal.names if isinstance(seal, NamingSeal) else ()
     for name, text in texts.items():
         if text is None:
             fields[name] = None
             continue
-        fields[name] = clear_copy(text, limit(model, name))
+        fields[name] = clear_copy(text, limit(model, name), names)
         if text:
             full[name] = text
     fields[SEALED] = seal(full) if seal is not None and full else None

@@ -300,7 +300,7 @@ def receive(
             category=category.code,
             category_name=category.name,
             kind=category.kind,
-            content=redact(intake.content),
+            content=redact(intake.content, names=[intake.caller_name]),
             address=intake.address,
             location=intake.location,
             urgency=intake.urgency,

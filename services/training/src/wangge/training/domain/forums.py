@@ -25,7 +25,6 @@ from wangge.training.domain.sessions import (
     SERVICE,
     InvalidTraining,
     WrongState,
-    redact_names,
     sealed,
     sealed_field,
 )
@@ -154,7 +153,7 @@ def hold(
         ForumHeld(
             forum_id=forum_id, topic=redact(topic), held_at=held_at, place=redact(place),
             participants=participants, guests=[mask_name(g) for g in guests],
-            summary=redact_names(summary, guests),
+            summary=redact(summary, names=guests),
             sealed=sealed(seal, guests=guests, summary=summary),
         )
     ]  # fmt: skip

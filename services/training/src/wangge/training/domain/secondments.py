@@ -26,7 +26,6 @@ from wangge.training.domain.sessions import (
     SERVICE,
     InvalidTraining,
     WrongState,
-    redact_names,
     sealed,
     sealed_field,
 )
@@ -177,7 +176,7 @@ def arrange(
         SecondmentArranged(
             secondment_id=secondment_id, worker_id=worker_id, host_kind=host_kind,
             host=redact(host), starts_on=starts_on, ends_on=ends_on, mentor=mask_name(mentor),
-            goals=[redact_names(goal, [mentor]) for goal in goals],
+            goals=[redact(goal, names=[mentor]) for goal in goals],
             sealed=sealed(seal, mentor=mentor, goals=goals),
         )
     ]  # fmt: skip

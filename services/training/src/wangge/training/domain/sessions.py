@@ -41,15 +41,6 @@ def sealed(seal: Seal | None, **block: object) -> Sealed | None:
     return seal(kept) if seal is not None and kept else None
 
 
-def redact_names(text: str, names: list[str]) -> str:
-    """``text`` redacted, and the names the command gives (a forum's guests, a mentor) masked
-    wherever it mentions them: no pattern finds a name, but these are known."""
-    text = redact(text)
-    for name in sorted({n for n in names if n}, key=len, reverse=True):
-        text = text.replace(name, mask_name(name))
-    return text
-
-
 class InvalidTraining(DomainError):
     """The training data breaks a rule."""
 
