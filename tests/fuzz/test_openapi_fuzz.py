@@ -22,28 +22,11 @@ from hotline_support import push, ticket
 from registry_support import SUBDISTRICT, Tree, register_person
 from trio_support import WORKER, Trio
 
-_ERASED = frozenset({"410"})
-
 STILL_UNDOCUMENTED: Mapping[str, Mapping[str, frozenset[str]]] = {
-    "registry": {
-        # a command on a person whose personal data were erased (PersonalDataErasedError): every
-        # person command should declare responses=problems(PersonalDataErasedError)
-        "POST /persons/{person_id}/dwelling-ties": _ERASED,
-        "POST /persons/{person_id}/dwelling-ties/end": _ERASED,
-        "POST /persons/{person_id}/move-in": _ERASED,
-        "POST /persons/{person_id}/move-out": _ERASED,
-        "POST /persons/{person_id}/tags": _ERASED,
-        "POST /persons/{person_id}/tags/{tag}/end": _ERASED,
-        "PUT /persons/{person_id}/residence-status": _ERASED,
-    },
+    "registry": {},
     "hotline-bridge": {},
     "cases": {},
-    "training": {
-        # ?worker_id= of a worker the caller may not read, or nobody: readable_worker() 404s
-        "GET /secondments": frozenset({"404"}),
-        # BadXapiRequest: the xAPI specification's 400 (version header, agent, statementId)
-        "GET /xapi/statements": frozenset({"400"}),
-    },
+    "training": {},
 }
 """Answers a service gives that only the service can document (``responses=problems(...)`` on
 the route, or ``raises(...)`` on its dependency), one comment per entry naming why: delete an
@@ -122,7 +105,7 @@ async def test_the_registry_answers_every_role_with_documented_answers_and_never
     organisation = await _created(
         client, "/organisations",
         {"uscc": code + uscc.calc_check_digit(code), "name": "某公司", "kind": "enterprise",
-         "place_id": tree.building},
+         "place_id": tree.building, "contact_name": "联系人", "contact_phone": "13800001111"},
         admin,
     )  # fmt: skip
     thing = await _created(
@@ -142,6 +125,7 @@ async def test_the_registry_answers_every_role_with_documented_answers_and_never
         "household_id": [household["household_id"]],
         "visit_id": [visit["visit_id"]],
         "organisation_id": [organisation["organisation_id"]],
+        "contact_id": [organisation["contact_id"]],
         "thing_id": [thing["thing_id"]],
         "grid_ids": [[tree.grid]],
         "to_grid_id": [tree.grid, trio.second_grid],

@@ -35,10 +35,12 @@ from wangge.registry.domain.persons import (
     RESTRICTED_TAGS,
     DwellingRelation,
     HukouType,
+    PersonalDataErasedError,
     PersonalDetails,
     ResidenceStatus,
 )
 from wangge.registry.handlers import persons as handlers
+from wangge.registry.handlers.persons import TooManyDisclosures
 from wangge.registry.projections.people import as_of
 from wangge.service.addresses import normalise_address
 from wangge.service.auth import Principal, require
@@ -46,6 +48,7 @@ from wangge.service.commands import Command, set_etag
 from wangge.service.deps import State
 from wangge.service.erasure import Erasure
 from wangge.service.errors import Forbidden
+from wangge.service.responses import problems
 
 router = APIRouter(prefix="/persons", tags=["persons"])
 Admin = Annotated[Principal, Depends(require(*ADMINS))]
@@ -293,7 +296,11 @@ async def read_person(
     return person
 
 
-@router.get("/{person_id}/personal-data", response_model=PersonalData)
+@router.get(
+    "/{person_id}/personal-data",
+    response_model=PersonalData,
+    responses=problems(PersonalDataErasedError, TooManyDisclosures),
+)
 async def read_personal_data(
     person_id: uuid.UUID,
     purpose: Annotated[str, Query(min_length=2, max_length=500, description="why: audited")],
@@ -337,7 +344,9 @@ async def _change(
     return await _respond(conn, state, principal, response, person_id)
 
 
-@router.put("/{person_id}/details", response_model=PersonRead)
+@router.put(
+    "/{person_id}/details", response_model=PersonRead, responses=problems(PersonalDataErasedError)
+)
 async def correct_details(
     person_id: uuid.UUID, body: PersonDetails, principal: Staff, command: Command, keys: Keys,
     conn: ReadConnection, state: State, response: Response,
@@ -360,7 +369,11 @@ async def correct_details(
     return await _change(conn, state, principal, response, person_id, correct)
 
 
-@router.put("/{person_id}/residence-status", response_model=PersonRead)
+@router.put(
+    "/{person_id}/residence-status",
+    response_model=PersonRead,
+    responses=problems(PersonalDataErasedError),
+)
 async def change_residence(
     person_id: uuid.UUID, body: ResidenceUpdate, principal: Staff, command: Command,
     conn: ReadConnection, state: State, response: Response,
@@ -372,7 +385,9 @@ async def change_residence(
     )
 
 
-@router.post("/{person_id}/move-in", response_model=PersonRead)
+@router.post(
+    "/{person_id}/move-in", response_model=PersonRead, responses=problems(PersonalDataErasedError)
+)
 async def move_in(
     person_id: uuid.UUID, body: MoveInCreate, principal: Staff, command: Command, keys: Keys,
     conn: ReadConnection, state: State, response: Response,
@@ -385,7 +400,9 @@ async def move_in(
     )
 
 
-@router.post("/{person_id}/move-out", response_model=PersonRead)
+@router.post(
+    "/{person_id}/move-out", response_model=PersonRead, responses=problems(PersonalDataErasedError)
+)
 async def move_out(
     person_id: uuid.UUID, body: MoveOutCreate, principal: Staff, command: Command, keys: Keys,
     conn: ReadConnection, state: State, response: Response,
@@ -398,7 +415,11 @@ async def move_out(
     )
 
 
-@router.post("/{person_id}/dwelling-ties", response_model=PersonRead)
+@router.post(
+    "/{person_id}/dwelling-ties",
+    response_model=PersonRead,
+    responses=problems(PersonalDataErasedError),
+)
 async def add_tie(
     person_id: uuid.UUID, body: TieCreate, principal: Staff, command: Command,
     conn: ReadConnection, state: State, response: Response,
@@ -411,7 +432,11 @@ async def add_tie(
     )
 
 
-@router.post("/{person_id}/dwelling-ties/end", response_model=PersonRead)
+@router.post(
+    "/{person_id}/dwelling-ties/end",
+    response_model=PersonRead,
+    responses=problems(PersonalDataErasedError),
+)
 async def end_tie(
     person_id: uuid.UUID, body: TieEnd, principal: Staff, command: Command,
     conn: ReadConnection, state: State, response: Response,
@@ -423,7 +448,9 @@ async def end_tie(
     )
 
 
-@router.post("/{person_id}/tags", response_model=PersonRead)
+@router.post(
+    "/{person_id}/tags", response_model=PersonRead, responses=problems(PersonalDataErasedError)
+)
 async def tag_person(
     person_id: uuid.UUID, body: TagCreate, principal: Staff, command: Command,
     conn: ReadConnection, state: State, response: Response,
@@ -435,7 +462,11 @@ async def tag_person(
     )
 
 
-@router.post("/{person_id}/tags/{tag}/end", response_model=PersonRead)
+@router.post(
+    "/{person_id}/tags/{tag}/end",
+    response_model=PersonRead,
+    responses=problems(PersonalDataErasedError),
+)
 async def end_tag(
     person_id: uuid.UUID, tag: str, body: TagEnd, principal: Staff, command: Command,
     conn: ReadConnection, state: State, response: Response,
@@ -447,7 +478,9 @@ async def end_tag(
     )
 
 
-@router.post("/{person_id}/merge", response_model=PersonRead)
+@router.post(
+    "/{person_id}/merge", response_model=PersonRead, responses=problems(PersonalDataErasedError)
+)
 async def merge_person(
     person_id: uuid.UUID, body: MergeCreate, principal: Manager, command: Command,
     conn: ReadConnection, state: State, response: Response,

@@ -18,6 +18,7 @@ from wangge.service.app import ServiceState
 from wangge.service.commands import Command
 from wangge.service.deps import State
 from wangge.service.errors import NotFound
+from wangge.service.responses import problems
 from wangge.service.times import local_day
 from wangge.training.api.access import Manager, Reader, known_worker, may_read, readable_worker
 from wangge.training.api.bounds import Day
@@ -141,7 +142,7 @@ async def arrange_secondment(
     return await _secondment(state, uuid.UUID(result.stream_id.removeprefix("secondment-")))
 
 
-@router.get("", response_model=SecondmentList)
+@router.get("", response_model=SecondmentList, responses=problems(404))
 async def list_secondments(
     principal: Reader,
     state: State,

@@ -24,6 +24,7 @@ from wangge.events.projection import active_tables
 from wangge.service.auth import Principal, require
 from wangge.service.deps import State
 from wangge.service.errors import DomainError, NotFound
+from wangge.service.responses import problems
 from wangge.service.times import utc
 from wangge.training.api.bounds import MAX_SEQ, XapiMoment
 from wangge.training.config import TrainingSettings
@@ -85,7 +86,7 @@ def install_version_header(app: FastAPI) -> None:
         return response
 
 
-@router.get("/statements", response_class=JSONResponse)
+@router.get("/statements", response_class=JSONResponse, responses=problems(BadXapiRequest))
 async def get_statements(
     request: Request,
     principal: Analyst,
