@@ -242,9 +242,7 @@ async def get_ticket(
     """A ticket, its caller masked: the hotline's own, or one of the grids in the caller's
     places (404 outside them, as for a ticket nobody pushed)."""
     view = await ticket_view(conn, state, ticket_id, keys)
-    if not principal.has_any((HOTLINE,)) and not await covers(
-        conn, state, principal, view.grid_id
-    ):
+    if not principal.has_any((HOTLINE,)) and not await covers(conn, state, principal, view.grid_id):
         raise NotFound(f"no ticket {ticket_id}", field="ticket_id")
     return view
 
@@ -264,8 +262,6 @@ async def covers(
             sa.select(t.c.code).where(t.c.place_id == grid_id, t.c.kind == "grid")
         )
     return code is not None and principal.covers(str(code))
-
-
 
 
 @router.get("/catalogue", response_model=CatalogueView)
