@@ -193,6 +193,7 @@ def test_a_case_keeps_its_outside_parties_sealed_names_and_its_texts_mask_them()
     key = KeyRing.generate()
     seal = NamingSeal(KeyRing.sealer(key, case.case_id), ["赵六"])
     [noted] = cases.note_progress(case, f"赵六同意赔偿，电话{PHONE}", seal=seal)
+    assert isinstance(noted, cases.CaseProgressNoted)
     assert noted.note == f"赵*同意赔偿，电话{PHONE[:3]}****{PHONE[-4:]}"
     assert noted.sealed_text is not None
     assert KeyRing.unseal(key, noted.sealed_text) == {"note": f"赵六同意赔偿，电话{PHONE}"}
