@@ -38,6 +38,22 @@ def migrate_command(
     return migrate
 
 
+def access_table_command(render: Callable[[], str], default: Path) -> Callable[[Path], None]:
+    """A service's ``access-table`` sub-command (``app.command("access-table")(...)``):
+    ``render`` makes the page (importing the API only when called), ``default`` is where the
+    docs keep it."""
+
+    def access_table(
+        out: Annotated[Path, typer.Option(help="markdown file to write")] = default,
+    ) -> None:
+        """Write the access matrix (every endpoint, its roles and scope) for the docs."""
+        out.parent.mkdir(parents=True, exist_ok=True)
+        out.write_text(render(), encoding="utf-8")
+        typer.echo(f"access matrix written to {out}")
+
+    return access_table
+
+
 S = TypeVar("S", bound=ServiceSettings)
 
 

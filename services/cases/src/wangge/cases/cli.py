@@ -4,13 +4,12 @@ matrix for the docs."""
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
 
 import typer
 
 from wangge.cases.app import MIGRATIONS
 from wangge.cases.config import CasesSettings
-from wangge.service.cli import migrate_command, run_command
+from wangge.service.cli import access_table_command, migrate_command, run_command
 
 app = typer.Typer(
     help="Cases, mediation and care plans (提人知事, 提事知情).", no_args_is_help=True
@@ -28,16 +27,11 @@ app.command(name="run")(
 )
 
 
-@app.command("access-table")
-def access_table(
-    out: Annotated[Path, typer.Option(help="markdown file to write")] = Path(
-        "docs/cases/access.md"
-    ),
-) -> None:
-    """Write the access matrix (every endpoint, its roles and scope) for the docs."""
+def _access_page() -> str:
     from wangge.cases.api.matrix import render, routes
     from wangge.cases.app import ROUTERS
 
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(render(routes(ROUTERS)), encoding="utf-8")
-    typer.echo(f"access matrix written to {out}")
+    return render(routes(ROUTERS))
+
+
+app.command("access-table")(access_table_command(_access_page, Path("docs/cases/access.md")))

@@ -9,7 +9,7 @@ import typer
 
 from wangge.hotline_bridge.app import MIGRATIONS
 from wangge.hotline_bridge.config import HotlineSettings
-from wangge.service.cli import migrate_command, run_command
+from wangge.service.cli import access_table_command, migrate_command, run_command
 
 app = typer.Typer(help="The 12345 hotline bridge (提事知情).", no_args_is_help=True)
 
@@ -53,16 +53,13 @@ def sign(
     typer.echo(f"{SIGNATURE}: {make_signature(settings.signing_secret(), now, body_file.read())}")
 
 
-@app.command("access-table")
-def access_table(
-    out: Annotated[Path, typer.Option(help="markdown file to write")] = Path(
-        "docs/hotline-bridge/access.md"
-    ),
-) -> None:
-    """Write the access matrix (every endpoint, its roles and scope) for the docs."""
+def _access_page() -> str:
     from wangge.hotline_bridge.api.matrix import render, routes
     from wangge.hotline_bridge.app import MATRIX_ROUTERS
 
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(render(routes(MATRIX_ROUTERS)), encoding="utf-8")
-    typer.echo(f"access matrix written to {out}")
+    return render(routes(MATRIX_ROUTERS))
+
+
+app.command("access-table")(
+    access_table_command(_access_page, Path("docs/hotline-bridge/access.md"))
+)

@@ -25,7 +25,7 @@ from wangge.registry.handlers.persons import today
 from wangge.registry.seeding import has_subdistrict, seed_tree
 from wangge.registry.seeding import seed as seed_subdistrict
 from wangge.registry.synthetic import SIZES, Generator
-from wangge.service.cli import migrate_command
+from wangge.service.cli import access_table_command, migrate_command
 from wangge.service.migrations import upgrade
 from wangge.service.serve import serve
 
@@ -222,16 +222,11 @@ def generate(
     typer.echo(f"{count} residents written to {out}")
 
 
-@app.command("access-table")
-def access_table(
-    out: Annotated[Path, typer.Option(help="markdown file to write")] = Path(
-        "docs/registry/access.md"
-    ),
-) -> None:
-    """Write the access matrix (every endpoint, its roles and scope) for the docs."""
+def _access_page() -> str:
     from wangge.registry.api.matrix import render, routes
     from wangge.registry.app import ROUTERS
 
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(render(routes(ROUTERS)), encoding="utf-8")
-    typer.echo(f"access matrix written to {out}")
+    return render(routes(ROUTERS))
+
+
+app.command("access-table")(access_table_command(_access_page, Path("docs/registry/access.md")))

@@ -30,6 +30,7 @@ from wangge.hotline_bridge.api.tickets import (
     adapter_of,
     catalogue_of,
     covers,
+    grid_code_of,
     signed_body,
     ticket_view,
     views_of,
@@ -37,7 +38,6 @@ from wangge.hotline_bridge.api.tickets import (
 from wangge.hotline_bridge.domain import tickets
 from wangge.hotline_bridge.domain.routing import Match, RoutingMethod
 from wangge.hotline_bridge.handling import act, sealer
-from wangge.hotline_bridge.intake import grid_map
 from wangge.hotline_bridge.personal_data import CallerKeys
 from wangge.service.app import ServiceState
 from wangge.service.auth import Principal, require
@@ -104,16 +104,10 @@ def _metadata(request: Request, principal: Principal) -> Metadata:
 
 
 async def _grid_code(conn: AsyncConnection, state: ServiceState, grid_id: uuid.UUID) -> str:
-    places = await grid_map(conn, state)
-    code = None
-    if places is not None:
-        t = places["places"]
-        code = await conn.scalar(
-            sa.select(t.c.code).where(t.c.place_id == grid_id, t.c.kind == "grid")
-        )
+    code = await grid_code_of(conn, state, grid_id)
     if code is None:
         raise UnknownGrid(f"no grid {grid_id} in the grid map", field="grid_id")
-    return str(code)
+    return code
 
 
 async def _ticket_row(conn: AsyncConnection, state: ServiceState, ticket_id: uuid.UUID) -> Any:

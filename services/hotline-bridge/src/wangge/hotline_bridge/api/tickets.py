@@ -254,14 +254,20 @@ async def covers(
     (triage, returned) is the subdistrict's and the communities' staff's."""
     if grid_id is None:
         return principal.has_any(("subdistrict_admin", "community_staff"))
+    code = await grid_code_of(conn, state, grid_id)
+    return code is not None and principal.covers(code)
+
+
+async def grid_code_of(
+    conn: AsyncConnection, state: ServiceState, grid_id: uuid.UUID
+) -> str | None:
+    """A grid's code, as the grid map knows it (None: no such grid, or no map yet)."""
     places = await grid_map(conn, state)
-    code = None
-    if places is not None:
-        t = places["places"]
-        code = await conn.scalar(
-            sa.select(t.c.code).where(t.c.place_id == grid_id, t.c.kind == "grid")
-        )
-    return code is not None and principal.covers(str(code))
+    if places is None:
+        return None
+    t = places["places"]
+    code = await conn.scalar(sa.select(t.c.code).where(t.c.place_id == grid_id, t.c.kind == "grid"))
+    return None if code is None else str(code)
 
 
 @router.get("/catalogue", response_model=CatalogueView)
