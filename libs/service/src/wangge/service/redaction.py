@@ -76,6 +76,10 @@ def _mask_number(m: re.Match[str]) -> str:
     return digits[:keep] + "*" * (len(digits) - keep - tail) + digits[-tail:]
 
 
+_UUID = re.compile(r"[0-9a-fA-F]{8}(?:-[0-9a-fA-F]{4}){3}-[0-9a-fA-F]{12}")
+"""An id the system made (a ticket's, a case's): never personal data, and its digit runs are
+not numbers (``…-2886871f91c9`` is no phone)."""
+
 _RULES: tuple[tuple[re.Pattern[str], Callable[[re.Match[str]], str]], ...] = (
     (_EMAIL, _mask_email),
     (_PLATE, _mask_plate),
@@ -92,6 +96,8 @@ def redact(text: str, *, names: Iterable[str | None] = ()) -> str:
     for name in sorted({n for n in names if n and len(n) >= 2}, key=len, reverse=True):
         text = text.replace(name, mask_name(name))  # 欧阳明辉 before 欧阳
     text = text.translate(_FULL_WIDTH)
+    kept = _UUID.findall(text)
+    parts = _UUID.split(text)
     for pattern, mask in _RULES:
-        text = pattern.sub(mask, text)
-    return text
+        parts = [pattern.sub(mask, part) for part in parts]
+    return "".join(part + (kept[i] if i < len(kept) else "") for i, part in enumerate(parts))
