@@ -4,7 +4,6 @@ registry through its event table (embedded) or its Kafka topic (a namespace of i
 from __future__ import annotations
 
 import asyncio
-import uuid
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -18,6 +17,7 @@ from wangge.service.testing import Running, started
 from wangge.training.app import MIGRATIONS, build_app
 from wangge.training.config import TrainingSettings
 
+from deployment_support import DEPLOYMENTS, deployment
 from registry_support import Registry, Tree, build_tree
 from registry_support import started as start_registry
 
@@ -66,24 +66,10 @@ class Duo:
         raise AssertionError(f"worker {worker_id} never reached the training roster")
 
 
-@pytest.fixture(
-    params=["sqlite", pytest.param("kafka", marks=[pytest.mark.postgres, pytest.mark.kafka])]
-)
+@pytest.fixture(params=DEPLOYMENTS)
 async def duo(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[Duo]:
-    common: dict[str, Any] = {"environment": "test", "data_dir": tmp_path}
-    schemas: dict[str, Any] = {}
-    if request.param == "sqlite":
-        common |= {"database_url": None, "kafka_bootstrap_servers": None}
-    else:
-        suffix = uuid.uuid4().hex[:10]
-        common |= {
-            "database_url": request.getfixturevalue("database_url"),
-            "kafka_bootstrap_servers": request.getfixturevalue("kafka_bootstrap"),
-            "kafka_namespace": f"t{suffix}",
-            "kafka_partitions": 2,
-        }
-        schemas = {name: {"database_schema": f"{name}_{suffix}"} for name in ("reg", "trn")}
-    async with start_registry(RegistrySettings(**common, **schemas.get("reg", {}))) as registry:
+    settings = deployment(request, tmp_path, "reg", "trn")
+    async with start_registry(RegistrySettings(**settings["reg"])) as registry:
         tree = await build_tree(registry)
 
         async def place(**body: Any) -> str:
@@ -98,9 +84,7 @@ async def duo(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[D
         grid = await place(
             kind="grid", name="第1网格", code="320111001-002-001", parent_id=community
         )
-        async with started(
-            TrainingSettings(**common, **schemas.get("trn", {})), build_app, MIGRATIONS
-        ) as training:
+        async with started(TrainingSettings(**settings["trn"]), build_app, MIGRATIONS) as training:
             yield Duo(registry, training, tree, community, grid)
 
 

@@ -23,6 +23,7 @@ from wangge.hotline_bridge.signing import SIGNATURE, TIMESTAMP, sign
 from wangge.registry.config import RegistrySettings
 from wangge.service.testing import started
 
+from deployment_support import DEPLOYMENTS, deployment
 from hotline_support import Hotline, push, ticket
 from registry_support import Registry, Tree, build_tree
 from registry_support import started as start_registry
@@ -61,33 +62,16 @@ class Pair:
         raise AssertionError(f"place {place_id} never reached the grid map")
 
 
-@pytest.fixture(
-    params=["sqlite", pytest.param("kafka", marks=[pytest.mark.postgres, pytest.mark.kafka])]
-)
+@pytest.fixture(params=DEPLOYMENTS)
 async def pair(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[Pair]:
     """The registry and the hotline bridge on the embedded default (the hotline reading the
     registry's SQLite file), or each in its PostgreSQL schema talking through Kafka (topics of a
     namespace of their own)."""
-    common: dict[str, Any] = {"environment": "test", "data_dir": tmp_path}
     marker = request.node.get_closest_marker("hotline")
     extra: dict[str, Any] = dict(marker.kwargs) if marker else {}
-    if request.param == "sqlite":
-        registry_settings = RegistrySettings(
-            **common, database_url=None, kafka_bootstrap_servers=None
-        )
-        hotline_settings = HotlineSettings(
-            **common, **extra, database_url=None, kafka_bootstrap_servers=None
-        )
-    else:
-        suffix = uuid.uuid4().hex[:10]
-        common |= {
-            "database_url": request.getfixturevalue("database_url"),
-            "kafka_bootstrap_servers": request.getfixturevalue("kafka_bootstrap"),
-            "kafka_namespace": f"t{suffix}",
-            "kafka_partitions": 2,
-        }
-        registry_settings = RegistrySettings(**common, database_schema=f"reg_{suffix}")
-        hotline_settings = HotlineSettings(**common, **extra, database_schema=f"hot_{suffix}")
+    settings = deployment(request, tmp_path, "reg", "hot")
+    registry_settings = RegistrySettings(**settings["reg"])
+    hotline_settings = HotlineSettings(**settings["hot"], **extra)
     async with start_registry(registry_settings) as registry:
         tree = await build_tree(registry)
         second = await registry.client.post(

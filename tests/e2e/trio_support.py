@@ -27,6 +27,7 @@ from wangge.hotline_bridge.config import HotlineSettings
 from wangge.registry.config import RegistrySettings
 from wangge.service.testing import Running, started
 
+from deployment_support import DEPLOYMENTS, deployment
 from registry_support import Registry, Tree, build_tree
 from registry_support import started as start_registry
 
@@ -81,28 +82,14 @@ async def worker_known(trio: Trio, grid_id: str, account: str = WORKER) -> bool:
     return code is not None and worker is not None and worker[1] == account
 
 
-@pytest.fixture(
-    params=["sqlite", pytest.param("kafka", marks=[pytest.mark.postgres, pytest.mark.kafka])]
-)
+@pytest.fixture(params=DEPLOYMENTS)
 async def trio(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[Trio]:
     marker = request.node.get_closest_marker("hotline")
     hotline_extra: dict[str, Any] = dict(marker.kwargs) if marker else {}
-    common: dict[str, Any] = {"environment": "test", "data_dir": tmp_path}
-    schemas: dict[str, Any] = {}
-    if request.param == "sqlite":
-        common |= {"database_url": None, "kafka_bootstrap_servers": None}
-    else:
-        suffix = uuid.uuid4().hex[:10]
-        common |= {
-            "database_url": request.getfixturevalue("database_url"),
-            "kafka_bootstrap_servers": request.getfixturevalue("kafka_bootstrap"),
-            "kafka_namespace": f"t{suffix}",
-            "kafka_partitions": 2,
-        }
-        schemas = {name: {"database_schema": f"{name}_{suffix}"} for name in ("reg", "hot", "cas")}
+    settings = deployment(request, tmp_path, "reg", "hot", "cas")
     async with AsyncExitStack() as stack:
         registry = await stack.enter_async_context(
-            start_registry(RegistrySettings(**common, **schemas.get("reg", {})))
+            start_registry(RegistrySettings(**settings["reg"]))
         )
         tree = await build_tree(registry)
         second = await registry.client.post(
@@ -120,14 +107,12 @@ async def trio(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[
         assert appointed.status_code == 201, appointed.text
         hotline = await stack.enter_async_context(
             started(
-                HotlineSettings(**common, **hotline_extra, **schemas.get("hot", {})),
+                HotlineSettings(**settings["hot"], **hotline_extra),
                 build_hotline, HOTLINE_MIGRATIONS,
             )
         )  # fmt: skip
         cases = await stack.enter_async_context(
-            started(
-                CasesSettings(**common, **schemas.get("cas", {})), build_cases, CASES_MIGRATIONS
-            )
+            started(CasesSettings(**settings["cas"]), build_cases, CASES_MIGRATIONS)
         )
         trio = Trio(
             registry, hotline, cases, tree, appointed.json()["worker_id"], second.json()["place_id"]

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from collections.abc import AsyncIterator, Callable, Iterable
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -99,3 +99,29 @@ async def started(
             base_url = f"http://{settings.service.replace('_', '-')}"
             async with httpx.AsyncClient(transport=transport, base_url=base_url) as client:
                 yield Running(client, DevIssuer(settings.dev_key_path), settings, app)
+
+
+def token_role(caller: str) -> str:
+    """The role a test's token carries for a column of the access matrix (its ``department:*``
+    column: one department)."""
+    from wangge.service.auth import ANY_DEPARTMENT
+
+    return "department:health" if caller == ANY_DEPARTMENT else caller
+
+
+async def every_role_as_the_matrix_says(
+    route: Any, call: Callable[[str], Awaitable[httpx.Response]]
+) -> None:
+    """Call ``route`` as each role of the access matrix (``call(caller)``: with an empty body,
+    which passes the role check and is refused for its content, so the sweep changes nothing):
+    a role the route lets through is neither refused (401, 403) nor told the record is not
+    there (404); every other role gets 403."""
+    from wangge.service.access import CALLERS, allowed
+
+    let_through = allowed(route)
+    for caller in CALLERS:
+        response = await call(caller)
+        if caller in let_through:
+            assert response.status_code not in (401, 403, 404), (caller, response.text)
+        else:
+            assert response.status_code == 403, (caller, response.text)
