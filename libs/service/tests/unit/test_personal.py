@@ -4,8 +4,15 @@ from __future__ import annotations
 
 import phonenumbers
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
-from wangge.service.personal import InvalidPersonalData, _plain_mobile, normalise_phone
+from wangge.service.personal import (
+    PHONE_SCHEMA,
+    InvalidPersonalData,
+    _plain_mobile,
+    normalise_phone,
+)
 
 
 def _by_the_library(text: str) -> str | None:
@@ -46,3 +53,9 @@ FULL_WIDTH = "\uff11\uff13\uff18" + "\uff11" * 8
 def test_anything_else_takes_the_full_parse(text: str) -> None:
     assert _plain_mobile(text) is None
     assert _normalised(text) == _by_the_library(text)
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=list(HealthCheck))
+@given(st.from_regex(PHONE_SCHEMA["pattern"], fullmatch=True))
+def test_a_phone_the_schema_allows_the_service_takes(phone: str) -> None:
+    assert normalise_phone(phone).startswith("+86")

@@ -7,6 +7,7 @@ a person: ``张**``, ``138****5678``.
 from __future__ import annotations
 
 import re
+from typing import Any
 
 import phonenumbers
 
@@ -23,6 +24,21 @@ def _mobile_pattern() -> re.Pattern[str]:
 
 _MOBILE = _mobile_pattern()
 """Mainland mobile numbers, from the library's own metadata (its ranges, kept up to date)."""
+
+
+def _phone_pattern() -> str:
+    metadata = phonenumbers.PhoneMetadata.metadata_for_region("CN")
+    fixed = metadata.fixed_line if metadata is not None else None
+    if fixed is None or fixed.national_number_pattern is None:
+        raise RuntimeError("phonenumbers has no fixed-line pattern for CN")
+    return rf"^(?:(?:\+86)?(?:{_MOBILE.pattern})|(?:\+86|0)(?:{fixed.national_number_pattern}))$"
+
+
+PHONE_SCHEMA: dict[str, Any] = {"pattern": _phone_pattern()}
+"""What a request's phone field states in the OpenAPI (``json_schema_extra``): a mainland mobile
+(``13812345678``, ``+8613812345678``) or landline (``02583451234``), by the library's own
+metadata, so a number the schema allows is one the service takes; the service also reads them
+written with spaces, dashes or brackets, which the pattern leaves out."""
 
 
 class InvalidPersonalData(DomainError):

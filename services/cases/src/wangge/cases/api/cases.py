@@ -39,7 +39,7 @@ from wangge.service.commands import NO_BODY, Command, CommandContext
 from wangge.service.deps import ReadConnection, State
 from wangge.service.erasure import Erasure
 from wangge.service.errors import NotFound
-from wangge.service.personal import mask_name, normalise_phone
+from wangge.service.personal import PHONE_SCHEMA, mask_name, normalise_phone
 from wangge.service.times import StoredTime
 
 router = APIRouter(prefix="/cases", tags=["cases"])
@@ -140,7 +140,7 @@ class Outsider(BaseModel):
     """A party who is not a registered resident."""
 
     name: str = Field(min_length=1, max_length=50)
-    phone: str | None = Field(default=None, max_length=30)
+    phone: str | None = Field(default=None, max_length=30, json_schema_extra=PHONE_SCHEMA)
 
 
 class PartyCreate(BaseModel):

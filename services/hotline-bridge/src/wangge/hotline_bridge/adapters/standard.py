@@ -24,6 +24,7 @@ from wangge.hotline_bridge.domain.tickets import (
     Satisfaction,
     Urgency,
 )
+from wangge.service.personal import PHONE_SCHEMA
 
 M = TypeVar("M", bound=BaseModel)
 
@@ -34,7 +35,7 @@ class Caller(BaseModel):
     model_config = ConfigDict(extra="ignore")
 
     name: str | None = Field(default=None, max_length=50)
-    phone: str | None = Field(default=None, max_length=30)
+    phone: str | None = Field(default=None, max_length=30, json_schema_extra=PHONE_SCHEMA)
 
 
 class StandardTicket(BaseModel):

@@ -33,7 +33,7 @@ from wangge.service.auth import Principal, require
 from wangge.service.deps import State
 from wangge.service.erasure import Erasure
 from wangge.service.errors import NotFound
-from wangge.service.personal import normalise_phone
+from wangge.service.personal import PHONE_SCHEMA, normalise_phone
 
 router = APIRouter(tags=["erasure"])
 Erasers = Annotated[Principal, Depends(require("subdistrict_admin", HOTLINE))]
@@ -43,7 +43,10 @@ class PhoneErasure(Erasure):
     """Erase every caller who called from a phone number, on a legal ground."""
 
     phone: str = Field(
-        min_length=1, max_length=30, description="as the caller gives it (13812345678, +86…)"
+        min_length=1,
+        max_length=30,
+        description="as the caller gives it (13812345678, +86…)",
+        json_schema_extra=PHONE_SCHEMA,
     )
 
 

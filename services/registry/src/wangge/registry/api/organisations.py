@@ -35,6 +35,7 @@ from wangge.service.commands import Command, set_etag
 from wangge.service.deps import State
 from wangge.service.erasure import Erasure
 from wangge.service.errors import NotFound
+from wangge.service.personal import PHONE_SCHEMA
 from wangge.service.redaction import redact
 
 router = APIRouter(prefix="/organisations", tags=["organisations"])
@@ -44,7 +45,9 @@ USCC = Field(min_length=1, max_length=30, description="统一社会信用代码,
 NAME = Field(min_length=1, max_length=200)
 ADDRESS = Field(default=None, max_length=400, description="free text, as on its licence")
 CONTACT_NAME = Field(default=None, max_length=100)
-CONTACT_PHONE = Field(default=None, max_length=30, description="mobile or landline")
+CONTACT_PHONE = Field(
+    default=None, max_length=30, description="mobile or landline", json_schema_extra=PHONE_SCHEMA
+)
 
 
 class OrganisationCreate(BaseModel):

@@ -48,6 +48,7 @@ from wangge.service.commands import Command, set_etag
 from wangge.service.deps import State
 from wangge.service.erasure import Erasure
 from wangge.service.errors import Forbidden
+from wangge.service.personal import PHONE_SCHEMA
 from wangge.service.responses import problems
 
 router = APIRouter(prefix="/persons", tags=["persons"])
@@ -63,7 +64,12 @@ class PersonDetails(BaseModel):
 
     name: str = NAME
     identity_number: str = IDENTITY
-    phone: str | None = Field(default=None, max_length=30, description="mobile or landline")
+    phone: str | None = Field(
+        default=None,
+        max_length=30,
+        description="mobile or landline",
+        json_schema_extra=PHONE_SCHEMA,
+    )
     ethnicity: str | None = Field(default=None, max_length=20, examples=["汉族"])
     occupation: str | None = Field(default=None, max_length=100)
     employer: str | None = Field(default=None, max_length=200)

@@ -26,6 +26,7 @@ from wangge.service.auth import Principal
 from wangge.service.commands import Command, set_etag
 from wangge.service.deps import State
 from wangge.service.errors import NotFound
+from wangge.service.personal import PHONE_SCHEMA
 
 router = APIRouter(prefix="/workers", tags=["grid workers"])
 
@@ -35,7 +36,7 @@ class WorkerCreate(BaseModel):
 
     account: str = Field(min_length=1, max_length=200, description="the subject of their tokens")
     name: str = Field(min_length=1, max_length=100)
-    work_phone: str | None = Field(default=None, max_length=30)
+    work_phone: str | None = Field(default=None, max_length=30, json_schema_extra=PHONE_SCHEMA)
     grid_ids: list[uuid.UUID] = Field(min_length=1, max_length=20)
     on: date
 

@@ -86,12 +86,16 @@ def install_version_header(app: FastAPI) -> None:
         return response
 
 
-@router.get("/statements", response_class=JSONResponse, responses=problems(BadXapiRequest))
+@router.get("/statements", response_class=JSONResponse, responses=problems(BadXapiRequest, 404))
 async def get_statements(
     request: Request,
     principal: Analyst,
     state: State,
-    version: Annotated[str | None, Header(alias="X-Experience-API-Version")] = None,
+    version: Annotated[
+        str | None,
+        # stated, not enforced by FastAPI: the xAPI specification answers another version 400
+        Header(alias="X-Experience-API-Version", json_schema_extra={"pattern": r"^1\.0"}),
+    ] = None,
     statement_id: Annotated[uuid.UUID | None, Query(alias="statementId")] = None,
     voided_statement_id: Annotated[uuid.UUID | None, Query(alias="voidedStatementId")] = None,
     agent: Annotated[
