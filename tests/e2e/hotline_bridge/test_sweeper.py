@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from wangge.hotline_bridge.workers import Sweeper
+from wangge.hotline_bridge.jobs import Sweeper
 
 from pair_support import Pair, routed
 

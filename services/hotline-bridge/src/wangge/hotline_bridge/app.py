@@ -12,12 +12,12 @@ from wangge.hotline_bridge.api import erasure, handling, metrics, open311, ticke
 from wangge.hotline_bridge.config import HotlineSettings
 from wangge.hotline_bridge.domain.catalogue import DispatchCatalogue
 from wangge.hotline_bridge.intake import intakes
+from wangge.hotline_bridge.jobs import deliver_replies, sweep
 from wangge.hotline_bridge.personal_data import keyring
 from wangge.hotline_bridge.projections.callers import CallerPhones
 from wangge.hotline_bridge.projections.grid_map import GridMap
 from wangge.hotline_bridge.projections.tickets import Tickets
 from wangge.hotline_bridge.reactions import FromCases
-from wangge.hotline_bridge.workers import deliver_replies, sweep
 from wangge.service import create_app
 
 MIGRATIONS = Path(__file__).parent / "migrations"

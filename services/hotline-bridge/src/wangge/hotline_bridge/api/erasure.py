@@ -24,10 +24,10 @@ from wangge.events.db import read_only
 from wangge.events.projection import active_tables
 from wangge.events.telemetry import current_traceparent
 from wangge.hotline_bridge.api.tickets import HOTLINE, Keys, covers
-from wangge.hotline_bridge.handling import erase_callers
 from wangge.hotline_bridge.personal_data import CallerKeys
 from wangge.hotline_bridge.projections.callers import CallerPhones
 from wangge.hotline_bridge.projections.tickets import Tickets
+from wangge.hotline_bridge.ticket_commands import erase_callers
 from wangge.service.app import ServiceState
 from wangge.service.auth import Principal, require
 from wangge.service.deps import State

@@ -37,8 +37,8 @@ from wangge.hotline_bridge.api.tickets import (
 )
 from wangge.hotline_bridge.domain import tickets
 from wangge.hotline_bridge.domain.routing import Match, RoutingMethod
-from wangge.hotline_bridge.handling import act, sealer
 from wangge.hotline_bridge.personal_data import CallerKeys
+from wangge.hotline_bridge.ticket_commands import act, sealer
 from wangge.service.app import ServiceState
 from wangge.service.auth import Principal, require
 from wangge.service.commands import NO_BODY, Command, CommandContext
