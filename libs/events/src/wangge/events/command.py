@@ -19,7 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from wangge.events.envelope import Metadata, RecordedEvent
 from wangge.events.errors import ConcurrencyConflict
 from wangge.events.model import DomainEvent
-from wangge.events.projection import Projection, apply_inline, inline_later
+from wangge.events.projection import InlineOnce, Projection, apply_inline
 from wangge.events.store import AppendResult, EventStore, StreamAppend
 
 S = TypeVar("S")
@@ -154,13 +154,16 @@ async def unit_on(
     *,
     projections: Sequence[Projection] = (),
     metadata: Metadata | None = None,
+    inline_once: InlineOnce | None = None,
 ) -> AsyncIterator[UnitOfWork]:
     """A unit of work inside a transaction that is already open: a reacting projection's batch
     (a policy that turns another service's event into this service's command), whose appends
-    commit with the source position that caused them."""
+    commit with the source position that caused them. Given the batch's ``inline_once``
+    (``ApplyContext.inline_once``), the inline projections are left to the batch's end."""
     unit = UnitOfWork(store, conn, metadata or Metadata())
     yield unit
-    if inline_later(projections, unit.recorded, unit.history):
+    if inline_once is not None:
+        inline_once.defer(projections, unit.recorded, unit.history)
         return
     for projection in projections:
         if projection.inline:
@@ -178,6 +181,7 @@ async def react(
     projections: Sequence[Projection] = (),
     actor: str,
     loaded: Loaded[S] | None = None,
+    inline_once: InlineOnce | None = None,
 ) -> AppendResult | None:
     """Append what ``decide`` makes of a stream because of another service's event ``cause``,
     in the reacting projection's transaction (so the reaction commits with the source position).
@@ -185,7 +189,9 @@ async def react(
     The cause's event id is the append's idempotency key: a replay of the source (a rebuild, a
     redelivery) finds the first reaction instead of reacting twice. Returns None when ``decide``
     has nothing to append. ``loaded`` is the stream as the caller read it in this transaction
-    (a batch's streams, read together with :func:`load_many`), never after an append to it.
+    (a batch's streams, read together with :func:`load_many`), never after an append to it;
+    ``inline_once`` is the batch's (``ctx.inline_once``), for a projection that applies its
+    reactions' inline projections once per batch.
     """
     # one key per cause and stream, short enough for the idempotency table (64 characters)
     key = f"reaction:{uuid.uuid5(cause.envelope.id, stream_id)}"
@@ -209,7 +215,9 @@ async def react(
         causation_id=str(cause.envelope.id),
         traceparent=cause.envelope.traceparent,
     )
-    async with unit_on(store, conn, projections=projections, metadata=metadata) as unit:
+    async with unit_on(
+        store, conn, projections=projections, metadata=metadata, inline_once=inline_once
+    ) as unit:
         return await unit.append(
             stream_id,
             events,

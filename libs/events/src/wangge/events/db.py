@@ -20,6 +20,8 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 from sqlalchemy.pool import ConnectionPoolEntry
 
+from wangge.events.runner_state import GENERATIONS_OPTION, GenerationMemo
+
 T = TypeVar("T")
 
 READ_ONLY = "wangge_read_only"
@@ -43,9 +45,17 @@ def normalise_url(url: str) -> str:
     return parsed.render_as_string(hide_password=False)
 
 
-def create_engine(url: str, *, pool_size: int = 10, **kwargs: Any) -> AsyncEngine:
-    """An async engine tuned for the event store on either backend."""
+def create_engine(
+    url: str, *, pool_size: int = 10, generations: GenerationMemo | None = None, **kwargs: Any
+) -> AsyncEngine:
+    """An async engine tuned for the event store on either backend.
+
+    The engine carries ``generations``, the memo its readers look projections' active
+    generations up in (a new one unless the caller, who hands it to the runners, made it).
+    """
     url = normalise_url(url)
+    options = {GENERATIONS_OPTION: GenerationMemo() if generations is None else generations}
+    kwargs["execution_options"] = {**kwargs.get("execution_options", {}), **options}
     if url.startswith("sqlite"):
         engine = create_async_engine(url, **kwargs)
         _make_sqlite_transactions_immediate(engine)
@@ -166,8 +176,8 @@ async def remembered(
 
     For small reads that nearly every request makes and that change rarely (a grid map's
     community names, read by every ticket's routing): a request may see them up to ``seconds``
-    old, the same bound a read model's generation has (see ``GENERATION_MEMO_SECONDS``). ``key``
-    names the read (with the generation's table in it, so a rebuild's swap is a new key).
+    old, the same bound a read model's generation has (``tuning.GENERATION_MEMO_SECONDS``).
+    ``key`` names the read (with the generation's table in it, so a rebuild's swap is a new key).
     An empty answer (None, an empty list) is never remembered.
     """
     known = _remembered.setdefault(conn.sync_engine, {})

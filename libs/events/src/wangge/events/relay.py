@@ -19,9 +19,9 @@ from opentelemetry import trace
 
 from wangge.events.envelope import Checkpoint, Envelope, encode_data
 from wangge.events.kafka import make_producer, topic_for
-from wangge.events.projection import LINGER_SECONDS
 from wangge.events.store import EventStore, StoredEvent
 from wangge.events.telemetry import context_from, tracer, tracing_enabled
+from wangge.events.tuning import LINGER_SECONDS
 
 log = logging.getLogger(__name__)
 

@@ -4,10 +4,12 @@ Each projection keeps, per generation of its tables: the source positions it has
 (``projection_positions``), the last version it applied of every stream (to drop events that
 arrive twice), and the events it parked (``projection_parked``: an event its handler could not
 apply, and every later event of the same stream, waiting in order for a retry or a skip).
+Readers find a projection's active generation through the engine's :class:`GenerationMemo`.
 """
 
 from __future__ import annotations
 
+import time
 from collections.abc import Collection
 from dataclasses import dataclass
 from typing import Any
@@ -15,7 +17,9 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
-from sqlalchemy.ext.asyncio import AsyncConnection
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+
+from wangge.events.tuning import GENERATION_MEMO_SECONDS
 
 state = sa.MetaData()
 generations = sa.Table(
@@ -67,6 +71,58 @@ parked = sa.Table(
     sa.UniqueConstraint("projection", "generation", "event_id", name="uq_projection_parked_event"),
     sa.Index("ix_projection_parked_stream", "projection", "generation", "stream_id", "sequence"),
 )
+
+
+GENERATIONS_OPTION = "wangge_generations"
+"""The engine's execution option that carries its :class:`GenerationMemo`."""
+
+
+class GenerationMemo:
+    """The active generation of each projection as this process last read it, trusted for
+    :data:`~wangge.events.tuning.GENERATION_MEMO_SECONDS` (every read model query needs it).
+
+    ``wangge.events.db.create_engine`` makes one per engine and hangs it on the engine, so a
+    reader finds it from its connection; the service state and the engine's runners hold the
+    same one, and a runner that swaps generations forgets the projection's there, so this
+    process's readers see its own swap at once. It lives beside the table it reads so that
+    making an engine needs nothing of the projection machinery.
+    """
+
+    def __init__(self, *, seconds: float = GENERATION_MEMO_SECONDS) -> None:
+        self.seconds = seconds
+        self._known: dict[str, tuple[int, float]] = {}
+
+    async def active(self, conn: AsyncConnection, projection: str, *, fresh: bool = False) -> int:
+        """The projection's active generation (0 before its first start), read again when the
+        one known is older than :attr:`seconds` or ``fresh`` is asked for."""
+        now = time.monotonic()
+        if not fresh:
+            hit = self._known.get(projection)
+            if hit is not None and now - hit[1] < self.seconds:
+                return hit[0]
+        value = await read_generation(conn, projection)
+        if value:  # a projection that has not started yet is looked up again next time
+            self._known[projection] = (value, now)
+        return value
+
+    def forget(self, projection: str) -> None:
+        """A swap of the projection's generation: the next reader reads it afresh."""
+        self._known.pop(projection, None)
+
+
+def generation_memo(source: AsyncConnection | AsyncEngine) -> GenerationMemo | None:
+    """The memo an engine (or a connection's engine) carries; None for an engine not made by
+    ``wangge.events.db.create_engine`` (its readers read the table every time)."""
+    memo = source.sync_engine.get_execution_options().get(GENERATIONS_OPTION)
+    return memo if isinstance(memo, GenerationMemo) else None
+
+
+async def read_generation(conn: AsyncConnection, projection: str) -> int:
+    """The projection's active generation as the table holds it now (0 before its first start)."""
+    generation = await conn.scalar(
+        sa.select(generations.c.generation).where(generations.c.projection == projection)
+    )
+    return int(generation or 0)
 
 
 @dataclass(frozen=True, slots=True)

@@ -27,12 +27,14 @@ from wangge.events.db import create_engine
 from wangge.events.faults import is_outage
 from wangge.events.kafka import describe_topic, ensure_topics, topic_for
 from wangge.events.parking import parked_counts
-from wangge.events.projection import LINGER_SECONDS, Projection, ProjectionRunner
+from wangge.events.projection import Projection, ProjectionRunner
 from wangge.events.relay import OutboxRelay
+from wangge.events.runner_state import GenerationMemo
 from wangge.events.sources import KafkaSource, MergedSource, Source, StoreSource
 from wangge.events.store import EventStore, open_store
 from wangge.events.supervision import Healthy, Supervised, Work, supervise
 from wangge.events.telemetry import tracing_enabled
+from wangge.events.tuning import INLINE_LINGER_SECONDS, LINGER_SECONDS
 from wangge.service import health
 from wangge.service.auth import TokenVerifier
 from wangge.service.devissuer import DevIssuer
@@ -53,6 +55,9 @@ class ServiceState:
     settings: ServiceSettings
     engine: AsyncEngine
     store: EventStore
+    generations: GenerationMemo
+    """The active generation of each read model, as the engine's readers and the runners know it
+    (the engine carries it: ``active_tables`` finds it from a connection)."""
     relay: OutboxRelay | None = None
     runners: list[ProjectionRunner] = field(default_factory=list)
     projections: dict[str, Projection] = field(default_factory=dict)
@@ -80,11 +85,6 @@ class ServiceState:
         return self.projections[name]
 
 
-INLINE_LINGER_SECONDS = 0.25
-"""An inline projection's runner finds nearly every event applied by its command already (it
-catches up what was appended without one, and rebuilds): it gathers bigger batches than a
-consumer, since checking each small batch cost a transaction for nothing."""
-
 Worker = Callable[["ServiceState"], Awaitable[None]]
 """A service's own background work (a delivery loop, a sweeper): runs until ``state.stop``."""
 
@@ -96,13 +96,16 @@ async def _start(
     migrations: Path | None,
     workers: Mapping[str, Worker],
 ) -> ServiceState:
-    engine = create_engine(settings.resolved_database_url, **settings.engine_options())
+    generations = GenerationMemo()
+    engine = create_engine(
+        settings.resolved_database_url, generations=generations, **settings.engine_options()
+    )
     store = open_store(engine, service=settings.service, catalogue=catalogue)
     if migrations is None and settings.environment != "production":
         # without migration scripts (tests, the demo) dev and test create missing tables; a
         # service with scripts is migrated by its own step, and /readyz says if it was not
         await store.create_schema()
-    state = ServiceState(settings=settings, engine=engine, store=store)
+    state = ServiceState(settings=settings, engine=engine, store=store, generations=generations)
     kafka = settings.kafka_bootstrap_servers
     made = [make() for make in projections]
     sources = [_source(projection, state, catalogue) for projection in made]  # before any task
@@ -141,6 +144,7 @@ async def _start(
                 source=source if n == 0 else _source(projection, state, catalogue),
                 lock=store,
                 linger_seconds=INLINE_LINGER_SECONDS if projection.inline else LINGER_SECONDS,
+                generations=state.generations,
             )
             await runner.setup()
             state.runners.append(runner)

@@ -105,6 +105,7 @@ class _Reaction(Projection):
         await react(
             state.store, ctx.conn, cause, stream, cases.evolve, decide,
             projections=list(state.projections.values()), actor=ACTOR, loaded=loaded,
+            inline_once=ctx.inline_once,
         )  # fmt: skip
 
     async def roster(self, ctx: ApplyContext) -> Mapping[str, sa.Table] | None:
@@ -151,7 +152,9 @@ class FromHotline(_Reaction):
         streams = [cases.stream_id(cases.case_for(f"ticket:{d.ticket_id}")) for d in routed]
         # the cases the batch's tickets open, read at once (nearly all still new)
         opening = await load_many(self.service.store, streams, cases.evolve, connection=ctx.conn)
-        batch = _Briefing(conn=ctx.conn, tables=ctx.tables, cases=opening)
+        batch = _Briefing(
+            conn=ctx.conn, tables=ctx.tables, inline_once=ctx.inline_once, cases=opening
+        )
         # the workers of the grids the tickets go to: locked and read together, before any case
         # is touched (a take-over waiting for one of them may hold a case this batch appends to)
         await self.read_workers(batch, [d.grid_id for d in routed])
@@ -421,6 +424,7 @@ class FromRegistry(_Reaction):
         await react(
             state.store, ctx.conn, event, erasure.stream_id(d.person_id), erasure.evolve, decide,
             projections=list(state.projections.values()), actor=ACTOR,
+            inline_once=ctx.inline_once,
         )  # fmt: skip
 
     def keyrings(self) -> KeyRings:

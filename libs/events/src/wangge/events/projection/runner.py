@@ -1,11 +1,11 @@
-"""Projections: read models built from events, with exactly-once effect whatever crashes.
+"""The projection runner: applies a source's events to one projection, exactly once in effect.
 
-A projection declares one handler per event type it cares about and ignores the rest. The runner
-reads a batch from a source (a Kafka consumer in production, the event table itself in embedded
-mode and for local rebuilds), applies it, and stores its source positions in the same database
-transaction as the read-model writes. After a crash it resumes from those positions, so no event
-is applied twice; events that arrive twice (the relay publishes at least once) are dropped by
-(stream id, version).
+The runner reads a batch from a source (a Kafka consumer in production, the event table itself
+in embedded mode and for local rebuilds), applies it, and stores its source positions in the
+same database transaction as the read-model writes. After a crash it resumes from those
+positions, so no event is applied twice; events that arrive twice (the relay publishes at least
+once) are dropped by (stream id, version). A handler that fails for a reason of its own parks
+its event (``wangge.events.parking``), and its stream waits behind it.
 
 Rebuilding replays the sources from the beginning into a fresh generation of the projection's
 tables, and swaps it in once it has caught up, so readers never see a half-built model.
@@ -18,29 +18,24 @@ import contextlib
 import logging
 import time
 import traceback
-import weakref
-from abc import ABC, abstractmethod
-from collections.abc import Awaitable, Callable, Mapping, Sequence
-from contextvars import ContextVar
-from dataclasses import dataclass, field
+from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, datetime
-from typing import Any, ClassVar, TypeVar
+from typing import Any
 
 import sqlalchemy as sa
-from opentelemetry import trace
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-from wangge.events.catalogue import Catalogue, default_catalogue
-from wangge.events.db import insert_many
 from wangge.events.envelope import RecordedEvent
 from wangge.events.errors import WriteOrderError
 from wangge.events.faults import first_line, is_outage, is_transaction_conflict
-from wangge.events.model import DomainEvent, IntegrationEvent
 from wangge.events.parking import UNKNOWN_TYPE, park, stored_event
+from wangge.events.projection.declaring import ApplyContext, Projection
+from wangge.events.projection.inline import InlineOnce
 from wangge.events.retry import when_overtaken
 from wangge.events.runner_state import (
+    GenerationMemo,
     applied_versions,
-    applied_versions_of,
+    generation_memo,
     generations,
     parked,
     positions,
@@ -49,143 +44,10 @@ from wangge.events.runner_state import (
     upsert,
 )
 from wangge.events.sources import KafkaSource, Source, SourcedEvent
-from wangge.events.store import EventStore, StoredEvent
-from wangge.events.telemetry import context_from, tracer, tracing_enabled
+from wangge.events.store import EventStore
+from wangge.events.tuning import LINGER_SECONDS, REACTIONS_PER_TRANSACTION
 
 log = logging.getLogger(__name__)
-
-# -- declaring projections ----------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class ApplyContext:
-    """What a handler writes with: the batch's transaction and this generation's tables."""
-
-    conn: AsyncConnection
-    tables: Mapping[str, sa.Table]
-
-
-Handler = Callable[[Any, ApplyContext, RecordedEvent], Awaitable[None]]
-H = TypeVar("H", bound=Handler)
-
-
-def handles(*models: type[DomainEvent]) -> Callable[[H], H]:
-    """Mark a projection method as the handler of these event models."""
-
-    def mark(fn: H) -> H:
-        fn.__wangge_handles__ = models  # type: ignore[attr-defined]
-        return fn
-
-    return mark
-
-
-class Projection(ABC):
-    """A read model: its tables (per generation) and its handlers."""
-
-    name: ClassVar[str]
-    inline: ClassVar[bool] = False
-    """A read model of the service's own events, applied in each command's transaction (so a
-    client reads its own writes); its runner reads the service's event table, never Kafka, and
-    only catches up what no command applied (a new projection, a rebuild)."""
-    reacts: ClassVar[bool] = False
-    """Its handlers append events of this service (a policy: a routed ticket opens a case), with
-    ``wangge.events.command.react`` in the batch's transaction. Its runner applies up to
-    :data:`REACTIONS_PER_TRANSACTION` handled events in one transaction (each in a transaction of
-    its own when a younger transaction overtook one of its appends)."""
-    consumers: ClassVar[int] = 1
-    """Runners of this projection in each process when it reads Kafka: the consumer group shares
-    the partitions out among them, so batches of different partitions are applied side by side
-    (a reaction waits on many round trips per event; one runner made them a queue)."""
-    inline_once: ClassVar[bool] = False
-    """A reacting projection whose handlers never read what its own reactions write to the
-    service's inline read models: those are applied once, at the end of each batch's transaction
-    (one write of each table for the batch), rather than after each reaction."""
-    reads: ClassVar[tuple[str, ...]] = ()
-    """The services whose events this projection applies, when not only its own service's: a
-    local copy of another service's data (the hotline bridge's address -> grid map of registry
-    places) reads that service's topic, or in embedded mode its event table."""
-
-    def __init__(self, catalogue: Catalogue = default_catalogue) -> None:
-        self.catalogue = catalogue
-        self._handlers: dict[str, Callable[[ApplyContext, RecordedEvent], Awaitable[None]]] = {}
-        self._readers: dict[str, type[IntegrationEvent]] = {}
-        for attribute in dir(type(self)):
-            fn = getattr(type(self), attribute)
-            for model in getattr(fn, "__wangge_handles__", ()):
-                if issubclass(model, IntegrationEvent):
-                    self._readers[model.event_type] = model
-                    self._handlers[model.event_type] = getattr(self, attribute)
-                else:
-                    self._handlers[catalogue.entry_of(model).type] = getattr(self, attribute)
-        self._tables: dict[int, dict[str, sa.Table]] = {}
-
-    def bind(self, service: Any) -> None:  # noqa: B027
-        """Called once the running service exists (a reacting projection keeps it, to append to
-        its store and apply its inline projections)."""
-
-    @abstractmethod
-    def define_tables(self, metadata: sa.MetaData, suffix: str) -> Mapping[str, sa.Table]:
-        """The projection's tables, their names ending in ``suffix`` (one set per generation)."""
-
-    @property
-    def handled_types(self) -> frozenset[str]:
-        """The event types this projection applies; everything else is skipped unread."""
-        return frozenset(self._handlers)
-
-    def decode(self, stored: StoredEvent) -> RecordedEvent:
-        """An event as this projection reads it: another service's through the projection's
-        reader model, its own through the catalogue (upcast to the current version)."""
-        reader = self._readers.get(stored.envelope.type)
-        if reader is None:
-            return stored.decode(self.catalogue)
-        data = reader.model_validate(stored.data)
-        return RecordedEvent(envelope=stored.envelope, data=data, checkpoint=stored.checkpoint)
-
-    def tables(self, generation: int) -> Mapping[str, sa.Table]:
-        """The tables of one generation."""
-        if generation not in self._tables:
-            self._tables[generation] = dict(self.define_tables(sa.MetaData(), f"_g{generation}"))
-        return self._tables[generation]
-
-    async def apply_many(
-        self, ctx: ApplyContext, events: Sequence[RecordedEvent], new_streams: set[str]
-    ) -> None:
-        """Apply events in order; ``new_streams`` start in this batch (at version 1).
-
-        A projection may override this to write the rows of brand-new streams in bulk (a census
-        import starts thousands of streams per transaction), as long as the result is what
-        applying the events one by one would leave.
-        """
-        for event in events:
-            await self.apply(ctx, event)
-
-    async def apply(self, ctx: ApplyContext, event: RecordedEvent) -> None:
-        """Run the event's handler inside a span that continues the event's trace."""
-        handler = self._handlers[event.envelope.type]
-        if not tracing_enabled():
-            await handler(ctx, event)
-            return
-        with tracer.start_as_current_span(
-            "events.handle",
-            context=context_from(event.envelope.traceparent),
-            kind=trace.SpanKind.CONSUMER,
-            attributes={
-                "wangge.projection": self.name,
-                "wangge.event_type": event.envelope.type,
-                "wangge.stream_id": event.stream_id,
-            },
-        ):
-            await handler(ctx, event)
-
-
-# -- the runner ---------------------------------------------------------------------------------
-
-LINGER_SECONDS = 0.025
-"""How long a runner waits after a batch short of full before fetching the next. Under a steady
-load each batch costs a transaction, a read of applied versions and a save of positions: at 200
-events/s, fetching as soon as anything arrives made those most of a consumer's statements. The
-wait is the most it adds to an event's way into a read model; an idle runner (nothing fetched)
-does not wait here but in its source."""
 
 
 class ProjectionRunner:
@@ -201,8 +63,14 @@ class ProjectionRunner:
         generation_check_seconds: float = 1.0,
         lock: EventStore | None = None,
         linger_seconds: float = LINGER_SECONDS,
+        generations: GenerationMemo | None = None,
     ) -> None:
+        """``generations`` is the memo the engine's readers look active generations up in
+        (by default the one the engine carries), which a swap made here updates at once."""
         self.projection = projection
+        if generations is None:
+            generations = generation_memo(engine) or GenerationMemo()
+        self.generations = generations
         self.linger_seconds = linger_seconds
         self.lock = lock
         self.engine = engine
@@ -260,7 +128,7 @@ class ProjectionRunner:
                 )
                 await self._drop_generation(conn, retired)
             await self._create_tables(conn, generation)
-        _forget_generation(self.projection.name)
+        self.generations.forget(self.projection.name)
         self.generation = generation
 
     async def _reshaped(self, conn: AsyncConnection, generation: int) -> bool:
@@ -386,7 +254,7 @@ class ProjectionRunner:
             return False
         self._checked = now
         async with self.engine.connect() as conn:
-            generation = await active_generation(conn, self.projection.name, fresh=True)
+            generation = await self.generations.active(conn, self.projection.name, fresh=True)
         if not generation or generation == self.generation:
             return True
         log.info(
@@ -511,7 +379,7 @@ class ProjectionRunner:
         applied = 0
         async with self.engine.begin() as conn:
             await self._hold_partitions(conn, batch)
-            ctx = ApplyContext(conn=conn, tables=ctx_tables)
+            ctx = self._context(conn, ctx_tables)
             relevant = [s for s in batch if s.event.envelope.type in handled]
             states = await stream_states(
                 conn, projection.name, generation, {s.event.envelope.subject for s in relevant}
@@ -542,14 +410,20 @@ class ProjectionRunner:
                 last_applied[envelope.subject] = envelope.sequence
                 touched[envelope.subject] = envelope.sequence
                 applied += 1
-            if projection.reacts and projection.inline_once:
-                await _applying_inline_once(conn, projection.apply_many(ctx, chosen, new))
-            else:
-                await projection.apply_many(ctx, chosen, new)
+            await projection.apply_many(ctx, chosen, new)
+            if ctx.inline_once is not None:
+                await ctx.inline_once.apply(conn)
             await park(conn, projection.name, generation, parking)
             await self._save(conn, generation, touched, new_positions)
         stored.update(new_positions)
         self.applied += applied
+
+    def _context(self, conn: AsyncConnection, tables: Mapping[str, sa.Table]) -> ApplyContext:
+        """A batch's apply context: with a place for its reactions' inline applies when the
+        projection makes them once per batch."""
+        projection = self.projection
+        once = InlineOnce() if projection.reacts and projection.inline_once else None
+        return ApplyContext(conn=conn, tables=tables, inline_once=once)
 
     async def _serve_retries(self, generation: int) -> None:
         """Apply again the parked streams an operator asked to retry (``parking.request_retry``)."""
@@ -617,11 +491,10 @@ class ProjectionRunner:
             if row.sequence > states.applied.get(stream, 0):
                 event = projection.decode(stored_event(row))
                 new = {stream} if row.sequence == 1 and stream not in states.applied else set()
-                ctx = ApplyContext(conn=conn, tables=projection.tables(generation))
-                if projection.reacts and projection.inline_once:
-                    await _applying_inline_once(conn, projection.apply_many(ctx, [event], new))
-                else:
-                    await projection.apply_many(ctx, [event], new)
+                ctx = self._context(conn, projection.tables(generation))
+                await projection.apply_many(ctx, [event], new)
+                if ctx.inline_once is not None:
+                    await ctx.inline_once.apply(conn)
                 await self._save(conn, generation, {stream: row.sequence}, {})
                 self.applied += 1
             await conn.execute(sa.delete(parked).where(parked.c.id == row.id))
@@ -711,7 +584,7 @@ class ProjectionRunner:
                 .values(generation=generation, updated_at=datetime.now(UTC))
             )
             await self._drop_generation(conn, old)
-        _forget_generation(self.projection.name)
+        self.generations.forget(self.projection.name)
         self.generation = generation
         self._stored = stored
         log.info("projection %s rebuilt as generation %s", self.projection.name, generation)
@@ -735,167 +608,3 @@ class ProjectionRunner:
                     continue
             if all(int(stored.get(key, "-1")) >= end for key, end in targets.items()):
                 return
-
-
-REACTIONS_PER_TRANSACTION = 32
-"""Handled events a reacting projection applies in one transaction: enough to spread a commit
-over a burst, few enough that the embedded store's one write lock is never held long."""
-
-GENERATION_MEMO_SECONDS = 1.0
-"""How long a process trusts the active generation it last read. Every read model query and
-every inline apply needs it, which made it the most frequent statement of a command; a swap made
-by another process (a rebuild) is followed within this time, as the runners follow it (a swap
-made in this process is seen at once). The retired generation's tables are dropped by the swap,
-so a reader that trusted a stale number for longer would query tables that are gone."""
-
-_memo: weakref.WeakKeyDictionary[sa.Engine, dict[str, tuple[int, float]]] = (
-    weakref.WeakKeyDictionary()
-)
-
-
-def _forget_generation(projection: str) -> None:
-    """A swap in this process: no engine's memo may answer for the projection any more."""
-    for known in list(_memo.values()):
-        known.pop(projection, None)
-
-
-async def active_generation(conn: AsyncConnection, projection: str, *, fresh: bool = False) -> int:
-    """The generation readers should query (0 before the projection's first start), at most
-    :data:`GENERATION_MEMO_SECONDS` old unless ``fresh``."""
-    engine = conn.sync_engine
-    known = _memo.get(engine)
-    now = time.monotonic()
-    if not fresh and known is not None:
-        hit = known.get(projection)
-        if hit is not None and now - hit[1] < GENERATION_MEMO_SECONDS:
-            return hit[0]
-    value = int(
-        await conn.scalar(
-            sa.select(generations.c.generation).where(generations.c.projection == projection)
-        )
-        or 0
-    )
-    if value:  # a projection that has not started yet is looked up again next time
-        _memo.setdefault(engine, {})[projection] = (value, now)
-    return value
-
-
-@dataclass
-class _InlineLater:
-    """A batch's appends, for its inline projections (see :attr:`Projection.inline_once`)."""
-
-    projections: list[Projection] = field(default_factory=list)
-    recorded: list[RecordedEvent] = field(default_factory=list)
-    history: dict[str, Sequence[RecordedEvent]] = field(default_factory=dict)
-
-
-_inline_later: ContextVar[_InlineLater | None] = ContextVar("wangge_inline_later", default=None)
-
-
-async def _applying_inline_once(conn: AsyncConnection, work: Awaitable[None]) -> None:
-    later = _InlineLater()
-    token = _inline_later.set(later)
-    try:
-        await work
-    finally:
-        _inline_later.reset(token)
-    for projection in later.projections:
-        await apply_inline(projection, conn, later.recorded, history=later.history)
-
-
-def inline_later(
-    projections: Sequence[Projection],
-    recorded: Sequence[RecordedEvent],
-    history: Mapping[str, Sequence[RecordedEvent]],
-) -> bool:
-    """Leave a unit of work's inline applies to the end of the batch it is part of, if it is
-    part of one (True); a stream's history is the one before its batch's first append."""
-    later = _inline_later.get()
-    if later is None:
-        return False
-    for projection in projections:
-        if projection.inline and all(projection is not p for p in later.projections):
-            later.projections.append(projection)
-    later.recorded.extend(recorded)
-    for stream, before in history.items():
-        later.history.setdefault(stream, before)
-    return True
-
-
-async def apply_inline(
-    projection: Projection,
-    conn: AsyncConnection,
-    events: Sequence[RecordedEvent],
-    *,
-    history: Mapping[str, Sequence[RecordedEvent]] | None = None,
-    heads: Mapping[str, int] | None = None,
-) -> int:
-    """Apply a command's own events to an inline projection, in the command's transaction.
-
-    A stream is applied here only when the projection's active generation already holds every
-    earlier event of it that the projection handles (``history`` is what the command loaded of
-    each stream; a stream missing from it must be new). Otherwise (a rebuild still catching up,
-    say) the events are left to the runner, which applies them in order: applying them here
-    would mark the stream ahead and make the runner skip what came before. A bulk writer that
-    did not load its streams gives ``heads`` instead (each stream's version before these events)
-    for streams whose every event the projection handles. Returns how many events were applied.
-    """
-    handled = projection.handled_types
-    by_stream: dict[str, list[RecordedEvent]] = {}
-    for event in events:
-        if event.envelope.type in handled:
-            by_stream.setdefault(event.stream_id, []).append(event)
-    if not by_stream:
-        return 0
-    generation = await active_generation(conn, projection.name)
-    if not generation:
-        return 0
-    needs: dict[str, int] = {}
-    for stream in by_stream:
-        earlier = (history or {}).get(stream, ())
-        needed = max((e.version for e in earlier if e.envelope.type in handled), default=0)
-        needs[stream] = max(needed, (heads or {}).get(stream, 0))
-    # only streams with a past need their applied version read (an import starts thousands of
-    # new streams per transaction, which have none)
-    known = [stream for stream, needed in needs.items() if needed]
-    applied = await applied_versions_of(conn, projection.name, generation, known)
-    ctx = ApplyContext(conn=conn, tables=projection.tables(generation))
-    eligible: set[str] = set()
-    touched: list[dict[str, Any]] = []
-    for stream, stream_events in by_stream.items():
-        if applied.get(stream, 0) < needs[stream]:
-            continue
-        eligible.add(stream)
-        touched.append(
-            {
-                "projection": projection.name,
-                "generation": generation,
-                "stream_id": stream,
-                "version": stream_events[-1].version,
-            }
-        )
-    # in the order they were written: a household's member joins after the person registered
-    chosen = [e for e in events if e.stream_id in eligible and e.envelope.type in handled]
-    new = {s for s in eligible if not applied.get(s) and by_stream[s][0].version == 1}
-    await projection.apply_many(ctx, chosen, new)
-    # a new stream has no row yet (no runner saw it before this commit): those are inserted
-    await insert_many(conn, applied_versions, [t for t in touched if t["stream_id"] in new])
-    await upsert(
-        conn, applied_versions, [t for t in touched if t["stream_id"] not in new], value="version"
-    )
-    return len(chosen)
-
-
-async def active_tables(conn: AsyncConnection, projection: Projection) -> Mapping[str, sa.Table]:
-    """The tables readers query: the active generation's (a projection that never started has
-    none, which is a :class:`LookupError`)."""
-    generation = await active_generation(conn, projection.name)
-    if not generation:
-        raise LookupError(f"projection {projection.name} has not started")
-    return projection.tables(generation)
-
-
-async def active_generations(conn: AsyncConnection) -> dict[str, int]:
-    """Every projection's active generation, in one query (a read touching several models)."""
-    rows = await conn.execute(sa.select(generations.c.projection, generations.c.generation))
-    return {row.projection: row.generation for row in rows}
