@@ -6,38 +6,28 @@ resident, a hotline caller). The data key is stored wrapped by the service's key
 in that service's database only, never in an event. Erasure deletes the wrapped key
 (crypto-shredding): every copy of the sealed block, in the event table, on Kafka, in an
 analyst's replay, becomes unreadable at once.
+
+The block and its crypto are in :mod:`wangge.events.sealed`, which imports no database, so that
+domains may hold sealed fields; they are re-exported here for everything else.
 """
 
 from __future__ import annotations
 
-import base64
 import os
 import uuid
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any
 
-import pydantic_core
 import sqlalchemy as sa
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
-from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from wangge.events import sealed as _sealed
 from wangge.events.db import insert_many
+from wangge.events.sealed import Seal, Sealed
 
-
-class Sealed(BaseModel):
-    """Personal data encrypted with one person's data key (AES-GCM); opaque to everyone else."""
-
-    model_config = ConfigDict(frozen=True)
-
-    key: str = Field(description="the data key's id: the person's id")
-    nonce: str = Field(description="base64")
-    ciphertext: str = Field(description="base64, with the GCM tag")
-
-
-Seal = Callable[[Mapping[str, Any]], Sealed]
-"""Seals blocks of one subject's data (see :meth:`KeyRing.sealer`)."""
+__all__ = ["KeyRing", "Seal", "Sealed", "key_table"]
 
 
 def key_table(metadata: sa.MetaData, name: str, subject: str) -> sa.Table:
@@ -63,7 +53,7 @@ class KeyRing:
     @staticmethod
     def generate() -> bytes:
         """A new data key (stored with :meth:`keep` once the subject's events are appended)."""
-        return AESGCM.generate_key(bit_length=256)
+        return _sealed.generate_key()
 
     async def keep(self, conn: AsyncConnection, subject_id: uuid.UUID, key: bytes) -> None:
         """Store a new subject's data key, wrapped."""
@@ -116,28 +106,10 @@ class KeyRing:
 
     @staticmethod
     def sealer(key: bytes, subject_id: uuid.UUID) -> Seal:
-        """Seals blocks of one subject's data (the subject's id is bound in as associated data)."""
-        cipher = AESGCM(key)
-
-        def seal(block: Mapping[str, Any]) -> Sealed:
-            nonce = os.urandom(12)
-            plain = pydantic_core.to_json(block)  # compact UTF-8, as json.dumps but faster
-            return Sealed(
-                key=str(subject_id),
-                nonce=base64.b64encode(nonce).decode(),
-                ciphertext=base64.b64encode(
-                    cipher.encrypt(nonce, plain, subject_id.bytes)
-                ).decode(),
-            )
-
-        return seal
+        """Seals blocks of one subject's data (see :func:`wangge.events.sealed.sealer`)."""
+        return _sealed.sealer(key, subject_id)
 
     @staticmethod
     def unseal(key: bytes, sealed: Sealed) -> dict[str, Any]:
-        """The block inside a sealed value."""
-        subject_id = uuid.UUID(sealed.key)
-        plain = AESGCM(key).decrypt(
-            base64.b64decode(sealed.nonce), base64.b64decode(sealed.ciphertext), subject_id.bytes
-        )
-        block: dict[str, Any] = pydantic_core.from_json(plain)
-        return block
+        """The block inside a sealed value (see :func:`wangge.events.sealed.unseal`)."""
+        return _sealed.unseal(key, sealed)

@@ -8,18 +8,24 @@ relay; settings from the environment; RFC 9457 problem details for every error; 
 from typing import TYPE_CHECKING, Any
 
 from wangge.service.errors import DomainError, NotFound
-from wangge.service.settings import ServiceSettings
 
 if TYPE_CHECKING:
     from wangge.service.app import ServiceState, create_app
+    from wangge.service.settings import ServiceSettings
 
 __all__ = ["DomainError", "NotFound", "ServiceSettings", "ServiceState", "create_app"]
 
 
 def __getattr__(name: str) -> Any:
-    # the app factory pulls in FastAPI; a domain package that only raises DomainError must not
+    # Python runs this file before any module of the package, so a domain that imports only the
+    # pure kit (errors, personal, redaction, erasure) would otherwise load what these pull in: the
+    # app factory FastAPI and SQLAlchemy, the settings pydantic-settings and the dev issuer's JWT
     if name in ("ServiceState", "create_app"):
         from wangge.service import app
 
         return getattr(app, name)
+    if name == "ServiceSettings":
+        from wangge.service import settings
+
+        return settings.ServiceSettings
     raise AttributeError(name)

@@ -18,7 +18,7 @@ from pydantic import AwareDatetime, Field
 
 from wangge.cases.domain.text import limit, written
 from wangge.events import DomainEvent, default_catalogue
-from wangge.events.sealing import Seal, Sealed
+from wangge.events.sealed import Seal, Sealed
 from wangge.service.erasure import ErasureGround
 from wangge.service.errors import Conflict, DomainError, NotFound
 

@@ -21,7 +21,7 @@ from typing import Any
 from annotated_types import MaxLen
 
 from wangge.events import DomainEvent
-from wangge.events.sealing import Seal, Sealed
+from wangge.events.sealed import Seal, Sealed
 from wangge.service.redaction import redact
 
 SEALED = "sealed_text"

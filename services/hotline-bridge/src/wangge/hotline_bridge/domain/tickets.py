@@ -25,7 +25,7 @@ from typing import Literal
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
 from wangge.events import DomainEvent, default_catalogue
-from wangge.events.sealing import Seal, Sealed
+from wangge.events.sealed import Seal, Sealed
 from wangge.hotline_bridge.domain.catalogue import DispatchCatalogue, TicketKind
 from wangge.hotline_bridge.domain.routing import Match, RoutingMethod
 from wangge.service.addresses import normalise_address

@@ -14,7 +14,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict
 
-from wangge.events.sealing import Seal, Sealed
+from wangge.events.sealed import Seal, Sealed
 from wangge.service.redaction import redact
 
 

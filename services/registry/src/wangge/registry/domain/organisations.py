@@ -28,7 +28,7 @@ from stdnum import exceptions as stdnum_errors
 from stdnum.cn import uscc as stdnum_uscc
 
 from wangge.events import DomainEvent, default_catalogue
-from wangge.events.sealing import Seal, Sealed
+from wangge.events.sealed import Seal, Sealed
 from wangge.registry.domain.free_text import clear_copy
 from wangge.registry.domain.identity import mask_name, mask_phone, normalise_phone
 from wangge.registry.domain.places import Place, PlaceKind

@@ -21,7 +21,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field
 
 from wangge.events import DomainEvent, default_catalogue
-from wangge.events.sealing import Seal, Sealed
+from wangge.events.sealed import Seal, Sealed
 from wangge.registry.domain.free_text import clear_copy
 from wangge.registry.domain.identity import (
     IdentityNumber,

@@ -21,7 +21,7 @@ from enum import StrEnum
 from pydantic import AwareDatetime, Field
 
 from wangge.events import DomainEvent, default_catalogue
-from wangge.events.sealing import Seal, Sealed
+from wangge.events.sealed import Seal, Sealed
 from wangge.registry.domain.free_text import clear_copy, seal_text
 from wangge.service.errors import DomainError
 

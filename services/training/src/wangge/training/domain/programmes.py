@@ -16,7 +16,7 @@ from datetime import date, timedelta
 from pydantic import BaseModel, Field
 
 from wangge.events import DomainEvent, default_catalogue
-from wangge.events.sealing import Seal, Sealed
+from wangge.events.sealed import Seal, Sealed
 from wangge.service.redaction import redact
 from wangge.training.domain.sessions import (
     SERVICE,

@@ -19,7 +19,7 @@ from typing import Annotated
 from pydantic import Field
 
 from wangge.events import DomainEvent, default_catalogue
-from wangge.events.sealing import Seal, Sealed
+from wangge.events.sealed import Seal, Sealed
 from wangge.service.personal import mask_name
 from wangge.service.redaction import redact
 from wangge.training.domain.sessions import (

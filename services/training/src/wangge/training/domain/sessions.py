@@ -19,7 +19,7 @@ from typing import Any
 from pydantic import AwareDatetime, BaseModel, Field
 
 from wangge.events import DomainEvent, default_catalogue
-from wangge.events.sealing import Seal, Sealed
+from wangge.events.sealed import Seal, Sealed
 from wangge.service.errors import Conflict, DomainError
 from wangge.service.personal import mask_name
 from wangge.service.redaction import redact
