@@ -4,8 +4,13 @@ each other."""
 from __future__ import annotations
 
 import ast
-from collections.abc import Iterator
+import os
+import subprocess
+import sys
+from collections.abc import Iterator, Mapping
 from pathlib import Path
+
+import pytest
 
 REPO = Path(__file__).resolve().parents[4]
 SERVICES = REPO / "services"
@@ -41,6 +46,49 @@ def test_domain_packages_import_no_framework() -> None:
         if name.split(".")[0] in FRAMEWORKS
     ]
     assert offences == []
+
+
+# imports every module of a package, as the service's own code may import any of them alone
+_PROBE = """
+import importlib, pkgutil, sys
+package = importlib.import_module(sys.argv[1])
+for module in pkgutil.walk_packages(package.__path__, package.__name__ + "."):
+    importlib.import_module(module.name)
+print(" ".join(name for name in sys.argv[2:] if name in sys.modules))
+"""
+
+
+def _frameworks_loaded(package: str, env: Mapping[str, str] | None = None) -> list[str]:
+    """The frameworks a fresh interpreter holds once it imported every module of ``package``."""
+    done = subprocess.run(
+        [sys.executable, "-c", _PROBE, package, *FRAMEWORKS],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=120,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    return done.stdout.split()
+
+
+@pytest.mark.parametrize("service", sorted(_service_packages()))
+def test_domain_packages_load_no_framework_even_through_what_they_import(service: str) -> None:
+    # the test above reads a domain's own imports; a kit module it imports may still pull in
+    # SQLAlchemy (the key ring beside the sealed block once did), which only loading it shows
+    assert _frameworks_loaded(f"wangge.{service}.domain") == []
+
+
+def test_the_probe_sees_a_framework_that_a_domain_pulls_in_through_the_kit(
+    tmp_path: Path,
+) -> None:
+    domain = tmp_path / "pulls_in_a_framework" / "domain"
+    domain.mkdir(parents=True)
+    (domain.parent / "__init__.py").write_text("")
+    (domain / "__init__.py").write_text("")
+    (domain / "keys.py").write_text("from wangge.events.sealing import KeyRing\n")
+    env = {**os.environ, "PYTHONPATH": str(tmp_path)}
+    assert "sqlalchemy" in _frameworks_loaded("pulls_in_a_framework.domain", env)
 
 
 def test_services_never_import_each_other() -> None:
