@@ -18,7 +18,7 @@ run: sync ## every service on the embedded default (SQLite under ./var/), a smal
 test: sync ## provision PostgreSQL and Kafka, lint, run every test, stop what was started
 	@scripts/test.sh
 
-lint: sync ## ruff and mypy --strict (libs, services, every test folder)
+lint: sync ## ruff and mypy --strict (libs, services, every test folder, the benchmarks)
 	@$(UV) run --frozen ruff check .
 	@$(UV) run --frozen ruff format --check libs services tests benchmarks conftest.py
 	@$(UV) run --frozen mypy --strict -p wangge.events -p wangge.service -p wangge.registry -p wangge.hotline_bridge -p wangge.cases -p wangge.training
@@ -28,6 +28,7 @@ lint: sync ## ruff and mypy --strict (libs, services, every test folder)
 	@$(UV) run --frozen mypy --strict tests/e2e  # tests/e2e and tests/system: a conftest each
 	@$(UV) run --frozen mypy --strict tests/system
 	@$(UV) run --frozen mypy --strict tests/fuzz  # a conftest of its own
+	@$(UV) run --frozen mypy --strict benchmarks  # a bench that no longer type-checks would fail only in make bench
 
 unit: sync ## the unit tests alone (no servers)
 	@$(UV) run --frozen pytest -q libs/events/tests/unit libs/service/tests/unit services/registry/tests/unit \
