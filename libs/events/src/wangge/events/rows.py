@@ -125,7 +125,7 @@ async def fold_new_streams(
     A new stream's rows are its own (keyed by its id), so the other streams' events, applied
     after them, are applied as they would have been in order.
     """
-    folding = Folding(conn=ctx.conn, tables=ctx.tables)
+    folding = Folding(conn=ctx.conn, tables=ctx.tables, inline_once=ctx.inline_once)
     for event in events:
         if event.stream_id in new_streams:
             await projection.apply(folding, event)
@@ -142,7 +142,7 @@ async def rows_of(
     """The rows ``events`` of streams that start with them make, reckoned in memory and never
     written: what a command answers with, without reading back the rows its inline projection
     has just written (by table, then primary key)."""
-    reckoning = Folding(conn=ctx.conn, tables=ctx.tables, writes=False)
+    reckoning = Folding(conn=ctx.conn, tables=ctx.tables, inline_once=ctx.inline_once, writes=False)
     for event in events:
         if event.envelope.type in projection.handled_types:
             await projection.apply(reckoning, event)
