@@ -8,7 +8,7 @@ from typing import Any
 
 import httpx
 
-from wangge.service.times import local_day
+from wangge.governance.times import local_day
 
 from duo_support import Duo, json_of
 

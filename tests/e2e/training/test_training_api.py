@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from wangge.service.times import local_day
+from wangge.governance.times import local_day
 
 from duo_support import Duo, json_of
 

@@ -15,7 +15,7 @@ from wangge.cases.domain.text import NamingSeal, written
 from wangge.cases.personal_data import opened
 from wangge.events import DomainEvent
 from wangge.events.sealing import KeyRing
-from wangge.service.erasure import ErasureGround
+from wangge.governance.erasure import ErasureGround
 from wangge.service.errors import NotFound
 
 NOW = datetime(2026, 11, 27, 9, 0, tzinfo=UTC)

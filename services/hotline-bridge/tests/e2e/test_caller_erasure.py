@@ -10,10 +10,10 @@ import sqlalchemy as sa
 
 from wangge.events.projection import ProjectionRunner, active_tables
 from wangge.events.sources import StoreSource
+from wangge.governance.redaction import redact
 from wangge.hotline_bridge.domain.tickets import CallerErased, stream_id, ticket_id
 from wangge.hotline_bridge.personal_data import caller_keys
 from wangge.hotline_bridge.projections.callers import CallerPhones
-from wangge.service.redaction import redact
 
 from hotline_support import Hotline, push, ticket
 

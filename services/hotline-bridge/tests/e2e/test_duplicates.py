@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import uuid
 
+from wangge.governance.addresses import normalise_address
 from wangge.hotline_bridge.domain.tickets import (
     RepeatedComplaintsNoticed,
     TicketLinkedAsDuplicate,
@@ -11,7 +12,6 @@ from wangge.hotline_bridge.domain.tickets import (
     stream_id,
     ticket_id,
 )
-from wangge.service.addresses import normalise_address
 
 from hotline_support import Hotline, push, ticket
 

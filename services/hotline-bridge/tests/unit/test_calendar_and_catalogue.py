@@ -7,13 +7,13 @@ from datetime import date, datetime
 import pytest
 from pydantic import ValidationError
 
+from wangge.governance.times import CHINA
 from wangge.hotline_bridge.domain.calendar import (
     add_working_days,
     is_working_day,
     official,
 )
 from wangge.hotline_bridge.domain.catalogue import DispatchCatalogue, TicketKind, TimeLimit
-from wangge.service.times import CHINA
 
 
 def test_public_holidays_are_off_and_swapped_weekend_days_are_worked() -> None:

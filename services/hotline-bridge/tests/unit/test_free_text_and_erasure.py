@@ -10,10 +10,10 @@ from typing import Any
 
 from wangge.events import DomainEvent
 from wangge.events.sealing import KeyRing, Seal
+from wangge.governance.erasure import ErasureGround
 from wangge.hotline_bridge.domain import tickets
 from wangge.hotline_bridge.domain.catalogue import TicketKind
 from wangge.hotline_bridge.domain.tickets import Satisfaction, Status
-from wangge.service.erasure import ErasureGround
 
 NOW = datetime(2026, 11, 27, 9, 0, tzinfo=UTC)
 KEY = KeyRing.generate()

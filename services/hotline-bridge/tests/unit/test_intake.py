@@ -12,6 +12,8 @@ import pytest
 from fastapi.exceptions import RequestValidationError
 
 from wangge.events.sealing import KeyRing, key_table
+from wangge.governance.personal import InvalidPersonalData
+from wangge.governance.redaction import redact
 from wangge.hotline_bridge.adapters.standard import ADAPTER
 from wangge.hotline_bridge.domain.catalogue import DispatchCatalogue
 from wangge.hotline_bridge.domain.tickets import (
@@ -25,8 +27,6 @@ from wangge.hotline_bridge.domain.tickets import (
     ticket_id,
 )
 from wangge.hotline_bridge.signing import BadSignature, sign, verify
-from wangge.service.personal import InvalidPersonalData
-from wangge.service.redaction import redact
 
 from hotline_support import ticket
 

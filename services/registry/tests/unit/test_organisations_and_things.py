@@ -12,6 +12,7 @@ from stdnum.cn import uscc
 
 from wangge.events import DomainEvent, default_catalogue
 from wangge.events.sealing import KeyRing, Sealed
+from wangge.governance.erasure import ErasureGround
 from wangge.registry.domain import organisations, things
 from wangge.registry.domain.identity import InvalidPersonalData
 from wangge.registry.domain.organisations import (
@@ -40,7 +41,6 @@ from wangge.registry.domain.things import (
     ThingRemoved,
     ThingStatus,
 )
-from wangge.service.erasure import ErasureGround
 
 S = TypeVar("S")
 TODAY = date(2026, 3, 1)

@@ -12,6 +12,7 @@ from stdnum.cn import ric
 
 from wangge.events import DomainEvent
 from wangge.events.sealing import Sealed
+from wangge.governance.erasure import ErasureGround
 from wangge.registry.domain import households, persons
 from wangge.registry.domain.households import HouseholdType, InvalidHousehold, Relationship
 from wangge.registry.domain.identity import (
@@ -28,7 +29,6 @@ from wangge.registry.domain.persons import (
     PersonalDetails,
     ResidenceStatus,
 )
-from wangge.service.erasure import ErasureGround
 
 TODAY = date(2026, 11, 27)
 

@@ -7,7 +7,7 @@ import uuid
 from datetime import UTC, date, datetime, timedelta
 
 from wangge.events.sealing import KeyRing
-from wangge.service.erasure import ErasureGround
+from wangge.governance.erasure import ErasureGround
 from wangge.training.domain import erasure, forums, programmes, secondments, sessions
 
 KEY = KeyRing.generate()

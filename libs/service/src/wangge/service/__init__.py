@@ -18,8 +18,9 @@ __all__ = ["DomainError", "NotFound", "ServiceSettings", "ServiceState", "create
 
 def __getattr__(name: str) -> Any:
     # Python runs this file before any module of the package, so a domain that imports only the
-    # pure kit (errors, personal, redaction, erasure) would otherwise load what these pull in: the
-    # app factory FastAPI and SQLAlchemy, the settings pydantic-settings and the dev issuer's JWT
+    # errors (itself, or through the governance kernel's personal data checks) would otherwise
+    # load what these pull in: the app factory FastAPI and SQLAlchemy, the settings
+    # pydantic-settings and the dev issuer's JWT
     if name in ("ServiceState", "create_app"):
         from wangge.service import app
 

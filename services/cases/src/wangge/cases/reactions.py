@@ -47,10 +47,10 @@ from wangge.events import DomainEvent, RecordedEvent, default_catalogue
 from wangge.events.command import Loaded, load_many, react
 from wangge.events.db import insert_many
 from wangge.events.projection import ApplyContext, Projection, active_tables, handles
+from wangge.governance.redaction import redact
+from wangge.governance.times import stored
 from wangge.service.app import ServiceState
-from wangge.service.redaction import redact
 from wangge.service.settings import SealingSettings
-from wangge.service.times import stored
 
 UUID = sa.Uuid(as_uuid=True)
 ACTOR = "system:cases"

@@ -13,6 +13,7 @@ from shapely.geometry.base import BaseGeometry
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from wangge.events.db import remembered
+from wangge.governance.addresses import normalise_address
 from wangge.hotline_bridge.domain.routing import (
     Candidate,
     Match,
@@ -26,7 +27,6 @@ from wangge.hotline_bridge.domain.routing import (
     other_subdistrict,
 )
 from wangge.hotline_bridge.domain.tickets import Location
-from wangge.service.addresses import normalise_address
 
 FUZZY_CUTOFF = 70.0
 """The least partial-ratio score of an estate or community name (building numbers are exact)."""

@@ -21,6 +21,7 @@ from wangge.events.retry import when_overtaken
 from wangge.events.rows import rows_of
 from wangge.events.sealing import KeyRing
 from wangge.events.store import NO_STREAM, StreamAppend
+from wangge.governance.addresses import normalise_address
 from wangge.hotline_bridge.config import HotlineSettings
 from wangge.hotline_bridge.domain import tickets
 from wangge.hotline_bridge.domain.catalogue import DispatchCatalogue
@@ -28,7 +29,6 @@ from wangge.hotline_bridge.domain.routing import Match, Unroutable
 from wangge.hotline_bridge.grid_lookup import find_grids
 from wangge.hotline_bridge.projections.grid_map import GridMap
 from wangge.hotline_bridge.projections.tickets import Tickets, neighbours_of
-from wangge.service.addresses import normalise_address
 from wangge.service.app import ServiceState
 
 V = TypeVar("V")

@@ -23,6 +23,7 @@ from wangge.events import DomainEvent, Metadata
 from wangge.events.db import read_only
 from wangge.events.errors import ConcurrencyConflict
 from wangge.events.projection import active_tables
+from wangge.governance.times import stored
 from wangge.hotline_bridge.adapters import ADAPTERS
 from wangge.hotline_bridge.config import HotlineSettings
 from wangge.hotline_bridge.domain import tickets
@@ -35,7 +36,6 @@ from wangge.hotline_bridge.projections.tickets import Tickets
 from wangge.hotline_bridge.signing import SIGNATURE, TIMESTAMP, sign
 from wangge.hotline_bridge.ticket_commands import act
 from wangge.service.app import ServiceState
-from wangge.service.times import stored
 
 log = logging.getLogger(__name__)
 WORKER = Metadata(actor="system:hotline-bridge")

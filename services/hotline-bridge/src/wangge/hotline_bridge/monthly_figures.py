@@ -12,8 +12,8 @@ from typing import Literal
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from wangge.governance.times import stored
 from wangge.hotline_bridge.domain.metrics import Figures, TicketFacts, figures
-from wangge.service.times import stored
 
 CST = timezone(timedelta(hours=8), "CST")
 Level = Literal["grid", "community"]

@@ -12,9 +12,9 @@ from wangge.events.db import read_only
 from wangge.events.errors import ConcurrencyConflict
 from wangge.events.retry import when_overtaken
 from wangge.events.sealing import KeyRing, Seal
+from wangge.governance.erasure import ErasureGround
 from wangge.hotline_bridge.domain import tickets
 from wangge.service.app import ServiceState
-from wangge.service.erasure import ErasureGround
 from wangge.service.errors import NotFound
 
 Decision = Callable[[tickets.Ticket, int], Sequence[DomainEvent]]

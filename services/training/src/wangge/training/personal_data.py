@@ -5,7 +5,7 @@ left a programme, a secondment's goals, mentor and evaluation, their suggestions
 the answers to them). A session's key seals its instructors' names and why it was moved or
 cancelled; a forum's key seals its guests' names, its summary and its guests' suggestions (the
 guests have no id of their own: erasing one erases the forum's outside people together). The
-clear part of each event keeps only a redacted copy (:func:`wangge.service.redaction.redact`)
+clear part of each event keeps only a redacted copy (:func:`wangge.governance.redaction.redact`)
 or a masked name (``李**``).
 
 Keys are made before the command that first seals with them, in a transaction of their own: two

@@ -14,8 +14,8 @@ import sqlalchemy as sa
 from pydantic import BaseModel
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from wangge.governance.times import local_day
 from wangge.service.app import ServiceState
-from wangge.service.times import local_day
 from wangge.training.domain import programmes as p
 from wangge.training.domain.sessions import ATTENDED
 from wangge.training.tables import roster, sessions_tables

@@ -16,8 +16,8 @@ import sqlalchemy as sa
 from wangge.events import Metadata
 from wangge.events.command import unit_of_work
 from wangge.events.errors import ConcurrencyConflict
+from wangge.governance.times import local_day
 from wangge.service.app import ServiceState
-from wangge.service.times import local_day
 from wangge.training.config import TrainingSettings
 from wangge.training.synthetic import year_of_training
 from wangge.training.tables import roster

@@ -18,7 +18,7 @@ from typing import Any
 
 from wangge.events import DomainEvent
 from wangge.events.store import StreamAppend
-from wangge.service.times import CHINA
+from wangge.governance.times import CHINA
 from wangge.training.domain import forums, handbooks, programmes, secondments
 from wangge.training.domain import sessions as s
 

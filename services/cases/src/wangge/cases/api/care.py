@@ -29,10 +29,10 @@ from wangge.cases.projections.roster import worker_of
 from wangge.events.command import UnitOfWork
 from wangge.events.db import read_only
 from wangge.events.projection import active_tables
+from wangge.governance.erasure import Erasure
 from wangge.service.app import ServiceState
 from wangge.service.commands import Command
 from wangge.service.deps import ReadConnection, State
-from wangge.service.erasure import Erasure
 from wangge.service.errors import NotFound
 
 router = APIRouter(prefix="/care-plans", tags=["care"])

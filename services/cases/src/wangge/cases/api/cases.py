@@ -34,13 +34,13 @@ from wangge.events.command import UnitOfWork
 from wangge.events.db import read_only
 from wangge.events.projection import active_tables
 from wangge.events.sealing import KeyRing, Seal
+from wangge.governance.erasure import Erasure
+from wangge.governance.personal import PHONE_SCHEMA, mask_name, normalise_phone
+from wangge.governance.times import StoredTime
 from wangge.service.app import ServiceState
 from wangge.service.commands import NO_BODY, Command, CommandContext
 from wangge.service.deps import ReadConnection, State
-from wangge.service.erasure import Erasure
 from wangge.service.errors import NotFound
-from wangge.service.personal import PHONE_SCHEMA, mask_name, normalise_phone
-from wangge.service.times import StoredTime
 
 router = APIRouter(prefix="/cases", tags=["cases"])
 

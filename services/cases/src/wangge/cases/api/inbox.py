@@ -17,8 +17,8 @@ from wangge.cases.domain import cases
 from wangge.cases.projections.care import CarePlans
 from wangge.cases.projections.cases import Cases
 from wangge.events.projection import active_tables
+from wangge.governance.times import stored
 from wangge.service.deps import ReadConnection, State
-from wangge.service.times import stored
 
 router = APIRouter(tags=["inbox"])
 OPEN = [s.value for s in cases.OPEN]

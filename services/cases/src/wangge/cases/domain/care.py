@@ -23,7 +23,7 @@ from wangge.cases.domain.cases import SERVICE, InvalidCase, WrongStatus
 from wangge.cases.domain.text import written
 from wangge.events import DomainEvent, default_catalogue
 from wangge.events.sealed import Seal, Sealed
-from wangge.service.erasure import ErasureGround
+from wangge.governance.erasure import ErasureGround
 
 TEXT = "the free text in full, sealed with the plan's key; the fields hold redacted copies"
 

@@ -19,7 +19,7 @@ from pydantic import AwareDatetime, Field
 from wangge.cases.domain.text import limit, written
 from wangge.events import DomainEvent, default_catalogue
 from wangge.events.sealed import Seal, Sealed
-from wangge.service.erasure import ErasureGround
+from wangge.governance.erasure import ErasureGround
 from wangge.service.errors import Conflict, DomainError, NotFound
 
 SERVICE = "cases"

@@ -2,7 +2,7 @@
 description, a session's summary, a visit's note) is personal data until shown otherwise.
 
 An event keeps such text twice: its fields carry the redacted clear copy (phones, identity
-numbers, plates and e-mail addresses masked by :func:`wangge.service.redaction.redact`), which
+numbers, plates and e-mail addresses masked by :func:`wangge.governance.redaction.redact`), which
 work lists, inboxes and consumers read; and ``sealed_text`` carries the text in full, sealed
 with the key of what it is about (a case's text key, a care plan's key), which only staff who
 may see the case or plan open, and which erasure shreds. Names cannot be found by a pattern:
@@ -22,7 +22,7 @@ from annotated_types import MaxLen
 
 from wangge.events import DomainEvent
 from wangge.events.sealed import Seal, Sealed
-from wangge.service.redaction import redact
+from wangge.governance.redaction import redact
 
 SEALED = "sealed_text"
 """The field of every event with free text that holds it in full, sealed."""

@@ -28,9 +28,9 @@ from wangge.cases.consumed.registry import (
 from wangge.cases.domain import appointments
 from wangge.events import RecordedEvent, default_catalogue
 from wangge.events.projection import ApplyContext, Projection, handles
-from wangge.service import place_tree
-from wangge.service.redaction import redact
-from wangge.service.times import stored, utc
+from wangge.governance import place_tree
+from wangge.governance.redaction import redact
+from wangge.governance.times import stored, utc
 
 UUID = sa.Uuid(as_uuid=True)
 

@@ -14,6 +14,7 @@ from typing import TypeVar
 from fastapi.exceptions import RequestValidationError
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, ValidationError
 
+from wangge.governance.personal import PHONE_SCHEMA
 from wangge.hotline_bridge.domain.tickets import (
     Channel,
     ExtensionDecision,
@@ -24,7 +25,6 @@ from wangge.hotline_bridge.domain.tickets import (
     Satisfaction,
     Urgency,
 )
-from wangge.service.personal import PHONE_SCHEMA
 
 M = TypeVar("M", bound=BaseModel)
 

@@ -4,7 +4,7 @@ ticket of a phone number.
 Who: subdistrict admins, for the tickets of their places (and those no grid took), as the
 subdistrict's controller of the personal data (DESIGN section 7); and the hotline system, for
 any ticket, because a caller asks the 12345 platform and the platform forwards the request.
-The body carries the legal ground (``wangge.service.erasure.Erasure``); the envelope of each
+The body carries the legal ground (``wangge.governance.erasure.Erasure``); the envelope of each
 ``CallerErased`` names who asked. An erasure by phone answers the same shape whether it found
 tickets or none, so it tells nothing about a number nobody called from.
 """
@@ -23,6 +23,8 @@ from wangge.events import Metadata
 from wangge.events.db import read_only
 from wangge.events.projection import active_tables
 from wangge.events.telemetry import current_traceparent
+from wangge.governance.erasure import Erasure
+from wangge.governance.personal import PHONE_SCHEMA, normalise_phone
 from wangge.hotline_bridge.api.tickets import HOTLINE, Keys, covers
 from wangge.hotline_bridge.personal_data import CallerKeys
 from wangge.hotline_bridge.projections.callers import CallerPhones
@@ -31,9 +33,7 @@ from wangge.hotline_bridge.ticket_commands import erase_callers
 from wangge.service.app import ServiceState
 from wangge.service.auth import Principal, require
 from wangge.service.deps import State
-from wangge.service.erasure import Erasure
 from wangge.service.errors import NotFound
-from wangge.service.personal import PHONE_SCHEMA, normalise_phone
 
 router = APIRouter(tags=["erasure"])
 Erasers = Annotated[Principal, Depends(require("subdistrict_admin", HOTLINE))]

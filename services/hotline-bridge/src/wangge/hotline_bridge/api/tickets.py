@@ -20,6 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from wangge.events import Metadata
 from wangge.events.projection import active_tables
 from wangge.events.telemetry import current_traceparent
+from wangge.governance.times import StoredTime
 from wangge.hotline_bridge.adapters import ADAPTERS, Adapter
 from wangge.hotline_bridge.config import HotlineSettings
 from wangge.hotline_bridge.domain.catalogue import Category, DispatchCatalogue
@@ -30,7 +31,6 @@ from wangge.service.app import ServiceState
 from wangge.service.auth import Principal, require
 from wangge.service.deps import ReadConnection, State
 from wangge.service.errors import NotFound
-from wangge.service.times import StoredTime
 
 router = APIRouter(tags=["tickets"])
 HOTLINE = "hotline_system"

@@ -13,7 +13,7 @@ from functools import lru_cache
 
 import chinese_calendar
 
-from wangge.service.times import CHINA
+from wangge.governance.times import CHINA
 
 
 def official(day: date) -> bool:

@@ -14,8 +14,8 @@ from typing import Literal, Self
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from wangge.governance.times import local_day
 from wangge.hotline_bridge.domain.calendar import add_working_days, end_of
-from wangge.service.times import local_day
 
 DEFAULT_CATALOGUE = Path(__file__).with_name("catalogue.json")
 

@@ -8,7 +8,7 @@ person like any resident: erasing the key erases them from every copy of the log
 Free text is personal data until shown otherwise (DESIGN section 6): what the caller said, what
 the grid replied, why it asked for time or gave the ticket back, what the follow-up call heard.
 Each is sealed with the same key, and its clear field carries only its redacted copy
-(:func:`wangge.service.redaction.redact`), which routing, work lists and the other services read.
+(:func:`wangge.governance.redaction.redact`), which routing, work lists and the other services read.
 """
 
 from __future__ import annotations
@@ -26,13 +26,13 @@ from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
 from wangge.events import DomainEvent, default_catalogue
 from wangge.events.sealed import Seal, Sealed
+from wangge.governance.addresses import normalise_address
+from wangge.governance.erasure import ErasureGround
+from wangge.governance.personal import mask_name, mask_phone, normalise_phone
+from wangge.governance.redaction import redact
 from wangge.hotline_bridge.domain.catalogue import DispatchCatalogue, TicketKind
 from wangge.hotline_bridge.domain.routing import Match, RoutingMethod
-from wangge.service.addresses import normalise_address
-from wangge.service.erasure import ErasureGround
 from wangge.service.errors import Conflict, DomainError
-from wangge.service.personal import mask_name, mask_phone, normalise_phone
-from wangge.service.redaction import redact
 
 SERVICE = "hotline_bridge"
 TICKET_IDS = uuid.UUID("5d0c7a52-3f43-5c0e-9a7e-12345a0b1d6e")

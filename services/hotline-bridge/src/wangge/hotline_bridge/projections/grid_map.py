@@ -4,7 +4,7 @@ Routing reads it on every push, so it lives in this service's database (DESIGN s
 service never calls another on the write path). It is fed from the registry's topic (in
 embedded mode, the registry's event table) and keeps, per place, what routing matches on: the
 normalised address as the registry writes it, the building, the grid and the community
-(derived with ``wangge.service.place_tree``, which also copes with a place arriving before its
+(derived with ``wangge.governance.place_tree``, which also copes with a place arriving before its
 parent); each grid's drawn boundary; and who lives in which dwelling (residents per grid are the
 denominator of the complaint rate).
 """
@@ -20,6 +20,7 @@ import sqlalchemy as sa
 from wangge.events import RecordedEvent, default_catalogue
 from wangge.events.db import insert_many
 from wangge.events.projection import ApplyContext, Projection, handles
+from wangge.governance import place_tree
 from wangge.hotline_bridge.consumed.registry import (
     BuildingRegridded,
     PersonMovedIn,
@@ -27,7 +28,6 @@ from wangge.hotline_bridge.consumed.registry import (
     PlaceRegistered,
     PlaceRenamed,
 )
-from wangge.service import place_tree
 
 UUID = sa.Uuid(as_uuid=True)
 

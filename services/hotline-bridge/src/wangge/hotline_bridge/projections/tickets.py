@@ -18,6 +18,9 @@ from wangge.events import RecordedEvent, default_catalogue
 from wangge.events.projection import ApplyContext, Projection, handles
 from wangge.events.rows import ONE_MORE, fold_new_streams, insert_row, update_row
 from wangge.events.sealing import Sealed
+from wangge.governance.addresses import normalise_address
+from wangge.governance.redaction import redact
+from wangge.governance.times import stored, utc
 from wangge.hotline_bridge.domain.tickets import (
     REPLY_LENGTH,
     CallerErased,
@@ -41,9 +44,6 @@ from wangge.hotline_bridge.domain.tickets import (
     TicketRoutedToGrid,
     redacted,
 )
-from wangge.service.addresses import normalise_address
-from wangge.service.redaction import redact
-from wangge.service.times import stored, utc
 
 CLOSED = frozenset({"closed", "returned"})
 """Statuses of tickets that are done (nothing repeats a closed ticket: it is a new one)."""

@@ -15,6 +15,9 @@ from pydantic import BaseModel, Field
 from wangge.events import DomainEvent
 from wangge.events.sealing import Sealed
 from wangge.events.store import AppendResult
+from wangge.governance.addresses import normalise_address
+from wangge.governance.erasure import Erasure
+from wangge.governance.personal import PHONE_SCHEMA
 from wangge.registry.api.access import (
     ADMINS,
     MANAGERS,
@@ -42,13 +45,10 @@ from wangge.registry.domain.persons import (
 from wangge.registry.handlers import persons as handlers
 from wangge.registry.handlers.persons import TooManyDisclosures
 from wangge.registry.projections.people import as_of
-from wangge.service.addresses import normalise_address
 from wangge.service.auth import Principal, require
 from wangge.service.commands import Command, set_etag
 from wangge.service.deps import State
-from wangge.service.erasure import Erasure
 from wangge.service.errors import Forbidden
-from wangge.service.personal import PHONE_SCHEMA
 from wangge.service.responses import problems
 
 router = APIRouter(prefix="/persons", tags=["persons"])

@@ -12,6 +12,7 @@ from geojson_pydantic import MultiPolygon, Polygon
 from pydantic import BaseModel, Field
 
 from wangge.events.store import AppendResult
+from wangge.governance.addresses import normalise_address
 from wangge.registry.api.access import Manager, Reader, Staff, ensure_visible, scope_filter
 from wangge.registry.api.bounds import Page, Size
 from wangge.registry.api.deps import ReadConnection, tables
@@ -20,7 +21,6 @@ from wangge.registry.domain import places
 from wangge.registry.domain.places import DwellingUsage, PlaceKind
 from wangge.registry.handlers import places as handlers
 from wangge.registry.projections.places import PlaceTree, grid_on
-from wangge.service.addresses import normalise_address
 from wangge.service.auth import Principal
 from wangge.service.commands import Command, set_etag
 from wangge.service.deps import State

@@ -1,7 +1,7 @@
 """Free text in the register's events: personal data until shown otherwise (DESIGN §6).
 
 What a person writes about residents (a visit's note, a need) is sealed with its subject's key,
-and the event carries beside it the redacted copy (:func:`wangge.service.redaction.redact`:
+and the event carries beside it the redacted copy (:func:`wangge.governance.redaction.redact`:
 phone and identity numbers, plates and e-mail addresses masked), which routing, work lists and
 other services read. Text about a facility, an organisation or a member of staff has no data
 subject with a key: what a pattern finds is masked before it is recorded, and only that copy
@@ -15,7 +15,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict
 
 from wangge.events.sealed import Seal, Sealed
-from wangge.service.redaction import redact
+from wangge.governance.redaction import redact
 
 
 class Text(BaseModel):

@@ -15,7 +15,7 @@ from functools import lru_cache
 from stdnum import numdb
 from stdnum.cn import ric
 
-from wangge.service.personal import (
+from wangge.governance.personal import (
     InvalidPersonalData,
     mask_name,
     mask_phone,

@@ -22,6 +22,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from wangge.events import DomainEvent, default_catalogue
 from wangge.events.sealed import Seal, Sealed
+from wangge.governance.erasure import ErasureGround
 from wangge.registry.domain.free_text import clear_copy
 from wangge.registry.domain.identity import (
     IdentityNumber,
@@ -30,7 +31,6 @@ from wangge.registry.domain.identity import (
     mask_name,
     mask_phone,
 )
-from wangge.service.erasure import ErasureGround
 from wangge.service.errors import DomainError
 
 

@@ -12,6 +12,7 @@ from pydantic import BaseModel, ConfigDict
 from wangge.events import DomainEvent
 from wangge.events.command import Loaded, UnitOfWork
 from wangge.events.store import AppendResult
+from wangge.governance.erasure import ErasureGround
 from wangge.registry.domain import organisations
 from wangge.registry.domain.organisations import (
     ContactDetails,
@@ -24,7 +25,6 @@ from wangge.registry.handlers.places import load_place
 from wangge.registry.personal_data import KeyRing
 from wangge.service import DomainError
 from wangge.service.commands import CommandContext
-from wangge.service.erasure import ErasureGround
 
 
 class DuplicateUscc(DomainError):

@@ -15,6 +15,8 @@ from wangge.events.command import Loaded, UnitOfWork
 from wangge.events.projection import active_tables
 from wangge.events.sealing import Seal
 from wangge.events.store import AppendResult
+from wangge.governance.erasure import ErasureGround
+from wangge.governance.times import CHINA
 from wangge.registry.domain import households, persons, places
 from wangge.registry.domain.free_text import clear_copy
 from wangge.registry.domain.identity import (
@@ -37,8 +39,6 @@ from wangge.registry.projections.people import People
 from wangge.service import DomainError
 from wangge.service.app import ServiceState
 from wangge.service.commands import CommandContext
-from wangge.service.erasure import ErasureGround
-from wangge.service.times import CHINA
 
 
 def today() -> date:

@@ -19,6 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from wangge.events import RecordedEvent, default_catalogue
 from wangge.events.db import insert_many
 from wangge.events.projection import ApplyContext, Projection, handles
+from wangge.governance.addresses import normalise_address, place_address
 from wangge.registry.domain.places import (
     CODED,
     BuildingRegridded,
@@ -27,7 +28,6 @@ from wangge.registry.domain.places import (
     PlaceRegistered,
     PlaceRenamed,
 )
-from wangge.service.addresses import normalise_address, place_address
 
 UUID = sa.Uuid(as_uuid=True)
 

@@ -12,10 +12,10 @@ from pydantic import BaseModel, Field
 from wangge.events.command import UnitOfWork, load
 from wangge.events.db import read_only
 from wangge.events.sealing import KeyRing, Seal
+from wangge.governance.erasure import Erasure, ErasureGround
 from wangge.service.auth import Principal, require
 from wangge.service.commands import Command
 from wangge.service.deps import State
-from wangge.service.erasure import Erasure, ErasureGround
 from wangge.training.api.access import readable_worker
 from wangge.training.domain import erasure as e
 from wangge.training.domain import forums as f

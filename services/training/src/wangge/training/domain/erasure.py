@@ -12,7 +12,7 @@ import uuid
 from enum import StrEnum
 
 from wangge.events import DomainEvent, default_catalogue
-from wangge.service.erasure import ErasureGround
+from wangge.governance.erasure import ErasureGround
 from wangge.training.domain.sessions import SERVICE
 
 

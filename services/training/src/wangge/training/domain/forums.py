@@ -19,8 +19,8 @@ from pydantic import AwareDatetime, Field
 
 from wangge.events import DomainEvent, default_catalogue
 from wangge.events.sealed import Seal, Sealed
-from wangge.service.personal import mask_name
-from wangge.service.redaction import redact
+from wangge.governance.personal import mask_name
+from wangge.governance.redaction import redact
 from wangge.training.domain.sessions import (
     SERVICE,
     InvalidTraining,

@@ -19,7 +19,7 @@ from datetime import date
 from pydantic import BaseModel, Field
 
 from wangge.events import DomainEvent, default_catalogue
-from wangge.service.redaction import redact
+from wangge.governance.redaction import redact
 from wangge.training.domain.sessions import SERVICE, InvalidTraining, WrongState
 
 

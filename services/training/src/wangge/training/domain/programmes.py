@@ -17,7 +17,7 @@ from pydantic import BaseModel, Field
 
 from wangge.events import DomainEvent, default_catalogue
 from wangge.events.sealed import Seal, Sealed
-from wangge.service.redaction import redact
+from wangge.governance.redaction import redact
 from wangge.training.domain.sessions import (
     SERVICE,
     InvalidTraining,

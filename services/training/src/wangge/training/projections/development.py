@@ -12,7 +12,7 @@ import sqlalchemy as sa
 
 from wangge.events import RecordedEvent, default_catalogue
 from wangge.events.projection import ApplyContext, Projection, handles
-from wangge.service.times import utc
+from wangge.governance.times import utc
 from wangge.training.domain import forums as f
 from wangge.training.domain import handbooks as h
 from wangge.training.domain import secondments as sec

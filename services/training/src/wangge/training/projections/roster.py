@@ -17,7 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from wangge.events import RecordedEvent, default_catalogue
 from wangge.events.projection import ApplyContext, Projection, handles
-from wangge.service import grid_workers
+from wangge.governance import grid_workers
 from wangge.training.consumed.registry import (
     GridWorkerAppointed,
     GridWorkerLeft,

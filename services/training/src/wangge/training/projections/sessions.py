@@ -13,7 +13,7 @@ import sqlalchemy as sa
 from wangge.events import RecordedEvent, default_catalogue
 from wangge.events.db import insert_many
 from wangge.events.projection import ApplyContext, Projection, handles
-from wangge.service.times import utc
+from wangge.governance.times import utc
 from wangge.training.domain import programmes as p
 from wangge.training.domain import sessions as s
 

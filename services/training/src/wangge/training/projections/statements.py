@@ -23,7 +23,7 @@ import sqlalchemy as sa
 from wangge.events import RecordedEvent, default_catalogue
 from wangge.events.db import insert_many
 from wangge.events.projection import ApplyContext, Projection, handles
-from wangge.service.times import CHINA, local_day, stored, utc
+from wangge.governance.times import CHINA, local_day, stored, utc
 from wangge.training.domain import handbooks as h
 from wangge.training.domain import programmes as p
 from wangge.training.domain import sessions as s

@@ -7,7 +7,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from wangge.service.personal import (
+from wangge.governance.personal import (
     PHONE_SCHEMA,
     InvalidPersonalData,
     _plain_mobile,

@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from wangge.service.redaction import redact
+from wangge.governance.redaction import redact
 
 
 @pytest.mark.parametrize(

@@ -20,7 +20,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Iterable
 
-from wangge.service.personal import mask_name
+from wangge.governance.personal import mask_name
 
 _FULL_WIDTH = {
     **{0xFF10 + i: ord("0") + i for i in range(10)},

@@ -20,7 +20,7 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from wangge.events.db import insert_many
-from wangge.service.addresses import normalise_address, place_address
+from wangge.governance.addresses import normalise_address, place_address
 
 _OWN = {"community": "community_id", "grid": "grid_id", "building": "building_id"}
 _CHUNK = 5000

@@ -11,7 +11,7 @@ import pytest
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from wangge.service import place_tree
+from wangge.governance import place_tree
 
 
 def _tree() -> list[dict[str, Any]]:
