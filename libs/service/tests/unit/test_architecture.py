@@ -48,11 +48,12 @@ def test_domain_packages_import_no_framework() -> None:
     assert offences == []
 
 
-# imports every module of a package, as the service's own code may import any of them alone
+# imports every module of a package (or the one module named), as the service's own code may
+# import any of them alone
 _PROBE = """
 import importlib, pkgutil, sys
 package = importlib.import_module(sys.argv[1])
-for module in pkgutil.walk_packages(package.__path__, package.__name__ + "."):
+for module in pkgutil.walk_packages(getattr(package, "__path__", []), package.__name__ + "."):
     importlib.import_module(module.name)
 print(" ".join(name for name in sys.argv[2:] if name in sys.modules))
 """
@@ -89,6 +90,28 @@ def test_the_probe_sees_a_framework_that_a_domain_pulls_in_through_the_kit(
     (domain / "keys.py").write_text("from wangge.events.sealing import KeyRing\n")
     env = {**os.environ, "PYTHONPATH": str(tmp_path)}
     assert "sqlalchemy" in _frameworks_loaded("pulls_in_a_framework.domain", env)
+
+
+KERNEL = REPO / "libs" / "governance" / "src" / "wangge" / "governance"
+PURE_KERNEL = ("addresses", "erasure", "personal", "redaction", "times")
+"""The governance kernel's modules a domain may import."""
+READ_MODEL_KERNEL = ("grid_workers", "place_tree")
+"""The kernel's modules that write a service's read-model tables (SQLAlchemy): projections'."""
+
+
+def test_every_kernel_module_is_pure_or_a_read_model_helper() -> None:
+    # a module added to the kernel says which it is, so that a pure one is probed below
+    modules = {path.stem for path in KERNEL.glob("*.py") if path.stem != "__init__"}
+    assert modules == {*PURE_KERNEL, *READ_MODEL_KERNEL}
+
+
+@pytest.mark.parametrize("module", PURE_KERNEL)
+def test_the_pure_kernel_modules_load_no_framework(module: str) -> None:
+    assert _frameworks_loaded(f"wangge.governance.{module}") == []
+
+
+def test_the_probe_of_one_module_sees_the_framework_it_loads() -> None:
+    assert "sqlalchemy" in _frameworks_loaded("wangge.governance.place_tree")
 
 
 def test_services_never_import_each_other() -> None:
