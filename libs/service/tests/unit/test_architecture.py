@@ -93,7 +93,7 @@ def test_the_probe_sees_a_framework_that_a_domain_pulls_in_through_the_kit(
 
 
 KERNEL = REPO / "libs" / "governance" / "src" / "wangge" / "governance"
-PURE_KERNEL = ("addresses", "erasure", "personal", "redaction", "times")
+PURE_KERNEL = ("addresses", "erasure", "errors", "personal", "redaction", "times")
 """The governance kernel's modules a domain may import."""
 READ_MODEL_KERNEL = ("grid_workers", "place_tree")
 """The kernel's modules that write a service's read-model tables (SQLAlchemy): projections'."""

@@ -7,7 +7,7 @@ import httpx
 from fastapi import FastAPI
 
 from wangge.events import WriteOrderError
-from wangge.service.errors import DomainError
+from wangge.governance.errors import DomainError
 from wangge.service.problems import install_problem_handlers
 
 

@@ -16,7 +16,7 @@ from wangge.cases.personal_data import opened
 from wangge.events import DomainEvent
 from wangge.events.sealing import KeyRing
 from wangge.governance.erasure import ErasureGround
-from wangge.service.errors import NotFound
+from wangge.governance.errors import NotFound
 
 NOW = datetime(2026, 11, 27, 9, 0, tzinfo=UTC)
 PHONE = "13812345678"

@@ -11,7 +11,7 @@ from typing import Any
 
 import phonenumbers
 
-from wangge.service.errors import DomainError
+from wangge.governance.errors import DomainError
 
 
 def _mobile_pattern() -> re.Pattern[str]:

@@ -7,7 +7,7 @@ relay; settings from the environment; RFC 9457 problem details for every error; 
 
 from typing import TYPE_CHECKING, Any
 
-from wangge.service.errors import DomainError, NotFound
+from wangge.governance.errors import DomainError, NotFound
 
 if TYPE_CHECKING:
     from wangge.service.app import ServiceState, create_app

@@ -15,9 +15,9 @@ from fastapi import APIRouter, Depends, Query
 from pydantic import BaseModel, Field
 
 from wangge.events import parking
+from wangge.governance.errors import NotFound
 from wangge.service.auth import require
 from wangge.service.deps import State
-from wangge.service.errors import NotFound
 
 router = APIRouter(prefix="/admin/parked", tags=["operations"])
 Operator = Depends(require("operator"))

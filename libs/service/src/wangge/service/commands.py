@@ -23,10 +23,10 @@ from wangge.events import DomainEvent, Metadata
 from wangge.events.command import Evolve, Loaded, UnitOfWork, check_expected, load, unit_of_work
 from wangge.events.store import NO_STREAM, AppendResult
 from wangge.events.telemetry import current_traceparent
+from wangge.governance.errors import DomainError, NotFound
 from wangge.service.app import ServiceState
 from wangge.service.auth import CurrentPrincipal, Principal
 from wangge.service.deps import IdempotencyKey, service_state
-from wangge.service.errors import DomainError, NotFound
 from wangge.service.responses import raises
 
 S = TypeVar("S")

@@ -27,7 +27,7 @@ from wangge.events import (
     WriteOrderError,
 )
 from wangge.events.faults import RepeatFilter, is_outage
-from wangge.service.errors import DomainError
+from wangge.governance.errors import DomainError
 
 log = logging.getLogger(__name__)
 _outages = logging.getLogger(f"{__name__}.outages")

@@ -16,7 +16,7 @@ absent or a string, so a client that follows the schema is never refused for sen
 
 What only a route knows, it declares: a dependency with :func:`raises` (every route using it
 inherits the answers), a route with ``responses=problems(...)``. Both take statuses or
-:class:`~wangge.service.errors.DomainError` classes (whose ``title`` describes the answer). A
+:class:`~wangge.governance.errors.DomainError` classes (whose ``title`` describes the answer). A
 status a route documents itself is left as the route wrote it, with its own content types (the
 Open311 door's errors are not problem details); a ``model=Problem`` answer is moved to
 ``application/problem+json``, the only type a problem is ever sent as.
@@ -33,7 +33,7 @@ from fastapi.dependencies.models import Dependant
 from fastapi.routing import APIRoute, RouteContext, iter_route_contexts
 from starlette.routing import BaseRoute
 
-from wangge.service.errors import DomainError
+from wangge.governance.errors import DomainError
 from wangge.service.problems import OUTAGE_RETRY_AFTER, PROBLEM_JSON, Problem
 
 Answer = int | type[DomainError]

@@ -24,7 +24,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from wangge.events import DomainEvent
 from wangge.events.sealing import KeyRing, Seal, Sealed, key_table
-from wangge.service.errors import Conflict
+from wangge.governance.errors import Conflict
 
 metadata = sa.MetaData()
 plan_keys = key_table(metadata, "care_plan_keys", "plan_id")

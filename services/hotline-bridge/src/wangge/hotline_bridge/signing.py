@@ -11,7 +11,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 
-from wangge.service.errors import DomainError
+from wangge.governance.errors import DomainError
 
 TIMESTAMP = "X-Hotline-Timestamp"
 SIGNATURE = "X-Hotline-Signature"

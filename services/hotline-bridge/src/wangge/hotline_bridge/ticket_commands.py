@@ -13,9 +13,9 @@ from wangge.events.errors import ConcurrencyConflict
 from wangge.events.retry import when_overtaken
 from wangge.events.sealing import KeyRing, Seal
 from wangge.governance.erasure import ErasureGround
+from wangge.governance.errors import NotFound
 from wangge.hotline_bridge.domain import tickets
 from wangge.service.app import ServiceState
-from wangge.service.errors import NotFound
 
 Decision = Callable[[tickets.Ticket, int], Sequence[DomainEvent]]
 """What a step decides from the ticket and its version (nothing: the step changes nothing)."""

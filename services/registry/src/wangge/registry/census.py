@@ -36,6 +36,7 @@ from wangge.events import DomainEvent, Metadata
 from wangge.events.db import insert_many
 from wangge.events.projection import Projection, active_tables, apply_inline
 from wangge.events.store import EventStore, StreamAppend
+from wangge.governance.errors import DomainError
 from wangge.registry.domain import households, persons, places
 from wangge.registry.domain.households import HouseholdType, Relationship
 from wangge.registry.domain.identity import normalise_phone, parse_identity_number
@@ -49,7 +50,6 @@ from wangge.registry.domain.places import DwellingUsage, PlaceKind
 from wangge.registry.personal_data import KeyRing, person_identities
 from wangge.registry.projections.people import People
 from wangge.registry.projections.places import PlaceTree
-from wangge.service.errors import DomainError
 
 COLUMNS: tuple[str, ...] = (
     "grid_code", "building_number", "unit_number", "dwelling_number", "dwelling_usage",

@@ -21,8 +21,8 @@ import sqlalchemy as sa
 
 from wangge.events.db import read_only
 from wangge.events.sealing import KeyRing, Seal, key_table
+from wangge.governance.errors import DomainError
 from wangge.service.app import ServiceState
-from wangge.service.errors import DomainError
 
 metadata = sa.MetaData()
 subject_keys = key_table(metadata, "training_keys", "subject_id")

@@ -17,9 +17,9 @@ from wangge.cases.projections.residents import Residents
 from wangge.cases.projections.residents import name_masked as masked_name_of
 from wangge.cases.projections.roster import Roster, grid_code
 from wangge.events.projection import active_tables
+from wangge.governance.errors import DomainError, NotFound
 from wangge.service.app import ServiceState
 from wangge.service.auth import Principal, require
-from wangge.service.errors import DomainError, NotFound
 
 Staff = Annotated[
     Principal, Depends(require("subdistrict_admin", "community_staff", "grid_worker"))

@@ -30,10 +30,10 @@ from wangge.events.command import UnitOfWork
 from wangge.events.db import read_only
 from wangge.events.projection import active_tables
 from wangge.governance.erasure import Erasure
+from wangge.governance.errors import NotFound
 from wangge.service.app import ServiceState
 from wangge.service.commands import Command
 from wangge.service.deps import ReadConnection, State
-from wangge.service.errors import NotFound
 
 router = APIRouter(prefix="/care-plans", tags=["care"])
 

@@ -35,12 +35,12 @@ from wangge.events.db import read_only
 from wangge.events.projection import active_tables
 from wangge.events.sealing import KeyRing, Seal
 from wangge.governance.erasure import Erasure
+from wangge.governance.errors import NotFound
 from wangge.governance.personal import PHONE_SCHEMA, mask_name, normalise_phone
 from wangge.governance.times import StoredTime
 from wangge.service.app import ServiceState
 from wangge.service.commands import NO_BODY, Command, CommandContext
 from wangge.service.deps import ReadConnection, State
-from wangge.service.errors import NotFound
 
 router = APIRouter(prefix="/cases", tags=["cases"])
 

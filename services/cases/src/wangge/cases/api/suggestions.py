@@ -20,11 +20,11 @@ from wangge.cases.projections.cases import Cases
 from wangge.cases.projections.roster import grid_code, worker_of
 from wangge.events.db import read_only
 from wangge.events.projection import active_tables
+from wangge.governance.errors import NotFound
 from wangge.governance.times import StoredTime
 from wangge.service.app import ServiceState
 from wangge.service.commands import Command
 from wangge.service.deps import ReadConnection, State
-from wangge.service.errors import NotFound
 
 router = APIRouter(prefix="/suggestions", tags=["suggestions"])
 

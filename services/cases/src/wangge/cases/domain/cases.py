@@ -20,7 +20,7 @@ from wangge.cases.domain.text import limit, written
 from wangge.events import DomainEvent, default_catalogue
 from wangge.events.sealed import Seal, Sealed
 from wangge.governance.erasure import ErasureGround
-from wangge.service.errors import Conflict, DomainError, NotFound
+from wangge.governance.errors import Conflict, DomainError, NotFound
 
 SERVICE = "cases"
 CASES = uuid.UUID("6f1d2c3b-4a5e-5f60-8172-93a4b5c6d7e8")

@@ -24,6 +24,7 @@ from wangge.events.db import read_only
 from wangge.events.projection import active_tables
 from wangge.events.telemetry import current_traceparent
 from wangge.governance.erasure import Erasure
+from wangge.governance.errors import NotFound
 from wangge.governance.personal import PHONE_SCHEMA, normalise_phone
 from wangge.hotline_bridge.api.tickets import HOTLINE, Keys, covers
 from wangge.hotline_bridge.personal_data import CallerKeys
@@ -33,7 +34,6 @@ from wangge.hotline_bridge.ticket_commands import erase_callers
 from wangge.service.app import ServiceState
 from wangge.service.auth import Principal, require
 from wangge.service.deps import State
-from wangge.service.errors import NotFound
 
 router = APIRouter(tags=["erasure"])
 Erasers = Annotated[Principal, Depends(require("subdistrict_admin", HOTLINE))]

@@ -22,6 +22,7 @@ from wangge.events import DomainEvent, Metadata
 from wangge.events.db import read_only
 from wangge.events.projection import active_tables
 from wangge.events.telemetry import current_traceparent
+from wangge.governance.errors import DomainError, NotFound
 from wangge.hotline_bridge.adapters.standard import StandardExtensionDecision, StandardFollowUp
 from wangge.hotline_bridge.api.tickets import (
     Hotline,
@@ -43,7 +44,6 @@ from wangge.service.app import ServiceState
 from wangge.service.auth import Principal, require
 from wangge.service.commands import NO_BODY, Command, CommandContext
 from wangge.service.deps import ReadConnection, State
-from wangge.service.errors import DomainError, NotFound
 from wangge.service.responses import problems
 
 router = APIRouter(tags=["handling"])

@@ -30,12 +30,12 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from wangge.events import Metadata
 from wangge.events.db import read_only
 from wangge.events.projection import active_tables
+from wangge.governance.errors import DomainError
 from wangge.governance.times import stored
 from wangge.hotline_bridge.api.tickets import catalogue_of, settings_of
 from wangge.hotline_bridge.domain.tickets import Channel, Intake, Location, Urgency
 from wangge.hotline_bridge.intake import take_in
 from wangge.service.app import ServiceState
-from wangge.service.errors import DomainError
 
 router = APIRouter(prefix="/open311/v2", tags=["open311"])
 

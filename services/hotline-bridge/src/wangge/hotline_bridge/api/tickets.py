@@ -20,6 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from wangge.events import Metadata
 from wangge.events.projection import active_tables
 from wangge.events.telemetry import current_traceparent
+from wangge.governance.errors import NotFound
 from wangge.governance.times import StoredTime
 from wangge.hotline_bridge.adapters import ADAPTERS, Adapter
 from wangge.hotline_bridge.config import HotlineSettings
@@ -30,7 +31,6 @@ from wangge.hotline_bridge.signing import SIGNATURE, TIMESTAMP, verify
 from wangge.service.app import ServiceState
 from wangge.service.auth import Principal, require
 from wangge.service.deps import ReadConnection, State
-from wangge.service.errors import NotFound
 
 router = APIRouter(tags=["tickets"])
 HOTLINE = "hotline_system"

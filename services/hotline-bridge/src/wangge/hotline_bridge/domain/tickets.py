@@ -28,11 +28,11 @@ from wangge.events import DomainEvent, default_catalogue
 from wangge.events.sealed import Seal, Sealed
 from wangge.governance.addresses import normalise_address
 from wangge.governance.erasure import ErasureGround
+from wangge.governance.errors import Conflict, DomainError
 from wangge.governance.personal import mask_name, mask_phone, normalise_phone
 from wangge.governance.redaction import redact
 from wangge.hotline_bridge.domain.catalogue import DispatchCatalogue, TicketKind
 from wangge.hotline_bridge.domain.routing import Match, RoutingMethod
-from wangge.service.errors import Conflict, DomainError
 
 SERVICE = "hotline_bridge"
 TICKET_IDS = uuid.UUID("5d0c7a52-3f43-5c0e-9a7e-12345a0b1d6e")

@@ -10,6 +10,7 @@ import sqlalchemy as sa
 from fastapi import APIRouter, Query, Response, status
 from pydantic import BaseModel, Field
 
+from wangge.governance.errors import Conflict
 from wangge.registry.api.access import Reader, Staff, ensure_visible, scope_filter
 from wangge.registry.api.bounds import Moment, Page, Size
 from wangge.registry.api.deps import ReadConnection
@@ -22,7 +23,6 @@ from wangge.registry.projections.people import as_of
 from wangge.service.auth import Principal
 from wangge.service.commands import Command, set_etag
 from wangge.service.deps import State
-from wangge.service.errors import Conflict
 
 router = APIRouter(prefix="/households", tags=["households"])
 

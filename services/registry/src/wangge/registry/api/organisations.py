@@ -19,6 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from wangge.events import DomainEvent
 from wangge.events.sealing import Sealed
 from wangge.governance.erasure import Erasure
+from wangge.governance.errors import NotFound
 from wangge.governance.personal import PHONE_SCHEMA
 from wangge.governance.redaction import redact
 from wangge.registry.api.access import ADMINS, STAFF, Reader, Staff, in_scope, scope_filter
@@ -36,7 +37,6 @@ from wangge.service.app import ServiceState
 from wangge.service.auth import Principal, require
 from wangge.service.commands import Command, set_etag
 from wangge.service.deps import State
-from wangge.service.errors import NotFound
 
 router = APIRouter(prefix="/organisations", tags=["organisations"])
 Admin = Annotated[Principal, Depends(require(*ADMINS))]

@@ -12,6 +12,7 @@ from pydantic import BaseModel, Field
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from wangge.events.projection import active_generations
+from wangge.governance.errors import NotFound
 from wangge.registry.api.access import ensure_visible, in_scope
 from wangge.registry.domain.persons import RESTRICTED_TAGS
 from wangge.registry.personal_data import KeyRing, person_identities
@@ -19,7 +20,6 @@ from wangge.registry.projections.people import People
 from wangge.registry.projections.places import PlaceTree
 from wangge.service.app import ServiceState
 from wangge.service.auth import Principal
-from wangge.service.errors import NotFound
 
 
 async def keyring(request: Request) -> KeyRing:

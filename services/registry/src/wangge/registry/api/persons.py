@@ -17,6 +17,7 @@ from wangge.events.sealing import Sealed
 from wangge.events.store import AppendResult
 from wangge.governance.addresses import normalise_address
 from wangge.governance.erasure import Erasure
+from wangge.governance.errors import Forbidden
 from wangge.governance.personal import PHONE_SCHEMA
 from wangge.registry.api.access import (
     ADMINS,
@@ -48,7 +49,6 @@ from wangge.registry.projections.people import as_of
 from wangge.service.auth import Principal, require
 from wangge.service.commands import Command, set_etag
 from wangge.service.deps import State
-from wangge.service.errors import Forbidden
 from wangge.service.responses import problems
 
 router = APIRouter(prefix="/persons", tags=["persons"])

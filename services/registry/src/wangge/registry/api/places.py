@@ -13,6 +13,7 @@ from pydantic import BaseModel, Field
 
 from wangge.events.store import AppendResult
 from wangge.governance.addresses import normalise_address
+from wangge.governance.errors import DomainError, Forbidden, NotFound
 from wangge.registry.api.access import Manager, Reader, Staff, ensure_visible, scope_filter
 from wangge.registry.api.bounds import Page, Size
 from wangge.registry.api.deps import ReadConnection, tables
@@ -24,7 +25,6 @@ from wangge.registry.projections.places import PlaceTree, grid_on
 from wangge.service.auth import Principal
 from wangge.service.commands import Command, set_etag
 from wangge.service.deps import State
-from wangge.service.errors import DomainError, Forbidden, NotFound
 
 router = APIRouter(prefix="/places", tags=["places"])
 

@@ -16,6 +16,7 @@ from fastapi import APIRouter, Response, status
 from pydantic import AwareDatetime, BaseModel, Field
 
 from wangge.events.sealing import Sealed
+from wangge.governance.errors import DomainError, NotFound
 from wangge.registry.api.access import Staff, in_scope, scope_filter
 from wangge.registry.api.bounds import Moment, Page, Size
 from wangge.registry.api.deps import ReadConnection, tables
@@ -28,7 +29,6 @@ from wangge.registry.projections.activity import Activity
 from wangge.service.auth import Principal
 from wangge.service.commands import Command
 from wangge.service.deps import State
-from wangge.service.errors import DomainError, NotFound
 
 router = APIRouter(tags=["visits"])
 

@@ -11,6 +11,7 @@ from fastapi import APIRouter, Response, status
 from pydantic import BaseModel, Field
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from wangge.governance.errors import NotFound
 from wangge.governance.personal import PHONE_SCHEMA
 from wangge.registry.api.access import Manager, Staff, scope_filter
 from wangge.registry.api.bounds import Page, Size
@@ -26,7 +27,6 @@ from wangge.service.app import ServiceState
 from wangge.service.auth import Principal
 from wangge.service.commands import Command, set_etag
 from wangge.service.deps import State
-from wangge.service.errors import NotFound
 
 router = APIRouter(prefix="/workers", tags=["grid workers"])
 

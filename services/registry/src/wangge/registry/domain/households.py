@@ -16,8 +16,8 @@ from enum import StrEnum
 from pydantic import Field
 
 from wangge.events import DomainEvent, default_catalogue
+from wangge.governance.errors import DomainError
 from wangge.registry.domain.free_text import clear_copy
-from wangge.service.errors import DomainError
 
 
 class HouseholdType(StrEnum):

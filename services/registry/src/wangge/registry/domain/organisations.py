@@ -30,10 +30,10 @@ from stdnum.cn import uscc as stdnum_uscc
 from wangge.events import DomainEvent, default_catalogue
 from wangge.events.sealed import Seal, Sealed
 from wangge.governance.erasure import ErasureGround
+from wangge.governance.errors import DomainError, NotFound
 from wangge.registry.domain.free_text import clear_copy
 from wangge.registry.domain.identity import mask_name, mask_phone, normalise_phone
 from wangge.registry.domain.places import Place, PlaceKind
-from wangge.service.errors import DomainError, NotFound
 
 
 class OrganisationKind(StrEnum):

@@ -23,6 +23,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from wangge.events import DomainEvent, default_catalogue
 from wangge.events.sealed import Seal, Sealed
 from wangge.governance.erasure import ErasureGround
+from wangge.governance.errors import DomainError
 from wangge.registry.domain.free_text import clear_copy
 from wangge.registry.domain.identity import (
     IdentityNumber,
@@ -31,7 +32,6 @@ from wangge.registry.domain.identity import (
     mask_name,
     mask_phone,
 )
-from wangge.service.errors import DomainError
 
 
 class HukouType(StrEnum):

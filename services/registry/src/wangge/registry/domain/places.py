@@ -17,7 +17,7 @@ from geojson_pydantic import MultiPolygon, Polygon
 from pydantic import Field
 
 from wangge.events import DomainEvent, default_catalogue
-from wangge.service.errors import DomainError
+from wangge.governance.errors import DomainError
 
 # GB/T 2260 province-level prefixes: a nine-digit subdistrict code starts with one of these
 PROVINCES = frozenset(

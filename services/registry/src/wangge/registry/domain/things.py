@@ -16,10 +16,10 @@ from enum import StrEnum
 from pydantic import Field
 
 from wangge.events import DomainEvent, default_catalogue
+from wangge.governance.errors import DomainError
 from wangge.registry.domain.free_text import clear_copy
 from wangge.registry.domain.organisations import Organisation
 from wangge.registry.domain.places import Place, PlaceKind
-from wangge.service.errors import DomainError
 
 
 class ThingKind(StrEnum):

@@ -22,8 +22,8 @@ from pydantic import AwareDatetime, Field
 
 from wangge.events import DomainEvent, default_catalogue
 from wangge.events.sealed import Seal, Sealed
+from wangge.governance.errors import DomainError
 from wangge.registry.domain.free_text import clear_copy, seal_text
-from wangge.service.errors import DomainError
 
 
 class Document(StrEnum):

@@ -14,8 +14,8 @@ from datetime import date
 from pydantic import Field
 
 from wangge.events import DomainEvent, default_catalogue
+from wangge.governance.errors import DomainError
 from wangge.registry.domain.free_text import clear_copy
-from wangge.service.errors import DomainError
 
 
 @default_catalogue.event("registry")

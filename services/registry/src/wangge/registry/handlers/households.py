@@ -10,13 +10,13 @@ from pydantic import BaseModel
 
 from wangge.events.command import Loaded
 from wangge.events.store import AppendResult
+from wangge.governance.errors import Conflict
 from wangge.registry.domain import households
 from wangge.registry.domain.households import Household, HouseholdType, Relationship
 from wangge.registry.handlers.persons import load_person, require_dwelling
 from wangge.registry.projections.people import OPEN_MEMBERSHIP
 from wangge.service import DomainError
 from wangge.service.commands import CommandContext
-from wangge.service.errors import Conflict
 
 
 class DuplicateHouseholdNumber(DomainError):

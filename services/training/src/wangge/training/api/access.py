@@ -10,9 +10,9 @@ from typing import Annotated, Any
 from fastapi import Depends
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from wangge.governance.errors import DomainError, Forbidden, NotFound
 from wangge.service.app import ServiceState
 from wangge.service.auth import Principal, require
-from wangge.service.errors import DomainError, Forbidden, NotFound
 from wangge.training.projections.roster import grid_codes, worker_row
 from wangge.training.tables import roster
 

@@ -14,11 +14,11 @@ from pydantic import BaseModel, Field
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from wangge.events.db import read_only
+from wangge.governance.errors import NotFound
 from wangge.governance.times import StoredTime, local_day, utc
 from wangge.service.app import ServiceState
 from wangge.service.commands import Command
 from wangge.service.deps import State
-from wangge.service.errors import NotFound
 from wangge.training.api.access import Manager, Reader, UnknownWorker
 from wangge.training.api.bounds import Day, Moment
 from wangge.training.api.personal import Keys, seal_for

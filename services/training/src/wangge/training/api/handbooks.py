@@ -16,11 +16,11 @@ from pydantic import BaseModel, Field
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from wangge.events.db import read_only
+from wangge.governance.errors import NotFound
 from wangge.governance.times import local_day
 from wangge.service.app import ServiceState
 from wangge.service.commands import Command
 from wangge.service.deps import State
-from wangge.service.errors import NotFound
 from wangge.training.api.access import Enroller, Manager, Reader, acting_worker, may_read
 from wangge.training.api.bounds import MAX_EDITION, Day
 from wangge.training.domain import handbooks as h

@@ -10,9 +10,9 @@ from fastapi import APIRouter, status
 from pydantic import BaseModel, Field
 
 from wangge.events.db import read_only
+from wangge.governance.errors import NotFound
 from wangge.service.commands import Command
 from wangge.service.deps import State
-from wangge.service.errors import NotFound
 from wangge.training.api.access import Manager, Reader, known_worker, may_read
 from wangge.training.api.bounds import Day
 from wangge.training.api.personal import Keys, seal_for

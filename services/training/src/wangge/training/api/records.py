@@ -13,10 +13,10 @@ from fastapi import APIRouter, Query
 from pydantic import BaseModel, Field
 
 from wangge.events.db import read_only
+from wangge.governance.errors import DomainError
 from wangge.governance.times import StoredTime, local_day, utc
 from wangge.service.auth import Principal
 from wangge.service.deps import State
-from wangge.service.errors import DomainError
 from wangge.training.api.access import MANAGERS, Reader, may_read, readable_worker
 from wangge.training.api.bounds import Moment
 from wangge.training.api.handbooks import HandbookStanding, worker_handbooks

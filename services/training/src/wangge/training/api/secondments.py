@@ -14,11 +14,11 @@ from pydantic import BaseModel, Field
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from wangge.events.db import read_only
+from wangge.governance.errors import NotFound
 from wangge.governance.times import local_day
 from wangge.service.app import ServiceState
 from wangge.service.commands import Command
 from wangge.service.deps import State
-from wangge.service.errors import NotFound
 from wangge.service.responses import problems
 from wangge.training.api.access import Manager, Reader, known_worker, may_read, readable_worker
 from wangge.training.api.bounds import Day

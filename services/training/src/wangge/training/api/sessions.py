@@ -12,11 +12,11 @@ from fastapi import APIRouter, Query, status
 from pydantic import BaseModel, Field
 
 from wangge.events.db import read_only
+from wangge.governance.errors import NotFound
 from wangge.governance.times import StoredTime, utc
 from wangge.service.auth import Principal
 from wangge.service.commands import NO_BODY, Command
 from wangge.service.deps import State
-from wangge.service.errors import NotFound
 from wangge.training.api.access import (
     MANAGERS,
     Enroller,

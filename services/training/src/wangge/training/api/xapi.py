@@ -21,10 +21,10 @@ from fastapi.responses import JSONResponse
 
 from wangge.events.db import read_only
 from wangge.events.projection import active_tables
+from wangge.governance.errors import DomainError, NotFound
 from wangge.governance.times import utc
 from wangge.service.auth import Principal, require
 from wangge.service.deps import State
-from wangge.service.errors import DomainError, NotFound
 from wangge.service.responses import problems
 from wangge.training.api.bounds import MAX_SEQ, XapiMoment
 from wangge.training.config import TrainingSettings

@@ -20,9 +20,9 @@ from pydantic import AwareDatetime, BaseModel, Field
 
 from wangge.events import DomainEvent, default_catalogue
 from wangge.events.sealed import Seal, Sealed
+from wangge.governance.errors import Conflict, DomainError
 from wangge.governance.personal import mask_name
 from wangge.governance.redaction import redact
-from wangge.service.errors import Conflict, DomainError
 
 SERVICE = "training"
 MAX_CAPACITY = 2000
