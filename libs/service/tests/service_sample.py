@@ -10,7 +10,9 @@ from fastapi import APIRouter, Depends, FastAPI, Header, status
 from pydantic import BaseModel, Field
 
 from wangge.events import Catalogue, DomainEvent, RecordedEvent
+from wangge.events.core import ServiceCore
 from wangge.events.projection import ApplyContext, Projection, handles
+from wangge.events.store import EventStore
 from wangge.service import NotFound, ServiceSettings
 from wangge.service.auth import Principal, require, require_place
 from wangge.service.deps import IdempotencyKey, Store
@@ -119,6 +121,11 @@ class CounterTotals(Projection):
             )
 
 
+def counter_core(store: EventStore) -> ServiceCore:
+    """The sample service's core: its one read model."""
+    return ServiceCore(store, [CounterTotals()])
+
+
 places = APIRouter(prefix="/places", tags=["places"])
 
 
@@ -156,7 +163,7 @@ def build_app() -> FastAPI:
         title="Counters",
         routers=[router, places],
         catalogue=catalogue,
-        projections=[CounterTotals],
+        bootstrap=counter_core,
     )
 
 

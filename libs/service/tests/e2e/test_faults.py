@@ -22,7 +22,7 @@ from wangge.service.app import ServiceState
 from wangge.service.devissuer import DevIssuer
 from wangge.service.problems import PROBLEM_JSON
 
-from service_sample import CounterTotals, catalogue, router
+from service_sample import CounterTotals, catalogue, counter_core, router
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
@@ -46,7 +46,7 @@ async def service(
             await conn.execute(sa.text(f'CREATE SCHEMA "{schema}"'))
     app: FastAPI = create_app(
         settings, title="Counters", routers=[router], catalogue=catalogue,
-        projections=[CounterTotals],
+        bootstrap=counter_core,
     )  # fmt: skip
     CounterTotals.fixed = False
     try:

@@ -16,7 +16,7 @@ from wangge.service import ServiceSettings, create_app
 from wangge.service.problems import PROBLEM_JSON
 from wangge.service.testing import own_schema
 
-from service_sample import CounterTotals, catalogue, places, router
+from service_sample import catalogue, counter_core, places, router
 
 DEFAULT_LIMIT = 1_048_576
 Client = Callable[..., AbstractAsyncContextManager[httpx.AsyncClient]]
@@ -46,7 +46,7 @@ def service(request: pytest.FixtureRequest, tmp_path: Path) -> Client:
                 title="Counters",
                 routers=[router, places],
                 catalogue=catalogue,
-                projections=[CounterTotals],
+                bootstrap=counter_core,
             )
             async with app.router.lifespan_context(app):
                 transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)

@@ -18,7 +18,7 @@ from wangge.service import ServiceSettings, create_app
 from wangge.service.devissuer import DevIssuer
 from wangge.service.problems import PROBLEM_JSON
 
-from service_sample import CounterTotals, catalogue, places, router
+from service_sample import CounterTotals, catalogue, counter_core, places, router
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
@@ -53,7 +53,7 @@ async def client(settings: ServiceSettings) -> AsyncIterator[httpx.AsyncClient]:
         title="Counters",
         routers=[router, places],
         catalogue=catalogue,
-        projections=[CounterTotals],
+        bootstrap=counter_core,
     )
     async with app.router.lifespan_context(app):
         transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
@@ -189,7 +189,7 @@ async def test_with_kafka_the_relay_and_projections_run_in_the_lifespan(
         title="Counters",
         routers=[router],
         catalogue=catalogue,
-        projections=[CounterTotals],
+        bootstrap=counter_core,
     )
     cid = counter()
     try:

@@ -83,7 +83,7 @@ async def test_erasing_a_tickets_caller_shreds_its_key_once(hotline: Hotline) ->
     last = events[-1]
     assert isinstance(last.data, CallerErased)
     assert (last.data.legal_ground, last.envelope.actor) == ("consent_withdrawn", "admin-7")
-    keys = hotline.app.state.keyring
+    keys = hotline.app.state.service.core.keyring
     async with hotline.store.engine.connect() as conn:
         assert await keys.key(conn, uuid.UUID(erased_ticket)) is None  # no sealed block opens
         wrapped = await conn.scalar(
@@ -198,7 +198,7 @@ async def test_the_phone_index_is_filled_from_the_log_on_its_first_build(
     table = projection.tables(runner.generation)["phones"]
     async with state.engine.connect() as conn:
         found = dict((await conn.execute(sa.select(table.c.ticket_id, table.c.phone_hash))).all())
-    hashed = hotline.app.state.keyring.phone_hash("+86" + phone)
+    hashed = hotline.app.state.service.core.keyring.phone_hash("+86" + phone)
     assert {str(t) for t, h in found.items() if h == hashed} == {
         views[0]["ticket_id"],
         views[1]["ticket_id"],

@@ -61,7 +61,7 @@ async def test_pushes_arriving_together_share_a_transaction_and_answer_as_alone(
             for n, body in enumerate(sent)
         )
     )
-    intakes = hotline.app.state.intakes
+    intakes = hotline.app.state.service.core.intakes
     assert intakes.batches >= 1 and intakes.grouped >= 2  # some shared a transaction
     codes = [r.status_code for r in results]
     assert codes[3:10] == [201] * 7

@@ -127,6 +127,6 @@ async def test_after_erasure_a_replay_of_the_topic_shows_no_personal_data_and_ev
         registered = replay[0]
         assert isinstance(registered, PersonRegistered)
         assert registered.birth_year == 1962 and registered.name_masked == name[0] + "*" * 7
-        keys = registry.app.state.keyring
+        keys = registry.app.state.service.core.keyring
         async with registry.store.engine.connect() as conn:
             assert await keys.key(conn, uuid.UUID(pid)) is None  # nothing can open it again

@@ -8,19 +8,21 @@ so the client that sent the command reads its own write.
 
 from __future__ import annotations
 
+import hashlib
+import json
 import uuid
-from collections.abc import AsyncIterator, Callable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import asynccontextmanager
-from dataclasses import dataclass, field
-from typing import Generic, TypeVar
+from dataclasses import dataclass, field, replace
+from typing import Any, Generic, Protocol, TypeVar
 
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from wangge.events.envelope import Metadata, RecordedEvent
-from wangge.events.errors import ConcurrencyConflict
+from wangge.events.errors import ConcurrencyConflict, StreamNotFound
 from wangge.events.model import DomainEvent
 from wangge.events.projection import InlineOnce, Projection, apply_inline
-from wangge.events.store import AppendResult, EventStore, StreamAppend
+from wangge.events.store import NO_STREAM, AppendResult, EventStore, StreamAppend
 
 S = TypeVar("S")
 Evolve = Callable[[S | None, DomainEvent, int], S]
@@ -226,3 +228,135 @@ async def react(
             idempotency_key=key,
             request_fingerprint=key,
         )
+
+
+Also = Callable[[UnitOfWork], Awaitable[None]]
+"""Writes of the command's own tables, after its appends and in their transaction."""
+
+
+class _Body(Protocol):
+    def model_dump(self, *, mode: str) -> Any: ...
+
+
+@dataclass(frozen=True)
+class CommandRunner:
+    """One command's way to the store: who asks, the version they saw, and retry safety.
+
+    It knows nothing of HTTP, so a handler runs the same under a route, a CLI command, a
+    reaction's test or a handler test on the embedded store. The web kit makes one per request
+    from its headers (``If-Match`` gives ``expected_version``, ``Idempotency-Key`` the key,
+    scoped to the caller); ``method`` and ``path`` name the request in the idempotency
+    fingerprint, so a key sent again with another command is refused.
+    """
+
+    store: EventStore
+    metadata: Metadata
+    projections: Sequence[Projection] = ()
+    idempotency_key: str | None = None
+    expected_version: int | None = None
+    method: str = "COMMAND"
+    path: str = ""
+
+    @property
+    def actor(self) -> str:
+        """Who the command acts for (the envelope's actor; every command acts for someone)."""
+        if self.metadata.actor is None:
+            raise ValueError("a command's metadata names no actor")
+        return self.metadata.actor
+
+    def expecting(self, version: int | None) -> CommandRunner:
+        """The same command at another expected version (None: whatever the stream holds)."""
+        return replace(self, expected_version=version)
+
+    def fingerprint(self, body: _Body | None = None, **extra: Any) -> str:
+        """What identifies the command behind an idempotency key: its name and body."""
+        payload = {
+            "method": self.method,
+            "path": self.path,
+            "body": body.model_dump(mode="json") if body is not None else None,
+            **extra,
+        }
+        text = json.dumps(payload, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+        return hashlib.sha256(text.encode()).hexdigest()
+
+    async def replayed(self, fingerprint: str) -> AppendResult | None:
+        """The first result of this command, when it is a retry."""
+        if self.idempotency_key is None:
+            return None
+        return await self.store.replayed(self.idempotency_key, fingerprint)
+
+    async def load(self, stream_id: str, evolve: Evolve[S], *, field: str) -> Loaded[S]:
+        """A stream folded into state; ``StreamNotFound`` naming ``field`` when it has no
+        events (the web kit answers 404)."""
+        loaded = await load(self.store, stream_id, evolve)
+        if loaded.state is None:
+            raise StreamNotFound(stream_id, field)
+        return loaded
+
+    async def create(
+        self,
+        body: _Body,
+        stream_id: str,
+        decide: Callable[[], Sequence[DomainEvent]],
+        also: Also | None = None,
+    ) -> AppendResult:
+        """Start a stream with the events ``decide`` returns; a retry gets the first result."""
+        fingerprint = self.fingerprint(body)
+        first = await self.replayed(fingerprint)
+        if first is not None:
+            return first
+        events = decide()
+        async with self.unit() as unit:
+            result = await unit.append(
+                stream_id,
+                events,
+                expected_version=NO_STREAM,
+                idempotency_key=self.idempotency_key,
+                request_fingerprint=fingerprint,
+            )
+            if also is not None:
+                await also(unit)
+        return result
+
+    async def change(
+        self,
+        body: _Body,
+        loaded: Loaded[S],
+        decide: Callable[[S], Sequence[DomainEvent]],
+        also: Also | None = None,
+    ) -> AppendResult | None:
+        """Decide on a loaded stream at the version the caller saw, and append.
+
+        None when the decision changes nothing. A retry with the same idempotency key gets the
+        first result, even if the stream moved on since.
+        """
+        fingerprint = self.fingerprint(body, stream=loaded.stream_id)
+        first = await self.replayed(fingerprint)
+        if first is not None:
+            return first
+        check_expected(loaded, self.expected_version)
+        if loaded.state is None:
+            raise StreamNotFound(loaded.stream_id)
+        events = decide(loaded.state)
+        if not events:
+            return None
+        async with self.unit() as unit:
+            result = await unit.append(
+                loaded.stream_id,
+                events,
+                expected_version=loaded.version,
+                history=loaded.events,
+                idempotency_key=self.idempotency_key,
+                request_fingerprint=fingerprint,
+            )
+            if also is not None:
+                await also(unit)
+        return result
+
+    @asynccontextmanager
+    async def unit(self) -> AsyncIterator[UnitOfWork]:
+        """The command's transaction, with the service's inline read models."""
+        async with unit_of_work(
+            self.store, projections=self.projections, metadata=self.metadata
+        ) as unit:
+            yield unit

@@ -11,10 +11,11 @@ import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Generic
 from uuid import UUID
 
 import uuid_utils.compat
+from typing_extensions import TypeVar
 
 from wangge.events.model import DomainEvent
 
@@ -149,12 +150,19 @@ class Envelope:
         return cls.from_attributes(attrs)
 
 
+E = TypeVar("E", bound=DomainEvent, covariant=True, default=DomainEvent)
+
+
 @dataclass(frozen=True, slots=True)
-class RecordedEvent:
-    """An event as read back: its envelope, its data at the current schema version, its place."""
+class RecordedEvent(Generic[E]):
+    """An event as read back: its envelope, its data at the current schema version, its place.
+
+    ``RecordedEvent[GridDrawn]`` is one whose data is a ``GridDrawn``: a projection's handler
+    of that type says so in its signature, so it needs no ``isinstance`` to read the fields.
+    """
 
     envelope: Envelope
-    data: DomainEvent
+    data: E
     checkpoint: Checkpoint = field(default=START)
 
     @property

@@ -48,6 +48,15 @@ class ConcurrencyConflict(EventStoreError):
         )
 
 
+class StreamNotFound(EventStoreError, LookupError):
+    """A command addressed a stream that has no events (HTTP 404 naming ``field``)."""
+
+    def __init__(self, stream_id: str, field: str | None = None) -> None:
+        self.stream_id = stream_id
+        self.field = field
+        super().__init__(f"no {stream_id}")
+
+
 class IdempotencyKeyReused(EventStoreError):
     """An idempotency key came back with a different command; nothing was written (HTTP 422)."""
 

@@ -23,6 +23,7 @@ from fastapi import APIRouter, FastAPI
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from wangge.events import Catalogue, default_catalogue
+from wangge.events.core import ServiceCore
 from wangge.events.db import create_engine
 from wangge.events.faults import is_outage
 from wangge.events.kafka import describe_topic, ensure_topics, topic_for
@@ -58,9 +59,11 @@ class ServiceState:
     generations: GenerationMemo
     """The active generation of each read model, as the engine's readers and the runners know it
     (the engine carries it: ``active_tables`` finds it from a connection)."""
+    core: ServiceCore
+    """The service below HTTP: its store, read models and reactions, and what its handlers need
+    (the service's ``bootstrap`` made it)."""
     relay: OutboxRelay | None = None
     runners: list[ProjectionRunner] = field(default_factory=list)
-    projections: dict[str, Projection] = field(default_factory=dict)
     tasks: list[asyncio.Task[None]] = field(default_factory=list)
     stop: asyncio.Event = field(default_factory=asyncio.Event)
     upstream: dict[str, EventStore] = field(default_factory=dict)
@@ -80,10 +83,18 @@ class ServiceState:
         task = asyncio.create_task(supervise(work, self.stop, health=health), name=name)
         self.tasks.append(task)
 
+    @property
+    def projections(self) -> Mapping[str, Projection]:
+        """The service's projections by name."""
+        return self.core.by_name
+
     def service_projection(self, name: str) -> Projection:
         """One of the service's projections, by name."""
-        return self.projections[name]
+        return self.core.projection(name)
 
+
+Bootstrap = Callable[[EventStore], ServiceCore]
+"""A service's composition root below HTTP: its core on a store (settings bound beforehand)."""
 
 Worker = Callable[["ServiceState"], Awaitable[None]]
 """A service's own background work (a delivery loop, a sweeper): runs until ``state.stop``."""
@@ -92,7 +103,7 @@ Worker = Callable[["ServiceState"], Awaitable[None]]
 async def _start(
     settings: ServiceSettings,
     catalogue: Catalogue,
-    projections: Sequence[Callable[[], Projection]],
+    bootstrap: Bootstrap,
     migrations: Path | None,
     workers: Mapping[str, Worker],
 ) -> ServiceState:
@@ -105,9 +116,12 @@ async def _start(
         # without migration scripts (tests, the demo) dev and test create missing tables; a
         # service with scripts is migrated by its own step, and /readyz says if it was not
         await store.create_schema()
-    state = ServiceState(settings=settings, engine=engine, store=store, generations=generations)
+    core = bootstrap(store)
+    state = ServiceState(
+        settings=settings, engine=engine, store=store, generations=generations, core=core
+    )
     kafka = settings.kafka_bootstrap_servers
-    made = [make() for make in projections]
+    made = list(core.projections)
     sources = [_source(projection, state, catalogue) for projection in made]  # before any task
     topic = topic_for(settings.service, settings.kafka_namespace)
     if kafka:
@@ -131,10 +145,7 @@ async def _start(
             await relay.run(state.stop, healthy)
 
         state.run_supervised("relay", publish)
-    for projection in made:
-        state.projections[projection.name] = projection
     for projection, source in zip(made, sources, strict=True):
-        projection.bind(state)
         # from Kafka, a projection may have several consumers in the group (one source each)
         many = projection.consumers if isinstance(source, KafkaSource) else 1
         for n in range(many):
@@ -293,6 +304,11 @@ async def _projection_lag(runners: Sequence[ProjectionRunner]) -> dict[str, int 
     return lag
 
 
+def _bare(store: EventStore) -> ServiceCore:
+    """A service with no read models (the kit's samples)."""
+    return ServiceCore(store, ())
+
+
 def _token_verifier(settings: ServiceSettings) -> TokenVerifier:
     if settings.auth_jwks_file is not None:
         jwks = json.loads(settings.auth_jwks_file.read_text())
@@ -309,7 +325,7 @@ def create_app(
     version: str = "0.1.0",
     routers: Sequence[APIRouter] = (),
     catalogue: Catalogue = default_catalogue,
-    projections: Sequence[Callable[[], Projection]] = (),
+    bootstrap: Bootstrap | None = None,
     migrations: Path | None = None,
     workers: Mapping[str, Worker] | None = None,
 ) -> FastAPI:
@@ -320,7 +336,7 @@ def create_app(
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         app.state.token_verifier = _token_verifier(settings)
         app.state.service = await _start(
-            settings, catalogue, projections, migrations, workers or {}
+            settings, catalogue, bootstrap or _bare, migrations, workers or {}
         )
         try:
             yield

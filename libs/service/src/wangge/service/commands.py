@@ -9,10 +9,9 @@ results, and a key sent again with another request is a 422.
 from __future__ import annotations
 
 import hashlib
-import json
 import re
-from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
-from contextlib import asynccontextmanager
+from collections.abc import Callable, Sequence
+from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
 from typing import Annotated, Any, TypeVar
 
@@ -20,18 +19,16 @@ from fastapi import Depends, Header, Request, Response
 from pydantic import BaseModel
 
 from wangge.events import DomainEvent, Metadata
-from wangge.events.command import Evolve, Loaded, UnitOfWork, check_expected, load, unit_of_work
-from wangge.events.store import NO_STREAM, AppendResult
+from wangge.events.command import Also, CommandRunner, Evolve, Loaded, UnitOfWork
+from wangge.events.store import AppendResult
 from wangge.events.telemetry import current_traceparent
-from wangge.governance.errors import DomainError, NotFound
+from wangge.governance.errors import DomainError
 from wangge.service.app import ServiceState
 from wangge.service.auth import CurrentPrincipal, Principal
 from wangge.service.deps import IdempotencyKey, service_state
 from wangge.service.responses import raises
 
 S = TypeVar("S")
-Also = Callable[[UnitOfWork], Awaitable[None]]
-"""Writes of the command's own tables, after its appends and in their transaction."""
 
 
 class NoBody(BaseModel):
@@ -75,46 +72,38 @@ def set_etag(response: Response, version: int) -> None:
 
 @dataclass(frozen=True)
 class CommandContext:
-    """One command request: the caller, its preconditions, and where to write."""
+    """One command request: the caller, and the command runner its headers made.
+
+    Routes hand ``commands`` to the service's handlers (which know nothing of HTTP) and turn
+    their result into a response; ``principal`` is for the route's own access checks.
+    """
 
     request: Request
     principal: Principal
     state: ServiceState
-    idempotency_key: str | None
-    expected_version: int | None
+    commands: CommandRunner
 
+    # the old spelling, while the services' routes move to ``commands``
     @property
     def metadata(self) -> Metadata:
-        """Who caused the events: the caller, the request's correlation id and trace."""
-        return Metadata(
-            actor=self.principal.subject,
-            correlation_id=self.request.headers.get("X-Correlation-Id"),
-            traceparent=current_traceparent(),
-        )
+        return self.commands.metadata
+
+    @property
+    def idempotency_key(self) -> str | None:
+        return self.commands.idempotency_key
+
+    @property
+    def expected_version(self) -> int | None:
+        return self.commands.expected_version
 
     def fingerprint(self, body: BaseModel | None = None, **extra: Any) -> str:
-        """What identifies the request behind an idempotency key: route, path and body."""
-        payload = {
-            "method": self.request.method,
-            "path": self.request.url.path,
-            "body": body.model_dump(mode="json") if body is not None else None,
-            **extra,
-        }
-        text = json.dumps(payload, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
-        return hashlib.sha256(text.encode()).hexdigest()
+        return self.commands.fingerprint(body, **extra)
 
     async def replayed(self, fingerprint: str) -> AppendResult | None:
-        """The first result of this request, when it is a retry."""
-        if self.idempotency_key is None:
-            return None
-        return await self.state.store.replayed(self.idempotency_key, fingerprint)
+        return await self.commands.replayed(fingerprint)
 
     async def load(self, stream_id: str, evolve: Evolve[S], *, field: str) -> Loaded[S]:
-        """A stream folded into state; 404 naming ``field`` when the stream does not exist."""
-        loaded = await load(self.state.store, stream_id, evolve)
-        if loaded.state is None:
-            raise NotFound(f"no {stream_id}", field=field)
-        return loaded
+        return await self.commands.load(stream_id, evolve, field=field)
 
     async def create(
         self,
@@ -123,23 +112,7 @@ class CommandContext:
         decide: Callable[[], Sequence[DomainEvent]],
         also: Also | None = None,
     ) -> AppendResult:
-        """Start a stream with the events ``decide`` returns; a retry gets the first result."""
-        fingerprint = self.fingerprint(body)
-        first = await self.replayed(fingerprint)
-        if first is not None:
-            return first
-        events = decide()
-        async with self.unit() as unit:
-            result = await unit.append(
-                stream_id,
-                events,
-                expected_version=NO_STREAM,
-                idempotency_key=self.idempotency_key,
-                request_fingerprint=fingerprint,
-            )
-            if also is not None:
-                await also(unit)
-        return result
+        return await self.commands.create(body, stream_id, decide, also)
 
     async def change(
         self,
@@ -148,42 +121,10 @@ class CommandContext:
         decide: Callable[[S], Sequence[DomainEvent]],
         also: Also | None = None,
     ) -> AppendResult | None:
-        """Decide on a loaded stream at the version the client saw (If-Match), and append.
+        return await self.commands.change(body, loaded, decide, also)
 
-        None when the decision changes nothing. A retry with the same Idempotency-Key gets the
-        first result, even if the stream moved on since.
-        """
-        fingerprint = self.fingerprint(body, stream=loaded.stream_id)
-        first = await self.replayed(fingerprint)
-        if first is not None:
-            return first
-        check_expected(loaded, self.expected_version)
-        assert loaded.state is not None
-        events = decide(loaded.state)
-        if not events:
-            return None
-        async with self.unit() as unit:
-            result = await unit.append(
-                loaded.stream_id,
-                events,
-                expected_version=loaded.version,
-                history=loaded.events,
-                idempotency_key=self.idempotency_key,
-                request_fingerprint=fingerprint,
-            )
-            if also is not None:
-                await also(unit)
-        return result
-
-    @asynccontextmanager
-    async def unit(self) -> AsyncIterator[UnitOfWork]:
-        """The command's transaction, with the service's inline read models."""
-        async with unit_of_work(
-            self.state.store,
-            projections=list(self.state.projections.values()),
-            metadata=self.metadata,
-        ) as unit:
-            yield unit
+    def unit(self) -> AbstractAsyncContextManager[UnitOfWork]:
+        return self.commands.unit()
 
 
 # load() 404s naming the record; If-Match, the store's version check and the domain's state
@@ -206,17 +147,24 @@ async def command_context(
     ] = None,
 ) -> CommandContext:
     """The command context of a request (a route dependency)."""
-    return CommandContext(
-        request=request,
-        principal=principal,
-        state=state,
+    metadata = Metadata(
+        actor=principal.subject,
+        correlation_id=request.headers.get("X-Correlation-Id"),
+        traceparent=current_traceparent(),
+    )
+    commands = state.core.commands(
+        metadata,
+        # keys are the caller's own: two clients that pick the same key never meet
         idempotency_key=(
             hashlib.sha256(f"{principal.subject}\x1f{idempotency_key}".encode()).hexdigest()
             if idempotency_key is not None
             else None
         ),
         expected_version=parse_if_match(if_match),
+        method=request.method,
+        path=request.url.path,
     )
+    return CommandContext(request=request, principal=principal, state=state, commands=commands)
 
 
 Command = Annotated[CommandContext, Depends(command_context)]

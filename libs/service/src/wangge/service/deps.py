@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-from typing import Annotated
+from collections.abc import AsyncIterator, Awaitable, Callable
+from typing import Annotated, TypeVar
 
 from fastapi import Depends, Header, Request
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from wangge.events.core import ServiceCore
 from wangge.events.db import read_only
 from wangge.events.store import EventStore
 from wangge.service.app import ServiceState
@@ -47,3 +48,18 @@ IdempotencyKey = Annotated[
         "and writes nothing again.",
     ),
 ]
+
+
+C = TypeVar("C", bound=ServiceCore)
+
+
+def core_of(kind: type[C]) -> Callable[[ServiceState], Awaitable[C]]:
+    """A dependency giving a route its service's core, typed: what the handlers need (key rings,
+    catalogues, queues) as fields, never looked up on ``request.app.state``."""
+
+    async def core(state: State) -> C:
+        if not isinstance(state.core, kind):
+            raise TypeError(f"the service's core is a {type(state.core).__name__}, not {kind}")
+        return state.core
+
+    return core

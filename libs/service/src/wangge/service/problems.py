@@ -26,8 +26,9 @@ from wangge.events import (
     IdempotencyKeyReused,
     WriteOrderError,
 )
+from wangge.events.errors import StreamNotFound
 from wangge.events.faults import RepeatFilter, is_outage
-from wangge.governance.errors import DomainError
+from wangge.governance.errors import DomainError, NotFound
 
 log = logging.getLogger(__name__)
 _outages = logging.getLogger(f"{__name__}.outages")
@@ -163,6 +164,13 @@ async def _conflict(request: Request, exc: Exception) -> JSONResponse:
     )
 
 
+async def _stream_not_found(request: Request, exc: Exception) -> JSONResponse:
+    # the same problem as the domain's NotFound: a client cannot tell a record the command
+    # runner found missing from one a query did
+    assert isinstance(exc, StreamNotFound)
+    return await _domain(request, NotFound(str(exc), field=exc.field))
+
+
 async def _overtaken(request: Request, exc: Exception) -> JSONResponse:
     # still overtaken after its retries: nothing was written, and the same request shortly
     # after passes
@@ -266,6 +274,7 @@ def install_problem_handlers(app: FastAPI) -> None:
     app.add_exception_handler(BodyTooLarge, _too_large)
     app.add_exception_handler(DomainError, _domain)
     app.add_exception_handler(ConcurrencyConflict, _conflict)
+    app.add_exception_handler(StreamNotFound, _stream_not_found)
     app.add_exception_handler(IdempotencyKeyReused, _key_reused)
     app.add_exception_handler(WriteOrderError, _overtaken)
     app.add_exception_handler(EventValidationError, _invalid_event)

@@ -25,14 +25,14 @@ from __future__ import annotations
 import uuid
 from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from wangge.cases.consumed import hotline, registry
 from wangge.cases.domain import appointments, cases, erasure, upstream
-from wangge.cases.personal_data import KeyRings, keyrings, shred
+from wangge.cases.personal_data import KeyRings, shred
 from wangge.cases.projections.care import CarePlans
 from wangge.cases.projections.cases import Cases
 from wangge.cases.projections.roster import (
@@ -49,8 +49,9 @@ from wangge.events.db import insert_many
 from wangge.events.projection import ApplyContext, Projection, active_tables, handles
 from wangge.governance.redaction import redact
 from wangge.governance.times import stored
-from wangge.service.app import ServiceState
-from wangge.service.settings import SealingSettings
+
+if TYPE_CHECKING:
+    from wangge.cases.bootstrap import CasesCore
 
 UUID = sa.Uuid(as_uuid=True)
 ACTOR = "system:cases"
@@ -81,13 +82,13 @@ class _Reaction(Projection):
 
     def __init__(self) -> None:
         super().__init__(default_catalogue)
-        self._service: ServiceState | None = None
+        self._service: CasesCore | None = None
 
     def bind(self, service: Any) -> None:
         self._service = service
 
     @property
-    def service(self) -> ServiceState:
+    def service(self) -> CasesCore:
         assert self._service is not None, "a reaction runs inside a started service"
         return self._service
 
@@ -104,7 +105,7 @@ class _Reaction(Projection):
         loaded = ctx.cases.pop(stream, None) if isinstance(ctx, _Briefing) else None
         await react(
             state.store, ctx.conn, cause, stream, cases.evolve, decide,
-            projections=list(state.projections.values()), actor=ACTOR, loaded=loaded,
+            projections=state.projections, actor=ACTOR, loaded=loaded,
             inline_once=ctx.inline_once,
         )  # fmt: skip
 
@@ -114,7 +115,7 @@ class _Reaction(Projection):
     async def tables_of(self, ctx: ApplyContext, name: str) -> Mapping[str, sa.Table] | None:
         """Another of the service's projections' tables (None before it first started)."""
         try:
-            return await active_tables(ctx.conn, self.service.service_projection(name))
+            return await active_tables(ctx.conn, self.service.projection(name))
         except LookupError:
             return None
 
@@ -423,17 +424,13 @@ class FromRegistry(_Reaction):
         state = self.service
         await react(
             state.store, ctx.conn, event, erasure.stream_id(d.person_id), erasure.evolve, decide,
-            projections=list(state.projections.values()), actor=ACTOR,
+            projections=state.projections, actor=ACTOR,
             inline_once=ctx.inline_once,
         )  # fmt: skip
 
     def keyrings(self) -> KeyRings:
-        """The service's key rings (made once)."""
-        if self._keyrings is None:
-            settings = self.service.settings
-            assert isinstance(settings, SealingSettings), "the cases service seals"
-            self._keyrings = keyrings(settings.kek())
-        return self._keyrings
+        """The service's key rings."""
+        return self.service.keyrings
 
     @handles(registry.GridWorkerLeft)
     async def on_left(self, ctx: ApplyContext, event: RecordedEvent) -> None:
@@ -458,7 +455,7 @@ class FromRegistry(_Reaction):
             # account) was never seen here (a history cut short): nobody to hand cases to
             return
         # one reaction appends to many cases: each case's append is idempotent by the cause
-        c = (await active_tables(ctx.conn, self.service.service_projection(Cases.name)))["cases"]
+        c = (await active_tables(ctx.conn, self.service.projection(Cases.name)))["cases"]
         open_cases = (
             (
                 await ctx.conn.execute(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from pathlib import Path
 
 from fastapi import FastAPI
@@ -9,15 +10,9 @@ from fastapi import FastAPI
 from wangge.events import default_catalogue
 from wangge.hotline_bridge.adapters import ADAPTERS
 from wangge.hotline_bridge.api import erasure, handling, metrics, open311, tickets
+from wangge.hotline_bridge.bootstrap import bootstrap
 from wangge.hotline_bridge.config import HotlineSettings
-from wangge.hotline_bridge.domain.catalogue import DispatchCatalogue
-from wangge.hotline_bridge.intake import intakes
 from wangge.hotline_bridge.jobs import deliver_replies, sweep
-from wangge.hotline_bridge.personal_data import keyring
-from wangge.hotline_bridge.projections.callers import CallerPhones
-from wangge.hotline_bridge.projections.grid_map import GridMap
-from wangge.hotline_bridge.projections.tickets import Tickets
-from wangge.hotline_bridge.reactions import FromCases
 from wangge.service import create_app
 
 MIGRATIONS = Path(__file__).parent / "migrations"
@@ -40,12 +35,9 @@ def build_app(settings: HotlineSettings | None = None) -> FastAPI:
         description="12345 hotline tickets in, routed to grids, replies back (提事知情).",
         catalogue=default_catalogue,
         routers=ROUTERS,
-        projections=[Tickets, CallerPhones, GridMap, FromCases],
+        bootstrap=functools.partial(bootstrap, settings),
         migrations=MIGRATIONS,
         workers={"reply delivery": deliver_replies, "sweeper": sweep},
     )
     open311.install(app)
-    app.state.keyring = keyring(settings.kek())
-    app.state.catalogue = DispatchCatalogue.load(settings.dispatch_catalogue)
-    app.state.intakes = intakes()
     return app

@@ -6,7 +6,7 @@ a case's event means for its ticket is decided in ``domain.tickets``, which neve
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 import sqlalchemy as sa
 
@@ -17,8 +17,10 @@ from wangge.events.projection import ApplyContext, Projection, handles
 from wangge.events.sealing import KeyRing
 from wangge.hotline_bridge.consumed import cases
 from wangge.hotline_bridge.domain import tickets
-from wangge.hotline_bridge.personal_data import CallerKeys, keyring
-from wangge.service.app import ServiceState
+from wangge.hotline_bridge.personal_data import CallerKeys
+
+if TYPE_CHECKING:
+    from wangge.hotline_bridge.bootstrap import HotlineCore
 
 UUID = sa.Uuid(as_uuid=True)
 
@@ -32,12 +34,12 @@ class FromCases(Projection):
 
     def __init__(self) -> None:
         super().__init__(default_catalogue)
-        self._service: ServiceState | None = None
+        self._service: HotlineCore | None = None
         self._keys: CallerKeys | None = None
 
     def bind(self, service: Any) -> None:
         self._service = service
-        self._keys = keyring(service.settings.kek())
+        self._keys = service.keyring
 
     def define_tables(self, metadata: sa.MetaData, suffix: str) -> Mapping[str, sa.Table]:
         return {
@@ -107,7 +109,7 @@ class FromCases(Projection):
         assert self._service is not None
         await react(
             self._service.store, ctx.conn, cause, tickets.stream_id(ticket_id), tickets.evolve,
-            decide, projections=list(self._service.projections.values()),
+            decide, projections=self._service.projections,
             actor="system:hotline-bridge",
         )  # fmt: skip
 

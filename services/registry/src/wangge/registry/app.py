@@ -8,7 +8,6 @@ from pathlib import Path
 from fastapi import FastAPI
 
 from wangge.events import default_catalogue
-from wangge.events.projection import Projection
 from wangge.registry.api import (
     households,
     organisations,
@@ -19,9 +18,8 @@ from wangge.registry.api import (
     visits,
     workers,
 )
-from wangge.registry.bootstrap import projections
+from wangge.registry.bootstrap import bootstrap
 from wangge.registry.config import RegistrySettings
-from wangge.registry.personal_data import KeyRing
 from wangge.service import create_app
 
 MIGRATIONS = Path(__file__).parent / "migrations"
@@ -41,19 +39,12 @@ ROUTERS = (
 def build_app(settings: RegistrySettings | None = None) -> FastAPI:
     """The registry's FastAPI app (resources are made by its lifespan, not here)."""
     settings = settings or RegistrySettings()
-    keyring = KeyRing(settings.kek())
-    app = create_app(
+    return create_app(
         settings,
         title="Wangge registry",
         description="The base register of people, places, things and organisations (提户知人).",
         catalogue=default_catalogue,
         routers=ROUTERS,
-        projections=[functools.partial(_same, model) for model in projections(keyring)],
+        bootstrap=functools.partial(bootstrap, settings),
         migrations=MIGRATIONS,
     )
-    app.state.keyring = keyring
-    return app
-
-
-def _same(model: Projection) -> Projection:
-    return model

@@ -1,39 +1,34 @@
-"""The registry's composition root outside the web app: for commands such as import and seed."""
+"""The registry's composition root below HTTP: the app's lifespan, the CLI (import, seed) and
+the handler tests all build the registry here, so they run the same read models."""
 
 from __future__ import annotations
 
+import functools
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import asynccontextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from wangge.events import Metadata, default_catalogue
-from wangge.events.db import create_engine
-from wangge.events.projection import Projection, ProjectionRunner, apply_inline
-from wangge.events.sources import StoreSource
-from wangge.events.store import EventStore, StreamAppend, open_store
+from wangge.events import Metadata
+from wangge.events.core import ServiceCore
+from wangge.events.projection import apply_inline
+from wangge.events.store import EventStore, StreamAppend
 from wangge.registry.config import RegistrySettings
 from wangge.registry.personal_data import KeyRing
 from wangge.registry.projections.activity import Activity
 from wangge.registry.projections.organisations import OrganisationsAndThings
 from wangge.registry.projections.people import People
 from wangge.registry.projections.places import PlaceTree
-
-
-def projections(keyring: KeyRing) -> list[Projection]:
-    """The registry's read models: the app runs these, and so do import and seed."""
-    return [PlaceTree(), People(keyring), Activity(), OrganisationsAndThings()]
+from wangge.service.standalone import standalone
 
 
 @dataclass
-class Registry:
-    """The registry's store, key ring and read models, without HTTP."""
+class Registry(ServiceCore):
+    """The registry's store and read models, and the key ring its handlers seal with."""
 
-    settings: RegistrySettings
-    store: EventStore
-    keyring: KeyRing
-    projections: list[Projection]
+    settings: RegistrySettings = field(kw_only=True)
+    keyring: KeyRing = field(kw_only=True)
 
     async def append_new(
         self,
@@ -55,42 +50,20 @@ class Registry:
             for projection in self.projections:
                 await apply_inline(projection, conn, recorded)
 
-    async def catch_up(self) -> int:
-        """Apply what the read models have not applied yet; returns how many events.
 
-        A read model whose runner is active in a running service is left to that runner.
-        """
-        applied = 0
-        for projection in self.projections:
-            runner = ProjectionRunner(
-                projection,
-                engine=self.store.engine,
-                source=StoreSource(self.store, idle_seconds=0),
-                batch_size=2000,
-            )
-            async with self.store.try_exclusive(runner.lock_name) as mine:
-                if not mine:
-                    continue
-                await runner.start()
-                try:
-                    while await runner.run_once():
-                        pass
-                finally:
-                    await runner.stop()
-            applied += runner.applied
-        return applied
+def bootstrap(settings: RegistrySettings, store: EventStore) -> Registry:
+    """The registry on ``store``."""
+    keyring = KeyRing(settings.kek())
+    return Registry(
+        store,
+        [PlaceTree(), People(keyring), Activity(), OrganisationsAndThings()],
+        settings=settings,
+        keyring=keyring,
+    )
 
 
 @asynccontextmanager
 async def registry(settings: RegistrySettings) -> AsyncIterator[Registry]:
-    """The registry's parts on the configured database (migrated by ``wangge registry migrate``)."""
-    engine = create_engine(settings.resolved_database_url, **settings.engine_options())
-    try:
-        store = open_store(engine, service=settings.service, catalogue=default_catalogue)
-        keyring = KeyRing(settings.kek())
-        models = projections(keyring)
-        for projection in models:
-            await ProjectionRunner(projection, engine=engine, source=StoreSource(store)).setup()
-        yield Registry(settings, store, keyring, models)
-    finally:
-        await engine.dispose()
+    """The registry on the configured database (migrated by ``wangge registry migrate``)."""
+    async with standalone(settings, functools.partial(bootstrap, settings)) as core:
+        yield core

@@ -4,6 +4,7 @@ of a year of training."""
 
 from __future__ import annotations
 
+import functools
 from pathlib import Path
 
 from fastapi import FastAPI
@@ -20,12 +21,8 @@ from wangge.training.api import (
     sessions,
     xapi,
 )
+from wangge.training.bootstrap import bootstrap
 from wangge.training.config import TrainingSettings
-from wangge.training.personal_data import keyring
-from wangge.training.projections.development import Development
-from wangge.training.projections.roster import Roster
-from wangge.training.projections.sessions import Sessions
-from wangge.training.projections.statements import Statements
 from wangge.training.seeding import seed_year
 
 MIGRATIONS = Path(__file__).parent / "migrations"
@@ -51,10 +48,9 @@ def build_app(settings: TrainingSettings | None = None) -> FastAPI:
         "secondments, handbooks, forums, each worker's record and coverage, xAPI statements.",
         catalogue=default_catalogue,
         routers=ROUTERS,
-        projections=[Sessions, Development, Statements, Roster],
+        bootstrap=functools.partial(bootstrap, settings),
         migrations=MIGRATIONS,
         workers={"seeding": seed_year},
     )
     xapi.install_version_header(app)
-    app.state.keyring = keyring(settings.kek())
     return app

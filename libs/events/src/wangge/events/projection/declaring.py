@@ -33,7 +33,8 @@ class ApplyContext:
     the runner to make once at the batch's end."""
 
 
-Handler = Callable[[Any, ApplyContext, RecordedEvent], Awaitable[None]]
+Handler = Callable[[Any, ApplyContext, RecordedEvent[Any]], Awaitable[None]]
+"""A handler takes the recorded event of its model (``RecordedEvent[GridDrawn]``)."""
 H = TypeVar("H", bound=Handler)
 
 

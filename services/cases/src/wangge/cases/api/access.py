@@ -8,9 +8,10 @@ from collections.abc import Mapping
 from typing import Annotated, Any
 
 import sqlalchemy as sa
-from fastapi import Depends, Request
+from fastapi import Depends
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from wangge.cases.bootstrap import CasesCore
 from wangge.cases.personal_data import KeyRings
 from wangge.cases.projections.cases import Cases
 from wangge.cases.projections.residents import Residents
@@ -20,6 +21,7 @@ from wangge.events.projection import active_tables
 from wangge.governance.errors import DomainError, NotFound
 from wangge.service.app import ServiceState
 from wangge.service.auth import Principal, require
+from wangge.service.deps import core_of
 
 Staff = Annotated[
     Principal, Depends(require("subdistrict_admin", "community_staff", "grid_worker"))
@@ -28,9 +30,8 @@ Supervisor = Annotated[Principal, Depends(require("subdistrict_admin", "communit
 Worker = Annotated[Principal, Depends(require("grid_worker"))]
 
 
-def _keyrings(request: Request) -> KeyRings:
-    rings: KeyRings = request.app.state.keyrings
-    return rings
+async def _keyrings(core: Annotated[CasesCore, Depends(core_of(CasesCore))]) -> KeyRings:
+    return core.keyrings
 
 
 Keys = Annotated[KeyRings, Depends(_keyrings)]

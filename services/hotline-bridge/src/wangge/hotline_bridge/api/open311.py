@@ -32,7 +32,12 @@ from wangge.events.db import read_only
 from wangge.events.projection import active_tables
 from wangge.governance.errors import DomainError
 from wangge.governance.times import stored
-from wangge.hotline_bridge.api.tickets import catalogue_of, settings_of
+from wangge.hotline_bridge.api.tickets import (
+    catalogue_of,
+    core_of_request,
+    keys_of,
+    settings_of,
+)
 from wangge.hotline_bridge.domain.tickets import Channel, Intake, Location, Urgency
 from wangge.hotline_bridge.intake import take_in
 from wangge.service.app import ServiceState
@@ -225,8 +230,8 @@ async def post_request(request: Request, fmt: str) -> Response:
         await take_in(
             state,
             intake,
-            keyring=request.app.state.keyring,
-            queue=request.app.state.intakes,
+            keyring=keys_of(request),
+            queue=core_of_request(request).intakes,
             catalogue=catalogue_of(request),
             metadata=Metadata(actor=f"open311:{client}"),
             settings=settings_of(request),

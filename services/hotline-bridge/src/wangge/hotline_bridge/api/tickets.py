@@ -23,6 +23,7 @@ from wangge.events.telemetry import current_traceparent
 from wangge.governance.errors import NotFound
 from wangge.governance.times import StoredTime
 from wangge.hotline_bridge.adapters import ADAPTERS, Adapter
+from wangge.hotline_bridge.bootstrap import HotlineCore
 from wangge.hotline_bridge.config import HotlineSettings
 from wangge.hotline_bridge.domain.catalogue import Category, DispatchCatalogue
 from wangge.hotline_bridge.intake import grid_map, take_in
@@ -100,10 +101,16 @@ def settings_of(request: Request) -> HotlineSettings:
     return settings
 
 
+def core_of_request(request: Request) -> HotlineCore:
+    """The hotline bridge's core (its bootstrap made it)."""
+    core: HotlineCore = request.app.state.service.core
+    return core
+
+
 def catalogue_of(request: Request) -> DispatchCatalogue:
     """The dispatch catalogue the service was started with."""
-    catalogue: DispatchCatalogue = request.app.state.catalogue
-    return catalogue
+    core: HotlineCore = request.app.state.service.core
+    return core.catalogue
 
 
 def adapter_of(request: Request) -> Adapter:
@@ -137,8 +144,8 @@ async def signed_body(
 
 def keys_of(request: Request) -> CallerKeys:
     """The callers' key ring of the running service."""
-    keys: CallerKeys = request.app.state.keyring
-    return keys
+    core: HotlineCore = request.app.state.service.core
+    return core.keyring
 
 
 Keys = Annotated[CallerKeys, Depends(keys_of)]
@@ -215,7 +222,7 @@ async def push_ticket(
         state,
         intake,
         keyring=keys,
-        queue=request.app.state.intakes,
+        queue=core_of_request(request).intakes,
         catalogue=catalogue_of(request),
         metadata=metadata,
         settings=settings_of(request),

@@ -7,25 +7,26 @@ from collections.abc import Mapping
 from typing import Annotated, Any
 
 import sqlalchemy as sa
-from fastapi import Depends, Request
+from fastapi import Depends
 from pydantic import BaseModel, Field
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from wangge.events.projection import active_generations
 from wangge.governance.errors import NotFound
 from wangge.registry.api.access import ensure_visible, in_scope
+from wangge.registry.bootstrap import Registry
 from wangge.registry.domain.persons import RESTRICTED_TAGS
 from wangge.registry.personal_data import KeyRing, person_identities
 from wangge.registry.projections.people import People
 from wangge.registry.projections.places import PlaceTree
 from wangge.service.app import ServiceState
 from wangge.service.auth import Principal
+from wangge.service.deps import core_of
 
 
-async def keyring(request: Request) -> KeyRing:
-    """The registry's key ring (made by ``build_app``)."""
-    ring: KeyRing = request.app.state.keyring
-    return ring
+async def keyring(core: Annotated[Registry, Depends(core_of(Registry))]) -> KeyRing:
+    """The registry's key ring (its bootstrap made it)."""
+    return core.keyring
 
 
 Keys = Annotated[KeyRing, Depends(keyring)]

@@ -6,7 +6,7 @@ from __future__ import annotations
 import uuid
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Depends
 from pydantic import BaseModel, Field
 
 from wangge.events.command import UnitOfWork, load
@@ -15,8 +15,9 @@ from wangge.events.sealing import KeyRing, Seal
 from wangge.governance.erasure import Erasure, ErasureGround
 from wangge.service.auth import Principal, require
 from wangge.service.commands import Command
-from wangge.service.deps import State
+from wangge.service.deps import State, core_of
 from wangge.training.api.access import readable_worker
+from wangge.training.bootstrap import TrainingCore
 from wangge.training.domain import erasure as e
 from wangge.training.domain import forums as f
 from wangge.training.domain import sessions as s
@@ -27,10 +28,9 @@ Admin = Annotated[Principal, Depends(require("subdistrict_admin"))]
 """Erasure is the subdistrict's decision (DESIGN §7), as in the registry."""
 
 
-async def keyring(request: Request) -> KeyRing:
-    """The training service's key ring (made by ``build_app``)."""
-    ring: KeyRing = request.app.state.keyring
-    return ring
+async def keyring(core: Annotated[TrainingCore, Depends(core_of(TrainingCore))]) -> KeyRing:
+    """The training service's key ring (its bootstrap made it)."""
+    return core.keyring
 
 
 Keys = Annotated[KeyRing, Depends(keyring)]

@@ -1,0 +1,40 @@
+"""The hotline bridge's composition root below HTTP: the app's lifespan, the CLI and the handler
+tests all build the service here, so they run the same read models and reactions."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from wangge.events.core import ServiceCore
+from wangge.events.store import EventStore
+from wangge.hotline_bridge.config import HotlineSettings
+from wangge.hotline_bridge.domain.catalogue import DispatchCatalogue
+from wangge.hotline_bridge.intake import Intakes, intakes
+from wangge.hotline_bridge.personal_data import CallerKeys, keyring
+from wangge.hotline_bridge.projections.callers import CallerPhones
+from wangge.hotline_bridge.projections.grid_map import GridMap
+from wangge.hotline_bridge.projections.tickets import Tickets
+from wangge.hotline_bridge.reactions import FromCases
+
+
+@dataclass
+class HotlineCore(ServiceCore):
+    """The hotline bridge's store, read models and reaction, and what its handlers need: the
+    callers' keys, the dispatch catalogue, the intake queue."""
+
+    settings: HotlineSettings = field(kw_only=True)
+    keyring: CallerKeys = field(kw_only=True)
+    catalogue: DispatchCatalogue = field(kw_only=True)
+    intakes: Intakes = field(kw_only=True)
+
+
+def bootstrap(settings: HotlineSettings, store: EventStore) -> HotlineCore:
+    """The hotline bridge on ``store``."""
+    return HotlineCore(
+        store,
+        [Tickets(), CallerPhones(), GridMap(), FromCases()],
+        settings=settings,
+        keyring=keyring(settings.kek()),
+        catalogue=DispatchCatalogue.load(settings.dispatch_catalogue),
+        intakes=intakes(),
+    )
