@@ -105,9 +105,10 @@ class Development(Projection):
     # -- secondments ----------------------------------------------------------------------------
 
     @handles(sec.SecondmentArranged)
-    async def on_arranged(self, ctx: ApplyContext, event: RecordedEvent) -> None:
+    async def on_arranged(
+        self, ctx: ApplyContext, event: RecordedEvent[sec.SecondmentArranged]
+    ) -> None:
         d = event.data
-        assert isinstance(d, sec.SecondmentArranged)
         await ctx.conn.execute(
             sa.insert(ctx.tables["secondments"]).values(
                 secondment_id=d.secondment_id, worker_id=d.worker_id, host_kind=d.host_kind,
@@ -125,32 +126,36 @@ class Development(Projection):
         )
 
     @handles(sec.SecondmentExtended)
-    async def on_extended(self, ctx: ApplyContext, event: RecordedEvent) -> None:
+    async def on_extended(
+        self, ctx: ApplyContext, event: RecordedEvent[sec.SecondmentExtended]
+    ) -> None:
         d = event.data
-        assert isinstance(d, sec.SecondmentExtended)
         await self._secondment(ctx, event, ends_on=d.ends_on)
 
     @handles(sec.SecondmentEvaluated)
-    async def on_evaluated(self, ctx: ApplyContext, event: RecordedEvent) -> None:
+    async def on_evaluated(
+        self, ctx: ApplyContext, event: RecordedEvent[sec.SecondmentEvaluated]
+    ) -> None:
         d = event.data
-        assert isinstance(d, sec.SecondmentEvaluated)
         await self._secondment(
             ctx, event, status=EVALUATED, rating=d.rating, summary=d.summary,
             goals_met=list(d.goals_met), evaluated_on=d.evaluated_on, evaluated_by=d.by,
         )  # fmt: skip
 
     @handles(sec.SecondmentCancelled)
-    async def on_secondment_cancelled(self, ctx: ApplyContext, event: RecordedEvent) -> None:
+    async def on_secondment_cancelled(
+        self, ctx: ApplyContext, event: RecordedEvent[sec.SecondmentCancelled]
+    ) -> None:
         d = event.data
-        assert isinstance(d, sec.SecondmentCancelled)
         await self._secondment(ctx, event, status=CANCELLED, cancelled_reason=d.reason)
 
     # -- handbooks ------------------------------------------------------------------------------
 
     @handles(h.HandbookEditionPublished)
-    async def on_edition(self, ctx: ApplyContext, event: RecordedEvent) -> None:
+    async def on_edition(
+        self, ctx: ApplyContext, event: RecordedEvent[h.HandbookEditionPublished]
+    ) -> None:
         d = event.data
-        assert isinstance(d, h.HandbookEditionPublished)
         await ctx.conn.execute(
             sa.insert(ctx.tables["editions"]).values(
                 handbook_id=d.handbook_id, edition=d.edition, title=d.title,
@@ -160,9 +165,10 @@ class Development(Projection):
         )  # fmt: skip
 
     @handles(h.HandbookAcknowledged)
-    async def on_acknowledged(self, ctx: ApplyContext, event: RecordedEvent) -> None:
+    async def on_acknowledged(
+        self, ctx: ApplyContext, event: RecordedEvent[h.HandbookAcknowledged]
+    ) -> None:
         d = event.data
-        assert isinstance(d, h.HandbookAcknowledged)
         t = ctx.tables["acknowledgements"]
         key = (
             (t.c.handbook_id == d.handbook_id)
@@ -180,9 +186,8 @@ class Development(Projection):
     # -- forums ---------------------------------------------------------------------------------
 
     @handles(f.ForumHeld)
-    async def on_forum(self, ctx: ApplyContext, event: RecordedEvent) -> None:
+    async def on_forum(self, ctx: ApplyContext, event: RecordedEvent[f.ForumHeld]) -> None:
         d = event.data
-        assert isinstance(d, f.ForumHeld)
         await ctx.conn.execute(
             sa.insert(ctx.tables["forums"]).values(
                 forum_id=d.forum_id, topic=d.topic, held_at=utc(d.held_at), place=d.place,
@@ -200,9 +205,10 @@ class Development(Projection):
         )
 
     @handles(f.SuggestionRecorded)
-    async def on_suggestion(self, ctx: ApplyContext, event: RecordedEvent) -> None:
+    async def on_suggestion(
+        self, ctx: ApplyContext, event: RecordedEvent[f.SuggestionRecorded]
+    ) -> None:
         d = event.data
-        assert isinstance(d, f.SuggestionRecorded)
         await ctx.conn.execute(
             sa.insert(ctx.tables["suggestions"]).values(
                 suggestion_id=d.suggestion_id, forum_id=d.forum_id,
@@ -212,9 +218,10 @@ class Development(Projection):
         await self._forum(ctx, event)
 
     @handles(f.SuggestionFollowedUp)
-    async def on_followed_up(self, ctx: ApplyContext, event: RecordedEvent) -> None:
+    async def on_followed_up(
+        self, ctx: ApplyContext, event: RecordedEvent[f.SuggestionFollowedUp]
+    ) -> None:
         d = event.data
-        assert isinstance(d, f.SuggestionFollowedUp)
         t = ctx.tables["suggestions"]
         await ctx.conn.execute(
             sa.update(t)

@@ -123,9 +123,10 @@ class Sessions(Projection):
                 await self.apply(ctx, event)
 
     @handles(s.TrainingSessionScheduled)
-    async def on_scheduled(self, ctx: ApplyContext, event: RecordedEvent) -> None:
+    async def on_scheduled(
+        self, ctx: ApplyContext, event: RecordedEvent[s.TrainingSessionScheduled]
+    ) -> None:
         d = event.data
-        assert isinstance(d, s.TrainingSessionScheduled)
         await ctx.conn.execute(
             sa.insert(ctx.tables["sessions"]).values(
                 session_id=d.session_id, topic=d.topic, programme_id=d.programme_id,
@@ -147,24 +148,27 @@ class Sessions(Projection):
         )
 
     @handles(s.TrainingSessionRescheduled)
-    async def on_rescheduled(self, ctx: ApplyContext, event: RecordedEvent) -> None:
+    async def on_rescheduled(
+        self, ctx: ApplyContext, event: RecordedEvent[s.TrainingSessionRescheduled]
+    ) -> None:
         d = event.data
-        assert isinstance(d, s.TrainingSessionRescheduled)
         await self._session(
             ctx, event, starts_at=utc(d.starts_at), ends_at=utc(d.ends_at), place=d.place,
             hours=s.session_hours(d.starts_at, d.ends_at),
         )  # fmt: skip
 
     @handles(s.TrainingSessionCancelled)
-    async def on_cancelled(self, ctx: ApplyContext, event: RecordedEvent) -> None:
+    async def on_cancelled(
+        self, ctx: ApplyContext, event: RecordedEvent[s.TrainingSessionCancelled]
+    ) -> None:
         d = event.data
-        assert isinstance(d, s.TrainingSessionCancelled)
         await self._session(ctx, event, cancelled_reason=d.reason)
 
     @handles(s.MaterialAttached)
-    async def on_material(self, ctx: ApplyContext, event: RecordedEvent) -> None:
+    async def on_material(
+        self, ctx: ApplyContext, event: RecordedEvent[s.MaterialAttached]
+    ) -> None:
         d = event.data
-        assert isinstance(d, s.MaterialAttached)
         t = ctx.tables["sessions"]
         materials = await ctx.conn.scalar(
             sa.select(t.c.materials).where(t.c.session_id == d.session_id)
@@ -208,9 +212,10 @@ class Sessions(Projection):
         await ctx.conn.execute(sa.insert(t).values(**row))
 
     @handles(s.AttendanceRecorded)
-    async def on_attendance(self, ctx: ApplyContext, event: RecordedEvent) -> None:
+    async def on_attendance(
+        self, ctx: ApplyContext, event: RecordedEvent[s.AttendanceRecorded]
+    ) -> None:
         d = event.data
-        assert isinstance(d, s.AttendanceRecorded)
         await self._replace(
             ctx, "attendance", session_id=d.session_id, worker_id=d.worker_id,
             attendance=d.attendance, recorded_by=d.recorded_by,
@@ -219,9 +224,10 @@ class Sessions(Projection):
         await self._session(ctx, event)
 
     @handles(s.AssessmentRecorded)
-    async def on_assessed(self, ctx: ApplyContext, event: RecordedEvent) -> None:
+    async def on_assessed(
+        self, ctx: ApplyContext, event: RecordedEvent[s.AssessmentRecorded]
+    ) -> None:
         d = event.data
-        assert isinstance(d, s.AssessmentRecorded)
         await self._replace(
             ctx, "scores", session_id=d.session_id, worker_id=d.worker_id, score=d.score,
             max_score=d.max_score, recorded_at=utc(event.envelope.time),
@@ -229,9 +235,10 @@ class Sessions(Projection):
         await self._session(ctx, event)
 
     @handles(p.ProgrammeDefined)
-    async def on_programme(self, ctx: ApplyContext, event: RecordedEvent) -> None:
+    async def on_programme(
+        self, ctx: ApplyContext, event: RecordedEvent[p.ProgrammeDefined]
+    ) -> None:
         d = event.data
-        assert isinstance(d, p.ProgrammeDefined)
         await ctx.conn.execute(
             sa.insert(ctx.tables["programmes"]).values(
                 programme_id=d.programme_id, name=d.name, description=d.description,
@@ -241,9 +248,10 @@ class Sessions(Projection):
         )  # fmt: skip
 
     @handles(p.WorkerEnrolledInProgramme)
-    async def on_member(self, ctx: ApplyContext, event: RecordedEvent) -> None:
+    async def on_member(
+        self, ctx: ApplyContext, event: RecordedEvent[p.WorkerEnrolledInProgramme]
+    ) -> None:
         d = event.data
-        assert isinstance(d, p.WorkerEnrolledInProgramme)
         t = ctx.tables["members"]
         await ctx.conn.execute(
             sa.delete(t).where(
@@ -257,9 +265,8 @@ class Sessions(Projection):
         )
 
     @handles(p.WorkerLeftProgramme)
-    async def on_left(self, ctx: ApplyContext, event: RecordedEvent) -> None:
+    async def on_left(self, ctx: ApplyContext, event: RecordedEvent[p.WorkerLeftProgramme]) -> None:
         d = event.data
-        assert isinstance(d, p.WorkerLeftProgramme)
         t = ctx.tables["members"]
         await ctx.conn.execute(
             sa.update(t)
