@@ -215,7 +215,9 @@ async def register_household(
         conn, principal, body.dwelling_id, field="dwelling_id", what="dwelling"
     )
     await _not_in_another_household(conn, views, principal, body.head_person_id, None)
-    result = await handlers.register_household(command, handlers.RegisterHousehold(**dict(body)))
+    result = await handlers.register_household(
+        command.commands, handlers.RegisterHousehold(**dict(body))
+    )
     household_id = uuid.UUID(result.stream_id.removeprefix("household-"))
     response.headers["Location"] = f"/households/{household_id}"
     return await _respond(conn, state, principal, response, household_id)
@@ -289,7 +291,7 @@ async def add_member(
     views, _ = await _visible(conn, state, principal, household_id)
     await _not_in_another_household(conn, views, principal, body.person_id, household_id)
     await handlers.join_household(
-        command, handlers.JoinHousehold(household_id=household_id, **dict(body))
+        command.commands, handlers.JoinHousehold(household_id=household_id, **dict(body))
     )
     return await _respond(conn, state, principal, response, household_id)
 
@@ -302,7 +304,7 @@ async def remove_member(
     """A member leaves the household on a date."""
     await _visible(conn, state, principal, household_id)
     await handlers.leave_household(
-        command,
+        command.commands,
         handlers.LeaveHousehold(household_id=household_id, person_id=person_id, **dict(body)),
     )
     return await _respond(conn, state, principal, response, household_id)
@@ -316,7 +318,7 @@ async def change_head(
     """Another member becomes head of household."""
     await _visible(conn, state, principal, household_id)
     await handlers.change_head(
-        command, handlers.ChangeHead(household_id=household_id, **dict(body))
+        command.commands, handlers.ChangeHead(household_id=household_id, **dict(body))
     )
     return await _respond(conn, state, principal, response, household_id)
 

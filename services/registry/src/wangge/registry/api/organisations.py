@@ -225,7 +225,7 @@ async def register_organisation(
     reads = await Reads.of(conn, state)
     await reads.place_in_scope(conn, principal, body.place_id, "place_id")
     result = await handlers.register_organisation(
-        command, keys, handlers.RegisterOrganisation(**dict(body))
+        command.commands, keys, handlers.RegisterOrganisation(**dict(body))
     )
     organisation_id = uuid.UUID(result.stream_id.removeprefix("organisation-"))
     response.headers["Location"] = f"/organisations/{organisation_id}"
@@ -294,7 +294,7 @@ async def change_organisation_details(
     cmd = handlers.ChangeOrganisationDetails(
         organisation_id=organisation_id, **body.model_dump(exclude_unset=True)
     )
-    await handlers.change_organisation_details(command, keys, cmd)
+    await handlers.change_organisation_details(command.commands, keys, cmd)
     return await _respond(conn, state, keys, principal, response, organisation_id)
 
 
@@ -307,7 +307,8 @@ async def move_organisation(
     reads, _ = await _visible(conn, state, principal, organisation_id)
     await reads.place_in_scope(conn, principal, body.place_id, "place_id")
     await handlers.move_organisation(
-        command, handlers.MoveOrganisation(organisation_id=organisation_id, place_id=body.place_id)
+        command.commands,
+        handlers.MoveOrganisation(organisation_id=organisation_id, place_id=body.place_id),
     )
     return await _respond(conn, state, keys, principal, response, organisation_id)
 
@@ -320,7 +321,7 @@ async def close_organisation(
     """Record that an organisation closed; it stays on record and no longer changes."""
     await _visible(conn, state, principal, organisation_id)
     await handlers.close_organisation(
-        command, handlers.CloseOrganisation(organisation_id=organisation_id, **dict(body))
+        command.commands, handlers.CloseOrganisation(organisation_id=organisation_id, **dict(body))
     )
     return await _respond(conn, state, keys, principal, response, organisation_id)
 
@@ -335,7 +336,7 @@ async def erase_contact(
     is enough: erasing again changes nothing. An id the organisation never had is a 404."""
     await _visible(conn, state, principal, organisation_id)
     await handlers.erase_contact(
-        command, keys,
+        command.commands, keys,
         handlers.EraseContact(
             organisation_id=organisation_id, contact_id=contact_id,
             legal_ground=body.legal_ground,

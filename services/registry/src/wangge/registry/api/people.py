@@ -23,8 +23,11 @@ from wangge.service.app import ServiceState
 from wangge.service.auth import Principal
 from wangge.service.deps import core_of
 
+Core = Annotated[Registry, Depends(core_of(Registry))]
+"""The registry's core: its store, read models and key ring (its bootstrap made it)."""
 
-async def keyring(core: Annotated[Registry, Depends(core_of(Registry))]) -> KeyRing:
+
+async def keyring(core: Core) -> KeyRing:
     """The registry's key ring (its bootstrap made it)."""
     return core.keyring
 

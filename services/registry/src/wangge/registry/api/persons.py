@@ -30,7 +30,7 @@ from wangge.registry.api.access import (
 from wangge.registry.api.bounds import Moment, Page, Size
 from wangge.registry.api.deps import ReadConnection
 from wangge.registry.api.history import HistoryPage, stream_history
-from wangge.registry.api.people import Keys, PersonRead, Views
+from wangge.registry.api.people import Core, Keys, PersonRead, Views
 from wangge.registry.config import RegistrySettings
 from wangge.registry.domain import persons
 from wangge.registry.domain.identity import parse_identity_number
@@ -230,7 +230,7 @@ async def register_person(
     await _dwelling_in_scope(conn, state, principal, body.dwelling_id)
     async with _holder_named_in_scope(conn, state, principal):
         result = await handlers.register_person(
-            command, keys, handlers.RegisterPerson(**dict(body))
+            command.commands, keys, handlers.RegisterPerson(**dict(body))
         )
     person_id = _person_id(result)
     response.headers["Location"] = f"/persons/{person_id}"
@@ -320,23 +320,23 @@ async def read_personal_data(
     await (await Views.of(conn, state)).person(conn, principal, person_id)
     settings = state.settings
     per_minute = settings.disclosures_per_minute if isinstance(settings, RegistrySettings) else 30
-    loaded = await handlers.load_person(command, person_id, "person_id")
+    loaded = await handlers.load_person(command.commands, person_id, "person_id")
     opened = await handlers.disclose(
-        command, keys, person=loaded, fields=sorted(PersonalData.model_fields), purpose=purpose,
-        per_minute=per_minute,
+        command.commands, keys, person=loaded, fields=sorted(PersonalData.model_fields),
+        purpose=purpose, per_minute=per_minute,
     )  # fmt: skip
     return PersonalData.model_validate({**opened, "person_id": person_id})
 
 
 @router.delete("/{person_id}/personal-data", status_code=status.HTTP_200_OK)
 async def erase_personal_data(
-    person_id: uuid.UUID, body: Erasure, principal: Admin, command: Command, keys: Keys,
+    person_id: uuid.UUID, body: Erasure, principal: Admin, command: Command, core: Core,
     conn: ReadConnection, state: State, response: Response,
 ) -> PersonRead:  # fmt: skip
     """Erase a person's personal data (crypto-shredding): their key is destroyed for good."""
     await (await Views.of(conn, state)).person(conn, principal, person_id)
     await handlers.erase(
-        command, keys, handlers.Erase(person_id=person_id, legal_ground=body.legal_ground)
+        command.commands, core, handlers.Erase(person_id=person_id, legal_ground=body.legal_ground)
     )
     return await _respond(conn, state, principal, response, person_id)
 
@@ -370,7 +370,7 @@ async def correct_details(
 
     async def correct() -> None:
         async with _holder_named_in_scope(conn, state, principal):
-            await handlers.correct_person(command, keys, cmd)
+            await handlers.correct_person(command.commands, keys, cmd)
 
     return await _change(conn, state, principal, response, person_id, correct)
 
@@ -387,7 +387,12 @@ async def change_residence(
     """Record a new residence status (resident, floating, lodging, deceased)."""
     cmd = handlers.ChangeResidence(person_id=person_id, **dict(body))
     return await _change(
-        conn, state, principal, response, person_id, lambda: handlers.change_residence(command, cmd)
+        conn,
+        state,
+        principal,
+        response,
+        person_id,
+        lambda: handlers.change_residence(command.commands, cmd),
     )
 
 
@@ -402,7 +407,12 @@ async def move_in(
     await _dwelling_in_scope(conn, state, principal, body.dwelling_id)
     cmd = handlers.MoveIn(person_id=person_id, **dict(body))
     return await _change(
-        conn, state, principal, response, person_id, lambda: handlers.move_in(command, keys, cmd)
+        conn,
+        state,
+        principal,
+        response,
+        person_id,
+        lambda: handlers.move_in(command.commands, keys, cmd),
     )
 
 
@@ -417,7 +427,12 @@ async def move_out(
     person = await (await Views.of(conn, state)).person(conn, principal, person_id)
     cmd = handlers.MoveOut(person_id=person_id, household_id=person.household_id, **dict(body))
     return await _change(
-        conn, state, principal, response, person_id, lambda: handlers.move_out(command, keys, cmd)
+        conn,
+        state,
+        principal,
+        response,
+        person_id,
+        lambda: handlers.move_out(command.commands, keys, cmd),
     )
 
 
@@ -434,7 +449,7 @@ async def add_tie(
     await _dwelling_in_scope(conn, state, principal, body.dwelling_id)
     cmd = handlers.Relate(person_id=person_id, **dict(body))
     return await _change(
-        conn, state, principal, response, person_id, lambda: handlers.relate(command, cmd)
+        conn, state, principal, response, person_id, lambda: handlers.relate(command.commands, cmd)
     )
 
 
@@ -450,7 +465,12 @@ async def end_tie(
     """Record the end of a tie to a dwelling."""
     cmd = handlers.EndRelation(person_id=person_id, **dict(body))
     return await _change(
-        conn, state, principal, response, person_id, lambda: handlers.end_relation(command, cmd)
+        conn,
+        state,
+        principal,
+        response,
+        person_id,
+        lambda: handlers.end_relation(command.commands, cmd),
     )
 
 
@@ -464,7 +484,12 @@ async def tag_person(
     """Tag a person as one of a special, key or vulnerable group, with source and period."""
     cmd = handlers.Tag(person_id=person_id, **dict(body))
     return await _change(
-        conn, state, principal, response, person_id, lambda: handlers.tag_person(command, cmd)
+        conn,
+        state,
+        principal,
+        response,
+        person_id,
+        lambda: handlers.tag_person(command.commands, cmd),
     )
 
 
@@ -480,7 +505,12 @@ async def end_tag(
     """End a tag (the history keeps it)."""
     cmd = handlers.Untag(person_id=person_id, tag=tag, **dict(body))
     return await _change(
-        conn, state, principal, response, person_id, lambda: handlers.untag_person(command, cmd)
+        conn,
+        state,
+        principal,
+        response,
+        person_id,
+        lambda: handlers.untag_person(command.commands, cmd),
     )
 
 
@@ -495,7 +525,7 @@ async def merge_person(
     await (await Views.of(conn, state)).person(conn, principal, body.into_person_id)
     cmd = handlers.Merge(person_id=person_id, into_person_id=body.into_person_id)
     return await _change(
-        conn, state, principal, response, person_id, lambda: handlers.merge(command, cmd)
+        conn, state, principal, response, person_id, lambda: handlers.merge(command.commands, cmd)
     )
 
 
@@ -507,7 +537,7 @@ async def unmerge_person(
     """Undo a merge."""
     cmd = handlers.Unmerge(person_id=person_id)
     return await _change(
-        conn, state, principal, response, person_id, lambda: handlers.unmerge(command, cmd)
+        conn, state, principal, response, person_id, lambda: handlers.unmerge(command.commands, cmd)
     )
 
 

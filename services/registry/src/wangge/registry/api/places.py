@@ -159,7 +159,7 @@ async def register_place(
             raise NotFound(f"no place {body.parent_id}", field="parent_id")
     elif body.code is None or not principal.covers(body.code):
         raise Forbidden("a subdistrict is registered inside the caller's places", field="code")
-    result = await handlers.register_place(command, handlers.RegisterPlace(**dict(body)))
+    result = await handlers.register_place(command.commands, handlers.RegisterPlace(**dict(body)))
     place_id = _place_id(result)
     response.headers["Location"] = f"/places/{place_id}"
     return await _respond(conn, state, response, place_id)
@@ -252,7 +252,9 @@ async def rename_place(
     """Rename a place (send If-Match with the version you read)."""
     row = await _visible(conn, state, principal, place_id)
     _may_keep(principal, PlaceKind(row.kind))
-    await handlers.rename_place(command, handlers.RenamePlace(place_id=place_id, name=body.name))
+    await handlers.rename_place(
+        command.commands, handlers.RenamePlace(place_id=place_id, name=body.name)
+    )
     return await _respond(conn, state, response, place_id)
 
 
@@ -272,7 +274,7 @@ async def regrid_building(
     if grid is None or not principal.covers(grid.scope):
         raise NotFound(f"no place {body.to_grid_id}", field="to_grid_id")
     await handlers.regrid_building(
-        command, handlers.RegridBuilding(place_id=place_id, to_grid_id=body.to_grid_id)
+        command.commands, handlers.RegridBuilding(place_id=place_id, to_grid_id=body.to_grid_id)
     )
     return await _respond(conn, state, response, place_id)
 
@@ -290,7 +292,7 @@ async def change_dwelling_usage(
     """Record how a dwelling is used now."""
     await _visible(conn, state, principal, place_id)
     await handlers.change_dwelling_usage(
-        command, handlers.ChangeDwellingUsage(place_id=place_id, usage=body.usage)
+        command.commands, handlers.ChangeDwellingUsage(place_id=place_id, usage=body.usage)
     )
     return await _respond(conn, state, response, place_id)
 

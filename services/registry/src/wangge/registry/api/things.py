@@ -153,7 +153,7 @@ async def register_thing(
         await reads.organisation(
             conn, principal, body.responsible_organisation_id, "responsible_organisation_id"
         )
-    result = await handlers.register_thing(command, handlers.RegisterThing(**dict(body)))
+    result = await handlers.register_thing(command.commands, handlers.RegisterThing(**dict(body)))
     thing_id = uuid.UUID(result.stream_id.removeprefix("thing-"))
     response.headers["Location"] = f"/things/{thing_id}"
     return await _respond(conn, state, principal, response, thing_id)
@@ -216,7 +216,9 @@ async def inspect_thing(
 ) -> ThingDetail:  # fmt: skip
     """Record an inspection; for a hazard point, with its reassessed risk."""
     await detail(conn, state, principal, thing_id)
-    await handlers.inspect_thing(command, handlers.InspectThing(thing_id=thing_id, **dict(body)))
+    await handlers.inspect_thing(
+        command.commands, handlers.InspectThing(thing_id=thing_id, **dict(body))
+    )
     return await _respond(conn, state, principal, response, thing_id)
 
 
@@ -227,7 +229,9 @@ async def resolve_hazard(
 ) -> ThingDetail:  # fmt: skip
     """Record that a hazard point was dealt with; it is not inspected again."""
     await detail(conn, state, principal, thing_id)
-    await handlers.resolve_hazard(command, handlers.ResolveHazard(thing_id=thing_id, **dict(body)))
+    await handlers.resolve_hazard(
+        command.commands, handlers.ResolveHazard(thing_id=thing_id, **dict(body))
+    )
     return await _respond(conn, state, principal, response, thing_id)
 
 
@@ -238,7 +242,9 @@ async def remove_thing(
 ) -> ThingDetail:  # fmt: skip
     """Record that a thing is gone; it stays on record with its inspections."""
     await detail(conn, state, principal, thing_id)
-    await handlers.remove_thing(command, handlers.RemoveThing(thing_id=thing_id, **dict(body)))
+    await handlers.remove_thing(
+        command.commands, handlers.RemoveThing(thing_id=thing_id, **dict(body))
+    )
     return await _respond(conn, state, principal, response, thing_id)
 
 

@@ -218,7 +218,9 @@ async def record_visit(
                 raise DomainError(
                     f"no person {person_id} in the caller's places", field=f"{field}/{index}"
                 ) from None
-    result = await handlers.record_visit(command, keys, handlers.RecordVisit(**body.model_dump()))
+    result = await handlers.record_visit(
+        command.commands, keys, handlers.RecordVisit(**body.model_dump())
+    )
     visit_id = uuid.UUID(result.stream_id.removeprefix("visit-"))
     response.headers["Location"] = f"/visits/{visit_id}"
     await conn.rollback()  # a snapshot that sees the command's commit

@@ -170,7 +170,7 @@ async def appoint_worker(
     await _grids_in_scope(conn, state, principal, body.grid_ids)
     phone = normalise_phone(body.work_phone, field="work_phone") if body.work_phone else None
     result = await handlers.appoint(
-        command, handlers.AppointWorker(**{**dict(body), "work_phone": phone})
+        command.commands, handlers.AppointWorker(**{**dict(body), "work_phone": phone})
     )
     worker_id = uuid.UUID(result.stream_id.removeprefix("worker-"))
     response.headers["Location"] = f"/workers/{worker_id}"
@@ -212,7 +212,9 @@ async def reassign_worker(
     """Give a grid worker a new set of grids (reassignment)."""
     await _one(conn, state, principal, worker_id, response)
     await _grids_in_scope(conn, state, principal, body.grid_ids)
-    await handlers.reassign(command, handlers.ReassignWorker(worker_id=worker_id, **dict(body)))
+    await handlers.reassign(
+        command.commands, handlers.ReassignWorker(worker_id=worker_id, **dict(body))
+    )
     return await _respond(conn, state, principal, response, worker_id)
 
 
@@ -223,7 +225,7 @@ async def worker_leaves(
 ) -> WorkerRead:  # fmt: skip
     """Record a grid worker leaving; their grids are free for someone else."""
     await _one(conn, state, principal, worker_id, response)
-    await handlers.leave(command, handlers.WorkerLeaves(worker_id=worker_id, **dict(body)))
+    await handlers.leave(command.commands, handlers.WorkerLeaves(worker_id=worker_id, **dict(body)))
     return await _respond(conn, state, principal, response, worker_id)
 
 

@@ -8,15 +8,13 @@ from datetime import date
 import sqlalchemy as sa
 from pydantic import BaseModel
 
-from wangge.events.command import Loaded
+from wangge.events.command import CommandRunner, Loaded
 from wangge.events.store import AppendResult
-from wangge.governance.errors import Conflict
+from wangge.governance.errors import Conflict, DomainError
 from wangge.registry.domain import households
 from wangge.registry.domain.households import Household, HouseholdType, Relationship
 from wangge.registry.handlers.persons import load_person, require_dwelling
 from wangge.registry.projections.people import OPEN_MEMBERSHIP
-from wangge.service import DomainError
-from wangge.service.commands import CommandContext
 
 
 class DuplicateHouseholdNumber(DomainError):
@@ -65,19 +63,19 @@ class ChangeHead(BaseModel):
 
 
 async def load_household(
-    ctx: CommandContext, household_id: uuid.UUID, field: str
+    commands: CommandRunner, household_id: uuid.UUID, field: str
 ) -> Loaded[Household]:
     """A household folded from its stream; 404 naming ``field`` when there is none."""
-    return await ctx.load(households.stream_id(household_id), households.evolve, field=field)
+    return await commands.load(households.stream_id(household_id), households.evolve, field=field)
 
 
-async def register_household(ctx: CommandContext, cmd: RegisterHousehold) -> AppendResult:
+async def register_household(commands: CommandRunner, cmd: RegisterHousehold) -> AppendResult:
     """Register a household; its number is unique."""
-    await require_dwelling(ctx, cmd.dwelling_id, "dwelling_id")
-    await load_person(ctx, cmd.head_person_id, "head_person_id")
+    await require_dwelling(commands, cmd.dwelling_id, "dwelling_id")
+    await load_person(commands, cmd.head_person_id, "head_person_id")
     household_id = uuid.uuid4()
     try:
-        return await ctx.create(
+        return await commands.create(
             cmd,
             households.stream_id(household_id),
             lambda: households.register(
@@ -94,12 +92,12 @@ async def register_household(ctx: CommandContext, cmd: RegisterHousehold) -> App
         raise DuplicateHouseholdNumber(f"{cmd.number} is taken", field="number") from None
 
 
-async def join_household(ctx: CommandContext, cmd: JoinHousehold) -> AppendResult | None:
+async def join_household(commands: CommandRunner, cmd: JoinHousehold) -> AppendResult | None:
     """Add a member."""
-    await load_person(ctx, cmd.person_id, "person_id")
-    loaded = await load_household(ctx, cmd.household_id, "household_id")
+    await load_person(commands, cmd.person_id, "person_id")
+    loaded = await load_household(commands, cmd.household_id, "household_id")
     try:
-        return await ctx.change(
+        return await commands.change(
             cmd,
             loaded,
             lambda h: households.join(
@@ -114,20 +112,20 @@ async def join_household(ctx: CommandContext, cmd: JoinHousehold) -> AppendResul
         ) from None
 
 
-async def leave_household(ctx: CommandContext, cmd: LeaveHousehold) -> AppendResult | None:
+async def leave_household(commands: CommandRunner, cmd: LeaveHousehold) -> AppendResult | None:
     """Record a member leaving."""
-    loaded = await load_household(ctx, cmd.household_id, "household_id")
-    return await ctx.change(
+    loaded = await load_household(commands, cmd.household_id, "household_id")
+    return await commands.change(
         cmd,
         loaded,
         lambda h: households.leave(h, person_id=cmd.person_id, on=cmd.on, reason=cmd.reason),
     )
 
 
-async def change_head(ctx: CommandContext, cmd: ChangeHead) -> AppendResult | None:
+async def change_head(commands: CommandRunner, cmd: ChangeHead) -> AppendResult | None:
     """Make another member head of household."""
-    loaded = await load_household(ctx, cmd.household_id, "household_id")
-    return await ctx.change(
+    loaded = await load_household(commands, cmd.household_id, "household_id")
+    return await commands.change(
         cmd,
         loaded,
         lambda h: households.change_head(

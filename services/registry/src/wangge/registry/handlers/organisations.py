@@ -10,9 +10,10 @@ import sqlalchemy as sa
 from pydantic import BaseModel, ConfigDict
 
 from wangge.events import DomainEvent
-from wangge.events.command import Loaded, UnitOfWork
+from wangge.events.command import CommandRunner, Loaded, UnitOfWork
 from wangge.events.store import AppendResult
 from wangge.governance.erasure import ErasureGround
+from wangge.governance.errors import DomainError
 from wangge.registry.domain import organisations
 from wangge.registry.domain.organisations import (
     ContactDetails,
@@ -23,8 +24,6 @@ from wangge.registry.domain.organisations import (
 )
 from wangge.registry.handlers.places import load_place
 from wangge.registry.personal_data import KeyRing
-from wangge.service import DomainError
-from wangge.service.commands import CommandContext
 
 
 class DuplicateUscc(DomainError):
@@ -84,26 +83,26 @@ class EraseContact(BaseModel):
 
 
 async def load_organisation(
-    ctx: CommandContext, organisation_id: uuid.UUID, field: str
+    commands: CommandRunner, organisation_id: uuid.UUID, field: str
 ) -> Loaded[Organisation]:
     """An organisation folded from its stream; 404 naming ``field`` when there is none."""
-    return await ctx.load(
+    return await commands.load(
         organisations.stream_id(organisation_id), organisations.evolve, field=field
     )
 
 
 async def register_organisation(
-    ctx: CommandContext, keys: KeyRing, cmd: RegisterOrganisation
+    commands: CommandRunner, keys: KeyRing, cmd: RegisterOrganisation
 ) -> AppendResult:
     """Register an organisation; its unified social credit code is unique in the register, and
     its contact person gets a data key of their own."""
     uscc = organisations.check_uscc(cmd.uscc)
-    place = (await load_place(ctx, cmd.place_id, "place_id")).state
+    place = (await load_place(commands, cmd.place_id, "place_id")).state
     assert place is not None
     organisation_id = uuid.uuid4()
     contact = NewContact(keys)
     try:
-        return await ctx.create(
+        return await commands.create(
             cmd,
             organisations.stream_id(organisation_id),
             lambda: contact.decided(organisations.register(
@@ -149,13 +148,13 @@ class NewContact:
 
 
 async def _current_contact(
-    ctx: CommandContext, keys: KeyRing, o: Organisation
+    commands: CommandRunner, keys: KeyRing, o: Organisation
 ) -> tuple[ContactDetails | None, tuple[uuid.UUID, bytes] | None]:
     """The current contact, opened, and the key that seals under their id (a fresh one for a
     contact from before sealing); None and None when there is none or they were erased."""
     if o.contact_id is None or o.contact_erased:
         return None, None
-    async with ctx.state.engine.connect() as conn:
+    async with commands.store.engine.connect() as conn:
         key = await keys.contacts.key(conn, o.contact_id)
     if o.contact is not None:
         if key is None:
@@ -166,15 +165,15 @@ async def _current_contact(
 
 
 async def change_organisation_details(
-    ctx: CommandContext, keys: KeyRing, cmd: ChangeOrganisationDetails
+    commands: CommandRunner, keys: KeyRing, cmd: ChangeOrganisationDetails
 ) -> AppendResult | None:
     """Change an organisation's details; the old ones stay in its history.
 
     A contact field left out keeps its value: the current contact is opened to restate it.
     """
-    loaded = await load_organisation(ctx, cmd.organisation_id, "organisation_id")
+    loaded = await load_organisation(commands, cmd.organisation_id, "organisation_id")
     assert loaded.state is not None
-    current, same = await _current_contact(ctx, keys, loaded.state)
+    current, same = await _current_contact(commands, keys, loaded.state)
     contact = NewContact(keys, same)
     given = cmd.model_fields_set
 
@@ -196,19 +195,19 @@ async def change_organisation_details(
             ),
         ))  # fmt: skip
 
-    return await ctx.change(cmd, loaded, decide, also=contact.keep)
+    return await commands.change(cmd, loaded, decide, also=contact.keep)
 
 
 async def erase_contact(
-    ctx: CommandContext, keys: KeyRing, cmd: EraseContact
+    commands: CommandRunner, keys: KeyRing, cmd: EraseContact
 ) -> AppendResult | None:
     """Destroy a contact person's data key and record the erasure (crypto-shredding)."""
-    loaded = await load_organisation(ctx, cmd.organisation_id, "organisation_id")
+    loaded = await load_organisation(commands, cmd.organisation_id, "organisation_id")
 
     async def shred(unit: UnitOfWork) -> None:
         await keys.contacts.destroy(unit.conn, cmd.contact_id)
 
-    return await ctx.change(
+    return await commands.change(
         cmd,
         loaded,
         lambda o: organisations.erase_contact(o, cmd.contact_id, cmd.legal_ground),
@@ -216,17 +215,19 @@ async def erase_contact(
     )
 
 
-async def move_organisation(ctx: CommandContext, cmd: MoveOrganisation) -> AppendResult | None:
+async def move_organisation(commands: CommandRunner, cmd: MoveOrganisation) -> AppendResult | None:
     """Move an organisation to another place of the tree."""
-    place = (await load_place(ctx, cmd.place_id, "place_id")).state
+    place = (await load_place(commands, cmd.place_id, "place_id")).state
     assert place is not None
-    loaded = await load_organisation(ctx, cmd.organisation_id, "organisation_id")
-    return await ctx.change(cmd, loaded, lambda o: organisations.move(o, place))
+    loaded = await load_organisation(commands, cmd.organisation_id, "organisation_id")
+    return await commands.change(cmd, loaded, lambda o: organisations.move(o, place))
 
 
-async def close_organisation(ctx: CommandContext, cmd: CloseOrganisation) -> AppendResult | None:
+async def close_organisation(
+    commands: CommandRunner, cmd: CloseOrganisation
+) -> AppendResult | None:
     """Record that an organisation closed on a date."""
-    loaded = await load_organisation(ctx, cmd.organisation_id, "organisation_id")
-    return await ctx.change(
+    loaded = await load_organisation(commands, cmd.organisation_id, "organisation_id")
+    return await commands.change(
         cmd, loaded, lambda o: organisations.close(o, on=cmd.on, reason=cmd.reason)
     )

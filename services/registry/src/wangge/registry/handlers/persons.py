@@ -8,15 +8,16 @@ from datetime import UTC, date, datetime, timedelta
 
 import sqlalchemy as sa
 from pydantic import BaseModel, ConfigDict
-from sqlalchemy.ext.asyncio import AsyncConnection
 
 from wangge.events import DomainEvent
-from wangge.events.command import Loaded, UnitOfWork
+from wangge.events.command import CommandRunner, Loaded, UnitOfWork
 from wangge.events.projection import active_tables
 from wangge.events.sealing import Seal
 from wangge.events.store import AppendResult
 from wangge.governance.erasure import ErasureGround
+from wangge.governance.errors import DomainError
 from wangge.governance.times import CHINA
+from wangge.registry.bootstrap import Registry
 from wangge.registry.domain import households, persons, places
 from wangge.registry.domain.free_text import clear_copy
 from wangge.registry.domain.identity import (
@@ -34,11 +35,8 @@ from wangge.registry.domain.persons import (
 )
 from wangge.registry.domain.places import PlaceKind
 from wangge.registry.personal_data import KeyRing, disclosure_log
-from wangge.registry.projections.activity import Activity
+from wangge.registry.projections.activity import Activity, visits_about
 from wangge.registry.projections.people import People
-from wangge.service import DomainError
-from wangge.service.app import ServiceState
-from wangge.service.commands import CommandContext
 
 
 def today() -> date:
@@ -101,26 +99,28 @@ def details_of(fields: PersonFields) -> tuple[IdentityNumber, PersonalDetails]:
     return identity, details
 
 
-async def load_person(ctx: CommandContext, person_id: uuid.UUID, field: str) -> Loaded[Person]:
+async def load_person(commands: CommandRunner, person_id: uuid.UUID, field: str) -> Loaded[Person]:
     """A person folded from their stream; 404 naming ``field`` when there is none."""
-    return await ctx.load(persons.stream_id(person_id), persons.evolve, field=field)
+    return await commands.load(persons.stream_id(person_id), persons.evolve, field=field)
 
 
-async def require_dwelling(ctx: CommandContext, dwelling_id: uuid.UUID, field: str) -> None:
+async def require_dwelling(commands: CommandRunner, dwelling_id: uuid.UUID, field: str) -> None:
     """404 unless ``dwelling_id`` is a dwelling (a person lives in one)."""
-    place = (await ctx.load(places.stream_id(dwelling_id), places.evolve, field=field)).state
+    place = (await commands.load(places.stream_id(dwelling_id), places.evolve, field=field)).state
     assert place is not None
     if place.kind != PlaceKind.DWELLING:
         raise DomainError(f"a {place.kind} is no dwelling", field=field)
 
 
-async def register_person(ctx: CommandContext, keys: KeyRing, cmd: RegisterPerson) -> AppendResult:
+async def register_person(
+    commands: CommandRunner, keys: KeyRing, cmd: RegisterPerson
+) -> AppendResult:
     """Register a person at a dwelling; one identity number, one person."""
     identity, details = details_of(cmd)
-    await require_dwelling(ctx, cmd.dwelling_id, "dwelling_id")
-    async with ctx.state.engine.connect() as conn:
+    await require_dwelling(commands, cmd.dwelling_id, "dwelling_id")
+    async with commands.store.engine.connect() as conn:
         holder = await keys.person_with(conn, identity.number)
-    first = await ctx.replayed(ctx.fingerprint(cmd))
+    first = await commands.replayed(commands.fingerprint(cmd))
     if first is not None:
         return first
     if holder is not None:
@@ -153,11 +153,11 @@ async def register_person(ctx: CommandContext, keys: KeyRing, cmd: RegisterPerso
         await keys.keep(unit.conn, person_id, key)
         await keys.claim(unit.conn, identity.number, person_id)
 
-    return await ctx.create(cmd, persons.stream_id(person_id), decide, also=keep)
+    return await commands.create(cmd, persons.stream_id(person_id), decide, also=keep)
 
 
-async def _sealer(ctx: CommandContext, keys: KeyRing, person_id: uuid.UUID) -> Seal:
-    async with ctx.state.engine.connect() as conn:
+async def _sealer(commands: CommandRunner, keys: KeyRing, person_id: uuid.UUID) -> Seal:
+    async with commands.store.engine.connect() as conn:
         key = await keys.key(conn, person_id)
     if key is None:
         raise PersonalDataErasedError(f"person {person_id} was erased")
@@ -165,17 +165,17 @@ async def _sealer(ctx: CommandContext, keys: KeyRing, person_id: uuid.UUID) -> S
 
 
 async def correct_person(
-    ctx: CommandContext, keys: KeyRing, cmd: CorrectPerson
+    commands: CommandRunner, keys: KeyRing, cmd: CorrectPerson
 ) -> AppendResult | None:
     """Correct a person's details (a new identity number is checked for uniqueness)."""
     identity, details = details_of(cmd)
-    loaded = await load_person(ctx, cmd.person_id, "person_id")
-    seal = await _sealer(ctx, keys, cmd.person_id)
+    loaded = await load_person(commands, cmd.person_id, "person_id")
+    seal = await _sealer(commands, keys, cmd.person_id)
 
     async def claim(unit: UnitOfWork) -> None:
         await keys.claim(unit.conn, identity.number, cmd.person_id)
 
-    return await ctx.change(
+    return await commands.change(
         cmd,
         loaded,
         lambda person: persons.correct(
@@ -193,10 +193,10 @@ class ChangeResidence(BaseModel):
     on: date
 
 
-async def change_residence(ctx: CommandContext, cmd: ChangeResidence) -> AppendResult | None:
+async def change_residence(commands: CommandRunner, cmd: ChangeResidence) -> AppendResult | None:
     """Record a new residence status."""
-    loaded = await load_person(ctx, cmd.person_id, "person_id")
-    return await ctx.change(
+    loaded = await load_person(commands, cmd.person_id, "person_id")
+    return await commands.change(
         cmd, loaded, lambda p: persons.change_residence(p, cmd.residence_status, cmd.on)
     )
 
@@ -210,14 +210,16 @@ class MoveIn(BaseModel):
     origin: str | None = None
 
 
-async def move_in(ctx: CommandContext, keys: KeyRing, cmd: MoveIn) -> AppendResult | None:
+async def move_in(commands: CommandRunner, keys: KeyRing, cmd: MoveIn) -> AppendResult | None:
     """Record a move into a dwelling (from elsewhere, or within the subdistrict)."""
-    await require_dwelling(ctx, cmd.dwelling_id, "dwelling_id")
-    loaded = await load_person(ctx, cmd.person_id, "person_id")
+    await require_dwelling(commands, cmd.dwelling_id, "dwelling_id")
+    loaded = await load_person(commands, cmd.person_id, "person_id")
     origin = (
-        (await _sealer(ctx, keys, cmd.person_id))({"origin": cmd.origin}) if cmd.origin else None
+        (await _sealer(commands, keys, cmd.person_id))({"origin": cmd.origin})
+        if cmd.origin
+        else None
     )
-    return await ctx.change(
+    return await commands.change(
         cmd,
         loaded,
         lambda p: persons.move_in(p, dwelling_id=cmd.dwelling_id, on=cmd.on, origin=origin),
@@ -233,17 +235,17 @@ class MoveOut(BaseModel):
     household_id: uuid.UUID | None = None
 
 
-async def move_out(ctx: CommandContext, keys: KeyRing, cmd: MoveOut) -> AppendResult | None:
+async def move_out(commands: CommandRunner, keys: KeyRing, cmd: MoveOut) -> AppendResult | None:
     """Record a move out; the person also leaves their household, in the same transaction."""
-    loaded = await load_person(ctx, cmd.person_id, "person_id")
+    loaded = await load_person(commands, cmd.person_id, "person_id")
     whereabouts = (
-        (await _sealer(ctx, keys, cmd.person_id))({"whereabouts": cmd.whereabouts})
+        (await _sealer(commands, keys, cmd.person_id))({"whereabouts": cmd.whereabouts})
         if cmd.whereabouts
         else None
     )
     household = None
     if cmd.household_id is not None:
-        household = await ctx.load(
+        household = await commands.load(
             households.stream_id(cmd.household_id), households.evolve, field="household_id"
         )
 
@@ -261,7 +263,7 @@ async def move_out(ctx: CommandContext, keys: KeyRing, cmd: MoveOut) -> AppendRe
             history=household.events,
         )
 
-    return await ctx.change(
+    return await commands.change(
         cmd,
         loaded,
         lambda p: persons.move_out(p, on=cmd.on, whereabouts=whereabouts),
@@ -278,11 +280,11 @@ class Relate(BaseModel):
     since: date
 
 
-async def relate(ctx: CommandContext, cmd: Relate) -> AppendResult | None:
+async def relate(commands: CommandRunner, cmd: Relate) -> AppendResult | None:
     """Record a tie between a person and a dwelling."""
-    await require_dwelling(ctx, cmd.dwelling_id, "dwelling_id")
-    loaded = await load_person(ctx, cmd.person_id, "person_id")
-    return await ctx.change(
+    await require_dwelling(commands, cmd.dwelling_id, "dwelling_id")
+    loaded = await load_person(commands, cmd.person_id, "person_id")
+    return await commands.change(
         cmd,
         loaded,
         lambda p: persons.relate(
@@ -300,10 +302,10 @@ class EndRelation(BaseModel):
     on: date
 
 
-async def end_relation(ctx: CommandContext, cmd: EndRelation) -> AppendResult | None:
+async def end_relation(commands: CommandRunner, cmd: EndRelation) -> AppendResult | None:
     """Record the end of a tie to a dwelling."""
-    loaded = await load_person(ctx, cmd.person_id, "person_id")
-    return await ctx.change(
+    loaded = await load_person(commands, cmd.person_id, "person_id")
+    return await commands.change(
         cmd,
         loaded,
         lambda p: persons.end_relation(
@@ -322,10 +324,10 @@ class Tag(BaseModel):
     valid_until: date | None = None
 
 
-async def tag_person(ctx: CommandContext, cmd: Tag) -> AppendResult | None:
+async def tag_person(commands: CommandRunner, cmd: Tag) -> AppendResult | None:
     """Tag a person."""
-    loaded = await load_person(ctx, cmd.person_id, "person_id")
-    return await ctx.change(
+    loaded = await load_person(commands, cmd.person_id, "person_id")
+    return await commands.change(
         cmd,
         loaded,
         lambda p: persons.tag(
@@ -344,10 +346,10 @@ class Untag(BaseModel):
     reason: str
 
 
-async def untag_person(ctx: CommandContext, cmd: Untag) -> AppendResult | None:
+async def untag_person(commands: CommandRunner, cmd: Untag) -> AppendResult | None:
     """End a person's tag."""
-    loaded = await load_person(ctx, cmd.person_id, "person_id")
-    return await ctx.change(
+    loaded = await load_person(commands, cmd.person_id, "person_id")
+    return await commands.change(
         cmd, loaded, lambda p: persons.untag(p, tag=cmd.tag, on=cmd.on, reason=cmd.reason)
     )
 
@@ -359,12 +361,12 @@ class Merge(BaseModel):
     into_person_id: uuid.UUID
 
 
-async def merge(ctx: CommandContext, cmd: Merge) -> AppendResult | None:
+async def merge(commands: CommandRunner, cmd: Merge) -> AppendResult | None:
     """Merge a duplicate person record into another (reversible)."""
-    into = (await load_person(ctx, cmd.into_person_id, "into_person_id")).state
+    into = (await load_person(commands, cmd.into_person_id, "into_person_id")).state
     assert into is not None
-    loaded = await load_person(ctx, cmd.person_id, "person_id")
-    return await ctx.change(cmd, loaded, lambda p: persons.merge(p, into))
+    loaded = await load_person(commands, cmd.person_id, "person_id")
+    return await commands.change(cmd, loaded, lambda p: persons.merge(p, into))
 
 
 class Unmerge(BaseModel):
@@ -373,10 +375,10 @@ class Unmerge(BaseModel):
     person_id: uuid.UUID
 
 
-async def unmerge(ctx: CommandContext, cmd: Unmerge) -> AppendResult | None:
+async def unmerge(commands: CommandRunner, cmd: Unmerge) -> AppendResult | None:
     """Undo a merge: the record stands on its own again."""
-    loaded = await load_person(ctx, cmd.person_id, "person_id")
-    return await ctx.change(cmd, loaded, persons.unmerge)
+    loaded = await load_person(commands, cmd.person_id, "person_id")
+    return await commands.change(cmd, loaded, persons.unmerge)
 
 
 class Erase(BaseModel):
@@ -386,47 +388,24 @@ class Erase(BaseModel):
     legal_ground: ErasureGround
 
 
-async def erase(ctx: CommandContext, keys: KeyRing, cmd: Erase) -> AppendResult | None:
+async def erase(commands: CommandRunner, registry: Registry, cmd: Erase) -> AppendResult | None:
     """Destroy the person's data key and record the erasure (crypto-shredding); the keys of
-    the visits about them go with it (see :func:`visits_about`)."""
-    loaded = await load_person(ctx, cmd.person_id, "person_id")
+    the visits that may be about them go with it (``visits_about`` in the activity model)."""
+    keys = registry.keyring
+    loaded = await load_person(commands, cmd.person_id, "person_id")
 
     async def shred(unit: UnitOfWork) -> None:
         await keys.destroy(unit.conn, cmd.person_id)
-        for visit_id in await visits_about(unit.conn, ctx.state, cmd.person_id):
+        # read in the erasure's own transaction from the read models, which are kept in the
+        # same transactions as the events (inline), so a visit recorded before it is found
+        people = await active_tables(unit.conn, registry.projection(People.name))
+        activity = await active_tables(unit.conn, registry.projection(Activity.name))
+        for visit_id in await visits_about(unit.conn, people, activity, cmd.person_id):
             await keys.visits.destroy(unit.conn, visit_id)
 
-    return await ctx.change(cmd, loaded, lambda p: persons.erase(p, cmd.legal_ground), also=shred)
-
-
-async def visits_about(
-    conn: AsyncConnection, state: ServiceState, person_id: uuid.UUID
-) -> list[uuid.UUID]:
-    """Visits whose note and needs may be about a person: to households they ever belonged to,
-    noting a need of theirs, or to a dwelling they lived in when no household was named.
-
-    Read in the erasure's own transaction from the read models, which are kept in the same
-    transactions as the events (inline), so a visit recorded before the erasure is found.
-    """
-    people = await active_tables(conn, state.service_projection(People.name))
-    activity = await active_tables(conn, state.service_projection(Activity.name))
-    m, r = people["memberships"], people["residences"]
-    v, n = activity["visits"], activity["needs"]
-    rows = await conn.scalars(
-        sa.select(v.c.visit_id).where(
-            sa.or_(
-                v.c.household_id.in_(sa.select(m.c.household_id).where(m.c.person_id == person_id)),
-                v.c.visit_id.in_(sa.select(n.c.visit_id).where(n.c.person_id == person_id)),
-                sa.and_(
-                    v.c.household_id.is_(None),
-                    v.c.dwelling_id.in_(
-                        sa.select(r.c.dwelling_id).where(r.c.person_id == person_id)
-                    ),
-                ),
-            )
-        )
+    return await commands.change(
+        cmd, loaded, lambda p: persons.erase(p, cmd.legal_ground), also=shred
     )
-    return list(rows)
 
 
 def _seconds_until(read_at: datetime | None, window: datetime) -> int:
@@ -439,7 +418,7 @@ def _seconds_until(read_at: datetime | None, window: datetime) -> int:
 
 
 async def disclose(
-    ctx: CommandContext,
+    commands: CommandRunner,
     keys: KeyRing,
     *,
     person: Loaded[Person],
@@ -454,9 +433,9 @@ async def disclose(
     assert person.state is not None
     if person.state.erased or person.state.personal is None:
         raise PersonalDataErasedError(f"person {person.state.person_id} was erased")
-    reader = ctx.principal.subject
+    reader = commands.actor
     now = datetime.now(UTC)
-    async with ctx.unit() as unit:
+    async with commands.unit() as unit:
         await unit.append(
             persons.disclosure_stream(person.state.person_id),
             [

@@ -8,12 +8,11 @@ import sqlalchemy as sa
 from geojson_pydantic import MultiPolygon, Polygon
 from pydantic import BaseModel, ConfigDict
 
-from wangge.events.command import Loaded
+from wangge.events.command import CommandRunner, Loaded
 from wangge.events.store import AppendResult
+from wangge.governance.errors import DomainError
 from wangge.registry.domain import places
 from wangge.registry.domain.places import DwellingUsage, Place, PlaceKind
-from wangge.service import DomainError
-from wangge.service.commands import CommandContext
 
 
 class DuplicatePlaceCode(DomainError):
@@ -59,19 +58,19 @@ class ChangeDwellingUsage(BaseModel):
     usage: DwellingUsage
 
 
-async def load_place(ctx: CommandContext, place_id: uuid.UUID, field: str) -> Loaded[Place]:
+async def load_place(commands: CommandRunner, place_id: uuid.UUID, field: str) -> Loaded[Place]:
     """A place folded from its stream; 404 naming ``field`` when there is none."""
-    return await ctx.load(places.stream_id(place_id), places.evolve, field=field)
+    return await commands.load(places.stream_id(place_id), places.evolve, field=field)
 
 
-async def register_place(ctx: CommandContext, cmd: RegisterPlace) -> AppendResult:
+async def register_place(commands: CommandRunner, cmd: RegisterPlace) -> AppendResult:
     """Register a place; a retry with the same Idempotency-Key returns the first place."""
     parent = None
     if cmd.parent_id is not None:
-        parent = (await load_place(ctx, cmd.parent_id, "parent_id")).state
+        parent = (await load_place(commands, cmd.parent_id, "parent_id")).state
     place_id = uuid.uuid4()
     try:
-        return await ctx.create(
+        return await commands.create(
             cmd,
             places.stream_id(place_id),
             lambda: places.register(
@@ -91,23 +90,25 @@ async def register_place(ctx: CommandContext, cmd: RegisterPlace) -> AppendResul
         raise DuplicatePlaceCode(f"{cmd.code} is taken", field="code") from None
 
 
-async def rename_place(ctx: CommandContext, cmd: RenamePlace) -> AppendResult | None:
+async def rename_place(commands: CommandRunner, cmd: RenamePlace) -> AppendResult | None:
     """Rename a place; the old name stays in its history."""
-    loaded = await load_place(ctx, cmd.place_id, "place_id")
-    return await ctx.change(cmd, loaded, lambda place: places.rename(place, cmd.name))
+    loaded = await load_place(commands, cmd.place_id, "place_id")
+    return await commands.change(cmd, loaded, lambda place: places.rename(place, cmd.name))
 
 
-async def regrid_building(ctx: CommandContext, cmd: RegridBuilding) -> AppendResult | None:
+async def regrid_building(commands: CommandRunner, cmd: RegridBuilding) -> AppendResult | None:
     """Move a building to another grid (网格调整)."""
-    grid = (await load_place(ctx, cmd.to_grid_id, "to_grid_id")).state
+    grid = (await load_place(commands, cmd.to_grid_id, "to_grid_id")).state
     assert grid is not None
-    loaded = await load_place(ctx, cmd.place_id, "place_id")
-    return await ctx.change(cmd, loaded, lambda building: places.regrid(building, grid))
+    loaded = await load_place(commands, cmd.place_id, "place_id")
+    return await commands.change(cmd, loaded, lambda building: places.regrid(building, grid))
 
 
 async def change_dwelling_usage(
-    ctx: CommandContext, cmd: ChangeDwellingUsage
+    commands: CommandRunner, cmd: ChangeDwellingUsage
 ) -> AppendResult | None:
     """Record a dwelling's new use."""
-    loaded = await load_place(ctx, cmd.place_id, "place_id")
-    return await ctx.change(cmd, loaded, lambda dwelling: places.change_usage(dwelling, cmd.usage))
+    loaded = await load_place(commands, cmd.place_id, "place_id")
+    return await commands.change(
+        cmd, loaded, lambda dwelling: places.change_usage(dwelling, cmd.usage)
+    )

@@ -7,14 +7,13 @@ from datetime import UTC, datetime
 
 from pydantic import AwareDatetime, BaseModel
 
-from wangge.events.command import UnitOfWork
+from wangge.events.command import CommandRunner, UnitOfWork
 from wangge.events.store import AppendResult
+from wangge.governance.errors import DomainError
 from wangge.registry.domain import households, visits
 from wangge.registry.domain.visits import Document, Need, NeedCategory
 from wangge.registry.handlers.persons import require_dwelling
 from wangge.registry.personal_data import KeyRing
-from wangge.service import DomainError
-from wangge.service.commands import CommandContext
 
 
 class NeedItem(BaseModel):
@@ -39,14 +38,14 @@ class RecordVisit(BaseModel):
     needs: list[NeedItem] = []
 
 
-async def record_visit(ctx: CommandContext, keys: KeyRing, cmd: RecordVisit) -> AppendResult:
+async def record_visit(commands: CommandRunner, keys: KeyRing, cmd: RecordVisit) -> AppendResult:
     """Record a visit by the calling worker; its note and needs are sealed under a data key of
     the visit."""
-    await require_dwelling(ctx, cmd.dwelling_id, "dwelling_id")
+    await require_dwelling(commands, cmd.dwelling_id, "dwelling_id")
     members = None
     if cmd.household_id is not None:
         household = (
-            await ctx.load(
+            await commands.load(
                 households.stream_id(cmd.household_id), households.evolve, field="household_id"
             )
         ).state
@@ -60,12 +59,12 @@ async def record_visit(ctx: CommandContext, keys: KeyRing, cmd: RecordVisit) -> 
     async def keep(unit: UnitOfWork) -> None:
         await keys.visits.keep(unit.conn, visit_id, key)
 
-    return await ctx.create(
+    return await commands.create(
         cmd,
         visits.stream_id(visit_id),
         lambda: visits.record(
             visit_id=visit_id,
-            worker_account=ctx.principal.subject,
+            worker_account=commands.actor,
             dwelling_id=cmd.dwelling_id,
             household_id=cmd.household_id,
             visited_at=cmd.visited_at,

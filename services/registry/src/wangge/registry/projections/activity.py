@@ -13,6 +13,7 @@ from collections.abc import Mapping
 from datetime import date
 
 import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import AsyncConnection
 
 from wangge.events import RecordedEvent, default_catalogue
 from wangge.events.projection import ApplyContext, Projection, handles
@@ -175,3 +176,33 @@ def _copy(text: str | None, sealed: Sealed | None) -> str | None:
 
 def _json(sealed: Sealed | None) -> str | None:
     return sealed.model_dump_json() if sealed is not None else None
+
+
+# -- queries ---------------------------------------------------------------------------------------
+
+
+async def visits_about(
+    conn: AsyncConnection,
+    people: Mapping[str, sa.Table],
+    activity: Mapping[str, sa.Table],
+    person_id: uuid.UUID,
+) -> list[uuid.UUID]:
+    """Visits whose note and needs may be about a person: to households they ever belonged to,
+    noting a need of theirs, or to a dwelling they lived in when no household was named."""
+    m, r = people["memberships"], people["residences"]
+    v, n = activity["visits"], activity["needs"]
+    rows = await conn.scalars(
+        sa.select(v.c.visit_id).where(
+            sa.or_(
+                v.c.household_id.in_(sa.select(m.c.household_id).where(m.c.person_id == person_id)),
+                v.c.visit_id.in_(sa.select(n.c.visit_id).where(n.c.person_id == person_id)),
+                sa.and_(
+                    v.c.household_id.is_(None),
+                    v.c.dwelling_id.in_(
+                        sa.select(r.c.dwelling_id).where(r.c.person_id == person_id)
+                    ),
+                ),
+            )
+        )
+    )
+    return list(rows)
