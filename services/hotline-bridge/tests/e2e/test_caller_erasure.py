@@ -189,8 +189,7 @@ async def test_the_phone_index_is_filled_from_the_log_on_its_first_build(
         name = "hotline_caller_phones_first_build"
 
     state = hotline.app.state.service
-    projection = FirstBuild()
-    projection.bind(state)
+    projection = FirstBuild(state.core.keyring)
     runner = ProjectionRunner(
         projection, engine=state.engine, source=StoreSource(state.store, idle_seconds=0)
     )

@@ -30,11 +30,12 @@ class HotlineCore(ServiceCore):
 
 def bootstrap(settings: HotlineSettings, store: EventStore) -> HotlineCore:
     """The hotline bridge on ``store``."""
+    keys = keyring(settings.kek())
     return HotlineCore(
         store,
-        [Tickets(), CallerPhones(), GridMap(), FromCases()],
+        [Tickets(), CallerPhones(keys), GridMap(), FromCases(keys)],
         settings=settings,
-        keyring=keyring(settings.kek()),
+        keyring=keys,
         catalogue=DispatchCatalogue.load(settings.dispatch_catalogue),
         intakes=intakes(),
     )

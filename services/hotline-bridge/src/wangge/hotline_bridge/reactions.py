@@ -32,14 +32,14 @@ class FromCases(Projection):
     reacts = True
     reads: ClassVar[tuple[str, ...]] = ("cases",)
 
-    def __init__(self) -> None:
+    def __init__(self, keys: CallerKeys) -> None:
         super().__init__(default_catalogue)
+        self._keys = keys
         self._service: HotlineCore | None = None
-        self._keys: CallerKeys | None = None
 
     def bind(self, service: Any) -> None:
+        # the core this reaction appends to, with its inline read models
         self._service = service
-        self._keys = service.keyring
 
     def define_tables(self, metadata: sa.MetaData, suffix: str) -> Mapping[str, sa.Table]:
         return {
@@ -56,35 +56,34 @@ class FromCases(Projection):
     ) -> None:
         """A batch's opened cases are one insert, before the rest: a case's acceptance or
         resolution later in the batch finds its ticket (nothing else writes these rows)."""
-        opened = [e for e in events if isinstance(e.data, cases.CaseOpened)]
+        opened = [e.data for e in events if isinstance(e.data, cases.CaseOpened)]
         await insert_many(ctx.conn, ctx.tables["cases"], _tickets_of(opened))
         for event in events:
             if not isinstance(event.data, cases.CaseOpened):
                 await self.apply(ctx, event)
 
     @handles(cases.CaseOpened)
-    async def on_opened(self, ctx: ApplyContext, event: RecordedEvent) -> None:
-        await insert_many(ctx.conn, ctx.tables["cases"], _tickets_of([event]))
+    async def on_opened(self, ctx: ApplyContext, event: RecordedEvent[cases.CaseOpened]) -> None:
+        await insert_many(ctx.conn, ctx.tables["cases"], _tickets_of([event.data]))
 
     @handles(cases.CaseAccepted)
-    async def on_accepted(self, ctx: ApplyContext, event: RecordedEvent) -> None:
-        d = event.data
-        assert isinstance(d, cases.CaseAccepted)
-
+    async def on_accepted(
+        self, ctx: ApplyContext, event: RecordedEvent[cases.CaseAccepted]
+    ) -> None:
         def decide(ticket: tickets.Ticket | None, _: int) -> list[DomainEvent]:
             return tickets.case_accepted(ticket)
 
-        await self._on_ticket(ctx, event, d.case_id, decide)
+        await self._on_ticket(ctx, event, event.data.case_id, decide)
 
     @handles(cases.CaseResolved)
-    async def on_resolved(self, ctx: ApplyContext, event: RecordedEvent) -> None:
+    async def on_resolved(
+        self, ctx: ApplyContext, event: RecordedEvent[cases.CaseResolved]
+    ) -> None:
         d = event.data
-        assert isinstance(d, cases.CaseResolved)
         ticket_id = await self._ticket_of(ctx, d.case_id)
         if ticket_id is None:
             return  # not a ticket's case
         # the resolution becomes the reply: sealed with the ticket's key like a reply typed here
-        assert self._keys is not None
         key = await self._keys.key(ctx.conn, ticket_id)
         seal = KeyRing.sealer(key, ticket_id) if key is not None else None
 
@@ -114,12 +113,10 @@ class FromCases(Projection):
         )  # fmt: skip
 
 
-def _tickets_of(opened: Sequence[RecordedEvent]) -> list[dict[str, Any]]:
+def _tickets_of(opened: Sequence[cases.CaseOpened]) -> list[dict[str, Any]]:
     """The ticket each opened case works, for the cases that work one."""
     rows = []
-    for event in opened:
-        d = event.data
-        assert isinstance(d, cases.CaseOpened)
+    for d in opened:
         if d.ticket_id is not None:
             rows.append({"case_id": d.case_id, "ticket_id": d.ticket_id})
     return rows

@@ -11,7 +11,6 @@ cannot bring it back: the block no longer opens.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import Any
 
 import sqlalchemy as sa
 
@@ -19,7 +18,7 @@ from wangge.events import RecordedEvent, default_catalogue
 from wangge.events.db import insert_many
 from wangge.events.projection import ApplyContext, Projection, handles
 from wangge.hotline_bridge.domain.tickets import CallerErased, TicketReceived
-from wangge.hotline_bridge.personal_data import CallerKeys, keyring, opened
+from wangge.hotline_bridge.personal_data import CallerKeys, opened
 
 UUID = sa.Uuid(as_uuid=True)
 
@@ -30,12 +29,9 @@ class CallerPhones(Projection):
     name = "hotline_caller_phones"
     inline = True
 
-    def __init__(self) -> None:
+    def __init__(self, keys: CallerKeys) -> None:
         super().__init__(default_catalogue)
-        self._keys: CallerKeys | None = None
-
-    def bind(self, service: Any) -> None:
-        self._keys = keyring(service.settings.kek())
+        self._keys = keys
 
     def define_tables(self, metadata: sa.MetaData, suffix: str) -> Mapping[str, sa.Table]:
         return {
@@ -56,19 +52,16 @@ class CallerPhones(Projection):
         await self._received(ctx, [d for d in received if d.caller is not None])
         for event in events:
             if isinstance(event.data, CallerErased):
-                await self.on_erased(ctx, event)
+                await self._erased(ctx, event.data)
 
     @handles(TicketReceived)
-    async def on_received(self, ctx: ApplyContext, event: RecordedEvent) -> None:
-        data = event.data
-        assert isinstance(data, TicketReceived)
-        if data.caller is not None:
-            await self._received(ctx, [data])
+    async def on_received(self, ctx: ApplyContext, event: RecordedEvent[TicketReceived]) -> None:
+        if event.data.caller is not None:
+            await self._received(ctx, [event.data])
 
     async def _received(self, ctx: ApplyContext, received: Sequence[TicketReceived]) -> None:
         if not received:
             return
-        assert self._keys is not None, "bind() the projection to its service first"
         keys = await self._keys.keys(ctx.conn, [d.ticket_id for d in received])
         rows = []
         for data in received:
@@ -80,8 +73,9 @@ class CallerPhones(Projection):
         await insert_many(ctx.conn, ctx.tables["phones"], rows)
 
     @handles(CallerErased)
-    async def on_erased(self, ctx: ApplyContext, event: RecordedEvent) -> None:
-        data = event.data
-        assert isinstance(data, CallerErased)
+    async def on_erased(self, ctx: ApplyContext, event: RecordedEvent[CallerErased]) -> None:
+        await self._erased(ctx, event.data)
+
+    async def _erased(self, ctx: ApplyContext, data: CallerErased) -> None:
         phones = ctx.tables["phones"]
         await ctx.conn.execute(sa.delete(phones).where(phones.c.ticket_id == data.ticket_id))

@@ -117,15 +117,13 @@ class GridMap(Projection):
         )  # fmt: skip
 
     @handles(PlaceRegistered)
-    async def on_registered(self, ctx: ApplyContext, event: RecordedEvent) -> None:
+    async def on_registered(self, ctx: ApplyContext, event: RecordedEvent[PlaceRegistered]) -> None:
         data = event.data
-        assert isinstance(data, PlaceRegistered)
         await self._register(ctx, [data])
 
     @handles(PlaceRenamed)
-    async def on_renamed(self, ctx: ApplyContext, event: RecordedEvent) -> None:
+    async def on_renamed(self, ctx: ApplyContext, event: RecordedEvent[PlaceRenamed]) -> None:
         data = event.data
-        assert isinstance(data, PlaceRenamed)
         places = ctx.tables["places"]
         renamed = await ctx.conn.execute(
             sa.update(places).where(places.c.place_id == data.place_id).values(name=data.name)
@@ -136,9 +134,10 @@ class GridMap(Projection):
         await place_tree.derive(ctx.conn, places, data.place_id)
 
     @handles(BuildingRegridded)
-    async def on_regridded(self, ctx: ApplyContext, event: RecordedEvent) -> None:
+    async def on_regridded(
+        self, ctx: ApplyContext, event: RecordedEvent[BuildingRegridded]
+    ) -> None:
         data = event.data
-        assert isinstance(data, BuildingRegridded)
         places = ctx.tables["places"]
         moved = await ctx.conn.execute(
             sa.update(places)
@@ -149,9 +148,8 @@ class GridMap(Projection):
             await place_tree.derive(ctx.conn, places, data.place_id)
 
     @handles(PersonMovedIn)
-    async def on_moved_in(self, ctx: ApplyContext, event: RecordedEvent) -> None:
+    async def on_moved_in(self, ctx: ApplyContext, event: RecordedEvent[PersonMovedIn]) -> None:
         data = event.data
-        assert isinstance(data, PersonMovedIn)
         residents = ctx.tables["residents"]
         await ctx.conn.execute(sa.delete(residents).where(residents.c.person_id == data.person_id))
         await ctx.conn.execute(
@@ -159,8 +157,7 @@ class GridMap(Projection):
         )
 
     @handles(PersonMovedOut)
-    async def on_moved_out(self, ctx: ApplyContext, event: RecordedEvent) -> None:
+    async def on_moved_out(self, ctx: ApplyContext, event: RecordedEvent[PersonMovedOut]) -> None:
         data = event.data
-        assert isinstance(data, PersonMovedOut)
         residents = ctx.tables["residents"]
         await ctx.conn.execute(sa.delete(residents).where(residents.c.person_id == data.person_id))

@@ -121,9 +121,8 @@ class Tickets(Projection):
         return {"tickets": tickets}
 
     @handles(TicketReceived)
-    async def on_received(self, ctx: ApplyContext, event: RecordedEvent) -> None:
+    async def on_received(self, ctx: ApplyContext, event: RecordedEvent[TicketReceived]) -> None:
         data = event.data
-        assert isinstance(data, TicketReceived)
         await insert_row(
             ctx, "tickets", dict(
                 ticket_id=data.ticket_id, ticket_number=data.ticket_number, status="received",
@@ -144,9 +143,10 @@ class Tickets(Projection):
         )  # fmt: skip
 
     @handles(TicketLinkedAsDuplicate)
-    async def on_linked(self, ctx: ApplyContext, event: RecordedEvent) -> None:
+    async def on_linked(
+        self, ctx: ApplyContext, event: RecordedEvent[TicketLinkedAsDuplicate]
+    ) -> None:
         data = event.data
-        assert isinstance(data, TicketLinkedAsDuplicate)
         await self._set(ctx, event, duplicate_of=data.duplicate_of)
 
     async def _set(self, ctx: ApplyContext, event: RecordedEvent, **values: object) -> None:
@@ -162,24 +162,23 @@ class Tickets(Projection):
         await fold_new_streams(self, ctx, events, new_streams)
 
     @handles(TicketRoutedToGrid)
-    async def on_routed(self, ctx: ApplyContext, event: RecordedEvent) -> None:
+    async def on_routed(self, ctx: ApplyContext, event: RecordedEvent[TicketRoutedToGrid]) -> None:
         data = event.data
-        assert isinstance(data, TicketRoutedToGrid)
         await self._set(
             ctx, event, status=Status.ROUTED, grid_id=data.grid_id, routing_method=data.method,
             routing_detail=data.detail[:400],
         )  # fmt: skip
 
     @handles(TicketAwaitingTriage)
-    async def on_triage(self, ctx: ApplyContext, event: RecordedEvent) -> None:
+    async def on_triage(
+        self, ctx: ApplyContext, event: RecordedEvent[TicketAwaitingTriage]
+    ) -> None:
         data = event.data
-        assert isinstance(data, TicketAwaitingTriage)
         await self._set(ctx, event, status=Status.TRIAGE, triage_reasons=data.reasons)
 
     @handles(TicketReturned)
-    async def on_returned(self, ctx: ApplyContext, event: RecordedEvent) -> None:
+    async def on_returned(self, ctx: ApplyContext, event: RecordedEvent[TicketReturned]) -> None:
         data = event.data
-        assert isinstance(data, TicketReturned)
         await self._set(
             ctx, event, status=Status.RETURNED, returned_reason=redacted(data.reason, 500),
             sealed_returned_reason=_json(data.sealed),
@@ -190,29 +189,31 @@ class Tickets(Projection):
         await self._set(ctx, event, status=Status.ACCEPTED, accepted_at=event.envelope.time)
 
     @handles(TicketExtensionRequested)
-    async def on_extension(self, ctx: ApplyContext, event: RecordedEvent) -> None:
+    async def on_extension(
+        self, ctx: ApplyContext, event: RecordedEvent[TicketExtensionRequested]
+    ) -> None:
         data = event.data
-        assert isinstance(data, TicketExtensionRequested)
         await self._set(ctx, event, extension_until=utc(data.until))
 
     @handles(TicketExtensionDecided)
-    async def on_extension_decided(self, ctx: ApplyContext, event: RecordedEvent) -> None:
+    async def on_extension_decided(
+        self, ctx: ApplyContext, event: RecordedEvent[TicketExtensionDecided]
+    ) -> None:
         data = event.data
-        assert isinstance(data, TicketExtensionDecided)
         await self._set(
             ctx, event, extension_until=None, deadline=utc(data.deadline), reminder=None
         )
 
     @handles(TicketReminderRaised)
-    async def on_reminder(self, ctx: ApplyContext, event: RecordedEvent) -> None:
+    async def on_reminder(
+        self, ctx: ApplyContext, event: RecordedEvent[TicketReminderRaised]
+    ) -> None:
         data = event.data
-        assert isinstance(data, TicketReminderRaised)
         await self._set(ctx, event, reminder=data.level)
 
     @handles(TicketReplied)
-    async def on_replied(self, ctx: ApplyContext, event: RecordedEvent) -> None:
+    async def on_replied(self, ctx: ApplyContext, event: RecordedEvent[TicketReplied]) -> None:
         data = event.data
-        assert isinstance(data, TicketReplied)
         await self._set(
             ctx, event, status=Status.REPLIED, replied_at=event.envelope.time,
             reply=redacted(data.reply, REPLY_LENGTH), sealed_reply=_json(data.sealed),
@@ -222,9 +223,10 @@ class Tickets(Projection):
         )  # fmt: skip
 
     @handles(ReplyDeliveryFailed)
-    async def on_delivery_failed(self, ctx: ApplyContext, event: RecordedEvent) -> None:
+    async def on_delivery_failed(
+        self, ctx: ApplyContext, event: RecordedEvent[ReplyDeliveryFailed]
+    ) -> None:
         data = event.data
-        assert isinstance(data, ReplyDeliveryFailed)
         later = data.next_attempt_at
         await self._set(
             ctx, event, delivery_attempts=data.attempt, delivery_error=data.error,
@@ -233,9 +235,8 @@ class Tickets(Projection):
         )  # fmt: skip
 
     @handles(ReplyDelivered)
-    async def on_delivered(self, ctx: ApplyContext, event: RecordedEvent) -> None:
+    async def on_delivered(self, ctx: ApplyContext, event: RecordedEvent[ReplyDelivered]) -> None:
         data = event.data
-        assert isinstance(data, ReplyDelivered)
         await self._set(
             ctx, event, delivery_status="delivered", delivery_attempts=data.attempt,
             next_attempt_at=None, delivered_at=event.envelope.time,
@@ -249,9 +250,10 @@ class Tickets(Projection):
         )  # fmt: skip
 
     @handles(TicketFollowedUp)
-    async def on_followed_up(self, ctx: ApplyContext, event: RecordedEvent) -> None:
+    async def on_followed_up(
+        self, ctx: ApplyContext, event: RecordedEvent[TicketFollowedUp]
+    ) -> None:
         data = event.data
-        assert isinstance(data, TicketFollowedUp)
         await self._set(
             ctx, event, satisfaction=data.satisfaction, resolved=data.resolved,
             followed_up_at=event.envelope.time,
@@ -262,9 +264,8 @@ class Tickets(Projection):
         await self._set(ctx, event, status=Status.CLOSED, closed_at=event.envelope.time)
 
     @handles(TicketReopened)
-    async def on_reopened(self, ctx: ApplyContext, event: RecordedEvent) -> None:
+    async def on_reopened(self, ctx: ApplyContext, event: RecordedEvent[TicketReopened]) -> None:
         data = event.data
-        assert isinstance(data, TicketReopened)
         await self._set(
             ctx, event, status=Status.REOPENED, deadline=utc(data.deadline), reminder=None,
             reopened=ONE_MORE,
