@@ -10,6 +10,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import ClassVar
 
+import pytest
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncEngine
 
@@ -30,6 +31,9 @@ from wangge.events.store import EventStore, open_store
 
 from events_projections import CountsProjection
 from events_samples import Counted, catalogue
+
+# every test here runs with the fast paths on and with their slow twins (DESIGN section 4)
+pytestmark = pytest.mark.usefixtures("fast_and_slow")
 
 
 async def test_each_engine_carries_its_own_memo_or_the_one_it_was_given(tmp_path: Path) -> None:
@@ -157,6 +161,7 @@ async def _echoed(tmp_path: Path, *, once: bool) -> tuple[dict[str, tuple[int, s
         await target_engine.dispose()
 
 
+@pytest.mark.fast_path  # compares inline-once with its twin itself
 async def test_a_batchs_reactions_apply_the_inline_projections_once_to_the_same_rows(
     tmp_path: Path,
 ) -> None:

@@ -20,6 +20,9 @@ from wangge.events.store import NO_STREAM, EventStore, open_store
 from events_projections import CountsProjection
 from events_samples import Counted, HouseholdRegistered, catalogue
 
+# every test here runs with the fast paths on and with their slow twins (DESIGN section 4)
+pytestmark = pytest.mark.usefixtures("fast_and_slow")
+
 
 class InlineCounts(CountsProjection):
     inline = True

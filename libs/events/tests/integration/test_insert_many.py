@@ -11,6 +11,9 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from wangge.events.db import COPY_FROM_ROWS, insert_many
 
+# every test here runs with the fast paths on and with their slow twins (DESIGN section 4)
+pytestmark = pytest.mark.usefixtures("fast_and_slow")
+
 metadata = sa.MetaData()
 things = sa.Table(
     "insert_many_things",

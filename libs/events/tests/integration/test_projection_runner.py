@@ -19,6 +19,9 @@ from wangge.events.testing import PgEngineFactory
 from events_projections import CountsProjection, Crash
 from events_samples import Counted, HouseholdRegistered, MemberAdded, catalogue
 
+# every test here runs with the fast paths on and with their slow twins (DESIGN section 4)
+pytestmark = pytest.mark.usefixtures("fast_and_slow")
+
 STREAMS = 12
 EVENTS_EACH = 15
 

@@ -29,6 +29,9 @@ from wangge.events.testing import PgEngineFactory
 
 from events_samples import Counted, HouseholdRegistered, catalogue
 
+# every test here runs with the fast paths on and with their slow twins (DESIGN section 4)
+pytestmark = pytest.mark.usefixtures("fast_and_slow")
+
 STREAMS = 10
 EACH = 7
 
@@ -147,6 +150,7 @@ async def _echoes(target: EventStore) -> dict[str, list[int]]:
     return found
 
 
+@pytest.mark.fast_path  # counts the transactions reactions share
 async def test_reactions_share_transactions_and_each_cause_appends_once(
     engines: tuple[AsyncEngine, AsyncEngine],
 ) -> None:
@@ -163,6 +167,7 @@ async def test_reactions_share_transactions_and_each_cause_appends_once(
     assert await _echoes(target) == {f"c-{s}": list(range(EACH)) for s in range(STREAMS)}
 
 
+@pytest.mark.fast_path  # counts the transactions reactions share
 async def test_a_write_before_an_append_shares_the_transaction(
     engines: tuple[AsyncEngine, AsyncEngine],
 ) -> None:

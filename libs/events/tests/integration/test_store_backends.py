@@ -15,7 +15,11 @@ class TestSqliteEventStore(EventStoreContract):
 
 
 @pytest.mark.postgres
-class TestPostgresEventStore(EventStoreContract):
+@pytest.mark.usefixtures("fast_and_slow")
+class TestPostgresEventStoreBothWays(EventStoreContract):
+    """The PostgreSQL contract with its fast paths on (two-statement batches, COPY) and with
+    their slow twins (one append per stream, executemany): ADR 0006."""
+
     @pytest.fixture
     def engine(self, pg_engine: AsyncEngine) -> AsyncEngine:
         return pg_engine

@@ -20,6 +20,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 from sqlalchemy.pool import ConnectionPoolEntry
 
+from wangge.events import tuning
 from wangge.events.runner_state import GENERATIONS_OPTION, GenerationMemo
 
 T = TypeVar("T")
@@ -125,7 +126,7 @@ async def insert_many(
         return
     driver = None
     # only COPY needs the driver's connection; a few rows (each intake's) never ask for it
-    if conn.dialect.name == "postgresql" and len(rows) >= COPY_FROM_ROWS:
+    if conn.dialect.name == "postgresql" and len(rows) >= COPY_FROM_ROWS and tuning.FAST_PATHS.copy:
         driver = (await conn.get_raw_connection()).driver_connection
     # SQLAlchemy opens PostgreSQL's transaction at the first statement: COPY before that would
     # commit on its own, so it waits for one

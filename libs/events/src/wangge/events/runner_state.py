@@ -19,6 +19,7 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
+from wangge.events import tuning
 from wangge.events.tuning import GENERATION_MEMO_SECONDS
 
 state = sa.MetaData()
@@ -88,7 +89,10 @@ class GenerationMemo:
     making an engine needs nothing of the projection machinery.
     """
 
-    def __init__(self, *, seconds: float = GENERATION_MEMO_SECONDS) -> None:
+    def __init__(self, *, seconds: float | None = None) -> None:
+        if seconds is None:
+            # switched off (ADR 0007), every read asks the table
+            seconds = GENERATION_MEMO_SECONDS if tuning.FAST_PATHS.generation_memo else 0.0
         self.seconds = seconds
         self._known: dict[str, tuple[int, float]] = {}
 

@@ -21,6 +21,7 @@ from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from wangge.events import tuning
 from wangge.events.db import create_engine, normalise_url, sqlite_url
 
 
@@ -109,3 +110,28 @@ async def sqlite_engine(tmp_path: Path) -> AsyncIterator[AsyncEngine]:
     engine = create_engine(sqlite_url(tmp_path / "events.db"))
     yield engine
     await engine.dispose()
+
+
+@pytest.fixture(params=["fast", "slow"])
+def fast_and_slow(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
+    """Runs a test with every fast path on, and again with all of them off (their slow twins,
+    ``tuning.FastPaths``): a test module that uses it checks that both leave the same events
+    and rows (DESIGN section 4). A test marked ``fast_path`` checks a fast path's own workings,
+    and runs with the fast paths on only."""
+    if request.param == "slow":
+        monkeypatch.setattr(tuning, "FAST_PATHS", tuning.FastPaths.parse("none"))
+    return str(request.param)
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """A ``fast_path`` test's slow run is not collected (it would test what is switched off)."""
+    items[:] = [
+        item
+        for item in items
+        if not (
+            item.get_closest_marker("fast_path") is not None
+            and isinstance(item, pytest.Function)
+            and getattr(item, "callspec", None) is not None
+            and item.callspec.params.get("fast_and_slow") == "slow"
+        )
+    ]

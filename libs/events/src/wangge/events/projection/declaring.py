@@ -11,6 +11,7 @@ import sqlalchemy as sa
 from opentelemetry import trace
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from wangge.events import tuning
 from wangge.events.catalogue import Catalogue, default_catalogue
 from wangge.events.envelope import RecordedEvent
 from wangge.events.model import DomainEvent, IntegrationEvent
@@ -146,3 +147,9 @@ class Projection(ABC):
             },
         ):
             await handler(ctx, event)
+
+
+def foldable(new_streams: set[str]) -> set[str]:
+    """The streams a batch may fold in memory as it starts them: none when folding is switched
+    off (``tuning.FastPaths.folding``, ADR 0004), so every projection applies one by one."""
+    return new_streams if tuning.FAST_PATHS.folding else set()

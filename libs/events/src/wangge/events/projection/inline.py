@@ -16,7 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from wangge.events.db import insert_many
 from wangge.events.envelope import RecordedEvent
-from wangge.events.projection.declaring import ApplyContext, Projection
+from wangge.events.projection.declaring import ApplyContext, Projection, foldable
 from wangge.events.projection.generations import active_generation
 from wangge.events.runner_state import applied_versions, applied_versions_of, upsert
 
@@ -106,7 +106,7 @@ async def apply_inline(
     # in the order they were written: a household's member joins after the person registered
     chosen = [e for e in events if e.stream_id in eligible and e.envelope.type in handled]
     new = {s for s in eligible if not applied.get(s) and by_stream[s][0].version == 1}
-    await projection.apply_many(ctx, chosen, new)
+    await projection.apply_many(ctx, chosen, foldable(new))
     # a new stream has no row yet (no runner saw it before this commit): those are inserted
     await insert_many(conn, applied_versions, [t for t in touched if t["stream_id"] in new])
     await upsert(

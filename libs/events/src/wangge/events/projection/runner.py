@@ -25,11 +25,12 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
+from wangge.events import tuning
 from wangge.events.envelope import RecordedEvent
 from wangge.events.errors import WriteOrderError
 from wangge.events.faults import first_line, is_outage, is_transaction_conflict
 from wangge.events.parking import UNKNOWN_TYPE, park, stored_event
-from wangge.events.projection.declaring import ApplyContext, Projection
+from wangge.events.projection.declaring import ApplyContext, Projection, foldable
 from wangge.events.projection.inline import InlineOnce
 from wangge.events.retry import when_overtaken
 from wangge.events.runner_state import (
@@ -284,11 +285,12 @@ class ProjectionRunner:
         handled = self.projection.handled_types
         piece: list[SourcedEvent] = []
         count = 0
+        limit = REACTIONS_PER_TRANSACTION if tuning.FAST_PATHS.reaction_batches else 1
         for sourced in batch:
             piece.append(sourced)
             if sourced.event.envelope.type in handled:
                 count += 1
-                if count == REACTIONS_PER_TRANSACTION:
+                if count == limit:
                     await self._apply_or_isolate(generation, piece, stored)
                     piece, count = [], 0
         if piece:
@@ -410,7 +412,7 @@ class ProjectionRunner:
                 last_applied[envelope.subject] = envelope.sequence
                 touched[envelope.subject] = envelope.sequence
                 applied += 1
-            await projection.apply_many(ctx, chosen, new)
+            await projection.apply_many(ctx, chosen, foldable(new))
             if ctx.inline_once is not None:
                 await ctx.inline_once.apply(conn)
             await park(conn, projection.name, generation, parking)
@@ -422,7 +424,11 @@ class ProjectionRunner:
         """A batch's apply context: with a place for its reactions' inline applies when the
         projection makes them once per batch."""
         projection = self.projection
-        once = InlineOnce() if projection.reacts and projection.inline_once else None
+        once = (
+            InlineOnce()
+            if projection.reacts and projection.inline_once and tuning.FAST_PATHS.inline_once
+            else None
+        )
         return ApplyContext(conn=conn, tables=tables, inline_once=once)
 
     async def _serve_retries(self, generation: int) -> None:
@@ -492,7 +498,7 @@ class ProjectionRunner:
                 event = projection.decode(stored_event(row))
                 new = {stream} if row.sequence == 1 and stream not in states.applied else set()
                 ctx = self._context(conn, projection.tables(generation))
-                await projection.apply_many(ctx, [event], new)
+                await projection.apply_many(ctx, [event], foldable(new))
                 if ctx.inline_once is not None:
                     await ctx.inline_once.apply(conn)
                 await self._save(conn, generation, {stream: row.sequence}, {})

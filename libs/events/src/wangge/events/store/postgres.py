@@ -13,6 +13,7 @@ import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from wangge.events import tuning
 from wangge.events.envelope import Checkpoint, Metadata
 from wangge.events.errors import ConcurrencyConflict, IdempotencyKeyReused, WriteOrderError
 from wangge.events.store.base import (
@@ -280,6 +281,9 @@ class PostgresEventStore(EventStore):
         ]
         if any(not p.events for p in pendings):
             raise ValueError("an append needs at least one event")
+        if not tuning.FAST_PATHS.batch_append:
+            # the slow twin: each stream appended on its own, with every check of one append
+            return [await self._write_in(connection, p) for p in pendings]
         extended = [p.stream_id for p in pendings if p.expected_version]
         check = (await connection.exec_driver_sql(_BATCH_HEADS, (extended,))).one()
         if check.xid is not None and int(check.newest) > int(check.xid):
