@@ -11,7 +11,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from wangge.cases.domain import cases
+from wangge.cases.domain import cases, mediation
 from wangge.cases.projections.cases import Cases
 from wangge.events import DomainEvent, default_catalogue
 from wangge.events.projection import Projection, ProjectionRunner
@@ -35,7 +35,7 @@ def _dispute(n: int) -> list[Step]:
     signed_on = NOW.date()
 
     def party(k: int, role: str) -> Step:
-        return lambda c: cases.join_party(
+        return lambda c: mediation.join_party(
             c, party_id=parties[k], role=role, name_masked="王**",  # type: ignore[arg-type]
             resident=f"p-{n}-{k}", outside=None,
         )  # fmt: skip
@@ -44,9 +44,9 @@ def _dispute(n: int) -> list[Step]:
         lambda c: cases.accept(c, account="w1"),
         party(0, "applicant"),
         party(1, "respondent"),
-        lambda c: cases.appoint_mediator(c, mediator="刘", organisation="调委会"),
-        lambda c: cases.appoint_mediator(c, mediator="陈", organisation="调委会"),
-        lambda c: cases.hold_session(
+        lambda c: mediation.appoint_mediator(c, mediator="刘", organisation="调委会"),
+        lambda c: mediation.appoint_mediator(c, mediator="陈", organisation="调委会"),
+        lambda c: mediation.hold_session(
             c,
             session_id=uuid.uuid4(),
             held_at=NOW,
@@ -58,7 +58,7 @@ def _dispute(n: int) -> list[Step]:
             now=NOW,
             seal=None,
         ),
-        lambda c: cases.hold_session(
+        lambda c: mediation.hold_session(
             c,
             session_id=uuid.uuid4(),
             held_at=NOW,
@@ -70,7 +70,7 @@ def _dispute(n: int) -> list[Step]:
             now=NOW,
             seal=None,
         ),
-        lambda c: cases.sign_agreement(
+        lambda c: mediation.sign_agreement(
             c,
             agreement_id=uuid.uuid4(),
             signed_by=parties,
@@ -84,7 +84,7 @@ def _dispute(n: int) -> list[Step]:
             seal=None,
         ),
         lambda c: cases.resolve(c, resolution="调解成功", solved=True, at_source=True, seal=None),
-        lambda c: cases.follow_up_agreement(c, honoured=n % 2 == 0, note="回访", seal=None),
+        lambda c: mediation.follow_up_agreement(c, honoured=n % 2 == 0, note="回访", seal=None),
     ]
 
 

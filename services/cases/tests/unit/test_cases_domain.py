@@ -7,7 +7,7 @@ from datetime import UTC, date, datetime, timedelta
 
 import pytest
 
-from wangge.cases.domain import care, cases
+from wangge.cases.domain import care, cases, mediation
 from wangge.events import DomainEvent
 
 NOW = datetime(2026, 11, 27, 9, 0, tzinfo=UTC)
@@ -35,12 +35,12 @@ def with_parties(case: cases.Case) -> tuple[cases.Case, list[uuid.UUID]]:
     for party, role in zip(ids, ("applicant", "respondent"), strict=True):
         case = run(
             case,
-            cases.join_party(
+            mediation.join_party(
                 case, party_id=party, role=role, name_masked="王**", resident=f"p-{party}",  # type: ignore[arg-type]
                 outside=None,
             ),
         )  # fmt: skip
-    case = run(case, cases.appoint_mediator(case, mediator="刘", organisation=""))
+    case = run(case, mediation.appoint_mediator(case, mediator="刘", organisation=""))
     return case, ids
 
 
@@ -67,31 +67,31 @@ def test_only_the_responsible_worker_accepts_and_a_hazard_is_not_mediated() -> N
     with pytest.raises(cases.WrongStatus):
         cases.accept(case, account="someone else")
     with pytest.raises(cases.InvalidCase):
-        cases.appoint_mediator(case, mediator="刘", organisation="")
+        mediation.appoint_mediator(case, mediator="刘", organisation="")
 
 
 def test_an_agreement_needs_a_session_and_every_partys_signature() -> None:
     case, parties = with_parties(opened())
     with pytest.raises(cases.InvalidCase):
-        cases.sign_agreement(
+        mediation.sign_agreement(
             case, agreement_id=uuid.uuid4(), signed_by=parties, facts="f", dispute="d",
             responsibilities="r", terms="t", performance="p", perform_by=TODAY, signed_on=TODAY,
         seal=None,
         )  # fmt: skip
     case = run(
         case,
-        cases.hold_session(
+        mediation.hold_session(
             case, session_id=uuid.uuid4(), held_at=NOW, place="室", attendees=parties,
             mediators=["刘"], summary="s", signed_by=parties, now=NOW, seal=None,
         ),
     )  # fmt: skip
     with pytest.raises(cases.InvalidCase):
-        cases.sign_agreement(
+        mediation.sign_agreement(
             case, agreement_id=uuid.uuid4(), signed_by=parties[:1], facts="f", dispute="d",
             responsibilities="r", terms="t", performance="p", perform_by=TODAY, signed_on=TODAY,
         seal=None,
         )  # fmt: skip
-    [signed] = cases.sign_agreement(
+    [signed] = mediation.sign_agreement(
         case, agreement_id=uuid.uuid4(), signed_by=parties, facts="f", dispute="d",
         responsibilities="r", terms="t", performance="p", perform_by=TODAY, signed_on=TODAY,
         seal=None,
@@ -100,7 +100,7 @@ def test_an_agreement_needs_a_session_and_every_partys_signature() -> None:
     assert signed.confirmation_deadline == TODAY + timedelta(days=30)
     case = run(case, [signed])
     with pytest.raises(cases.WrongStatus):
-        cases.hold_session(
+        mediation.hold_session(
             case, session_id=uuid.uuid4(), held_at=NOW, place="室", attendees=parties,
             mediators=["刘"], summary="s", signed_by=parties, now=NOW, seal=None,
         )  # fmt: skip
@@ -119,13 +119,13 @@ def test_a_dispute_is_solved_only_by_an_agreement_but_may_end_unsolved() -> None
 def test_a_session_attended_by_a_stranger_or_held_tomorrow_is_refused() -> None:
     case, parties = with_parties(opened())
     with pytest.raises(cases.InvalidCase):
-        cases.hold_session(
+        mediation.hold_session(
             case, session_id=uuid.uuid4(), held_at=NOW, place="室",
             attendees=[*parties, uuid.uuid4()], mediators=["刘"], summary="s", signed_by=[],
             now=NOW, seal=None,
         )  # fmt: skip
     with pytest.raises(cases.InvalidCase):
-        cases.hold_session(
+        mediation.hold_session(
             case, session_id=uuid.uuid4(), held_at=NOW + timedelta(days=1), place="室",
             attendees=parties, mediators=["刘"], summary="s", signed_by=parties, now=NOW, seal=None,
         )  # fmt: skip

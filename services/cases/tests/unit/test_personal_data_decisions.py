@@ -10,7 +10,7 @@ from datetime import UTC, date, datetime, timedelta
 
 import pytest
 
-from wangge.cases.domain import care, cases, erasure, upstream
+from wangge.cases.domain import care, cases, erasure, mediation, upstream
 from wangge.cases.domain.text import NamingSeal, written
 from wangge.cases.personal_data import opened
 from wangge.events import DomainEvent
@@ -106,7 +106,7 @@ def _joined(case: cases.Case, *, resident: str | None) -> tuple[cases.Case, uuid
     outside = None
     if resident is None:
         outside = KeyRing.sealer(KeyRing.generate(), party_id)({"name": "赵六"})
-    joined = cases.join_party(
+    joined = mediation.join_party(
         case, party_id=party_id, role="respondent", name_masked="赵*", resident=resident,
         outside=outside,
     )  # fmt: skip
@@ -116,17 +116,17 @@ def _joined(case: cases.Case, *, resident: str | None) -> tuple[cases.Case, uuid
 def test_an_outside_party_is_erased_once_whatever_the_cases_status() -> None:
     case, party = _joined(_accepted(), resident=None)
     case = run(case, cases.resolve(case, resolution="r", solved=False, at_source=True, seal=None))
-    [erased] = cases.erase_party(case, party_id=party, ground=GROUND)
+    [erased] = mediation.erase_party(case, party_id=party, ground=GROUND)
     assert isinstance(erased, cases.PartyErased) and erased.legal_ground == GROUND
-    assert cases.erase_party(run(case, [erased]), party_id=party, ground=GROUND) == []
+    assert mediation.erase_party(run(case, [erased]), party_id=party, ground=GROUND) == []
 
 
 def test_a_resident_party_is_the_registrys_to_erase_and_a_stranger_no_party() -> None:
     case, party = _joined(_accepted(), resident=str(uuid.uuid4()))
-    with pytest.raises(cases.ResidentParty):
-        cases.erase_party(case, party_id=party, ground=GROUND)
+    with pytest.raises(mediation.ResidentParty):
+        mediation.erase_party(case, party_id=party, ground=GROUND)
     with pytest.raises(NotFound):
-        cases.erase_party(case, party_id=uuid.uuid4(), ground=GROUND)
+        mediation.erase_party(case, party_id=uuid.uuid4(), ground=GROUND)
 
 
 def _plan() -> care.Plan:

@@ -195,9 +195,10 @@ class FromHotline(_Reaction):
             ctx.workers[grid_id] = appointments.responsible(hold, account=account, roster=known)
 
     @handles(hotline.TicketReceived)
-    async def on_received(self, ctx: ApplyContext, event: RecordedEvent) -> None:
+    async def on_received(
+        self, ctx: ApplyContext, event: RecordedEvent[hotline.TicketReceived]
+    ) -> None:
         d = event.data
-        assert isinstance(d, hotline.TicketReceived)
         # cut to the columns: the hotline's event sets no lengths, and a refused row would hold
         # back every later ticket of its partition; its texts kept only as redacted copies (an
         # old ticket's content is clear text, a new one's the hotline's redacted copy)
@@ -212,9 +213,10 @@ class FromHotline(_Reaction):
             await ctx.conn.execute(sa.insert(ctx.tables["briefs"]).values(**brief))
 
     @handles(hotline.TicketRoutedToGrid)
-    async def on_routed(self, ctx: ApplyContext, event: RecordedEvent) -> None:
+    async def on_routed(
+        self, ctx: ApplyContext, event: RecordedEvent[hotline.TicketRoutedToGrid]
+    ) -> None:
         d = event.data
-        assert isinstance(d, hotline.TicketRoutedToGrid)
         briefs = ctx.tables["briefs"]
         pending = ctx.briefs if isinstance(ctx, _Briefing) else {}
         row = pending.get(d.ticket_id) or (
@@ -246,9 +248,10 @@ class FromHotline(_Reaction):
             )
 
     @handles(hotline.RepeatedComplaintsNoticed)
-    async def on_repeated(self, ctx: ApplyContext, event: RecordedEvent) -> None:
+    async def on_repeated(
+        self, ctx: ApplyContext, event: RecordedEvent[hotline.RepeatedComplaintsNoticed]
+    ) -> None:
         d = event.data
-        assert isinstance(d, hotline.RepeatedComplaintsNoticed)
         briefs = ctx.tables["briefs"]
         pending = ctx.briefs if isinstance(ctx, _Briefing) else {}
         grid_id = next(
@@ -273,9 +276,10 @@ class FromHotline(_Reaction):
         await self.on_case(ctx, event, case_id, decide)
 
     @handles(hotline.TicketFollowedUp)
-    async def on_followed_up(self, ctx: ApplyContext, event: RecordedEvent) -> None:
+    async def on_followed_up(
+        self, ctx: ApplyContext, event: RecordedEvent[hotline.TicketFollowedUp]
+    ) -> None:
         d = event.data
-        assert isinstance(d, hotline.TicketFollowedUp)
         note = d.note or f"hotline follow-up: {d.satisfaction}, resolved: {d.resolved}"
         satisfied = d.satisfaction != "unsatisfied"
 
@@ -285,9 +289,10 @@ class FromHotline(_Reaction):
         await self.on_case(ctx, event, cases.case_for(f"ticket:{d.ticket_id}"), decide)
 
     @handles(hotline.TicketClosed)
-    async def on_closed(self, ctx: ApplyContext, event: RecordedEvent) -> None:
+    async def on_closed(
+        self, ctx: ApplyContext, event: RecordedEvent[hotline.TicketClosed]
+    ) -> None:
         d = event.data
-        assert isinstance(d, hotline.TicketClosed)
 
         def decide(case: cases.Case | None, _: int) -> list[DomainEvent]:
             return upstream.ticket_closed(case)
@@ -295,9 +300,10 @@ class FromHotline(_Reaction):
         await self.on_case(ctx, event, cases.case_for(f"ticket:{d.ticket_id}"), decide)
 
     @handles(hotline.TicketReopened)
-    async def on_reopened(self, ctx: ApplyContext, event: RecordedEvent) -> None:
+    async def on_reopened(
+        self, ctx: ApplyContext, event: RecordedEvent[hotline.TicketReopened]
+    ) -> None:
         d = event.data
-        assert isinstance(d, hotline.TicketReopened)
 
         def decide(case: cases.Case | None, _: int) -> list[DomainEvent]:
             return upstream.ticket_reopened(case, reason=d.reason)
@@ -305,9 +311,10 @@ class FromHotline(_Reaction):
         await self.on_case(ctx, event, cases.case_for(f"ticket:{d.ticket_id}"), decide)
 
     @handles(hotline.TicketReturned)
-    async def on_returned(self, ctx: ApplyContext, event: RecordedEvent) -> None:
+    async def on_returned(
+        self, ctx: ApplyContext, event: RecordedEvent[hotline.TicketReturned]
+    ) -> None:
         d = event.data
-        assert isinstance(d, hotline.TicketReturned)
 
         def decide(case: cases.Case | None, _: int) -> list[DomainEvent]:
             return upstream.ticket_returned(case, reason=d.reason)
@@ -364,18 +371,20 @@ class FromRegistry(_Reaction):
         await super().apply_many(ctx, events, new_streams)
 
     @handles(registry.GridWorkerAppointed)
-    async def on_appointed(self, ctx: ApplyContext, event: RecordedEvent) -> None:
+    async def on_appointed(
+        self, ctx: ApplyContext, event: RecordedEvent[registry.GridWorkerAppointed]
+    ) -> None:
         d = event.data
-        assert isinstance(d, registry.GridWorkerAppointed)
         await self._take_over(ctx, event, d.worker_id, d.account, d.grid_ids)
         accounts = ctx.tables["accounts"]
         await ctx.conn.execute(sa.delete(accounts).where(accounts.c.worker_id == d.worker_id))
         await ctx.conn.execute(sa.insert(accounts).values(worker_id=d.worker_id, account=d.account))
 
     @handles(registry.GridWorkerReassigned)
-    async def on_reassigned(self, ctx: ApplyContext, event: RecordedEvent) -> None:
+    async def on_reassigned(
+        self, ctx: ApplyContext, event: RecordedEvent[registry.GridWorkerReassigned]
+    ) -> None:
         d = event.data
-        assert isinstance(d, registry.GridWorkerReassigned)
         accounts = ctx.tables["accounts"]
         account = await ctx.conn.scalar(
             sa.select(accounts.c.account).where(accounts.c.worker_id == d.worker_id)
@@ -383,12 +392,13 @@ class FromRegistry(_Reaction):
         await self._take_over(ctx, event, d.worker_id, account, d.grid_ids)
 
     @handles(registry.PersonalDataErased)
-    async def on_erased(self, ctx: ApplyContext, event: RecordedEvent) -> None:
+    async def on_erased(
+        self, ctx: ApplyContext, event: RecordedEvent[registry.PersonalDataErased]
+    ) -> None:
         """A resident erased in the registry: the keys of their care plans and the text keys of
         the cases they are a party to or concerned by are destroyed, and the erasure recorded
         (``domain.erasure``). A fact: whatever this service holds, it never refuses it."""
         d = event.data
-        assert isinstance(d, registry.PersonalDataErased)
         resident = str(d.person_id)
         plan_ids: list[uuid.UUID] = []
         care = await self.tables_of(ctx, CarePlans.name)
@@ -433,11 +443,12 @@ class FromRegistry(_Reaction):
         return self.service.keyrings
 
     @handles(registry.GridWorkerLeft)
-    async def on_left(self, ctx: ApplyContext, event: RecordedEvent) -> None:
+    async def on_left(
+        self, ctx: ApplyContext, event: RecordedEvent[registry.GridWorkerLeft]
+    ) -> None:
         """The worker's grids are given up (their cases stay theirs until a new worker comes),
         so an older appointment of another worker arriving later does not take them."""
         d = event.data
-        assert isinstance(d, registry.GridWorkerLeft)
         await give_up_grids(ctx.conn, ctx.tables["holds"], d.worker_id, event.envelope.time)
 
     async def _take_over(

@@ -24,6 +24,7 @@ from wangge.cases.api.access import (
     roster,
 )
 from wangge.cases.domain import cases
+from wangge.cases.domain import mediation as mediating
 from wangge.cases.domain.text import NamingSeal
 from wangge.cases.handling import Also, change, create, new_id
 from wangge.cases.personal_data import KeyRings, new_key, opened, shred, text_key
@@ -496,7 +497,7 @@ async def join_party(
 
     await _step(
         command, keys, case_id,
-        lambda c, _: cases.join_party(
+        lambda c, _: mediating.join_party(
             c, party_id=party_id, role=body.role, name_masked=masked, resident=resident,
             outside=sealed,
         ),
@@ -530,7 +531,7 @@ async def erase_party(
         await case_row(conn, state, principal, case_id)  # 404 unless theirs
     await change(
         command, cases.stream_id(case_id), cases.evolve,
-        lambda c: cases.erase_party(c, party_id=party_id, ground=body.legal_ground),
+        lambda c: mediating.erase_party(c, party_id=party_id, ground=body.legal_ground),
         what="case", body=body, also=shred_keys,
     )  # fmt: skip
     async with read_only(state.engine) as conn:
@@ -544,7 +545,7 @@ async def appoint_mediator(
     """A people's mediator on the case."""
     return await _step(
         command, keys, case_id,
-        lambda c, _: cases.appoint_mediator(
+        lambda c, _: mediating.appoint_mediator(
             c, mediator=body.mediator, organisation=body.organisation
         ),
         body=body,
@@ -558,7 +559,7 @@ async def hold_session(
     """A mediation session and its signed record."""
     return await _step(
         command, keys, case_id,
-        lambda c, seal: cases.hold_session(
+        lambda c, seal: mediating.hold_session(
             c, session_id=new_id(), held_at=body.held_at, place=body.place,
             attendees=body.attendees, mediators=body.mediators, summary=body.summary,
             signed_by=body.signed_by, now=datetime.now(UTC), seal=seal,
@@ -575,7 +576,7 @@ async def sign_agreement(
     confirmation (司法确认) is on the case."""
     return await _step(
         command, keys, case_id,
-        lambda c, seal: cases.sign_agreement(
+        lambda c, seal: mediating.sign_agreement(
             c, agreement_id=new_id(), signed_by=body.signed_by, facts=body.facts,
             dispute=body.dispute, responsibilities=body.responsibilities, terms=body.terms,
             performance=body.performance, perform_by=body.perform_by,
@@ -592,7 +593,7 @@ async def follow_up_agreement(
     """Whether the agreement was honoured."""
     return await _step(
         command, keys, case_id,
-        lambda c, seal: cases.follow_up_agreement(
+        lambda c, seal: mediating.follow_up_agreement(
             c, honoured=body.honoured, note=body.note, seal=seal
         ),
         body=body,

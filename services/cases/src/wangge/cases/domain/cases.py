@@ -16,18 +16,31 @@ from typing import Any, Literal
 
 from pydantic import AwareDatetime, Field
 
+from wangge.cases.domain.lifecycle import (
+    ACCEPT,
+    ASSIGN,
+    CLOSE,
+    ESCALATE,
+    FOLLOW_UP,
+    REFER,
+    REOPEN,
+    RESOLVE,
+    WORK,
+    Step,
+)
+from wangge.cases.domain.lifecycle import OPEN as OPEN
+from wangge.cases.domain.lifecycle import WORKING as WORKING
+from wangge.cases.domain.lifecycle import Status as Status
+from wangge.cases.domain.lifecycle import WrongStatus as WrongStatus
 from wangge.cases.domain.text import limit, written
 from wangge.events import DomainEvent, default_catalogue
 from wangge.events.sealed import Seal, Sealed
 from wangge.governance.erasure import ErasureGround
-from wangge.governance.errors import Conflict, DomainError, NotFound
+from wangge.governance.errors import DomainError
 
 SERVICE = "cases"
 CASES = uuid.UUID("6f1d2c3b-4a5e-5f60-8172-93a4b5c6d7e8")
 """The UUIDv5 namespace of case ids made from what caused them (a ticket, a hotspot)."""
-CONFIRMATION_WINDOW = timedelta(days=30)
-"""Parties may ask a court to confirm an agreement within 30 days of it taking effect (司法确认,
-人民调解法 art. 33)."""
 MEDIATION_DEADLINE = timedelta(days=30)
 """A dispute is mediated within one month unless a deadline is given (the usual local rule)."""
 TEXT = "the free text in full, sealed with the case's text key; the fields hold redacted copies"
@@ -64,30 +77,12 @@ class Source(StrEnum):
     PROACTIVE = "proactive"
 
 
-class Status(StrEnum):
-    """Where the case is: opened -> assigned -> accepted -> in progress -> resolved -> closed."""
-
-    OPENED = "opened"
-    ASSIGNED = "assigned"
-    ACCEPTED = "accepted"
-    IN_PROGRESS = "in_progress"
-    ESCALATED = "escalated"
-    RESOLVED = "resolved"
-    CLOSED = "closed"
-
-
 class Level(StrEnum):
     """Who a case is escalated to."""
 
     COMMUNITY = "community"
     SUBDISTRICT = "subdistrict"
     DEPARTMENT = "department"
-
-
-OPEN = frozenset(
-    {Status.OPENED, Status.ASSIGNED, Status.ACCEPTED, Status.IN_PROGRESS, Status.ESCALATED}
-)
-"""Statuses of cases that still need work."""
 
 
 def stream_id(case_id: uuid.UUID) -> str:
@@ -292,6 +287,22 @@ class PartyErased(DomainEvent):
     legal_ground: ErasureGround
 
 
+STEPS: dict[type[DomainEvent], Step] = {
+    CaseAssigned: ASSIGN,
+    CaseAccepted: ACCEPT,
+    CaseProgressNoted: WORK,
+    MediationSessionHeld: WORK,
+    CaseEscalated: ESCALATE,
+    CaseReferred: REFER,
+    CaseResolved: RESOLVE,
+    CaseClosed: CLOSE,
+    CaseReopened: REOPEN,
+    CaseFollowedUp: FOLLOW_UP,
+}
+"""The step of a case's life (``domain.lifecycle``) each event records; the others leave its
+status alone. ``evolve`` and the Cases read model both move the status by it."""
+
+
 # -- errors -------------------------------------------------------------------------------------
 
 
@@ -300,20 +311,6 @@ class InvalidCase(DomainError):
 
     slug = "invalid-case"
     title = "The case breaks a rule"
-
-
-class WrongStatus(Conflict):
-    """The case is not where this step needs it."""
-
-    slug = "case-status"
-    title = "The case's status does not allow this"
-
-
-class ResidentParty(Conflict):
-    """A registered resident's personal data is the registry's to erase."""
-
-    slug = "resident-party"
-    title = "A registered resident is erased in the registry"
 
 
 # -- state and decisions ------------------------------------------------------------------------
@@ -343,29 +340,19 @@ class Case:
 
 
 def evolve(state: Case | None, event: DomainEvent, version: int) -> Case:
-    """Fold one event into a case."""
+    """Fold one event into a case (its status moves as ``STEPS`` says)."""
     if isinstance(event, CaseOpened):
         return Case(event.case_id, CaseKind(event.kind), event.grid_id, event.ticket_id)
     if state is None:
         raise ValueError(f"a case starts with CaseOpened, not {type(event).__name__}")
+    step = STEPS.get(type(event))
+    if step is not None:
+        state = replace(state, status=step.after(state.status))
     match event:
         case CaseAssigned():
-            assigned = Status.ASSIGNED if state.status == Status.OPENED else state.status
-            return replace(state, account=event.account, status=assigned)
-        case CaseAccepted():
-            return replace(state, status=Status.ACCEPTED)
-        case CaseProgressNoted() | MediationSessionHeld():
-            sessions = state.sessions + isinstance(event, MediationSessionHeld)
-            working = Status.IN_PROGRESS if state.status == Status.ACCEPTED else state.status
-            return replace(state, status=working, sessions=sessions)
-        case CaseEscalated():
-            return replace(state, status=Status.ESCALATED)
-        case CaseResolved():
-            return replace(state, status=Status.RESOLVED)
-        case CaseClosed():
-            return replace(state, status=Status.CLOSED)
-        case CaseReopened():
-            return replace(state, status=Status.IN_PROGRESS)
+            return replace(state, account=event.account)
+        case MediationSessionHeld():
+            return replace(state, sessions=state.sessions + 1)
         case MediationPartyJoined():
             outsiders = state.outsiders | ({event.party_id} if event.resident is None else set())
             outside = state.outside + (
@@ -384,11 +371,6 @@ def evolve(state: Case | None, event: DomainEvent, version: int) -> Case:
         case AgreementFollowedUp():
             return replace(state, agreement_followed_up=True)
     return state
-
-
-def _require(case: Case, allowed: frozenset[Status], step: str) -> None:
-    if case.status not in allowed:
-        raise WrongStatus(f"a case that is {case.status} cannot be {step}", field="status")
 
 
 def open_case(
@@ -499,22 +481,17 @@ def with_worker(
 
 def assign(case: Case, *, worker_id: uuid.UUID, account: str, reason: str) -> list[DomainEvent]:
     """Make a worker responsible (nothing when they already are)."""
-    if case.status not in OPEN:
-        return []
-    if case.account == account:
+    if case.status not in ASSIGN.allowed or case.account == account:
         return []
     return [CaseAssigned(case_id=case.case_id, worker_id=worker_id, account=account, reason=reason)]
 
 
 def accept(case: Case, *, account: str) -> list[DomainEvent]:
     """The responsible worker takes the case on."""
-    _require(case, frozenset({Status.ASSIGNED}), "accepted")
+    ACCEPT.require(case.status)
     if case.account != account:
         raise WrongStatus("only the responsible worker accepts a case", field="account")
     return [CaseAccepted(case_id=case.case_id, account=account)]
-
-
-WORKING = frozenset({Status.ACCEPTED, Status.IN_PROGRESS, Status.ESCALATED})
 
 
 # Each step's free text is sealed with ``seal`` (the case's text key; None once it was erased)
@@ -522,20 +499,20 @@ WORKING = frozenset({Status.ACCEPTED, Status.IN_PROGRESS, Status.ESCALATED})
 
 
 def note_progress(case: Case, note: str, *, seal: Seal | None) -> list[DomainEvent]:
-    _require(case, WORKING, "worked on")
+    WORK.require(case.status)
     return [CaseProgressNoted(case_id=case.case_id, **written(CaseProgressNoted, seal, note=note))]
 
 
 def escalate(
     case: Case, *, level: Level, to: str, reason: str, seal: Seal | None
 ) -> list[DomainEvent]:
-    _require(case, WORKING | {Status.ASSIGNED, Status.OPENED}, "escalated")
+    ESCALATE.require(case.status)
     text = written(CaseEscalated, seal, reason=reason)
     return [CaseEscalated(case_id=case.case_id, level=level, to=to, **text)]
 
 
 def refer(case: Case, *, department: str, reason: str, seal: Seal | None) -> list[DomainEvent]:
-    _require(case, WORKING, "referred")
+    REFER.require(case.status)
     text = written(CaseReferred, seal, reason=reason)
     return [CaseReferred(case_id=case.case_id, department=department, **text)]
 
@@ -546,7 +523,7 @@ def resolve(
     """The matter is dealt with. A dispute is resolved by its agreement, or without one when
     mediation failed (``solved`` False: the parties may go to court). The redacted copy of the
     resolution is what a hotline case's ticket is replied with."""
-    _require(case, WORKING, "resolved")
+    RESOLVE.require(case.status)
     if case.kind == CaseKind.DISPUTE and solved and case.agreement is None:
         raise InvalidCase("a dispute is solved by a signed agreement", field="solved")
     text = written(CaseResolved, seal, resolution=resolution)
@@ -554,167 +531,21 @@ def resolve(
 
 
 def close(case: Case, note: str | None, *, seal: Seal | None) -> list[DomainEvent]:
-    _require(case, frozenset({Status.RESOLVED}), "closed")
+    CLOSE.require(case.status)
     return [CaseClosed(case_id=case.case_id, **written(CaseClosed, seal, note=note))]
 
 
 def reopen(case: Case, reason: str, *, seal: Seal | None) -> list[DomainEvent]:
-    _require(case, frozenset({Status.RESOLVED, Status.CLOSED}), "reopened")
+    REOPEN.require(case.status)
     return [CaseReopened(case_id=case.case_id, **written(CaseReopened, seal, reason=reason))]
 
 
 def follow_up(
     case: Case, *, satisfied: bool | None, note: str, seal: Seal | None
 ) -> list[DomainEvent]:
-    _require(case, frozenset({Status.RESOLVED, Status.CLOSED}), "followed up")
+    FOLLOW_UP.require(case.status)
     text = written(CaseFollowedUp, seal, note=note)
     return [CaseFollowedUp(case_id=case.case_id, satisfied=satisfied, **text)]
-
-
-# -- mediation ----------------------------------------------------------------------------------
-
-
-MEDIATED = frozenset({CaseKind.DISPUTE, CaseKind.COMPLAINT})
-"""Kinds of case that may be mediated: a dispute, or a complaint against a neighbour."""
-
-
-def _dispute(case: Case) -> None:
-    if case.kind not in MEDIATED:
-        raise InvalidCase("only a dispute or a complaint is mediated", field="kind")
-    if case.status not in OPEN:
-        raise WrongStatus(f"a case that is {case.status} is not mediated", field="status")
-    if case.agreement is not None:
-        raise WrongStatus("the agreement is signed: mediation is over", field="status")
-
-
-def join_party(
-    case: Case,
-    *,
-    party_id: uuid.UUID,
-    role: Literal["applicant", "respondent", "interested"],
-    name_masked: str,
-    resident: str | None,
-    outside: Sealed | None,
-) -> list[DomainEvent]:
-    _dispute(case)
-    if (resident is None) == (outside is None):
-        raise InvalidCase("a party is a resident or someone from outside", field="resident")
-    return [
-        MediationPartyJoined(
-            case_id=case.case_id, party_id=party_id, role=role, resident=resident,
-            name_masked=name_masked, outside=outside,
-        )
-    ]  # fmt: skip
-
-
-def appoint_mediator(case: Case, *, mediator: str, organisation: str) -> list[DomainEvent]:
-    _dispute(case)
-    if mediator in case.mediators:
-        return []
-    return [MediatorAppointed(case_id=case.case_id, mediator=mediator, organisation=organisation)]
-
-
-def hold_session(
-    case: Case,
-    *,
-    session_id: uuid.UUID,
-    held_at: datetime,
-    place: str,
-    attendees: list[uuid.UUID],
-    mediators: list[str],
-    summary: str,
-    signed_by: list[uuid.UUID],
-    now: datetime,
-    seal: Seal | None,
-) -> list[DomainEvent]:
-    """A session: its attendees are the case's parties, its mediators appointed, and its record
-    signed by every attendee (a record someone refused to sign is noted in the summary). Its
-    place (a party's home, often) and summary are sealed."""
-    _dispute(case)
-    if case.status not in WORKING:
-        raise WrongStatus("the case is accepted before its mediation starts", field="status")
-    if held_at > now:
-        raise InvalidCase("a session is recorded once it was held", field="held_at")
-    strangers = set(attendees) - case.parties
-    if strangers:
-        raise InvalidCase(f"{len(strangers)} attendee(s) are not parties", field="attendees")
-    if set(mediators) - set(case.mediators):
-        raise InvalidCase("a mediator of the session was not appointed", field="mediators")
-    if not set(signed_by) <= set(attendees):
-        raise InvalidCase("only attendees sign the session's record", field="signed_by")
-    return [
-        MediationSessionHeld(
-            case_id=case.case_id, session_id=session_id, held_at=held_at,
-            attendees=attendees, mediators=mediators, signed_by=signed_by,
-            **written(MediationSessionHeld, seal, place=place, summary=summary),
-        )
-    ]  # fmt: skip
-
-
-def sign_agreement(
-    case: Case,
-    *,
-    agreement_id: uuid.UUID,
-    signed_by: list[uuid.UUID],
-    facts: str,
-    dispute: str,
-    responsibilities: str,
-    terms: str,
-    performance: str,
-    perform_by: date,
-    signed_on: date,
-    seal: Seal | None,
-) -> list[DomainEvent]:
-    """The agreement, after at least one session, signed by every party (art. 29); its
-    contents are sealed."""
-    _dispute(case)
-    if case.sessions == 0:
-        raise InvalidCase("an agreement follows at least one session", field="signed_by")
-    if set(signed_by) != case.parties or len(case.parties) < 2:
-        raise InvalidCase("every party signs the agreement", field="signed_by")
-    if perform_by < signed_on:
-        raise InvalidCase("performance is due after signing", field="perform_by")
-    return [
-        MediationAgreementSigned(
-            case_id=case.case_id, agreement_id=agreement_id, parties=sorted(case.parties),
-            perform_by=perform_by, signed_on=signed_on, mediators=list(case.mediators),
-            confirmation_deadline=signed_on + CONFIRMATION_WINDOW,
-            **written(
-                MediationAgreementSigned, seal, facts=facts, dispute=dispute,
-                responsibilities=responsibilities, terms=terms, performance=performance,
-            ),
-        )
-    ]  # fmt: skip
-
-
-def follow_up_agreement(
-    case: Case, *, honoured: bool, note: str, seal: Seal | None
-) -> list[DomainEvent]:
-    if case.agreement is None:
-        raise WrongStatus("no agreement was signed", field="honoured")
-    return [
-        AgreementFollowedUp(
-            case_id=case.case_id, agreement_id=case.agreement, honoured=honoured,
-            **written(AgreementFollowedUp, seal, note=note),
-        )
-    ]  # fmt: skip
-
-
-def erase_party(case: Case, *, party_id: uuid.UUID, ground: ErasureGround) -> list[DomainEvent]:
-    """Erase an outside party's personal data, whatever the case's status (nothing when it was
-    erased already). A registered resident's is the registry's to erase: this service follows
-    the registry's erasure (``erasure.follow``)."""
-    if party_id not in case.parties:
-        raise NotFound(f"no party {party_id} in case {case.case_id}", field="party_id")
-    if party_id in case.erased:
-        return []
-    if party_id not in case.outsiders:
-        raise ResidentParty(
-            "a registered resident's personal data is erased in the registry "
-            "(DELETE /persons/{person_id}/personal-data), which this service follows",
-            field="party_id",
-        )
-    return [PartyErased(case_id=case.case_id, party_id=party_id, legal_ground=ground)]
 
 
 # -- needs noted on visits, suggesting cases ------------------------------------------------------

@@ -60,9 +60,8 @@ class CarePlans(Projection):
         return {"plans": plans, "visits": visits}
 
     @handles(CarePlanStarted)
-    async def on_started(self, ctx: ApplyContext, event: RecordedEvent) -> None:
+    async def on_started(self, ctx: ApplyContext, event: RecordedEvent[CarePlanStarted]) -> None:
         d = event.data
-        assert isinstance(d, CarePlanStarted)
         await ctx.conn.execute(
             sa.insert(ctx.tables["plans"]).values(
                 plan_id=d.plan_id, resident=d.resident, resident_masked=d.resident_masked,
@@ -73,9 +72,8 @@ class CarePlans(Projection):
         )  # fmt: skip
 
     @handles(CareVisitRecorded)
-    async def on_visit(self, ctx: ApplyContext, event: RecordedEvent) -> None:
+    async def on_visit(self, ctx: ApplyContext, event: RecordedEvent[CareVisitRecorded]) -> None:
         d = event.data
-        assert isinstance(d, CareVisitRecorded)
         await ctx.conn.execute(
             sa.insert(ctx.tables["visits"]).values(
                 visit_id=d.visit_id, plan_id=d.plan_id, visited_on=d.visited_on, by=d.by,
@@ -94,9 +92,8 @@ class CarePlans(Projection):
         )
 
     @handles(CarePlanEnded)
-    async def on_ended(self, ctx: ApplyContext, event: RecordedEvent) -> None:
+    async def on_ended(self, ctx: ApplyContext, event: RecordedEvent[CarePlanEnded]) -> None:
         d = event.data
-        assert isinstance(d, CarePlanEnded)
         p = ctx.tables["plans"]
         await ctx.conn.execute(
             sa.update(p)
@@ -105,19 +102,19 @@ class CarePlans(Projection):
         )
 
     @handles(CarePlanDataErased)
-    async def on_erased(self, ctx: ApplyContext, event: RecordedEvent) -> None:
+    async def on_erased(self, ctx: ApplyContext, event: RecordedEvent[CarePlanDataErased]) -> None:
         d = event.data
-        assert isinstance(d, CarePlanDataErased)
         p = ctx.tables["plans"]
         await ctx.conn.execute(
             sa.update(p).where(p.c.plan_id == d.plan_id).values(version=event.version)
         )
 
     @handles(ResidentDataErased)
-    async def on_resident_erased(self, ctx: ApplyContext, event: RecordedEvent) -> None:
+    async def on_resident_erased(
+        self, ctx: ApplyContext, event: RecordedEvent[ResidentDataErased]
+    ) -> None:
         """The resident is shown as erased on each of their plans."""
         d = event.data
-        assert isinstance(d, ResidentDataErased)
         p = ctx.tables["plans"]
         await ctx.conn.execute(
             sa.update(p).where(p.c.resident == str(d.person_id)).values(resident_masked=ERASED)

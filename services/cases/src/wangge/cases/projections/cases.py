@@ -9,6 +9,7 @@ import sqlalchemy as sa
 
 from wangge.cases.domain.cases import (
     ERASED,
+    STEPS,
     AgreementFollowedUp,
     CaseAccepted,
     CaseAssigned,
@@ -118,15 +119,22 @@ class Cases(Projection):
         in order with the older streams' events."""
         await fold_new_streams(self, ctx, events, {s for s in new_streams if s.startswith("case-")})
 
-    async def _set(self, ctx: ApplyContext, event: RecordedEvent, **values: Any) -> None:
-        key = {"case_id": event.data.case_id}  # type: ignore[attr-defined]
+    async def _set(self, ctx: ApplyContext, event: RecordedEvent[Any], **values: Any) -> None:
+        """Update the event's case row: ``values``, the status its step moves the case to
+        (``cases.STEPS``, the domain's own), its version."""
+        key = {"case_id": event.data.case_id}
+        step = STEPS.get(type(event.data))
+        if step is not None and step.to is not None:
+            # a step that moves the case only from one status is a swap: the row is not read
+            values["status"] = (
+                step.to if step.only_from is None else Swap(step.only_from.value, step.to.value)
+            )
         values |= {"version": event.version, "updated_at": event.envelope.time}
         await update_row(ctx, "cases", key, values)
 
     @handles(CaseOpened)
-    async def on_opened(self, ctx: ApplyContext, event: RecordedEvent) -> None:
+    async def on_opened(self, ctx: ApplyContext, event: RecordedEvent[CaseOpened]) -> None:
         d = event.data
-        assert isinstance(d, CaseOpened)
         await insert_row(
             ctx, "cases", dict(
                 case_id=d.case_id, kind=d.kind, assistance=d.assistance, source=d.source,
@@ -140,61 +148,50 @@ class Cases(Projection):
         )  # fmt: skip
 
     @handles(CaseAssigned)
-    async def on_assigned(self, ctx: ApplyContext, event: RecordedEvent) -> None:
+    async def on_assigned(self, ctx: ApplyContext, event: RecordedEvent[CaseAssigned]) -> None:
         d = event.data
-        assert isinstance(d, CaseAssigned)
-        status = Swap(Status.OPENED.value, Status.ASSIGNED.value)
-        await self._set(ctx, event, account=d.account, worker_id=d.worker_id, status=status)
+        await self._set(ctx, event, account=d.account, worker_id=d.worker_id)
 
     @handles(CaseAccepted)
-    async def on_accepted(self, ctx: ApplyContext, event: RecordedEvent) -> None:
-        await self._set(ctx, event, status=Status.ACCEPTED, accepted_at=event.envelope.time)
+    async def on_accepted(self, ctx: ApplyContext, event: RecordedEvent[CaseAccepted]) -> None:
+        await self._set(ctx, event, accepted_at=event.envelope.time)
 
     @handles(CaseProgressNoted)
-    async def on_progress(self, ctx: ApplyContext, event: RecordedEvent) -> None:
-        await self._set(ctx, event, status=Swap(Status.ACCEPTED.value, Status.IN_PROGRESS.value))
+    async def on_progress(self, ctx: ApplyContext, event: RecordedEvent[CaseProgressNoted]) -> None:
+        await self._set(ctx, event)
 
     @handles(CaseEscalated)
-    async def on_escalated(self, ctx: ApplyContext, event: RecordedEvent) -> None:
+    async def on_escalated(self, ctx: ApplyContext, event: RecordedEvent[CaseEscalated]) -> None:
         d = event.data
-        assert isinstance(d, CaseEscalated)
-        await self._set(
-            ctx, event, status=Status.ESCALATED, escalated_level=d.level, escalated_to=d.to
-        )
+        await self._set(ctx, event, escalated_level=d.level, escalated_to=d.to)
 
     @handles(CaseReferred)
-    async def on_referred(self, ctx: ApplyContext, event: RecordedEvent) -> None:
-        d = event.data
-        assert isinstance(d, CaseReferred)
-        await self._set(ctx, event, referred_to=d.department)
+    async def on_referred(self, ctx: ApplyContext, event: RecordedEvent[CaseReferred]) -> None:
+        await self._set(ctx, event, referred_to=event.data.department)
 
     @handles(CaseResolved)
-    async def on_resolved(self, ctx: ApplyContext, event: RecordedEvent) -> None:
+    async def on_resolved(self, ctx: ApplyContext, event: RecordedEvent[CaseResolved]) -> None:
         d = event.data
-        assert isinstance(d, CaseResolved)
         await self._set(
-            ctx, event, status=Status.RESOLVED, resolved_at=event.envelope.time,
-            resolution=d.resolution, solved=d.solved, at_source=d.at_source,
+            ctx, event, resolved_at=event.envelope.time, resolution=d.resolution,
+            solved=d.solved, at_source=d.at_source,
         )  # fmt: skip
 
     @handles(CaseClosed)
-    async def on_closed(self, ctx: ApplyContext, event: RecordedEvent) -> None:
-        await self._set(ctx, event, status=Status.CLOSED, closed_at=event.envelope.time)
+    async def on_closed(self, ctx: ApplyContext, event: RecordedEvent[CaseClosed]) -> None:
+        await self._set(ctx, event, closed_at=event.envelope.time)
 
     @handles(CaseReopened)
-    async def on_reopened(self, ctx: ApplyContext, event: RecordedEvent) -> None:
-        await self._set(ctx, event, status=Status.IN_PROGRESS, reopened=ONE_MORE, closed_at=None)
+    async def on_reopened(self, ctx: ApplyContext, event: RecordedEvent[CaseReopened]) -> None:
+        await self._set(ctx, event, reopened=ONE_MORE, closed_at=None)
 
     @handles(CaseFollowedUp)
-    async def on_followed_up(self, ctx: ApplyContext, event: RecordedEvent) -> None:
-        d = event.data
-        assert isinstance(d, CaseFollowedUp)
-        await self._set(ctx, event, satisfied=d.satisfied)
+    async def on_followed_up(self, ctx: ApplyContext, event: RecordedEvent[CaseFollowedUp]) -> None:
+        await self._set(ctx, event, satisfied=event.data.satisfied)
 
     @handles(MediationPartyJoined)
-    async def on_party(self, ctx: ApplyContext, event: RecordedEvent) -> None:
+    async def on_party(self, ctx: ApplyContext, event: RecordedEvent[MediationPartyJoined]) -> None:
         d = event.data
-        assert isinstance(d, MediationPartyJoined)
         await insert_row(
             ctx, "parties", dict(
                 case_id=d.case_id, party_id=d.party_id, role=d.role, resident=d.resident,
@@ -204,17 +201,17 @@ class Cases(Projection):
         await self._set(ctx, event)
 
     @handles(MediatorAppointed)
-    async def on_mediator(self, ctx: ApplyContext, event: RecordedEvent) -> None:
+    async def on_mediator(self, ctx: ApplyContext, event: RecordedEvent[MediatorAppointed]) -> None:
         d = event.data
-        assert isinstance(d, MediatorAppointed)
         case = await read_row(ctx, "cases", {"case_id": d.case_id})
         current = case["mediators"] if case is not None else []
         await self._set(ctx, event, mediators=[*(current or []), d.mediator])
 
     @handles(MediationSessionHeld)
-    async def on_session(self, ctx: ApplyContext, event: RecordedEvent) -> None:
+    async def on_session(
+        self, ctx: ApplyContext, event: RecordedEvent[MediationSessionHeld]
+    ) -> None:
         d = event.data
-        assert isinstance(d, MediationSessionHeld)
         await insert_row(
             ctx, "sessions", dict(
                 case_id=d.case_id, session_id=d.session_id, held_at=d.held_at, place=d.place,
@@ -222,38 +219,37 @@ class Cases(Projection):
                 summary=d.summary, signed_by=[str(s) for s in d.signed_by],
             ),
         )  # fmt: skip
-        status = Swap(Status.ACCEPTED.value, Status.IN_PROGRESS.value)
-        await self._set(ctx, event, sessions=ONE_MORE, status=status)
+        await self._set(ctx, event, sessions=ONE_MORE)
 
     @handles(MediationAgreementSigned)
-    async def on_agreement(self, ctx: ApplyContext, event: RecordedEvent) -> None:
+    async def on_agreement(
+        self, ctx: ApplyContext, event: RecordedEvent[MediationAgreementSigned]
+    ) -> None:
         d = event.data
-        assert isinstance(d, MediationAgreementSigned)
         await self._set(
             ctx, event, agreement_id=d.agreement_id, agreement_signed_on=d.signed_on,
             perform_by=d.perform_by, confirmation_deadline=d.confirmation_deadline,
         )  # fmt: skip
 
     @handles(AgreementFollowedUp)
-    async def on_agreement_followed_up(self, ctx: ApplyContext, event: RecordedEvent) -> None:
-        d = event.data
-        assert isinstance(d, AgreementFollowedUp)
-        await self._set(ctx, event, honoured=d.honoured)
+    async def on_agreement_followed_up(
+        self, ctx: ApplyContext, event: RecordedEvent[AgreementFollowedUp]
+    ) -> None:
+        await self._set(ctx, event, honoured=event.data.honoured)
 
     @handles(PartyErased)
-    async def on_party_erased(self, ctx: ApplyContext, event: RecordedEvent) -> None:
+    async def on_party_erased(self, ctx: ApplyContext, event: RecordedEvent[PartyErased]) -> None:
         d = event.data
-        assert isinstance(d, PartyErased)
         key = {"case_id": d.case_id, "party_id": d.party_id}
         await update_row(ctx, "parties", key, {"name_masked": ERASED})
         await self._set(ctx, event)
 
     @handles(ResidentDataErased)
-    async def on_resident_erased(self, ctx: ApplyContext, event: RecordedEvent) -> None:
+    async def on_resident_erased(
+        self, ctx: ApplyContext, event: RecordedEvent[ResidentDataErased]
+    ) -> None:
         """The resident is shown as erased in every case they are a party to."""
-        d = event.data
-        assert isinstance(d, ResidentDataErased)
         p = ctx.tables["parties"]
         await ctx.conn.execute(
-            sa.update(p).where(p.c.resident == str(d.person_id)).values(name_masked=ERASED)
+            sa.update(p).where(p.c.resident == str(event.data.person_id)).values(name_masked=ERASED)
         )

@@ -46,22 +46,23 @@ class Residents(Projection):
         return {"residents": residents}
 
     @handles(PersonRegistered)
-    async def on_registered(self, ctx: ApplyContext, event: RecordedEvent) -> None:
+    async def on_registered(
+        self, ctx: ApplyContext, event: RecordedEvent[PersonRegistered]
+    ) -> None:
         d = event.data
-        assert isinstance(d, PersonRegistered)
         await _keep(ctx, d.person_id, d.name_masked)
 
     @handles(PersonDetailsCorrected)
-    async def on_corrected(self, ctx: ApplyContext, event: RecordedEvent) -> None:
+    async def on_corrected(
+        self, ctx: ApplyContext, event: RecordedEvent[PersonDetailsCorrected]
+    ) -> None:
         d = event.data
-        assert isinstance(d, PersonDetailsCorrected)
         await _keep(ctx, d.person_id, d.name_masked)
 
     @handles(PersonalDataErased)
-    async def on_erased(self, ctx: ApplyContext, event: RecordedEvent) -> None:
+    async def on_erased(self, ctx: ApplyContext, event: RecordedEvent[PersonalDataErased]) -> None:
         """An erased resident is shown as erased, never with the mask they had."""
         d = event.data
-        assert isinstance(d, PersonalDataErased)
         await _keep(ctx, d.person_id, ERASED)
 
 
