@@ -88,9 +88,10 @@ class Activity(Projection):
         }
 
     @handles(GridWorkerAppointed)
-    async def on_appointed(self, ctx: ApplyContext, event: RecordedEvent) -> None:
+    async def on_appointed(
+        self, ctx: ApplyContext, event: RecordedEvent[GridWorkerAppointed]
+    ) -> None:
         data = event.data
-        assert isinstance(data, GridWorkerAppointed)
         await ctx.conn.execute(
             sa.insert(ctx.tables["workers"]).values(
                 worker_id=data.worker_id, account=data.account, name=data.name,
@@ -100,16 +101,16 @@ class Activity(Projection):
         await self._grids(ctx, data.worker_id, data.grid_ids, data.on)
 
     @handles(GridWorkerReassigned)
-    async def on_reassigned(self, ctx: ApplyContext, event: RecordedEvent) -> None:
+    async def on_reassigned(
+        self, ctx: ApplyContext, event: RecordedEvent[GridWorkerReassigned]
+    ) -> None:
         data = event.data
-        assert isinstance(data, GridWorkerReassigned)
         await self._grids(ctx, data.worker_id, data.grid_ids, data.on)
         await self._version(ctx, event)
 
     @handles(GridWorkerLeft)
-    async def on_left(self, ctx: ApplyContext, event: RecordedEvent) -> None:
+    async def on_left(self, ctx: ApplyContext, event: RecordedEvent[GridWorkerLeft]) -> None:
         data = event.data
-        assert isinstance(data, GridWorkerLeft)
         await self._grids(ctx, data.worker_id, [], data.on)
         await self._version(ctx, event, left_on=data.on)
 
@@ -138,9 +139,8 @@ class Activity(Projection):
         )
 
     @handles(VisitRecorded)
-    async def on_visit(self, ctx: ApplyContext, event: RecordedEvent) -> None:
+    async def on_visit(self, ctx: ApplyContext, event: RecordedEvent[VisitRecorded]) -> None:
         data = event.data
-        assert isinstance(data, VisitRecorded)
         seen = {*data.persons_confirmed, *data.persons_added, *data.persons_corrected}
         await ctx.conn.execute(
             sa.insert(ctx.tables["visits"]).values(
@@ -153,9 +153,8 @@ class Activity(Projection):
         )  # fmt: skip
 
     @handles(NeedNoted)
-    async def on_need(self, ctx: ApplyContext, event: RecordedEvent) -> None:
+    async def on_need(self, ctx: ApplyContext, event: RecordedEvent[NeedNoted]) -> None:
         data = event.data
-        assert isinstance(data, NeedNoted)
         await ctx.conn.execute(
             sa.insert(ctx.tables["needs"]).values(
                 need_id=data.need_id, visit_id=data.visit_id, dwelling_id=data.dwelling_id,

@@ -99,9 +99,10 @@ class OrganisationsAndThings(Projection):
         return {"organisations": organisations, "things": things, "inspections": inspections}
 
     @handles(OrganisationRegistered)
-    async def on_organisation_registered(self, ctx: ApplyContext, event: RecordedEvent) -> None:
+    async def on_organisation_registered(
+        self, ctx: ApplyContext, event: RecordedEvent[OrganisationRegistered]
+    ) -> None:
         data = event.data
-        assert isinstance(data, OrganisationRegistered)
         await ctx.conn.execute(
             sa.insert(ctx.tables["organisations"]).values(
                 organisation_id=data.organisation_id,
@@ -118,9 +119,10 @@ class OrganisationsAndThings(Projection):
         )
 
     @handles(OrganisationDetailsChanged)
-    async def on_organisation_changed(self, ctx: ApplyContext, event: RecordedEvent) -> None:
+    async def on_organisation_changed(
+        self, ctx: ApplyContext, event: RecordedEvent[OrganisationDetailsChanged]
+    ) -> None:
         data = event.data
-        assert isinstance(data, OrganisationDetailsChanged)
         o = ctx.tables["organisations"]
         contact = _contact(data)
         # a contact restated as they were keeps their erasure; another one is not erased
@@ -131,9 +133,10 @@ class OrganisationsAndThings(Projection):
         )  # fmt: skip
 
     @handles(OrganisationContactErased)
-    async def on_contact_erased(self, ctx: ApplyContext, event: RecordedEvent) -> None:
+    async def on_contact_erased(
+        self, ctx: ApplyContext, event: RecordedEvent[OrganisationContactErased]
+    ) -> None:
         data = event.data
-        assert isinstance(data, OrganisationContactErased)
         await _touch_organisation(ctx, event, data.organisation_id)
         o = ctx.tables["organisations"]
         await ctx.conn.execute(
@@ -143,21 +146,24 @@ class OrganisationsAndThings(Projection):
         )
 
     @handles(OrganisationMoved)
-    async def on_organisation_moved(self, ctx: ApplyContext, event: RecordedEvent) -> None:
+    async def on_organisation_moved(
+        self, ctx: ApplyContext, event: RecordedEvent[OrganisationMoved]
+    ) -> None:
         data = event.data
-        assert isinstance(data, OrganisationMoved)
         await _touch_organisation(ctx, event, data.organisation_id, place_id=data.place_id)
 
     @handles(OrganisationClosed)
-    async def on_organisation_closed(self, ctx: ApplyContext, event: RecordedEvent) -> None:
+    async def on_organisation_closed(
+        self, ctx: ApplyContext, event: RecordedEvent[OrganisationClosed]
+    ) -> None:
         data = event.data
-        assert isinstance(data, OrganisationClosed)
         await _touch_organisation(ctx, event, data.organisation_id, closed_on=data.on)
 
     @handles(ThingRegistered)
-    async def on_thing_registered(self, ctx: ApplyContext, event: RecordedEvent) -> None:
+    async def on_thing_registered(
+        self, ctx: ApplyContext, event: RecordedEvent[ThingRegistered]
+    ) -> None:
         data = event.data
-        assert isinstance(data, ThingRegistered)
         await ctx.conn.execute(
             sa.insert(ctx.tables["things"]).values(
                 thing_id=data.thing_id,
@@ -175,9 +181,10 @@ class OrganisationsAndThings(Projection):
         )
 
     @handles(ThingInspected)
-    async def on_thing_inspected(self, ctx: ApplyContext, event: RecordedEvent) -> None:
+    async def on_thing_inspected(
+        self, ctx: ApplyContext, event: RecordedEvent[ThingInspected]
+    ) -> None:
         data = event.data
-        assert isinstance(data, ThingInspected)
         things = ctx.tables["things"]
         await ctx.conn.execute(
             sa.insert(ctx.tables["inspections"]).values(
@@ -200,15 +207,15 @@ class OrganisationsAndThings(Projection):
         await _touch_thing(ctx, event, data.thing_id, **values)
 
     @handles(HazardResolved)
-    async def on_hazard_resolved(self, ctx: ApplyContext, event: RecordedEvent) -> None:
+    async def on_hazard_resolved(
+        self, ctx: ApplyContext, event: RecordedEvent[HazardResolved]
+    ) -> None:
         data = event.data
-        assert isinstance(data, HazardResolved)
         await _touch_thing(ctx, event, data.thing_id, status=ThingStatus.RESOLVED.value)
 
     @handles(ThingRemoved)
-    async def on_thing_removed(self, ctx: ApplyContext, event: RecordedEvent) -> None:
+    async def on_thing_removed(self, ctx: ApplyContext, event: RecordedEvent[ThingRemoved]) -> None:
         data = event.data
-        assert isinstance(data, ThingRemoved)
         await _touch_thing(ctx, event, data.thing_id, status=ThingStatus.REMOVED.value)
 
 

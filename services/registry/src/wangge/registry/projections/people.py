@@ -255,9 +255,10 @@ class People(Projection):
         return name
 
     @handles(PersonRegistered)
-    async def on_registered(self, ctx: ApplyContext, event: RecordedEvent) -> None:
+    async def on_registered(
+        self, ctx: ApplyContext, event: RecordedEvent[PersonRegistered]
+    ) -> None:
         data = event.data
-        assert isinstance(data, PersonRegistered)
         # streams interleave freely in the log: the household may have taken them in first
         m = ctx.tables["memberships"]
         household_id = await ctx.conn.scalar(
@@ -270,9 +271,10 @@ class People(Projection):
         await ctx.conn.execute(sa.insert(ctx.tables["persons"]).values(**row))
 
     @handles(PersonDetailsCorrected)
-    async def on_corrected(self, ctx: ApplyContext, event: RecordedEvent) -> None:
+    async def on_corrected(
+        self, ctx: ApplyContext, event: RecordedEvent[PersonDetailsCorrected]
+    ) -> None:
         data = event.data
-        assert isinstance(data, PersonDetailsCorrected)
         await self._person(
             ctx,
             event,
@@ -286,17 +288,17 @@ class People(Projection):
         )
 
     @handles(PersonResidenceStatusChanged)
-    async def on_status(self, ctx: ApplyContext, event: RecordedEvent) -> None:
+    async def on_status(
+        self, ctx: ApplyContext, event: RecordedEvent[PersonResidenceStatusChanged]
+    ) -> None:
         data = event.data
-        assert isinstance(data, PersonResidenceStatusChanged)
         await self._person(ctx, event, residence_status=data.residence_status)
         if data.residence_status == "deceased":
             await _close(ctx, "residences", data.person_id, data.on, event.envelope.time)
 
     @handles(PersonMovedIn)
-    async def on_moved_in(self, ctx: ApplyContext, event: RecordedEvent) -> None:
+    async def on_moved_in(self, ctx: ApplyContext, event: RecordedEvent[PersonMovedIn]) -> None:
         data = event.data
-        assert isinstance(data, PersonMovedIn)
         persons = ctx.tables["persons"]
         status = await ctx.conn.scalar(
             sa.select(persons.c.residence_status).where(persons.c.person_id == data.person_id)
@@ -311,17 +313,17 @@ class People(Projection):
         await self._person(ctx, event, **values)
 
     @handles(PersonMovedOut)
-    async def on_moved_out(self, ctx: ApplyContext, event: RecordedEvent) -> None:
+    async def on_moved_out(self, ctx: ApplyContext, event: RecordedEvent[PersonMovedOut]) -> None:
         data = event.data
-        assert isinstance(data, PersonMovedOut)
         await _close(ctx, "residences", data.person_id, data.on, event.envelope.time)
         # the last dwelling stays on the row: it is where the grid worker finds their record
         await self._person(ctx, event, residence_status="moved_out")
 
     @handles(PersonDwellingRelated)
-    async def on_related(self, ctx: ApplyContext, event: RecordedEvent) -> None:
+    async def on_related(
+        self, ctx: ApplyContext, event: RecordedEvent[PersonDwellingRelated]
+    ) -> None:
         data = event.data
-        assert isinstance(data, PersonDwellingRelated)
         await ctx.conn.execute(
             sa.insert(ctx.tables["ties"]).values(
                 person_id=data.person_id,
@@ -333,9 +335,10 @@ class People(Projection):
         await self._person(ctx, event)
 
     @handles(PersonDwellingRelationEnded)
-    async def on_unrelated(self, ctx: ApplyContext, event: RecordedEvent) -> None:
+    async def on_unrelated(
+        self, ctx: ApplyContext, event: RecordedEvent[PersonDwellingRelationEnded]
+    ) -> None:
         data = event.data
-        assert isinstance(data, PersonDwellingRelationEnded)
         ties = ctx.tables["ties"]
         await ctx.conn.execute(
             sa.delete(ties).where(
@@ -347,16 +350,14 @@ class People(Projection):
         await self._person(ctx, event)
 
     @handles(PersonTagged)
-    async def on_tagged(self, ctx: ApplyContext, event: RecordedEvent) -> None:
+    async def on_tagged(self, ctx: ApplyContext, event: RecordedEvent[PersonTagged]) -> None:
         data = event.data
-        assert isinstance(data, PersonTagged)
         await ctx.conn.execute(sa.insert(ctx.tables["tags"]).values(**_tag_row(event, data)))
         await self._person(ctx, event)
 
     @handles(PersonUntagged)
-    async def on_untagged(self, ctx: ApplyContext, event: RecordedEvent) -> None:
+    async def on_untagged(self, ctx: ApplyContext, event: RecordedEvent[PersonUntagged]) -> None:
         data = event.data
-        assert isinstance(data, PersonUntagged)
         tags = ctx.tables["tags"]
         await ctx.conn.execute(
             sa.update(tags)
@@ -367,9 +368,8 @@ class People(Projection):
         await self._person(ctx, event)
 
     @handles(PersonMerged)
-    async def on_merged(self, ctx: ApplyContext, event: RecordedEvent) -> None:
+    async def on_merged(self, ctx: ApplyContext, event: RecordedEvent[PersonMerged]) -> None:
         data = event.data
-        assert isinstance(data, PersonMerged)
         await self._person(ctx, event, merged_into=data.into_person_id)
 
     @handles(PersonMergeUndone)
@@ -391,16 +391,18 @@ class People(Projection):
     # -- households ------------------------------------------------------------------------------
 
     @handles(HouseholdRegistered)
-    async def on_household(self, ctx: ApplyContext, event: RecordedEvent) -> None:
+    async def on_household(
+        self, ctx: ApplyContext, event: RecordedEvent[HouseholdRegistered]
+    ) -> None:
         data = event.data
-        assert isinstance(data, HouseholdRegistered)
         row = _household_row(event, data)
         await ctx.conn.execute(sa.insert(ctx.tables["households"]).values(**row))
 
     @handles(HouseholdMemberJoined)
-    async def on_joined(self, ctx: ApplyContext, event: RecordedEvent) -> None:
+    async def on_joined(
+        self, ctx: ApplyContext, event: RecordedEvent[HouseholdMemberJoined]
+    ) -> None:
         data = event.data
-        assert isinstance(data, HouseholdMemberJoined)
         row = _membership_row(event, data)
         await ctx.conn.execute(sa.insert(ctx.tables["memberships"]).values(**row))
         persons = ctx.tables["persons"]
@@ -412,9 +414,8 @@ class People(Projection):
         await self._household(ctx, event, data.household_id)
 
     @handles(HouseholdMemberLeft)
-    async def on_left(self, ctx: ApplyContext, event: RecordedEvent) -> None:
+    async def on_left(self, ctx: ApplyContext, event: RecordedEvent[HouseholdMemberLeft]) -> None:
         data = event.data
-        assert isinstance(data, HouseholdMemberLeft)
         m = ctx.tables["memberships"]
         await ctx.conn.execute(
             sa.update(m)
@@ -432,9 +433,8 @@ class People(Projection):
         await self._household(ctx, event, data.household_id)
 
     @handles(HouseholdHeadChanged)
-    async def on_head(self, ctx: ApplyContext, event: RecordedEvent) -> None:
+    async def on_head(self, ctx: ApplyContext, event: RecordedEvent[HouseholdHeadChanged]) -> None:
         data = event.data
-        assert isinstance(data, HouseholdHeadChanged)
         households = ctx.tables["households"]
         former = await ctx.conn.scalar(
             sa.select(households.c.head_person_id).where(

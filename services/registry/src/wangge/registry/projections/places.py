@@ -115,9 +115,8 @@ class PlaceTree(Projection):
         await insert_many(ctx.conn, grids, building_rows)
 
     @handles(PlaceRegistered)
-    async def on_registered(self, ctx: ApplyContext, event: RecordedEvent) -> None:
+    async def on_registered(self, ctx: ApplyContext, event: RecordedEvent[PlaceRegistered]) -> None:
         data = event.data
-        assert isinstance(data, PlaceRegistered)
         parent = await _place(ctx, data.parent_id) if data.parent_id is not None else None
         row = _registered_row(data, parent, event)
         await ctx.conn.execute(sa.insert(ctx.tables["places"]).values(**row))
@@ -129,9 +128,8 @@ class PlaceTree(Projection):
             )
 
     @handles(PlaceRenamed)
-    async def on_renamed(self, ctx: ApplyContext, event: RecordedEvent) -> None:
+    async def on_renamed(self, ctx: ApplyContext, event: RecordedEvent[PlaceRenamed]) -> None:
         data = event.data
-        assert isinstance(data, PlaceRenamed)
         places = ctx.tables["places"]
         row = await _place(ctx, data.place_id)
         await _touch(ctx, event, data.place_id, name=data.name)
@@ -141,9 +139,10 @@ class PlaceTree(Projection):
             await _readdress(ctx, row.address, data.name, _descendants(places, row))
 
     @handles(BuildingRegridded)
-    async def on_regridded(self, ctx: ApplyContext, event: RecordedEvent) -> None:
+    async def on_regridded(
+        self, ctx: ApplyContext, event: RecordedEvent[BuildingRegridded]
+    ) -> None:
         data = event.data
-        assert isinstance(data, BuildingRegridded)
         places = ctx.tables["places"]
         building = await _place(ctx, data.place_id)
         grid = await _place(ctx, data.to_grid_id)
@@ -162,9 +161,8 @@ class PlaceTree(Projection):
         )
 
     @handles(DwellingUsageChanged)
-    async def on_usage(self, ctx: ApplyContext, event: RecordedEvent) -> None:
+    async def on_usage(self, ctx: ApplyContext, event: RecordedEvent[DwellingUsageChanged]) -> None:
         data = event.data
-        assert isinstance(data, DwellingUsageChanged)
         await _touch(ctx, event, data.place_id, usage=data.usage)
 
 
