@@ -1,50 +1,32 @@
 """The registry's events the cases service reads: the place tree (which grid a dwelling is in,
-which community a grid is in), grid workers, needs noted on door-to-door visits, residents'
-masked names, and their erasure."""
+which community a grid is in) and grid workers, as every copy of the roster reads them
+(``wangge.governance.registry_events``, re-exported here); needs noted on door-to-door visits,
+residents' masked names, and their erasure, as only this service reads them."""
 
 from __future__ import annotations
 
 import uuid
-from datetime import date
 
 from wangge.events import IntegrationEvent
+from wangge.governance.registry_events import (
+    BuildingRegridded,
+    GridWorkerAppointed,
+    GridWorkerLeft,
+    GridWorkerReassigned,
+    PlaceRegistered,
+)
 
-
-class PlaceRegistered(IntegrationEvent):
-    event_type = "wangge.registry.PlaceRegistered"
-    place_id: uuid.UUID
-    kind: str
-    name: str
-    code: str | None = None
-    parent_id: uuid.UUID | None = None
-
-
-class BuildingRegridded(IntegrationEvent):
-    event_type = "wangge.registry.BuildingRegridded"
-    place_id: uuid.UUID
-    to_grid_id: uuid.UUID
-
-
-class GridWorkerAppointed(IntegrationEvent):
-    event_type = "wangge.registry.GridWorkerAppointed"
-    worker_id: uuid.UUID
-    account: str
-    name: str
-    grid_ids: list[uuid.UUID]
-    on: date
-
-
-class GridWorkerReassigned(IntegrationEvent):
-    event_type = "wangge.registry.GridWorkerReassigned"
-    worker_id: uuid.UUID
-    grid_ids: list[uuid.UUID]
-    on: date
-
-
-class GridWorkerLeft(IntegrationEvent):
-    event_type = "wangge.registry.GridWorkerLeft"
-    worker_id: uuid.UUID
-    on: date
+__all__ = [
+    "BuildingRegridded",
+    "GridWorkerAppointed",
+    "GridWorkerLeft",
+    "GridWorkerReassigned",
+    "NeedNoted",
+    "PersonDetailsCorrected",
+    "PersonRegistered",
+    "PersonalDataErased",
+    "PlaceRegistered",
+]
 
 
 class NeedNoted(IntegrationEvent):
