@@ -46,7 +46,7 @@ from wangge.hotline_bridge.config import HotlineSettings
 from wangge.hotline_bridge.domain import tickets
 from wangge.hotline_bridge.domain.catalogue import DispatchCatalogue
 from wangge.hotline_bridge.domain.routing import Match, RoutingMethod
-from wangge.hotline_bridge.monthly_figures import monthly
+from wangge.hotline_bridge.projections.figures import monthly
 from wangge.hotline_bridge.projections.grid_map import GridMap
 from wangge.hotline_bridge.projections.tickets import Tickets
 from wangge.hotline_bridge.signing import SIGNATURE, TIMESTAMP, sign

@@ -4,8 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from wangge.hotline_bridge.domain.metrics import TicketFacts, figures
-from wangge.hotline_bridge.monthly_figures import month_bounds
+from wangge.hotline_bridge.domain.metrics import TicketFacts, figures, month_bounds
 
 T0 = datetime(2026, 11, 2, 1, 0, tzinfo=UTC)
 

@@ -3,9 +3,14 @@ tests all build the service here, so they run the same read models and reactions
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 
+import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import AsyncConnection
+
 from wangge.events.core import ServiceCore
+from wangge.events.projection import active_tables
 from wangge.events.store import EventStore
 from wangge.hotline_bridge.config import HotlineSettings
 from wangge.hotline_bridge.domain.catalogue import DispatchCatalogue
@@ -26,6 +31,21 @@ class HotlineCore(ServiceCore):
     keyring: CallerKeys = field(kw_only=True)
     catalogue: DispatchCatalogue = field(kw_only=True)
     intakes: Intakes = field(kw_only=True)
+
+    async def tickets(self, conn: AsyncConnection) -> Mapping[str, sa.Table]:
+        """The tickets read model's tables, in the generation ``conn`` sees."""
+        return await active_tables(conn, self.projection(Tickets.name))
+
+    async def phones(self, conn: AsyncConnection) -> Mapping[str, sa.Table]:
+        """The phone index's tables."""
+        return await active_tables(conn, self.projection(CallerPhones.name))
+
+    async def grid_map(self, conn: AsyncConnection) -> Mapping[str, sa.Table] | None:
+        """The grid map's tables (None before its first start)."""
+        try:
+            return await active_tables(conn, self.projection(GridMap.name))
+        except LookupError:
+            return None
 
 
 def bootstrap(settings: HotlineSettings, store: EventStore) -> HotlineCore:

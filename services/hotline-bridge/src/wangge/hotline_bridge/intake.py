@@ -26,8 +26,7 @@ from wangge.hotline_bridge.config import HotlineSettings
 from wangge.hotline_bridge.domain import tickets
 from wangge.hotline_bridge.domain.catalogue import DispatchCatalogue
 from wangge.hotline_bridge.domain.routing import Match, Unroutable
-from wangge.hotline_bridge.grid_lookup import find_grids
-from wangge.hotline_bridge.projections.grid_map import GridMap
+from wangge.hotline_bridge.projections.grid_map import GridMap, find_grids
 from wangge.hotline_bridge.projections.tickets import Tickets, neighbours_of
 from wangge.service.app import ServiceState
 

@@ -29,9 +29,9 @@ from wangge.hotline_bridge.config import HotlineSettings
 from wangge.hotline_bridge.domain import tickets
 from wangge.hotline_bridge.domain.routing import Match
 from wangge.hotline_bridge.domain.tickets import Status
-from wangge.hotline_bridge.grid_lookup import find_grid
 from wangge.hotline_bridge.intake import dispatch, grid_map
 from wangge.hotline_bridge.personal_data import keyring, opened
+from wangge.hotline_bridge.projections.grid_map import find_grid
 from wangge.hotline_bridge.projections.tickets import Tickets
 from wangge.hotline_bridge.signing import SIGNATURE, TIMESTAMP, sign
 from wangge.hotline_bridge.ticket_commands import act

@@ -11,7 +11,7 @@ from pydantic import BaseModel
 
 from wangge.events.projection import active_tables
 from wangge.hotline_bridge.intake import grid_map
-from wangge.hotline_bridge.monthly_figures import monthly
+from wangge.hotline_bridge.projections.figures import monthly
 from wangge.service.auth import Principal, require
 from wangge.service.deps import ReadConnection, State
 

@@ -17,8 +17,10 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime, timedelta, timezone
 
+CST = timezone(timedelta(hours=8), "CST")
+"""China Standard Time, in which the hotline's months begin and end."""
 RESPONSE_WINDOW = timedelta(hours=24)
 """How soon after receipt a ticket must be accepted to count as responded to."""
 
@@ -82,3 +84,11 @@ def figures(tickets: Iterable[TicketFacts], *, residents: int) -> Figures:
             len(replied),
         ),
     )
+
+
+def month_bounds(month: str) -> tuple[datetime, datetime]:
+    """The first instant of a month (``2026-11``) and of the next, in China Standard Time."""
+    year, number = (int(part) for part in month.split("-"))
+    start = datetime(year, number, 1, tzinfo=CST)
+    end = datetime(year + number // 12, number % 12 + 1, 1, tzinfo=CST)
+    return start, end

@@ -10,9 +10,11 @@ cannot bring it back: the block no longer opens.
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Mapping, Sequence
 
 import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import AsyncConnection
 
 from wangge.events import RecordedEvent, default_catalogue
 from wangge.events.db import insert_many
@@ -79,3 +81,11 @@ class CallerPhones(Projection):
     async def _erased(self, ctx: ApplyContext, data: CallerErased) -> None:
         phones = ctx.tables["phones"]
         await ctx.conn.execute(sa.delete(phones).where(phones.c.ticket_id == data.ticket_id))
+
+
+async def tickets_of_phone(
+    conn: AsyncConnection, tables: Mapping[str, sa.Table], phone_hash: str
+) -> list[uuid.UUID]:
+    """The tickets called in from the number of this keyed hash, in id order."""
+    t = tables["phones"]
+    return sorted(await conn.scalars(sa.select(t.c.ticket_id).where(t.c.phone_hash == phone_hash)))

@@ -1,4 +1,5 @@
-"""Tickets as rows: what the ticket routes and, later, the inbox and the metrics read.
+"""Tickets as rows: what the ticket routes, the background jobs, Open311 and the metrics read,
+with the queries they read it by.
 
 Free texts are kept as their redacted copies, whatever the event carried (tickets taken in
 before their texts were sealed carry them in full), beside the sealed blocks the views open
@@ -7,7 +8,8 @@ with the ticket's data key; the caller's erasure drops the blocks and the masks.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+import uuid
+from collections.abc import Collection, Mapping, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -335,3 +337,113 @@ def _near(
         ):
             open_duplicate = row.ticket_id
     return Neighbours(open_duplicate=open_duplicate, recent=tuple(recent))
+
+
+async def ticket_row(
+    conn: AsyncConnection, tables: Mapping[str, sa.Table], ticket_id: uuid.UUID
+) -> dict[str, Any] | None:
+    """A ticket's row (None: no such ticket)."""
+    t = tables["tickets"]
+    row = (await conn.execute(sa.select(t).where(t.c.ticket_id == ticket_id))).mappings().first()
+    return None if row is None else dict(row)
+
+
+async def in_triage(conn: AsyncConnection, tables: Mapping[str, sa.Table]) -> list[dict[str, Any]]:
+    """The rows of the tickets waiting for a grid, oldest first."""
+    t = tables["tickets"]
+    rows = await conn.execute(
+        sa.select(t).where(t.c.status == Status.TRIAGE).order_by(t.c.received_at)
+    )
+    return [dict(row) for row in rows.mappings()]
+
+
+async def grids_of(
+    conn: AsyncConnection, tables: Mapping[str, sa.Table], ticket_ids: Sequence[uuid.UUID]
+) -> list[tuple[uuid.UUID, uuid.UUID | None]]:
+    """The grid of each known ticket among ``ticket_ids`` (None: no grid took it)."""
+    t = tables["tickets"]
+    rows = await conn.execute(
+        sa.select(t.c.ticket_id, t.c.grid_id).where(t.c.ticket_id.in_(ticket_ids))
+    )
+    return [(row.ticket_id, row.grid_id) for row in rows]
+
+
+async def through_door(
+    conn: AsyncConnection,
+    tables: Mapping[str, sa.Table],
+    door: str,
+    *,
+    numbers: Sequence[str] = (),
+    received: tuple[datetime, datetime] | None = None,
+    categories: Sequence[str] = (),
+    status_in: Collection[str] | None = None,
+    status_not_in: Collection[str] | None = None,
+    offset: int = 0,
+    limit: int,
+) -> list[Any]:
+    """The rows of the tickets that came in through ``door``, newest first: those numbered
+    ``numbers``, or else those ``received`` in the window (from, to); of ``categories`` and
+    statuses when given."""
+    t = tables["tickets"]
+    query = sa.select(t).where(t.c.door == door)
+    if numbers:
+        query = query.where(t.c.ticket_number.in_(numbers))
+    elif received is not None:
+        query = query.where(t.c.received_at >= received[0], t.c.received_at <= received[1])
+    if categories:
+        query = query.where(t.c.category.in_(categories))
+    if status_in is not None:
+        query = query.where(t.c.status.in_(status_in))
+    if status_not_in is not None:
+        query = query.where(t.c.status.not_in(status_not_in))
+    query = query.order_by(t.c.received_at.desc(), t.c.ticket_number)
+    return list((await conn.execute(query.offset(offset).limit(limit))).all())
+
+
+async def due_replies(
+    conn: AsyncConnection, tables: Mapping[str, sa.Table], now: datetime, limit: int
+) -> list[Any]:
+    """The rows of the replies whose next delivery attempt is due, the longest waiting first."""
+    t = tables["tickets"]
+    rows = await conn.execute(
+        sa.select(t)
+        .where(t.c.delivery_status == "pending", t.c.next_attempt_at <= now)
+        .order_by(t.c.next_attempt_at)
+        .limit(limit)
+    )
+    return list(rows.all())
+
+
+async def to_remind(
+    conn: AsyncConnection,
+    tables: Mapping[str, sa.Table],
+    statuses: Collection[str],
+    *,
+    now: datetime,
+    due_soon: timedelta,
+) -> list[uuid.UUID]:
+    """Tickets in ``statuses`` due within ``due_soon`` and not reminded yet, or overdue and
+    reminded only that they were due soon."""
+    t = tables["tickets"]
+    rows = await conn.execute(
+        sa.select(t.c.ticket_id).where(
+            t.c.status.in_(statuses),
+            t.c.deadline <= now + due_soon,
+            sa.or_(
+                t.c.reminder.is_(None),
+                sa.and_(t.c.reminder == "due_soon", t.c.deadline <= now),
+            ),
+        )
+    )
+    return list(rows.scalars().all())
+
+
+async def triage_places(conn: AsyncConnection, tables: Mapping[str, sa.Table]) -> list[Any]:
+    """Where each ticket in triage is (its address and point), to route it again."""
+    t = tables["tickets"]
+    rows = await conn.execute(
+        sa.select(t.c.ticket_id, t.c.address, t.c.longitude, t.c.latitude).where(
+            t.c.status == Status.TRIAGE
+        )
+    )
+    return list(rows.all())
