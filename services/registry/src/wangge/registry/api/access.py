@@ -8,12 +8,11 @@ probed for is registered elsewhere. Every route names one of the role sets below
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated
 
-import sqlalchemy as sa
 from fastapi import Depends
 
-from wangge.service import NotFound
+from wangge.governance.errors import NotFound
 from wangge.service.auth import ANY_DEPARTMENT, Principal, require
 
 STAFF = ("grid_worker", "community_staff", "subdistrict_admin")
@@ -37,11 +36,3 @@ def ensure_visible(principal: Principal, scope: str | None, what: str) -> None:
     """404 for a record outside the caller's places (see the module's note)."""
     if not in_scope(principal, scope):
         raise NotFound(f"no {what}")
-
-
-def scope_filter(principal: Principal, column: sa.ColumnElement[Any]) -> sa.ColumnElement[bool]:
-    """A WHERE clause keeping rows whose scope column lies in the caller's places."""
-    clauses = [
-        sa.or_(column == place, column.like(f"{place}-%")) for place in sorted(principal.places)
-    ]
-    return sa.or_(*clauses) if clauses else sa.false()

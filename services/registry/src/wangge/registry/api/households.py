@@ -6,23 +6,23 @@ import uuid
 from datetime import date, datetime
 from typing import Annotated, Any
 
-import sqlalchemy as sa
 from fastapi import APIRouter, Query, Response, status
 from pydantic import BaseModel, Field
 
 from wangge.governance.errors import Conflict
-from wangge.registry.api.access import Reader, Staff, ensure_visible, scope_filter
+from wangge.registry.api.access import Reader, Staff, ensure_visible
 from wangge.registry.api.bounds import Moment, Page, Size
-from wangge.registry.api.deps import ReadConnection
+from wangge.registry.api.deps import Core, ReadConnection
 from wangge.registry.api.history import HistoryPage, stream_history
-from wangge.registry.api.people import Views
+from wangge.registry.api.people import place_in_scope, visible_person
 from wangge.registry.domain import households
 from wangge.registry.domain.households import HouseholdType, Relationship
 from wangge.registry.handlers import households as handlers
-from wangge.registry.projections.people import as_of
+from wangge.registry.handlers.persons import today
+from wangge.registry.projections import people
+from wangge.registry.projections.views import Views
 from wangge.service.auth import Principal
 from wangge.service.commands import Command, set_etag
-from wangge.service.deps import State
 
 router = APIRouter(prefix="/households", tags=["households"])
 
@@ -110,66 +110,24 @@ class HouseholdPage(BaseModel):
     size: int
 
 
-def _household_query(views: Views) -> sa.Select[Any]:
-    h, pl = views.people["households"], views.places
-    return sa.select(h, pl.c.scope, pl.c.address).select_from(
-        h.join(pl, pl.c.place_id == h.c.dwelling_id)
-    )
-
-
 async def _visible(
-    conn: ReadConnection, state: State, principal: Principal, household_id: uuid.UUID
+    conn: ReadConnection, core: Core, principal: Principal, household_id: uuid.UUID
 ) -> tuple[Views, Any]:
-    views = await Views.of(conn, state)
-    h = views.people["households"]
-    row = (
-        await conn.execute(_household_query(views).where(h.c.household_id == household_id))
-    ).first()
+    views = await Views.of(conn, core)
+    row = await people.household(conn, views.people, views.places, household_id)
     ensure_visible(principal, row.scope if row is not None else None, f"household {household_id}")
     return views, row
 
 
 async def card(
-    conn: ReadConnection, state: State, principal: Principal, household_id: uuid.UUID,
+    conn: ReadConnection, core: Core, principal: Principal, household_id: uuid.UUID,
     on: date | None = None, known_at: datetime | None = None,
 ) -> HouseholdCard:  # fmt: skip
-    """The household card as of ``on`` (default today), as known at ``known_at``.
-
-    One query reads the household, its members and their tags (a row per member and tag), and
-    the scope is checked on it before anything is returned: a card is the register's most read
-    page, and each round trip more showed in its tail latency.
-    """
-    from wangge.registry.handlers.persons import today
-
-    views = await Views.of(conn, state)
+    """The household card as of ``on`` (default today), as known at ``known_at``; the scope is
+    checked on the card's rows before anything is returned."""
+    views = await Views.of(conn, core)
     on = on or today()
-    h, pl = views.people["households"], views.places
-    m, p, t = views.people["memberships"], views.persons, views.people["tags"]
-    columns = (
-        h.c.household_id, h.c.number, h.c.type, h.c.dwelling_id, h.c.head_person_id,
-        h.c.version, pl.c.address, pl.c.scope, m.c.person_id, m.c.relationship, m.c.valid_from,
-        p.c.name_masked, p.c.identity_masked, p.c.sex, p.c.birth_year, p.c.residence_status,
-        t.c.tag,
-    )  # fmt: skip
-    query = (
-        sa.select(*columns)
-        .select_from(
-            h.join(pl, pl.c.place_id == h.c.dwelling_id)
-            .outerjoin(m, sa.and_(m.c.household_id == h.c.household_id, *as_of(m, on, known_at)))
-            .outerjoin(p, p.c.person_id == m.c.person_id)
-            .outerjoin(
-                t,
-                sa.and_(
-                    t.c.person_id == m.c.person_id,
-                    t.c.valid_from <= on,
-                    sa.or_(t.c.ended_on.is_(None), t.c.ended_on > on),
-                ),
-            )
-        )
-        .where(h.c.household_id == household_id)
-        .order_by(m.c.relationship != "head", m.c.valid_from, m.c.person_id, t.c.tag)
-    )
-    rows = list(await conn.execute(query))
+    rows = await people.household_card(conn, views.people, views.places, household_id, on, known_at)
     row = rows[0] if rows else None
     ensure_visible(principal, row.scope if row is not None else None, f"household {household_id}")
     assert row is not None
@@ -195,11 +153,11 @@ async def card(
 
 
 async def _respond(
-    conn: ReadConnection, state: State, principal: Principal, response: Response,
+    conn: ReadConnection, core: Core, principal: Principal, response: Response,
     household_id: uuid.UUID,
 ) -> HouseholdCard:  # fmt: skip
     await conn.rollback()  # a snapshot that sees the command's commit
-    result = await card(conn, state, principal, household_id)
+    result = await card(conn, core, principal, household_id)
     set_etag(response, result.version)
     return result
 
@@ -207,12 +165,12 @@ async def _respond(
 @router.post("", status_code=status.HTTP_201_CREATED, response_model=HouseholdCard)
 async def register_household(
     body: HouseholdCreate, principal: Staff, command: Command, conn: ReadConnection,
-    state: State, response: Response,
+    core: Core, response: Response,
 ) -> HouseholdCard:  # fmt: skip
     """Register a household at a dwelling in the caller's places; its head is a member."""
-    views = await Views.of(conn, state)
-    await views.place_in_scope(
-        conn, principal, body.dwelling_id, field="dwelling_id", what="dwelling"
+    views = await Views.of(conn, core)
+    await place_in_scope(
+        conn, views, principal, body.dwelling_id, field="dwelling_id", what="dwelling"
     )
     await _not_in_another_household(conn, views, principal, body.head_person_id, None)
     result = await handlers.register_household(
@@ -220,14 +178,14 @@ async def register_household(
     )
     household_id = uuid.UUID(result.stream_id.removeprefix("household-"))
     response.headers["Location"] = f"/households/{household_id}"
-    return await _respond(conn, state, principal, response, household_id)
+    return await _respond(conn, core, principal, response, household_id)
 
 
 async def _not_in_another_household(
     conn: ReadConnection, views: Views, principal: Principal, person_id: uuid.UUID,
     household_id: uuid.UUID | None,
 ) -> None:  # fmt: skip
-    person = await views.person(conn, principal, person_id)
+    person = await visible_person(conn, views, principal, person_id)
     if person.household_id is not None and person.household_id != household_id:
         raise Conflict(
             f"the person belongs to household {person.household_id}; they leave it first",
@@ -239,26 +197,20 @@ async def _not_in_another_household(
 async def list_households(
     principal: Reader,
     conn: ReadConnection,
-    state: State,
+    core: Core,
     dwelling_id: uuid.UUID | None = None,
     number: Annotated[str | None, Query(max_length=40)] = None,
     page: Page = 1,
     size: Size = 50,
 ) -> HouseholdPage:
     """Households in the caller's places."""
-    views = await Views.of(conn, state)
-    h = views.people["households"]
-    query = _household_query(views).where(scope_filter(principal, views.places.c.scope))
-    if dwelling_id is not None:
-        query = query.where(h.c.dwelling_id == dwelling_id)
-    if number is not None:
-        query = query.where(h.c.number == number)
-    total = await conn.scalar(sa.select(sa.func.count()).select_from(query.subquery()))
-    rows = await conn.execute(
-        query.order_by(views.places.c.address, h.c.number).offset((page - 1) * size).limit(size)
-    )
+    views = await Views.of(conn, core)
+    rows, total = await people.households_page(
+        conn, views.people, views.places, within=principal.places, dwelling_id=dwelling_id,
+        number=number, page=page, size=size,
+    )  # fmt: skip
     items = [HouseholdSummary.model_validate(r, from_attributes=True) for r in rows]
-    return HouseholdPage(items=items, total=int(total or 0), page=page, size=size)
+    return HouseholdPage(items=items, total=total, page=page, size=size)
 
 
 @router.get("/{household_id}", response_model=HouseholdCard)
@@ -266,7 +218,7 @@ async def household_card(
     household_id: uuid.UUID,
     principal: Reader,
     conn: ReadConnection,
-    state: State,
+    core: Core,
     response: Response,
     as_of_date: Annotated[
         date | None, Query(alias="as_of", description="members on this date (default: today)")
@@ -277,7 +229,7 @@ async def household_card(
     ] = None,
 ) -> HouseholdCard:
     """The household card (户卡) with its members, masked; "as of" a date, "as known at" a time."""
-    result = await card(conn, state, principal, household_id, as_of_date, known_at)
+    result = await card(conn, core, principal, household_id, as_of_date, known_at)
     set_etag(response, result.version)
     return result
 
@@ -285,48 +237,48 @@ async def household_card(
 @router.post("/{household_id}/members", response_model=HouseholdCard)
 async def add_member(
     household_id: uuid.UUID, body: MemberCreate, principal: Staff, command: Command,
-    conn: ReadConnection, state: State, response: Response,
+    conn: ReadConnection, core: Core, response: Response,
 ) -> HouseholdCard:  # fmt: skip
     """A person joins the household (they belong to no other)."""
-    views, _ = await _visible(conn, state, principal, household_id)
+    views, _ = await _visible(conn, core, principal, household_id)
     await _not_in_another_household(conn, views, principal, body.person_id, household_id)
     await handlers.join_household(
         command.commands, handlers.JoinHousehold(household_id=household_id, **dict(body))
     )
-    return await _respond(conn, state, principal, response, household_id)
+    return await _respond(conn, core, principal, response, household_id)
 
 
 @router.post("/{household_id}/members/{person_id}/leave", response_model=HouseholdCard)
 async def remove_member(
     household_id: uuid.UUID, person_id: uuid.UUID, body: MemberLeave, principal: Staff,
-    command: Command, conn: ReadConnection, state: State, response: Response,
+    command: Command, conn: ReadConnection, core: Core, response: Response,
 ) -> HouseholdCard:  # fmt: skip
     """A member leaves the household on a date."""
-    await _visible(conn, state, principal, household_id)
+    await _visible(conn, core, principal, household_id)
     await handlers.leave_household(
         command.commands,
         handlers.LeaveHousehold(household_id=household_id, person_id=person_id, **dict(body)),
     )
-    return await _respond(conn, state, principal, response, household_id)
+    return await _respond(conn, core, principal, response, household_id)
 
 
 @router.post("/{household_id}/head", response_model=HouseholdCard)
 async def change_head(
     household_id: uuid.UUID, body: HeadChange, principal: Staff, command: Command,
-    conn: ReadConnection, state: State, response: Response,
+    conn: ReadConnection, core: Core, response: Response,
 ) -> HouseholdCard:  # fmt: skip
     """Another member becomes head of household."""
-    await _visible(conn, state, principal, household_id)
+    await _visible(conn, core, principal, household_id)
     await handlers.change_head(
         command.commands, handlers.ChangeHead(household_id=household_id, **dict(body))
     )
-    return await _respond(conn, state, principal, response, household_id)
+    return await _respond(conn, core, principal, response, household_id)
 
 
 @router.get("/{household_id}/history", response_model=HistoryPage)
 async def household_history(
-    household_id: uuid.UUID, principal: Staff, conn: ReadConnection, state: State
+    household_id: uuid.UUID, principal: Staff, conn: ReadConnection, core: Core
 ) -> HistoryPage:
     """Every change of a household, oldest first."""
-    await _visible(conn, state, principal, household_id)
-    return await stream_history(state.store, households.stream_id(household_id))
+    await _visible(conn, core, principal, household_id)
+    return await stream_history(core.store, households.stream_id(household_id))

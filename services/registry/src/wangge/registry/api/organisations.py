@@ -11,7 +11,6 @@ import uuid
 from datetime import date
 from typing import Annotated, Any
 
-import sqlalchemy as sa
 from fastapi import APIRouter, Depends, Query, Response, status
 from pydantic import BaseModel, Field
 from sqlalchemy.ext.asyncio import AsyncConnection
@@ -22,21 +21,20 @@ from wangge.governance.erasure import Erasure
 from wangge.governance.errors import NotFound
 from wangge.governance.personal import PHONE_SCHEMA
 from wangge.governance.redaction import redact
-from wangge.registry.api.access import ADMINS, STAFF, Reader, Staff, in_scope, scope_filter
+from wangge.registry.api.access import ADMINS, STAFF, Reader, Staff, in_scope
 from wangge.registry.api.bounds import Page, Size
-from wangge.registry.api.deps import ReadConnection
+from wangge.registry.api.deps import Core, Keys, ReadConnection
 from wangge.registry.api.history import HistoryPage, stream_history
-from wangge.registry.api.people import Keys, Views
+from wangge.registry.api.people import place_in_scope
 from wangge.registry.domain import organisations
 from wangge.registry.domain.identity import mask_name, mask_phone
 from wangge.registry.domain.organisations import ContactDetails, OrganisationKind
 from wangge.registry.handlers import organisations as handlers
 from wangge.registry.personal_data import KeyRing
-from wangge.registry.projections.organisations import OrganisationsAndThings
-from wangge.service.app import ServiceState
+from wangge.registry.projections import organisations as tables
+from wangge.registry.projections.views import Views
 from wangge.service.auth import Principal, require
 from wangge.service.commands import Command, set_etag
-from wangge.service.deps import State
 
 router = APIRouter(prefix="/organisations", tags=["organisations"])
 Admin = Annotated[Principal, Depends(require(*ADMINS))]
@@ -122,51 +120,15 @@ class OrganisationPage(BaseModel):
     size: int
 
 
-class Reads:
-    """The active tables an organisation or thing route reads: its own and the place tree's."""
-
-    def __init__(self, views: Views, own: Any) -> None:
-        self.views = views
-        self.places: sa.Table = views.places
-        self.organisations: sa.Table = own["organisations"]
-        self.things: sa.Table = own["things"]
-        self.inspections: sa.Table = own["inspections"]
-
-    @classmethod
-    async def of(cls, conn: AsyncConnection, state: ServiceState) -> Reads:
-        """The tables of a running registry."""
-        views = await Views.of(conn, state)  # its one query found every generation
-        own = state.service_projection(OrganisationsAndThings.name)
-        return cls(views, own.tables(views.generations[own.name]))
-
-    def organisation_query(self) -> sa.Select[Any]:
-        """Organisations with the scope and address of their place."""
-        o, pl = self.organisations, self.places
-        return sa.select(o, pl.c.scope, pl.c.address.label("place_address")).select_from(
-            o.join(pl, pl.c.place_id == o.c.place_id)
-        )
-
-    async def place_in_scope(
-        self, conn: AsyncConnection, principal: Principal, place_id: uuid.UUID, field: str
-    ) -> None:
-        """404 naming ``field`` unless the place lies in the caller's places."""
-        await self.views.place_in_scope(conn, principal, place_id, field=field)
-
-    async def organisation(
-        self, conn: AsyncConnection, principal: Principal, organisation_id: uuid.UUID,
-        field: str | None = None,
-    ) -> Any:  # fmt: skip
-        """An organisation's row the caller may see (404, naming ``field`` if given)."""
-        row = (
-            await conn.execute(
-                self.organisation_query().where(
-                    self.organisations.c.organisation_id == organisation_id
-                )
-            )
-        ).first()
-        if row is None or not in_scope(principal, row.scope):
-            raise NotFound(f"no organisation {organisation_id}", field=field)
-        return row
+async def visible_organisation(
+    conn: AsyncConnection, views: Views, principal: Principal, organisation_id: uuid.UUID,
+    field: str | None = None,
+) -> Any:  # fmt: skip
+    """An organisation's row the caller may see (404, naming ``field`` if given)."""
+    row = await tables.organisation(conn, views.organisations, views.places, organisation_id)
+    if row is None or not in_scope(principal, row.scope):
+        raise NotFound(f"no organisation {organisation_id}", field=field)
+    return row
 
 
 def _read(row: Any) -> OrganisationRead:
@@ -198,18 +160,18 @@ async def _unmasked(
 
 
 async def _visible(
-    conn: ReadConnection, state: State, principal: Principal, organisation_id: uuid.UUID
-) -> tuple[Reads, Any]:
-    reads = await Reads.of(conn, state)
-    return reads, await reads.organisation(conn, principal, organisation_id)
+    conn: ReadConnection, core: Core, principal: Principal, organisation_id: uuid.UUID
+) -> tuple[Views, Any]:
+    views = await Views.of(conn, core)
+    return views, await visible_organisation(conn, views, principal, organisation_id)
 
 
 async def _respond(
-    conn: ReadConnection, state: State, keys: KeyRing, principal: Principal,
+    conn: ReadConnection, core: Core, keys: KeyRing, principal: Principal,
     response: Response, organisation_id: uuid.UUID,
 ) -> OrganisationRead:  # fmt: skip
     await conn.rollback()  # a snapshot that sees the command's commit
-    _, row = await _visible(conn, state, principal, organisation_id)
+    _, row = await _visible(conn, core, principal, organisation_id)
     set_etag(response, row.version)
     return await _unmasked(conn, keys, principal, row)
 
@@ -217,26 +179,26 @@ async def _respond(
 @router.post("", status_code=status.HTTP_201_CREATED, response_model=OrganisationRead)
 async def register_organisation(
     body: OrganisationCreate, principal: Staff, command: Command, keys: Keys,
-    conn: ReadConnection, state: State, response: Response,
+    conn: ReadConnection, core: Core, response: Response,
 ) -> OrganisationRead:  # fmt: skip
     """Register an organisation at a place in the caller's places; one code, one organisation.
 
     Its contact person's name and phone are sealed under a data key of their own."""
-    reads = await Reads.of(conn, state)
-    await reads.place_in_scope(conn, principal, body.place_id, "place_id")
+    views = await Views.of(conn, core)
+    await place_in_scope(conn, views, principal, body.place_id, field="place_id")
     result = await handlers.register_organisation(
         command.commands, keys, handlers.RegisterOrganisation(**dict(body))
     )
     organisation_id = uuid.UUID(result.stream_id.removeprefix("organisation-"))
     response.headers["Location"] = f"/organisations/{organisation_id}"
-    return await _respond(conn, state, keys, principal, response, organisation_id)
+    return await _respond(conn, core, keys, principal, response, organisation_id)
 
 
 @router.get("", response_model=OrganisationPage)
 async def list_organisations(
     principal: Reader,
     conn: ReadConnection,
-    state: State,
+    core: Core,
     kind: OrganisationKind | None = None,
     place_id: Annotated[uuid.UUID | None, Query(description="at this place")] = None,
     uscc: Annotated[str | None, Query(max_length=30)] = None,
@@ -246,23 +208,14 @@ async def list_organisations(
 ) -> OrganisationPage:
     """Organisations in the caller's places, filtered by kind, place, code or closing; their
     contact persons masked."""
-    reads = await Reads.of(conn, state)
-    o = reads.organisations
-    query = reads.organisation_query().where(scope_filter(principal, reads.places.c.scope))
-    if kind is not None:
-        query = query.where(o.c.kind == kind.value)
-    if place_id is not None:
-        query = query.where(o.c.place_id == place_id)
-    if uscc is not None:
-        query = query.where(o.c.uscc == organisations.compact_uscc(uscc))
-    if closed is not None:
-        query = query.where(o.c.closed_on.is_not(None) if closed else o.c.closed_on.is_(None))
-    total = await conn.scalar(sa.select(sa.func.count()).select_from(query.subquery()))
-    rows = await conn.execute(
-        query.order_by(o.c.name, o.c.organisation_id).offset((page - 1) * size).limit(size)
-    )
+    views = await Views.of(conn, core)
+    rows, total = await tables.organisations_page(
+        conn, views.organisations, views.places, within=principal.places,
+        kind=kind.value if kind is not None else None, place_id=place_id, uscc=uscc,
+        closed=closed, page=page, size=size,
+    )  # fmt: skip
     items = [_read(r) for r in rows]
-    return OrganisationPage(items=items, total=int(total or 0), page=page, size=size)
+    return OrganisationPage(items=items, total=total, page=page, size=size)
 
 
 @router.get("/{organisation_id}", response_model=OrganisationRead)
@@ -271,12 +224,12 @@ async def read_organisation(
     principal: Reader,
     keys: Keys,
     conn: ReadConnection,
-    state: State,
+    core: Core,
     response: Response,
 ) -> OrganisationRead:
     """One organisation; its contact person unmasked for staff, masked for departments. Its
     ETag is the version for If-Match."""
-    _, row = await _visible(conn, state, principal, organisation_id)
+    _, row = await _visible(conn, core, principal, organisation_id)
     set_etag(response, row.version)
     return await _unmasked(conn, keys, principal, row)
 
@@ -284,57 +237,57 @@ async def read_organisation(
 @router.patch("/{organisation_id}", response_model=OrganisationRead)
 async def change_organisation_details(
     organisation_id: uuid.UUID, body: OrganisationUpdate, principal: Staff, command: Command,
-    keys: Keys, conn: ReadConnection, state: State, response: Response,
+    keys: Keys, conn: ReadConnection, core: Core, response: Response,
 ) -> OrganisationRead:  # fmt: skip
     """Change an organisation's name, kind, address or contact (send If-Match).
 
     A contact with the current contact's name is the same person (their key is kept); another
     name is another person, with a key of their own."""
-    await _visible(conn, state, principal, organisation_id)
+    await _visible(conn, core, principal, organisation_id)
     cmd = handlers.ChangeOrganisationDetails(
         organisation_id=organisation_id, **body.model_dump(exclude_unset=True)
     )
     await handlers.change_organisation_details(command.commands, keys, cmd)
-    return await _respond(conn, state, keys, principal, response, organisation_id)
+    return await _respond(conn, core, keys, principal, response, organisation_id)
 
 
 @router.post("/{organisation_id}/move", response_model=OrganisationRead)
 async def move_organisation(
     organisation_id: uuid.UUID, body: OrganisationMove, principal: Staff, command: Command,
-    keys: Keys, conn: ReadConnection, state: State, response: Response,
+    keys: Keys, conn: ReadConnection, core: Core, response: Response,
 ) -> OrganisationRead:  # fmt: skip
     """Move an organisation to another place in the caller's places."""
-    reads, _ = await _visible(conn, state, principal, organisation_id)
-    await reads.place_in_scope(conn, principal, body.place_id, "place_id")
+    views, _ = await _visible(conn, core, principal, organisation_id)
+    await place_in_scope(conn, views, principal, body.place_id, field="place_id")
     await handlers.move_organisation(
         command.commands,
         handlers.MoveOrganisation(organisation_id=organisation_id, place_id=body.place_id),
     )
-    return await _respond(conn, state, keys, principal, response, organisation_id)
+    return await _respond(conn, core, keys, principal, response, organisation_id)
 
 
 @router.post("/{organisation_id}/close", response_model=OrganisationRead)
 async def close_organisation(
     organisation_id: uuid.UUID, body: OrganisationClose, principal: Staff, command: Command,
-    keys: Keys, conn: ReadConnection, state: State, response: Response,
+    keys: Keys, conn: ReadConnection, core: Core, response: Response,
 ) -> OrganisationRead:  # fmt: skip
     """Record that an organisation closed; it stays on record and no longer changes."""
-    await _visible(conn, state, principal, organisation_id)
+    await _visible(conn, core, principal, organisation_id)
     await handlers.close_organisation(
         command.commands, handlers.CloseOrganisation(organisation_id=organisation_id, **dict(body))
     )
-    return await _respond(conn, state, keys, principal, response, organisation_id)
+    return await _respond(conn, core, keys, principal, response, organisation_id)
 
 
 @router.delete("/{organisation_id}/contacts/{contact_id}", response_model=OrganisationRead)
 async def erase_contact(
     organisation_id: uuid.UUID, contact_id: uuid.UUID, body: Erasure, principal: Admin,
-    command: Command, keys: Keys, conn: ReadConnection, state: State, response: Response,
+    command: Command, keys: Keys, conn: ReadConnection, core: Core, response: Response,
 ) -> OrganisationRead:  # fmt: skip
     """Erase a contact person, current or former (crypto-shredding): their key is destroyed
     for good, and a contact written in clear before sealing is dropped from every read. Once
     is enough: erasing again changes nothing. An id the organisation never had is a 404."""
-    await _visible(conn, state, principal, organisation_id)
+    await _visible(conn, core, principal, organisation_id)
     await handlers.erase_contact(
         command.commands, keys,
         handlers.EraseContact(
@@ -342,7 +295,7 @@ async def erase_contact(
             legal_ground=body.legal_ground,
         ),
     )  # fmt: skip
-    return await _respond(conn, state, keys, principal, response, organisation_id)
+    return await _respond(conn, core, keys, principal, response, organisation_id)
 
 
 _MASKS = {"contact_name": mask_name, "contact_phone": mask_phone, "reason": redact}
@@ -362,8 +315,8 @@ def _shown(event: DomainEvent) -> dict[str, Any]:
 
 @router.get("/{organisation_id}/history", response_model=HistoryPage)
 async def organisation_history(
-    organisation_id: uuid.UUID, principal: Reader, conn: ReadConnection, state: State
+    organisation_id: uuid.UUID, principal: Reader, conn: ReadConnection, core: Core
 ) -> HistoryPage:
     """Every change of an organisation, oldest first (contact persons masked)."""
-    await _visible(conn, state, principal, organisation_id)
-    return await stream_history(state.store, organisations.stream_id(organisation_id), show=_shown)
+    await _visible(conn, core, principal, organisation_id)
+    return await stream_history(core.store, organisations.stream_id(organisation_id), show=_shown)

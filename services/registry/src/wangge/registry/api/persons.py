@@ -8,30 +8,20 @@ from contextlib import asynccontextmanager
 from datetime import date, datetime
 from typing import Annotated, Any
 
-import sqlalchemy as sa
 from fastapi import APIRouter, Depends, Query, Response, status
 from pydantic import BaseModel, Field
 
 from wangge.events import DomainEvent
 from wangge.events.sealing import Sealed
 from wangge.events.store import AppendResult
-from wangge.governance.addresses import normalise_address
 from wangge.governance.erasure import Erasure
 from wangge.governance.errors import Forbidden
 from wangge.governance.personal import PHONE_SCHEMA
-from wangge.registry.api.access import (
-    ADMINS,
-    MANAGERS,
-    Reader,
-    Staff,
-    in_scope,
-    scope_filter,
-)
+from wangge.registry.api.access import ADMINS, MANAGERS, Reader, Staff, in_scope
 from wangge.registry.api.bounds import Moment, Page, Size
-from wangge.registry.api.deps import ReadConnection
+from wangge.registry.api.deps import Core, Keys, ReadConnection
 from wangge.registry.api.history import HistoryPage, stream_history
-from wangge.registry.api.people import Core, Keys, PersonRead, Views
-from wangge.registry.config import RegistrySettings
+from wangge.registry.api.people import PersonRead, place_in_scope, visible_person
 from wangge.registry.domain import persons
 from wangge.registry.domain.identity import parse_identity_number
 from wangge.registry.domain.persons import (
@@ -45,10 +35,10 @@ from wangge.registry.domain.persons import (
 )
 from wangge.registry.handlers import persons as handlers
 from wangge.registry.handlers.persons import TooManyDisclosures
-from wangge.registry.projections.people import as_of
+from wangge.registry.projections import people
+from wangge.registry.projections.views import Views
 from wangge.service.auth import Principal, require
 from wangge.service.commands import Command, set_etag
-from wangge.service.deps import State
 from wangge.service.responses import problems
 
 router = APIRouter(prefix="/persons", tags=["persons"])
@@ -172,18 +162,18 @@ class PersonPage(BaseModel):
 
 
 async def _dwelling_in_scope(
-    conn: ReadConnection, state: State, principal: Principal, dwelling_id: uuid.UUID
+    conn: ReadConnection, core: Core, principal: Principal, dwelling_id: uuid.UUID
 ) -> None:
-    views = await Views.of(conn, state)
-    await views.place_in_scope(conn, principal, dwelling_id, field="dwelling_id", what="dwelling")
+    views = await Views.of(conn, core)
+    await place_in_scope(conn, views, principal, dwelling_id, field="dwelling_id", what="dwelling")
 
 
 async def _respond(
-    conn: ReadConnection, state: State, principal: Principal, response: Response,
+    conn: ReadConnection, core: Core, principal: Principal, response: Response,
     person_id: uuid.UUID,
 ) -> PersonRead:  # fmt: skip
     await conn.rollback()  # a snapshot that sees the command's commit
-    person = await (await Views.of(conn, state)).person(conn, principal, person_id)
+    person = await visible_person(conn, await Views.of(conn, core), principal, person_id)
     set_etag(response, person.version)
     return person
 
@@ -194,7 +184,7 @@ def _person_id(result: AppendResult) -> uuid.UUID:
 
 @asynccontextmanager
 async def _holder_named_in_scope(
-    conn: ReadConnection, state: State, principal: Principal
+    conn: ReadConnection, core: Core, principal: Principal
 ) -> AsyncIterator[None]:
     """Name the holder of a taken identity number only to a caller whose places cover them.
 
@@ -206,8 +196,9 @@ async def _holder_named_in_scope(
         yield
     except persons.DuplicatePerson as duplicate:
         await conn.rollback()  # a snapshot that sees a holder who registered concurrently
-        views = await Views.of(conn, state)
-        if in_scope(principal, await views.person_scope(conn, duplicate.existing)):
+        views = await Views.of(conn, core)
+        scope = await people.person_scope(conn, views.people, views.places, duplicate.existing)
+        if in_scope(principal, scope):
             raise persons.DuplicatePerson(duplicate.existing, named=True) from None
         raise persons.DuplicatePerson(duplicate.existing) from None
 
@@ -215,7 +206,7 @@ async def _holder_named_in_scope(
 @router.post("", status_code=status.HTTP_201_CREATED, response_model=PersonRead)
 async def register_person(
     body: PersonCreate, principal: Staff, command: Command, keys: Keys,
-    conn: ReadConnection, state: State, response: Response,
+    conn: ReadConnection, core: Core, response: Response,
 ) -> PersonRead:  # fmt: skip
     """Register a person at a dwelling in the caller's places; one identity number, one person.
 
@@ -227,21 +218,21 @@ async def register_person(
     answers whether it is held inside the caller's places; nothing more is told: no person, no
     place.
     """
-    await _dwelling_in_scope(conn, state, principal, body.dwelling_id)
-    async with _holder_named_in_scope(conn, state, principal):
+    await _dwelling_in_scope(conn, core, principal, body.dwelling_id)
+    async with _holder_named_in_scope(conn, core, principal):
         result = await handlers.register_person(
             command.commands, keys, handlers.RegisterPerson(**dict(body))
         )
     person_id = _person_id(result)
     response.headers["Location"] = f"/persons/{person_id}"
-    return await _respond(conn, state, principal, response, person_id)
+    return await _respond(conn, core, principal, response, person_id)
 
 
 @router.get("", response_model=PersonPage)
 async def search_persons(
     principal: Reader,
     conn: ReadConnection,
-    state: State,
+    core: Core,
     name: Annotated[str | None, Query(max_length=100, description="part of the name")] = None,
     address: Annotated[str | None, Query(max_length=200)] = None,
     tag: Annotated[str | None, Query(max_length=40)] = None,
@@ -252,52 +243,39 @@ async def search_persons(
     """Persons in the caller's places, by name, address, tag or status; masked, paginated."""
     if name is not None and principal.department_only:
         raise Forbidden("departments do not search by name", field="query/name")
-    views = await Views.of(conn, state)
-    p, pl = views.persons, views.places
-    query = views.person_query().where(scope_filter(principal, pl.c.scope))
-    if name:
-        query = query.where(p.c.name.contains(name.strip(), autoescape=True))
-    if address:
-        query = query.where(pl.c.address_key.contains(normalise_address(address), autoescape=True))
-    if tag:
-        if principal.department_only and tag in RESTRICTED_TAGS:
-            raise Forbidden("departments do not search by this tag", field="query/tag")
-        tags = views.people["tags"]
-        query = query.where(
-            sa.exists().where(
-                tags.c.person_id == p.c.person_id, tags.c.tag == tag, tags.c.ended_on.is_(None)
-            )
-        )
-    if residence_status is not None:
-        query = query.where(p.c.residence_status == residence_status.value)
-    total = await conn.scalar(sa.select(sa.func.count()).select_from(query.subquery()))
-    rows = await conn.execute(
-        query.order_by(pl.c.address, p.c.person_id).offset((page - 1) * size).limit(size)
-    )
+    if tag and principal.department_only and tag in RESTRICTED_TAGS:
+        raise Forbidden("departments do not search by this tag", field="query/tag")
+    views = await Views.of(conn, core)
+    rows, total = await people.persons_page(
+        conn, views.people, views.places, within=principal.places, name=name, address=address,
+        tag=tag, residence_status=residence_status.value if residence_status else None,
+        page=page, size=size,
+    )  # fmt: skip
     items = [PersonRead.model_validate(r, from_attributes=True) for r in rows]
-    return PersonPage(items=items, total=int(total or 0), page=page, size=size)
+    return PersonPage(items=items, total=total, page=page, size=size)
 
 
 @router.post("/lookup", response_model=PersonRead)
 async def lookup_by_identity_number(
-    body: IdentityLookup, principal: Staff, keys: Keys, conn: ReadConnection, state: State,
+    body: IdentityLookup, principal: Staff, keys: Keys, conn: ReadConnection, core: Core,
     response: Response,
 ) -> PersonRead:  # fmt: skip
     """The person with an identity number (exact match; POST keeps the number out of URLs)."""
     identity = parse_identity_number(body.identity_number, today=handlers.today())
-    views = await Views.of(conn, state)
-    person = await views.person(conn, principal, identity_hash=keys.identity_hash(identity.number))
+    views = await Views.of(conn, core)
+    identity_hash = keys.identity_hash(identity.number)
+    person = await visible_person(conn, views, principal, identity_hash=identity_hash)
     set_etag(response, person.version)
     return person
 
 
 @router.get("/{person_id}", response_model=PersonRead)
 async def read_person(
-    person_id: uuid.UUID, principal: Reader, conn: ReadConnection, state: State,
+    person_id: uuid.UUID, principal: Reader, conn: ReadConnection, core: Core,
     response: Response,
 ) -> PersonRead:  # fmt: skip
     """A person, masked (names, identity numbers and phones show only a few characters)."""
-    person = await (await Views.of(conn, state)).person(conn, principal, person_id)
+    person = await visible_person(conn, await Views.of(conn, core), principal, person_id)
     set_etag(response, person.version)
     return person
 
@@ -314,12 +292,11 @@ async def read_personal_data(
     command: Command,
     keys: Keys,
     conn: ReadConnection,
-    state: State,
+    core: Core,
 ) -> PersonalData:
     """The unmasked data of a person in the caller's places: audited, and rate limited."""
-    await (await Views.of(conn, state)).person(conn, principal, person_id)
-    settings = state.settings
-    per_minute = settings.disclosures_per_minute if isinstance(settings, RegistrySettings) else 30
+    await visible_person(conn, await Views.of(conn, core), principal, person_id)
+    per_minute = core.settings.disclosures_per_minute
     loaded = await handlers.load_person(command.commands, person_id, "person_id")
     opened = await handlers.disclose(
         command.commands, keys, person=loaded, fields=sorted(PersonalData.model_fields),
@@ -331,23 +308,23 @@ async def read_personal_data(
 @router.delete("/{person_id}/personal-data", status_code=status.HTTP_200_OK)
 async def erase_personal_data(
     person_id: uuid.UUID, body: Erasure, principal: Admin, command: Command, core: Core,
-    conn: ReadConnection, state: State, response: Response,
+    conn: ReadConnection, response: Response,
 ) -> PersonRead:  # fmt: skip
     """Erase a person's personal data (crypto-shredding): their key is destroyed for good."""
-    await (await Views.of(conn, state)).person(conn, principal, person_id)
+    await visible_person(conn, await Views.of(conn, core), principal, person_id)
     await handlers.erase(
         command.commands, core, handlers.Erase(person_id=person_id, legal_ground=body.legal_ground)
     )
-    return await _respond(conn, state, principal, response, person_id)
+    return await _respond(conn, core, principal, response, person_id)
 
 
 async def _change(
-    conn: ReadConnection, state: State, principal: Principal, response: Response,
+    conn: ReadConnection, core: Core, principal: Principal, response: Response,
     person_id: uuid.UUID, run: Callable[[], Awaitable[object]],
 ) -> PersonRead:  # fmt: skip
-    await (await Views.of(conn, state)).person(conn, principal, person_id)
+    await visible_person(conn, await Views.of(conn, core), principal, person_id)
     await run()
-    return await _respond(conn, state, principal, response, person_id)
+    return await _respond(conn, core, principal, response, person_id)
 
 
 @router.put(
@@ -355,7 +332,7 @@ async def _change(
 )
 async def correct_details(
     person_id: uuid.UUID, body: PersonDetails, principal: Staff, command: Command, keys: Keys,
-    conn: ReadConnection, state: State, response: Response,
+    conn: ReadConnection, core: Core, response: Response,
 ) -> PersonRead:  # fmt: skip
     """Correct a person's details (send If-Match).
 
@@ -369,10 +346,10 @@ async def correct_details(
     cmd = handlers.CorrectPerson(person_id=person_id, **dict(body))
 
     async def correct() -> None:
-        async with _holder_named_in_scope(conn, state, principal):
+        async with _holder_named_in_scope(conn, core, principal):
             await handlers.correct_person(command.commands, keys, cmd)
 
-    return await _change(conn, state, principal, response, person_id, correct)
+    return await _change(conn, core, principal, response, person_id, correct)
 
 
 @router.put(
@@ -382,13 +359,13 @@ async def correct_details(
 )
 async def change_residence(
     person_id: uuid.UUID, body: ResidenceUpdate, principal: Staff, command: Command,
-    conn: ReadConnection, state: State, response: Response,
+    conn: ReadConnection, core: Core, response: Response,
 ) -> PersonRead:  # fmt: skip
     """Record a new residence status (resident, floating, lodging, deceased)."""
     cmd = handlers.ChangeResidence(person_id=person_id, **dict(body))
     return await _change(
         conn,
-        state,
+        core,
         principal,
         response,
         person_id,
@@ -401,14 +378,14 @@ async def change_residence(
 )
 async def move_in(
     person_id: uuid.UUID, body: MoveInCreate, principal: Staff, command: Command, keys: Keys,
-    conn: ReadConnection, state: State, response: Response,
+    conn: ReadConnection, core: Core, response: Response,
 ) -> PersonRead:  # fmt: skip
     """Record a move into a dwelling of the caller's places."""
-    await _dwelling_in_scope(conn, state, principal, body.dwelling_id)
+    await _dwelling_in_scope(conn, core, principal, body.dwelling_id)
     cmd = handlers.MoveIn(person_id=person_id, **dict(body))
     return await _change(
         conn,
-        state,
+        core,
         principal,
         response,
         person_id,
@@ -421,14 +398,14 @@ async def move_in(
 )
 async def move_out(
     person_id: uuid.UUID, body: MoveOutCreate, principal: Staff, command: Command, keys: Keys,
-    conn: ReadConnection, state: State, response: Response,
+    conn: ReadConnection, core: Core, response: Response,
 ) -> PersonRead:  # fmt: skip
     """Record a move out of the subdistrict and where to; they leave their household too."""
-    person = await (await Views.of(conn, state)).person(conn, principal, person_id)
+    person = await visible_person(conn, await Views.of(conn, core), principal, person_id)
     cmd = handlers.MoveOut(person_id=person_id, household_id=person.household_id, **dict(body))
     return await _change(
         conn,
-        state,
+        core,
         principal,
         response,
         person_id,
@@ -443,13 +420,13 @@ async def move_out(
 )
 async def add_tie(
     person_id: uuid.UUID, body: TieCreate, principal: Staff, command: Command,
-    conn: ReadConnection, state: State, response: Response,
+    conn: ReadConnection, core: Core, response: Response,
 ) -> PersonRead:  # fmt: skip
     """Record that a person owns, rents or lodges in a dwelling."""
-    await _dwelling_in_scope(conn, state, principal, body.dwelling_id)
+    await _dwelling_in_scope(conn, core, principal, body.dwelling_id)
     cmd = handlers.Relate(person_id=person_id, **dict(body))
     return await _change(
-        conn, state, principal, response, person_id, lambda: handlers.relate(command.commands, cmd)
+        conn, core, principal, response, person_id, lambda: handlers.relate(command.commands, cmd)
     )
 
 
@@ -460,13 +437,13 @@ async def add_tie(
 )
 async def end_tie(
     person_id: uuid.UUID, body: TieEnd, principal: Staff, command: Command,
-    conn: ReadConnection, state: State, response: Response,
+    conn: ReadConnection, core: Core, response: Response,
 ) -> PersonRead:  # fmt: skip
     """Record the end of a tie to a dwelling."""
     cmd = handlers.EndRelation(person_id=person_id, **dict(body))
     return await _change(
         conn,
-        state,
+        core,
         principal,
         response,
         person_id,
@@ -479,13 +456,13 @@ async def end_tie(
 )
 async def tag_person(
     person_id: uuid.UUID, body: TagCreate, principal: Staff, command: Command,
-    conn: ReadConnection, state: State, response: Response,
+    conn: ReadConnection, core: Core, response: Response,
 ) -> PersonRead:  # fmt: skip
     """Tag a person as one of a special, key or vulnerable group, with source and period."""
     cmd = handlers.Tag(person_id=person_id, **dict(body))
     return await _change(
         conn,
-        state,
+        core,
         principal,
         response,
         person_id,
@@ -500,13 +477,13 @@ async def tag_person(
 )
 async def end_tag(
     person_id: uuid.UUID, tag: str, body: TagEnd, principal: Staff, command: Command,
-    conn: ReadConnection, state: State, response: Response,
+    conn: ReadConnection, core: Core, response: Response,
 ) -> PersonRead:  # fmt: skip
     """End a tag (the history keeps it)."""
     cmd = handlers.Untag(person_id=person_id, tag=tag, **dict(body))
     return await _change(
         conn,
-        state,
+        core,
         principal,
         response,
         person_id,
@@ -519,25 +496,25 @@ async def end_tag(
 )
 async def merge_person(
     person_id: uuid.UUID, body: MergeCreate, principal: Manager, command: Command,
-    conn: ReadConnection, state: State, response: Response,
+    conn: ReadConnection, core: Core, response: Response,
 ) -> PersonRead:  # fmt: skip
     """Mark this record as a duplicate of another person (undo with /unmerge)."""
-    await (await Views.of(conn, state)).person(conn, principal, body.into_person_id)
+    await visible_person(conn, await Views.of(conn, core), principal, body.into_person_id)
     cmd = handlers.Merge(person_id=person_id, into_person_id=body.into_person_id)
     return await _change(
-        conn, state, principal, response, person_id, lambda: handlers.merge(command.commands, cmd)
+        conn, core, principal, response, person_id, lambda: handlers.merge(command.commands, cmd)
     )
 
 
 @router.post("/{person_id}/unmerge", response_model=PersonRead)
 async def unmerge_person(
     person_id: uuid.UUID, principal: Manager, command: Command, conn: ReadConnection,
-    state: State, response: Response,
+    core: Core, response: Response,
 ) -> PersonRead:  # fmt: skip
     """Undo a merge."""
     cmd = handlers.Unmerge(person_id=person_id)
     return await _change(
-        conn, state, principal, response, person_id, lambda: handlers.unmerge(command.commands, cmd)
+        conn, core, principal, response, person_id, lambda: handlers.unmerge(command.commands, cmd)
     )
 
 
@@ -551,11 +528,11 @@ def _shown(event: DomainEvent) -> dict[str, Any]:
 
 @router.get("/{person_id}/history", response_model=HistoryPage)
 async def person_history(
-    person_id: uuid.UUID, principal: Staff, conn: ReadConnection, state: State
+    person_id: uuid.UUID, principal: Staff, conn: ReadConnection, core: Core
 ) -> HistoryPage:
     """Every change of a person, oldest first; personal data stay sealed."""
-    await (await Views.of(conn, state)).person(conn, principal, person_id)
-    return await stream_history(state.store, persons.stream_id(person_id), show=_shown)
+    await visible_person(conn, await Views.of(conn, core), principal, person_id)
+    return await stream_history(core.store, persons.stream_id(person_id), show=_shown)
 
 
 residents = APIRouter(tags=["persons"])
@@ -587,7 +564,7 @@ async def residents_on_date(
     dwelling_id: uuid.UUID,
     principal: Reader,
     conn: ReadConnection,
-    state: State,
+    core: Core,
     as_of_date: Annotated[
         date | None, Query(alias="as_of", description="the date (default: today)")
     ] = None,
@@ -596,16 +573,10 @@ async def residents_on_date(
     ] = None,
 ) -> ResidentsOnDate:
     """Who lived in a dwelling on a date — moves carry the date they took effect."""
-    views = await Views.of(conn, state)
-    await views.place_in_scope(conn, principal, dwelling_id, field="dwelling_id")
+    views = await Views.of(conn, core)
+    await place_in_scope(conn, views, principal, dwelling_id, field="dwelling_id")
     on = as_of_date or handlers.today()
-    r, p = views.people["residences"], views.persons
-    rows = await conn.execute(
-        sa.select(r.c.person_id, r.c.valid_from, r.c.valid_to, p)
-        .join(p, p.c.person_id == r.c.person_id)
-        .where(r.c.dwelling_id == dwelling_id, *as_of(r, on, known_at))
-        .order_by(r.c.valid_from, r.c.person_id)
-    )
+    rows = await people.residents_on(conn, views.people, dwelling_id, on, known_at)
     return ResidentsOnDate(
         dwelling_id=dwelling_id, as_of=on, known_at=known_at,
         residents=[

@@ -6,25 +6,23 @@ import uuid
 from datetime import UTC, date, datetime, time
 from typing import Annotated, Any
 
-import sqlalchemy as sa
 from fastapi import APIRouter, Query, Response, status
 from geojson_pydantic import MultiPolygon, Polygon
 from pydantic import BaseModel, Field
 
 from wangge.events.store import AppendResult
-from wangge.governance.addresses import normalise_address
 from wangge.governance.errors import DomainError, Forbidden, NotFound
-from wangge.registry.api.access import Manager, Reader, Staff, ensure_visible, scope_filter
+from wangge.registry.api.access import Manager, Reader, Staff, ensure_visible
 from wangge.registry.api.bounds import Page, Size
-from wangge.registry.api.deps import ReadConnection, tables
+from wangge.registry.api.deps import Core, ReadConnection, tables
 from wangge.registry.api.history import HistoryPage, stream_history
 from wangge.registry.domain import places
 from wangge.registry.domain.places import DwellingUsage, PlaceKind
 from wangge.registry.handlers import places as handlers
-from wangge.registry.projections.places import PlaceTree, grid_on
+from wangge.registry.projections import places as tree
+from wangge.registry.projections.places import PlaceTree
 from wangge.service.auth import Principal
 from wangge.service.commands import Command, set_etag
-from wangge.service.deps import State
 
 router = APIRouter(prefix="/places", tags=["places"])
 
@@ -116,25 +114,24 @@ def _may_keep(principal: Principal, kind: PlaceKind) -> None:
         raise Forbidden(f"a {kind} is kept by {roles}", field="kind")
 
 
-async def _row(conn: ReadConnection, state: State, place_id: uuid.UUID) -> Any:
-    t = (await tables(conn, state, PlaceTree.name))["places"]
-    return (await conn.execute(sa.select(t).where(t.c.place_id == place_id))).first()
+async def _row(conn: ReadConnection, core: Core, place_id: uuid.UUID) -> Any:
+    return await tree.place(conn, await tables(conn, core, PlaceTree.name), place_id)
 
 
 async def _visible(
-    conn: ReadConnection, state: State, principal: Principal, place_id: uuid.UUID
+    conn: ReadConnection, core: Core, principal: Principal, place_id: uuid.UUID
 ) -> Any:
-    row = await _row(conn, state, place_id)
+    row = await _row(conn, core, place_id)
     ensure_visible(principal, row.scope if row is not None else None, f"place {place_id}")
     return row
 
 
 async def _respond(
-    conn: ReadConnection, state: State, response: Response, place_id: uuid.UUID
+    conn: ReadConnection, core: Core, response: Response, place_id: uuid.UUID
 ) -> PlaceRead:
     # a fresh snapshot, begun after the command committed: the client reads its own write
     await conn.rollback()
-    row = await _row(conn, state, place_id)
+    row = await _row(conn, core, place_id)
     if row is None:
         raise NotFound(f"no place {place_id}")
     set_etag(response, row.version)
@@ -147,14 +144,14 @@ async def register_place(
     principal: Staff,
     command: Command,
     conn: ReadConnection,
-    state: State,
+    core: Core,
     response: Response,
 ) -> PlaceRead:
     """Register a place under a parent the caller keeps (a subdistrict: under no parent)."""
     kind = PlaceKind(body.kind)
     _may_keep(principal, kind)
     if body.parent_id is not None:
-        parent = await _row(conn, state, body.parent_id)
+        parent = await _row(conn, core, body.parent_id)
         if parent is None or not principal.covers(parent.scope):
             raise NotFound(f"no place {body.parent_id}", field="parent_id")
     elif body.code is None or not principal.covers(body.code):
@@ -162,14 +159,14 @@ async def register_place(
     result = await handlers.register_place(command.commands, handlers.RegisterPlace(**dict(body)))
     place_id = _place_id(result)
     response.headers["Location"] = f"/places/{place_id}"
-    return await _respond(conn, state, response, place_id)
+    return await _respond(conn, core, response, place_id)
 
 
 @router.get("", response_model=PlacePage)
 async def list_places(
     principal: Reader,
     conn: ReadConnection,
-    state: State,
+    core: Core,
     parent_id: uuid.UUID | None = None,
     kind: PlaceKind | None = None,
     address: Annotated[
@@ -179,23 +176,12 @@ async def list_places(
     size: Size = 50,
 ) -> PlacePage:
     """Places in the caller's scope, filtered by parent, level or address text."""
-    t = (await tables(conn, state, PlaceTree.name))["places"]
-    where = [scope_filter(principal, t.c.scope)]
-    if parent_id is not None:
-        where.append(t.c.parent_id == parent_id)
-    if kind is not None:
-        where.append(t.c.kind == kind.value)
-    if address:
-        where.append(t.c.address_key.contains(normalise_address(address), autoescape=True))
-    total = await conn.scalar(sa.select(sa.func.count()).select_from(t).where(*where))
-    rows = await conn.execute(
-        sa.select(t)
-        .where(*where)
-        .order_by(t.c.address, t.c.place_id)
-        .offset((page - 1) * size)
-        .limit(size)
-    )
-    return PlacePage(items=[_read(r) for r in rows], total=int(total or 0), page=page, size=size)
+    rows, total = await tree.places_page(
+        conn, await tables(conn, core, PlaceTree.name), within=principal.places,
+        parent_id=parent_id, kind=kind.value if kind is not None else None, address=address,
+        page=page, size=size,
+    )  # fmt: skip
+    return PlacePage(items=[_read(r) for r in rows], total=total, page=page, size=size)
 
 
 @router.get("/{place_id}", response_model=PlaceRead)
@@ -203,22 +189,22 @@ async def read_place(
     place_id: uuid.UUID,
     principal: Reader,
     conn: ReadConnection,
-    state: State,
+    core: Core,
     response: Response,
 ) -> PlaceRead:
     """One place; its ETag is the version to send back as If-Match."""
-    row = await _visible(conn, state, principal, place_id)
+    row = await _visible(conn, core, principal, place_id)
     set_etag(response, row.version)
     return _read(row)
 
 
 @router.get("/{place_id}/history", response_model=HistoryPage)
 async def place_history(
-    place_id: uuid.UUID, principal: Reader, conn: ReadConnection, state: State
+    place_id: uuid.UUID, principal: Reader, conn: ReadConnection, core: Core
 ) -> HistoryPage:
     """Every change of a place, oldest first (names, grids and uses it had)."""
-    await _visible(conn, state, principal, place_id)
-    return await stream_history(state.store, places.stream_id(place_id))
+    await _visible(conn, core, principal, place_id)
+    return await stream_history(core.store, places.stream_id(place_id))
 
 
 @router.get("/{place_id}/grid", response_model=GridOnDate)
@@ -227,15 +213,14 @@ async def grid_on_date(
     on: date,
     principal: Reader,
     conn: ReadConnection,
-    state: State,
+    core: Core,
 ) -> GridOnDate:
     """The grid a building, unit or dwelling was in at the end of a date."""
-    row = await _visible(conn, state, principal, place_id)
+    row = await _visible(conn, core, principal, place_id)
     if row.building_id is None:
         raise DomainError(f"a {row.kind} is not inside a building", field="place_id")
     when = datetime.combine(on, time.max, tzinfo=UTC)
-    t = await tables(conn, state, PlaceTree.name)
-    grid = await grid_on(conn, t, row.building_id, when)
+    grid = await tree.grid_on(conn, await tables(conn, core, PlaceTree.name), row.building_id, when)
     return GridOnDate(place_id=place_id, on=on, grid_id=grid)
 
 
@@ -246,16 +231,16 @@ async def rename_place(
     principal: Staff,
     command: Command,
     conn: ReadConnection,
-    state: State,
+    core: Core,
     response: Response,
 ) -> PlaceRead:
     """Rename a place (send If-Match with the version you read)."""
-    row = await _visible(conn, state, principal, place_id)
+    row = await _visible(conn, core, principal, place_id)
     _may_keep(principal, PlaceKind(row.kind))
     await handlers.rename_place(
         command.commands, handlers.RenamePlace(place_id=place_id, name=body.name)
     )
-    return await _respond(conn, state, response, place_id)
+    return await _respond(conn, core, response, place_id)
 
 
 @router.post("/{place_id}/regrid", response_model=PlaceRead)
@@ -265,18 +250,18 @@ async def regrid_building(
     principal: Manager,
     command: Command,
     conn: ReadConnection,
-    state: State,
+    core: Core,
     response: Response,
 ) -> PlaceRead:
     """Move a building, with its units and dwellings, to another grid the caller keeps."""
-    await _visible(conn, state, principal, place_id)
-    grid = await _row(conn, state, body.to_grid_id)
+    await _visible(conn, core, principal, place_id)
+    grid = await _row(conn, core, body.to_grid_id)
     if grid is None or not principal.covers(grid.scope):
         raise NotFound(f"no place {body.to_grid_id}", field="to_grid_id")
     await handlers.regrid_building(
         command.commands, handlers.RegridBuilding(place_id=place_id, to_grid_id=body.to_grid_id)
     )
-    return await _respond(conn, state, response, place_id)
+    return await _respond(conn, core, response, place_id)
 
 
 @router.put("/{place_id}/usage", response_model=PlaceRead)
@@ -286,15 +271,15 @@ async def change_dwelling_usage(
     principal: Staff,
     command: Command,
     conn: ReadConnection,
-    state: State,
+    core: Core,
     response: Response,
 ) -> PlaceRead:
     """Record how a dwelling is used now."""
-    await _visible(conn, state, principal, place_id)
+    await _visible(conn, core, principal, place_id)
     await handlers.change_dwelling_usage(
         command.commands, handlers.ChangeDwellingUsage(place_id=place_id, usage=body.usage)
     )
-    return await _respond(conn, state, response, place_id)
+    return await _respond(conn, core, response, place_id)
 
 
 def _place_id(result: AppendResult) -> uuid.UUID:

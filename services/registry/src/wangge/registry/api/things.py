@@ -4,23 +4,24 @@ from __future__ import annotations
 
 import uuid
 from datetime import date, datetime
-from typing import Annotated, Any
+from typing import Annotated
 
-import sqlalchemy as sa
 from fastapi import APIRouter, Query, Response, status
 from pydantic import BaseModel, Field
 
-from wangge.registry.api.access import Reader, Staff, ensure_visible, scope_filter
+from wangge.registry.api.access import Reader, Staff, ensure_visible
 from wangge.registry.api.bounds import Page, Size
-from wangge.registry.api.deps import ReadConnection
+from wangge.registry.api.deps import Core, ReadConnection
 from wangge.registry.api.history import HistoryPage, stream_history
-from wangge.registry.api.organisations import Reads
+from wangge.registry.api.organisations import visible_organisation
+from wangge.registry.api.people import place_in_scope
 from wangge.registry.domain import things
 from wangge.registry.domain.things import RiskLevel, ThingKind, ThingStatus
 from wangge.registry.handlers import things as handlers
+from wangge.registry.projections import organisations as tables
+from wangge.registry.projections.views import Views
 from wangge.service.auth import Principal
 from wangge.service.commands import Command, set_etag
-from wangge.service.deps import State
 
 router = APIRouter(prefix="/things", tags=["things"])
 
@@ -105,24 +106,14 @@ class ThingPage(BaseModel):
     size: int
 
 
-def _query(reads: Reads) -> sa.Select[Any]:
-    t, pl = reads.things, reads.places
-    return sa.select(t, pl.c.scope, pl.c.address.label("place_address")).select_from(
-        t.join(pl, pl.c.place_id == t.c.place_id)
-    )
-
-
 async def detail(
-    conn: ReadConnection, state: State, principal: Principal, thing_id: uuid.UUID
+    conn: ReadConnection, core: Core, principal: Principal, thing_id: uuid.UUID
 ) -> ThingDetail:
     """A thing the caller may see (404 otherwise), with its inspections."""
-    reads = await Reads.of(conn, state)
-    row = (await conn.execute(_query(reads).where(reads.things.c.thing_id == thing_id))).first()
+    views = await Views.of(conn, core)
+    row = await tables.thing(conn, views.organisations, views.places, thing_id)
     ensure_visible(principal, row.scope if row is not None else None, f"thing {thing_id}")
-    i = reads.inspections
-    rows = await conn.execute(
-        sa.select(i).where(i.c.thing_id == thing_id).order_by(i.c.on.desc(), i.c.version.desc())
-    )
+    rows = await tables.inspections(conn, views.organisations, thing_id)
     return ThingDetail.model_validate(
         {
             **row._mapping,
@@ -132,38 +123,39 @@ async def detail(
 
 
 async def _respond(
-    conn: ReadConnection, state: State, principal: Principal, response: Response,
+    conn: ReadConnection, core: Core, principal: Principal, response: Response,
     thing_id: uuid.UUID,
 ) -> ThingDetail:  # fmt: skip
     await conn.rollback()  # a snapshot that sees the command's commit
-    result = await detail(conn, state, principal, thing_id)
+    result = await detail(conn, core, principal, thing_id)
     set_etag(response, result.version)
     return result
 
 
 @router.post("", status_code=status.HTTP_201_CREATED, response_model=ThingDetail)
 async def register_thing(
-    body: ThingCreate, principal: Staff, command: Command, conn: ReadConnection, state: State,
+    body: ThingCreate, principal: Staff, command: Command, conn: ReadConnection, core: Core,
     response: Response,
 ) -> ThingDetail:  # fmt: skip
     """Register a key facility or hazard point at a place in the caller's places."""
-    reads = await Reads.of(conn, state)
-    await reads.place_in_scope(conn, principal, body.place_id, "place_id")
+    views = await Views.of(conn, core)
+    await place_in_scope(conn, views, principal, body.place_id, field="place_id")
     if body.responsible_organisation_id is not None:
-        await reads.organisation(
-            conn, principal, body.responsible_organisation_id, "responsible_organisation_id"
-        )
+        await visible_organisation(
+            conn, views, principal, body.responsible_organisation_id,
+            "responsible_organisation_id",
+        )  # fmt: skip
     result = await handlers.register_thing(command.commands, handlers.RegisterThing(**dict(body)))
     thing_id = uuid.UUID(result.stream_id.removeprefix("thing-"))
     response.headers["Location"] = f"/things/{thing_id}"
-    return await _respond(conn, state, principal, response, thing_id)
+    return await _respond(conn, core, principal, response, thing_id)
 
 
 @router.get("", response_model=ThingPage)
 async def list_things(
     principal: Reader,
     conn: ReadConnection,
-    state: State,
+    core: Core,
     kind: ThingKind | None = None,
     category: Annotated[str | None, Query(max_length=100)] = None,
     thing_status: Annotated[ThingStatus | None, Query(alias="status")] = None,
@@ -174,37 +166,24 @@ async def list_things(
     size: Size = 50,
 ) -> ThingPage:
     """Key facilities and hazard points in the caller's places (e.g. open high-risk hazards)."""
-    reads = await Reads.of(conn, state)
-    t = reads.things
-    query = _query(reads).where(scope_filter(principal, reads.places.c.scope))
-    if kind is not None:
-        query = query.where(t.c.kind == kind.value)
-    if category is not None:
-        query = query.where(t.c.category == category)
-    if thing_status is not None:
-        query = query.where(t.c.status == thing_status.value)
-    if risk_level is not None:
-        query = query.where(t.c.risk_level == risk_level.value)
-    if place_id is not None:
-        query = query.where(t.c.place_id == place_id)
-    if responsible_organisation_id is not None:
-        query = query.where(t.c.responsible_organisation_id == responsible_organisation_id)
-    total = await conn.scalar(sa.select(sa.func.count()).select_from(query.subquery()))
-    rows = await conn.execute(
-        query.order_by(reads.places.c.address, t.c.name, t.c.thing_id)
-        .offset((page - 1) * size)
-        .limit(size)
-    )
+    views = await Views.of(conn, core)
+    rows, total = await tables.things_page(
+        conn, views.organisations, views.places, within=principal.places,
+        kind=kind.value if kind is not None else None, category=category,
+        status=thing_status.value if thing_status is not None else None,
+        risk_level=risk_level.value if risk_level is not None else None, place_id=place_id,
+        responsible_organisation_id=responsible_organisation_id, page=page, size=size,
+    )  # fmt: skip
     items = [ThingRead.model_validate(r, from_attributes=True) for r in rows]
-    return ThingPage(items=items, total=int(total or 0), page=page, size=size)
+    return ThingPage(items=items, total=total, page=page, size=size)
 
 
 @router.get("/{thing_id}", response_model=ThingDetail)
 async def read_thing(
-    thing_id: uuid.UUID, principal: Reader, conn: ReadConnection, state: State, response: Response
+    thing_id: uuid.UUID, principal: Reader, conn: ReadConnection, core: Core, response: Response
 ) -> ThingDetail:
     """One thing with its inspections; its ETag is the version to send back as If-Match."""
-    result = await detail(conn, state, principal, thing_id)
+    result = await detail(conn, core, principal, thing_id)
     set_etag(response, result.version)
     return result
 
@@ -212,46 +191,46 @@ async def read_thing(
 @router.post("/{thing_id}/inspections", response_model=ThingDetail)
 async def inspect_thing(
     thing_id: uuid.UUID, body: InspectionCreate, principal: Staff, command: Command,
-    conn: ReadConnection, state: State, response: Response,
+    conn: ReadConnection, core: Core, response: Response,
 ) -> ThingDetail:  # fmt: skip
     """Record an inspection; for a hazard point, with its reassessed risk."""
-    await detail(conn, state, principal, thing_id)
+    await detail(conn, core, principal, thing_id)
     await handlers.inspect_thing(
         command.commands, handlers.InspectThing(thing_id=thing_id, **dict(body))
     )
-    return await _respond(conn, state, principal, response, thing_id)
+    return await _respond(conn, core, principal, response, thing_id)
 
 
 @router.post("/{thing_id}/resolve", response_model=ThingDetail)
 async def resolve_hazard(
     thing_id: uuid.UUID, body: HazardResolution, principal: Staff, command: Command,
-    conn: ReadConnection, state: State, response: Response,
+    conn: ReadConnection, core: Core, response: Response,
 ) -> ThingDetail:  # fmt: skip
     """Record that a hazard point was dealt with; it is not inspected again."""
-    await detail(conn, state, principal, thing_id)
+    await detail(conn, core, principal, thing_id)
     await handlers.resolve_hazard(
         command.commands, handlers.ResolveHazard(thing_id=thing_id, **dict(body))
     )
-    return await _respond(conn, state, principal, response, thing_id)
+    return await _respond(conn, core, principal, response, thing_id)
 
 
 @router.post("/{thing_id}/remove", response_model=ThingDetail)
 async def remove_thing(
     thing_id: uuid.UUID, body: ThingRemoval, principal: Staff, command: Command,
-    conn: ReadConnection, state: State, response: Response,
+    conn: ReadConnection, core: Core, response: Response,
 ) -> ThingDetail:  # fmt: skip
     """Record that a thing is gone; it stays on record with its inspections."""
-    await detail(conn, state, principal, thing_id)
+    await detail(conn, core, principal, thing_id)
     await handlers.remove_thing(
         command.commands, handlers.RemoveThing(thing_id=thing_id, **dict(body))
     )
-    return await _respond(conn, state, principal, response, thing_id)
+    return await _respond(conn, core, principal, response, thing_id)
 
 
 @router.get("/{thing_id}/history", response_model=HistoryPage)
 async def thing_history(
-    thing_id: uuid.UUID, principal: Reader, conn: ReadConnection, state: State
+    thing_id: uuid.UUID, principal: Reader, conn: ReadConnection, core: Core
 ) -> HistoryPage:
     """Every change of a thing, oldest first: registration, inspections, resolution, removal."""
-    await detail(conn, state, principal, thing_id)
-    return await stream_history(state.store, things.stream_id(thing_id))
+    await detail(conn, core, principal, thing_id)
+    return await stream_history(core.store, things.stream_id(thing_id))

@@ -9,26 +9,25 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
-from typing import Any
 
-import sqlalchemy as sa
 from fastapi import APIRouter, Response, status
 from pydantic import AwareDatetime, BaseModel, Field
 
 from wangge.events.sealing import Sealed
 from wangge.governance.errors import DomainError, NotFound
-from wangge.registry.api.access import Staff, in_scope, scope_filter
+from wangge.registry.api.access import Staff, in_scope
 from wangge.registry.api.bounds import Moment, Page, Size
-from wangge.registry.api.deps import ReadConnection, tables
-from wangge.registry.api.people import Keys, Views
+from wangge.registry.api.deps import Core, Keys, ReadConnection, tables
+from wangge.registry.api.people import place_in_scope, visible_person
 from wangge.registry.domain.free_text import opened_text
 from wangge.registry.domain.visits import Document, NeedCategory
 from wangge.registry.handlers import visits as handlers
 from wangge.registry.personal_data import KeyRing
-from wangge.registry.projections.activity import Activity
+from wangge.registry.projections import people
+from wangge.registry.projections.activity import Activity, needs_page, visits_page
+from wangge.registry.projections.views import Views
 from wangge.service.auth import Principal
 from wangge.service.commands import Command
-from wangge.service.deps import State
 
 router = APIRouter(tags=["visits"])
 
@@ -109,29 +108,18 @@ class NeedPage(BaseModel):
 
 
 async def _visits(
-    conn: ReadConnection, state: State, principal: Principal, where: list[Any], page: int,
-    size: int, keys: KeyRing | None = None,
+    conn: ReadConnection, core: Core, principal: Principal, *, keys: KeyRing | None = None,
+    visit_id: uuid.UUID | None = None, dwelling_id: uuid.UUID | None = None,
+    household_id: uuid.UUID | None = None, since: datetime | None = None, page: int = 1,
+    size: int = 1,
 ) -> tuple[list[VisitRead], int]:  # fmt: skip
     """A page of visits, their free text opened with ``keys`` if given (one visit's read)."""
-    activity = await tables(conn, state, Activity.name)
-    views = await Views.of(conn, state)
-    v, n, pl = activity["visits"], activity["needs"], views.places
-    query = (
-        sa.select(v, pl.c.address)
-        .join(pl, pl.c.place_id == v.c.dwelling_id)
-        .where(scope_filter(principal, pl.c.scope), *where)
-    )
-    total = await conn.scalar(sa.select(sa.func.count()).select_from(query.subquery()))
-    rows = list(
-        await conn.execute(
-            query.order_by(v.c.visited_at.desc(), v.c.visit_id)
-            .offset((page - 1) * size)
-            .limit(size)
-        )
-    )
-    needs = await conn.execute(
-        sa.select(n).where(n.c.visit_id.in_([r.visit_id for r in rows])).order_by(n.c.noted_at)
-    )
+    activity = await tables(conn, core, Activity.name)
+    views = await Views.of(conn, core)
+    rows, needs, total = await visits_page(
+        conn, activity, views.places, within=principal.places, visit_id=visit_id,
+        dwelling_id=dwelling_id, household_id=household_id, since=since, page=page, size=size,
+    )  # fmt: skip
     opener = await _Opener.of(conn, keys, [r.visit_id for r in rows])
     by_visit: dict[uuid.UUID, list[NeedRead]] = {}
     for need in needs:
@@ -153,7 +141,7 @@ async def _visits(
         if full is not None:
             item.note, item.note_redacted = full, False
         items.append(item)
-    return items, int(total or 0)
+    return items, total
 
 
 class _Opener:
@@ -186,7 +174,7 @@ class _Opener:
 )
 async def record_visit(
     body: VisitCreate, principal: Staff, command: Command, keys: Keys, conn: ReadConnection,
-    state: State, response: Response,
+    core: Core, response: Response,
 ) -> VisitRead:  # fmt: skip
     """Record a visit to a dwelling in the caller's places; each need noted is an event.
 
@@ -195,25 +183,20 @@ async def record_visit(
 
     A `household_id` outside the caller's places is a 404, the same as one nobody registered.
     """
-    views = await Views.of(conn, state)
-    await views.place_in_scope(
-        conn, principal, body.dwelling_id, field="dwelling_id", what="dwelling"
+    views = await Views.of(conn, core)
+    await place_in_scope(
+        conn, views, principal, body.dwelling_id, field="dwelling_id", what="dwelling"
     )
     if body.household_id is not None:
-        h, pl = views.people["households"], views.places
-        scope = await conn.scalar(
-            sa.select(pl.c.scope)
-            .select_from(h.join(pl, pl.c.place_id == h.c.dwelling_id))
-            .where(h.c.household_id == body.household_id)
-        )
-        if not in_scope(principal, scope):
+        household = await people.household(conn, views.people, views.places, body.household_id)
+        if not in_scope(principal, household.scope if household is not None else None):
             # one answer for a household nobody registered and one outside the caller's
             # places: "lives at another dwelling" would tell that it exists elsewhere
             raise NotFound(f"no household {body.household_id}", field="household_id")
     for field in ("persons_confirmed", "persons_added", "persons_corrected"):
         for index, person_id in enumerate(getattr(body, field)):
             try:
-                await views.person(conn, principal, person_id)
+                await visible_person(conn, views, principal, person_id)
             except NotFound:
                 raise DomainError(
                     f"no person {person_id} in the caller's places", field=f"{field}/{index}"
@@ -224,8 +207,7 @@ async def record_visit(
     visit_id = uuid.UUID(result.stream_id.removeprefix("visit-"))
     response.headers["Location"] = f"/visits/{visit_id}"
     await conn.rollback()  # a snapshot that sees the command's commit
-    v = (await tables(conn, state, Activity.name))["visits"]
-    items, _ = await _visits(conn, state, principal, [v.c.visit_id == visit_id], 1, 1, keys)
+    items, _ = await _visits(conn, core, principal, keys=keys, visit_id=visit_id)
     return items[0]
 
 
@@ -233,7 +215,7 @@ async def record_visit(
 async def list_visits(
     principal: Staff,
     conn: ReadConnection,
-    state: State,
+    core: Core,
     dwelling_id: uuid.UUID | None = None,
     household_id: uuid.UUID | None = None,
     since: Moment | None = None,
@@ -241,26 +223,20 @@ async def list_visits(
     size: Size = 50,
 ) -> VisitPage:
     """Visits in the caller's places, newest first; notes and needs as their redacted copies."""
-    v = (await tables(conn, state, Activity.name))["visits"]
-    where = []
-    if dwelling_id is not None:
-        where.append(v.c.dwelling_id == dwelling_id)
-    if household_id is not None:
-        where.append(v.c.household_id == household_id)
-    if since is not None:
-        where.append(v.c.visited_at >= since)
-    items, total = await _visits(conn, state, principal, where, page, size)
+    items, total = await _visits(
+        conn, core, principal, dwelling_id=dwelling_id, household_id=household_id, since=since,
+        page=page, size=size,
+    )  # fmt: skip
     return VisitPage(items=items, total=total, page=page, size=size)
 
 
 @router.get("/visits/{visit_id}", response_model=VisitRead)
 async def read_visit(
-    visit_id: uuid.UUID, principal: Staff, keys: Keys, conn: ReadConnection, state: State
+    visit_id: uuid.UUID, principal: Staff, keys: Keys, conn: ReadConnection, core: Core
 ) -> VisitRead:
     """One visit with its needs, the note and needs as written while the visit's key lives
     (their redacted copies once a household member's erasure destroyed it)."""
-    v = (await tables(conn, state, Activity.name))["visits"]
-    items, _ = await _visits(conn, state, principal, [v.c.visit_id == visit_id], 1, 1, keys)
+    items, _ = await _visits(conn, core, principal, keys=keys, visit_id=visit_id)
     if not items:
         raise NotFound(f"no visit {visit_id}")
     return items[0]
@@ -270,27 +246,19 @@ async def read_visit(
 async def list_needs(
     principal: Staff,
     conn: ReadConnection,
-    state: State,
+    core: Core,
     category: NeedCategory | None = None,
     since: Moment | None = None,
     page: Page = 1,
     size: Size = 50,
 ) -> NeedPage:
     """Needs noted on visits in the caller's places, newest first (redacted copies)."""
-    n = (await tables(conn, state, Activity.name))["needs"]
-    pl = (await Views.of(conn, state)).places
-    query = (
-        sa.select(n)
-        .join(pl, pl.c.place_id == n.c.dwelling_id)
-        .where(scope_filter(principal, pl.c.scope))
-    )
-    if category is not None:
-        query = query.where(n.c.category == category.value)
-    if since is not None:
-        query = query.where(n.c.noted_at >= since)
-    total = await conn.scalar(sa.select(sa.func.count()).select_from(query.subquery()))
-    rows = await conn.execute(
-        query.order_by(n.c.noted_at.desc(), n.c.need_id).offset((page - 1) * size).limit(size)
-    )
+    activity = await tables(conn, core, Activity.name)
+    places = (await Views.of(conn, core)).places
+    rows, total = await needs_page(
+        conn, activity, places, within=principal.places,
+        category=category.value if category is not None else None, since=since, page=page,
+        size=size,
+    )  # fmt: skip
     items = [NeedRead.model_validate(r, from_attributes=True) for r in rows]
-    return NeedPage(items=items, total=int(total or 0), page=page, size=size)
+    return NeedPage(items=items, total=total, page=page, size=size)

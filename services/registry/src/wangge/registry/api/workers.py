@@ -4,29 +4,26 @@ from __future__ import annotations
 
 import uuid
 from datetime import date
-from typing import Any
 
-import sqlalchemy as sa
 from fastapi import APIRouter, Response, status
 from pydantic import BaseModel, Field
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from wangge.governance.errors import NotFound
 from wangge.governance.personal import PHONE_SCHEMA
-from wangge.registry.api.access import Manager, Staff, scope_filter
+from wangge.registry.api.access import Manager, Staff
 from wangge.registry.api.bounds import Page, Size
-from wangge.registry.api.deps import ReadConnection, tables
+from wangge.registry.api.deps import Core, ReadConnection, tables
 from wangge.registry.api.history import HistoryPage, stream_history
-from wangge.registry.api.people import Views
+from wangge.registry.api.people import place_in_scope
 from wangge.registry.domain import workers
 from wangge.registry.domain.identity import normalise_phone
 from wangge.registry.handlers import workers as handlers
-from wangge.registry.projections.activity import Activity
+from wangge.registry.projections.activity import Activity, Tables, worker, workers_page
 from wangge.registry.projections.places import PlaceTree
-from wangge.service.app import ServiceState
+from wangge.registry.projections.views import Views
 from wangge.service.auth import Principal
 from wangge.service.commands import Command, set_etag
-from wangge.service.deps import State
 
 router = APIRouter(prefix="/workers", tags=["grid workers"])
 
@@ -85,42 +82,30 @@ class WorkerPage(BaseModel):
     size: int
 
 
-async def _views(conn: AsyncConnection, state: ServiceState) -> tuple[Any, Any, Any]:
-    activity = await tables(conn, state, Activity.name)
-    places = (await tables(conn, state, PlaceTree.name))["places"]
-    return activity["workers"], activity["appointments"], places
+async def _views(conn: AsyncConnection, core: Core) -> tuple[Tables, Tables]:
+    return await tables(conn, core, Activity.name), await tables(conn, core, PlaceTree.name)
 
 
 async def _grids_in_scope(
-    conn: ReadConnection, state: State, principal: Principal, grid_ids: list[uuid.UUID]
+    conn: ReadConnection, core: Core, principal: Principal, grid_ids: list[uuid.UUID]
 ) -> None:
-    views = await Views.of(conn, state)
+    views = await Views.of(conn, core)
     for index, grid_id in enumerate(grid_ids):
-        await views.place_in_scope(conn, principal, grid_id, field=f"grid_ids/{index}", what="grid")
+        await place_in_scope(
+            conn, views, principal, grid_id, field=f"grid_ids/{index}", what="grid"
+        )
 
 
 async def _reads(
-    conn: AsyncConnection, state: ServiceState, principal: Principal, where: list[Any],
-    page: int = 1, size: int = 50,
+    conn: AsyncConnection, core: Core, principal: Principal, *,
+    worker_id: uuid.UUID | None = None, grid_id: uuid.UUID | None = None, page: int = 1,
+    size: int = 50,
 ) -> tuple[list[WorkerRead], int]:  # fmt: skip
-    w, a, pl = await _views(conn, state)
-    visible = sa.exists().where(
-        a.c.worker_id == w.c.worker_id, pl.c.place_id == a.c.grid_id,
-        scope_filter(principal, pl.c.scope),
+    activity, places = await _views(conn, core)
+    rows, grids, total = await workers_page(
+        conn, activity, places, within=principal.places, worker_id=worker_id, grid_id=grid_id,
+        page=page, size=size,
     )  # fmt: skip
-    query = sa.select(w).where(visible, *where)
-    total = await conn.scalar(sa.select(sa.func.count()).select_from(query.subquery()))
-    rows = list(
-        await conn.execute(
-            query.order_by(w.c.name, w.c.worker_id).offset((page - 1) * size).limit(size)
-        )
-    )
-    grids = await conn.execute(
-        sa.select(a.c.worker_id, pl.c.place_id, pl.c.code, pl.c.name)
-        .join(pl, pl.c.place_id == a.c.grid_id)
-        .where(a.c.worker_id.in_([r.worker_id for r in rows]))
-        .order_by(pl.c.code)
-    )
     by_worker: dict[uuid.UUID, list[GridRef]] = {}
     for g in grids:
         by_worker.setdefault(g.worker_id, []).append(
@@ -134,18 +119,17 @@ async def _reads(
         )
         for r in rows
     ]  # fmt: skip
-    return items, int(total or 0)
+    return items, total
 
 
 async def _one(
-    conn: AsyncConnection, state: ServiceState, principal: Principal, worker_id: uuid.UUID,
+    conn: AsyncConnection, core: Core, principal: Principal, worker_id: uuid.UUID,
     response: Response,
 ) -> WorkerRead:  # fmt: skip
-    w, _, _ = await _views(conn, state)
-    items, _ = await _reads(conn, state, principal, [w.c.worker_id == worker_id])
+    items, _ = await _reads(conn, core, principal, worker_id=worker_id)
     if not items:
         # a worker who left has no grids: staff of the subdistrict still find them
-        row = (await conn.execute(sa.select(w).where(w.c.worker_id == worker_id))).first()
+        row = await worker(conn, (await _views(conn, core))[0], worker_id)
         if row is None or not principal.has_any(["subdistrict_admin"]):
             raise NotFound(f"no grid worker {worker_id}")
         items = [WorkerRead.model_validate({**row._mapping, "grids": []})]
@@ -154,86 +138,82 @@ async def _one(
 
 
 async def _respond(
-    conn: ReadConnection, state: State, principal: Principal, response: Response,
+    conn: ReadConnection, core: Core, principal: Principal, response: Response,
     worker_id: uuid.UUID,
 ) -> WorkerRead:  # fmt: skip
     await conn.rollback()  # a snapshot that sees the command's commit
-    return await _one(conn, state, principal, worker_id, response)
+    return await _one(conn, core, principal, worker_id, response)
 
 
 @router.post("", status_code=status.HTTP_201_CREATED, response_model=WorkerRead)
 async def appoint_worker(
     body: WorkerCreate, principal: Manager, command: Command, conn: ReadConnection,
-    state: State, response: Response,
+    core: Core, response: Response,
 ) -> WorkerRead:  # fmt: skip
     """Appoint a grid worker to grids in the caller's places."""
-    await _grids_in_scope(conn, state, principal, body.grid_ids)
+    await _grids_in_scope(conn, core, principal, body.grid_ids)
     phone = normalise_phone(body.work_phone, field="work_phone") if body.work_phone else None
     result = await handlers.appoint(
         command.commands, handlers.AppointWorker(**{**dict(body), "work_phone": phone})
     )
     worker_id = uuid.UUID(result.stream_id.removeprefix("worker-"))
     response.headers["Location"] = f"/workers/{worker_id}"
-    return await _respond(conn, state, principal, response, worker_id)
+    return await _respond(conn, core, principal, response, worker_id)
 
 
 @router.get("", response_model=WorkerPage)
 async def list_workers(
     principal: Staff,
     conn: ReadConnection,
-    state: State,
+    core: Core,
     grid_id: uuid.UUID | None = None,
     page: Page = 1,
     size: Size = 50,
 ) -> WorkerPage:
     """Grid workers of grids in the caller's places."""
-    w, a, _ = await _views(conn, state)
-    where = []
-    if grid_id is not None:
-        where.append(sa.exists().where(a.c.worker_id == w.c.worker_id, a.c.grid_id == grid_id))
-    items, total = await _reads(conn, state, principal, where, page, size)
+    items, total = await _reads(conn, core, principal, grid_id=grid_id, page=page, size=size)
     return WorkerPage(items=items, total=total, page=page, size=size)
 
 
 @router.get("/{worker_id}", response_model=WorkerRead)
 async def read_worker(
-    worker_id: uuid.UUID, principal: Staff, conn: ReadConnection, state: State,
+    worker_id: uuid.UUID, principal: Staff, conn: ReadConnection, core: Core,
     response: Response,
 ) -> WorkerRead:  # fmt: skip
     """A grid worker whose grids lie in the caller's places."""
-    return await _one(conn, state, principal, worker_id, response)
+    return await _one(conn, core, principal, worker_id, response)
 
 
 @router.put("/{worker_id}/grids", response_model=WorkerRead)
 async def reassign_worker(
     worker_id: uuid.UUID, body: WorkerGrids, principal: Manager, command: Command,
-    conn: ReadConnection, state: State, response: Response,
+    conn: ReadConnection, core: Core, response: Response,
 ) -> WorkerRead:  # fmt: skip
     """Give a grid worker a new set of grids (reassignment)."""
-    await _one(conn, state, principal, worker_id, response)
-    await _grids_in_scope(conn, state, principal, body.grid_ids)
+    await _one(conn, core, principal, worker_id, response)
+    await _grids_in_scope(conn, core, principal, body.grid_ids)
     await handlers.reassign(
         command.commands, handlers.ReassignWorker(worker_id=worker_id, **dict(body))
     )
-    return await _respond(conn, state, principal, response, worker_id)
+    return await _respond(conn, core, principal, response, worker_id)
 
 
 @router.post("/{worker_id}/leave", response_model=WorkerRead)
 async def worker_leaves(
     worker_id: uuid.UUID, body: WorkerLeave, principal: Manager, command: Command,
-    conn: ReadConnection, state: State, response: Response,
+    conn: ReadConnection, core: Core, response: Response,
 ) -> WorkerRead:  # fmt: skip
     """Record a grid worker leaving; their grids are free for someone else."""
-    await _one(conn, state, principal, worker_id, response)
+    await _one(conn, core, principal, worker_id, response)
     await handlers.leave(command.commands, handlers.WorkerLeaves(worker_id=worker_id, **dict(body)))
-    return await _respond(conn, state, principal, response, worker_id)
+    return await _respond(conn, core, principal, response, worker_id)
 
 
 @router.get("/{worker_id}/history", response_model=HistoryPage)
 async def worker_history(
-    worker_id: uuid.UUID, principal: Staff, conn: ReadConnection, state: State,
+    worker_id: uuid.UUID, principal: Staff, conn: ReadConnection, core: Core,
     response: Response,
 ) -> HistoryPage:  # fmt: skip
     """Every appointment change of a grid worker."""
-    await _one(conn, state, principal, worker_id, response)
-    return await stream_history(state.store, workers.stream_id(worker_id))
+    await _one(conn, core, principal, worker_id, response)
+    return await stream_history(core.store, workers.stream_id(worker_id))

@@ -9,8 +9,9 @@ as written: only its redacted copy is kept here.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Mapping
-from datetime import date
+from collections.abc import Collection, Mapping
+from datetime import date, datetime
+from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
@@ -25,6 +26,7 @@ from wangge.registry.domain.workers import (
     GridWorkerLeft,
     GridWorkerReassigned,
 )
+from wangge.registry.projections.places import in_places
 
 UUID = sa.Uuid(as_uuid=True)
 WHEN = sa.DateTime(timezone=True)
@@ -205,3 +207,150 @@ async def visits_about(
         )
     )
     return list(rows)
+
+
+Tables = Mapping[str, sa.Table]
+
+
+async def visits_page(
+    conn: AsyncConnection,
+    activity: Tables,
+    places: Tables,
+    *,
+    within: Collection[str],
+    visit_id: uuid.UUID | None = None,
+    dwelling_id: uuid.UUID | None = None,
+    household_id: uuid.UUID | None = None,
+    since: datetime | None = None,
+    page: int = 1,
+    size: int = 50,
+) -> tuple[list[Any], list[Any], int]:
+    """A page of visits inside ``within`` (with their dwelling's ``address``), newest first;
+    the needs noted on them, oldest first; and how many visits there are."""
+    v, n, pl = activity["visits"], activity["needs"], places["places"]
+    query = (
+        sa.select(v, pl.c.address)
+        .join(pl, pl.c.place_id == v.c.dwelling_id)
+        .where(in_places(pl.c.scope, within))
+    )
+    if visit_id is not None:
+        query = query.where(v.c.visit_id == visit_id)
+    if dwelling_id is not None:
+        query = query.where(v.c.dwelling_id == dwelling_id)
+    if household_id is not None:
+        query = query.where(v.c.household_id == household_id)
+    if since is not None:
+        query = query.where(v.c.visited_at >= since)
+    total = await conn.scalar(sa.select(sa.func.count()).select_from(query.subquery()))
+    rows = list(
+        await conn.execute(
+            query.order_by(v.c.visited_at.desc(), v.c.visit_id)
+            .offset((page - 1) * size)
+            .limit(size)
+        )
+    )
+    needs = await conn.execute(
+        sa.select(n).where(n.c.visit_id.in_([r.visit_id for r in rows])).order_by(n.c.noted_at)
+    )
+    return rows, list(needs), int(total or 0)
+
+
+async def needs_page(
+    conn: AsyncConnection,
+    activity: Tables,
+    places: Tables,
+    *,
+    within: Collection[str],
+    category: str | None = None,
+    since: datetime | None = None,
+    page: int,
+    size: int,
+) -> tuple[list[Any], int]:
+    """A page of needs noted inside ``within``, newest first, and how many there are."""
+    n, pl = activity["needs"], places["places"]
+    query = (
+        sa.select(n).join(pl, pl.c.place_id == n.c.dwelling_id).where(in_places(pl.c.scope, within))
+    )
+    if category is not None:
+        query = query.where(n.c.category == category)
+    if since is not None:
+        query = query.where(n.c.noted_at >= since)
+    total = await conn.scalar(sa.select(sa.func.count()).select_from(query.subquery()))
+    rows = await conn.execute(
+        query.order_by(n.c.noted_at.desc(), n.c.need_id).offset((page - 1) * size).limit(size)
+    )
+    return list(rows), int(total or 0)
+
+
+async def coverage(
+    conn: AsyncConnection,
+    activity: Tables,
+    people: Tables,
+    places: Tables,
+    grid_ids: list[Any],
+    since: datetime,
+) -> dict[Any, tuple[int, int]]:
+    """Per grid of ``grid_ids``: its households, and how many of them were visited since
+    ``since`` (a visit named the household, or visited its dwelling)."""
+    v, pl, h = activity["visits"], places["places"], people["households"]
+    visited = sa.exists().where(
+        v.c.visited_at >= since,
+        sa.or_(v.c.household_id == h.c.household_id, v.c.dwelling_id == h.c.dwelling_id),
+    )
+    rows = await conn.execute(
+        sa.select(
+            pl.c.grid_id,
+            sa.func.count().label("households"),
+            sa.func.sum(sa.case((visited, 1), else_=0)).label("visited"),
+        )
+        .select_from(h.join(pl, pl.c.place_id == h.c.dwelling_id))
+        .where(pl.c.grid_id.in_(grid_ids))
+        .group_by(pl.c.grid_id)
+    )
+    return {r.grid_id: (int(r.households), int(r.visited or 0)) for r in rows}
+
+
+async def workers_page(
+    conn: AsyncConnection,
+    activity: Tables,
+    places: Tables,
+    *,
+    within: Collection[str],
+    worker_id: uuid.UUID | None = None,
+    grid_id: uuid.UUID | None = None,
+    page: int = 1,
+    size: int = 50,
+) -> tuple[list[Any], list[Any], int]:
+    """A page of grid workers appointed to a grid inside ``within``, by name; their grids
+    (``worker_id``, ``place_id``, ``code``, ``name``) by code; and how many workers."""
+    w, a, pl = activity["workers"], activity["appointments"], places["places"]
+    visible = sa.exists().where(
+        a.c.worker_id == w.c.worker_id, pl.c.place_id == a.c.grid_id,
+        in_places(pl.c.scope, within),
+    )  # fmt: skip
+    query = sa.select(w).where(visible)
+    if worker_id is not None:
+        query = query.where(w.c.worker_id == worker_id)
+    if grid_id is not None:
+        query = query.where(
+            sa.exists().where(a.c.worker_id == w.c.worker_id, a.c.grid_id == grid_id)
+        )
+    total = await conn.scalar(sa.select(sa.func.count()).select_from(query.subquery()))
+    rows = list(
+        await conn.execute(
+            query.order_by(w.c.name, w.c.worker_id).offset((page - 1) * size).limit(size)
+        )
+    )
+    grids = await conn.execute(
+        sa.select(a.c.worker_id, pl.c.place_id, pl.c.code, pl.c.name)
+        .join(pl, pl.c.place_id == a.c.grid_id)
+        .where(a.c.worker_id.in_([r.worker_id for r in rows]))
+        .order_by(pl.c.code)
+    )
+    return rows, list(grids), int(total or 0)
+
+
+async def worker(conn: AsyncConnection, activity: Tables, worker_id: uuid.UUID) -> Any:
+    """A grid worker's row, whatever their grids (None if there is none)."""
+    w = activity["workers"]
+    return (await conn.execute(sa.select(w).where(w.c.worker_id == worker_id))).first()

@@ -13,10 +13,12 @@ in ``legacy_contact_*``, until their erasure, which empties those columns.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import uuid
+from collections.abc import Collection, Mapping
 from typing import Any
 
 import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import AsyncConnection
 
 from wangge.events import RecordedEvent, default_catalogue
 from wangge.events.projection import ApplyContext, Projection, handles
@@ -26,6 +28,7 @@ from wangge.registry.domain.organisations import (
     OrganisationDetailsChanged,
     OrganisationMoved,
     OrganisationRegistered,
+    compact_uscc,
     contact_state,
 )
 from wangge.registry.domain.things import (
@@ -35,6 +38,7 @@ from wangge.registry.domain.things import (
     ThingRemoved,
     ThingStatus,
 )
+from wangge.registry.projections.places import in_places
 
 UUID = sa.Uuid(as_uuid=True)
 WHEN = sa.DateTime(timezone=True)
@@ -253,3 +257,117 @@ async def _touch_thing(
         .where(things.c.thing_id == thing_id)
         .values(version=event.version, updated_at=event.envelope.time, **values)
     )
+
+
+# -- queries ---------------------------------------------------------------------------------------
+
+Tables = Mapping[str, sa.Table]
+
+
+def organisation_query(tables: Tables, places: Tables) -> sa.Select[Any]:
+    """Organisations with the scope and address (``place_address``) of their place."""
+    o, pl = tables["organisations"], places["places"]
+    return sa.select(o, pl.c.scope, pl.c.address.label("place_address")).select_from(
+        o.join(pl, pl.c.place_id == o.c.place_id)
+    )
+
+
+async def organisation(
+    conn: AsyncConnection, tables: Tables, places: Tables, organisation_id: uuid.UUID
+) -> Any:
+    """An organisation's row with its place's scope and address (None if there is none)."""
+    o = tables["organisations"]
+    query = organisation_query(tables, places).where(o.c.organisation_id == organisation_id)
+    return (await conn.execute(query)).first()
+
+
+async def organisations_page(
+    conn: AsyncConnection,
+    tables: Tables,
+    places: Tables,
+    *,
+    within: Collection[str],
+    kind: str | None = None,
+    place_id: uuid.UUID | None = None,
+    uscc: str | None = None,
+    closed: bool | None = None,
+    page: int,
+    size: int,
+) -> tuple[list[Any], int]:
+    """A page of organisations inside ``within``, by kind, place, code or closing, and how
+    many there are."""
+    o = tables["organisations"]
+    query = organisation_query(tables, places).where(in_places(places["places"].c.scope, within))
+    if kind is not None:
+        query = query.where(o.c.kind == kind)
+    if place_id is not None:
+        query = query.where(o.c.place_id == place_id)
+    if uscc is not None:
+        query = query.where(o.c.uscc == compact_uscc(uscc))
+    if closed is not None:
+        query = query.where(o.c.closed_on.is_not(None) if closed else o.c.closed_on.is_(None))
+    total = await conn.scalar(sa.select(sa.func.count()).select_from(query.subquery()))
+    rows = await conn.execute(
+        query.order_by(o.c.name, o.c.organisation_id).offset((page - 1) * size).limit(size)
+    )
+    return list(rows), int(total or 0)
+
+
+def thing_query(tables: Tables, places: Tables) -> sa.Select[Any]:
+    """Things with the scope and address (``place_address``) of their place."""
+    t, pl = tables["things"], places["places"]
+    return sa.select(t, pl.c.scope, pl.c.address.label("place_address")).select_from(
+        t.join(pl, pl.c.place_id == t.c.place_id)
+    )
+
+
+async def thing(conn: AsyncConnection, tables: Tables, places: Tables, thing_id: uuid.UUID) -> Any:
+    """A thing's row with its place's scope and address (None if there is none)."""
+    query = thing_query(tables, places).where(tables["things"].c.thing_id == thing_id)
+    return (await conn.execute(query)).first()
+
+
+async def inspections(conn: AsyncConnection, tables: Tables, thing_id: uuid.UUID) -> list[Any]:
+    """A thing's inspections, latest first."""
+    i = tables["inspections"]
+    rows = await conn.execute(
+        sa.select(i).where(i.c.thing_id == thing_id).order_by(i.c.on.desc(), i.c.version.desc())
+    )
+    return list(rows)
+
+
+async def things_page(
+    conn: AsyncConnection,
+    tables: Tables,
+    places: Tables,
+    *,
+    within: Collection[str],
+    kind: str | None = None,
+    category: str | None = None,
+    status: str | None = None,
+    risk_level: str | None = None,
+    place_id: uuid.UUID | None = None,
+    responsible_organisation_id: uuid.UUID | None = None,
+    page: int,
+    size: int,
+) -> tuple[list[Any], int]:
+    """A page of things inside ``within``, filtered, and how many there are."""
+    t, pl = tables["things"], places["places"]
+    query = thing_query(tables, places).where(in_places(pl.c.scope, within))
+    if kind is not None:
+        query = query.where(t.c.kind == kind)
+    if category is not None:
+        query = query.where(t.c.category == category)
+    if status is not None:
+        query = query.where(t.c.status == status)
+    if risk_level is not None:
+        query = query.where(t.c.risk_level == risk_level)
+    if place_id is not None:
+        query = query.where(t.c.place_id == place_id)
+    if responsible_organisation_id is not None:
+        query = query.where(t.c.responsible_organisation_id == responsible_organisation_id)
+    total = await conn.scalar(sa.select(sa.func.count()).select_from(query.subquery()))
+    rows = await conn.execute(
+        query.order_by(pl.c.address, t.c.name, t.c.thing_id).offset((page - 1) * size).limit(size)
+    )
+    return list(rows), int(total or 0)

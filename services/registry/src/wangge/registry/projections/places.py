@@ -8,7 +8,7 @@ date D" has an answer after re-gridding.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from datetime import datetime
 from types import SimpleNamespace
 from typing import Any
@@ -235,6 +235,78 @@ async def _readdress(
             .where(places.c.place_id == row.place_id)
             .values(address=address, address_key=normalise_address(address))
         )
+
+
+# -- queries ---------------------------------------------------------------------------------------
+
+
+def in_places(scope: sa.ColumnElement[Any], places: Collection[str]) -> sa.ColumnElement[bool]:
+    """Rows whose scope lies in one of ``places`` (codes): the place itself, or inside it."""
+    clauses = [sa.or_(scope == place, scope.like(f"{place}-%")) for place in sorted(places)]
+    return sa.or_(*clauses) if clauses else sa.false()
+
+
+async def place(conn: AsyncConnection, tables: Mapping[str, sa.Table], place_id: Any) -> Any:
+    """A place's row (None if there is none)."""
+    t = tables["places"]
+    return (await conn.execute(sa.select(t).where(t.c.place_id == place_id))).first()
+
+
+async def place_scope(
+    conn: AsyncConnection, tables: Mapping[str, sa.Table], place_id: Any
+) -> str | None:
+    """The scope of a place (None if there is none)."""
+    t = tables["places"]
+    scope: str | None = await conn.scalar(sa.select(t.c.scope).where(t.c.place_id == place_id))
+    return scope
+
+
+async def places_page(
+    conn: AsyncConnection,
+    tables: Mapping[str, sa.Table],
+    *,
+    within: Collection[str],
+    parent_id: Any = None,
+    kind: str | None = None,
+    address: str | None = None,
+    page: int,
+    size: int,
+) -> tuple[list[Any], int]:
+    """A page of places inside ``within``, by parent, level or address text, and the count."""
+    t = tables["places"]
+    where = [in_places(t.c.scope, within)]
+    if parent_id is not None:
+        where.append(t.c.parent_id == parent_id)
+    if kind is not None:
+        where.append(t.c.kind == kind)
+    if address:
+        where.append(t.c.address_key.contains(normalise_address(address), autoescape=True))
+    total = await conn.scalar(sa.select(sa.func.count()).select_from(t).where(*where))
+    rows = await conn.execute(
+        sa.select(t)
+        .where(*where)
+        .order_by(t.c.address, t.c.place_id)
+        .offset((page - 1) * size)
+        .limit(size)
+    )
+    return list(rows), int(total or 0)
+
+
+async def grids(
+    conn: AsyncConnection,
+    tables: Mapping[str, sa.Table],
+    *,
+    within: Collection[str],
+    code: str | None = None,
+) -> list[Any]:
+    """Grids inside ``within`` (id, code, name), by code; only those in ``code`` if given."""
+    pl = tables["places"]
+    query = sa.select(pl.c.place_id, pl.c.code, pl.c.name).where(
+        pl.c.kind == "grid", in_places(pl.c.scope, within)
+    )
+    if code is not None:
+        query = query.where(sa.or_(pl.c.code == code, pl.c.code.like(f"{code}-%")))
+    return list(await conn.execute(query.order_by(pl.c.code)))
 
 
 async def grid_on(
