@@ -18,11 +18,11 @@ from __future__ import annotations
 import uuid
 
 import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 from wangge.events.db import read_only
 from wangge.events.sealing import KeyRing, Seal, key_table
 from wangge.governance.errors import DomainError
-from wangge.service.app import ServiceState
 
 metadata = sa.MetaData()
 subject_keys = key_table(metadata, "training_keys", "subject_id")
@@ -42,11 +42,11 @@ def keyring(kek: bytes) -> KeyRing:
     return KeyRing(kek, subject_keys)
 
 
-async def sealer(state: ServiceState, ring: KeyRing, subject_id: uuid.UUID, *, field: str) -> Seal:
+async def sealer(engine: AsyncEngine, ring: KeyRing, subject_id: uuid.UUID, *, field: str) -> Seal:
     """Seals blocks with the subject's key, made now if they have none (410 naming ``field``
     once their data were erased)."""
     for _ in range(2):
-        async with read_only(state.engine) as conn:
+        async with read_only(engine) as conn:
             row = (
                 await conn.execute(
                     sa.select(subject_keys.c.wrapped).where(subject_keys.c.subject_id == subject_id)
@@ -60,8 +60,18 @@ async def sealer(state: ServiceState, ring: KeyRing, subject_id: uuid.UUID, *, f
         if key is not None:
             return KeyRing.sealer(key, subject_id)
         try:
-            async with state.engine.begin() as conn:
+            async with engine.begin() as conn:
                 await ring.keep(conn, subject_id, KeyRing.generate())
         except sa.exc.IntegrityError:
             pass  # another request kept one first: read theirs
     raise RuntimeError(f"no data key for {subject_id}")  # pragma: no cover
+
+
+async def seal_for(
+    engine: AsyncEngine, ring: KeyRing, subject_id: uuid.UUID, *texts: object, field: str
+) -> Seal | None:
+    """The subject's seal when there is text to seal (None when every text is empty, so that a
+    command without free text neither makes a key nor is refused after an erasure)."""
+    if not any(texts):
+        return None
+    return await sealer(engine, ring, subject_id, field=field)

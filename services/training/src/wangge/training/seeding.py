@@ -11,16 +11,14 @@ import logging
 import uuid
 from datetime import UTC, date, datetime
 
-import sqlalchemy as sa
-
 from wangge.events import Metadata
-from wangge.events.command import unit_of_work
+from wangge.events.db import read_only
 from wangge.events.errors import ConcurrencyConflict
 from wangge.governance.times import local_day
 from wangge.service.app import ServiceState
 from wangge.training.config import TrainingSettings
+from wangge.training.projections.roster_queries import first_appointed, roster_tables, staying_ids
 from wangge.training.synthetic import year_of_training
-from wangge.training.tables import roster
 
 log = logging.getLogger(__name__)
 SETTLED_POLLS = 3
@@ -42,18 +40,8 @@ async def _settled_roster(state: ServiceState) -> list[uuid.UUID]:
     seen: list[uuid.UUID] = []
     same = 0
     while not state.stop.is_set() and same < SETTLED_POLLS:
-        async with state.engine.connect() as conn:
-            tables = await roster(conn, state)
-            found: list[uuid.UUID] = []
-            if tables is not None:
-                w = tables["workers"]
-                found = list(
-                    await conn.scalars(
-                        sa.select(w.c.worker_id)
-                        .where(w.c.left_on.is_(None))
-                        .order_by(w.c.worker_id)
-                    )
-                )
+        async with read_only(state.core.store.engine) as conn:
+            found = await staying_ids(conn, await roster_tables(conn, state.core))
         same = same + 1 if found and found == seen else 0
         seen = found
         with contextlib.suppress(TimeoutError):
@@ -64,23 +52,19 @@ async def _settled_roster(state: ServiceState) -> list[uuid.UUID]:
 async def _first_appointed(state: ServiceState) -> date | None:
     """The earliest appointment on the roster: the seeded year starts no earlier (coverage
     counts the workers on the roster on a session's day)."""
-    async with state.engine.connect() as conn:
-        tables = await roster(conn, state)
-        assert tables is not None
-        w = tables["workers"]
-        first: date | None = await conn.scalar(sa.select(sa.func.min(w.c.appointed_on)))
-    return first
+    async with read_only(state.core.store.engine) as conn:
+        return await first_appointed(conn, await roster_tables(conn, state.core))
 
 
 async def _append_year(
     state: ServiceState, workers: list[uuid.UUID], *, since: date | None = None
 ) -> None:
     appends = year_of_training(workers, ends_on=local_day(datetime.now(UTC)), starts_on=since)
+    # the year's streams are decided by the domain already (synthetic); they start in one
+    # transaction, so a restart finds the first one taken and appends nothing again
+    commands = state.core.commands(Metadata(actor="system:seed"))
     try:
-        async with unit_of_work(
-            state.store, projections=list(state.projections.values()),
-            metadata=Metadata(actor="system:seed"),
-        ) as unit:  # fmt: skip
+        async with commands.unit() as unit:
             for append in appends:
                 await unit.append(append.stream_id, append.events, expected_version=0)
     except ConcurrencyConflict:

@@ -15,20 +15,17 @@ from datetime import UTC, datetime
 from typing import Annotated, Any
 from urllib.parse import urlencode
 
-import sqlalchemy as sa
 from fastapi import APIRouter, Depends, FastAPI, Header, Query, Request, Response
 from fastapi.responses import JSONResponse
 
 from wangge.events.db import read_only
-from wangge.events.projection import active_tables
 from wangge.governance.errors import DomainError, NotFound
-from wangge.governance.times import utc
 from wangge.service.auth import Principal, require
-from wangge.service.deps import State
 from wangge.service.responses import problems
-from wangge.training.api.bounds import MAX_SEQ, XapiMoment
+from wangge.training.api.access import Core
+from wangge.training.bounds import MAX_SEQ, XapiMoment
 from wangge.training.config import TrainingSettings
-from wangge.training.projections.statements import Statements
+from wangge.training.projections.statements import statement, statements_page, statements_tables
 
 router = APIRouter(prefix="/xapi", tags=["xapi"])
 VERSION = "1.0.3"
@@ -90,7 +87,7 @@ def install_version_header(app: FastAPI) -> None:
 async def get_statements(
     request: Request,
     principal: Analyst,
-    state: State,
+    core: Core,
     version: Annotated[
         str | None,
         # stated, not enforced by FastAPI: the xAPI specification answers another version 400
@@ -119,8 +116,7 @@ async def get_statements(
         raise BadXapiRequest(
             f"this LRS speaks xAPI {VERSION}", field="header/X-Experience-API-Version"
         )
-    settings = state.settings
-    assert isinstance(settings, TrainingSettings)
+    settings = core.settings
     single = statement_id or voided_statement_id
     if statement_id is not None and voided_statement_id is not None:
         raise BadXapiRequest(
@@ -129,32 +125,21 @@ async def get_statements(
     listing = (agent, verb, activity, registration, since, until, cursor)
     if single is not None and any(x is not None for x in listing):
         raise BadXapiRequest("a single statement takes no list filters", field="statementId")
-    async with read_only(state.engine) as conn:
-        t = (await active_tables(conn, state.service_projection(Statements.name)))["statements"]
+    async with read_only(core.store.engine) as conn:
+        tables = await statements_tables(conn, core)
         if single is not None:
-            row = (await conn.execute(sa.select(t).where(t.c.statement_id == single))).first()
+            row = await statement(conn, tables, single)
             voided = row is not None and row.voided_by is not None
             if row is None or voided != (voided_statement_id is not None):
                 raise NotFound(f"no statement {single}", field="statementId")
             return _respond(_statement(row, settings))
-        query = sa.select(t).where(t.c.voided_by.is_(None))
-        if agent is not None:
-            query = query.where(t.c.worker_id == _agent_worker(agent, settings.xapi_home_page))
-        if verb is not None:
-            query = query.where(t.c.verb == verb)
-        if activity is not None:
-            query = query.where(t.c.activity == activity)
-        if registration is not None:
-            query = query.where(sa.false())  # no statement here has a registration
-        if since is not None:
-            query = query.where(t.c.stored > utc(since))
-        if until is not None:
-            query = query.where(t.c.stored <= utc(until))
-        if cursor is not None:
-            query = query.where(t.c.seq > cursor if ascending else t.c.seq < cursor)
         size = min(limit or MOST, MOST)
-        order = t.c.seq.asc() if ascending else t.c.seq.desc()
-        rows = (await conn.execute(query.order_by(order).limit(size + 1))).all()
+        rows = await statements_page(
+            conn, tables,
+            worker_id=None if agent is None else _agent_worker(agent, settings.xapi_home_page),
+            verb=verb, activity=activity, registered=registration is not None, since=since,
+            until=until, cursor=cursor, ascending=ascending, size=size + 1,
+        )  # fmt: skip
     more = ""
     if len(rows) > size:
         rows = rows[:size]

@@ -5,14 +5,21 @@ there and what became of them."""
 
 from __future__ import annotations
 
+import uuid
+from collections import defaultdict
 from collections.abc import Mapping
-from typing import Any
+from datetime import date, datetime
+from typing import Any, Literal
 
 import sqlalchemy as sa
+from pydantic import BaseModel, Field
+from sqlalchemy.ext.asyncio import AsyncConnection
 
 from wangge.events import RecordedEvent, default_catalogue
-from wangge.events.projection import ApplyContext, Projection, handles
-from wangge.governance.times import utc
+from wangge.events.core import ServiceCore
+from wangge.events.projection import ApplyContext, Projection, active_tables, handles
+from wangge.governance.errors import NotFound
+from wangge.governance.times import StoredTime, utc
 from wangge.training.domain import forums as f
 from wangge.training.domain import handbooks as h
 from wangge.training.domain import secondments as sec
@@ -232,3 +239,415 @@ class Development(Projection):
             )
         )  # fmt: skip
         await self._forum(ctx, event)
+
+
+# -- queries ------------------------------------------------------------------------------------
+
+Tables = Mapping[str, sa.Table]
+
+
+async def development_tables(conn: AsyncConnection, core: ServiceCore) -> Tables:
+    """The active generation's tables of the secondments, handbooks and forums read model."""
+    return await active_tables(conn, core.projection(Development.name))
+
+
+# -- secondments
+
+Status = Literal["arranged", "evaluated", "cancelled"]
+
+
+class SecondmentRead(BaseModel):
+    secondment_id: uuid.UUID
+    worker_id: uuid.UUID
+    host_kind: sec.HostKind
+    host: str
+    starts_on: date
+    ends_on: date
+    days: int = Field(description="the period's days, both ends counted")
+    mentor: str
+    goals: list[str]
+    status: Status = Field(description="evaluated and cancelled are closed")
+    rating: sec.Rating | None
+    summary: str | None
+    goals_met: list[bool] | None
+    evaluated_on: date | None
+    evaluated_by: str | None
+    cancelled_reason: str | None
+    version: int
+
+
+class SecondmentBrief(BaseModel):
+    """A secondment as a worker's record shows it."""
+
+    secondment_id: uuid.UUID
+    host_kind: sec.HostKind
+    host: str
+    starts_on: date
+    ends_on: date
+    status: Status
+    rating: sec.Rating | None
+
+
+def _secondment_read(row: Any) -> SecondmentRead:
+    return SecondmentRead(
+        **{k: getattr(row, k) for k in SecondmentRead.model_fields if k != "days"},
+        days=sec.period_days(row.starts_on, row.ends_on),
+    )
+
+
+async def secondment(
+    conn: AsyncConnection, tables: Tables, secondment_id: uuid.UUID
+) -> SecondmentRead:
+    """A secondment (404 if none)."""
+    t = tables["secondments"]
+    row = (await conn.execute(sa.select(t).where(t.c.secondment_id == secondment_id))).first()
+    if row is None:
+        raise NotFound(f"no secondment {secondment_id}", field="secondment_id")
+    return _secondment_read(row)
+
+
+async def secondments_in_order(
+    conn: AsyncConnection,
+    tables: Tables,
+    *,
+    worker_id: uuid.UUID | None = None,
+    status: Status | None = None,
+) -> list[SecondmentRead]:
+    """Secondments in the order they start, of one worker, in one status."""
+    t = tables["secondments"]
+    query = sa.select(t).order_by(t.c.starts_on, t.c.secondment_id)
+    if worker_id is not None:
+        query = query.where(t.c.worker_id == worker_id)
+    if status is not None:
+        query = query.where(t.c.status == status)
+    return [_secondment_read(r) for r in await conn.execute(query)]
+
+
+async def worker_secondments(
+    conn: AsyncConnection, tables: Tables, worker_id: uuid.UUID
+) -> list[SecondmentBrief]:
+    """A worker's secondments, in the order they started (for their record)."""
+    t = tables["secondments"]
+    rows = await conn.execute(
+        sa.select(t).where(t.c.worker_id == worker_id).order_by(t.c.starts_on, t.c.secondment_id)
+    )
+    return [SecondmentBrief.model_validate(r, from_attributes=True) for r in rows]
+
+
+# -- handbooks
+
+
+class EditionRead(BaseModel):
+    edition: int
+    title: str
+    published_on: date
+
+
+class HandbookRead(BaseModel):
+    handbook_id: uuid.UUID
+    title: str = Field(description="the current edition's")
+    edition: int = Field(description="the current edition")
+    published_on: date
+    workers: int = Field(description="workers on the roster (not left)")
+    acknowledged: int = Field(description="of them, those who acknowledged the current edition")
+
+
+class HandbookDetail(HandbookRead):
+    sections: list[h.Section] = Field(description="the current edition's")
+    editions: list[EditionRead]
+
+
+class Acknowledgement(BaseModel):
+    handbook_id: uuid.UUID
+    edition: int
+    worker_id: uuid.UUID
+    acknowledged_on: date
+
+
+class HandbookStanding(BaseModel):
+    """A handbook as a worker's record shows it."""
+
+    handbook_id: uuid.UUID
+    title: str
+    current_edition: int
+    acknowledged_edition: int | None = Field(description="the last edition they acknowledged")
+    acknowledged_on: date | None
+    owes: bool = Field(description="they have not acknowledged the current edition")
+
+
+async def current_editions(
+    conn: AsyncConnection, tables: Tables, handbook_id: uuid.UUID | None = None
+) -> list[Any]:
+    """Each handbook's current edition (its highest), by title."""
+    e = tables["editions"]
+    latest = sa.select(e.c.handbook_id, sa.func.max(e.c.edition).label("edition")).group_by(
+        e.c.handbook_id
+    )
+    if handbook_id is not None:
+        latest = latest.where(e.c.handbook_id == handbook_id)
+    current = latest.subquery()
+    same = (e.c.handbook_id == current.c.handbook_id) & (e.c.edition == current.c.edition)
+    query = sa.select(e).join(current, same).order_by(e.c.title, e.c.handbook_id)
+    return list((await conn.execute(query)).all())
+
+
+async def current_edition(conn: AsyncConnection, tables: Tables, handbook_id: uuid.UUID) -> Any:
+    """A handbook's current edition (404 if no such handbook)."""
+    current = await current_editions(conn, tables, handbook_id)
+    if not current:
+        raise NotFound(f"no handbook {handbook_id}", field="handbook_id")
+    return current[0]
+
+
+async def acknowledged_current(
+    conn: AsyncConnection, tables: Tables, current: list[Any]
+) -> dict[uuid.UUID, set[uuid.UUID]]:
+    """Per handbook (of its ``current`` editions), the workers who acknowledged that edition."""
+    a = tables["acknowledgements"]
+    out: dict[uuid.UUID, set[uuid.UUID]] = defaultdict(set)
+    for row in current:
+        workers = await conn.scalars(
+            sa.select(a.c.worker_id).where(
+                a.c.handbook_id == row.handbook_id, a.c.edition == row.edition
+            )
+        )
+        out[row.handbook_id] = set(workers)
+    return out
+
+
+def handbook_read(row: Any, serving: set[uuid.UUID], acknowledged: set[uuid.UUID]) -> HandbookRead:
+    """A handbook at its current edition ``row``, counted among the workers ``serving``."""
+    return HandbookRead(
+        handbook_id=row.handbook_id, title=row.title, edition=row.edition,
+        published_on=row.published_on, workers=len(serving),
+        acknowledged=len(serving & acknowledged),
+    )  # fmt: skip
+
+
+async def handbooks_by_title(
+    conn: AsyncConnection, tables: Tables, serving: set[uuid.UUID]
+) -> list[HandbookRead]:
+    """Every handbook at its current edition, counted among the workers ``serving``."""
+    current = await current_editions(conn, tables)
+    acknowledged = await acknowledged_current(conn, tables, current)
+    return [handbook_read(r, serving, acknowledged[r.handbook_id]) for r in current]
+
+
+async def handbook_detail(
+    conn: AsyncConnection, tables: Tables, handbook_id: uuid.UUID, serving: set[uuid.UUID]
+) -> HandbookDetail:
+    """A handbook: its current edition's sections and every edition (404 if none)."""
+    row = await current_edition(conn, tables, handbook_id)
+    e = tables["editions"]
+    editions = (
+        await conn.execute(
+            sa.select(e.c.edition, e.c.title, e.c.published_on)
+            .where(e.c.handbook_id == handbook_id)
+            .order_by(e.c.edition)
+        )
+    ).all()
+    acknowledged = (await acknowledged_current(conn, tables, [row]))[handbook_id]
+    return HandbookDetail(
+        **handbook_read(row, serving, acknowledged).model_dump(),
+        sections=[h.Section.model_validate(x) for x in row.sections],
+        editions=[EditionRead.model_validate(x, from_attributes=True) for x in editions],
+    )
+
+
+async def last_acknowledgement(
+    conn: AsyncConnection, tables: Tables, handbook_id: uuid.UUID, worker_id: uuid.UUID
+) -> Acknowledgement:
+    """A worker's newest acknowledgement of a handbook."""
+    a = tables["acknowledgements"]
+    row = (
+        await conn.execute(
+            sa.select(a)
+            .where(a.c.handbook_id == handbook_id, a.c.worker_id == worker_id)
+            .order_by(a.c.edition.desc())
+            .limit(1)
+        )
+    ).one()
+    return Acknowledgement.model_validate(row, from_attributes=True)
+
+
+async def last_acknowledged(
+    conn: AsyncConnection, tables: Tables, handbook_id: uuid.UUID
+) -> dict[uuid.UUID, int]:
+    """Per worker, the last edition of a handbook they acknowledged."""
+    a = tables["acknowledgements"]
+    rows = await conn.execute(
+        sa.select(a.c.worker_id, sa.func.max(a.c.edition).label("edition"))
+        .where(a.c.handbook_id == handbook_id)
+        .group_by(a.c.worker_id)
+    )
+    return {r.worker_id: r.edition for r in rows}
+
+
+async def worker_handbooks(
+    conn: AsyncConnection, tables: Tables, worker_id: uuid.UUID
+) -> list[HandbookStanding]:
+    """Per handbook: its current edition, the last one the worker acknowledged, whether they
+    owe the current one (for their record)."""
+    a = tables["acknowledgements"]
+    theirs: dict[uuid.UUID, dict[int, date]] = defaultdict(dict)
+    rows = await conn.execute(
+        sa.select(a.c.handbook_id, a.c.edition, a.c.acknowledged_on).where(
+            a.c.worker_id == worker_id
+        )
+    )
+    for r in rows:
+        theirs[r.handbook_id][r.edition] = r.acknowledged_on
+    out = []
+    for row in await current_editions(conn, tables):
+        acks = theirs.get(row.handbook_id, {})
+        last = max(acks, default=None)
+        out.append(
+            HandbookStanding(
+                handbook_id=row.handbook_id, title=row.title, current_edition=row.edition,
+                acknowledged_edition=last, acknowledged_on=acks.get(last) if last else None,
+                owes=h.owes(row.edition, set(acks)),
+            )
+        )  # fmt: skip
+    return out
+
+
+# -- forums
+
+
+class SuggestionRead(BaseModel):
+    suggestion_id: uuid.UUID
+    forum_id: uuid.UUID
+    by_worker: uuid.UUID | None
+    text: str
+    outcome: f.Outcome | None = Field(description="none until followed up")
+    note: str
+    service_list_item: str | None
+    followed_up_on: date | None
+    followed_up_by: str | None
+
+
+class ForumSuggestion(SuggestionRead):
+    """A suggestion listed across forums, with its forum's topic and time."""
+
+    topic: str
+    held_at: StoredTime
+
+
+class ForumRead(BaseModel):
+    forum_id: uuid.UUID
+    topic: str
+    held_at: StoredTime
+    place: str
+    participants: list[uuid.UUID]
+    guests: list[str]
+    summary: str
+    suggestions_made: int
+    suggestions_open: int = Field(description="not yet followed up")
+    version: int
+
+
+class ForumDetail(ForumRead):
+    suggestions: list[SuggestionRead] = Field(description="in the order they were recorded")
+
+
+async def _suggestion_counts(
+    conn: AsyncConnection, tables: Tables, ids: list[uuid.UUID]
+) -> dict[uuid.UUID, tuple[int, int]]:
+    s = tables["suggestions"]
+    rows = await conn.execute(
+        sa.select(s.c.forum_id, sa.func.count(), sa.func.count(s.c.outcome))
+        .where(s.c.forum_id.in_(ids))
+        .group_by(s.c.forum_id)
+    )
+    return {forum_id: (made, made - done) for forum_id, made, done in rows}
+
+
+def _forum_read(row: Any, counts: tuple[int, int]) -> ForumRead:
+    return ForumRead(
+        **{k: getattr(row, k) for k in ForumRead.model_fields if not k.startswith("suggestions")},
+        suggestions_made=counts[0],
+        suggestions_open=counts[1],
+    )
+
+
+async def forum_detail(conn: AsyncConnection, tables: Tables, forum_id: uuid.UUID) -> ForumDetail:
+    """A forum with its suggestions, as recorded (404 if none)."""
+    t, s = tables["forums"], tables["suggestions"]
+    row = (await conn.execute(sa.select(t).where(t.c.forum_id == forum_id))).first()
+    if row is None:
+        raise NotFound(f"no forum {forum_id}", field="forum_id")
+    suggestions = (
+        await conn.execute(
+            sa.select(s).where(s.c.forum_id == forum_id).order_by(s.c.recorded_version)
+        )
+    ).all()
+    counts = (await _suggestion_counts(conn, tables, [forum_id])).get(forum_id, (0, 0))
+    return ForumDetail(
+        **_forum_read(row, counts).model_dump(),
+        suggestions=[SuggestionRead.model_validate(x, from_attributes=True) for x in suggestions],
+    )
+
+
+async def forums_in_order(
+    conn: AsyncConnection,
+    tables: Tables,
+    *,
+    since: datetime | None = None,
+    until: datetime | None = None,
+    limit: int,
+) -> list[ForumRead]:
+    """Forums in the order they were held, in ``[since, until)``."""
+    t = tables["forums"]
+    query = sa.select(t).order_by(t.c.held_at, t.c.forum_id).limit(limit)
+    if since is not None:
+        query = query.where(t.c.held_at >= utc(since))
+    if until is not None:
+        query = query.where(t.c.held_at < utc(until))
+    rows = (await conn.execute(query)).all()
+    counts = await _suggestion_counts(conn, tables, [r.forum_id for r in rows])
+    return [_forum_read(r, counts.get(r.forum_id, (0, 0))) for r in rows]
+
+
+async def suggestions_across(
+    conn: AsyncConnection,
+    tables: Tables,
+    *,
+    outcome: f.Outcome | None = None,
+    open_only: bool = False,
+    limit: int,
+) -> list[ForumSuggestion]:
+    """Suggestions across forums, in the order of their forums and then as recorded."""
+    t, s = tables["forums"], tables["suggestions"]
+    query = (
+        sa.select(s, t.c.topic, t.c.held_at)
+        .join(t, t.c.forum_id == s.c.forum_id)
+        .order_by(t.c.held_at, t.c.forum_id, s.c.recorded_version)
+        .limit(limit)
+    )
+    if outcome is not None:
+        query = query.where(s.c.outcome == outcome)
+    if open_only:
+        query = query.where(s.c.outcome.is_(None))
+    rows = (await conn.execute(query)).all()
+    return [ForumSuggestion.model_validate(r, from_attributes=True) for r in rows]
+
+
+async def suggestion(
+    conn: AsyncConnection,
+    tables: Tables,
+    forum_id: uuid.UUID,
+    *,
+    suggestion_id: uuid.UUID | None = None,
+    recorded_version: int | None = None,
+) -> SuggestionRead:
+    """A forum's suggestion, by its id or by the forum's version that recorded it (404)."""
+    s = tables["suggestions"]
+    query = sa.select(s).where(s.c.forum_id == forum_id)
+    if suggestion_id is not None:
+        query = query.where(s.c.suggestion_id == suggestion_id)
+    if recorded_version is not None:
+        query = query.where(s.c.recorded_version == recorded_version)
+    row = (await conn.execute(query)).first()
+    if row is None:
+        raise NotFound("no such suggestion", field="suggestion_id")
+    return SuggestionRead.model_validate(row, from_attributes=True)

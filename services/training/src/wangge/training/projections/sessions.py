@@ -5,17 +5,25 @@ completion from the attendance and scores here)."""
 
 from __future__ import annotations
 
+import uuid
+from collections import defaultdict
 from collections.abc import Mapping, Sequence
+from datetime import date, datetime
 from typing import Any
 
 import sqlalchemy as sa
+from pydantic import BaseModel, Field
+from sqlalchemy.ext.asyncio import AsyncConnection
 
 from wangge.events import RecordedEvent, default_catalogue
+from wangge.events.core import ServiceCore
 from wangge.events.db import insert_many
-from wangge.events.projection import ApplyContext, Projection, handles
-from wangge.governance.times import utc
+from wangge.events.projection import ApplyContext, Projection, active_tables, handles
+from wangge.governance.errors import NotFound
+from wangge.governance.times import StoredTime, local_day, utc
 from wangge.training.domain import programmes as p
 from wangge.training.domain import sessions as s
+from wangge.training.domain.sessions import ATTENDED
 
 UUID = sa.Uuid(as_uuid=True)
 TIME = sa.DateTime(timezone=True)
@@ -332,3 +340,347 @@ class _Fold:
             "attendance": list(self.attendance.values()),
             "scores": list(self.scores.values()),
         }
+
+
+# -- queries ------------------------------------------------------------------------------------
+
+Tables = Mapping[str, sa.Table]
+
+
+async def sessions_tables(conn: AsyncConnection, core: ServiceCore) -> Tables:
+    """The active generation's tables of the sessions and programmes read model."""
+    return await active_tables(conn, core.projection(Sessions.name))
+
+
+class Seat(BaseModel):
+    worker_id: uuid.UUID
+    status: str = Field(description="enrolled, or waiting (in line: the order of the list)")
+
+
+class Roll(BaseModel):
+    worker_id: uuid.UUID
+    attendance: s.Attendance
+    note: str
+    score: float | None
+    max_score: float | None
+
+
+class SessionRead(BaseModel):
+    session_id: uuid.UUID
+    topic: str
+    programme_id: uuid.UUID | None
+    module_code: str | None
+    instructors: list[s.Instructor]
+    materials: list[s.Material]
+    starts_at: StoredTime
+    ends_at: StoredTime
+    hours: float
+    place: str
+    capacity: int
+    cancelled_reason: str | None
+    enrolled: int
+    waiting: int
+    version: int
+
+
+class SessionDetail(SessionRead):
+    seats: list[Seat]
+    roll: list[Roll]
+
+
+async def _counts(
+    conn: AsyncConnection, tables: Tables, ids: list[uuid.UUID]
+) -> dict[uuid.UUID, dict[str, int]]:
+    e = tables["enrolments"]
+    rows = await conn.execute(
+        sa.select(e.c.session_id, e.c.status, sa.func.count())
+        .where(e.c.session_id.in_(ids))
+        .group_by(e.c.session_id, e.c.status)
+    )
+    counts: dict[uuid.UUID, dict[str, int]] = {}
+    for session_id, state, n in rows:
+        counts.setdefault(session_id, {})[state] = n
+    return counts
+
+
+def _session_read(row: Any, counts: dict[str, int]) -> SessionRead:
+    return SessionRead(
+        **{
+            k: getattr(row, k) for k in SessionRead.model_fields if k not in ("enrolled", "waiting")
+        },
+        enrolled=counts.get("enrolled", 0),
+        waiting=counts.get("waiting", 0),
+    )
+
+
+async def session_detail(
+    conn: AsyncConnection, tables: Tables, session_id: uuid.UUID
+) -> SessionDetail:
+    """A session with its seats (enrolled, then in line) and its whole roll (404 if none)."""
+    t, e, a, sc = (tables[k] for k in ("sessions", "enrolments", "attendance", "scores"))
+    row = (await conn.execute(sa.select(t).where(t.c.session_id == session_id))).first()
+    if row is None:
+        raise NotFound(f"no session {session_id}", field="session_id")
+    seats = (
+        await conn.execute(
+            sa.select(e.c.worker_id, e.c.status)
+            .where(e.c.session_id == session_id)
+            .order_by(e.c.status, e.c.since)
+        )
+    ).all()
+    roll = (
+        await conn.execute(
+            sa.select(a.c.worker_id, a.c.attendance, a.c.note, sc.c.score, sc.c.max_score)
+            .outerjoin(sc, (sc.c.session_id == a.c.session_id) & (sc.c.worker_id == a.c.worker_id))
+            .where(a.c.session_id == session_id)
+            .order_by(a.c.worker_id)
+        )
+    ).all()
+    counts = (await _counts(conn, tables, [session_id])).get(session_id, {})
+    return SessionDetail(
+        **_session_read(row, counts).model_dump(),
+        seats=[Seat(worker_id=r.worker_id, status=r.status) for r in seats],
+        roll=[Roll.model_validate(r, from_attributes=True) for r in roll],
+    )
+
+
+async def sessions_in_order(
+    conn: AsyncConnection,
+    tables: Tables,
+    *,
+    since: datetime | None = None,
+    until: datetime | None = None,
+    topic: str | None = None,
+    programme_id: uuid.UUID | None = None,
+    limit: int,
+) -> list[SessionRead]:
+    """Sessions in time order: starting in ``[since, until)``, of a topic, of a programme."""
+    t = tables["sessions"]
+    query = sa.select(t).order_by(t.c.starts_at).limit(limit)
+    if since is not None:
+        query = query.where(t.c.starts_at >= utc(since))
+    if until is not None:
+        query = query.where(t.c.starts_at < utc(until))
+    if topic is not None:
+        query = query.where(t.c.topic == topic)
+    if programme_id is not None:
+        query = query.where(t.c.programme_id == programme_id)
+    rows = (await conn.execute(query)).all()
+    counts = await _counts(conn, tables, [r.session_id for r in rows])
+    return [_session_read(r, counts.get(r.session_id, {})) for r in rows]
+
+
+class Attended(BaseModel):
+    session_id: uuid.UUID
+    topic: str
+    starts_at: StoredTime
+    hours: float = Field(description="credited: the session's hours when present or late")
+    attendance: s.Attendance
+    score: float | None
+    max_score: float | None
+
+
+class TopicHours(BaseModel):
+    topic: str
+    hours: float
+    sessions: int
+
+
+async def attended(conn: AsyncConnection, tables: Tables, worker_id: uuid.UUID) -> list[Attended]:
+    """Every session a worker's attendance was recorded for, in time order, with their score."""
+    t, a, sc = tables["sessions"], tables["attendance"], tables["scores"]
+    rows = (
+        await conn.execute(
+            sa.select(
+                t.c.session_id, t.c.topic, t.c.starts_at, t.c.hours, a.c.attendance,
+                sc.c.score, sc.c.max_score,
+            )
+            .join(t, t.c.session_id == a.c.session_id)
+            .outerjoin(sc, (sc.c.session_id == a.c.session_id) & (sc.c.worker_id == a.c.worker_id))
+            .where(a.c.worker_id == worker_id)
+            .order_by(t.c.starts_at)
+        )
+    ).all()  # fmt: skip
+    return [
+        Attended(
+            session_id=r.session_id, topic=r.topic, starts_at=r.starts_at,
+            hours=r.hours if r.attendance in ATTENDED else 0.0,
+            attendance=r.attendance, score=r.score, max_score=r.max_score,
+        )
+        for r in rows
+    ]  # fmt: skip
+
+
+def hours_by_topic(sessions: list[Attended]) -> list[TopicHours]:
+    """The hours credited per topic, by topic."""
+    by_topic: dict[str, list[Attended]] = defaultdict(list)
+    for x in sessions:
+        if x.hours:
+            by_topic[x.topic].append(x)
+    return [
+        TopicHours(topic=t, hours=sum(x.hours for x in xs), sessions=len(xs))
+        for t, xs in sorted(by_topic.items())
+    ]
+
+
+async def reached(
+    conn: AsyncConnection,
+    tables: Tables,
+    *,
+    session_id: uuid.UUID | None = None,
+    topic: str | None = None,
+    since: datetime | None = None,
+    until: datetime | None = None,
+) -> tuple[set[uuid.UUID], date | None]:
+    """The workers who attended (present or late) the sessions chosen (not cancelled), and the
+    day of the last of them (None when none was chosen)."""
+    t, a = tables["sessions"], tables["attendance"]
+    query = sa.select(t.c.session_id, t.c.starts_at).where(t.c.cancelled_reason.is_(None))
+    if session_id is not None:
+        query = query.where(t.c.session_id == session_id)
+    if topic is not None:
+        query = query.where(t.c.topic == topic)
+    if since is not None:
+        query = query.where(t.c.starts_at >= utc(since))
+    if until is not None:
+        query = query.where(t.c.starts_at < utc(until))
+    chosen = (await conn.execute(query)).all()
+    workers: set[uuid.UUID] = set()
+    if chosen:
+        workers = set(
+            await conn.scalars(
+                sa.select(a.c.worker_id).where(
+                    a.c.session_id.in_([r.session_id for r in chosen]),
+                    a.c.attendance.in_([str(x) for x in ATTENDED]),
+                )
+            )
+        )
+    return workers, max((local_day(r.starts_at) for r in chosen), default=None)
+
+
+class ProgrammeRead(BaseModel):
+    programme_id: uuid.UUID
+    name: str
+    description: str
+    modules: list[p.Module]
+    ordered: bool
+    period_days: int | None
+    workers: int = Field(description="workers enrolled and not withdrawn")
+
+
+async def programme(
+    conn: AsyncConnection, tables: Tables, programme_id: uuid.UUID
+) -> ProgrammeRead:
+    """A programme with how many workers follow it (404 if none)."""
+    t, m = tables["programmes"], tables["members"]
+    row = (await conn.execute(sa.select(t).where(t.c.programme_id == programme_id))).first()
+    if row is None:
+        raise NotFound(f"no programme {programme_id}", field="programme_id")
+    workers = await conn.scalar(
+        sa.select(sa.func.count()).where(m.c.programme_id == programme_id, m.c.left_on.is_(None))
+    )
+    return ProgrammeRead(
+        **{k: getattr(row, k) for k in ProgrammeRead.model_fields if k != "workers"},
+        workers=workers or 0,
+    )
+
+
+async def programmes_by_name(conn: AsyncConnection, tables: Tables) -> list[ProgrammeRead]:
+    """Every programme, by name."""
+    t = tables["programmes"]
+    ids = (await conn.scalars(sa.select(t.c.programme_id).order_by(t.c.name))).all()
+    return [await programme(conn, tables, i) for i in ids]
+
+
+class ModuleRead(BaseModel):
+    code: str
+    title: str
+    hours_required: float
+    hours_done: float
+    pass_score: float | None
+    best_score: float | None
+    completed_on: date | None
+
+
+class ProgrammeProgress(BaseModel):
+    programme_id: uuid.UUID
+    name: str
+    worker_id: uuid.UUID
+    enrolled_on: date
+    left_on: date | None
+    completed_on: date | None
+    modules: list[ModuleRead]
+    missing: list[str]
+    """The codes of the modules still to complete."""
+
+
+async def progress_of(
+    conn: AsyncConnection,
+    tables: Tables,
+    *,
+    programme_id: uuid.UUID | None = None,
+    worker_id: uuid.UUID | None = None,
+) -> list[ProgrammeProgress]:
+    """The progress of every enrolment of a programme, or of a worker, or both: derived by
+    :func:`wangge.training.domain.programmes.progress` from the attendance and scores
+    (completion is never stored, so a corrected attendance corrects it)."""
+    m, t = tables["members"], tables["programmes"]
+    query = sa.select(m, t.c.name, t.c.modules, t.c.ordered, t.c.period_days).join(
+        t, t.c.programme_id == m.c.programme_id
+    )
+    if programme_id is not None:
+        query = query.where(m.c.programme_id == programme_id)
+    if worker_id is not None:
+        query = query.where(m.c.worker_id == worker_id)
+    members = (await conn.execute(query.order_by(m.c.enrolled_on, m.c.worker_id))).all()
+    if not members:
+        return []
+    credits = await _credits(
+        conn, tables, {r.programme_id for r in members}, {r.worker_id for r in members}
+    )
+    out = []
+    for row in members:
+        modules = [p.Module.model_validate(x) for x in row.modules]
+        made = p.progress(
+            modules, ordered=row.ordered, period_days=row.period_days,
+            enrolled_on=row.enrolled_on,
+            credits=credits.get((row.programme_id, row.worker_id), []),
+        )  # fmt: skip
+        out.append(
+            ProgrammeProgress(
+                programme_id=row.programme_id, name=row.name, worker_id=row.worker_id,
+                enrolled_on=row.enrolled_on, left_on=row.left_on,
+                completed_on=made.completed_on,
+                modules=[ModuleRead(**vars(x)) for x in made.modules],
+                missing=[x.code for x in made.missing],
+            )
+        )  # fmt: skip
+    return out
+
+
+async def _credits(
+    conn: AsyncConnection,
+    tables: Tables,
+    programme_ids: set[uuid.UUID],
+    worker_ids: set[uuid.UUID],
+) -> dict[tuple[uuid.UUID, uuid.UUID], list[p.Credit]]:
+    t, a, sc = tables["sessions"], tables["attendance"], tables["scores"]
+    rows = await conn.execute(
+        sa.select(
+            t.c.programme_id, t.c.module_code, t.c.starts_at, t.c.hours, a.c.worker_id,
+            sc.c.score, sc.c.max_score,
+        )
+        .join(a, a.c.session_id == t.c.session_id)
+        .outerjoin(sc, (sc.c.session_id == a.c.session_id) & (sc.c.worker_id == a.c.worker_id))
+        .where(
+            t.c.programme_id.in_(programme_ids), a.c.worker_id.in_(worker_ids),
+            a.c.attendance.in_([str(x) for x in ATTENDED]), t.c.cancelled_reason.is_(None),
+        )
+    )  # fmt: skip
+    credits: dict[tuple[uuid.UUID, uuid.UUID], list[p.Credit]] = {}
+    for r in rows:
+        percent = None if r.score is None else 100 * r.score / r.max_score
+        credits.setdefault((r.programme_id, r.worker_id), []).append(
+            p.Credit(r.module_code, local_day(r.starts_at), r.hours, percent)
+        )
+    return credits

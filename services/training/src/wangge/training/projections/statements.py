@@ -19,10 +19,12 @@ from datetime import date, datetime, time
 from typing import Any
 
 import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import AsyncConnection
 
 from wangge.events import RecordedEvent, default_catalogue
+from wangge.events.core import ServiceCore
 from wangge.events.db import insert_many
-from wangge.events.projection import ApplyContext, Projection, handles
+from wangge.events.projection import ApplyContext, Projection, active_tables, handles
 from wangge.governance.times import CHINA, local_day, stored, utc
 from wangge.training.domain import handbooks as h
 from wangge.training.domain import programmes as p
@@ -623,3 +625,55 @@ def _duration(hours: float) -> str:
 def _noon(day: date) -> datetime:
     """A completion's timestamp: the day it happened, noon in the subdistrict."""
     return datetime.combine(day, time(12), tzinfo=CHINA)
+
+
+# -- queries ------------------------------------------------------------------------------------
+
+
+async def statements_tables(conn: AsyncConnection, core: ServiceCore) -> Mapping[str, sa.Table]:
+    """The active generation's tables of the statements read model."""
+    return await active_tables(conn, core.projection(Statements.name))
+
+
+async def statement(
+    conn: AsyncConnection, tables: Mapping[str, sa.Table], statement_id: uuid.UUID
+) -> Any:
+    """One statement's row, voided or not (None if there is none)."""
+    t = tables["statements"]
+    return (await conn.execute(sa.select(t).where(t.c.statement_id == statement_id))).first()
+
+
+async def statements_page(
+    conn: AsyncConnection,
+    tables: Mapping[str, sa.Table],
+    *,
+    worker_id: uuid.UUID | None = None,
+    verb: str | None = None,
+    activity: str | None = None,
+    registered: bool = False,
+    since: datetime | None = None,
+    until: datetime | None = None,
+    cursor: int | None = None,
+    ascending: bool = False,
+    size: int,
+) -> list[Any]:
+    """Up to ``size`` statements not voided, stored in ``(since, until]``, newest first unless
+    ``ascending``, after ``cursor`` (a statement number) in that order."""
+    t = tables["statements"]
+    query = sa.select(t).where(t.c.voided_by.is_(None))
+    if worker_id is not None:
+        query = query.where(t.c.worker_id == worker_id)
+    if verb is not None:
+        query = query.where(t.c.verb == verb)
+    if activity is not None:
+        query = query.where(t.c.activity == activity)
+    if registered:
+        query = query.where(sa.false())  # no statement here has a registration
+    if since is not None:
+        query = query.where(t.c.stored > utc(since))
+    if until is not None:
+        query = query.where(t.c.stored <= utc(until))
+    if cursor is not None:
+        query = query.where(t.c.seq > cursor if ascending else t.c.seq < cursor)
+    order = t.c.seq.asc() if ascending else t.c.seq.desc()
+    return list((await conn.execute(query.order_by(order).limit(size))).all())
