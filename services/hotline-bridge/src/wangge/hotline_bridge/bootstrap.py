@@ -14,7 +14,7 @@ from wangge.events.projection import active_tables
 from wangge.events.store import EventStore
 from wangge.hotline_bridge.config import HotlineSettings
 from wangge.hotline_bridge.domain.catalogue import DispatchCatalogue
-from wangge.hotline_bridge.intake import Intakes, intakes
+from wangge.hotline_bridge.handlers.intake import Intakes, intakes
 from wangge.hotline_bridge.personal_data import CallerKeys, keyring
 from wangge.hotline_bridge.projections.callers import CallerPhones
 from wangge.hotline_bridge.projections.grid_map import GridMap

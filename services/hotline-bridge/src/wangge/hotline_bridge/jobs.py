@@ -17,24 +17,21 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
-import sqlalchemy as sa
 
-from wangge.events import DomainEvent, Metadata
+from wangge.events import Metadata
 from wangge.events.db import read_only
 from wangge.events.errors import ConcurrencyConflict
-from wangge.events.projection import active_tables
 from wangge.governance.times import stored
 from wangge.hotline_bridge.adapters import ADAPTERS
-from wangge.hotline_bridge.config import HotlineSettings
+from wangge.hotline_bridge.bootstrap import HotlineCore
 from wangge.hotline_bridge.domain import tickets
 from wangge.hotline_bridge.domain.routing import Match
 from wangge.hotline_bridge.domain.tickets import Status
-from wangge.hotline_bridge.intake import dispatch, grid_map
-from wangge.hotline_bridge.personal_data import keyring, opened
+from wangge.hotline_bridge.handlers import tickets as handle
+from wangge.hotline_bridge.personal_data import opened
 from wangge.hotline_bridge.projections.grid_map import find_grid
-from wangge.hotline_bridge.projections.tickets import Tickets
+from wangge.hotline_bridge.projections.tickets import due_replies, to_remind, triage_places
 from wangge.hotline_bridge.signing import SIGNATURE, TIMESTAMP, sign
-from wangge.hotline_bridge.ticket_commands import act
 from wangge.service.app import ServiceState
 
 log = logging.getLogger(__name__)
@@ -51,14 +48,11 @@ def backoff(attempt: int, *, base: float, cap: float, rng: random.Random | None 
     return (rng or random).uniform(0, ceiling)
 
 
-def _settings(state: ServiceState) -> HotlineSettings:
-    settings = state.settings
-    assert isinstance(settings, HotlineSettings)
-    return settings
-
-
-async def _tickets_table(state: ServiceState, conn: Any) -> sa.Table:
-    return (await active_tables(conn, state.service_projection(Tickets.name)))["tickets"]
+def _core(state: ServiceState) -> HotlineCore:
+    core = state.core
+    if not isinstance(core, HotlineCore):
+        raise TypeError(f"the service's core is a {type(core).__name__}, not a HotlineCore")
+    return core
 
 
 class ReplyDelivery:
@@ -72,10 +66,11 @@ class ReplyDelivery:
 
     def __init__(self, state: ServiceState, client: httpx.AsyncClient) -> None:
         self.state = state
-        self.settings = _settings(state)
+        self.core = _core(state)
+        self.settings = self.core.settings
         self.client = client
         self.rng = random.Random()
-        self.keys = keyring(self.settings.kek())
+        self.keys = self.core.keyring
 
     async def run(self) -> None:
         """Deliver due replies until the service stops (nothing to do without a callback)."""
@@ -84,7 +79,7 @@ class ReplyDelivery:
             log.info("no WANGGE_CALLBACK_URL: replies wait as pending")
             await stop.wait()  # idle, not stopped: /readyz counts a finished worker as failed
             return
-        async with self.state.store.exclusive("hotline:reply-delivery"):
+        async with self.core.store.exclusive("hotline:reply-delivery"):
             while not stop.is_set():
                 if not await self.deliver_due():
                     await _sleep(stop, self.settings.delivery_poll_seconds)
@@ -92,16 +87,8 @@ class ReplyDelivery:
     async def deliver_due(self, limit: int = 50) -> int:
         """Try every reply whose next attempt is due; returns how many were tried."""
         now = datetime.now(UTC)
-        async with read_only(self.state.engine) as conn:
-            t = await _tickets_table(self.state, conn)
-            rows = (
-                await conn.execute(
-                    sa.select(t)
-                    .where(t.c.delivery_status == "pending", t.c.next_attempt_at <= now)
-                    .order_by(t.c.next_attempt_at)
-                    .limit(limit)
-                )
-            ).all()
+        async with read_only(self.core.store.engine) as conn:
+            rows = await due_replies(conn, await self.core.tickets(conn), now, limit)
         for row in rows:
             await self._deliver(row)
         return len(rows)
@@ -140,23 +127,19 @@ class ReplyDelivery:
             )  # fmt: skip
             later = datetime.now(UTC) + timedelta(seconds=wait)
 
-        def decide(ticket: tickets.Ticket, _: int) -> list[DomainEvent]:
-            if error is None:
-                return tickets.delivered(ticket, attempt=attempt)
-            return tickets.delivery_failed(
-                ticket, attempt=attempt, error=error, next_attempt_at=later
-            )
-
         if error is not None:
             log.warning("reply %s attempt %s failed: %s", row.delivery_id, attempt, error)
         # the ticket may have moved meanwhile (reopened, retried): the next round sees it
         with contextlib.suppress(ConcurrencyConflict):
-            await act(self.state, row.ticket_id, decide, metadata=WORKER)
+            await handle.record_delivery(
+                self.core.commands(WORKER), row.ticket_id,
+                attempt=attempt, error=error, next_attempt_at=later,
+            )  # fmt: skip
 
     async def _text(self, row: Any) -> str:
         """The reply in full, opened with the ticket's data key; its redacted copy once the
         caller was erased (the hotline is then sent no more than anyone may read)."""
-        async with read_only(self.state.engine) as conn:
+        async with read_only(self.core.store.engine) as conn:
             key = await self.keys.key(conn, row.ticket_id)
         text = opened(key, row.sealed_reply, "reply")
         if text is not None:
@@ -164,7 +147,7 @@ class ReplyDelivery:
         if row.sealed_reply is None and key is not None:
             # a reply recorded before replies were sealed has its full text in its event only
             stream = tickets.stream_id(row.ticket_id)
-            for event in reversed(await self.state.store.read_stream(stream)):
+            for event in reversed(await self.core.store.read_stream(stream)):
                 data = event.data
                 if isinstance(data, tickets.TicketReplied) and data.delivery_id == row.delivery_id:
                     return data.reply
@@ -178,11 +161,12 @@ class Sweeper:
 
     def __init__(self, state: ServiceState) -> None:
         self.state = state
-        self.settings = _settings(state)
+        self.core = _core(state)
+        self.settings = self.core.settings
 
     async def run(self) -> None:
         stop = self.state.stop
-        async with self.state.store.exclusive("hotline:sweeper"):
+        async with self.core.store.exclusive("hotline:sweeper"):
             while not stop.is_set():
                 await self.sweep()
                 await _sleep(stop, self.settings.sweep_seconds)
@@ -192,57 +176,29 @@ class Sweeper:
         now = now or datetime.now(UTC)
         due_soon = timedelta(hours=self.settings.due_soon_hours)
         handling = [s.value for s in (*tickets.HANDLING, Status.TRIAGE)]
-        async with read_only(self.state.engine) as conn:
-            t = await _tickets_table(self.state, conn)
-            late = (
-                (
-                    await conn.execute(
-                        sa.select(t.c.ticket_id).where(
-                            t.c.status.in_(handling),
-                            t.c.deadline <= now + due_soon,
-                            sa.or_(
-                                t.c.reminder.is_(None),
-                                sa.and_(t.c.reminder == "due_soon", t.c.deadline <= now),
-                            ),
-                        )
-                    )
-                )
-                .scalars()
-                .all()
-            )
-            waiting = (
-                await conn.execute(
-                    sa.select(t.c.ticket_id, t.c.address, t.c.longitude, t.c.latitude).where(
-                        t.c.status == Status.TRIAGE
-                    )
-                )
-            ).all()
+        commands = self.core.commands(WORKER)
+        async with read_only(self.core.store.engine) as conn:
+            tables = await self.core.tickets(conn)
+            late = await to_remind(conn, tables, handling, now=now, due_soon=due_soon)
+            waiting = await triage_places(conn, tables)
             found = {}
-            tables = await grid_map(conn, self.state)
+            grid_map = await self.core.grid_map(conn)
             for row in waiting:
                 location = (
                     tickets.Location(longitude=row.longitude, latitude=row.latitude)
                     if row.longitude is not None and row.latitude is not None
                     else None
                 )
-                match = await find_grid(conn, tables, address=row.address, location=location)
+                match = await find_grid(conn, grid_map, address=row.address, location=location)
                 if isinstance(match, Match):
                     found[row.ticket_id] = match
         changed = 0
         for ticket_id in late:
             with contextlib.suppress(ConcurrencyConflict):  # moved meanwhile: the next pass
-                before = await act(
-                    self.state, ticket_id,
-                    lambda t, _: tickets.remind(t, now=now, due_soon=due_soon), metadata=WORKER,
-                )  # fmt: skip
-                changed += bool(tickets.remind(before, now=now, due_soon=due_soon))
+                changed += await handle.remind(commands, ticket_id, now=now, due_soon=due_soon)
         for ticket_id, match in found.items():
-
-            def route(ticket: tickets.Ticket, _: int, match: Match = match) -> list[DomainEvent]:
-                return dispatch(ticket, match)
-
             try:
-                await act(self.state, ticket_id, route, metadata=WORKER)
+                await handle.route_found(commands, ticket_id, match)
                 changed += 1
             except (ConcurrencyConflict, tickets.WrongStatus):
                 pass  # staff routed or returned it meanwhile
@@ -256,7 +212,7 @@ async def _sleep(stop: asyncio.Event, seconds: float) -> None:
 
 async def deliver_replies(state: ServiceState) -> None:
     """The delivery worker, as the service kit starts it."""
-    timeout = _settings(state).delivery_timeout_seconds
+    timeout = _core(state).settings.delivery_timeout_seconds
     async with httpx.AsyncClient(timeout=timeout) as client:
         await ReplyDelivery(state, client).run()
 

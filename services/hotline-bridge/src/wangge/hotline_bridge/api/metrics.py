@@ -9,11 +9,10 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, Depends, Query
 from pydantic import BaseModel
 
-from wangge.events.projection import active_tables
-from wangge.hotline_bridge.intake import grid_map
+from wangge.hotline_bridge.api.deps import Core
 from wangge.hotline_bridge.projections.figures import monthly
 from wangge.service.auth import Principal, require
-from wangge.service.deps import ReadConnection, State
+from wangge.service.deps import ReadConnection
 
 router = APIRouter(tags=["metrics"])
 Reader = Annotated[Principal, Depends(require("subdistrict_admin", "community_staff"))]
@@ -49,14 +48,14 @@ class MetricsPage(BaseModel):
 async def metrics(
     principal: Reader,
     conn: ReadConnection,
-    state: State,
+    core: Core,
     month: Annotated[str, Query(pattern=MONTH, description="2026-11; 2000-01 to 2099-12")],
     by: Annotated[Literal["grid", "community"], Query()] = "grid",
 ) -> MetricsPage:
     """Tickets, complaint rate and the assessment's rates of each area in the caller's places,
     recomputed from the tickets read model on every call."""
-    tickets = (await active_tables(conn, state.service_projection("hotline_tickets")))["tickets"]
-    places = await grid_map(conn, state)
+    tickets = (await core.tickets(conn))["tickets"]
+    places = await core.grid_map(conn)
     areas = [] if places is None else await monthly(conn, tickets, places, month=month, level=by)
     return MetricsPage(
         month=month,

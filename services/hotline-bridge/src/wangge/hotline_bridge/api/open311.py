@@ -22,25 +22,19 @@ from typing import Any
 from urllib.parse import parse_qs
 from xml.etree import ElementTree
 
-import sqlalchemy as sa
 from fastapi import APIRouter, FastAPI, Request
 from fastapi.responses import JSONResponse, Response
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from wangge.events import Metadata
 from wangge.events.db import read_only
-from wangge.events.projection import active_tables
 from wangge.governance.errors import DomainError
 from wangge.governance.times import stored
-from wangge.hotline_bridge.api.tickets import (
-    catalogue_of,
-    core_of_request,
-    keys_of,
-    settings_of,
-)
+from wangge.hotline_bridge.api.deps import Catalogue, Core
+from wangge.hotline_bridge.bootstrap import HotlineCore
 from wangge.hotline_bridge.domain.tickets import Channel, Intake, Location, Urgency
-from wangge.hotline_bridge.intake import take_in
-from wangge.service.app import ServiceState
+from wangge.hotline_bridge.handlers.intake import take_in
+from wangge.hotline_bridge.projections.tickets import through_door
 
 router = APIRouter(prefix="/open311/v2", tags=["open311"])
 
@@ -129,7 +123,7 @@ def _format(fmt: str) -> str:
 
 
 @router.get("/services.{fmt}", summary="Service list", responses=_answers())
-async def service_list(request: Request, fmt: str) -> Response:
+async def service_list(fmt: str, catalogue: Catalogue) -> Response:
     """Every category of the dispatch catalogue, as an Open311 service."""
     fmt = _format(fmt)
     return _render(
@@ -146,16 +140,16 @@ async def service_list(request: Request, fmt: str) -> Response:
                 "keywords": [c.kind.value],
                 "group": c.kind.value,
             }
-            for c in catalogue_of(request).categories
+            for c in catalogue.categories
         ],
     )
 
 
 @router.get("/services/{service_code}.{fmt}", summary="Service definition", responses=_answers())
-async def service_definition(request: Request, service_code: str, fmt: str) -> Response:
+async def service_definition(service_code: str, fmt: str, catalogue: Catalogue) -> Response:
     """A service's extra attributes: none, every category is described by its name alone."""
     fmt = _format(fmt)
-    if catalogue_of(request).get(service_code) is None:
+    if catalogue.get(service_code) is None:
         raise Open311Error(404, f"no service {service_code}", fmt)
     if fmt == "json":
         return JSONResponse({"service_code": service_code, "attributes": []})
@@ -182,18 +176,18 @@ def _float(form: Mapping[str, list[str]], name: str, fmt: str) -> float | None:
 
 
 @router.post("/requests.{fmt}", summary="Post a service request", responses=_answers(400, 403))
-async def post_request(request: Request, fmt: str) -> Response:
+async def post_request(request: Request, fmt: str, core: Core) -> Response:
     """Take a request in as a ticket (form-encoded, as the specification has it)."""
     fmt = _format(fmt)
     if not request.headers.get("content-type", "").startswith("application/x-www-form-urlencoded"):
         raise Open311Error(400, "post the request form-encoded", fmt)
     form = parse_qs((await request.body()).decode("utf-8", "replace"), keep_blank_values=True)
-    clients = settings_of(request).open311_clients()
+    clients = core.settings.open311_clients()
     client = clients.get(_field(form, "api_key") or "")
     if client is None:
         raise Open311Error(403, "api_key: missing or unknown", fmt)
     code = _field(form, "service_code")
-    category = catalogue_of(request).get(code or "")
+    category = core.catalogue.get(code or "")
     if category is None:
         raise Open311Error(400, f"service_code: no service {code!r}", fmt)
     lat, long = _float(form, "lat", fmt), _float(form, "long", fmt)
@@ -225,16 +219,14 @@ async def post_request(request: Request, fmt: str) -> Response:
         location=location,
         door="open311",
     )
-    state: ServiceState = request.app.state.service
     try:
         await take_in(
-            state,
+            core.commands(Metadata(actor=f"open311:{client}")),
             intake,
-            keyring=keys_of(request),
-            queue=core_of_request(request).intakes,
-            catalogue=catalogue_of(request),
-            metadata=Metadata(actor=f"open311:{client}"),
-            settings=settings_of(request),
+            keyring=core.keyring,
+            queue=core.intakes,
+            catalogue=core.catalogue,
+            settings=core.settings,
             view=_ticket_id,
         )
     except DomainError as error:
@@ -251,10 +243,10 @@ async def post_request(request: Request, fmt: str) -> Response:
 @router.get(
     "/tokens/{token}.{fmt}", summary="Service request id from a token", responses=_answers()
 )
-async def token(request: Request, token: str, fmt: str) -> Response:
+async def token(token: str, fmt: str, core: Core) -> Response:
     """Requests are taken in at once: a token is the request's own id."""
     fmt = _format(fmt)
-    rows = await _requests(request, ids=[token])
+    rows = await _requests(core, ids=[token])
     if not rows:
         raise Open311Error(404, f"no token {token}", fmt)
     return _render(
@@ -277,7 +269,7 @@ def _datetime(text: str | None, name: str, fmt: str) -> datetime | None:
 
 
 async def _requests(
-    request: Request,
+    core: HotlineCore,
     *,
     ids: Sequence[str] = (),
     service_code: Sequence[str] = (),
@@ -287,24 +279,23 @@ async def _requests(
     page: int = 1,
     page_size: int = MAX_REQUESTS,
 ) -> list[dict[str, Any]]:
-    state: ServiceState = request.app.state.service
-    async with read_only(state.engine) as conn:
-        t = (await active_tables(conn, state.service_projection("hotline_tickets")))["tickets"]
-        query = sa.select(t).where(t.c.door == "open311")
-        if ids:
-            query = query.where(t.c.ticket_number.in_(ids))
-        else:
-            end = end or datetime.now(UTC)
-            start = start or end - DEFAULT_WINDOW
-            query = query.where(t.c.received_at >= start, t.c.received_at <= end)
-        if service_code:
-            query = query.where(t.c.category.in_(service_code))
-        if status == "closed":
-            query = query.where(t.c.status.in_(CLOSED))
-        elif status == "open":
-            query = query.where(t.c.status.not_in(CLOSED))
-        query = query.order_by(t.c.received_at.desc(), t.c.ticket_number)
-        rows = await conn.execute(query.offset((page - 1) * page_size).limit(page_size))
+    received = None
+    if not ids:
+        end = end or datetime.now(UTC)
+        received = (start or end - DEFAULT_WINDOW, end)
+    async with read_only(core.store.engine) as conn:
+        rows = await through_door(
+            conn,
+            await core.tickets(conn),
+            "open311",
+            numbers=ids,
+            received=received,
+            categories=service_code,
+            status_in=CLOSED if status == "closed" else None,
+            status_not_in=CLOSED if status == "open" else None,
+            offset=(page - 1) * page_size,
+            limit=page_size,
+        )
         return [
             {
                 "service_request_id": r.ticket_number,
@@ -339,7 +330,7 @@ def _int(text: str | None, name: str, fmt: str, default: int, most: int) -> int:
 
 
 @router.get("/requests.{fmt}", summary="Service requests", responses=_answers(400))
-async def get_requests(request: Request, fmt: str) -> Response:
+async def get_requests(request: Request, fmt: str, core: Core) -> Response:
     """Requests by id (comma-separated), or by service, time window (90 days) and status."""
     fmt = _format(fmt)
     q = request.query_params
@@ -347,7 +338,7 @@ async def get_requests(request: Request, fmt: str) -> Response:
     if status not in (None, "open", "closed"):
         raise Open311Error(400, "status: open or closed", fmt)
     rows = await _requests(
-        request,
+        core,
         ids=[i for i in (q.get("service_request_id") or "").split(",") if i],
         service_code=[c for c in (q.get("service_code") or "").split(",") if c],
         start=_datetime(q.get("start_date"), "start_date", fmt),
@@ -362,10 +353,10 @@ async def get_requests(request: Request, fmt: str) -> Response:
 @router.get(
     "/requests/{service_request_id}.{fmt}", summary="A service request", responses=_answers()
 )
-async def get_request(request: Request, service_request_id: str, fmt: str) -> Response:
+async def get_request(service_request_id: str, fmt: str, core: Core) -> Response:
     """One request (a list of one, as the specification has it)."""
     fmt = _format(fmt)
-    rows = await _requests(request, ids=[service_request_id])
+    rows = await _requests(core, ids=[service_request_id])
     if not rows:
         raise Open311Error(404, f"no service request {service_request_id}", fmt)
     return _render(fmt, "service_requests", "request", rows)

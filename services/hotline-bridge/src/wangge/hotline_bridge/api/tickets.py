@@ -7,39 +7,36 @@ returns the first result; another push under a used number is a 409.
 
 from __future__ import annotations
 
-import time
 import uuid
 from collections.abc import Mapping, Sequence
-from typing import Annotated, Any
+from typing import Any
 
-import sqlalchemy as sa
-from fastapi import APIRouter, Depends, Header, Request, Response, status
+from fastapi import APIRouter, Request, Response, status
 from pydantic import BaseModel, Field
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from wangge.events import Metadata
-from wangge.events.projection import active_tables
-from wangge.events.telemetry import current_traceparent
 from wangge.governance.errors import NotFound
 from wangge.governance.times import StoredTime
-from wangge.hotline_bridge.adapters import ADAPTERS, Adapter
+from wangge.hotline_bridge.api.deps import (
+    HOTLINE,
+    Anyone,
+    Catalogue,
+    Core,
+    Hotline,
+    Reader,
+    SignedBody,
+    WireFormat,
+    covers,
+    metadata_of,
+)
 from wangge.hotline_bridge.bootstrap import HotlineCore
-from wangge.hotline_bridge.config import HotlineSettings
-from wangge.hotline_bridge.domain.catalogue import Category, DispatchCatalogue
-from wangge.hotline_bridge.intake import grid_map, take_in
+from wangge.hotline_bridge.domain.catalogue import Category
+from wangge.hotline_bridge.handlers.intake import take_in
 from wangge.hotline_bridge.personal_data import CallerKeys, opened
-from wangge.hotline_bridge.signing import SIGNATURE, TIMESTAMP, verify
-from wangge.service.app import ServiceState
-from wangge.service.auth import Principal, require
-from wangge.service.deps import ReadConnection, State
+from wangge.hotline_bridge.projections.tickets import ticket_row
+from wangge.service.deps import ReadConnection
 
 router = APIRouter(tags=["tickets"])
-HOTLINE = "hotline_system"
-STAFF = ("subdistrict_admin", "community_staff", "grid_worker")
-
-Hotline = Annotated[Principal, Depends(require(HOTLINE))]
-Reader = Annotated[Principal, Depends(require(HOTLINE, "subdistrict_admin"))]
-Anyone = Annotated[Principal, Depends(require(HOTLINE, *STAFF))]
 
 
 class TicketView(BaseModel):
@@ -94,63 +91,6 @@ class CatalogueView(BaseModel):
     categories: list[Category]
 
 
-def settings_of(request: Request) -> HotlineSettings:
-    """The running service's settings."""
-    settings = request.app.state.service.settings
-    assert isinstance(settings, HotlineSettings)
-    return settings
-
-
-def core_of_request(request: Request) -> HotlineCore:
-    """The hotline bridge's core (its bootstrap made it)."""
-    core: HotlineCore = request.app.state.service.core
-    return core
-
-
-def catalogue_of(request: Request) -> DispatchCatalogue:
-    """The dispatch catalogue the service was started with."""
-    core: HotlineCore = request.app.state.service.core
-    return core.catalogue
-
-
-def adapter_of(request: Request) -> Adapter:
-    """The adapter of the hotline's wire format the service was started with."""
-    return ADAPTERS[settings_of(request).hotline_format]
-
-
-async def signed_body(
-    request: Request,
-    timestamp: Annotated[
-        str | None, Header(alias=TIMESTAMP, description="Unix time the push was signed at")
-    ] = None,
-    signature: Annotated[
-        str | None,
-        Header(alias=SIGNATURE, description='"sha256=" + hex HMAC of "<timestamp>.<body>"'),
-    ] = None,
-) -> bytes:
-    """The push's raw body, once its signature holds (401 otherwise)."""
-    settings = settings_of(request)
-    body = await request.body()
-    verify(
-        settings.signing_secret(),
-        timestamp=timestamp,
-        signature=signature,
-        body=body,
-        now=time.time(),
-        tolerance=settings.signature_tolerance_seconds,
-    )
-    return body
-
-
-def keys_of(request: Request) -> CallerKeys:
-    """The callers' key ring of the running service."""
-    core: HotlineCore = request.app.state.service.core
-    return core.keyring
-
-
-Keys = Annotated[CallerKeys, Depends(keys_of)]
-
-
 def view_of(row: Mapping[str, Any], key: bytes | None) -> TicketView:
     """A row of the tickets read model as the API shows it, its sealed texts opened with the
     ticket's data ``key`` (None: erased, the redacted copies are shown)."""
@@ -174,15 +114,12 @@ async def views_of(
     return [view_of(row, found.get(row["ticket_id"])) for row in rows]
 
 
-async def ticket_view(
-    conn: AsyncConnection, state: ServiceState, ticket_id: uuid.UUID, keys: CallerKeys
-) -> TicketView:
+async def ticket_view(conn: AsyncConnection, core: HotlineCore, ticket_id: uuid.UUID) -> TicketView:
     """A ticket as read from the tickets read model (404 when there is none)."""
-    t = (await active_tables(conn, state.service_projection("hotline_tickets")))["tickets"]
-    row = (await conn.execute(sa.select(t).where(t.c.ticket_id == ticket_id))).mappings().first()
+    row = await ticket_row(conn, await core.tickets(conn), ticket_id)
     if row is None:
         raise NotFound(f"no ticket {ticket_id}", field="ticket_id")
-    return view_of(dict(row), await keys.key(conn, ticket_id))
+    return view_of(row, await core.keyring.key(conn, ticket_id))
 
 
 def _push_schema() -> dict[str, Any]:
@@ -207,29 +144,23 @@ async def push_ticket(
     request: Request,
     response: Response,
     principal: Hotline,
-    state: State,
-    keys: Keys,
-    body: Annotated[bytes, Depends(signed_body)],
+    core: Core,
+    wire: WireFormat,
+    body: SignedBody,
 ) -> TicketView:
     """Take in a ticket the hotline pushes (受理): checked, its caller sealed, its deadline set."""
-    intake = adapter_of(request).read(body)
-    metadata = Metadata(
-        actor=principal.subject,
-        correlation_id=request.headers.get("X-Correlation-Id"),
-        traceparent=current_traceparent(),
-    )
+    intake = wire.read(body)
     view, recorded = await take_in(
-        state,
+        core.commands(metadata_of(request, principal)),
         intake,
-        keyring=keys,
-        queue=core_of_request(request).intakes,
-        catalogue=catalogue_of(request),
-        metadata=metadata,
-        settings=settings_of(request),
+        keyring=core.keyring,
+        queue=core.intakes,
+        catalogue=core.catalogue,
+        settings=core.settings,
         view=lambda conn, ticket_id, row: (
-            _view_of(conn, keys, row)
+            _view_of(conn, core.keyring, row)
             if row is not None
-            else ticket_view(conn, state, ticket_id, keys)
+            else ticket_view(conn, core, ticket_id)
         ),
     )
     if not recorded:
@@ -244,41 +175,17 @@ async def _view_of(conn: AsyncConnection, keys: CallerKeys, row: Mapping[str, An
 
 @router.get("/tickets/{ticket_id}", response_model=TicketView)
 async def get_ticket(
-    ticket_id: uuid.UUID, principal: Reader, conn: ReadConnection, state: State, keys: Keys
+    ticket_id: uuid.UUID, principal: Reader, conn: ReadConnection, core: Core
 ) -> TicketView:
     """A ticket, its caller masked: the hotline's own, or one of the grids in the caller's
     places (404 outside them, as for a ticket nobody pushed)."""
-    view = await ticket_view(conn, state, ticket_id, keys)
-    if not principal.has_any((HOTLINE,)) and not await covers(conn, state, principal, view.grid_id):
+    view = await ticket_view(conn, core, ticket_id)
+    if not principal.has_any((HOTLINE,)) and not await covers(conn, core, principal, view.grid_id):
         raise NotFound(f"no ticket {ticket_id}", field="ticket_id")
     return view
 
 
-async def covers(
-    conn: AsyncConnection, state: ServiceState, principal: Principal, grid_id: uuid.UUID | None
-) -> bool:
-    """Whether the caller's places cover a ticket of grid ``grid_id``; a ticket no grid took
-    (triage, returned) is the subdistrict's and the communities' staff's."""
-    if grid_id is None:
-        return principal.has_any(("subdistrict_admin", "community_staff"))
-    code = await grid_code_of(conn, state, grid_id)
-    return code is not None and principal.covers(code)
-
-
-async def grid_code_of(
-    conn: AsyncConnection, state: ServiceState, grid_id: uuid.UUID
-) -> str | None:
-    """A grid's code, as the grid map knows it (None: no such grid, or no map yet)."""
-    places = await grid_map(conn, state)
-    if places is None:
-        return None
-    t = places["places"]
-    code = await conn.scalar(sa.select(t.c.code).where(t.c.place_id == grid_id, t.c.kind == "grid"))
-    return None if code is None else str(code)
-
-
 @router.get("/catalogue", response_model=CatalogueView)
-async def dispatch_catalogue(request: Request, principal: Anyone) -> CatalogueView:
+async def dispatch_catalogue(principal: Anyone, catalogue: Catalogue) -> CatalogueView:
     """The dispatch catalogue (派单目录): categories, kinds and time limits."""
-    catalogue = catalogue_of(request)
     return CatalogueView(name=catalogue.name, categories=list(catalogue.categories))

@@ -32,7 +32,7 @@ from wangge.governance.errors import Conflict, DomainError
 from wangge.governance.personal import mask_name, mask_phone, normalise_phone
 from wangge.governance.redaction import redact
 from wangge.hotline_bridge.domain.catalogue import DispatchCatalogue, TicketKind
-from wangge.hotline_bridge.domain.routing import Match, RoutingMethod
+from wangge.hotline_bridge.domain.routing import Match, RoutingMethod, Unroutable
 
 SERVICE = "hotline_bridge"
 TICKET_IDS = uuid.UUID("5d0c7a52-3f43-5c0e-9a7e-12345a0b1d6e")
@@ -666,6 +666,17 @@ def give_back(
             sealed=sealed_texts(seal, reason=reason),
         )
     ]  # fmt: skip
+
+
+def dispatch(ticket: Ticket, found: Match | Unroutable) -> list[DomainEvent]:
+    """What routing's answer makes of a ticket: dispatched, returned, or held for triage."""
+    if isinstance(found, Match):
+        return route(ticket, found)
+    if found.outside is not None:
+        return give_back(ticket, found.outside, by="routing")
+    if ticket.status == Status.TRIAGE:
+        return []  # still no grid: it stays in the queue with its first reasons
+    return hold_for_triage(ticket, list(found.reasons))
 
 
 def accept(ticket: Ticket) -> list[DomainEvent]:

@@ -1,4 +1,5 @@
-"""Taking a ticket in, whichever door it came through (the hotline's push, Open311)."""
+"""Taking a ticket in, whichever door it came through (the hotline's push, Open311), through the
+service's group-commit queue: one transaction per batch of pushes."""
 
 from __future__ import annotations
 
@@ -12,23 +13,21 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from wangge.events import DomainEvent, Metadata, RecordedEvent
-from wangge.events.command import UnitOfWork, load, unit_on
+from wangge.events.command import CommandRunner, UnitOfWork, load, unit_on
 from wangge.events.db import read_only
 from wangge.events.errors import ConcurrencyConflict
 from wangge.events.group import GroupCommit
-from wangge.events.projection import ApplyContext, active_tables
+from wangge.events.projection import ApplyContext, Projection, active_tables
 from wangge.events.retry import when_overtaken
 from wangge.events.rows import rows_of
-from wangge.events.sealing import KeyRing
 from wangge.events.store import NO_STREAM, StreamAppend
 from wangge.governance.addresses import normalise_address
 from wangge.hotline_bridge.config import HotlineSettings
 from wangge.hotline_bridge.domain import tickets
 from wangge.hotline_bridge.domain.catalogue import DispatchCatalogue
-from wangge.hotline_bridge.domain.routing import Match, Unroutable
+from wangge.hotline_bridge.personal_data import CallerKeys
 from wangge.hotline_bridge.projections.grid_map import GridMap, find_grids
 from wangge.hotline_bridge.projections.tickets import Tickets, neighbours_of
-from wangge.service.app import ServiceState
 
 V = TypeVar("V")
 View = Callable[[AsyncConnection, uuid.UUID, Mapping[str, Any] | None], Awaitable[V]]
@@ -41,11 +40,10 @@ intake has just written); a ticket taken in before is read in a reader's transac
 class _Push:
     """One intake waiting for its transaction, with what recording it takes."""
 
-    state: ServiceState
+    commands: CommandRunner
     intake: tickets.Intake
-    keyring: KeyRing
+    keyring: CallerKeys
     catalogue: DispatchCatalogue
-    metadata: Metadata
     settings: HotlineSettings
     view: View[Any]
     address_key: str
@@ -69,12 +67,11 @@ def intakes() -> Intakes:
 
 
 async def take_in(
-    state: ServiceState,
+    commands: CommandRunner,
     intake: tickets.Intake,
     *,
-    keyring: KeyRing,
+    keyring: CallerKeys,
     catalogue: DispatchCatalogue,
-    metadata: Metadata,
     settings: HotlineSettings,
     view: View[V],
     queue: Intakes | None = None,
@@ -95,9 +92,8 @@ async def take_in(
     to link it), and a shared transaction that fails runs each of its intakes again alone.
     """
     push = _Push(
-        state, intake, keyring, catalogue, metadata, settings, view,
-        normalise_address(intake.address),
-    )  # fmt: skip
+        commands, intake, keyring, catalogue, settings, view, normalise_address(intake.address)
+    )
     answer = await (queue.submit(push) if queue is not None else push.alone())
     return answer[0], answer[1]
 
@@ -105,7 +101,10 @@ async def take_in(
 def _fits(batch: Sequence[_Push], push: _Push) -> bool:
     # each keeps its own metadata (actor, correlation, trace): any two pushes of one service may
     # share a transaction, unless they are at one address
-    return push.state is batch[0].state and all(p.address_key != push.address_key for p in batch)
+    first = batch[0].commands
+    return push.commands.store is first.store and all(
+        p.address_key != push.address_key for p in batch
+    )
 
 
 @dataclass(frozen=True)
@@ -138,24 +137,23 @@ async def _once(push: _Push) -> tuple[Any, bool]:
     # a number is nearly always new: the append finds out (a conflict) when it is not, rather
     # than a read before every intake
     decided = _decide(push)
-    state = push.state
+    commands = push.commands
+    store, metadata = commands.store, commands.metadata
     try:
-        async with state.store.begin() as conn:
-            projections = list(state.projections.values())
-            async with unit_on(
-                state.store, conn, projections=projections, metadata=push.metadata
-            ) as u:
+        async with store.begin() as conn:
+            projections = commands.projections
+            async with unit_on(store, conn, projections=projections, metadata=metadata) as u:
                 ((events, notice),) = await _routed(u.conn, [push], [decided])
                 await u.append(decided.stream, events, expected_version=NO_STREAM)
-                await _notify(u, notice, push.metadata)
+                await _notify(u, notice, metadata)
                 await push.keyring.keep(conn, decided.ticket_id, decided.key)
-            rows = await _rows(conn, state, u.recorded, {decided.stream})
+            rows = await _rows(conn, commands, u.recorded, {decided.stream})
             return await push.view(conn, decided.ticket_id, rows.get(decided.stream)), True
     except ConcurrencyConflict:
-        loaded = await load(state.store, decided.stream, tickets.evolve)  # taken in before
+        loaded = await load(store, decided.stream, tickets.evolve)  # taken in before
         if loaded.state is None:
             raise
-    async with read_only(state.engine) as conn:
+    async with read_only(store.engine) as conn:
         key = await push.keyring.key(conn, decided.ticket_id)
         tickets.same_push(loaded.state, push.intake, key)
         return await push.view(conn, decided.ticket_id, None), False
@@ -167,34 +165,42 @@ async def _together(pushes: Sequence[_Push]) -> list[tuple[Any, bool]]:
     # of the inline read models; any refusal (a number seen before) sends each back alone
     decided = [_decide(push) for push in pushes]
     first = pushes[0]
-    state = first.state
-    async with state.store.begin() as conn:
-        projections = list(state.projections.values())
+    commands = first.commands
+    async with commands.store.begin() as conn:
         async with unit_on(
-            state.store, conn, projections=projections, metadata=first.metadata
+            commands.store, conn, projections=commands.projections, metadata=commands.metadata
         ) as u:
             routed = await _routed(u.conn, pushes, decided)
             await u.append_batch(
                 [
-                    StreamAppend(d.stream, events, NO_STREAM, push.metadata)
+                    StreamAppend(d.stream, events, NO_STREAM, push.commands.metadata)
                     for push, d, (events, _) in zip(pushes, decided, routed, strict=True)
                 ]
             )
             for push, (_, notice) in zip(pushes, routed, strict=True):
-                await _notify(u, notice, push.metadata)
+                await _notify(u, notice, push.commands.metadata)
             await first.keyring.keep_many(conn, [(d.ticket_id, d.key) for d in decided])
-        rows = await _rows(conn, state, u.recorded, {d.stream for d in decided})
+        rows = await _rows(conn, commands, u.recorded, {d.stream for d in decided})
         return [
             (await push.view(conn, d.ticket_id, rows.get(d.stream)), True)
             for push, d in zip(pushes, decided, strict=True)
         ]
 
 
+def _projection(commands: CommandRunner, name: str) -> Projection:
+    """One of the service's read models the command applies (``LookupError``: none by that
+    name)."""
+    for projection in commands.projections:
+        if projection.name == name:
+            return projection
+    raise LookupError(name)
+
+
 async def _rows(
-    conn: AsyncConnection, state: ServiceState, events: list[RecordedEvent], streams: set[str]
+    conn: AsyncConnection, commands: CommandRunner, events: list[RecordedEvent], streams: set[str]
 ) -> dict[str, Mapping[str, Any]]:
     """Each new ticket's row in the tickets read model, by stream, as its events make it."""
-    projection = state.service_projection(Tickets.name)
+    projection = _projection(commands, Tickets.name)
     tables = await active_tables(conn, projection)
     mine = [e for e in events if e.stream_id in streams]
     rows = await rows_of(projection, ApplyContext(conn=conn, tables=tables), mine)
@@ -211,17 +217,17 @@ async def _routed(
     """Each new ticket's events, linked to the ones it repeats and routed, and the notice of
     repeated complaints it raises, if any (the reads for all of them in one query each)."""
     first = pushes[0]
-    state, settings = first.state, first.settings
+    commands, settings = first.commands, first.settings
     near = await neighbours_of(
         conn,
-        await active_tables(conn, state.service_projection(Tickets.name)),
+        await active_tables(conn, _projection(commands, Tickets.name)),
         [(d.received.address, d.received.category, d.received.received_at) for d in decided],
         duplicate_window=timedelta(days=settings.duplicate_window_days),
         repeat_window=timedelta(days=settings.repeat_window_days),
     )
     found = await find_grids(
         conn,
-        await grid_map(conn, state),
+        await _grid_map(conn, commands),
         [(d.received.address, d.received.location) for d in decided],
     )
     out = []
@@ -232,7 +238,7 @@ async def _routed(
             threshold=settings.repeat_threshold,
             window_days=settings.repeat_window_days,
         )
-        routed = dispatch(tickets.evolve(None, d.received, 1), grid)
+        routed = tickets.dispatch(tickets.evolve(None, d.received, 1), grid)
         out.append(([*d.events, *linked, *routed], notice))
     return out
 
@@ -245,20 +251,11 @@ async def _notify(
         await unit.append(hotspot, [notice], expected_version=None, metadata=metadata)
 
 
-def dispatch(ticket: tickets.Ticket, found: Match | Unroutable) -> list[DomainEvent]:
-    """What routing's answer makes of a ticket: dispatched, returned, or held for triage."""
-    if isinstance(found, Match):
-        return tickets.route(ticket, found)
-    if found.outside is not None:
-        return tickets.give_back(ticket, found.outside, by="routing")
-    if ticket.status == tickets.Status.TRIAGE:
-        return []  # still no grid: it stays in the queue with its first reasons
-    return tickets.hold_for_triage(ticket, list(found.reasons))
-
-
-async def grid_map(conn: AsyncConnection, state: ServiceState) -> Mapping[str, sa.Table] | None:
+async def _grid_map(
+    conn: AsyncConnection, commands: CommandRunner
+) -> Mapping[str, sa.Table] | None:
     """The grid map's tables (None before its first start)."""
     try:
-        return await active_tables(conn, state.service_projection(GridMap.name))
+        return await active_tables(conn, _projection(commands, GridMap.name))
     except LookupError:
         return None
