@@ -33,6 +33,8 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from wangge.cases.consumed import hotline, registry
 from wangge.cases.domain import appointments, cases, erasure, upstream
 from wangge.cases.personal_data import KeyRings, shred
+from wangge.cases.projections import care as care_model
+from wangge.cases.projections import cases as cases_model
 from wangge.cases.projections.care import CarePlans
 from wangge.cases.projections.cases import Cases
 from wangge.cases.projections.roster import (
@@ -403,24 +405,11 @@ class FromRegistry(_Reaction):
         plan_ids: list[uuid.UUID] = []
         care = await self.tables_of(ctx, CarePlans.name)
         if care is not None:
-            p = care["plans"]
-            found = await ctx.conn.execute(sa.select(p.c.plan_id).where(p.c.resident == resident))
-            plan_ids = list(found.scalars())
+            plan_ids = await care_model.of_resident(ctx.conn, care, resident)
         case_ids: set[uuid.UUID] = set()
         model = await self.tables_of(ctx, Cases.name)
         if model is not None:
-            parties, c = model["parties"], model["cases"]
-            found = await ctx.conn.execute(
-                sa.select(parties.c.case_id).where(parties.c.resident == resident)
-            )
-            case_ids.update(found.scalars())
-            # subjects are a JSON list of ids: its text holds the id in quotes
-            found = await ctx.conn.execute(
-                sa.select(c.c.case_id).where(
-                    sa.cast(c.c.subjects, sa.Text).contains(f'"{resident}"')
-                )
-            )
-            case_ids.update(found.scalars())
+            case_ids = await cases_model.of_resident(ctx.conn, model, resident)
         keys = self.keyrings()
         await shred(ctx.conn, keys.plans, plan_ids)
         await shred(ctx.conn, keys.cases, case_ids)
@@ -466,20 +455,8 @@ class FromRegistry(_Reaction):
             # account) was never seen here (a history cut short): nobody to hand cases to
             return
         # one reaction appends to many cases: each case's append is idempotent by the cause
-        c = (await active_tables(ctx.conn, self.service.projection(Cases.name)))["cases"]
-        open_cases = (
-            (
-                await ctx.conn.execute(
-                    sa.select(c.c.case_id).where(
-                        c.c.grid_id.in_(grid_ids),
-                        c.c.status.in_([s.value for s in cases.OPEN]),
-                        sa.or_(c.c.account.is_(None), c.c.account != account),
-                    )
-                )
-            )
-            .scalars()
-            .all()
-        )
+        model = await active_tables(ctx.conn, self.service.projection(Cases.name))
+        open_cases = await cases_model.to_take_over(ctx.conn, model, grid_ids, account)
         for case_id in open_cases:
 
             def decide(

@@ -4,27 +4,24 @@ suggested case until staff open it (提人知事)."""
 from __future__ import annotations
 
 import uuid
-from datetime import UTC, datetime
 from typing import Any
 
 import sqlalchemy as sa
 from fastapi import APIRouter, Response, status
 from pydantic import BaseModel
 
-from wangge.cases.api.access import Keys, Staff, roster
+from wangge.cases.api.access import Core, Staff, roster
 from wangge.cases.api.cases import CaseRead, read_case_as
+from wangge.cases.bootstrap import CasesCore
 from wangge.cases.domain import cases
 from wangge.cases.domain.text import clear_copy
-from wangge.cases.handling import create
+from wangge.cases.handlers import cases as handle
 from wangge.cases.projections.cases import Cases
 from wangge.cases.projections.roster import grid_code, worker_of
 from wangge.events.db import read_only
-from wangge.events.projection import active_tables
 from wangge.governance.errors import NotFound
 from wangge.governance.times import StoredTime
-from wangge.service.app import ServiceState
 from wangge.service.commands import Command
-from wangge.service.deps import ReadConnection, State
 
 router = APIRouter(prefix="/suggestions", tags=["suggestions"])
 
@@ -47,12 +44,14 @@ class SuggestionPage(BaseModel):
     items: list[Suggestion]
 
 
-async def _needs(conn: Any, state: ServiceState, need_id: uuid.UUID | None = None) -> list[Any]:
-    tables = await roster(conn, state)
+async def _needs(conn: Any, core: CasesCore, need_id: uuid.UUID | None = None) -> list[Any]:
+    # the roster's needs and places: this query stays beside its routes until the roster is
+    # the shared one
+    tables = await roster(conn, core)
     if tables is None:
         return []
     needs, places = tables["needs"], tables["places"]
-    taken = (await active_tables(conn, state.service_projection(Cases.name)))["cases"]
+    taken = (await core.tables(conn, Cases.name))["cases"]
     query = (
         sa.select(needs, places.c.grid_id)
         .join(places, places.c.place_id == needs.c.dwelling_id)
@@ -68,51 +67,47 @@ async def _needs(conn: Any, state: ServiceState, need_id: uuid.UUID | None = Non
 
 
 @router.get("", response_model=SuggestionPage)
-async def suggestions(principal: Staff, conn: ReadConnection, state: State) -> SuggestionPage:
+async def suggestions(principal: Staff, core: Core) -> SuggestionPage:
     """Needs in the caller's grids that no case answers yet, newest first."""
-    tables = await roster(conn, state)
     items = []
-    for row in await _needs(conn, state):
-        code = await grid_code(conn, tables, row.grid_id) if tables is not None else None
-        if code is None or not principal.covers(code):
-            continue
-        kind, assistance = cases.suggested(row.category)
-        items.append(
-            Suggestion(
-                need_id=row.need_id, grid_id=row.grid_id, dwelling_id=row.dwelling_id,
-                person_id=row.person_id, category=row.category,
-                description=clear_copy(row.description),
-                noted_at=row.noted_at, kind=kind, assistance=assistance,
-            )
-        )  # fmt: skip
+    async with read_only(core.store.engine) as conn:
+        tables = await roster(conn, core)
+        for row in await _needs(conn, core):
+            code = await grid_code(conn, tables, row.grid_id) if tables is not None else None
+            if code is None or not principal.covers(code):
+                continue
+            kind, assistance = cases.suggested(row.category)
+            items.append(
+                Suggestion(
+                    need_id=row.need_id, grid_id=row.grid_id, dwelling_id=row.dwelling_id,
+                    person_id=row.person_id, category=row.category,
+                    description=clear_copy(row.description),
+                    noted_at=row.noted_at, kind=kind, assistance=assistance,
+                )
+            )  # fmt: skip
     return SuggestionPage(items=items)
 
 
 @router.post("/{need_id}/case", status_code=status.HTTP_201_CREATED, response_model=CaseRead)
 async def open_from_need(
-    need_id: uuid.UUID,
-    response: Response,
-    principal: Staff,
-    state: State,
-    keys: Keys,
-    command: Command,
+    need_id: uuid.UUID, response: Response, principal: Staff, core: Core, command: Command
 ) -> CaseRead:
     """Open the suggested case, for the grid's worker (once: again, it answers with that case).
     The need's description is the registry's text: the case keeps its redacted copy."""
     case_id = cases.case_for(f"need:{need_id}")
-    async with read_only(state.engine) as conn:
-        rows = await _needs(conn, state, need_id)
-        tables = await roster(conn, state)
+    async with read_only(core.store.engine) as conn:
+        rows = await _needs(conn, core, need_id)
+        tables = await roster(conn, core)
         code = await grid_code(conn, tables, rows[0].grid_id) if rows and tables else None
         worker = await worker_of(conn, tables, rows[0].grid_id) if rows and tables else None
     unknown = NotFound(f"no open suggestion {need_id}", field="need_id")
     if not rows:
-        existing = await state.store.stream_version(cases.stream_id(case_id))
+        existing = await core.store.stream_version(cases.stream_id(case_id))
         if not existing:
             raise unknown
         response.status_code = status.HTTP_200_OK
         try:
-            return await read_case_as(state, principal, case_id, keys)
+            return await read_case_as(core, principal, case_id)
         except NotFound:
             # the case is outside the caller's places: the need is as unknown to them as one
             # nobody noted
@@ -120,12 +115,8 @@ async def open_from_need(
     need = rows[0]
     if code is None or not principal.covers(str(code)):
         raise unknown
-    kind, assistance = cases.suggested(need.category)
-    opened = cases.open_case(
-        case_id=case_id, kind=kind, assistance=assistance, source=cases.Source.VISIT,
-        title=f"{need.category}: {need.description}"[:200], description=need.description,
-        grid_id=need.grid_id, subjects=[str(need.person_id)] if need.person_id else [],
-        need_id=need_id, now=datetime.now(UTC),
+    await handle.open_from_need(
+        command.commands, need_id=need_id, category=need.category, description=need.description,
+        grid_id=need.grid_id, person_id=need.person_id, worker=worker,
     )  # fmt: skip
-    await create(command, cases.stream_id(case_id), cases.with_worker(opened, worker))
-    return await read_case_as(state, principal, case_id, keys)
+    return await read_case_as(core, principal, case_id)

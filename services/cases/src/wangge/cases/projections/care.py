@@ -1,11 +1,17 @@
-"""Care plans and their visits as rows: the inbox derives what is due from them."""
+"""Care plans and their visits as rows, and the queries the plan views, the inbox and the
+erasure ask of them: what is due and missed is derived from them, never stored."""
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Mapping
+from datetime import date
+from typing import Any
 
 import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import AsyncConnection
 
+from wangge.cases.domain import care
 from wangge.cases.domain.care import (
     CarePlanDataErased,
     CarePlanEnded,
@@ -14,10 +20,16 @@ from wangge.cases.domain.care import (
 )
 from wangge.cases.domain.cases import ERASED
 from wangge.cases.domain.erasure import ResidentDataErased
+from wangge.cases.personal_data import opened
 from wangge.events import RecordedEvent, default_catalogue
 from wangge.events.projection import ApplyContext, Projection, handles
+from wangge.events.sealing import KeyRing
+from wangge.events.store import EventStore
 
 UUID = sa.Uuid(as_uuid=True)
+Tables = Mapping[str, sa.Table]
+Row = sa.Row[*tuple[Any, ...]]
+"""A row of one of the tables (any columns)."""
 
 
 class CarePlans(Projection):
@@ -119,3 +131,89 @@ class CarePlans(Projection):
         await ctx.conn.execute(
             sa.update(p).where(p.c.resident == str(d.person_id)).values(resident_masked=ERASED)
         )
+
+
+# -- queries --------------------------------------------------------------------------------------
+
+
+async def plan(conn: AsyncConnection, tables: Tables, plan_id: uuid.UUID) -> Row | None:
+    """A plan's row."""
+    p = tables["plans"]
+    return (await conn.execute(sa.select(p).where(p.c.plan_id == plan_id))).first()
+
+
+async def visits(conn: AsyncConnection, tables: Tables, plan_id: uuid.UUID) -> list[Row]:
+    """A plan's visits, in the order they were made."""
+    v = tables["visits"]
+    query = sa.select(v).where(v.c.plan_id == plan_id).order_by(v.c.visited_on)
+    return list((await conn.execute(query)).all())
+
+
+def schedule_of(row: Any, visited: set[date], today: date) -> care.Schedule:
+    """Where a plan row stands today, given the days it was visited."""
+    return care.schedule(row.starts_on, row.every_days, frozenset(visited), today, row.ended_on)
+
+
+async def visits_due(
+    conn: AsyncConnection, tables: Tables, account: str, *, today: date
+) -> list[tuple[Row, care.Schedule]]:
+    """The account's running plans with a visit due or missed, and where each stands."""
+    p, v = tables["plans"], tables["visits"]
+    running = (
+        await conn.execute(
+            sa.select(p).where(p.c.worker_account == account, p.c.ended_on.is_(None))
+        )
+    ).all()
+    visited: dict[uuid.UUID, set[date]] = {}
+    if running:
+        made = sa.select(v.c.plan_id, v.c.visited_on).where(
+            v.c.plan_id.in_([row.plan_id for row in running])
+        )
+        for row in await conn.execute(made):
+            visited.setdefault(row.plan_id, set()).add(row.visited_on)
+    due: list[tuple[Row, care.Schedule]] = []
+    for row in running:
+        schedule = schedule_of(row, visited.get(row.plan_id, set()), today)
+        if schedule.due_on is not None or schedule.missed:
+            due.append((row, schedule))
+    return due
+
+
+async def of_resident(conn: AsyncConnection, tables: Tables, resident: str) -> list[uuid.UUID]:
+    """The plans of a resident (by pseudonymous id)."""
+    p = tables["plans"]
+    return list(await conn.scalars(sa.select(p.c.plan_id).where(p.c.resident == resident)))
+
+
+async def texts_in_full(
+    conn: AsyncConnection, store: EventStore, ring: KeyRing, plan_id: uuid.UUID
+) -> tuple[dict[uuid.UUID, str], str | None] | None:
+    """The plan's texts in full while its key lives (the rows keep redacted copies): each
+    visit's note, and why it ended; None once the key was erased."""
+    key = await ring.key(conn, plan_id)
+    if key is None:
+        return None
+    notes: dict[uuid.UUID, str] = {}
+    ended_reason = None
+    for event in await store.read_stream(care.stream_id(plan_id)):
+        data = opened(key, event.data)
+        if isinstance(data, CareVisitRecorded):
+            notes[data.visit_id] = data.note
+        elif isinstance(data, CarePlanEnded):
+            ended_reason = data.reason
+    return notes, ended_reason
+
+
+async def measurements(
+    conn: AsyncConnection, store: EventStore, ring: KeyRing, plan_id: uuid.UUID
+) -> list[tuple[CareVisitRecorded, dict[str, Any] | None]]:
+    """Each visit and its measurements, unsealed (None without any, or once the plan's key was
+    erased)."""
+    key = await ring.key(conn, plan_id)
+    out = []
+    for event in await store.read_stream(care.stream_id(plan_id)):
+        if isinstance(event.data, CareVisitRecorded):
+            sealed = event.data.measurements
+            values = ring.unseal(key, sealed) if sealed is not None and key else None
+            out.append((event.data, values))
+    return out

@@ -1,14 +1,19 @@
-"""Cases as rows: what the inbox, the case views and the reactions read."""
+"""Cases as rows, and the queries the case views, the inbox, triage and the reactions ask of
+them."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+import uuid
+from collections.abc import Collection, Mapping, Sequence
+from datetime import datetime
 from typing import Any
 
 import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import AsyncConnection
 
 from wangge.cases.domain.cases import (
     ERASED,
+    OPEN,
     STEPS,
     AgreementFollowedUp,
     CaseAccepted,
@@ -21,19 +26,29 @@ from wangge.cases.domain.cases import (
     CaseReferred,
     CaseReopened,
     CaseResolved,
+    Level,
     MediationAgreementSigned,
     MediationPartyJoined,
     MediationSessionHeld,
     MediatorAppointed,
     PartyErased,
     Status,
+    stream_id,
 )
 from wangge.cases.domain.erasure import ResidentDataErased
+from wangge.cases.personal_data import opened
 from wangge.events import RecordedEvent, default_catalogue
 from wangge.events.projection import ApplyContext, Projection, handles
 from wangge.events.rows import ONE_MORE, Swap, fold_new_streams, insert_row, read_row, update_row
+from wangge.events.sealing import KeyRing
+from wangge.events.store import EventStore
+from wangge.governance.times import stored
 
 UUID = sa.Uuid(as_uuid=True)
+Tables = Mapping[str, sa.Table]
+Row = sa.Row[*tuple[Any, ...]]
+"""A row of one of the tables (any columns)."""
+_OPEN = [s.value for s in OPEN]
 WHEN = sa.DateTime(timezone=True)
 
 
@@ -253,3 +268,122 @@ class Cases(Projection):
         await ctx.conn.execute(
             sa.update(p).where(p.c.resident == str(event.data.person_id)).values(name_masked=ERASED)
         )
+
+
+# -- queries --------------------------------------------------------------------------------------
+
+
+async def case(conn: AsyncConnection, tables: Tables, case_id: uuid.UUID) -> Row | None:
+    """A case's row."""
+    c = tables["cases"]
+    return (await conn.execute(sa.select(c).where(c.c.case_id == case_id))).first()
+
+
+def _overdue_first(deadline: datetime | None, now: datetime) -> tuple[int, float]:
+    if deadline is None:
+        return (2, 0.0)
+    moment = stored(deadline)
+    return (0 if moment < now else 1, moment.timestamp())
+
+
+async def inbox(conn: AsyncConnection, tables: Tables, account: str, *, now: datetime) -> list[Row]:
+    """The account's open cases, overdue first, then by deadline."""
+    c = tables["cases"]
+    found = await conn.execute(sa.select(c).where(c.c.account == account, c.c.status.in_(_OPEN)))
+    return sorted(found.all(), key=lambda r: _overdue_first(r.deadline, now))
+
+
+async def triage(conn: AsyncConnection, tables: Tables, *, now: datetime) -> list[Row]:
+    """Open cases nobody holds, or escalated to a community: overdue first, then by deadline."""
+    c = tables["cases"]
+    found = await conn.execute(
+        sa.select(c).where(
+            c.c.status.in_(_OPEN),
+            sa.or_(c.c.account.is_(None), c.c.escalated_level == Level.COMMUNITY),
+        )
+    )
+    return sorted(found.all(), key=lambda r: _overdue_first(r.deadline, now))
+
+
+async def to_take_over(
+    conn: AsyncConnection, tables: Tables, grid_ids: Collection[uuid.UUID], account: str
+) -> list[uuid.UUID]:
+    """The open cases of the grids that ``account`` does not hold yet."""
+    c = tables["cases"]
+    found = await conn.scalars(
+        sa.select(c.c.case_id).where(
+            c.c.grid_id.in_(list(grid_ids)),
+            c.c.status.in_(_OPEN),
+            sa.or_(c.c.account.is_(None), c.c.account != account),
+        )
+    )
+    return list(found)
+
+
+async def of_resident(conn: AsyncConnection, tables: Tables, resident: str) -> set[uuid.UUID]:
+    """The cases a resident (by pseudonymous id) is a party to or concerned by."""
+    parties, c = tables["parties"], tables["cases"]
+    found = set(
+        await conn.scalars(sa.select(parties.c.case_id).where(parties.c.resident == resident))
+    )
+    # subjects are a JSON list of ids: its text holds the id in quotes
+    found.update(
+        await conn.scalars(
+            sa.select(c.c.case_id).where(sa.cast(c.c.subjects, sa.Text).contains(f'"{resident}"'))
+        )
+    )
+    return found
+
+
+async def parties(conn: AsyncConnection, tables: Tables, case_id: uuid.UUID) -> list[Row]:
+    """A case's parties, by role."""
+    p = tables["parties"]
+    found = await conn.execute(sa.select(p).where(p.c.case_id == case_id).order_by(p.c.role))
+    return list(found.all())
+
+
+async def party(
+    conn: AsyncConnection, tables: Tables, case_id: uuid.UUID, party_id: uuid.UUID
+) -> Row | None:
+    """One of a case's parties."""
+    p = tables["parties"]
+    query = sa.select(p).where(p.c.case_id == case_id, p.c.party_id == party_id)
+    return (await conn.execute(query)).first()
+
+
+async def outside_parties(
+    conn: AsyncConnection, tables: Tables, case_id: uuid.UUID
+) -> list[uuid.UUID]:
+    """The case's parties from outside the register."""
+    p = tables["parties"]
+    query = sa.select(p.c.party_id).where(p.c.case_id == case_id, p.c.resident.is_(None))
+    return list(await conn.scalars(query))
+
+
+async def sessions(conn: AsyncConnection, tables: Tables, case_id: uuid.UUID) -> list[Row]:
+    """A case's mediation sessions, in the order they were held."""
+    s = tables["sessions"]
+    found = await conn.execute(sa.select(s).where(s.c.case_id == case_id).order_by(s.c.held_at))
+    return list(found.all())
+
+
+async def texts_in_full(
+    conn: AsyncConnection, store: EventStore, ring: KeyRing, case_id: uuid.UUID
+) -> tuple[dict[str, Any], dict[uuid.UUID, dict[str, Any]]]:
+    """The case's texts in full while its text key lives (the row keeps redacted copies): its
+    title, description and resolution, and each session's place and summary; nothing once the
+    key was erased."""
+    key = await ring.key(conn, case_id)
+    if key is None:
+        return {}, {}
+    full: dict[str, Any] = {}
+    held: dict[uuid.UUID, dict[str, Any]] = {}
+    for event in await store.read_stream(stream_id(case_id)):
+        data = opened(key, event.data)
+        if isinstance(data, CaseOpened):
+            full |= {"title": data.title, "description": data.description}
+        elif isinstance(data, CaseResolved):
+            full["resolution"] = data.resolution
+        elif isinstance(data, MediationSessionHeld):
+            held[data.session_id] = {"place": data.place, "summary": data.summary}
+    return full, held
