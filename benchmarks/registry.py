@@ -70,9 +70,7 @@ async def _import(settings: RegistrySettings, census: Path, workers: int) -> tup
     started = time.perf_counter()
     if workers == 1:
         async with registry(settings) as parts:
-            importer = CensusImport(
-                parts.store, parts.keyring, parts.projections, census_date=CENSUS_DAY
-            )
+            importer = CensusImport(parts, census_date=CENSUS_DAY)
             await importer.load()
             report = await importer.run(read_rows(census), batch_size=BATCH)
     else:

@@ -44,14 +44,14 @@ async def test_a_synthetic_census_imports_whole_and_a_rerun_adds_nothing(
     rows = list(generator.residents())
     async with open_registry(registry.settings) as parts:
         await seed_tree(parts, generator)
-        first = CensusImport(parts.store, parts.keyring, parts.projections, census_date=CENSUS_DAY)
+        first = CensusImport(parts, census_date=CENSUS_DAY)
         await first.load()
         rejected: list[Rejected] = []
         report = await first.run(enumerate(rows, 1), batch_size=40, on_reject=rejected.append)
         assert rejected == []
         assert report.imported == len(rows)
         assert report.households == len({r["household_number"] for r in rows})
-        again = CensusImport(parts.store, parts.keyring, parts.projections, census_date=CENSUS_DAY)
+        again = CensusImport(parts, census_date=CENSUS_DAY)
         await again.load()
         rerun = await again.run(enumerate(rows, 1), batch_size=40)
         assert (rerun.imported, rerun.skipped, rerun.events) == (0, len(rows), 0)
@@ -90,9 +90,7 @@ async def test_bad_rows_are_rejected_with_every_reason_and_good_ones_imported(
     ]
     async with open_registry(registry.settings) as parts:
         await seed_tree(parts, generator)
-        importer = CensusImport(
-            parts.store, parts.keyring, parts.projections, census_date=CENSUS_DAY
-        )
+        importer = CensusImport(parts, census_date=CENSUS_DAY)
         await importer.load()
         rejected: list[Rejected] = []
         report = await importer.run(rows, on_reject=rejected.append)
@@ -123,9 +121,7 @@ async def test_a_batch_that_loses_an_identity_race_is_planned_again_from_a_clean
     ]
     async with open_registry(registry.settings) as parts:
         await seed_tree(parts, generator)
-        importer = CensusImport(
-            parts.store, parts.keyring, parts.projections, census_date=CENSUS_DAY
-        )
+        importer = CensusImport(parts, census_date=CENSUS_DAY)
         await importer.load()
         await importer.run(first)
         admin = registry.as_("subdistrict_admin", places=[generator.subdistrict().code])
@@ -185,9 +181,7 @@ async def test_the_bulk_import_leaves_the_read_models_a_replay_would(
     # no running app here: its runners would follow the rebuild only within a second
     async with started_without_app(registry_settings) as parts:
         await seed_tree(parts, generator)
-        importer = CensusImport(
-            parts.store, parts.keyring, parts.projections, census_date=CENSUS_DAY
-        )
+        importer = CensusImport(parts, census_date=CENSUS_DAY)
         await importer.load()
         await importer.run(enumerate(generator.residents(), 1), batch_size=64)
         imported = await _snapshot(parts)

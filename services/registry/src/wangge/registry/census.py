@@ -21,7 +21,7 @@ import gc
 import json
 import uuid
 from collections import Counter
-from collections.abc import Callable, Collection, Iterable, Iterator, Sequence
+from collections.abc import Callable, Collection, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from datetime import date
@@ -34,9 +34,10 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from wangge.events import DomainEvent, Metadata
 from wangge.events.db import insert_many
-from wangge.events.projection import Projection, active_tables, apply_inline
-from wangge.events.store import EventStore, StreamAppend
+from wangge.events.projection import active_tables, apply_inline
+from wangge.events.store import StreamAppend
 from wangge.governance.errors import DomainError
+from wangge.registry.bootstrap import Registry
 from wangge.registry.domain import households, persons, places
 from wangge.registry.domain.households import HouseholdType, Relationship
 from wangge.registry.domain.identity import normalise_phone, parse_identity_number
@@ -47,7 +48,7 @@ from wangge.registry.domain.persons import (
     ResidenceStatus,
 )
 from wangge.registry.domain.places import DwellingUsage, PlaceKind
-from wangge.registry.personal_data import KeyRing, person_identities
+from wangge.registry.personal_data import person_identities
 from wangge.registry.projections.people import People
 from wangge.registry.projections.places import PlaceTree
 
@@ -196,17 +197,12 @@ class CensusImport:
     """One import run: caches of what the register holds, and the batches it writes."""
 
     def __init__(
-        self,
-        store: EventStore,
-        keyring: KeyRing,
-        projections: Sequence[Projection],
-        *,
-        census_date: date,
-        actor: str = "census-import",
+        self, registry: Registry, *, census_date: date, actor: str = "census-import"
     ) -> None:
-        self.store = store
-        self.keyring = keyring
-        self.projections = list(projections)
+        self.registry = registry
+        self.store = registry.store
+        self.keyring = registry.keyring
+        self.projections = list(registry.projections)
         self.census_date = census_date
         self.metadata = Metadata(actor=actor)
         self.report = Report()
@@ -220,9 +216,7 @@ class CensusImport:
     async def load(self) -> None:
         """Read what the register already holds: grids, places, households, identities."""
         async with self.store.engine.connect() as conn:
-            place_tree = next(p for p in self.projections if isinstance(p, PlaceTree))
-            people = next(p for p in self.projections if isinstance(p, People))
-            pl = (await active_tables(conn, place_tree))["places"]
+            pl = (await active_tables(conn, self.registry.projection(PlaceTree.name)))["places"]
             for row in await conn.execute(
                 sa.select(pl.c.place_id, pl.c.kind, pl.c.code, pl.c.number, pl.c.parent_id)
             ):
@@ -230,7 +224,7 @@ class CensusImport:
                     self._grids[row.code] = row.place_id
                 elif row.number is not None and row.parent_id is not None:
                     self._children[(row.parent_id, row.number)] = row.place_id
-            t = await active_tables(conn, people)
+            t = await active_tables(conn, self.registry.projection(People.name))
             h, m = t["households"], t["memberships"]
             for house in await conn.execute(
                 sa.select(h.c.household_id, h.c.number, h.c.version, h.c.type)
@@ -636,10 +630,8 @@ def import_part(part: Part) -> Report:
     async def main() -> Report:
         writer = RejectWriter(part.rejects)
         try:
-            async with registry(RegistrySettings()) as parts:
-                importer = CensusImport(
-                    parts.store, parts.keyring, parts.projections, census_date=part.census_date
-                )
+            async with registry(RegistrySettings()) as core:
+                importer = CensusImport(core, census_date=part.census_date)
                 await importer.load()
                 rows = read_rows(part.path, part.grids)
                 return await importer.run(rows, batch_size=part.batch_size, on_reject=writer.write)

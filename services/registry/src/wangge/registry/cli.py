@@ -124,10 +124,8 @@ def import_census(
     async def main() -> Report:
         writer = RejectWriter(reject_path)
         try:
-            async with registry(settings) as parts:
-                importer = CensusImport(
-                    parts.store, parts.keyring, parts.projections, census_date=on
-                )
+            async with registry(settings) as core:
+                importer = CensusImport(core, census_date=on)
                 await importer.load()
                 with _progress() as progress:
                     task = progress.add_task("importing", total=total)
@@ -137,7 +135,7 @@ def import_census(
                         on_reject=writer.write,
                         on_progress=lambda n: progress.advance(task, n),
                     )
-                await parts.catch_up()
+                await core.catch_up()
                 return report
         finally:
             writer.close()
@@ -157,8 +155,8 @@ def import_census(
 
 
 async def _catch_up(settings: RegistrySettings) -> None:
-    async with registry(settings) as parts:
-        await parts.catch_up()
+    async with registry(settings) as core:
+        await core.catch_up()
 
 
 def _seed(settings: RegistrySettings, size: str, seed: int) -> None:
@@ -167,11 +165,11 @@ def _seed(settings: RegistrySettings, size: str, seed: int) -> None:
     generator = Generator(seed=seed, size=size)
 
     async def main() -> Report:
-        async with registry(settings) as parts:
+        async with registry(settings) as core:
             with _progress() as progress:
                 task = progress.add_task(f"seeding a {size} subdistrict", total=None)
                 return await seed_subdistrict(
-                    parts, generator, census_date=today(),
+                    core, generator, census_date=today(),
                     on_progress=lambda n: progress.advance(task, n),
                 )  # fmt: skip
 
@@ -197,10 +195,10 @@ def seed(
         generator = Generator(seed=seed, size=size)
 
         async def tree() -> int:
-            async with registry(RegistrySettings()) as parts:
-                if await has_subdistrict(parts, generator.subdistrict().code):
+            async with registry(RegistrySettings()) as core:
+                if await has_subdistrict(core, generator.subdistrict().code):
                     return 0
-                return await seed_tree(parts, generator)
+                return await seed_tree(core, generator)
 
         typer.echo(f"{asyncio.run(tree())} places registered")
         return

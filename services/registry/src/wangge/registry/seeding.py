@@ -6,7 +6,6 @@ import uuid
 from collections.abc import Callable
 from datetime import date
 
-import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from wangge.events import DomainEvent
@@ -19,16 +18,15 @@ from wangge.registry.domain.identity import normalise_phone
 from wangge.registry.domain.organisations import ContactKey, OrganisationKind
 from wangge.registry.domain.places import PlaceKind
 from wangge.registry.domain.things import RiskLevel, ThingKind
-from wangge.registry.projections.places import PlaceTree
+from wangge.registry.projections.places import PlaceTree, place_with_code
 from wangge.registry.synthetic import Generator
 
 
 async def has_subdistrict(registry: Registry, code: str) -> bool:
     """Whether the register holds the subdistrict already (seeding is done once)."""
-    tree = next(p for p in registry.projections if isinstance(p, PlaceTree))
     async with registry.store.engine.connect() as conn:
-        t = (await active_tables(conn, tree))["places"]
-        return bool(await conn.scalar(sa.select(sa.func.count()).where(t.c.code == code)))
+        tables = await active_tables(conn, registry.projection(PlaceTree.name))
+        return await place_with_code(conn, tables, code) is not None
 
 
 SEED_DAY = date(2026, 1, 1)
@@ -84,10 +82,7 @@ async def seed(
     if await has_subdistrict(registry, generator.subdistrict().code):
         return Report()
     await seed_tree(registry, generator)
-    importer = CensusImport(
-        registry.store, registry.keyring, registry.projections, census_date=census_date,
-        actor="seed",
-    )  # fmt: skip
+    importer = CensusImport(registry, census_date=census_date, actor="seed")
     await importer.load()
     rows = enumerate(generator.residents(), 1)
     report = await importer.run(rows, on_progress=on_progress)

@@ -8,6 +8,7 @@ date D" has an answer after re-gridding.
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Collection, Mapping, Sequence
 from datetime import datetime
 from types import SimpleNamespace
@@ -250,6 +251,15 @@ async def place(conn: AsyncConnection, tables: Mapping[str, sa.Table], place_id:
     """A place's row (None if there is none)."""
     t = tables["places"]
     return (await conn.execute(sa.select(t).where(t.c.place_id == place_id))).first()
+
+
+async def place_with_code(
+    conn: AsyncConnection, tables: Mapping[str, sa.Table], code: str
+) -> uuid.UUID | None:
+    """The place with a code (subdistrict, community or grid), if the register has it."""
+    t = tables["places"]
+    found: uuid.UUID | None = await conn.scalar(sa.select(t.c.place_id).where(t.c.code == code))
+    return found
 
 
 async def place_scope(
