@@ -6,7 +6,6 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
-import sqlalchemy as sa
 from fastapi import APIRouter, Response, status
 from pydantic import BaseModel
 
@@ -17,7 +16,7 @@ from wangge.cases.domain import cases
 from wangge.cases.domain.text import clear_copy
 from wangge.cases.handlers import cases as handle
 from wangge.cases.projections.cases import Cases
-from wangge.cases.projections.roster import grid_code, worker_of
+from wangge.cases.projections.roster import grid_code, open_needs, worker_of
 from wangge.events.db import read_only
 from wangge.governance.errors import NotFound
 from wangge.governance.times import StoredTime
@@ -45,25 +44,10 @@ class SuggestionPage(BaseModel):
 
 
 async def _needs(conn: Any, core: CasesCore, need_id: uuid.UUID | None = None) -> list[Any]:
-    # the roster's needs and places: this query stays beside its routes until the roster is
-    # the shared one
     tables = await roster(conn, core)
     if tables is None:
         return []
-    needs, places = tables["needs"], tables["places"]
-    taken = (await core.tables(conn, Cases.name))["cases"]
-    query = (
-        sa.select(needs, places.c.grid_id)
-        .join(places, places.c.place_id == needs.c.dwelling_id)
-        .where(
-            places.c.grid_id.is_not(None),
-            ~sa.exists().where(taken.c.need_id == needs.c.need_id),
-        )
-        .order_by(needs.c.noted_at.desc())
-    )
-    if need_id is not None:
-        query = query.where(needs.c.need_id == need_id)
-    return list((await conn.execute(query)).all())
+    return await open_needs(conn, tables, (await core.tables(conn, Cases.name))["cases"], need_id)
 
 
 @router.get("", response_model=SuggestionPage)
