@@ -1,0 +1,104 @@
+"""Training's read models on PostgreSQL, written by the handlers in each command's transaction:
+a corrected attendance and score replace the rows and void the statements they replace, and a
+rebuild from the event table leaves the rows the commands left."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+import sqlalchemy as sa
+
+from wangge.events import Metadata
+from wangge.events.command import CommandRunner
+from wangge.events.projection import ProjectionRunner, active_tables
+from wangge.events.sources import StoreSource
+from wangge.training.bootstrap import TrainingCore
+from wangge.training.domain import sessions as s
+from wangge.training.handlers import handbooks, sessions
+from wangge.training.projections.development import Development
+from wangge.training.projections.sessions import Sessions
+from wangge.training.projections.statements import Statements
+
+pytestmark = pytest.mark.postgres
+STAFF = s.Instructor(name="王科长", kind=s.InstructorKind.STAFF)
+Appoint = Callable[[], Awaitable[uuid.UUID]]
+
+
+def _trainer(core: TrainingCore) -> CommandRunner:
+    return core.commands(Metadata(actor="trainer-wang"))
+
+
+async def _rows(core: TrainingCore, name: str, generation: int | None = None) -> dict[str, Any]:
+    projection = core.projection(name)
+    async with core.store.engine.connect() as conn:
+        tables = (
+            projection.tables(generation)
+            if generation is not None
+            else await active_tables(conn, projection)
+        )
+        out = {}
+        for key, table in tables.items():
+            found = await conn.execute(sa.select(table).order_by(*table.primary_key.columns))
+            out[key] = [dict(r._mapping) for r in found]
+    return out
+
+
+async def test_corrections_and_a_rebuild_leave_the_rows_the_commands_left(
+    core: TrainingCore, appoint: Appoint
+) -> None:
+    workers = [await appoint(), await appoint()]
+    starts_at = datetime.now(UTC).replace(microsecond=0) - timedelta(days=1)
+    session_id = await sessions.schedule(
+        _trainer(core), core.keyring,
+        sessions.SessionCreate(
+            topic="消防安全", instructors=[STAFF],
+            starts_at=starts_at, ends_at=starts_at + timedelta(hours=2), place="街道会议室",
+            capacity=10,
+        ),
+    )  # fmt: skip
+    for attendance in (s.Attendance.PRESENT, s.Attendance.LATE):
+        for worker_id in workers:
+            await sessions.record_attendance(
+                _trainer(core), core,
+                sessions.AttendanceSet(attendance=attendance, note="电话13912345678"),
+                session_id=session_id, worker_id=worker_id,
+            )  # fmt: skip
+    for score in (55.0, 80.0):
+        await sessions.record_assessment(
+            _trainer(core), sessions.AssessmentSet(score=score),
+            session_id=session_id, worker_id=workers[0],
+        )  # fmt: skip
+    handbook_id = await handbooks.publish(
+        _trainer(core),
+        handbooks.HandbookCreate(title="网格记事簿", sections=[])
+        if False
+        else handbooks.HandbookCreate(
+            title="网格记事簿",
+            sections=[{"title": "走访记录", "summary": ""}],  # type: ignore[list-item]
+        ),
+    )
+    await handbooks.acknowledge(
+        _trainer(core), handbooks.AcknowledgementCreate(worker_id=workers[1]),
+        handbook_id=handbook_id,
+    )  # fmt: skip
+
+    made = {name: await _rows(core, name) for name in (Sessions.name, Development.name,
+                                                        Statements.name)}  # fmt: skip
+    attendance = made[Sessions.name]["attendance"]
+    assert [(r["attendance"], r["note"]) for r in attendance] == [("late", "电话139****5678")] * 2
+    assert [r["score"] for r in made[Sessions.name]["scores"]] == [80.0]
+    statements = made[Statements.name]["statements"]
+    assert sum(1 for r in statements if r["voided_by"] is not None) == 3  # 2 attended, 1 scored
+    assert len(made[Development.name]["acknowledgements"]) == 1
+
+    for name in (Sessions.name, Development.name, Statements.name):
+        runner = ProjectionRunner(
+            core.projection(name), engine=core.store.engine,
+            source=StoreSource(core.store, idle_seconds=0), batch_size=500,
+        )  # fmt: skip
+        await runner.rebuild()
+        assert await _rows(core, name, runner.generation) == made[name], name
