@@ -1,0 +1,75 @@
+"""Taking tickets in below HTTP: routed in the intake's transaction, with the tickets read model
+written in it too; a push repeated is answered with the first ticket and records nothing."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from collections.abc import Mapping
+from typing import Any
+
+import pytest
+from core_support import Bridge, intake
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from wangge.hotline_bridge.domain.tickets import TicketNumberReused, stream_id
+from wangge.hotline_bridge.handlers.intake import take_in
+from wangge.hotline_bridge.projections.tickets import ticket_row
+
+
+async def test_a_pushed_ticket_is_routed_and_in_the_read_model_within_its_transaction(
+    bridge: Bridge,
+) -> None:
+    seen: dict[str, Any] = {}
+
+    async def view(
+        conn: AsyncConnection, ticket_id: uuid.UUID, row: Mapping[str, Any] | None
+    ) -> uuid.UUID:
+        # the intake's own connection, before its commit: the inline read model is written
+        seen["row"] = row
+        seen["read"] = await ticket_row(conn, await bridge.core.tickets(conn), ticket_id)
+        return ticket_id
+
+    core = bridge.core
+    ticket_id, recorded = await take_in(
+        bridge.commands(), intake(), keyring=core.keyring, catalogue=core.catalogue,
+        settings=core.settings, queue=core.intakes, view=view,
+    )  # fmt: skip
+    assert recorded
+    assert seen["row"] is not None and seen["read"] is not None
+    for row in (seen["row"], seen["read"]):
+        assert (row["status"], row["grid_id"], row["routing_method"]) == (
+            "routed", bridge.grid_id, "building",
+        )  # fmt: skip
+    events = await core.store.read_stream(stream_id(ticket_id))
+    assert [e.envelope.type.rsplit(".", 1)[1] for e in events] == [
+        "TicketReceived",
+        "TicketRoutedToGrid",
+    ]
+    assert {e.envelope.actor for e in events} == {"hotline-12345"}
+
+
+@pytest.mark.parametrize("queue", [True, False], ids=["group-commit", "alone"])
+async def test_the_same_push_again_answers_with_the_first_ticket_and_records_nothing(
+    bridge: Bridge, queue: bool
+) -> None:
+    pushed = intake()
+    first, recorded = await bridge.push(pushed, queue=queue)
+    assert recorded
+    before = await bridge.core.store.read_stream(stream_id(first))
+    again, recorded = await bridge.push(pushed, queue=queue)
+    assert (again, recorded) == (first, False)
+    assert await bridge.core.store.read_stream(stream_id(first)) == before
+    with pytest.raises(TicketNumberReused):
+        await bridge.push(intake(pushed.ticket_number, fingerprint="another push"), queue=queue)
+
+
+async def test_pushes_arriving_together_are_each_recorded_once(bridge: Bridge) -> None:
+    pushes = [intake(address=f"沿江街道滨江社区12栋{n}单元101") for n in range(1, 7)]
+    answers = await asyncio.gather(*(bridge.push(p) for p in [*pushes, *pushes]))
+    firsts, seconds = answers[: len(pushes)], answers[len(pushes) :]
+    assert [ticket for ticket, _ in firsts] == [ticket for ticket, _ in seconds]
+    assert sum(recorded for _, recorded in answers) == len(pushes)
+    for ticket_id, _ in firsts:
+        events = await bridge.core.store.read_stream(stream_id(ticket_id))
+        assert len(events) == 2  # received and routed, once
