@@ -17,6 +17,7 @@ from wangge.events.command import CommandRunner
 from wangge.events.projection import ProjectionRunner, active_tables
 from wangge.events.sources import StoreSource
 from wangge.training.bootstrap import TrainingCore
+from wangge.training.domain import handbooks as h
 from wangge.training.domain import sessions as s
 from wangge.training.handlers import handbooks, sessions
 from wangge.training.projections.development import Development
@@ -72,15 +73,10 @@ async def test_corrections_and_a_rebuild_leave_the_rows_the_commands_left(
             _trainer(core), sessions.AssessmentSet(score=score),
             session_id=session_id, worker_id=workers[0],
         )  # fmt: skip
-    handbook_id = await handbooks.publish(
-        _trainer(core),
-        handbooks.HandbookCreate(title="网格记事簿", sections=[])
-        if False
-        else handbooks.HandbookCreate(
-            title="网格记事簿",
-            sections=[{"title": "走访记录", "summary": ""}],  # type: ignore[list-item]
-        ),
+    edition = handbooks.HandbookCreate(
+        title="网格记事簿", sections=[h.Section(title="走访记录", summary="")]
     )
+    handbook_id = await handbooks.publish(_trainer(core), edition)
     await handbooks.acknowledge(
         _trainer(core), handbooks.AcknowledgementCreate(worker_id=workers[1]),
         handbook_id=handbook_id,
