@@ -4,15 +4,12 @@ read their community's records), the shared ``wangge.governance.roster``.
 
 A worker who leaves stays on the roster with the day they left: their record is kept, and
 coverage from that day on no longer counts them. Buildings and dwellings are not the training
-service's business: it keeps grids and the places above them.
+service's business: it keeps grids and the places above them, in ``training_areas``.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from typing import ClassVar
-
-import sqlalchemy as sa
 
 from wangge.governance import roster
 from wangge.governance.roster import AREAS, grid_codes, worker_row
@@ -27,17 +24,3 @@ class Roster(roster.Roster):
     prefix: ClassVar[str] = "training_"
     places_table: ClassVar[str] = "areas"
     kinds: ClassVar[frozenset[str] | None] = AREAS
-
-    def tables(self, generation: int) -> Mapping[str, sa.Table]:
-        return _Tables(super().tables(generation))
-
-
-class _Tables(dict[str, sa.Table]):
-    """The roster's tables, where ``areas`` still names the place tree's (``places``) for the
-    queries that read it by its old name (``roster_queries.workers_by_community``), without a
-    second entry that creating and dropping a generation's tables would meet twice."""
-
-    def __missing__(self, key: str) -> sa.Table:
-        if key == "areas":
-            return self["places"]
-        raise KeyError(key)
