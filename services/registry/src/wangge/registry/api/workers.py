@@ -129,7 +129,7 @@ async def _one(
     items, _ = await _reads(conn, core, principal, worker_id=worker_id)
     if not items:
         # a worker who left has no grids: staff of the subdistrict still find them
-        row = await worker(conn, (await _views(conn, core))[0], worker_id)
+        row = await worker(conn, await tables(conn, core, Activity.name), worker_id)
         if row is None or not principal.has_any(["subdistrict_admin"]):
             raise NotFound(f"no grid worker {worker_id}")
         items = [WorkerRead.model_validate({**row._mapping, "grids": []})]
