@@ -8,6 +8,7 @@ from __future__ import annotations
 import functools
 import uuid
 from collections.abc import AsyncIterator, Mapping
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -27,7 +28,7 @@ from wangge.hotline_bridge.domain.tickets import Channel, Intake, Urgency
 from wangge.hotline_bridge.handlers.intake import take_in
 from wangge.hotline_bridge.personal_data import metadata as key_tables
 from wangge.service.standalone import standalone
-from wangge.service.testing import backend_settings
+from wangge.service.testing import backend_settings, own_schema
 
 GRID_CODE = "320111001-001-001"
 UPSTREAM = Catalogue()
@@ -111,8 +112,16 @@ async def append(store: EventStore, stream: str, events: list[IntegrationEvent])
 @pytest.fixture
 async def bridge(tmp_path: Path) -> AsyncIterator[Bridge]:
     settings = backend_settings(HotlineSettings, "sqlite", tmp_path, None, "hot")
+    async with bridge_on(settings) as made:
+        yield made
+
+
+@asynccontextmanager
+async def bridge_on(settings: HotlineSettings) -> AsyncIterator[Bridge]:
+    """The bridge's core on ``settings``' database (a schema of its own on PostgreSQL), with
+    the registry's and the cases service's event tables beside it and a grid registered."""
     made = functools.partial(bootstrap, settings)
-    async with standalone(settings, made, create_schema=True) as core:
+    async with own_schema(settings), standalone(settings, made, create_schema=True) as core:
         # the key table is a migration's (0002); a test's fresh database makes it here
         async with core.store.engine.begin() as conn:
             await conn.run_sync(key_tables.create_all)

@@ -7,7 +7,15 @@ from __future__ import annotations
 
 import time
 import weakref
-from collections.abc import AsyncIterator, Awaitable, Callable, Hashable, Mapping, Sequence
+from collections.abc import (
+    AsyncIterator,
+    Awaitable,
+    Callable,
+    Collection,
+    Hashable,
+    Mapping,
+    Sequence,
+)
 from contextlib import asynccontextmanager
 from operator import itemgetter
 from pathlib import Path
@@ -105,6 +113,26 @@ async def read_only(engine: AsyncEngine) -> AsyncIterator[AsyncConnection]:
         if engine.dialect.name == "postgresql":
             options["postgresql_readonly"] = True
         yield await conn.execution_options(**options)
+
+
+async def lock_keys(conn: AsyncConnection, keys: Collection[str], *, shared: bool = False) -> None:
+    """Hold named locks until the connection's transaction ends (PostgreSQL advisory locks;
+    SQLite has one writer at a time, and its write transactions begin by taking it).
+
+    Two transactions that each read what the other may be writing (a ticket's neighbours at its
+    address, a grid's worker) take the same key first, so the second reads after the first
+    committed. All of a transaction's keys are taken at once, in one order, so two transactions
+    can never each hold a key the other waits for; ``shared`` ones only wait for exclusive ones.
+    Taking a lock writes nothing: the transaction's id is still taken by its first append.
+    """
+    if conn.dialect.name != "postgresql" or not keys:
+        return
+    take = "pg_advisory_xact_lock_shared" if shared else "pg_advisory_xact_lock"
+    await conn.exec_driver_sql(
+        # take is one of the two function names above, never input
+        f"SELECT {take}(hashtextextended(k, 0)) FROM unnest($1::text[]) AS k",  # noqa: S608
+        (sorted(set(keys)),),
+    )
 
 
 COPY_FROM_ROWS = 8

@@ -47,7 +47,7 @@ from wangge.cases.projections.roster import (
 )
 from wangge.events import DomainEvent, RecordedEvent, default_catalogue
 from wangge.events.command import Loaded, load_many, react
-from wangge.events.db import insert_many
+from wangge.events.db import insert_many, lock_keys
 from wangge.events.projection import ApplyContext, Projection, active_tables, handles
 from wangge.governance.redaction import redact
 from wangge.governance.times import stored
@@ -70,13 +70,7 @@ async def lock_grids(
     whichever commits second sees what the first did. Each takes all its grids at once, in one
     order, so two batches cannot each hold a grid the other waits for.
     """
-    if conn.dialect.name != "postgresql" or not grid_ids:
-        return
-    keys = sorted({f"cases grid|{grid_id}" for grid_id in grid_ids})
-    take = "pg_advisory_xact_lock_shared" if shared else "pg_advisory_xact_lock"
-    await conn.exec_driver_sql(
-        f"SELECT {take}(hashtextextended(k, 0)) FROM unnest($1::text[]) AS k", (keys,)
-    )
+    await lock_keys(conn, [f"cases grid|{grid_id}" for grid_id in grid_ids], shared=shared)
 
 
 class _Reaction(Projection):

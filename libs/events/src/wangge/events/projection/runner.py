@@ -26,6 +26,7 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from wangge.events import tuning
+from wangge.events.db import lock_keys
 from wangge.events.envelope import RecordedEvent
 from wangge.events.errors import WriteOrderError
 from wangge.events.faults import first_line, is_outage, is_transaction_conflict
@@ -544,13 +545,7 @@ class ProjectionRunner:
         await self._lock_sources(conn, {s.source_key for s in batch})
 
     async def _lock_sources(self, conn: AsyncConnection, source_keys: set[str]) -> None:
-        if conn.dialect.name != "postgresql":
-            return
-        keys = sorted(f"{self.projection.name}|{key}" for key in source_keys)
-        await conn.exec_driver_sql(
-            "SELECT pg_advisory_xact_lock(hashtextextended(k, 0)) FROM unnest($1::text[]) AS k",
-            (keys,),
-        )
+        await lock_keys(conn, [f"{self.projection.name}|{key}" for key in source_keys])
 
     async def _save(
         self,

@@ -11,7 +11,8 @@ import asyncpg
 import pydantic_core
 import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.ext.asyncio import AsyncConnection
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+from sqlalchemy.util import greenlet_spawn
 
 from wangge.events import tuning
 from wangge.events.envelope import Checkpoint, Metadata
@@ -183,6 +184,27 @@ def _first_version(rows: Sequence[Any]) -> int | None:
     return min(versions) if versions else None
 
 
+@asynccontextmanager
+async def _driver(engine: AsyncEngine) -> AsyncIterator[asyncpg.Connection]:
+    """A pooled asyncpg connection, used without SQLAlchemy's per-statement work.
+
+    It goes back to the pool in a greenlet, as SQLAlchemy's own connections do: a pool that is
+    already full closes it instead, through the dialect's adapter, which can only await inside
+    one (else the connection is left open and the error logged). A broken connection is
+    invalidated, never pooled again.
+    """
+    raw = await engine.raw_connection()
+    try:
+        driver = raw.driver_connection
+        assert isinstance(driver, asyncpg.Connection)
+        yield driver
+    except (asyncpg.InterfaceError, asyncpg.PostgresConnectionError, OSError):
+        await greenlet_spawn(raw.invalidate)
+        raise
+    finally:
+        await greenlet_spawn(raw.close)
+
+
 class PostgresEventStore(EventStore):
     """Production backend (SQLAlchemy async on asyncpg)."""
 
@@ -217,16 +239,8 @@ class PostgresEventStore(EventStore):
             return await self._write_in(connection, pending)
         # On its own, an append is one autocommitted statement on a pooled asyncpg connection:
         # no BEGIN and COMMIT round trips, and none of SQLAlchemy's per-statement work.
-        raw = await self.engine.raw_connection()
-        try:
-            driver = raw.driver_connection
-            assert isinstance(driver, asyncpg.Connection)
+        async with _driver(self.engine) as driver:
             return await self._write_alone(driver, pending)
-        except (asyncpg.InterfaceError, asyncpg.PostgresConnectionError, OSError):
-            raw.invalidate()  # a broken connection must not go back into the pool
-            raise
-        finally:
-            raw.close()
 
     async def _write_alone(
         self, driver: asyncpg.Connection, pending: PendingAppend
@@ -385,20 +399,12 @@ class PostgresEventStore(EventStore):
         self, after: Checkpoint, limit: int, types: frozenset[str] | None = None
     ) -> list[StoredEvent]:
         # the relay's hot path: raw rows on a pooled asyncpg connection, no SQLAlchemy per row
-        raw = await self.engine.raw_connection()
-        try:
-            driver = raw.driver_connection
-            assert isinstance(driver, asyncpg.Connection)
+        async with _driver(self.engine) as driver:
             position = (str(after.transaction_id), after.position, limit)
             if types is None:
                 rows = await driver.fetch(_READ_ALL, *position)
             else:
                 rows = await driver.fetch(_READ_ALL_TYPED, *position, sorted(types))
-        except (asyncpg.InterfaceError, asyncpg.PostgresConnectionError, OSError):
-            raw.invalidate()
-            raise
-        finally:
-            raw.close()
         return [self._stored_row(row) for row in rows]
 
     def _stored_row(self, row: ColumnsByName) -> StoredEvent:

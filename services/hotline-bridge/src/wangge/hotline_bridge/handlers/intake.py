@@ -12,9 +12,9 @@ from typing import Any, TypeVar
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from wangge.events import DomainEvent, Metadata, RecordedEvent
+from wangge.events import DomainEvent, Metadata, RecordedEvent, tuning
 from wangge.events.command import CommandRunner, UnitOfWork, load, unit_on
-from wangge.events.db import read_only
+from wangge.events.db import lock_keys, read_only
 from wangge.events.errors import ConcurrencyConflict
 from wangge.events.group import GroupCommit
 from wangge.events.projection import ApplyContext, Projection, active_tables
@@ -94,7 +94,9 @@ async def take_in(
     push = _Push(
         commands, intake, keyring, catalogue, settings, view, normalise_address(intake.address)
     )
-    answer = await (queue.submit(push) if queue is not None else push.alone())
+    # switched off (WANGGE_FAST_PATHS=no-group-commit, ADR 0002), every push goes alone
+    shared = queue is not None and tuning.FAST_PATHS.group_commit
+    answer = await (queue.submit(push) if shared and queue is not None else push.alone())
     return answer[0], answer[1]
 
 
@@ -218,6 +220,10 @@ async def _routed(
     repeated complaints it raises, if any (the reads for all of them in one query each)."""
     first = pushes[0]
     commands, settings = first.commands, first.settings
+    # an intake at the same address in another transaction (another process's, or one taken in
+    # alone) commits before these read their neighbours, or waits for them: a repeat is linked
+    # whichever process took the first in
+    await lock_keys(conn, [f"hotline address|{push.address_key}" for push in pushes])
     near = await neighbours_of(
         conn,
         await active_tables(conn, _projection(commands, Tickets.name)),
