@@ -16,6 +16,7 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass, field, replace
 from typing import Any, Generic, Protocol, TypeVar
 
+from pydantic import BaseModel
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from wangge.events.envelope import Metadata, RecordedEvent
@@ -232,6 +233,15 @@ async def react(
 
 Also = Callable[[UnitOfWork], Awaitable[None]]
 """Writes of the command's own tables, after its appends and in their transaction."""
+
+
+class NoBody(BaseModel):
+    """The body of a command that has none: its idempotency fingerprint is its name (the
+    request's method and path) and, for a change, its stream."""
+
+
+NO_BODY = NoBody()
+"""What ``CommandRunner.create`` and ``change`` take for a command without a body."""
 
 
 class _Body(Protocol):

@@ -10,17 +10,13 @@ from __future__ import annotations
 
 import hashlib
 import re
-from collections.abc import Callable, Sequence
-from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
-from typing import Annotated, Any, TypeVar
+from typing import Annotated, TypeVar
 
 from fastapi import Depends, Header, Request, Response
-from pydantic import BaseModel
 
-from wangge.events import DomainEvent, Metadata
-from wangge.events.command import Also, CommandRunner, Evolve, Loaded, UnitOfWork
-from wangge.events.store import AppendResult
+from wangge.events import Metadata
+from wangge.events.command import CommandRunner
 from wangge.events.telemetry import current_traceparent
 from wangge.governance.errors import DomainError
 from wangge.service.app import ServiceState
@@ -30,13 +26,6 @@ from wangge.service.responses import raises
 
 S = TypeVar("S")
 
-
-class NoBody(BaseModel):
-    """The body of a command that has none (its fingerprint is its route and path)."""
-
-
-NO_BODY = NoBody()
-"""What ``CommandContext.create`` and ``change`` take for a command without a body."""
 
 _ETAG = re.compile(r'^(?:W/)?"?(\d{1,9})"?$')
 IF_MATCH_PATTERN = r'^(?:\*|(?:W/)?"?[0-9]{1,9}"?)$'
@@ -82,49 +71,6 @@ class CommandContext:
     principal: Principal
     state: ServiceState
     commands: CommandRunner
-
-    # the old spelling, while the services' routes move to ``commands``
-    @property
-    def metadata(self) -> Metadata:
-        return self.commands.metadata
-
-    @property
-    def idempotency_key(self) -> str | None:
-        return self.commands.idempotency_key
-
-    @property
-    def expected_version(self) -> int | None:
-        return self.commands.expected_version
-
-    def fingerprint(self, body: BaseModel | None = None, **extra: Any) -> str:
-        return self.commands.fingerprint(body, **extra)
-
-    async def replayed(self, fingerprint: str) -> AppendResult | None:
-        return await self.commands.replayed(fingerprint)
-
-    async def load(self, stream_id: str, evolve: Evolve[S], *, field: str) -> Loaded[S]:
-        return await self.commands.load(stream_id, evolve, field=field)
-
-    async def create(
-        self,
-        body: BaseModel,
-        stream_id: str,
-        decide: Callable[[], Sequence[DomainEvent]],
-        also: Also | None = None,
-    ) -> AppendResult:
-        return await self.commands.create(body, stream_id, decide, also)
-
-    async def change(
-        self,
-        body: BaseModel,
-        loaded: Loaded[S],
-        decide: Callable[[S], Sequence[DomainEvent]],
-        also: Also | None = None,
-    ) -> AppendResult | None:
-        return await self.commands.change(body, loaded, decide, also)
-
-    def unit(self) -> AbstractAsyncContextManager[UnitOfWork]:
-        return self.commands.unit()
 
 
 # load() 404s naming the record; If-Match, the store's version check and the domain's state

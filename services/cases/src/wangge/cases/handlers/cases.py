@@ -25,7 +25,7 @@ from wangge.cases.projections import cases as model
 from wangge.cases.projections.cases import Cases
 from wangge.cases.projections.residents import Residents, name_masked
 from wangge.events import DomainEvent
-from wangge.events.command import Also, CommandRunner, UnitOfWork
+from wangge.events.command import NO_BODY, Also, CommandRunner, UnitOfWork
 from wangge.events.db import read_only
 from wangge.events.sealing import KeyRing, Seal
 from wangge.governance.erasure import Erasure
@@ -37,13 +37,6 @@ PARTIES = uuid.UUID("0b6f4f0e-3c1d-5a8e-9e27-6d2c4b1a7f35")
 ResidentId = Annotated[str, Field(min_length=1, max_length=100)]
 """A resident's pseudonymous id, as the read models' columns keep it."""
 MediatorName = Annotated[str, Field(min_length=1, max_length=100)]
-
-
-class NoBody(BaseModel):
-    """A command with nothing but its case (its fingerprint is its name and case)."""
-
-
-NO_BODY = NoBody()
 
 
 class CaseCreate(BaseModel):

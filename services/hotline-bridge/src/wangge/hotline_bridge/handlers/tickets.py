@@ -15,7 +15,7 @@ from datetime import UTC, datetime, timedelta
 from pydantic import AwareDatetime, BaseModel, Field
 
 from wangge.events import DomainEvent
-from wangge.events.command import CommandRunner, load
+from wangge.events.command import NO_BODY, CommandRunner, load
 from wangge.events.db import read_only
 from wangge.events.sealing import KeyRing, Seal
 from wangge.events.store import AppendResult
@@ -58,15 +58,8 @@ class Reply(BaseModel):
     )
 
 
-class _NoBody(BaseModel):
-    """The body of a step that has none (its idempotency fingerprint is its request alone)."""
-
-
-_NO_BODY = _NoBody()
-
-
 async def _staff_step(
-    commands: CommandRunner, ticket_id: uuid.UUID, decide: Decision, body: BaseModel = _NO_BODY
+    commands: CommandRunner, ticket_id: uuid.UUID, decide: Decision, body: BaseModel = NO_BODY
 ) -> AppendResult | None:
     """A staff step: a retry with the same idempotency key answers as the first, an expected
     version other than the ticket's is a 409, an unknown ticket a 404 naming ``ticket_id``."""
@@ -82,7 +75,7 @@ async def _step(
     loaded = await load(commands.store, tickets.stream_id(ticket_id), tickets.evolve)
     if loaded.state is None:
         raise NotFound(f"no ticket {ticket_id}", field="ticket_id")
-    return await commands.change(_NO_BODY, loaded, lambda ticket: decide(ticket, loaded.version))
+    return await commands.change(NO_BODY, loaded, lambda ticket: decide(ticket, loaded.version))
 
 
 async def sealer(commands: CommandRunner, keys: CallerKeys, ticket_id: uuid.UUID) -> Seal | None:

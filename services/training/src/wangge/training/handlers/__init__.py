@@ -9,20 +9,11 @@ import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
-from pydantic import BaseModel
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from wangge.events.command import CommandRunner
 from wangge.events.db import read_only
 from wangge.events.store import AppendResult
-
-
-class NoBody(BaseModel):
-    """The body of a command that has none: its idempotency fingerprint is its name and stream
-    (as the web kit's ``NO_BODY``, so a retry across versions still matches)."""
-
-
-NO_BODY = NoBody()
 
 
 def created(result: AppendResult, prefix: str) -> uuid.UUID:

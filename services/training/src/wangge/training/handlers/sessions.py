@@ -8,13 +8,13 @@ from datetime import UTC, datetime
 
 from pydantic import BaseModel, Field
 
-from wangge.events.command import CommandRunner
+from wangge.events.command import NO_BODY, CommandRunner
 from wangge.events.sealing import KeyRing
 from wangge.training.bootstrap import TrainingCore
 from wangge.training.bounds import MAX_SCORE, Moment
 from wangge.training.domain import programmes
 from wangge.training.domain import sessions as s
-from wangge.training.handlers import NO_BODY, created, reading
+from wangge.training.handlers import created, reading
 from wangge.training.personal_data import seal_for
 from wangge.training.projections.roster_queries import known_worker, roster_tables
 
