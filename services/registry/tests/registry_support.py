@@ -16,7 +16,7 @@ import pytest
 from stdnum.cn import ric
 
 from wangge.registry.app import MIGRATIONS, build_app
-from wangge.registry.bootstrap import Registry as Parts
+from wangge.registry.bootstrap import RegistryCore
 from wangge.registry.bootstrap import registry as open_parts
 from wangge.registry.config import RegistrySettings
 from wangge.service.migrations import upgrade
@@ -43,7 +43,7 @@ async def started(settings: RegistrySettings) -> AsyncIterator[Registry]:
 
 
 @asynccontextmanager
-async def started_without_app(settings: RegistrySettings) -> AsyncIterator[Parts]:
+async def started_without_app(settings: RegistrySettings) -> AsyncIterator[RegistryCore]:
     """The registry's store and read models on a migrated database, without the web app."""
     async with own_schema(settings):
         await asyncio.to_thread(upgrade, settings, MIGRATIONS)

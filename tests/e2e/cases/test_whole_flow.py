@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from wangge.hotline_bridge.monthly_figures import CST
+from wangge.hotline_bridge.domain.metrics import CST
 
 from hotline_support import push, ticket
 from pair_support import hotline_says

@@ -17,7 +17,7 @@ from wangge.events.errors import ConcurrencyConflict
 from wangge.events.projection import active_tables
 from wangge.events.sealed import Sealed
 from wangge.governance.erasure import ErasureGround
-from wangge.registry.bootstrap import Registry
+from wangge.registry.bootstrap import RegistryCore
 from wangge.registry.config import RegistrySettings
 from wangge.registry.domain.free_text import opened_text
 from wangge.registry.domain.persons import ResidenceStatus
@@ -33,17 +33,17 @@ WORKER = "worker-320111001-001-001"
 
 
 @pytest.fixture
-async def core(registry_settings: RegistrySettings) -> AsyncIterator[Registry]:
+async def core(registry_settings: RegistrySettings) -> AsyncIterator[RegistryCore]:
     async with started_without_app(registry_settings) as registry:
         yield registry
 
 
-def run(core: Registry, key: str | None = None) -> CommandRunner:
+def run(core: RegistryCore, key: str | None = None) -> CommandRunner:
     """A command as the worker, with an idempotency key if given."""
     return core.commands(Metadata(actor=WORKER), idempotency_key=key)
 
 
-async def dwelling(core: Registry) -> uuid.UUID:
+async def dwelling(core: RegistryCore) -> uuid.UUID:
     """A dwelling at the end of a branch of the place tree, registered through its handlers."""
     parent: uuid.UUID | None = None
     for kind, name, code, number, usage in (
@@ -78,14 +78,14 @@ def person_id(stream_id: str) -> uuid.UUID:
     return uuid.UUID(stream_id.removeprefix("person-"))
 
 
-async def person_row(core: Registry, pid: uuid.UUID) -> Any:
+async def person_row(core: RegistryCore, pid: uuid.UUID) -> Any:
     async with core.store.engine.connect() as conn:
         p = (await active_tables(conn, core.projection(People.name)))["persons"]
         return (await conn.execute(sa.select(p).where(p.c.person_id == pid))).first()
 
 
 async def test_a_registered_person_is_in_the_people_read_model_when_the_command_returns(
-    core: Registry,
+    core: RegistryCore,
 ) -> None:
     result = await persons.register_person(
         run(core), core.keyring, registration(await dwelling(core))
@@ -98,7 +98,7 @@ async def test_a_registered_person_is_in_the_people_read_model_when_the_command_
 
 
 async def test_a_retried_registration_returns_the_first_result_and_writes_nothing(
-    core: Registry,
+    core: RegistryCore,
 ) -> None:
     cmd = registration(await dwelling(core))
     first = await persons.register_person(run(core, "retry-1"), core.keyring, cmd)
@@ -116,7 +116,7 @@ async def test_a_retried_registration_returns_the_first_result_and_writes_nothin
 
 
 async def test_a_change_sent_against_a_stale_version_is_a_conflict_and_changes_nothing(
-    core: Registry,
+    core: RegistryCore,
 ) -> None:
     registered = await persons.register_person(
         run(core), core.keyring, registration(await dwelling(core))
@@ -139,7 +139,7 @@ async def test_a_change_sent_against_a_stale_version_is_a_conflict_and_changes_n
 
 
 async def test_a_visits_note_and_needs_are_sealed_under_the_visits_key_with_a_redacted_copy(
-    core: Registry,
+    core: RegistryCore,
 ) -> None:
     home = await dwelling(core)
     note = "老人独居，女儿电话13912345678"
@@ -168,7 +168,7 @@ async def test_a_visits_note_and_needs_are_sealed_under_the_visits_key_with_a_re
 
 
 async def test_erasing_a_person_destroys_the_keys_of_visits_to_their_dwelling(
-    core: Registry,
+    core: RegistryCore,
 ) -> None:
     home = await dwelling(core)
     registered = await persons.register_person(run(core), core.keyring, registration(home))

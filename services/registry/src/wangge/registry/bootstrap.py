@@ -24,7 +24,7 @@ from wangge.service.standalone import standalone
 
 
 @dataclass
-class Registry(ServiceCore):
+class RegistryCore(ServiceCore):
     """The registry's store and read models, and the key ring its handlers seal with."""
 
     settings: RegistrySettings = field(kw_only=True)
@@ -51,10 +51,10 @@ class Registry(ServiceCore):
                 await apply_inline(projection, conn, recorded)
 
 
-def bootstrap(settings: RegistrySettings, store: EventStore) -> Registry:
+def bootstrap(settings: RegistrySettings, store: EventStore) -> RegistryCore:
     """The registry on ``store``."""
     keyring = KeyRing(settings.kek())
-    return Registry(
+    return RegistryCore(
         store,
         [PlaceTree(), People(keyring), Activity(), OrganisationsAndThings()],
         settings=settings,
@@ -63,7 +63,7 @@ def bootstrap(settings: RegistrySettings, store: EventStore) -> Registry:
 
 
 @asynccontextmanager
-async def registry(settings: RegistrySettings) -> AsyncIterator[Registry]:
+async def registry(settings: RegistrySettings) -> AsyncIterator[RegistryCore]:
     """The registry on the configured database (migrated by ``wangge registry migrate``)."""
     async with standalone(settings, functools.partial(bootstrap, settings)) as core:
         yield core

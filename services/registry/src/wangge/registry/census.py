@@ -37,7 +37,7 @@ from wangge.events.db import insert_many
 from wangge.events.projection import active_tables, apply_inline
 from wangge.events.store import StreamAppend
 from wangge.governance.errors import DomainError
-from wangge.registry.bootstrap import Registry
+from wangge.registry.bootstrap import RegistryCore
 from wangge.registry.domain import households, persons, places
 from wangge.registry.domain.households import HouseholdType, Relationship
 from wangge.registry.domain.identity import normalise_phone, parse_identity_number
@@ -197,7 +197,7 @@ class CensusImport:
     """One import run: caches of what the register holds, and the batches it writes."""
 
     def __init__(
-        self, registry: Registry, *, census_date: date, actor: str = "census-import"
+        self, registry: RegistryCore, *, census_date: date, actor: str = "census-import"
     ) -> None:
         self.registry = registry
         self.store = registry.store

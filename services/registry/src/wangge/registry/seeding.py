@@ -11,7 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from wangge.events import DomainEvent
 from wangge.events.projection import active_tables
 from wangge.events.store import StreamAppend
-from wangge.registry.bootstrap import Registry
+from wangge.registry.bootstrap import RegistryCore
 from wangge.registry.census import CensusImport, Report
 from wangge.registry.domain import organisations, places, things, workers
 from wangge.registry.domain.identity import normalise_phone
@@ -22,7 +22,7 @@ from wangge.registry.projections.places import PlaceTree, place_with_code
 from wangge.registry.synthetic import Generator
 
 
-async def has_subdistrict(registry: Registry, code: str) -> bool:
+async def has_subdistrict(registry: RegistryCore, code: str) -> bool:
     """Whether the register holds the subdistrict already (seeding is done once)."""
     async with registry.store.engine.connect() as conn:
         tables = await active_tables(conn, registry.projection(PlaceTree.name))
@@ -38,7 +38,7 @@ def worker_account(grid_code: str) -> str:
     return f"worker-{grid_code}"
 
 
-async def seed_tree(registry: Registry, generator: Generator) -> int:
+async def seed_tree(registry: RegistryCore, generator: Generator) -> int:
     """Register the subdistrict, its communities and grids, and one grid worker per grid
     (account ``worker-<grid code>``); returns how many places."""
     subdistrict = generator.subdistrict()
@@ -72,7 +72,7 @@ async def seed_tree(registry: Registry, generator: Generator) -> int:
 
 
 async def seed(
-    registry: Registry,
+    registry: RegistryCore,
     generator: Generator,
     *,
     census_date: date,
@@ -91,7 +91,7 @@ async def seed(
 
 
 async def seed_organisations_and_things(
-    registry: Registry, generator: Generator, importer: CensusImport
+    registry: RegistryCore, generator: Generator, importer: CensusImport
 ) -> int:
     """The generator's organisations (at their grid) and things (at their building)."""
     appends: list[StreamAppend] = []

@@ -10,13 +10,13 @@ from fastapi import Depends
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from wangge.events.projection import active_tables
-from wangge.registry.bootstrap import Registry
+from wangge.registry.bootstrap import RegistryCore
 from wangge.registry.personal_data import KeyRing
 from wangge.service.deps import ReadConnection, core_of
 
 __all__ = ["Core", "Keys", "ReadConnection", "tables"]
 
-Core = Annotated[Registry, Depends(core_of(Registry))]
+Core = Annotated[RegistryCore, Depends(core_of(RegistryCore))]
 """The registry's core: its store, read models, settings and key ring."""
 
 
@@ -28,6 +28,8 @@ async def keyring(core: Core) -> KeyRing:
 Keys = Annotated[KeyRing, Depends(keyring)]
 
 
-async def tables(conn: AsyncConnection, core: Registry, projection: str) -> Mapping[str, sa.Table]:
+async def tables(
+    conn: AsyncConnection, core: RegistryCore, projection: str
+) -> Mapping[str, sa.Table]:
     """The active tables of one of the registry's read models."""
     return await active_tables(conn, core.projection(projection))

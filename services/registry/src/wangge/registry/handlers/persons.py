@@ -17,7 +17,7 @@ from wangge.events.store import AppendResult
 from wangge.governance.erasure import ErasureGround
 from wangge.governance.errors import DomainError
 from wangge.governance.times import CHINA
-from wangge.registry.bootstrap import Registry
+from wangge.registry.bootstrap import RegistryCore
 from wangge.registry.domain import households, persons, places
 from wangge.registry.domain.free_text import clear_copy
 from wangge.registry.domain.identity import (
@@ -388,7 +388,7 @@ class Erase(BaseModel):
     legal_ground: ErasureGround
 
 
-async def erase(commands: CommandRunner, registry: Registry, cmd: Erase) -> AppendResult | None:
+async def erase(commands: CommandRunner, registry: RegistryCore, cmd: Erase) -> AppendResult | None:
     """Destroy the person's data key and record the erasure (crypto-shredding); the keys of
     the visits that may be about them go with it (``visits_about`` in the activity model)."""
     keys = registry.keyring
