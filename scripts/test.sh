@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # `make test`: lint, provision PostgreSQL and Kafka (scripts/dev/provision.sh), run the unit,
-# integration and e2e tests against them, and stop whatever this run started, also on failure.
+# integration and e2e tests against them, then the services' flows again with every fast path
+# switched off, and stop whatever this run started, also on failure.
 set -euo pipefail
 SCRIPT_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 cd "$SCRIPT_DIR/.."
@@ -16,3 +17,13 @@ provision_services
 echo "== tests"
 export WANGGE_REQUIRE_SERVICES=1
 scripts/uv.sh run --frozen pytest -q "$@"
+
+if [ $# -eq 0 ]; then
+    # every fast path has a slow twin that must leave the same events and rows (DESIGN section
+    # 4, docs/adr/0002-0007): the services' flows again, with every one of them switched off
+    echo "== slow twins (WANGGE_FAST_PATHS=none)"
+    WANGGE_FAST_PATHS=none scripts/uv.sh run --frozen pytest -q -m "not system" \
+        services/hotline-bridge/tests services/cases/tests services/registry/tests/handlers \
+        services/training/tests/handlers tests/e2e/hotline_bridge tests/e2e/cases \
+        tests/e2e/test_case_assignment_order.py
+fi

@@ -165,3 +165,117 @@ def test_a_services_tests_never_import_another_service() -> None:
         if other != own and (name == f"wangge.{other}" or name.startswith(f"wangge.{other}."))
     )
     assert offences == []
+
+
+# One shape for every service (docs/adr/0008): what each has, in the same place
+LAYOUT = (
+    "app.py", "bootstrap.py", "cli.py", "config.py", "personal_data.py",
+    "api/", "domain/", "handlers/", "migrations/", "projections/",
+)  # fmt: skip
+TEST_FOLDERS = ("unit", "handlers", "integration")
+WEB = (
+    "fastapi",
+    "starlette",
+    "wangge.service.app",
+    "wangge.service.commands",
+    "wangge.service.deps",
+)
+"""What a handler must not load: the web framework, and the kit's HTTP side."""
+SQL_BUILDERS = frozenset({"select", "insert", "update", "delete", "func", "text"})
+
+
+def _services() -> list[str]:
+    return sorted(_service_packages())
+
+
+@pytest.mark.parametrize("service", _services())
+def test_every_service_has_the_same_layout(service: str) -> None:
+    package = _service_packages()[service]
+    missing = [
+        entry
+        for entry in LAYOUT
+        if not (
+            (package / entry.rstrip("/")).is_dir()
+            if entry.endswith("/")
+            else (package / entry).is_file()
+        )
+    ]
+    tests = package.parents[2] / "tests"
+    missing += [f"tests/{folder}/" for folder in TEST_FOLDERS if not (tests / folder).is_dir()]
+    # through HTTP: the service's own e2e tests, or the top-level ones with the services it needs
+    if not (tests / "e2e").is_dir() and not (REPO / "tests" / "e2e" / service).is_dir():
+        missing.append("tests/e2e/")
+    assert missing == []
+
+
+@pytest.mark.parametrize("service", _services())
+def test_every_service_readme_shows_its_layout(service: str) -> None:
+    readme = (_service_packages()[service].parents[2] / "README.md").read_text()
+    assert "## Layout" in readme
+    layout = readme.split("## Layout", 1)[1].split("\n## ", 1)[0]
+    shown = set(layout.split())
+    assert [entry for entry in LAYOUT if entry not in shown] == []
+
+
+def _loaded(module: str, names: tuple[str, ...]) -> list[str]:
+    done = subprocess.run(
+        [sys.executable, "-c", _PROBE, module, *names],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    return done.stdout.split()
+
+
+@pytest.mark.parametrize("service", _services())
+def test_handlers_load_no_web_framework(service: str) -> None:
+    # a handler runs the same under a route, the CLI and a test: HTTP is the routes' business
+    assert _loaded(f"wangge.{service}.handlers", WEB) == []
+
+
+def test_the_probe_sees_the_web_framework_a_route_module_loads() -> None:
+    assert "fastapi" in _loaded("wangge.registry.api.places", WEB)
+
+
+def _sql_built(path: Path, root: Path = REPO) -> list[str]:
+    """The SQL a module builds itself: ``sa.select(...)`` and the like, or such names imported
+    from SQLAlchemy."""
+    found = []
+    for node in ast.walk(ast.parse(path.read_text(), filename=str(path))):
+        if (
+            isinstance(node, ast.Attribute)
+            and node.attr in SQL_BUILDERS
+            and isinstance(node.value, ast.Name)
+            and node.value.id in ("sa", "sqlalchemy")
+        ):
+            found.append(f"{path.relative_to(root)}:{node.lineno} sa.{node.attr}")
+        if isinstance(node, ast.ImportFrom) and (node.module or "").startswith("sqlalchemy"):
+            found += [
+                f"{path.relative_to(root)}:{node.lineno} imports {alias.name}"
+                for alias in node.names
+                if alias.name in SQL_BUILDERS
+            ]
+    return found
+
+
+def test_routes_build_no_sql() -> None:
+    # queries live beside the tables they read (a projection's query functions); a route calls
+    # one, so a table's shape is known in one module
+    offences = [
+        found
+        for package in _service_packages().values()
+        for path in (package / "api").rglob("*.py")
+        for found in _sql_built(path)
+    ]
+    assert offences == []
+
+
+def test_the_sql_check_sees_a_select_and_an_imported_update(tmp_path: Path) -> None:
+    module = tmp_path / "route.py"
+    module.write_text("import sqlalchemy as sa\nfrom sqlalchemy import update\nq = sa.select(1)\n")
+    assert sorted(_sql_built(module, tmp_path)) == [
+        "route.py:2 imports update",
+        "route.py:3 sa.select",
+    ]

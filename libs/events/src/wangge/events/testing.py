@@ -124,14 +124,16 @@ def fast_and_slow(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatc
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """A ``fast_path`` test's slow run is not collected (it would test what is switched off)."""
-    items[:] = [
-        item
-        for item in items
-        if not (
-            item.get_closest_marker("fast_path") is not None
-            and isinstance(item, pytest.Function)
-            and getattr(item, "callspec", None) is not None
-            and item.callspec.params.get("fast_and_slow") == "slow"
+    """A ``fast_path`` test's slow run is not collected (it would test what is switched off):
+    its ``fast_and_slow`` slow run, and every run when ``WANGGE_FAST_PATHS`` turned any off."""
+    switched_off = bool(tuning.FAST_PATHS.off)
+
+    def slow(item: pytest.Item) -> bool:
+        callspec = getattr(item, "callspec", None)
+        return switched_off or (
+            callspec is not None and callspec.params.get("fast_and_slow") == "slow"
         )
+
+    items[:] = [
+        item for item in items if item.get_closest_marker("fast_path") is None or not slow(item)
     ]
