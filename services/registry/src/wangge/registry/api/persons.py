@@ -5,23 +5,27 @@ from __future__ import annotations
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
+from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query, Response, status
 from pydantic import BaseModel, Field
+from sqlalchemy.ext.asyncio import AsyncConnection
 
 from wangge.events import DomainEvent
+from wangge.events.command import CommandRunner
 from wangge.events.sealing import Sealed
 from wangge.events.store import AppendResult
 from wangge.governance.erasure import Erasure
 from wangge.governance.errors import Forbidden
 from wangge.governance.personal import PHONE_SCHEMA
-from wangge.registry.api.access import ADMINS, MANAGERS, Reader, Staff, in_scope
+from wangge.registry.api.access import ADMINS, MANAGERS, STAFF, Reader, Staff, in_scope
 from wangge.registry.api.bounds import Moment, Page, Size
 from wangge.registry.api.deps import Core, Keys, ReadConnection
 from wangge.registry.api.history import HistoryPage, stream_history
 from wangge.registry.api.people import PersonRead, place_in_scope, visible_person
+from wangge.registry.bootstrap import RegistryCore
 from wangge.registry.domain import persons
 from wangge.registry.domain.identity import parse_identity_number
 from wangge.registry.domain.persons import (
@@ -42,8 +46,6 @@ from wangge.service.commands import Command, set_etag
 from wangge.service.responses import problems
 
 router = APIRouter(prefix="/persons", tags=["persons"])
-Admin = Annotated[Principal, Depends(require(*ADMINS))]
-Manager = Annotated[Principal, Depends(require(*MANAGERS))]
 
 NAME = Field(min_length=1, max_length=100)
 IDENTITY = Field(min_length=15, max_length=20, description="GB 11643-1999; 15 digits are upgraded")
@@ -306,34 +308,55 @@ async def read_personal_data(
 
 
 @router.delete("/{person_id}/personal-data", status_code=status.HTTP_200_OK)
-async def erase_personal_data(
-    person_id: uuid.UUID, body: Erasure, principal: Admin, command: Command, core: Core,
-    conn: ReadConnection, response: Response,
-) -> PersonRead:  # fmt: skip
+async def erase_personal_data(body: Erasure, change: AdminChange) -> PersonRead:
     """Erase a person's personal data (crypto-shredding): their key is destroyed for good."""
-    await visible_person(conn, await Views.of(conn, core), principal, person_id)
-    await handlers.erase(
-        command.commands, core, handlers.Erase(person_id=person_id, legal_ground=body.legal_ground)
-    )
-    return await _respond(conn, core, principal, response, person_id)
+    cmd = handlers.Erase(person_id=change.person_id, legal_ground=body.legal_ground)
+    return await change.run(lambda: handlers.erase(change.commands, change.core, cmd))
 
 
-async def _change(
-    conn: ReadConnection, core: Core, principal: Principal, response: Response,
-    person_id: uuid.UUID, run: Callable[[], Awaitable[object]],
-) -> PersonRead:  # fmt: skip
-    await visible_person(conn, await Views.of(conn, core), principal, person_id)
-    await run()
-    return await _respond(conn, core, principal, response, person_id)
+@dataclass(frozen=True)
+class PersonChange:
+    """One command on a person in the caller's places, answered with the person as now read.
+
+    The person is looked up before the command runs, so a record outside the caller's places
+    is a 404 (see ``access``) whatever the command would have said.
+    """
+
+    person_id: uuid.UUID
+    principal: Principal
+    commands: CommandRunner
+    conn: AsyncConnection
+    core: RegistryCore
+    response: Response
+
+    async def run(self, action: Callable[[], Awaitable[object]]) -> PersonRead:
+        """Check the person is visible, run ``action``, answer the person (with its ETag)."""
+        views = await Views.of(self.conn, self.core)
+        await visible_person(self.conn, views, self.principal, self.person_id)
+        await action()
+        return await _respond(self.conn, self.core, self.principal, self.response, self.person_id)
 
 
-@router.put(
-    "/{person_id}/details", response_model=PersonRead, responses=problems(PersonalDataErasedError)
-)
-async def correct_details(
-    person_id: uuid.UUID, body: PersonDetails, principal: Staff, command: Command, keys: Keys,
-    conn: ReadConnection, core: Core, response: Response,
-) -> PersonRead:  # fmt: skip
+def _changes_by(*roles: str) -> Any:
+    allowed = Depends(require(*roles))
+
+    async def change(
+        person_id: uuid.UUID, *, principal: Principal = allowed, command: Command,
+        conn: ReadConnection, core: Core, response: Response,
+    ) -> PersonChange:  # fmt: skip
+        return PersonChange(person_id, principal, command.commands, conn, core, response)
+
+    return Depends(change)
+
+
+StaffChange = Annotated[PersonChange, _changes_by(*STAFF)]
+ManagerChange = Annotated[PersonChange, _changes_by(*MANAGERS)]
+AdminChange = Annotated[PersonChange, _changes_by(*ADMINS)]
+ERASABLE = problems(PersonalDataErasedError)
+
+
+@router.put("/{person_id}/details", response_model=PersonRead, responses=ERASABLE)
+async def correct_details(body: PersonDetails, change: StaffChange, keys: Keys) -> PersonRead:
     """Correct a person's details (send If-Match).
 
     A new identity number another person holds is a 409 `duplicate-person` as for
@@ -343,179 +366,91 @@ async def correct_details(
     another action (read it again), and hiding the difference would hide nothing uniqueness
     does not already tell.
     """
-    cmd = handlers.CorrectPerson(person_id=person_id, **dict(body))
+    cmd = handlers.CorrectPerson(person_id=change.person_id, **dict(body))
 
     async def correct() -> None:
-        async with _holder_named_in_scope(conn, core, principal):
-            await handlers.correct_person(command.commands, keys, cmd)
+        async with _holder_named_in_scope(change.conn, change.core, change.principal):
+            await handlers.correct_person(change.commands, keys, cmd)
 
-    return await _change(conn, core, principal, response, person_id, correct)
+    return await change.run(correct)
 
 
-@router.put(
-    "/{person_id}/residence-status",
-    response_model=PersonRead,
-    responses=problems(PersonalDataErasedError),
-)
-async def change_residence(
-    person_id: uuid.UUID, body: ResidenceUpdate, principal: Staff, command: Command,
-    conn: ReadConnection, core: Core, response: Response,
-) -> PersonRead:  # fmt: skip
+@router.put("/{person_id}/residence-status", response_model=PersonRead, responses=ERASABLE)
+async def change_residence(body: ResidenceUpdate, change: StaffChange) -> PersonRead:
     """Record a new residence status (resident, floating, lodging, deceased)."""
-    cmd = handlers.ChangeResidence(person_id=person_id, **dict(body))
-    return await _change(
-        conn,
-        core,
-        principal,
-        response,
-        person_id,
-        lambda: handlers.change_residence(command.commands, cmd),
-    )
+    cmd = handlers.ChangeResidence(person_id=change.person_id, **dict(body))
+    return await change.run(lambda: handlers.change_residence(change.commands, cmd))
 
 
-@router.post(
-    "/{person_id}/move-in", response_model=PersonRead, responses=problems(PersonalDataErasedError)
-)
-async def move_in(
-    person_id: uuid.UUID, body: MoveInCreate, principal: Staff, command: Command, keys: Keys,
-    conn: ReadConnection, core: Core, response: Response,
-) -> PersonRead:  # fmt: skip
+@router.post("/{person_id}/move-in", response_model=PersonRead, responses=ERASABLE)
+async def move_in(body: MoveInCreate, change: StaffChange, keys: Keys) -> PersonRead:
     """Record a move into a dwelling of the caller's places."""
-    await _dwelling_in_scope(conn, core, principal, body.dwelling_id)
-    cmd = handlers.MoveIn(person_id=person_id, **dict(body))
-    return await _change(
-        conn,
-        core,
-        principal,
-        response,
-        person_id,
-        lambda: handlers.move_in(command.commands, keys, cmd),
-    )
+    await _dwelling_in_scope(change.conn, change.core, change.principal, body.dwelling_id)
+    cmd = handlers.MoveIn(person_id=change.person_id, **dict(body))
+    return await change.run(lambda: handlers.move_in(change.commands, keys, cmd))
 
 
-@router.post(
-    "/{person_id}/move-out", response_model=PersonRead, responses=problems(PersonalDataErasedError)
-)
-async def move_out(
-    person_id: uuid.UUID, body: MoveOutCreate, principal: Staff, command: Command, keys: Keys,
-    conn: ReadConnection, core: Core, response: Response,
-) -> PersonRead:  # fmt: skip
+@router.post("/{person_id}/move-out", response_model=PersonRead, responses=ERASABLE)
+async def move_out(body: MoveOutCreate, change: StaffChange, keys: Keys) -> PersonRead:
     """Record a move out of the subdistrict and where to; they leave their household too."""
-    person = await visible_person(conn, await Views.of(conn, core), principal, person_id)
-    cmd = handlers.MoveOut(person_id=person_id, household_id=person.household_id, **dict(body))
-    return await _change(
-        conn,
-        core,
-        principal,
-        response,
-        person_id,
-        lambda: handlers.move_out(command.commands, keys, cmd),
+    views = await Views.of(change.conn, change.core)
+    person = await visible_person(change.conn, views, change.principal, change.person_id)
+    cmd = handlers.MoveOut(
+        person_id=change.person_id, household_id=person.household_id, **dict(body)
     )
+    return await change.run(lambda: handlers.move_out(change.commands, keys, cmd))
 
 
-@router.post(
-    "/{person_id}/dwelling-ties",
-    response_model=PersonRead,
-    responses=problems(PersonalDataErasedError),
-)
-async def add_tie(
-    person_id: uuid.UUID, body: TieCreate, principal: Staff, command: Command,
-    conn: ReadConnection, core: Core, response: Response,
-) -> PersonRead:  # fmt: skip
+@router.post("/{person_id}/dwelling-ties", response_model=PersonRead, responses=ERASABLE)
+async def add_tie(body: TieCreate, change: StaffChange) -> PersonRead:
     """Record that a person owns, rents or lodges in a dwelling."""
-    await _dwelling_in_scope(conn, core, principal, body.dwelling_id)
-    cmd = handlers.Relate(person_id=person_id, **dict(body))
-    return await _change(
-        conn, core, principal, response, person_id, lambda: handlers.relate(command.commands, cmd)
-    )
+    await _dwelling_in_scope(change.conn, change.core, change.principal, body.dwelling_id)
+    cmd = handlers.Relate(person_id=change.person_id, **dict(body))
+    return await change.run(lambda: handlers.relate(change.commands, cmd))
 
 
-@router.post(
-    "/{person_id}/dwelling-ties/end",
-    response_model=PersonRead,
-    responses=problems(PersonalDataErasedError),
-)
-async def end_tie(
-    person_id: uuid.UUID, body: TieEnd, principal: Staff, command: Command,
-    conn: ReadConnection, core: Core, response: Response,
-) -> PersonRead:  # fmt: skip
+@router.post("/{person_id}/dwelling-ties/end", response_model=PersonRead, responses=ERASABLE)
+async def end_tie(body: TieEnd, change: StaffChange) -> PersonRead:
     """Record the end of a tie to a dwelling."""
-    cmd = handlers.EndRelation(person_id=person_id, **dict(body))
-    return await _change(
-        conn,
-        core,
-        principal,
-        response,
-        person_id,
-        lambda: handlers.end_relation(command.commands, cmd),
-    )
+    cmd = handlers.EndRelation(person_id=change.person_id, **dict(body))
+    return await change.run(lambda: handlers.end_relation(change.commands, cmd))
 
 
-@router.post(
-    "/{person_id}/tags", response_model=PersonRead, responses=problems(PersonalDataErasedError)
-)
-async def tag_person(
-    person_id: uuid.UUID, body: TagCreate, principal: Staff, command: Command,
-    conn: ReadConnection, core: Core, response: Response,
-) -> PersonRead:  # fmt: skip
+@router.post("/{person_id}/tags", response_model=PersonRead, responses=ERASABLE)
+async def tag_person(body: TagCreate, change: StaffChange) -> PersonRead:
     """Tag a person as one of a special, key or vulnerable group, with source and period."""
-    cmd = handlers.Tag(person_id=person_id, **dict(body))
-    return await _change(
-        conn,
-        core,
-        principal,
-        response,
-        person_id,
-        lambda: handlers.tag_person(command.commands, cmd),
-    )
+    cmd = handlers.Tag(person_id=change.person_id, **dict(body))
+    return await change.run(lambda: handlers.tag_person(change.commands, cmd))
 
 
-@router.post(
-    "/{person_id}/tags/{tag}/end",
-    response_model=PersonRead,
-    responses=problems(PersonalDataErasedError),
-)
+async def _path_tag(tag: str) -> str:
+    """The path's tag, as a dependency so the API document keeps listing it after the person."""
+    return tag
+
+
+@router.post("/{person_id}/tags/{tag}/end", response_model=PersonRead, responses=ERASABLE)
 async def end_tag(
-    person_id: uuid.UUID, tag: str, body: TagEnd, principal: Staff, command: Command,
-    conn: ReadConnection, core: Core, response: Response,
-) -> PersonRead:  # fmt: skip
+    body: TagEnd, change: StaffChange, tag: Annotated[str, Depends(_path_tag)]
+) -> PersonRead:
     """End a tag (the history keeps it)."""
-    cmd = handlers.Untag(person_id=person_id, tag=tag, **dict(body))
-    return await _change(
-        conn,
-        core,
-        principal,
-        response,
-        person_id,
-        lambda: handlers.untag_person(command.commands, cmd),
-    )
+    cmd = handlers.Untag(person_id=change.person_id, tag=tag, **dict(body))
+    return await change.run(lambda: handlers.untag_person(change.commands, cmd))
 
 
-@router.post(
-    "/{person_id}/merge", response_model=PersonRead, responses=problems(PersonalDataErasedError)
-)
-async def merge_person(
-    person_id: uuid.UUID, body: MergeCreate, principal: Manager, command: Command,
-    conn: ReadConnection, core: Core, response: Response,
-) -> PersonRead:  # fmt: skip
+@router.post("/{person_id}/merge", response_model=PersonRead, responses=ERASABLE)
+async def merge_person(body: MergeCreate, change: ManagerChange) -> PersonRead:
     """Mark this record as a duplicate of another person (undo with /unmerge)."""
-    await visible_person(conn, await Views.of(conn, core), principal, body.into_person_id)
-    cmd = handlers.Merge(person_id=person_id, into_person_id=body.into_person_id)
-    return await _change(
-        conn, core, principal, response, person_id, lambda: handlers.merge(command.commands, cmd)
-    )
+    views = await Views.of(change.conn, change.core)
+    await visible_person(change.conn, views, change.principal, body.into_person_id)
+    cmd = handlers.Merge(person_id=change.person_id, into_person_id=body.into_person_id)
+    return await change.run(lambda: handlers.merge(change.commands, cmd))
 
 
 @router.post("/{person_id}/unmerge", response_model=PersonRead)
-async def unmerge_person(
-    person_id: uuid.UUID, principal: Manager, command: Command, conn: ReadConnection,
-    core: Core, response: Response,
-) -> PersonRead:  # fmt: skip
+async def unmerge_person(change: ManagerChange) -> PersonRead:
     """Undo a merge."""
-    cmd = handlers.Unmerge(person_id=person_id)
-    return await _change(
-        conn, core, principal, response, person_id, lambda: handlers.unmerge(command.commands, cmd)
-    )
+    cmd = handlers.Unmerge(person_id=change.person_id)
+    return await change.run(lambda: handlers.unmerge(change.commands, cmd))
 
 
 def _shown(event: DomainEvent) -> dict[str, Any]:
