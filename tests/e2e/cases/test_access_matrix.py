@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Mapping
 from contextlib import AsyncExitStack
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -29,8 +29,14 @@ from wangge.cases.projections.residents import Residents
 from wangge.cases.projections.roster import Roster, worker_of
 from wangge.events.projection import active_tables
 from wangge.registry.config import RegistrySettings
-from wangge.service.auth import ANY_DEPARTMENT, declared_roles
-from wangge.service.testing import Running, every_role_as_the_matrix_says, started, token_role
+from wangge.service.access import allowed, key_of, method_of
+from wangge.service.testing import (
+    MATRIX_OUTSIDE,
+    Running,
+    every_role_as_the_matrix_says,
+    matrix_headers,
+    started,
+)
 
 from deployment_support import DEPLOYMENTS, deployment
 from registry_support import Registry, build_tree, register_person
@@ -75,10 +81,7 @@ async def _made(response: httpx.Response, key: str) -> str:
     return value
 
 
-@pytest.fixture(
-    scope="module",
-    params=DEPLOYMENTS,
-)
+@pytest.fixture(scope="module", params=DEPLOYMENTS)
 async def world(
     request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
 ) -> AsyncIterator[World]:
@@ -150,10 +153,6 @@ async def world(
         yield World(registry, cases, ids)
 
 
-def _key(route: APIRoute) -> str:
-    return f"{sorted(route.methods or ())[0]} {route.path}"
-
-
 def _path(route: APIRoute, ids: dict[str, str]) -> str:
     return (
         route.path.replace("{case_id}", ids["case"])
@@ -195,25 +194,17 @@ def _valid_body(route: APIRoute, ids: dict[str, str]) -> dict[str, Any] | None:
         "POST /care-plans/{plan_id}/end": {"ended_on": day, "reason": "r"},
         "DELETE /care-plans/{plan_id}/personal-data": erasure,
     }  # fmt: skip
-    return bodies.get(_key(route))
-
-
-INSIDE = {
-    "grid_worker": [f"{SUBDISTRICT}-001-001"], "community_staff": [f"{SUBDISTRICT}-001"],
-    "subdistrict_admin": [SUBDISTRICT], ANY_DEPARTMENT: [SUBDISTRICT],
-    "hotline_system": [SUBDISTRICT], "trainer": [SUBDISTRICT], "analyst": [SUBDISTRICT],
-    "operator": [SUBDISTRICT],
-}  # fmt: skip
-OUTSIDE = {
-    "grid_worker": [f"{SUBDISTRICT}-001-002"], "community_staff": [f"{SUBDISTRICT}-002"],
-    "subdistrict_admin": ["320111002"],
-}  # fmt: skip
+    return bodies.get(key_of(route))
 
 
 async def _call(
-    w: World, route: APIRoute, headers: Any, body: Any, ids: dict[str, str] | None = None
+    w: World,
+    route: APIRoute,
+    headers: Mapping[str, str],
+    body: Any,
+    ids: dict[str, str] | None = None,
 ) -> httpx.Response:
-    method = sorted(route.methods or ())[0]
+    method = method_of(route)
     return await w.cases.client.request(
         method,
         _path(route, ids or w.ids),
@@ -227,24 +218,18 @@ def _anonymised(response: httpx.Response) -> tuple[int, str, str]:
     return (response.status_code, response.headers["content-type"], UUID.sub("<id>", response.text))
 
 
-@pytest.mark.parametrize("route", ROUTES, ids=_key)
+@pytest.mark.parametrize("route", ROUTES, ids=key_of)
 async def test_every_role_gets_what_the_matrix_says(world: World, route: APIRoute) -> None:
-    allowed = set(declared_roles(route) or ())
-    assert allowed, f"{_key(route)} declares no roles"
-    method = sorted(route.methods or ())[0]
-    anonymous = await _call(world, route, {}, {})
-    assert anonymous.status_code == 401, _key(route)
-
-    async def as_(caller: str) -> httpx.Response:
-        headers = world.cases.as_(token_role(caller), places=INSIDE[caller])
-        return await _call(world, route, headers, {})
-
-    await every_role_as_the_matrix_says(route, as_)
+    await every_role_as_the_matrix_says(
+        route,
+        lambda headers: _call(world, route, headers, {}),
+        lambda caller: matrix_headers(world.cases, caller),
+    )
     nowhere = {key: str(uuid.uuid4()) for key in world.ids} | {"person": world.ids["person"]}
-    for outsider in (c for c in OUTSIDE if c in allowed):
-        headers = world.cases.as_(token_role(outsider), places=OUTSIDE[outsider])
+    for outsider in (c for c in MATRIX_OUTSIDE if c in allowed(route)):
+        headers = matrix_headers(world.cases, outsider, MATRIX_OUTSIDE)
         response = await _call(world, route, headers, _valid_body(route, world.ids))
-        if method == "GET" and "{" not in route.path:
+        if method_of(route) == "GET" and "{" not in route.path:
             assert response.status_code == 200, response.text
             lists = [v for v in response.json().values() if isinstance(v, list)]
             assert lists and all(v == [] for v in lists), (outsider, response.text)

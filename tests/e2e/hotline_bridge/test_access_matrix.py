@@ -13,7 +13,7 @@ from __future__ import annotations
 import json
 import time
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -27,9 +27,14 @@ from wangge.hotline_bridge.app import MATRIX_ROUTERS, MIGRATIONS, build_app
 from wangge.hotline_bridge.config import HotlineSettings
 from wangge.hotline_bridge.signing import SIGNATURE, TIMESTAMP, sign
 from wangge.registry.config import RegistrySettings
-from wangge.service.access import allowed, method_of
-from wangge.service.auth import ANY_DEPARTMENT
-from wangge.service.testing import every_role_as_the_matrix_says, started, token_role
+from wangge.service.access import allowed, key_of, method_of
+from wangge.service.testing import (
+    MATRIX_INSIDE,
+    MATRIX_OUTSIDE,
+    every_role_as_the_matrix_says,
+    matrix_headers,
+    started,
+)
 
 from hotline_support import Hotline, push, ticket
 from pair_support import Pair
@@ -87,10 +92,6 @@ async def world(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[World
             yield World(hotline, tree, routed["ticket_id"], triage["ticket_id"], request)
 
 
-def _key(route: APIRoute) -> str:
-    return f"{method_of(route)} {route.path}"
-
-
 def _path(route: APIRoute, w: World, ticket_id: str | None = None) -> str:
     chosen = ticket_id or (w.triage if route.path.endswith("/route") else w.routed)
     return (
@@ -117,23 +118,18 @@ def _valid_body(route: APIRoute, w: World) -> dict[str, Any] | None:
         "DELETE /tickets/{ticket_id}/caller": ERASURE,
         "POST /callers/erasure": {**ERASURE, "phone": PHONE},
     }  # fmt: skip
-    return bodies.get(_key(route))
+    return bodies.get(key_of(route))
 
 
-INSIDE = {
-    "grid_worker": [f"{SUBDISTRICT}-001-001"], "community_staff": [f"{SUBDISTRICT}-001"],
-    "subdistrict_admin": [SUBDISTRICT], ANY_DEPARTMENT: [SUBDISTRICT],
-    "hotline_system": [], "trainer": [SUBDISTRICT], "analyst": [SUBDISTRICT],
-    "operator": [SUBDISTRICT],
-}  # fmt: skip
-OUTSIDE = {
-    "grid_worker": [f"{SUBDISTRICT}-001-002"], "community_staff": [f"{SUBDISTRICT}-002"],
-    "subdistrict_admin": ["320111002"],
-}  # fmt: skip
+INSIDE = {**MATRIX_INSIDE, "hotline_system": []}
 
 
 async def _call(
-    w: World, route: APIRoute, headers: dict[str, str], body: Any, ticket_id: str | None = None
+    w: World,
+    route: APIRoute,
+    headers: Mapping[str, str],
+    body: Any,
+    ticket_id: str | None = None,
 ) -> httpx.Response:
     method = method_of(route)
     path = _path(route, w, ticket_id)
@@ -164,24 +160,21 @@ def _without(answer: httpx.Response, *ids: str) -> Any:
     return (answer.status_code, json.loads(text))
 
 
-@pytest.mark.parametrize("route", ROUTES, ids=_key)
+@pytest.mark.parametrize("route", ROUTES, ids=key_of)
 async def test_every_role_gets_what_the_matrix_says(world: World, route: APIRoute) -> None:
-    let_through = allowed(route)
     open_route = route.path.startswith("/open311")
-    anonymous = await _call(world, route, {}, {})
-    assert (anonymous.status_code == 401) != open_route, (_key(route), anonymous.text)
-
-    async def as_(caller: str) -> httpx.Response:
+    await every_role_as_the_matrix_says(
+        route,
         # an empty body for commands: refused for its content (but accept, which takes none)
-        headers = world.hotline.as_(token_role(caller), places=INSIDE[caller])
-        return await _call(world, route, headers, {})
-
-    await every_role_as_the_matrix_says(route, as_)
-    key = _key(route)
-    outsider = next((c for c in OUTSIDE if c in let_through), None)
+        lambda headers: _call(world, route, headers, {}),
+        lambda caller: matrix_headers(world.hotline, caller, INSIDE),
+        open_route=open_route,
+    )
+    key = key_of(route)
+    outsider = next((c for c in MATRIX_OUTSIDE if c in allowed(route)), None)
     if outsider is None or open_route:
         return  # the hotline's own messages and Open311 know no places
-    headers = world.hotline.as_(token_role(outsider), places=OUTSIDE[outsider])
+    headers = matrix_headers(world.hotline, outsider, MATRIX_OUTSIDE)
     body = _valid_body(route, world)
     response = await _call(world, route, headers, body)
     if key == "GET /metrics":

@@ -7,8 +7,7 @@ generated from the same routes, and a test here checks that it is current.
 
 from __future__ import annotations
 
-import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -21,13 +20,18 @@ from stdnum.cn import uscc
 from wangge.registry.api.matrix import render, routes
 from wangge.registry.app import ROUTERS
 from wangge.registry.config import RegistrySettings
-from wangge.service.auth import ANY_DEPARTMENT, declared_roles
-from wangge.service.testing import every_role_as_the_matrix_says, token_role
+from wangge.service.access import allowed, key_of, method_of
+from wangge.service.auth import ANY_DEPARTMENT
+from wangge.service.testing import (
+    MATRIX_OUTSIDE,
+    backend_settings,
+    every_role_as_the_matrix_says,
+    matrix_headers,
+)
 
 from registry_support import Registry, build_tree, identity_number, register_person, started
 
 ROUTES = routes(ROUTERS)
-SUBDISTRICT = "320111001"
 DOCS = Path(__file__).parents[4] / "docs" / "registry" / "access.md"
 
 
@@ -46,17 +50,9 @@ class World:
 async def world(
     request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
 ) -> AsyncIterator[World]:
+    url = request.getfixturevalue("database_url") if request.param == "postgres" else None
     tmp = tmp_path_factory.mktemp("matrix")
-    if request.param == "sqlite":
-        settings = RegistrySettings(
-            environment="test", data_dir=tmp, database_url=None, kafka_bootstrap_servers=None
-        )
-    else:
-        settings = RegistrySettings(
-            environment="test", data_dir=tmp, kafka_bootstrap_servers=None,
-            database_url=request.getfixturevalue("database_url"),
-            database_schema=f"reg_{uuid.uuid4().hex[:10]}",
-        )  # fmt: skip
+    settings = backend_settings(RegistrySettings, request.param, tmp, url, "reg")
     async with started(settings) as registry:
         tree = await build_tree(registry)
         number = identity_number()
@@ -108,10 +104,6 @@ async def world(
             "organisation": organisation, "contact": contact, "thing": thing,
         }  # fmt: skip
         yield World(registry, ids, number)
-
-
-def _key(route: APIRoute) -> str:
-    return f"{sorted(route.methods or ())[0]} {route.path}"
 
 
 def _path(route: APIRoute, ids: dict[str, str]) -> str:
@@ -187,23 +179,14 @@ def _valid_body(route: APIRoute, w: World) -> dict[str, Any] | None:
         "POST /things/{thing_id}/resolve": {"how": "h", **day},
         "POST /things/{thing_id}/remove": {"reason": "r", **day},
     }  # fmt: skip
-    return bodies.get(_key(route))
+    return bodies.get(key_of(route))
 
 
-INSIDE = {
-    "grid_worker": [f"{SUBDISTRICT}-001-001"], "community_staff": [f"{SUBDISTRICT}-001"],
-    "subdistrict_admin": [SUBDISTRICT], ANY_DEPARTMENT: [SUBDISTRICT],
-    "hotline_system": [SUBDISTRICT], "trainer": [SUBDISTRICT], "analyst": [SUBDISTRICT],
-    "operator": [SUBDISTRICT],
-}  # fmt: skip
-OUTSIDE = {
-    "grid_worker": [f"{SUBDISTRICT}-001-002"], "community_staff": [f"{SUBDISTRICT}-002"],
-    "subdistrict_admin": ["320111002"], ANY_DEPARTMENT: ["320111002"],
-}  # fmt: skip
+OUTSIDE = {**MATRIX_OUTSIDE, ANY_DEPARTMENT: ["320111002"]}
 
 
-async def _call(w: World, route: APIRoute, headers: Any, body: Any) -> httpx.Response:
-    method = sorted(route.methods or ())[0]
+async def _call(w: World, route: APIRoute, headers: Mapping[str, str], body: Any) -> httpx.Response:
+    method = method_of(route)
     return await w.registry.client.request(
         method,
         _path(route, w.ids),
@@ -213,23 +196,17 @@ async def _call(w: World, route: APIRoute, headers: Any, body: Any) -> httpx.Res
     )
 
 
-@pytest.mark.parametrize("route", ROUTES, ids=_key)
+@pytest.mark.parametrize("route", ROUTES, ids=key_of)
 async def test_every_role_gets_what_the_matrix_says(world: World, route: APIRoute) -> None:
-    allowed = set(declared_roles(route) or ())
-    assert allowed, f"{_key(route)} declares no roles"
-    method = sorted(route.methods or ())[0]
-    anonymous = await _call(world, route, {}, {})
-    assert anonymous.status_code == 401, _key(route)
-
-    async def as_(caller: str) -> httpx.Response:
-        headers = world.registry.as_(token_role(caller), places=INSIDE[caller])
-        return await _call(world, route, headers, {})
-
-    await every_role_as_the_matrix_says(route, as_)
-    outsider = next(c for c in OUTSIDE if c in allowed)
-    headers = world.registry.as_(token_role(outsider), places=OUTSIDE[outsider])
+    await every_role_as_the_matrix_says(
+        route,
+        lambda headers: _call(world, route, headers, {}),
+        lambda caller: matrix_headers(world.registry, caller),
+    )
+    outsider = next(c for c in OUTSIDE if c in allowed(route))
+    headers = matrix_headers(world.registry, outsider, OUTSIDE)
     response = await _call(world, route, headers, _valid_body(route, world))
-    if method == "GET" and "{" not in route.path:
+    if method_of(route) == "GET" and "{" not in route.path:
         assert response.status_code == 200, response.text
         body = response.json()
         rows = body if isinstance(body, list) else body.get("items", body.get("grids"))

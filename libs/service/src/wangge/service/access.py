@@ -34,6 +34,11 @@ def method_of(route: APIRoute) -> str:
     return sorted(route.methods or ())[0]
 
 
+def key_of(route: APIRoute) -> str:
+    """The route's row of the matrix, as ``METHOD /path`` (the access tests' ids)."""
+    return f"{method_of(route)} {route.path}"
+
+
 def allowed(route: APIRoute) -> frozenset[str]:
     """The matrix's callers the route lets through (every one of them for an open route)."""
     roles = declared_roles(route)

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Mapping, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -18,9 +18,12 @@ from typing import Any, Generic, TypeVar
 import httpx
 import sqlalchemy as sa
 from fastapi import FastAPI
+from fastapi.routing import APIRoute
 
 from wangge.events.db import create_engine
 from wangge.events.store import EventStore
+from wangge.service.access import CALLERS, allowed, key_of
+from wangge.service.auth import ANY_DEPARTMENT, declared_roles
 from wangge.service.devissuer import DevIssuer
 from wangge.service.migrations import upgrade
 from wangge.service.settings import ServiceSettings
@@ -104,23 +107,58 @@ async def started(
 def token_role(caller: str) -> str:
     """The role a test's token carries for a column of the access matrix (its ``department:*``
     column: one department)."""
-    from wangge.service.auth import ANY_DEPARTMENT
-
     return "department:health" if caller == ANY_DEPARTMENT else caller
 
 
-async def every_role_as_the_matrix_says(
-    route: Any, call: Callable[[str], Awaitable[httpx.Response]]
-) -> None:
-    """Call ``route`` as each role of the access matrix (``call(caller)``: with an empty body,
-    which passes the role check and is refused for its content, so the sweep changes nothing):
-    a role the route lets through is neither refused (401, 403) nor told the record is not
-    there (404); every other role gets 403."""
-    from wangge.service.access import CALLERS, allowed
+MATRIX_INSIDE: Mapping[str, Sequence[str]] = {
+    "grid_worker": ["320111001-001-001"], "community_staff": ["320111001-001"],
+    "subdistrict_admin": ["320111001"], ANY_DEPARTMENT: ["320111001"],
+    "hotline_system": ["320111001"], "trainer": ["320111001"], "analyst": ["320111001"],
+    "operator": ["320111001"],
+}  # fmt: skip
+"""Each column's places in an access-matrix test, all holding its records (grid 320111001-001-001
+of subdistrict 320111001)."""
 
+MATRIX_OUTSIDE: Mapping[str, Sequence[str]] = {
+    "grid_worker": ["320111001-001-002"], "community_staff": ["320111001-002"],
+    "subdistrict_admin": ["320111002"],
+}  # fmt: skip
+"""Places beside those of :data:`MATRIX_INSIDE` that hold none of the records, for the roles
+whose scope is a place."""
+
+
+def matrix_headers(
+    service: Running[Any],
+    caller: str,
+    places: Mapping[str, Sequence[str]] = MATRIX_INSIDE,
+    subject: str | None = None,
+) -> dict[str, str]:
+    """Headers of a caller in a column of the access matrix, in its ``places``."""
+    headers: dict[str, str] = service.as_(
+        token_role(caller), places=places[caller], subject=subject
+    )
+    return headers
+
+
+async def every_role_as_the_matrix_says(
+    route: APIRoute,
+    call: Callable[[Mapping[str, str]], Awaitable[httpx.Response]],
+    headers_of: Callable[[str], Mapping[str, str]],
+    *,
+    open_route: bool = False,
+) -> None:
+    """Call ``route`` with no token (401, unless the route is open to all) and as each role of the
+    access matrix (``call(headers_of(caller))``: with an empty body, which passes the role check
+    and is refused for its content, so the sweep changes nothing): a role the route lets through
+    is neither refused (401, 403) nor told the record is not there (404); every other role gets
+    403."""
+    if not open_route:
+        assert declared_roles(route), f"{key_of(route)} declares no roles"
+    anonymous = await call({})
+    assert (anonymous.status_code == 401) != open_route, (key_of(route), anonymous.text)
     let_through = allowed(route)
     for caller in CALLERS:
-        response = await call(caller)
+        response = await call(headers_of(caller))
         if caller in let_through:
             assert response.status_code not in (401, 403, 404), (caller, response.text)
         else:
