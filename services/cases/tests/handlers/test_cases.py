@@ -49,7 +49,7 @@ async def test_an_opened_case_is_in_the_cases_kindonce_the_command_returns(
     assert (row.status, row.account, row.version) == ("assigned", "worker-1", 2)
     assert row.title == "邻里噪声纠纷"
     await handle.accept(commands(), core, case_id)
-    await handle.note_progress(commands(), core, case_id, Note(note="已上门"))
+    await handle.step(commands(), core, case_id, Note(note="已上门"))
     row = await _row(core, case_id)
     assert (row.status, row.version) == ("in_progress", 4)
 
@@ -63,8 +63,8 @@ async def test_a_retried_command_answers_with_its_first_result_and_appends_nothi
     assert again == first
     await handle.accept(commands(), core, first)
     note = Note(note="第一次上门")
-    await handle.note_progress(commands(key="k-note"), core, first, note)
-    await handle.note_progress(commands(key="k-note"), core, first, note)
+    await handle.step(commands(key="k-note"), core, first, note)
+    await handle.step(commands(key="k-note"), core, first, note)
     recorded = await core.store.read_stream(cases.stream_id(first))
     assert [type(e.data).__name__ for e in recorded] == [
         "CaseOpened", "CaseAssigned", "CaseAccepted", "CaseProgressNoted",
@@ -82,7 +82,7 @@ async def test_a_command_sent_against_a_stale_version_is_refused(
     case_id = await handle.open_case(commands("admin"), core, _dispute(), worker=WORKER)
     await handle.accept(commands(expected=2), core, case_id)
     with pytest.raises(ConcurrencyConflict):
-        await handle.note_progress(commands(expected=2), core, case_id, Note(note="迟到的记录"))
+        await handle.step(commands(expected=2), core, case_id, Note(note="迟到的记录"))
     row = await _row(core, case_id)
     assert (row.status, row.version) == ("accepted", 3)
 

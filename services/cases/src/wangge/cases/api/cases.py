@@ -4,7 +4,6 @@ follow it up; and a dispute's mediation: parties, mediators, sessions, the agree
 from __future__ import annotations
 
 import uuid
-from collections.abc import Awaitable, Callable
 from datetime import date
 from typing import Any
 
@@ -32,7 +31,6 @@ from wangge.cases.handlers.cases import (
 )
 from wangge.cases.projections import cases as model
 from wangge.cases.projections.cases import Cases
-from wangge.events.command import CommandRunner
 from wangge.events.db import read_only
 from wangge.governance.erasure import Erasure
 from wangge.governance.errors import NotFound
@@ -111,13 +109,12 @@ async def read_case_as(core: CasesCore, principal: Principal, case_id: uuid.UUID
     return CaseRead.model_validate(row, from_attributes=True).model_copy(update=full)
 
 
-Step = Callable[[CommandRunner, CasesCore, uuid.UUID], Awaitable[object]]
-
-
-async def _step(command: Command, core: CasesCore, case_id: uuid.UUID, step: Step) -> CaseRead:
+async def _step(
+    command: Command, core: CasesCore, case_id: uuid.UUID, body: handle.Step
+) -> CaseRead:
     """404 unless the caller may see the case, then the step, then the case as it is now."""
     await _visible(core, command.principal, case_id)
-    await step(command.commands, core, case_id)
+    await handle.step(command.commands, core, case_id, body)
     return await read_case_as(core, command.principal, case_id)
 
 
@@ -139,7 +136,9 @@ async def read_case(case_id: uuid.UUID, principal: Staff, core: Core) -> CaseRea
 @router.post("/{case_id}/accept", response_model=CaseRead)
 async def accept(case_id: uuid.UUID, principal: Staff, core: Core, command: Command) -> CaseRead:
     """The responsible worker takes the case on (for a hotline case: the ticket is accepted)."""
-    return await _step(command, core, case_id, handle.accept)
+    await _visible(core, principal, case_id)
+    await handle.accept(command.commands, core, case_id)
+    return await read_case_as(core, principal, case_id)
 
 
 @router.post("/{case_id}/progress", response_model=CaseRead)
@@ -147,7 +146,7 @@ async def note_progress(
     case_id: uuid.UUID, body: Note, principal: Staff, core: Core, command: Command
 ) -> CaseRead:
     """Record what was done."""
-    return await _step(command, core, case_id, lambda r, c, i: handle.note_progress(r, c, i, body))
+    return await _step(command, core, case_id, body)
 
 
 @router.post("/{case_id}/escalate", response_model=CaseRead)
@@ -155,7 +154,7 @@ async def escalate(
     case_id: uuid.UUID, body: Escalation, principal: Staff, core: Core, command: Command
 ) -> CaseRead:
     """Hand the case up (上报): to the community, the subdistrict or a department."""
-    return await _step(command, core, case_id, lambda r, c, i: handle.escalate(r, c, i, body))
+    return await _step(command, core, case_id, body)
 
 
 @router.post("/{case_id}/refer", response_model=CaseRead)
@@ -163,7 +162,7 @@ async def refer(
     case_id: uuid.UUID, body: Referral, principal: Staff, core: Core, command: Command
 ) -> CaseRead:
     """Hand the matter to the department that owns it (转办); the grid follows it."""
-    return await _step(command, core, case_id, lambda r, c, i: handle.refer(r, c, i, body))
+    return await _step(command, core, case_id, body)
 
 
 @router.post("/{case_id}/resolve", response_model=CaseRead)
@@ -172,7 +171,7 @@ async def resolve(
 ) -> CaseRead:
     """Resolve the case (for a hotline case: the reply, delivered to the hotline as its
     redacted copy)."""
-    return await _step(command, core, case_id, lambda r, c, i: handle.resolve(r, c, i, body))
+    return await _step(command, core, case_id, body)
 
 
 @router.post("/{case_id}/close", response_model=CaseRead)
@@ -180,7 +179,7 @@ async def close(
     case_id: uuid.UUID, body: Closing, principal: Supervisor, core: Core, command: Command
 ) -> CaseRead:
     """Close a resolved case."""
-    return await _step(command, core, case_id, lambda r, c, i: handle.close(r, c, i, body))
+    return await _step(command, core, case_id, body)
 
 
 @router.post("/{case_id}/reopen", response_model=CaseRead)
@@ -188,7 +187,7 @@ async def reopen(
     case_id: uuid.UUID, body: Reason, principal: Supervisor, core: Core, command: Command
 ) -> CaseRead:
     """Back to work."""
-    return await _step(command, core, case_id, lambda r, c, i: handle.reopen(r, c, i, body))
+    return await _step(command, core, case_id, body)
 
 
 @router.post("/{case_id}/follow-up", response_model=CaseRead)
@@ -196,7 +195,7 @@ async def follow_up(
     case_id: uuid.UUID, body: FollowUp, principal: Staff, core: Core, command: Command
 ) -> CaseRead:
     """A later check on the outcome (回访)."""
-    return await _step(command, core, case_id, lambda r, c, i: handle.follow_up(r, c, i, body))
+    return await _step(command, core, case_id, body)
 
 
 # -- mediation ------------------------------------------------------------------------------------
@@ -269,9 +268,7 @@ async def appoint_mediator(
     case_id: uuid.UUID, body: MediatorCreate, principal: Staff, core: Core, command: Command
 ) -> CaseRead:
     """A people's mediator on the case."""
-    return await _step(
-        command, core, case_id, lambda r, c, i: handle.appoint_mediator(r, c, i, body)
-    )
+    return await _step(command, core, case_id, body)
 
 
 @router.post("/{case_id}/sessions", status_code=status.HTTP_201_CREATED, response_model=CaseRead)
@@ -279,7 +276,7 @@ async def hold_session(
     case_id: uuid.UUID, body: SessionCreate, principal: Staff, core: Core, command: Command
 ) -> CaseRead:
     """A mediation session and its signed record."""
-    return await _step(command, core, case_id, lambda r, c, i: handle.hold_session(r, c, i, body))
+    return await _step(command, core, case_id, body)
 
 
 @router.post("/{case_id}/agreement", status_code=status.HTTP_201_CREATED, response_model=CaseRead)
@@ -288,7 +285,7 @@ async def sign_agreement(
 ) -> CaseRead:
     """The mediation agreement, signed by every party; its 30-day window for judicial
     confirmation (司法确认) is on the case."""
-    return await _step(command, core, case_id, lambda r, c, i: handle.sign_agreement(r, c, i, body))
+    return await _step(command, core, case_id, body)
 
 
 @router.post("/{case_id}/agreement/follow-up", response_model=CaseRead)
@@ -296,6 +293,4 @@ async def follow_up_agreement(
     case_id: uuid.UUID, body: AgreementFollowUp, principal: Staff, core: Core, command: Command
 ) -> CaseRead:
     """Whether the agreement was honoured."""
-    return await _step(
-        command, core, case_id, lambda r, c, i: handle.follow_up_agreement(r, c, i, body)
-    )
+    return await _step(command, core, case_id, body)

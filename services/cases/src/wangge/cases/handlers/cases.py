@@ -12,7 +12,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Callable, Sequence
 from datetime import UTC, date, datetime
-from typing import Annotated, Literal
+from typing import Annotated, Literal, assert_never
 
 from pydantic import AwareDatetime, BaseModel, Field
 
@@ -257,64 +257,62 @@ async def accept(commands: CommandRunner, core: CasesCore, case_id: uuid.UUID) -
     await _step(commands, core, case_id, lambda c, _: cases.accept(c, account=commands.actor))
 
 
-async def note_progress(
-    commands: CommandRunner, core: CasesCore, case_id: uuid.UUID, cmd: Note
-) -> None:
-    await _step(
-        commands, core, case_id, lambda c, seal: cases.note_progress(c, cmd.note, seal=seal), cmd
-    )
+Step = (
+    Note | Escalation | Referral | Resolution | Closing | Reason | FollowUp
+    | MediatorCreate | SessionCreate | AgreementCreate | AgreementFollowUp
+)  # fmt: skip
+"""A step on a case that its body names: working it, and its mediation's."""
 
 
-async def escalate(
-    commands: CommandRunner, core: CasesCore, case_id: uuid.UUID, cmd: Escalation
-) -> None:
-    await _step(
-        commands, core, case_id,
-        lambda c, seal: cases.escalate(c, level=cmd.level, to=cmd.to, reason=cmd.reason, seal=seal),
-        cmd,
-    )  # fmt: skip
+def _decide(case: cases.Case, cmd: Step, seal: Seal | None) -> Sequence[DomainEvent]:
+    match cmd:
+        case Note():
+            return cases.note_progress(case, cmd.note, seal=seal)
+        case Escalation():
+            return cases.escalate(case, level=cmd.level, to=cmd.to, reason=cmd.reason, seal=seal)
+        case Referral():
+            return cases.refer(case, department=cmd.department, reason=cmd.reason, seal=seal)
+        case Resolution():
+            return cases.resolve(
+                case, resolution=cmd.resolution, solved=cmd.solved, at_source=cmd.at_source,
+                seal=seal,
+            )  # fmt: skip
+        case Closing():
+            return cases.close(case, cmd.note, seal=seal)
+        case Reason():
+            return cases.reopen(case, cmd.reason, seal=seal)
+        case FollowUp():
+            return cases.follow_up(case, satisfied=cmd.satisfied, note=cmd.note, seal=seal)
+        case MediatorCreate():
+            return mediation.appoint_mediator(
+                case, mediator=cmd.mediator, organisation=cmd.organisation
+            )
+        case SessionCreate():
+            return mediation.hold_session(
+                case, session_id=new_id(), held_at=cmd.held_at, place=cmd.place,
+                attendees=cmd.attendees, mediators=cmd.mediators, summary=cmd.summary,
+                signed_by=cmd.signed_by, now=datetime.now(UTC), seal=seal,
+            )  # fmt: skip
+        case AgreementCreate():
+            return mediation.sign_agreement(
+                case, agreement_id=new_id(), signed_by=cmd.signed_by, facts=cmd.facts,
+                dispute=cmd.dispute, responsibilities=cmd.responsibilities, terms=cmd.terms,
+                performance=cmd.performance, perform_by=cmd.perform_by, signed_on=cmd.signed_on,
+                seal=seal,
+            )  # fmt: skip
+        case AgreementFollowUp():
+            return mediation.follow_up_agreement(
+                case, honoured=cmd.honoured, note=cmd.note, seal=seal
+            )
+        case _:
+            assert_never(cmd)
 
 
-async def refer(
-    commands: CommandRunner, core: CasesCore, case_id: uuid.UUID, cmd: Referral
-) -> None:
-    await _step(
-        commands, core, case_id,
-        lambda c, seal: cases.refer(c, department=cmd.department, reason=cmd.reason, seal=seal),
-        cmd,
-    )  # fmt: skip
-
-
-async def resolve(
-    commands: CommandRunner, core: CasesCore, case_id: uuid.UUID, cmd: Resolution
-) -> None:
-    await _step(
-        commands, core, case_id,
-        lambda c, seal: cases.resolve(
-            c, resolution=cmd.resolution, solved=cmd.solved, at_source=cmd.at_source, seal=seal
-        ),
-        cmd,
-    )  # fmt: skip
-
-
-async def close(commands: CommandRunner, core: CasesCore, case_id: uuid.UUID, cmd: Closing) -> None:
-    await _step(commands, core, case_id, lambda c, seal: cases.close(c, cmd.note, seal=seal), cmd)
-
-
-async def reopen(commands: CommandRunner, core: CasesCore, case_id: uuid.UUID, cmd: Reason) -> None:
-    await _step(
-        commands, core, case_id, lambda c, seal: cases.reopen(c, cmd.reason, seal=seal), cmd
-    )
-
-
-async def follow_up(
-    commands: CommandRunner, core: CasesCore, case_id: uuid.UUID, cmd: FollowUp
-) -> None:
-    await _step(
-        commands, core, case_id,
-        lambda c, seal: cases.follow_up(c, satisfied=cmd.satisfied, note=cmd.note, seal=seal),
-        cmd,
-    )  # fmt: skip
+async def step(commands: CommandRunner, core: CasesCore, case_id: uuid.UUID, cmd: Step) -> None:
+    """Work the case one step, the one its body names: progress, an escalation or referral, the
+    resolution, closing, reopening, a follow-up (回访); a mediator, a session, the agreement and
+    whether it was honoured."""
+    await _step(commands, core, case_id, lambda c, seal: _decide(c, cmd, seal), cmd)
 
 
 # -- mediation ------------------------------------------------------------------------------------
@@ -380,57 +378,4 @@ async def erase_party(
         cmd, loaded,
         lambda c: mediation.erase_party(c, party_id=party_id, ground=cmd.legal_ground),
         shred_keys,
-    )  # fmt: skip
-
-
-async def appoint_mediator(
-    commands: CommandRunner, core: CasesCore, case_id: uuid.UUID, cmd: MediatorCreate
-) -> None:
-    await _step(
-        commands, core, case_id,
-        lambda c, _: mediation.appoint_mediator(
-            c, mediator=cmd.mediator, organisation=cmd.organisation
-        ),
-        cmd,
-    )  # fmt: skip
-
-
-async def hold_session(
-    commands: CommandRunner, core: CasesCore, case_id: uuid.UUID, cmd: SessionCreate
-) -> None:
-    await _step(
-        commands, core, case_id,
-        lambda c, seal: mediation.hold_session(
-            c, session_id=new_id(), held_at=cmd.held_at, place=cmd.place,
-            attendees=cmd.attendees, mediators=cmd.mediators, summary=cmd.summary,
-            signed_by=cmd.signed_by, now=datetime.now(UTC), seal=seal,
-        ),
-        cmd,
-    )  # fmt: skip
-
-
-async def sign_agreement(
-    commands: CommandRunner, core: CasesCore, case_id: uuid.UUID, cmd: AgreementCreate
-) -> None:
-    await _step(
-        commands, core, case_id,
-        lambda c, seal: mediation.sign_agreement(
-            c, agreement_id=new_id(), signed_by=cmd.signed_by, facts=cmd.facts,
-            dispute=cmd.dispute, responsibilities=cmd.responsibilities, terms=cmd.terms,
-            performance=cmd.performance, perform_by=cmd.perform_by, signed_on=cmd.signed_on,
-            seal=seal,
-        ),
-        cmd,
-    )  # fmt: skip
-
-
-async def follow_up_agreement(
-    commands: CommandRunner, core: CasesCore, case_id: uuid.UUID, cmd: AgreementFollowUp
-) -> None:
-    await _step(
-        commands, core, case_id,
-        lambda c, seal: mediation.follow_up_agreement(
-            c, honoured=cmd.honoured, note=cmd.note, seal=seal
-        ),
-        cmd,
     )  # fmt: skip
