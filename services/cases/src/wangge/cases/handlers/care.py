@@ -19,6 +19,7 @@ from wangge.cases.personal_data import new_key, shred, text_key
 from wangge.events import DomainEvent
 from wangge.events.command import Also, CommandRunner, UnitOfWork
 from wangge.events.db import read_only
+from wangge.events.sealing import Seal
 from wangge.governance.erasure import Erasure
 
 
@@ -92,24 +93,35 @@ async def _change(
     await commands.change(body, loaded, decide, also)
 
 
-async def record_visit(
-    commands: CommandRunner, core: CasesCore, plan_id: uuid.UUID, cmd: VisitCreate
+async def _sealed_change(
+    commands: CommandRunner,
+    core: CasesCore,
+    plan_id: uuid.UUID,
+    decide: Callable[[care.Plan, Seal | None], Sequence[DomainEvent]],
+    body: BaseModel,
 ) -> None:
-    """A visit made by the command's actor; its measurements and note sealed with the plan's
-    key (once it was erased, measurements are refused)."""
+    """Decide with the seal of the plan's key (None once it was erased), and append."""
     async with read_only(core.store.engine) as conn:
         key = await text_key(conn, core.keyrings.plans, plan_id)
 
     async def keep(unit: UnitOfWork) -> None:
         await key.keep(unit.conn)
 
-    await _change(
-        commands, plan_id,
-        lambda p: care.record_visit(
+    await _change(commands, plan_id, lambda p: decide(p, key.seal), body, keep)
+
+
+async def record_visit(
+    commands: CommandRunner, core: CasesCore, plan_id: uuid.UUID, cmd: VisitCreate
+) -> None:
+    """A visit made by the command's actor; its measurements and note sealed with the plan's
+    key (once it was erased, measurements are refused)."""
+    await _sealed_change(
+        commands, core, plan_id,
+        lambda p, seal: care.record_visit(
             p, visit_id=new_id(), visited_on=cmd.visited_on, today=datetime.now(UTC).date(),
-            by=commands.actor, note=cmd.note, measurements=cmd.measurements, seal=key.seal,
+            by=commands.actor, note=cmd.note, measurements=cmd.measurements, seal=seal,
         ),
-        cmd, keep,
+        cmd,
     )  # fmt: skip
 
 
@@ -117,16 +129,10 @@ async def end_plan(
     commands: CommandRunner, core: CasesCore, plan_id: uuid.UUID, cmd: Ending
 ) -> None:
     """No more visits, with the reason (sealed with the plan's key)."""
-    async with read_only(core.store.engine) as conn:
-        key = await text_key(conn, core.keyrings.plans, plan_id)
-
-    async def keep(unit: UnitOfWork) -> None:
-        await key.keep(unit.conn)
-
-    await _change(
-        commands, plan_id,
-        lambda p: care.end(p, ended_on=cmd.ended_on, reason=cmd.reason, seal=key.seal),
-        cmd, keep,
+    await _sealed_change(
+        commands, core, plan_id,
+        lambda p, seal: care.end(p, ended_on=cmd.ended_on, reason=cmd.reason, seal=seal),
+        cmd,
     )  # fmt: skip
 
 
