@@ -1,8 +1,8 @@
 """Tickets of the 12345 hotline: what a pushed ticket becomes, and when it is due.
 
-One module per concern (the events, the free texts, the state and its lifecycle, the intake,
-routing, the grid's steps, the hotline's answers, the cases service's facts); everything is
-re-exported here, so ``tickets.receive``, ``tickets.Ticket`` and the events read as one module.
+One module per concern (the events; the state and the steps of its lifecycle; the intake and
+routing); everything is re-exported here, so ``tickets.receive``, ``tickets.Ticket`` and the
+events read as one module.
 
 A ticket's number is the hotline's; the ticket's id is derived from it (UUIDv5), so the same push
 twice lands on the same stream and intake is idempotent by number without a lookup table. The
@@ -17,12 +17,6 @@ Each is sealed with the same key, and its clear field carries only its redacted 
 
 from __future__ import annotations
 
-from wangge.hotline_bridge.domain.tickets.dispatch import (
-    dispatch,
-    give_back,
-    hold_for_triage,
-    route,
-)
 from wangge.hotline_bridge.domain.tickets.events import (
     SEALED_DESCRIPTION,
     SERVICE,
@@ -50,36 +44,34 @@ from wangge.hotline_bridge.domain.tickets.events import (
     TicketRoutedToGrid,
     Urgency,
 )
-from wangge.hotline_bridge.domain.tickets.from_cases import (
-    case_accepted,
-    case_resolved,
-)
-from wangge.hotline_bridge.domain.tickets.grid_work import (
+from wangge.hotline_bridge.domain.tickets.lifecycle import (
     DELIVERIES,
-    accept,
-    remind,
-    reply,
-    request_extension,
-    retry_delivery,
-)
-from wangge.hotline_bridge.domain.tickets.hotline_answers import (
+    HANDLING,
+    REPLY_LENGTH,
+    TICKET_IDS,
     ExtensionDecision,
     FollowUp,
+    InvalidTicket,
     ReplyOut,
-    decide_extension,
-    delivered,
-    delivery_failed,
-    follow_up,
-)
-from wangge.hotline_bridge.domain.tickets.lifecycle import (
-    HANDLING,
-    TICKET_IDS,
     Status,
     Ticket,
     WrongStatus,
+    accept,
+    case_accepted,
+    case_resolved,
+    decide_extension,
+    delivered,
+    delivery_failed,
     erase_caller,
     evolve,
+    follow_up,
+    redacted,
+    remind,
+    reply,
+    request_extension,
     require,
+    retry_delivery,
+    sealed_texts,
     stream_id,
     ticket_id,
 )
@@ -89,19 +81,17 @@ from wangge.hotline_bridge.domain.tickets.receipt import (
     KEYED,
     Digest,
     Intake,
-    InvalidTicket,
     Neighbours,
     TicketNumberReused,
+    dispatch,
+    give_back,
+    hold_for_triage,
     hotspot_stream,
     keyed_fingerprint,
     link,
     receive,
+    route,
     same_push,
-)
-from wangge.hotline_bridge.domain.tickets.texts import (
-    REPLY_LENGTH,
-    redacted,
-    sealed_texts,
 )
 
 __all__ = [

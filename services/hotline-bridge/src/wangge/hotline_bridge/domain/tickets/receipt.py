@@ -1,5 +1,6 @@
-"""Taking a ticket in (受理): the push checked and decided, its fingerprint for idempotent intake,
-and the repeats (重复工单) and repeated complaints (未诉先办) it links to."""
+"""Taking a ticket in (受理) and sending it on (派单): the push checked and decided, its fingerprint
+for idempotent intake, the repeats (重复工单) and repeated complaints (未诉先办) it links to, and
+routing's decisions: to a grid, to the triage queue, or back to the hotline (退单)."""
 
 from __future__ import annotations
 
@@ -9,24 +10,37 @@ import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Literal
 
 from wangge.events import DomainEvent
 from wangge.events.sealed import Seal
 from wangge.governance.addresses import normalise_address
-from wangge.governance.errors import Conflict, DomainError
+from wangge.governance.errors import Conflict
 from wangge.governance.personal import mask_name, mask_phone, normalise_phone
 from wangge.governance.redaction import redact
 from wangge.hotline_bridge.domain.catalogue import DispatchCatalogue, TicketKind
+from wangge.hotline_bridge.domain.routing import Match, Unroutable
 from wangge.hotline_bridge.domain.tickets.events import (
     Channel,
     Door,
     Location,
     RepeatedComplaintsNoticed,
+    TicketAwaitingTriage,
     TicketLinkedAsDuplicate,
     TicketReceived,
+    TicketReturned,
+    TicketRoutedToGrid,
     Urgency,
 )
-from wangge.hotline_bridge.domain.tickets.lifecycle import Ticket, ticket_id
+from wangge.hotline_bridge.domain.tickets.lifecycle import (
+    InvalidTicket,
+    Status,
+    Ticket,
+    redacted,
+    require,
+    sealed_texts,
+    ticket_id,
+)
 
 CLOCK_SKEW = timedelta(minutes=5)
 """How far in the future a ticket's receipt time may lie (the hotline's clock, not ours)."""
@@ -43,13 +57,6 @@ def keyed_fingerprint(key: bytes, fingerprint: str) -> str:
     copy and the masks leave little to guess); keyed with the data key, it dies with the key.
     """
     return KEYED + hmac.new(key, fingerprint.encode(), hashlib.sha256).hexdigest()
-
-
-class InvalidTicket(DomainError):
-    """A pushed ticket that cannot be taken in as it is."""
-
-    slug = "invalid-ticket"
-    title = "The ticket is not valid"
 
 
 class TicketNumberReused(Conflict):
@@ -191,3 +198,47 @@ def link(
             ticket_ids=tickets, window_days=window_days,
         )  # fmt: skip
     return linked, notice
+
+
+def route(ticket: Ticket, match: Match) -> list[DomainEvent]:
+    """Dispatch to the matched grid (from intake, or by staff out of triage)."""
+    require(ticket, frozenset({Status.RECEIVED, Status.TRIAGE}), "routed")
+    return [
+        TicketRoutedToGrid(
+            ticket_id=ticket.ticket_id, grid_id=match.grid_id, method=match.method,
+            place_id=match.place_id, score=match.score, detail=match.detail,
+        )
+    ]  # fmt: skip
+
+
+def hold_for_triage(ticket: Ticket, reasons: list[str]) -> list[DomainEvent]:
+    """Park a ticket no rule could route, with why."""
+    require(ticket, frozenset({Status.RECEIVED}), "queued for triage")
+    return [TicketAwaitingTriage(ticket_id=ticket.ticket_id, reasons=reasons)]
+
+
+def give_back(
+    ticket: Ticket, reason: str, *, by: Literal["routing", "staff"], seal: Seal | None = None
+) -> list[DomainEvent]:
+    """Return the ticket to the hotline (退单): only before the grid accepted it. Staff's reason
+    is free text (sealed, redacted in clear); routing's is its own words about the address."""
+    require(ticket, frozenset({Status.RECEIVED, Status.TRIAGE, Status.ROUTED}), "returned")
+    if by == "routing":
+        return [TicketReturned(ticket_id=ticket.ticket_id, reason=reason, by=by)]
+    return [
+        TicketReturned(
+            ticket_id=ticket.ticket_id, reason=redacted(reason, 500), by=by,
+            sealed=sealed_texts(seal, reason=reason),
+        )
+    ]  # fmt: skip
+
+
+def dispatch(ticket: Ticket, found: Match | Unroutable) -> list[DomainEvent]:
+    """What routing's answer makes of a ticket: dispatched, returned, or held for triage."""
+    if isinstance(found, Match):
+        return route(ticket, found)
+    if found.outside is not None:
+        return give_back(ticket, found.outside, by="routing")
+    if ticket.status == Status.TRIAGE:
+        return []  # still no grid: it stays in the queue with its first reasons
+    return hold_for_triage(ticket, list(found.reasons))
