@@ -26,7 +26,7 @@ from wangge.registry.domain.workers import (
     GridWorkerLeft,
     GridWorkerReassigned,
 )
-from wangge.registry.projections.places import in_places
+from wangge.registry.projections.places import in_places, narrowed, page_of
 
 UUID = sa.Uuid(as_uuid=True)
 WHEN = sa.DateTime(timezone=True)
@@ -233,26 +233,18 @@ async def visits_page(
         .join(pl, pl.c.place_id == v.c.dwelling_id)
         .where(in_places(pl.c.scope, within))
     )
-    if visit_id is not None:
-        query = query.where(v.c.visit_id == visit_id)
-    if dwelling_id is not None:
-        query = query.where(v.c.dwelling_id == dwelling_id)
-    if household_id is not None:
-        query = query.where(v.c.household_id == household_id)
+    query = narrowed(
+        query, (v.c.visit_id, visit_id), (v.c.dwelling_id, dwelling_id),
+        (v.c.household_id, household_id),
+    )  # fmt: skip
     if since is not None:
         query = query.where(v.c.visited_at >= since)
-    total = await conn.scalar(sa.select(sa.func.count()).select_from(query.subquery()))
-    rows = list(
-        await conn.execute(
-            query.order_by(v.c.visited_at.desc(), v.c.visit_id)
-            .offset((page - 1) * size)
-            .limit(size)
-        )
-    )
+    order = (v.c.visited_at.desc(), v.c.visit_id)
+    rows, total = await page_of(conn, query, *order, page=page, size=size)
     needs = await conn.execute(
         sa.select(n).where(n.c.visit_id.in_([r.visit_id for r in rows])).order_by(n.c.noted_at)
     )
-    return rows, list(needs), int(total or 0)
+    return rows, list(needs), total
 
 
 async def needs_page(
@@ -271,15 +263,10 @@ async def needs_page(
     query = (
         sa.select(n).join(pl, pl.c.place_id == n.c.dwelling_id).where(in_places(pl.c.scope, within))
     )
-    if category is not None:
-        query = query.where(n.c.category == category)
+    query = narrowed(query, (n.c.category, category))
     if since is not None:
         query = query.where(n.c.noted_at >= since)
-    total = await conn.scalar(sa.select(sa.func.count()).select_from(query.subquery()))
-    rows = await conn.execute(
-        query.order_by(n.c.noted_at.desc(), n.c.need_id).offset((page - 1) * size).limit(size)
-    )
-    return list(rows), int(total or 0)
+    return await page_of(conn, query, n.c.noted_at.desc(), n.c.need_id, page=page, size=size)
 
 
 async def coverage(
@@ -328,26 +315,19 @@ async def workers_page(
         a.c.worker_id == w.c.worker_id, pl.c.place_id == a.c.grid_id,
         in_places(pl.c.scope, within),
     )  # fmt: skip
-    query = sa.select(w).where(visible)
-    if worker_id is not None:
-        query = query.where(w.c.worker_id == worker_id)
+    query = narrowed(sa.select(w).where(visible), (w.c.worker_id, worker_id))
     if grid_id is not None:
         query = query.where(
             sa.exists().where(a.c.worker_id == w.c.worker_id, a.c.grid_id == grid_id)
         )
-    total = await conn.scalar(sa.select(sa.func.count()).select_from(query.subquery()))
-    rows = list(
-        await conn.execute(
-            query.order_by(w.c.name, w.c.worker_id).offset((page - 1) * size).limit(size)
-        )
-    )
+    rows, total = await page_of(conn, query, w.c.name, w.c.worker_id, page=page, size=size)
     grids = await conn.execute(
         sa.select(a.c.worker_id, pl.c.place_id, pl.c.code, pl.c.name)
         .join(pl, pl.c.place_id == a.c.grid_id)
         .where(a.c.worker_id.in_([r.worker_id for r in rows]))
         .order_by(pl.c.code)
     )
-    return rows, list(grids), int(total or 0)
+    return rows, list(grids), total
 
 
 async def worker(conn: AsyncConnection, activity: Tables, worker_id: uuid.UUID) -> Any:

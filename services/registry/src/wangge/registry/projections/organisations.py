@@ -38,7 +38,7 @@ from wangge.registry.domain.things import (
     ThingRemoved,
     ThingStatus,
 )
-from wangge.registry.projections.places import in_places
+from wangge.registry.projections.places import in_places, narrowed, page_of, with_place
 
 UUID = sa.Uuid(as_uuid=True)
 WHEN = sa.DateTime(timezone=True)
@@ -266,10 +266,8 @@ Tables = Mapping[str, sa.Table]
 
 def organisation_query(tables: Tables, places: Tables) -> sa.Select[Any]:
     """Organisations with the scope and address (``place_address``) of their place."""
-    o, pl = tables["organisations"], places["places"]
-    return sa.select(o, pl.c.scope, pl.c.address.label("place_address")).select_from(
-        o.join(pl, pl.c.place_id == o.c.place_id)
-    )
+    o = tables["organisations"]
+    return with_place(o, o.c.place_id, places, "place_address")
 
 
 async def organisation(
@@ -297,28 +295,21 @@ async def organisations_page(
     """A page of organisations inside ``within``, by kind, place, code or closing, and how
     many there are."""
     o = tables["organisations"]
-    query = organisation_query(tables, places).where(in_places(places["places"].c.scope, within))
-    if kind is not None:
-        query = query.where(o.c.kind == kind)
-    if place_id is not None:
-        query = query.where(o.c.place_id == place_id)
-    if uscc is not None:
-        query = query.where(o.c.uscc == compact_uscc(uscc))
+    query = narrowed(
+        organisation_query(tables, places).where(in_places(places["places"].c.scope, within)),
+        (o.c.kind, kind),
+        (o.c.place_id, place_id),
+        (o.c.uscc, compact_uscc(uscc) if uscc is not None else None),
+    )
     if closed is not None:
         query = query.where(o.c.closed_on.is_not(None) if closed else o.c.closed_on.is_(None))
-    total = await conn.scalar(sa.select(sa.func.count()).select_from(query.subquery()))
-    rows = await conn.execute(
-        query.order_by(o.c.name, o.c.organisation_id).offset((page - 1) * size).limit(size)
-    )
-    return list(rows), int(total or 0)
+    return await page_of(conn, query, o.c.name, o.c.organisation_id, page=page, size=size)
 
 
 def thing_query(tables: Tables, places: Tables) -> sa.Select[Any]:
     """Things with the scope and address (``place_address``) of their place."""
-    t, pl = tables["things"], places["places"]
-    return sa.select(t, pl.c.scope, pl.c.address.label("place_address")).select_from(
-        t.join(pl, pl.c.place_id == t.c.place_id)
-    )
+    t = tables["things"]
+    return with_place(t, t.c.place_id, places, "place_address")
 
 
 async def thing(conn: AsyncConnection, tables: Tables, places: Tables, thing_id: uuid.UUID) -> Any:
@@ -353,21 +344,14 @@ async def things_page(
 ) -> tuple[list[Any], int]:
     """A page of things inside ``within``, filtered, and how many there are."""
     t, pl = tables["things"], places["places"]
-    query = thing_query(tables, places).where(in_places(pl.c.scope, within))
-    if kind is not None:
-        query = query.where(t.c.kind == kind)
-    if category is not None:
-        query = query.where(t.c.category == category)
-    if status is not None:
-        query = query.where(t.c.status == status)
-    if risk_level is not None:
-        query = query.where(t.c.risk_level == risk_level)
-    if place_id is not None:
-        query = query.where(t.c.place_id == place_id)
-    if responsible_organisation_id is not None:
-        query = query.where(t.c.responsible_organisation_id == responsible_organisation_id)
-    total = await conn.scalar(sa.select(sa.func.count()).select_from(query.subquery()))
-    rows = await conn.execute(
-        query.order_by(pl.c.address, t.c.name, t.c.thing_id).offset((page - 1) * size).limit(size)
+    query = narrowed(
+        thing_query(tables, places).where(in_places(pl.c.scope, within)),
+        (t.c.kind, kind),
+        (t.c.category, category),
+        (t.c.status, status),
+        (t.c.risk_level, risk_level),
+        (t.c.place_id, place_id),
+        (t.c.responsible_organisation_id, responsible_organisation_id),
     )
-    return list(rows), int(total or 0)
+    order = (pl.c.address, t.c.name, t.c.thing_id)
+    return await page_of(conn, query, *order, page=page, size=size)

@@ -44,7 +44,7 @@ from wangge.registry.domain.persons import (
     PersonUntagged,
 )
 from wangge.registry.personal_data import KeyRing, person_identities
-from wangge.registry.projections.places import in_places
+from wangge.registry.projections.places import in_places, narrowed, page_of, with_place
 
 UUID = sa.Uuid(as_uuid=True)
 OPEN_MEMBERSHIP = "uq_registry_open_membership"
@@ -658,13 +658,8 @@ async def persons_page(
                 tags.c.person_id == p.c.person_id, tags.c.tag == tag, tags.c.ended_on.is_(None)
             )
         )
-    if residence_status is not None:
-        query = query.where(p.c.residence_status == residence_status)
-    total = await conn.scalar(sa.select(sa.func.count()).select_from(query.subquery()))
-    rows = await conn.execute(
-        query.order_by(pl.c.address, p.c.person_id).offset((page - 1) * size).limit(size)
-    )
-    return list(rows), int(total or 0)
+    query = narrowed(query, (p.c.residence_status, residence_status))
+    return await page_of(conn, query, pl.c.address, p.c.person_id, page=page, size=size)
 
 
 async def residents_on(
@@ -688,10 +683,8 @@ async def residents_on(
 
 def household_query(people: Tables, places: Tables) -> sa.Select[Any]:
     """Households with the scope and address of their dwelling."""
-    h, pl = people["households"], places["places"]
-    return sa.select(h, pl.c.scope, pl.c.address).select_from(
-        h.join(pl, pl.c.place_id == h.c.dwelling_id)
-    )
+    h = people["households"]
+    return with_place(h, h.c.dwelling_id, places)
 
 
 async def household(
@@ -716,16 +709,12 @@ async def households_page(
 ) -> tuple[list[Any], int]:
     """A page of households inside ``within``, by dwelling or number, and how many."""
     h, pl = people["households"], places["places"]
-    query = household_query(people, places).where(in_places(pl.c.scope, within))
-    if dwelling_id is not None:
-        query = query.where(h.c.dwelling_id == dwelling_id)
-    if number is not None:
-        query = query.where(h.c.number == number)
-    total = await conn.scalar(sa.select(sa.func.count()).select_from(query.subquery()))
-    rows = await conn.execute(
-        query.order_by(pl.c.address, h.c.number).offset((page - 1) * size).limit(size)
+    query = narrowed(
+        household_query(people, places).where(in_places(pl.c.scope, within)),
+        (h.c.dwelling_id, dwelling_id),
+        (h.c.number, number),
     )
-    return list(rows), int(total or 0)
+    return await page_of(conn, query, pl.c.address, h.c.number, page=page, size=size)
 
 
 async def household_card(

@@ -247,6 +247,37 @@ def in_places(scope: sa.ColumnElement[Any], places: Collection[str]) -> sa.Colum
     return sa.or_(*clauses) if clauses else sa.false()
 
 
+def with_place(
+    table: sa.Table, place_id: sa.ColumnElement[Any], places: Mapping[str, sa.Table],
+    address: str = "address",
+) -> sa.Select[Any]:  # fmt: skip
+    """``table``'s rows with the scope and address (named ``address``) of the place whose id
+    is in their column ``place_id``: what scopes a record that keeps only its place's id."""
+    pl = places["places"]
+    return sa.select(table, pl.c.scope, pl.c.address.label(address)).select_from(
+        table.join(pl, pl.c.place_id == place_id)
+    )
+
+
+def narrowed(query: sa.Select[Any], *filters: tuple[Any, Any]) -> sa.Select[Any]:
+    """``query`` keeping the rows whose column equals the value of each ``(column, value)``
+    pair, for the values given (None: any); a query's optional filters."""
+    for column, value in filters:
+        if value is not None:
+            query = query.where(column == value)
+    return query
+
+
+async def page_of(
+    conn: AsyncConnection, query: sa.Select[Any], *order: Any, page: int, size: int
+) -> tuple[list[Any], int]:
+    """Page ``page`` (of ``size`` rows, in ``order``) of ``query``'s rows, and how many rows
+    it has in all."""
+    total = await conn.scalar(sa.select(sa.func.count()).select_from(query.subquery()))
+    rows = await conn.execute(query.order_by(*order).offset((page - 1) * size).limit(size))
+    return list(rows), int(total or 0)
+
+
 async def place(conn: AsyncConnection, tables: Mapping[str, sa.Table], place_id: Any) -> Any:
     """A place's row (None if there is none)."""
     t = tables["places"]
@@ -284,22 +315,14 @@ async def places_page(
 ) -> tuple[list[Any], int]:
     """A page of places inside ``within``, by parent, level or address text, and the count."""
     t = tables["places"]
-    where = [in_places(t.c.scope, within)]
-    if parent_id is not None:
-        where.append(t.c.parent_id == parent_id)
-    if kind is not None:
-        where.append(t.c.kind == kind)
-    if address:
-        where.append(t.c.address_key.contains(normalise_address(address), autoescape=True))
-    total = await conn.scalar(sa.select(sa.func.count()).select_from(t).where(*where))
-    rows = await conn.execute(
-        sa.select(t)
-        .where(*where)
-        .order_by(t.c.address, t.c.place_id)
-        .offset((page - 1) * size)
-        .limit(size)
+    query = narrowed(
+        sa.select(t).where(in_places(t.c.scope, within)),
+        (t.c.parent_id, parent_id),
+        (t.c.kind, kind),
     )
-    return list(rows), int(total or 0)
+    if address:
+        query = query.where(t.c.address_key.contains(normalise_address(address), autoescape=True))
+    return await page_of(conn, query, t.c.address, t.c.place_id, page=page, size=size)
 
 
 async def grids(
