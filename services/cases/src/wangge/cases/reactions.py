@@ -25,7 +25,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar, assert_never
 
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
@@ -57,6 +57,12 @@ if TYPE_CHECKING:
 
 UUID = sa.Uuid(as_uuid=True)
 ACTOR = "system:cases"
+
+_LaterWord = (
+    hotline.TicketFollowedUp | hotline.TicketClosed | hotline.TicketReopened
+    | hotline.TicketReturned
+)  # fmt: skip
+"""The hotline's word on a ticket once it was routed: each lands on the case it opened."""
 
 
 async def lock_grids(
@@ -271,49 +277,28 @@ class FromHotline(_Reaction):
 
         await self.on_case(ctx, event, case_id, decide)
 
-    @handles(hotline.TicketFollowedUp)
-    async def on_followed_up(
-        self, ctx: ApplyContext, event: RecordedEvent[hotline.TicketFollowedUp]
-    ) -> None:
-        d = event.data
-        note = d.note or f"hotline follow-up: {d.satisfaction}, resolved: {d.resolved}"
-        satisfied = d.satisfaction != "unsatisfied"
-
-        def decide(case: cases.Case | None, _: int) -> list[DomainEvent]:
-            return upstream.ticket_followed_up(case, satisfied=satisfied, note=note)
-
-        await self.on_case(ctx, event, cases.case_for(f"ticket:{d.ticket_id}"), decide)
-
-    @handles(hotline.TicketClosed)
-    async def on_closed(
-        self, ctx: ApplyContext, event: RecordedEvent[hotline.TicketClosed]
-    ) -> None:
+    @handles(
+        hotline.TicketFollowedUp, hotline.TicketClosed, hotline.TicketReopened,
+        hotline.TicketReturned,
+    )  # fmt: skip
+    async def on_ticket(self, ctx: ApplyContext, event: RecordedEvent[_LaterWord]) -> None:
+        """What the hotline did with a ticket after it was routed, on the case it opened."""
         d = event.data
 
         def decide(case: cases.Case | None, _: int) -> list[DomainEvent]:
-            return upstream.ticket_closed(case)
-
-        await self.on_case(ctx, event, cases.case_for(f"ticket:{d.ticket_id}"), decide)
-
-    @handles(hotline.TicketReopened)
-    async def on_reopened(
-        self, ctx: ApplyContext, event: RecordedEvent[hotline.TicketReopened]
-    ) -> None:
-        d = event.data
-
-        def decide(case: cases.Case | None, _: int) -> list[DomainEvent]:
-            return upstream.ticket_reopened(case, reason=d.reason)
-
-        await self.on_case(ctx, event, cases.case_for(f"ticket:{d.ticket_id}"), decide)
-
-    @handles(hotline.TicketReturned)
-    async def on_returned(
-        self, ctx: ApplyContext, event: RecordedEvent[hotline.TicketReturned]
-    ) -> None:
-        d = event.data
-
-        def decide(case: cases.Case | None, _: int) -> list[DomainEvent]:
-            return upstream.ticket_returned(case, reason=d.reason)
+            match d:
+                case hotline.TicketFollowedUp():
+                    note = d.note or f"hotline follow-up: {d.satisfaction}, resolved: {d.resolved}"
+                    satisfied = d.satisfaction != "unsatisfied"
+                    return upstream.ticket_followed_up(case, satisfied=satisfied, note=note)
+                case hotline.TicketClosed():
+                    return upstream.ticket_closed(case)
+                case hotline.TicketReopened():
+                    return upstream.ticket_reopened(case, reason=d.reason)
+                case hotline.TicketReturned():
+                    return upstream.ticket_returned(case, reason=d.reason)
+                case _:
+                    assert_never(d)
 
         await self.on_case(ctx, event, cases.case_for(f"ticket:{d.ticket_id}"), decide)
 
