@@ -13,8 +13,7 @@ import pytest
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from wangge.events import IntegrationEvent, RecordedEvent
-from wangge.events.envelope import Envelope
+from wangge.events import RecordedEvent
 from wangge.events.projection import ApplyContext
 from wangge.governance import roster
 from wangge.governance.registry_events import (
@@ -25,6 +24,7 @@ from wangge.governance.registry_events import (
     PlaceRegistered,
 )
 from wangge.governance.roster import Community
+from wangge.governance.testing import from_registry
 
 T0 = datetime(2026, 11, 27, 9, 0, tzinfo=UTC)
 DAY = date(2026, 11, 27)
@@ -59,7 +59,7 @@ class Tree:
             data = PlaceRegistered(
                 place_id=place_id, kind=kind, name=name, code=code, parent_id=parent
             )
-            return recorded(data, f"place-{place_id}", at=T0)
+            return from_registry(data, f"place-{place_id}", at=T0)
 
         return [
             place(self.subdistrict, "subdistrict", "沿江街道", None, "320111001"),
@@ -72,33 +72,23 @@ class Tree:
         ]
 
 
-def recorded(
-    data: IntegrationEvent, stream: str, *, at: datetime, version: int = 1
-) -> RecordedEvent:
-    envelope = Envelope(
-        id=uuid.uuid4(), source="/wangge/registry", type=data.event_type, subject=stream,
-        time=at, dataschema=f"urn:wangge:schema:{data.event_type}:1", sequence=version,
-    )  # fmt: skip
-    return RecordedEvent(envelope=envelope, data=data)
-
-
 def appointed(
     worker: uuid.UUID, grids: list[uuid.UUID], minutes: int, *, on: date = DAY
 ) -> RecordedEvent:
     data = GridWorkerAppointed(
         worker_id=worker, account=f"w-{worker}", name=f"王{worker.hex[:4]}", grid_ids=grids, on=on
     )
-    return recorded(data, f"worker-{worker}", at=T0 + timedelta(minutes=minutes))
+    return from_registry(data, f"worker-{worker}", at=T0 + timedelta(minutes=minutes))
 
 
 def reassigned(worker: uuid.UUID, grids: list[uuid.UUID], minutes: int) -> RecordedEvent:
     data = GridWorkerReassigned(worker_id=worker, grid_ids=grids, on=DAY)
-    return recorded(data, f"worker-{worker}", at=T0 + timedelta(minutes=minutes), version=2)
+    return from_registry(data, f"worker-{worker}", at=T0 + timedelta(minutes=minutes), version=2)
 
 
 def left(worker: uuid.UUID, minutes: int, *, on: date) -> RecordedEvent:
     data = GridWorkerLeft(worker_id=worker, on=on)
-    return recorded(data, f"worker-{worker}", at=T0 + timedelta(minutes=minutes), version=3)
+    return from_registry(data, f"worker-{worker}", at=T0 + timedelta(minutes=minutes), version=3)
 
 
 class Copy:
@@ -226,22 +216,24 @@ async def test_the_place_tree_answers_which_community_and_code_a_grid_has(
     assert (dwelling["grid_id"], dwelling["community_id"]) == (tree.g1, tree.north)
 
 
-async def test_a_regridded_building_moves_with_what_is_in_it(copy: Copy) -> None:
+async def _regridded(copy: Copy) -> Tree:
+    """The tree fed to ``copy``, then its building moved from the north's grid to the south's."""
     tree = Tree()
     await copy.feed(*tree.events())
     await copy.feed(
-        recorded(BuildingRegridded(place_id=tree.building, to_grid_id=tree.g2), "b", at=T0)
+        from_registry(BuildingRegridded(place_id=tree.building, to_grid_id=tree.g2), "b", at=T0)
     )
+    return tree
+
+
+async def test_a_regridded_building_moves_with_what_is_in_it(copy: Copy) -> None:
+    tree = await _regridded(copy)
     dwelling = next(r for r in await copy.rows("places") if r["place_id"] == tree.dwelling)
     assert (dwelling["grid_id"], dwelling["community_id"]) == (tree.g2, tree.south)
 
 
 async def test_a_copy_of_areas_keeps_grids_and_above_only(areas: Copy) -> None:
-    tree = Tree()
-    await areas.feed(*tree.events())
-    await areas.feed(
-        recorded(BuildingRegridded(place_id=tree.building, to_grid_id=tree.g2), "b", at=T0)
-    )  # nothing to move: raises nothing
+    await _regridded(areas)  # nothing to move: raises nothing
     kinds = sorted(r["kind"] for r in await areas.rows("places"))
     assert kinds == ["community", "community", "grid", "grid", "subdistrict"]
 

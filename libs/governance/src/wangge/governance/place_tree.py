@@ -48,6 +48,16 @@ async def derive(conn: AsyncConnection, places: sa.Table, place_id: Any) -> None
         await derive(conn, places, child)
 
 
+async def regrid(conn: AsyncConnection, places: sa.Table, building_id: Any, grid_id: Any) -> None:
+    """Hang a building under another grid and derive it, and what is below it, again (a building
+    the copy never saw registered, or does not keep, is left alone)."""
+    moved = await conn.execute(
+        sa.update(places).where(places.c.place_id == building_id).values(parent_id=grid_id)
+    )
+    if moved.rowcount:
+        await derive(conn, places, building_id)
+
+
 def _derived(row: Mapping[Any, Any], with_address: bool) -> bool:
     return bool(row["derived"]) and (not with_address or row["address"] is not None)
 

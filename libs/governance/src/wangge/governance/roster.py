@@ -115,12 +115,7 @@ class Roster(Projection):
         self, ctx: ApplyContext, event: RecordedEvent[BuildingRegridded]
     ) -> None:
         d = event.data
-        places = ctx.tables["places"]
-        moved = await ctx.conn.execute(
-            sa.update(places).where(places.c.place_id == d.place_id).values(parent_id=d.to_grid_id)
-        )
-        if moved.rowcount:  # else a building this copy never saw registered (or keeps): none
-            await place_tree.derive(ctx.conn, places, d.place_id)
+        await place_tree.regrid(ctx.conn, ctx.tables["places"], d.place_id, d.to_grid_id)
 
     @handles(GridWorkerAppointed)
     async def on_appointed(
@@ -142,21 +137,13 @@ class Roster(Projection):
         self, ctx: ApplyContext, event: RecordedEvent[GridWorkerReassigned]
     ) -> None:
         d = event.data
-        workers = ctx.tables["workers"]
-        await ctx.conn.execute(
-            sa.update(workers)
-            .where(workers.c.worker_id == d.worker_id)
-            .values(grid_ids=[str(g) for g in d.grid_ids])
-        )
+        await _set_worker(ctx, d.worker_id, grid_ids=[str(g) for g in d.grid_ids])
         await self._take_grids(ctx, event, d.worker_id, d.grid_ids)
 
     @handles(GridWorkerLeft)
     async def on_left(self, ctx: ApplyContext, event: RecordedEvent[GridWorkerLeft]) -> None:
         d = event.data
-        workers = ctx.tables["workers"]
-        await ctx.conn.execute(
-            sa.update(workers).where(workers.c.worker_id == d.worker_id).values(left_on=d.on)
-        )
+        await _set_worker(ctx, d.worker_id, left_on=d.on)
         await grid_workers.give_up_grids(
             ctx.conn, ctx.tables["holds"], d.worker_id, event.envelope.time,
             grids=ctx.tables["grids"],
@@ -173,6 +160,13 @@ class Roster(Projection):
             ctx.conn, ctx.tables["holds"], worker_id, grid_ids, event.envelope.time,
             grids=ctx.tables["grids"],
         )  # fmt: skip
+
+
+async def _set_worker(ctx: ApplyContext, worker_id: uuid.UUID, **values: Any) -> None:
+    workers = ctx.tables["workers"]
+    await ctx.conn.execute(
+        sa.update(workers).where(workers.c.worker_id == worker_id).values(**values)
+    )
 
 
 # -- the questions asked of a roster; ``tables``: its active generation's -----------------------
