@@ -40,36 +40,20 @@ def _dispute(n: int) -> list[Step]:
             resident=f"p-{n}-{k}", outside=None,
         )  # fmt: skip
 
+    def session(mediator: str, summary: str, signed_by: list[uuid.UUID]) -> Step:
+        return lambda c: mediation.hold_session(
+            c, session_id=uuid.uuid4(), held_at=NOW, place="调解室", attendees=parties,
+            mediators=[mediator], summary=summary, signed_by=signed_by, now=NOW, seal=None,
+        )  # fmt: skip
+
     return [
         lambda c: cases.accept(c, account="w1"),
         party(0, "applicant"),
         party(1, "respondent"),
         lambda c: mediation.appoint_mediator(c, mediator="刘", organisation="调委会"),
         lambda c: mediation.appoint_mediator(c, mediator="陈", organisation="调委会"),
-        lambda c: mediation.hold_session(
-            c,
-            session_id=uuid.uuid4(),
-            held_at=NOW,
-            place="调解室",
-            attendees=parties,
-            mediators=["刘"],
-            summary="s",
-            signed_by=parties,
-            now=NOW,
-            seal=None,
-        ),
-        lambda c: mediation.hold_session(
-            c,
-            session_id=uuid.uuid4(),
-            held_at=NOW,
-            place="调解室",
-            attendees=parties,
-            mediators=["陈"],
-            summary="s2",
-            signed_by=parties[:1],
-            now=NOW,
-            seal=None,
-        ),
+        session("刘", "s", parties),
+        session("陈", "s2", parties[:1]),
         lambda c: mediation.sign_agreement(
             c,
             agreement_id=uuid.uuid4(),
