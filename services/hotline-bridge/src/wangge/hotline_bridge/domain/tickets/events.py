@@ -15,6 +15,34 @@ from wangge.governance.erasure import ErasureGround
 from wangge.hotline_bridge.domain.catalogue import TicketKind
 from wangge.hotline_bridge.domain.routing import RoutingMethod
 
+__all__ = [
+    "SEALED_DESCRIPTION",
+    "SERVICE",
+    "CallerErased",
+    "Channel",
+    "Door",
+    "Location",
+    "RepeatedComplaintsNoticed",
+    "ReplyDelivered",
+    "ReplyDeliveryFailed",
+    "ReplyDeliveryRetried",
+    "Satisfaction",
+    "TicketAccepted",
+    "TicketAwaitingTriage",
+    "TicketClosed",
+    "TicketExtensionDecided",
+    "TicketExtensionRequested",
+    "TicketFollowedUp",
+    "TicketLinkedAsDuplicate",
+    "TicketReceived",
+    "TicketReminderRaised",
+    "TicketReopened",
+    "TicketReplied",
+    "TicketReturned",
+    "TicketRoutedToGrid",
+    "Urgency",
+]
+
 SERVICE = "hotline_bridge"
 Door = Literal["hotline", "open311"]
 """How a ticket came in: pushed by the 12345 platform, or posted through Open311 GeoReport v2."""

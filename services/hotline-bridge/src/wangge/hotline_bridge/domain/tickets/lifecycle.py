@@ -38,6 +38,38 @@ from wangge.hotline_bridge.domain.tickets.events import (
     TicketRoutedToGrid,
 )
 
+__all__ = [
+    "DELIVERIES",
+    "HANDLING",
+    "REPLY_LENGTH",
+    "TICKET_IDS",
+    "ExtensionDecision",
+    "FollowUp",
+    "InvalidTicket",
+    "ReplyOut",
+    "Status",
+    "Ticket",
+    "WrongStatus",
+    "accept",
+    "case_accepted",
+    "case_resolved",
+    "decide_extension",
+    "delivered",
+    "delivery_failed",
+    "erase_caller",
+    "evolve",
+    "follow_up",
+    "redacted",
+    "remind",
+    "reply",
+    "request_extension",
+    "require",
+    "retry_delivery",
+    "sealed_texts",
+    "stream_id",
+    "ticket_id",
+]
+
 TICKET_IDS = uuid.UUID("5d0c7a52-3f43-5c0e-9a7e-12345a0b1d6e")
 """The UUIDv5 namespace of ticket ids (never change it: ids derive from it)."""
 

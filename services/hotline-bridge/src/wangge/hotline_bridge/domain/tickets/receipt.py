@@ -42,6 +42,25 @@ from wangge.hotline_bridge.domain.tickets.lifecycle import (
     ticket_id,
 )
 
+__all__ = [
+    "CLOCK_SKEW",
+    "HOTSPOTS",
+    "KEYED",
+    "Digest",
+    "Intake",
+    "Neighbours",
+    "TicketNumberReused",
+    "dispatch",
+    "give_back",
+    "hold_for_triage",
+    "hotspot_stream",
+    "keyed_fingerprint",
+    "link",
+    "receive",
+    "route",
+    "same_push",
+]
+
 CLOCK_SKEW = timedelta(minutes=5)
 """How far in the future a ticket's receipt time may lie (the hotline's clock, not ours)."""
 KEYED = "hmac-sha256:"
