@@ -1,7 +1,10 @@
 """The registry's place events, as far as the address -> grid map needs them.
 
 These are readers of the registry's published contract (docs/events), not its code: the
-registry may add fields without this service noticing, and this service never imports it.
+registry may add fields without this service noticing, and this service never imports it. A
+building's move to another grid is read as every copy of the roster reads it
+(``wangge.governance.registry_events``, re-exported here); a place is read with the number and the
+drawn boundary only the grid map needs.
 """
 
 from __future__ import annotations
@@ -10,6 +13,15 @@ import uuid
 from typing import Any
 
 from wangge.events import IntegrationEvent
+from wangge.governance.registry_events import BuildingRegridded
+
+__all__ = [
+    "BuildingRegridded",
+    "PersonMovedIn",
+    "PersonMovedOut",
+    "PlaceRegistered",
+    "PlaceRenamed",
+]
 
 
 class PlaceRegistered(IntegrationEvent):
@@ -33,14 +45,6 @@ class PlaceRenamed(IntegrationEvent):
     event_type = "wangge.registry.PlaceRenamed"
     place_id: uuid.UUID
     name: str
-
-
-class BuildingRegridded(IntegrationEvent):
-    """A building moved to another grid."""
-
-    event_type = "wangge.registry.BuildingRegridded"
-    place_id: uuid.UUID
-    to_grid_id: uuid.UUID
 
 
 class PersonMovedIn(IntegrationEvent):
