@@ -4,11 +4,11 @@ person, never one a client wrote; an id the copy does not know gets a neutral pl
 from __future__ import annotations
 
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
+from contextlib import AbstractAsyncContextManager
 from datetime import UTC, datetime
 
 import pytest
-from sqlalchemy.ext.asyncio import create_async_engine
 
 from wangge.cases.consumed.registry import (
     PersonalDataErased,
@@ -18,9 +18,10 @@ from wangge.cases.consumed.registry import (
 from wangge.cases.projections.residents import UNKNOWN_RESIDENT, Residents, name_masked
 from wangge.events import IntegrationEvent, RecordedEvent
 from wangge.events.envelope import Envelope
-from wangge.events.projection import ApplyContext
+from wangge.events.projection import ApplyContext, Projection
 
 T0 = datetime(2026, 11, 27, 9, 0, tzinfo=UTC)
+OnSqlite = Callable[[Projection], AbstractAsyncContextManager[ApplyContext]]
 
 
 def recorded(data: IntegrationEvent, person: uuid.UUID, version: int = 1) -> RecordedEvent:
@@ -33,14 +34,10 @@ def recorded(data: IntegrationEvent, person: uuid.UUID, version: int = 1) -> Rec
 
 
 @pytest.fixture
-async def residents() -> AsyncIterator[tuple[Residents, ApplyContext]]:
-    engine = create_async_engine("sqlite+aiosqlite://")
+async def residents(on_sqlite: OnSqlite) -> AsyncIterator[tuple[Residents, ApplyContext]]:
     projection = Residents()
-    tables = projection.tables(1)
-    async with engine.begin() as conn:
-        await conn.run_sync(next(iter(tables.values())).metadata.create_all)
-        yield projection, ApplyContext(conn=conn, tables=tables)
-    await engine.dispose()
+    async with on_sqlite(projection) as ctx:
+        yield projection, ctx
 
 
 async def test_a_registered_resident_is_shown_with_the_registrys_mask_as_corrected(

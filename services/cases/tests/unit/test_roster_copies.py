@@ -4,13 +4,13 @@ Kafka may hand them over (workers' streams in any order), on an in-memory SQLite
 from __future__ import annotations
 
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
+from contextlib import AbstractAsyncContextManager
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 import pytest
 import sqlalchemy as sa
-from sqlalchemy.ext.asyncio import create_async_engine
 
 from wangge.cases.consumed.registry import (
     BuildingRegridded,
@@ -21,9 +21,10 @@ from wangge.cases.consumed.registry import (
 from wangge.cases.projections.roster import Roster, worker_of
 from wangge.events import IntegrationEvent, RecordedEvent
 from wangge.events.envelope import Envelope
-from wangge.events.projection import ApplyContext
+from wangge.events.projection import ApplyContext, Projection
 
 T0 = datetime(2026, 11, 27, 9, 0, tzinfo=UTC)
+OnSqlite = Callable[[Projection], AbstractAsyncContextManager[ApplyContext]]
 A, B = uuid.uuid4(), uuid.uuid4()
 G, H = uuid.uuid4(), uuid.uuid4()
 
@@ -46,14 +47,10 @@ def appointed(worker: uuid.UUID, grids: list[uuid.UUID], minutes: int) -> Record
 
 
 @pytest.fixture
-async def roster() -> AsyncIterator[tuple[Roster, ApplyContext]]:
-    engine = create_async_engine("sqlite+aiosqlite://")
+async def roster(on_sqlite: OnSqlite) -> AsyncIterator[tuple[Roster, ApplyContext]]:
     projection = Roster()
-    tables = projection.tables(1)
-    async with engine.begin() as conn:
-        await conn.run_sync(next(iter(tables.values())).metadata.create_all)
-        yield projection, ApplyContext(conn=conn, tables=tables)
-    await engine.dispose()
+    async with on_sqlite(projection) as ctx:
+        yield projection, ctx
 
 
 async def holder(ctx: ApplyContext, grid: uuid.UUID) -> Any:
