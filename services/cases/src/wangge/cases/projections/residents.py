@@ -45,17 +45,11 @@ class Residents(Projection):
         )
         return {"residents": residents}
 
-    @handles(PersonRegistered)
-    async def on_registered(
-        self, ctx: ApplyContext, event: RecordedEvent[PersonRegistered]
+    @handles(PersonRegistered, PersonDetailsCorrected)
+    async def on_named(
+        self, ctx: ApplyContext, event: RecordedEvent[PersonRegistered | PersonDetailsCorrected]
     ) -> None:
-        d = event.data
-        await _keep(ctx, d.person_id, d.name_masked)
-
-    @handles(PersonDetailsCorrected)
-    async def on_corrected(
-        self, ctx: ApplyContext, event: RecordedEvent[PersonDetailsCorrected]
-    ) -> None:
+        """A resident registered, or their details corrected: the mask the registry published."""
         d = event.data
         await _keep(ctx, d.person_id, d.name_masked)
 
