@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from typing import Annotated
+from collections.abc import AsyncIterator, Mapping, Sequence
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import Annotated, Any
 
+import httpx
 import sqlalchemy as sa
 from fastapi import APIRouter, Depends, FastAPI, Header, status
 from pydantic import BaseModel, Field
@@ -13,9 +16,11 @@ from wangge.events import Catalogue, DomainEvent, RecordedEvent
 from wangge.events.core import ServiceCore
 from wangge.events.projection import ApplyContext, Projection, handles
 from wangge.events.store import EventStore
-from wangge.service import NotFound, ServiceSettings
+from wangge.service import NotFound, ServiceSettings, create_app
+from wangge.service.app import Bootstrap
 from wangge.service.auth import Principal, require, require_place
 from wangge.service.deps import IdempotencyKey, Store
+from wangge.service.testing import backend_settings
 
 catalogue = Catalogue()
 
@@ -141,9 +146,45 @@ async def read_place(
     return {"place": place, "seen_by": principal.subject}
 
 
+def sample_settings(
+    backend: str, data_dir: Path, database_url: str | None, prefix: str, **values: Any
+) -> ServiceSettings:
+    """The sample service's settings on ``backend`` (see ``backend_settings``)."""
+    return backend_settings(
+        ServiceSettings, backend, data_dir, database_url, prefix, service="counters", **values
+    )
+
+
+def sample_app(
+    settings: ServiceSettings,
+    *,
+    routers: Sequence[APIRouter] = (router, places),
+    bootstrap: Bootstrap | None = counter_core,
+    migrations: Path | None = None,
+) -> FastAPI:
+    """The sample service's app: by default every router of it, with its core."""
+    return create_app(
+        settings,
+        title="Counters",
+        routers=routers,
+        catalogue=catalogue,
+        bootstrap=bootstrap,
+        migrations=migrations,
+    )
+
+
+@asynccontextmanager
+async def serving(app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
+    """A client of ``app`` running in-process, through its lifespan (an error in the app is the
+    500 a caller gets)."""
+    async with app.router.lifespan_context(app):
+        transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
+        async with httpx.AsyncClient(transport=transport, base_url="http://counters") as client:
+            yield client
+
+
 def _settings() -> ServiceSettings:
     import os
-    from pathlib import Path
 
     return ServiceSettings(
         service="counters",
@@ -156,15 +197,7 @@ def _settings() -> ServiceSettings:
 
 def build_app() -> FastAPI:
     """The sample service's app, its settings from the environment (``SAMPLE_DATA_DIR``)."""
-    from wangge.service import create_app
-
-    return create_app(
-        _settings(),
-        title="Counters",
-        routers=[router, places],
-        catalogue=catalogue,
-        bootstrap=counter_core,
-    )
+    return sample_app(_settings())
 
 
 def main() -> None:

@@ -13,53 +13,31 @@ from typing import Any
 import httpx
 import pytest
 import sqlalchemy as sa
-from fastapi import FastAPI
 
 from wangge.events.db import create_engine
 from wangge.events.projection import active_tables
-from wangge.service import ServiceSettings, create_app
 from wangge.service.app import ServiceState
 from wangge.service.devissuer import DevIssuer
 from wangge.service.problems import PROBLEM_JSON
+from wangge.service.testing import own_schema
 
-from service_sample import CounterTotals, catalogue, counter_core, router
+from service_sample import CounterTotals, router, sample_app, sample_settings, serving
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
 async def service(
     request: pytest.FixtureRequest, tmp_path: Path
 ) -> AsyncIterator[tuple[httpx.AsyncClient, ServiceState, DevIssuer]]:
-    schema = f"faults_{uuid.uuid4().hex[:10]}"
-    if request.param == "sqlite":
-        settings = ServiceSettings(
-            service="counters", environment="test", data_dir=tmp_path,
-            database_url=None, kafka_bootstrap_servers=None,
-        )  # fmt: skip
-    else:
-        settings = ServiceSettings(
-            service="counters", environment="test", data_dir=tmp_path,
-            database_url=request.getfixturevalue("database_url"), database_schema=schema,
-            kafka_bootstrap_servers=None,
-        )  # fmt: skip
-        admin = create_engine(settings.resolved_database_url)
-        async with admin.begin() as conn:
-            await conn.execute(sa.text(f'CREATE SCHEMA "{schema}"'))
-    app: FastAPI = create_app(
-        settings, title="Counters", routers=[router], catalogue=catalogue,
-        bootstrap=counter_core,
-    )  # fmt: skip
+    url = request.getfixturevalue("database_url") if request.param == "postgres" else None
+    settings = sample_settings(request.param, tmp_path, url, "faults")
     CounterTotals.fixed = False
     try:
-        async with app.router.lifespan_context(app):
-            transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
-            async with httpx.AsyncClient(transport=transport, base_url="http://c") as client:
+        async with own_schema(settings):
+            app = sample_app(settings, routers=[router])
+            async with serving(app) as client:
                 yield client, app.state.service, DevIssuer(settings.dev_key_path)
     finally:
         CounterTotals.fixed = False
-        if request.param == "postgres":
-            async with admin.begin() as conn:
-                await conn.execute(sa.text(f'DROP SCHEMA "{schema}" CASCADE'))
-            await admin.dispose()
 
 
 async def eventually(check: Callable[[], Awaitable[Any]], what: str) -> Any:
@@ -190,27 +168,17 @@ def _closed_port() -> int:
 async def test_a_database_out_of_reach_is_a_503_that_says_when_and_how_to_retry(
     database_url: str, tmp_path: Path
 ) -> None:
-    schema = f"faults_{uuid.uuid4().hex[:10]}"
-    settings = ServiceSettings(
-        service="counters", environment="test", data_dir=tmp_path,
-        database_url=database_url, database_schema=schema, kafka_bootstrap_servers=None,
-    )  # fmt: skip
-    admin = create_engine(database_url)
-    async with admin.begin() as conn:
-        await conn.execute(sa.text(f'CREATE SCHEMA "{schema}"'))
-    await admin.dispose()
-    app = create_app(settings, title="Counters", routers=[router], catalogue=catalogue)
-    async with app.router.lifespan_context(app):
+    settings = sample_settings("postgres", tmp_path, database_url, "faults")
+    app = sample_app(settings, routers=[router], bootstrap=None)
+    async with own_schema(settings), serving(app) as client:
         state: ServiceState = app.state.service
         # the server goes away: every new connection is refused, as while it restarts
         url = sa.make_url(database_url).set(port=_closed_port())
         gone = create_engine(url.render_as_string(hide_password=False))
         state.engine = state.store.engine = gone
-        transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
-        async with httpx.AsyncClient(transport=transport, base_url="http://c") as client:
-            write = await client.post(f"/counters/{uuid.uuid4().hex}/ticks", json={"n": 1})
-            read = await client.get(f"/counters/{uuid.uuid4().hex}")
-            ready = await client.get("/readyz")
+        write = await client.post(f"/counters/{uuid.uuid4().hex}/ticks", json={"n": 1})
+        read = await client.get(f"/counters/{uuid.uuid4().hex}")
+        ready = await client.get("/readyz")
     for response in (write, read):
         assert response.status_code == 503
         assert response.headers["content-type"] == PROBLEM_JSON

@@ -10,13 +10,12 @@ from pathlib import Path
 
 import httpx
 import pytest
-from fastapi import FastAPI
 
-from wangge.service import ServiceSettings, create_app
+from wangge.service import ServiceSettings
 from wangge.service.problems import PROBLEM_JSON
 from wangge.service.testing import own_schema
 
-from service_sample import catalogue, counter_core, places, router
+from service_sample import sample_app, sample_settings, serving
 
 DEFAULT_LIMIT = 1_048_576
 Client = Callable[..., AbstractAsyncContextManager[httpx.AsyncClient]]
@@ -28,30 +27,12 @@ def service(request: pytest.FixtureRequest, tmp_path: Path) -> Client:
 
     @asynccontextmanager
     async def running(max_body_bytes: int = DEFAULT_LIMIT) -> AsyncIterator[httpx.AsyncClient]:
-        if request.param == "sqlite":
-            settings = ServiceSettings(
-                service="counters", environment="test", data_dir=tmp_path,
-                database_url=None, kafka_bootstrap_servers=None, max_body_bytes=max_body_bytes,
-            )  # fmt: skip
-        else:
-            settings = ServiceSettings(
-                service="counters", environment="test", data_dir=tmp_path,
-                database_url=request.getfixturevalue("database_url"),
-                database_schema=f"limits_{uuid.uuid4().hex[:10]}",
-                kafka_bootstrap_servers=None, max_body_bytes=max_body_bytes,
-            )  # fmt: skip
-        async with own_schema(settings):
-            app: FastAPI = create_app(
-                settings,
-                title="Counters",
-                routers=[router, places],
-                catalogue=catalogue,
-                bootstrap=counter_core,
-            )
-            async with app.router.lifespan_context(app):
-                transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
-                async with httpx.AsyncClient(transport=transport, base_url="http://c") as client:
-                    yield client
+        url = request.getfixturevalue("database_url") if request.param == "postgres" else None
+        settings = sample_settings(
+            request.param, tmp_path, url, "limits", max_body_bytes=max_body_bytes
+        )
+        async with own_schema(settings), serving(sample_app(settings)) as client:
+            yield client
 
     return running
 

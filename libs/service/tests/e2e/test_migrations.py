@@ -9,13 +9,12 @@ from pathlib import Path
 
 import httpx
 import pytest
-import sqlalchemy as sa
 
-from wangge.events.db import create_engine
-from wangge.service import ServiceSettings, create_app
+from wangge.service import ServiceSettings
 from wangge.service.migrations import upgrade
+from wangge.service.testing import own_schema
 
-from service_sample import catalogue, router
+from service_sample import router, sample_app, sample_settings, serving
 
 MIGRATIONS = Path(__file__).resolve().parents[1] / "sample_migrations"
 
@@ -24,44 +23,20 @@ MIGRATIONS = Path(__file__).resolve().parents[1] / "sample_migrations"
 async def settings(
     request: pytest.FixtureRequest, tmp_path: Path
 ) -> AsyncIterator[ServiceSettings]:
-    if request.param == "sqlite":
-        yield ServiceSettings(
-            service="counters",
-            environment="test",
-            data_dir=tmp_path,
-            database_url=None,
-            kafka_bootstrap_servers=None,
-        )
-        return
-    url = request.getfixturevalue("database_url")
-    schema = f"mig_{uuid.uuid4().hex[:10]}"
-    admin = create_engine(url)
-    async with admin.begin() as conn:
-        await conn.execute(sa.text(f'CREATE SCHEMA "{schema}"'))
-    yield ServiceSettings(
-        service="counters",
-        environment="test",
-        database_url=url,
-        database_schema=schema,
-        kafka_bootstrap_servers=None,
-    )
-    async with admin.begin() as conn:
-        await conn.execute(sa.text(f'DROP SCHEMA "{schema}" CASCADE'))
-    await admin.dispose()
+    url = request.getfixturevalue("database_url") if request.param == "postgres" else None
+    settings = sample_settings(request.param, tmp_path, url, "mig")
+    async with own_schema(settings):
+        yield settings
 
 
 async def _ready(settings: ServiceSettings) -> httpx.Response:
-    app = create_app(
-        settings, title="Counters", routers=[router], catalogue=catalogue, migrations=MIGRATIONS
-    )
-    async with app.router.lifespan_context(app):
-        transport = httpx.ASGITransport(app=app)
-        async with httpx.AsyncClient(transport=transport, base_url="http://c") as client:
-            ready = await client.get("/readyz")
-            if ready.status_code == 200:
-                tick = await client.post(f"/counters/{uuid.uuid4().hex}/ticks", json={"n": 1})
-                assert tick.status_code == 201
-            return ready
+    app = sample_app(settings, routers=[router], bootstrap=None, migrations=MIGRATIONS)
+    async with serving(app) as client:
+        ready = await client.get("/readyz")
+        if ready.status_code == 200:
+            tick = await client.post(f"/counters/{uuid.uuid4().hex}/ticks", json={"n": 1})
+            assert tick.status_code == 201
+        return ready
 
 
 async def test_an_unmigrated_database_is_not_ready(settings: ServiceSettings) -> None:

@@ -11,58 +11,26 @@ from unittest.mock import ANY
 import httpx
 import pytest
 import sqlalchemy as sa
-from fastapi import FastAPI
 
 from wangge.events.db import create_engine
-from wangge.service import ServiceSettings, create_app
+from wangge.service import ServiceSettings
 from wangge.service.devissuer import DevIssuer
 from wangge.service.problems import PROBLEM_JSON
+from wangge.service.testing import own_schema
 
-from service_sample import CounterTotals, catalogue, counter_core, places, router
+from service_sample import CounterTotals, router, sample_app, sample_settings, serving
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
 def settings(request: pytest.FixtureRequest, tmp_path: Path) -> ServiceSettings:
-    # explicit values: make test exports DATABASE_URL and KAFKA_BOOTSTRAP_SERVERS, which the
-    # settings would otherwise pick up
-    if request.param == "sqlite":
-        return ServiceSettings(
-            service="counters",
-            environment="test",
-            data_dir=tmp_path,
-            database_url=None,
-            kafka_bootstrap_servers=None,
-        )
-    return ServiceSettings(
-        service="counters",
-        environment="test",
-        database_url=request.getfixturevalue("database_url"),
-        database_schema=f"kit_{uuid.uuid4().hex[:10]}",
-        kafka_bootstrap_servers=None,
-    )
+    url = request.getfixturevalue("database_url") if request.param == "postgres" else None
+    return sample_settings(request.param, tmp_path, url, "kit")
 
 
 @pytest.fixture
 async def client(settings: ServiceSettings) -> AsyncIterator[httpx.AsyncClient]:
-    if settings.database_schema:
-        admin = create_engine(settings.resolved_database_url)
-        async with admin.begin() as conn:
-            await conn.execute(sa.text(f'CREATE SCHEMA "{settings.database_schema}"'))
-    app: FastAPI = create_app(
-        settings,
-        title="Counters",
-        routers=[router, places],
-        catalogue=catalogue,
-        bootstrap=counter_core,
-    )
-    async with app.router.lifespan_context(app):
-        transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
-        async with httpx.AsyncClient(transport=transport, base_url="http://counters") as client:
-            yield client
-    if settings.database_schema:
-        async with admin.begin() as conn:
-            await conn.execute(sa.text(f'DROP SCHEMA "{settings.database_schema}" CASCADE'))
-        await admin.dispose()
+    async with own_schema(settings), serving(sample_app(settings)) as client:
+        yield client
 
 
 def counter() -> str:
@@ -182,46 +150,33 @@ async def test_with_kafka_the_relay_and_projections_run_in_the_lifespan(
         kafka_partitions=3,
     )
     admin = create_engine(database_url)
-    async with admin.begin() as conn:
-        await conn.execute(sa.text(f'CREATE SCHEMA "{schema}"'))
-    app = create_app(
-        settings,
-        title="Counters",
-        routers=[router],
-        catalogue=catalogue,
-        bootstrap=counter_core,
-    )
     cid = counter()
     try:
-        async with app.router.lifespan_context(app):
-            transport = httpx.ASGITransport(app=app)
-            async with httpx.AsyncClient(transport=transport, base_url="http://c") as client:
-                for n in (1, 2, 3):
-                    await client.post(f"/counters/{cid}/ticks", json={"n": n})
-                totals = CounterTotals().tables(1)["totals"]
-                total = None
-                for _ in range(200):
-                    async with admin.connect() as conn:
-                        total = await conn.scalar(
-                            sa.select(totals.c.total)
-                            .where(totals.c.stream_id == f"counter-{cid}")
-                            .execution_options(schema_translate_map={None: schema})
-                        )
-                    if total == 6:
-                        break
-                    await asyncio.sleep(0.05)
-                assert total == 6, "the projection never saw the events through Kafka"
-                for _ in range(100):  # ready once the projection's consumer has its partitions
-                    ready = (await client.get("/readyz")).json()
-                    if ready["ready"]:
-                        break
-                    await asyncio.sleep(0.1)
-                assert ready["ready"], ready
-                assert ready["checks"]["workers"]["detail"]["relay"] is True
-                assert "counter_totals" in ready["checks"]["workers"]["detail"]["projection_lag"]
+        async with own_schema(settings), serving(sample_app(settings, routers=[router])) as client:
+            for n in (1, 2, 3):
+                await client.post(f"/counters/{cid}/ticks", json={"n": n})
+            totals = CounterTotals().tables(1)["totals"]
+            total = None
+            for _ in range(200):
+                async with admin.connect() as conn:
+                    total = await conn.scalar(
+                        sa.select(totals.c.total)
+                        .where(totals.c.stream_id == f"counter-{cid}")
+                        .execution_options(schema_translate_map={None: schema})
+                    )
+                if total == 6:
+                    break
+                await asyncio.sleep(0.05)
+            assert total == 6, "the projection never saw the events through Kafka"
+            for _ in range(100):  # ready once the projection's consumer has its partitions
+                ready = (await client.get("/readyz")).json()
+                if ready["ready"]:
+                    break
+                await asyncio.sleep(0.1)
+            assert ready["ready"], ready
+            assert ready["checks"]["workers"]["detail"]["relay"] is True
+            assert "counter_totals" in ready["checks"]["workers"]["detail"]["projection_lag"]
     finally:
-        async with admin.begin() as conn:
-            await conn.execute(sa.text(f'DROP SCHEMA "{schema}" CASCADE'))
         await admin.dispose()
 
 

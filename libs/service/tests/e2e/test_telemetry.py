@@ -7,32 +7,22 @@ import logging
 import uuid
 from pathlib import Path
 
-import httpx
 import pytest
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 
-from wangge.service import ServiceSettings, create_app
 from wangge.service.telemetry import configure_logging
 
-from service_sample import catalogue, router
+from service_sample import router, sample_app, sample_settings, serving
 
 
 async def test_a_request_and_its_append_share_one_trace(
     tmp_path: Path, spans: InMemorySpanExporter
 ) -> None:
-    settings = ServiceSettings(
-        service="counters",
-        environment="test",
-        data_dir=tmp_path,
-        database_url=None,
-        kafka_bootstrap_servers=None,
-    )
-    app = create_app(settings, title="Counters", routers=[router], catalogue=catalogue)
+    settings = sample_settings("sqlite", tmp_path, None, "tel")
+    app = sample_app(settings, routers=[router], bootstrap=None)
     spans.clear()
-    async with app.router.lifespan_context(app):
-        transport = httpx.ASGITransport(app=app)
-        async with httpx.AsyncClient(transport=transport, base_url="http://c") as client:
-            response = await client.post(f"/counters/{uuid.uuid4().hex}/ticks", json={"n": 1})
+    async with serving(app) as client:
+        response = await client.post(f"/counters/{uuid.uuid4().hex}/ticks", json={"n": 1})
     assert response.status_code == 201
     finished = spans.get_finished_spans()
     [append] = [s for s in finished if s.name == "events.append"]

@@ -32,13 +32,23 @@ S = TypeVar("S", bound=ServiceSettings)
 
 
 def backend_settings(
-    settings: type[S], backend: str, data_dir: Path, database_url: str | None, prefix: str
+    settings: type[S],
+    backend: str,
+    data_dir: Path,
+    database_url: str | None,
+    prefix: str,
+    **values: Any,
 ) -> S:
     """A service's settings on ``backend``: the embedded SQLite default, or PostgreSQL in a
-    schema of its own (named ``prefix`` and a random suffix); never Kafka."""
+    schema of its own (named ``prefix`` and a random suffix); never Kafka. ``values`` set the
+    other fields."""
     if backend == "sqlite":
         return settings(
-            environment="test", data_dir=data_dir, database_url=None, kafka_bootstrap_servers=None
+            environment="test",
+            data_dir=data_dir,
+            database_url=None,
+            kafka_bootstrap_servers=None,
+            **values,
         )
     return settings(
         environment="test",
@@ -46,6 +56,7 @@ def backend_settings(
         database_url=database_url,
         database_schema=f"{prefix}_{uuid.uuid4().hex[:10]}",
         kafka_bootstrap_servers=None,
+        **values,
     )
 
 
