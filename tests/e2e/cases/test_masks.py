@@ -33,6 +33,14 @@ async def open_dispute(trio: Trio) -> str:
     return str(case["case_id"])
 
 
+async def join(trio: Trio, case_id: str, **party: Any) -> Any:
+    """A party joined to the case by the grid's worker, as the service answers it."""
+    response = await trio.cases.client.post(
+        f"/cases/{case_id}/parties", json=party, headers=trio.worker()
+    )
+    return await json_of(response, 201)
+
+
 async def registered_and_copied(trio: Trio) -> dict[str, Any]:
     """A resident registered in the registry, once the cases service's copy has them."""
     person = await register_person(trio.registry, trio.tree, name="张三")
@@ -65,14 +73,9 @@ async def test_a_resident_party_is_shown_with_the_registrys_mask_not_the_clients
     person = await registered_and_copied(trio)
     assert person["name_masked"] == "张*"
     case_id = await open_dispute(trio)
-    party = await json_of(
-        await trio.cases.client.post(
-            f"/cases/{case_id}/parties",
-            json={"role": "applicant", "resident": person["person_id"],
-                  "resident_name_masked": CLIENT_TEXT},
-            headers=trio.worker(),
-        ),
-        201,
+    party = await join(
+        trio, case_id, role="applicant", resident=person["person_id"],
+        resident_name_masked=CLIENT_TEXT,
     )  # fmt: skip
     assert party["name_masked"] == "张*"
     published = await clear_part(trio, f"case-{case_id}")
@@ -87,14 +90,9 @@ async def test_a_resident_the_service_does_not_know_is_shown_neutrally_not_as_th
     trio: Trio,
 ) -> None:
     case_id = await open_dispute(trio)
-    party = await json_of(
-        await trio.cases.client.post(
-            f"/cases/{case_id}/parties",
-            json={"role": "applicant", "resident": str(uuid.uuid4()),
-                  "resident_name_masked": CLIENT_TEXT},
-            headers=trio.worker(),
-        ),
-        201,
+    party = await join(
+        trio, case_id, role="applicant", resident=str(uuid.uuid4()),
+        resident_name_masked=CLIENT_TEXT,
     )  # fmt: skip
     assert party["name_masked"] == UNKNOWN_RESIDENT
     assert CLIENT_TEXT not in await clear_part(trio, f"case-{case_id}")
@@ -104,14 +102,9 @@ async def test_an_outside_partys_name_is_sealed_with_their_own_key_and_masked_by
     trio: Trio,
 ) -> None:
     case_id = await open_dispute(trio)
-    party = await json_of(
-        await trio.cases.client.post(
-            f"/cases/{case_id}/parties",
-            json={"role": "respondent", "resident_name_masked": "张**",
-                  "outside": {"name": CLIENT_TEXT, "phone": "13912345678"}},
-            headers=trio.worker(),
-        ),
-        201,
+    party = await join(
+        trio, case_id, role="respondent", resident_name_masked="张**",
+        outside={"name": CLIENT_TEXT, "phone": "13912345678"},
     )  # fmt: skip
     assert party["name_masked"] == "王**"
     events = await trio.cases.store.read_stream(f"case-{case_id}")
