@@ -23,23 +23,32 @@ def _free_port() -> int:
         return port
 
 
-async def test_the_served_service_answers_over_http_and_stops_cleanly(tmp_path: Path) -> None:
+async def _serve(data_dir: Path, *workers: str) -> tuple[asyncio.subprocess.Process, str]:
+    """The sample service served by ``python -m service_sample`` on a free port, and its URL."""
     port = _free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith("OTEL_")}
     env["PYTHONPATH"] = os.pathsep.join([str(TESTS), env.get("PYTHONPATH", "")])
     process = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "service_sample", str(port), str(tmp_path),
+        sys.executable, "-m", "service_sample", str(port), str(data_dir), *workers,
         env=env, stderr=asyncio.subprocess.PIPE,
     )  # fmt: skip
-    base = f"http://127.0.0.1:{port}"
+    return process, f"http://127.0.0.1:{port}"
+
+
+async def _until_healthy(client: httpx.AsyncClient, tries: int) -> None:
+    for _ in range(tries):
+        try:
+            if (await client.get("/healthz")).status_code == 200:
+                return
+        except httpx.TransportError:
+            await asyncio.sleep(0.1)
+
+
+async def test_the_served_service_answers_over_http_and_stops_cleanly(tmp_path: Path) -> None:
+    process, base = await _serve(tmp_path)
     try:
         async with httpx.AsyncClient(base_url=base, timeout=2) as client:
-            for _ in range(200):
-                try:
-                    if (await client.get("/healthz")).status_code == 200:
-                        break
-                except httpx.TransportError:
-                    await asyncio.sleep(0.1)
+            await _until_healthy(client, 200)
             tick = await client.post(f"/counters/{uuid.uuid4().hex}/ticks", json={"n": 2})
             assert tick.status_code == 201
             assert (await client.get("/readyz")).json()["ready"] is True
@@ -55,22 +64,11 @@ async def test_the_served_service_answers_over_http_and_stops_cleanly(tmp_path: 
 
 
 async def test_several_worker_processes_serve_one_service(tmp_path: Path) -> None:
-    port = _free_port()
-    env = {k: v for k, v in os.environ.items() if not k.startswith("OTEL_")}
-    env["PYTHONPATH"] = os.pathsep.join([str(TESTS), env.get("PYTHONPATH", "")])
-    process = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "service_sample", str(port), str(tmp_path), "2",
-        env=env, stderr=asyncio.subprocess.PIPE,
-    )  # fmt: skip
+    process, base = await _serve(tmp_path, "2")
     counter = uuid.uuid4().hex
     try:
-        async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}", timeout=5) as client:
-            for _ in range(300):
-                try:
-                    if (await client.get("/healthz")).status_code == 200:
-                        break
-                except httpx.TransportError:
-                    await asyncio.sleep(0.1)
+        async with httpx.AsyncClient(base_url=base, timeout=5) as client:
+            await _until_healthy(client, 300)
             ticks = await asyncio.gather(
                 *(client.post(f"/counters/{counter}/ticks", json={"n": 1}) for _ in range(20))
             )

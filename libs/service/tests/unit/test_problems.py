@@ -11,19 +11,25 @@ from wangge.governance.errors import DomainError
 from wangge.service.problems import install_problem_handlers
 
 
-async def test_a_write_overtaken_on_every_attempt_is_busy_and_says_when_to_retry() -> None:
+async def _answer_to(error: Exception) -> httpx.Response:
+    """What a client gets from a route that raises ``error``."""
     app = FastAPI()
     install_problem_handlers(app)
 
     @app.post("/things")
     async def write() -> None:
-        raise WriteOrderError("overtaken")
+        raise error
 
     transport = httpx.ASGITransport(app=app)
     async with httpx.AsyncClient(transport=transport, base_url="http://t") as client:
         response = await client.post("/things")
-    assert response.status_code == 503
     assert response.headers["content-type"] == "application/problem+json"
+    return response
+
+
+async def test_a_write_overtaken_on_every_attempt_is_busy_and_says_when_to_retry() -> None:
+    response = await _answer_to(WriteOrderError("overtaken"))
+    assert response.status_code == 503
     assert response.headers["retry-after"] == "1"
     assert response.json()["type"] == "urn:wangge:problem:busy"
 
@@ -33,16 +39,6 @@ async def test_a_domain_refusal_to_retry_later_says_when_in_retry_after() -> Non
         status = 429
         slug = "too-many"
 
-    app = FastAPI()
-    install_problem_handlers(app)
-
-    @app.get("/things")
-    async def read() -> None:
-        raise TooMany("slow down", retry_after=17)
-
-    transport = httpx.ASGITransport(app=app)
-    async with httpx.AsyncClient(transport=transport, base_url="http://t") as client:
-        response = await client.get("/things")
+    response = await _answer_to(TooMany("slow down", retry_after=17))
     assert response.status_code == 429
-    assert response.headers["content-type"] == "application/problem+json"
     assert response.headers["retry-after"] == "17"
