@@ -9,11 +9,13 @@ communities' staff's. Every step is an event on the ticket's stream, checked by 
 from __future__ import annotations
 
 import uuid
-from typing import Any
+from collections.abc import Awaitable, Callable
+from typing import Any, TypeVar
 
 from fastapi import APIRouter, Request
 from pydantic import BaseModel
 
+from wangge.events.command import CommandRunner
 from wangge.events.db import read_only
 from wangge.governance.errors import DomainError, NotFound
 from wangge.hotline_bridge.adapters.standard import StandardExtensionDecision, StandardFollowUp
@@ -40,6 +42,7 @@ from wangge.service.deps import ReadConnection
 from wangge.service.responses import problems
 
 router = APIRouter(tags=["handling"])
+Route = TypeVar("Route", bound=Callable[..., Any])
 
 
 class TriagePage(BaseModel):
@@ -70,6 +73,18 @@ async def _done(core: HotlineCore, ticket_id: uuid.UUID) -> TicketView:
         return await ticket_view(conn, core, ticket_id)
 
 
+async def _handled(
+    core: HotlineCore,
+    principal: Principal,
+    ticket_id: uuid.UUID,
+    step: Callable[[], Awaitable[object]],
+) -> TicketView:
+    """A step on a ticket the caller's places cover (checked before it runs); the ticket after."""
+    await _may_handle(core, principal, ticket_id)
+    await step()
+    return await _done(core, ticket_id)
+
+
 @router.get("/triage", response_model=TriagePage)
 async def triage_queue(principal: Triage, conn: ReadConnection, core: Core) -> TriagePage:
     """Tickets waiting for a grid, with the reasons routing gave, oldest first."""
@@ -96,9 +111,10 @@ async def return_ticket(
     ticket_id: uuid.UUID, body: Return, principal: GridStaff, core: Core, command: Command
 ) -> TicketView:
     """Give the ticket back to the hotline before acceptance (退单), e.g. not the subdistrict's."""
-    await _may_handle(core, principal, ticket_id)
-    await handle.return_ticket(command.commands, core.keyring, ticket_id, body)
-    return await _done(core, ticket_id)
+    return await _handled(
+        core, principal, ticket_id,
+        lambda: handle.return_ticket(command.commands, core.keyring, ticket_id, body),
+    )  # fmt: skip
 
 
 @router.post("/tickets/{ticket_id}/accept", response_model=TicketView)
@@ -106,9 +122,9 @@ async def accept_ticket(
     ticket_id: uuid.UUID, principal: GridStaff, core: Core, command: Command
 ) -> TicketView:
     """The grid signs for the ticket (签收)."""
-    await _may_handle(core, principal, ticket_id)
-    await handle.accept(command.commands, ticket_id)
-    return await _done(core, ticket_id)
+    return await _handled(
+        core, principal, ticket_id, lambda: handle.accept(command.commands, ticket_id)
+    )
 
 
 @router.post("/tickets/{ticket_id}/extension", response_model=TicketView)
@@ -120,9 +136,10 @@ async def request_extension(
     command: Command,
 ) -> TicketView:
     """Ask the hotline for more time (延期), before the deadline."""
-    await _may_handle(core, principal, ticket_id)
-    await handle.request_extension(command.commands, core.keyring, ticket_id, body)
-    return await _done(core, ticket_id)
+    return await _handled(
+        core, principal, ticket_id,
+        lambda: handle.request_extension(command.commands, core.keyring, ticket_id, body),
+    )  # fmt: skip
 
 
 @router.post("/tickets/{ticket_id}/reply", response_model=TicketView)
@@ -130,14 +147,33 @@ async def reply_to_ticket(
     ticket_id: uuid.UUID, body: Reply, principal: GridStaff, core: Core, command: Command
 ) -> TicketView:
     """The grid's answer; it is delivered to the hotline's callback, retried until taken."""
-    await _may_handle(core, principal, ticket_id)
-    await handle.reply(command.commands, core.keyring, ticket_id, body)
-    return await _done(core, ticket_id)
+    return await _handled(
+        core, principal, ticket_id,
+        lambda: handle.reply(command.commands, core.keyring, ticket_id, body),
+    )  # fmt: skip
 
 
-def _body(model: type[BaseModel]) -> dict[str, Any]:
+def _signed(path: str, model: type[BaseModel]) -> Callable[[Route], Route]:
+    """A route the hotline posts to, signed like a push, in the wire format's ``model``."""
     schema = model.model_json_schema()
-    return {"requestBody": {"required": True, "content": {"application/json": {"schema": schema}}}}
+    body = {"requestBody": {"required": True, "content": {"application/json": {"schema": schema}}}}
+    return router.post(
+        path,
+        response_model=TicketView,
+        openapi_extra=body,
+        responses=problems(NotFound, tickets.WrongStatus),
+    )
+
+
+async def _answer(
+    request: Request,
+    principal: Principal,
+    core: HotlineCore,
+    record: Callable[[CommandRunner], Awaitable[uuid.UUID]],
+) -> TicketView:
+    """Record one of the hotline's answers as its caller; the ticket it answered."""
+    ticket_id = await record(core.commands(metadata_of(request, principal)))
+    return await _done(core, ticket_id)
 
 
 @router.post("/tickets/{ticket_id}/delivery/retry", response_model=TicketView)
@@ -145,39 +181,31 @@ async def retry_delivery(
     ticket_id: uuid.UUID, principal: Triage, core: Core, command: Command
 ) -> TicketView:
     """Send a dead-lettered reply on its way again (same idempotency key)."""
-    await _may_handle(core, principal, ticket_id)
-    await handle.retry_delivery(command.commands, ticket_id)
-    return await _done(core, ticket_id)
+    return await _handled(
+        core, principal, ticket_id, lambda: handle.retry_delivery(command.commands, ticket_id)
+    )
 
 
-@router.post(
-    "/tickets/follow-ups",
-    response_model=TicketView,
-    openapi_extra=_body(StandardFollowUp),
-    responses=problems(NotFound, tickets.WrongStatus),
-)
+@_signed("/tickets/follow-ups", StandardFollowUp)
 async def follow_up(
     request: Request, principal: Hotline, core: Core, wire: WireFormat, body: SignedBody
 ) -> TicketView:
     """The hotline's follow-up call (回访), signed like a push: satisfied and resolved closes the
     ticket; otherwise it goes back to the grid for re-handling (重办) with a new deadline."""
     result = wire.read_follow_up(body)
-    commands = core.commands(metadata_of(request, principal))
-    ticket_id = await handle.follow_up(commands, core.keyring, core.catalogue, result)
-    return await _done(core, ticket_id)
+    return await _answer(
+        request, principal, core,
+        lambda commands: handle.follow_up(commands, core.keyring, core.catalogue, result),
+    )  # fmt: skip
 
 
-@router.post(
-    "/tickets/extension-decisions",
-    response_model=TicketView,
-    openapi_extra=_body(StandardExtensionDecision),
-    responses=problems(NotFound, tickets.WrongStatus),
-)
+@_signed("/tickets/extension-decisions", StandardExtensionDecision)
 async def extension_decision(
     request: Request, principal: Hotline, core: Core, wire: WireFormat, body: SignedBody
 ) -> TicketView:
     """The hotline approves or refuses an extension request, signed like a push."""
     decision = wire.read_extension_decision(body)
-    commands = core.commands(metadata_of(request, principal))
-    ticket_id = await handle.decide_extension(commands, core.keyring, decision)
-    return await _done(core, ticket_id)
+    return await _answer(
+        request, principal, core,
+        lambda commands: handle.decide_extension(commands, core.keyring, decision),
+    )  # fmt: skip
