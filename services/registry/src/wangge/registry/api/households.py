@@ -10,8 +10,9 @@ from fastapi import APIRouter, Query, Response, status
 from pydantic import BaseModel, Field
 
 from wangge.governance.errors import Conflict
-from wangge.registry.api.access import Reader, Staff, ensure_visible
+from wangge.registry.api.access import STAFF, Reader, Staff, ensure_visible
 from wangge.registry.api.bounds import Moment, Page, Size
+from wangge.registry.api.changes import Change, answer, changes, path_id
 from wangge.registry.api.deps import Core, ReadConnection
 from wangge.registry.api.history import HistoryPage, stream_history
 from wangge.registry.api.people import place_in_scope, visible_person
@@ -152,14 +153,7 @@ async def card(
     )  # fmt: skip
 
 
-async def _respond(
-    conn: ReadConnection, core: Core, principal: Principal, response: Response,
-    household_id: uuid.UUID,
-) -> HouseholdCard:  # fmt: skip
-    await conn.rollback()  # a snapshot that sees the command's commit
-    result = await card(conn, core, principal, household_id)
-    set_etag(response, result.version)
-    return result
+HouseholdChange = Annotated[Change[HouseholdCard], changes(card, "household_id", *STAFF)]
 
 
 @router.post("", status_code=status.HTTP_201_CREATED, response_model=HouseholdCard)
@@ -178,7 +172,7 @@ async def register_household(
     )
     household_id = uuid.UUID(result.stream_id.removeprefix("household-"))
     response.headers["Location"] = f"/households/{household_id}"
-    return await _respond(conn, core, principal, response, household_id)
+    return await answer(card, conn, core, principal, response, household_id)
 
 
 async def _not_in_another_household(
@@ -235,44 +229,32 @@ async def household_card(
 
 
 @router.post("/{household_id}/members", response_model=HouseholdCard)
-async def add_member(
-    household_id: uuid.UUID, body: MemberCreate, principal: Staff, command: Command,
-    conn: ReadConnection, core: Core, response: Response,
-) -> HouseholdCard:  # fmt: skip
+async def add_member(body: MemberCreate, change: HouseholdChange) -> HouseholdCard:
     """A person joins the household (they belong to no other)."""
-    views, _ = await _visible(conn, core, principal, household_id)
-    await _not_in_another_household(conn, views, principal, body.person_id, household_id)
-    await handlers.join_household(
-        command.commands, handlers.JoinHousehold(household_id=household_id, **dict(body))
+    household_id = change.record_id
+    views, _ = await _visible(change.conn, change.core, change.principal, household_id)
+    await _not_in_another_household(
+        change.conn, views, change.principal, body.person_id, household_id
     )
-    return await _respond(conn, core, principal, response, household_id)
+    cmd = handlers.JoinHousehold(household_id=household_id, **dict(body))
+    return await change.run(lambda: handlers.join_household(change.commands, cmd))
 
 
 @router.post("/{household_id}/members/{person_id}/leave", response_model=HouseholdCard)
 async def remove_member(
-    household_id: uuid.UUID, person_id: uuid.UUID, body: MemberLeave, principal: Staff,
-    command: Command, conn: ReadConnection, core: Core, response: Response,
+    body: MemberLeave, change: HouseholdChange,
+    person_id: Annotated[uuid.UUID, path_id("person_id")],
 ) -> HouseholdCard:  # fmt: skip
     """A member leaves the household on a date."""
-    await _visible(conn, core, principal, household_id)
-    await handlers.leave_household(
-        command.commands,
-        handlers.LeaveHousehold(household_id=household_id, person_id=person_id, **dict(body)),
-    )
-    return await _respond(conn, core, principal, response, household_id)
+    cmd = handlers.LeaveHousehold(household_id=change.record_id, person_id=person_id, **dict(body))
+    return await change.run(lambda: handlers.leave_household(change.commands, cmd))
 
 
 @router.post("/{household_id}/head", response_model=HouseholdCard)
-async def change_head(
-    household_id: uuid.UUID, body: HeadChange, principal: Staff, command: Command,
-    conn: ReadConnection, core: Core, response: Response,
-) -> HouseholdCard:  # fmt: skip
+async def change_head(body: HeadChange, change: HouseholdChange) -> HouseholdCard:
     """Another member becomes head of household."""
-    await _visible(conn, core, principal, household_id)
-    await handlers.change_head(
-        command.commands, handlers.ChangeHead(household_id=household_id, **dict(body))
-    )
-    return await _respond(conn, core, principal, response, household_id)
+    cmd = handlers.ChangeHead(household_id=change.record_id, **dict(body))
+    return await change.run(lambda: handlers.change_head(change.commands, cmd))
 
 
 @router.get("/{household_id}/history", response_model=HistoryPage)

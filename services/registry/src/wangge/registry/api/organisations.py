@@ -11,7 +11,7 @@ import uuid
 from datetime import date
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Query, Response, status
+from fastapi import APIRouter, Query, Response, status
 from pydantic import BaseModel, Field
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -23,9 +23,11 @@ from wangge.governance.personal import PHONE_SCHEMA
 from wangge.governance.redaction import redact
 from wangge.registry.api.access import ADMINS, STAFF, Reader, Staff, in_scope
 from wangge.registry.api.bounds import Page, Size
+from wangge.registry.api.changes import Change, answer, changes, path_id
 from wangge.registry.api.deps import Core, Keys, ReadConnection
 from wangge.registry.api.history import HistoryPage, stream_history
 from wangge.registry.api.people import place_in_scope
+from wangge.registry.bootstrap import RegistryCore
 from wangge.registry.domain import organisations
 from wangge.registry.domain.identity import mask_name, mask_phone
 from wangge.registry.domain.organisations import ContactDetails, OrganisationKind
@@ -33,11 +35,10 @@ from wangge.registry.handlers import organisations as handlers
 from wangge.registry.personal_data import KeyRing
 from wangge.registry.projections import organisations as tables
 from wangge.registry.projections.views import Views
-from wangge.service.auth import Principal, require
+from wangge.service.auth import Principal
 from wangge.service.commands import Command, set_etag
 
 router = APIRouter(prefix="/organisations", tags=["organisations"])
-Admin = Annotated[Principal, Depends(require(*ADMINS))]
 
 USCC = Field(min_length=1, max_length=30, description="统一社会信用代码, GB 32100-2015")
 NAME = Field(min_length=1, max_length=200)
@@ -166,14 +167,19 @@ async def _visible(
     return views, await visible_organisation(conn, views, principal, organisation_id)
 
 
-async def _respond(
-    conn: ReadConnection, core: Core, keys: KeyRing, principal: Principal,
-    response: Response, organisation_id: uuid.UUID,
-) -> OrganisationRead:  # fmt: skip
-    await conn.rollback()  # a snapshot that sees the command's commit
+async def _organisation(
+    conn: AsyncConnection, core: RegistryCore, principal: Principal, organisation_id: uuid.UUID
+) -> OrganisationRead:
     _, row = await _visible(conn, core, principal, organisation_id)
-    set_etag(response, row.version)
-    return await _unmasked(conn, keys, principal, row)
+    return await _unmasked(conn, core.keyring, principal, row)
+
+
+OrganisationChange = Annotated[
+    Change[OrganisationRead], changes(_organisation, "organisation_id", *STAFF)
+]
+AdminChange = Annotated[
+    Change[OrganisationRead], changes(_organisation, "organisation_id", *ADMINS)
+]
 
 
 @router.post("", status_code=status.HTTP_201_CREATED, response_model=OrganisationRead)
@@ -191,7 +197,7 @@ async def register_organisation(
     )
     organisation_id = uuid.UUID(result.stream_id.removeprefix("organisation-"))
     response.headers["Location"] = f"/organisations/{organisation_id}"
-    return await _respond(conn, core, keys, principal, response, organisation_id)
+    return await answer(_organisation, conn, core, principal, response, organisation_id)
 
 
 @router.get("", response_model=OrganisationPage)
@@ -236,66 +242,56 @@ async def read_organisation(
 
 @router.patch("/{organisation_id}", response_model=OrganisationRead)
 async def change_organisation_details(
-    organisation_id: uuid.UUID, body: OrganisationUpdate, principal: Staff, command: Command,
-    keys: Keys, conn: ReadConnection, core: Core, response: Response,
-) -> OrganisationRead:  # fmt: skip
+    body: OrganisationUpdate, change: OrganisationChange
+) -> OrganisationRead:
     """Change an organisation's name, kind, address or contact (send If-Match).
 
     A contact with the current contact's name is the same person (their key is kept); another
     name is another person, with a key of their own."""
-    await _visible(conn, core, principal, organisation_id)
     cmd = handlers.ChangeOrganisationDetails(
-        organisation_id=organisation_id, **body.model_dump(exclude_unset=True)
+        organisation_id=change.record_id, **body.model_dump(exclude_unset=True)
     )
-    await handlers.change_organisation_details(command.commands, keys, cmd)
-    return await _respond(conn, core, keys, principal, response, organisation_id)
+    keys = change.core.keyring
+    return await change.run(
+        lambda: handlers.change_organisation_details(change.commands, keys, cmd)
+    )
 
 
 @router.post("/{organisation_id}/move", response_model=OrganisationRead)
-async def move_organisation(
-    organisation_id: uuid.UUID, body: OrganisationMove, principal: Staff, command: Command,
-    keys: Keys, conn: ReadConnection, core: Core, response: Response,
-) -> OrganisationRead:  # fmt: skip
+async def move_organisation(body: OrganisationMove, change: OrganisationChange) -> OrganisationRead:
     """Move an organisation to another place in the caller's places."""
-    views, _ = await _visible(conn, core, principal, organisation_id)
-    await place_in_scope(conn, views, principal, body.place_id, field="place_id")
-    await handlers.move_organisation(
-        command.commands,
-        handlers.MoveOrganisation(organisation_id=organisation_id, place_id=body.place_id),
-    )
-    return await _respond(conn, core, keys, principal, response, organisation_id)
+    cmd = handlers.MoveOrganisation(organisation_id=change.record_id, place_id=body.place_id)
+
+    async def move() -> None:
+        views = await Views.of(change.conn, change.core)
+        await place_in_scope(change.conn, views, change.principal, body.place_id, field="place_id")
+        await handlers.move_organisation(change.commands, cmd)
+
+    return await change.run(move)
 
 
 @router.post("/{organisation_id}/close", response_model=OrganisationRead)
 async def close_organisation(
-    organisation_id: uuid.UUID, body: OrganisationClose, principal: Staff, command: Command,
-    keys: Keys, conn: ReadConnection, core: Core, response: Response,
-) -> OrganisationRead:  # fmt: skip
+    body: OrganisationClose, change: OrganisationChange
+) -> OrganisationRead:
     """Record that an organisation closed; it stays on record and no longer changes."""
-    await _visible(conn, core, principal, organisation_id)
-    await handlers.close_organisation(
-        command.commands, handlers.CloseOrganisation(organisation_id=organisation_id, **dict(body))
-    )
-    return await _respond(conn, core, keys, principal, response, organisation_id)
+    cmd = handlers.CloseOrganisation(organisation_id=change.record_id, **dict(body))
+    return await change.run(lambda: handlers.close_organisation(change.commands, cmd))
 
 
 @router.delete("/{organisation_id}/contacts/{contact_id}", response_model=OrganisationRead)
 async def erase_contact(
-    organisation_id: uuid.UUID, contact_id: uuid.UUID, body: Erasure, principal: Admin,
-    command: Command, keys: Keys, conn: ReadConnection, core: Core, response: Response,
+    body: Erasure, change: AdminChange,
+    contact_id: Annotated[uuid.UUID, path_id("contact_id")],
 ) -> OrganisationRead:  # fmt: skip
     """Erase a contact person, current or former (crypto-shredding): their key is destroyed
     for good, and a contact written in clear before sealing is dropped from every read. Once
     is enough: erasing again changes nothing. An id the organisation never had is a 404."""
-    await _visible(conn, core, principal, organisation_id)
-    await handlers.erase_contact(
-        command.commands, keys,
-        handlers.EraseContact(
-            organisation_id=organisation_id, contact_id=contact_id,
-            legal_ground=body.legal_ground,
-        ),
-    )  # fmt: skip
-    return await _respond(conn, core, keys, principal, response, organisation_id)
+    cmd = handlers.EraseContact(
+        organisation_id=change.record_id, contact_id=contact_id, legal_ground=body.legal_ground
+    )
+    keys = change.core.keyring
+    return await change.run(lambda: handlers.erase_contact(change.commands, keys, cmd))
 
 
 _MASKS = {"contact_name": mask_name, "contact_phone": mask_phone, "reason": redact}

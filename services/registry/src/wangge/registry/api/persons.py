@@ -3,9 +3,8 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Annotated, Any
 
@@ -14,7 +13,6 @@ from pydantic import BaseModel, Field
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from wangge.events import DomainEvent
-from wangge.events.command import CommandRunner
 from wangge.events.sealing import Sealed
 from wangge.events.store import AppendResult
 from wangge.governance.erasure import Erasure
@@ -22,6 +20,7 @@ from wangge.governance.errors import Forbidden
 from wangge.governance.personal import PHONE_SCHEMA
 from wangge.registry.api.access import ADMINS, MANAGERS, STAFF, Reader, Staff, in_scope
 from wangge.registry.api.bounds import Moment, Page, Size
+from wangge.registry.api.changes import Change, answer, changes
 from wangge.registry.api.deps import Core, Keys, ReadConnection
 from wangge.registry.api.history import HistoryPage, stream_history
 from wangge.registry.api.people import PersonRead, place_in_scope, visible_person
@@ -41,7 +40,7 @@ from wangge.registry.handlers import persons as handlers
 from wangge.registry.handlers.persons import TooManyDisclosures
 from wangge.registry.projections import people
 from wangge.registry.projections.views import Views
-from wangge.service.auth import Principal, require
+from wangge.service.auth import Principal
 from wangge.service.commands import Command, set_etag
 from wangge.service.responses import problems
 
@@ -170,14 +169,10 @@ async def _dwelling_in_scope(
     await place_in_scope(conn, views, principal, dwelling_id, field="dwelling_id", what="dwelling")
 
 
-async def _respond(
-    conn: ReadConnection, core: Core, principal: Principal, response: Response,
-    person_id: uuid.UUID,
-) -> PersonRead:  # fmt: skip
-    await conn.rollback()  # a snapshot that sees the command's commit
-    person = await visible_person(conn, await Views.of(conn, core), principal, person_id)
-    set_etag(response, person.version)
-    return person
+async def _person(
+    conn: AsyncConnection, core: RegistryCore, principal: Principal, person_id: uuid.UUID
+) -> PersonRead:
+    return await visible_person(conn, await Views.of(conn, core), principal, person_id)
 
 
 def _person_id(result: AppendResult) -> uuid.UUID:
@@ -227,7 +222,7 @@ async def register_person(
         )
     person_id = _person_id(result)
     response.headers["Location"] = f"/persons/{person_id}"
-    return await _respond(conn, core, principal, response, person_id)
+    return await answer(_person, conn, core, principal, response, person_id)
 
 
 @router.get("", response_model=PersonPage)
@@ -310,48 +305,13 @@ async def read_personal_data(
 @router.delete("/{person_id}/personal-data", status_code=status.HTTP_200_OK)
 async def erase_personal_data(body: Erasure, change: AdminChange) -> PersonRead:
     """Erase a person's personal data (crypto-shredding): their key is destroyed for good."""
-    cmd = handlers.Erase(person_id=change.person_id, legal_ground=body.legal_ground)
+    cmd = handlers.Erase(person_id=change.record_id, legal_ground=body.legal_ground)
     return await change.run(lambda: handlers.erase(change.commands, change.core, cmd))
 
 
-@dataclass(frozen=True)
-class PersonChange:
-    """One command on a person in the caller's places, answered with the person as now read.
-
-    The person is looked up before the command runs, so a record outside the caller's places
-    is a 404 (see ``access``) whatever the command would have said.
-    """
-
-    person_id: uuid.UUID
-    principal: Principal
-    commands: CommandRunner
-    conn: AsyncConnection
-    core: RegistryCore
-    response: Response
-
-    async def run(self, action: Callable[[], Awaitable[object]]) -> PersonRead:
-        """Check the person is visible, run ``action``, answer the person (with its ETag)."""
-        views = await Views.of(self.conn, self.core)
-        await visible_person(self.conn, views, self.principal, self.person_id)
-        await action()
-        return await _respond(self.conn, self.core, self.principal, self.response, self.person_id)
-
-
-def _changes_by(*roles: str) -> Any:
-    allowed = Depends(require(*roles))
-
-    async def change(
-        person_id: uuid.UUID, *, principal: Principal = allowed, command: Command,
-        conn: ReadConnection, core: Core, response: Response,
-    ) -> PersonChange:  # fmt: skip
-        return PersonChange(person_id, principal, command.commands, conn, core, response)
-
-    return Depends(change)
-
-
-StaffChange = Annotated[PersonChange, _changes_by(*STAFF)]
-ManagerChange = Annotated[PersonChange, _changes_by(*MANAGERS)]
-AdminChange = Annotated[PersonChange, _changes_by(*ADMINS)]
+StaffChange = Annotated[Change[PersonRead], changes(_person, "person_id", *STAFF)]
+ManagerChange = Annotated[Change[PersonRead], changes(_person, "person_id", *MANAGERS)]
+AdminChange = Annotated[Change[PersonRead], changes(_person, "person_id", *ADMINS)]
 ERASABLE = problems(PersonalDataErasedError)
 
 
@@ -366,7 +326,7 @@ async def correct_details(body: PersonDetails, change: StaffChange, keys: Keys) 
     another action (read it again), and hiding the difference would hide nothing uniqueness
     does not already tell.
     """
-    cmd = handlers.CorrectPerson(person_id=change.person_id, **dict(body))
+    cmd = handlers.CorrectPerson(person_id=change.record_id, **dict(body))
 
     async def correct() -> None:
         async with _holder_named_in_scope(change.conn, change.core, change.principal):
@@ -378,7 +338,7 @@ async def correct_details(body: PersonDetails, change: StaffChange, keys: Keys) 
 @router.put("/{person_id}/residence-status", response_model=PersonRead, responses=ERASABLE)
 async def change_residence(body: ResidenceUpdate, change: StaffChange) -> PersonRead:
     """Record a new residence status (resident, floating, lodging, deceased)."""
-    cmd = handlers.ChangeResidence(person_id=change.person_id, **dict(body))
+    cmd = handlers.ChangeResidence(person_id=change.record_id, **dict(body))
     return await change.run(lambda: handlers.change_residence(change.commands, cmd))
 
 
@@ -386,7 +346,7 @@ async def change_residence(body: ResidenceUpdate, change: StaffChange) -> Person
 async def move_in(body: MoveInCreate, change: StaffChange, keys: Keys) -> PersonRead:
     """Record a move into a dwelling of the caller's places."""
     await _dwelling_in_scope(change.conn, change.core, change.principal, body.dwelling_id)
-    cmd = handlers.MoveIn(person_id=change.person_id, **dict(body))
+    cmd = handlers.MoveIn(person_id=change.record_id, **dict(body))
     return await change.run(lambda: handlers.move_in(change.commands, keys, cmd))
 
 
@@ -394,9 +354,9 @@ async def move_in(body: MoveInCreate, change: StaffChange, keys: Keys) -> Person
 async def move_out(body: MoveOutCreate, change: StaffChange, keys: Keys) -> PersonRead:
     """Record a move out of the subdistrict and where to; they leave their household too."""
     views = await Views.of(change.conn, change.core)
-    person = await visible_person(change.conn, views, change.principal, change.person_id)
+    person = await visible_person(change.conn, views, change.principal, change.record_id)
     cmd = handlers.MoveOut(
-        person_id=change.person_id, household_id=person.household_id, **dict(body)
+        person_id=change.record_id, household_id=person.household_id, **dict(body)
     )
     return await change.run(lambda: handlers.move_out(change.commands, keys, cmd))
 
@@ -405,21 +365,21 @@ async def move_out(body: MoveOutCreate, change: StaffChange, keys: Keys) -> Pers
 async def add_tie(body: TieCreate, change: StaffChange) -> PersonRead:
     """Record that a person owns, rents or lodges in a dwelling."""
     await _dwelling_in_scope(change.conn, change.core, change.principal, body.dwelling_id)
-    cmd = handlers.Relate(person_id=change.person_id, **dict(body))
+    cmd = handlers.Relate(person_id=change.record_id, **dict(body))
     return await change.run(lambda: handlers.relate(change.commands, cmd))
 
 
 @router.post("/{person_id}/dwelling-ties/end", response_model=PersonRead, responses=ERASABLE)
 async def end_tie(body: TieEnd, change: StaffChange) -> PersonRead:
     """Record the end of a tie to a dwelling."""
-    cmd = handlers.EndRelation(person_id=change.person_id, **dict(body))
+    cmd = handlers.EndRelation(person_id=change.record_id, **dict(body))
     return await change.run(lambda: handlers.end_relation(change.commands, cmd))
 
 
 @router.post("/{person_id}/tags", response_model=PersonRead, responses=ERASABLE)
 async def tag_person(body: TagCreate, change: StaffChange) -> PersonRead:
     """Tag a person as one of a special, key or vulnerable group, with source and period."""
-    cmd = handlers.Tag(person_id=change.person_id, **dict(body))
+    cmd = handlers.Tag(person_id=change.record_id, **dict(body))
     return await change.run(lambda: handlers.tag_person(change.commands, cmd))
 
 
@@ -433,7 +393,7 @@ async def end_tag(
     body: TagEnd, change: StaffChange, tag: Annotated[str, Depends(_path_tag)]
 ) -> PersonRead:
     """End a tag (the history keeps it)."""
-    cmd = handlers.Untag(person_id=change.person_id, tag=tag, **dict(body))
+    cmd = handlers.Untag(person_id=change.record_id, tag=tag, **dict(body))
     return await change.run(lambda: handlers.untag_person(change.commands, cmd))
 
 
@@ -442,14 +402,14 @@ async def merge_person(body: MergeCreate, change: ManagerChange) -> PersonRead:
     """Mark this record as a duplicate of another person (undo with /unmerge)."""
     views = await Views.of(change.conn, change.core)
     await visible_person(change.conn, views, change.principal, body.into_person_id)
-    cmd = handlers.Merge(person_id=change.person_id, into_person_id=body.into_person_id)
+    cmd = handlers.Merge(person_id=change.record_id, into_person_id=body.into_person_id)
     return await change.run(lambda: handlers.merge(change.commands, cmd))
 
 
 @router.post("/{person_id}/unmerge", response_model=PersonRead)
 async def unmerge_person(change: ManagerChange) -> PersonRead:
     """Undo a merge."""
-    cmd = handlers.Unmerge(person_id=change.person_id)
+    cmd = handlers.Unmerge(person_id=change.record_id)
     return await change.run(lambda: handlers.unmerge(change.commands, cmd))
 
 

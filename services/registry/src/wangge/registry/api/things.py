@@ -9,8 +9,9 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Response, status
 from pydantic import BaseModel, Field
 
-from wangge.registry.api.access import Reader, Staff, ensure_visible
+from wangge.registry.api.access import STAFF, Reader, Staff, ensure_visible
 from wangge.registry.api.bounds import Page, Size
+from wangge.registry.api.changes import Change, answer, changes
 from wangge.registry.api.deps import Core, ReadConnection
 from wangge.registry.api.history import HistoryPage, stream_history
 from wangge.registry.api.organisations import visible_organisation
@@ -122,14 +123,7 @@ async def detail(
     )
 
 
-async def _respond(
-    conn: ReadConnection, core: Core, principal: Principal, response: Response,
-    thing_id: uuid.UUID,
-) -> ThingDetail:  # fmt: skip
-    await conn.rollback()  # a snapshot that sees the command's commit
-    result = await detail(conn, core, principal, thing_id)
-    set_etag(response, result.version)
-    return result
+ThingChange = Annotated[Change[ThingDetail], changes(detail, "thing_id", *STAFF)]
 
 
 @router.post("", status_code=status.HTTP_201_CREATED, response_model=ThingDetail)
@@ -148,7 +142,7 @@ async def register_thing(
     result = await handlers.register_thing(command.commands, handlers.RegisterThing(**dict(body)))
     thing_id = uuid.UUID(result.stream_id.removeprefix("thing-"))
     response.headers["Location"] = f"/things/{thing_id}"
-    return await _respond(conn, core, principal, response, thing_id)
+    return await answer(detail, conn, core, principal, response, thing_id)
 
 
 @router.get("", response_model=ThingPage)
@@ -189,42 +183,24 @@ async def read_thing(
 
 
 @router.post("/{thing_id}/inspections", response_model=ThingDetail)
-async def inspect_thing(
-    thing_id: uuid.UUID, body: InspectionCreate, principal: Staff, command: Command,
-    conn: ReadConnection, core: Core, response: Response,
-) -> ThingDetail:  # fmt: skip
+async def inspect_thing(body: InspectionCreate, change: ThingChange) -> ThingDetail:
     """Record an inspection; for a hazard point, with its reassessed risk."""
-    await detail(conn, core, principal, thing_id)
-    await handlers.inspect_thing(
-        command.commands, handlers.InspectThing(thing_id=thing_id, **dict(body))
-    )
-    return await _respond(conn, core, principal, response, thing_id)
+    cmd = handlers.InspectThing(thing_id=change.record_id, **dict(body))
+    return await change.run(lambda: handlers.inspect_thing(change.commands, cmd))
 
 
 @router.post("/{thing_id}/resolve", response_model=ThingDetail)
-async def resolve_hazard(
-    thing_id: uuid.UUID, body: HazardResolution, principal: Staff, command: Command,
-    conn: ReadConnection, core: Core, response: Response,
-) -> ThingDetail:  # fmt: skip
+async def resolve_hazard(body: HazardResolution, change: ThingChange) -> ThingDetail:
     """Record that a hazard point was dealt with; it is not inspected again."""
-    await detail(conn, core, principal, thing_id)
-    await handlers.resolve_hazard(
-        command.commands, handlers.ResolveHazard(thing_id=thing_id, **dict(body))
-    )
-    return await _respond(conn, core, principal, response, thing_id)
+    cmd = handlers.ResolveHazard(thing_id=change.record_id, **dict(body))
+    return await change.run(lambda: handlers.resolve_hazard(change.commands, cmd))
 
 
 @router.post("/{thing_id}/remove", response_model=ThingDetail)
-async def remove_thing(
-    thing_id: uuid.UUID, body: ThingRemoval, principal: Staff, command: Command,
-    conn: ReadConnection, core: Core, response: Response,
-) -> ThingDetail:  # fmt: skip
+async def remove_thing(body: ThingRemoval, change: ThingChange) -> ThingDetail:
     """Record that a thing is gone; it stays on record with its inspections."""
-    await detail(conn, core, principal, thing_id)
-    await handlers.remove_thing(
-        command.commands, handlers.RemoveThing(thing_id=thing_id, **dict(body))
-    )
-    return await _respond(conn, core, principal, response, thing_id)
+    cmd = handlers.RemoveThing(thing_id=change.record_id, **dict(body))
+    return await change.run(lambda: handlers.remove_thing(change.commands, cmd))
 
 
 @router.get("/{thing_id}/history", response_model=HistoryPage)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import date
+from typing import Annotated
 
 from fastapi import APIRouter, Response, status
 from pydantic import BaseModel, Field
@@ -11,11 +12,13 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from wangge.governance.errors import NotFound
 from wangge.governance.personal import PHONE_SCHEMA
-from wangge.registry.api.access import Manager, Staff
+from wangge.registry.api.access import MANAGERS, Manager, Staff
 from wangge.registry.api.bounds import Page, Size
+from wangge.registry.api.changes import Change, answer, changes
 from wangge.registry.api.deps import Core, ReadConnection, tables
 from wangge.registry.api.history import HistoryPage, stream_history
 from wangge.registry.api.people import place_in_scope
+from wangge.registry.bootstrap import RegistryCore
 from wangge.registry.domain import workers
 from wangge.registry.domain.identity import normalise_phone
 from wangge.registry.handlers import workers as handlers
@@ -122,27 +125,29 @@ async def _reads(
     return items, total
 
 
-async def _one(
-    conn: AsyncConnection, core: Core, principal: Principal, worker_id: uuid.UUID,
+async def _worker(
+    conn: AsyncConnection, core: RegistryCore, principal: Principal, worker_id: uuid.UUID
+) -> WorkerRead:
+    items, _ = await _reads(conn, core, principal, worker_id=worker_id)
+    if items:
+        return items[0]
+    # a worker who left has no grids: staff of the subdistrict still find them
+    row = await worker(conn, await tables(conn, core, Activity.name), worker_id)
+    if row is None or not principal.has_any(["subdistrict_admin"]):
+        raise NotFound(f"no grid worker {worker_id}")
+    return WorkerRead.model_validate({**row._mapping, "grids": []})
+
+
+async def _shown(
+    conn: AsyncConnection, core: RegistryCore, principal: Principal, worker_id: uuid.UUID,
     response: Response,
 ) -> WorkerRead:  # fmt: skip
-    items, _ = await _reads(conn, core, principal, worker_id=worker_id)
-    if not items:
-        # a worker who left has no grids: staff of the subdistrict still find them
-        row = await worker(conn, await tables(conn, core, Activity.name), worker_id)
-        if row is None or not principal.has_any(["subdistrict_admin"]):
-            raise NotFound(f"no grid worker {worker_id}")
-        items = [WorkerRead.model_validate({**row._mapping, "grids": []})]
-    set_etag(response, items[0].version)
-    return items[0]
+    found = await _worker(conn, core, principal, worker_id)
+    set_etag(response, found.version)
+    return found
 
 
-async def _respond(
-    conn: ReadConnection, core: Core, principal: Principal, response: Response,
-    worker_id: uuid.UUID,
-) -> WorkerRead:  # fmt: skip
-    await conn.rollback()  # a snapshot that sees the command's commit
-    return await _one(conn, core, principal, worker_id, response)
+WorkerChange = Annotated[Change[WorkerRead], changes(_worker, "worker_id", *MANAGERS)]
 
 
 @router.post("", status_code=status.HTTP_201_CREATED, response_model=WorkerRead)
@@ -158,7 +163,7 @@ async def appoint_worker(
     )
     worker_id = uuid.UUID(result.stream_id.removeprefix("worker-"))
     response.headers["Location"] = f"/workers/{worker_id}"
-    return await _respond(conn, core, principal, response, worker_id)
+    return await answer(_worker, conn, core, principal, response, worker_id)
 
 
 @router.get("", response_model=WorkerPage)
@@ -181,32 +186,26 @@ async def read_worker(
     response: Response,
 ) -> WorkerRead:  # fmt: skip
     """A grid worker whose grids lie in the caller's places."""
-    return await _one(conn, core, principal, worker_id, response)
+    return await _shown(conn, core, principal, worker_id, response)
 
 
 @router.put("/{worker_id}/grids", response_model=WorkerRead)
-async def reassign_worker(
-    worker_id: uuid.UUID, body: WorkerGrids, principal: Manager, command: Command,
-    conn: ReadConnection, core: Core, response: Response,
-) -> WorkerRead:  # fmt: skip
+async def reassign_worker(body: WorkerGrids, change: WorkerChange) -> WorkerRead:
     """Give a grid worker a new set of grids (reassignment)."""
-    await _one(conn, core, principal, worker_id, response)
-    await _grids_in_scope(conn, core, principal, body.grid_ids)
-    await handlers.reassign(
-        command.commands, handlers.ReassignWorker(worker_id=worker_id, **dict(body))
-    )
-    return await _respond(conn, core, principal, response, worker_id)
+    cmd = handlers.ReassignWorker(worker_id=change.record_id, **dict(body))
+
+    async def reassign() -> None:
+        await _grids_in_scope(change.conn, change.core, change.principal, body.grid_ids)
+        await handlers.reassign(change.commands, cmd)
+
+    return await change.run(reassign)
 
 
 @router.post("/{worker_id}/leave", response_model=WorkerRead)
-async def worker_leaves(
-    worker_id: uuid.UUID, body: WorkerLeave, principal: Manager, command: Command,
-    conn: ReadConnection, core: Core, response: Response,
-) -> WorkerRead:  # fmt: skip
+async def worker_leaves(body: WorkerLeave, change: WorkerChange) -> WorkerRead:
     """Record a grid worker leaving; their grids are free for someone else."""
-    await _one(conn, core, principal, worker_id, response)
-    await handlers.leave(command.commands, handlers.WorkerLeaves(worker_id=worker_id, **dict(body)))
-    return await _respond(conn, core, principal, response, worker_id)
+    cmd = handlers.WorkerLeaves(worker_id=change.record_id, **dict(body))
+    return await change.run(lambda: handlers.leave(change.commands, cmd))
 
 
 @router.get("/{worker_id}/history", response_model=HistoryPage)
@@ -215,5 +214,5 @@ async def worker_history(
     response: Response,
 ) -> HistoryPage:  # fmt: skip
     """Every appointment change of a grid worker."""
-    await _one(conn, core, principal, worker_id, response)
+    await _shown(conn, core, principal, worker_id, response)
     return await stream_history(core.store, workers.stream_id(worker_id))
