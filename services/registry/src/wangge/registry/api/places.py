@@ -9,13 +9,16 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query, Response, status
 from geojson_pydantic import MultiPolygon, Polygon
 from pydantic import BaseModel, Field
+from sqlalchemy.ext.asyncio import AsyncConnection
 
 from wangge.events.store import AppendResult
 from wangge.governance.errors import DomainError, Forbidden, NotFound
-from wangge.registry.api.access import Manager, Reader, Staff, ensure_visible
+from wangge.registry.api.access import MANAGERS, STAFF, Reader, Staff, ensure_visible
 from wangge.registry.api.bounds import Page, Size
+from wangge.registry.api.changes import Change, changes
 from wangge.registry.api.deps import Core, ReadConnection, tables
 from wangge.registry.api.history import HistoryPage, stream_history
+from wangge.registry.bootstrap import RegistryCore
 from wangge.registry.domain import places
 from wangge.registry.domain.places import DwellingUsage, PlaceKind
 from wangge.registry.handlers import places as handlers
@@ -224,62 +227,44 @@ async def grid_on_date(
     return GridOnDate(place_id=place_id, on=on, grid_id=grid)
 
 
-@router.patch("/{place_id}", response_model=PlaceRead)
-async def rename_place(
-    place_id: uuid.UUID,
-    body: PlaceRename,
-    principal: Staff,
-    command: Command,
-    conn: ReadConnection,
-    core: Core,
-    response: Response,
+async def _place(
+    conn: AsyncConnection, core: RegistryCore, principal: Principal, place_id: uuid.UUID
 ) -> PlaceRead:
+    return _read(await _visible(conn, core, principal, place_id))
+
+
+StaffChange = Annotated[Change[PlaceRead], changes(_place, "place_id", *STAFF)]
+ManagerChange = Annotated[Change[PlaceRead], changes(_place, "place_id", *MANAGERS)]
+
+
+@router.patch("/{place_id}", response_model=PlaceRead)
+async def rename_place(body: PlaceRename, change: StaffChange) -> PlaceRead:
     """Rename a place (send If-Match with the version you read)."""
-    row = await _visible(conn, core, principal, place_id)
-    _may_keep(principal, PlaceKind(row.kind))
-    await handlers.rename_place(
-        command.commands, handlers.RenamePlace(place_id=place_id, name=body.name)
-    )
-    return await _respond(conn, core, response, place_id)
+    place = await _place(change.conn, change.core, change.principal, change.record_id)
+    _may_keep(change.principal, place.kind)
+    cmd = handlers.RenamePlace(place_id=change.record_id, name=body.name)
+    return await change.run(lambda: handlers.rename_place(change.commands, cmd))
 
 
 @router.post("/{place_id}/regrid", response_model=PlaceRead)
-async def regrid_building(
-    place_id: uuid.UUID,
-    body: PlaceRegrid,
-    principal: Manager,
-    command: Command,
-    conn: ReadConnection,
-    core: Core,
-    response: Response,
-) -> PlaceRead:
+async def regrid_building(body: PlaceRegrid, change: ManagerChange) -> PlaceRead:
     """Move a building, with its units and dwellings, to another grid the caller keeps."""
-    await _visible(conn, core, principal, place_id)
-    grid = await _row(conn, core, body.to_grid_id)
-    if grid is None or not principal.covers(grid.scope):
-        raise NotFound(f"no place {body.to_grid_id}", field="to_grid_id")
-    await handlers.regrid_building(
-        command.commands, handlers.RegridBuilding(place_id=place_id, to_grid_id=body.to_grid_id)
-    )
-    return await _respond(conn, core, response, place_id)
+    cmd = handlers.RegridBuilding(place_id=change.record_id, to_grid_id=body.to_grid_id)
+
+    async def regrid() -> None:
+        grid = await _row(change.conn, change.core, body.to_grid_id)
+        if grid is None or not change.principal.covers(grid.scope):
+            raise NotFound(f"no place {body.to_grid_id}", field="to_grid_id")
+        await handlers.regrid_building(change.commands, cmd)
+
+    return await change.run(regrid)
 
 
 @router.put("/{place_id}/usage", response_model=PlaceRead)
-async def change_dwelling_usage(
-    place_id: uuid.UUID,
-    body: DwellingUsageUpdate,
-    principal: Staff,
-    command: Command,
-    conn: ReadConnection,
-    core: Core,
-    response: Response,
-) -> PlaceRead:
+async def change_dwelling_usage(body: DwellingUsageUpdate, change: StaffChange) -> PlaceRead:
     """Record how a dwelling is used now."""
-    await _visible(conn, core, principal, place_id)
-    await handlers.change_dwelling_usage(
-        command.commands, handlers.ChangeDwellingUsage(place_id=place_id, usage=body.usage)
-    )
-    return await _respond(conn, core, response, place_id)
+    cmd = handlers.ChangeDwellingUsage(place_id=change.record_id, usage=body.usage)
+    return await change.run(lambda: handlers.change_dwelling_usage(change.commands, cmd))
 
 
 def _place_id(result: AppendResult) -> uuid.UUID:
