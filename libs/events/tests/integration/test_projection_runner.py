@@ -26,7 +26,11 @@ STREAMS = 12
 EVENTS_EACH = 15
 
 
-async def _fill(store: EventStore) -> list[str]:
+async def _filled(engine: AsyncEngine) -> tuple[EventStore, list[str]]:
+    """A sample store holding :data:`STREAMS` counters of :data:`EVENTS_EACH` rounds, and their
+    streams."""
+    store = open_store(engine, service="sample", catalogue=catalogue)
+    await store.create_schema()
     streams = [f"counter-{uuid.uuid4()}" for _ in range(STREAMS)]
     for round_ in range(EVENTS_EACH):
         for sid in streams:
@@ -36,7 +40,7 @@ async def _fill(store: EventStore) -> list[str]:
             if round_ == 3:
                 events.append(MemberAdded(person="p", relationship="head"))  # not handled
             await store.append(sid, events, expected_version=None)
-    return streams
+    return store, streams
 
 
 async def _drain(runner: ProjectionRunner) -> None:
@@ -44,38 +48,38 @@ async def _drain(runner: ProjectionRunner) -> None:
         pass
 
 
+async def _started(
+    projection: CountsProjection, engine: AsyncEngine, store: EventStore, batch_size: int
+) -> ProjectionRunner:
+    """A started runner that reads the store in batches of ``batch_size``, never waiting."""
+    runner = ProjectionRunner(
+        projection, engine=engine, source=StoreSource(store, idle_seconds=0), batch_size=batch_size
+    )
+    await runner.start()
+    return runner
+
+
 async def test_a_crash_mid_batch_leaves_the_same_model_as_one_clean_pass(
     engine: AsyncEngine,
 ) -> None:
-    store = open_store(engine, service="sample", catalogue=catalogue)
-    await store.create_schema()
-    await _fill(store)
+    store, _ = await _filled(engine)
 
     clean = CountsProjection(f"clean_{uuid.uuid4().hex[:8]}")
-    clean_runner = ProjectionRunner(
-        clean, engine=engine, source=StoreSource(store, idle_seconds=0), batch_size=40
-    )
-    await clean_runner.start()
+    clean_runner = await _started(clean, engine, store, 40)
     await _drain(clean_runner)
     expected = await clean.snapshot(engine)
     assert sum(applied for applied, _ in expected.values()) == STREAMS * EVENTS_EACH
 
     name = f"crashy_{uuid.uuid4().hex[:8]}"
     crashing = CountsProjection(name, crash_after=97)  # dies in the middle of the third batch
-    runner = ProjectionRunner(
-        crashing, engine=engine, source=StoreSource(store, idle_seconds=0), batch_size=40
-    )
-    await runner.start()
+    runner = await _started(crashing, engine, store, 40)
     with pytest.raises(Crash):
         await _drain(runner)
     half_done = await crashing.snapshot(engine)
     assert 0 < sum(applied for applied, _ in half_done.values()) < STREAMS * EVENTS_EACH
 
     restarted = CountsProjection(name)
-    runner = ProjectionRunner(
-        restarted, engine=engine, source=StoreSource(store, idle_seconds=0), batch_size=40
-    )
-    await runner.start()
+    runner = await _started(restarted, engine, store, 40)
     await _drain(runner)
     assert await restarted.snapshot(engine) == expected
     assert restarted.calls == STREAMS * EVENTS_EACH - sum(a for a, _ in half_done.values())
@@ -83,14 +87,9 @@ async def test_a_crash_mid_batch_leaves_the_same_model_as_one_clean_pass(
 
 
 async def test_a_rebuild_replays_into_fresh_tables_and_swaps(engine: AsyncEngine) -> None:
-    store = open_store(engine, service="sample", catalogue=catalogue)
-    await store.create_schema()
-    streams = await _fill(store)
+    store, streams = await _filled(engine)
     projection = CountsProjection(f"rebuilt_{uuid.uuid4().hex[:8]}")
-    runner = ProjectionRunner(
-        projection, engine=engine, source=StoreSource(store, idle_seconds=0), batch_size=64
-    )
-    await runner.start()
+    runner = await _started(projection, engine, store, 64)
     await _drain(runner)
     before = await projection.snapshot(engine)
     old_table = projection.tables(1)["counts"]
@@ -112,9 +111,7 @@ async def test_a_rebuild_replays_into_fresh_tables_and_swaps(engine: AsyncEngine
 
 
 async def test_a_runner_follows_a_rebuild_made_by_another_process(engine: AsyncEngine) -> None:
-    store = open_store(engine, service="sample", catalogue=catalogue)
-    await store.create_schema()
-    streams = await _fill(store)
+    store, streams = await _filled(engine)
     name = f"followed_{uuid.uuid4().hex[:8]}"
     # two runners of one projection, as two service processes would run it
     here = ProjectionRunner(CountsProjection(name), engine=engine, source=StoreSource(store))
@@ -141,9 +138,7 @@ async def test_a_runner_follows_a_rebuild_made_by_another_process(engine: AsyncE
 async def test_two_processes_running_a_projection_from_the_table_apply_each_event_once(
     engine: AsyncEngine,
 ) -> None:
-    store = open_store(engine, service="sample", catalogue=catalogue)
-    await store.create_schema()
-    streams = await _fill(store)
+    store, streams = await _filled(engine)
     name = f"shared_{uuid.uuid4().hex[:8]}"
     runners = [
         ProjectionRunner(
@@ -179,9 +174,7 @@ class WiderCounts(CountsProjection):
 async def test_a_projection_whose_tables_changed_shape_starts_a_fresh_generation(
     engine: AsyncEngine,
 ) -> None:
-    store = open_store(engine, service="sample", catalogue=catalogue)
-    await store.create_schema()
-    streams = await _fill(store)
+    store, streams = await _filled(engine)
     name = f"shape_{uuid.uuid4().hex[:8]}"
     old = ProjectionRunner(CountsProjection(name), engine=engine, source=StoreSource(store))
     await old.start()

@@ -32,7 +32,7 @@ _HEADER_DOCS = {
     "ce_causationid": "id of the command or event that caused this one",
     "content-type": "application/json",
 }
-_REQUIRED_HEADERS = [
+REQUIRED_HEADERS = [
     "ce_specversion",
     "ce_id",
     "ce_source",
@@ -43,6 +43,7 @@ _REQUIRED_HEADERS = [
     "ce_sequence",
     "content-type",
 ]
+"""The headers every published event carries (AsyncAPI: required)."""
 
 
 ENTRY_POINTS = "wangge.events"
@@ -103,7 +104,7 @@ def asyncapi(catalogue: Catalogue, *, version: str = "1.0.0") -> JsonSchema:
                 "contentType": "application/json",
                 "headers": {
                     "type": "object",
-                    "required": _REQUIRED_HEADERS,
+                    "required": REQUIRED_HEADERS,
                     "properties": {
                         name: {"type": "string", "description": doc}
                         for name, doc in _HEADER_DOCS.items()

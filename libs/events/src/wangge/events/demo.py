@@ -96,24 +96,22 @@ class GridSummary(Projection):
     @handles(HouseholdRegistered)
     async def on_household(self, ctx: ApplyContext, event: RecordedEvent) -> None:
         assert isinstance(event.data, HouseholdRegistered)
-        grids = ctx.tables["grids"]
-        await ctx.conn.execute(
-            sa.update(grids)
-            .where(grids.c.grid_code == event.data.grid_code)
-            .values(
-                households=grids.c.households + 1, residents=grids.c.residents + event.data.members
-            )
-        )
+        await _add(ctx, event.data.grid_code, households=1, residents=event.data.members)
 
     @handles(VisitRecorded)
     async def on_visit(self, ctx: ApplyContext, event: RecordedEvent) -> None:
         assert isinstance(event.data, VisitRecorded)
-        grids = ctx.tables["grids"]
-        await ctx.conn.execute(
-            sa.update(grids)
-            .where(grids.c.grid_code == event.data.grid_code)
-            .values(visits=grids.c.visits + 1)
-        )
+        await _add(ctx, event.data.grid_code, visits=1)
+
+
+async def _add(ctx: ApplyContext, grid_code: str, **counts: int) -> None:
+    """Add ``counts`` to a grid's row."""
+    grids = ctx.tables["grids"]
+    await ctx.conn.execute(
+        sa.update(grids)
+        .where(grids.c.grid_code == grid_code)
+        .values({grids.c[name]: grids.c[name] + n for name, n in counts.items()})
+    )
 
 
 async def seed(store: EventStore, rng: random.Random) -> list[tuple[str, str]]:
