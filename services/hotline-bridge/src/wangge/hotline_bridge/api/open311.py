@@ -246,9 +246,7 @@ async def post_request(request: Request, fmt: str, core: Core) -> Response:
 async def token(token: str, fmt: str, core: Core) -> Response:
     """Requests are taken in at once: a token is the request's own id."""
     fmt = _format(fmt)
-    rows = await _requests(core, ids=[token])
-    if not rows:
-        raise Open311Error(404, f"no token {token}", fmt)
+    await _one_request(core, token, fmt, "token")
     return _render(
         fmt, "service_requests", "request", [{"service_request_id": token, "token": token}]
     )
@@ -266,6 +264,16 @@ def _datetime(text: str | None, name: str, fmt: str) -> datetime | None:
     if not EARLIEST <= moment < LATEST:
         raise Open311Error(400, f"{name}: a time from {EARLIEST:%Y} to {LATEST:%Y}", fmt)
     return moment
+
+
+async def _one_request(
+    core: HotlineCore, request_id: str, fmt: str, what: str
+) -> list[dict[str, Any]]:
+    """The request ``request_id`` names, as a list of one; none is a 404 naming it ``what``."""
+    rows = await _requests(core, ids=[request_id])
+    if not rows:
+        raise Open311Error(404, f"no {what} {request_id}", fmt)
+    return rows
 
 
 async def _requests(
@@ -356,7 +364,5 @@ async def get_requests(request: Request, fmt: str, core: Core) -> Response:
 async def get_request(service_request_id: str, fmt: str, core: Core) -> Response:
     """One request (a list of one, as the specification has it)."""
     fmt = _format(fmt)
-    rows = await _requests(core, ids=[service_request_id])
-    if not rows:
-        raise Open311Error(404, f"no service request {service_request_id}", fmt)
+    rows = await _one_request(core, service_request_id, fmt, "service request")
     return _render(fmt, "service_requests", "request", rows)
