@@ -53,6 +53,12 @@ async def _erase(hotline: Hotline, ticket_id: str, *, role: str = "subdistrict_a
     )  # fmt: skip
 
 
+async def _erase_phone(hotline: Hotline, phone: str, headers: dict[str, str]) -> Any:
+    return await hotline.client.post(
+        "/callers/erasure", json={**ERASURE, "phone": phone}, headers=headers
+    )
+
+
 async def test_a_phone_typed_in_the_content_leaves_no_trace_in_the_event_rows(
     hotline: Hotline,
 ) -> None:
@@ -139,10 +145,7 @@ async def test_erasing_by_phone_erases_every_ticket_of_that_caller_and_no_other(
     ]
     other = (await push(hotline, ticket(caller={"name": "张三", "phone": "13612345678"}))).json()
     admin = hotline.as_("subdistrict_admin", places=["320111001"])
-    erased = await hotline.client.post(
-        "/callers/erasure", json={**ERASURE, "phone": f"{phone[:3]}-{phone[3:7]}-{phone[7:]}"},
-        headers=admin,
-    )  # fmt: skip
+    erased = await _erase_phone(hotline, f"{phone[:3]}-{phone[3:7]}-{phone[7:]}", admin)
     assert erased.status_code == 200, erased.text
     ids = sorted(view["ticket_id"] for view in mine)
     assert erased.json() == {"erased": 2, "ticket_ids": ids}
@@ -152,22 +155,15 @@ async def test_erasing_by_phone_erases_every_ticket_of_that_caller_and_no_other(
     kept = await hotline.client.get(f"/tickets/{other['ticket_id']}", headers=admin)
     assert kept.json()["caller_erased"] is False
     assert kept.json()["caller_phone_masked"] == "136****5678"
-    again = await hotline.client.post(
-        "/callers/erasure", json={**ERASURE, "phone": phone}, headers=admin
-    )
-    nobody = await hotline.client.post(
-        "/callers/erasure", json={**ERASURE, "phone": "13500000000"},
-        headers=hotline.as_("hotline_system"),
-    )  # fmt: skip
+    again = await _erase_phone(hotline, phone, admin)
+    nobody = await _erase_phone(hotline, "13500000000", hotline.as_("hotline_system"))
     # the same answer for a erased_ticket erased before and one nobody called from
     assert again.status_code == nobody.status_code == 200
     assert again.json() == nobody.json() == {"erased": 0, "ticket_ids": []}
     for view in mine:
         events = await hotline.store.read_stream(stream_id(uuid.UUID(view["ticket_id"])))
         assert sum(isinstance(e.data, CallerErased) for e in events) == 1
-    not_a_phone = await hotline.client.post(
-        "/callers/erasure", json={**ERASURE, "phone": "12345"}, headers=admin
-    )
+    not_a_phone = await _erase_phone(hotline, "12345", admin)
     assert not_a_phone.status_code == 422
     assert "phone" in [e["field"] for e in not_a_phone.json()["errors"]]
 

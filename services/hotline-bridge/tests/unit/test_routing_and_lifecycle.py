@@ -91,28 +91,26 @@ def test_an_extension_is_asked_before_the_deadline_and_approval_moves_it() -> No
     assert (ticket.deadline, ticket.extension_until) == (later, None)
 
 
-def test_an_unsatisfied_follow_up_reopens_and_a_satisfied_one_closes() -> None:
-    ticket = handled(received())
-    ticket = run(ticket, tickets.reply(ticket, text="done", solved=True, at_source=True, version=3))
-    redo = NOW + timedelta(days=3)
+def replied_and_followed_up(
+    ticket: tickets.Ticket, satisfaction: Satisfaction, *, redo: datetime, version: int
+) -> tickets.Ticket:
     ticket = run(
-        ticket,
-        tickets.follow_up(
-            ticket, satisfaction=Satisfaction.UNSATISFIED, resolved=True, note=None,
-            redo_deadline=redo,
-        ),
-    )  # fmt: skip
-    assert (ticket.status, ticket.deadline) == (Status.REOPENED, redo)
-    ticket = run(
-        ticket, tickets.reply(ticket, text="redone", solved=True, at_source=True, version=6)
+        ticket, tickets.reply(ticket, text="done", solved=True, at_source=True, version=version)
     )
-    ticket = run(
+    return run(
         ticket,
         tickets.follow_up(
-            ticket, satisfaction=Satisfaction.BASICALLY_SATISFIED, resolved=True, note=None,
-            redo_deadline=redo,
+            ticket, satisfaction=satisfaction, resolved=True, note=None, redo_deadline=redo
         ),
-    )  # fmt: skip
+    )
+
+
+def test_an_unsatisfied_follow_up_reopens_and_a_satisfied_one_closes() -> None:
+    redo = NOW + timedelta(days=3)
+    ticket = handled(received())
+    ticket = replied_and_followed_up(ticket, Satisfaction.UNSATISFIED, redo=redo, version=3)
+    assert (ticket.status, ticket.deadline) == (Status.REOPENED, redo)
+    ticket = replied_and_followed_up(ticket, Satisfaction.BASICALLY_SATISFIED, redo=redo, version=6)
     assert ticket.status == Status.CLOSED
 
 
