@@ -10,6 +10,8 @@ from aiokafka import AIOKafkaConsumer, ConsumerRecord
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from wangge.events.kafka import ensure_topics
+from wangge.events.projection import Projection, ProjectionRunner
+from wangge.events.sources import KafkaSource
 from wangge.events.store import EventStore, PostgresEventStore
 
 from events_samples import Counted, catalogue
@@ -63,3 +65,30 @@ async def fill_counters(store: EventStore, *, streams: int, rounds: int) -> list
         for sid in ids:
             await store.append(sid, [Counted(n=n)], expected_version=None)
     return ids
+
+
+async def counters_for_a_topic(
+    engine: AsyncEngine, bootstrap: str, *, partitions: int, streams: int, rounds: int
+) -> tuple[PostgresEventStore, str, list[str]]:
+    """A sample store holding ``streams`` counters of ``rounds`` events each (their stream ids
+    come last), and a fresh topic of ``partitions`` to relay them to."""
+    store = await sample_store(engine)
+    topic = await new_topic(bootstrap, partitions=partitions)
+    return store, topic, await fill_counters(store, streams=streams, rounds=rounds)
+
+
+def topic_runner(
+    projection: Projection,
+    engine: AsyncEngine,
+    bootstrap: str,
+    topic: str,
+    group_id: str,
+    batch_size: int = 500,
+) -> ProjectionRunner:
+    """A runner of ``projection`` that reads ``topic`` as a member of ``group_id``."""
+    return ProjectionRunner(
+        projection,
+        engine=engine,
+        batch_size=batch_size,
+        source=KafkaSource(bootstrap, [topic], group_id=group_id),
+    )

@@ -20,12 +20,12 @@ from wangge.events.envelope import START
 from wangge.events.kafka import ensure_topics
 from wangge.events.projection import ProjectionRunner
 from wangge.events.relay import OutboxRelay
-from wangge.events.sources import KafkaSource, StoreSource
+from wangge.events.sources import StoreSource
 from wangge.events.store import PostgresEventStore
 
 from events_projections import CountsProjection, Crash
 from events_samples import Counted, catalogue
-from kafka_support import fill_counters, new_topic, sample_store
+from kafka_support import counters_for_a_topic, topic_runner
 
 pytestmark = [pytest.mark.postgres, pytest.mark.kafka]
 
@@ -59,9 +59,9 @@ async def _published(
 ) -> tuple[PostgresEventStore, str, int, OutboxRelay]:
     """Eight counters of ``rounds`` events each, published to a new topic of four partitions:
     the store, the topic, how many events, and the relay that published them."""
-    store = await sample_store(pg_engine)
-    topic = await new_topic(kafka_bootstrap, partitions=4)
-    streams = await fill_counters(store, streams=8, rounds=rounds)
+    store, topic, streams = await counters_for_a_topic(
+        pg_engine, kafka_bootstrap, partitions=4, streams=8, rounds=rounds
+    )
     total = len(streams) * rounds
     relay = OutboxRelay(store, bootstrap_servers=kafka_bootstrap, topic=topic)
     await _publish_all(relay, total)
@@ -91,12 +91,7 @@ async def test_resent_events_and_a_crash_leave_the_same_model_as_one_clean_pass(
     name = f"kafka_{uuid.uuid4().hex[:8]}"
     group = f"wangge.projection.{name}"
     crashing = CountsProjection(name, crash_after=total // 2)
-    runner = ProjectionRunner(
-        crashing,
-        engine=pg_engine,
-        batch_size=25,
-        source=KafkaSource(kafka_bootstrap, [topic], group_id=group),
-    )
+    runner = topic_runner(crashing, pg_engine, kafka_bootstrap, topic, group, batch_size=25)
     await runner.start()
     with pytest.raises(Crash):
         await _drain(runner, total)
@@ -106,11 +101,8 @@ async def test_resent_events_and_a_crash_leave_the_same_model_as_one_clean_pass(
     # may join a group of its own; that keeps this test about the runner, not about how soon the
     # broker notices the crashed member has left (the kill test covers a same-group restart).
     restarted = CountsProjection(name)
-    runner = ProjectionRunner(
-        restarted,
-        engine=pg_engine,
-        batch_size=25,
-        source=KafkaSource(kafka_bootstrap, [topic], group_id=f"{group}.after-crash"),
+    runner = topic_runner(
+        restarted, pg_engine, kafka_bootstrap, topic, f"{group}.after-crash", batch_size=25
     )
     await runner.start()
     try:
@@ -136,11 +128,7 @@ async def test_one_trace_runs_from_the_append_to_the_projection_handler(
 
     await _publish_all(OutboxRelay(store, bootstrap_servers=kafka_bootstrap, topic=topic), 1)
     projection = CountsProjection(f"traced_{uuid.uuid4().hex[:8]}")
-    runner = ProjectionRunner(
-        projection,
-        engine=pg_engine,
-        source=KafkaSource(kafka_bootstrap, [topic], group_id=f"traced-{uuid.uuid4()}"),
-    )
+    runner = topic_runner(projection, pg_engine, kafka_bootstrap, topic, f"traced-{uuid.uuid4()}")
     await runner.start()
     try:
         await _drain(runner, 1)
@@ -168,9 +156,9 @@ async def test_a_projection_process_killed_mid_batch_applies_every_event_exactly
 ) -> None:
     schema = f"projkill_{uuid.uuid4().hex[:8]}"
     engine: AsyncEngine = await pg_engine_factory(schema=schema)  # type: ignore[operator]
-    store = await sample_store(engine)
-    topic = await new_topic(kafka_bootstrap, partitions=3)
-    streams = await fill_counters(store, streams=10, rounds=60)
+    store, topic, streams = await counters_for_a_topic(
+        engine, kafka_bootstrap, partitions=3, streams=10, rounds=60
+    )
     total = len(streams) * 60
     await _publish_all(OutboxRelay(store, bootstrap_servers=kafka_bootstrap, topic=topic), total)
 
@@ -234,11 +222,8 @@ async def test_two_consumers_of_one_group_apply_every_event_once(
     name = f"pair_{uuid.uuid4().hex[:8]}"
     projection = CountsProjection(name, delay=0.03)  # slow enough to be joined mid-stream
     runners = [
-        ProjectionRunner(
-            projection,
-            engine=pg_engine,
-            batch_size=5,
-            source=KafkaSource(kafka_bootstrap, [topic], group_id=f"wangge.projection.{name}"),
+        topic_runner(
+            projection, pg_engine, kafka_bootstrap, topic, f"wangge.projection.{name}", batch_size=5
         )
         for _ in range(2)
     ]

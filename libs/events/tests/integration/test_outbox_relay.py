@@ -21,7 +21,7 @@ from wangge.events.relay import OutboxRelay
 from wangge.events.store import EventStore, PostgresEventStore
 
 from events_samples import Counted, MemberAdded, catalogue
-from kafka_support import fill_counters, new_topic, read_topic, sample_store
+from kafka_support import counters_for_a_topic, read_topic
 
 pytestmark = [pytest.mark.postgres, pytest.mark.kafka]
 
@@ -43,9 +43,9 @@ def _first_seen_in_order(records: list[object]) -> dict[str, list[int]]:
 async def test_the_relay_publishes_every_event_with_cloudevents_headers(
     pg_engine: AsyncEngine, kafka_bootstrap: str
 ) -> None:
-    store = await sample_store(pg_engine)
-    topic = await new_topic(kafka_bootstrap, partitions=3)
-    streams = await fill_counters(store, streams=10, rounds=5)
+    store, topic, streams = await counters_for_a_topic(
+        pg_engine, kafka_bootstrap, partitions=3, streams=10, rounds=5
+    )
     relay = OutboxRelay(store, bootstrap_servers=kafka_bootstrap, topic=topic, batch_size=17)
     stop = asyncio.Event()
     task = asyncio.create_task(relay.run(stop))

@@ -15,12 +15,12 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from wangge.events import parking
 from wangge.events.projection import ProjectionRunner
 from wangge.events.relay import OutboxRelay
-from wangge.events.sources import KafkaSource, StoreSource
+from wangge.events.sources import StoreSource
 from wangge.events.store import EventStore, open_store
 
 from events_projections import CountsProjection
 from events_samples import Counted, catalogue
-from kafka_support import fill_counters, new_topic, sample_store
+from kafka_support import counters_for_a_topic, fill_counters, topic_runner
 
 STREAMS = 6
 ROUNDS = 8
@@ -33,17 +33,21 @@ async def _filled(engine: AsyncEngine) -> tuple[EventStore, list[str]]:
     return store, await fill_counters(store, streams=STREAMS, rounds=ROUNDS)
 
 
-def _runner(
+async def _run(
     projection: CountsProjection, engine: AsyncEngine, store: EventStore
 ) -> ProjectionRunner:
+    """A runner of ``projection`` started and run until it has applied everything."""
     # retries are looked for at every batch here (once a second in a service)
-    return ProjectionRunner(
+    runner = ProjectionRunner(
         projection,
         engine=engine,
         source=StoreSource(store, idle_seconds=0),
         batch_size=10,
         generation_check_seconds=0,
     )
+    await runner.start()
+    await _drain(runner)
+    return runner
 
 
 async def _drain(runner: ProjectionRunner) -> None:
@@ -67,9 +71,7 @@ async def test_a_poison_event_parks_its_stream_in_order_and_every_other_stream_f
     store, streams = await _filled(engine)
     stuck = streams[2]
     projection = CountsProjection(f"parking_{uuid.uuid4().hex[:8]}", poison=(stuck, POISON_AT))
-    runner = _runner(projection, engine, store)
-    await runner.start()
-    await _drain(runner)
+    runner = await _run(projection, engine, store)
 
     model = await projection.snapshot(engine)
     assert model[stuck] == (POISON_AT, _in_order(POISON_AT))
@@ -85,9 +87,7 @@ async def test_a_poison_event_parks_its_stream_in_order_and_every_other_stream_f
 
     # a later event of the stream waits too, also after a restart of the runner
     await store.append(stuck, [Counted(n=ROUNDS)], expected_version=None)
-    runner = _runner(projection, engine, store)
-    await runner.start()
-    await _drain(runner)
+    runner = await _run(projection, engine, store)
     assert (
         len(await parking.list_parked(engine, projection=projection.name)) == ROUNDS - POISON_AT + 1
     )
@@ -118,9 +118,7 @@ async def test_a_skip_marks_a_parked_stream_applied_and_frees_it(engine: AsyncEn
     store, streams = await _filled(engine)
     stuck = streams[0]
     projection = CountsProjection(f"skipping_{uuid.uuid4().hex[:8]}", poison=(stuck, POISON_AT))
-    runner = _runner(projection, engine, store)
-    await runner.start()
-    await _drain(runner)
+    runner = await _run(projection, engine, store)
     assert (
         await parking.skip(engine, projection=projection.name, stream_id=stuck)
         == ROUNDS - POISON_AT
@@ -141,9 +139,7 @@ async def test_the_command_line_lists_retries_and_skips_parked_events(tmp_path: 
     engine = create_engine(url)
     store, streams = await _filled(engine)
     projection = CountsProjection(f"cli_{uuid.uuid4().hex[:8]}", poison=(streams[1], POISON_AT))
-    runner = _runner(projection, engine, store)
-    await runner.start()
-    await _drain(runner)
+    runner = await _run(projection, engine, store)
 
     async def cli(*args: str) -> tuple[int, str]:
         process = await asyncio.create_subprocess_exec(
@@ -182,9 +178,9 @@ async def test_the_command_line_lists_retries_and_skips_parked_events(tmp_path: 
 async def test_an_unreadable_message_on_a_topic_is_parked_and_the_partition_flows_on(
     pg_engine: AsyncEngine, kafka_bootstrap: str
 ) -> None:
-    store = await sample_store(pg_engine)
-    topic = await new_topic(kafka_bootstrap, partitions=1)
-    streams = await fill_counters(store, streams=2, rounds=2)
+    store, topic, streams = await counters_for_a_topic(
+        pg_engine, kafka_bootstrap, partitions=1, streams=2, rounds=2
+    )
     relay = OutboxRelay(store, bootstrap_servers=kafka_bootstrap, topic=topic)
     producer = AIOKafkaProducer(bootstrap_servers=kafka_bootstrap)
     await producer.start()
@@ -196,11 +192,7 @@ async def test_an_unreadable_message_on_a_topic_is_parked_and_the_partition_flow
     stop = asyncio.Event()
     publishing = asyncio.create_task(relay.run(stop))
     projection = CountsProjection(f"unreadable_{uuid.uuid4().hex[:8]}")
-    runner = ProjectionRunner(
-        projection,
-        engine=pg_engine,
-        source=KafkaSource(kafka_bootstrap, [topic], group_id=f"test.{projection.name}"),
-    )
+    runner = topic_runner(projection, pg_engine, kafka_bootstrap, topic, f"test.{projection.name}")
     await runner.start()
     try:
         for _ in range(200):
