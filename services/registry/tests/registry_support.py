@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import itertools
+import uuid
 from collections import defaultdict
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -149,3 +150,22 @@ async def register_person(registry: Registry, tree: Tree, **fields: Any) -> dict
     assert response.status_code == 201, response.text
     person: dict[str, Any] = response.json()
     return person
+
+
+async def register_household(
+    registry: Registry, tree: Tree, head: str, **fields: Any
+) -> dict[str, Any]:
+    """A family household at the tree's dwelling, headed by ``head`` (a person id), registered
+    by its admin; returns the household card."""
+    body = {
+        "number": f"H-{uuid.uuid4().hex[:6]}",
+        "type": "family",
+        "dwelling_id": tree.dwelling,
+        "head_person_id": head,
+        "on": "2020-01-01",
+        **fields,
+    }
+    response = await registry.client.post("/households", json=body, headers=tree.admin)
+    assert response.status_code == 201, response.text
+    card: dict[str, Any] = response.json()
+    return card

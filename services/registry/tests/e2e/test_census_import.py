@@ -147,15 +147,21 @@ async def test_a_batch_that_loses_an_identity_race_is_planned_again_from_a_clean
     assert [m["name_masked"][0] for m in card.json()["members"]] == ["甲", "乙"]
 
 
-def test_the_command_imports_a_file_and_writes_a_reject_file(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
+@pytest.fixture
+def cli(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> CliRunner:
+    """The command line on a migrated SQLite register of its own in ``tmp_path``."""
     monkeypatch.delenv("DATABASE_URL", raising=False)
     monkeypatch.delenv("KAFKA_BOOTSTRAP_SERVERS", raising=False)
     monkeypatch.setenv("WANGGE_DATA_DIR", str(tmp_path))
     runner = CliRunner()
     assert runner.invoke(wangge, ["registry", "migrate"]).exit_code == 0
-    seeded = runner.invoke(wangge, ["registry", "seed", "--size", "tiny", "--seed", "5"])
+    return runner
+
+
+def test_the_command_imports_a_file_and_writes_a_reject_file(
+    tmp_path: Path, cli: CliRunner
+) -> None:
+    seeded = cli.invoke(wangge, ["registry", "seed", "--size", "tiny", "--seed", "5"])
     assert seeded.exit_code == 0, seeded.output
     assert "imported" in seeded.output
     census = tmp_path / "more.csv"
@@ -163,13 +169,13 @@ def test_the_command_imports_a_file_and_writes_a_reject_file(
     extra = [_row(grid_code=generator.subdistrict().grids[0].code, household_number="X-1"),
              _row(grid_code="999", household_number="X-2")]  # fmt: skip
     write_csv(extra, census)
-    result = runner.invoke(wangge, ["registry", "import", str(census)])
+    result = cli.invoke(wangge, ["registry", "import", str(census)])
     assert result.exit_code == 0, result.output
     assert "1 imported" in result.output and "1 rejected" in result.output
     with (tmp_path / "more.csv.rejects.csv").open(encoding="utf-8") as handle:
         (bad,) = list(csv.DictReader(handle))
     assert bad["line"] == "3" and "grid_code" in bad["reasons"]
-    again = runner.invoke(wangge, ["registry", "seed", "--size", "tiny", "--seed", "5"])
+    again = cli.invoke(wangge, ["registry", "seed", "--size", "tiny", "--seed", "5"])
     assert "registered already" in again.output
     assert [line for line, _ in read_rows(census)] == [2, 3]
 
@@ -208,16 +214,9 @@ async def _snapshot(parts: Any) -> dict[str, list[tuple[Any, ...]]]:
 
 
 def test_parallel_workers_split_the_file_by_grid_and_merge_their_rejects(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path, cli: CliRunner
 ) -> None:
-    monkeypatch.delenv("DATABASE_URL", raising=False)
-    monkeypatch.delenv("KAFKA_BOOTSTRAP_SERVERS", raising=False)
-    monkeypatch.setenv("WANGGE_DATA_DIR", str(tmp_path))
-    runner = CliRunner()
-    assert runner.invoke(wangge, ["registry", "migrate"]).exit_code == 0
-    tree = runner.invoke(
-        wangge, ["registry", "seed", "--size", "tiny", "--seed", "3", "--tree-only"]
-    )
+    tree = cli.invoke(wangge, ["registry", "seed", "--size", "tiny", "--seed", "3", "--tree-only"])
     assert tree.exit_code == 0, tree.output
     census = tmp_path / "census.jsonl"
     rows = list(Generator(seed=3, size="tiny").residents())
@@ -225,11 +224,11 @@ def test_parallel_workers_split_the_file_by_grid_and_merge_their_rejects(
     from wangge.registry.synthetic import write_jsonl
 
     write_jsonl(rows, census)
-    result = runner.invoke(wangge, ["registry", "import", str(census), "--workers", "2"])
+    result = cli.invoke(wangge, ["registry", "import", str(census), "--workers", "2"])
     assert result.exit_code == 0, result.output
     assert f"{len(rows) - 1} imported" in result.output and "1 rejected" in result.output
     with (tmp_path / "census.jsonl.rejects.csv").open(encoding="utf-8") as handle:
         (bad,) = list(csv.DictReader(handle))
     assert bad["line"] == "6"
-    again = runner.invoke(wangge, ["registry", "import", str(census), "--workers", "2"])
+    again = cli.invoke(wangge, ["registry", "import", str(census), "--workers", "2"])
     assert f"{len(rows) - 1} already registered" in again.output

@@ -6,19 +6,12 @@ import asyncio
 from datetime import UTC, datetime
 from typing import Any
 
-from registry_support import Registry, Tree, build_tree, register_person
+from registry_support import Registry, Tree, build_tree, register_household, register_person
 
 
 async def _household(registry: Registry, tree: Tree, head: str, **body: Any) -> dict[str, Any]:
-    response = await registry.client.post(
-        "/households",
-        json={"number": "320111001000123", "type": "family", "dwelling_id": tree.dwelling,
-              "head_person_id": head, "on": "2010-05-01", **body},
-        headers=tree.admin,
-    )  # fmt: skip
-    assert response.status_code == 201, response.text
-    result: dict[str, Any] = response.json()
-    return result
+    fields = {"number": "320111001000123", "on": "2010-05-01", **body}
+    return await register_household(registry, tree, head, **fields)
 
 
 async def test_the_household_card_lists_members_with_their_relationship(

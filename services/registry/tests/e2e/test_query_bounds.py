@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from registry_support import Registry, build_tree, register_person
+from registry_support import Registry, build_tree, register_household, register_person
 
 LISTS = [
     "/persons", "/households", "/organisations", "/places", "/things", "/visits", "/needs",
@@ -35,15 +35,9 @@ async def test_a_time_at_the_edges_of_the_calendar_is_refused_naming_the_field(
 ) -> None:
     tree = await build_tree(registry)
     person = await register_person(registry, tree)
-    household = await registry.client.post(
-        "/households",
-        json={"number": "H-edge", "type": "family", "dwelling_id": tree.dwelling,
-              "head_person_id": person["person_id"], "on": "2020-01-01"},
-        headers=tree.admin,
-    )  # fmt: skip
-    assert household.status_code == 201, household.text
+    household = await register_household(registry, tree, person["person_id"], number="H-edge")
     reads = [
-        (f"/households/{household.json()['household_id']}", "known_at"),
+        (f"/households/{household['household_id']}", "known_at"),
         (f"/places/{tree.dwelling}/residents", "known_at"),
         ("/visits", "since"),
         ("/needs", "since"),

@@ -27,6 +27,7 @@ from registry_support import (
     Registry,
     Tree,
     build_tree,
+    register_household,
     register_person,
     second_grid,
 )
@@ -192,20 +193,13 @@ async def test_visit_notes_are_sealed_redacted_in_lists_and_shredded_with_a_memb
 ) -> None:
     tree = await build_tree(registry)
     head = await register_person(registry, tree, name="尉迟恭")
-    household = await registry.client.post(
-        "/households",
-        json={"number": f"H-{uuid.uuid4().hex[:6]}", "type": "family",
-              "dwelling_id": tree.dwelling, "head_person_id": head["person_id"],
-              "on": "2020-01-01"},
-        headers=tree.admin,
-    )  # fmt: skip
-    assert household.status_code == 201, household.text
+    household = await register_household(registry, tree, head["person_id"])
     worker = registry.as_("grid_worker", places=[tree.grid_code], subject="worker-1")
     note = "尉迟恭独居, 女儿电话 137 0000 1111"
     need = "每周量血压, 联系 +86 137-0000-2222"
     recorded = await registry.client.post(
         "/visits",
-        json={"dwelling_id": tree.dwelling, "household_id": household.json()["household_id"],
+        json={"dwelling_id": tree.dwelling, "household_id": household["household_id"],
               "visited_at": "2026-03-01T09:00:00+08:00", "note": note,
               "needs": [{"category": "medical", "description": need,
                          "person_id": head["person_id"]}]},

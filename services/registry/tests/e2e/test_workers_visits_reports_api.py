@@ -6,7 +6,14 @@ import uuid
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from registry_support import Registry, Tree, build_tree, register_person, second_grid
+from registry_support import (
+    Registry,
+    Tree,
+    build_tree,
+    register_household,
+    register_person,
+    second_grid,
+)
 
 
 async def _appoint(registry: Registry, tree: Tree, account: str) -> dict[str, Any]:
@@ -115,13 +122,7 @@ async def test_the_grid_roll_up_and_visit_coverage_count_what_the_register_holds
         json={"tag": "subsistence_allowance", "source": "民政", "valid_from": "2025-01-01"},
         headers=tree.admin,
     )
-    household = await registry.client.post(
-        "/households",
-        json={"number": "H-1", "type": "family", "dwelling_id": tree.dwelling,
-              "head_person_id": head["person_id"], "on": "2020-01-01"},
-        headers=tree.admin,
-    )  # fmt: skip
-    assert household.status_code == 201
+    await register_household(registry, tree, head["person_id"], number="H-1")
     roll_up = await registry.client.get("/reports/grids", headers=tree.admin)
     (grid,) = roll_up.json()
     assert grid["code"] == tree.grid_code
@@ -154,13 +155,7 @@ async def test_a_visit_naming_a_household_outside_the_callers_grids_is_answered_
 ) -> None:
     tree = await build_tree(registry)
     head = await register_person(registry, tree)
-    household = await registry.client.post(
-        "/households",
-        json={"number": "H-9", "type": "family", "dwelling_id": tree.dwelling,
-              "head_person_id": head["person_id"], "on": "2020-01-01"},
-        headers=tree.admin,
-    )  # fmt: skip
-    assert household.status_code == 201, household.text
+    household = await register_household(registry, tree, head["person_id"], number="H-9")
     grid_code, dwelling = await second_grid(registry, tree)
     worker = registry.as_("grid_worker", places=[grid_code])
     visited_at = (datetime.now(UTC) - timedelta(hours=1)).isoformat()
@@ -173,7 +168,7 @@ async def test_a_visit_naming_a_household_outside_the_callers_grids_is_answered_
             headers=worker,
         )  # fmt: skip
 
-    hid, nobody = household.json()["household_id"], str(uuid.uuid4())
+    hid, nobody = household["household_id"], str(uuid.uuid4())
     elsewhere, missing = await visit(hid), await visit(nobody)
     assert elsewhere.status_code == missing.status_code == 404, elsewhere.text
     assert elsewhere.text.replace(hid, nobody) == missing.text
