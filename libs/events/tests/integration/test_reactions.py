@@ -34,6 +34,7 @@ pytestmark = pytest.mark.usefixtures("fast_and_slow")
 
 STREAMS = 10
 EACH = 7
+EVERY_COUNT_ECHOED = {f"c-{s}": list(range(EACH)) for s in range(STREAMS)}
 
 
 def _count(state: int | None, event: DomainEvent, version: int) -> int:
@@ -155,7 +156,7 @@ async def test_reactions_share_transactions_and_each_cause_appends_once(
     engines: tuple[AsyncEngine, AsyncEngine],
 ) -> None:
     target, commits = await _run(engines, registrations=False)
-    assert await _echoes(target) == {f"c-{s}": list(range(EACH)) for s in range(STREAMS)}
+    assert await _echoes(target) == EVERY_COUNT_ECHOED
     # 70 causes: a few shared transactions, not one each
     assert commits <= -(-STREAMS * EACH // REACTIONS_PER_TRANSACTION) + 1
     runner = ProjectionRunner(
@@ -164,7 +165,7 @@ async def test_reactions_share_transactions_and_each_cause_appends_once(
                            idle_seconds=0),
     )  # fmt: skip
     await runner.rebuild()  # replaying every cause reacts to none of them again
-    assert await _echoes(target) == {f"c-{s}": list(range(EACH)) for s in range(STREAMS)}
+    assert await _echoes(target) == EVERY_COUNT_ECHOED
 
 
 @pytest.mark.fast_path  # counts the transactions reactions share
@@ -172,7 +173,7 @@ async def test_a_write_before_an_append_shares_the_transaction(
     engines: tuple[AsyncEngine, AsyncEngine],
 ) -> None:
     target, commits = await _run(engines, registrations=True)
-    assert await _echoes(target) == {f"c-{s}": list(range(EACH)) for s in range(STREAMS)}
+    assert await _echoes(target) == EVERY_COUNT_ECHOED
     assert commits <= -(-STREAMS * (EACH + 1) // REACTIONS_PER_TRANSACTION) + 1
 
 
@@ -183,7 +184,7 @@ async def test_a_stream_extended_by_a_younger_transaction_falls_back_to_one_even
     engines = (await pg_engine_factory(), await pg_engine_factory())
     try:
         target, commits = await _run(engines, registrations=True, overtake=True)
-        assert await _echoes(target) == {f"c-{s}": list(range(EACH)) for s in range(STREAMS)}
+        assert await _echoes(target) == EVERY_COUNT_ECHOED
         # the piece holding the overtaken append was refused together, then ran one by one
         assert commits >= REACTIONS_PER_TRANSACTION
     finally:
