@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 import uuid
+from collections.abc import Callable, Sequence
 from datetime import UTC, date, datetime, timedelta
 
 import sqlalchemy as sa
@@ -104,6 +105,20 @@ async def load_person(commands: CommandRunner, person_id: uuid.UUID, field: str)
     return await commands.load(persons.stream_id(person_id), persons.evolve, field=field)
 
 
+class PersonCommand(BaseModel):
+    """A command on one person."""
+
+    person_id: uuid.UUID
+
+
+async def _decide(
+    commands: CommandRunner, cmd: PersonCommand, decide: Callable[[Person], Sequence[DomainEvent]]
+) -> AppendResult | None:
+    """Decide ``cmd`` on its person (404 naming ``person_id``) at the version the caller saw."""
+    loaded = await load_person(commands, cmd.person_id, "person_id")
+    return await commands.change(cmd, loaded, decide)
+
+
 async def require_dwelling(commands: CommandRunner, dwelling_id: uuid.UUID, field: str) -> None:
     """404 unless ``dwelling_id`` is a dwelling (a person lives in one)."""
     place = (await commands.load(places.stream_id(dwelling_id), places.evolve, field=field)).state
@@ -185,19 +200,17 @@ async def correct_person(
     )
 
 
-class ChangeResidence(BaseModel):
+class ChangeResidence(PersonCommand):
     """A new residence status (resident, floating, lodging, deceased)."""
 
-    person_id: uuid.UUID
     residence_status: ResidenceStatus
     on: date
 
 
 async def change_residence(commands: CommandRunner, cmd: ChangeResidence) -> AppendResult | None:
     """Record a new residence status."""
-    loaded = await load_person(commands, cmd.person_id, "person_id")
-    return await commands.change(
-        cmd, loaded, lambda p: persons.change_residence(p, cmd.residence_status, cmd.on)
+    return await _decide(
+        commands, cmd, lambda p: persons.change_residence(p, cmd.residence_status, cmd.on)
     )
 
 
@@ -271,10 +284,9 @@ async def move_out(commands: CommandRunner, keys: KeyRing, cmd: MoveOut) -> Appe
     )
 
 
-class Relate(BaseModel):
+class Relate(PersonCommand):
     """A person's tie to a dwelling (owner, tenant, lodger)."""
 
-    person_id: uuid.UUID
     dwelling_id: uuid.UUID
     relation: DwellingRelation
     since: date
@@ -283,20 +295,18 @@ class Relate(BaseModel):
 async def relate(commands: CommandRunner, cmd: Relate) -> AppendResult | None:
     """Record a tie between a person and a dwelling."""
     await require_dwelling(commands, cmd.dwelling_id, "dwelling_id")
-    loaded = await load_person(commands, cmd.person_id, "person_id")
-    return await commands.change(
+    return await _decide(
+        commands,
         cmd,
-        loaded,
         lambda p: persons.relate(
             p, dwelling_id=cmd.dwelling_id, relation=cmd.relation, since=cmd.since
         ),
     )
 
 
-class EndRelation(BaseModel):
+class EndRelation(PersonCommand):
     """The end of a person's tie to a dwelling."""
 
-    person_id: uuid.UUID
     dwelling_id: uuid.UUID
     relation: DwellingRelation
     on: date
@@ -304,20 +314,18 @@ class EndRelation(BaseModel):
 
 async def end_relation(commands: CommandRunner, cmd: EndRelation) -> AppendResult | None:
     """Record the end of a tie to a dwelling."""
-    loaded = await load_person(commands, cmd.person_id, "person_id")
-    return await commands.change(
+    return await _decide(
+        commands,
         cmd,
-        loaded,
         lambda p: persons.end_relation(
             p, dwelling_id=cmd.dwelling_id, relation=cmd.relation, on=cmd.on
         ),
     )
 
 
-class Tag(BaseModel):
+class Tag(PersonCommand):
     """Mark a person as one of a special, key or vulnerable group."""
 
-    person_id: uuid.UUID
     tag: str
     source: str
     valid_from: date
@@ -326,21 +334,17 @@ class Tag(BaseModel):
 
 async def tag_person(commands: CommandRunner, cmd: Tag) -> AppendResult | None:
     """Tag a person."""
-    loaded = await load_person(commands, cmd.person_id, "person_id")
-    return await commands.change(
-        cmd,
-        loaded,
-        lambda p: persons.tag(
+    return await _decide(
+        commands, cmd, lambda p: persons.tag(
             p, tag=cmd.tag, source=cmd.source, valid_from=cmd.valid_from,
             valid_until=cmd.valid_until,
         ),
     )  # fmt: skip
 
 
-class Untag(BaseModel):
+class Untag(PersonCommand):
     """End a tag."""
 
-    person_id: uuid.UUID
     tag: str
     on: date
     reason: str
@@ -348,16 +352,14 @@ class Untag(BaseModel):
 
 async def untag_person(commands: CommandRunner, cmd: Untag) -> AppendResult | None:
     """End a person's tag."""
-    loaded = await load_person(commands, cmd.person_id, "person_id")
-    return await commands.change(
-        cmd, loaded, lambda p: persons.untag(p, tag=cmd.tag, on=cmd.on, reason=cmd.reason)
+    return await _decide(
+        commands, cmd, lambda p: persons.untag(p, tag=cmd.tag, on=cmd.on, reason=cmd.reason)
     )
 
 
-class Merge(BaseModel):
+class Merge(PersonCommand):
     """Two records are one human: the duplicate points to the one kept."""
 
-    person_id: uuid.UUID
     into_person_id: uuid.UUID
 
 
@@ -365,20 +367,16 @@ async def merge(commands: CommandRunner, cmd: Merge) -> AppendResult | None:
     """Merge a duplicate person record into another (reversible)."""
     into = (await load_person(commands, cmd.into_person_id, "into_person_id")).state
     assert into is not None
-    loaded = await load_person(commands, cmd.person_id, "person_id")
-    return await commands.change(cmd, loaded, lambda p: persons.merge(p, into))
+    return await _decide(commands, cmd, lambda p: persons.merge(p, into))
 
 
-class Unmerge(BaseModel):
+class Unmerge(PersonCommand):
     """Undo a merge."""
-
-    person_id: uuid.UUID
 
 
 async def unmerge(commands: CommandRunner, cmd: Unmerge) -> AppendResult | None:
     """Undo a merge: the record stands on its own again."""
-    loaded = await load_person(commands, cmd.person_id, "person_id")
-    return await commands.change(cmd, loaded, persons.unmerge)
+    return await _decide(commands, cmd, persons.unmerge)
 
 
 class Erase(BaseModel):
