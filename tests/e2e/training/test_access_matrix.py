@@ -176,7 +176,13 @@ def _same(a: httpx.Response, b: httpx.Response, *ids: str) -> None:
     assert text_a == text_b
 
 
-@pytest.mark.parametrize("caller", ["grid_worker", "community_staff"])
+@pytest.fixture(params=["grid_worker", "community_staff"])
+def caller(request: pytest.FixtureRequest) -> str:
+    """A caller whose scope is Zhang's grid or community, not Li's."""
+    role: str = request.param
+    return role
+
+
 async def test_a_worker_outside_the_callers_scope_is_answered_as_one_nobody_appointed(
     world: World, caller: str
 ) -> None:
@@ -214,7 +220,6 @@ async def test_a_worker_outside_the_callers_scope_is_answered_as_one_nobody_appo
     assert theirs.status_code == 404
 
 
-@pytest.mark.parametrize("caller", ["grid_worker", "community_staff"])
 async def test_lists_and_a_sessions_roll_leave_out_workers_outside_the_callers_scope(
     world: World, caller: str
 ) -> None:
