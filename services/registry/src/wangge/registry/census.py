@@ -258,25 +258,15 @@ class CensusImport:
         usage = _choice(
             DwellingUsage, row["dwelling_usage"] or "owner_occupied", "dwelling_usage", reasons
         )
-        kind = (
-            _choice(HouseholdType, row["household_type"], "household_type", reasons)
-            if row["household_type"]
-            else None
-        )
-        relationship = (
-            _choice(Relationship, row["relationship"], "relationship", reasons)
-            if row["relationship"]
-            else None
-        )
-        hukou = (
-            _choice(HukouType, row["hukou_type"], "hukou_type", reasons)
-            if row["hukou_type"]
-            else None
-        )
-        status = (
-            _choice(ResidenceStatus, row["residence_status"], "residence_status", reasons)
-            if row["residence_status"]
-            else None
+        # an empty column is reported as required above, not again as no choice
+        kind, relationship, hukou, status = (
+            _choice(enum, row[column], column, reasons) if row[column] else None
+            for enum, column in (
+                (HouseholdType, "household_type"),
+                (Relationship, "relationship"),
+                (HukouType, "hukou_type"),
+                (ResidenceStatus, "residence_status"),
+            )
         )
         identity = None
         if row["identity_number"]:
