@@ -52,7 +52,7 @@ def _callers(running: Running[Any], tree: Tree, worker: str) -> dict[str, Header
 
 
 def _projections(running: Running[Any]) -> list[str]:
-    return sorted(running.app.state.service.projections)
+    return sorted(running.state.projections)
 
 
 def _passed(fuzzed: Fuzzed) -> None:

@@ -61,7 +61,7 @@ class World:
 
 async def _copied(cases: Running[CasesSettings], grid: str, person: str) -> bool:
     """Whether the cases service knows the grid, its worker and the resident."""
-    state = cases.app.state.service
+    state = cases.state
     async with state.engine.connect() as conn:
         try:
             roster = await active_tables(conn, state.projections[Roster.name])

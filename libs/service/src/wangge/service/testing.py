@@ -23,6 +23,7 @@ from fastapi.routing import APIRoute
 from wangge.events.db import create_engine
 from wangge.events.store import EventStore
 from wangge.service.access import CALLERS, allowed, key_of
+from wangge.service.app import ServiceState
 from wangge.service.auth import ANY_DEPARTMENT, declared_roles
 from wangge.service.devissuer import DevIssuer
 from wangge.service.migrations import upgrade
@@ -70,10 +71,16 @@ class Running(Generic[S]):
     app: FastAPI
 
     @property
+    def state(self) -> ServiceState:
+        """The service's running parts (engine, store, projections, core), for what a test checks
+        or drives below the API."""
+        state: ServiceState = self.app.state.service
+        return state
+
+    @property
     def store(self) -> EventStore:
-        """The service's event store, for what a test checks below the API."""
-        store: EventStore = self.app.state.service.store
-        return store
+        """The service's event store."""
+        return self.state.store
 
     def as_(self, *roles: str, places: Iterable[str] = (), subject: str | None = None) -> Any:
         """Headers of a caller with ``roles`` in ``places``."""
