@@ -78,14 +78,22 @@ class Tree:
     dwelling: str
 
 
+async def created(
+    registry: Registry, path: str, body: dict[str, Any], headers: Any
+) -> dict[str, Any]:
+    """What a POST of ``body`` to ``path`` answered, once asserted that it created (201)."""
+    response = await registry.client.post(path, json=body, headers=headers)
+    assert response.status_code == 201, response.text
+    made: dict[str, Any] = response.json()
+    return made
+
+
 async def build_tree(registry: Registry, subdistrict: str = SUBDISTRICT) -> Tree:
     """One branch of a place tree, registered by a subdistrict admin."""
     admin = registry.as_(ADMIN, places=[subdistrict])
 
     async def post(**body: Any) -> str:
-        response = await registry.client.post("/places", json=body, headers=admin)
-        assert response.status_code == 201, response.text
-        place_id: str = response.json()["place_id"]
+        place_id: str = (await created(registry, "/places", body, admin))["place_id"]
         return place_id
 
     community_code = f"{subdistrict}-001"
@@ -101,23 +109,25 @@ async def build_tree(registry: Registry, subdistrict: str = SUBDISTRICT) -> Tree
     return Tree(admin, sub, community, community_code, grid, grid_code, building, unit, dwelling)
 
 
+async def add_place(registry: Registry, tree: Tree, parent: str, **body: Any) -> str:
+    """A place registered under ``parent`` by the tree's admin: its id."""
+    made = await created(registry, "/places", {**body, "parent_id": parent}, tree.admin)
+    place_id: str = made["place_id"]
+    return place_id
+
+
 async def second_grid(registry: Registry, tree: Tree) -> tuple[str, str]:
     """Grid 002 of the tree's community with one dwelling: its code and the dwelling's id."""
     code = f"{tree.community_code}-002"
-    parent, ids = tree.community, []
+    parent = tree.community
     for body in (
         {"kind": "grid", "name": "第2网格", "code": code},
         {"kind": "building", "name": "3栋", "number": "3栋"},
         {"kind": "unit", "name": "1单元", "number": "1单元"},
         {"kind": "dwelling", "name": "302", "number": "302", "usage": "owner_occupied"},
     ):
-        made = await registry.client.post(
-            "/places", json={**body, "parent_id": parent}, headers=tree.admin
-        )
-        assert made.status_code == 201, made.text
-        parent = made.json()["place_id"]
-        ids.append(parent)
-    return code, ids[-1]
+        parent = await add_place(registry, tree, parent, **body)
+    return code, parent
 
 
 _serials: defaultdict[tuple[str, str, str], itertools.count[int]] = defaultdict(itertools.count)
@@ -146,10 +156,7 @@ async def register_person(registry: Registry, tree: Tree, **fields: Any) -> dict
         "dwelling_id": tree.dwelling,
         **fields,
     }
-    response = await registry.client.post("/persons", json=body, headers=tree.admin)
-    assert response.status_code == 201, response.text
-    person: dict[str, Any] = response.json()
-    return person
+    return await created(registry, "/persons", body, tree.admin)
 
 
 async def register_household(
@@ -165,7 +172,4 @@ async def register_household(
         "on": "2020-01-01",
         **fields,
     }
-    response = await registry.client.post("/households", json=body, headers=tree.admin)
-    assert response.status_code == 201, response.text
-    card: dict[str, Any] = response.json()
-    return card
+    return await created(registry, "/households", body, tree.admin)

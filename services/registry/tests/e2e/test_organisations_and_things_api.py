@@ -7,7 +7,7 @@ from typing import Any
 
 from stdnum.cn import uscc
 
-from registry_support import SUBDISTRICT, Registry, Tree, build_tree
+from registry_support import SUBDISTRICT, Registry, Tree, build_tree, created
 
 ALPHABET = "0123456789ABCDEFGHJKLMNPQRTUWXY"
 
@@ -30,10 +30,7 @@ async def register(registry: Registry, tree: Tree, **fields: Any) -> dict[str, A
         "contact_phone": "13812345678",
         **fields,
     }
-    response = await registry.client.post("/organisations", json=body, headers=tree.admin)
-    assert response.status_code == 201, response.text
-    organisation: dict[str, Any] = response.json()
-    return organisation
+    return await created(registry, "/organisations", body, tree.admin)
 
 
 async def hazard(registry: Registry, tree: Tree, headers: Any, **fields: Any) -> dict[str, Any]:
@@ -46,10 +43,7 @@ async def hazard(registry: Registry, tree: Tree, headers: Any, **fields: Any) ->
         "risk_level": "medium",
         **fields,
     }
-    response = await registry.client.post("/things", json=body, headers=headers)
-    assert response.status_code == 201, response.text
-    thing: dict[str, Any] = response.json()
-    return thing
+    return await created(registry, "/things", body, headers)
 
 
 async def test_an_organisation_registers_at_a_building_with_its_code_compacted(

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from registry_support import Registry, build_tree
+from registry_support import Registry, build_tree, created
 
 
 async def test_an_admin_builds_the_tree_and_reads_each_level_back(registry: Registry) -> None:
@@ -166,7 +166,4 @@ async def test_a_grid_boundary_is_geojson(registry: Registry) -> None:
 
 
 async def _post(registry: Registry, headers: Any, **body: Any) -> dict[str, Any]:
-    response = await registry.client.post("/places", json=body, headers=headers)
-    assert response.status_code == 201, response.text
-    result: dict[str, Any] = response.json()
-    return result
+    return await created(registry, "/places", body, headers)

@@ -27,6 +27,7 @@ from registry_support import (
     Registry,
     Tree,
     build_tree,
+    created,
     register_household,
     register_person,
     second_grid,
@@ -67,10 +68,7 @@ async def wrapped(registry: Registry, table: sa.Table, subject: str) -> bytes | 
 async def organisation(registry: Registry, tree: Tree, **fields: Any) -> dict[str, Any]:
     body = {"uscc": code(), "name": "滨江五金店", "kind": "individual_business",
             "place_id": tree.building, **fields}  # fmt: skip
-    response = await registry.client.post("/organisations", json=body, headers=tree.admin)
-    assert response.status_code == 201, response.text
-    made: dict[str, Any] = response.json()
-    return made
+    return await created(registry, "/organisations", body, tree.admin)
 
 
 async def test_a_contact_is_sealed_unmasked_only_for_staff_and_erased_once_by_an_admin(

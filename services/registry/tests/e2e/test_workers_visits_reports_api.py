@@ -9,7 +9,9 @@ from typing import Any
 from registry_support import (
     Registry,
     Tree,
+    add_place,
     build_tree,
+    created,
     register_household,
     register_person,
     second_grid,
@@ -18,15 +20,9 @@ from registry_support import (
 
 async def _appoint(registry: Registry, tree: Tree, account: str) -> dict[str, Any]:
     community = registry.as_("community_staff", places=[tree.community_code])
-    response = await registry.client.post(
-        "/workers",
-        json={"account": account, "name": "刘网格", "work_phone": "13800001111",
-              "grid_ids": [tree.grid], "on": "2026-01-01"},
-        headers=community,
-    )  # fmt: skip
-    assert response.status_code == 201, response.text
-    result: dict[str, Any] = response.json()
-    return result
+    body = {"account": account, "name": "刘网格", "work_phone": "13800001111",
+            "grid_ids": [tree.grid], "on": "2026-01-01"}  # fmt: skip
+    return await created(registry, "/workers", body, community)
 
 
 async def test_a_worker_is_appointed_reassigned_and_leaves(registry: Registry) -> None:
@@ -34,16 +30,12 @@ async def test_a_worker_is_appointed_reassigned_and_leaves(registry: Registry) -
     worker = await _appoint(registry, tree, "worker-liu")
     assert [g["code"] for g in worker["grids"]] == [tree.grid_code]
     assert worker["work_phone"] == "+8613800001111"
-    second = await registry.client.post(
-        "/places",
-        json={"kind": "grid", "name": "第2网格", "code": f"{tree.community_code}-002",
-              "parent_id": tree.community},
-        headers=tree.admin,
-    )  # fmt: skip
+    second = await add_place(registry, tree, tree.community, kind="grid", name="第2网格",
+                             code=f"{tree.community_code}-002")  # fmt: skip
     community = registry.as_("community_staff", places=[tree.community_code])
     moved = await registry.client.put(
         f"/workers/{worker['worker_id']}/grids",
-        json={"grid_ids": [second.json()["place_id"]], "on": "2026-06-01"},
+        json={"grid_ids": [second], "on": "2026-06-01"},
         headers=community,
     )
     assert [g["code"] for g in moved.json()["grids"]] == [f"{tree.community_code}-002"]
