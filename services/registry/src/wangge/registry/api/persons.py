@@ -175,6 +175,12 @@ async def _person(
     return await visible_person(conn, await Views.of(conn, core), principal, person_id)
 
 
+StaffChange = Annotated[Change[PersonRead], changes(_person, "person_id", *STAFF)]
+ManagerChange = Annotated[Change[PersonRead], changes(_person, "person_id", *MANAGERS)]
+AdminChange = Annotated[Change[PersonRead], changes(_person, "person_id", *ADMINS)]
+ERASABLE = problems(PersonalDataErasedError)
+
+
 def _person_id(result: AppendResult) -> uuid.UUID:
     return uuid.UUID(result.stream_id.removeprefix("person-"))
 
@@ -307,12 +313,6 @@ async def erase_personal_data(body: Erasure, change: AdminChange) -> PersonRead:
     """Erase a person's personal data (crypto-shredding): their key is destroyed for good."""
     cmd = handlers.Erase(person_id=change.record_id, legal_ground=body.legal_ground)
     return await change.run(lambda: handlers.erase(change.commands, change.core, cmd))
-
-
-StaffChange = Annotated[Change[PersonRead], changes(_person, "person_id", *STAFF)]
-ManagerChange = Annotated[Change[PersonRead], changes(_person, "person_id", *MANAGERS)]
-AdminChange = Annotated[Change[PersonRead], changes(_person, "person_id", *ADMINS)]
-ERASABLE = problems(PersonalDataErasedError)
 
 
 @router.put("/{person_id}/details", response_model=PersonRead, responses=ERASABLE)
