@@ -26,7 +26,8 @@ from wangge.registry.domain.workers import (
     GridWorkerLeft,
     GridWorkerReassigned,
 )
-from wangge.registry.projections.places import in_places, narrowed, page_of
+from wangge.registry.projections.places import in_places
+from wangge.registry.projections.rows import narrowed, page_of, stamp
 
 UUID = sa.Uuid(as_uuid=True)
 WHEN = sa.DateTime(timezone=True)
@@ -133,12 +134,8 @@ class Activity(Projection):
             await ctx.conn.execute(sa.insert(t), new)
 
     async def _version(self, ctx: ApplyContext, event: RecordedEvent, **values: object) -> None:
-        t = ctx.tables["workers"]
-        await ctx.conn.execute(
-            sa.update(t)
-            .where(t.c.worker_id == event.data.worker_id)  # type: ignore[attr-defined]
-            .values(version=event.version, **values)
-        )
+        worker_id = event.data.worker_id  # type: ignore[attr-defined]
+        await stamp(ctx, event, "workers", "worker_id", worker_id, **values)
 
     @handles(VisitRecorded)
     async def on_visit(self, ctx: ApplyContext, event: RecordedEvent[VisitRecorded]) -> None:

@@ -38,7 +38,8 @@ from wangge.registry.domain.things import (
     ThingRemoved,
     ThingStatus,
 )
-from wangge.registry.projections.places import in_places, narrowed, page_of, with_place
+from wangge.registry.projections.places import in_places, with_place
+from wangge.registry.projections.rows import narrowed, page_of, stamp
 
 UUID = sa.Uuid(as_uuid=True)
 WHEN = sa.DateTime(timezone=True)
@@ -240,23 +241,13 @@ def _contact(data: OrganisationRegistered | OrganisationDetailsChanged) -> dict[
 async def _touch_organisation(
     ctx: ApplyContext, event: RecordedEvent, organisation_id: Any, **values: Any
 ) -> None:
-    organisations = ctx.tables["organisations"]
-    await ctx.conn.execute(
-        sa.update(organisations)
-        .where(organisations.c.organisation_id == organisation_id)
-        .values(version=event.version, updated_at=event.envelope.time, **values)
-    )
+    await stamp(ctx, event, "organisations", "organisation_id", organisation_id, **values)
 
 
 async def _touch_thing(
     ctx: ApplyContext, event: RecordedEvent, thing_id: Any, **values: Any
 ) -> None:
-    things = ctx.tables["things"]
-    await ctx.conn.execute(
-        sa.update(things)
-        .where(things.c.thing_id == thing_id)
-        .values(version=event.version, updated_at=event.envelope.time, **values)
-    )
+    await stamp(ctx, event, "things", "thing_id", thing_id, **values)
 
 
 # -- queries ---------------------------------------------------------------------------------------

@@ -44,7 +44,8 @@ from wangge.registry.domain.persons import (
     PersonUntagged,
 )
 from wangge.registry.personal_data import KeyRing, person_identities
-from wangge.registry.projections.places import in_places, narrowed, page_of, with_place
+from wangge.registry.projections.places import in_places, with_place
+from wangge.registry.projections.rows import narrowed, page_of, stamp
 
 UUID = sa.Uuid(as_uuid=True)
 OPEN_MEMBERSHIP = "uq_registry_open_membership"
@@ -385,12 +386,8 @@ class People(Projection):
         await self._person(ctx, event, name=None, erased=True)
 
     async def _person(self, ctx: ApplyContext, event: RecordedEvent, **values: Any) -> None:
-        persons = ctx.tables["persons"]
-        await ctx.conn.execute(
-            sa.update(persons)
-            .where(persons.c.person_id == event.data.person_id)  # type: ignore[attr-defined]
-            .values(version=event.version, updated_at=event.envelope.time, **values)
-        )
+        person_id = event.data.person_id  # type: ignore[attr-defined]
+        await stamp(ctx, event, "persons", "person_id", person_id, **values)
 
     # -- households ------------------------------------------------------------------------------
 
@@ -487,12 +484,7 @@ class People(Projection):
     async def _household(
         self, ctx: ApplyContext, event: RecordedEvent, household_id: uuid.UUID
     ) -> None:
-        households = ctx.tables["households"]
-        await ctx.conn.execute(
-            sa.update(households)
-            .where(households.c.household_id == household_id)
-            .values(version=event.version)
-        )
+        await stamp(ctx, event, "households", "household_id", household_id)
 
 
 # -- rows, shared by the event-by-event handlers and the bulk fold ---------------------------------

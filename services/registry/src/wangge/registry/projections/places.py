@@ -29,6 +29,7 @@ from wangge.registry.domain.places import (
     PlaceRegistered,
     PlaceRenamed,
 )
+from wangge.registry.projections.rows import narrowed, page_of, stamp
 
 UUID = sa.Uuid(as_uuid=True)
 
@@ -210,12 +211,7 @@ def _descendants(places: sa.Table, row: Any) -> sa.ColumnElement[bool]:
 
 
 async def _touch(ctx: ApplyContext, event: RecordedEvent, place_id: Any, **values: Any) -> None:
-    places = ctx.tables["places"]
-    await ctx.conn.execute(
-        sa.update(places)
-        .where(places.c.place_id == place_id)
-        .values(version=event.version, updated_at=event.envelope.time, **values)
-    )
+    await stamp(ctx, event, "places", "place_id", place_id, **values)
 
 
 async def _readdress(
@@ -257,25 +253,6 @@ def with_place(
     return sa.select(table, pl.c.scope, pl.c.address.label(address)).select_from(
         table.join(pl, pl.c.place_id == place_id)
     )
-
-
-def narrowed(query: sa.Select[Any], *filters: tuple[Any, Any]) -> sa.Select[Any]:
-    """``query`` keeping the rows whose column equals the value of each ``(column, value)``
-    pair, for the values given (None: any); a query's optional filters."""
-    for column, value in filters:
-        if value is not None:
-            query = query.where(column == value)
-    return query
-
-
-async def page_of(
-    conn: AsyncConnection, query: sa.Select[Any], *order: Any, page: int, size: int
-) -> tuple[list[Any], int]:
-    """Page ``page`` (of ``size`` rows, in ``order``) of ``query``'s rows, and how many rows
-    it has in all."""
-    total = await conn.scalar(sa.select(sa.func.count()).select_from(query.subquery()))
-    rows = await conn.execute(query.order_by(*order).offset((page - 1) * size).limit(size))
-    return list(rows), int(total or 0)
 
 
 async def place(conn: AsyncConnection, tables: Mapping[str, sa.Table], place_id: Any) -> Any:
