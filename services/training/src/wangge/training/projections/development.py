@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import uuid
 from collections import defaultdict
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from datetime import date, datetime
 from typing import Any, Literal
 
@@ -15,7 +15,7 @@ import sqlalchemy as sa
 from pydantic import BaseModel, Field
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from wangge.events import RecordedEvent, default_catalogue
+from wangge.events import RecordedEvent
 from wangge.events.core import ServiceCore
 from wangge.events.projection import ApplyContext, Projection, active_tables, handles
 from wangge.governance.errors import NotFound
@@ -31,14 +31,22 @@ ARRANGED, EVALUATED, CANCELLED = "arranged", "evaluated", "cancelled"
 """A secondment's status."""
 
 
+_SECONDMENT_CHANGES: dict[type, Callable[[Any], dict[str, Any]]] = {
+    sec.SecondmentExtended: lambda d: {"ends_on": d.ends_on},
+    sec.SecondmentEvaluated: lambda d: {
+        "status": EVALUATED, "rating": d.rating, "summary": d.summary,
+        "goals_met": list(d.goals_met), "evaluated_on": d.evaluated_on, "evaluated_by": d.by,
+    },
+    sec.SecondmentCancelled: lambda d: {"status": CANCELLED, "cancelled_reason": d.reason},
+}  # fmt: skip
+"""What each change of a secondment sets in its row."""
+
+
 class Development(Projection):
     """One row per secondment, handbook edition, acknowledgement, forum and suggestion."""
 
     name = "training_development"
     inline = True
-
-    def __init__(self) -> None:
-        super().__init__(default_catalogue)
 
     def define_tables(self, metadata: sa.MetaData, suffix: str) -> Mapping[str, sa.Table]:
         secondments = sa.Table(
@@ -132,29 +140,9 @@ class Development(Projection):
             .values(version=event.version, **values)
         )
 
-    @handles(sec.SecondmentExtended)
-    async def on_extended(
-        self, ctx: ApplyContext, event: RecordedEvent[sec.SecondmentExtended]
-    ) -> None:
-        d = event.data
-        await self._secondment(ctx, event, ends_on=d.ends_on)
-
-    @handles(sec.SecondmentEvaluated)
-    async def on_evaluated(
-        self, ctx: ApplyContext, event: RecordedEvent[sec.SecondmentEvaluated]
-    ) -> None:
-        d = event.data
-        await self._secondment(
-            ctx, event, status=EVALUATED, rating=d.rating, summary=d.summary,
-            goals_met=list(d.goals_met), evaluated_on=d.evaluated_on, evaluated_by=d.by,
-        )  # fmt: skip
-
-    @handles(sec.SecondmentCancelled)
-    async def on_secondment_cancelled(
-        self, ctx: ApplyContext, event: RecordedEvent[sec.SecondmentCancelled]
-    ) -> None:
-        d = event.data
-        await self._secondment(ctx, event, status=CANCELLED, cancelled_reason=d.reason)
+    @handles(*_SECONDMENT_CHANGES)
+    async def on_secondment_changed(self, ctx: ApplyContext, event: RecordedEvent) -> None:
+        await self._secondment(ctx, event, **_SECONDMENT_CHANGES[type(event.data)](event.data))
 
     # -- handbooks ------------------------------------------------------------------------------
 

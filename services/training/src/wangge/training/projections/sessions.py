@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import uuid
 from collections import defaultdict
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from datetime import date, datetime
 from typing import Any
 
@@ -15,7 +15,7 @@ import sqlalchemy as sa
 from pydantic import BaseModel, Field
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from wangge.events import RecordedEvent, default_catalogue
+from wangge.events import RecordedEvent
 from wangge.events.core import ServiceCore
 from wangge.events.db import insert_many
 from wangge.events.projection import ApplyContext, Projection, active_tables, handles
@@ -29,15 +29,68 @@ UUID = sa.Uuid(as_uuid=True)
 TIME = sa.DateTime(timezone=True)
 
 
+def _session_row(d: s.TrainingSessionScheduled) -> dict[str, Any]:
+    """A session's row as it is scheduled (its version aside)."""
+    return {
+        "session_id": d.session_id, "topic": d.topic, "programme_id": d.programme_id,
+        "module_code": d.module_code,
+        "instructors": [i.model_dump(mode="json") for i in d.instructors],
+        "materials": [m.model_dump(mode="json") for m in d.materials],
+        "starts_at": utc(d.starts_at), "ends_at": utc(d.ends_at),
+        "hours": s.session_hours(d.starts_at, d.ends_at), "place": d.place,
+        "capacity": d.capacity, "cancelled_reason": None,
+    }  # fmt: skip
+
+
+_SESSION_CHANGES: dict[type, Callable[[Any], dict[str, Any]]] = {
+    s.TrainingSessionRescheduled: lambda d: {
+        "starts_at": utc(d.starts_at), "ends_at": utc(d.ends_at), "place": d.place,
+        "hours": s.session_hours(d.starts_at, d.ends_at),
+    },
+    s.TrainingSessionCancelled: lambda d: {"cancelled_reason": d.reason},
+}  # fmt: skip
+"""What each change of a session sets in its row."""
+
+_ENROLMENT_STATUS: dict[type, str | None] = {
+    s.WorkerEnrolled: "enrolled", s.WorkerWaitlisted: "waiting", s.EnrolmentWithdrawn: None,
+}  # fmt: skip
+"""An enrolment's status after each event (None: no row)."""
+
+_WORKER_ROWS: dict[type, tuple[str, Callable[[RecordedEvent[Any]], dict[str, Any]]]] = {
+    s.AttendanceRecorded: ("attendance", lambda e: {
+        "session_id": e.data.session_id, "worker_id": e.data.worker_id,
+        "attendance": e.data.attendance, "recorded_by": e.data.recorded_by,
+        "recorded_at": utc(e.envelope.time), "note": e.data.note,
+    }),
+    s.AssessmentRecorded: ("scores", lambda e: {
+        "session_id": e.data.session_id, "worker_id": e.data.worker_id, "score": e.data.score,
+        "max_score": e.data.max_score, "recorded_at": utc(e.envelope.time),
+    }),
+}  # fmt: skip
+"""The table of a worker's record of a session, and its row."""
+
+
+def _worker_row(event: RecordedEvent) -> tuple[str, dict[str, Any] | None]:
+    """The table and the new row (None: none) of an event about a worker in a session."""
+    d: Any = event.data
+    if type(d) in _WORKER_ROWS:
+        table, row = _WORKER_ROWS[type(d)]
+        return table, row(event)
+    status = _ENROLMENT_STATUS[type(d)]
+    if status is None:
+        return "enrolments", None
+    return "enrolments", {
+        "session_id": d.session_id, "worker_id": d.worker_id, "status": status,
+        "since": event.version,
+    }  # fmt: skip
+
+
 class Sessions(Projection):
     """One row per session, per enrolment, per worker's attendance and score; one per
     programme and per worker enrolled in one."""
 
     name = "training_sessions"
     inline = True
-
-    def __init__(self) -> None:
-        super().__init__(default_catalogue)
 
     def define_tables(self, metadata: sa.MetaData, suffix: str) -> Mapping[str, sa.Table]:
         sessions = sa.Table(
@@ -134,18 +187,8 @@ class Sessions(Projection):
     async def on_scheduled(
         self, ctx: ApplyContext, event: RecordedEvent[s.TrainingSessionScheduled]
     ) -> None:
-        d = event.data
-        await ctx.conn.execute(
-            sa.insert(ctx.tables["sessions"]).values(
-                session_id=d.session_id, topic=d.topic, programme_id=d.programme_id,
-                module_code=d.module_code,
-                instructors=[i.model_dump(mode="json") for i in d.instructors],
-                materials=[m.model_dump(mode="json") for m in d.materials],
-                starts_at=utc(d.starts_at), ends_at=utc(d.ends_at),
-                hours=s.session_hours(d.starts_at, d.ends_at), place=d.place,
-                capacity=d.capacity, version=event.version,
-            )
-        )  # fmt: skip
+        row = _session_row(event.data) | {"version": event.version}
+        await ctx.conn.execute(sa.insert(ctx.tables["sessions"]).values(**row))
 
     async def _session(self, ctx: ApplyContext, event: RecordedEvent, **values: Any) -> None:
         t = ctx.tables["sessions"]
@@ -155,22 +198,9 @@ class Sessions(Projection):
             .values(version=event.version, **values)
         )
 
-    @handles(s.TrainingSessionRescheduled)
-    async def on_rescheduled(
-        self, ctx: ApplyContext, event: RecordedEvent[s.TrainingSessionRescheduled]
-    ) -> None:
-        d = event.data
-        await self._session(
-            ctx, event, starts_at=utc(d.starts_at), ends_at=utc(d.ends_at), place=d.place,
-            hours=s.session_hours(d.starts_at, d.ends_at),
-        )  # fmt: skip
-
-    @handles(s.TrainingSessionCancelled)
-    async def on_cancelled(
-        self, ctx: ApplyContext, event: RecordedEvent[s.TrainingSessionCancelled]
-    ) -> None:
-        d = event.data
-        await self._session(ctx, event, cancelled_reason=d.reason)
+    @handles(*_SESSION_CHANGES)
+    async def on_changed(self, ctx: ApplyContext, event: RecordedEvent) -> None:
+        await self._session(ctx, event, **_SESSION_CHANGES[type(event.data)](event.data))
 
     @handles(s.MaterialAttached)
     async def on_material(
@@ -184,62 +214,17 @@ class Sessions(Projection):
         added = [*(materials or []), d.material.model_dump(mode="json")]
         await self._session(ctx, event, materials=added)
 
-    async def _enrolment(self, ctx: ApplyContext, event: RecordedEvent, status: str | None) -> None:
-        d = event.data
-        t = ctx.tables["enrolments"]
-        key = (t.c.session_id == d.session_id) & (t.c.worker_id == d.worker_id)  # type: ignore[attr-defined]
-        await ctx.conn.execute(sa.delete(t).where(key))
-        if status is not None:
-            await ctx.conn.execute(
-                sa.insert(t).values(
-                    session_id=d.session_id,  # type: ignore[attr-defined]
-                    worker_id=d.worker_id,  # type: ignore[attr-defined]
-                    status=status,
-                    since=event.version,
-                )
-            )
-        await self._session(ctx, event)
-
-    @handles(s.WorkerEnrolled)
-    async def on_enrolled(self, ctx: ApplyContext, event: RecordedEvent) -> None:
-        await self._enrolment(ctx, event, "enrolled")
-
-    @handles(s.WorkerWaitlisted)
-    async def on_waitlisted(self, ctx: ApplyContext, event: RecordedEvent) -> None:
-        await self._enrolment(ctx, event, "waiting")
-
-    @handles(s.EnrolmentWithdrawn)
-    async def on_withdrawn(self, ctx: ApplyContext, event: RecordedEvent) -> None:
-        await self._enrolment(ctx, event, None)
-
-    async def _replace(self, ctx: ApplyContext, table: str, **row: Any) -> None:
-        """A worker's row of a session, replaced by a newer record (a correction)."""
+    @handles(*_ENROLMENT_STATUS, *_WORKER_ROWS)
+    async def on_worker(self, ctx: ApplyContext, event: RecordedEvent) -> None:
+        """A worker's row of a session (a place, an attendance, a score), replaced by a newer
+        record (a correction) or gone (a withdrawal)."""
+        d: Any = event.data
+        table, row = _worker_row(event)
         t = ctx.tables[table]
-        key = (t.c.session_id == row["session_id"]) & (t.c.worker_id == row["worker_id"])
+        key = (t.c.session_id == d.session_id) & (t.c.worker_id == d.worker_id)
         await ctx.conn.execute(sa.delete(t).where(key))
-        await ctx.conn.execute(sa.insert(t).values(**row))
-
-    @handles(s.AttendanceRecorded)
-    async def on_attendance(
-        self, ctx: ApplyContext, event: RecordedEvent[s.AttendanceRecorded]
-    ) -> None:
-        d = event.data
-        await self._replace(
-            ctx, "attendance", session_id=d.session_id, worker_id=d.worker_id,
-            attendance=d.attendance, recorded_by=d.recorded_by,
-            recorded_at=utc(event.envelope.time), note=d.note,
-        )  # fmt: skip
-        await self._session(ctx, event)
-
-    @handles(s.AssessmentRecorded)
-    async def on_assessed(
-        self, ctx: ApplyContext, event: RecordedEvent[s.AssessmentRecorded]
-    ) -> None:
-        d = event.data
-        await self._replace(
-            ctx, "scores", session_id=d.session_id, worker_id=d.worker_id, score=d.score,
-            max_score=d.max_score, recorded_at=utc(event.envelope.time),
-        )  # fmt: skip
+        if row is not None:
+            await ctx.conn.execute(sa.insert(t).values(**row))
         await self._session(ctx, event)
 
     @handles(p.ProgrammeDefined)
@@ -287,59 +272,30 @@ class _Fold:
     """New sessions' rows, as their handlers one event at a time would leave them."""
 
     def __init__(self) -> None:
-        self.sessions: dict[Any, dict[str, Any]] = {}
-        self.enrolments: dict[tuple[Any, Any], dict[str, Any]] = {}
-        self.attendance: dict[tuple[Any, Any], dict[str, Any]] = {}
-        self.scores: dict[tuple[Any, Any], dict[str, Any]] = {}
+        self.tables: dict[str, dict[Any, dict[str, Any]]] = {
+            name: {} for name in ("sessions", "enrolments", "attendance", "scores")
+        }
 
     def apply(self, event: RecordedEvent) -> None:
         d: Any = event.data
         if isinstance(d, s.TrainingSessionScheduled):
-            self.sessions[d.session_id] = {
-                "session_id": d.session_id, "topic": d.topic, "programme_id": d.programme_id,
-                "module_code": d.module_code,
-                "instructors": [i.model_dump(mode="json") for i in d.instructors],
-                "materials": [m.model_dump(mode="json") for m in d.materials],
-                "starts_at": utc(d.starts_at), "ends_at": utc(d.ends_at),
-                "hours": s.session_hours(d.starts_at, d.ends_at), "place": d.place,
-                "capacity": d.capacity, "cancelled_reason": None,
-            }  # fmt: skip
-        session = self.sessions[d.session_id]
+            self.tables["sessions"][d.session_id] = _session_row(d)
+        session = self.tables["sessions"][d.session_id]
         session["version"] = event.version
-        key = (d.session_id, getattr(d, "worker_id", None))
-        if isinstance(d, s.TrainingSessionRescheduled):
-            hours = s.session_hours(d.starts_at, d.ends_at)
-            session |= {"starts_at": utc(d.starts_at), "ends_at": utc(d.ends_at),
-                        "place": d.place, "hours": hours}  # fmt: skip
-        elif isinstance(d, s.TrainingSessionCancelled):
-            session["cancelled_reason"] = d.reason
+        if type(d) in _SESSION_CHANGES:
+            session |= _SESSION_CHANGES[type(d)](d)
         elif isinstance(d, s.MaterialAttached):
             session["materials"] = [*session["materials"], d.material.model_dump(mode="json")]
-        elif isinstance(d, s.WorkerEnrolled | s.WorkerWaitlisted):
-            status = "enrolled" if isinstance(d, s.WorkerEnrolled) else "waiting"
-            self.enrolments[key] = {"session_id": d.session_id, "worker_id": d.worker_id,
-                                    "status": status, "since": event.version}  # fmt: skip
-        elif isinstance(d, s.EnrolmentWithdrawn):
-            self.enrolments.pop(key, None)
-        elif isinstance(d, s.AttendanceRecorded):
-            self.attendance[key] = {
-                "session_id": d.session_id, "worker_id": d.worker_id, "attendance": d.attendance,
-                "recorded_by": d.recorded_by, "recorded_at": utc(event.envelope.time),
-                "note": d.note,
-            }  # fmt: skip
-        elif isinstance(d, s.AssessmentRecorded):
-            self.scores[key] = {
-                "session_id": d.session_id, "worker_id": d.worker_id, "score": d.score,
-                "max_score": d.max_score, "recorded_at": utc(event.envelope.time),
-            }  # fmt: skip
+        elif type(d) in _ENROLMENT_STATUS or type(d) in _WORKER_ROWS:
+            table, row = _worker_row(event)
+            key = (d.session_id, d.worker_id)
+            if row is None:
+                self.tables[table].pop(key, None)
+            else:
+                self.tables[table][key] = row
 
     def rows(self) -> dict[str, list[dict[str, Any]]]:
-        return {
-            "sessions": list(self.sessions.values()),
-            "enrolments": list(self.enrolments.values()),
-            "attendance": list(self.attendance.values()),
-            "scores": list(self.scores.values()),
-        }
+        return {name: list(rows.values()) for name, rows in self.tables.items()}
 
 
 # -- queries ------------------------------------------------------------------------------------

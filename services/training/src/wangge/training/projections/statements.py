@@ -21,7 +21,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from wangge.events import RecordedEvent, default_catalogue
+from wangge.events import RecordedEvent
 from wangge.events.core import ServiceCore
 from wangge.events.db import insert_many
 from wangge.events.projection import ApplyContext, Projection, active_tables, handles
@@ -80,9 +80,6 @@ class Statements(Projection):
 
     name = "training_statements"
     inline = True
-
-    def __init__(self) -> None:
-        super().__init__(default_catalogue)
 
     def define_tables(self, metadata: sa.MetaData, suffix: str) -> Mapping[str, sa.Table]:
         statements = sa.Table(
@@ -162,40 +159,14 @@ class Statements(Projection):
             batch.apply(event)
         await batch.flush()
 
-    async def _one(self, ctx: ApplyContext, event: RecordedEvent) -> None:
+    @handles(
+        s.TrainingSessionScheduled, s.TrainingSessionRescheduled, p.ProgrammeDefined,
+        p.WorkerEnrolledInProgramme, h.HandbookEditionPublished, s.AttendanceRecorded,
+        s.AssessmentRecorded, h.HandbookAcknowledged,
+    )  # fmt: skip
+    async def on_event(self, ctx: ApplyContext, event: RecordedEvent) -> None:
+        """One event is a batch of one: the batch decides every statement."""
         await self.apply_many(ctx, [event], set())
-
-    @handles(s.TrainingSessionScheduled)
-    async def on_scheduled(self, ctx: ApplyContext, event: RecordedEvent) -> None:
-        await self._one(ctx, event)
-
-    @handles(s.TrainingSessionRescheduled)
-    async def on_rescheduled(self, ctx: ApplyContext, event: RecordedEvent) -> None:
-        await self._one(ctx, event)
-
-    @handles(p.ProgrammeDefined)
-    async def on_programme(self, ctx: ApplyContext, event: RecordedEvent) -> None:
-        await self._one(ctx, event)
-
-    @handles(p.WorkerEnrolledInProgramme)
-    async def on_member(self, ctx: ApplyContext, event: RecordedEvent) -> None:
-        await self._one(ctx, event)
-
-    @handles(h.HandbookEditionPublished)
-    async def on_edition(self, ctx: ApplyContext, event: RecordedEvent) -> None:
-        await self._one(ctx, event)
-
-    @handles(s.AttendanceRecorded)
-    async def on_attendance(self, ctx: ApplyContext, event: RecordedEvent) -> None:
-        await self._one(ctx, event)
-
-    @handles(s.AssessmentRecorded)
-    async def on_assessed(self, ctx: ApplyContext, event: RecordedEvent) -> None:
-        await self._one(ctx, event)
-
-    @handles(h.HandbookAcknowledged)
-    async def on_acknowledged(self, ctx: ApplyContext, event: RecordedEvent) -> None:
-        await self._one(ctx, event)
 
 
 Pair = tuple[uuid.UUID, uuid.UUID]
