@@ -6,19 +6,24 @@ of HTTP, so a route, the seeding and a handler test run them alike."""
 from __future__ import annotations
 
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 
+from pydantic import BaseModel
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from wangge.events import DomainEvent
 from wangge.events.command import CommandRunner
 from wangge.events.db import read_only
-from wangge.events.store import AppendResult
 
 
-def created(result: AppendResult, prefix: str) -> uuid.UUID:
-    """The id of the stream a command started (a retry's: the one its first attempt started)."""
-    return uuid.UUID(result.stream_id.removeprefix(prefix))
+async def start(
+    commands: CommandRunner, cmd: BaseModel, stream_id: str, events: Sequence[DomainEvent]
+) -> uuid.UUID:
+    """Start the stream ``stream_id`` (``kind-<uuid>``) with the events decided; the id of the
+    stream started (a retry's: the one its first attempt started)."""
+    result = await commands.create(cmd, stream_id, lambda: events)
+    return uuid.UUID(result.stream_id.partition("-")[2])
 
 
 @asynccontextmanager

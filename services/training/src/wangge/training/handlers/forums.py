@@ -13,7 +13,7 @@ from wangge.governance.times import local_day
 from wangge.training.bootstrap import TrainingCore
 from wangge.training.bounds import Day, Moment
 from wangge.training.domain import forums as f
-from wangge.training.handlers import created, reading
+from wangge.training.handlers import reading, start
 from wangge.training.personal_data import seal_for
 from wangge.training.projections.roster_queries import all_known, roster_tables
 
@@ -63,8 +63,7 @@ async def hold(commands: CommandRunner, core: TrainingCore, cmd: ForumCreate) ->
         participants=cmd.participants, guests=list(cmd.guests), summary=cmd.summary,
         now=datetime.now(UTC), seal=seal,
     )  # fmt: skip
-    result = await commands.create(cmd, f.stream_id(forum_id), lambda: events)
-    return created(result, "forum-")
+    return await start(commands, cmd, f.stream_id(forum_id), events)
 
 
 async def record_suggestion(

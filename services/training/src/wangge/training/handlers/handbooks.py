@@ -12,7 +12,7 @@ from wangge.events.command import CommandRunner
 from wangge.governance.times import local_day
 from wangge.training.bounds import MAX_EDITION, Day
 from wangge.training.domain import handbooks as h
-from wangge.training.handlers import created
+from wangge.training.handlers import start
 
 
 class HandbookCreate(BaseModel):
@@ -47,8 +47,7 @@ async def publish(commands: CommandRunner, cmd: HandbookCreate) -> uuid.UUID:
         None, handbook_id=handbook_id, title=cmd.title, edition=1,
         published_on=cmd.published_on or _today(), sections=cmd.sections,
     )  # fmt: skip
-    result = await commands.create(cmd, h.stream_id(handbook_id), lambda: events)
-    return created(result, "handbook-")
+    return await start(commands, cmd, h.stream_id(handbook_id), events)
 
 
 async def publish_edition(

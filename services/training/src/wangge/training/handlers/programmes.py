@@ -11,7 +11,7 @@ from wangge.events.sealing import KeyRing
 from wangge.training.bootstrap import TrainingCore
 from wangge.training.bounds import Day
 from wangge.training.domain import programmes as p
-from wangge.training.handlers import created, reading
+from wangge.training.handlers import reading, start
 from wangge.training.personal_data import seal_for
 from wangge.training.projections.roster_queries import known_worker, roster_tables
 
@@ -40,8 +40,7 @@ async def define(commands: CommandRunner, cmd: ProgrammeCreate) -> uuid.UUID:
     programme_id = uuid.uuid4()
     events = p.define(programme_id=programme_id, **cmd.model_dump(exclude={"modules"}),
                       modules=cmd.modules)  # fmt: skip
-    result = await commands.create(cmd, p.stream_id(programme_id), lambda: events)
-    return created(result, "programme-")
+    return await start(commands, cmd, p.stream_id(programme_id), events)
 
 
 async def enrol(

@@ -16,7 +16,7 @@ from wangge.governance.times import local_day
 from wangge.training.bootstrap import TrainingCore
 from wangge.training.bounds import Day
 from wangge.training.domain import secondments as sec
-from wangge.training.handlers import created, reading
+from wangge.training.handlers import reading, start
 from wangge.training.personal_data import seal_for
 from wangge.training.projections.roster_queries import known_worker, roster_tables
 
@@ -60,8 +60,7 @@ async def arrange(commands: CommandRunner, core: TrainingCore, cmd: SecondmentCr
     secondment_id = uuid.uuid4()
     events = sec.arrange(secondment_id=secondment_id, **cmd.model_dump(exclude={"goals"}),
                          goals=list(cmd.goals), seal=seal)  # fmt: skip
-    result = await commands.create(cmd, sec.stream_id(secondment_id), lambda: events)
-    return created(result, "secondment-")
+    return await start(commands, cmd, sec.stream_id(secondment_id), events)
 
 
 async def _change(

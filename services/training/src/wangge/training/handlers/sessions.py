@@ -14,7 +14,7 @@ from wangge.training.bootstrap import TrainingCore
 from wangge.training.bounds import MAX_SCORE, Moment
 from wangge.training.domain import programmes
 from wangge.training.domain import sessions as s
-from wangge.training.handlers import created, reading
+from wangge.training.handlers import reading, start
 from wangge.training.personal_data import seal_for
 from wangge.training.projections.roster_queries import known_worker, roster_tables
 
@@ -78,8 +78,7 @@ async def schedule(commands: CommandRunner, keys: KeyRing, cmd: SessionCreate) -
         ends_at=cmd.ends_at, place=cmd.place, capacity=cmd.capacity, materials=cmd.materials,
         seal=seal,
     )  # fmt: skip
-    result = await commands.create(cmd, s.stream_id(session_id), lambda: events)
-    return created(result, "session-")
+    return await start(commands, cmd, s.stream_id(session_id), events)
 
 
 async def reschedule(
