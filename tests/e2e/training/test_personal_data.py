@@ -6,10 +6,13 @@ from __future__ import annotations
 
 import json
 import uuid
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import AsyncConnection
 
 from wangge.events.db import create_engine
 from wangge.events.sealing import KeyRing, Sealed
@@ -31,25 +34,46 @@ def _when(days: float) -> dict[str, str]:
     return {"starts_at": start.isoformat(), "ends_at": (start + timedelta(hours=2)).isoformat()}
 
 
-async def _raw_events(duo: Duo) -> list[dict[str, Any]]:
+@asynccontextmanager
+async def _training_db(duo: Duo) -> AsyncIterator[AsyncConnection]:
+    """A connection to the training service's own database, past its API."""
     settings = duo.training.settings
     engine = create_engine(settings.resolved_database_url, **settings.engine_options())
     try:
         async with engine.connect() as conn:
-            rows = (await conn.execute(sa.text("SELECT type, data FROM events"))).all()
+            yield conn
     finally:
         await engine.dispose()
+
+
+async def _raw_events(duo: Duo) -> list[dict[str, Any]]:
+    async with _training_db(duo) as conn:
+        rows = (await conn.execute(sa.text("SELECT type, data FROM events"))).all()
     return [{"type": r.type, "data": r.data} for r in rows]
 
 
 async def _key(duo: Duo, subject_id: str) -> bytes | None:
-    settings = duo.training.settings
-    engine = create_engine(settings.resolved_database_url, **settings.engine_options())
-    try:
-        async with engine.connect() as conn:
-            return await keyring(settings.kek()).key(conn, uuid.UUID(subject_id))
-    finally:
-        await engine.dispose()
+    async with _training_db(duo) as conn:
+        return await keyring(duo.training.settings.kek()).key(conn, uuid.UUID(subject_id))
+
+
+async def _zhang_late_with_a_note(
+    duo: Duo, topic: str, place: str
+) -> tuple[str, dict[str, Any], dict[str, Any]]:
+    """Zhang appointed, and recorded late with :data:`NOTE` to a session an outside lawyer gave
+    yesterday: his id, the session as scheduled, and as its roll then reads."""
+    worker_id = await duo.appoint("worker-zhang", "张伟")
+    client, trainer = duo.training.client, duo.trainer()
+    held = await json_of(
+        await client.post("/sessions", json={"topic": topic, "instructors": [LAWYER],
+                                             "place": place, "capacity": 9, **_when(-1)},
+                          headers=trainer), 201,
+    )  # fmt: skip
+    roll = await json_of(
+        await client.put(f"/sessions/{held['session_id']}/attendance/{worker_id}",
+                         json={"attendance": "late", "note": NOTE}, headers=trainer)
+    )  # fmt: skip
+    return worker_id, held, roll
 
 
 def _sealed(events: list[dict[str, Any]], kind: str) -> Sealed:
@@ -60,18 +84,9 @@ def _sealed(events: list[dict[str, Any]], kind: str) -> Sealed:
 async def test_free_text_and_outside_names_are_sealed_and_only_redacted_or_masked_in_clear(
     duo: Duo,
 ) -> None:
-    zhang = await duo.appoint("worker-zhang", "张伟")
+    zhang, held, roll = await _zhang_late_with_a_note(duo, "防范非法集资", "街道会议室")
     client, trainer = duo.training.client, duo.trainer()
-    held = await json_of(
-        await client.post("/sessions", json={"topic": "防范非法集资", "instructors": [LAWYER],
-                                             "place": "街道会议室", "capacity": 9, **_when(-1)},
-                          headers=trainer), 201,
-    )  # fmt: skip
     assert held["instructors"][0]["name"] == "李***"
-    roll = await json_of(
-        await client.put(f"/sessions/{held['session_id']}/attendance/{zhang}",
-                         json={"attendance": "late", "note": NOTE}, headers=trainer)
-    )  # fmt: skip
     assert roll["roll"][0]["note"] == "张伟家中有事,请联系其母亲 138****5678"
     today = datetime.now(UTC).date()
     secondment = await json_of(
@@ -111,17 +126,9 @@ async def test_free_text_and_outside_names_are_sealed_and_only_redacted_or_maske
 async def test_erasing_a_workers_data_destroys_their_key_once_with_the_legal_ground(
     duo: Duo,
 ) -> None:
-    zhang = await duo.appoint("worker-zhang", "张伟")
+    zhang, held, _ = await _zhang_late_with_a_note(duo, "调解", "会议室")
     client, trainer = duo.training.client, duo.trainer()
-    held = await json_of(
-        await client.post("/sessions", json={"topic": "调解", "instructors": [LAWYER],
-                                             "place": "会议室", "capacity": 9, **_when(-1)},
-                          headers=trainer), 201,
-    )  # fmt: skip
     path = f"/sessions/{held['session_id']}/attendance/{zhang}"
-    await json_of(
-        await client.put(path, json={"attendance": "late", "note": NOTE}, headers=trainer)
-    )
     erase = f"/workers/{zhang}/personal-data"
     body = {"legal_ground": "consent_withdrawn"}
     # trainers may not erase; an unknown worker is a 404
@@ -149,15 +156,8 @@ async def test_erasing_a_workers_data_destroys_their_key_once_with_the_legal_gro
     assert refused.json()["errors"][0]["field"] == "note"
     fine = await client.put(path, json={"attendance": "present"}, headers=trainer)
     assert fine.status_code == 200, fine.text
-    settings = duo.training.settings
-    engine = create_engine(settings.resolved_database_url, **settings.engine_options())
-    try:
-        async with engine.connect() as conn:
-            erased_at = await conn.scalar(
-                sa.select(subject_keys.c.erased_at).where(
-                    subject_keys.c.subject_id == uuid.UUID(zhang)
-                )
-            )
-    finally:
-        await engine.dispose()
+    async with _training_db(duo) as conn:
+        erased_at = await conn.scalar(
+            sa.select(subject_keys.c.erased_at).where(subject_keys.c.subject_id == uuid.UUID(zhang))
+        )
     assert erased_at is not None

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Callable
 from datetime import date, timedelta
 
 import pytest
@@ -53,6 +54,21 @@ def evaluate(
         goals_met=[True, True, False] if goals_met is None else goals_met, summary=summary,
         by="mentor-li", today=today,
     )  # fmt: skip
+
+
+def closed_to_every_change(secondment: Secondment) -> None:
+    """Evaluated or cancelled, the secondment is closed: no evaluation, extension or
+    cancellation any more."""
+    assert secondment.closed
+    changes: list[Callable[[], list[DomainEvent]]] = [
+        lambda: evaluate(secondment),
+        lambda: secondments.extend(secondment, ends_on=ENDS + timedelta(days=9), reason="r"),
+        lambda: secondments.cancel(secondment, reason="again"),
+    ]
+    for change in changes:
+        with pytest.raises(WrongState) as refused:
+            change()
+        assert refused.value.field == "secondment_id"
 
 
 def test_the_stream_is_named_by_the_secondment() -> None:
@@ -135,16 +151,7 @@ def test_the_evaluation_closes_the_secondment() -> None:
     assert event.rating == "good"
     secondment = run(secondment, [event])
     assert secondment.evaluated
-    assert secondment.closed
-    with pytest.raises(WrongState) as evaluated:
-        evaluate(secondment)
-    assert evaluated.value.field == "secondment_id"
-    with pytest.raises(WrongState) as extended:
-        secondments.extend(secondment, ends_on=ENDS + timedelta(days=1), reason="r")
-    assert extended.value.field == "secondment_id"
-    with pytest.raises(WrongState) as cancelled:
-        secondments.cancel(secondment, reason="r")
-    assert cancelled.value.field == "secondment_id"
+    closed_to_every_change(secondment)
 
 
 def test_an_evaluation_is_given_once_the_secondment_started_and_may_come_early() -> None:
@@ -183,11 +190,4 @@ def test_a_secondment_is_cancelled_any_time_before_its_evaluation() -> None:
     assert isinstance(event, secondments.SecondmentCancelled)
     secondment = run(secondment, [event])
     assert secondment.cancelled
-    assert secondment.closed
-    with pytest.raises(WrongState) as refused:
-        evaluate(secondment)
-    assert refused.value.field == "secondment_id"
-    with pytest.raises(WrongState):
-        secondments.extend(secondment, ends_on=ENDS + timedelta(days=9), reason="r")
-    with pytest.raises(WrongState):
-        secondments.cancel(secondment, reason="again")
+    closed_to_every_change(secondment)
