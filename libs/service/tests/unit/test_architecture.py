@@ -103,12 +103,14 @@ PURE_KERNEL = (
 """The governance kernel's modules a domain may import."""
 READ_MODEL_KERNEL = ("grid_workers", "place_tree", "roster")
 """The kernel's modules that write a service's read-model tables (SQLAlchemy): projections'."""
+TEST_KERNEL = ("testing",)
+"""The kernel's helpers for tests that feed those read models the registry's events."""
 
 
-def test_every_kernel_module_is_pure_or_a_read_model_helper() -> None:
+def test_every_kernel_module_is_pure_or_a_read_model_or_test_helper() -> None:
     # a module added to the kernel says which it is, so that a pure one is probed below
     modules = {path.stem for path in KERNEL.glob("*.py") if path.stem != "__init__"}
-    assert modules == {*PURE_KERNEL, *READ_MODEL_KERNEL}
+    assert modules == {*PURE_KERNEL, *READ_MODEL_KERNEL, *TEST_KERNEL}
 
 
 @pytest.mark.parametrize("module", PURE_KERNEL)
