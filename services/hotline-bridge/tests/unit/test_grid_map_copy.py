@@ -12,8 +12,8 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import create_async_engine
 
 from wangge.events import IntegrationEvent, RecordedEvent
-from wangge.events.envelope import Envelope
 from wangge.events.projection import ApplyContext
+from wangge.governance.testing import from_registry
 from wangge.hotline_bridge.consumed.registry import (
     BuildingRegridded,
     PlaceRegistered,
@@ -25,12 +25,7 @@ NOW = datetime(2026, 11, 27, 9, 0, tzinfo=UTC)
 
 
 def recorded(data: IntegrationEvent, place_id: uuid.UUID, version: int) -> RecordedEvent:
-    envelope = Envelope(
-        id=uuid.uuid4(), source="/wangge/registry", type=data.event_type,
-        subject=f"place-{place_id}", time=NOW,
-        dataschema=f"urn:wangge:schema:{data.event_type}:1", sequence=version,
-    )  # fmt: skip
-    return RecordedEvent(envelope=envelope, data=data)
+    return from_registry(data, f"place-{place_id}", at=NOW, version=version)
 
 
 @pytest.fixture
