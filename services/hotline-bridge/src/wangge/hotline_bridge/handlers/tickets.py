@@ -86,6 +86,18 @@ async def sealer(commands: CommandRunner, keys: CallerKeys, ticket_id: uuid.UUID
     return KeyRing.sealer(key, ticket_id) if key is not None else None
 
 
+async def _sealed_staff_step(
+    commands: CommandRunner,
+    keys: CallerKeys,
+    ticket_id: uuid.UUID,
+    decide: Callable[[tickets.Ticket, int, Seal | None], Sequence[DomainEvent]],
+    body: BaseModel,
+) -> None:
+    """A staff step with free texts, sealed with the ticket's data key (see :func:`sealer`)."""
+    seal = await sealer(commands, keys, ticket_id)
+    await _staff_step(commands, ticket_id, lambda t, version: decide(t, version, seal), body)
+
+
 # -- staff ----------------------------------------------------------------------------------------
 
 
@@ -101,10 +113,9 @@ async def return_ticket(
     commands: CommandRunner, keys: CallerKeys, ticket_id: uuid.UUID, cmd: Return
 ) -> None:
     """Give the ticket back to the hotline before acceptance (退单), the reason sealed."""
-    seal = await sealer(commands, keys, ticket_id)
-    await _staff_step(
-        commands, ticket_id,
-        lambda t, _: tickets.give_back(t, cmd.reason, by="staff", seal=seal), cmd,
+    await _sealed_staff_step(
+        commands, keys, ticket_id,
+        lambda t, _, seal: tickets.give_back(t, cmd.reason, by="staff", seal=seal), cmd,
     )  # fmt: skip
 
 
@@ -118,10 +129,9 @@ async def request_extension(
 ) -> None:
     """Ask the hotline for more time (延期), before the deadline."""
     now = datetime.now(UTC)
-    seal = await sealer(commands, keys, ticket_id)
-    await _staff_step(
-        commands, ticket_id,
-        lambda t, _: tickets.request_extension(
+    await _sealed_staff_step(
+        commands, keys, ticket_id,
+        lambda t, _, seal: tickets.request_extension(
             t, until=cmd.until, reason=cmd.reason, now=now, seal=seal
         ),
         cmd,
@@ -132,10 +142,9 @@ async def reply(
     commands: CommandRunner, keys: CallerKeys, ticket_id: uuid.UUID, cmd: Reply
 ) -> None:
     """The grid's answer (办结), sealed; the delivery job hands it to the hotline."""
-    seal = await sealer(commands, keys, ticket_id)
-    await _staff_step(
-        commands, ticket_id,
-        lambda t, version: tickets.reply(
+    await _sealed_staff_step(
+        commands, keys, ticket_id,
+        lambda t, version, seal: tickets.reply(
             t, text=cmd.reply, solved=cmd.solved, at_source=cmd.at_source, version=version,
             seal=seal,
         ),
