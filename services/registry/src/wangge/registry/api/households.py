@@ -20,7 +20,7 @@ from wangge.registry.domain import households
 from wangge.registry.domain.households import HouseholdType, Relationship
 from wangge.registry.handlers import households as handlers
 from wangge.registry.handlers.persons import today
-from wangge.registry.projections import people
+from wangge.registry.projections import people_queries
 from wangge.registry.projections.views import Views
 from wangge.service.auth import Principal
 from wangge.service.commands import Command, set_etag
@@ -115,7 +115,7 @@ async def _visible(
     conn: ReadConnection, core: Core, principal: Principal, household_id: uuid.UUID
 ) -> tuple[Views, Any]:
     views = await Views.of(conn, core)
-    row = await people.household(conn, views.people, views.places, household_id)
+    row = await people_queries.household(conn, views.people, views.places, household_id)
     ensure_visible(principal, row.scope if row is not None else None, f"household {household_id}")
     return views, row
 
@@ -128,7 +128,9 @@ async def card(
     checked on the card's rows before anything is returned."""
     views = await Views.of(conn, core)
     on = on or today()
-    rows = await people.household_card(conn, views.people, views.places, household_id, on, known_at)
+    rows = await people_queries.household_card(
+        conn, views.people, views.places, household_id, on, known_at
+    )
     row = rows[0] if rows else None
     ensure_visible(principal, row.scope if row is not None else None, f"household {household_id}")
     assert row is not None
@@ -199,7 +201,7 @@ async def list_households(
 ) -> HouseholdPage:
     """Households in the caller's places."""
     views = await Views.of(conn, core)
-    rows, total = await people.households_page(
+    rows, total = await people_queries.households_page(
         conn, views.people, views.places, within=principal.places, dwelling_id=dwelling_id,
         number=number, page=page, size=size,
     )  # fmt: skip

@@ -12,7 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from wangge.governance.errors import NotFound
 from wangge.registry.api.access import ensure_visible, in_scope
 from wangge.registry.domain.persons import RESTRICTED_TAGS
-from wangge.registry.projections import people
+from wangge.registry.projections import people_queries
 from wangge.registry.projections.places import place_scope
 from wangge.registry.projections.views import Views
 from wangge.service.auth import Principal
@@ -72,7 +72,7 @@ async def visible_person(
 ) -> PersonRead:
     """A person the caller may see (404 otherwise), with their current tags; found by id or
     by the keyed hash of their identity number."""
-    rows = await people.person_rows(
+    rows = await people_queries.person_rows(
         conn, views.people, views.places, person_id=person_id, identity_hash=identity_hash,
         # minimised: a department does not learn of health or justice tags
         hidden_tags=RESTRICTED_TAGS if principal.department_only else (),
@@ -86,7 +86,7 @@ async def visible_person(
     ensure_visible(principal, row.scope if row is not None else None, f"person {found}")
     person = PersonRead.model_validate(row, from_attributes=True)
     person.tags = [
-        TagRead(**{name: getattr(r, f"tag_{name}") for name in people.TAG_FIELDS})
+        TagRead(**{name: getattr(r, f"tag_{name}") for name in people_queries.TAG_FIELDS})
         for r in rows
         if r.tag_tag is not None
     ]

@@ -38,7 +38,7 @@ from wangge.registry.domain.persons import (
 )
 from wangge.registry.handlers import persons as handlers
 from wangge.registry.handlers.persons import TooManyDisclosures
-from wangge.registry.projections import people
+from wangge.registry.projections import people_queries
 from wangge.registry.projections.views import Views
 from wangge.service.auth import Principal
 from wangge.service.commands import Command, set_etag
@@ -200,7 +200,9 @@ async def _holder_named_in_scope(
     except persons.DuplicatePerson as duplicate:
         await conn.rollback()  # a snapshot that sees a holder who registered concurrently
         views = await Views.of(conn, core)
-        scope = await people.person_scope(conn, views.people, views.places, duplicate.existing)
+        scope = await people_queries.person_scope(
+            conn, views.people, views.places, duplicate.existing
+        )
         if in_scope(principal, scope):
             raise persons.DuplicatePerson(duplicate.existing, named=True) from None
         raise persons.DuplicatePerson(duplicate.existing) from None
@@ -249,7 +251,7 @@ async def search_persons(
     if tag and principal.department_only and tag in RESTRICTED_TAGS:
         raise Forbidden("departments do not search by this tag", field="query/tag")
     views = await Views.of(conn, core)
-    rows, total = await people.persons_page(
+    rows, total = await people_queries.persons_page(
         conn, views.people, views.places, within=principal.places, name=name, address=address,
         tag=tag, residence_status=residence_status.value if residence_status else None,
         page=page, size=size,
@@ -471,7 +473,7 @@ async def residents_on_date(
     views = await Views.of(conn, core)
     await place_in_scope(conn, views, principal, dwelling_id, field="dwelling_id")
     on = as_of_date or handlers.today()
-    rows = await people.residents_on(conn, views.people, dwelling_id, on, known_at)
+    rows = await people_queries.residents_on(conn, views.people, dwelling_id, on, known_at)
     return ResidentsOnDate(
         dwelling_id=dwelling_id, as_of=on, known_at=known_at,
         residents=[

@@ -12,7 +12,7 @@ from pydantic import BaseModel, Field
 from wangge.registry.api.access import Reader
 from wangge.registry.api.deps import Core, ReadConnection, tables
 from wangge.registry.handlers.persons import today
-from wangge.registry.projections import people, places
+from wangge.registry.projections import people_queries, places
 from wangge.registry.projections.activity import Activity, coverage
 from wangge.registry.projections.views import Views
 
@@ -65,7 +65,7 @@ async def grid_roll_up(
     views = await Views.of(conn, core)
     grids = await places.grids(conn, views.places, within=principal.places, code=within)
     ids = [g.place_id for g in grids]
-    counts = await people.grid_counts(conn, views.people, views.places, ids, today())
+    counts = await people_queries.grid_counts(conn, views.people, views.places, ids, today())
     out = []
     for g in grids:
         statuses = counts.statuses.get(g.place_id, {})

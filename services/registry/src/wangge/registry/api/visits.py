@@ -23,7 +23,7 @@ from wangge.registry.domain.free_text import opened_text
 from wangge.registry.domain.visits import Document, NeedCategory
 from wangge.registry.handlers import visits as handlers
 from wangge.registry.personal_data import KeyRing
-from wangge.registry.projections import people
+from wangge.registry.projections import people_queries
 from wangge.registry.projections.activity import Activity, needs_page, visits_page
 from wangge.registry.projections.views import Views
 from wangge.service.auth import Principal
@@ -188,7 +188,9 @@ async def record_visit(
         conn, views, principal, body.dwelling_id, field="dwelling_id", what="dwelling"
     )
     if body.household_id is not None:
-        household = await people.household(conn, views.people, views.places, body.household_id)
+        household = await people_queries.household(
+            conn, views.people, views.places, body.household_id
+        )
         if not in_scope(principal, household.scope if household is not None else None):
             # one answer for a household nobody registered and one outside the caller's
             # places: "lives at another dwelling" would tell that it exists elsewhere
