@@ -21,5 +21,7 @@ pids+=($!)
 pids+=($!)
 WANGGE_SEED=year .venv/bin/wangge training run --port 8004 &
 pids+=($!)
+.venv/bin/wangge views run --port 8005 &
+pids+=($!)
 # the first service to stop (a crash, a port in use) stops the others
 wait -n "${pids[@]}"

@@ -1,0 +1,73 @@
+"""Who reads which view, and the typed core every route reaches the service by.
+
+Staff read by place: a grid worker the residents, households and figures of their grids, a
+community's staff their community's, the subdistrict's admins everything. A department reads
+only its own feed (``department:<name>``), minimised. Analysts read figures, never a person.
+Something outside the caller's places is answered 404, as something that does not exist: the
+answer tells them nothing about who lives where.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Annotated
+
+from fastapi import Depends
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from wangge.events.projection import active_tables
+from wangge.governance import roster
+from wangge.governance.errors import DomainError, NotFound
+from wangge.service.auth import Principal, require
+from wangge.service.deps import core_of
+from wangge.views.bootstrap import ViewsCore
+from wangge.views.projections.roster import Roster
+
+Core = Annotated[ViewsCore, Depends(core_of(ViewsCore))]
+"""The views service's core: its store and views."""
+
+STAFF = ("grid_worker", "community_staff", "subdistrict_admin")
+Staff = Annotated[Principal, Depends(require(*STAFF))]
+"""Reads a person's or a household's picture, within their places."""
+FIGURES = (*STAFF, "analyst")
+FigureReader = Annotated[Principal, Depends(require(*FIGURES))]
+"""Reads figures (no person in them), within their places; analysts everywhere."""
+
+
+def sees_everywhere(principal: Principal) -> bool:
+    """Whether the caller's reads have no place scope (the subdistrict's admins, analysts)."""
+    return principal.has_any(("subdistrict_admin", "analyst"))
+
+
+def in_scope(principal: Principal, codes: Iterable[str | None]) -> bool:
+    """Whether one of these place codes (a grid's, a community's) lies in the caller's places."""
+    return sees_everywhere(principal) or any(
+        code is not None and principal.covers(code) for code in codes
+    )
+
+
+def require_scope(principal: Principal, codes: Iterable[str | None], what: str, field: str) -> None:
+    """404 (as for something that does not exist) unless the thing lies in the caller's places."""
+    if not in_scope(principal, codes):
+        raise NotFound(f"no {what}", field=field)
+
+
+class ViewNotReady(DomainError):
+    """A view has not started yet (the service has just been deployed): it will."""
+
+    status = 503
+    slug = "view-not-ready"
+    title = "The view is being built"
+
+
+async def view_tables(conn: AsyncConnection, core: ViewsCore, name: str) -> roster.Tables:
+    """A view's active tables: a 503 with ``Retry-After`` while its runner has not started."""
+    try:
+        return await active_tables(conn, core.projection(name))
+    except LookupError:
+        raise ViewNotReady(f"the view {name} has not started yet; retry", retry_after=5) from None
+
+
+async def roster_tables(conn: AsyncConnection, core: ViewsCore) -> roster.Tables:
+    """The roster's active tables."""
+    return await view_tables(conn, core, Roster.name)

@@ -1,0 +1,23 @@
+"""The views service's composition root below HTTP: the app's lifespan, the CLI and the tests
+build the service here, so they run the same views."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from wangge.events.core import ServiceCore
+from wangge.events.store import EventStore
+from wangge.views.config import ViewsSettings
+from wangge.views.projections.roster import Roster
+
+
+@dataclass
+class ViewsCore(ServiceCore):
+    """The views service's store (the audit of feed reads) and its views."""
+
+    settings: ViewsSettings = field(kw_only=True)
+
+
+def bootstrap(settings: ViewsSettings, store: EventStore) -> ViewsCore:
+    """The views service on ``store``."""
+    return ViewsCore(store, [Roster()], settings=settings)

@@ -1,0 +1,26 @@
+"""``wangge views``: migrate the views service's database and serve its API."""
+
+from __future__ import annotations
+
+import typer
+
+from wangge.service.cli import migrate_command, run_command
+from wangge.views.app import MIGRATIONS
+from wangge.views.config import ViewsSettings
+
+app = typer.Typer(
+    help="Views across departments (一网统管): resident 360, grid dashboards, department feeds, "
+    "the lineage of a matter.",
+    no_args_is_help=True,
+)
+
+app.command()(migrate_command(ViewsSettings, MIGRATIONS, "views service"))
+app.command(name="run")(
+    run_command(
+        ViewsSettings,
+        MIGRATIONS,
+        service="views service",
+        port=8005,
+        factory="wangge.views.app:build_app",
+    )
+)

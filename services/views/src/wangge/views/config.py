@@ -1,0 +1,12 @@
+"""The views service's settings (``WANGGE_*`` variables; see ``wangge.service.settings``)."""
+
+from __future__ import annotations
+
+from wangge.service.settings import ServiceSettings
+
+
+class ViewsSettings(ServiceSettings):
+    """Settings of the views service. It holds no data keys (it is not a sealing service): every
+    personal field it shows is the masked display value the producer put in clear."""
+
+    service: str = "views"

@@ -1,0 +1,1 @@
+"""Other services' events as the views service reads them (integration events)."""

@@ -1,0 +1,3 @@
+from wangge.service.migrations import run_env
+
+run_env()
