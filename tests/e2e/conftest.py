@@ -1,9 +1,11 @@
 """Fixtures of the cross-service end-to-end tests: services side by side, talking only through
-events (defined in ``pair_support``, ``trio_support``, ``duo_support`` and ``receiver_support``)."""
+events (defined in ``pair_support``, ``trio_support``, ``duo_support``, ``receiver_support`` and
+``quintet_support``)."""
 
 from duo_support import duo
 from pair_support import pair
+from quintet_support import quintet
 from receiver_support import receiver
 from trio_support import trio
 
-__all__ = ["duo", "pair", "receiver", "trio"]
+__all__ = ["duo", "pair", "quintet", "receiver", "trio"]
