@@ -47,6 +47,7 @@ docs: sync ## JSON Schemas and the AsyncAPI document of every event type (docs/e
 	@$(UV) run --frozen wangge hotline-bridge access-table --out docs/hotline-bridge/access.md
 	@$(UV) run --frozen wangge cases access-table --out docs/cases/access.md
 	@$(UV) run --frozen wangge training access-table --out docs/training/access.md
+	@$(UV) run --frozen wangge views access-table --out docs/views/access.md
 
 services-start: ## start the dev PostgreSQL and Kafka (prints their environment)
 	@scripts/dev/services.sh start

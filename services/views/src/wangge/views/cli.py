@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import typer
 
-from wangge.service.cli import migrate_command, run_command
+from wangge.service.cli import access_table_command, migrate_command, run_command
 from wangge.views.app import MIGRATIONS
 from wangge.views.config import ViewsSettings
 
@@ -24,3 +26,13 @@ app.command(name="run")(
         factory="wangge.views.app:build_app",
     )
 )
+
+
+def _access_page() -> str:
+    from wangge.views.api.matrix import render, routes
+    from wangge.views.app import ROUTERS
+
+    return render(routes(ROUTERS))
+
+
+app.command("access-table")(access_table_command(_access_page, Path("docs/views/access.md")))
