@@ -19,7 +19,7 @@ from typing import Any, Generic, Protocol, TypeVar
 from pydantic import BaseModel
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from wangge.events.envelope import Metadata, RecordedEvent
+from wangge.events.envelope import Metadata, RecordedEvent, new_event_id
 from wangge.events.errors import ConcurrencyConflict, StreamNotFound
 from wangge.events.model import DomainEvent
 from wangge.events.projection import InlineOnce, Projection, apply_inline
@@ -75,6 +75,28 @@ def check_expected(loaded: Loaded[S], expected_version: int | None) -> None:
         raise ConcurrencyConflict(loaded.stream_id, expected_version, loaded.version)
 
 
+def correlated(
+    metadata: Metadata, history: Sequence[RecordedEvent] = (), *, starts: bool = False
+) -> Metadata:
+    """The metadata an append records, in the matter (一件事) its stream belongs to.
+
+    A correlation id the caller chose (an ``X-Correlation-Id``, a reaction's cause) stands.
+    Otherwise an append to a stream carries the id the stream's first event carries (or that
+    event's own id, for a stream recorded before every stream had one): a person's step on a
+    case a ticket opened stays in the ticket's matter instead of the chain breaking at the first
+    human step. An append that ``starts`` a stream starts a matter of its own. ``history`` is the
+    stream as loaded, from its first event; an append to a stream nobody loaded keeps None.
+    """
+    if metadata.correlation_id is not None:
+        return metadata
+    if history:
+        first = history[0].envelope
+        return replace(metadata, correlation_id=first.correlationid or str(first.id))
+    if starts:
+        return replace(metadata, correlation_id=str(new_event_id()))
+    return metadata
+
+
 @dataclass
 class UnitOfWork:
     """One transaction's appends; the inline projections see them before it commits."""
@@ -97,8 +119,17 @@ class UnitOfWork:
         metadata: Metadata | None = None,
     ) -> AppendResult:
         """Append to one stream in this unit's transaction; ``history`` is what was loaded;
-        ``metadata``, when given, is this append's own (one of a group commit's commands)."""
-        metadata = metadata or self.metadata
+        ``metadata``, when given, is this append's own (one of a group commit's commands).
+
+        Its correlation id, unless given, is the stream's matter (:func:`correlated`); the
+        unit's first append settles it for the unit's later appends, so a command's events
+        are one matter."""
+        own = metadata is None
+        metadata = correlated(
+            metadata or self.metadata, history, starts=expected_version == NO_STREAM
+        )
+        if own:
+            self.metadata = metadata
         result = await self.store.append(
             stream_id,
             events,
@@ -119,6 +150,12 @@ class UnitOfWork:
         metadata if it has one."""
         if any(a.expected_version for a in appends):
             raise ValueError("a unit's batch append starts new streams only")
+        # each command of a group commit starts its own matter, unless it named one
+        self.metadata = correlated(self.metadata, starts=True)
+        appends = [
+            a if a.metadata is None else replace(a, metadata=correlated(a.metadata, starts=True))
+            for a in appends
+        ]
         results = await self.store.append_batch(
             appends, connection=self.conn, metadata=self.metadata
         )
@@ -273,6 +310,12 @@ class CommandRunner:
         if self.metadata.actor is None:
             raise ValueError("a command's metadata names no actor")
         return self.metadata.actor
+
+    def starting(self) -> CommandRunner:
+        """The same command with the correlation id of the matter it starts: the caller's, or
+        a new one (a command whose events go to streams through more than one append, each of
+        which must carry it)."""
+        return replace(self, metadata=correlated(self.metadata, starts=True))
 
     def expecting(self, version: int | None) -> CommandRunner:
         """The same command at another expected version (None: whatever the stream holds)."""

@@ -91,9 +91,12 @@ async def take_in(
     one; a ticket never shares it with another at its address (each must see the other's row
     to link it), and a shared transaction that fails runs each of its intakes again alone.
     """
+    # a ticket starts a matter (一件事): its correlation id, settled before the ticket's and
+    # the hotspot's appends, is carried by the case it becomes and every step after
     push = _Push(
-        commands, intake, keyring, catalogue, settings, view, normalise_address(intake.address)
-    )
+        commands.starting(), intake, keyring, catalogue, settings, view,
+        normalise_address(intake.address),
+    )  # fmt: skip
     # switched off (WANGGE_FAST_PATHS=no-group-commit, ADR 0002), every push goes alone
     shared = queue is not None and tuning.FAST_PATHS.group_commit
     answer = await (queue.submit(push) if shared and queue is not None else push.alone())
