@@ -9,11 +9,12 @@ from fastapi import APIRouter, FastAPI
 
 from wangge.events import default_catalogue
 from wangge.service import create_app
+from wangge.views.api import dashboard
 from wangge.views.bootstrap import bootstrap
 from wangge.views.config import ViewsSettings
 
 MIGRATIONS = Path(__file__).parent / "migrations"
-ROUTERS: tuple[APIRouter, ...] = ()
+ROUTERS: tuple[APIRouter, ...] = (dashboard.router,)
 
 
 def build_app(settings: ViewsSettings | None = None) -> FastAPI:

@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from wangge.events.core import ServiceCore
 from wangge.events.store import EventStore
 from wangge.views.config import ViewsSettings
+from wangge.views.projections.dashboard import Dashboard
 from wangge.views.projections.roster import Roster
 
 
@@ -20,4 +21,4 @@ class ViewsCore(ServiceCore):
 
 def bootstrap(settings: ViewsSettings, store: EventStore) -> ViewsCore:
     """The views service on ``store``."""
-    return ViewsCore(store, [Roster()], settings=settings)
+    return ViewsCore(store, [Roster(), Dashboard()], settings=settings)

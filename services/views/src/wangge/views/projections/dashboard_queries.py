@@ -1,0 +1,341 @@
+"""The dashboard's queries: an area's grids from the roster, then one query per kind of fact
+over the 24 months' window, each narrowed by grid (or by the dwellings and places of the
+grids, through the roster) and by date on indexed columns; ``domain.figures`` makes every
+month's figures from those rows, so the as-of month and its series are the same rows.
+
+A community's or the subdistrict's figures are its grids' facts taken together: every count
+sums the grids', every rate is recomputed from the summed parts, never averaged.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections import defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date, timedelta
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from wangge.governance import roster
+from wangge.views.domain import figures as f
+
+AREA_KINDS = ("grid", "community", "subdistrict")
+
+
+@dataclass(frozen=True)
+class Area:
+    """A grid, community or subdistrict, and the grids it holds (a grid: itself)."""
+
+    place_id: uuid.UUID
+    kind: str
+    code: str
+    name: str
+    grid_ids: tuple[uuid.UUID, ...]
+
+
+@dataclass(frozen=True)
+class MonthFigures:
+    """One month of an area's dashboard."""
+
+    month: f.Month
+    residents: f.Residents
+    special_groups: f.SpecialGroups
+    care: f.Care
+    cases: f.Cases
+    hotline: f.HotlineFigures
+    hazards: f.Hazards
+    training: f.Training
+
+
+async def area_of(conn: AsyncConnection, places: sa.Table, code: str, kind: str) -> Area | None:
+    """The area of ``kind`` with this code and its grids (None: no such place of that kind)."""
+    row = (
+        await conn.execute(sa.select(places).where(places.c.code == code, places.c.kind == kind))
+    ).first()
+    if row is None:
+        return None
+    grids = sa.select(places.c.place_id).where(places.c.kind == "grid")
+    if kind == "grid":
+        grids = grids.where(places.c.place_id == row.place_id)
+    elif kind == "community":
+        grids = grids.where(places.c.community_id == row.place_id)
+    else:
+        communities = sa.select(places.c.place_id).where(
+            places.c.kind == "community", places.c.parent_id == row.place_id
+        )
+        grids = grids.where(places.c.community_id.in_(communities))
+    ids = tuple(sorted((await conn.scalars(grids)).all()))
+    return Area(row.place_id, row.kind, row.code, row.name, ids)
+
+
+async def monthly(
+    conn: AsyncConnection,
+    tables: roster.Tables,
+    places: roster.Tables,
+    grid_ids: Sequence[uuid.UUID],
+    *,
+    as_of: date,
+    months: int = f.SERIES_MONTHS,
+) -> list[MonthFigures]:
+    """The area's figures for each of the ``months`` months ending with ``as_of``'s, oldest
+    first (``tables``: the dashboard's; ``places``: the roster's)."""
+    window = f.months_ending(as_of, months)
+    first, last = window[0], window[-1]
+    grids = list(grid_ids)
+    periods = await _periods(conn, tables, places, grids, first.first, last.day)
+    tags = await _tags(conn, tables, {p.person_id for p in periods}, last.day)
+    living_now = await _living_now(conn, tables, places, grids)
+    tickets = await _tickets(conn, tables, grids, first, last)
+    plans = await _care(conn, tables, grids, first.first, last.last)
+    cases = await _cases(conn, tables, grids, first, last)
+    hazards = await _hazards(conn, tables, places, grids, first.first, last.day)
+    workers, enrolments, credits = await _training(conn, tables, places, grids, last.day)
+    out = []
+    for month in window:
+        living = f.living_on(periods, month.day)
+        out.append(
+            MonthFigures(
+                month=month,
+                residents=f.residents_on(periods, month),
+                special_groups=f.special_groups(tags, living, month.day),
+                care=f.care_in_month(plans, month),
+                cases=f.cases_on(cases, month),
+                hotline=f.hotline_figures(tickets.get(month.label, []), residents=living_now),
+                hazards=f.hazards_on(hazards, month.day),
+                training=f.training_on(workers, enrolments, credits, month.day),
+            )
+        )
+    return out
+
+
+def _in_grids(places: roster.Tables, column: Any, grids: list[uuid.UUID]) -> Any:
+    """``column`` (a dwelling's or place's id) lies in one of ``grids``."""
+    p = places["places"]
+    return column.in_(sa.select(p.c.place_id).where(p.c.grid_id.in_(grids)))
+
+
+async def _periods(
+    conn: AsyncConnection,
+    tables: roster.Tables,
+    places: roster.Tables,
+    grids: list[uuid.UUID],
+    start: date,
+    end: date,
+) -> list[f.Period]:
+    r = tables["residents"]
+    rows = await conn.execute(
+        sa.select(r.c.person_id, r.c.since, r.c.until, r.c.status).where(
+            _in_grids(places, r.c.placed_at, grids),
+            r.c.since <= end,
+            sa.or_(r.c.until.is_(None), r.c.until > start),
+        )
+    )
+    return [f.Period(x.person_id, x.since, x.until, x.status) for x in rows]
+
+
+async def _living_now(
+    conn: AsyncConnection, tables: roster.Tables, places: roster.Tables, grids: list[uuid.UUID]
+) -> int:
+    """The hotline's denominator: people whose last move was into one of the area's dwellings,
+    now, whatever the month (the hotline bridge's ``residents``)."""
+    r = tables["residents"]
+    count = await conn.scalar(
+        sa.select(sa.func.count()).where(
+            r.c.current, r.c.dwelling_id.is_not(None), _in_grids(places, r.c.dwelling_id, grids)
+        )
+    )
+    return int(count or 0)
+
+
+async def _tags(
+    conn: AsyncConnection, tables: roster.Tables, people: set[uuid.UUID], end: date
+) -> list[f.TagPeriod]:
+    if not people:
+        return []
+    t = tables["tags"]
+    found: list[f.TagPeriod] = []
+    ids = sorted(people)
+    for start in range(0, len(ids), 5000):  # bounded IN lists
+        rows = await conn.execute(
+            sa.select(t).where(t.c.person_id.in_(ids[start : start + 5000]), t.c.valid_from <= end)
+        )
+        found += [
+            f.TagPeriod(x.person_id, x.tag, x.valid_from, x.valid_until, x.ended_on) for x in rows
+        ]
+    return found
+
+
+async def _tickets(
+    conn: AsyncConnection,
+    tables: roster.Tables,
+    grids: list[uuid.UUID],
+    first: f.Month,
+    last: f.Month,
+) -> dict[str, list[f.TicketFacts]]:
+    """The tickets routed to the grids, by the month (CST) they were received in."""
+    t = tables["tickets"]
+    rows = await conn.execute(
+        sa.select(t).where(
+            t.c.grid_id.in_(grids),
+            t.c.received_at >= f.as_utc(first.start),
+            t.c.received_at < f.as_utc(last.end),
+        )
+    )
+    by_month: dict[str, list[f.TicketFacts]] = defaultdict(list)
+    for x in rows:
+        received = f.aware(x.received_at)
+        day = f.local_day(received)
+        by_month[f"{day.year:04d}-{day.month:02d}"].append(
+            f.TicketFacts(
+                kind=x.kind, received_at=received, deadline=f.aware(x.deadline),
+                accepted_at=f.aware(x.accepted_at) if x.accepted_at else None,
+                replied_at=f.aware(x.replied_at) if x.replied_at else None,
+                solved=x.solved, at_source=x.at_source, satisfaction=x.satisfaction,
+                resolved=x.resolved,
+            )
+        )  # fmt: skip
+    return by_month
+
+
+async def _care(
+    conn: AsyncConnection, tables: roster.Tables, grids: list[uuid.UUID], start: date, end: date
+) -> list[f.CarePlan]:
+    p, v = tables["care_plans"], tables["care_visits"]
+    plans = (
+        await conn.execute(
+            sa.select(p).where(
+                p.c.grid_id.in_(grids),
+                p.c.starts_on <= end,
+                sa.or_(p.c.ended_on.is_(None), p.c.ended_on >= start),
+            )
+        )
+    ).all()
+    if not plans:
+        return []
+    visits: dict[uuid.UUID, set[date]] = defaultdict(set)
+    ids = [x.plan_id for x in plans]
+    for x in await conn.execute(
+        sa.select(v.c.plan_id, v.c.visited_on).where(
+            v.c.plan_id.in_(ids), v.c.visited_on >= start - timedelta(days=366)
+        )
+    ):
+        visits[x.plan_id].add(x.visited_on)
+    return [
+        f.CarePlan(x.starts_on, x.every_days, x.ended_on, frozenset(visits[x.plan_id]))
+        for x in plans
+    ]
+
+
+async def _cases(
+    conn: AsyncConnection,
+    tables: roster.Tables,
+    grids: list[uuid.UUID],
+    first: f.Month,
+    last: f.Month,
+) -> list[f.CaseFacts]:
+    c, s = tables["cases"], tables["case_spans"]
+    rows = await conn.execute(
+        sa.select(c.c.case_id, c.c.kind, c.c.opened_at, c.c.deadline, s.c.opened_at.label("since"),
+                  s.c.closed_at)
+        .join(s, s.c.case_id == c.c.case_id)
+        .where(
+            c.c.grid_id.in_(grids),
+            s.c.opened_at < f.as_utc(last.day_end),
+            sa.or_(s.c.closed_at.is_(None), s.c.closed_at >= f.as_utc(first.start)),
+        )
+    )  # fmt: skip
+    spans: dict[uuid.UUID, list[tuple[Any, Any]]] = defaultdict(list)
+    heads: dict[uuid.UUID, Any] = {}
+    for x in rows:
+        heads[x.case_id] = x
+        spans[x.case_id].append(
+            (f.aware(x.since), f.aware(x.closed_at) if x.closed_at is not None else None)
+        )
+    return [
+        f.CaseFacts(
+            kind=x.kind, opened_at=f.aware(x.opened_at),
+            deadline=f.aware(x.deadline) if x.deadline is not None else None,
+            spans=tuple(spans[case_id]),
+        )
+        for case_id, x in heads.items()
+    ]  # fmt: skip
+
+
+async def _hazards(
+    conn: AsyncConnection,
+    tables: roster.Tables,
+    places: roster.Tables,
+    grids: list[uuid.UUID],
+    start: date,
+    end: date,
+) -> list[f.HazardFacts]:
+    h = tables["hazards"]
+    rows = await conn.execute(
+        sa.select(h.c.registered_on, h.c.closed_on, h.c.risk_level).where(
+            _in_grids(places, h.c.place_id, grids),
+            h.c.registered_on <= end,
+            sa.or_(h.c.closed_on.is_(None), h.c.closed_on > start),
+        )
+    )
+    return [f.HazardFacts(x.registered_on, x.closed_on, x.risk_level) for x in rows]
+
+
+async def _training(
+    conn: AsyncConnection,
+    tables: roster.Tables,
+    places: roster.Tables,
+    grids: list[uuid.UUID],
+    end: date,
+) -> tuple[list[uuid.UUID], list[f.Enrolment], list[tuple[uuid.UUID, f.Credit]]]:
+    """The grids' workers now (each grid's holder on the roster), their enrolments and every
+    session they attended (cancelled ones earn nothing)."""
+    g, w = places["grids"], places["workers"]
+    workers = sorted(
+        set(
+            await conn.scalars(
+                sa.select(g.c.worker_id)
+                .join(w, w.c.worker_id == g.c.worker_id)
+                .where(g.c.grid_id.in_(grids), w.c.left_on.is_(None))
+            )
+        )
+    )
+    if not workers:
+        return [], [], []
+    s, a, sc = tables["sessions"], tables["attendance"], tables["scores"]
+    rows = await conn.execute(
+        sa.select(a.c.worker_id, s.c.programme_id, s.c.module_code, s.c.starts_at, s.c.hours,
+                  sc.c.score, sc.c.max_score)
+        .join(s, s.c.session_id == a.c.session_id)
+        .outerjoin(sc, (sc.c.session_id == a.c.session_id) & (sc.c.worker_id == a.c.worker_id))
+        .where(a.c.worker_id.in_(workers), a.c.attended, sa.not_(s.c.cancelled))
+    )  # fmt: skip
+    credits: list[tuple[uuid.UUID, f.Credit]] = []
+    by_programme: dict[tuple[Any, uuid.UUID], list[f.Credit]] = defaultdict(list)
+    for x in rows:
+        percent = None if x.score is None or not x.max_score else 100 * x.score / x.max_score
+        credit = f.Credit(x.module_code, f.local_day(x.starts_at), x.hours, percent)
+        credits.append((x.worker_id, credit))
+        if x.programme_id is not None:
+            by_programme[(x.programme_id, x.worker_id)].append(credit)
+    m, p = tables["members"], tables["programmes"]
+    members = await conn.execute(
+        sa.select(m, p.c.modules, p.c.ordered, p.c.period_days)
+        .join(p, p.c.programme_id == m.c.programme_id)
+        .where(m.c.worker_id.in_(workers), m.c.enrolled_on <= end)
+    )
+    enrolments = [
+        f.Enrolment(
+            worker_id=x.worker_id,
+            modules=tuple(
+                f.Module(str(mod["code"]), float(mod["hours"]), mod.get("pass_score"))
+                for mod in x.modules
+            ),
+            ordered=x.ordered, period_days=x.period_days, enrolled_on=x.enrolled_on,
+            left_on=x.left_on, credits=tuple(by_programme[(x.programme_id, x.worker_id)]),
+        )
+        for x in members
+    ]  # fmt: skip
+    return workers, enrolments, credits

@@ -1,0 +1,150 @@
+"""The dashboard's figure rules: each the owning service's rule, restated over the view's facts."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, date, datetime, timedelta
+
+from wangge.views.domain import figures as f
+
+
+def _ticket(received: datetime, **changes: object) -> f.TicketFacts:
+    values: dict[str, object] = dict(
+        kind="complaint", received_at=received, deadline=received + timedelta(days=3),
+        accepted_at=None, replied_at=None, solved=None, at_source=None, satisfaction=None,
+        resolved=None,
+    )  # fmt: skip
+    return f.TicketFacts(**(values | changes))  # type: ignore[arg-type]
+
+
+def test_the_series_is_24_months_oldest_first_ending_with_the_as_of_month() -> None:
+    months = f.months_ending(date(2026, 3, 15))
+    assert len(months) == 24
+    assert (months[0].label, months[-1].label) == ("2024-04", "2026-03")
+    assert months[-1].day == date(2026, 3, 15)
+    assert months[-2].day == date(2026, 2, 28)
+    assert [m.first for m in months] == sorted(m.first for m in months)
+
+
+def test_a_month_begins_and_ends_in_china_standard_time() -> None:
+    (month,) = f.months_ending(date(2026, 3, 1), 1)
+    assert month.start == datetime(2026, 2, 28, 16, tzinfo=UTC)
+    assert month.end == datetime(2026, 3, 31, 16, tzinfo=UTC)
+
+
+def test_the_hotline_rates_are_shares_of_the_tickets_each_applies_to() -> None:
+    at = datetime(2026, 3, 2, 1, tzinfo=UTC)
+    figures = f.hotline_figures(
+        [
+            _ticket(at, accepted_at=at + timedelta(hours=2), replied_at=at + timedelta(days=1),
+                    solved=True, at_source=True, satisfaction="basically_satisfied",
+                    resolved=True),
+            _ticket(at, kind="request", accepted_at=at + timedelta(hours=30),
+                    replied_at=at + timedelta(days=5), solved=True, at_source=False,
+                    satisfaction="unsatisfied", resolved=False),
+            _ticket(at),
+        ],
+        residents=1500,
+    )  # fmt: skip
+    assert (figures.tickets, figures.complaints) == (3, 2)
+    assert figures.complaint_rate == 1.33
+    assert figures.response_rate == 0.3333
+    assert figures.solved_at_source_rate == 0.5
+    assert figures.on_time_rate == 0.5
+    assert (figures.resolution_rate, figures.satisfaction_rate) == (0.5, 0.5)
+
+
+def test_no_residents_and_no_tickets_leave_the_rates_unknown() -> None:
+    figures = f.hotline_figures([], residents=0)
+    assert figures.complaint_rate is None
+    assert figures.response_rate is None
+
+
+def test_a_care_period_unvisited_and_over_is_missed_and_the_current_one_is_only_due() -> None:
+    plan = f.CarePlan(date(2026, 3, 2), 7, None, frozenset({date(2026, 4, 7), date(2026, 4, 20)}))
+    (april,) = f.months_ending(date(2026, 4, 15), 1)
+    care = f.care_in_month([plan], april)
+    assert (care.plans, care.due, care.done, care.missed) == (1, 4, 1, 1)
+    assert care.coverage_rate == 0.25
+    (march,) = f.months_ending(date(2026, 3, 31), 1)
+    assert f.care_in_month([plan], march).missed == 4
+
+
+def test_the_last_period_cut_short_by_the_plans_end_is_neither_due_nor_missed() -> None:
+    plan = f.CarePlan(date(2026, 3, 2), 7, date(2026, 3, 18), frozenset())
+    (march,) = f.months_ending(date(2026, 3, 31), 1)
+    care = f.care_in_month([plan], march)
+    assert (care.plans, care.due, care.missed) == (0, 2, 2)
+
+
+def test_an_open_case_is_banded_by_age_and_overdue_past_its_deadline() -> None:
+    opened = datetime(2026, 3, 1, 2, tzinfo=UTC)
+    reopened = f.CaseFacts(
+        "hazard", opened, None,
+        ((opened, opened + timedelta(days=2)), (opened + timedelta(days=20), None)),
+    )  # fmt: skip
+    late = f.CaseFacts("dispute", opened, opened + timedelta(days=5), ((opened, None),))
+    done = f.CaseFacts("complaint", opened, None, ((opened, opened + timedelta(days=1)),))
+    (march,) = f.months_ending(date(2026, 3, 31), 1)
+    cases = f.cases_on([reopened, late, done], march)
+    assert (cases.open, cases.overdue) == (2, 1)
+    assert cases.by_kind == {"dispute": 1, "hazard": 1}
+    assert cases.by_age == {"0-7": 0, "8-30": 2, "31-90": 0, "90+": 0}
+    (early,) = f.months_ending(date(2026, 3, 4), 1)
+    assert f.cases_on([reopened], early).open == 0
+
+
+def test_residents_are_counted_by_their_period_on_the_day() -> None:
+    a, b = uuid.uuid4(), uuid.uuid4()
+    periods = [
+        f.Period(a, date(2026, 1, 1), date(2026, 3, 10), "lodging"),
+        f.Period(a, date(2026, 3, 10), None, "moved_out"),
+        f.Period(b, date(2026, 2, 1), date(2026, 2, 1), "resident"),  # superseded that day
+        f.Period(b, date(2026, 2, 1), None, "floating"),
+    ]
+    (march,) = f.months_ending(date(2026, 3, 31), 1)
+    residents = f.residents_on(periods, march)
+    assert (residents.floating, residents.resident, residents.lodging) == (1, 0, 0)
+    assert (residents.moved_out, residents.moved_out_in_month) == (1, 1)
+    (feb,) = f.months_ending(date(2026, 2, 28), 1)
+    assert f.residents_on(periods, feb).living == 2
+
+
+def test_an_expired_or_removed_tag_is_no_special_group() -> None:
+    a, b = uuid.uuid4(), uuid.uuid4()
+    tags = [
+        f.TagPeriod(a, "elderly_alone", date(2025, 1, 1), None, None),
+        f.TagPeriod(b, "disabled", date(2025, 1, 1), date(2026, 2, 28), None),
+        f.TagPeriod(a, "left_behind_child", date(2025, 1, 1), None, date(2026, 3, 1)),
+    ]
+    groups = f.special_groups(tags, {a, b}, date(2026, 3, 5))
+    assert (groups.people, groups.by_tag) == (1, {"elderly_alone": 1})
+
+
+def test_a_programme_is_complete_on_the_day_its_hours_and_pass_mark_are_reached() -> None:
+    worker = uuid.uuid4()
+    credits = (
+        f.Credit("M1", date(2026, 3, 10), 2.0),
+        f.Credit("M2", date(2026, 3, 12), 2.0, 50.0),
+        f.Credit("M2", date(2026, 3, 20), 1.0, 80.0),
+    )
+    enrolment = f.Enrolment(
+        worker, (f.Module("M1", 2.0), f.Module("M2", 3.0, 60.0)), True, None,
+        date(2026, 3, 1), None, credits,
+    )  # fmt: skip
+    assert f.completed_on(enrolment, until=date(2026, 3, 19)) is None
+    assert f.completed_on(enrolment, until=date(2026, 3, 31)) == date(2026, 3, 20)
+    training = f.training_on(
+        [worker], [enrolment], [(worker, c) for c in credits], date(2026, 3, 15)
+    )
+    assert (training.enrolments, training.completed, training.hours_this_year) == (1, 0, 4.0)
+
+
+def test_a_hazard_is_open_from_its_registration_until_resolved() -> None:
+    hazards = [
+        f.HazardFacts(date(2026, 3, 1), None, "high"),
+        f.HazardFacts(date(2026, 3, 1), date(2026, 3, 10), None),
+    ]
+    assert f.hazards_on(hazards, date(2026, 3, 5)).by_risk == {"high": 1, "unknown": 1}
+    assert f.hazards_on(hazards, date(2026, 3, 10)).open == 1
+    assert f.hazards_on(hazards, date(2026, 2, 28)).open == 0
