@@ -9,6 +9,7 @@ from wangge.events.core import ServiceCore
 from wangge.events.store import EventStore
 from wangge.views.config import ViewsSettings
 from wangge.views.projections.dashboard import Dashboard
+from wangge.views.projections.matters import Matters
 from wangge.views.projections.roster import Roster
 
 
@@ -21,4 +22,4 @@ class ViewsCore(ServiceCore):
 
 def bootstrap(settings: ViewsSettings, store: EventStore) -> ViewsCore:
     """The views service on ``store``."""
-    return ViewsCore(store, [Roster(), Dashboard()], settings=settings)
+    return ViewsCore(store, [Roster(), Dashboard(), Matters()], settings=settings)
