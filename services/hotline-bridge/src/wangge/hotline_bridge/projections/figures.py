@@ -12,7 +12,7 @@ from typing import Literal
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from wangge.governance.times import stored
+from wangge.governance.times import stored, utc
 from wangge.hotline_bridge.domain.metrics import Figures, TicketFacts, figures, month_bounds
 
 Level = Literal["grid", "community"]
@@ -66,7 +66,7 @@ async def monthly(
         sa.select(
             t.c.grid_id, t.c.kind, t.c.received_at, t.c.deadline, t.c.accepted_at,
             t.c.replied_at, t.c.solved, t.c.at_source, t.c.satisfaction, t.c.resolved,
-        ).where(t.c.grid_id.is_not(None), t.c.received_at >= start, t.c.received_at < end)
+        ).where(t.c.grid_id.is_not(None), t.c.received_at >= utc(start), t.c.received_at < utc(end))
     )  # fmt: skip
     for row in rows:
         owner = grid_area.get(row.grid_id)
