@@ -8,7 +8,9 @@ from dataclasses import dataclass, field
 from wangge.events.core import ServiceCore
 from wangge.events.store import EventStore
 from wangge.views.config import ViewsSettings
+from wangge.views.domain import catalogue
 from wangge.views.projections.dashboard import Dashboard
+from wangge.views.projections.feeds import Feeds
 from wangge.views.projections.matters import Matters
 from wangge.views.projections.roster import Roster
 
@@ -22,4 +24,5 @@ class ViewsCore(ServiceCore):
 
 def bootstrap(settings: ViewsSettings, store: EventStore) -> ViewsCore:
     """The views service on ``store``."""
-    return ViewsCore(store, [Roster(), Dashboard(), Matters()], settings=settings)
+    feeds = Feeds(catalogue.load(settings.feeds_catalogue))
+    return ViewsCore(store, [Roster(), Dashboard(), feeds, Matters()], settings=settings)

@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
+from pydantic import Field
+
 from wangge.service.settings import ServiceSettings
 
 
@@ -10,3 +14,8 @@ class ViewsSettings(ServiceSettings):
     personal field it shows is the masked display value the producer put in clear."""
 
     service: str = "views"
+    feeds_catalogue: Path | None = Field(
+        default=None,
+        description="the department catalogue (which facts go to which department's feed); "
+        "default: the feeds.toml shipped with the service. A changed file rebuilds the feeds",
+    )

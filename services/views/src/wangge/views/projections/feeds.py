@@ -1,0 +1,584 @@
+"""The department feeds (部门数据推送): every fact the catalogue gives a department, as entries in
+the order they were written, and the query that pages through one department's entries.
+
+Each fact is written once, at the next position of the generation, with one row for each
+department the catalogue entitles to it. What an entry says is decided by the event it came
+from and earlier events of the same stream only (a person's, a care plan's, a case's, a ticket's,
+a thing's), which Kafka keeps in order whatever the topics' interleaving: so a rebuild writes the
+same entries, though possibly at other positions (the order across streams is the order of
+arrival), which is why a cursor names its generation. Two things are looked up when a page is
+read instead, so they need no order either: where the entry lies (grid and community codes, from
+the roster: a ticket's grid may arrive before the registry's place) and whether its person was
+erased (the registry's, the cases service's or a care plan's erasure, in any order): an erased
+person's masked name is shown as erased in every entry, also one written before.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import uuid
+from collections.abc import Mapping
+from datetime import UTC, date, datetime
+from typing import Any, ClassVar, NamedTuple
+
+import sqlalchemy as sa
+from pydantic import BaseModel, Field
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from wangge.events import RecordedEvent
+from wangge.events.projection import ApplyContext, Projection, active_generation, handles
+from wangge.governance import roster
+from wangge.views.consumed import cases as c
+from wangge.views.consumed import hotline as h
+from wangge.views.consumed import registry as r
+from wangge.views.domain.catalogue import DepartmentCatalogue
+from wangge.views.domain.feeds import (
+    FLOATING,
+    Cursor,
+    Fact,
+    decode_cursor,
+    missed_periods,
+    period_end,
+)
+from wangge.views.personal_data import shown
+from wangge.views.projections.roster import placed
+
+UUID = sa.Uuid(as_uuid=True)
+HAZARD = "hazard_point"
+MAX_LIMIT = 1000
+
+
+class Feeds(Projection):
+    """Every department's feed, and what the facts need from earlier events of their streams."""
+
+    name = "views_feeds"
+    reads: ClassVar[tuple[str, ...]] = ("registry", "cases", "hotline_bridge")
+
+    def __init__(self, departments: DepartmentCatalogue) -> None:
+        super().__init__()
+        self.departments = departments
+
+    def define_tables(self, metadata: sa.MetaData, suffix: str) -> Mapping[str, sa.Table]:
+        p = "views_feeds_"
+        return {
+            "entries": sa.Table(
+                f"{p}entries{suffix}", metadata,
+                sa.Column("department", sa.String(40), primary_key=True),
+                sa.Column("position", sa.BigInteger, primary_key=True, autoincrement=False),
+                sa.Column("fact", sa.String(40), nullable=False),
+                sa.Column("event_id", sa.String(36), nullable=False),
+                sa.Column("person", sa.String(100)),
+                sa.Column("name_masked", sa.String(60)),
+                sa.Column("subject", sa.String(100)),
+                sa.Column("place_id", UUID),
+                sa.Column("detail", sa.String(100)),
+                sa.Column("on", sa.Date),
+                sa.Column("until", sa.Date),
+                sa.Column("recorded_at", sa.DateTime(timezone=True), nullable=False),
+            ),
+            # A new catalogue must rebuild the feeds from the first event: its digest names a
+            # column here, so the runner sees tables of another shape and starts a generation.
+            "state": sa.Table(
+                f"{p}state{suffix}", metadata,
+                sa.Column("key", sa.String(20), primary_key=True),
+                sa.Column("next_position", sa.BigInteger, nullable=False),
+                sa.Column(f"catalogue_{self.departments.digest[:12]}", sa.Boolean),
+            ),
+            "people": sa.Table(
+                f"{p}people{suffix}", metadata,
+                sa.Column("person", sa.String(100), primary_key=True),
+                sa.Column("name_masked", sa.String(60)),
+                sa.Column("dwelling_id", UUID),
+                sa.Column("residence_status", sa.String(20)),
+            ),
+            "plans": sa.Table(
+                f"{p}care_plans{suffix}", metadata,
+                sa.Column("plan_id", UUID, primary_key=True),
+                sa.Column("person", sa.String(100), nullable=False),
+                sa.Column("name_masked", sa.String(60), nullable=False),
+                sa.Column("grid_id", UUID, nullable=False),
+                sa.Column("kind", sa.String(30), nullable=False),
+                sa.Column("every_days", sa.Integer, nullable=False),
+                sa.Column("starts_on", sa.Date, nullable=False),
+                sa.Column("ended_on", sa.Date),
+                sa.Column("visits", sa.JSON, nullable=False),
+                sa.Column("missed", sa.JSON, nullable=False),
+            ),
+            "cases": sa.Table(
+                f"{p}cases{suffix}", metadata,
+                sa.Column("case_id", UUID, primary_key=True),
+                sa.Column("grid_id", UUID),
+            ),
+            "tickets": sa.Table(
+                f"{p}tickets{suffix}", metadata,
+                sa.Column("ticket_id", UUID, primary_key=True),
+                sa.Column("category", sa.String(20), nullable=False),
+                sa.Column("received_on", sa.Date, nullable=False),
+                sa.Column("deadline_on", sa.Date, nullable=False),
+                sa.Column("grid_id", UUID),
+            ),
+            "hazards": sa.Table(
+                f"{p}hazards{suffix}", metadata,
+                sa.Column("thing_id", UUID, primary_key=True),
+                sa.Column("place_id", UUID, nullable=False),
+            ),
+            "erased": sa.Table(
+                f"{p}erased{suffix}", metadata,
+                sa.Column("subject", sa.String(100), primary_key=True),
+            ),
+        }  # fmt: skip
+
+    # -- writing a fact ---------------------------------------------------------------------
+
+    async def _emit(
+        self, ctx: ApplyContext, event: RecordedEvent, fact: Fact, **columns: Any
+    ) -> None:
+        """Write ``fact`` to every entitled department's feed at the generation's next position
+        (the state row's update holds a lock, so a second writer waits and numbers after)."""
+        departments = self.departments.recipients(fact)
+        if not departments:
+            return
+        state = ctx.tables["state"]
+        position = await ctx.conn.scalar(
+            sa.update(state).where(state.c.key == "feeds")
+            .values(next_position=state.c.next_position + 1)
+            .returning(state.c.next_position)
+        )  # fmt: skip
+        if position is None:
+            position = 1
+            await ctx.conn.execute(sa.insert(state).values(key="feeds", next_position=1))
+        await ctx.conn.execute(
+            sa.insert(ctx.tables["entries"]),
+            [{"department": d, "position": position, "fact": fact.kind,
+              "event_id": str(event.envelope.id), "recorded_at": event.envelope.time,
+              "person": None, "name_masked": None, "subject": None, "place_id": None,
+              "detail": None, "on": None, "until": None, **columns}
+             for d in departments],
+        )  # fmt: skip
+
+    async def _erase(self, ctx: ApplyContext, *subjects: str) -> None:
+        erased = ctx.tables["erased"]
+        known = set(
+            await ctx.conn.scalars(
+                sa.select(erased.c.subject).where(erased.c.subject.in_(subjects))
+            )
+        )
+        fresh = [{"subject": s} for s in dict.fromkeys(subjects) if s not in known]
+        if fresh:
+            await ctx.conn.execute(sa.insert(erased), fresh)
+
+    # -- people (the registry: one stream per person) --------------------------------------------
+
+    async def _person(self, ctx: ApplyContext, person_id: uuid.UUID) -> Any:
+        people = ctx.tables["people"]
+        found = await ctx.conn.execute(sa.select(people).where(people.c.person == str(person_id)))
+        return found.first()
+
+    async def _set_person(self, ctx: ApplyContext, person_id: uuid.UUID, **values: Any) -> None:
+        people = ctx.tables["people"]
+        if await self._person(ctx, person_id) is None:
+            await ctx.conn.execute(sa.insert(people).values(person=str(person_id), **values))
+        else:
+            await ctx.conn.execute(
+                sa.update(people).where(people.c.person == str(person_id)).values(**values)
+            )
+
+    async def _emit_person(
+        self, ctx: ApplyContext, event: RecordedEvent, fact: Fact, person_id: uuid.UUID,
+        **columns: Any,
+    ) -> None:  # fmt: skip
+        person = await self._person(ctx, person_id)
+        await self._emit(
+            ctx, event, fact, person=str(person_id),
+            name_masked=person.name_masked if person is not None else None,
+            place_id=person.dwelling_id if person is not None else None,
+            **columns,
+        )  # fmt: skip
+
+    @handles(r.PersonRegistered)
+    async def on_registered(
+        self, ctx: ApplyContext, event: RecordedEvent[r.PersonRegistered]
+    ) -> None:
+        d = event.data
+        await self._set_person(
+            ctx, d.person_id, name_masked=d.name_masked, residence_status=d.residence_status
+        )
+
+    @handles(r.PersonDetailsCorrected)
+    async def on_corrected(
+        self, ctx: ApplyContext, event: RecordedEvent[r.PersonDetailsCorrected]
+    ) -> None:
+        await self._set_person(ctx, event.data.person_id, name_masked=event.data.name_masked)
+
+    @handles(r.PersonMovedIn)
+    async def on_moved_in(self, ctx: ApplyContext, event: RecordedEvent[r.PersonMovedIn]) -> None:
+        d = event.data
+        await self._set_person(ctx, d.person_id, dwelling_id=d.dwelling_id)
+        person = await self._person(ctx, d.person_id)
+        if person.residence_status == FLOATING:
+            await self._emit_person(ctx, event, Fact("floating_moved_in"), d.person_id, on=d.on)
+
+    @handles(r.PersonMovedOut)
+    async def on_moved_out(self, ctx: ApplyContext, event: RecordedEvent[r.PersonMovedOut]) -> None:
+        d = event.data
+        person = await self._person(ctx, d.person_id)
+        if person is not None and person.residence_status == FLOATING:
+            await self._emit(
+                ctx, event, Fact("floating_moved_out"), person=str(d.person_id),
+                name_masked=person.name_masked, place_id=d.dwelling_id or person.dwelling_id,
+                on=d.on,
+            )  # fmt: skip
+        await self._set_person(ctx, d.person_id, dwelling_id=None, residence_status="moved_out")
+
+    @handles(r.PersonResidenceStatusChanged)
+    async def on_status(
+        self, ctx: ApplyContext, event: RecordedEvent[r.PersonResidenceStatusChanged]
+    ) -> None:
+        d = event.data
+        person = await self._person(ctx, d.person_id)
+        before = person.residence_status if person is not None else None
+        await self._set_person(ctx, d.person_id, residence_status=d.residence_status)
+        if (before == FLOATING) != (d.residence_status == FLOATING):
+            kind = "became_floating" if d.residence_status == FLOATING else "ceased_floating"
+            await self._emit_person(
+                ctx, event, Fact(kind), d.person_id, on=d.on, detail=d.residence_status
+            )
+
+    @handles(r.PersonTagged)
+    async def on_tagged(self, ctx: ApplyContext, event: RecordedEvent[r.PersonTagged]) -> None:
+        d = event.data
+        await self._emit_person(
+            ctx, event, Fact("person_tagged", tag=d.tag), d.person_id, detail=d.tag,
+            on=d.valid_from, until=d.valid_until,
+        )  # fmt: skip
+
+    @handles(r.PersonUntagged)
+    async def on_untagged(self, ctx: ApplyContext, event: RecordedEvent[r.PersonUntagged]) -> None:
+        d = event.data
+        await self._emit_person(
+            ctx, event, Fact("person_untagged", tag=d.tag), d.person_id, detail=d.tag, on=d.on
+        )
+
+    @handles(r.PersonalDataErased)
+    async def on_erased(
+        self, ctx: ApplyContext, event: RecordedEvent[r.PersonalDataErased]
+    ) -> None:
+        d = event.data
+        await self._erase(ctx, str(d.person_id))
+        await self._emit_person(
+            ctx, event, Fact("personal_data_erased"), d.person_id, on=event.envelope.time.date()
+        )
+
+    @handles(c.ResidentDataErased)
+    async def on_resident_erased(
+        self, ctx: ApplyContext, event: RecordedEvent[c.ResidentDataErased]
+    ) -> None:
+        d = event.data
+        await self._erase(ctx, str(d.person_id), *(str(p) for p in d.care_plans))
+
+    # -- care plans (the cases service: one stream per plan) -------------------------------------
+
+    @handles(c.CarePlanStarted)
+    async def on_plan_started(
+        self, ctx: ApplyContext, event: RecordedEvent[c.CarePlanStarted]
+    ) -> None:
+        d = event.data
+        await ctx.conn.execute(
+            sa.insert(ctx.tables["plans"]).values(
+                plan_id=d.plan_id, person=d.resident, name_masked=d.resident_masked,
+                grid_id=d.grid_id, kind=d.kind, every_days=d.every_days, starts_on=d.starts_on,
+                visits=[], missed=[],
+            )
+        )  # fmt: skip
+        plan = await self._plan(ctx, d.plan_id)
+        await self._emit_plan(ctx, event, plan, "care_plan_started", on=d.starts_on)
+        await self._missed(ctx, event, plan)
+
+    @handles(c.CareVisitRecorded)
+    async def on_care_visit(
+        self, ctx: ApplyContext, event: RecordedEvent[c.CareVisitRecorded]
+    ) -> None:
+        d = event.data
+        plan = await self._plan(ctx, d.plan_id)
+        if plan is None:
+            return
+        visits = sorted({*plan.visits, d.visited_on.isoformat()})
+        await self._set_plan(ctx, d.plan_id, visits=visits)
+        await self._missed(ctx, event, await self._plan(ctx, d.plan_id))
+
+    @handles(c.CarePlanEnded)
+    async def on_plan_ended(self, ctx: ApplyContext, event: RecordedEvent[c.CarePlanEnded]) -> None:
+        d = event.data
+        if await self._plan(ctx, d.plan_id) is None:
+            return
+        await self._set_plan(ctx, d.plan_id, ended_on=d.ended_on)
+        plan = await self._plan(ctx, d.plan_id)
+        await self._missed(ctx, event, plan)
+        await self._emit_plan(ctx, event, plan, "care_plan_ended", on=d.ended_on)
+
+    @handles(c.CarePlanDataErased)
+    async def on_plan_erased(
+        self, ctx: ApplyContext, event: RecordedEvent[c.CarePlanDataErased]
+    ) -> None:
+        await self._erase(ctx, str(event.data.plan_id))
+
+    async def _plan(self, ctx: ApplyContext, plan_id: uuid.UUID) -> Any:
+        plans = ctx.tables["plans"]
+        return (await ctx.conn.execute(sa.select(plans).where(plans.c.plan_id == plan_id))).first()
+
+    async def _set_plan(self, ctx: ApplyContext, plan_id: uuid.UUID, **values: Any) -> None:
+        plans = ctx.tables["plans"]
+        await ctx.conn.execute(sa.update(plans).where(plans.c.plan_id == plan_id).values(**values))
+
+    async def _emit_plan(
+        self, ctx: ApplyContext, event: RecordedEvent, plan: Any, kind: str, **columns: Any
+    ) -> None:
+        await self._emit(
+            ctx, event, Fact(kind, care_kind=plan.kind), person=plan.person,
+            name_masked=plan.name_masked, subject=str(plan.plan_id), place_id=plan.grid_id,
+            detail=plan.kind, **columns,
+        )  # fmt: skip
+
+    async def _missed(self, ctx: ApplyContext, event: RecordedEvent, plan: Any) -> None:
+        """The periods the plan's log shows missed on the day this event was recorded (the
+        cases service's rule), each written once: a plan's own events are its clock, so the
+        entries never depend on what other streams brought first. A visit recorded late for a
+        period written as missed leaves the entry: it was missed when it was written."""
+        visits = frozenset(date.fromisoformat(v) for v in plan.visits)
+        today = event.envelope.time.date()
+        reported = set(plan.missed)
+        fresh = [
+            start for start in missed_periods(plan.starts_on, plan.every_days, visits, today,
+                                              plan.ended_on)
+            if start.isoformat() not in reported
+        ]  # fmt: skip
+        if not fresh:
+            return
+        await self._set_plan(
+            ctx, plan.plan_id, missed=sorted(reported | {s.isoformat() for s in fresh})
+        )
+        for start in fresh:
+            await self._emit_plan(
+                ctx, event, plan, "care_visit_missed", on=start,
+                until=period_end(start, plan.every_days),
+            )  # fmt: skip
+
+    # -- mediation agreements (the cases service: one stream per case) ------------------------
+
+    @handles(c.CaseOpened)
+    async def on_case_opened(self, ctx: ApplyContext, event: RecordedEvent[c.CaseOpened]) -> None:
+        d = event.data
+        await ctx.conn.execute(
+            sa.insert(ctx.tables["cases"]).values(case_id=d.case_id, grid_id=d.grid_id)
+        )
+
+    @handles(c.MediationAgreementSigned)
+    async def on_agreement(
+        self, ctx: ApplyContext, event: RecordedEvent[c.MediationAgreementSigned]
+    ) -> None:
+        d = event.data
+        cases = ctx.tables["cases"]
+        grid_id = await ctx.conn.scalar(
+            sa.select(cases.c.grid_id).where(cases.c.case_id == d.case_id)
+        )
+        await self._emit(
+            ctx, event, Fact("mediation_agreement_signed"), subject=str(d.case_id),
+            place_id=grid_id, detail=str(d.agreement_id), on=d.signed_on,
+            until=d.confirmation_deadline,
+        )  # fmt: skip
+
+    # -- hazard points (the registry: one stream per thing) -----------------------------------
+
+    @handles(r.ThingRegistered)
+    async def on_thing(self, ctx: ApplyContext, event: RecordedEvent[r.ThingRegistered]) -> None:
+        d = event.data
+        if d.kind != HAZARD:
+            return
+        await ctx.conn.execute(
+            sa.insert(ctx.tables["hazards"]).values(thing_id=d.thing_id, place_id=d.place_id)
+        )
+        await self._emit(
+            ctx, event, Fact("hazard_registered"), subject=str(d.thing_id), place_id=d.place_id,
+            detail=d.risk_level, on=event.envelope.time.date(),
+        )  # fmt: skip
+
+    async def _hazard_fact(
+        self, ctx: ApplyContext, event: RecordedEvent, thing_id: uuid.UUID, kind: str,
+        **columns: Any,
+    ) -> None:  # fmt: skip
+        hazards = ctx.tables["hazards"]
+        place_id = await ctx.conn.scalar(
+            sa.select(hazards.c.place_id).where(hazards.c.thing_id == thing_id)
+        )
+        if place_id is not None:  # a key facility, not a hazard point
+            await self._emit(
+                ctx, event, Fact(kind), subject=str(thing_id), place_id=place_id, **columns
+            )
+
+    @handles(r.ThingInspected)
+    async def on_inspected(self, ctx: ApplyContext, event: RecordedEvent[r.ThingInspected]) -> None:
+        d = event.data
+        await self._hazard_fact(
+            ctx, event, d.thing_id, "hazard_inspected", detail=d.risk_level, on=d.on
+        )
+
+    @handles(r.HazardResolved)
+    async def on_resolved(self, ctx: ApplyContext, event: RecordedEvent[r.HazardResolved]) -> None:
+        await self._hazard_fact(
+            ctx, event, event.data.thing_id, "hazard_resolved", on=event.data.on
+        )
+
+    @handles(r.ThingRemoved)
+    async def on_removed(self, ctx: ApplyContext, event: RecordedEvent[r.ThingRemoved]) -> None:
+        await self._hazard_fact(ctx, event, event.data.thing_id, "hazard_removed", on=event.data.on)
+
+    # -- 12345 tickets (the hotline bridge: one stream per ticket) -----------------------------
+
+    @handles(h.TicketReceived)
+    async def on_ticket(self, ctx: ApplyContext, event: RecordedEvent[h.TicketReceived]) -> None:
+        d = event.data
+        await ctx.conn.execute(
+            sa.insert(ctx.tables["tickets"]).values(
+                ticket_id=d.ticket_id, category=d.category, received_on=d.received_at.date(),
+                deadline_on=d.deadline.date(),
+            )
+        )  # fmt: skip
+
+    async def _ticket(self, ctx: ApplyContext, ticket_id: uuid.UUID) -> Any:
+        tickets = ctx.tables["tickets"]
+        found = await ctx.conn.execute(sa.select(tickets).where(tickets.c.ticket_id == ticket_id))
+        return found.first()
+
+    @handles(h.TicketRoutedToGrid)
+    async def on_routed(
+        self, ctx: ApplyContext, event: RecordedEvent[h.TicketRoutedToGrid]
+    ) -> None:
+        d = event.data
+        ticket = await self._ticket(ctx, d.ticket_id)
+        if ticket is None:
+            return
+        tickets = ctx.tables["tickets"]
+        await ctx.conn.execute(
+            sa.update(tickets).where(tickets.c.ticket_id == d.ticket_id).values(grid_id=d.grid_id)
+        )
+        await self._emit(
+            ctx, event, Fact("ticket_routed", category=ticket.category), subject=str(d.ticket_id),
+            place_id=d.grid_id, detail=ticket.category, on=ticket.received_on,
+            until=ticket.deadline_on,
+        )  # fmt: skip
+
+    @handles(h.TicketReplied)
+    async def on_replied(self, ctx: ApplyContext, event: RecordedEvent[h.TicketReplied]) -> None:
+        ticket = await self._ticket(ctx, event.data.ticket_id)
+        if ticket is None:
+            return
+        await self._emit(
+            ctx, event, Fact("ticket_replied", category=ticket.category),
+            subject=str(ticket.ticket_id), place_id=ticket.grid_id, detail=ticket.category,
+            on=event.envelope.time.date(),
+        )  # fmt: skip
+
+
+# -- reading a feed ------------------------------------------------------------------------------
+
+
+class FeedEntry(BaseModel):
+    """One fact in a department's feed, minimised: ids, masked name, places, dates."""
+
+    cursor: str = Field(description="send as after to read what came after this entry")
+    fact: str = Field(description="what happened: person_tagged, care_visit_missed, ...")
+    person: str | None = Field(description="the person's pseudonymous id")
+    name: str | None = Field(description="the masked name (李**); [已删除] once erased")
+    subject: str | None = Field(description="the care plan, case, ticket or hazard's id")
+    grid: str | None = Field(description="the grid's code, where the roster knows it")
+    community: str | None = Field(description="the community's code, where the roster knows it")
+    detail: str | None = Field(
+        description="what routes or qualifies the fact: the tag, the care plan's kind, the "
+        "ticket's category, the hazard's risk level, the new residence status, the agreement"
+    )
+    on: date | None = Field(description="the fact's date: valid from, moved on, signed on...")
+    until: date | None = Field(
+        description="its second date: a tag's end, a missed period's last day, the 司法确认 "
+        "deadline, the ticket's deadline"
+    )
+    recorded_at: datetime = Field(description="when the producer recorded the event")
+
+
+class FeedPage(BaseModel):
+    """A page of a department's feed."""
+
+    department: str
+    entries: list[FeedEntry]
+    next: str = Field(description="the cursor to send as after next time (the same when empty)")
+    more: bool = Field(description="more entries follow already")
+
+
+class Paged(NamedTuple):
+    """A page, its ``ETag`` (a digest of what it says) and the cursor it was read after."""
+
+    page: FeedPage
+    etag: str
+
+
+async def feed_page(
+    conn: AsyncConnection,
+    feeds: Feeds,
+    roster_tables: roster.Tables,
+    *,
+    department: str,
+    after: str | None,
+    limit: int,
+) -> Paged:
+    """The entries of ``department``'s feed after the cursor ``after`` (from the start when
+    None), at most ``limit``; ``LookupError`` while the feeds have not started."""
+    generation = await active_generation(conn, feeds.name)
+    if not generation:
+        raise LookupError(f"projection {feeds.name} has not started")
+    tables = feeds.tables(generation)
+    position = decode_cursor(after, generation=generation) if after is not None else 0
+    entries, erased = tables["entries"], tables["erased"]
+    person_erased = erased.alias("person_erased")
+    subject_erased = erased.alias("subject_erased")
+    rows = (
+        await conn.execute(
+            sa.select(entries, person_erased.c.subject.label("person_gone"),
+                      subject_erased.c.subject.label("subject_gone"))
+            .outerjoin(person_erased, person_erased.c.subject == entries.c.person)
+            .outerjoin(subject_erased, subject_erased.c.subject == entries.c.subject)
+            .where(entries.c.department == department, entries.c.position > position)
+            .order_by(entries.c.position)
+            .limit(min(limit, MAX_LIMIT) + 1)
+        )
+    ).all()  # fmt: skip
+    more = len(rows) > limit
+    rows = rows[:limit]
+    places = await placed(conn, roster_tables, {r.place_id for r in rows if r.place_id})
+    listed = [_entry(row, generation, places.get(row.place_id)) for row in rows]
+    last = rows[-1].position if rows else position
+    page = FeedPage(
+        department=department, entries=listed, next=Cursor(generation, last).encode(), more=more
+    )
+    return Paged(page, etag_of(page))
+
+
+def _entry(row: Any, generation: int, place: Any) -> FeedEntry:
+    gone = row.person_gone is not None or row.subject_gone is not None
+    return FeedEntry(
+        cursor=Cursor(generation, row.position).encode(), fact=row.fact, person=row.person,
+        name=shown(row.name_masked, erased=gone), subject=row.subject,
+        grid=place.grid_code if place is not None else None,
+        community=place.community_code if place is not None else None,
+        detail=row.detail, on=row.on, until=row.until, recorded_at=_utc(row.recorded_at),
+    )  # fmt: skip
+
+
+def _utc(moment: datetime) -> datetime:
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)  # SQLite's
+
+
+def etag_of(page: FeedPage) -> str:
+    """A strong ``ETag``: the digest of everything the page says, so it changes when an entry
+    does (a person erased since) as well as when entries are added."""
+    body = json.dumps(page.model_dump(mode="json"), sort_keys=True, ensure_ascii=False)
+    return f'"{hashlib.sha256(body.encode()).hexdigest()[:32]}"'
