@@ -9,12 +9,12 @@ from fastapi import APIRouter, FastAPI
 
 from wangge.events import default_catalogue
 from wangge.service import create_app
-from wangge.views.api import dashboard, feeds, matters
+from wangge.views.api import dashboard, feeds, matters, residents
 from wangge.views.bootstrap import bootstrap
 from wangge.views.config import ViewsSettings
 
 MIGRATIONS = Path(__file__).parent / "migrations"
-ROUTERS: tuple[APIRouter, ...] = (dashboard.router, feeds.router, matters.router)
+ROUTERS: tuple[APIRouter, ...] = (dashboard.router, feeds.router, matters.router, residents.router)
 
 
 def build_app(settings: ViewsSettings | None = None) -> FastAPI:

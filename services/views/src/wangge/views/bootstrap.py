@@ -12,6 +12,7 @@ from wangge.views.domain import catalogue
 from wangge.views.projections.dashboard import Dashboard
 from wangge.views.projections.feeds import Feeds
 from wangge.views.projections.matters import Matters
+from wangge.views.projections.residents import Residents
 from wangge.views.projections.roster import Roster
 
 
@@ -25,4 +26,6 @@ class ViewsCore(ServiceCore):
 def bootstrap(settings: ViewsSettings, store: EventStore) -> ViewsCore:
     """The views service on ``store``."""
     feeds = Feeds(catalogue.load(settings.feeds_catalogue))
-    return ViewsCore(store, [Roster(), Dashboard(), feeds, Matters()], settings=settings)
+    return ViewsCore(
+        store, [Roster(), Dashboard(), feeds, Residents(), Matters()], settings=settings
+    )

@@ -1,0 +1,77 @@
+"""Resident and household 360 (居民/家庭 360): one person's or one household's picture across
+the registry, the cases service and the hotline bridge, as it stood at the end of ``as_of``
+(``projections.residents_queries`` says what is as-of-able). Staff read it within their places:
+the person's (last) dwelling's grid or community, the household's dwelling's; outside them, 404
+as for someone unknown."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import date
+from typing import Annotated
+
+from fastapi import APIRouter, Query
+
+from wangge.governance.errors import NotFound
+from wangge.service.deps import ReadConnection
+from wangge.service.responses import problems
+from wangge.views.api.access import (
+    Core,
+    Staff,
+    ViewNotReady,
+    require_scope,
+    roster_tables,
+    view_tables,
+)
+from wangge.views.projections import residents_queries as queries
+from wangge.views.projections.residents import Residents
+from wangge.views.projections.residents_models import Dwelling, HouseholdPicture, ResidentPicture
+
+router = APIRouter(tags=["residents"])
+AsOf = Annotated[
+    date | None,
+    Query(description="answer as at the end of this day (Asia/Shanghai); today if none"),
+]
+
+
+def _codes(dwelling: Dwelling | None) -> list[str | None]:
+    return [dwelling.grid_code, dwelling.community_code] if dwelling is not None else []
+
+
+@router.get(
+    "/residents/{person_id}",
+    response_model=ResidentPicture,
+    responses=problems(NotFound, ViewNotReady),
+)
+async def read_resident(
+    person_id: uuid.UUID, principal: Staff, conn: ReadConnection, core: Core, as_of: AsOf = None
+) -> ResidentPicture:
+    """A resident's picture: who (masked), where, household, grid worker, tags, visits, needs,
+    cases, care plans and tickets, and all of it as one timeline, newest first. A merged record
+    answers with its survivor's picture (``requested_id`` is the id asked for)."""
+    tables = await view_tables(conn, core, Residents.name)
+    roster = await roster_tables(conn, core)
+    picture = await queries.resident(conn, tables, roster, person_id, as_of=as_of)
+    if picture is None:
+        raise NotFound(f"no person {person_id}", field="person_id")
+    require_scope(principal, _codes(picture.last_dwelling), "person", field="person_id")
+    return picture
+
+
+@router.get(
+    "/households/{household_id}",
+    response_model=HouseholdPicture,
+    responses=problems(NotFound, ViewNotReady),
+)
+async def read_household(
+    household_id: uuid.UUID, principal: Staff, conn: ReadConnection, core: Core, as_of: AsOf = None
+) -> HouseholdPicture:
+    """A household's picture: its dwelling, members (with their masked names and active tags),
+    open cases, the members' running care plans and the tickets at the dwelling."""
+    tables = await view_tables(conn, core, Residents.name)
+    roster = await roster_tables(conn, core)
+    picture = await queries.household(conn, tables, roster, household_id, as_of=as_of)
+    if picture is None:
+        raise NotFound(f"no household {household_id}", field="household_id")
+    require_scope(principal, _codes(picture.dwelling), "household", field="household_id")
+    return picture

@@ -1,0 +1,713 @@
+"""The questions asked of the residents view: a resident's picture and a household's, as they
+stood at the end of a day (``as_of``; today when not given).
+
+What is as of the day: residence status and its history, where they lived (moves are dated),
+household membership and roles, tags (valid_from / valid_until / untagged on), visits, needs,
+cases (opened, each step, sessions held, agreement signed), care plans (started, visited,
+ended), tickets (received, each step). What is not: the masks (the registry's latest correction
+is shown), merges, the grid worker (who holds the grid now), the roster's place tree, and an
+erasure, which holds for every day.
+
+``tables``: the residents view's active tables; ``roster``: the views roster's.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections import defaultdict
+from collections.abc import Collection, Iterable, Mapping, Sequence
+from datetime import date, datetime
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from wangge.governance import roster as shared
+from wangge.governance.times import CHINA, local_day, stored
+from wangge.views.domain import residents as fold
+from wangge.views.personal_data import shown
+from wangge.views.projections import residents_models as m
+from wangge.views.projections.residents import PARTY, PERSON
+
+Tables = Mapping[str, sa.Table]
+Row = Any
+PERSONAL_DATA = "/persons/{person_id}/personal-data"
+"""The registry's route for a person's unmasked data (audited, within the reader's places)."""
+MAX_MERGES = 16
+"""How far a chain of merges is followed (a cycle would be the registry's bug, not a hang)."""
+
+
+def today() -> date:
+    """The day it is in the subdistrict."""
+    return datetime.now(CHINA).date()
+
+
+# -- resident --------------------------------------------------------------------------------------
+
+
+async def resident(
+    conn: AsyncConnection,
+    tables: Tables,
+    roster: Tables,
+    person_id: uuid.UUID,
+    *,
+    as_of: date | None = None,
+) -> m.ResidentPicture | None:
+    """A resident's picture at the end of ``as_of`` (today if None); None for a person the
+    registry had not registered by then. A merged record answers with its survivor's picture."""
+    day = as_of or today()
+    p = tables["persons"]
+    survivor = await _survivor(conn, p, person_id)
+    if survivor is None:
+        return None
+    merged = await _merged_into(conn, p, survivor.person_id)
+    ids = [survivor.person_id, *merged]
+    facts = await _person_facts(conn, tables, survivor.person_id)
+    first = min([local_day(survivor.registered_at), *(f.on for f in facts if f.on is not None)])
+    if first > day:
+        return None
+    erased = await _erased(conn, tables, PERSON, ids)
+    history = fold.residence(facts, day)
+    stays = fold.homes(facts, day)
+    home = fold.home_on(stays, day)
+    households = await _memberships(conn, tables, ids, day)
+    home_id = home.dwelling_id if home else None
+    if home_id is None and not stays and households:
+        home_id = households[0].dwelling_id  # registered in a household, no move recorded
+    last_id = home_id or (stays[-1].dwelling_id if stays else None)
+    around = {s.dwelling_id for s in stays} | {d for d in (home_id, last_id) if d is not None}
+    dwellings = await _dwellings(conn, roster, around)
+    grid_id = dwellings[last_id].grid_id if last_id in dwellings else None
+
+    visits = await _visits(conn, tables, ids, stays, day)
+    needs = await _needs(conn, tables, ids, stays, day)
+    residents = [str(i) for i in ids]
+    case_ids = await _case_ids(conn, tables, residents, [n.need_id for n in needs])
+    concerns = await _concerns(conn, tables, residents, case_ids, {n.need_id for n in needs})
+    cases, case_lines = await _cases(conn, tables, concerns, day)
+    plans, plan_lines = await _care_plans(conn, tables, residents, day, erased)
+    tickets, ticket_lines = await _tickets(
+        conn, tables, stays, [c.ticket_id for c in cases if c.ticket_id is not None], day
+    )
+    lines = [
+        *_person_lines(facts, history, dwellings, day),
+        *_tag_lines(await _tag_rows(conn, tables, ids), day),
+        *(_line(local_day(v.visited_at), v.visited_at, "visit", "走访", v.visit_id)
+          for v in visits),
+        *(_line(n.noted_on, None, "need", f"需求: {n.category}", n.need_id) for n in needs),
+        *case_lines, *plan_lines, *ticket_lines,
+    ]  # fmt: skip
+    is_erased = survivor.person_id in erased
+    return m.ResidentPicture(
+        person_id=survivor.person_id, requested_id=person_id, merged_from=merged,
+        as_of=as_of, erased=is_erased,
+        name_masked=shown(survivor.name_masked, erased=is_erased),
+        identity_masked=shown(survivor.identity_masked, erased=is_erased),
+        phone_masked=shown(survivor.phone_masked, erased=is_erased),
+        sex=survivor.sex, birth_year=survivor.birth_year,
+        age_band=fold.age_band(survivor.birth_year, day), hukou_type=survivor.hukou_type,
+        residence_status=history[-1].status if history else None,
+        residence_history=[m.StatusChange(on=h.on, status=h.status) for h in history],
+        personal_data=m.PersonalDataLink(
+            path=PERSONAL_DATA.format(person_id=survivor.person_id)
+        ),
+        dwelling=dwellings.get(home_id) if home_id else None,
+        last_dwelling=dwellings.get(last_id) if last_id else None,
+        households=households,
+        grid_worker=await _worker(conn, roster, grid_id),
+        tags=_tags(await _tag_rows(conn, tables, ids), day),
+        visits=visits, needs=needs, cases=cases, care_plans=plans, tickets=tickets,
+        timeline=_timeline(lines),
+    )  # fmt: skip
+
+
+async def _survivor(conn: AsyncConnection, p: sa.Table, person_id: uuid.UUID) -> Row | None:
+    row = (await conn.execute(sa.select(p).where(p.c.person_id == person_id))).first()
+    seen = {person_id}
+    while row is not None and row.merged_into is not None and len(seen) < MAX_MERGES:
+        into = (await conn.execute(sa.select(p).where(p.c.person_id == row.merged_into))).first()
+        if into is None or into.person_id in seen:
+            break  # merged into a record not copied yet: answer with the record itself
+        seen.add(into.person_id)
+        row = into
+    return row
+
+
+async def _merged_into(conn: AsyncConnection, p: sa.Table, survivor: uuid.UUID) -> list[uuid.UUID]:
+    """The records merged into ``survivor``, also through records merged into those."""
+    found: list[uuid.UUID] = []
+    frontier = [survivor]
+    while frontier and len(found) < MAX_MERGES:
+        rows = await conn.scalars(sa.select(p.c.person_id).where(p.c.merged_into.in_(frontier)))
+        frontier = [r for r in rows if r not in found and r != survivor]
+        found.extend(frontier)
+    return sorted(found)
+
+
+async def _person_facts(
+    conn: AsyncConnection, tables: Tables, person_id: uuid.UUID
+) -> list[fold.Fact]:
+    f = tables["person_facts"]
+    rows = await conn.execute(sa.select(f).where(f.c.person_id == person_id))
+    return [
+        fold.Fact(r.version, fold.PersonFact(r.kind), r.on, r.status, r.dwelling_id) for r in rows
+    ]
+
+
+async def _erased(
+    conn: AsyncConnection, tables: Tables, kind: str, ids: Collection[uuid.UUID]
+) -> set[uuid.UUID]:
+    """Which of these persons (or parties) had their data erased, by any producer."""
+    if not ids:
+        return set()
+    e = tables["erasures"]
+    found = await conn.scalars(
+        sa.select(e.c.subject_id).where(e.c.kind == kind, e.c.subject_id.in_(list(ids)))
+    )
+    return set(found)
+
+
+# -- households ------------------------------------------------------------------------------------
+
+
+async def _household_facts(
+    conn: AsyncConnection, tables: Tables, household_ids: Collection[uuid.UUID]
+) -> dict[uuid.UUID, list[fold.MemberFact]]:
+    hf = tables["household_facts"]
+    out: dict[uuid.UUID, list[fold.MemberFact]] = defaultdict(list)
+    if household_ids:
+        rows = await conn.execute(sa.select(hf).where(hf.c.household_id.in_(list(household_ids))))
+        for r in rows:
+            out[r.household_id].append(fold.MemberFact(
+                r.version, fold.HouseholdFact(r.kind), r.on, r.person_id, r.relationship
+            ))  # fmt: skip
+    return out
+
+
+async def _memberships(
+    conn: AsyncConnection, tables: Tables, ids: Sequence[uuid.UUID], day: date
+) -> list[m.HouseholdMembership]:
+    hf, hh = tables["household_facts"], tables["households"]
+    household_ids = set(
+        await conn.scalars(sa.select(hf.c.household_id).where(hf.c.person_id.in_(list(ids))))
+    )
+    facts = await _household_facts(conn, tables, household_ids)
+    rows = {
+        r.household_id: r
+        for r in await conn.execute(sa.select(hh).where(hh.c.household_id.in_(household_ids)))
+    }
+    out = []
+    for household_id, row in sorted(rows.items(), key=lambda kv: kv[1].registered_on):
+        for member in fold.members(facts[household_id], day):
+            if member.person_id in ids:
+                out.append(m.HouseholdMembership(
+                    household_id=household_id, number=row.number, type=row.type,
+                    dwelling_id=row.dwelling_id, relationship=member.relationship,
+                    since=member.since,
+                ))  # fmt: skip
+    return out
+
+
+async def household(
+    conn: AsyncConnection,
+    tables: Tables,
+    roster: Tables,
+    household_id: uuid.UUID,
+    *,
+    as_of: date | None = None,
+) -> m.HouseholdPicture | None:
+    """A household's picture at the end of ``as_of`` (today if None); None for a household the
+    registry had not registered by then."""
+    day = as_of or today()
+    hh, p = tables["households"], tables["persons"]
+    row = (await conn.execute(sa.select(hh).where(hh.c.household_id == household_id))).first()
+    if row is None or row.registered_on > day:
+        return None
+    facts = (await _household_facts(conn, tables, [household_id]))[household_id]
+    now = fold.members(facts, day)
+    ids = [x.person_id for x in now]
+    found = await conn.execute(sa.select(p).where(p.c.person_id.in_(ids)))
+    persons = {r.person_id: r for r in found}
+    erased = await _erased(conn, tables, PERSON, ids)
+    tags = await _tag_rows(conn, tables, ids)
+    members = []
+    for x in now:
+        person = persons.get(x.person_id)
+        gone = x.person_id in erased
+        members.append(m.Member(
+            person_id=x.person_id, relationship=x.relationship, since=x.since,
+            name_masked=shown(person.name_masked, erased=gone) if person else None,
+            erased=gone, sex=person.sex if person else None,
+            age_band=fold.age_band(person.birth_year, day) if person else None,
+            tags=[t.tag for t in _tags([r for r in tags if r.person_id == x.person_id], day)
+                  if t.state == fold.TagState.ACTIVE],
+        ))  # fmt: skip
+    residents = [str(i) for i in ids]
+    n = tables["needs"]
+    need_ids = list(await conn.scalars(
+        sa.select(n.c.need_id).where(sa.or_(n.c.household_id == household_id,
+                                            n.c.person_id.in_(ids)))
+    ))  # fmt: skip
+    case_ids = await _case_ids(conn, tables, residents, need_ids)
+    concerns = await _concerns(conn, tables, residents, case_ids, set(need_ids))
+    cases, case_lines = await _cases(conn, tables, concerns, day)
+    plans, plan_lines = await _care_plans(conn, tables, residents, day, erased, running=True)
+    at_dwelling = [fold.Home(row.dwelling_id, row.registered_on, None)]
+    tickets, ticket_lines = await _tickets(conn, tables, at_dwelling, [], day)
+    dwelling = (await _dwellings(conn, roster, [row.dwelling_id])).get(row.dwelling_id)
+    member_lines = [
+        _line(f.on, None, f"household_{f.kind}", f"{_MEMBER_WORDS[f.kind]}", f.person_id)
+        for f in facts if f.on <= day
+    ]  # fmt: skip
+    return m.HouseholdPicture(
+        household_id=household_id, number=row.number, type=row.type,
+        registered_on=row.registered_on, as_of=as_of,
+        dwelling=dwelling or m.Dwelling(dwelling_id=row.dwelling_id),
+        grid_worker=await _worker(conn, roster, dwelling.grid_id if dwelling else None),
+        members=members, open_cases=[c for c in cases if c.open], care_plans=plans,
+        tickets=tickets,
+        timeline=_timeline([*member_lines, *case_lines, *plan_lines, *ticket_lines]),
+    )  # fmt: skip
+
+
+_MEMBER_WORDS = {
+    fold.HouseholdFact.JOINED: "成员加入", fold.HouseholdFact.LEFT: "成员离开",
+    fold.HouseholdFact.HEAD: "户主变更",
+}  # fmt: skip
+
+
+# -- places ----------------------------------------------------------------------------------------
+
+
+async def _dwellings(
+    conn: AsyncConnection, roster: Tables, dwelling_ids: Collection[uuid.UUID]
+) -> dict[uuid.UUID, m.Dwelling]:
+    """Each dwelling placed in its building, grid and community (those the roster knows)."""
+    if not dwelling_ids:
+        return {}
+    places = roster["places"]
+    query = sa.select(places).where(places.c.place_id.in_(list(dwelling_ids)))
+    rows = (await conn.execute(query)).all()
+    around = {x for r in rows for x in (r.building_id, r.grid_id, r.community_id) if x is not None}
+    named = {
+        r.place_id: r
+        for r in await conn.execute(sa.select(places).where(places.c.place_id.in_(list(around))))
+    } if around else {}  # fmt: skip
+    out = {}
+    for r in rows:
+        building, grid, community = (named.get(r.building_id), named.get(r.grid_id),
+                                     named.get(r.community_id))  # fmt: skip
+        out[r.place_id] = m.Dwelling(
+            dwelling_id=r.place_id, dwelling_name=r.name,
+            building_id=r.building_id, building_name=building.name if building else None,
+            grid_id=r.grid_id, grid_code=grid.code if grid else None,
+            grid_name=grid.name if grid else None, community_id=r.community_id,
+            community_code=community.code if community else None,
+            community_name=community.name if community else None,
+        )  # fmt: skip
+    for dwelling_id in dwelling_ids:
+        out.setdefault(dwelling_id, m.Dwelling(dwelling_id=dwelling_id))
+    return out
+
+
+async def _worker(
+    conn: AsyncConnection, roster: Tables, grid_id: uuid.UUID | None
+) -> m.GridWorker | None:
+    if grid_id is None:
+        return None
+    holder = await shared.worker_of(conn, roster, grid_id)
+    if holder is None:
+        return None
+    row = await shared.worker_row(conn, roster, holder[0])
+    return m.GridWorker(worker_id=holder[0], account=holder[1], name=row.name)
+
+
+# -- tags, visits, needs ---------------------------------------------------------------------------
+
+
+async def _tag_rows(conn: AsyncConnection, tables: Tables, ids: Sequence[uuid.UUID]) -> list[Row]:
+    t = tables["tags"]
+    query = sa.select(t).where(t.c.person_id.in_(list(ids))).order_by(t.c.version)
+    return list((await conn.execute(query)).all())
+
+
+def _tags(rows: Iterable[Row], day: date) -> list[m.Tag]:
+    """Each tag's latest tagging valid by the day (a re-tagging replaces the one before, as in
+    the registry), with its state on the day."""
+    latest: dict[str, tuple[Row, fold.TagState]] = {}
+    for r in rows:
+        state = fold.tag_state(r.valid_from, r.valid_until, r.untagged_on, day)
+        if state is not None:
+            latest[r.tag] = (r, state)
+    return [
+        m.Tag(tag=r.tag, source=r.source, valid_from=r.valid_from, valid_until=r.valid_until,
+              untagged_on=r.untagged_on if state == fold.TagState.UNTAGGED else None,
+              state=state.value)
+        for r, state in sorted(latest.values(), key=lambda pair: pair[0].tag)
+    ]  # fmt: skip
+
+
+def _tag_lines(rows: Iterable[Row], day: date) -> list[m.TimelineEntry]:
+    lines = []
+    for r in rows:
+        if r.valid_from <= day:
+            lines.append(_line(r.valid_from, None, "tagged", f"标记: {r.tag} ({r.source})", r.tag))
+        if r.untagged_on is not None and r.untagged_on <= day:
+            lines.append(_line(r.untagged_on, None, "untagged", f"取消标记: {r.tag}", r.tag))
+    return lines
+
+
+async def _visits(
+    conn: AsyncConnection,
+    tables: Tables,
+    ids: Sequence[uuid.UUID],
+    stays: Sequence[fold.Home],
+    day: date,
+) -> list[m.Visit]:
+    """Visits that named them, or came to a dwelling while they lived there, by the day."""
+    v, vp = tables["visits"], tables["visit_persons"]
+    named = sa.select(vp.c.visit_id).where(vp.c.person_id.in_(list(ids)))
+    dwellings = list({s.dwelling_id for s in stays})
+    rows = await conn.execute(
+        sa.select(v).where(sa.or_(v.c.visit_id.in_(named), v.c.dwelling_id.in_(dwellings)))
+    )
+    out = []
+    for r in rows:
+        visited = local_day(r.visited_at)
+        if visited > day:
+            continue
+        if str_in(ids, r.persons) or fold.lived_at(stays, r.dwelling_id, visited):
+            out.append(m.Visit(
+                visit_id=r.visit_id, visited_at=r.visited_at, worker_account=r.worker_account,
+                dwelling_id=r.dwelling_id, household_id=r.household_id,
+            ))  # fmt: skip
+    return sorted(out, key=lambda x: x.visited_at, reverse=True)
+
+
+def str_in(ids: Iterable[uuid.UUID], listed: Iterable[str]) -> bool:
+    """Whether one of ``ids`` is in a list of ids kept as strings."""
+    return bool({str(i) for i in ids} & set(listed))
+
+
+async def _needs(
+    conn: AsyncConnection,
+    tables: Tables,
+    ids: Sequence[uuid.UUID],
+    stays: Sequence[fold.Home],
+    day: date,
+) -> list[m.Need]:
+    """Needs noted for them, or for no one in particular at a dwelling while they lived there;
+    dated by their visit (when it was noted, if the visit is not copied)."""
+    n, v = tables["needs"], tables["visits"]
+    dwellings = list({s.dwelling_id for s in stays})
+    rows = await conn.execute(
+        sa.select(n, v.c.visited_at)
+        .outerjoin(v, v.c.visit_id == n.c.visit_id)
+        .where(sa.or_(n.c.person_id.in_(list(ids)),
+                      sa.and_(n.c.person_id.is_(None), n.c.dwelling_id.in_(dwellings))))
+    )  # fmt: skip
+    out = []
+    for r in rows:
+        noted = local_day(r.visited_at if r.visited_at is not None else r.noted_at)
+        if noted > day:
+            continue
+        if r.person_id is not None or fold.lived_at(stays, r.dwelling_id, noted):
+            out.append(m.Need(need_id=r.need_id, visit_id=r.visit_id, noted_on=noted,
+                              category=r.category, description=r.description))  # fmt: skip
+    return sorted(out, key=lambda x: (x.noted_on, str(x.need_id)), reverse=True)
+
+
+# -- cases -----------------------------------------------------------------------------------------
+
+
+async def _case_ids(
+    conn: AsyncConnection, tables: Tables, residents: Sequence[str], need_ids: Sequence[uuid.UUID]
+) -> set[uuid.UUID]:
+    cr, c = tables["case_residents"], tables["cases"]
+    found = set(
+        await conn.scalars(sa.select(cr.c.case_id).where(cr.c.resident.in_(list(residents))))
+    )
+    if need_ids:
+        found |= set(await conn.scalars(sa.select(c.c.case_id).where(c.c.need_id.in_(need_ids))))
+    return found
+
+
+async def _concerns(
+    conn: AsyncConnection,
+    tables: Tables,
+    residents: Sequence[str],
+    case_ids: Collection[uuid.UUID],
+    need_ids: Collection[uuid.UUID],
+) -> dict[uuid.UUID, list[str]]:
+    """How each case concerns the residents: their roles in it."""
+    if not case_ids:
+        return {}
+    cr, c = tables["case_residents"], tables["cases"]
+    out: dict[uuid.UUID, set[str]] = {case_id: set() for case_id in case_ids}
+    rows = await conn.execute(
+        sa.select(cr.c.case_id, cr.c.role)
+        .where(cr.c.case_id.in_(list(case_ids)), cr.c.resident.in_(list(residents)))
+    )  # fmt: skip
+    for r in rows:
+        out[r.case_id].add(r.role)
+    for r in await conn.execute(sa.select(c.c.case_id, c.c.need_id).where(
+            c.c.case_id.in_(list(case_ids)))):  # fmt: skip
+        if r.need_id in need_ids:
+            out[r.case_id].add("need")
+    return {k: sorted(v) for k, v in out.items()}
+
+
+_CASE_WORDS = {
+    "resolved": "办结", "closed": "结案", "reopened": "重办", "escalated": "上报",
+    "referred": "转办", "followed_up": "回访",
+}  # fmt: skip
+
+
+async def _cases(
+    conn: AsyncConnection, tables: Tables, concerns: Mapping[uuid.UUID, list[str]], day: date
+) -> tuple[list[m.Case], list[m.TimelineEntry]]:
+    """The cases opened by the day, each at its stage then, newest first; and their lines."""
+    if not concerns:
+        return [], []
+    ids = list(concerns)
+    c, s, ses, a = tables["cases"], tables["case_steps"], tables["sessions"], tables["agreements"]
+    steps: dict[uuid.UUID, list[Row]] = defaultdict(list)
+    for r in await conn.execute(sa.select(s).where(s.c.case_id.in_(ids)).order_by(s.c.version)):
+        if fold.recorded_by(r.at, day):
+            steps[r.case_id].append(r)
+    sessions: dict[uuid.UUID, list[datetime]] = defaultdict(list)
+    for r in await conn.execute(sa.select(ses).where(ses.c.case_id.in_(ids))):
+        if fold.recorded_by(r.held_at, day):
+            sessions[r.case_id].append(stored(r.held_at))
+    agreements = {
+        r.case_id: r
+        for r in await conn.execute(sa.select(a).where(a.c.case_id.in_(ids)))
+        if r.signed_on <= day
+    }
+    parties = await _parties(conn, tables, ids)
+    cases, lines = [], []
+    for r in await conn.execute(sa.select(c).where(c.c.case_id.in_(ids))):
+        if not fold.recorded_by(r.opened_at, day):
+            continue
+        own = steps[r.case_id]
+        stage = fold.stage(x.step for x in own)
+        held = sorted(sessions[r.case_id])
+        agreement = agreements.get(r.case_id)
+        mediation = None
+        if r.kind == "dispute" or held or agreement is not None or parties[r.case_id]:
+            mediation = m.Mediation(
+                parties=parties[r.case_id], sessions_held=len(held),
+                session_dates=[local_day(h) for h in held],
+                agreement=_agreement(agreement, day) if agreement is not None else None,
+            )  # fmt: skip
+        cases.append(m.Case(
+            case_id=r.case_id, kind=r.kind, assistance=r.assistance, source=r.source,
+            title=r.title, opened_at=r.opened_at, stage=stage.value,
+            reopened=sum(1 for x in own if x.step == "reopened"),
+            open=stage in fold.OPEN_STAGES, concerns=concerns[r.case_id], ticket_id=r.ticket_id,
+            mediation=mediation,
+        ))  # fmt: skip
+        ref = r.case_id
+        lines.append(_line(local_day(r.opened_at), r.opened_at, "case_opened",
+                           f"立案 ({r.kind}): {r.title}", ref))  # fmt: skip
+        lines += [_line(local_day(x.at), x.at, f"case_{x.step}", _CASE_WORDS[x.step], ref)
+                  for x in own if x.step in _CASE_WORDS]  # fmt: skip
+        lines += [_line(local_day(h), h, "mediation_session", "调解", ref) for h in held]
+        if agreement is not None:
+            lines.append(_line(
+                agreement.signed_on, None, "agreement_signed",
+                f"调解协议, 司法确认截止 {agreement.confirmation_deadline.isoformat()}", ref,
+            ))  # fmt: skip
+    cases.sort(key=lambda x: (x.opened_at, str(x.case_id)), reverse=True)
+    return cases, lines
+
+
+async def _parties(
+    conn: AsyncConnection, tables: Tables, case_ids: Sequence[uuid.UUID]
+) -> dict[uuid.UUID, list[m.Party]]:
+    """Each case's parties, in the order they joined, shown erased once the party's data (or
+    the resident's, for a registered one) was."""
+    pt = tables["parties"]
+    rows = (await conn.execute(sa.select(pt).where(pt.c.case_id.in_(list(case_ids))))).all()
+    residents = {uuid.UUID(r.resident) for r in rows if r.resident and _is_uuid(r.resident)}
+    gone = await _erased(conn, tables, PARTY, [r.party_id for r in rows])
+    gone_residents = {str(i) for i in await _erased(conn, tables, PERSON, residents)}
+    out: dict[uuid.UUID, list[m.Party]] = defaultdict(list)
+    for r in sorted(rows, key=lambda r: (r.role, str(r.party_id))):
+        erased = r.party_id in gone or r.resident in gone_residents
+        out[r.case_id].append(m.Party(
+            party_id=r.party_id, role=r.role, resident=r.resident,
+            name_masked=shown(r.name_masked, erased=erased) or "",
+        ))  # fmt: skip
+    return out
+
+
+def _is_uuid(text: str) -> bool:
+    try:
+        uuid.UUID(text)
+    except ValueError:
+        return False
+    return True
+
+
+def _agreement(row: Row, day: date) -> m.Agreement:
+    followed = row.followed_up_at is not None and fold.recorded_by(row.followed_up_at, day)
+    return m.Agreement(
+        agreement_id=row.agreement_id, signed_on=row.signed_on, perform_by=row.perform_by,
+        confirmation_deadline=row.confirmation_deadline,
+        honoured=row.honoured if followed else None,
+    )  # fmt: skip
+
+
+# -- care plans ------------------------------------------------------------------------------------
+
+
+async def _care_plans(
+    conn: AsyncConnection,
+    tables: Tables,
+    residents: Sequence[str],
+    day: date,
+    erased: Collection[uuid.UUID],
+    *,
+    running: bool = False,
+) -> tuple[list[m.CarePlan], list[m.TimelineEntry]]:
+    """The residents' plans started by the day (only those still running then, if ``running``),
+    with their schedule on the day; and their lines."""
+    p, v = tables["care_plans"], tables["care_visits"]
+    rows = [
+        r for r in await conn.execute(sa.select(p).where(p.c.resident.in_(list(residents))))
+        if r.starts_on <= day
+    ]  # fmt: skip
+    visited: dict[uuid.UUID, list[date]] = defaultdict(list)
+    if rows:
+        made = sa.select(v.c.plan_id, v.c.visited_on).where(
+            v.c.plan_id.in_([r.plan_id for r in rows]), v.c.visited_on <= day
+        )
+        for r in await conn.execute(made):
+            visited[r.plan_id].append(r.visited_on)
+    plans, lines = [], []
+    erased_ids = {str(i) for i in erased}
+    for r in rows:
+        ended = r.ended_on if r.ended_on is not None and r.ended_on <= day else None
+        if running and ended is not None:
+            continue
+        days = sorted(visited[r.plan_id])
+        schedule = fold.care_schedule(r.starts_on, r.every_days, frozenset(days), day, ended)
+        plans.append(m.CarePlan(
+            plan_id=r.plan_id,
+            resident_masked=shown(r.resident_masked, erased=r.resident in erased_ids) or "",
+            kind=r.kind, every_days=r.every_days, worker_account=r.worker_account,
+            starts_on=r.starts_on, ended_on=ended, visits_done=len(days),
+            last_visit_on=days[-1] if days else None, due_on=schedule.due_on,
+            missed=list(schedule.missed),
+        ))  # fmt: skip
+        started = f"关爱计划: {r.kind}"
+        lines.append(_line(r.starts_on, None, "care_plan_started", started, r.plan_id))
+        lines += [_line(d, None, "care_visit", "关爱走访", r.plan_id) for d in days]
+        if ended is not None:
+            lines.append(_line(ended, None, "care_plan_ended", "关爱计划结束", r.plan_id))
+    plans.sort(key=lambda x: (x.starts_on, str(x.plan_id)), reverse=True)
+    return plans, lines
+
+
+# -- tickets ---------------------------------------------------------------------------------------
+
+
+_TICKET_WORDS = {"replied": "回复", "followed_up": "回访", "reopened": "重办", "returned": "退单"}
+
+
+async def _tickets(
+    conn: AsyncConnection,
+    tables: Tables,
+    stays: Sequence[fold.Home],
+    answered: Sequence[uuid.UUID],
+    day: date,
+) -> tuple[list[m.Ticket], list[m.TimelineEntry]]:
+    """Tickets received by the day that were routed (as of the day) to a dwelling while someone
+    lived there (``stays``), and the tickets their cases answer; and their lines. The hotline's
+    events name no caller by person id, so the address is what ties a ticket to a resident."""
+    t, s = tables["tickets"], tables["ticket_steps"]
+    dwellings = list({x.dwelling_id for x in stays})
+    routed = sa.select(s.c.ticket_id).where(s.c.step == "routed", s.c.place_id.in_(dwellings))
+    ids = set(await conn.scalars(routed)) | set(answered)
+    if not ids:
+        return [], []
+    steps: dict[uuid.UUID, list[Row]] = defaultdict(list)
+    for r in await conn.execute(sa.select(s).where(s.c.ticket_id.in_(list(ids)))):
+        if fold.recorded_by(r.at, day):
+            steps[r.ticket_id].append(r)
+    tickets, lines = [], []
+    for r in await conn.execute(sa.select(t).where(t.c.ticket_id.in_(list(ids)))):
+        if not fold.recorded_by(r.received_at, day):
+            continue
+        own = sorted(steps[r.ticket_id], key=lambda x: x.version)
+        state = fold.ticket_state(
+            fold.TicketStep(x.version, x.step, x.place_id, x.grid_id, x.satisfaction) for x in own
+        )
+        received = local_day(r.received_at)
+        at_home = state.place_id is not None and fold.lived_at(stays, state.place_id, received)
+        if not at_home and r.ticket_id not in answered:
+            continue
+        tickets.append(m.Ticket(
+            ticket_id=r.ticket_id, ticket_number=r.ticket_number, received_at=r.received_at,
+            category_name=r.category_name, kind=r.kind, status=state.status,
+            satisfaction=state.satisfaction, place_id=state.place_id,
+            why="at_dwelling" if at_home else "case",
+        ))  # fmt: skip
+        ref = r.ticket_id
+        lines.append(_line(received, r.received_at, "ticket_received",
+                           f"12345 工单 {r.ticket_number}: {r.category_name}", ref))  # fmt: skip
+        lines += [_line(local_day(x.at), x.at, f"ticket_{x.step}", _TICKET_WORDS[x.step], ref)
+                  for x in own if x.step in _TICKET_WORDS]  # fmt: skip
+    tickets.sort(key=lambda x: (x.received_at, str(x.ticket_id)), reverse=True)
+    return tickets, lines
+
+
+# -- the timeline ----------------------------------------------------------------------------------
+
+
+_STATUS_WORDS = {
+    "resident": "常住", "floating": "流动", "lodging": "寄住", "moved_out": "流出",
+    "deceased": "死亡",
+}  # fmt: skip
+
+
+def _person_lines(
+    facts: Sequence[fold.Fact],
+    history: Sequence[fold.StatusChange],
+    dwellings: Mapping[uuid.UUID, m.Dwelling],
+    day: date,
+) -> list[m.TimelineEntry]:
+    lines = []
+    for f in facts:
+        if (
+            f.on is None
+            or f.on > day
+            or f.kind not in (fold.PersonFact.MOVED_IN, fold.PersonFact.MOVED_OUT)
+        ):
+            continue  # fmt: skip
+        known = dwellings.get(f.dwelling_id) if f.dwelling_id else None
+        where = known.dwelling_name if known and known.dwelling_name else ""
+        word = "迁入" if f.kind == fold.PersonFact.MOVED_IN else "迁出"
+        lines.append(_line(f.on, None, f.kind.value, f"{word} {where}".strip(),
+                           f.dwelling_id or ""))  # fmt: skip
+    for h in history:
+        if h.on is not None:
+            word = _STATUS_WORDS.get(h.status, h.status)
+            lines.append(_line(h.on, None, "residence_status", f"居住状态: {word}", h.status))
+    return lines
+
+
+def _line(on: date, at: datetime | None, kind: str, summary: str, ref: object) -> m.TimelineEntry:
+    return m.TimelineEntry(
+        on=on, at=stored(at) if at is not None else None, kind=kind, summary=summary, ref=str(ref)
+    )
+
+
+def _timeline(lines: Iterable[m.TimelineEntry]) -> list[m.TimelineEntry]:
+    """Newest first; on one day, timed entries after the dated-only ones (which hold all day)."""
+
+    def key(x: m.TimelineEntry) -> tuple[Any, ...]:
+        return (x.on, x.at is not None, x.at.timestamp() if x.at else 0.0, x.kind, x.ref)
+
+    return sorted(lines, key=key, reverse=True)
