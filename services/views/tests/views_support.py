@@ -220,3 +220,21 @@ async def plant_tree(upstream: Upstream) -> Tree:
         ),
     )  # fmt: skip
     return tree
+
+
+ARRIVAL_ORDER: Mapping[str, Mapping[str, int]] = {"views_feeds": {"entries": 1}}
+"""The columns (by index) that number a view's rows in their order of arrival: a department's
+feed positions follow the order events arrive in across streams and topics, which a rebuild or
+another source may change; nothing else may."""
+
+
+def comparable(name: str, rows: dict[str, list[tuple[Any, ...]]]) -> dict[str, list[Any]]:
+    """A view's rows (``rows_of``) without their arrival-order columns, sorted again."""
+    dropped = ARRIVAL_ORDER.get(name, {})
+    return {
+        table: sorted(
+            (tuple(v for i, v in enumerate(row) if i != dropped[table]) for row in found), key=repr
+        )
+        if table in dropped else found
+        for table, found in rows.items()
+    }  # fmt: skip

@@ -18,7 +18,7 @@ from wangge.events.sources import KafkaSource
 from wangge.views.bootstrap import ViewsCore
 
 from scenario_support import play
-from views_support import Upstream, rows_of, settings_for, upstream_stores, views_core
+from views_support import Upstream, comparable, rows_of, settings_for, upstream_stores, views_core
 
 pytestmark = [pytest.mark.postgres, pytest.mark.kafka]
 
@@ -65,7 +65,7 @@ async def _from_kafka(core: ViewsCore, bootstrap: str, namespace: str) -> None:
 
 
 async def _rows(core: ViewsCore) -> dict[str, Any]:
-    return {p.name: await rows_of(core, p.name) for p in core.projections}
+    return {p.name: comparable(p.name, await rows_of(core, p.name)) for p in core.projections}
 
 
 async def test_every_view_from_kafka_has_the_rows_it_has_from_the_event_tables(

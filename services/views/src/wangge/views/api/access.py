@@ -18,7 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from wangge.events.projection import active_tables
 from wangge.governance import roster
 from wangge.governance.errors import DomainError, NotFound
-from wangge.service.auth import Principal, require
+from wangge.service.auth import Principal, covers, require
 from wangge.service.deps import core_of
 from wangge.views.bootstrap import ViewsCore
 from wangge.views.projections.roster import Roster
@@ -35,15 +35,20 @@ FigureReader = Annotated[Principal, Depends(require(*FIGURES))]
 
 
 def sees_everywhere(principal: Principal) -> bool:
-    """Whether the caller's reads have no place scope (the subdistrict's admins, analysts)."""
-    return principal.has_any(("subdistrict_admin", "analyst"))
+    """Whether the caller's reads have no place scope (analysts: figures only)."""
+    return principal.has_any(("analyst",))
 
 
 def in_scope(principal: Principal, codes: Iterable[str | None]) -> bool:
-    """Whether one of these place codes (a grid's, a community's) lies in the caller's places."""
-    return sees_everywhere(principal) or any(
-        code is not None and principal.covers(code) for code in codes
-    )
+    """Whether one of these place codes (a grid's, a community's) lies in the caller's places.
+    Something not yet placed in any grid (a ticket in triage, a person with no dwelling) is the
+    subdistrict's: its admins read it."""
+    known = [code for code in codes if code is not None]
+    if sees_everywhere(principal):
+        return True
+    if not known:
+        return principal.has_any(("subdistrict_admin",))
+    return any(principal.covers(code) for code in known)
 
 
 def require_scope(principal: Principal, codes: Iterable[str | None], what: str, field: str) -> None:
@@ -66,6 +71,15 @@ async def view_tables(conn: AsyncConnection, core: ViewsCore, name: str) -> rost
         return await active_tables(conn, core.projection(name))
     except LookupError:
         raise ViewNotReady(f"the view {name} has not started yet; retry", retry_after=5) from None
+
+
+def require_figures_scope(principal: Principal, code: str, what: str) -> None:
+    """404 unless the caller may read an area's figures: an area in their places, or one that
+    holds them (a grid worker compares their grid with its community and the subdistrict; a
+    roll-up names no person). Analysts and the subdistrict's admins read every area."""
+    if in_scope(principal, [code]) or any(covers(code, own) for own in principal.places):
+        return
+    raise NotFound(f"no {what}", field="code")
 
 
 async def roster_tables(conn: AsyncConnection, core: ViewsCore) -> roster.Tables:

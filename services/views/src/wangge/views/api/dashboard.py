@@ -14,7 +14,13 @@ from pydantic import BaseModel, Field
 
 from wangge.governance.errors import DomainError, NotFound
 from wangge.service.deps import ReadConnection
-from wangge.views.api.access import Core, FigureReader, require_scope, roster_tables, view_tables
+from wangge.views.api.access import (
+    Core,
+    FigureReader,
+    require_figures_scope,
+    roster_tables,
+    view_tables,
+)
 from wangge.views.domain import figures as f
 from wangge.views.projections.dashboard import Dashboard
 from wangge.views.projections.dashboard_queries import MonthFigures, area_of, monthly
@@ -142,7 +148,7 @@ async def _dashboard(
     day = as_of or datetime.now(f.CST).date()
     if not 2002 <= day.year <= 2099:
         raise BadDay("as_of lies between 2002-01-01 and 2099-12-31", field="as_of")
-    require_scope(principal, [code], kind, field="code")
+    require_figures_scope(principal, code, kind)
     places = await roster_tables(conn, core)
     area = await area_of(conn, places["places"], code, kind)
     if area is None:

@@ -27,7 +27,9 @@ NOTES = (
     "- Staff read by place: a grid worker their grids, community staff their community, the",
     "  subdistrict's admins the whole subdistrict. A resident, household, grid or matter outside",
     "  the caller's places is answered **404**, the answer for one that does not exist.",
-    "- Analysts read figures (dashboards), never a person, a household or a matter.",
+    "- Dashboards are figures, no person in them: a caller reads an area in their places or one",
+    "  that holds them (a grid worker compares their grid with its community and subdistrict).",
+    "  Analysts read every area's figures, never a person, a household or a matter.",
     "- A department (`department:<name>`) reads only its own feed, minimised as the feed",
     "  catalogue says; another department's feed is **403**. Every feed read is recorded as a",
     "  `wangge.views.FeedRead` event.",
@@ -44,7 +46,7 @@ def scope_of(route: APIRoute) -> str:
     if path.startswith("/matters"):
         return "the matter's grid in the caller's places: 404 outside"
     if path.endswith("/dashboard"):
-        return "the place in the caller's places (analysts: everywhere): 404 outside"
+        return "an area in or holding the caller's places (analysts: everywhere): 404 outside"
     return "the subdistrict's (no place scope)"
 
 
