@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import AsyncIterator
-from contextlib import AsyncExitStack
+from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass
 from typing import Any
 
@@ -51,6 +51,16 @@ def _alongside(trio: Trio) -> dict[str, Any]:
     if hot.database_schema:
         common["database_schema"] = f"vw_{uuid.uuid4().hex[:10]}"
     return common
+
+
+@asynccontextmanager
+async def views_rebuilt(trio: Trio) -> AsyncIterator[Running[ViewsSettings]]:
+    """A second views service on the same deployment, its views built anew from every
+    producer's first event: a database of its own, consumer groups of its own (its own service
+    name), the same topics or event tables."""
+    settings = ViewsSettings(**_alongside(trio), service="views_rebuilt")
+    async with started(settings, build_views, VIEWS_MIGRATIONS) as views:
+        yield views
 
 
 @pytest.fixture
