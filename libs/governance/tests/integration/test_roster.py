@@ -22,6 +22,7 @@ from wangge.governance.registry_events import (
     GridWorkerLeft,
     GridWorkerReassigned,
     PlaceRegistered,
+    PlaceRenamed,
 )
 from wangge.governance.roster import Community
 from wangge.governance.testing import from_registry
@@ -230,6 +231,14 @@ async def test_a_regridded_building_moves_with_what_is_in_it(copy: Copy) -> None
     tree = await _regridded(copy)
     dwelling = next(r for r in await copy.rows("places") if r["place_id"] == tree.dwelling)
     assert (dwelling["grid_id"], dwelling["community_id"]) == (tree.g2, tree.south)
+
+
+async def test_a_renamed_place_answers_with_its_new_name(copy: Copy) -> None:
+    tree = Tree()
+    renamed = PlaceRenamed(place_id=tree.north, name="北湖社区")
+    await copy.feed(*tree.events(), from_registry(renamed, f"place-{tree.north}", at=T0, version=2))
+    community = await roster.community_of(copy.ctx.conn, copy.ctx.tables, tree.g1)
+    assert community is not None and community.name == "北湖社区"
 
 
 async def test_a_copy_of_areas_keeps_grids_and_above_only(areas: Copy) -> None:

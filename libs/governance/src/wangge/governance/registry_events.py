@@ -30,6 +30,14 @@ class PlaceRegistered(IntegrationEvent):
     parent_id: uuid.UUID | None = None
 
 
+class PlaceRenamed(IntegrationEvent):
+    """A place got a new name (a community renamed, a grid's name redrawn)."""
+
+    event_type = "wangge.registry.PlaceRenamed"
+    place_id: uuid.UUID
+    name: str
+
+
 class BuildingRegridded(IntegrationEvent):
     """A building moved to another grid (网格调整): it and everything in it."""
 

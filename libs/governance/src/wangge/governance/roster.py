@@ -40,6 +40,7 @@ from wangge.governance.registry_events import (
     GridWorkerLeft,
     GridWorkerReassigned,
     PlaceRegistered,
+    PlaceRenamed,
 )
 
 UUID = sa.Uuid(as_uuid=True)
@@ -109,6 +110,14 @@ class Roster(Projection):
     @handles(PlaceRegistered)
     async def on_place(self, ctx: ApplyContext, event: RecordedEvent[PlaceRegistered]) -> None:
         await self._register(ctx, [event.data])
+
+    @handles(PlaceRenamed)
+    async def on_renamed(self, ctx: ApplyContext, event: RecordedEvent[PlaceRenamed]) -> None:
+        # a place the copy does not keep (a dwelling in a copy of areas) matches no row
+        places, d = ctx.tables["places"], event.data
+        await ctx.conn.execute(
+            sa.update(places).where(places.c.place_id == d.place_id).values(name=d.name)
+        )
 
     @handles(BuildingRegridded)
     async def on_regridded(
