@@ -1,13 +1,13 @@
-"""A case's rules and a dispute's mediation, and care plans' schedules, as pure decisions."""
+"""A case's rules and a dispute's mediation, as pure decisions."""
 
 from __future__ import annotations
 
 import uuid
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from wangge.cases.domain import care, cases, mediation
+from wangge.cases.domain import cases, mediation
 from wangge.events import DomainEvent
 
 NOW = datetime(2026, 11, 27, 9, 0, tzinfo=UTC)
@@ -129,20 +129,3 @@ def test_a_session_attended_by_a_stranger_or_held_tomorrow_is_refused() -> None:
             case, session_id=uuid.uuid4(), held_at=NOW + timedelta(days=1), place="室",
             attendees=parties, mediators=["刘"], summary="s", signed_by=parties, now=NOW, seal=None,
         )  # fmt: skip
-
-
-def test_a_weekly_plan_knows_what_is_due_and_what_was_missed() -> None:
-    start = date(2026, 11, 1)
-    visits = frozenset({date(2026, 11, 9)})
-    schedule = care.schedule(start, 7, visits, date(2026, 11, 27), None)
-    assert schedule.missed == (date(2026, 11, 1), date(2026, 11, 15))
-    assert schedule.due_on == date(2026, 11, 28)
-    done = care.schedule(start, 7, visits | {date(2026, 11, 23)}, date(2026, 11, 27), None)
-    assert done.due_on is None
-
-
-def test_a_plan_ended_mid_period_owes_nothing_for_it() -> None:
-    schedule = care.schedule(
-        date(2026, 11, 1), 7, frozenset(), date(2026, 11, 27), ended_on=date(2026, 11, 10)
-    )
-    assert (schedule.missed, schedule.due_on) == ((date(2026, 11, 1),), None)

@@ -2,7 +2,8 @@
 blood-pressure check for an elderly person living alone.
 
 Which visits are due and which were missed is never recorded: it follows from the plan's start,
-its cadence and the visits recorded (a visit anywhere in a period counts for that period).
+its cadence and the visits recorded (a visit anywhere in a period counts for that period), by
+``schedule``, the governance kernel's rule, which the views service counts by as well.
 Measurements are health data (PIPL: sensitive), sealed with the plan's own data key, as is the
 plan's free text (its note, visits' notes, why it ended), kept in clear only as redacted copies.
 Erasing the plan's data destroys that key.
@@ -13,7 +14,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
-from datetime import date, timedelta
+from datetime import date
 from enum import StrEnum
 from typing import Any
 
@@ -23,6 +24,8 @@ from wangge.cases.domain.cases import SERVICE, InvalidCase, WrongStatus
 from wangge.cases.domain.text import written
 from wangge.events import DomainEvent, default_catalogue
 from wangge.events.sealed import Seal, Sealed
+from wangge.governance.care_schedule import Schedule as Schedule
+from wangge.governance.care_schedule import schedule as schedule
 from wangge.governance.erasure import ErasureGround
 
 TEXT = "the free text in full, sealed with the plan's key; the fields hold redacted copies"
@@ -190,36 +193,3 @@ def erase(plan: Plan, *, ground: ErasureGround) -> list[DomainEvent]:
     if plan.erased:
         return []
     return [CarePlanDataErased(plan_id=plan.plan_id, legal_ground=ground)]
-
-
-@dataclass(frozen=True)
-class Schedule:
-    """Where a plan stands on a day."""
-
-    due_on: date | None
-    """The end of the current period, when its visit is still to be made (else None)."""
-    missed: tuple[date, ...]
-    """The starts of past periods without a visit."""
-
-
-def schedule(
-    starts_on: date, every_days: int, visits: frozenset[date], today: date, ended_on: date | None
-) -> Schedule:
-    """The visit due now (if any) and the periods missed, from the plan and its visits."""
-    last = min(today, ended_on) if ended_on is not None else today
-    step = timedelta(days=every_days)
-    missed: list[date] = []
-    start = starts_on
-    due_on = None
-    while start <= last:
-        end_of = start + step - timedelta(days=1)
-        made = any(start <= v <= end_of for v in visits)
-        if ended_on is not None and end_of >= ended_on:
-            break  # the last period, cut short by the end: neither due nor missed
-        if end_of < today:
-            if not made:
-                missed.append(start)
-        elif not made:
-            due_on = end_of
-        start += step
-    return Schedule(due_on, tuple(missed))

@@ -1,10 +1,11 @@
-"""The month's figures of an area, from its tickets."""
+"""The month's hotline figures of an area, from its tickets (the bridge's /metrics and the grid
+dashboard both count by them)."""
 
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from wangge.hotline_bridge.domain.metrics import TicketFacts, figures, month_bounds
+from wangge.governance.hotline_figures import TicketFacts, figures, month_bounds
 
 T0 = datetime(2026, 11, 2, 1, 0, tzinfo=UTC)
 
@@ -35,9 +36,28 @@ def test_each_rate_counts_only_the_tickets_it_applies_to() -> None:
     assert (result.satisfaction_rate, result.resolution_rate) == (round(2 / 3, 4), round(2 / 3, 4))
 
 
+def test_basically_satisfied_counts_as_satisfied_and_the_rates_are_rounded() -> None:
+    result = figures(
+        [
+            facts(satisfaction="basically_satisfied", deadline=T0 + timedelta(days=3)),
+            facts(kind="request", accepted_at=T0 + timedelta(hours=30),
+                  replied_at=T0 + timedelta(days=5), at_source=False, satisfaction="unsatisfied",
+                  resolved=False, deadline=T0 + timedelta(days=3)),
+            facts(accepted_at=None, replied_at=None, solved=None, at_source=None,
+                  satisfaction=None, resolved=None),
+        ],
+        residents=1500,
+    )  # fmt: skip
+    assert (result.tickets, result.complaints, result.complaint_rate) == (3, 2, 1.33)
+    assert result.response_rate == 0.3333
+    assert (result.solved_at_source_rate, result.on_time_rate) == (0.5, 0.5)
+    assert (result.resolution_rate, result.satisfaction_rate) == (0.5, 0.5)
+
+
 def test_an_area_without_tickets_or_residents_has_no_rates() -> None:
     empty = figures([], residents=0)
     assert (empty.tickets, empty.complaint_rate, empty.satisfaction_rate) == (0, None, None)
+    assert empty.response_rate is None
 
 
 def test_months_are_counted_in_china_standard_time() -> None:
