@@ -1,20 +1,16 @@
-"""The dashboard's figure rules: each the owning service's rule, restated over the view's facts."""
+"""The dashboard's figure rules: each the owning service's rule over the view's facts (the
+hotline's figures and the care schedule themselves are tested with the governance kernel)."""
 
 from __future__ import annotations
 
 import uuid
 from datetime import UTC, date, datetime, timedelta
 
+from hypothesis import given
+from hypothesis import strategies as st
+
+from wangge.governance.care_schedule import period_end, schedule
 from wangge.views.domain import figures as f
-
-
-def _ticket(received: datetime, **changes: object) -> f.TicketFacts:
-    values: dict[str, object] = dict(
-        kind="complaint", received_at=received, deadline=received + timedelta(days=3),
-        accepted_at=None, replied_at=None, solved=None, at_source=None, satisfaction=None,
-        resolved=None,
-    )  # fmt: skip
-    return f.TicketFacts(**(values | changes))  # type: ignore[arg-type]
 
 
 def test_the_series_is_24_months_oldest_first_ending_with_the_as_of_month() -> None:
@@ -32,34 +28,6 @@ def test_a_month_begins_and_ends_in_china_standard_time() -> None:
     assert month.end == datetime(2026, 3, 31, 16, tzinfo=UTC)
 
 
-def test_the_hotline_rates_are_shares_of_the_tickets_each_applies_to() -> None:
-    at = datetime(2026, 3, 2, 1, tzinfo=UTC)
-    figures = f.hotline_figures(
-        [
-            _ticket(at, accepted_at=at + timedelta(hours=2), replied_at=at + timedelta(days=1),
-                    solved=True, at_source=True, satisfaction="basically_satisfied",
-                    resolved=True),
-            _ticket(at, kind="request", accepted_at=at + timedelta(hours=30),
-                    replied_at=at + timedelta(days=5), solved=True, at_source=False,
-                    satisfaction="unsatisfied", resolved=False),
-            _ticket(at),
-        ],
-        residents=1500,
-    )  # fmt: skip
-    assert (figures.tickets, figures.complaints) == (3, 2)
-    assert figures.complaint_rate == 1.33
-    assert figures.response_rate == 0.3333
-    assert figures.solved_at_source_rate == 0.5
-    assert figures.on_time_rate == 0.5
-    assert (figures.resolution_rate, figures.satisfaction_rate) == (0.5, 0.5)
-
-
-def test_no_residents_and_no_tickets_leave_the_rates_unknown() -> None:
-    figures = f.hotline_figures([], residents=0)
-    assert figures.complaint_rate is None
-    assert figures.response_rate is None
-
-
 def test_a_care_period_unvisited_and_over_is_missed_and_the_current_one_is_only_due() -> None:
     plan = f.CarePlan(date(2026, 3, 2), 7, None, frozenset({date(2026, 4, 7), date(2026, 4, 20)}))
     (april,) = f.months_ending(date(2026, 4, 15), 1)
@@ -75,6 +43,26 @@ def test_the_last_period_cut_short_by_the_plans_end_is_neither_due_nor_missed() 
     (march,) = f.months_ending(date(2026, 3, 31), 1)
     care = f.care_in_month([plan], march)
     assert (care.plans, care.due, care.missed) == (0, 2, 2)
+
+
+@given(
+    st.dates(date(2024, 1, 1), date(2026, 12, 31)),
+    st.integers(1, 60),
+    st.one_of(st.none(), st.dates(date(2024, 1, 1), date(2027, 12, 31))),
+    st.frozensets(st.dates(date(2024, 1, 1), date(2027, 12, 31)), max_size=12),
+    st.dates(date(2024, 1, 1), date(2027, 12, 31)),
+)
+def test_a_past_months_missed_visits_are_those_the_cases_service_reports_ending_in_it(
+    starts_on: date, every_days: int, ended_on: date | None, visits: frozenset[date], day: date
+) -> None:
+    if ended_on is not None and ended_on < starts_on:
+        ended_on = None
+    month = f.month_of(day, as_of=date.max)  # a past month: taken on its last day
+    plan = f.CarePlan(starts_on, every_days, ended_on, visits)
+    known = frozenset(v for v in visits if v <= month.last)
+    after = schedule(starts_on, every_days, known, month.last + timedelta(days=1), ended_on)
+    ending = [s for s in after.missed if month.first <= period_end(s, every_days) <= month.last]
+    assert f.care_in_month([plan], month).missed == len(ending)
 
 
 def test_an_open_case_is_banded_by_age_and_overdue_past_its_deadline() -> None:

@@ -1,5 +1,5 @@
 """The folds behind resident and household 360: residence, homes, members, tags, a case's stage,
-care visits due and missed, a ticket's state."""
+a ticket's state (care visits due and missed: the governance kernel's schedule)."""
 
 from __future__ import annotations
 
@@ -93,19 +93,6 @@ def test_a_case_moves_through_its_stages_as_the_cases_service_moves_it() -> None
     assert fold.stage(done) == fold.Stage.CLOSED
     assert fold.stage([*done, "reopened", "followed_up"]) == fold.Stage.IN_PROGRESS
     assert fold.stage(["escalated", "referred"]) == fold.Stage.ESCALATED
-
-
-def test_care_visits_due_and_missed_by_period() -> None:
-    start = D(2026, 1, 1)
-    visits = frozenset({D(2026, 1, 3)})
-    # periods Jan 1-7 (visited), Jan 8-14 (missed), Jan 15-21 (running: due by the 21st)
-    schedule = fold.care_schedule(start, 7, visits, D(2026, 1, 20), None)
-    assert schedule == fold.Schedule(D(2026, 1, 21), (D(2026, 1, 8),))
-    visited = fold.care_schedule(start, 7, visits | {D(2026, 1, 16)}, D(2026, 1, 20), None)
-    assert visited.due_on is None
-    # the period an ended plan stopped in is neither due nor missed
-    ended = fold.care_schedule(start, 7, visits, D(2026, 1, 20), D(2026, 1, 12))
-    assert ended == fold.Schedule(None, ())
 
 
 def test_a_ticket_is_where_its_last_step_left_it_at_its_last_routing() -> None:

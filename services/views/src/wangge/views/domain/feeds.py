@@ -1,6 +1,7 @@
 """The facts of the department feeds (部门数据推送) and the rules that make them: which kinds of
-fact exist, what one carries (never free text), when a care plan's visit counts as missed, and
-the opaque cursor a department pages with. Pure: the projection and the routes apply them."""
+fact exist, what one carries (never free text), when a care plan's visit counts as missed (the
+governance kernel's care schedule), and the opaque cursor a department pages with. Pure: the
+projection and the routes apply them."""
 
 from __future__ import annotations
 
@@ -8,8 +9,10 @@ import base64
 import binascii
 import re
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date
 
+from wangge.governance.care_schedule import period_end as period_end
+from wangge.governance.care_schedule import schedule
 from wangge.governance.errors import DomainError
 
 PERSON_FACTS = frozenset({"person_tagged", "person_untagged"})
@@ -57,26 +60,8 @@ def missed_periods(
     ended_on: date | None,
 ) -> list[date]:
     """The starts of a care plan's past periods without a visit, on ``today``: the cases
-    service's rule (``wangge.cases.domain.care.schedule``, read, never imported): a visit
-    anywhere in a period counts for it; a period counts as missed once it ended before
-    ``today``; the last period, cut short by the plan's end, is neither due nor missed."""
-    last = min(today, ended_on) if ended_on is not None else today
-    step = timedelta(days=every_days)
-    missed: list[date] = []
-    start = starts_on
-    while start <= last:
-        end_of = start + step - timedelta(days=1)
-        if ended_on is not None and end_of >= ended_on:
-            break
-        if end_of < today and not any(start <= v <= end_of for v in visits):
-            missed.append(start)
-        start += step
-    return missed
-
-
-def period_end(start: date, every_days: int) -> date:
-    """The last day of the care period that starts on ``start``."""
-    return start + timedelta(days=every_days - 1)
+    service's rule, from the governance kernel (``wangge.governance.care_schedule``)."""
+    return list(schedule(starts_on, every_days, visits, today, ended_on).missed)
 
 
 # -- the cursor ---------------------------------------------------------------------------------

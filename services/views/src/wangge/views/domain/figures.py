@@ -1,20 +1,23 @@
-"""The grid dashboard's figures (网格看板), pure: each producer's own rule, restated here from its
-facts so that a figure on the dashboard says what it says in the service that owns it.
+"""The grid dashboard's figures (网格看板), pure: each producer's own rule over the view's facts,
+so that a figure on the dashboard says what it says in the service that owns it.
 
-Sources of the rules (read, never imported: a service never imports another):
+The hotline figures and the care schedule are the producers' rules themselves, taken from the
+governance kernel where they and this service both find them; the others are restated here
+(read, never imported: a service never imports another):
 
-- hotline figures: ``services/hotline-bridge/.../domain/metrics.py`` (``figures``,
-  ``month_bounds``, ``RESPONSE_WINDOW``, ``CST``) over the rows its ``projections/tickets.py``
-  keeps and ``projections/figures.py`` selects: the tickets routed to the area (a ticket's last
-  routed grid; a returned or reopened ticket counts once, in the month it was received),
-  received in the month in China Standard Time; acceptance and reply taken at the time the
-  bridge recorded the *last* ``TicketAccepted`` / ``TicketReplied``, the deadline the last one
-  set by receipt, an extension decided or a reopening, the rating of the last follow-up; the
-  residents dividing the complaints are those living in the area's dwellings *now* (each
-  person's last ``PersonMovedIn``/``PersonMovedOut``), whatever the month;
-- care coverage: ``services/cases/.../domain/care.py`` (``schedule``): a visit anywhere in a
-  period counts for it, a period without one that ended before the day is missed, the last
-  period cut short by the plan's end is neither due nor missed;
+- hotline figures: ``wangge.governance.hotline_figures`` (``figures``, ``CST``), as the hotline
+  bridge's ``GET /metrics`` computes them, over the tickets selected as the bridge's
+  ``projections/figures.py`` selects them from its ``projections/tickets.py`` (this selection
+  is restated): the tickets routed to the area (a ticket's last routed grid; a returned or
+  reopened ticket counts once, in the month it was received), received in the month in China
+  Standard Time; acceptance and reply taken at the time the bridge recorded the *last*
+  ``TicketAccepted`` / ``TicketReplied``, the deadline the last one set by receipt, an extension
+  decided or a reopening, the rating of the last follow-up; the residents dividing the
+  complaints are those living in the area's dwellings *now* (each person's last
+  ``PersonMovedIn``/``PersonMovedOut``), whatever the month;
+- care coverage: ``wangge.governance.care_schedule`` (the cases service's ``schedule``): a visit
+  anywhere in a period counts for it, a period without one that ended before the day is missed,
+  the last period cut short by the plan's end is neither due nor missed;
 - residents: ``services/registry/.../domain/persons.py`` (``evolve``): a move in makes a moved-out
   person a resident again, a move out leaves no dwelling and the status ``moved_out``;
 - hazards: ``services/registry/.../domain/things.py``: a hazard point is open from its
@@ -31,12 +34,13 @@ import uuid
 from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 
-CST = timezone(timedelta(hours=8), "CST")
-"""China Standard Time, in which the hotline's (and the dashboard's) months begin and end."""
-RESPONSE_WINDOW = timedelta(hours=24)
-"""How soon after receipt a ticket must be accepted to count as responded to (the hotline's)."""
+from wangge.governance.care_schedule import periods
+from wangge.governance.hotline_figures import CST as CST
+from wangge.governance.hotline_figures import Figures, figures, share
+from wangge.governance.hotline_figures import TicketFacts as TicketFacts
+
 SERIES_MONTHS = 24
 """How many months the dashboard's series holds, the as-of month last."""
 LIVING = ("resident", "floating", "lodging")
@@ -120,69 +124,12 @@ def aware(moment: datetime) -> datetime:
     return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
 
 
-def share(part: int, whole: int) -> float | None:
-    """A rate as the hotline rounds it (four places), None when there is nothing to divide."""
-    return round(part / whole, 4) if whole else None
+# -- hotline (the hotline bridge's rule, from the governance kernel) ------------------------------
 
-
-# -- hotline (the hotline bridge's domain/metrics.py, exactly) -----------------------------------
-
-
-@dataclass(frozen=True, slots=True)
-class TicketFacts:
-    """What the hotline figures need of one ticket."""
-
-    kind: str
-    received_at: datetime
-    deadline: datetime
-    accepted_at: datetime | None
-    replied_at: datetime | None
-    solved: bool | None
-    at_source: bool | None
-    satisfaction: str | None
-    resolved: bool | None
-
-
-@dataclass(frozen=True, slots=True)
-class HotlineFigures:
-    """An area's month of tickets, with the names and rounding of the hotline's ``Figures``."""
-
-    tickets: int
-    complaints: int
-    residents: int
-    complaint_rate: float | None
-    solved_at_source_rate: float | None
-    response_rate: float | None
-    resolution_rate: float | None
-    satisfaction_rate: float | None
-    on_time_rate: float | None
-
-
-def hotline_figures(tickets: Iterable[TicketFacts], *, residents: int) -> HotlineFigures:
-    """The hotline figures of an area's tickets received in a month (the hotline's rule)."""
-    rows = list(tickets)
-    complaints = sum(t.kind == "complaint" for t in rows)
-    replied = [t for t in rows if t.replied_at is not None]
-    rated = [t for t in rows if t.satisfaction is not None]
-    responded = sum(
-        t.accepted_at is not None and t.accepted_at - t.received_at <= RESPONSE_WINDOW for t in rows
-    )
-    return HotlineFigures(
-        tickets=len(rows),
-        complaints=complaints,
-        residents=residents,
-        complaint_rate=round(complaints * 1000 / residents, 2) if residents else None,
-        solved_at_source_rate=share(
-            sum(bool(t.solved and t.at_source) for t in replied), len(replied)
-        ),
-        response_rate=share(responded, len(rows)),
-        resolution_rate=share(sum(bool(t.resolved) for t in rated), len(rated)),
-        satisfaction_rate=share(sum(t.satisfaction != "unsatisfied" for t in rated), len(rated)),
-        on_time_rate=share(
-            sum(t.replied_at is not None and t.replied_at <= t.deadline for t in replied),
-            len(replied),
-        ),
-    )
+HotlineFigures = Figures
+"""An area's month of tickets, with the names and rounding of the hotline bridge's /metrics."""
+hotline_figures = figures
+"""The hotline figures of an area's tickets received in a month (the hotline bridge's rule)."""
 
 
 # -- residents and special groups ------------------------------------------------------------
@@ -274,7 +221,7 @@ def special_groups(tags: Iterable[TagPeriod], living: set[uuid.UUID], day: date)
     )
 
 
-# -- care plans (the cases service's domain/care.py ``schedule``) ---------------------------------
+# -- care plans (the cases service's rule, from the governance kernel) ----------------------------
 
 
 @dataclass(frozen=True, slots=True)
@@ -300,29 +247,23 @@ class Care:
 
 
 def care_in_month(plans: Iterable[CarePlan], month: Month) -> Care:
-    """The care visits due in the month, by the cases service's rule for a period: a visit
-    anywhere in it counts; unvisited and over before the day (the day after the month's last,
-    for a past month) it is missed; the last period, cut short by the plan's end, is neither."""
+    """The care visits due in the month: the periods ending in it, by the cases service's rule
+    (visited or missed as of the day after the month's last, for a past month)."""
     today = month.day + timedelta(days=1) if month.day == month.last else month.day
     running = due = done = missed = 0
     for plan in plans:
         if plan.starts_on <= month.day and (plan.ended_on is None or plan.ended_on > month.day):
             running += 1
         visits = [v for v in plan.visits if v <= month.day]
-        step = timedelta(days=plan.every_days)
-        start = plan.starts_on
-        if start < month.first - step:  # skip whole periods before the month
-            start += step * ((month.first - start).days // plan.every_days - 1)
-        while start <= month.last:
-            end_of = start + step - timedelta(days=1)
-            if plan.ended_on is not None and end_of >= plan.ended_on:
-                break  # the last period, cut short by the end: neither due nor missed
-            if month.first <= end_of <= month.last:
-                made = any(start <= v <= end_of for v in visits)
-                due += 1
-                done += made
-                missed += not made and end_of < today
-            start += step
+        ending = periods(
+            plan.starts_on, plan.every_days, plan.ended_on, since=month.first, until=month.last
+        )
+        for period in ending:
+            if period.end > month.last:
+                continue
+            due += 1
+            done += period.visited(visits)
+            missed += period.missed(visits, today)
     return Care(running, due, done, missed, share(done, due))
 
 

@@ -17,6 +17,8 @@ from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from enum import StrEnum
 
+from wangge.governance.care_schedule import Schedule as Schedule
+from wangge.governance.care_schedule import schedule
 from wangge.governance.times import CHINA, stored
 
 
@@ -266,42 +268,10 @@ def stage(steps: Iterable[str]) -> Stage:
 
 # -- care plans -----------------------------------------------------------------------------------
 
-
-@dataclass(frozen=True)
-class Schedule:
-    """Where a care plan stands on a day."""
-
-    due_on: date | None
-    """The end of the current period, when its visit is still to be made (else None)."""
-    missed: tuple[date, ...]
-    """The starts of past periods without a visit."""
-
-
-def care_schedule(
-    starts_on: date, every_days: int, visits: frozenset[date], today: date, ended_on: date | None
-) -> Schedule:
-    """The visit due on ``today`` (if any) and the periods missed, by the cases service's rule
-    (``wangge.cases.domain.care.schedule``), so that both services count the same: the plan's
-    days are cut into periods of ``every_days`` from ``starts_on``; a visit anywhere in a period
-    counts for it; a period that ended without one was missed; the period running today is due
-    by its last day unless visited; the period an ended plan stopped in is neither."""
-    last = min(today, ended_on) if ended_on is not None else today
-    step = timedelta(days=every_days)
-    missed: list[date] = []
-    start = starts_on
-    due_on = None
-    while start <= last:
-        end_of_period = start + step - timedelta(days=1)
-        made = any(start <= v <= end_of_period for v in visits)
-        if ended_on is not None and end_of_period >= ended_on:
-            break
-        if end_of_period < today:
-            if not made:
-                missed.append(start)
-        elif not made:
-            due_on = end_of_period
-        start += step
-    return Schedule(due_on, tuple(missed))
+care_schedule = schedule
+"""A care plan's visit due on a day and its periods missed: the cases service's rule, which both
+services take from the governance kernel (``wangge.governance.care_schedule``) so that they
+count the same."""
 
 
 # -- hotline tickets ------------------------------------------------------------------------------
