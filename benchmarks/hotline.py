@@ -25,7 +25,7 @@ import sys
 import tempfile
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
@@ -34,6 +34,7 @@ from typing import Any
 import aiohttp
 import psutil  # type: ignore[import-untyped]
 import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 from benchmarks.common import Measurement, Schemas, Settings, schema_engine
 from wangge.cases.domain.cases import case_for
@@ -171,9 +172,12 @@ class _Load:
         self.categories = _categories()
         self.rng = random.Random(7)
         self.numbered = 0
+        self.sent: dict[str, float] = {}
+        """The current phase's pushes taken in so far: ticket number -> when it was sent."""
 
     async def phase(self, rate: float, seconds: float, log: Callable[[str], None]) -> _Outcome:
         sent: dict[str, float] = {}
+        self.sent = sent
         http: list[float] = []
         failures = 0
         rng = self.rng
@@ -290,18 +294,53 @@ def _categories() -> list[str]:
     return [c for c in CATEGORIES if c in codes] or codes[:6]
 
 
-async def bench_intake(settings: Settings, log: Callable[[str], None]) -> dict[str, Measurement]:
-    """Sustained intake: push rate, HTTP latency, and push -> case in the inbox."""
+@dataclass
+class Flow:
+    """The intake flow's processes running on PostgreSQL and Kafka, ready for pushes."""
+
+    settings: Settings
+    namespace: str
+    data_dir: Path
+    schemas: dict[str, str]
+    ports: dict[str, int]
+    hot: AsyncEngine
+    cas: AsyncEngine
+    dwellings: list[str]
+    cpu: _Cpu
+    secret: bytes
+    token: str
+
+    def load(self) -> _Load:
+        """An open-loop generator of signed pushes to this flow's hotline bridge."""
+        return _Load(
+            self.ports["hotline-bridge"], self.token, self.secret, self.dwellings, self.cas,
+            self.namespace, self.cpu, self.hot,
+        )  # fmt: skip
+
+
+FLOW = (("registry", "reg"), ("hotline-bridge", "hot"), ("cases", "cas"))
+"""The intake's services, in the order they start, and their schemas' prefixes."""
+
+
+@contextlib.asynccontextmanager
+async def running_flow(
+    settings: Settings, log: Callable[[str], None], *, also: tuple[tuple[str, str], ...] = ()
+) -> AsyncIterator[Flow]:
+    """The registry (small synthetic subdistrict), the hotline bridge, the cases service and
+    ``also`` (more services reading their topics, e.g. the views) as processes, each on a fresh
+    schema, talking through Kafka in a namespace of their own; ready once the grid map and the
+    roster follow the registry. Stopped, and their schemas dropped, on leaving."""
     schemas = Schemas(settings)
-    names = {name: await schemas.new(name) for name in ("reg", "hot", "cas")}
+    services = (*FLOW, *also)
+    names = {prefix: await schemas.new(prefix) for _, prefix in services}
     namespace = f"bench{uuid.uuid4().hex[:8]}"
     data_dir = Path(tempfile.mkdtemp(prefix="wangge-bench-"))
     wangge = str(Path(sys.executable).parent / "wangge")
     processes = []
-    results: dict[str, Measurement] = {}
+    engines: list[AsyncEngine] = []
     try:
-        ports = {"registry": _free_port(), "hotline-bridge": _free_port(), "cases": _free_port()}
-        for service, schema in (("registry", "reg"), ("hotline-bridge", "hot"), ("cases", "cas")):
+        ports = {service: _free_port() for service, _ in services}
+        for service, schema in services:
             env = {
                 **os.environ,
                 "DATABASE_URL": settings.database_url,
@@ -329,6 +368,7 @@ async def bench_intake(settings: Settings, log: Callable[[str], None]) -> dict[s
             await _ready(ports[service], 300)
         hot = schema_engine(settings, names["hot"])
         cas = schema_engine(settings, names["cas"])
+        engines += [hot, cas]
         dwellings: list[str] = []
 
         async def mapped() -> bool:
@@ -362,7 +402,25 @@ async def bench_intake(settings: Settings, log: Callable[[str], None]) -> dict[s
             "hotline-12345", roles=["hotline_system"]
         )
         cpu = _Cpu({name: process.pid for name, process in zip(ports, processes, strict=True)})
-        load = _Load(ports["hotline-bridge"], token, secret, dwellings, cas, namespace, cpu, hot)
+        yield Flow(
+            settings, namespace, data_dir, names, ports, hot, cas, dwellings, cpu, secret, token
+        )
+    finally:
+        for engine in engines:
+            await engine.dispose()
+        for process in processes:
+            if process.returncode is None:
+                process.terminate()
+        for process in processes:
+            await asyncio.wait_for(process.wait(), timeout=30)
+        await schemas.drop_all()
+
+
+async def bench_intake(settings: Settings, log: Callable[[str], None]) -> dict[str, Measurement]:
+    """Sustained intake: push rate, HTTP latency, and push -> case in the inbox."""
+    results: dict[str, Measurement] = {}
+    async with running_flow(settings, log) as flow:
+        load = flow.load()
         outcome = await load.phase(RATE, SECONDS, log)
         results["hot_offered"] = Measurement("offered rate", "tickets/s", [RATE])
         for key, label, unit, value in (
@@ -389,15 +447,6 @@ async def bench_intake(settings: Settings, log: Callable[[str], None]) -> dict[s
                 f"Push -> inbox at {SUSTAINED:g} tickets/s: p99 (p50 {calm.p50:,.0f} ms)", "ms",
                 [calm.p99],
             )  # fmt: skip
-        await hot.dispose()
-        await cas.dispose()
-    finally:
-        for process in processes:
-            if process.returncode is None:
-                process.terminate()
-        for process in processes:
-            await asyncio.wait_for(process.wait(), timeout=30)
-        await schemas.drop_all()
     return results
 
 
@@ -464,6 +513,62 @@ def _year_of_tickets(dwellings: list[Any], count: int, seed: int = 11) -> list[A
     return appends
 
 
+@dataclass
+class Census:
+    """The registry's log of the full synthetic subdistrict, and its dwellings."""
+
+    engine: AsyncEngine
+    dwellings: list[Any]
+    """Each dwelling's ``place_id``, ``grid_id`` and ``address`` (rows of the registry's places)."""
+
+
+async def full_census(
+    settings: Settings, reg_schema: str, data_dir: Path, log: Callable[[str], None]
+) -> Census:
+    """The place tree, a worker per grid and the full synthetic census (``BENCH_REGISTRY_SIZE``,
+    default ``full``), imported by two workers into ``reg_schema``: the registry's log."""
+    reg = RegistrySettings(
+        environment="test", database_url=settings.database_url, database_schema=reg_schema,
+        data_dir=data_dir, kafka_bootstrap_servers=None,
+    )  # fmt: skip
+    generator = Generator(size=os.environ.get("BENCH_REGISTRY_SIZE", "full"))
+    census = data_dir / "census.csv"
+    await asyncio.to_thread(write_csv, generator.residents(), census)
+    await asyncio.to_thread(upgrade, reg, REGISTRY_MIGRATIONS)
+    async with open_registry(reg) as parts:
+        await seed_tree(parts, generator)
+    log("   importing the full synthetic census (the registry's log)")
+    saved = {
+        k: os.environ.get(k) for k in ("DATABASE_URL", "WANGGE_DATABASE_SCHEMA", "WANGGE_DATA_DIR")
+    }
+    os.environ |= {
+        "DATABASE_URL": settings.database_url, "WANGGE_DATABASE_SCHEMA": reg_schema,
+        "WANGGE_DATA_DIR": str(data_dir),
+    }  # fmt: skip
+    try:
+        await asyncio.to_thread(
+            import_parallel, census, census.with_name("rejects.csv"),
+            census_date=date(YEAR, 1, 1), batch_size=2000, workers=2,
+        )  # fmt: skip
+    finally:
+        for key, value in saved.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
+    reg_engine = schema_engine(settings, reg_schema)
+    async with reg_engine.connect() as conn:
+        dwellings = (
+            await conn.execute(
+                sa.text(
+                    "SELECT place_id, grid_id, address FROM registry_places_g1 "
+                    "WHERE kind = 'dwelling' AND grid_id IS NOT NULL"
+                )
+            )
+        ).all()
+    return Census(reg_engine, list(dwellings))
+
+
 async def bench_metrics(settings: Settings, log: Callable[[str], None]) -> dict[str, Measurement]:
     """A year of metrics for the full synthetic subdistrict, recomputed from the log."""
 
@@ -472,46 +577,8 @@ async def bench_metrics(settings: Settings, log: Callable[[str], None]) -> dict[
     data_dir = Path(tempfile.mkdtemp(prefix="wangge-bench-"))
     results: dict[str, Measurement] = {}
     try:
-        reg = RegistrySettings(
-            environment="test", database_url=settings.database_url, database_schema=reg_schema,
-            data_dir=data_dir, kafka_bootstrap_servers=None,
-        )  # fmt: skip
-        generator = Generator(size=os.environ.get("BENCH_REGISTRY_SIZE", "full"))
-        census = data_dir / "census.csv"
-        await asyncio.to_thread(write_csv, generator.residents(), census)
-        await asyncio.to_thread(upgrade, reg, REGISTRY_MIGRATIONS)
-        async with open_registry(reg) as parts:
-            await seed_tree(parts, generator)
-        log("   importing the full synthetic census (the registry's log)")
-        saved = {
-            k: os.environ.get(k)
-            for k in ("DATABASE_URL", "WANGGE_DATABASE_SCHEMA", "WANGGE_DATA_DIR")
-        }
-        os.environ |= {
-            "DATABASE_URL": settings.database_url, "WANGGE_DATABASE_SCHEMA": reg_schema,
-            "WANGGE_DATA_DIR": str(data_dir),
-        }  # fmt: skip
-        try:
-            await asyncio.to_thread(
-                import_parallel, census, census.with_name("rejects.csv"),
-                census_date=date(YEAR, 1, 1), batch_size=2000, workers=2,
-            )  # fmt: skip
-        finally:
-            for key, value in saved.items():
-                if value is None:
-                    os.environ.pop(key, None)
-                else:
-                    os.environ[key] = value
-        reg_engine = schema_engine(settings, reg_schema)
-        async with reg_engine.connect() as conn:
-            dwellings = (
-                await conn.execute(
-                    sa.text(
-                        "SELECT place_id, grid_id, address FROM registry_places_g1 "
-                        "WHERE kind = 'dwelling' AND grid_id IS NOT NULL"
-                    )
-                )
-            ).all()
+        census = await full_census(settings, reg_schema, data_dir, log)
+        reg_engine, dwellings = census.engine, census.dwellings
         hot = HotlineSettings(
             environment="test", database_url=settings.database_url, database_schema=hot_schema,
             data_dir=data_dir, kafka_bootstrap_servers=None,

@@ -107,6 +107,7 @@ def rows_summary(
         ),
     ]
     rows = _registry_rows(results) + _hotline_rows(results) + _training_rows(results)
+    rows += _views_rows(results)
     for t in targets:
         if t.ours not in results or (t.baseline and t.baseline not in results):
             continue
@@ -261,6 +262,69 @@ def _training_rows(results: dict[str, Measurement]) -> list[tuple[str, str, str,
                 f"{_ratio(m.median, raw.median):.1f}x",
                 "(measured)",
                 "",
+            )
+        )
+    return rows
+
+
+VIEWS_RAW_TARGET = 0.30
+VIEWS_READ_P99_MS = 50.0
+VIEWS_FRESH_P99_MS = 1000.0
+
+
+def _views_rows(results: dict[str, Measurement]) -> list[tuple[str, str, str, str, str, str]]:
+    """The views service: rebuilds from Kafka against a raw read, reads under load, freshness."""
+    rows = []
+    target = f">= {VIEWS_RAW_TARGET:.2f}x"
+
+    def rebuild_row(label: str, ours: Measurement, raw: Measurement) -> None:
+        ratio = _ratio(ours.median, raw.median)
+        met = "yes" if ratio >= VIEWS_RAW_TARGET else "**no**"
+        rows.append(
+            (label, f"{_fmt(ours.median)} records/s", f"{_fmt(raw.median)} records/s raw read",
+             f"{ratio:.2f}x", target, met)
+        )  # fmt: skip
+
+    total, raw, records = (
+        results.get(k) for k in ("vws_rebuild_all", "vws_raw_all", "vws_records")
+    )
+    if total is not None and raw is not None:
+        size = f"{_fmt(records.median)} records" if records else ""
+        rebuild_row(f"Rebuild every view from Kafka, a year of the full subdistrict ({size})",
+                    total, raw)  # fmt: skip
+        for key in sorted(k for k in results if k.startswith("vws_rebuild_views_")):
+            view = key.removeprefix("vws_rebuild_")
+            own_raw = results.get(f"vws_raw_{view}")
+            if own_raw is not None:
+                rebuild_row(f"  rebuild {view}", results[key], own_raw)
+    for name, label in (("resident", "Resident 360"), ("dashboard", "Grid dashboard")):
+        p50, p99 = results.get(f"vws_{name}_p50"), results.get(f"vws_{name}_p99")
+        if p50 is None or p99 is None:
+            continue
+        failed = results.get("vws_failed")
+        rows.append(
+            (
+                f"{label}, 50 clients x 4 requests/s (open loop), PostgreSQL: p50 / p99",
+                f"{p50.median:,.1f} / {p99.median:,.1f} ms",
+                f"{_fmt(failed.median)} failed requests (both)" if failed else "",
+                "",
+                f"p99 < {VIEWS_READ_P99_MS:.0f} ms",
+                "yes" if p99.median < VIEWS_READ_P99_MS else "**no**",
+            )
+        )
+    p50, p99 = results.get("vws_fresh_p50"), results.get("vws_fresh_p99")
+    if p50 is not None and p99 is not None:
+        rate = results.get("vws_fresh_rate")
+        offered = results.get("vws_fresh_offered")
+        at = f"{offered.median:,.0f} tickets/s offered" if offered else ""
+        rows.append(
+            (
+                f"Push -> ticket in its grid's dashboard ({at}): p50 / p99",
+                f"{p50.median:,.0f} / {p99.median:,.0f} ms",
+                f"{_fmt(rate.median)} tickets/s taken in" if rate else "",
+                "",
+                f"p99 < {VIEWS_FRESH_P99_MS:,.0f} ms",
+                "yes" if p99.median < VIEWS_FRESH_P99_MS else "**no**",
             )
         )
     return rows

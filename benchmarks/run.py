@@ -22,6 +22,7 @@ from benchmarks.memory import bench_memory
 from benchmarks.registry import bench_registry
 from benchmarks.relay import bench_relay
 from benchmarks.training import bench_training
+from benchmarks.views import bench_views, bench_views_fresh
 
 
 def log(message: str) -> None:
@@ -60,6 +61,12 @@ async def main() -> None:
     if settings.wants("training"):
         log("== training: every read model rebuilt from a year's log, against reading it raw")
         results.update(await bench_training(settings, log))
+    if settings.wants("views"):
+        log("== views: every view rebuilt from Kafka, against a raw read; reads under load")
+        results.update(await bench_views(settings, log))
+    if settings.wants("views_fresh"):
+        log("== views: a pushed ticket in its grid's dashboard while the intake runs")
+        results.update(await bench_views_fresh(settings, log))
     if settings.wants("memory"):
         log("== memory (fresh processes)")
         results.update(await bench_memory(settings, log))
