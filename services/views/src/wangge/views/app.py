@@ -12,6 +12,7 @@ from wangge.service import create_app
 from wangge.views.api import dashboard, feeds, matters, residents
 from wangge.views.bootstrap import bootstrap
 from wangge.views.config import ViewsSettings
+from wangge.views.handlers import clock
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 ROUTERS: tuple[APIRouter, ...] = (dashboard.router, feeds.router, matters.router, residents.router)
@@ -30,4 +31,5 @@ def build_app(settings: ViewsSettings | None = None) -> FastAPI:
         routers=ROUTERS,
         bootstrap=functools.partial(bootstrap, settings),
         migrations=MIGRATIONS,
+        workers={"clock": clock.keep_time},
     )

@@ -1,7 +1,7 @@
 """The facts of the department feeds (部门数据推送) and the rules that make them: which kinds of
 fact exist, what one carries (never free text), when a care plan's visit counts as missed (the
-governance kernel's care schedule), and the opaque cursor a department pages with. Pure: the
-projection and the routes apply them."""
+governance kernel's care schedule, judged as each day is closed, with a grace), and the opaque
+cursor a department pages with. Pure: the projection and the routes apply them."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ import base64
 import binascii
 import re
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, timedelta
 
 from wangge.governance.care_schedule import period_end as period_end
 from wangge.governance.care_schedule import schedule
@@ -62,6 +62,48 @@ def missed_periods(
     """The starts of a care plan's past periods without a visit, on ``today``: the cases
     service's rule, from the governance kernel (``wangge.governance.care_schedule``)."""
     return list(schedule(starts_on, every_days, visits, today, ended_on).missed)
+
+
+GRACE_DAYS = 2
+"""How long after a care period's last day its miss waits to be reported: a visit made on the
+period's last day and recorded up to two days later (a worker who writes up the weekend's visits
+on Monday) still counts, rather than reaching the departments as a false alarm. So the close of
+day D reports the periods that ended by D - 2."""
+
+
+def judged_on(closed: date) -> date:
+    """The day the close of ``closed`` judges a plan as of (the kernel's ``today``: periods
+    over before it without a visit were missed), the grace taken off the day after it."""
+    return closed + timedelta(days=1 - GRACE_DAYS)
+
+
+def missed_at_close(
+    starts_on: date,
+    every_days: int,
+    visits: frozenset[date],
+    closed: date,
+    ended_on: date | None,
+) -> list[date]:
+    """The starts of the periods a plan shows missed once day ``closed`` is over, the grace
+    allowed (:data:`GRACE_DAYS`)."""
+    return missed_periods(starts_on, every_days, visits, judged_on(closed), ended_on)
+
+
+def next_judged(starts_on: date, every_days: int, closed: date) -> date:
+    """The last day of the plan's first period that the close of ``closed`` could not judge yet
+    (it ends on or after :func:`judged_on`): no close before that day has passed it needs to look
+    at the plan again."""
+    first = period_end(starts_on, every_days)
+    over = (judged_on(closed) - first).days
+    if over <= 0:
+        return first
+    return first + timedelta(days=every_days * -(-over // every_days))
+
+
+def settled_at_close(ended_on: date | None, closed: date) -> bool:
+    """Whether an ended plan has nothing left to miss once day ``closed`` is over: every period
+    that counts (over before the end) was judged."""
+    return ended_on is not None and judged_on(closed) >= ended_on
 
 
 # -- the cursor ---------------------------------------------------------------------------------

@@ -6,7 +6,10 @@ department the catalogue entitles to it. What an entry says is decided by the ev
 from and earlier events of the same stream only (a person's, a care plan's, a case's, a ticket's,
 a thing's), which Kafka keeps in order whatever the topics' interleaving: so a rebuild writes the
 same entries, though possibly at other positions (the order across streams is the order of
-arrival), which is why a cursor names its generation. Two things are looked up when a page is
+arrival), which is why a cursor names its generation. The one fact that needs time to pass, a
+missed care visit, is decided by the views' own clock (``DayClosed``, the topic
+``wangge.views.events``) from what the plan's stream had recorded by the time the day was
+closed: see ``on_day_closed``. Two things are looked up when a page is
 read instead, so they need no order either: where the entry lies (grid and community codes, from
 the roster: a ticket's grid may arrive before the registry's place) and whether its person was
 erased (the registry's, the cases service's or a care plan's erasure, in any order): an erased
@@ -29,17 +32,22 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from wangge.events import RecordedEvent
 from wangge.events.projection import ApplyContext, Projection, active_generation, handles
 from wangge.governance import roster
+from wangge.governance.times import stored
 from wangge.views.consumed import cases as c
 from wangge.views.consumed import hotline as h
 from wangge.views.consumed import registry as r
 from wangge.views.domain.catalogue import DepartmentCatalogue
+from wangge.views.domain.clock import DayClosed
 from wangge.views.domain.feeds import (
     FLOATING,
     Cursor,
     Fact,
     decode_cursor,
-    missed_periods,
+    judged_on,
+    missed_at_close,
+    next_judged,
     period_end,
+    settled_at_close,
 )
 from wangge.views.personal_data import shown
 from wangge.views.projections.roster import placed
@@ -53,7 +61,7 @@ class Feeds(Projection):
     """Every department's feed, and what the facts need from earlier events of their streams."""
 
     name = "views_feeds"
-    reads: ClassVar[tuple[str, ...]] = ("registry", "cases", "hotline_bridge")
+    reads: ClassVar[tuple[str, ...]] = ("registry", "cases", "hotline_bridge", "views")
 
     def __init__(self, departments: DepartmentCatalogue) -> None:
         super().__init__()
@@ -102,8 +110,15 @@ class Feeds(Projection):
                 sa.Column("every_days", sa.Integer, nullable=False),
                 sa.Column("starts_on", sa.Date, nullable=False),
                 sa.Column("ended_on", sa.Date),
+                # when the end and each visit (day -> first recorded) were recorded: a close
+                # judges by what the plan's log held when the day was closed
+                sa.Column("ended_at", sa.DateTime(timezone=True)),
                 sa.Column("visits", sa.JSON, nullable=False),
                 sa.Column("missed", sa.JSON, nullable=False),
+                # the last day of the first period no close has judged yet; a close looks only
+                # at plans with one over (a weekly plan once a week), never at settled ones
+                sa.Column("next_judged", sa.Date, nullable=False, index=True),
+                sa.Column("settled", sa.Boolean, nullable=False),
             ),
             "cases": sa.Table(
                 f"{p}cases{suffix}", metadata,
@@ -126,6 +141,7 @@ class Feeds(Projection):
             "erased": sa.Table(
                 f"{p}erased{suffix}", metadata,
                 sa.Column("subject", sa.String(100), primary_key=True),
+                sa.Column("erased_at", sa.DateTime(timezone=True), nullable=False),
             ),
         }  # fmt: skip
 
@@ -157,14 +173,18 @@ class Feeds(Projection):
              for d in departments],
         )  # fmt: skip
 
-    async def _erase(self, ctx: ApplyContext, *subjects: str) -> None:
+    async def _erase(self, ctx: ApplyContext, event: RecordedEvent, *subjects: str) -> None:
         erased = ctx.tables["erased"]
         known = set(
             await ctx.conn.scalars(
                 sa.select(erased.c.subject).where(erased.c.subject.in_(subjects))
             )
         )
-        fresh = [{"subject": s} for s in dict.fromkeys(subjects) if s not in known]
+        fresh = [
+            {"subject": s, "erased_at": event.envelope.time}
+            for s in dict.fromkeys(subjects)
+            if s not in known
+        ]
         if fresh:
             await ctx.conn.execute(sa.insert(erased), fresh)
 
@@ -265,7 +285,7 @@ class Feeds(Projection):
         self, ctx: ApplyContext, event: RecordedEvent[r.PersonalDataErased]
     ) -> None:
         d = event.data
-        await self._erase(ctx, str(d.person_id))
+        await self._erase(ctx, event, str(d.person_id))
         await self._emit_person(
             ctx, event, Fact("personal_data_erased"), d.person_id, on=event.envelope.time.date()
         )
@@ -275,7 +295,7 @@ class Feeds(Projection):
         self, ctx: ApplyContext, event: RecordedEvent[c.ResidentDataErased]
     ) -> None:
         d = event.data
-        await self._erase(ctx, str(d.person_id), *(str(p) for p in d.care_plans))
+        await self._erase(ctx, event, str(d.person_id), *(str(p) for p in d.care_plans))
 
     # -- care plans (the cases service: one stream per plan) -------------------------------------
 
@@ -288,12 +308,12 @@ class Feeds(Projection):
             sa.insert(ctx.tables["plans"]).values(
                 plan_id=d.plan_id, person=d.resident, name_masked=d.resident_masked,
                 grid_id=d.grid_id, kind=d.kind, every_days=d.every_days, starts_on=d.starts_on,
-                visits=[], missed=[],
+                visits={}, missed=[], next_judged=period_end(d.starts_on, d.every_days),
+                settled=False,
             )
         )  # fmt: skip
         plan = await self._plan(ctx, d.plan_id)
         await self._emit_plan(ctx, event, plan, "care_plan_started", on=d.starts_on)
-        await self._missed(ctx, event, plan)
 
     @handles(c.CareVisitRecorded)
     async def on_care_visit(
@@ -303,25 +323,25 @@ class Feeds(Projection):
         plan = await self._plan(ctx, d.plan_id)
         if plan is None:
             return
-        visits = sorted({*plan.visits, d.visited_on.isoformat()})
-        await self._set_plan(ctx, d.plan_id, visits=visits)
-        await self._missed(ctx, event, await self._plan(ctx, d.plan_id))
+        day = d.visited_on.isoformat()
+        if day not in plan.visits:  # a second visit on a day counts from the first's recording
+            visits = {**plan.visits, day: event.envelope.time.astimezone(UTC).isoformat()}
+            await self._set_plan(ctx, d.plan_id, visits=dict(sorted(visits.items())))
 
     @handles(c.CarePlanEnded)
     async def on_plan_ended(self, ctx: ApplyContext, event: RecordedEvent[c.CarePlanEnded]) -> None:
         d = event.data
         if await self._plan(ctx, d.plan_id) is None:
             return
-        await self._set_plan(ctx, d.plan_id, ended_on=d.ended_on)
+        await self._set_plan(ctx, d.plan_id, ended_on=d.ended_on, ended_at=event.envelope.time)
         plan = await self._plan(ctx, d.plan_id)
-        await self._missed(ctx, event, plan)
         await self._emit_plan(ctx, event, plan, "care_plan_ended", on=d.ended_on)
 
     @handles(c.CarePlanDataErased)
     async def on_plan_erased(
         self, ctx: ApplyContext, event: RecordedEvent[c.CarePlanDataErased]
     ) -> None:
-        await self._erase(ctx, str(event.data.plan_id))
+        await self._erase(ctx, event, str(event.data.plan_id))
 
     async def _plan(self, ctx: ApplyContext, plan_id: uuid.UUID) -> Any:
         plans = ctx.tables["plans"]
@@ -340,29 +360,60 @@ class Feeds(Projection):
             detail=plan.kind, **columns,
         )  # fmt: skip
 
-    async def _missed(self, ctx: ApplyContext, event: RecordedEvent, plan: Any) -> None:
-        """The periods the plan's log shows missed on the day this event was recorded (the
-        cases service's rule), each written once: a plan's own events are its clock, so the
-        entries never depend on what other streams brought first. A visit recorded late for a
-        period written as missed leaves the entry: it was missed when it was written."""
-        visits = frozenset(date.fromisoformat(v) for v in plan.visits)
-        today = event.envelope.time.date()
-        reported = set(plan.missed)
-        fresh = [
-            start for start in missed_periods(plan.starts_on, plan.every_days, visits, today,
-                                              plan.ended_on)
-            if start.isoformat() not in reported
-        ]  # fmt: skip
-        if not fresh:
+    @handles(DayClosed)
+    async def on_day_closed(self, ctx: ApplyContext, event: RecordedEvent[DayClosed]) -> None:
+        """Report the care periods missed once the day is over (the only place misses are
+        reported; the plan's own events only record): every plan not settled with a period the
+        close can newly judge, by the kernel's rule less the grace, from what its stream had
+        recorded when the day was closed (visits, its end, an erasure recorded later are left
+        out, as they were unknown then). Each period is written once, by the first close that
+        finds it missed; a visit recorded later leaves the entry: it was missed when written."""
+        closed, closed_at = event.data.day, event.envelope.time.astimezone(UTC)
+        plans, erased = ctx.tables["plans"], ctx.tables["erased"]
+        due = (
+            await ctx.conn.execute(
+                sa.select(plans)
+                .where(plans.c.settled.is_(False), plans.c.next_judged < judged_on(closed))
+                .order_by(plans.c.starts_on, plans.c.plan_id)
+            )
+        ).all()
+        if not due:
             return
-        await self._set_plan(
-            ctx, plan.plan_id, missed=sorted(reported | {s.isoformat() for s in fresh})
+        gone = set(
+            await ctx.conn.scalars(
+                sa.select(erased.c.subject).where(erased.c.erased_at <= closed_at)
+            )
         )
-        for start in fresh:
-            await self._emit_plan(
-                ctx, event, plan, "care_visit_missed", on=start,
-                until=period_end(start, plan.every_days),
+        for plan in due:
+            if str(plan.plan_id) in gone or plan.person in gone:
+                # erased: it reports nothing more (a later close will not look at it again)
+                await self._set_plan(ctx, plan.plan_id, settled=True)
+                continue
+            known = plan.ended_at is not None and stored(plan.ended_at) <= closed_at
+            ended_on = plan.ended_on if known else None
+            visits = frozenset(
+                date.fromisoformat(day)
+                for day, at in plan.visits.items()
+                if datetime.fromisoformat(at) <= closed_at
+            )
+            reported = set(plan.missed)
+            fresh = [
+                start
+                for start in missed_at_close(
+                    plan.starts_on, plan.every_days, visits, closed, ended_on
+                )
+                if start.isoformat() not in reported
+            ]
+            await self._set_plan(
+                ctx, plan.plan_id, missed=sorted(reported | {s.isoformat() for s in fresh}),
+                next_judged=next_judged(plan.starts_on, plan.every_days, closed),
+                settled=settled_at_close(ended_on, closed),
             )  # fmt: skip
+            for start in fresh:
+                await self._emit_plan(
+                    ctx, event, plan, "care_visit_missed", on=start,
+                    until=period_end(start, plan.every_days),
+                )  # fmt: skip
 
     # -- mediation agreements (the cases service: one stream per case) ------------------------
 
