@@ -1,4 +1,4 @@
 """The views service (一网统管): the read side that joins every service's events into one picture
 for the subdistrict centre and the departments. It owns no data of its own, only projections of
 the registry's, the cases service's, the hotline bridge's and the training service's events, and
-the audit of who read a department's feed."""
+the audit of who read a department's feed, and the days it closed (the feeds' clock)."""

@@ -1,2 +1,3 @@
-"""The views service's only commands: recording who read a department's feed (an audit event on
-the service's own stream). Everything else it does is reading."""
+"""The views service's only commands: recording who read a department's feed (an audit event),
+and closing each day (the clock the feeds judge missed care visits by). Everything else it does
+is reading."""
