@@ -10,6 +10,10 @@ opened from a need noted on a visit, or a case whose opening lost its ticket's i
 the need's or ticket's matter at query time through the ids the events name, so the rows do not
 depend on which service's events arrived first, and a rebuild leaves the rows an increment did.
 The order is the query's too (:func:`in_order`).
+
+A batch's rows are held in memory and inserted at once (``projections.batching``): a row is
+never changed, only written again by an event applied again, and the previous step a hotline
+step is compared with is found among the batch's rows before the database's.
 """
 
 from __future__ import annotations
@@ -30,6 +34,13 @@ from wangge.governance.times import stored
 from wangge.views.consumed import cases as c
 from wangge.views.consumed import hotline as h
 from wangge.views.consumed import registry as r
+from wangge.views.projections.batching import (
+    Batch,
+    apply_batched,
+    batching,
+    replace_row,
+    starts_here,
+)
 
 UUID = sa.Uuid(as_uuid=True)
 
@@ -105,6 +116,16 @@ class Matters(Projection):
         )
         return {"steps": steps}
 
+    async def apply_many(
+        self, ctx: ApplyContext, events: Sequence[RecordedEvent], new_streams: set[str]
+    ) -> None:
+        """The batch's steps held in memory and inserted at once (``projections.batching``),
+        unless folding is switched off: then event by event, with the same rows."""
+        if not batching():
+            await super().apply_many(ctx, events, new_streams)
+            return
+        await apply_batched(self, ctx, events, new_streams)
+
     async def _step(
         self, ctx: ApplyContext, event: RecordedEvent[Any], service: str, **ids: Any
     ) -> None:
@@ -116,7 +137,7 @@ class Matters(Projection):
         if (
             service == "hotline_bridge"
             and kind == "person"
-            and (name in HOTLINE_SAYS or await _same_append_as_hotline(ctx.conn, steps, event))
+            and (name in HOTLINE_SAYS or await _same_append_as_hotline(ctx, steps, event))
         ):
             kind = "hotline"
         row = dict(
@@ -126,8 +147,9 @@ class Matters(Projection):
             version=event.version, actor_kind=kind, **ids,
         )  # fmt: skip
         # a redelivered event (at least once) leaves the row it left
-        await ctx.conn.execute(sa.delete(steps).where(steps.c.event_id == event.envelope.id))
-        await ctx.conn.execute(sa.insert(steps).values(**row))
+        await replace_row(ctx, "steps", row, fresh=starts_here(ctx, event))
+        if isinstance(ctx, Batch):
+            ctx.memo[event.stream_id, event.version] = row
 
     @handles(*_TICKET_EVENTS)
     async def on_ticket(self, ctx: ApplyContext, event: RecordedEvent[Any]) -> None:
@@ -159,10 +181,18 @@ class Matters(Projection):
 
 
 async def _same_append_as_hotline(
-    conn: AsyncConnection, steps: sa.Table, event: RecordedEvent[Any]
+    ctx: ApplyContext, steps: sa.Table, event: RecordedEvent[Any]
 ) -> bool:
     """Whether the stream's previous event was the hotline's, recorded in the same append."""
-    kind = await conn.scalar(
+    if isinstance(ctx, Batch):
+        previous = ctx.memo.get((event.stream_id, event.version - 1))
+        if previous is not None:
+            return bool(
+                previous["at"] == event.envelope.time and previous["actor_kind"] == "hotline"
+            )
+        if starts_here(ctx, event):
+            return False  # its previous event, if any, was in the batch and made no row
+    kind = await ctx.conn.scalar(
         sa.select(steps.c.actor_kind).where(
             steps.c.stream_id == event.stream_id,
             steps.c.version == event.version - 1,

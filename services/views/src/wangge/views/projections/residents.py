@@ -8,22 +8,34 @@ the queries (``residents_queries``) join them when asked. So the rows do not dep
 topic's events arrived first, an erasure counts whether it came before or after the person's
 other events, and a rebuild leaves what applying batch by batch left (keys are the producers'
 ids and stream versions, times the events' own).
+
+A batch is applied in memory and each table written at once (``projections.batching``): nearly
+every event adds rows; the few that change one (a correction, a merge, an untagging, a plan's
+end, an agreement's follow-up) change it in memory when the batch added it, else with SQL.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any, ClassVar
 
 import sqlalchemy as sa
 
 from wangge.events import RecordedEvent
 from wangge.events.projection import ApplyContext, Projection, handles
+from wangge.events.rows import update_row
 from wangge.governance.times import utc
 from wangge.views.consumed import cases as c
 from wangge.views.consumed import hotline as h
 from wangge.views.consumed import registry as r
 from wangge.views.domain.residents import HouseholdFact, PersonFact
+from wangge.views.projections.batching import (
+    add_row,
+    apply_batched,
+    batching,
+    held,
+    replace_row,
+)
 
 UUID = sa.Uuid(as_uuid=True)
 TIME = sa.DateTime(timezone=True)
@@ -214,6 +226,16 @@ class Residents(Projection):
         )  # fmt: skip
         return t
 
+    async def apply_many(
+        self, ctx: ApplyContext, events: Sequence[RecordedEvent], new_streams: set[str]
+    ) -> None:
+        """The batch folded in memory and written once per table (``projections.batching``),
+        unless folding is switched off: then event by event, with the same rows."""
+        if not batching():
+            await super().apply_many(ctx, events, new_streams)
+            return
+        await apply_batched(self, ctx, events, new_streams)
+
     # -- persons ----------------------------------------------------------------------------------
 
     @handles(r.PersonRegistered)
@@ -224,7 +246,7 @@ class Residents(Projection):
         await _insert(
             ctx, "persons", person_id=d.person_id, sex=d.sex, birth_year=d.birth_year,
             hukou_type=d.hukou_type, name_masked=d.name_masked, identity_masked=d.identity_masked,
-            phone_masked=d.phone_masked, registered_at=utc(event.envelope.time),
+            phone_masked=d.phone_masked, registered_at=utc(event.envelope.time), merged_into=None,
             version=event.version,
         )  # fmt: skip
         await _fact(ctx, event, PersonFact.REGISTERED, None, status=d.residence_status)
@@ -264,12 +286,20 @@ class Residents(Projection):
         d = event.data
         await _insert(
             ctx, "tags", person_id=d.person_id, version=event.version, tag=d.tag, source=d.source,
-            valid_from=d.valid_from, valid_until=d.valid_until,
+            valid_from=d.valid_from, valid_until=d.valid_until, untagged_on=None, untag_reason=None,
         )  # fmt: skip
 
     @handles(r.PersonUntagged)
     async def on_untagged(self, ctx: ApplyContext, event: RecordedEvent[r.PersonUntagged]) -> None:
         d = event.data
+        for row in held(ctx, "tags").values():
+            if (
+                row["person_id"] == d.person_id
+                and row["tag"] == d.tag
+                and row["untagged_on"] is None
+            ):
+                row.update(untagged_on=d.on, untag_reason=d.reason)
+        # the tags from before the batch (a batch's own are not in the database yet)
         tags = ctx.tables["tags"]
         await ctx.conn.execute(
             sa.update(tags)
@@ -341,11 +371,8 @@ class Residents(Projection):
             household_id=d.household_id, visited_at=utc(d.visited_at),
             worker_account=d.worker_account, persons=[str(p) for p in named],
         )  # fmt: skip
-        if named:
-            await ctx.conn.execute(
-                sa.insert(ctx.tables["visit_persons"]),
-                [{"visit_id": d.visit_id, "person_id": p} for p in named],
-            )
+        for p in named:
+            await add_row(ctx, "visit_persons", {"visit_id": d.visit_id, "person_id": p})
 
     @handles(r.NeedNoted)
     async def on_need(self, ctx: ApplyContext, event: RecordedEvent[r.NeedNoted]) -> None:
@@ -366,12 +393,9 @@ class Residents(Projection):
             source=d.source, title=d.title, grid_id=d.grid_id, ticket_id=d.ticket_id,
             need_id=d.need_id, opened_at=utc(event.envelope.time),
         )  # fmt: skip
-        subjects = sorted(set(d.subjects or ()))
-        if subjects:
-            await ctx.conn.execute(
-                sa.insert(ctx.tables["case_residents"]),
-                [{"case_id": d.case_id, "resident": s, "role": "subject"} for s in subjects],
-            )
+        for s in sorted(set(d.subjects or ())):
+            await add_row(ctx, "case_residents", {"case_id": d.case_id, "resident": s,
+                                                  "role": "subject"})  # fmt: skip
 
     @handles(c.CaseAssigned, c.CaseAccepted, c.CaseProgressNoted, c.CaseEscalated,
              c.CaseReferred, c.CaseResolved, c.CaseClosed, c.CaseReopened,
@@ -389,12 +413,8 @@ class Residents(Projection):
             resident=d.resident, name_masked=d.name_masked,
         )  # fmt: skip
         if d.resident is not None:
-            residents = ctx.tables["case_residents"]
-            key = (residents.c.case_id == d.case_id, residents.c.resident == d.resident,
-                   residents.c.role == d.role)  # fmt: skip
-            await ctx.conn.execute(sa.delete(residents).where(*key))
-            await _insert(ctx, "case_residents", case_id=d.case_id, resident=d.resident,
-                          role=d.role)  # fmt: skip
+            await replace_row(ctx, "case_residents", {"case_id": d.case_id, "resident": d.resident,
+                                                      "role": d.role})  # fmt: skip
 
     @handles(c.MediationSessionHeld)
     async def on_session(
@@ -414,7 +434,7 @@ class Residents(Projection):
         await _insert(
             ctx, "agreements", agreement_id=d.agreement_id, case_id=d.case_id,
             signed_on=d.signed_on, perform_by=d.perform_by,
-            confirmation_deadline=d.confirmation_deadline,
+            confirmation_deadline=d.confirmation_deadline, honoured=None, followed_up_at=None,
         )  # fmt: skip
 
     @handles(c.AgreementFollowedUp)
@@ -422,12 +442,10 @@ class Residents(Projection):
         self, ctx: ApplyContext, event: RecordedEvent[c.AgreementFollowedUp]
     ) -> None:
         d = event.data
-        a = ctx.tables["agreements"]
-        await ctx.conn.execute(
-            sa.update(a)
-            .where(a.c.agreement_id == d.agreement_id)
-            .values(honoured=d.honoured, followed_up_at=utc(event.envelope.time))
-        )
+        await update_row(
+            ctx, "agreements", {"agreement_id": d.agreement_id},
+            {"honoured": d.honoured, "followed_up_at": utc(event.envelope.time)},
+        )  # fmt: skip
 
     @handles(c.PartyErased)
     async def on_party_erased(self, ctx: ApplyContext, event: RecordedEvent[c.PartyErased]) -> None:
@@ -448,6 +466,7 @@ class Residents(Projection):
             ctx, "care_plans", plan_id=d.plan_id, resident=d.resident,
             resident_masked=d.resident_masked, grid_id=d.grid_id, kind=d.kind,
             every_days=d.every_days, worker_account=d.worker_account, starts_on=d.starts_on,
+            ended_on=None,
         )  # fmt: skip
 
     @handles(c.CareVisitRecorded)
@@ -461,10 +480,7 @@ class Residents(Projection):
     @handles(c.CarePlanEnded)
     async def on_plan_ended(self, ctx: ApplyContext, event: RecordedEvent[c.CarePlanEnded]) -> None:
         d = event.data
-        p = ctx.tables["care_plans"]
-        await ctx.conn.execute(
-            sa.update(p).where(p.c.plan_id == d.plan_id).values(ended_on=d.ended_on)
-        )
+        await update_row(ctx, "care_plans", {"plan_id": d.plan_id}, {"ended_on": d.ended_on})
 
     # -- hotline tickets --------------------------------------------------------------------------
 
@@ -512,15 +528,12 @@ _TICKET_STEPS: dict[type, str] = {
 
 
 async def _insert(ctx: ApplyContext, table: str, **values: Any) -> None:
-    await ctx.conn.execute(sa.insert(ctx.tables[table]).values(**values))
+    await add_row(ctx, table, values)
 
 
 async def _update_person(ctx: ApplyContext, event: RecordedEvent[Any], **values: Any) -> None:
-    p = ctx.tables["persons"]
-    await ctx.conn.execute(
-        sa.update(p)
-        .where(p.c.person_id == event.data.person_id)
-        .values(**values, version=event.version)
+    await update_row(
+        ctx, "persons", {"person_id": event.data.person_id}, {**values, "version": event.version}
     )
 
 
@@ -561,7 +574,4 @@ async def _ticket_step(
 
 async def _erased(ctx: ApplyContext, subject_id: Any, kind: str, source: str) -> None:
     """Kept apart from the person's rows, so an erasure counts whichever arrived first."""
-    e = ctx.tables["erasures"]
-    key = (e.c.subject_id == subject_id, e.c.kind == kind, e.c.source == source)
-    await ctx.conn.execute(sa.delete(e).where(*key))
-    await _insert(ctx, "erasures", subject_id=subject_id, kind=kind, source=source)
+    await replace_row(ctx, "erasures", {"subject_id": subject_id, "kind": kind, "source": source})

@@ -1,0 +1,138 @@
+"""A batch of events applied in memory and written with a few statements per table.
+
+A view's handlers write one event at a time: an INSERT or two per event, most of a rebuild's
+time spent building statements and waiting on round trips. ADR 0004's fold keeps the rows of
+streams that *start* in a batch in memory; the views' fact rows are nearly all inserts keyed
+by the event (a case's step, a ticket's step, a matter's step), so the whole batch is folded,
+whichever streams it continues: the handlers write through :func:`add_row`, :func:`replace_row`
+and :func:`wangge.events.rows.update_row`, which hold the batch's rows in memory, and
+:func:`apply_batched` writes each table once at the batch's end.
+
+The rows are what applying the events one by one leaves, because every change reaches a row
+where it would have: a row the batch inserted is held, and changed in memory in event order; a
+row from before the batch is changed with SQL at once (``update_row``'s fall-through), before
+any of the batch's rows exist in the database, so the SQL sees only the rows it would have seen
+then; a replaced row from before the batch is deleted (all of a table's at once) before the
+held rows are inserted, and nothing else changes a replaced table's rows. Each view using it
+keeps a one-by-one twin in its tests and compares every row.
+
+The switch is ADR 0004's: with ``WANGGE_FAST_PATHS=no-folding`` a view applies one event at a
+time (:func:`batching`), the contract the one-by-one twin checks.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import sqlalchemy as sa
+
+from wangge.events import RecordedEvent, tuning
+from wangge.events.db import insert_many
+from wangge.events.projection import ApplyContext, Projection
+from wangge.events.rows import Folding
+
+DELETES_PER_STATEMENT = 500
+"""Keys per DELETE: well under SQLite's (and asyncpg's) bound on a statement's parameters."""
+
+
+@dataclass(frozen=True)
+class Batch(Folding):
+    """A batch being applied in memory: its rows by table and key (:class:`Folding`), the
+    streams that start in it, and the keys of rows from before it to delete before the batch's
+    rows are inserted."""
+
+    new_streams: frozenset[str] = frozenset()
+    gone: dict[str, set[tuple[Any, ...]]] = field(default_factory=dict)
+    memo: dict[Any, Any] = field(default_factory=dict)
+    """What a view remembers of the batch's rows to find them again by other keys than theirs."""
+
+
+def starts_here(ctx: ApplyContext, event: RecordedEvent) -> bool:
+    """Whether the event's stream starts in this batch: no row its events keyed can be in the
+    database yet (the runner applies each stream's events once, in order)."""
+    return isinstance(ctx, Batch) and event.stream_id in ctx.new_streams
+
+
+def key_of(table: sa.Table, values: Mapping[str, Any]) -> tuple[Any, ...]:
+    """A row's primary key, in the table's order of its columns."""
+    return tuple(values[column.name] for column in table.primary_key.columns)
+
+
+def held(ctx: ApplyContext, table: str) -> dict[tuple[Any, ...], dict[str, Any]]:
+    """The rows of ``table`` a batch holds (none outside one)."""
+    return ctx.rows.setdefault(table, {}) if isinstance(ctx, Batch) else {}
+
+
+async def add_row(ctx: ApplyContext, table: str, row: Mapping[str, Any]) -> None:
+    """Insert a row (held until the batch's end in a batch)."""
+    t = ctx.tables[table]
+    if not isinstance(ctx, Batch):
+        await ctx.conn.execute(sa.insert(t).values(**row))
+        return
+    rows = ctx.rows.setdefault(table, {})
+    key = key_of(t, row)
+    if key in rows:
+        # as the INSERT would: the runner then applies the batch one event at a time and parks
+        # the event at fault, rather than the batch keeping the later row silently
+        raise sa.exc.IntegrityError(
+            f"INSERT {t.name}: {key!r} twice in one batch", None, Exception()
+        )
+    rows[key] = dict(row)
+
+
+async def replace_row(
+    ctx: ApplyContext, table: str, row: Mapping[str, Any], *, fresh: bool = False
+) -> None:
+    """Insert a row in place of any with its key (an event applied again leaves one row).
+
+    ``fresh``: no row with this key can be in the database yet (its stream starts in the
+    batch), so nothing is deleted."""
+    t = ctx.tables[table]
+    key = key_of(t, row)
+    if isinstance(ctx, Batch):
+        rows = ctx.rows.setdefault(table, {})
+        if key not in rows and not fresh:
+            ctx.gone.setdefault(table, set()).add(key)
+        rows[key] = dict(row)
+        return
+    columns = list(t.primary_key.columns)
+    await ctx.conn.execute(sa.delete(t).where(*(c == v for c, v in zip(columns, key, strict=True))))
+    await ctx.conn.execute(sa.insert(t).values(**row))
+
+
+def batching() -> bool:
+    """Whether a view folds its batches (ADR 0004's switch, ``tuning.FastPaths.folding``)."""
+    return tuning.FAST_PATHS.folding
+
+
+async def apply_batched(
+    projection: Projection,
+    ctx: ApplyContext,
+    events: Sequence[RecordedEvent],
+    new_streams: Iterable[str],
+) -> None:
+    """Apply ``events`` in order in memory, then delete the replaced rows from before the batch
+    and insert each table's rows at once."""
+    batch = Batch(
+        conn=ctx.conn, tables=ctx.tables, inline_once=ctx.inline_once,
+        new_streams=frozenset(new_streams),
+    )  # fmt: skip
+    for event in events:
+        await projection.apply(batch, event)
+    for name, keys in batch.gone.items():
+        await _delete(batch, ctx.tables[name], sorted(keys, key=repr))
+    for name, rows in batch.rows.items():
+        await insert_many(ctx.conn, ctx.tables[name], list(rows.values()))
+
+
+async def _delete(ctx: ApplyContext, table: sa.Table, keys: Sequence[tuple[Any, ...]]) -> None:
+    columns = list(table.primary_key.columns)
+    for start in range(0, len(keys), DELETES_PER_STATEMENT):
+        chunk = keys[start : start + DELETES_PER_STATEMENT]
+        if len(columns) == 1:
+            where = columns[0].in_([k[0] for k in chunk])
+        else:
+            where = sa.tuple_(*columns).in_(chunk)
+        await ctx.conn.execute(sa.delete(table).where(where))
