@@ -7,6 +7,9 @@ import uuid
 from datetime import date, datetime, timedelta
 from pathlib import Path
 
+import pytest
+import sqlalchemy as sa
+
 from wangge.events import IntegrationEvent
 from wangge.events.projection import active_tables
 from wangge.views.bootstrap import ViewsCore
@@ -251,3 +254,35 @@ async def test_a_rebuild_leaves_the_rows_the_increments_left(
     rebuilt = await rebuilt_rows(tmp_path, upstream, [Dashboard.name])
     assert incremental == rebuilt[Dashboard.name]
     assert len(incremental["tickets"]) == 3 and len(incremental["residents"]) == 7
+
+
+@pytest.mark.parametrize(
+    "backend", ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)]
+)
+async def test_a_dashboard_read_again_is_computed_again_only_after_new_events(
+    views: tuple[Upstream, ViewsCore], backend: str
+) -> None:
+    """A read between two batches costs a read of the runners' state (on PostgreSQL too:
+    positions and parked counts in one union), not of the facts."""
+    upstream, core = views
+    tree = await _world(upstream, core)
+    statements: list[str] = []
+
+    def count(*args: object) -> None:
+        statements.append(str(args[2]))
+
+    sa.event.listen(core.store.engine.sync_engine, "before_cursor_execute", count)
+    first = await _months(core, tree.grid_code, "grid", TODAY)
+    computing = len(statements)
+    statements.clear()
+    again = await _months(core, tree.grid_code, "grid", TODAY)
+    assert again == first
+    # the area, the generations (memo), then one read of the runners' state: no fact read
+    assert len(statements) < computing and not any("views_dashboard_" in s for s in statements)
+    await _ticket(upstream, tree.grid)
+    await core.catch_up(upstream=upstream.stores)
+    statements.clear()
+    after = await _months(core, tree.grid_code, "grid", TODAY)
+    assert after[-1].hotline.tickets == first[-1].hotline.tickets + 1
+    assert any("views_dashboard_tickets" in s for s in statements)
+    sa.event.remove(core.store.engine.sync_engine, "before_cursor_execute", count)

@@ -5,12 +5,17 @@ month's figures from those rows, so the as-of month and its series are the same 
 
 A community's or the subdistrict's figures are its grids' facts taken together: every count
 sums the grids', every rate is recomputed from the summed parts, never averaged.
+
+Computed figures are kept per process (:class:`Computed`) until either read model they come
+from applies another batch: a dashboard is read far more often than its facts change, and a
+repeated read costs one query of the runners' positions instead of eight of the facts.
 """
 
 from __future__ import annotations
 
 import uuid
-from collections import defaultdict
+import weakref
+from collections import OrderedDict, defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
@@ -19,8 +24,11 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from wangge.events.runner_state import parked, positions
 from wangge.governance import roster
 from wangge.views.domain import figures as f
+from wangge.views.projections.dashboard import Dashboard
+from wangge.views.projections.roster import Roster
 
 AREA_KINDS = ("grid", "community", "subdistrict")
 
@@ -81,13 +89,85 @@ async def monthly(
     months: int = f.SERIES_MONTHS,
 ) -> list[MonthFigures]:
     """The area's figures for each of the ``months`` months ending with ``as_of``'s, oldest
-    first (``tables``: the dashboard's; ``places``: the roster's)."""
+    first (``tables``: the dashboard's; ``places``: the roster's), computed again only when
+    the dashboard or the roster has applied events since they were last computed here."""
+    state = await _applied_state(conn, tables, places)
+    key = (tables["tickets"].name, places["places"].name, tuple(grid_ids), as_of, months, state)
+    computed = _computed.get(conn.sync_engine)
+    if computed is None:
+        computed = _computed.setdefault(conn.sync_engine, Computed())
+    found = computed.get(key)
+    if found is not None:
+        return list(found)
+    figures = await _monthly(conn, tables, places, grid_ids, as_of=as_of, months=months)
+    computed.put(key, figures)
+    return list(figures)
+
+
+class Computed:
+    """The dashboards computed in this process, by area, day and the applied state of the
+    read models they were computed from; the least recently read go first."""
+
+    size = 2048
+    """About 24 KB a dashboard: a subdistrict's grids read for a few days each."""
+
+    def __init__(self) -> None:
+        self._known: OrderedDict[Any, tuple[MonthFigures, ...]] = OrderedDict()
+
+    def get(self, key: Any) -> tuple[MonthFigures, ...] | None:
+        found = self._known.get(key)
+        if found is not None:
+            self._known.move_to_end(key)
+        return found
+
+    def put(self, key: Any, figures: Sequence[MonthFigures]) -> None:
+        self._known[key] = tuple(figures)
+        while len(self._known) > self.size:
+            self._known.popitem(last=False)
+
+
+_computed: weakref.WeakKeyDictionary[sa.Engine, Computed] = weakref.WeakKeyDictionary()
+
+
+async def _applied_state(
+    conn: AsyncConnection, tables: roster.Tables, places: roster.Tables
+) -> tuple[Any, ...]:
+    """Where the dashboard's and the roster's runners stand: their source positions (saved in
+    the transaction of every batch they apply, with the batch's rows) and how many events they
+    hold parked (a parked event applied on retry leaves the positions as they were, and its
+    parked row goes). Equal states, equal rows; a rebuild's generation moving meanwhile only
+    makes the figures computed again."""
+    names = [Dashboard.name, Roster.name]
+    moved = sa.select(
+        positions.c.projection, positions.c.generation, positions.c.source_key,
+        positions.c.position,
+    ).where(positions.c.projection.in_(names))  # fmt: skip
+    held = (
+        sa.select(
+            parked.c.projection, parked.c.generation, sa.literal("parked"),
+            sa.cast(sa.func.count(), sa.String),
+        )
+        .where(parked.c.projection.in_(names))
+        .group_by(parked.c.projection, parked.c.generation)
+    )  # fmt: skip
+    rows = await conn.execute(sa.union_all(moved, held))
+    return tuple(sorted(tuple(row) for row in rows))
+
+
+async def _monthly(
+    conn: AsyncConnection,
+    tables: roster.Tables,
+    places: roster.Tables,
+    grid_ids: Sequence[uuid.UUID],
+    *,
+    as_of: date,
+    months: int,
+) -> list[MonthFigures]:
     window = f.months_ending(as_of, months)
     first, last = window[0], window[-1]
     grids = list(grid_ids)
-    periods = await _periods(conn, tables, places, grids, first.first, last.day)
+    periods, living_now = await _periods(conn, tables, places, grids, first.first, last.day)
     tags = await _tags(conn, tables, {p.person_id for p in periods}, last.day)
-    living_now = await _living_now(conn, tables, places, grids)
     tickets = await _tickets(conn, tables, grids, first, last)
     plans = await _care(conn, tables, grids, first.first, last.last)
     cases = await _cases(conn, tables, grids, first, last)
@@ -124,30 +204,26 @@ async def _periods(
     grids: list[uuid.UUID],
     start: date,
     end: date,
-) -> list[f.Period]:
+) -> tuple[list[f.Period], int]:
+    """The residence periods placed in the grids that overlap the window, and the hotline's
+    denominator: people whose last move was into one of the area's dwellings, now, whatever
+    the month (the hotline bridge's ``residents``). Both in one read: a current period with a
+    dwelling is placed there (a move in sets both, a move out clears the dwelling only)."""
     r = tables["residents"]
+    overlaps = sa.and_(r.c.since <= end, sa.or_(r.c.until.is_(None), r.c.until > start))
     rows = await conn.execute(
-        sa.select(r.c.person_id, r.c.since, r.c.until, r.c.status).where(
-            _in_grids(places, r.c.placed_at, grids),
-            r.c.since <= end,
-            sa.or_(r.c.until.is_(None), r.c.until > start),
-        )
-    )
-    return [f.Period(x.person_id, x.since, x.until, x.status) for x in rows]
-
-
-async def _living_now(
-    conn: AsyncConnection, tables: roster.Tables, places: roster.Tables, grids: list[uuid.UUID]
-) -> int:
-    """The hotline's denominator: people whose last move was into one of the area's dwellings,
-    now, whatever the month (the hotline bridge's ``residents``)."""
-    r = tables["residents"]
-    count = await conn.scalar(
-        sa.select(sa.func.count()).where(
-            r.c.current, r.c.dwelling_id.is_not(None), _in_grids(places, r.c.dwelling_id, grids)
-        )
-    )
-    return int(count or 0)
+        sa.select(
+            r.c.person_id, r.c.since, r.c.until, r.c.status,
+            (r.c.current & r.c.dwelling_id.is_not(None)).label("living_now"),
+            overlaps.label("overlaps"),
+        ).where(_in_grids(places, r.c.placed_at, grids), sa.or_(overlaps, r.c.current))
+    )  # fmt: skip
+    periods, living_now = [], 0
+    for x in rows:
+        if x.overlaps:
+            periods.append(f.Period(x.person_id, x.since, x.until, x.status))
+        living_now += 1 if x.living_now else 0
+    return periods, living_now
 
 
 async def _tags(
