@@ -158,9 +158,15 @@ async def _history(upstream: Upstream) -> None:
         await _more(upstream, scenario, start)
 
 
+@pytest.mark.parametrize(
+    "backend", ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)]
+)  # PostgreSQL: the rows written with COPY, the replaced ones deleted by key lists
 @pytest.mark.parametrize("base", [Residents, Matters], ids=lambda b: b.name)
 async def test_a_batched_rebuild_leaves_the_rows_one_by_one_leaves(
-    views: tuple[Upstream, ViewsCore], base: type[Projection], monkeypatch: pytest.MonkeyPatch
+    views: tuple[Upstream, ViewsCore],
+    base: type[Projection],
+    backend: str,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     upstream, core = views
     await _history(upstream)
