@@ -24,6 +24,7 @@ if [ $# -eq 0 ]; then
     echo "== slow twins (WANGGE_FAST_PATHS=none)"
     WANGGE_FAST_PATHS=none scripts/uv.sh run --frozen pytest -q -m "not system" \
         services/hotline-bridge/tests services/cases/tests services/registry/tests/handlers \
-        services/training/tests/handlers tests/e2e/hotline_bridge tests/e2e/cases \
+        services/training/tests/handlers services/views/tests/handlers \
+        tests/e2e/hotline_bridge tests/e2e/cases \
         tests/e2e/test_case_assignment_order.py
 fi
