@@ -16,13 +16,20 @@ then; a replaced row from before the batch is deleted (all of a table's at once)
 held rows are inserted, and nothing else changes a replaced table's rows. Each view using it
 keeps a one-by-one twin in its tests and compares every row.
 
+A view that reads its own rows to decide (the feeds: a person's status, a plan's visits, the
+position counter) reads them through :func:`row_of` and changes them through
+:func:`change_row`: a row from before the batch is read once (those the batch's events name all
+at once, ``apply_batched(reads=...)``, one query per table) and, once changed, held as a
+replaced row, so nothing is written before the batch's end and every read sees what the events
+before it left. A table is changed either so or with ``update_row``'s SQL, never both.
+
 The switch is ADR 0004's: with ``WANGGE_FAST_PATHS=no-folding`` a view applies one event at a
 time (:func:`batching`), the contract the one-by-one twin checks.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -47,6 +54,9 @@ class Batch(Folding):
     gone: dict[str, set[tuple[Any, ...]]] = field(default_factory=dict)
     memo: dict[Any, Any] = field(default_factory=dict)
     """What a view remembers of the batch's rows to find them again by other keys than theirs."""
+    before: dict[str, dict[tuple[Any, ...], dict[str, Any] | None]] = field(default_factory=dict)
+    """Rows from before the batch read so far, by table and key (None: there was none). The
+    batch writes nothing before its end, so they stay what the database holds."""
 
 
 def starts_here(ctx: ApplyContext, event: RecordedEvent) -> bool:
@@ -102,9 +112,75 @@ async def replace_row(
     await ctx.conn.execute(sa.insert(t).values(**row))
 
 
+async def read_rows(ctx: ApplyContext, table: str, keys: Iterable[tuple[Any, ...]]) -> None:
+    """Read the rows of ``table`` from before the batch with these keys, one query per
+    :data:`DELETES_PER_STATEMENT` keys, so that :func:`row_of` finds them without asking (a
+    no-op outside a batch)."""
+    if not isinstance(ctx, Batch):
+        return
+    t, rows = ctx.tables[table], ctx.rows.get(table, {})
+    before = ctx.before.setdefault(table, {})
+    wanted = sorted({k for k in keys if k not in rows and k not in before}, key=repr)
+    columns = list(t.primary_key.columns)
+    for start in range(0, len(wanted), DELETES_PER_STATEMENT):
+        chunk = wanted[start : start + DELETES_PER_STATEMENT]
+        before.update(dict.fromkeys(chunk))
+        found = await ctx.conn.execute(sa.select(t).where(_among(columns, chunk)))
+        for row in found.mappings():
+            values = dict(row)
+            before[key_of(t, values)] = values
+
+
+async def row_of(ctx: ApplyContext, table: str, key: tuple[Any, ...]) -> dict[str, Any] | None:
+    """The row of ``table`` with primary key ``key`` as the events so far leave it (None: no
+    such row); in a batch, held by the batch or read from before it (not to be changed in
+    place: through :func:`change_row`)."""
+    t = ctx.tables[table]
+    if not isinstance(ctx, Batch):
+        columns = list(t.primary_key.columns)
+        found = await ctx.conn.execute(
+            sa.select(t).where(*(c == v for c, v in zip(columns, key, strict=True)))
+        )
+        row = found.mappings().first()
+        return dict(row) if row is not None else None
+    held_row = ctx.rows.get(table, {}).get(key)
+    if held_row is not None:
+        return held_row
+    if key not in ctx.before.get(table, {}):
+        await read_rows(ctx, table, [key])
+    return ctx.before[table][key]
+
+
+async def change_row(
+    ctx: ApplyContext, table: str, key: tuple[Any, ...], values: Mapping[str, Any]
+) -> None:
+    """Set columns of the row of ``table`` with primary key ``key`` (none: nothing, as the
+    UPDATE would). In a batch a row from before it is copied into the batch's rows and replaced
+    at its end."""
+    t = ctx.tables[table]
+    if not isinstance(ctx, Batch):
+        columns = list(t.primary_key.columns)
+        where = [c == v for c, v in zip(columns, key, strict=True)]
+        await ctx.conn.execute(sa.update(t).where(*where).values(**values))
+        return
+    rows = ctx.rows.setdefault(table, {})
+    row = rows.get(key)
+    if row is None:
+        before = await row_of(ctx, table, key)
+        if before is None:
+            return
+        row = rows[key] = dict(before)
+        ctx.gone.setdefault(table, set()).add(key)
+    row.update(values)
+
+
 def batching() -> bool:
     """Whether a view folds its batches (ADR 0004's switch, ``tuning.FastPaths.folding``)."""
     return tuning.FAST_PATHS.folding
+
+
+Reads = Callable[[RecordedEvent], Iterable[tuple[str, tuple[Any, ...]]]]
+"""The rows (table, primary key) an event's handler reads or changes."""
 
 
 async def apply_batched(
@@ -112,13 +188,23 @@ async def apply_batched(
     ctx: ApplyContext,
     events: Sequence[RecordedEvent],
     new_streams: Iterable[str],
+    *,
+    reads: Reads | None = None,
 ) -> None:
     """Apply ``events`` in order in memory, then delete the replaced rows from before the batch
-    and insert each table's rows at once."""
+    and insert each table's rows at once. ``reads``: the rows each event needs from before the
+    batch, read first with one query per table rather than one per event."""
     batch = Batch(
         conn=ctx.conn, tables=ctx.tables, inline_once=ctx.inline_once,
         new_streams=frozenset(new_streams),
     )  # fmt: skip
+    if reads is not None:
+        wanted: dict[str, set[tuple[Any, ...]]] = {}
+        for event in events:
+            for table, key in reads(event):
+                wanted.setdefault(table, set()).add(key)
+        for table, keys in wanted.items():
+            await read_rows(batch, table, keys)
     for event in events:
         await projection.apply(batch, event)
     for name, keys in batch.gone.items():
@@ -131,8 +217,10 @@ async def _delete(ctx: ApplyContext, table: sa.Table, keys: Sequence[tuple[Any, 
     columns = list(table.primary_key.columns)
     for start in range(0, len(keys), DELETES_PER_STATEMENT):
         chunk = keys[start : start + DELETES_PER_STATEMENT]
-        if len(columns) == 1:
-            where = columns[0].in_([k[0] for k in chunk])
-        else:
-            where = sa.tuple_(*columns).in_(chunk)
-        await ctx.conn.execute(sa.delete(table).where(where))
+        await ctx.conn.execute(sa.delete(table).where(_among(columns, chunk)))
+
+
+def _among(columns: Sequence[sa.Column[Any]], keys: Sequence[tuple[Any, ...]]) -> Any:
+    if len(columns) == 1:
+        return columns[0].in_([k[0] for k in keys])
+    return sa.tuple_(*columns).in_(keys)
