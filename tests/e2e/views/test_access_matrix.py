@@ -80,13 +80,17 @@ async def world(
         if settings.kafka_bootstrap_servers:
             await _publish(upstream, settings)
         async with started(settings, build_app, MIGRATIONS) as views:
-            admin = matrix_headers(views, "subdistrict_admin")
-            for path in (
-                f"/matters/{scenario.correlation_id}",
-                f"/residents/{scenario.residents[0]}",
-                "/feeds/health",
+            # each view catches up on its own; a grid worker's answer also needs the roster to
+            # have placed the dwelling in their grid (a thing nowhere yet is the admin's only)
+            worker = matrix_headers(views, "grid_worker")
+            for path, headers in (
+                (f"/matters/{scenario.correlation_id}", worker),
+                (f"/residents/{scenario.residents[0]}", worker),
+                (f"/households/{scenario.household}", worker),
+                (f"/grids/{scenario.tree.grid_code}/dashboard", worker),
+                ("/feeds/health", matrix_headers(views, "subdistrict_admin")),
             ):
-                await eventually(functools.partial(_answers, views, path, admin), what=path)
+                await eventually(functools.partial(_answers, views, path, headers), what=path)
             yield World(views, scenario)
 
 
