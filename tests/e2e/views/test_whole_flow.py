@@ -200,8 +200,8 @@ async def test_a_household_to_a_rated_mediation_is_one_picture_across_department
 
     async def fed() -> Any:
         page = await json_of(await views.client.get("/feeds/justice", headers=justice))
-        return next((e for e in page["entries"] if e["fact"] == "mediation_agreement_signed"),
-                    None)  # fmt: skip
+        signed = [e for e in page["entries"] if e["fact"] == "mediation_agreement_signed"]
+        return signed[0] if signed and signed[0]["grid"] else None
 
     entry = await eventually(fed, what="the agreement in the justice office's feed")
     assert entry["until"] == deadline and entry["grid"] == tree.grid_code

@@ -377,10 +377,13 @@ async def test_a_read_is_audited_on_its_readers_stream_of_the_day(
 
 
 async def until_filled(service: Running[ViewsSettings], headers: Any) -> httpx.Response:
-    """The police feed once the service's own runners applied the producers' events."""
+    """The police feed once the service's own runners applied the producers' events: both
+    entries, each placed in its grid (the roster, a view of its own, may follow a moment later,
+    and an entry's codes are part of what the page says, so of its ETag)."""
     for _ in range(200):
         answer = await service.client.get("/feeds/police", headers=headers)
-        if answer.status_code == 200 and len(answer.json()["entries"]) == 2:
+        entries = answer.json()["entries"] if answer.status_code == 200 else []
+        if len(entries) == 2 and all(e["grid"] for e in entries):
             return answer
         await asyncio.sleep(0.05)
     raise AssertionError(f"the feed never filled: {answer.status_code} {answer.text}")
