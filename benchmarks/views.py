@@ -27,7 +27,8 @@ seen); and the month's ticket count through ``GET /grids/{code}/dashboard`` befo
 
 Knobs: ``BENCH_REGISTRY_SIZE`` (``full``), ``BENCH_HOTLINE_YEAR_TICKETS`` (20,000),
 ``BENCH_VIEWS_CARE_PLANS`` (300), ``BENCH_VIEWS_SECONDS`` (20), ``BENCH_VIEWS_REBUILDS`` (1:
-rebuilds per view, the fastest reported).
+rebuilds per view, the fastest reported), ``BENCH_VIEWS_WORKERS`` (the views service's server
+processes under load: one per core).
 """
 
 from __future__ import annotations
@@ -88,6 +89,7 @@ from wangge.training.synthetic import year_of_training
 from wangge.views.app import MIGRATIONS as VIEWS_MIGRATIONS
 from wangge.views.bootstrap import bootstrap as views_core
 from wangge.views.config import ViewsSettings
+from wangge.views.domain.clock import DayClosed, stream_id
 from wangge.views.projections.dashboard import Dashboard
 
 BATCH = 2000
@@ -98,6 +100,8 @@ UPSTREAM = ("registry", "cases", "hotline_bridge", "training")
 CARE_PLANS = int(os.environ.get("BENCH_VIEWS_CARE_PLANS", "300"))
 LOAD_SECONDS = float(os.environ.get("BENCH_VIEWS_SECONDS", "20"))
 REBUILDS = int(os.environ.get("BENCH_VIEWS_REBUILDS", "1"))
+SERVER_WORKERS = int(os.environ.get("BENCH_VIEWS_WORKERS", str(os.cpu_count() or 1)))
+"""Server processes of the views service under load (one per core, as the registry's bench)."""
 CLIENTS = 50
 PER_CLIENT = 4.0
 """Requests a second per client: 50 x 4 = 200 requests/s, open loop."""
@@ -318,6 +322,18 @@ async def _the_year(
         kafka_namespace=namespace,
     )  # fmt: skip
     await asyncio.to_thread(upgrade, views, VIEWS_MIGRATIONS)
+    # the views' own log: the year's days closed, one by one, as its clock closes them (the feeds
+    # judge missed care visits on each), published to its topic like the others
+    clock = open_store(schema_engine(settings, names["vws"]), service="views")
+    day = date(YEAR, 1, 1)
+    while day <= date(YEAR, 12, 31):
+        await clock.append(stream_id(day), [DayClosed(day=day)], expected_version=0)
+        day += timedelta(days=1)
+    topics["views"] = topic_for("views", namespace)
+    await ensure_topics(settings.kafka, [topics["views"]], partitions=PARTITIONS)
+    events["views"], seconds = await _publish(clock, settings.kafka, topics["views"])
+    log(f"   relayed views (its clock): {events['views']:,} events in {seconds:.1f} s")
+    await clock.engine.dispose()
     year = _Year(namespace, names["vws"], data_dir, events, persons, grid_codes)
     return year, engines
 
@@ -389,7 +405,8 @@ async def _views_process(
     }
     process = await asyncio.create_subprocess_exec(
         str(Path(sys.executable).parent / "wangge"), "views", "run", "--port", str(port),
-        env=env, stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.DEVNULL,
+        "--workers", str(SERVER_WORKERS), env=env,
+        stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.DEVNULL,
     )  # fmt: skip
     try:
         await _ready(port, 300)
