@@ -26,7 +26,8 @@ from wangge.views.domain.feeds import Cursor, CursorExpired
 from wangge.views.handlers.audit import record_read
 from wangge.views.handlers.clock import close_day
 from wangge.views.personal_data import ERASED
-from wangge.views.projections.feeds import Feeds, Paged, feed_page
+from wangge.views.projections.feeds import Feeds
+from wangge.views.projections.feeds_queries import Paged, feed_page
 from wangge.views.projections.roster import Roster
 
 from views_support import (

@@ -18,7 +18,8 @@ from wangge.views.consumed import cases, registry
 from wangge.views.domain import clock
 from wangge.views.handlers.clock import close_day, close_days, last_closed
 from wangge.views.personal_data import ERASED
-from wangge.views.projections.feeds import Feeds, feed_page
+from wangge.views.projections.feeds import Feeds
+from wangge.views.projections.feeds_queries import feed_page
 from wangge.views.projections.roster import Roster
 
 from views_support import Tree, Upstream, comparable, plant_tree, rows_of

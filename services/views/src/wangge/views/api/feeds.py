@@ -16,7 +16,8 @@ from wangge.service.responses import problems
 from wangge.views.api.access import Core, ViewNotReady, roster_tables
 from wangge.views.domain.feeds import BadCursor, CursorExpired
 from wangge.views.handlers.audit import record_read
-from wangge.views.projections.feeds import MAX_LIMIT, FeedPage, Feeds, feed_page
+from wangge.views.projections.feeds import MAX_LIMIT, Feeds
+from wangge.views.projections.feeds_queries import FeedPage, feed_page
 
 router = APIRouter(prefix="/feeds", tags=["feeds"])
 
