@@ -35,3 +35,9 @@ CHINA = ZoneInfo("Asia/Shanghai")
 def local_day(moment: datetime) -> date:
     """The day ``moment`` falls on in the subdistrict."""
     return stored(moment).astimezone(CHINA).date()
+
+
+def today() -> date:
+    """Today in the subdistrict (Asia/Shanghai): from 16:00 UTC it is already the next day there,
+    and a care visit made there this morning is not in the future."""
+    return local_day(datetime.now(UTC))

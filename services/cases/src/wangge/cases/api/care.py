@@ -4,7 +4,7 @@ measurements; what is due and missed, derived."""
 from __future__ import annotations
 
 import uuid
-from datetime import UTC, date, datetime
+from datetime import date
 from typing import Any
 
 from fastapi import APIRouter, status
@@ -26,6 +26,7 @@ from wangge.cases.projections import care as model
 from wangge.cases.projections.care import CarePlans
 from wangge.events.db import read_only
 from wangge.governance.erasure import Erasure
+from wangge.governance.times import today
 from wangge.service.auth import Principal
 from wangge.service.commands import Command
 
@@ -78,7 +79,7 @@ async def _plan(core: CasesCore, principal: Principal, plan_id: uuid.UUID) -> Pl
         row = await plan_row(conn, core, principal, plan_id)
         visits = await model.visits(conn, await core.tables(conn, CarePlans.name), plan_id)
         full = await model.texts_in_full(conn, core.store, core.keyrings.plans, plan_id)
-    plan = model.schedule_of(row, {r.visited_on for r in visits}, datetime.now(UTC).date())
+    plan = model.schedule_of(row, {r.visited_on for r in visits}, today())
     read = PlanRead(
         **{k: getattr(row, k) for k in PlanRead.model_fields if k in _PLAN_COLUMNS},
         due_on=plan.due_on,

@@ -15,6 +15,7 @@ from wangge.cases.projections import care, cases
 from wangge.cases.projections.care import CarePlans
 from wangge.cases.projections.cases import Cases
 from wangge.events.db import read_only
+from wangge.governance.times import local_day
 
 router = APIRouter(tags=["inbox"])
 
@@ -48,7 +49,7 @@ async def inbox(principal: Worker, core: Core) -> Inbox:
             conn, await core.tables(conn, Cases.name), principal.subject, now=now
         )
         plans = await care.visits_due(
-            conn, await core.tables(conn, CarePlans.name), principal.subject, today=now.date()
+            conn, await core.tables(conn, CarePlans.name), principal.subject, today=local_day(now)
         )
     due = [
         VisitDue(

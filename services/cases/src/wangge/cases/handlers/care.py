@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Callable, Sequence
-from datetime import UTC, date, datetime
+from datetime import date
 from typing import Annotated
 
 from pydantic import BaseModel, Field
@@ -21,6 +21,7 @@ from wangge.events.command import Also, CommandRunner, UnitOfWork
 from wangge.events.db import read_only
 from wangge.events.sealing import Seal
 from wangge.governance.erasure import Erasure
+from wangge.governance.times import today
 
 
 class PlanCreate(BaseModel):
@@ -118,7 +119,7 @@ async def record_visit(
     await _sealed_change(
         commands, core, plan_id,
         lambda p, seal: care.record_visit(
-            p, visit_id=new_id(), visited_on=cmd.visited_on, today=datetime.now(UTC).date(),
+            p, visit_id=new_id(), visited_on=cmd.visited_on, today=today(),
             by=commands.actor, note=cmd.note, measurements=cmd.measurements, seal=seal,
         ),
         cmd,
