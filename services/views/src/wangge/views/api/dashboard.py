@@ -9,7 +9,7 @@ from dataclasses import asdict
 from datetime import date, datetime
 from typing import Annotated
 
-from fastapi import APIRouter, Path, Query
+from fastapi import APIRouter, Path, Query, Response
 from pydantic import BaseModel, Field
 
 from wangge.governance.errors import DomainError, NotFound
@@ -23,7 +23,7 @@ from wangge.views.api.access import (
 )
 from wangge.views.domain import figures as f
 from wangge.views.projections.dashboard import Dashboard
-from wangge.views.projections.dashboard_queries import MonthFigures, area_of, monthly
+from wangge.views.projections.dashboard_queries import MonthFigures, area_of, monthly, remembered
 
 router = APIRouter(tags=["dashboard"])
 CODE = r"^\d{9}(-\d{3}){0,2}$"
@@ -144,21 +144,30 @@ def _month(m: MonthFigures) -> MonthRead:
 async def _dashboard(
     conn: ReadConnection, core: Core, principal: FigureReader, kind: str, code: str,
     as_of: date | None,
-) -> DashboardRead:  # fmt: skip
+) -> Response:  # fmt: skip
+    """The rendered answer, kept until the dashboard or the roster applies events (a dashboard
+    is read far more often than it changes): a repeated read is one query of the runners' state,
+    with no figures computed or rendered again. Scope is checked before, on every read."""
     day = as_of or datetime.now(f.CST).date()
     if not 2002 <= day.year <= 2099:
         raise BadDay("as_of lies between 2002-01-01 and 2099-12-31", field="as_of")
     require_figures_scope(principal, code, kind)
     places = await roster_tables(conn, core)
-    area = await area_of(conn, places["places"], code, kind)
-    if area is None:
-        raise NotFound(f"no {kind} {code}", field="code")
     tables = await view_tables(conn, core, Dashboard.name)
-    months = [_month(m) for m in await monthly(conn, tables, places, area.grid_ids, as_of=day)]
-    return DashboardRead(
-        place_id=area.place_id, kind=area.kind, code=area.code, name=area.name,
-        grids=len(area.grid_ids), as_of=day, current=months[-1], series=months,
-    )  # fmt: skip
+
+    async def render() -> bytes:
+        area = await area_of(conn, places["places"], code, kind)
+        if area is None:
+            raise NotFound(f"no {kind} {code}", field="code")
+        months = [_month(m) for m in await monthly(conn, tables, places, area.grid_ids, as_of=day)]
+        read = DashboardRead(
+            place_id=area.place_id, kind=area.kind, code=area.code, name=area.name,
+            grids=len(area.grid_ids), as_of=day, current=months[-1], series=months,
+        )  # fmt: skip
+        return read.model_dump_json().encode()
+
+    body = await remembered(conn, tables, places, ("rendered", kind, code, day), render)
+    return Response(content=body, media_type="application/json")
 
 
 AsOf = Annotated[date | None, Query(description="the day to answer as of; today (CST) if none")]
@@ -168,7 +177,7 @@ AsOf = Annotated[date | None, Query(description="the day to answer as of; today 
 async def grid_dashboard(
     principal: FigureReader, conn: ReadConnection, core: Core,
     code: Annotated[str, Path(pattern=CODE)], as_of: AsOf = None,
-) -> DashboardRead:  # fmt: skip
+) -> Response:  # fmt: skip
     """A grid's figures for the month of ``as_of`` and the 24 months ending there."""
     return await _dashboard(conn, core, principal, "grid", code, as_of)
 
@@ -177,7 +186,7 @@ async def grid_dashboard(
 async def community_dashboard(
     principal: FigureReader, conn: ReadConnection, core: Core,
     code: Annotated[str, Path(pattern=CODE)], as_of: AsOf = None,
-) -> DashboardRead:  # fmt: skip
+) -> Response:  # fmt: skip
     """A community's grids summed (rates recomputed from the sums, never averaged)."""
     return await _dashboard(conn, core, principal, "community", code, as_of)
 
@@ -186,6 +195,6 @@ async def community_dashboard(
 async def subdistrict_dashboard(
     principal: FigureReader, conn: ReadConnection, core: Core,
     code: Annotated[str, Path(pattern=CODE)], as_of: AsOf = None,
-) -> DashboardRead:  # fmt: skip
+) -> Response:  # fmt: skip
     """The subdistrict's grids summed (rates recomputed from the sums, never averaged)."""
     return await _dashboard(conn, core, principal, "subdistrict", code, as_of)

@@ -6,9 +6,10 @@ month's figures from those rows, so the as-of month and its series are the same 
 A community's or the subdistrict's figures are its grids' facts taken together: every count
 sums the grids', every rate is recomputed from the summed parts, never averaged.
 
-Computed figures are kept per process (:class:`Computed`) until either read model they come
-from applies another batch: a dashboard is read far more often than its facts change, and a
-repeated read costs one query of the runners' positions instead of eight of the facts.
+Computed figures, and the API's rendered answers, are kept per process (:func:`remembered`)
+until either read model they come from applies another batch: a dashboard is read far more
+often than its facts change, and a repeated read costs one query of the runners' positions
+instead of eight of the facts and the rendering of 24 months.
 """
 
 from __future__ import annotations
@@ -16,10 +17,10 @@ from __future__ import annotations
 import uuid
 import weakref
 from collections import OrderedDict, defaultdict
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Hashable, Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
-from typing import Any
+from typing import Any, TypeVar, cast
 
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
@@ -91,37 +92,58 @@ async def monthly(
     """The area's figures for each of the ``months`` months ending with ``as_of``'s, oldest
     first (``tables``: the dashboard's; ``places``: the roster's), computed again only when
     the dashboard or the roster has applied events since they were last computed here."""
+
+    async def compute() -> tuple[MonthFigures, ...]:
+        return tuple(await _monthly(conn, tables, places, grid_ids, as_of=as_of, months=months))
+
+    key = ("figures", tuple(grid_ids), as_of, months)
+    return list(await remembered(conn, tables, places, key, compute))
+
+
+T = TypeVar("T")
+
+
+async def remembered(
+    conn: AsyncConnection,
+    tables: roster.Tables,
+    places: roster.Tables,
+    key: Hashable,
+    compute: Callable[[], Awaitable[T]],
+) -> T:
+    """What ``compute`` made for ``key`` from the dashboard's and the roster's rows as they
+    stand now: made again only when either has applied events since (one query of the runners'
+    state otherwise). The API keeps a dashboard's rendered answer so, and the figures too."""
     state = await _applied_state(conn, tables, places)
-    key = (tables["tickets"].name, places["places"].name, tuple(grid_ids), as_of, months, state)
+    full = (key, tables["tickets"].name, places["places"].name, state)
     computed = _computed.get(conn.sync_engine)
     if computed is None:
         computed = _computed.setdefault(conn.sync_engine, Computed())
-    found = computed.get(key)
-    if found is not None:
-        return list(found)
-    figures = await _monthly(conn, tables, places, grid_ids, as_of=as_of, months=months)
-    computed.put(key, figures)
-    return list(figures)
+    found = computed.get(full)
+    if found is None:
+        found = await compute()
+        computed.put(full, found)
+    return cast(T, found)
 
 
 class Computed:
-    """The dashboards computed in this process, by area, day and the applied state of the
-    read models they were computed from; the least recently read go first."""
+    """What was computed in this process from the dashboard and the roster, by what it answers
+    and the applied state of the read models it came from; the least recently read go first."""
 
-    size = 2048
-    """About 24 KB a dashboard: a subdistrict's grids read for a few days each."""
+    size = 4096
+    """About 24 KB a dashboard's figures, as much its rendered answer: a subdistrict's grids
+    read for a few days each."""
 
     def __init__(self) -> None:
-        self._known: OrderedDict[Any, tuple[MonthFigures, ...]] = OrderedDict()
+        self._known: OrderedDict[Hashable, object] = OrderedDict()
 
-    def get(self, key: Any) -> tuple[MonthFigures, ...] | None:
+    def get(self, key: Hashable) -> object | None:
         found = self._known.get(key)
         if found is not None:
             self._known.move_to_end(key)
         return found
 
-    def put(self, key: Any, figures: Sequence[MonthFigures]) -> None:
-        self._known[key] = tuple(figures)
+    def put(self, key: Hashable, value: object) -> None:
+        self._known[key] = value
         while len(self._known) > self.size:
             self._known.popitem(last=False)
 
@@ -129,14 +151,7 @@ class Computed:
 _computed: weakref.WeakKeyDictionary[sa.Engine, Computed] = weakref.WeakKeyDictionary()
 
 
-async def _applied_state(
-    conn: AsyncConnection, tables: roster.Tables, places: roster.Tables
-) -> tuple[Any, ...]:
-    """Where the dashboard's and the roster's runners stand: their source positions (saved in
-    the transaction of every batch they apply, with the batch's rows) and how many events they
-    hold parked (a parked event applied on retry leaves the positions as they were, and its
-    parked row goes). Equal states, equal rows; a rebuild's generation moving meanwhile only
-    makes the figures computed again."""
+def _state_query() -> sa.Executable:
     names = [Dashboard.name, Roster.name]
     moved = sa.select(
         positions.c.projection, positions.c.generation, positions.c.source_key,
@@ -150,7 +165,22 @@ async def _applied_state(
         .where(parked.c.projection.in_(names))
         .group_by(parked.c.projection, parked.c.generation)
     )  # fmt: skip
-    rows = await conn.execute(sa.union_all(moved, held))
+    return sa.union_all(moved, held)
+
+
+_STATE = _state_query()
+"""Built once: the runners' tables are the same for every generation."""
+
+
+async def _applied_state(
+    conn: AsyncConnection, tables: roster.Tables, places: roster.Tables
+) -> tuple[Any, ...]:
+    """Where the dashboard's and the roster's runners stand: their source positions (saved in
+    the transaction of every batch they apply, with the batch's rows) and how many events they
+    hold parked (a parked event applied on retry leaves the positions as they were, and its
+    parked row goes). Equal states, equal rows; a rebuild's generation moving meanwhile only
+    makes the figures computed again."""
+    rows = await conn.execute(_STATE)
     return tuple(sorted(tuple(row) for row in rows))
 
 

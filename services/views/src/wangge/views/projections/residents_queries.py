@@ -31,6 +31,7 @@ from wangge.governance.times import CHINA, local_day, stored
 from wangge.views.domain import residents as fold
 from wangge.views.personal_data import shown
 from wangge.views.projections import residents_models as m
+from wangge.views.projections.prepared import prepared
 from wangge.views.projections.residents import PARTY, PERSON
 
 Tables = Mapping[str, sa.Table]
@@ -60,7 +61,7 @@ async def resident(
     """A resident's picture at the end of ``as_of`` (today if None); None for a person the
     registry had not registered by then. A merged record answers with its survivor's picture."""
     day = as_of or today()
-    survivor, merged = await _person_and_merged(conn, tables["persons"], person_id)
+    survivor, merged, flags = await _person_and_merged(conn, tables, person_id)
     if survivor is None:
         return None
     ids = [survivor.person_id, *merged]
@@ -68,7 +69,10 @@ async def resident(
     first = min([local_day(survivor.registered_at), *(f.on for f in facts if f.on is not None)])
     if first > day:
         return None
-    erased = await _erased(conn, tables, PERSON, ids)
+    if all(i in flags for i in ids):
+        erased = {i for i in ids if flags[i]}
+    else:  # merges followed past the first statement
+        erased = await _erased(conn, tables, PERSON, ids)
     history = fold.residence(facts, day)
     stays = fold.homes(facts, day)
     home = fold.home_on(stays, day)
@@ -78,7 +82,7 @@ async def resident(
         home_id = households[0].dwelling_id  # registered in a household, no move recorded
     last_id = home_id or (stays[-1].dwelling_id if stays else None)
     around = {s.dwelling_id for s in stays} | {d for d in (home_id, last_id) if d is not None}
-    dwellings = await _dwellings(conn, roster, around)
+    dwellings, workers = await _dwellings(conn, roster, around)
     grid_id = dwellings[last_id].grid_id if last_id in dwellings else None
 
     visits = await _visits(conn, tables, ids, stays, day)
@@ -116,7 +120,7 @@ async def resident(
         dwelling=dwellings.get(home_id) if home_id else None,
         last_dwelling=dwellings.get(last_id) if last_id else None,
         households=households,
-        grid_worker=await _worker(conn, roster, grid_id),
+        grid_worker=workers.get(grid_id) if grid_id is not None else None,
         tags=_tags(tag_rows, day),
         visits=visits, needs=needs, cases=cases, care_plans=plans, tickets=tickets,
         timeline=_timeline(lines),
@@ -124,26 +128,32 @@ async def resident(
 
 
 async def _person_and_merged(
-    conn: AsyncConnection, p: sa.Table, person_id: uuid.UUID
-) -> tuple[Row | None, list[uuid.UUID]]:
-    """The record that answers for ``person_id`` (its survivor, if merged) and the records
-    merged into it: in one statement unless there are merges to follow."""
-    rows = (
-        await conn.execute(
-            sa.select(p).where(sa.or_(p.c.person_id == person_id, p.c.merged_into == person_id))
+    conn: AsyncConnection, tables: Tables, person_id: uuid.UUID
+) -> tuple[Row | None, list[uuid.UUID], dict[uuid.UUID, bool]]:
+    """The record that answers for ``person_id`` (its survivor, if merged), the records merged
+    into it, and whether each record read in the first statement was erased: in one statement
+    unless there are merges to follow."""
+    p, e = tables["persons"], tables["erasures"]
+
+    def make() -> sa.Select[Any]:
+        gone = sa.exists().where(e.c.kind == PERSON, e.c.subject_id == p.c.person_id)
+        return sa.select(p, gone.label("gone")).where(
+            sa.or_(p.c.person_id == sa.bindparam("id"), p.c.merged_into == sa.bindparam("id"))
         )
-    ).all()
+
+    rows = (await conn.execute(prepared("person_and_merged", p, make), {"id": person_id})).all()
+    flags = {r.person_id: bool(r.gone) for r in rows}
     row = next((r for r in rows if r.person_id == person_id), None)
     if row is None:
-        return None, []
+        return None, [], flags
     if row.merged_into is not None:
         survivor = await _survivor(conn, p, person_id)
         if survivor is None:
-            return None, []
-        return survivor, await _merged_into(conn, p, survivor.person_id)
+            return None, [], flags
+        return survivor, await _merged_into(conn, p, survivor.person_id), {}
     if all(r.person_id == person_id for r in rows):
-        return row, []
-    return row, await _merged_into(conn, p, person_id)
+        return row, [], flags
+    return row, await _merged_into(conn, p, person_id), flags
 
 
 async def _survivor(conn: AsyncConnection, p: sa.Table, person_id: uuid.UUID) -> Row | None:
@@ -173,7 +183,8 @@ async def _person_facts(
     conn: AsyncConnection, tables: Tables, person_id: uuid.UUID
 ) -> list[fold.Fact]:
     f = tables["person_facts"]
-    rows = await conn.execute(sa.select(f).where(f.c.person_id == person_id))
+    query = prepared("facts", f, lambda: sa.select(f).where(f.c.person_id == sa.bindparam("id")))
+    rows = await conn.execute(query, {"id": person_id})
     return [
         fold.Fact(r.version, fold.PersonFact(r.kind), r.on, r.status, r.dwelling_id) for r in rows
     ]
@@ -186,10 +197,10 @@ async def _erased(
     if not ids:
         return set()
     e = tables["erasures"]
-    found = await conn.scalars(
-        sa.select(e.c.subject_id).where(e.c.kind == kind, e.c.subject_id.in_(list(ids)))
-    )
-    return set(found)
+    query = prepared("erased", e, lambda: sa.select(e.c.subject_id).where(
+        e.c.kind == sa.bindparam("kind"), e.c.subject_id.in_(sa.bindparam("ids", expanding=True))
+    ))  # fmt: skip
+    return set(await conn.scalars(query, {"kind": kind, "ids": list(ids)}))
 
 
 # -- households ------------------------------------------------------------------------------------
@@ -213,12 +224,18 @@ async def _memberships(
     conn: AsyncConnection, tables: Tables, ids: Sequence[uuid.UUID], day: date
 ) -> list[m.HouseholdMembership]:
     hf, hh = tables["household_facts"], tables["households"]
-    theirs = sa.select(hf.c.household_id).where(hf.c.person_id.in_(list(ids)))
-    found = await conn.execute(
-        sa.select(hf, hh.c.number, hh.c.type, hh.c.dwelling_id, hh.c.registered_on)
-        .join(hh, hh.c.household_id == hf.c.household_id)
-        .where(hf.c.household_id.in_(theirs))
-    )
+
+    def make() -> sa.Select[Any]:
+        theirs = sa.select(hf.c.household_id).where(
+            hf.c.person_id.in_(sa.bindparam("ids", expanding=True))
+        )
+        return (
+            sa.select(hf, hh.c.number, hh.c.type, hh.c.dwelling_id, hh.c.registered_on)
+            .join(hh, hh.c.household_id == hf.c.household_id)
+            .where(hf.c.household_id.in_(theirs))
+        )
+
+    found = await conn.execute(prepared("memberships", hf, make), {"ids": list(ids)})
     facts: dict[uuid.UUID, list[fold.MemberFact]] = defaultdict(list)
     rows: dict[uuid.UUID, Row] = {}
     for r in found:
@@ -284,7 +301,8 @@ async def household(
     plans, plan_lines = await _care_plans(conn, tables, residents, day, erased, running=True)
     at_dwelling = [fold.Home(row.dwelling_id, row.registered_on, None)]
     tickets, ticket_lines = await _tickets(conn, tables, at_dwelling, [], day)
-    dwelling = (await _dwellings(conn, roster, [row.dwelling_id])).get(row.dwelling_id)
+    placed, workers = await _dwellings(conn, roster, [row.dwelling_id])
+    dwelling = placed.get(row.dwelling_id)
     member_lines = [
         _line(f.on, None, f"household_{f.kind}", f"{_MEMBER_WORDS[f.kind]}", f.person_id)
         for f in facts if f.on <= day
@@ -293,7 +311,7 @@ async def household(
         household_id=household_id, number=row.number, type=row.type,
         registered_on=row.registered_on, as_of=as_of,
         dwelling=dwelling or m.Dwelling(dwelling_id=row.dwelling_id),
-        grid_worker=await _worker(conn, roster, dwelling.grid_id if dwelling else None),
+        grid_worker=workers.get(dwelling.grid_id) if dwelling and dwelling.grid_id else None,
         members=members, open_cases=[c for c in cases if c.open], care_plans=plans,
         tickets=tickets,
         timeline=_timeline([*member_lines, *case_lines, *plan_lines, *ticket_lines]),
@@ -309,28 +327,45 @@ _MEMBER_WORDS = {
 # -- places ----------------------------------------------------------------------------------------
 
 
+Workers = dict[uuid.UUID, m.GridWorker]
+"""The worker holding each grid now, by grid id (the grids of the dwellings asked about)."""
+
+
 async def _dwellings(
     conn: AsyncConnection, roster: Tables, dwelling_ids: Collection[uuid.UUID]
-) -> dict[uuid.UUID, m.Dwelling]:
-    """Each dwelling placed in its building, grid and community (those the roster knows)."""
+) -> tuple[dict[uuid.UUID, m.Dwelling], Workers]:
+    """Each dwelling placed in its building, grid and community (those the roster knows), and
+    the worker who holds each of their grids now (the roster's ``worker_of``): one statement."""
     if not dwelling_ids:
-        return {}
-    places = roster["places"]
-    b, g, c = places.alias("b"), places.alias("g"), places.alias("c")
-    query = (
-        sa.select(
-            places.c.place_id, places.c.name, places.c.building_id, places.c.grid_id,
-            places.c.community_id, b.c.name.label("building_name"), g.c.code.label("grid_code"),
-            g.c.name.label("grid_name"), c.c.code.label("community_code"),
-            c.c.name.label("community_name"),
-        )
-        .outerjoin(b, b.c.place_id == places.c.building_id)
-        .outerjoin(g, g.c.place_id == places.c.grid_id)
-        .outerjoin(c, c.c.place_id == places.c.community_id)
-        .where(places.c.place_id.in_(list(dwelling_ids)))
-    )  # fmt: skip
-    out = {}
-    for r in await conn.execute(query):
+        return {}, {}
+    places, grids, workers = roster["places"], roster["grids"], roster["workers"]
+
+    def make() -> sa.Select[Any]:
+        b, g, c = places.alias("b"), places.alias("g"), places.alias("c")
+        return (
+            sa.select(
+                places.c.place_id, places.c.name, places.c.building_id, places.c.grid_id,
+                places.c.community_id, b.c.name.label("building_name"),
+                g.c.code.label("grid_code"), g.c.name.label("grid_name"),
+                c.c.code.label("community_code"), c.c.name.label("community_name"),
+                workers.c.worker_id, workers.c.account.label("worker_account"),
+                workers.c.name.label("worker_name"),
+            )
+            .outerjoin(b, b.c.place_id == places.c.building_id)
+            .outerjoin(g, g.c.place_id == places.c.grid_id)
+            .outerjoin(c, c.c.place_id == places.c.community_id)
+            .outerjoin(grids, grids.c.grid_id == places.c.grid_id)
+            .outerjoin(workers, sa.and_(workers.c.worker_id == grids.c.worker_id,
+                                        workers.c.left_on.is_(None)))
+            .where(places.c.place_id.in_(sa.bindparam("ids", expanding=True)))
+        )  # fmt: skip
+
+    out, held = {}, {}
+    for r in await conn.execute(prepared("dwellings", places, make), {"ids": list(dwelling_ids)}):
+        if r.grid_id is not None and r.worker_id is not None:
+            held[r.grid_id] = m.GridWorker(
+                worker_id=r.worker_id, account=r.worker_account, name=r.worker_name
+            )
         out[r.place_id] = m.Dwelling(
             dwelling_id=r.place_id, dwelling_name=r.name,
             building_id=r.building_id, building_name=r.building_name,
@@ -340,26 +375,7 @@ async def _dwellings(
         )  # fmt: skip
     for dwelling_id in dwelling_ids:
         out.setdefault(dwelling_id, m.Dwelling(dwelling_id=dwelling_id))
-    return out
-
-
-async def _worker(
-    conn: AsyncConnection, roster: Tables, grid_id: uuid.UUID | None
-) -> m.GridWorker | None:
-    if grid_id is None:
-        return None
-    # the roster's worker_of, with the worker's name in the same statement
-    grids, workers = roster["grids"], roster["workers"]
-    row = (
-        await conn.execute(
-            sa.select(workers.c.worker_id, workers.c.account, workers.c.name)
-            .join(grids, grids.c.worker_id == workers.c.worker_id)
-            .where(grids.c.grid_id == grid_id, workers.c.left_on.is_(None))
-        )
-    ).first()
-    if row is None:
-        return None
-    return m.GridWorker(worker_id=row.worker_id, account=row.account, name=row.name)
+    return out, held
 
 
 # -- tags, visits, needs ---------------------------------------------------------------------------
@@ -367,8 +383,10 @@ async def _worker(
 
 async def _tag_rows(conn: AsyncConnection, tables: Tables, ids: Sequence[uuid.UUID]) -> list[Row]:
     t = tables["tags"]
-    query = sa.select(t).where(t.c.person_id.in_(list(ids))).order_by(t.c.version)
-    return list((await conn.execute(query)).all())
+    query = prepared("tags", t, lambda: sa.select(t).where(
+        t.c.person_id.in_(sa.bindparam("ids", expanding=True))
+    ).order_by(t.c.version))  # fmt: skip
+    return list((await conn.execute(query, {"ids": list(ids)})).all())
 
 
 def _tags(rows: Iterable[Row], day: date) -> list[m.Tag]:
@@ -406,10 +424,21 @@ async def _visits(
 ) -> list[m.Visit]:
     """Visits that named them, or came to a dwelling while they lived there, by the day."""
     v, vp = tables["visits"], tables["visit_persons"]
-    named = sa.select(vp.c.visit_id).where(vp.c.person_id.in_(list(ids)))
+
+    def make() -> sa.Select[Any]:
+        # one IN over a union: an OR of two INs, one a subquery, is a scan of every visit
+        at = v.alias("at")
+        wanted = sa.union(
+            sa.select(vp.c.visit_id).where(vp.c.person_id.in_(sa.bindparam("ids", expanding=True))),
+            sa.select(at.c.visit_id).where(
+                at.c.dwelling_id.in_(sa.bindparam("dwellings", expanding=True))
+            ),
+        )
+        return sa.select(v).where(v.c.visit_id.in_(wanted))
+
     dwellings = list({s.dwelling_id for s in stays})
     rows = await conn.execute(
-        sa.select(v).where(sa.or_(v.c.visit_id.in_(named), v.c.dwelling_id.in_(dwellings)))
+        prepared("visits", v, make), {"ids": list(ids), "dwellings": dwellings}
     )
     out = []
     for r in rows:
@@ -439,13 +468,15 @@ async def _needs(
     """Needs noted for them, or for no one in particular at a dwelling while they lived there;
     dated by their visit (when it was noted, if the visit is not copied)."""
     n, v = tables["needs"], tables["visits"]
-    dwellings = list({s.dwelling_id for s in stays})
-    rows = await conn.execute(
+    query = prepared("needs", n, lambda: (
         sa.select(n, v.c.visited_at)
         .outerjoin(v, v.c.visit_id == n.c.visit_id)
-        .where(sa.or_(n.c.person_id.in_(list(ids)),
-                      sa.and_(n.c.person_id.is_(None), n.c.dwelling_id.in_(dwellings))))
-    )  # fmt: skip
+        .where(sa.or_(n.c.person_id.in_(sa.bindparam("ids", expanding=True)),
+                      sa.and_(n.c.person_id.is_(None),
+                              n.c.dwelling_id.in_(sa.bindparam("dwellings", expanding=True)))))
+    ))  # fmt: skip
+    dwellings = list({s.dwelling_id for s in stays})
+    rows = await conn.execute(query, {"ids": list(ids), "dwellings": dwellings})
     out = []
     for r in rows:
         noted = local_day(r.visited_at if r.visited_at is not None else r.noted_at)
@@ -466,13 +497,22 @@ async def _concerns(
     """The cases that concern the residents and how: their roles in it (a subject, a party's
     role), ``need`` for a case opened from one of their needs."""
     cr, c = tables["case_residents"], tables["cases"]
-    roles = sa.select(cr.c.case_id, cr.c.role).where(cr.c.resident.in_(list(residents)))
-    query: sa.Executable = roles
-    if need_ids:
+
+    def make() -> sa.Executable:
+        roles = sa.select(cr.c.case_id, cr.c.role).where(
+            cr.c.resident.in_(sa.bindparam("residents", expanding=True))
+        )
         from_needs = sa.select(c.c.case_id, sa.literal("need", sa.String).label("role"))
-        query = sa.union_all(roles, from_needs.where(c.c.need_id.in_(list(need_ids))))
+        return sa.union_all(
+            roles, from_needs.where(c.c.need_id.in_(sa.bindparam("needs", expanding=True)))
+        )
+
+    # an empty list matches nothing (SQLAlchemy renders an empty IN as false)
+    found = await conn.execute(
+        prepared("concerns", cr, make), {"residents": list(residents), "needs": list(need_ids)}
+    )
     out: dict[uuid.UUID, set[str]] = defaultdict(set)
-    for r in await conn.execute(query):
+    for r in found:
         out[r.case_id].add(r.role)
     return {k: sorted(v) for k, v in out.items()}
 
@@ -603,11 +643,14 @@ async def _care_plans(
     with their schedule on the day; and their lines."""
     p, v = tables["care_plans"], tables["care_visits"]
     # each plan with its visits by the day, one row per visit (one with none for a plan without)
-    found = await conn.execute(
+    query = prepared("care_plans", p, lambda: (
         sa.select(p, v.c.visited_on)
-        .outerjoin(v, sa.and_(v.c.plan_id == p.c.plan_id, v.c.visited_on <= day))
-        .where(p.c.resident.in_(list(residents)), p.c.starts_on <= day)
-    )
+        .outerjoin(v, sa.and_(v.c.plan_id == p.c.plan_id,
+                              v.c.visited_on <= sa.bindparam("day", type_=sa.Date)))
+        .where(p.c.resident.in_(sa.bindparam("residents", expanding=True)),
+               p.c.starts_on <= sa.bindparam("day", type_=sa.Date))
+    ))  # fmt: skip
+    found = await conn.execute(query, {"residents": list(residents), "day": day})
     by_plan: dict[uuid.UUID, Row] = {}
     visited: dict[uuid.UUID, list[date]] = defaultdict(list)
     for r in found:
@@ -660,12 +703,27 @@ async def _tickets(
     dwellings = list({x.dwelling_id for x in stays})
     if not dwellings and not answered:
         return [], []
-    routed = sa.select(s.c.ticket_id).where(s.c.step == "routed", s.c.place_id.in_(dwellings))
-    # each ticket with its steps, one row per step
+
+    def make() -> sa.Select[Any]:
+        # one IN over a union: an OR of two INs, one a subquery, is a scan of every ticket
+        wanted = sa.union(
+            sa.select(s.c.ticket_id).where(
+                s.c.step == "routed", s.c.place_id.in_(sa.bindparam("dwellings", expanding=True))
+            ),
+            sa.select(t.c.ticket_id).where(
+                t.c.ticket_id.in_(sa.bindparam("answered", expanding=True))
+            ),
+        )
+        # each ticket with its steps, one row per step
+        return (
+            sa.select(t, s.c.version, s.c.step, s.c.at, s.c.place_id, s.c.grid_id,
+                      s.c.satisfaction)
+            .join(s, s.c.ticket_id == t.c.ticket_id)
+            .where(t.c.ticket_id.in_(wanted))
+        )  # fmt: skip
+
     found = await conn.execute(
-        sa.select(t, s.c.version, s.c.step, s.c.at, s.c.place_id, s.c.grid_id, s.c.satisfaction)
-        .join(s, s.c.ticket_id == t.c.ticket_id)
-        .where(sa.or_(t.c.ticket_id.in_(routed), t.c.ticket_id.in_(list(answered))))
+        prepared("tickets", t, make), {"dwellings": dwellings, "answered": list(answered)}
     )
     by_ticket: dict[uuid.UUID, Row] = {}
     steps: dict[uuid.UUID, list[Row]] = defaultdict(list)
