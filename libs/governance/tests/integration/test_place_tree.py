@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 import sqlalchemy as sa
-from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from wangge.governance import place_tree
 
@@ -52,6 +52,30 @@ def _tables(with_address: bool) -> tuple[sa.MetaData, sa.Table, sa.Table]:
     return metadata, tables[0], tables[1]
 
 
+async def _derive_one_at_a_time(conn: AsyncConnection, places: sa.Table, place_id: Any) -> None:
+    """The oracle: a place derived from its parent, then each child in turn, four statements a
+    place (what ``place_tree.derive`` did before it derived the places below a level at a
+    time)."""
+    with_address = "address" in places.c
+    row = (await conn.execute(sa.select(places).where(places.c.place_id == place_id))).one()
+    parent = None
+    if row.parent_id is not None:
+        parent = (
+            await conn.execute(sa.select(places).where(places.c.place_id == row.parent_id))
+        ).first()
+        if parent is None or not place_tree._derived(parent._mapping, with_address):
+            return
+    values = place_tree._values(
+        row._mapping, parent._mapping if parent is not None else None, with_address
+    )
+    await conn.execute(sa.update(places).where(places.c.place_id == place_id).values(**values))
+    children = await conn.scalars(
+        sa.select(places.c.place_id).where(places.c.parent_id == place_id)
+    )
+    for child in children.all():
+        await _derive_one_at_a_time(conn, places, child)
+
+
 async def _rows(engine: AsyncEngine, table: sa.Table) -> list[dict[str, Any]]:
     async with engine.connect() as conn:
         found = await conn.execute(sa.select(table).order_by(table.c.place_id))
@@ -76,11 +100,30 @@ async def test_batches_leave_the_rows_one_by_one_leaves(
         async with engine.begin() as conn:
             for place in batch:
                 await conn.execute(sa.insert(one_by_one).values(**place, derived=False))
-                await place_tree.derive(conn, one_by_one, place["place_id"])
+                await _derive_one_at_a_time(conn, one_by_one, place["place_id"])
             await place_tree.register_many(conn, batched, batch)
     expected = await _rows(engine, one_by_one)
     assert await _rows(engine, batched) == expected
     assert all(r["derived"] for r in expected) and len(expected) == len(places)
+    # a building moved to the other community's grid: it and everything below it derived again
+    building = next(p for p in places if p["kind"] == "building")
+    grid = next(
+        p for p in places
+        if p["kind"] == "grid" and p["place_id"] != building["parent_id"]
+    )  # fmt: skip
+    async with engine.begin() as conn:
+        await place_tree.regrid(conn, batched, building["place_id"], grid["place_id"])
+        await conn.execute(
+            sa.update(one_by_one)
+            .where(one_by_one.c.place_id == building["place_id"])
+            .values(parent_id=grid["place_id"])
+        )
+        await _derive_one_at_a_time(conn, one_by_one, building["place_id"])
+    regridded = await _rows(engine, one_by_one)
+    assert regridded != expected
+    assert await _rows(engine, batched) == regridded
+    moved = [r for r in regridded if r["building_id"] == building["place_id"]]
+    assert len(moved) > 1 and all(r["grid_id"] == grid["place_id"] for r in moved)
     if with_address:
         dwelling = next(r for r in expected if r["kind"] == "dwelling")
         assert dwelling["address"].startswith("滨江") and dwelling["address_key"]

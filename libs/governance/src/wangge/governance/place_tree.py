@@ -13,7 +13,7 @@ and ``building_id``; with ``number``, ``address`` and ``address_key`` it keeps a
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from typing import Any
 
 import sqlalchemy as sa
@@ -41,11 +41,41 @@ async def derive(conn: AsyncConnection, places: sa.Table, place_id: Any) -> None
             return  # derived when the parent arrives
     values = _values(row._mapping, parent._mapping if parent is not None else None, with_address)
     await conn.execute(sa.update(places).where(places.c.place_id == place_id).values(**values))
-    children = await conn.scalars(
-        sa.select(places.c.place_id).where(places.c.parent_id == place_id)
-    )
-    for child in children.all():
-        await derive(conn, places, child)
+    await _derive_below(conn, places, {place_id: {**row._mapping, **values}})
+
+
+async def _derive_below(
+    conn: AsyncConnection,
+    places: sa.Table,
+    parents: Mapping[Any, Mapping[str, Any]],
+    *,
+    skip: Collection[Any] = (),
+) -> None:
+    """Derive again everything below ``parents`` (just derived, with their rows as they are
+    now), as :func:`derive` on each child would, but a level at a time: one read and one update
+    per level (and :data:`_CHUNK` ids), not four statements per place. Over Kafka a census's
+    places come before their parents by the hundred in each batch. ``skip``: children to leave
+    alone (derived with the parents already)."""
+    with_address = "address" in places.c
+    level = {k: v for k, v in parents.items() if _derived(v, with_address)}
+    while level:
+        below: dict[Any, dict[str, Any]] = {}
+        changes: list[dict[str, Any]] = []
+        for chunk in _chunks(level):
+            found = await conn.execute(sa.select(places).where(places.c.parent_id.in_(chunk)))
+            for child in found.mappings():
+                if child["place_id"] in skip:
+                    continue
+                values = _values(child, level[child["parent_id"]], with_address)
+                below[child["place_id"]] = {**child, **values}
+                changes.append({"derived_place_id": child["place_id"], **values})
+        if changes:
+            await conn.execute(
+                sa.update(places).where(places.c.place_id == sa.bindparam("derived_place_id")),
+                changes,
+            )
+        skip = ()
+        level = {k: v for k, v in below.items() if _derived(v, with_address)}
 
 
 async def regrid(conn: AsyncConnection, places: sa.Table, building_id: Any, grid_id: Any) -> None:
@@ -72,7 +102,8 @@ async def register_many(
     statements each. Here the parents outside the batch are read in one query, the batch is
     derived in memory (a place listed before its parent waits for it, as it would), and only
     places already in the table that were waiting for one of the batch's places are derived
-    one by one afterwards (out-of-order arrival on Kafka: rare).
+    afterwards, a level at a time (out-of-order arrival on Kafka: hundreds in every batch of
+    a replay, its partitions read side by side).
 
     Each of ``registered`` holds the place's own columns (``place_id``, ``kind``, ``name``,
     ``parent_id`` and what else the table keeps of a registration, such as ``code``).
@@ -107,14 +138,8 @@ async def register_many(
             break  # the rest wait for parents not registered yet
         waiting = still
     await insert_many(conn, places, list(batch.values()))
-    derived = [place_id for place_id, row in batch.items() if row["derived"]]
-    for chunk in _chunks(derived):
-        children = await conn.scalars(
-            sa.select(places.c.place_id).where(places.c.parent_id.in_(chunk))
-        )
-        for child in children.all():
-            if child not in batch:
-                await derive(conn, places, child)
+    derived = {place_id: row for place_id, row in batch.items() if row["derived"]}
+    await _derive_below(conn, places, derived, skip=batch.keys())
 
 
 def _values(
