@@ -15,11 +15,11 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from wangge.events import parking
 from wangge.events.projection import ProjectionRunner
 from wangge.events.relay import OutboxRelay
-from wangge.events.sources import StoreSource
+from wangge.events.sources import KafkaSource, StoreSource
 from wangge.events.store import EventStore, open_store
 
 from events_projections import CountsProjection
-from events_samples import Counted, catalogue
+from events_samples import Counted, HouseholdRegistered, catalogue
 from kafka_support import counters_for_a_topic, fill_counters, topic_runner
 
 STREAMS = 6
@@ -208,3 +208,50 @@ async def test_an_unreadable_message_on_a_topic_is_parked_and_the_partition_flow
     assert broken.stream_id == "counter-broken"
     assert broken.reason == "unreadable message"
     assert broken.position == "0"
+
+
+@pytest.mark.postgres
+@pytest.mark.kafka
+async def test_types_a_reader_skips_are_stepped_over_unread_and_only_its_own_are_parked(
+    pg_engine: AsyncEngine, kafka_bootstrap: str
+) -> None:
+    store, topic, streams = await counters_for_a_topic(
+        pg_engine, kafka_bootstrap, partitions=1, streams=2, rounds=2
+    )
+    # a type the projection never applies, readable, last on the topic
+    await store.append(
+        "household-1", [HouseholdRegistered(household_id="h1", dwelling="d1")],
+        expected_version=None,
+    )  # fmt: skip
+    counted = catalogue.entry_of(Counted).type.encode()
+    producer = AIOKafkaProducer(bootstrap_servers=kafka_bootstrap)
+    await producer.start()
+    try:
+        # unreadable both (no id, no subject...): one of a type the projection never applies,
+        # stepped over as it would be read, and one of its own type, parked
+        for key, type_ in ((b"counter-other", b"wangge.sample.Other"), (b"counter-own", counted)):
+            await producer.send_and_wait(topic, key=key, value=b"{}", headers=[("ce_type", type_)])
+    finally:
+        await producer.stop()
+    relay = OutboxRelay(store, bootstrap_servers=kafka_bootstrap, topic=topic)
+    stop = asyncio.Event()
+    publishing = asyncio.create_task(relay.run(stop))
+    projection = CountsProjection(f"skipping_{uuid.uuid4().hex[:8]}")
+    runner = topic_runner(projection, pg_engine, kafka_bootstrap, topic, f"test.{projection.name}")
+    assert isinstance(runner.source, KafkaSource)
+    assert runner.source.types == projection.handled_types  # the others never decoded
+    await runner.start()
+    try:
+        for _ in range(200):
+            await runner.run_once()
+            if runner._stored.get(f"{topic}/0") == "6" and not await runner.lag():
+                break
+    finally:
+        await runner.stop()
+        stop.set()
+        await publishing
+    assert await projection.snapshot(pg_engine) == {s: (2, "0,1") for s in streams}
+    (broken,) = await parking.list_parked(pg_engine, projection=projection.name)
+    assert (broken.stream_id, broken.position) == ("counter-own", "1")
+    # every offset stored, up to the skipped event at the end: two unreadable, four counts
+    assert runner._stored == {f"{topic}/0": "6"}

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import uuid
 from abc import ABC, abstractmethod
 from collections.abc import Awaitable, Callable, Mapping, Sequence
@@ -19,6 +20,7 @@ from typing import Any
 
 import sqlalchemy as sa
 from aiokafka import AIOKafkaConsumer, ConsumerRebalanceListener, TopicPartition
+from aiokafka.errors import IllegalStateError
 
 from wangge.events.catalogue import version_from_dataschema
 from wangge.events.envelope import START, Checkpoint, Envelope
@@ -201,6 +203,7 @@ class KafkaSource(Source):
         fetch_timeout_ms: int = 200,
         consumer_options: Mapping[str, Any] | None = None,
         partitions: int | None = None,
+        types: frozenset[str] | None = None,
     ) -> None:
         self.partitions = partitions
         """When given, missing topics are made with this many partitions on each start (the
@@ -210,6 +213,9 @@ class KafkaSource(Source):
         self.group_id = group_id
         self.fetch_timeout_ms = fetch_timeout_ms
         self.consumer_options = dict(consumer_options or {})
+        self.types = types
+        """The types its reader applies (None: all): others are handed out as :func:`skipped`."""
+        self._wanted = None if types is None else frozenset(t.encode() for t in types)
         self._consumer: AIOKafkaConsumer | None = None
 
     @staticmethod
@@ -231,13 +237,26 @@ class KafkaSource(Source):
                 return None
 
             async def on_partitions_assigned(self, assigned: set[TopicPartition]) -> None:
-                stored = await load_positions()
-                for tp in assigned:
-                    offset = stored.get(KafkaSource.key(tp))
-                    if offset is None:
-                        await consumer.seek_to_beginning(tp)
-                    else:
-                        consumer.seek(tp, int(offset) + 1)
+                # the consumer fetches the new partitions from where Kafka would start them while
+                # this waits on the database: paused until placed, so no record is handed out
+                # from there only to be read again after the seek (it read most topics twice)
+                consumer.pause(*assigned)
+                try:
+                    stored = await load_positions()
+                    beginning = []
+                    for tp in assigned:
+                        offset = stored.get(KafkaSource.key(tp))
+                        if offset is None:
+                            beginning.append(tp)
+                        else:
+                            consumer.seek(tp, int(offset) + 1)
+                    if beginning:
+                        await consumer.seek_to_beginning(*beginning)
+                finally:
+                    for tp in assigned:
+                        with contextlib.suppress(IllegalStateError):
+                            # a partition revoked meanwhile is no longer ours to resume
+                            consumer.resume(tp)
 
         consumer.subscribe(self.topics, listener=SeekToStored())
         await consumer.start()
@@ -260,13 +279,21 @@ class KafkaSource(Source):
         consumer = self._require()
         records = await consumer.getmany(timeout_ms=self.fetch_timeout_ms, max_records=max_records)
         out: list[SourcedEvent] = []
+        wanted = self._wanted
         for tp, messages in records.items():
+            key = self.key(tp)
             for message in messages:
-                out.append(self._sourced(tp, message))
+                if wanted is not None:
+                    type_ = _type_header(message.headers)
+                    if type_ is not None and type_ not in wanted and type_ != _UNKNOWN:
+                        # a type the reader skips: its position, never its envelope or data
+                        out.append(SourcedEvent(key, str(message.offset), skipped(type_)))
+                        continue
+                out.append(self._sourced(key, message))
         return out
 
-    def _sourced(self, tp: TopicPartition, message: Any) -> SourcedEvent:
-        key, position = self.key(tp), str(message.offset)
+    def _sourced(self, key: str, message: Any) -> SourcedEvent:
+        position = str(message.offset)
         headers = list(message.headers or ())
         try:
             envelope = Envelope.from_kafka_headers(headers)
@@ -299,6 +326,25 @@ class KafkaSource(Source):
         ends = await consumer.end_offsets(list(assigned)) if assigned else {}
         return {self.key(tp): end - 1 for tp, end in ends.items()}
 
+    def fetched_ends(self) -> dict[str, int] | None:
+        """The last offset of every assigned partition as the consumer's last fetch of it saw
+        (its last stable offset: where a ``read_committed`` reader ends), with no request; None
+        until each has been fetched once.
+
+        :meth:`end_offsets` asks the broker on the connection the fetches use, and a broker
+        answers one connection's requests in order: once a consumer has read all there is, its
+        next fetch waits there for new records (``fetch_max_wait_ms``, half a second), and the
+        question waits behind it. A rebuild wants only an end reached after it started.
+        """
+        consumer = self._require()
+        ends: dict[str, int] = {}
+        for tp in consumer.assignment():
+            end = consumer.last_stable_offset(tp)
+            if end is None or end < 0:
+                return None
+            ends[self.key(tp)] = end - 1
+        return ends or None
+
     async def lag(self, stored: Mapping[str, str]) -> int:
         ends = await self.end_offsets()
         return sum(max(0, end - int(stored.get(key, "-1"))) for key, end in ends.items())
@@ -311,4 +357,46 @@ class KafkaSource(Source):
             fetch_timeout_ms=self.fetch_timeout_ms,
             consumer_options=self.consumer_options,
             partitions=self.partitions,
+            types=self.types,
         )
+
+    def narrow(self, types: frozenset[str]) -> KafkaSource:
+        return KafkaSource(
+            self.bootstrap_servers,
+            self.topics,
+            group_id=self.group_id,
+            fetch_timeout_ms=self.fetch_timeout_ms,
+            consumer_options=self.consumer_options,
+            partitions=self.partitions,
+            types=types,
+        )
+
+
+_UNKNOWN = UNKNOWN_TYPE.encode()
+
+
+def _type_header(headers: Sequence[tuple[str, bytes]] | None) -> bytes | None:
+    # the relay writes ce_type third (``Envelope.kafka_headers``): a short walk
+    for name, value in headers or ():
+        if name == "ce_type":
+            return value
+    return None
+
+
+@functools.lru_cache(maxsize=1024)
+def skipped(type_: bytes) -> StoredEvent:
+    """What stands for a message of a type its reader does not apply: one shared event per
+    type, with nothing read but the type (the runner only steps over it, keeping its position).
+
+    A message that cannot be read as an event is parked only when its reader applies its type
+    (or it has none), so one skipped unread is skipped as it would have been read."""
+    envelope = Envelope(
+        id=uuid.uuid5(uuid.NAMESPACE_URL, "wangge:skipped:" + type_.hex()),
+        source="",
+        type=type_.decode(errors="replace"),
+        subject="",
+        time=datetime.fromtimestamp(0, UTC),
+        dataschema="",
+        sequence=0,
+    )
+    return StoredEvent(envelope, 0, START, json_data=b"{}")
