@@ -109,7 +109,12 @@ class Projection(ABC):
         reader = self._readers.get(stored.envelope.type)
         if reader is None:
             return stored.decode(self.catalogue)
-        data = reader.model_validate(stored.data)
+        raw = stored.unparsed
+        data = (
+            reader.model_validate_json(raw)
+            if raw is not None
+            else reader.model_validate(stored.data)
+        )
         return RecordedEvent(envelope=stored.envelope, data=data, checkpoint=stored.checkpoint)
 
     def tables(self, generation: int) -> Mapping[str, sa.Table]:

@@ -157,6 +157,12 @@ class StoredEvent:
             self._data = decode_data(self._json)
         return self._data
 
+    @property
+    def unparsed(self) -> bytes | None:
+        """The data's JSON when it came as such and nothing has parsed it yet (a reader model
+        validates it straight from the text, with no dict in between)."""
+        return self._json if self._data is None else None
+
     def json_data(self) -> bytes:
         """The data as recorded, as JSON."""
         if self._json is None:
