@@ -5,7 +5,6 @@ each figure's rule in ``domain.figures``)."""
 from __future__ import annotations
 
 import uuid
-from dataclasses import asdict
 from datetime import date, datetime
 from typing import Annotated
 
@@ -132,12 +131,17 @@ class DashboardRead(BaseModel):
 
 
 def _month(m: MonthFigures) -> MonthRead:
+    # read from the figures' attributes (dataclasses.asdict deep-copies every value: it was a
+    # quarter of computing a dashboard)
     return MonthRead(
         month=m.month.label, day=m.month.day,
-        residents=Residents(**asdict(m.residents)),
-        special_groups=SpecialGroups(**asdict(m.special_groups)), care=Care(**asdict(m.care)),
-        cases=Cases(**asdict(m.cases)), hotline=Hotline(**asdict(m.hotline)),
-        hazards=Hazards(**asdict(m.hazards)), training=Training(**asdict(m.training)),
+        residents=Residents.model_validate(m.residents, from_attributes=True),
+        special_groups=SpecialGroups.model_validate(m.special_groups, from_attributes=True),
+        care=Care.model_validate(m.care, from_attributes=True),
+        cases=Cases.model_validate(m.cases, from_attributes=True),
+        hotline=Hotline.model_validate(m.hotline, from_attributes=True),
+        hazards=Hazards.model_validate(m.hazards, from_attributes=True),
+        training=Training.model_validate(m.training, from_attributes=True),
     )  # fmt: skip
 
 
