@@ -3,7 +3,9 @@
 - An emergency ticket (two hours to answer) received three hours before it is pushed, as
   after an outage of the hotline's link, is taken in and routed, and becomes a case that is
   overdue from the start, first in the grid worker's inbox: the cases service records another
-  service's fact rather than refusing it.
+  service's fact rather than refusing it. The views take it as it is too: none of their
+  projections parks it, the matter holds the ticket and its case, and the grid's dashboard counts
+  the case as overdue.
 - A poison event (here: a row left in the cases service's read model, as a bug or a bad manual
   edit would leave it, on which the handler fails) parks its stream while every other ticket
   keeps becoming a case; the operator lists it, repairs the cause, and a retry applies the
@@ -30,24 +32,28 @@ REACTION = "cases_from_hotline"
 """The cases service's projection that opens a case for each routed ticket."""
 
 
-async def _flowing(system: System) -> tuple[Process, Process, Tree, Hotline]:
-    registry, hotline, cases = await asyncio.gather(
+async def _flowing(
+    system: System, *also: str
+) -> tuple[Process, Process, Tree, Hotline, list[Process]]:
+    """The flow settled, with the processes of the services ``also`` named beside it."""
+    registry, hotline, cases, *others = await asyncio.gather(
         system.start_service("registry"),
         system.start_service("hotline_bridge"),
         system.start_service("cases"),
+        *(system.start_service(service) for service in also),
     )
     commands = Registry(system, registry)
     tree = await commands.register_tree()
     await commands.appoint_worker(WORKER, [tree.grid])
     line = Hotline(system, hotline)
     await settle_before_the_load(system, line, cases, tree, commands.subdistrict)
-    return hotline, cases, tree, line
+    return hotline, cases, tree, line, others
 
 
 async def test_an_emergency_ticket_pushed_after_its_deadline_becomes_an_overdue_case(
     system: System,
 ) -> None:
-    _, cases, tree, line = await _flowing(system)
+    _, cases, tree, line, [views] = await _flowing(system, "views")
     received = datetime.now(CHINA).replace(microsecond=0) - timedelta(hours=3)
     late = ticket(
         category_code="0101",  # 燃气泄漏、供水爆管等紧急险情: two hours
@@ -74,12 +80,42 @@ async def test_an_emergency_ticket_pushed_after_its_deadline_becomes_an_overdue_
     ready = (await system.http.get(f"{cases.url}/readyz")).json()
     assert ready["ready"] is True
     assert ready["checks"]["workers"]["detail"]["status"] == "running"
+    late_ticket = str(ticket_id(number))
+    await _the_views_take_it_as_it_is(system, views, tree, str(case["case_id"]), late_ticket)
+
+
+async def _the_views_take_it_as_it_is(
+    system: System, views: Process, tree: Tree, case_id: str, late_ticket: str
+) -> None:
+    """A fact is a fact for the views too: the late ticket's matter holds its case, the grid's
+    dashboard counts the case overdue, and nothing was parked."""
+    admin = system.headers("subdistrict_admin", places=[tree.grid_code[:9]], subject="centre")
+
+    async def in_the_matter() -> bool:
+        answer = await system.http.get(
+            f"{views.url}/matters", params={"case_id": case_id}, headers=admin
+        )
+        return answer.status_code == 200 and answer.json()["ticket_ids"] == [late_ticket]
+
+    assert await eventually(in_the_matter, seconds=60), "the late ticket's matter never came"
+
+    async def overdue() -> bool:
+        answer = await system.http.get(
+            f"{views.url}/grids/{tree.grid_code}/dashboard", headers=admin
+        )
+        return answer.status_code == 200 and answer.json()["current"]["cases"]["overdue"] >= 1
+
+    assert await eventually(overdue, seconds=60), "the dashboard never counted the case overdue"
+    assert await system.sql("views", "SELECT * FROM projection_parked") == []
+    ready = (await system.http.get(f"{views.url}/readyz")).json()
+    assert ready["ready"] is True
+    assert ready["checks"]["workers"]["detail"]["status"] == "running"
 
 
 async def test_a_poison_event_parks_one_stream_and_a_retry_after_the_repair_applies_it_once(
     system: System,
 ) -> None:
-    _, cases, tree, line = await _flowing(system)
+    _, cases, tree, line, _ = await _flowing(system)
     poisoned = ticket(address="沿江街道滨江社区12号楼东侧商铺7001号")
     stuck = ticket_id(poisoned["ticket_number"])
     generation = (

@@ -1,7 +1,9 @@
 """Nothing leaks: after the synthetic subdistrict and the whole flow, the raw bytes of every
-topic, every service's event table and every process's log hold none of the residents',
-callers', outside parties' and contacts' names, identity numbers or phone numbers, in any form
-a reader could turn back into them (bare, ``+86``, ``86``, spaced or dashed, JSON-escaped).
+topic, every service's event table, every table of the views' database (their rows, the audit of
+feed reads, the closed days), the pages a department's feed answered and every process's log
+hold none of the residents', callers', outside parties' and contacts' names, identity numbers or
+phone numbers, in any form a reader could turn back into them (bare, ``+86``, ``86``, spaced or
+dashed, JSON-escaped). After the erasures the views show the erased resident as erased.
 
 Names are found in runs of Chinese characters, numbers in runs of digits joined across single
 separators, so a number written ``138 1234 5678`` or inside ``+8613812345678`` is found too. A
@@ -25,6 +27,7 @@ from stdnum.cn import uscc
 from system_flow import eventually, settled, unpublished
 
 from wangge.registry.synthetic import Generator
+from wangge.views.personal_data import ERASED
 
 from system_clients import CHINA, Hotline, ticket
 from system_support import Process, System
@@ -34,6 +37,10 @@ pytestmark = pytest.mark.system
 SEED = 320111001
 SIZE = "small"
 SERVICES = ("registry", "hotline_bridge", "cases", "training")
+"""The producers: each seals what it must not publish."""
+PUBLISHERS = (*SERVICES, "views")
+"""Every service with an event table and a topic: the views' own events are the audit of feed
+reads (``FeedRead``) and the clock (``DayClosed``)."""
 
 _CJK = re.compile(r"[\u3400-\u9fff]+")
 _DIGITS = re.compile(r"\d+(?:[ \-]\d+)*[Xx]?")
@@ -271,7 +278,7 @@ async def _whole_flow(
 
 
 async def _all_published(system: System) -> None:
-    for service in SERVICES:
+    for service in PUBLISHERS:
 
         async def left_over(service: str = service) -> set[str]:
             return await unpublished(system, service)
@@ -281,13 +288,23 @@ async def _all_published(system: System) -> None:
 
 
 async def _haystacks(system: System) -> dict[str, str]:
-    """Every event table, topic and log, read as a reader would."""
+    """Every event table, topic and log, and every table of the views' database (which holds
+    only masked values and pseudonymous ids), read as a reader would."""
     stacks: dict[str, str] = {}
-    for service in SERVICES:
+    for service in PUBLISHERS:
         rows = await system.sql(service, "SELECT e::text AS row FROM events AS e")
         stacks[f"{service} event table"] = "\n".join(readable(r["row"].encode()) for r in rows)
         records = await system.topic_records(service)
         stacks[f"{service} topic"] = "\n".join(readable(r.raw) for r in records)
+    tables = await system.sql(
+        "views",
+        "SELECT table_name FROM information_schema.tables "
+        "WHERE table_schema = current_schema() AND table_name <> 'events'",
+    )
+    for table in tables:
+        name = table["table_name"]
+        rows = await system.sql("views", f'SELECT t::text AS row FROM "{name}" AS t')
+        stacks[f"views table {name}"] = "\n".join(readable(r["row"].encode()) for r in rows)
     for log in _logs(system.folder):
         stacks[f"log {log.name}"] = readable(log.read_bytes())
     return stacks
@@ -306,21 +323,66 @@ def _leaks(needles: Needles, stacks: Mapping[str, str]) -> list[str]:
 
 
 async def test_no_personal_data_in_clear_on_any_topic_event_table_or_log(system: System) -> None:
-    registry, hotline, cases, training = await asyncio.gather(
+    registry, hotline, cases, training, views = await asyncio.gather(
         system.start_service("registry", args=["--seed", SIZE]),
         system.start_service("hotline_bridge"),
         system.start_service("cases"),
         system.start_service("training", env={"WANGGE_SEED": "year"}),
+        system.start_service("views"),
     )
     generator = Generator(seed=SEED, size=SIZE)
     flow = await _whole_flow(system, registry, hotline, cases, generator)
+    pages = await _civil_affairs_reads_its_feed(system, views)
     await _all_published(system)
     stacks = await _haystacks(system)
+    stacks["civil affairs feed pages"] = readable(pages.encode())
+    views_rows = sum(len(s) for k, s in stacks.items() if k.startswith("views table"))
+    assert views_rows > 100_000, views_rows  # the views' rows of the subdistrict were read
     assert sum(len(s) for s in stacks.values()) > 1_000_000  # the scan had something to read
     leaks = _leaks(flow.needles, stacks)
     assert not leaks, f"{len(leaks)} personal data in clear:\n" + "\n".join(leaks[:60])
     del training
     await _erase_and_check(system, registry, hotline, cases, flow)
+    await _views_show_the_resident_erased(system, views, flow)
+
+
+async def _civil_affairs_reads_its_feed(system: System, views: Process) -> str:
+    """The civil affairs department (民政) reads its feed once the views have the seeded
+    residents' tags, so that the audit of its reads (``FeedRead``) is there to be scanned too;
+    the pages it was sent, as text."""
+    civil = system.headers("department:civil_affairs", subject="minzheng")
+    pages: list[str] = []
+
+    async def read() -> bool:
+        answer = await system.http.get(f"{views.url}/feeds/civil_affairs", headers=civil)
+        if answer.status_code == 503:
+            return False
+        assert answer.status_code == 200, answer.text
+        pages.append(answer.text)
+        return bool(answer.json()["entries"])
+
+    assert await eventually(read, seconds=120), "the civil affairs feed stayed empty"
+    audited = [e for e in await system.events("views") if e.type.endswith(".FeedRead")]
+    assert len(audited) >= len(pages), (len(audited), len(pages))
+    return "\n".join(pages)
+
+
+async def _views_show_the_resident_erased(system: System, views: Process, flow: Flow) -> None:
+    """The views' picture of the erased resident shows every personal field as erased."""
+    admin = system.headers("subdistrict_admin", places=["320111001"], subject="admin-views")
+    url = f"{views.url}/residents/{flow.ids['resident']}"
+    picture: dict[str, Any] = {}
+
+    async def erased() -> bool:
+        answer = await system.http.get(url, headers=admin)
+        if answer.status_code == 200:
+            picture.update(answer.json())
+        return bool(picture.get("erased"))
+
+    assert await eventually(erased, seconds=60), f"the views never showed the erasure: {picture}"
+    shown = {k: picture[k] for k in ("name_masked", "identity_masked", "phone_masked")}
+    assert shown["name_masked"] == ERASED, shown
+    assert set(shown.values()) <= {ERASED, None}, shown
 
 
 def sealed_blocks(value: Any) -> Iterator[dict[str, str]]:

@@ -2,11 +2,14 @@
 are answered 503 with ``Retry-After`` (never a 500) and retry; every push taken in becomes one
 case, every event reaches its topic, and every service is ready again without a restart.
 
-The registry, the hotline bridge (its relay the standalone ``wangge-events relay``) and the
-cases service run as processes on the system tests' own PostgreSQL and Kafka. While the broker
-is down the hotline bridge keeps taking pushes in (they are recorded in its outbox, its
-database); while the database is down every service answers 503 and its relay and projection
-runners restart with backoff until it is back.
+The registry, the hotline bridge (its relay the standalone ``wangge-events relay``), the
+cases service and the views run as processes on the system tests' own PostgreSQL and Kafka (no
+training service: the views read its topic all the same, empty). While the broker is down the
+hotline bridge keeps taking pushes in (they are recorded in its outbox, its database); while the
+database is down every service answers 503 and its relay and projection runners restart with
+backoff until it is back. A reader of the views, asking all along, is answered 200 or 503 with
+``Retry-After``; afterwards the views show every ticket taken in: the grid's dashboard counts
+them as the hotline bridge's own figures do, and a ticket's matter holds its case.
 """
 
 from __future__ import annotations
@@ -14,20 +17,26 @@ from __future__ import annotations
 import asyncio
 import functools
 import json
+import random
 from collections import Counter
 from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
 
 import httpx
 import pytest
 from system_flow import (
+    SETTLE_SECONDS,
     WORKER,
+    eventually,
+    is_type,
     settle_before_the_load,
     settled,
     tickets_without_case,
     unpublished,
 )
 
-from system_clients import Hotline, Registry, signature_headers, ticket
+from system_clients import CHINA, Hotline, Registry, Tree, signature_headers, ticket
 from system_support import Process, Servers, System
 
 pytestmark = pytest.mark.system
@@ -53,16 +62,30 @@ class Pushes:
     unavailable_without_retry_after: int = 0
 
 
+@dataclass
+class Reads:
+    """What a reader of the views was answered, asking all along."""
+
+    statuses: Counter[int] = field(default_factory=Counter)
+    transport_errors: Counter[str] = field(default_factory=Counter)
+    unavailable_without_retry_after: int = 0
+
+
+SAMPLE = 5
+"""Tickets whose matter is looked up in the views afterwards."""
+
+
 async def test_outages_of_the_broker_and_the_database_under_load_heal_by_themselves(
     system: System, servers: Servers
 ) -> None:
-    registry, hotline, relay, cases = await asyncio.gather(
+    registry, hotline, relay, cases, views = await asyncio.gather(
         system.start_service("registry"),
         system.start_service("hotline_bridge", relay_in_process=False),
         system.start_relay("hotline_bridge"),  # the standalone command waits outages out too
         system.start_service("cases"),
+        system.start_service("views"),
     )
-    services = [registry, hotline, cases]
+    services = [registry, hotline, cases, views]
     commands = Registry(system, registry)
     tree = await commands.register_tree()
     await commands.appoint_worker(WORKER, [tree.grid])
@@ -70,8 +93,10 @@ async def test_outages_of_the_broker_and_the_database_under_load_heal_by_themsel
         system, Hotline(system, hotline), cases, tree, commands.subdistrict
     )
     pushes = Pushes(taken={first})
+    reads = Reads()
     stop = asyncio.Event()
     pushing = asyncio.create_task(_push_steadily(system, hotline, pushes, stop))
+    reading = asyncio.create_task(_read_steadily(system, views, tree, reads, stop))
     try:
         await asyncio.sleep(3)
 
@@ -90,6 +115,7 @@ async def test_outages_of_the_broker_and_the_database_under_load_heal_by_themsel
     finally:
         stop.set()
         await pushing
+        await reading
 
     story = (
         f"{len(pushes.taken)} pushes taken in; answers {dict(pushes.statuses)}, "
@@ -122,6 +148,17 @@ async def test_outages_of_the_broker_and_the_database_under_load_heal_by_themsel
     for process in [*services, relay]:
         lines = process.log_path.read_text(errors="replace").count("\n")
         assert lines < LOG_LINES, f"{process.name} logged {lines} lines: {process.tail(20)}"
+
+    # the views' reader was answered from the rows or told when to come back, never a 500
+    told = f"views answered {dict(reads.statuses)}, {dict(reads.transport_errors)}"
+    print(told)
+    assert set(reads.statuses) <= {200, 503}, told
+    # asked all along (about 170 times); no 503 is required: during the database's outage an
+    # answer the process kept in memory would be a fair 200
+    assert sum(reads.statuses.values()) >= 100, told
+    assert reads.unavailable_without_retry_after == 0, told
+    assert not reads.transport_errors, told
+    await _views_show_every_ticket(system, views, hotline, tree, pushes.taken)
 
 
 async def _push_steadily(
@@ -159,6 +196,92 @@ async def _push_steadily(
         if answer.status_code in (200, 201):
             pushes.taken.add(answer.json()["ticket_id"])
         await asyncio.sleep(0.25)
+
+
+async def _read_steadily(
+    system: System, views: Process, tree: Tree, reads: Reads, stop: asyncio.Event
+) -> None:
+    """The grid's dashboard asked twice a second as the subdistrict admin, through both
+    outages: each answer counted (a 503 without ``Retry-After`` apart)."""
+    admin = system.headers("subdistrict_admin", places=[tree.grid_code[:9]], subject="reader")
+    url = f"{views.url}/grids/{tree.grid_code}/dashboard"
+    async with httpx.AsyncClient(timeout=10.0) as http:
+        while not stop.is_set():
+            try:
+                answer = await http.get(url, headers=admin)
+            except httpx.TransportError as error:
+                reads.transport_errors[type(error).__name__] += 1
+            else:
+                reads.statuses[answer.status_code] += 1
+                if answer.status_code == 503 and not answer.headers.get("Retry-After", ""):
+                    reads.unavailable_without_retry_after += 1
+            await asyncio.sleep(0.5)
+
+
+async def _views_show_every_ticket(
+    system: System, views: Process, hotline: Process, tree: Tree, taken: set[str]
+) -> None:
+    """The grid's dashboard counts the month's tickets as the log has them and as the hotline
+    bridge counts them, and a sample of taken tickets' matters hold the ticket and its case."""
+    admin = system.headers("subdistrict_admin", places=[tree.grid_code[:9]], subject="reader")
+    today = datetime.now(CHINA).date()
+    month = f"{today:%Y-%m}"
+    events = await system.events("hotline_bridge")
+    received = {
+        e.data["ticket_id"]: datetime.fromisoformat(e.data["received_at"]).astimezone(CHINA)
+        for e in events
+        if is_type(e, "TicketReceived")
+    }
+    routed = {
+        e.data["ticket_id"]: e.data["grid_id"] for e in events if is_type(e, "TicketRoutedToGrid")
+    }
+    # the month's tickets as the log has them (a test running across midnight at a month's
+    # end counts only those received in the month it is read in)
+    expected = {
+        t for t, grid in routed.items() if grid == tree.grid and f"{received[t]:%Y-%m}" == month
+    }
+    assert {t for t in taken if f"{received[t]:%Y-%m}" == month} <= expected
+    dashboard = f"{views.url}/grids/{tree.grid_code}/dashboard?as_of={today}"
+    shown: dict[str, Any] = {}
+
+    async def counted() -> bool:
+        answer = await system.http.get(dashboard, headers=admin)
+        if answer.status_code == 200:
+            shown.update(answer.json()["current"])
+        return bool(shown) and shown["hotline"]["tickets"] == len(expected)
+
+    assert await eventually(counted, seconds=SETTLE_SECONDS), (
+        f"the dashboard counts {shown.get('hotline')}, the log {len(expected)} tickets"
+    )
+    assert shown["month"] == month
+    metrics = await system.http.get(f"{hotline.url}/metrics?month={month}", headers=admin)
+    assert metrics.status_code == 200, metrics.text
+    own = next(a for a in metrics.json()["areas"] if a["area_id"] == tree.grid)
+    assert {k: own[k] for k in shown["hotline"]} == shown["hotline"]
+
+    case_of = {
+        e.data["ticket_id"]: e.data["case_id"]
+        for e in await system.events("cases")
+        if is_type(e, "CaseOpened") and e.data.get("ticket_id")
+    }
+    for ticket_id in random.sample(sorted(taken), min(SAMPLE, len(taken))):
+        steps: list[str] = []
+
+        async def with_its_case(ticket_id: str = ticket_id, steps: list[str] = steps) -> bool:
+            answer = await system.http.get(
+                f"{views.url}/matters", params={"ticket_id": ticket_id}, headers=admin
+            )
+            if answer.status_code != 200:
+                return False
+            matter = answer.json()
+            steps[:] = [s["type"].rsplit(".", 1)[-1] for s in matter["steps"]]
+            return bool(
+                ticket_id in matter["ticket_ids"]
+                and case_of[ticket_id] in matter["case_ids"]
+                and {"TicketReceived", "TicketRoutedToGrid", "CaseOpened"} <= set(steps)
+            )
+
+        assert await eventually(with_its_case, seconds=SETTLE_SECONDS), (ticket_id, steps)
 
 
 async def _readiness_for(services: list[Process], seconds: float) -> Counter[int]:
