@@ -6,6 +6,7 @@ is upcast step by step (v1 -> v2 -> ...) before it is validated against the curr
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any, TypeVar
@@ -52,8 +53,10 @@ def dataschema_for(event_type: str, version: int) -> str:
     return f"{_SCHEMA_URN}{event_type}:{version}"
 
 
+@functools.lru_cache(maxsize=4096)
 def version_from_dataschema(dataschema: str) -> int:
-    """The schema version carried in a ``dataschema`` URI."""
+    """The schema version carried in a ``dataschema`` URI (asked for every record a reader takes
+    from Kafka, of a few hundred types: kept)."""
     if not dataschema.startswith(_SCHEMA_URN):
         raise ValueError(f"not a Wangge dataschema: {dataschema!r}")
     return int(dataschema.rsplit(":", 1)[1])

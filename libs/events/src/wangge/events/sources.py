@@ -294,7 +294,7 @@ class KafkaSource(Source):
 
     def _sourced(self, key: str, message: Any) -> SourcedEvent:
         position = str(message.offset)
-        headers = list(message.headers or ())
+        headers = message.headers or ()
         try:
             envelope = Envelope.from_kafka_headers(headers)
             version = version_from_dataschema(envelope.dataschema)

@@ -567,6 +567,10 @@ class ProjectionRunner:
         Returns the new generation. The old generation keeps serving readers until the swap,
         which is one transaction; its tables and positions are dropped after it.
         """
+        with _collector.set_aside():
+            return await self._rebuild()
+
+    async def _rebuild(self) -> int:
         await self.setup()
         async with self.engine.begin() as conn:
             generation = await self._next_generation(conn, self.generation)
@@ -575,8 +579,7 @@ class ProjectionRunner:
         stored: dict[str, str] = {}
         await source.start(lambda: self._load_positions(generation))
         try:
-            with _older_objects_set_aside():
-                await self._catch_up(source, generation, stored)
+            await self._catch_up(source, generation, stored)
         finally:
             await source.stop()
         old = self.generation
@@ -613,20 +616,50 @@ class ProjectionRunner:
                 return
 
 
-@contextlib.contextmanager
-def _older_objects_set_aside() -> Iterator[None]:
-    """Keep the cyclic garbage collector's full passes off what the process held before.
+YOUNG_OBJECTS_DURING_REBUILD = 50_000
+"""The collector's first threshold while a rebuild runs (700 otherwise): a batch's records,
+envelopes, events and rows (a few tens of thousands of objects) live until the batch is written,
+so with 700 the young passes ran a hundred times a batch, each walking what they found alive
+and passing it on to the middle generation, whose passes walked it again: a tenth of a rebuild's
+time, for objects nearly all freed by their reference counts at the batch's end. Cyclic garbage
+still counts towards the threshold, so at most this many objects wait for a pass."""
 
-    A replay's batches keep thousands of records alive across the collector's young passes, so
-    a full pass came every batch or two and walked every object of the process (a quarter of a
-    million): half of a rebuild's time. What is alive when the rebuild starts is set aside
-    (``gc.freeze``), and put back after unless the process keeps its objects frozen anyway (a
-    served process freezes what it loaded: ``wangge.service.serve``).
+
+class _Collector:
+    """The cyclic garbage collector's settings while rebuilds run, put back as they were when the
+    last of them ends (rebuilds may run side by side in one process; its collector is one).
+
+    What the process held when the first rebuild started is set aside (``gc.freeze``): a
+    replay's batches keep thousands of objects alive across the young passes, so a full pass
+    came every batch or two and walked every object of the process (a quarter of a million),
+    half of a rebuild's time; the whole rebuild, since a full pass while its tables are defined
+    cost a tenth of a small rebuild too. They are put back after, unless the process keeps its
+    objects frozen anyway (a served process freezes what it loaded: ``wangge.service.serve``).
     """
-    frozen_before = gc.get_freeze_count() > 0
-    gc.freeze()
-    try:
-        yield
-    finally:
-        if not frozen_before:
-            gc.unfreeze()
+
+    def __init__(self) -> None:
+        self.running = 0
+        self.frozen_before = False
+        self.thresholds: tuple[int, int, int] = gc.get_threshold()
+
+    @contextlib.contextmanager
+    def set_aside(self) -> Iterator[None]:
+        if self.running == 0:
+            self.frozen_before = gc.get_freeze_count() > 0
+            self.thresholds = gc.get_threshold()
+            young, middle, old = self.thresholds
+            if young:  # 0: automatic collection is off, and stays so
+                gc.set_threshold(max(young, YOUNG_OBJECTS_DURING_REBUILD), middle, old)
+        self.running += 1
+        gc.freeze()
+        try:
+            yield
+        finally:
+            self.running -= 1
+            if self.running == 0:
+                gc.set_threshold(*self.thresholds)
+                if not self.frozen_before:
+                    gc.unfreeze()
+
+
+_collector = _Collector()

@@ -213,8 +213,9 @@ async def apply_batched(
                 wanted.setdefault(table, set()).add(key)
         for table, keys in wanted.items():
             await read_rows(batch, table, keys)
+    apply = projection.applier()
     for event in events:
-        await projection.apply(batch, event)
+        await apply(batch, event)
     for name, keys in batch.gone.items():
         await _delete(batch, ctx.tables[name], sorted(keys, key=repr))
     for name, rows in batch.rows.items():
