@@ -128,7 +128,7 @@ async def read_rows(ctx: ApplyContext, table: str, keys: Iterable[tuple[Any, ...
         return
     t, rows = ctx.tables[table], ctx.rows.get(table, {})
     before = ctx.before.setdefault(table, {})
-    wanted = sorted({k for k in keys if k not in rows and k not in before}, key=repr)
+    wanted = in_order({k for k in keys if k not in rows and k not in before})
     columns = list(t.primary_key.columns)
     for start in range(0, len(wanted), DELETES_PER_STATEMENT):
         chunk = wanted[start : start + DELETES_PER_STATEMENT]
@@ -198,13 +198,15 @@ async def apply_batched(
     new_streams: Iterable[str],
     *,
     reads: Reads | None = None,
+    memo: Mapping[Any, Any] | None = None,
 ) -> None:
     """Apply ``events`` in order in memory, then delete the replaced rows from before the batch
     and insert each table's rows at once. ``reads``: the rows each event needs from before the
-    batch, read first with one query per table rather than one per event."""
+    batch, read first with one query per table rather than one per event; ``memo``: what the
+    view found out about the batch before applying it (:attr:`Batch.memo`)."""
     batch = Batch(
         conn=ctx.conn, tables=ctx.tables, inline_once=ctx.inline_once,
-        new_streams=frozenset(new_streams),
+        new_streams=frozenset(new_streams), memo=dict(memo or {}),
     )  # fmt: skip
     if reads is not None:
         wanted: dict[str, set[tuple[Any, ...]]] = {}
@@ -217,9 +219,21 @@ async def apply_batched(
     for event in events:
         await apply(batch, event)
     for name, keys in batch.gone.items():
-        await _delete(batch, ctx.tables[name], sorted(keys, key=repr))
+        await _delete(batch, ctx.tables[name], in_order(keys))
     for name, rows in batch.rows.items():
         await insert_many(ctx.conn, ctx.tables[name], list(rows.values()))
+
+
+def in_order(keys: Iterable[tuple[Any, ...]]) -> list[tuple[Any, ...]]:
+    """Keys sorted, so that statements over lists of keys do not follow the order events came
+    in: by their own order, or by their text where they do not compare (a None beside a value).
+    Their own first: making every key's text (a UUID's repr) cost the dashboard's batches more
+    than all their comparisons."""
+    keys = list(keys)
+    try:
+        return sorted(keys)
+    except TypeError:
+        return sorted(keys, key=repr)
 
 
 async def _delete(ctx: ApplyContext, table: sa.Table, keys: Sequence[tuple[Any, ...]]) -> None:

@@ -31,6 +31,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from wangge.events.db import insert_many
 from wangge.events.projection import ApplyContext
+from wangge.views.projections.batching import in_order
 
 GROUPS: Mapping[str, tuple[str, ...]] = {
     "tickets": ("ticket_id",),
@@ -207,13 +208,13 @@ class Batch:
     async def apply(self, conn: AsyncConnection, changes: Sequence[Change]) -> None:
         """Load what ``changes`` reach, fold them in order, write the changed groups."""
         reached: dict[str, set[tuple[Any, ...]]] = defaultdict(set)
-        for change in changes:
-            table, group = group_of(change)
+        grouped = [(change, *group_of(change)) for change in changes]
+        for _change, table, group in grouped:
             reached[table].add(group)
         for table, groups in reached.items():
             await self._load(conn, table, groups)
-        for change in changes:
-            self._fold(change)
+        for change, table, group in grouped:
+            self._fold(change, table, group)
         for table in self.dirty:
             await self._write(conn, table)
 
@@ -228,7 +229,7 @@ class Batch:
         held = self.rows[table]
         for group in groups:
             held[group] = {}
-        ordered = sorted(groups, key=repr)
+        ordered = in_order(groups)
         for start in range(0, len(ordered), IN_CHUNK):
             chunk = ordered[start : start + IN_CHUNK]
             found = await conn.execute(sa.select(t).where(self._group_filter(table, chunk)))
@@ -237,8 +238,7 @@ class Batch:
                 held[group][tuple(row[c] for c in key)] = dict(row)
                 self.stored[table].add(group)
 
-    def _fold(self, change: Change) -> None:
-        table, group = group_of(change)
+    def _fold(self, change: Change, table: str, group: tuple[Any, ...]) -> None:
         rows = self.rows[table][group]
         self.dirty[table].add(group)
         if isinstance(change, Upsert):
@@ -264,7 +264,7 @@ class Batch:
             rows[(change.person_id, change.version)] = new
 
     async def _write(self, conn: AsyncConnection, table: str) -> None:
-        t, dirty = self.tables[table], sorted(self.dirty[table], key=repr)
+        t, dirty = self.tables[table], in_order(self.dirty[table])
         gone = [g for g in dirty if g in self.stored[table]]
         for start in range(0, len(gone), IN_CHUNK):
             await conn.execute(

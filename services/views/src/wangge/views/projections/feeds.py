@@ -159,7 +159,9 @@ class Feeds(Projection):
         if not batching():
             await super().apply_many(ctx, events, new_streams)
             return
-        await apply_batched(self, ctx, events, new_streams, reads=_reads)
+        closes = [judged_on(e.data.day) for e in events if isinstance(e.data, DayClosed)]
+        memo = {_JUDGED_BY: max(closes)} if closes else {}
+        await apply_batched(self, ctx, events, new_streams, reads=_reads, memo=memo)
 
     # -- writing a fact ---------------------------------------------------------------------
 
@@ -598,22 +600,35 @@ async def _next_position(ctx: ApplyContext) -> int:
     return int(row["next_position"])
 
 
+_JUDGED_BY = "feeds: the batch's last close judges periods ending before"
+_STORED_DUE = "feeds: the stored plans due by then"
+
+
 async def _due_plans(ctx: ApplyContext, judged: date) -> list[_Record]:
     """The plans not settled with a period ending before ``judged``, by start and id: one query,
     and in a batch its copies of the plans it changed or started in place of the stored rows."""
     plans = ctx.tables["plans"]
-    found = await ctx.conn.execute(
-        sa.select(plans)
-        .where(plans.c.settled.is_(False), plans.c.next_judged < judged)
-        .order_by(plans.c.starts_on, plans.c.plan_id)
-    )
     if not isinstance(ctx, Batch):
+        found = await ctx.conn.execute(
+            sa.select(plans)
+            .where(plans.c.settled.is_(False), plans.c.next_judged < judged)
+            .order_by(plans.c.starts_on, plans.c.plan_id)
+        )
         return [_Record(row) for row in found.mappings()]
+    # a batch writes nothing before its end, so the stored plans are the same for each of its
+    # closes: read once, for the batch's last close (a rebuild's batch closes a few dozen days)
+    bound, stored_rows = ctx.memo.get(_STORED_DUE, (None, []))
+    if bound is None or bound < judged:
+        bound = max(judged, ctx.memo.get(_JUDGED_BY, judged))
+        found = await ctx.conn.execute(
+            sa.select(plans).where(plans.c.settled.is_(False), plans.c.next_judged < bound)
+        )
+        stored_rows = [dict(row) for row in found.mappings()]
+        ctx.memo[_STORED_DUE] = (bound, stored_rows)
     held_rows = ctx.rows.get("plans", {})
     before = ctx.before.setdefault("plans", {})
     candidates: dict[tuple[Any, ...], Mapping[str, Any]] = {}
-    for stored_row in found.mappings():
-        values = dict(stored_row)
+    for values in stored_rows:
         key = (values["plan_id"],)
         before.setdefault(key, values)
         if key not in held_rows:
