@@ -17,6 +17,7 @@ from uuid import UUID
 import uuid_utils.compat
 from typing_extensions import TypeVar
 
+from wangge.events.making import maker
 from wangge.events.model import DomainEvent
 
 SPECVERSION = "1.0"
@@ -157,7 +158,8 @@ class Envelope:
         correlationid = found.get("ce_correlationid")
         causationid = found.get("ce_causationid")
         traceparent = found.get("ce_traceparent")
-        return cls(
+        make = _make_envelope if cls is Envelope else cls
+        return make(
             UUID(found["ce_id"].decode()),
             found["ce_source"].decode(),
             found["ce_type"].decode(),
@@ -172,6 +174,9 @@ class Envelope:
             SPECVERSION if specversion is None else specversion.decode(),
             CONTENT_TYPE if content_type is None else content_type.decode(),
         )
+
+
+_make_envelope = maker(Envelope)
 
 
 def _utc(text: str) -> datetime:

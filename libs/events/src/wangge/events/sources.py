@@ -25,6 +25,7 @@ from aiokafka.errors import IllegalStateError
 from wangge.events.catalogue import version_from_dataschema
 from wangge.events.envelope import START, Checkpoint, Envelope
 from wangge.events.kafka import ensure_topics, make_consumer
+from wangge.events.making import maker
 from wangge.events.parking import UNKNOWN_TYPE
 from wangge.events.store import EventStore, StoredEvent
 
@@ -287,7 +288,7 @@ class KafkaSource(Source):
                     type_ = _type_header(message.headers)
                     if type_ is not None and type_ not in wanted and type_ != _UNKNOWN:
                         # a type the reader skips: its position, never its envelope or data
-                        out.append(SourcedEvent(key, str(message.offset), skipped(type_)))
+                        out.append(_make_sourced(key, str(message.offset), skipped(type_), None))
                         continue
                 out.append(self._sourced(key, message))
         return out
@@ -315,9 +316,9 @@ class KafkaSource(Source):
             event = StoredEvent(envelope, 0, Checkpoint(0, message.offset), json_data=b"{}")
             return SourcedEvent(key, position, event, fault=fault)
         event = StoredEvent(
-            envelope, version, Checkpoint(0, message.offset), json_data=message.value or b"{}"
+            envelope, version, _make_checkpoint(0, message.offset), json_data=message.value or b"{}"
         )
-        return SourcedEvent(key, position, event)
+        return _make_sourced(key, position, event, None)
 
     async def end_offsets(self) -> dict[str, int]:
         """The last offset of every assigned partition (-1 for an empty one)."""
@@ -373,6 +374,8 @@ class KafkaSource(Source):
 
 
 _UNKNOWN = UNKNOWN_TYPE.encode()
+_make_sourced = maker(SourcedEvent)
+_make_checkpoint = maker(Checkpoint)
 
 
 def _type_header(headers: Sequence[tuple[str, bytes]] | None) -> bytes | None:

@@ -14,6 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from wangge.events import tuning
 from wangge.events.catalogue import Catalogue, default_catalogue
 from wangge.events.envelope import RecordedEvent
+from wangge.events.making import maker
 from wangge.events.model import DomainEvent, IntegrationEvent
 from wangge.events.store import StoredEvent
 from wangge.events.telemetry import context_from, tracer, tracing_enabled
@@ -115,7 +116,7 @@ class Projection(ABC):
             if raw is not None
             else reader.model_validate(stored.data)
         )
-        return RecordedEvent(envelope=stored.envelope, data=data, checkpoint=stored.checkpoint)
+        return _make_recorded(stored.envelope, data, stored.checkpoint)
 
     def tables(self, generation: int) -> Mapping[str, sa.Table]:
         """The tables of one generation."""
@@ -162,6 +163,9 @@ class Projection(ABC):
             },
         ):
             await handler(ctx, event)
+
+
+_make_recorded = maker(RecordedEvent)
 
 
 def foldable(new_streams: set[str]) -> set[str]:
