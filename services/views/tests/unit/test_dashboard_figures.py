@@ -98,6 +98,28 @@ def test_residents_are_counted_by_their_period_on_the_day() -> None:
     assert f.residents_on(periods, feb).living == 2
 
 
+_STATUSES = st.sampled_from(["resident", "floating", "lodging", "moved_out", "deceased"])
+_DAYS = st.dates(min_value=date(2023, 1, 1), max_value=date(2026, 12, 31))
+
+
+@given(
+    st.lists(st.tuples(st.integers(0, 5), _DAYS, st.none() | _DAYS, _STATUSES), max_size=40),
+    _DAYS,
+)
+def test_the_series_of_residents_is_each_months_count_on_its_day(
+    drawn: list[tuple[int, date, date | None, str]], as_of: date
+) -> None:
+    """One pass over the periods for all 24 months answers what asking each month does."""
+    people = [uuid.UUID(int=n) for n in range(6)]
+    periods = [
+        f.Period(people[who], since, until if until is None or until >= since else since, status)
+        for who, since, until, status in drawn
+    ]
+    window = f.months_ending(as_of)
+    series = f.residents_by_month(periods, window)
+    assert series == [(f.residents_on(periods, m), f.living_on(periods, m.day)) for m in window]
+
+
 def test_an_expired_or_removed_tag_is_no_special_group() -> None:
     a, b = uuid.uuid4(), uuid.uuid4()
     tags = [

@@ -197,19 +197,20 @@ async def _monthly(
     first, last = window[0], window[-1]
     grids = list(grid_ids)
     periods, living_now = await _periods(conn, tables, places, grids, first.first, last.day)
-    tags = await _tags(conn, tables, {p.person_id for p in periods}, last.day)
+    tags = await _tags(conn, tables, places, grids, first.first, last.day)
     tickets = await _tickets(conn, tables, grids, first, last)
     plans = await _care(conn, tables, grids, first.first, last.last)
     cases = await _cases(conn, tables, grids, first, last)
     hazards = await _hazards(conn, tables, places, grids, first.first, last.day)
     workers, enrolments, credits = await _training(conn, tables, places, grids, last.day)
     out = []
-    for month in window:
-        living = f.living_on(periods, month.day)
+    for month, (residents, living) in zip(
+        window, f.residents_by_month(periods, window), strict=True
+    ):
         out.append(
             MonthFigures(
                 month=month,
-                residents=f.residents_on(periods, month),
+                residents=residents,
                 special_groups=f.special_groups(tags, living, month.day),
                 care=f.care_in_month(plans, month),
                 cases=f.cases_on(cases, month),
@@ -257,21 +258,21 @@ async def _periods(
 
 
 async def _tags(
-    conn: AsyncConnection, tables: roster.Tables, people: set[uuid.UUID], end: date
+    conn: AsyncConnection,
+    tables: roster.Tables,
+    places: roster.Tables,
+    grids: list[uuid.UUID],
+    start: date,
+    end: date,
 ) -> list[f.TagPeriod]:
-    if not people:
-        return []
-    t = tables["tags"]
-    found: list[f.TagPeriod] = []
-    ids = sorted(people)
-    for start in range(0, len(ids), 5000):  # bounded IN lists
-        rows = await conn.execute(
-            sa.select(t).where(t.c.person_id.in_(ids[start : start + 5000]), t.c.valid_from <= end)
-        )
-        found += [
-            f.TagPeriod(x.person_id, x.tag, x.valid_from, x.valid_until, x.ended_on) for x in rows
-        ]
-    return found
+    """The tags of the people with a residence period in the grids over the window (those
+    :func:`_periods` reads): a subquery, not a list of their ids (a full-size grid's thousand
+    ids cost more to send than the tags they found)."""
+    t, r = tables["tags"], tables["residents"]
+    overlaps = sa.and_(r.c.since <= end, sa.or_(r.c.until.is_(None), r.c.until > start))
+    people = sa.select(r.c.person_id).where(_in_grids(places, r.c.placed_at, grids), overlaps)
+    rows = await conn.execute(sa.select(t).where(t.c.person_id.in_(people), t.c.valid_from <= end))
+    return [f.TagPeriod(x.person_id, x.tag, x.valid_from, x.valid_until, x.ended_on) for x in rows]
 
 
 async def _tickets(
