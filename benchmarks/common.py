@@ -237,6 +237,23 @@ async def prefill(settings: Settings, schema: str, count: int, *, chunk: int = 1
     return time.perf_counter() - started
 
 
+async def settle(settings: Settings, schema: str) -> None:
+    """What an operator does after a bulk load or a rebuild, before measuring reads: the
+    schema's tables vacuumed and analysed, dirty pages written (else autovacuum does it under
+    the load, and the planner guesses without statistics)."""
+    conn = await asyncpg.connect(settings.asyncpg_dsn, server_settings={"search_path": schema})
+    try:
+        tables = await conn.fetch(
+            "SELECT tablename FROM pg_tables WHERE schemaname = $1 ORDER BY tablename", schema
+        )
+        for row in tables:
+            # the names come from the catalogue, quoted as identifiers
+            await conn.execute(f'VACUUM (ANALYZE) "{row["tablename"]}"')
+        await conn.execute("CHECKPOINT")
+    finally:
+        await conn.close()
+
+
 async def create_store_tables(engine: AsyncEngine) -> None:
     """The event store's tables (the same DDL for our store and the raw-driver baseline)."""
     from wangge.events.store import PostgresEventStore

@@ -24,7 +24,7 @@ from typing import Any
 import aiohttp
 import sqlalchemy as sa
 
-from benchmarks.common import Measurement, Schemas, Settings
+from benchmarks.common import Measurement, Schemas, Settings, settle
 from wangge.events.projection import active_tables
 from wangge.registry.app import MIGRATIONS
 from wangge.registry.bootstrap import registry
@@ -89,18 +89,6 @@ async def _import(settings: RegistrySettings, census: Path, workers: int) -> tup
     if report.rejected:
         raise RuntimeError(f"{report.rejected} census rows were rejected")
     return seconds, report.imported, report.events
-
-
-async def _settle(settings: Settings, schema: str) -> None:
-    """What an operator does after a bulk load: fresh statistics, dirty pages written."""
-    import asyncpg
-
-    conn = await asyncpg.connect(settings.asyncpg_dsn, server_settings={"search_path": schema})
-    try:
-        await conn.execute("VACUUM (ANALYZE)")
-        await conn.execute("CHECKPOINT")
-    finally:
-        await conn.close()
 
 
 def _free_port() -> int:
@@ -269,7 +257,7 @@ async def bench_registry(settings: Settings, log: Callable[[str], None]) -> dict
                     last = reg
             assert last is not None
             started = time.perf_counter()
-            await _settle(settings, str(last.database_schema))
+            await settle(settings, str(last.database_schema))
             settled = time.perf_counter() - started
             log(f"   VACUUM ANALYZE and CHECKPOINT after the load: {settled:.1f} s")
             results.update(await _lookups(last, census, seconds, log))
