@@ -18,7 +18,9 @@ rebuild (``settle``; else autovacuum does it under the load), then the views ser
 own process on it (its runners resume from the offsets kept with the rows), and 50 open-loop
 clients send 4 requests a second each for ``BENCH_VIEWS_SECONDS``: half
 ``GET /residents/{person_id}`` for random registered people, half ``GET /grids/{code}/dashboard``
-for random grids, as a subdistrict admin. Latency per endpoint, failures, and CPU per request (psutil).
+for random grids, as a subdistrict admin. Latency per endpoint, failures, and CPU per request
+(psutil). The load generator's garbage collector is off while it measures (its own pauses would
+be timed as the service's).
 
 **Freshness** (``views_fresh``): the hotline bench's intake flow (registry, hotline bridge and
 cases as processes on PostgreSQL and Kafka; signed pushes at ``BENCH_HOTLINE_RATE`` for
@@ -36,13 +38,14 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gc
 import os
 import random
 import sys
 import tempfile
 import time
 import uuid
-from collections.abc import AsyncIterator, Callable, Sequence
+from collections.abc import AsyncIterator, Callable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
 from pathlib import Path
@@ -476,6 +479,21 @@ async def _open_loop(
     return latencies, failures
 
 
+@contextlib.contextmanager
+def _no_collector_pauses() -> Iterator[None]:
+    """The load generator's own garbage collector off while it measures (as ``timeit`` does):
+    a full pass over its thousands of pending requests stalled its event loop for 120-150 ms,
+    and every answer due then was timed that much late."""
+    gc.collect()
+    gc.freeze()
+    gc.disable()
+    try:
+        yield
+    finally:
+        gc.enable()
+        gc.unfreeze()
+
+
 async def _reads(
     settings: Settings, year: _Year, log: Callable[[str], None]
 ) -> dict[str, Measurement]:
@@ -497,7 +515,8 @@ async def _reads(
             await _open_loop(session, WARM_UP_SECONDS, requests)
             cpu = _Cpu({"views": process.pid})
             before = cpu.sample()
-            latencies, failed = await _open_loop(session, LOAD_SECONDS, requests)
+            with _no_collector_pauses():
+                latencies, failed = await _open_loop(session, LOAD_SECONDS, requests)
             after = cpu.sample()
         served = sum(len(v) for v in latencies.values())
         failures = sum(failed.values())

@@ -22,7 +22,12 @@ from wangge.views.api.access import (
 )
 from wangge.views.domain import figures as f
 from wangge.views.projections.dashboard import Dashboard
-from wangge.views.projections.dashboard_queries import MonthFigures, area_of, monthly, remembered
+from wangge.views.projections.dashboard_queries import (
+    MonthFigures,
+    area_of,
+    computed_monthly,
+    remembered,
+)
 
 router = APIRouter(tags=["dashboard"])
 CODE = r"^\d{9}(-\d{3}){0,2}$"
@@ -163,7 +168,8 @@ async def _dashboard(
         area = await area_of(conn, places["places"], code, kind)
         if area is None:
             raise NotFound(f"no {kind} {code}", field="code")
-        months = [_month(m) for m in await monthly(conn, tables, places, area.grid_ids, as_of=day)]
+        figures = await computed_monthly(conn, tables, places, area.grid_ids, as_of=day)
+        months = [_month(m) for m in figures]
         read = DashboardRead(
             place_id=area.place_id, kind=area.kind, code=area.code, name=area.name,
             grids=len(area.grid_ids), as_of=day, current=months[-1], series=months,

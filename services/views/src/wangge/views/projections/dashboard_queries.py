@@ -94,7 +94,9 @@ async def monthly(
     the dashboard or the roster has applied events since they were last computed here."""
 
     async def compute() -> tuple[MonthFigures, ...]:
-        return tuple(await _monthly(conn, tables, places, grid_ids, as_of=as_of, months=months))
+        return tuple(
+            await computed_monthly(conn, tables, places, grid_ids, as_of=as_of, months=months)
+        )
 
     key = ("figures", tuple(grid_ids), as_of, months)
     return list(await remembered(conn, tables, places, key, compute))
@@ -184,15 +186,17 @@ async def _applied_state(
     return tuple(sorted(tuple(row) for row in rows))
 
 
-async def _monthly(
+async def computed_monthly(
     conn: AsyncConnection,
     tables: roster.Tables,
     places: roster.Tables,
     grid_ids: Sequence[uuid.UUID],
     *,
     as_of: date,
-    months: int,
+    months: int = f.SERIES_MONTHS,
 ) -> list[MonthFigures]:
+    """:func:`monthly`, computed now and not kept (the API keeps its rendered answer instead:
+    a kept answer's figures are objects the collector walks, its bytes are not)."""
     window = f.months_ending(as_of, months)
     first, last = window[0], window[-1]
     grids = list(grid_ids)
