@@ -232,6 +232,11 @@ def _in_grids(places: roster.Tables, column: Any, grids: list[uuid.UUID]) -> Any
     return column.in_(sa.select(p.c.place_id).where(p.c.grid_id.in_(grids)))
 
 
+def _overlapping(r: sa.Table, start: date, end: date) -> Any:
+    """A residence period (a row of ``residents``) overlaps the window ``start``..``end``."""
+    return sa.and_(r.c.since <= end, sa.or_(r.c.until.is_(None), r.c.until > start))
+
+
 async def _periods(
     conn: AsyncConnection,
     tables: roster.Tables,
@@ -245,7 +250,7 @@ async def _periods(
     the month (the hotline bridge's ``residents``). Both in one read: a current period with a
     dwelling is placed there (a move in sets both, a move out clears the dwelling only)."""
     r = tables["residents"]
-    overlaps = sa.and_(r.c.since <= end, sa.or_(r.c.until.is_(None), r.c.until > start))
+    overlaps = _overlapping(r, start, end)
     rows = await conn.execute(
         sa.select(
             r.c.person_id, r.c.since, r.c.until, r.c.status,
@@ -273,8 +278,9 @@ async def _tags(
     :func:`_periods` reads): a subquery, not a list of their ids (a full-size grid's thousand
     ids cost more to send than the tags they found)."""
     t, r = tables["tags"], tables["residents"]
-    overlaps = sa.and_(r.c.since <= end, sa.or_(r.c.until.is_(None), r.c.until > start))
-    people = sa.select(r.c.person_id).where(_in_grids(places, r.c.placed_at, grids), overlaps)
+    people = sa.select(r.c.person_id).where(
+        _in_grids(places, r.c.placed_at, grids), _overlapping(r, start, end)
+    )
     rows = await conn.execute(sa.select(t).where(t.c.person_id.in_(people), t.c.valid_from <= end))
     return [f.TagPeriod(x.person_id, x.tag, x.valid_from, x.valid_until, x.ended_on) for x in rows]
 
