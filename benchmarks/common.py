@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import contextlib
+import gc
 import os
 import statistics
 import time
 import uuid
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Iterator, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from typing import Any
@@ -260,6 +262,25 @@ async def create_store_tables(engine: AsyncEngine) -> None:
 
     store = PostgresEventStore(engine, service="bench", catalogue=catalogue)
     await store.create_schema()
+
+
+@contextlib.contextmanager
+def no_collector_pauses() -> Iterator[None]:
+    """The load generator's own garbage collector off while it measures (as ``timeit`` does):
+    a full pass over its thousands of pending requests stalled its event loop for 120-150 ms,
+    and every answer due then was timed that much late. Inside a measurement that turned it
+    off already, a no-op (so a phase may be measured alone or within a wider window)."""
+    if not gc.isenabled():
+        yield
+        return
+    gc.collect()
+    gc.freeze()
+    gc.disable()
+    try:
+        yield
+    finally:
+        gc.enable()
+        gc.unfreeze()
 
 
 async def server_version(settings: Settings) -> str:

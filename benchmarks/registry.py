@@ -9,7 +9,6 @@ identity number and read household cards. The census file is generated before th
 from __future__ import annotations
 
 import asyncio
-import gc
 import os
 import random
 import socket
@@ -24,7 +23,7 @@ from typing import Any
 import aiohttp
 import sqlalchemy as sa
 
-from benchmarks.common import Measurement, Schemas, Settings, settle
+from benchmarks.common import Measurement, Schemas, Settings, no_collector_pauses, settle
 from wangge.events.projection import active_tables
 from wangge.registry.app import MIGRATIONS
 from wangge.registry.bootstrap import registry
@@ -181,16 +180,15 @@ async def _lookups(
                                      {"identity_number": r.choice(numbers)}),
                 "card": lambda r: ("GET", f"/households/{r.choice(households)}", None),
             }  # fmt: skip
-            # the load generator's own collector passes (it holds every identity number of
-            # the census) would stall its clients and count as server latency
-            gc.collect()
-            gc.freeze()
             for name, request in requests.items():
                 # warm-up: every pooled connection prepares its statements, caches fill
                 await _latencies(session, WARM_UP_SECONDS, request, think=0)
                 modes = [("paced", THINK_SECONDS)] * RUNS + [("saturated", 0.0)]
                 for mode, think in modes:
-                    latencies = await _latencies(session, seconds, request, think=think)
+                    # the load generator's own collector passes (it holds every identity
+                    # number of the census) would stall its clients and count as server latency
+                    with no_collector_pauses():
+                        latencies = await _latencies(session, seconds, request, think=think)
                     rate = len(latencies) / seconds
                     p50, p99 = _percentile(latencies, 50), _percentile(latencies, 99)
                     log(f"   {name}, {mode}: {len(latencies):,} requests, {rate:,.0f}/s, "
@@ -202,7 +200,6 @@ async def _lookups(
                             f"{key}_{figure}", Measurement(f"{name} {figure}", unit)
                         ).values.append(value)
     finally:
-        gc.unfreeze()
         server.terminate()
         await asyncio.wait_for(server.wait(), timeout=30)
     return results

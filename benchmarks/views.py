@@ -26,7 +26,8 @@ be timed as the service's).
 cases as processes on PostgreSQL and Kafka; signed pushes at ``BENCH_HOTLINE_RATE`` for
 ``BENCH_HOTLINE_SECONDS``) with the views service beside them; from a push's send to its ticket's
 row, with its grid, in the dashboard's tickets table (polled every 50 ms for the tickets not yet
-seen); and the month's ticket count through ``GET /grids/{code}/dashboard`` before and after.
+seen; the load generator's collector off from the first push to the last ticket seen); and the
+month's ticket count through ``GET /grids/{code}/dashboard`` before and after.
 
 Knobs: ``BENCH_REGISTRY_SIZE`` (``full``), ``BENCH_HOTLINE_YEAR_TICKETS`` (20,000),
 ``BENCH_VIEWS_CARE_PLANS`` (300), ``BENCH_VIEWS_SECONDS`` (20), ``BENCH_VIEWS_REBUILDS`` (1:
@@ -38,14 +39,13 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import gc
 import os
 import random
 import sys
 import tempfile
 import time
 import uuid
-from collections.abc import AsyncIterator, Callable, Iterator, Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
 from pathlib import Path
@@ -57,7 +57,14 @@ from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from benchmarks.common import Measurement, Schemas, Settings, schema_engine, settle
+from benchmarks.common import (
+    Measurement,
+    Schemas,
+    Settings,
+    no_collector_pauses,
+    schema_engine,
+    settle,
+)
 from benchmarks.hotline import (
     TICKETS_PER_YEAR,
     YEAR,
@@ -479,21 +486,6 @@ async def _open_loop(
     return latencies, failures
 
 
-@contextlib.contextmanager
-def _no_collector_pauses() -> Iterator[None]:
-    """The load generator's own garbage collector off while it measures (as ``timeit`` does):
-    a full pass over its thousands of pending requests stalled its event loop for 120-150 ms,
-    and every answer due then was timed that much late."""
-    gc.collect()
-    gc.freeze()
-    gc.disable()
-    try:
-        yield
-    finally:
-        gc.enable()
-        gc.unfreeze()
-
-
 async def _reads(
     settings: Settings, year: _Year, log: Callable[[str], None]
 ) -> dict[str, Measurement]:
@@ -515,7 +507,7 @@ async def _reads(
             await _open_loop(session, WARM_UP_SECONDS, requests)
             cpu = _Cpu({"views": process.pid})
             before = cpu.sample()
-            with _no_collector_pauses():
+            with no_collector_pauses():
                 latencies, failed = await _open_loop(session, LOAD_SECONDS, requests)
             after = cpu.sample()
         served = sum(len(v) for v in latencies.values())
@@ -675,20 +667,23 @@ async def bench_views_fresh(
                 load = flow.load()
                 seen: dict[str, float] = {}
                 stop = asyncio.Event()
-                poller = asyncio.create_task(_poll(engine, lambda: load.sent, seen, stop))
-                outcome = await load.phase(RATE, SECONDS, log)
-                sent = dict(load.sent)
+                # a ticket is seen at its poll's start: a collector pause of ours before a
+                # poll would be timed as the views' lag
+                with no_collector_pauses():
+                    poller = asyncio.create_task(_poll(engine, lambda: load.sent, seen, stop))
+                    outcome = await load.phase(RATE, SECONDS, log)
+                    sent = dict(load.sent)
 
-                async def every() -> bool:
-                    return seen.keys() >= sent.keys()
+                    async def every() -> bool:
+                        return seen.keys() >= sent.keys()
 
-                try:
-                    await _wait(every, "every pushed ticket in the dashboard", seconds=120)
-                except RuntimeError as error:
-                    log(f"   {error}: {len(sent) - len(seen.keys() & sent.keys()):,} not seen")
-                finally:
-                    stop.set()
-                    await poller
+                    try:
+                        await _wait(every, "every pushed ticket in the dashboard", seconds=120)
+                    except RuntimeError as error:
+                        log(f"   {error}: {len(sent) - len(seen.keys() & sent.keys()):,} not seen")
+                    finally:
+                        stop.set()
+                        await poller
                 after = await _dashboard_tickets(client, codes)
         finally:
             await engine.dispose()
