@@ -115,7 +115,7 @@ async def remembered(
     """What ``compute`` made for ``key`` from the dashboard's and the roster's rows as they
     stand now: made again only when either has applied events since (one query of the runners'
     state otherwise). The API keeps a dashboard's rendered answer so, and the figures too."""
-    state = await _applied_state(conn, tables, places)
+    state = await _applied_state(conn)
     full = (key, tables["tickets"].name, places["places"].name, state)
     computed = _computed.get(conn.sync_engine)
     if computed is None:
@@ -174,9 +174,7 @@ _STATE = _state_query()
 """Built once: the runners' tables are the same for every generation."""
 
 
-async def _applied_state(
-    conn: AsyncConnection, tables: roster.Tables, places: roster.Tables
-) -> tuple[Any, ...]:
+async def _applied_state(conn: AsyncConnection) -> tuple[Any, ...]:
     """Where the dashboard's and the roster's runners stand: their source positions (saved in
     the transaction of every batch they apply, with the batch's rows) and how many events they
     hold parked (a parked event applied on retry leaves the positions as they were, and its
