@@ -6,6 +6,7 @@ import asyncio
 import os
 import sys
 import uuid
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 
 import pytest
@@ -59,6 +60,26 @@ async def _drain(runner: ProjectionRunner) -> None:
             return
         await asyncio.sleep(0.02)
     raise AssertionError("the runner never caught up")
+
+
+async def _run_while_relaying(
+    runner: ProjectionRunner, relay: OutboxRelay, *, until: Callable[[], Awaitable[bool]]
+) -> None:
+    """Apply ``runner``'s batches from the topic while ``relay`` publishes to it, until ``until``
+    holds and nothing is left to read (it may hold before the messages behind it are read)."""
+    stop = asyncio.Event()
+    publishing = asyncio.create_task(relay.run(stop))
+    await runner.start()
+    try:
+        for _ in range(200):
+            await runner.run_once()
+            if await until() and not await runner.lag():
+                return
+        raise AssertionError(f"{until.__name__} never held with nothing left to read")
+    finally:
+        await runner.stop()
+        stop.set()
+        await publishing
 
 
 def _in_order(count: int) -> str:
@@ -189,20 +210,13 @@ async def test_an_unreadable_message_on_a_topic_is_parked_and_the_partition_flow
         await producer.send_and_wait(topic, key=b"counter-broken", value=b"not json")
     finally:
         await producer.stop()
-    stop = asyncio.Event()
-    publishing = asyncio.create_task(relay.run(stop))
     projection = CountsProjection(f"unreadable_{uuid.uuid4().hex[:8]}")
     runner = topic_runner(projection, pg_engine, kafka_bootstrap, topic, f"test.{projection.name}")
-    await runner.start()
-    try:
-        for _ in range(200):
-            await runner.run_once()
-            if len(await projection.snapshot(pg_engine)) == 2 and not await runner.lag():
-                break
-    finally:
-        await runner.stop()
-        stop.set()
-        await publishing
+
+    async def both_counted() -> bool:
+        return len(await projection.snapshot(pg_engine)) == 2
+
+    await _run_while_relaying(runner, relay, until=both_counted)
     assert await projection.snapshot(pg_engine) == {s: (2, "0,1") for s in streams}
     (broken,) = await parking.list_parked(pg_engine, projection=projection.name)
     assert broken.stream_id == "counter-broken"
@@ -234,22 +248,15 @@ async def test_types_a_reader_skips_are_stepped_over_unread_and_only_its_own_are
     finally:
         await producer.stop()
     relay = OutboxRelay(store, bootstrap_servers=kafka_bootstrap, topic=topic)
-    stop = asyncio.Event()
-    publishing = asyncio.create_task(relay.run(stop))
     projection = CountsProjection(f"skipping_{uuid.uuid4().hex[:8]}")
     runner = topic_runner(projection, pg_engine, kafka_bootstrap, topic, f"test.{projection.name}")
     assert isinstance(runner.source, KafkaSource)
     assert runner.source.types == projection.handled_types  # the others never decoded
-    await runner.start()
-    try:
-        for _ in range(200):
-            await runner.run_once()
-            if runner._stored.get(f"{topic}/0") == "6" and not await runner.lag():
-                break
-    finally:
-        await runner.stop()
-        stop.set()
-        await publishing
+
+    async def all_offsets_stored() -> bool:
+        return runner._stored.get(f"{topic}/0") == "6"
+
+    await _run_while_relaying(runner, relay, until=all_offsets_stored)
     assert await projection.snapshot(pg_engine) == {s: (2, "0,1") for s in streams}
     (broken,) = await parking.list_parked(pg_engine, projection=projection.name)
     assert (broken.stream_id, broken.position) == ("counter-own", "1")
