@@ -11,7 +11,7 @@ from typing import Annotated
 from fastapi import APIRouter, Path, Query, Response
 from pydantic import BaseModel, Field
 
-from wangge.governance.errors import DomainError, NotFound
+from wangge.governance.errors import NotFound
 from wangge.service.deps import ReadConnection
 from wangge.views.api.access import (
     Core,
@@ -20,6 +20,8 @@ from wangge.views.api.access import (
     roster_tables,
     view_tables,
 )
+from wangge.views.api.as_of import checked
+from wangge.views.api.params import single_valued
 from wangge.views.domain import figures as f
 from wangge.views.projections.dashboard import Dashboard
 from wangge.views.projections.dashboard_queries import (
@@ -29,15 +31,8 @@ from wangge.views.projections.dashboard_queries import (
     remembered,
 )
 
-router = APIRouter(tags=["dashboard"])
-CODE = r"^\d{9}(-\d{3}){0,2}$"
-
-
-class BadDay(DomainError):
-    """An as-of day the dashboard cannot answer for."""
-
-    slug = "bad-as-of"
-    title = "The as-of day is out of range"
+router = APIRouter(tags=["dashboard"], dependencies=[single_valued])
+CODE = r"^[0-9]{9}(-[0-9]{3}){0,2}$"  # ASCII digits: \d takes ３２０ too, a code no place has
 
 
 class Residents(BaseModel):
@@ -157,9 +152,7 @@ async def _dashboard(
     """The rendered answer, kept until the dashboard or the roster applies events (a dashboard
     is read far more often than it changes): a repeated read is one query of the runners' state,
     with no figures computed or rendered again. Scope is checked before, on every read."""
-    day = as_of or datetime.now(f.CST).date()
-    if not 2002 <= day.year <= 2099:
-        raise BadDay("as_of lies between 2002-01-01 and 2099-12-31", field="as_of")
+    day = checked(as_of) or datetime.now(f.CST).date()
     require_figures_scope(principal, code, kind)
     places = await roster_tables(conn, core)
     tables = await view_tables(conn, core, Dashboard.name)

@@ -14,12 +14,13 @@ from wangge.service.auth import Principal, require
 from wangge.service.commands import Command
 from wangge.service.responses import problems
 from wangge.views.api.access import Core, ViewNotReady, roster_tables
+from wangge.views.api.params import single_valued
 from wangge.views.domain.feeds import BadCursor, CursorExpired
 from wangge.views.handlers.audit import record_read
 from wangge.views.projections.feeds import MAX_LIMIT, Feeds
 from wangge.views.projections.feeds_queries import FeedPage, feed_page
 
-router = APIRouter(prefix="/feeds", tags=["feeds"])
+router = APIRouter(prefix="/feeds", tags=["feeds"], dependencies=[single_valued])
 
 FEED_READERS = ("department:*", "subdistrict_admin")
 FeedReader = Annotated[Principal, Depends(require(*FEED_READERS))]

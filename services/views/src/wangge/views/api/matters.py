@@ -13,7 +13,7 @@ import uuid
 from datetime import datetime
 from typing import Annotated
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Path, Query
 from pydantic import BaseModel
 
 from wangge.events.db import read_only
@@ -21,6 +21,7 @@ from wangge.governance.errors import DomainError, NotFound
 from wangge.governance.roster import grid_code
 from wangge.service.auth import Principal
 from wangge.views.api.access import Core, Staff, require_scope, roster_tables, view_tables
+from wangge.views.api.params import single_valued
 from wangge.views.projections.matters import (
     Lineage,
     Matters,
@@ -30,7 +31,18 @@ from wangge.views.projections.matters import (
 )
 from wangge.views.projections.roster import placed
 
-router = APIRouter(prefix="/matters", tags=["matters"])
+router = APIRouter(prefix="/matters", tags=["matters"], dependencies=[single_valued])
+
+CorrelationId = Annotated[
+    str,
+    # an X-Correlation-Id header or an event id: no control character but a tab (a NUL would
+    # reach PostgreSQL, which refuses it in text: a 500), never longer than the steps' column
+    Path(
+        max_length=200,
+        pattern=r"^[^\x00-\x08\x0a-\x1f\x7f]+$",
+        description="a matter's correlation id",
+    ),
+]
 
 LABELS: dict[str, tuple[str, str]] = {
     "TicketReceived": ("受理", "ticket received from 12345"),
@@ -151,7 +163,7 @@ async def _answer(
 
 
 @router.get("/{correlation_id}", response_model=MatterRead)
-async def matter(correlation_id: str, principal: Staff, core: Core) -> MatterRead:
+async def matter(correlation_id: CorrelationId, principal: Staff, core: Core) -> MatterRead:
     """A matter's steps in order, by its correlation id (that of a case opened from a need
     names the need's matter, which answers with the need's)."""
     return await _answer(core, principal, correlation_id, "correlation_id")
@@ -176,4 +188,7 @@ async def matter_of(
             assert case_id is not None
             found = await matter_of_case(conn, tables, case_id)
     field = "query/ticket_id" if ticket_id is not None else "query/case_id"
+    if found is None:
+        asked = f"ticket {ticket_id}" if ticket_id is not None else f"case {case_id}"
+        raise NotFound(f"no matter of {asked}", field=field)
     return await _answer(core, principal, found, field)

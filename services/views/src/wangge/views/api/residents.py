@@ -23,11 +23,13 @@ from wangge.views.api.access import (
     roster_tables,
     view_tables,
 )
+from wangge.views.api.as_of import checked
+from wangge.views.api.params import single_valued
 from wangge.views.projections import residents_queries as queries
 from wangge.views.projections.residents import Residents
 from wangge.views.projections.residents_models import Dwelling, HouseholdPicture, ResidentPicture
 
-router = APIRouter(tags=["residents"])
+router = APIRouter(tags=["residents"], dependencies=[single_valued])
 AsOf = Annotated[
     date | None,
     Query(description="answer as at the end of this day (Asia/Shanghai); today if none"),
@@ -56,9 +58,10 @@ async def read_resident(
     """A resident's picture: who (masked), where, household, grid worker, tags, visits, needs,
     cases, care plans and tickets, and all of it as one timeline, newest first. A merged record
     answers with its survivor's picture (``requested_id`` is the id asked for)."""
+    day = checked(as_of)
     tables = await view_tables(conn, core, Residents.name)
     roster = await roster_tables(conn, core)
-    picture = await queries.resident(conn, tables, roster, person_id, as_of=as_of)
+    picture = await queries.resident(conn, tables, roster, person_id, as_of=day)
     if picture is None:
         raise NotFound(f"no person {person_id}", field="person_id")
     require_scope(principal, _codes(picture.last_dwelling), "person", field="person_id")
@@ -75,9 +78,10 @@ async def read_household(
 ) -> Response:
     """A household's picture: its dwelling, members (with their masked names and active tags),
     open cases, the members' running care plans and the tickets at the dwelling."""
+    day = checked(as_of)
     tables = await view_tables(conn, core, Residents.name)
     roster = await roster_tables(conn, core)
-    picture = await queries.household(conn, tables, roster, household_id, as_of=as_of)
+    picture = await queries.household(conn, tables, roster, household_id, as_of=day)
     if picture is None:
         raise NotFound(f"no household {household_id}", field="household_id")
     require_scope(principal, _codes(picture.dwelling), "household", field="household_id")

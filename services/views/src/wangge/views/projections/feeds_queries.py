@@ -15,7 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from wangge.events.projection import active_generation
 from wangge.governance import roster
-from wangge.views.domain.feeds import Cursor, decode_cursor
+from wangge.views.domain.feeds import BadCursor, Cursor, decode_cursor
 from wangge.views.personal_data import shown
 from wangge.views.projections.feeds import MAX_LIMIT, Feeds
 from wangge.views.projections.roster import placed
@@ -69,7 +69,13 @@ async def feed_page(
     limit: int,
 ) -> Paged:
     """The entries of ``department``'s feed after the cursor ``after`` (from the start when
-    None), at most ``limit``; ``LookupError`` while the feeds have not started."""
+    None), at most ``limit``; ``LookupError`` while the feeds have not started.
+
+    Every cursor a page of this feed hands out names position 0 or an entry of this feed, so
+    the page is read from the entry the cursor names, which must be there: a cursor of another
+    department's feed, or past the last entry, would otherwise be taken as a place in this one
+    and skip its entries (the client never told), so it is a 422 like any cursor not made here.
+    """
     generation = await active_generation(conn, feeds.name)
     if not generation:
         raise LookupError(f"projection {feeds.name} has not started")
@@ -84,11 +90,15 @@ async def feed_page(
                       subject_erased.c.subject.label("subject_gone"))
             .outerjoin(person_erased, person_erased.c.subject == entries.c.person)
             .outerjoin(subject_erased, subject_erased.c.subject == entries.c.subject)
-            .where(entries.c.department == department, entries.c.position > position)
+            .where(entries.c.department == department, entries.c.position >= position)
             .order_by(entries.c.position)
-            .limit(min(limit, MAX_LIMIT) + 1)
+            .limit(min(limit, MAX_LIMIT) + 1 + (position > 0))
         )
     ).all()  # fmt: skip
+    if position > 0:
+        if not rows or rows[0].position != position:
+            raise BadCursor(f"not a cursor from the pages of {department}", field="query/after")
+        rows = rows[1:]
     more = len(rows) > limit
     rows = rows[:limit]
     places = await placed(conn, roster_tables, {r.place_id for r in rows if r.place_id})
