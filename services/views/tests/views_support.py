@@ -15,7 +15,7 @@ import uuid
 from collections.abc import AsyncIterator, Iterable, Mapping, Sequence
 from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -238,3 +238,24 @@ def comparable(name: str, rows: dict[str, list[tuple[Any, ...]]]) -> dict[str, l
         if table in dropped else found
         for table, found in rows.items()
     }  # fmt: skip
+
+
+async def push_ticket(
+    upstream: Upstream, grid: uuid.UUID, *, received: datetime, kind: str = "complaint"
+) -> tuple[uuid.UUID, str]:
+    """A 12345 ticket received at ``received`` and routed to ``grid``, as the hotline bridge
+    records it; its id and stream."""
+    ticket = uuid.uuid4()
+    stream = f"ticket-{ticket}"
+    await upstream.append(
+        "hotline_bridge", stream,
+        hotline.TicketReceived(
+            ticket_id=ticket, ticket_number=f"T{ticket.hex[:10]}", channel="phone",
+            received_at=received, category="C01", category_name="噪音", kind=kind,
+            content="楼下噪音", address="滨江社区12栋1201", urgency="normal",
+            deadline=received + timedelta(days=3), deadline_source="catalogue",
+            push_fingerprint=ticket.hex,
+        ),
+        hotline.TicketRoutedToGrid(ticket_id=ticket, grid_id=grid, method="dwelling", detail="x"),
+    )  # fmt: skip
+    return ticket, stream

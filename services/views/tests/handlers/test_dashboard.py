@@ -19,7 +19,7 @@ from wangge.views.projections.dashboard import Dashboard
 from wangge.views.projections.dashboard_queries import MonthFigures, area_of, monthly
 from wangge.views.projections.roster import Roster
 
-from views_support import Tree, Upstream, plant_tree, rebuilt_rows, rows_of
+from views_support import Tree, Upstream, plant_tree, push_ticket, rebuilt_rows, rows_of
 
 NOW = datetime.now(CST)
 TODAY = NOW.date()
@@ -28,20 +28,8 @@ TODAY = NOW.date()
 async def _ticket(
     upstream: Upstream, grid: uuid.UUID, *, kind: str = "complaint", handled: bool = False
 ) -> uuid.UUID:
-    ticket = uuid.uuid4()
-    stream = f"ticket-{ticket}"
     received = NOW - timedelta(minutes=1)
-    await upstream.append(
-        "hotline_bridge", stream,
-        hotline.TicketReceived(
-            ticket_id=ticket, ticket_number=f"T{ticket.hex[:10]}", channel="phone",
-            received_at=received, category="C01", category_name="噪音", kind=kind,
-            content="楼下噪音", address="滨江社区12栋1201", urgency="normal",
-            deadline=received + timedelta(days=3), deadline_source="catalogue",
-            push_fingerprint=ticket.hex,
-        ),
-        hotline.TicketRoutedToGrid(ticket_id=ticket, grid_id=grid, method="dwelling", detail="x"),
-    )  # fmt: skip
+    ticket, stream = await push_ticket(upstream, grid, received=received, kind=kind)
     if handled:
         await upstream.append(
             "hotline_bridge", stream,

@@ -9,7 +9,8 @@ from fastapi import APIRouter, FastAPI
 
 from wangge.events import default_catalogue
 from wangge.service import create_app
-from wangge.views.api import dashboard, feeds, matters, residents
+from wangge.service.app import Worker
+from wangge.views.api import dashboard, feeds, matters, residents, warming
 from wangge.views.bootstrap import bootstrap
 from wangge.views.config import ViewsSettings
 from wangge.views.handlers import clock
@@ -31,5 +32,15 @@ def build_app(settings: ViewsSettings | None = None) -> FastAPI:
         routers=ROUTERS,
         bootstrap=functools.partial(bootstrap, settings),
         migrations=MIGRATIONS,
-        workers={"clock": clock.keep_time},
+        workers=_workers(settings),
     )
+
+
+def _workers(settings: ViewsSettings) -> dict[str, Worker]:
+    """The service's own loops: the day clock, and the dashboards' warming unless turned off."""
+    workers: dict[str, Worker] = {"clock": clock.keep_time}
+    if settings.dashboards_warm_seconds > 0:
+        workers["dashboards"] = functools.partial(
+            warming.keep_warm, interval=settings.dashboards_warm_seconds
+        )
+    return workers

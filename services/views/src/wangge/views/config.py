@@ -19,3 +19,11 @@ class ViewsSettings(ServiceSettings):
         description="the department catalogue (which facts go to which department's feed); "
         "default: the feeds.toml shipped with the service. A changed file rebuilds the feeds",
     )
+    dashboards_warm_seconds: float = Field(
+        default=5.0,
+        ge=0,
+        description="how often the service looks whether the dashboards' rows stood still since "
+        "its last look and, if they did, renders every area's dashboard for today before anyone "
+        "asks (the subdistrict's takes seconds to compute); 0: never, each is computed on its "
+        "first read",
+    )

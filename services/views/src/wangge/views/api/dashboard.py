@@ -4,12 +4,14 @@ each figure's rule in ``domain.figures``)."""
 
 from __future__ import annotations
 
+import time
 import uuid
 from datetime import date, datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Path, Query, Response
 from pydantic import BaseModel, Field
+from sqlalchemy.ext.asyncio import AsyncConnection
 
 from wangge.governance.errors import NotFound
 from wangge.service.deps import ReadConnection
@@ -145,19 +147,20 @@ def _month(m: MonthFigures) -> MonthRead:
     )  # fmt: skip
 
 
-async def _dashboard(
-    conn: ReadConnection, core: Core, principal: FigureReader, kind: str, code: str,
-    as_of: date | None,
-) -> Response:  # fmt: skip
-    """The rendered answer, kept until the dashboard or the roster applies events (a dashboard
-    is read far more often than it changes): a repeated read is one query of the runners' state,
-    with no figures computed or rendered again. Scope is checked before, on every read."""
-    day = checked(as_of) or datetime.now(f.CST).date()
-    require_figures_scope(principal, code, kind)
+async def rendered(
+    conn: AsyncConnection, core: Core, kind: str, code: str, day: date
+) -> tuple[bytes, float | None]:
+    """An area's dashboard as of ``day``, rendered: kept until the dashboard or the roster
+    applies events (a dashboard is read far more often than it changes), so a repeated read is
+    one query of the runners' state, with no figures computed or rendered again. With it, the
+    milliseconds computing it took (None: it was kept). Scope is the caller's to check."""
     places = await roster_tables(conn, core)
     tables = await view_tables(conn, core, Dashboard.name)
+    took: float | None = None
 
     async def render() -> bytes:
+        nonlocal took
+        started = time.perf_counter()
         area = await area_of(conn, places["places"], code, kind)
         if area is None:
             raise NotFound(f"no {kind} {code}", field="code")
@@ -167,10 +170,30 @@ async def _dashboard(
             place_id=area.place_id, kind=area.kind, code=area.code, name=area.name,
             grids=len(area.grid_ids), as_of=day, current=months[-1], series=months,
         )  # fmt: skip
-        return read.model_dump_json().encode()
+        body = read.model_dump_json().encode()
+        took = (time.perf_counter() - started) * 1000
+        return body
 
     body = await remembered(conn, tables, places, ("rendered", kind, code, day), render)
-    return Response(content=body, media_type="application/json")
+    return body, took
+
+
+def today() -> date:
+    """The subdistrict's day now (China Standard Time): what a dashboard answers by default."""
+    return datetime.now(f.CST).date()
+
+
+async def _dashboard(
+    conn: ReadConnection, core: Core, principal: FigureReader, kind: str, code: str,
+    as_of: date | None,
+) -> Response:  # fmt: skip
+    """The area's rendered answer, scope checked first on every read. ``Server-Timing`` says
+    whether it was kept (``kept``) or computed for this read, and how long that took."""
+    day = checked(as_of) or today()
+    require_figures_scope(principal, code, kind)
+    body, took = await rendered(conn, core, kind, code, day)
+    timing = "kept" if took is None else f"computed;dur={took:.1f}"
+    return Response(content=body, media_type="application/json", headers={"Server-Timing": timing})
 
 
 AsOf = Annotated[date | None, Query(description="the day to answer as of; today (CST) if none")]

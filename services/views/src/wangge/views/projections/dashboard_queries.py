@@ -80,6 +80,18 @@ async def area_of(conn: AsyncConnection, places: sa.Table, code: str, kind: str)
     return Area(row.place_id, row.kind, row.code, row.name, ids)
 
 
+async def areas(conn: AsyncConnection, places: sa.Table) -> list[tuple[str, str]]:
+    """Every area with a dashboard, as (kind, code): the subdistricts, then the communities,
+    then the grids (the roll-ups first: they cost the most to compute and are read the most)."""
+    order = sa.case({kind: n for n, kind in enumerate(reversed(AREA_KINDS))}, value=places.c.kind)
+    rows = await conn.execute(
+        sa.select(places.c.kind, places.c.code)
+        .where(places.c.kind.in_(AREA_KINDS))
+        .order_by(order, places.c.code)
+    )
+    return [(row.kind, row.code) for row in rows]
+
+
 async def monthly(
     conn: AsyncConnection,
     tables: roster.Tables,
@@ -115,7 +127,7 @@ async def remembered(
     """What ``compute`` made for ``key`` from the dashboard's and the roster's rows as they
     stand now: made again only when either has applied events since (one query of the runners'
     state otherwise). The API keeps a dashboard's rendered answer so, and the figures too."""
-    state = await _applied_state(conn)
+    state = await applied_state(conn)
     full = (key, tables["tickets"].name, places["places"].name, state)
     computed = _computed.get(conn.sync_engine)
     if computed is None:
@@ -174,7 +186,7 @@ _STATE = _state_query()
 """Built once: the runners' tables are the same for every generation."""
 
 
-async def _applied_state(conn: AsyncConnection) -> tuple[Any, ...]:
+async def applied_state(conn: AsyncConnection) -> tuple[Any, ...]:
     """Where the dashboard's and the roster's runners stand: their source positions (saved in
     the transaction of every batch they apply, with the batch's rows) and how many events they
     hold parked (a parked event applied on retry leaves the positions as they were, and its
