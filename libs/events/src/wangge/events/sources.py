@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import functools
+import time
 import uuid
 from abc import ABC, abstractmethod
 from collections.abc import Awaitable, Callable, Mapping, Sequence
@@ -28,6 +29,7 @@ from wangge.events.kafka import ensure_topics, make_consumer
 from wangge.events.making import maker
 from wangge.events.parking import UNKNOWN_TYPE
 from wangge.events.store import EventStore, StoredEvent
+from wangge.events.store.changes import ChangeWatch, change_watch
 
 
 @dataclass(frozen=True, slots=True)
@@ -82,6 +84,10 @@ class StoreSource(Source):
 
     Another service's table (embedded mode's stand-in for its topic) may not exist yet when this
     service starts first: until it does, the source is empty.
+
+    On a SQLite file, a read that found nothing is not repeated until the file's change watch
+    (:mod:`wangge.events.store.changes`) saw a commit, or ``recheck_seconds`` passed: an idle
+    runner then costs a pragma per fetch rather than a query. PostgreSQL is queried every time.
     """
 
     KEY = "store"
@@ -93,12 +99,20 @@ class StoreSource(Source):
         idle_seconds: float = 0.05,
         types: frozenset[str] | None = None,
         key: str = KEY,
+        recheck_seconds: float = 1.0,
     ) -> None:
         self.store = store
         self.idle_seconds = idle_seconds
         self.types = types
         self.key = key
+        self.recheck_seconds = recheck_seconds
+        """How long a quiet SQLite file goes unqueried at most: a safety net for a commit the
+        watch cannot see (the file replaced under its connection)."""
         self._exists = False
+        self._watch: ChangeWatch | None = None
+        self._quiet: tuple[Checkpoint, int] | None = None
+        """Where the last read that found nothing started, and the watch's version before it."""
+        self._quiet_since = 0.0
 
     def _after(self, stored: Mapping[str, str]) -> Checkpoint:
         value = stored.get(self.key)
@@ -110,16 +124,36 @@ class StoreSource(Source):
                 self._exists = await conn.run_sync(
                     lambda sync: sa.inspect(sync).has_table(self.store.tables.events.name)
                 )
+            if self._exists:
+                self._watch = change_watch(self.store.engine)
         return self._exists
 
     async def fetch(self, stored: Mapping[str, str], max_records: int) -> list[SourcedEvent]:
         if not await self._table_exists():
             await asyncio.sleep(self.idle_seconds)
             return []
-        batch = await self.store.read_all(self._after(stored), limit=max_records, types=self.types)
+        after = self._after(stored)
+        # the version is taken before the query: a commit while it runs is seen next time
+        version = self._watch.version() if self._watch is not None else None
+        if self._still_quiet(after, version):
+            await asyncio.sleep(self.idle_seconds)
+            return []
+        batch = await self.store.read_all(after, limit=max_records, types=self.types)
+        if batch or version is None:
+            self._quiet = None
+        else:
+            self._quiet, self._quiet_since = (after, version), time.monotonic()
         if not batch:
             await asyncio.sleep(self.idle_seconds)
         return [SourcedEvent(self.key, str(e.checkpoint), e) for e in batch]
+
+    def _still_quiet(self, after: Checkpoint, version: int | None) -> bool:
+        """Whether the last read, from the same place, found nothing and nobody committed since."""
+        return (
+            version is not None
+            and self._quiet == (after, version)
+            and time.monotonic() - self._quiet_since < self.recheck_seconds
+        )
 
     async def lag(self, stored: Mapping[str, str]) -> int:
         if not await self._table_exists():
@@ -141,7 +175,13 @@ class StoreSource(Source):
         return self._copy(types)
 
     def _copy(self, types: frozenset[str] | None) -> StoreSource:
-        return StoreSource(self.store, idle_seconds=self.idle_seconds, types=types, key=self.key)
+        return StoreSource(
+            self.store,
+            idle_seconds=self.idle_seconds,
+            types=types,
+            key=self.key,
+            recheck_seconds=self.recheck_seconds,
+        )
 
     @property
     def tables_read(self) -> list[EventStore]:
