@@ -18,8 +18,11 @@ rebuild (``settle``; else autovacuum does it under the load), then the views ser
 own process on it (its runners resume from the offsets kept with the rows), and 50 open-loop
 clients send 4 requests a second each for ``BENCH_VIEWS_SECONDS``: half
 ``GET /residents/{person_id}`` for random registered people, half ``GET /grids/{code}/dashboard``
-for random grids, as a subdistrict admin. Latency per endpoint, failures, and CPU per request
-(psutil). The load generator's garbage collector is off while it measures (its own pauses would
+for random grids, as a subdistrict admin. The service is let settle first (its warming renders
+every area's dashboard once the rows stand still: until its processes are idle), then the load
+runs as a warm-up until one second's dashboards were all answers the service kept
+(``Server-Timing: kept``), and what a dashboard computed on a read cost meanwhile is reported
+apart; then latency per endpoint, failures, and CPU per request (psutil) in the steady state. The load generator's garbage collector is off while it measures (its own pauses would
 be timed as the service's).
 
 **Freshness** (``views_fresh``): the hotline bench's intake flow (registry, hotline bridge and
@@ -46,12 +49,13 @@ import tempfile
 import time
 import uuid
 from collections.abc import AsyncIterator, Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 
 import aiohttp
+import psutil  # type: ignore[import-untyped]
 import sqlalchemy as sa
 from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient
@@ -117,6 +121,8 @@ CLIENTS = 50
 PER_CLIENT = 4.0
 """Requests a second per client: 50 x 4 = 200 requests/s, open loop."""
 WARM_UP_SECONDS = 3.0
+WARM_UP_LIMIT_SECONDS = 60.0
+WARM_LOOK_SECONDS = ViewsSettings.model_fields["dashboards_warm_seconds"].default
 POLL_SECONDS = 0.05
 SUBDISTRICT = "320111001"
 
@@ -443,14 +449,24 @@ async def _caught_up(port: int) -> bool:
 Request = tuple[str, Callable[[random.Random], str]]
 
 
+@dataclass
+class _Answers:
+    """What an open loop measured: latencies (ms) by request name, failures (not 200, or no
+    answer) by status or error, and how long each answer the service computed for the read
+    took it (ms, from ``Server-Timing: computed;dur=``; a kept answer says ``kept``)."""
+
+    latencies: dict[str, list[float]]
+    failures: dict[str, int] = field(default_factory=dict)
+    computed: list[float] = field(default_factory=list)
+
+
 async def _open_loop(
     session: aiohttp.ClientSession, seconds: float, requests: Sequence[Request]
-) -> tuple[dict[str, list[float]], dict[str, int]]:
+) -> _Answers:
     """CLIENTS clients, each sending PER_CLIENT requests a second on a schedule (open loop: a
-    slow answer delays no later request), each request one of ``requests`` at random; the
-    latencies (ms) by request name, and the failures (not 200, or no answer) by status or error."""
-    latencies: dict[str, list[float]] = {name: [] for name, _ in requests}
-    failures: dict[str, int] = {}
+    slow answer delays no later request), each request one of ``requests`` at random."""
+    answers = _Answers({name: [] for name, _ in requests})
+    latencies, failures = answers.latencies, answers.failures
     interval = 1 / PER_CLIENT
     begin = time.perf_counter()
     tasks: list[asyncio.Task[None]] = []
@@ -460,6 +476,9 @@ async def _open_loop(
         try:
             async with session.get(url) as response:
                 await response.read()
+                timing = response.headers.get("Server-Timing", "")
+                if timing.startswith("computed;dur="):
+                    answers.computed.append(float(timing.removeprefix("computed;dur=")))
                 if response.status != 200:
                     why = f"{name} {response.status}"
                     failures[why] = failures.get(why, 0) + 1
@@ -483,7 +502,45 @@ async def _open_loop(
 
     await asyncio.gather(*(client(n) for n in range(CLIENTS)))
     await asyncio.gather(*tasks)
-    return latencies, failures
+    return answers
+
+
+async def _settled(pid: int, *, seconds: float = 2.0, below: float = 0.10) -> bool:
+    """Whether every process of the service on ``pid`` (its supervisor and server processes)
+    used under ``below`` of a core over ``seconds``: its warming has rendered every area. Asked
+    of the processes themselves, since a read lands on whichever server accepts it."""
+    processes = [psutil.Process(pid), *psutil.Process(pid).children(recursive=True)]
+
+    def used() -> list[float]:
+        return [sum(p.cpu_times()[:2]) for p in processes]
+
+    before = used()
+    await asyncio.sleep(seconds)
+    return all((b - a) / seconds < below for a, b in zip(before, used(), strict=True))
+
+
+async def _warm_up(
+    session: aiohttp.ClientSession, requests: Sequence[Request], log: Callable[[str], None]
+) -> dict[str, Measurement]:
+    """The load for WARM_UP_SECONDS, then on in one-second rounds until a round's dashboards
+    were all kept answers (at most WARM_UP_LIMIT_SECONDS): what is measured after is the steady
+    state, in which the service's warming has rendered every area. What a dashboard computed on
+    a read cost is reported on its own."""
+    started = time.perf_counter()
+    computed = (await _open_loop(session, WARM_UP_SECONDS, requests)).computed
+    while time.perf_counter() - started < WARM_UP_LIMIT_SECONDS:
+        round_ = (await _open_loop(session, 1.0, requests)).computed
+        computed += round_
+        if not round_:
+            break
+    took = time.perf_counter() - started
+    median = _percentile(computed, 50) if computed else 0.0
+    log(f"   warm after {took:.0f} s: {len(computed):,} dashboards computed on a read meanwhile "
+        f"(p50 {median:.0f} ms), the rest rendered by the service's warming")  # fmt: skip
+    return {
+        "vws_warm_s": Measurement("warm-up until every dashboard read is kept", "s", [took]),
+        "vws_computed_p50": Measurement("dashboard computed on a read, p50", "ms", [median]),
+    }
 
 
 async def _reads(
@@ -504,12 +561,19 @@ async def _reads(
             headers={"Authorization": f"Bearer {token}"},
             connector=aiohttp.TCPConnector(limit=256),
         ) as session:
-            await _open_loop(session, WARM_UP_SECONDS, requests)
+            # the warming starts once the rows stood still over two looks; then it runs hot
+            await asyncio.sleep(2 * WARM_LOOK_SECONDS + 1)
+            await _wait(lambda: _settled(process.pid), "the views service warming its dashboards")
+            results |= await _warm_up(session, requests, log)
             cpu = _Cpu({"views": process.pid})
             before = cpu.sample()
             with no_collector_pauses():
-                latencies, failed = await _open_loop(session, LOAD_SECONDS, requests)
+                measured = await _open_loop(session, LOAD_SECONDS, requests)
             after = cpu.sample()
+        latencies, failed = measured.latencies, measured.failures
+        if measured.computed:
+            log(f"   {len(measured.computed)} dashboards computed on a read while measured "
+                f"(p50 {_percentile(measured.computed, 50):.0f} ms)")  # fmt: skip
         served = sum(len(v) for v in latencies.values())
         failures = sum(failed.values())
         total, parts = _Cpu.per_ticket(before, after, served + failures)
