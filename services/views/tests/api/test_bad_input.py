@@ -189,9 +189,7 @@ async def test_a_place_code_in_other_digits_is_a_422_not_an_unknown_place(
     assert fields(problem_of(answer, 422)) == {"path/code"}
 
 
-@pytest.mark.parametrize(
-    "bad", ["%00", "abc%00", "a%0Ab", "x" * 201], ids=["nul", "nul-inside", "newline", "201-long"]
-)
+@pytest.mark.parametrize("bad", ["%00", "abc%00", "a%0Ab"], ids=["nul", "nul-inside", "newline"])
 async def test_a_correlation_id_no_matter_can_have_is_a_422(world: World, bad: str) -> None:
     # were 404s on SQLite; PostgreSQL refuses a NUL in text, so there the NUL was a 500
     answer = await world.service.client.get(f"/matters/{bad}", headers=world.admin)
@@ -199,8 +197,9 @@ async def test_a_correlation_id_no_matter_can_have_is_a_422(world: World, bad: s
 
 
 @pytest.mark.parametrize("unknown", ["not-a-uuid", "00000000-0000-0000-0000-000000000000",
-                                     "你好", "tab%09inside", "x" * 200])  # fmt: skip
+                                     "你好", "tab%09inside", "x" * 200, "x" * 2000])  # fmt: skip
 async def test_an_unknown_correlation_id_is_a_404(world: World, unknown: str) -> None:
+    # of any length: the envelope bounds none, so a matter's id is as long as upstream made it
     answer = await world.service.client.get(f"/matters/{unknown}", headers=world.admin)
     assert fields(problem_of(answer, 404)) == {"correlation_id"}
 

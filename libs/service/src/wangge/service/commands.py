@@ -3,7 +3,9 @@
 ``If-Match`` carries the version (the ``ETag``) the client last read, so a stale edit is a 409
 instead of a lost update. ``Idempotency-Key`` makes a retried command return its first result;
 keys are scoped to the caller, so two clients that pick the same key never see each other's
-results, and a key sent again with another request is a 422.
+results, and a key sent again with another request is a 422. ``X-Correlation-Id`` names the
+matter (一件事) the command's events join; one that breaks :data:`CORRELATION_ID_PATTERN` is a
+422 naming ``header/X-Correlation-Id``.
 """
 
 from __future__ import annotations
@@ -25,6 +27,50 @@ from wangge.service.deps import IdempotencyKey, service_state
 from wangge.service.responses import raises
 
 S = TypeVar("S")
+
+CORRELATION_ID_MAX = 200
+CORRELATION_ID_PATTERN = r"^[\x21-\x7e]+$"
+"""What an ``X-Correlation-Id`` may be: 1 to 200 printable ASCII characters, no space (a UUID,
+a ticket number, a caller's trace id). It travels in every event's envelope to every consumer
+and into their logs, so it is refused at the door, where the caller learns of it, rather than
+cut or replaced, which would break the caller's own join on it without a word."""
+_CORRELATION_ID = re.compile(CORRELATION_ID_PATTERN)
+
+CorrelationId = Annotated[
+    str | None,
+    Header(
+        alias="X-Correlation-Id",
+        min_length=1,
+        max_length=CORRELATION_ID_MAX,
+        pattern=CORRELATION_ID_PATTERN,
+        description="The matter (一件事) the command's events join: 1 to 200 printable ASCII "
+        "characters, no space; without it the command's stream decides (a new stream starts a "
+        "matter of its own).",
+    ),
+]
+"""The ``X-Correlation-Id`` header of a command route (its schema says the rule)."""
+
+
+class BadCorrelationId(DomainError):
+    """An ``X-Correlation-Id`` header outside :data:`CORRELATION_ID_PATTERN`; the answer is the
+    one the header's schema gives where a route declares it."""
+
+    slug = "invalid-input"
+    title = "The request has invalid input"
+
+
+def correlation_id_of(request: Request) -> str | None:
+    """The request's ``X-Correlation-Id`` (None if absent), for a route that does not declare
+    the header: :class:`BadCorrelationId` unless it is of :data:`CORRELATION_ID_PATTERN`."""
+    value = request.headers.get("X-Correlation-Id")
+    if value is not None and (
+        len(value) > CORRELATION_ID_MAX or _CORRELATION_ID.fullmatch(value) is None
+    ):
+        raise BadCorrelationId(
+            "X-Correlation-Id must be 1 to 200 printable ASCII characters without spaces",
+            field="header/X-Correlation-Id",
+        )
+    return value
 
 
 _ETAG = re.compile(r'^(?:W/)?"?(\d{1,9})"?$')
@@ -91,11 +137,12 @@ async def command_context(
             description='The ETag of the version the client last read ("3"); a stale one is a 409.',
         ),
     ] = None,
+    correlation_id: CorrelationId = None,
 ) -> CommandContext:
     """The command context of a request (a route dependency)."""
     metadata = Metadata(
         actor=principal.subject,
-        correlation_id=request.headers.get("X-Correlation-Id"),
+        correlation_id=correlation_id,
         traceparent=current_traceparent(),
     )
     commands = state.core.commands(

@@ -53,6 +53,20 @@ from wangge.events.tuning import LINGER_SECONDS, REACTIONS_PER_TRANSACTION
 log = logging.getLogger(__name__)
 
 
+_TEXT_TYPES = (sa.String, sa.Text, sa.Unicode, sa.UnicodeText, sa.VARCHAR, sa.TEXT)
+
+
+def _width_changed(found: Any, declared: sa.types.TypeEngine[Any]) -> bool:
+    """Whether a text column's width differs from the generation's: a column widened in a new
+    release (``String(200)`` to ``Text``) leaves the same names, but the old table would still
+    refuse the longer values, and park the streams that carry them. Only plain string types
+    are compared (their reflected length is the declared one on both backends); any other
+    type, whose reflection differs by backend, never counts as changed."""
+    if type(declared) not in _TEXT_TYPES or not isinstance(found, sa.String):
+        return False
+    return getattr(found, "length", None) != getattr(declared, "length", None)
+
+
 class ProjectionRunner:
     """Applies a source's events to one projection, one transaction per batch."""
 
@@ -95,8 +109,9 @@ class ProjectionRunner:
         """Create the runner's tables and, on first use, generation 1 of the projection.
 
         Projection tables are never migrated: when the projection's tables have changed shape
-        since its active generation was made (a column added in a new release), that generation
-        is retired and a fresh one starts, which the runner fills from the beginning.
+        since its active generation was made (a column added in a new release, a text column
+        made wider or narrower), that generation is retired and a fresh one starts, which the
+        runner fills from the beginning.
         """
         async with self.engine.begin() as conn:
             if conn.dialect.name == "postgresql":
@@ -141,8 +156,10 @@ class ProjectionRunner:
             inspector = sa.inspect(sync)
             for table in tables:
                 if inspector.has_table(table.name):
-                    found = {column["name"] for column in inspector.get_columns(table.name)}
-                    if found != set(table.columns.keys()):
+                    found = {c["name"]: c["type"] for c in inspector.get_columns(table.name)}
+                    if set(found) != set(table.columns.keys()):
+                        return True
+                    if any(_width_changed(found[c.name], c.type) for c in table.columns):
                         return True
             return False
 

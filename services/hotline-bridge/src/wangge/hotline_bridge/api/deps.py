@@ -20,6 +20,7 @@ from wangge.hotline_bridge.personal_data import CallerKeys
 from wangge.hotline_bridge.projections.grid_map import grid_code_of
 from wangge.hotline_bridge.signing import SIGNATURE, TIMESTAMP, verify
 from wangge.service.auth import Principal, require
+from wangge.service.commands import correlation_id_of
 from wangge.service.deps import core_of
 
 HOTLINE = "hotline_system"
@@ -88,10 +89,11 @@ SignedBody = Annotated[bytes, Depends(signed_body)]
 
 
 def metadata_of(request: Request, principal: Principal) -> Metadata:
-    """The envelope of what a request records: who asked, its correlation and trace."""
+    """The envelope of what a request records: who asked, its correlation and trace (an
+    ``X-Correlation-Id`` under the service kit's rule, else a 422 naming the header)."""
     return Metadata(
         actor=principal.subject,
-        correlation_id=request.headers.get("X-Correlation-Id"),
+        correlation_id=correlation_id_of(request),
         traceparent=current_traceparent(),
     )
 

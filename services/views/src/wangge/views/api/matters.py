@@ -36,9 +36,8 @@ router = APIRouter(prefix="/matters", tags=["matters"], dependencies=[single_val
 CorrelationId = Annotated[
     str,
     # an X-Correlation-Id header or an event id: no control character but a tab (a NUL would
-    # reach PostgreSQL, which refuses it in text: a 500), never longer than the steps' column
+    # reach PostgreSQL, which refuses it in text: a 500); as long as an upstream recorded it
     Path(
-        max_length=200,
         pattern=r"^[^\x00-\x08\x0a-\x1f\x7f]+$",
         description="a matter's correlation id",
     ),

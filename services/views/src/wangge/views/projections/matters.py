@@ -95,12 +95,13 @@ class Matters(Projection):
             f"views_matters_steps{suffix}",
             metadata,
             sa.Column("event_id", UUID, primary_key=True),
-            sa.Column("correlation_id", sa.String(200), nullable=False),
-            sa.Column("causation_id", sa.String(200)),
+            # the envelope bounds none of these ids: whatever an upstream recorded is applied
+            sa.Column("correlation_id", sa.Text, nullable=False),
+            sa.Column("causation_id", sa.Text),
             sa.Column("at", sa.DateTime(timezone=True), nullable=False),
             sa.Column("service", sa.String(40), nullable=False),
             sa.Column("type", sa.String(80), nullable=False),
-            sa.Column("stream_id", sa.String(200), nullable=False),
+            sa.Column("stream_id", sa.Text, nullable=False),
             sa.Column("version", sa.Integer, nullable=False),
             sa.Column("actor_kind", sa.String(20)),
             sa.Column("ticket_id", UUID),
@@ -108,11 +109,19 @@ class Matters(Projection):
             sa.Column("need_id", UUID),
             sa.Column("grid_id", UUID),
             sa.Column("place_id", UUID),
-            sa.Index(f"ix_views_matters_steps_correlation{suffix}", "correlation_id"),
+            # ids hashed on PostgreSQL: looked up by equality only, and a B-tree refuses an
+            # entry over about 2.7 kB, which would park the stream on an overlong id
+            sa.Index(
+                f"ix_views_matters_steps_correlation{suffix}",
+                "correlation_id",
+                postgresql_using="hash",
+            ),
             sa.Index(f"ix_views_matters_steps_ticket{suffix}", "ticket_id"),
             sa.Index(f"ix_views_matters_steps_case{suffix}", "case_id"),
             sa.Index(f"ix_views_matters_steps_need{suffix}", "need_id"),
-            sa.Index(f"ix_views_matters_steps_stream{suffix}", "stream_id", "version"),
+            sa.Index(
+                f"ix_views_matters_steps_stream{suffix}", "stream_id", postgresql_using="hash"
+            ),
         )
         return {"steps": steps}
 
