@@ -1,15 +1,16 @@
 """Who reads which view, and the typed core every route reaches the service by.
 
 Staff read by place: a grid worker the residents, households and figures of their grids, a
-community's staff their community's, the subdistrict's admins everything. A department reads
-only its own feed (``department:<name>``), minimised. Analysts read figures, never a person.
+community's staff their community's, the subdistrict's admins everything in their subdistrict;
+what nothing ties to a place, only those whose places cover the whole deployment. A department
+reads only its own feed (``department:<name>``), minimised. Analysts read figures, never a person.
 Something outside the caller's places is answered 404, as something that does not exist: the
 answer tells them nothing about who lives where.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable
 from typing import Annotated
 
 from fastapi import Depends
@@ -21,7 +22,7 @@ from wangge.governance.errors import DomainError, NotFound
 from wangge.service.auth import Principal, covers, require
 from wangge.service.deps import core_of
 from wangge.views.bootstrap import ViewsCore
-from wangge.views.projections.roster import Roster
+from wangge.views.projections.roster import Roster, subdistrict_codes
 
 Core = Annotated[ViewsCore, Depends(core_of(ViewsCore))]
 """The views service's core: its store and views."""
@@ -39,21 +40,38 @@ def sees_everywhere(principal: Principal) -> bool:
     return principal.has_any(("analyst",))
 
 
-def in_scope(principal: Principal, codes: Iterable[str | None]) -> bool:
+def in_scope(
+    principal: Principal, codes: Iterable[str | None], deployment: Collection[str] = ()
+) -> bool:
     """Whether one of these place codes (a grid's, a community's) lies in the caller's places.
-    Something not yet placed in any grid (a ticket in triage, a person with no dwelling) is the
-    subdistrict's: its admins read it."""
+
+    Something nothing ties to a place (a ticket in triage, a person never placed, a dwelling
+    the roster does not know yet) is the whole deployment's: read by a caller whose places
+    cover every one of its subdistricts (``deployment``, the roster's; none known: nobody),
+    never by any subdistrict admin as such: one of another subdistrict learns nothing of it.
+    """
     known = [code for code in codes if code is not None]
     if sees_everywhere(principal):
         return True
     if not known:
-        return principal.has_any(("subdistrict_admin",))
+        return bool(deployment) and all(principal.covers(code) for code in deployment)
     return any(principal.covers(code) for code in known)
 
 
-def require_scope(principal: Principal, codes: Iterable[str | None], what: str, field: str) -> None:
-    """404 (as for something that does not exist) unless the thing lies in the caller's places."""
-    if not in_scope(principal, codes):
+async def require_scope(
+    conn: AsyncConnection,
+    tree: roster.Tables,
+    principal: Principal,
+    codes: Iterable[str | None],
+    what: str,
+    field: str,
+) -> None:
+    """404 (as for something that does not exist) unless the thing lies in the caller's places
+    (:func:`in_scope`); ``tree``, the roster's tables, names the deployment's subdistricts for a
+    thing with no place."""
+    known = [code for code in codes if code is not None]
+    deployment = [] if known else await subdistrict_codes(conn, tree)
+    if not in_scope(principal, known, deployment):
         raise NotFound(f"no {what}", field=field)
 
 

@@ -27,6 +27,11 @@ NOTES = (
     "- Staff read by place: a grid worker their grids, community staff their community, the",
     "  subdistrict's admins the whole subdistrict. A resident, household, grid or matter outside",
     "  the caller's places is answered **404**, the answer for one that does not exist.",
+    "- What nothing ties to a place (a ticket in triage, a person never housed, a dwelling the",
+    "  roster does not know yet) is the whole deployment's: read by callers whose places cover",
+    "  every subdistrict the roster knows (its subdistrict admins), **404** for anyone else,",
+    "  another subdistrict's admins too. A person not housed yet on an `as_of` day is placed",
+    "  by where they live, or last lived, today.",
     "- Dashboards are figures, no person in them: a caller reads an area in their places or one",
     "  that holds them (a grid worker compares their grid with its community and subdistrict).",
     "  Analysts read every area's figures, never a person, a household or a matter.",
@@ -42,9 +47,15 @@ def scope_of(route: APIRoute) -> str:
     if path.startswith("/feeds"):
         return "the caller's own department (subdistrict admins: every department)"
     if path.startswith(("/residents", "/households")):
-        return "the dwelling's grid in the caller's places: 404 outside"
+        return (
+            "the (last) dwelling's grid in the caller's places (placed nowhere: the "
+            "deployment's admins): 404 outside"
+        )
     if path.startswith("/matters"):
-        return "the matter's grid in the caller's places: 404 outside"
+        return (
+            "the matter's grid in the caller's places (no grid yet: the deployment's admins): "
+            "404 outside"
+        )
     if path.endswith("/dashboard"):
         return "an area in or holding the caller's places (analysts: everywhere): 404 outside"
     return "the subdistrict's (no place scope)"

@@ -3,8 +3,9 @@ became, its mediation, the reply, the 回访 rating and any reopening, in order,
 
 Staff read a matter of their places: one of its grids (where its ticket was routed, where its
 case or need lies) in the caller's places, else 404 as for a matter that does not exist; a
-matter no grid has taken yet (a ticket in triage) is the subdistrict admins'. Analysts do not
-read matters here: they replay the pseudonymised topics, correlation ids and all.
+matter no grid has taken yet (a ticket in triage, or routed to a grid the roster does not know
+yet) is the whole deployment's, read by those whose places cover every subdistrict of it.
+Analysts do not read matters here: they replay the pseudonymised topics, correlation ids and all.
 """
 
 from __future__ import annotations
@@ -157,7 +158,7 @@ async def _answer(
         codes = [await grid_code(conn, roster, g) for g in {s.grid_id for s in matter.steps} if g]
         places = {s.place_id for s in matter.steps if s.place_id is not None}
         codes += [p.grid_code for p in (await placed(conn, roster, places)).values()]
-    require_scope(principal, codes, f"matter {correlation_id}", field)
+        await require_scope(conn, roster, principal, codes, f"matter {correlation_id}", field)
     return _read(matter)
 
 

@@ -2,7 +2,9 @@
 the registry, the cases service and the hotline bridge, as it stood at the end of ``as_of``
 (``projections.residents_queries`` says what is as-of-able). Staff read it within their places:
 the person's (last) dwelling's grid or community, the household's dwelling's; outside them, 404
-as for someone unknown."""
+as for someone unknown. A person placed nowhere by ``as_of`` is placed by where they live, or
+last lived, today; one nothing places (never housed, or in a dwelling the roster does not know)
+is read only by those whose places cover the whole deployment (``access.in_scope``)."""
 
 from __future__ import annotations
 
@@ -64,7 +66,12 @@ async def read_resident(
     picture = await queries.resident(conn, tables, roster, person_id, as_of=day)
     if picture is None:
         raise NotFound(f"no person {person_id}", field="person_id")
-    require_scope(principal, _codes(picture.last_dwelling), "person", field="person_id")
+    codes = _codes(picture.last_dwelling)
+    if not any(codes) and day is not None:
+        # not housed yet on that day: still somebody's, those of where they live or last lived
+        latest = await queries.resident(conn, tables, roster, person_id)
+        codes = _codes(latest.last_dwelling) if latest is not None else []
+    await require_scope(conn, roster, principal, codes, "person", field="person_id")
     return _json(picture)
 
 
@@ -84,5 +91,7 @@ async def read_household(
     picture = await queries.household(conn, tables, roster, household_id, as_of=day)
     if picture is None:
         raise NotFound(f"no household {household_id}", field="household_id")
-    require_scope(principal, _codes(picture.dwelling), "household", field="household_id")
+    await require_scope(
+        conn, roster, principal, _codes(picture.dwelling), "household", field="household_id"
+    )
     return _json(picture)

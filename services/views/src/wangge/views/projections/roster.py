@@ -62,3 +62,13 @@ async def place_by_code(conn: AsyncConnection, tables: roster.Tables, code: str)
     """The place (a row of ``places``) with this code: a grid, community or subdistrict."""
     places = tables["places"]
     return (await conn.execute(sa.select(places).where(places.c.code == code))).first()
+
+
+async def subdistrict_codes(conn: AsyncConnection, tables: roster.Tables) -> list[str]:
+    """The codes of the subdistricts the roster knows: the deployment's, whose staff read
+    what nothing ties to a place yet."""
+    places = tables["places"]
+    found = await conn.scalars(
+        sa.select(places.c.code).where(places.c.kind == "subdistrict", places.c.code.is_not(None))
+    )
+    return sorted(found)
