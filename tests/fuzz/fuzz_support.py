@@ -10,10 +10,13 @@ request to the loop, so the service's background tasks keep running between requ
 in production.
 
 Each operation gets, in this order: schemathesis's coverage phase (the edges of every valid
-range) and ``EXAMPLES`` Hypothesis cases as the first caller, who may do the most; then
-``ROLE_EXAMPLES`` cases as each other caller in turn. Path parameters, and body fields of the
-same names, take the ids of records the test seeded half of the time, so that requests get past
-the 404 to the handlers; the other half they are what schemathesis draws.
+range) and ``EXAMPLES`` Hypothesis cases (a service's own ``examples``) as the first caller, who
+may do the most; then ``ROLE_EXAMPLES`` cases as each other caller in turn. Path parameters, and
+body fields of the same names, take the ids of records the test seeded half of the time, so that
+requests get past the 404 to the handlers; the other half they are what schemathesis draws.
+Query parameters and headers named apart (``known_in_query``: a feed's cursor, its ETag; apart,
+as a query parameter of a common name may mean something else elsewhere) take seeded values in
+those same cases, each half of the time.
 """
 
 from __future__ import annotations
@@ -131,19 +134,26 @@ async def fuzz(
     callers: Mapping[str, Headers],
     signed: Callable[[bytes], dict[str, str]] | None = None,
     known: Mapping[str, Sequence[Any]] | None = None,
+    known_in_query: Mapping[str, Sequence[Any]] | None = None,
     own_errors: Sequence[str] = (),
+    examples: int = EXAMPLES,
 ) -> Fuzzed:
     """Fuzz every operation of the app behind ``client``; ``callers`` name each caller's headers
     (the first goes through the coverage phase); ``signed`` adds headers computed from the body
     sent; ``known`` gives values that exist for path parameters and body fields of those names
-    (``ticket_id``); ``own_errors`` are path prefixes whose errors are not problem details."""
+    (``ticket_id``), ``known_in_query`` for query parameters and headers (``after``,
+    ``If-None-Match``); ``own_errors`` are path prefixes whose errors are not problem details;
+    ``examples`` is the first caller's cases an operation (more for a service of few operations)."""
     response = await client.get("/openapi.json")
     assert response.status_code == 200, response.text
     schema = schemathesis.openapi.from_dict(response.json())
     loop = asyncio.get_running_loop()
     sender = _Sender(client, loop, signed)
     fuzzed = Fuzzed(service)
-    run = _Run(schema, sender, fuzzed, dict(callers), known or {}, tuple(own_errors))
+    run = _Run(
+        schema, sender, fuzzed, dict(callers), known or {}, known_in_query or {},
+        tuple(own_errors), examples,
+    )  # fmt: skip
     await asyncio.to_thread(run.all)
     return fuzzed
 
@@ -190,7 +200,9 @@ class _Run:
     fuzzed: Fuzzed
     callers: dict[str, Headers]
     known: Mapping[str, Sequence[Any]]
+    known_in_query: Mapping[str, Sequence[Any]]
     own_errors: tuple[str, ...]
+    examples: int
 
     def all(self) -> None:
         for result in self.schema.get_all_operations():
@@ -235,7 +247,7 @@ class _Run:
 
         # two test functions, so that Hypothesis's derandomized seeds (one per function) give
         # the other callers other requests than the first one's
-        @_bounded(EXAMPLES)
+        @_bounded(self.examples)
         @given(case=cases)
         def as_first(case: schemathesis.Case[Any]) -> None:
             exchange(case, first)
@@ -259,15 +271,25 @@ class _Run:
     def cases(
         self, operation: APIOperation[Any, Any, Any, Any], mode: GenerationMode
     ) -> st.SearchStrategy[schemathesis.Case[Any]]:
-        known = self.known
+        known, in_query = self.known, self.known_in_query
         names = [p.name for p in operation.path_parameters if p.name in known]
+        queried = [p.name for p in operation.query if p.name in in_query]
+        headers = [p.name for p in operation.headers if p.name in in_query]
 
         @st.composite
         def seeded(draw: st.DrawFn) -> schemathesis.Case[Any]:
             existing: dict[str, Any] = {}
+            query: dict[str, Any] = {}
+            header: dict[str, Any] = {}
             if draw(st.booleans()):
                 existing = {name: draw(st.sampled_from(known[name])) for name in names}
-            case = draw(operation.as_strategy(mode, path_parameters=existing))
+                query = _some(draw, in_query, queried)
+                header = _some(draw, in_query, headers)
+            case = draw(
+                operation.as_strategy(
+                    mode, path_parameters=existing, query=query or None, headers=header or None
+                )
+            )
             body = case.body
             if mode.is_positive and isinstance(body, dict) and draw(st.booleans()):
                 for name in sorted(set(body) & set(known)):
@@ -307,6 +329,15 @@ class _Run:
             why = _why(status, response)
             if why is not None:
                 self.fuzzed.refused[label][why] += 1
+
+
+def _some(
+    draw: st.DrawFn, values: Mapping[str, Sequence[Any]], names: Sequence[str]
+) -> dict[str, Any]:
+    """A seeded value for each of ``names`` half of the time, each on its own: two parameters
+    that exclude each other (a matter's ``ticket_id`` and ``case_id``) would otherwise always
+    come together."""
+    return {name: draw(st.sampled_from(values[name])) for name in names if draw(st.booleans())}
 
 
 def _bounded(examples: int) -> Callable[[Callable[..., None]], Callable[..., None]]:

@@ -8,11 +8,20 @@ centuries off only makes a picture of nothing or a series of empty months.
 from __future__ import annotations
 
 from datetime import date
+from typing import Annotated
+
+from pydantic import WithJsonSchema
 
 from wangge.governance.errors import DomainError
 
 FIRST = date(2002, 1, 1)
 LAST = date(2099, 12, 31)
+YEARS = r"^(?:200[2-9]|20[1-9][0-9])-"
+"""The years of ``FIRST`` to ``LAST`` at the start of an ISO 8601 day."""
+
+AsOfDay = Annotated[date, WithJsonSchema({"type": "string", "format": "date", "pattern": YEARS})]
+"""An ``as_of`` day, its range stated in the OpenAPI as a pattern on the year (a client, or a
+generator, that follows the schema is not refused); :func:`checked` refuses the rest."""
 
 
 class BadDay(DomainError):

@@ -22,7 +22,7 @@ from wangge.views.api.access import (
     roster_tables,
     view_tables,
 )
-from wangge.views.api.as_of import checked
+from wangge.views.api.as_of import AsOfDay, checked
 from wangge.views.api.params import single_valued
 from wangge.views.domain import figures as f
 from wangge.views.projections.dashboard import Dashboard
@@ -196,7 +196,7 @@ async def _dashboard(
     return Response(content=body, media_type="application/json", headers={"Server-Timing": timing})
 
 
-AsOf = Annotated[date | None, Query(description="the day to answer as of; today (CST) if none")]
+AsOf = Annotated[AsOfDay | None, Query(description="the day to answer as of; today (CST) if none")]
 
 
 @router.get("/grids/{code}/dashboard", response_model=DashboardRead)

@@ -21,6 +21,7 @@ from wangge.events.db import read_only
 from wangge.governance.errors import DomainError, NotFound
 from wangge.governance.roster import grid_code
 from wangge.service.auth import Principal
+from wangge.service.responses import problems
 from wangge.views.api.access import Core, Staff, require_scope, roster_tables, view_tables
 from wangge.views.api.params import single_valued
 from wangge.views.projections.matters import (
@@ -169,7 +170,8 @@ async def matter(correlation_id: CorrelationId, principal: Staff, core: Core) ->
     return await _answer(core, principal, correlation_id, "correlation_id")
 
 
-@router.get("", response_model=MatterRead)
+# 404: no matter of that ticket or case (the kit documents a 404 only with a path parameter)
+@router.get("", response_model=MatterRead, responses=problems(NotFound))
 async def matter_of(
     principal: Staff,
     core: Core,

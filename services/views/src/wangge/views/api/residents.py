@@ -9,7 +9,6 @@ is read only by those whose places cover the whole deployment (``access.in_scope
 from __future__ import annotations
 
 import uuid
-from datetime import date
 from typing import Annotated
 
 from fastapi import APIRouter, Query, Response
@@ -25,7 +24,7 @@ from wangge.views.api.access import (
     roster_tables,
     view_tables,
 )
-from wangge.views.api.as_of import checked
+from wangge.views.api.as_of import AsOfDay, checked
 from wangge.views.api.params import single_valued
 from wangge.views.projections import residents_queries as queries
 from wangge.views.projections.residents import Residents
@@ -33,7 +32,7 @@ from wangge.views.projections.residents_models import Dwelling, HouseholdPicture
 
 router = APIRouter(tags=["residents"], dependencies=[single_valued])
 AsOf = Annotated[
-    date | None,
+    AsOfDay | None,
     Query(description="answer as at the end of this day (Asia/Shanghai); today if none"),
 ]
 
