@@ -22,8 +22,9 @@ for random grids, as a subdistrict admin. The service is let settle first (its w
 every area's dashboard once the rows stand still: until its processes are idle), then the load
 runs as a warm-up until one second's dashboards were all answers the service kept
 (``Server-Timing: kept``), and what a dashboard computed on a read cost meanwhile is reported
-apart; then latency per endpoint, failures, and CPU per request (psutil) in the steady state. The load generator's garbage collector is off while it measures (its own pauses would
-be timed as the service's).
+apart; then latency per endpoint, failures, and CPU per request (psutil) in the steady state.
+The load generator's garbage collector is off while it measures (its own pauses would be timed
+as the service's).
 
 **Freshness** (``views_fresh``): the hotline bench's intake flow (registry, hotline bridge and
 cases as processes on PostgreSQL and Kafka; signed pushes at ``BENCH_HOTLINE_RATE`` for

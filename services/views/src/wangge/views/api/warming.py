@@ -78,6 +78,4 @@ async def keep_warm(state: ServiceState, *, interval: float) -> None:
         made = await warm(state.engine, core, day=now[1], state=now[0])
         if made is not None:
             warmed = now
-            log.info(
-                "dashboards warm: %d rendered in %.1f s", made, time.perf_counter() - started
-            )
+            log.info("dashboards warm: %d rendered in %.1f s", made, time.perf_counter() - started)
