@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import sqlalchemy as sa
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
@@ -211,8 +212,16 @@ async def applied_versions_of(
 async def upsert(
     conn: AsyncConnection, table: sa.Table, rows: list[dict[str, Any]], *, value: str
 ) -> None:
-    """Insert rows, or update ``value`` where the key exists; one statement on both backends."""
+    """Insert rows, or update ``value`` where the key exists; one statement on both backends.
+
+    On PostgreSQL many rows go as one array per column, unnested by the server: an executemany
+    was a statement per row for both sides (a rebuild's batch saves a version for each of up to
+    thousands of streams). A key given twice keeps its last row, as the rows one by one would.
+    """
     if not rows:
+        return
+    if conn.dialect.name == "postgresql" and len(rows) >= UNNEST_ROWS and tuning.FAST_PATHS.copy:
+        await _upsert_unnested(conn, table, rows, value=value)
         return
     dialect_insert = pg_insert if conn.dialect.name == "postgresql" else sqlite_insert
     statement = dialect_insert(table)
@@ -222,4 +231,26 @@ async def upsert(
             set_={value: statement.excluded[value]},
         ),
         rows,
+    )
+
+
+UNNEST_ROWS = 16
+"""From how many rows an upsert on PostgreSQL sends arrays instead of a statement per row."""
+
+
+async def _upsert_unnested(
+    conn: AsyncConnection, table: sa.Table, rows: list[dict[str, Any]], *, value: str
+) -> None:
+    key = list(table.primary_key.columns)
+    last = {tuple(row[column.name] for column in key): row for row in rows}
+    names = list(rows[0])
+    kept = list(last.values())
+    arrays = [
+        sa.bindparam(f"unnest_{name}", [row[name] for row in kept], ARRAY(table.c[name].type))
+        for name in names
+    ]
+    source = sa.func.unnest(*arrays).table_valued(*names).render_derived()
+    statement = pg_insert(table).from_select(names, sa.select(*(source.c[n] for n in names)))
+    await conn.execute(
+        statement.on_conflict_do_update(index_elements=key, set_={value: statement.excluded[value]})
     )

@@ -19,7 +19,7 @@ import gc
 import logging
 import time
 import traceback
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
@@ -27,7 +27,7 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from wangge.events import tuning
-from wangge.events.db import lock_keys
+from wangge.events.db import insert_many, lock_keys
 from wangge.events.envelope import RecordedEvent
 from wangge.events.errors import WriteOrderError
 from wangge.events.faults import first_line, is_outage, is_transaction_conflict
@@ -406,6 +406,7 @@ class ProjectionRunner:
                 conn, projection.name, generation, {s.event.envelope.subject for s in relevant}
             )
             last_applied = states.applied
+            had = set(last_applied)  # streams with a saved version: the others get a new row
             touched: dict[str, int] = {}
             chosen: list[RecordedEvent] = []
             new: set[str] = set()
@@ -435,7 +436,7 @@ class ProjectionRunner:
             if ctx.inline_once is not None:
                 await ctx.inline_once.apply(conn)
             await park(conn, projection.name, generation, parking)
-            await self._save(conn, generation, touched, new_positions)
+            await self._save(conn, generation, touched, new_positions, had=had)
         stored.update(new_positions)
         self.applied += applied
 
@@ -571,11 +572,22 @@ class ProjectionRunner:
         generation: int,
         touched: Mapping[str, int],
         new_positions: Mapping[str, str],
+        *,
+        had: Collection[str] | None = None,
     ) -> None:
+        """The batch's stream versions and source positions, in its transaction. Streams that
+        had no saved version (``had`` names those that did; None: unknown) are inserted, in
+        bulk: a rebuild's batch starts thousands of them."""
         key = {"projection": self.projection.name, "generation": generation}
         versions = [{**key, "stream_id": s, "version": v} for s, v in touched.items()]
         places = [{**key, "source_key": k, "position": p} for k, p in new_positions.items()]
-        await upsert(conn, applied_versions, versions, value="version")
+        if had is None:
+            await upsert(conn, applied_versions, versions, value="version")
+        else:
+            fresh = [v for v in versions if v["stream_id"] not in had]
+            await insert_many(conn, applied_versions, fresh)
+            again = [v for v in versions if v["stream_id"] in had]
+            await upsert(conn, applied_versions, again, value="version")
         await upsert(conn, positions, places, value="position")
 
     async def rebuild(self) -> int:
