@@ -19,6 +19,10 @@ from wangge.events.errors import WriteOrderError
 
 T = TypeVar("T")
 log = logging.getLogger(__name__)
+_JITTER = random.Random()  # noqa: S311 - jitter, nothing secret
+"""The retries' own generator: drawing from the module's shared one would move the sequence of
+everyone else in the process (a test's seeded draws, Hypothesis's check that strategies leave it
+alone) whenever a retry happened to run."""
 
 
 async def when_overtaken(
@@ -34,5 +38,5 @@ async def when_overtaken(
                 raise
             log.info("overtaken by a younger transaction; running again (%s)", attempt)
             # jitter spreads retries apart; nothing secret is drawn
-            await asyncio.sleep(random.uniform(0, pause * 2 ** (attempt - 1)))  # noqa: S311
+            await asyncio.sleep(_JITTER.uniform(0, pause * 2 ** (attempt - 1)))
     raise AssertionError("unreachable")
