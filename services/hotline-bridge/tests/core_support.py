@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import functools
 import uuid
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -25,7 +25,7 @@ from wangge.hotline_bridge.config import HotlineSettings
 from wangge.hotline_bridge.consumed import cases, registry
 from wangge.hotline_bridge.consumed.registry import PlaceRegistered
 from wangge.hotline_bridge.domain.tickets import Channel, Intake, Urgency
-from wangge.hotline_bridge.handlers.intake import take_in
+from wangge.hotline_bridge.handlers.intake import NewTicket, take_in
 from wangge.hotline_bridge.personal_data import metadata as key_tables
 from wangge.service.standalone import standalone
 from wangge.service.testing import backend_settings, own_schema
@@ -56,7 +56,7 @@ def intake(number: str | None = None, **fields: Any) -> Intake:
 
 
 async def _ticket_id(
-    conn: AsyncConnection, ticket_id: uuid.UUID, row: Mapping[str, Any] | None
+    conn: AsyncConnection, ticket_id: uuid.UUID, new: NewTicket | None
 ) -> uuid.UUID:
     return ticket_id
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from collections.abc import Mapping
 from typing import Any
 
 import pytest
@@ -13,7 +12,7 @@ from core_support import Bridge, intake
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from wangge.hotline_bridge.domain.tickets import TicketNumberReused, stream_id
-from wangge.hotline_bridge.handlers.intake import take_in
+from wangge.hotline_bridge.handlers.intake import NewTicket, take_in
 from wangge.hotline_bridge.projections.tickets import ticket_row
 
 
@@ -22,12 +21,14 @@ async def test_a_pushed_ticket_is_routed_and_in_the_read_model_within_its_transa
 ) -> None:
     seen: dict[str, Any] = {}
 
-    async def view(
-        conn: AsyncConnection, ticket_id: uuid.UUID, row: Mapping[str, Any] | None
-    ) -> uuid.UUID:
-        # the intake's own connection, before its commit: the inline read model is written
-        seen["row"] = row
+    async def view(conn: AsyncConnection, ticket_id: uuid.UUID, new: NewTicket | None) -> uuid.UUID:
+        # the intake's own connection, before its commit: the inline read model is written,
+        # the data key kept
+        assert new is not None
+        seen["row"] = new.row
         seen["read"] = await ticket_row(conn, await bridge.core.tickets(conn), ticket_id)
+        seen["key"] = new.key
+        seen["kept"] = await bridge.core.keyring.key(conn, ticket_id)
         return ticket_id
 
     core = bridge.core
@@ -37,6 +38,7 @@ async def test_a_pushed_ticket_is_routed_and_in_the_read_model_within_its_transa
     )  # fmt: skip
     assert recorded
     assert seen["row"] is not None and seen["read"] is not None
+    assert seen["key"] == seen["kept"] and seen["key"] is not None
     for row in (seen["row"], seen["read"]):
         assert (row["status"], row["grid_id"], row["routing_method"]) == (
             "routed", bridge.grid_id, "building",

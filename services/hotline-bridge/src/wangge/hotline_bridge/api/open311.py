@@ -33,7 +33,7 @@ from wangge.governance.times import stored
 from wangge.hotline_bridge.api.deps import Catalogue, Core
 from wangge.hotline_bridge.bootstrap import HotlineCore
 from wangge.hotline_bridge.domain.tickets import Channel, Intake, Location, Urgency
-from wangge.hotline_bridge.handlers.intake import take_in
+from wangge.hotline_bridge.handlers.intake import NewTicket, take_in
 from wangge.hotline_bridge.projections.tickets import through_door
 
 router = APIRouter(prefix="/open311/v2", tags=["open311"])
@@ -57,7 +57,7 @@ def _answers(*errors: int) -> dict[int | str, dict[str, Any]]:
 
 
 async def _ticket_id(
-    conn: AsyncConnection, ticket_id: uuid.UUID, row: Mapping[str, Any] | None
+    conn: AsyncConnection, ticket_id: uuid.UUID, new: NewTicket | None
 ) -> uuid.UUID:
     return ticket_id  # the answer is the request's id, known before the intake
 

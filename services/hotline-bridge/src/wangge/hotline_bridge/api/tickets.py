@@ -31,7 +31,7 @@ from wangge.hotline_bridge.api.deps import (
 )
 from wangge.hotline_bridge.bootstrap import HotlineCore
 from wangge.hotline_bridge.domain.catalogue import Category
-from wangge.hotline_bridge.handlers.intake import take_in
+from wangge.hotline_bridge.handlers.intake import NewTicket, take_in
 from wangge.hotline_bridge.personal_data import CallerKeys, opened
 from wangge.hotline_bridge.projections.tickets import ticket_row
 from wangge.service.deps import ReadConnection
@@ -157,10 +157,8 @@ async def push_ticket(
         queue=core.intakes,
         catalogue=core.catalogue,
         settings=core.settings,
-        view=lambda conn, ticket_id, row: (
-            _view_of(conn, core.keyring, row)
-            if row is not None
-            else ticket_view(conn, core, ticket_id)
+        view=lambda conn, ticket_id, new: (
+            _view_of(new) if new is not None else ticket_view(conn, core, ticket_id)
         ),
     )
     if not recorded:
@@ -168,9 +166,8 @@ async def push_ticket(
     return view
 
 
-async def _view_of(conn: AsyncConnection, keys: CallerKeys, row: Mapping[str, Any]) -> TicketView:
-    # the intake's own transaction, where the ticket's key was kept
-    return view_of(row, await keys.key(conn, row["ticket_id"]))
+async def _view_of(new: NewTicket) -> TicketView:
+    return view_of(new.row, new.key)
 
 
 @router.get("/tickets/{ticket_id}", response_model=TicketView)
