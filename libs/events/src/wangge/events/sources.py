@@ -321,9 +321,13 @@ class KafkaSource(Source):
         records = await consumer.getmany(timeout_ms=self.fetch_timeout_ms, max_records=max_records)
         out: list[SourcedEvent] = []
         wanted = self._wanted
+        read = 0
         for tp, messages in records.items():
             key = self.key(tp)
             for message in messages:
+                read += 1
+                if read % HAND_BACK_EVERY == 0:
+                    await asyncio.sleep(0)
                 if wanted is not None:
                     type_ = _type_header(message.headers)
                     if type_ is not None and type_ not in wanted and type_ != _UNKNOWN:
@@ -412,6 +416,11 @@ class KafkaSource(Source):
             types=types,
         )
 
+
+HAND_BACK_EVERY = 128
+"""Records a fetch reads before it hands the event loop back for a turn: a batch of thousands
+took tens of milliseconds in one go, which a rebuild's write of the batch before it (waiting on
+the database between its statements) and a server's requests waited out."""
 
 _UNKNOWN = UNKNOWN_TYPE.encode()
 _make_sourced = maker(SourcedEvent)
