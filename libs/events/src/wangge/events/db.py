@@ -13,7 +13,6 @@ from collections.abc import (
     Callable,
     Collection,
     Hashable,
-    Iterator,
     Mapping,
     Sequence,
 )
@@ -25,7 +24,6 @@ from typing import Any, TypeVar, cast
 import asyncpg
 import sqlalchemy as sa
 from sqlalchemy import event
-from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 from sqlalchemy.pool import ConnectionPoolEntry
@@ -135,44 +133,6 @@ async def lock_keys(conn: AsyncConnection, keys: Collection[str], *, shared: boo
         f"SELECT {take}(hashtextextended(k, 0)) FROM unnest($1::text[]) AS k",  # noqa: S608
         (sorted(set(keys)),),
     )
-
-
-IN_LIST_LIMIT = 500
-"""Values one statement names in an IN list on SQLite (well under its limit on bound
-parameters, two columns each)."""
-
-
-def among(
-    conn: AsyncConnection, columns: Sequence[sa.ColumnElement[Any]], values: Sequence[Sequence[Any]]
-) -> Iterator[sa.ColumnElement[bool]]:
-    """Conditions that rows' ``columns`` equal one of ``values`` (one item per column each),
-    one per statement to run: all of them in one on PostgreSQL, in chunks on SQLite.
-
-    On PostgreSQL each column's values are one array, bound as one parameter (``= ANY``, or
-    ``IN`` an ``unnest`` of the arrays for several columns): the same statement whatever the
-    count, compiled once. An IN list is a parameter per value, which SQLAlchemy renders again
-    at every execution and the server parses again (a twentieth of a dashboard rebuild).
-    """
-    if not values:
-        return
-    if conn.dialect.name != "postgresql":
-        for start in range(0, len(values), IN_LIST_LIMIT):
-            chunk = values[start : start + IN_LIST_LIMIT]
-            if len(columns) == 1:
-                yield columns[0].in_([value[0] for value in chunk])
-            else:
-                yield sa.tuple_(*columns).in_([tuple(value) for value in chunk])
-        return
-    arrays = [
-        sa.bindparam(None, [value[i] for value in values], type_=ARRAY(column.type))
-        for i, column in enumerate(columns)
-    ]
-    if len(columns) == 1:
-        yield columns[0] == sa.any_(arrays[0])
-        return
-    names = [f"v{i}" for i in range(len(columns))]
-    unnested = sa.func.unnest(*arrays).table_valued(*names).render_derived()
-    yield sa.tuple_(*columns).in_(sa.select(*unnested.c))
 
 
 COPY_FROM_ROWS = 8

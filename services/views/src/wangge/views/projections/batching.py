@@ -37,9 +37,12 @@ from typing import Any
 import sqlalchemy as sa
 
 from wangge.events import RecordedEvent, tuning
-from wangge.events.db import among, insert_many
+from wangge.events.db import insert_many
 from wangge.events.projection import ApplyContext, Projection
 from wangge.events.rows import Folding
+
+DELETES_PER_STATEMENT = 500
+"""Keys per DELETE: well under SQLite's (and asyncpg's) bound on a statement's parameters."""
 
 
 @dataclass(frozen=True)
@@ -118,18 +121,19 @@ async def replace_row(
 
 
 async def read_rows(ctx: ApplyContext, table: str, keys: Iterable[tuple[Any, ...]]) -> None:
-    """Read the rows of ``table`` from before the batch with these keys, in one query (in
-    chunks on SQLite: :func:`~wangge.events.db.among`), so that :func:`row_of` finds them
-    without asking (a no-op outside a batch)."""
+    """Read the rows of ``table`` from before the batch with these keys, one query per
+    :data:`DELETES_PER_STATEMENT` keys, so that :func:`row_of` finds them without asking (a
+    no-op outside a batch)."""
     if not isinstance(ctx, Batch):
         return
     t, rows = ctx.tables[table], ctx.rows.get(table, {})
     before = ctx.before.setdefault(table, {})
     wanted = in_order({k for k in keys if k not in rows and k not in before})
     columns = list(t.primary_key.columns)
-    before.update(dict.fromkeys(wanted))
-    for where in among(ctx.conn, columns, wanted):
-        found = await ctx.conn.execute(sa.select(t).where(where))
+    for start in range(0, len(wanted), DELETES_PER_STATEMENT):
+        chunk = wanted[start : start + DELETES_PER_STATEMENT]
+        before.update(dict.fromkeys(chunk))
+        found = await ctx.conn.execute(sa.select(t).where(_among(columns, chunk)))
         for row in found.mappings():
             values = dict(row)
             before[key_of(t, values)] = values
@@ -234,5 +238,12 @@ def in_order(keys: Iterable[tuple[Any, ...]]) -> list[tuple[Any, ...]]:
 
 async def _delete(ctx: ApplyContext, table: sa.Table, keys: Sequence[tuple[Any, ...]]) -> None:
     columns = list(table.primary_key.columns)
-    for where in among(ctx.conn, columns, keys):
-        await ctx.conn.execute(sa.delete(table).where(where))
+    for start in range(0, len(keys), DELETES_PER_STATEMENT):
+        chunk = keys[start : start + DELETES_PER_STATEMENT]
+        await ctx.conn.execute(sa.delete(table).where(_among(columns, chunk)))
+
+
+def _among(columns: Sequence[sa.Column[Any]], keys: Sequence[tuple[Any, ...]]) -> Any:
+    if len(columns) == 1:
+        return columns[0].in_([k[0] for k in keys])
+    return sa.tuple_(*columns).in_(keys)

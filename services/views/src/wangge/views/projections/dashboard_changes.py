@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import uuid
 from collections import defaultdict
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
@@ -29,7 +29,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from wangge.events.db import among, insert_many
+from wangge.events.db import insert_many
 from wangge.events.projection import ApplyContext
 from wangge.views.projections.batching import in_order
 
@@ -50,6 +50,10 @@ GROUPS: Mapping[str, tuple[str, ...]] = {
 }
 """The columns a table's rows are loaded and rewritten by: every change names them, and reads
 or writes no row outside its group."""
+
+IN_CHUNK = 500
+"""Groups named in one statement's IN list (two columns each at most): far below PostgreSQL's
+and SQLite's limits on bound parameters, whatever the batch size."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -214,19 +218,21 @@ class Batch:
         for table in self.dirty:
             await self._write(conn, table)
 
-    def _groups(
-        self, conn: AsyncConnection, table: str, groups: Sequence[tuple[Any, ...]]
-    ) -> Iterator[Any]:
-        t = self.tables[table]
-        return among(conn, [t.c[c] for c in GROUPS[table]], groups)
+    def _group_filter(self, table: str, groups: Sequence[tuple[Any, ...]]) -> Any:
+        t, columns = self.tables[table], GROUPS[table]
+        if len(columns) == 1:
+            return t.c[columns[0]].in_([g[0] for g in groups])
+        return sa.tuple_(*(t.c[c] for c in columns)).in_(groups)
 
     async def _load(self, conn: AsyncConnection, table: str, groups: set[tuple[Any, ...]]) -> None:
         t, columns, key = self.tables[table], GROUPS[table], self.keys[table]
         held = self.rows[table]
         for group in groups:
             held[group] = {}
-        for where in self._groups(conn, table, in_order(groups)):
-            found = await conn.execute(sa.select(t).where(where))
+        ordered = in_order(groups)
+        for start in range(0, len(ordered), IN_CHUNK):
+            chunk = ordered[start : start + IN_CHUNK]
+            found = await conn.execute(sa.select(t).where(self._group_filter(table, chunk)))
             for row in found.mappings():
                 group = tuple(row[c] for c in columns)
                 held[group][tuple(row[c] for c in key)] = dict(row)
@@ -260,8 +266,10 @@ class Batch:
     async def _write(self, conn: AsyncConnection, table: str) -> None:
         t, dirty = self.tables[table], in_order(self.dirty[table])
         gone = [g for g in dirty if g in self.stored[table]]
-        for where in self._groups(conn, table, gone):
-            await conn.execute(sa.delete(t).where(where))
+        for start in range(0, len(gone), IN_CHUNK):
+            await conn.execute(
+                sa.delete(t).where(self._group_filter(table, gone[start : start + IN_CHUNK]))
+            )
         held = self.rows[table]
         columns = [c.name for c in t.columns]
         rows = [{c: row.get(c) for c in columns} for group in dirty for row in held[group].values()]

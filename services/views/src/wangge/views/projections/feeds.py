@@ -32,7 +32,6 @@ from typing import Any, ClassVar
 import sqlalchemy as sa
 
 from wangge.events import RecordedEvent
-from wangge.events.db import among
 from wangge.events.projection import ApplyContext, Projection, handles
 from wangge.governance.times import stored
 from wangge.views.consumed import cases as c
@@ -652,12 +651,15 @@ async def _erased_by(ctx: ApplyContext, subjects: set[str], closed_at: datetime)
             if row is not None and stored(row["erased_at"]) <= closed_at:
                 gone.add(subject)
         return gone
-    erased = ctx.tables["erased"]
+    erased, ordered = ctx.tables["erased"], sorted(subjects)
     gone = set()
-    for where in among(ctx.conn, [erased.c.subject], [(s,) for s in sorted(subjects)]):
+    for start in range(0, len(ordered), 500):
         gone |= set(
             await ctx.conn.scalars(
-                sa.select(erased.c.subject).where(where, erased.c.erased_at <= closed_at)
+                sa.select(erased.c.subject).where(
+                    erased.c.subject.in_(ordered[start : start + 500]),
+                    erased.c.erased_at <= closed_at,
+                )
             )
         )
     return gone
