@@ -271,6 +271,6 @@ class Batch:
                 sa.delete(t).where(self._group_filter(table, gone[start : start + IN_CHUNK]))
             )
         held = self.rows[table]
-        columns = [c.name for c in t.columns]
-        rows = [{c: row.get(c) for c in columns} for group in dirty for row in held[group].values()]
-        await insert_many(conn, t, rows)
+        # as they stand: a column a row leaves out is NULL (insert_many), and copying every row
+        # into a dict of every column first was a fortieth of a rebuild
+        await insert_many(conn, t, [row for group in dirty for row in held[group].values()])
