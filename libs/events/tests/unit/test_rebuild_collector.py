@@ -7,7 +7,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from wangge.events.projection.runner import YOUNG_OBJECTS_DURING_REBUILD, _Collector
+from wangge.events.projection.collector import YOUNG_OBJECTS_DURING_REBUILD, Collector
 
 
 @pytest.fixture
@@ -25,7 +25,7 @@ def collector_as_found() -> Iterator[None]:
 def test_overlapping_rebuilds_leave_the_thresholds_and_frozen_objects_as_they_found_them() -> None:
     gc.unfreeze()
     gc.set_threshold(700, 10, 10)
-    collector = _Collector()
+    collector = Collector()
     first, second = collector.set_aside(), collector.set_aside()
     first.__enter__()
     assert gc.get_threshold() == (YOUNG_OBJECTS_DURING_REBUILD, 10, 10)
@@ -44,7 +44,7 @@ def test_a_process_that_froze_its_objects_keeps_them_frozen_and_an_off_collector
 ):
     gc.set_threshold(0, 10, 10)
     gc.freeze()
-    collector = _Collector()
+    collector = Collector()
     with collector.set_aside():
         assert gc.get_threshold() == (0, 10, 10)
     assert gc.get_threshold() == (0, 10, 10)
