@@ -296,6 +296,57 @@ class EventStoreContract:
         assert await store.stream_version(new) == 0
         assert await store.stream_version(old) == 1
 
+    async def test_a_batch_records_the_keys_of_the_streams_it_starts(
+        self, store: EventStore
+    ) -> None:
+        keyed, plain = stream(), stream()
+        async with store.begin() as conn:
+            [first, _] = await store.append_batch(
+                [StreamAppend(keyed, [Counted(n=1), Counted(n=2)], NO_STREAM,
+                              Metadata(actor="reaction"), idempotency_key=f"k:{keyed}",
+                              fingerprint="because"),
+                 StreamAppend(plain, [Counted(n=3)], NO_STREAM)],
+                connection=conn,
+            )  # fmt: skip
+        # a retry of what caused it finds the batch's result and writes nothing
+        again = await store.append(
+            keyed, [Counted(n=9)], expected_version=None, idempotency_key=f"k:{keyed}",
+            request_fingerprint="because",
+        )  # fmt: skip
+        assert again.replayed
+        assert (again.stream_id, again.first_version, again.last_version, again.event_ids) == (
+            keyed, 1, 2, first.event_ids,
+        )  # fmt: skip
+        assert [e.data for e in await store.read_stream(keyed)] == [Counted(n=1), Counted(n=2)]
+        with pytest.raises(IdempotencyKeyReused):
+            await store.append(
+                keyed, [Counted(n=9)], expected_version=None, idempotency_key=f"k:{keyed}",
+                request_fingerprint="another request",
+            )  # fmt: skip
+
+    async def test_a_batch_whose_key_is_taken_writes_nothing(self, store: EventStore) -> None:
+        taken, new = stream(), stream()
+        await store.append(
+            taken, [Counted(n=1)], expected_version=None, idempotency_key=f"k:{new}",
+            request_fingerprint="because",
+        )  # fmt: skip
+        with pytest.raises(ConcurrencyConflict):
+            async with store.begin() as conn:
+                await store.append_batch(
+                    [StreamAppend(stream(), [Counted(n=1)], NO_STREAM),
+                     StreamAppend(new, [Counted(n=2)], NO_STREAM, idempotency_key=f"k:{new}",
+                                  fingerprint="because")],
+                    connection=conn,
+                )  # fmt: skip
+        assert await store.stream_version(new) == 0
+        with pytest.raises(ValueError, match="starts"):
+            async with store.begin() as conn:
+                await store.append_batch(
+                    [StreamAppend(taken, [Counted(n=2)], 1, idempotency_key=f"k2:{taken}")],
+                    connection=conn,
+                )
+        assert await store.stream_version(taken) == 1
+
     async def test_checkpoints_are_saved_and_loaded(self, store: EventStore) -> None:
         name = f"reader-{uuid.uuid4()}"
         assert await store.load_checkpoint(name) == START

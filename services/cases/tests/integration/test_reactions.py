@@ -26,6 +26,8 @@ from wangge.cases.projections import cases as model
 from wangge.cases.projections.cases import Cases
 from wangge.events import Catalogue, IntegrationEvent, Metadata
 from wangge.events.db import read_only
+from wangge.events.projection import ProjectionRunner
+from wangge.events.sources import StoreSource
 from wangge.events.store import EventStore, open_store
 from wangge.service.standalone import standalone
 from wangge.service.testing import backend_settings, own_schema
@@ -107,3 +109,64 @@ async def test_a_routed_ticket_opens_a_case_for_the_grid_worker_and_follows_the_
     assert [e.data.reason for e in recorded if isinstance(e.data, cases.CaseAssigned)] == [
         "the grid's worker", "the grid changed hands",
     ]  # fmt: skip
+
+
+async def test_cases_a_batch_opens_are_appended_together_and_a_replay_opens_none_again(
+    core: CasesCore,
+) -> None:
+    reg = await _upstream(core, "registry", [registry.GridWorkerAppointed])
+    kinds: list[type[IntegrationEvent]] = [
+        hotline.TicketReceived, hotline.TicketRoutedToGrid, hotline.TicketClosed,
+    ]  # fmt: skip
+    bridge = await _upstream(core, "hotline_bridge", kinds)
+    upstream = {"registry": reg, "hotline_bridge": bridge}
+    grid_id = uuid.uuid4()
+    await _appoint(reg, "worker-wang", grid_id, date(2026, 1, 5))
+    await core.catch_up(upstream=upstream)
+    tickets = [uuid.uuid4() for _ in range(3)]
+    for n, ticket_id in enumerate(tickets):
+        words: list[IntegrationEvent] = [
+            hotline.TicketReceived(
+                ticket_id=ticket_id, ticket_number=f"12345-01{n}", category_name="噪音扰民",
+                kind="complaint", content="夜间施工", address=f"滨江社区{n}栋",
+                deadline=datetime.now(UTC) + timedelta(days=2),
+            ),
+            hotline.TicketRoutedToGrid(ticket_id=ticket_id, grid_id=grid_id),
+        ]  # fmt: skip
+        if n == 1:  # a second word on a case the same batch opens: it lands on the case
+            words.append(hotline.TicketClosed(ticket_id=ticket_id))
+        await bridge.append(
+            f"ticket-{ticket_id}", words, expected_version=0, metadata=Metadata(actor="hotline")
+        )
+    # one batch holds every ticket's words
+    assert await core.catch_up(upstream=upstream) == 7
+    streams = [cases.stream_id(cases.case_for(f"ticket:{t}")) for t in tickets]
+
+    async def histories() -> list[list[str]]:
+        return [[type(e.data).__name__ for e in await core.store.read_stream(s)] for s in streams]
+
+    opened = await histories()
+    assert opened[0] == opened[2] == ["CaseOpened", "CaseAssigned"]
+    assert opened[1][:2] == ["CaseOpened", "CaseAssigned"] and opened[1][-1] == "CaseClosed"
+    async with read_only(core.store.engine) as conn:
+        tables = await core.tables(conn, Cases.name)
+        rows = [await model.case(conn, tables, cases.case_for(f"ticket:{t}")) for t in tickets]
+    assert [r.status if r else None for r in rows] == ["assigned", "closed", "assigned"]
+    # every case carries the ticket's matter, caused by the word that opened it
+    first = (await core.store.read_stream(streams[0]))[0].envelope
+    received = (await bridge.read_stream(f"ticket-{tickets[0]}"))[1].envelope
+    assert first.causationid == str(received.id)
+    # each opening is recorded under its cause's key, as a single reaction's append is
+    for ticket_id, stream in zip(tickets, streams, strict=True):
+        routing = (await bridge.read_stream(f"ticket-{ticket_id}"))[1].envelope
+        key = f"reaction:{uuid.uuid5(routing.id, stream)}"
+        found = await core.store.replayed(key, key)
+        assert found is not None and (found.stream_id, found.first_version) == (stream, 1)
+    # the reaction read again from the start finds each case it opened: nothing is appended
+    [projection] = [p for p in core.projections if p.name == "cases_from_hotline"]
+    runner = ProjectionRunner(
+        projection, engine=core.store.engine,
+        source=StoreSource(bridge, key="store:hotline_bridge", idle_seconds=0),
+    )  # fmt: skip
+    await runner.rebuild()
+    assert await histories() == opened

@@ -210,6 +210,34 @@ async def unit_on(
             await apply_inline(projection, conn, unit.recorded, history=unit.history)
 
 
+@dataclass
+class Starts:
+    """The streams a reacting batch's reactions start, appended together (one statement with
+    their idempotency keys on PostgreSQL) rather than one round trip each: most reactions start
+    a stream (a routed ticket opens a case), and each append was the most of a reaction's work.
+
+    A reaction to a stream already here appends what is here first, then reads the stream as
+    any reaction does; the batch's handler appends the rest before it ends (:meth:`append`),
+    in its transaction, so they still commit with the source positions that caused them.
+    """
+
+    store: EventStore
+    conn: AsyncConnection
+    projections: Sequence[Projection] = ()
+    inline_once: InlineOnce | None = None
+    appends: dict[str, StreamAppend] = field(default_factory=dict)
+
+    async def append(self) -> None:
+        """Append every stream gathered so far."""
+        if not self.appends:
+            return
+        appends, self.appends = list(self.appends.values()), {}
+        async with unit_on(
+            self.store, self.conn, projections=self.projections, inline_once=self.inline_once
+        ) as unit:
+            await unit.append_batch(appends)
+
+
 async def react(
     store: EventStore,
     conn: AsyncConnection,
@@ -222,6 +250,7 @@ async def react(
     actor: str,
     loaded: Loaded[S] | None = None,
     inline_once: InlineOnce | None = None,
+    starts: Starts | None = None,
 ) -> AppendResult | None:
     """Append what ``decide`` makes of a stream because of another service's event ``cause``,
     in the reacting projection's transaction (so the reaction commits with the source position).
@@ -231,10 +260,15 @@ async def react(
     has nothing to append. ``loaded`` is the stream as the caller read it in this transaction
     (a batch's streams, read together with :func:`load_many`), never after an append to it;
     ``inline_once`` is the batch's (``ctx.inline_once``), for a projection that applies its
-    reactions' inline projections once per batch.
+    reactions' inline projections once per batch. With the batch's ``starts``, a reaction that
+    starts its stream is gathered there (None back) and appended with the others.
     """
     # one key per cause and stream, short enough for the idempotency table (64 characters)
     key = f"reaction:{uuid.uuid5(cause.envelope.id, stream_id)}"
+    if starts is not None and stream_id in starts.appends:
+        # a second word on a stream the batch starts: read once it is written
+        await starts.append()
+        loaded = None
     # read in the reaction's own transaction: on SQLite it holds the one write lock, and another
     # connection would wait for it forever
     if loaded is None:
@@ -255,6 +289,11 @@ async def react(
         causation_id=str(cause.envelope.id),
         traceparent=cause.envelope.traceparent,
     )
+    if starts is not None and not loaded.version:
+        starts.appends[stream_id] = StreamAppend(
+            stream_id, events, NO_STREAM, metadata, idempotency_key=key, fingerprint=key
+        )
+        return None
     async with unit_on(
         store, conn, projections=projections, metadata=metadata, inline_once=inline_once
     ) as unit:

@@ -22,6 +22,14 @@ INLINE_LINGER_SECONDS = 0.25
 catches up what was appended without one, and rebuilds): it gathers bigger batches than a
 consumer, since checking each small batch cost a transaction for nothing."""
 
+UNHURRIED_LINGER_SECONDS = 0.25
+"""The linger of a read model that nobody watches change by the second (a resident's 360 page,
+a department's change feed, a matter's lineage: each read when someone asks, a second after the
+fact as good as a tenth): its runners gather batches ten times bigger than a consumer on the way
+to a wall screen. With five such runners in one service reading the same topics, their
+per-batch statements were most of that service's database work under a steady intake. A
+projection says so with ``Projection.linger_seconds``."""
+
 REACTIONS_PER_TRANSACTION = 32
 """Handled events a reacting projection applies in one transaction: enough to spread a commit
 over a burst, few enough that the embedded store's one write lock is never held long."""
@@ -55,7 +63,8 @@ class FastPaths:
     runner and the inline apply pass no new streams, so every event is applied on its own."""
     reaction_batches: bool = True
     """A reacting projection applies up to ``REACTIONS_PER_TRANSACTION`` handled events in one
-    transaction (ADR 0005); off: one per transaction."""
+    transaction (ADR 0005), the streams their reactions start appended together; off: one per
+    transaction, each reaction appending on its own."""
     batch_append: bool = True
     """PostgreSQL appends a batch of streams in two statements (ADR 0006); off: one append per
     stream, each with its own checks."""

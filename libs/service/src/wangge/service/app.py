@@ -155,7 +155,7 @@ async def _start(
                 engine=engine,
                 source=source if n == 0 else _source(projection, state, catalogue),
                 lock=store,
-                linger_seconds=INLINE_LINGER_SECONDS if projection.inline else LINGER_SECONDS,
+                linger_seconds=_linger(projection),
                 generations=state.generations,
             )
             await runner.setup()
@@ -176,6 +176,12 @@ def _ignoring_progress(work: Worker, state: ServiceState) -> Work:
     return run
 
 
+def _linger(projection: Projection) -> float:
+    if projection.linger_seconds is not None:
+        return projection.linger_seconds
+    return INLINE_LINGER_SECONDS if projection.inline else LINGER_SECONDS
+
+
 def _source(projection: Projection, state: ServiceState, catalogue: Catalogue) -> Source:
     """Where a projection reads: its services' topics, or in embedded mode their event tables
     (an inline projection always reads the service's own table)."""
@@ -183,7 +189,9 @@ def _source(projection: Projection, state: ServiceState, catalogue: Catalogue) -
     services = projection.reads or (settings.service,)
     kafka = settings.kafka_bootstrap_servers
     if projection.inline:
-        return StoreSource(state.store)
+        # its commands applied nearly every event already: an idle one asks for new events as
+        # often as a busy one gathers them, not twenty times a second
+        return StoreSource(state.store, idle_seconds=INLINE_LINGER_SECONDS)
     if kafka:
         return KafkaSource(
             kafka,

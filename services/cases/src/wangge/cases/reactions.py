@@ -45,8 +45,8 @@ from wangge.cases.projections.roster import (
     take_grids,
     worker_of,
 )
-from wangge.events import DomainEvent, RecordedEvent, default_catalogue
-from wangge.events.command import Loaded, load_many, react
+from wangge.events import DomainEvent, RecordedEvent, default_catalogue, tuning
+from wangge.events.command import Loaded, Starts, load_many, react
 from wangge.events.db import insert_many, lock_keys
 from wangge.events.projection import ApplyContext, Projection, active_tables, handles
 from wangge.governance.redaction import redact
@@ -103,12 +103,14 @@ class _Reaction(Projection):
     ) -> None:
         state = self.service
         stream = cases.stream_id(case_id)
-        # a case its batch read beforehand (each once: a second cause reads it afresh)
-        loaded = ctx.cases.pop(stream, None) if isinstance(ctx, _Briefing) else None
+        # a case its batch read beforehand (each once: a second cause reads it afresh), and the
+        # cases it opens, appended together
+        briefing = ctx if isinstance(ctx, _Briefing) else None
+        loaded = briefing.cases.pop(stream, None) if briefing else None
         await react(
             state.store, ctx.conn, cause, stream, cases.evolve, decide,
             projections=state.projections, actor=ACTOR, loaded=loaded,
-            inline_once=ctx.inline_once,
+            inline_once=ctx.inline_once, starts=briefing.starts if briefing else None,
         )  # fmt: skip
 
     async def roster(self, ctx: ApplyContext) -> Mapping[str, sa.Table] | None:
@@ -155,13 +157,19 @@ class FromHotline(_Reaction):
         streams = [cases.stream_id(cases.case_for(f"ticket:{d.ticket_id}")) for d in routed]
         # the cases the batch's tickets open, read at once (nearly all still new)
         opening = await load_many(self.service.store, streams, cases.evolve, connection=ctx.conn)
+        starts = None
+        if tuning.FAST_PATHS.reaction_batches:
+            starts = Starts(self.service.store, ctx.conn, self.service.projections, ctx.inline_once)
         batch = _Briefing(
-            conn=ctx.conn, tables=ctx.tables, inline_once=ctx.inline_once, cases=opening
-        )
+            conn=ctx.conn, tables=ctx.tables, inline_once=ctx.inline_once, cases=opening,
+            starts=starts,
+        )  # fmt: skip
         # the workers of the grids the tickets go to: locked and read together, before any case
         # is touched (a take-over waiting for one of them may hold a case this batch appends to)
         await self.read_workers(batch, [d.grid_id for d in routed])
         await super().apply_many(batch, events, new_streams)
+        if starts is not None:
+            await starts.append()
         await insert_many(ctx.conn, ctx.tables["briefs"], list(batch.briefs.values()))
 
     async def worker(self, ctx: ApplyContext, grid_id: uuid.UUID) -> appointments.Worker | None:
@@ -313,6 +321,8 @@ class _Briefing(ApplyContext):
     locked against a take-over until the batch commits, so it stays true for the batch."""
     cases: dict[str, Loaded[cases.Case]] = field(default_factory=dict)
     """The cases the batch's tickets open, read together before the first reaction."""
+    starts: Starts | None = None
+    """The cases the batch opens, appended together before it ends."""
 
 
 class FromRegistry(_Reaction):

@@ -72,6 +72,12 @@ class Projection(ABC):
     service's inline read models: those are applied once, at the end of each batch's transaction
     (one write of each table for the batch), rather than after each reaction. Its handlers pass
     the batch's :attr:`ApplyContext.inline_once` on to ``react``."""
+    linger_seconds: ClassVar[float | None] = None
+    """How long its runner waits after a batch short of full (None: the service's default,
+    :data:`~wangge.events.tuning.LINGER_SECONDS`, or for an inline projection
+    :data:`~wangge.events.tuning.INLINE_LINGER_SECONDS`). A read model nobody needs within the
+    second gathers bigger batches: each batch costs its runner a transaction, a lock of its
+    partitions, a read of applied versions and a save of positions, whatever it holds."""
     reads: ClassVar[tuple[str, ...]] = ()
     """The services whose events this projection applies, when not only its own service's: a
     local copy of another service's data (the hotline bridge's address -> grid map of registry

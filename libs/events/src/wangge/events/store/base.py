@@ -80,6 +80,20 @@ class StreamAppend:
     metadata: Metadata | None = None
     """This stream's own metadata (commands grouped into one transaction each keep their actor,
     correlation and trace); None: the batch's."""
+    idempotency_key: str | None = None
+    """Recorded with the append, as a single append records it, so that a retry of what caused
+    it finds this result. Only for a stream the batch starts: a stream that does not exist yet
+    cannot have been appended to under the key, so a key found taken fails the batch as a
+    conflict (the caller reads afresh and finds it), instead of the batch looking each one up."""
+    fingerprint: str | None = None
+    """What identifies the request behind ``idempotency_key`` (None: its events)."""
+
+
+def check_keyed(appends: Sequence[StreamAppend]) -> None:
+    """Refuse a key on a stream the batch extends: its key may be recorded already, and only a
+    lookup per append (what a batch saves) could tell."""
+    if any(a.idempotency_key is not None and a.expected_version for a in appends):
+        raise ValueError("a batch append keys only the streams it starts")
 
 
 class ColumnsByName(Protocol):
@@ -296,18 +310,26 @@ class EventStore(ABC):
         """Append to many streams in the caller's transaction, all or nothing (bulk imports).
 
         Each stream must be at its ``expected_version`` (0: a new stream), else
-        :class:`ConcurrencyConflict`. Backends may write the whole batch in one statement.
+        :class:`ConcurrencyConflict`; so must a stream given an idempotency key, and a key
+        already recorded is a conflict too (see :class:`StreamAppend`). Backends may write the
+        whole batch in one statement.
         """
-        return [
-            await self.append(
+        check_keyed(appends)
+        results = []
+        for a in appends:
+            result = await self.append(
                 a.stream_id,
                 a.events,
                 expected_version=a.expected_version,
                 metadata=a.metadata or metadata,
+                idempotency_key=a.idempotency_key,
+                request_fingerprint=a.fingerprint,
                 connection=connection,
             )
-            for a in appends
-        ]
+            if result.replayed:  # the key was taken: by an append to this very stream
+                raise ConcurrencyConflict(a.stream_id, a.expected_version, result.last_version)
+            results.append(result)
+        return results
 
     def _pending(
         self,

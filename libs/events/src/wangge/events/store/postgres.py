@@ -24,6 +24,7 @@ from wangge.events.store.base import (
     PendingAppend,
     StoredEvent,
     StreamAppend,
+    check_keyed,
 )
 from wangge.events.telemetry import current_traceparent, tracing_enabled
 
@@ -164,6 +165,24 @@ WITH ins AS (
 )
 SELECT pg_current_xact_id()::text AS xid, (SELECT count(*) FROM ins) AS written
 """
+# a batch's idempotency keys, recorded by the same statement (streams it starts: none can be
+# taken, and one that is fails the batch on the key's unique index, as a concurrent start would)
+_BATCH_KEYS = """, idem AS (
+    INSERT INTO idempotency_keys (key, fingerprint, result, recorded_at)
+    SELECT k.key, k.fingerprint, k.result, $6
+    FROM unnest($9::text[], $10::text[], $11::jsonb[]) AS k(key, fingerprint, result)
+)
+SELECT"""
+
+
+def _keyed_batch(statement: str) -> str:
+    """A batch insert that also records idempotency keys ($9-$11), in the same round trip."""
+    head, _, tail = statement.partition("\n)\nSELECT")
+    return head + "\n)" + _BATCH_KEYS + tail
+
+
+_BATCH_INSERT_KEYED = _keyed_batch(_BATCH_INSERT)
+_BATCH_INSERT_EACH_KEYED = _keyed_batch(_BATCH_INSERT_EACH)
 _OVERTAKEN = (
     "a younger transaction extended the stream after this one took its id: its events would "
     "sort first; retry in a new transaction"
@@ -279,6 +298,7 @@ class PostgresEventStore(EventStore):
         # a concurrent writer fails the unique (stream, version) key, as a single append would.
         if not appends:
             return []
+        check_keyed(appends)
         metadata = metadata or Metadata()
         traceparent = current_traceparent() if tracing_enabled() else None
         pendings = [
@@ -288,8 +308,8 @@ class PostgresEventStore(EventStore):
                 [self.catalogue.encode(event) for event in a.events],
                 a.metadata or metadata,
                 traceparent if a.metadata is None else None,
-                None,
-                None,
+                a.idempotency_key,
+                a.fingerprint,
             )
             for a in appends
         ]
@@ -297,7 +317,11 @@ class PostgresEventStore(EventStore):
             raise ValueError("an append needs at least one event")
         if not tuning.FAST_PATHS.batch_append:
             # the slow twin: each stream appended on its own, with every check of one append
-            return [await self._write_in(connection, p) for p in pendings]
+            results = [await self._write_in(connection, p) for p in pendings]
+            taken = next((r for r in results if r.replayed), None)
+            if taken is not None:  # see StreamAppend.idempotency_key
+                raise ConcurrencyConflict(taken.stream_id, 0, taken.last_version)
+            return results
         extended = [p.stream_id for p in pendings if p.expected_version]
         check = (await connection.exec_driver_sql(_BATCH_HEADS, (extended,))).one()
         if check.xid is not None and int(check.newest) > int(check.xid):
@@ -327,10 +351,17 @@ class PostgresEventStore(EventStore):
             if shared
             else (_BATCH_INSERT_EACH, columns[5])
         )
-        try:
-            result = await connection.exec_driver_sql(
-                statement, (*columns[:5], recorded_at, metadata_param, columns[6])
+        params: tuple[Any, ...] = (*columns[:5], recorded_at, metadata_param, columns[6])
+        keyed = [p for p in pendings if p.idempotency_key is not None]
+        if keyed:
+            statement = _BATCH_INSERT_KEYED if shared else _BATCH_INSERT_EACH_KEYED
+            params += (
+                [p.idempotency_key for p in keyed],
+                [p.fingerprint for p in keyed],
+                [_dumps(p.result(1, recorded_at).to_json()) for p in keyed],
             )
+        try:
+            result = await connection.exec_driver_sql(statement, params)
         except IntegrityError:
             raise ConcurrencyConflict("a stream of the batch", None, 0) from None
         connection.info[_APPENDED_XID] = result.one().xid

@@ -33,6 +33,7 @@ import sqlalchemy as sa
 
 from wangge.events import RecordedEvent
 from wangge.events.projection import ApplyContext, Projection, handles
+from wangge.events.tuning import UNHURRIED_LINGER_SECONDS
 from wangge.governance.times import stored
 from wangge.views.consumed import cases as c
 from wangge.views.consumed import hotline as h
@@ -68,6 +69,7 @@ class Feeds(Projection):
 
     name = "views_feeds"
     reads: ClassVar[tuple[str, ...]] = ("registry", "cases", "hotline_bridge", "views")
+    linger_seconds: ClassVar[float | None] = UNHURRIED_LINGER_SECONDS
 
     def __init__(self, departments: DepartmentCatalogue) -> None:
         super().__init__()

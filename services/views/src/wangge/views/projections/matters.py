@@ -30,6 +30,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from wangge.events import RecordedEvent
 from wangge.events.projection import ApplyContext, Projection, handles
+from wangge.events.tuning import UNHURRIED_LINGER_SECONDS
 from wangge.governance.times import stored
 from wangge.views.consumed import cases as c
 from wangge.views.consumed import hotline as h
@@ -89,6 +90,7 @@ class Matters(Projection):
 
     name = "views_matters"
     reads: ClassVar[tuple[str, ...]] = ("registry", "cases", "hotline_bridge")
+    linger_seconds: ClassVar[float | None] = UNHURRIED_LINGER_SECONDS
 
     def define_tables(self, metadata: sa.MetaData, suffix: str) -> Mapping[str, sa.Table]:
         steps = sa.Table(

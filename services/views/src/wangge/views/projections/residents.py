@@ -24,6 +24,7 @@ import sqlalchemy as sa
 from wangge.events import RecordedEvent
 from wangge.events.projection import ApplyContext, Projection, handles
 from wangge.events.rows import update_row
+from wangge.events.tuning import UNHURRIED_LINGER_SECONDS
 from wangge.governance.times import utc
 from wangge.views.consumed import cases as c
 from wangge.views.consumed import hotline as h
@@ -54,6 +55,7 @@ class Residents(Projection):
 
     name = "views_residents"
     reads: ClassVar[tuple[str, ...]] = ("registry", "cases", "hotline_bridge")
+    linger_seconds: ClassVar[float | None] = UNHURRIED_LINGER_SECONDS
 
     def define_tables(self, metadata: sa.MetaData, suffix: str) -> Mapping[str, sa.Table]:
         t = {}
