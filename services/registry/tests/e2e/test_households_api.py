@@ -172,3 +172,24 @@ async def test_a_person_joins_one_household_even_when_two_joins_race(registry: R
     assert sorted(statuses) == [200, 409]
     person = await registry.client.get(f"/persons/{child}", headers=tree.admin)
     assert person.json()["household_id"] in (first["household_id"], second["household_id"])
+
+
+async def test_a_registration_sent_again_with_its_key_gets_its_first_answer(
+    registry: Registry,
+) -> None:
+    tree = await build_tree(registry)
+    head = await register_person(registry, tree, name="郑一")
+    body = {"number": "320111001000777", "type": "family", "dwelling_id": tree.dwelling,
+            "head_person_id": head["person_id"], "on": "2015-03-01"}  # fmt: skip
+    # the first answer lost on the way (a killed process, a dropped connection): sent again
+    headers = {**tree.admin, "Idempotency-Key": "household-777"}
+    first = await registry.client.post("/households", json=body, headers=headers)
+    again = await registry.client.post("/households", json=body, headers=headers)
+    assert first.status_code == again.status_code == 201, again.text
+    assert again.json()["household_id"] == first.json()["household_id"]
+    # without the key it is a second registration of a head who has a household
+    other = await registry.client.post(
+        "/households", json={**body, "number": "320111001000778"}, headers=tree.admin
+    )
+    assert other.status_code == 409
+    assert other.json()["errors"][0]["field"] == "person_id"
