@@ -140,49 +140,45 @@ SELECT pg_current_xact_id_if_assigned()::text AS xid,
             ELSE (SELECT COALESCE(MAX(transaction_id::text::bigint), 0) FROM events
                   WHERE stream_id = ANY($1::text[])) END AS newest
 """
-# one row back, not one per event: the rows' transaction id is the transaction's own
-_BATCH_INSERT = """
+_BATCH_ROWS = """
 WITH ins AS (
     INSERT INTO events
         (stream_id, version, event_id, type, schema_version, recorded_at, metadata, data)
-    SELECT r.stream_id, r.version, r.event_id, r.type, r.schema_version, $6, $7::jsonb, r.data
-    FROM unnest($1::text[], $2::int[], $3::uuid[], $4::text[], $5::smallint[], $8::jsonb[])
-        AS r(stream_id, version, event_id, type, schema_version, data)
+    SELECT r.stream_id, r.version, r.event_id, r.type, r.schema_version, $6, {metadata}, r.data
+    FROM unnest({arrays})
+        AS r(stream_id, version, event_id, type, schema_version, {columns}data)
     RETURNING 1
-)
-SELECT pg_current_xact_id()::text AS xid, (SELECT count(*) FROM ins) AS written
-"""
-# the same, each event with its stream's own metadata (commands grouped into one transaction)
-_BATCH_INSERT_EACH = """
-WITH ins AS (
-    INSERT INTO events
-        (stream_id, version, event_id, type, schema_version, recorded_at, metadata, data)
-    SELECT r.stream_id, r.version, r.event_id, r.type, r.schema_version, $6, r.metadata, r.data
-    FROM unnest($1::text[], $2::int[], $3::uuid[], $4::text[], $5::smallint[], $7::jsonb[],
-                $8::jsonb[])
-        AS r(stream_id, version, event_id, type, schema_version, metadata, data)
-    RETURNING 1
-)
-SELECT pg_current_xact_id()::text AS xid, (SELECT count(*) FROM ins) AS written
-"""
+)"""
 # a batch's idempotency keys, recorded by the same statement (streams it starts: none can be
 # taken, and one that is fails the batch on the key's unique index, as a concurrent start would)
 _BATCH_KEYS = """, idem AS (
     INSERT INTO idempotency_keys (key, fingerprint, result, recorded_at)
     SELECT k.key, k.fingerprint, k.result, $6
     FROM unnest($9::text[], $10::text[], $11::jsonb[]) AS k(key, fingerprint, result)
-)
-SELECT"""
+)"""
+# one row back, not one per event: the rows' transaction id is the transaction's own
+_BATCH_RESULT = """
+SELECT pg_current_xact_id()::text AS xid, (SELECT count(*) FROM ins) AS written
+"""
+_ARRAYS = "$1::text[], $2::int[], $3::uuid[], $4::text[], $5::smallint[]"
 
 
-def _keyed_batch(statement: str) -> str:
-    """A batch insert that also records idempotency keys ($9-$11), in the same round trip."""
-    head, _, tail = statement.partition("\n)\nSELECT")
-    return head + "\n)" + _BATCH_KEYS + tail
+def _batch_insert(*, each: bool, keyed: bool) -> str:
+    """The batch's INSERT: one metadata for every event ($7), or each event its stream's own
+    ($7 an array: commands grouped into one transaction); with idempotency keys ($9-$11) when
+    ``keyed``. Built of this module's own SQL, never input."""
+    rows = _BATCH_ROWS.format(
+        metadata="r.metadata" if each else "$7::jsonb",
+        arrays=f"{_ARRAYS}, $7::jsonb[], $8::jsonb[]" if each else f"{_ARRAYS}, $8::jsonb[]",
+        columns="metadata, " if each else "",
+    )
+    return rows + (_BATCH_KEYS if keyed else "") + _BATCH_RESULT
 
 
-_BATCH_INSERT_KEYED = _keyed_batch(_BATCH_INSERT)
-_BATCH_INSERT_EACH_KEYED = _keyed_batch(_BATCH_INSERT_EACH)
+_BATCH_INSERT = _batch_insert(each=False, keyed=False)
+_BATCH_INSERT_EACH = _batch_insert(each=True, keyed=False)
+_BATCH_INSERT_KEYED = _batch_insert(each=False, keyed=True)
+_BATCH_INSERT_EACH_KEYED = _batch_insert(each=True, keyed=True)
 _OVERTAKEN = (
     "a younger transaction extended the stream after this one took its id: its events would "
     "sort first; retry in a new transaction"
@@ -298,6 +294,9 @@ class PostgresEventStore(EventStore):
         # a concurrent writer fails the unique (stream, version) key, as a single append would.
         if not appends:
             return []
+        if not tuning.FAST_PATHS.batch_append:
+            # the slow twin: each stream appended on its own, with every check of one append
+            return await super().append_batch(appends, connection=connection, metadata=metadata)
         check_keyed(appends)
         metadata = metadata or Metadata()
         traceparent = current_traceparent() if tracing_enabled() else None
@@ -315,13 +314,6 @@ class PostgresEventStore(EventStore):
         ]
         if any(not p.events for p in pendings):
             raise ValueError("an append needs at least one event")
-        if not tuning.FAST_PATHS.batch_append:
-            # the slow twin: each stream appended on its own, with every check of one append
-            results = [await self._write_in(connection, p) for p in pendings]
-            taken = next((r for r in results if r.replayed), None)
-            if taken is not None:  # see StreamAppend.idempotency_key
-                raise ConcurrencyConflict(taken.stream_id, 0, taken.last_version)
-            return results
         extended = [p.stream_id for p in pendings if p.expected_version]
         check = (await connection.exec_driver_sql(_BATCH_HEADS, (extended,))).one()
         if check.xid is not None and int(check.newest) > int(check.xid):

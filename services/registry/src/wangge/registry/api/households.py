@@ -171,9 +171,10 @@ async def register_household(
     cmd = handlers.RegisterHousehold(**dict(body))
     # a retry of a registration that went through (its answer lost on the way) finds its head
     # in the household it made: it gets the first answer, not the check's conflict
-    if await command.commands.replayed(command.commands.fingerprint(cmd)) is None:
+    first = await command.commands.replayed(command.commands.fingerprint(cmd))
+    if first is None:
         await _not_in_another_household(conn, views, principal, body.head_person_id, None)
-    result = await handlers.register_household(command.commands, cmd)
+    result = first or await handlers.register_household(command.commands, cmd)
     household_id = uuid.UUID(result.stream_id.removeprefix("household-"))
     response.headers["Location"] = f"/households/{household_id}"
     return await answer(card, conn, core, principal, response, household_id)
