@@ -5,17 +5,23 @@ the views on PostgreSQL read it once through consumer groups, once from the tabl
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import logging
 import uuid
+from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from wangge.events import tuning
 from wangge.events.kafka import ensure_topics, topic_for
 from wangge.events.projection import ProjectionRunner
 from wangge.events.relay import OutboxRelay
 from wangge.events.sources import KafkaSource
 from wangge.views.bootstrap import ViewsCore
+from wangge.views.projections.dashboard import Dashboard
+from wangge.views.projections.residents import Residents
 
 from scenario_support import play
 from views_support import Upstream, comparable, rows_of, settings_for, upstream_stores, views_core
@@ -64,6 +70,17 @@ async def _from_kafka(core: ViewsCore, bootstrap: str, namespace: str) -> None:
             await runner.stop()
 
 
+@contextlib.asynccontextmanager
+async def _scenario_on_kafka(tmp_path: Path, bootstrap: str) -> AsyncIterator[tuple[Upstream, str]]:
+    """The scenario's month in the producers' stores and on their topics (a namespace of the
+    test's own, named in the second item)."""
+    namespace = f"t{uuid.uuid4().hex[:10]}"
+    async with upstream_stores(tmp_path) as upstream:
+        await play(upstream)
+        await _publish(upstream, bootstrap, namespace)
+        yield upstream, namespace
+
+
 async def _rows(core: ViewsCore) -> dict[str, Any]:
     return {p.name: comparable(p.name, await rows_of(core, p.name)) for p in core.projections}
 
@@ -71,10 +88,7 @@ async def _rows(core: ViewsCore) -> dict[str, Any]:
 async def test_every_view_from_kafka_has_the_rows_it_has_from_the_event_tables(
     tmp_path: Path, database_url: str, kafka_bootstrap: str
 ) -> None:
-    namespace = f"t{uuid.uuid4().hex[:10]}"
-    async with upstream_stores(tmp_path) as upstream:
-        await play(upstream)
-        await _publish(upstream, kafka_bootstrap, namespace)
+    async with _scenario_on_kafka(tmp_path, kafka_bootstrap) as (upstream, namespace):
         async with views_core(settings_for("postgres", tmp_path, database_url)) as core:
             await core.catch_up(upstream=upstream.stores)
             from_tables = await _rows(core)
@@ -85,3 +99,38 @@ async def test_every_view_from_kafka_has_the_rows_it_has_from_the_event_tables(
             from_kafka = await _rows(core)
     assert all(any(rows.values()) for rows in from_tables.values())  # each view shows something
     assert from_kafka == from_tables
+
+
+@pytest.mark.fast_path
+async def test_views_whose_sources_are_apart_rebuilt_side_by_side_have_the_same_rows(
+    tmp_path: Path,
+    database_url: str,
+    kafka_bootstrap: str,
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """A rebuild of the dashboard and the 360 applies its topics in two processes (the
+    largest share here, the others forked), and leaves the rows the event tables give."""
+    monkeypatch.setattr(tuning, "REBUILD_PROCESSES", 2)
+    async with (
+        _scenario_on_kafka(tmp_path, kafka_bootstrap) as (upstream, namespace),
+        views_core(settings_for("postgres", tmp_path, database_url)) as core,
+    ):
+        await core.catch_up(upstream=upstream.stores)
+        apart = [p for p in core.projections if p.sources_apart]
+        assert {p.name for p in apart} == {Dashboard.name, Residents.name}
+        from_tables = {p.name: comparable(p.name, await rows_of(core, p.name)) for p in apart}
+        with caplog.at_level(logging.INFO, logger="wangge.events.projection.apart"):
+            for projection in apart:
+                topics = [topic_for(s, namespace) for s in projection.reads]
+                runner = ProjectionRunner(
+                    projection, engine=core.store.engine,
+                    source=KafkaSource(kafka_bootstrap, topics, group_id=f"{namespace}.v"),
+                )  # fmt: skip
+                await runner.setup()
+                await runner.rebuild()
+                assert runner.applied > 0
+        rebuilt = {p.name: comparable(p.name, await rows_of(core, p.name)) for p in apart}
+    side_by_side = [r.getMessage() for r in caplog.records if "side by side" in r.getMessage()]
+    assert len(side_by_side) == 2, side_by_side
+    assert rebuilt == from_tables

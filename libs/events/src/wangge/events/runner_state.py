@@ -10,7 +10,7 @@ Readers find a projection's active generation through the engine's :class:`Gener
 from __future__ import annotations
 
 import time
-from collections.abc import Collection
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -232,6 +232,59 @@ async def upsert(
         ),
         rows,
     )
+
+
+# A batch's bookkeeping in one round trip: the versions of the streams it started (a plain
+# INSERT, so a version already saved fails the batch as the COPY would), of those it continued,
+# and its source positions. A runner in the steady state saves a few rows of each after every
+# short batch: three statements were three round trips, a tenth of a view's CPU under intake.
+_SAVE_BATCH = """
+    WITH fresh AS (
+        INSERT INTO projection_stream_versions (projection, generation, stream_id, version)
+        SELECT $1::text, $2::integer, t.s, t.v FROM unnest($3::text[], $4::integer[]) AS t(s, v)
+    ), again AS (
+        INSERT INTO projection_stream_versions (projection, generation, stream_id, version)
+        SELECT $1::text, $2::integer, t.s, t.v FROM unnest($5::text[], $6::integer[]) AS t(s, v)
+        ON CONFLICT (projection, generation, stream_id) DO UPDATE SET version = excluded.version
+    )
+    INSERT INTO projection_positions (projection, generation, source_key, position)
+    SELECT $1::text, $2::integer, t.k, t.p FROM unnest($7::text[], $8::text[]) AS t(k, p)
+    ON CONFLICT (projection, generation, source_key) DO UPDATE SET position = excluded.position
+"""
+
+
+async def save_batch(
+    conn: AsyncConnection,
+    projection: str,
+    generation: int,
+    *,
+    fresh: Mapping[str, int],
+    again: Mapping[str, int],
+    places: Mapping[str, str],
+) -> None:
+    """Save a batch's stream versions (``fresh``: streams with no version saved yet, inserted;
+    ``again``: streams with one, updated) and source positions, in the batch's transaction."""
+    if conn.dialect.name == "postgresql" and tuning.FAST_PATHS.copy:
+        await conn.exec_driver_sql(
+            _SAVE_BATCH,
+            (
+                projection, generation, list(fresh), list(fresh.values()),
+                list(again), list(again.values()), list(places), list(places.values()),
+            ),
+        )  # fmt: skip
+        return
+    key = {"projection": projection, "generation": generation}
+    if fresh:
+        rows = [{**key, "stream_id": s, "version": v} for s, v in fresh.items()]
+        await conn.execute(sa.insert(applied_versions), rows[0] if len(rows) == 1 else rows)
+    await upsert(
+        conn, applied_versions, [{**key, "stream_id": s, "version": v} for s, v in again.items()],
+        value="version",
+    )  # fmt: skip
+    await upsert(
+        conn, positions, [{**key, "source_key": k, "position": p} for k, p in places.items()],
+        value="position",
+    )  # fmt: skip
 
 
 UNNEST_ROWS = 16

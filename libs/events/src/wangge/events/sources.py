@@ -405,6 +405,19 @@ class KafkaSource(Source):
             types=self.types,
         )
 
+    def share(self, topics: Sequence[str], index: int) -> KafkaSource:
+        """A source over some of these topics, in a consumer group of its own (``index``
+        tells the shares of one rebuild apart): a rebuild applying its topics side by side."""
+        return KafkaSource(
+            self.bootstrap_servers,
+            list(topics),
+            group_id=f"{self.group_id}.{index}",
+            fetch_timeout_ms=self.fetch_timeout_ms,
+            consumer_options=self.consumer_options,
+            partitions=self.partitions,
+            types=self.types,
+        )
+
     def narrow(self, types: frozenset[str]) -> KafkaSource:
         return KafkaSource(
             self.bootstrap_servers,

@@ -30,6 +30,12 @@ to a wall screen. With five such runners in one service reading the same topics,
 per-batch statements were most of that service's database work under a steady intake. A
 projection says so with ``Projection.linger_seconds``."""
 
+REBUILD_PROCESSES = int(os.environ.get("WANGGE_REBUILD_PROCESSES", "0")) or (os.cpu_count() or 1)
+"""Processes a rebuild may apply a projection's topics in, side by side, when its sources are
+apart (``Projection.sources_apart``): one per core by default, each applying a share of the
+topics (a rebuild in one process is bound by its one core; the database's work was a fraction
+of a second). ``WANGGE_REBUILD_PROCESSES`` sets it; 1 applies everything in one process."""
+
 REACTIONS_PER_TRANSACTION = 32
 """Handled events a reacting projection applies in one transaction: enough to spread a commit
 over a burst, few enough that the embedded store's one write lock is never held long."""
@@ -73,6 +79,9 @@ class FastPaths:
     generation_memo: bool = True
     """A process trusts the active generation it read for ``GENERATION_MEMO_SECONDS`` (ADR 0007);
     off: every reader reads it afresh."""
+    rebuild_apart: bool = True
+    """A rebuild of a projection whose sources are apart applies its topics side by side, in
+    ``REBUILD_PROCESSES`` processes (ADR 0009); off: all of them in the rebuilding process."""
 
     @classmethod
     def parse(cls, value: str | None) -> FastPaths:

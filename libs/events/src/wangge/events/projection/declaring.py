@@ -78,6 +78,12 @@ class Projection(ABC):
     :data:`~wangge.events.tuning.INLINE_LINGER_SECONDS`). A read model nobody needs within the
     second gathers bigger batches: each batch costs its runner a transaction, a lock of its
     partitions, a read of applied versions and a save of positions, whatever it holds."""
+    sources_apart: ClassVar[bool] = False
+    """The events of each service it reads read and write only rows that events of the same
+    service write (no row is shared between sources): its topics may then be applied in any
+    interleaving, and a rebuild on PostgreSQL and Kafka applies them side by side, one process
+    per share (``projection.apart``). A view's tests hold it to that: rebuilt so, its rows are
+    those of one process."""
     reads: ClassVar[tuple[str, ...]] = ()
     """The services whose events this projection applies, when not only its own service's: a
     local copy of another service's data (the hotline bridge's address -> grid map of registry

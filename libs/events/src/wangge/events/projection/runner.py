@@ -31,6 +31,7 @@ from wangge.events.envelope import RecordedEvent
 from wangge.events.errors import WriteOrderError
 from wangge.events.faults import first_line, is_outage, is_transaction_conflict
 from wangge.events.parking import UNKNOWN_TYPE, park, stored_event
+from wangge.events.projection.apart import catch_up_apart, processes_for
 from wangge.events.projection.collector import REBUILDS
 from wangge.events.projection.declaring import ApplyContext, Projection, foldable
 from wangge.events.projection.inline import InlineOnce
@@ -42,9 +43,9 @@ from wangge.events.runner_state import (
     generations,
     parked,
     positions,
+    save_batch,
     state,
     stream_states,
-    upsert,
 )
 from wangge.events.sources import KafkaSource, Source, SourcedEvent
 from wangge.events.store import EventStore
@@ -52,6 +53,9 @@ from wangge.events.tuning import LINGER_SECONDS, REACTIONS_PER_TRANSACTION
 
 log = logging.getLogger(__name__)
 
+SAVE_IN_ONE_STATEMENT = 500
+"""Up to how many new streams' versions a batch saves in its one bookkeeping statement; a
+rebuild's batch that starts more COPYs them first (streaming beats an array of that size)."""
 
 _TEXT_TYPES = (sa.String, sa.Text, sa.Unicode, sa.UnicodeText, sa.VARCHAR, sa.TEXT)
 
@@ -576,19 +580,22 @@ class ProjectionRunner:
         had: Collection[str] | None = None,
     ) -> None:
         """The batch's stream versions and source positions, in its transaction. Streams that
-        had no saved version (``had`` names those that did; None: unknown) are inserted, in
-        bulk: a rebuild's batch starts thousands of them."""
-        key = {"projection": self.projection.name, "generation": generation}
-        versions = [{**key, "stream_id": s, "version": v} for s, v in touched.items()]
-        places = [{**key, "source_key": k, "position": p} for k, p in new_positions.items()]
+        had no saved version (``had`` names those that did; None: unknown) are inserted; a
+        rebuild's batch starts thousands of them, which go first by COPY."""
         if had is None:
-            await upsert(conn, applied_versions, versions, value="version")
+            fresh: dict[str, int] = {}
+            again = dict(touched)
         else:
-            fresh = [v for v in versions if v["stream_id"] not in had]
-            await insert_many(conn, applied_versions, fresh)
-            again = [v for v in versions if v["stream_id"] in had]
-            await upsert(conn, applied_versions, again, value="version")
-        await upsert(conn, positions, places, value="position")
+            fresh = {s: v for s, v in touched.items() if s not in had}
+            again = {s: v for s, v in touched.items() if s in had}
+        if len(fresh) > SAVE_IN_ONE_STATEMENT:
+            key = {"projection": self.projection.name, "generation": generation}
+            rows = [{**key, "stream_id": s, "version": v} for s, v in fresh.items()]
+            await insert_many(conn, applied_versions, rows)
+            fresh = {}
+        await save_batch(
+            conn, self.projection.name, generation, fresh=fresh, again=again, places=new_positions
+        )
 
     async def rebuild(self) -> int:
         """Replay the source from the beginning into a new generation, then swap it in.
@@ -605,12 +612,29 @@ class ProjectionRunner:
             generation = await self._next_generation(conn, self.generation)
             await self._create_tables(conn, generation)
         source = self.source.fresh()
-        stored: dict[str, str] = {}
-        await source.start(lambda: self._load_positions(generation))
-        try:
-            await self._catch_up(source, generation, stored)
-        finally:
-            await source.stop()
+        processes = processes_for(source, self.engine.dialect.name, self.projection.sources_apart)
+        if isinstance(source, KafkaSource) and processes > 1:
+
+            async def catch_up(share: KafkaSource) -> int:
+                before = self.applied
+                await share.start(lambda: self._load_positions(generation))
+                await self._catch_up_from_kafka(share, generation, {})
+                return self.applied - before
+
+            already = self.applied
+            applied = await catch_up_apart(
+                source, processes, catch_up, name=self.projection.name,
+                dispose=lambda: self.engine.dispose(close=False),
+            )  # fmt: skip
+            self.applied = already + applied  # the forked shares' too
+            stored = await self._load_positions(generation)
+        else:
+            stored = {}
+            await source.start(lambda: self._load_positions(generation))
+            try:
+                await self._catch_up(source, generation, stored)
+            finally:
+                await source.stop()
         old = self.generation
         async with self.engine.begin() as conn:
             await conn.execute(

@@ -322,6 +322,7 @@ class Dashboard(Projection):
     """The facts every dashboard figure is computed from."""
 
     name = "views_dashboard"
+    sources_apart: ClassVar[bool] = True  # each service's events, its own tables
     reads: ClassVar[tuple[str, ...]] = ("registry", "cases", "hotline_bridge", "training")
 
     def define_tables(self, metadata: sa.MetaData, suffix: str) -> Mapping[str, sa.Table]:

@@ -54,6 +54,7 @@ class Residents(Projection):
     erasures."""
 
     name = "views_residents"
+    sources_apart: ClassVar[bool] = True  # each service's events, its own tables
     reads: ClassVar[tuple[str, ...]] = ("registry", "cases", "hotline_bridge")
     linger_seconds: ClassVar[float | None] = UNHURRIED_LINGER_SECONDS
 
