@@ -199,11 +199,15 @@ async def apply_batched(
     *,
     reads: Reads | None = None,
     memo: Mapping[Any, Any] | None = None,
+    streams_own: frozenset[str] = frozenset(),
 ) -> None:
     """Apply ``events`` in order in memory, then delete the replaced rows from before the batch
     and insert each table's rows at once. ``reads``: the rows each event needs from before the
     batch, read first with one query per table rather than one per event; ``memo``: what the
-    view found out about the batch before applying it (:attr:`Batch.memo`)."""
+    view found out about the batch before applying it (:attr:`Batch.memo`); ``streams_own``:
+    tables whose row an event names is written only by events of that event's stream, so none
+    is read for an event whose stream starts in the batch (a census's people, registered and
+    moved in within one batch, were a query per batch that found nothing)."""
     batch = Batch(
         conn=ctx.conn, tables=ctx.tables, inline_once=ctx.inline_once,
         new_streams=frozenset(new_streams), memo=dict(memo or {}),
@@ -211,7 +215,11 @@ async def apply_batched(
     if reads is not None:
         wanted: dict[str, set[tuple[Any, ...]]] = {}
         for event in events:
+            new = event.stream_id in batch.new_streams
             for table, key in reads(event):
+                if new and table in streams_own:
+                    batch.before.setdefault(table, {})[key] = None  # nothing from before
+                    continue
                 wanted.setdefault(table, set()).add(key)
         for table, keys in wanted.items():
             await read_rows(batch, table, keys)

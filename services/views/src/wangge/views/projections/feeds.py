@@ -163,7 +163,9 @@ class Feeds(Projection):
             return
         closes = [judged_on(e.data.day) for e in events if isinstance(e.data, DayClosed)]
         memo = {_JUDGED_BY: max(closes)} if closes else {}
-        await apply_batched(self, ctx, events, new_streams, reads=_reads, memo=memo)
+        await apply_batched(
+            self, ctx, events, new_streams, reads=_reads, memo=memo, streams_own=_STREAMS_OWN
+        )
 
     # -- writing a fact ---------------------------------------------------------------------
 
@@ -543,6 +545,10 @@ _PEOPLE_EVENTS = (
     r.PersonRegistered, r.PersonDetailsCorrected, r.PersonMovedIn, r.PersonMovedOut,
     r.PersonResidenceStatusChanged, r.PersonTagged, r.PersonUntagged, r.PersonalDataErased,
 )  # fmt: skip
+
+
+_STREAMS_OWN = frozenset({"people"})
+"""A person's row is written only by that person's events (``_PEOPLE_EVENTS``), one stream."""
 
 
 def _reads(event: RecordedEvent) -> Iterable[tuple[str, tuple[Any, ...]]]:
