@@ -11,7 +11,8 @@ view's topics from the beginning to the end offsets, counting them; the fastest 
 ``BENCH_RUNS``. Each view is then rebuilt as the service would: a ``ProjectionRunner`` over a
 ``KafkaSource`` of its topics (group ``<namespace>.views.<view>``) into a fresh generation until
 it has applied everything up to the end offsets; its rate is the records of its topics over
-that time (a runner reads every record of its topics, applying the types it handles).
+that time (a runner reads every record of its topics, applying the types it handles; a view
+whose services never share a row applies its topics side by side, one process per core, ADR 0009).
 
 **Reads** (also ``views``): the views' schema is vacuumed and analysed as an operator does after a
 rebuild (``settle``; else autovacuum does it under the load), then the views service runs as its
