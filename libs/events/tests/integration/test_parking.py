@@ -21,7 +21,7 @@ from wangge.events.store import EventStore, open_store
 
 from events_projections import CountsProjection
 from events_samples import Counted, HouseholdRegistered, catalogue
-from kafka_support import counters_for_a_topic, fill_counters, topic_runner
+from kafka_support import counters_for_a_topic, fill_counters, read_topic, topic_runner
 
 STREAMS = 6
 ROUNDS = 8
@@ -262,3 +262,40 @@ async def test_types_a_reader_skips_are_stepped_over_unread_and_only_its_own_are
     assert (broken.stream_id, broken.position) == ("counter-own", "1")
     # every offset stored, up to the skipped event at the end: two unreadable, four counts
     assert runner._stored == {f"{topic}/0": "6"}
+
+
+@pytest.mark.postgres
+@pytest.mark.kafka
+async def test_an_event_that_does_not_decode_is_parked_by_a_rebuild_which_goes_on(
+    pg_engine: AsyncEngine, kafka_bootstrap: str
+) -> None:
+    """A rebuild decodes its next batch ahead; an event that does not decode is left for the
+    apply, which parks it as a live runner would, and the rebuild finishes."""
+    store, topic, streams = await counters_for_a_topic(
+        pg_engine, kafka_bootstrap, partitions=1, streams=2, rounds=2
+    )
+    relay = OutboxRelay(store, bootstrap_servers=kafka_bootstrap, topic=topic)
+    stop = asyncio.Event()
+    relaying = asyncio.create_task(relay.run(stop))
+    (first, *_) = await read_topic(kafka_bootstrap, topic, at_least=4)
+    stop.set()
+    await relaying
+    headers = [
+        (k, b"counter-bad" if k == "ce_subject" else str(uuid.uuid4()).encode() if k == "ce_id"
+         else b"1" if k == "ce_sequence" else v)
+        for k, v in first.headers
+    ]  # fmt: skip
+    producer = AIOKafkaProducer(bootstrap_servers=kafka_bootstrap)
+    await producer.start()
+    try:
+        # every header of a counted event of ours, and data that is not JSON
+        await producer.send_and_wait(topic, key=b"counter-bad", value=b"{no", headers=headers)
+    finally:
+        await producer.stop()
+    projection = CountsProjection(f"undecodable_{uuid.uuid4().hex[:8]}")
+    runner = topic_runner(projection, pg_engine, kafka_bootstrap, topic, f"test.{projection.name}")
+    await runner.setup()
+    await runner.rebuild()
+    assert await projection.snapshot(pg_engine) == {s: (2, "0,1") for s in streams}
+    (bad,) = await parking.list_parked(pg_engine, projection=projection.name)
+    assert bad.stream_id == "counter-bad"

@@ -552,25 +552,26 @@ _STREAMS_OWN = frozenset({"people"})
 
 
 def _reads(event: RecordedEvent) -> Iterable[tuple[str, tuple[Any, ...]]]:
-    """The rows from before a batch the event's handler reads (a close's plans are its own)."""
+    """The rows from before a batch the event's handler reads (a close's plans are its own).
+    Asked of every event of a rebuild: a person's events, most of them, answer first."""
     d = event.data
     if isinstance(d, _PEOPLE_EVENTS):
         yield "people", (str(d.person_id),)
-    if isinstance(d, r.PersonalDataErased):
-        yield "erased", (str(d.person_id),)
+        if isinstance(d, r.PersonalDataErased):
+            yield "erased", (str(d.person_id),)
     elif isinstance(d, c.ResidentDataErased):
         yield "erased", (str(d.person_id),)
         for plan in d.care_plans:
             yield "erased", (str(plan),)
     elif isinstance(d, c.CarePlanDataErased):
         yield "erased", (str(d.plan_id),)
-    elif isinstance(d, c.CareVisitRecorded | c.CarePlanEnded):
+    elif isinstance(d, (c.CareVisitRecorded, c.CarePlanEnded)):
         yield "plans", (d.plan_id,)
     elif isinstance(d, c.MediationAgreementSigned):
         yield "cases", (d.case_id,)
-    elif isinstance(d, r.ThingInspected | r.HazardResolved | r.ThingRemoved):
+    elif isinstance(d, (r.ThingInspected, r.HazardResolved, r.ThingRemoved)):
         yield "hazards", (d.thing_id,)
-    elif isinstance(d, h.TicketRoutedToGrid | h.TicketReplied):
+    elif isinstance(d, (h.TicketRoutedToGrid, h.TicketReplied)):
         yield "tickets", (d.ticket_id,)
 
 
