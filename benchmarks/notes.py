@@ -346,7 +346,8 @@ runner would: `ProjectionRunner.rebuild` over a `KafkaSource` of its topics into
 generation, batches of 2,000, until it has applied everything to the end offsets; its rate is its
 topics' records over that time (the runner reads every record of them and applies the types it
 handles). A view whose services never share a row (the dashboard, the 360) applies its topics side
-by side, a process per core (`docs/adr/0009-rebuilds-side-by-side.md`). All views one after the other: {figure("vws_rebuild_all")} records/s
+by side, a process per core (`docs/adr/0009-rebuilds-side-by-side.md`). All views one after the
+other: {figure("vws_rebuild_all")} records/s
 ({r["vws_rebuild_all"].note if "vws_rebuild_all" in r else "-"}).
 
 **Resident 360 and grid dashboard, p99 < 50 ms under 50 clients x 4 requests/s**: {verdict(reads)}.
