@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import multiprocessing
+
 import pytest
 
 from wangge.events import tuning
@@ -36,6 +38,13 @@ def test_only_apart_sources_on_postgresql_and_kafka_go_side_by_side(
     assert processes_for(_source("a"), "postgresql", True) == 1
     assert processes_for(object(), "postgresql", True) == 1
     monkeypatch.setattr(tuning, "REBUILD_PROCESSES", 1)
+    assert processes_for(_source("a", "b"), "postgresql", True) == 1
+
+
+def test_a_daemonic_process_keeps_a_rebuild_to_itself(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(tuning, "REBUILD_PROCESSES", 2)
+    monkeypatch.setattr(tuning, "FAST_PATHS", tuning.FastPaths())
+    monkeypatch.setattr(multiprocessing.current_process(), "daemon", True)
     assert processes_for(_source("a", "b"), "postgresql", True) == 1
 
 

@@ -49,6 +49,8 @@ def processes_for(source: Any, dialect: str, sources_apart: bool) -> int:
         and isinstance(source, KafkaSource)
         and len(source.topics) > 1
         and "fork" in multiprocessing.get_all_start_methods()
+        # a daemonic process (a pool's worker) may not start processes of its own
+        and not multiprocessing.current_process().daemon
     ):
         return 1
     return max(1, min(tuning.REBUILD_PROCESSES, len(source.topics)))
