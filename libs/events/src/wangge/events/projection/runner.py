@@ -20,7 +20,6 @@ import time
 import traceback
 from collections.abc import Callable, Collection, Mapping, Sequence
 from datetime import UTC, datetime
-from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
@@ -34,6 +33,7 @@ from wangge.events.parking import UNKNOWN_TYPE, park, stored_event
 from wangge.events.projection.apart import catch_up_apart, processes_for
 from wangge.events.projection.collector import REBUILDS
 from wangge.events.projection.declaring import ApplyContext, Projection, foldable
+from wangge.events.projection.generations import reshaped
 from wangge.events.projection.inline import InlineOnce
 from wangge.events.retry import when_overtaken
 from wangge.events.runner_state import (
@@ -56,19 +56,6 @@ log = logging.getLogger(__name__)
 SAVE_IN_ONE_STATEMENT = 500
 """Up to how many new streams' versions a batch saves in its one bookkeeping statement; a
 rebuild's batch that starts more COPYs them first (streaming beats an array of that size)."""
-
-_TEXT_TYPES = (sa.String, sa.Text, sa.Unicode, sa.UnicodeText, sa.VARCHAR, sa.TEXT)
-
-
-def _width_changed(found: Any, declared: sa.types.TypeEngine[Any]) -> bool:
-    """Whether a text column's width differs from the generation's: a column widened in a new
-    release (``String(200)`` to ``Text``) leaves the same names, but the old table would still
-    refuse the longer values, and park the streams that carry them. Only plain string types
-    are compared (their reflected length is the declared one on both backends); any other
-    type, whose reflection differs by backend, never counts as changed."""
-    if type(declared) not in _TEXT_TYPES or not isinstance(found, sa.String):
-        return False
-    return getattr(found, "length", None) != getattr(declared, "length", None)
 
 
 class ProjectionRunner:
@@ -157,20 +144,7 @@ class ProjectionRunner:
         self.generation = generation
 
     async def _reshaped(self, conn: AsyncConnection, generation: int) -> bool:
-        tables = list(self.projection.tables(generation).values())
-
-        def differs(sync: Any) -> bool:
-            inspector = sa.inspect(sync)
-            for table in tables:
-                if inspector.has_table(table.name):
-                    found = {c["name"]: c["type"] for c in inspector.get_columns(table.name)}
-                    if set(found) != set(table.columns.keys()):
-                        return True
-                    if any(_width_changed(found[c.name], c.type) for c in table.columns):
-                        return True
-            return False
-
-        return bool(await conn.run_sync(differs))
+        return await reshaped(conn, list(self.projection.tables(generation).values()))
 
     async def _next_generation(self, conn: AsyncConnection, current: int) -> int:
         newest = await conn.scalar(
