@@ -5,7 +5,10 @@ from __future__ import annotations
 import asyncio
 import uuid
 
+import sqlalchemy as sa
+
 from wangge.events import tuning
+from wangge.events.projection import active_tables
 
 from hotline_support import push, ticket
 from pair_support import Pair, hotline_says, routed
@@ -36,6 +39,39 @@ async def test_an_estate_named_loosely_routes_by_fuzzy_match_never_by_a_wrong_nu
 async def test_a_point_inside_a_drawn_grid_routes_there(pair: Pair) -> None:
     view = await routed(pair, "沿江街道江边步道", location={"longitude": 118.73, "latitude": 32.04})
     assert (view["grid_id"], view["routing_method"]) == (pair.second_grid, "location")
+
+
+async def test_a_point_in_a_boundary_the_registry_drew_after_registration_routes_there(
+    pair: Pair,
+) -> None:
+    point = {"longitude": 118.61, "latitude": 32.07}
+    outside = await routed(pair, "沿江街道江边步道", location=point)
+    assert outside["status"] == "returned"  # in no grid's boundary yet: not the subdistrict's
+    ring = [[118.60, 32.06], [118.62, 32.06], [118.62, 32.08], [118.60, 32.08], [118.60, 32.06]]
+    drawn = await pair.registry.client.put(
+        f"/places/{pair.tree.grid}/boundary",
+        json={"boundary": {"type": "Polygon", "coordinates": [ring]}},
+        headers=pair.tree.admin,
+    )
+    assert drawn.status_code == 200, drawn.text
+    await _drawn(pair, pair.tree.grid)
+    view = await routed(pair, "沿江街道江边步道北段", location=point)
+    assert (view["grid_id"], view["routing_method"]) == (pair.tree.grid, "location")
+
+
+async def _drawn(pair: Pair, grid_id: str) -> None:
+    """Wait until the hotline's grid map holds a boundary of the grid (on Kafka, a while)."""
+    state = pair.hotline.app.state.service
+    for _ in range(400):
+        async with state.engine.connect() as conn:
+            tables = await active_tables(conn, state.projections["hotline_grid_map"])
+            boundaries = tables["boundaries"]
+            if await conn.scalar(
+                sa.select(boundaries.c.grid_id).where(boundaries.c.grid_id == uuid.UUID(grid_id))
+            ):
+                return
+        await asyncio.sleep(0.05)
+    raise AssertionError(f"the boundary of grid {grid_id} never reached the grid map")
 
 
 async def test_tickets_arriving_together_route_each_by_its_own_rule(pair: Pair) -> None:

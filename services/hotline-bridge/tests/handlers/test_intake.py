@@ -8,10 +8,19 @@ import uuid
 from typing import Any
 
 import pytest
-from core_support import Bridge, intake
+from core_support import Bridge, append, intake
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from wangge.hotline_bridge.domain.tickets import TicketNumberReused, stream_id
+from wangge.events import DomainEvent
+from wangge.hotline_bridge.consumed.registry import GridBoundaryDrawn
+from wangge.hotline_bridge.domain.routing import RoutingMethod
+from wangge.hotline_bridge.domain.tickets import (
+    Location,
+    TicketAwaitingTriage,
+    TicketNumberReused,
+    TicketRoutedToGrid,
+    stream_id,
+)
 from wangge.hotline_bridge.handlers.intake import NewTicket, take_in
 from wangge.hotline_bridge.projections.tickets import ticket_row
 
@@ -75,3 +84,29 @@ async def test_pushes_arriving_together_are_each_recorded_once(bridge: Bridge) -
     for ticket_id, _ in firsts:
         events = await bridge.core.store.read_stream(stream_id(ticket_id))
         assert len(events) == 2  # received and routed, once
+
+
+async def test_a_point_in_a_boundary_drawn_after_the_grids_registration_routes_there(
+    bridge: Bridge,
+) -> None:
+    # addresses no rule matches (two: the same one twice would be a duplicate), so that only
+    # the caller's point can route the tickets
+    point = Location(longitude=118.625, latitude=32.065)
+    before, _ = await bridge.push(intake(address="沿江街道江边步道", location=point))
+    ring = [[118.62, 32.06], [118.63, 32.06], [118.63, 32.07], [118.62, 32.07], [118.62, 32.06]]
+    drawn = GridBoundaryDrawn(
+        place_id=bridge.grid_id, boundary={"type": "Polygon", "coordinates": [ring]}
+    )
+    await append(bridge.registry, f"place-{bridge.grid_id}", [drawn])
+    assert await bridge.upstream() == 1
+
+    after, _ = await bridge.push(intake(address="沿江街道江边步道北段", location=point))
+
+    [waiting] = [e for e in await events(bridge, before) if isinstance(e, TicketAwaitingTriage)]
+    assert "the caller's point is inside no grid" in waiting.reasons
+    [routed] = [e for e in await events(bridge, after) if isinstance(e, TicketRoutedToGrid)]
+    assert (routed.grid_id, routed.method) == (bridge.grid_id, RoutingMethod.LOCATION)
+
+
+async def events(bridge: Bridge, ticket_id: uuid.UUID) -> list[DomainEvent]:
+    return [e.data for e in await bridge.core.store.read_stream(stream_id(ticket_id))]

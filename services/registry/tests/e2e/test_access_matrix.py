@@ -107,7 +107,9 @@ async def world(
 
 
 def _path(route: APIRoute, ids: dict[str, str]) -> str:
-    place = ids["tree_building"] if route.path.endswith("/regrid") else ids["dwelling"]
+    place = {"/regrid": ids["tree_building"], "/boundary": ids["tree_grid"]}.get(
+        route.path[route.path.rfind("/") :], ids["dwelling"]
+    )
     return (
         route.path.replace("{place_id}", place)
         .replace("{person_id}", ids["person"])
@@ -136,6 +138,8 @@ def _valid_body(route: APIRoute, w: World) -> dict[str, Any] | None:
         "PATCH /places/{place_id}": {"name": "改名"},
         "POST /places/{place_id}/regrid": {"to_grid_id": i["tree_grid"]},
         "PUT /places/{place_id}/usage": {"usage": "vacant"},
+        "PUT /places/{place_id}/boundary": {"boundary": {"type": "Polygon", "coordinates": [
+            [[118.62, 32.06], [118.63, 32.06], [118.63, 32.07], [118.62, 32.06]]]}},
         "POST /persons": {"name": "某", "identity_number": identity_number(),
                           "hukou_type": "local", "residence_status": "resident",
                           "dwelling_id": i["dwelling"]},

@@ -165,5 +165,90 @@ async def test_a_grid_boundary_is_geojson(registry: Registry) -> None:
     assert broken.json()["errors"][0]["field"].startswith("body/boundary")
 
 
+def _square(west: float = 118.62, south: float = 32.06) -> dict[str, Any]:
+    ring = [[west, south], [west + 0.01, south], [west + 0.01, south + 0.01],
+            [west, south + 0.01], [west, south]]  # fmt: skip
+    return {"type": "Polygon", "coordinates": [ring]}
+
+
+async def test_a_grid_registered_without_a_boundary_has_one_drawn_later(
+    registry: Registry,
+) -> None:
+    tree = await build_tree(registry)
+    path = f"/places/{tree.grid}/boundary"
+    staff = registry.as_("community_staff", places=[tree.community_code])
+    drawn = await registry.client.put(path, json={"boundary": _square()}, headers=staff)
+    assert drawn.status_code == 200, drawn.text
+    assert (drawn.json()["place_id"], drawn.headers["ETag"]) == (tree.grid, '"2"')
+    same = await registry.client.put(path, json={"boundary": _square()}, headers=staff)
+    assert same.headers["ETag"] == '"2"'  # the same boundary again records nothing
+    keyed = {**tree.admin, "Idempotency-Key": "gis-import-7"}
+    redrawn = await registry.client.put(
+        path, json={"boundary": _square(west=118.63)}, headers=keyed
+    )
+    retried = await registry.client.put(
+        path, json={"boundary": _square(west=118.63)}, headers=keyed
+    )
+    assert redrawn.headers["ETag"] == retried.headers["ETag"] == '"3"'
+    history = await registry.client.get(f"/places/{tree.grid}/history", headers=tree.admin)
+    changes = history.json()["changes"]
+    kinds = [c["type"].rsplit(".", 1)[1] for c in changes]
+    assert kinds == ["PlaceRegistered", "GridBoundaryDrawn", "GridBoundaryDrawn"]
+    assert changes[-1]["data"]["boundary"]["coordinates"] == _square(west=118.63)["coordinates"]
+
+
+async def test_a_boundary_is_drawn_only_on_a_grid_the_caller_keeps(registry: Registry) -> None:
+    tree = await build_tree(registry)
+    body = {"boundary": _square()}
+    dwelling = await registry.client.put(
+        f"/places/{tree.dwelling}/boundary", json=body, headers=tree.admin
+    )
+    assert dwelling.status_code == 422
+    assert dwelling.json()["errors"][0]["field"] == "boundary"
+    nowhere = await registry.client.put(
+        "/places/00000000-0000-0000-0000-000000000000/boundary", json=body, headers=tree.admin
+    )
+    assert nowhere.status_code == 404
+    worker = registry.as_("grid_worker", places=[tree.grid_code])
+    refused = await registry.client.put(f"/places/{tree.grid}/boundary", json=body, headers=worker)
+    assert refused.status_code == 403
+    elsewhere = registry.as_("community_staff", places=[f"{tree.grid_code[:9]}-002"])
+    hidden = await registry.client.put(
+        f"/places/{tree.grid}/boundary", json=body, headers=elsewhere
+    )
+    assert hidden.status_code == 404
+
+
+async def test_a_boundary_outside_wgs_84_is_a_problem_naming_the_boundary(
+    registry: Registry,
+) -> None:
+    tree = await build_tree(registry)
+    swapped = _square(west=32.06, south=118.62)
+    drawn = await registry.client.put(
+        f"/places/{tree.grid}/boundary", json={"boundary": swapped}, headers=tree.admin
+    )
+    registered = await registry.client.post(
+        "/places",
+        json={"kind": "grid", "name": "第5网格", "code": f"{tree.community_code}-005",
+              "parent_id": tree.community, "boundary": swapped},
+        headers=tree.admin,
+    )  # fmt: skip
+    for refused in (drawn, registered):
+        assert refused.status_code == 422, refused.text
+        assert refused.headers["content-type"] == "application/problem+json"
+        [error] = refused.json()["errors"]
+        assert error["field"] == "boundary"
+        assert "ring 1, point 1 (32.06, 118.62) is outside WGS 84" in error["message"]
+    unchanged = await registry.client.get(f"/places/{tree.grid}", headers=tree.admin)
+    assert unchanged.headers["ETag"] == '"1"'
+    broken = await registry.client.put(
+        f"/places/{tree.grid}/boundary",
+        json={"boundary": {"type": "Polygon", "coordinates": [[[118.62, 32.06]]]}},
+        headers=tree.admin,
+    )
+    assert broken.status_code == 422
+    assert broken.json()["errors"][0]["field"].startswith("body/boundary")
+
+
 async def _post(registry: Registry, headers: Any, **body: Any) -> dict[str, Any]:
     return await created(registry, "/places", body, headers)

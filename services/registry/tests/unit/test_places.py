@@ -6,18 +6,21 @@ import uuid
 from typing import Any
 
 import pytest
+from geojson_pydantic import MultiPolygon, Polygon
 
 from wangge.events import DomainEvent, default_catalogue
 from wangge.registry.domain.places import (
     BuildingRegridded,
     DwellingUsage,
     DwellingUsageChanged,
+    GridBoundaryDrawn,
     InvalidPlace,
     Place,
     PlaceKind,
     PlaceRegistered,
     PlaceRenamed,
     change_usage,
+    draw_boundary,
     evolve,
     register,
     regrid,
@@ -146,6 +149,78 @@ def test_a_dwelling_changes_its_usage(tree: dict[str, Place]) -> None:
 
 
 def test_place_events_are_in_the_catalogue_with_the_registry_as_source() -> None:
-    for model in (PlaceRegistered, PlaceRenamed, BuildingRegridded, DwellingUsageChanged):
+    models = (PlaceRegistered, PlaceRenamed, BuildingRegridded, DwellingUsageChanged)
+    for model in (*models, GridBoundaryDrawn):
         entry = default_catalogue.entry_of(model)
         assert entry.type == f"wangge.registry.{model.__name__}"
+
+
+def square(west: float = 118.62, south: float = 32.06, side: float = 0.01) -> Polygon:
+    ring = [[west, south], [west + side, south], [west + side, south + side],
+            [west, south + side], [west, south]]  # fmt: skip
+    return Polygon.model_validate({"type": "Polygon", "coordinates": [ring]})
+
+
+def test_a_grid_registered_without_a_boundary_gets_one_drawn_later(
+    tree: dict[str, Place],
+) -> None:
+    grid = tree["grid"]
+    assert grid.boundary is None
+    [drawn] = draw_boundary(grid, square())
+    assert drawn == GridBoundaryDrawn(place_id=grid.place_id, boundary=square())
+    after = evolve(grid, drawn, grid.version + 1)
+    assert (after.boundary, after.version) == (square(), grid.version + 1)
+
+
+def test_a_redrawn_boundary_replaces_the_old_and_the_same_again_changes_nothing(
+    tree: dict[str, Place],
+) -> None:
+    grid = place(PlaceKind.GRID, tree["community"], code="320111001-003-005", boundary=square())
+    assert draw_boundary(grid, square()) == []
+    [redrawn] = draw_boundary(grid, square(side=0.02))
+    assert evolve(grid, redrawn, grid.version + 1).boundary == square(side=0.02)
+
+
+@pytest.mark.parametrize("kind", ["community", "building", "dwelling"])
+def test_only_a_grid_has_a_boundary_drawn(tree: dict[str, Place], kind: str) -> None:
+    with pytest.raises(InvalidPlace, match="only a grid has a boundary") as refused:
+        draw_boundary(tree[kind], square())
+    assert (refused.value.field, refused.value.status) == ("boundary", 422)
+
+
+OUTSIDE_WGS_84: dict[str, Polygon | MultiPolygon] = {
+    "longitude past 180": square(west=179.995),
+    "latitude past 90": square(south=89.995),
+    "latitude and longitude swapped": square(west=32.06, south=118.62),
+    "metres, not degrees": square(west=668_000.0, south=3_549_000.0, side=500.0),
+    "the second polygon of several": MultiPolygon.model_validate(
+        {"type": "MultiPolygon",
+         "coordinates": [square().coordinates, square(west=-181.0).coordinates]}
+    ),
+}  # fmt: skip
+
+
+@pytest.mark.parametrize("boundary", OUTSIDE_WGS_84.values(), ids=list(OUTSIDE_WGS_84))
+def test_a_boundary_outside_wgs_84_is_refused_when_registered_and_when_drawn(
+    tree: dict[str, Place], boundary: Polygon | MultiPolygon
+) -> None:
+    with pytest.raises(InvalidPlace, match="outside WGS 84") as refused:
+        register(place_id=uuid.uuid4(), kind=PlaceKind.GRID, name="x", parent=tree["community"],
+                 code="320111001-003-009", boundary=boundary)  # fmt: skip
+    assert refused.value.field == "boundary"
+    with pytest.raises(InvalidPlace, match="outside WGS 84") as refused:
+        draw_boundary(tree["grid"], boundary)
+    assert refused.value.field == "boundary"
+
+
+def test_the_refusal_names_the_point_outside_wgs_84(tree: dict[str, Place]) -> None:
+    with pytest.raises(InvalidPlace, match=r"polygon 2, ring 1, point 1 \(-181.0, 32.06\)"):
+        draw_boundary(tree["grid"], OUTSIDE_WGS_84["the second polygon of several"])
+
+
+def test_a_boundary_on_the_edges_of_wgs_84_is_drawn(tree: dict[str, Place]) -> None:
+    edge = Polygon.model_validate(
+        {"type": "Polygon",
+         "coordinates": [[[-180, -90], [180, -90], [180, 90], [-180, 90], [-180, -90]]]}
+    )  # fmt: skip
+    assert len(draw_boundary(tree["grid"], edge)) == 1

@@ -6,6 +6,7 @@ import uuid
 from collections.abc import Callable
 from datetime import date
 
+from geojson_pydantic import Polygon
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from wangge.events import DomainEvent
@@ -19,7 +20,7 @@ from wangge.registry.domain.organisations import ContactKey, OrganisationKind
 from wangge.registry.domain.places import PlaceKind
 from wangge.registry.domain.things import RiskLevel, ThingKind
 from wangge.registry.projections.places import PlaceTree, place_with_code
-from wangge.registry.synthetic import Generator
+from wangge.registry.synthetic import CodedPlace, Generator
 
 
 async def has_subdistrict(registry: RegistryCore, code: str) -> bool:
@@ -39,26 +40,29 @@ def worker_account(grid_code: str) -> str:
 
 
 async def seed_tree(registry: RegistryCore, generator: Generator) -> int:
-    """Register the subdistrict, its communities and grids, and one grid worker per grid
-    (account ``worker-<grid code>``); returns how many places."""
+    """Register the subdistrict, its communities and grids (each with its boundary), and one
+    grid worker per grid (account ``worker-<grid code>``); returns how many places."""
     subdistrict = generator.subdistrict()
     ids: dict[str, uuid.UUID] = {}
     appends = []
 
-    def register(kind: PlaceKind, code: str, name: str, parent: str | None) -> None:
+    def register(kind: PlaceKind, place: CodedPlace, parent: str | None) -> None:
         place_id = uuid.uuid4()
-        ids[code] = place_id
+        ids[place.code] = place_id
+        boundary = place.geojson()
         event: DomainEvent = places.PlaceRegistered(
-            place_id=place_id, kind=kind, name=name, code=code,
+            place_id=place_id, kind=kind, name=place.name, code=place.code,
             parent_id=ids[parent] if parent else None,
+            boundary=Polygon.model_validate(boundary) if boundary is not None else None,
         )  # fmt: skip
         appends.append(StreamAppend(places.stream_id(place_id), [event], 0))
 
-    register(PlaceKind.SUBDISTRICT, subdistrict.code, subdistrict.name, None)
+    root = CodedPlace(subdistrict.code, subdistrict.name)
+    register(PlaceKind.SUBDISTRICT, root, None)
     for community in subdistrict.communities:
-        register(PlaceKind.COMMUNITY, community.code, community.name, subdistrict.code)
+        register(PlaceKind.COMMUNITY, community, subdistrict.code)
     for grid in subdistrict.grids:
-        register(PlaceKind.GRID, grid.code, grid.name, grid.code.rsplit("-", 1)[0])
+        register(PlaceKind.GRID, grid, grid.code.rsplit("-", 1)[0])
     registered = len(appends)
     for number, grid in enumerate(subdistrict.grids, 1):
         worker_id = uuid.uuid4()

@@ -4,7 +4,7 @@ These are readers of the registry's published contract (docs/events), not its co
 registry may add fields without this service noticing, and this service never imports it. A
 building's move to another grid is read as every copy of the roster reads it
 (``wangge.governance.registry_events``, re-exported here); a place is read with the number and the
-drawn boundary only the grid map needs.
+drawn boundary only the grid map needs, and so is a boundary drawn later.
 """
 
 from __future__ import annotations
@@ -17,6 +17,7 @@ from wangge.governance.registry_events import BuildingRegridded
 
 __all__ = [
     "BuildingRegridded",
+    "GridBoundaryDrawn",
     "PersonMovedIn",
     "PersonMovedOut",
     "PlaceRegistered",
@@ -37,6 +38,15 @@ class PlaceRegistered(IntegrationEvent):
     parent_id: uuid.UUID | None = None
     boundary: dict[str, Any] | None = None
     """A grid's drawn boundary, GeoJSON (WGS 84)."""
+
+
+class GridBoundaryDrawn(IntegrationEvent):
+    """A grid's boundary drawn after its registration, or redrawn: it replaces the earlier."""
+
+    event_type = "wangge.registry.GridBoundaryDrawn"
+    place_id: uuid.UUID
+    boundary: dict[str, Any]
+    """GeoJSON (WGS 84), a Polygon or a MultiPolygon."""
 
 
 class PlaceRenamed(IntegrationEvent):

@@ -5,8 +5,8 @@ service never calls another on the write path). It is fed from the registry's to
 embedded mode, the registry's event table) and keeps, per place, what routing matches on: the
 normalised address as the registry writes it, the building, the grid and the community
 (derived with ``wangge.governance.place_tree``, which also copes with a place arriving before its
-parent); each grid's drawn boundary; and who lives in which dwelling (residents per grid are the
-denominator of the complaint rate).
+parent); each grid's boundary as last drawn (at its registration or later); and who lives in
+which dwelling (residents per grid are the denominator of the complaint rate).
 
 Its queries are here beside it: a ticket's grid by ``domain.routing``'s rules (on every push, and
 on the sweeper's retries of triage), a grid's code for access checks.
@@ -31,6 +31,7 @@ from wangge.governance import place_tree
 from wangge.governance.addresses import normalise_address
 from wangge.hotline_bridge.consumed.registry import (
     BuildingRegridded,
+    GridBoundaryDrawn,
     PersonMovedIn,
     PersonMovedOut,
     PlaceRegistered,
@@ -167,6 +168,25 @@ class GridMap(Projection):
         )
         if moved.rowcount:  # else a building this copy never saw registered: none to route to
             await place_tree.derive(ctx.conn, places, data.place_id)
+
+    @handles(GridBoundaryDrawn)
+    async def on_boundary_drawn(
+        self, ctx: ApplyContext, event: RecordedEvent[GridBoundaryDrawn]
+    ) -> None:
+        data = event.data
+        places, boundaries = ctx.tables["places"], ctx.tables["boundaries"]
+        grid = await ctx.conn.scalar(
+            sa.select(places.c.place_id).where(
+                places.c.place_id == data.place_id, places.c.kind == "grid"
+            )
+        )
+        if grid is None:
+            return  # a grid this copy never saw registered (its history cut short): no routing
+        # the latest drawing is the grid's boundary: a point in the old one only is not its
+        await ctx.conn.execute(sa.delete(boundaries).where(boundaries.c.grid_id == data.place_id))
+        await ctx.conn.execute(
+            sa.insert(boundaries).values(grid_id=data.place_id, geojson=json.dumps(data.boundary))
+        )
 
     @handles(PersonMovedIn)
     async def on_moved_in(self, ctx: ApplyContext, event: RecordedEvent[PersonMovedIn]) -> None:

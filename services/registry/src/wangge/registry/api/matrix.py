@@ -38,7 +38,9 @@ NOTES = (
     "  `DELETE .../contacts/{contact_id}`) are a subdistrict admin's, and idempotent.",
     "- `POST /places` and `PATCH /places/{place_id}` further limit levels: subdistricts and",
     "  communities are kept by subdistrict admins, grids by subdistrict admins and community",
-    "  staff, buildings and below by all staff (403 naming `kind` otherwise).",
+    "  staff, buildings and below by all staff (403 naming `kind` otherwise). A boundary",
+    "  (`PUT /places/{place_id}/boundary`) is drawn by those who keep grids, on a grid only",
+    "  (**422** naming `boundary` for another level).",
 )
 
 

@@ -74,6 +74,12 @@ class DwellingUsageUpdate(BaseModel):
     usage: DwellingUsage
 
 
+class GridBoundaryUpdate(BaseModel):
+    """A grid's boundary as drawn now (e.g. from the city's GIS)."""
+
+    boundary: Polygon | MultiPolygon = Field(description="GeoJSON in WGS 84 (lon, lat)")
+
+
 class PlaceRead(BaseModel):
     """A place as the register holds it."""
 
@@ -265,6 +271,14 @@ async def change_dwelling_usage(body: DwellingUsageUpdate, change: StaffChange) 
     """Record how a dwelling is used now."""
     cmd = handlers.ChangeDwellingUsage(place_id=change.record_id, usage=body.usage)
     return await change.run(lambda: handlers.change_dwelling_usage(change.commands, cmd))
+
+
+@router.put("/{place_id}/boundary", response_model=PlaceRead)
+async def draw_grid_boundary(body: GridBoundaryUpdate, change: ManagerChange) -> PlaceRead:
+    """Draw a grid's boundary after its registration (the city's GIS often comes later), or
+    redraw it: the latest drawing is the grid's boundary, the same one again records nothing."""
+    cmd = handlers.DrawGridBoundary(place_id=change.record_id, boundary=body.boundary)
+    return await change.run(lambda: handlers.draw_grid_boundary(change.commands, cmd))
 
 
 def _place_id(result: AppendResult) -> uuid.UUID:

@@ -96,6 +96,9 @@ _CODE = {
     PlaceKind.GRID: re.compile(r"^\d{9}-\d{3}-\d{3}$"),
 }
 
+Boundary = Polygon | MultiPolygon
+"""A grid's boundary: GeoJSON (RFC 7946), longitude and latitude in WGS 84."""
+
 
 # -- events ---------------------------------------------------------------------------------------
 
@@ -141,7 +144,21 @@ class DwellingUsageChanged(DomainEvent):
     usage: DwellingUsage
 
 
-PlaceEvent = PlaceRegistered | PlaceRenamed | BuildingRegridded | DwellingUsageChanged
+@default_catalogue.event("registry")
+class GridBoundaryDrawn(DomainEvent):
+    """A grid's boundary was drawn, or redrawn (网格划分): it replaces any earlier one.
+
+    Grids are often imported before the city's GIS hands over their boundaries, so a boundary
+    is a fact of its own, on the grid's place stream, not only a field of its registration.
+    """
+
+    place_id: uuid.UUID
+    boundary: Polygon | MultiPolygon = Field(description="GeoJSON, WGS 84")
+
+
+PlaceEvent = (
+    PlaceRegistered | PlaceRenamed | BuildingRegridded | DwellingUsageChanged | GridBoundaryDrawn
+)
 
 
 # -- errors ---------------------------------------------------------------------------------------
@@ -169,6 +186,7 @@ class Place:
     parent_id: uuid.UUID | None
     usage: DwellingUsage | None
     version: int
+    boundary: Boundary | None = None
 
     @property
     def scope(self) -> str | None:
@@ -193,6 +211,7 @@ def evolve(state: Place | None, event: DomainEvent, version: int) -> Place:
             event.parent_id,
             event.usage,
             version,
+            event.boundary,
         )
     if state is None:
         raise ValueError(f"{type(event).__name__} before PlaceRegistered")
@@ -202,6 +221,8 @@ def evolve(state: Place | None, event: DomainEvent, version: int) -> Place:
         return replace(state, parent_id=event.to_grid_id, version=version)
     if isinstance(event, DwellingUsageChanged):
         return replace(state, usage=event.usage, version=version)
+    if isinstance(event, GridBoundaryDrawn):
+        return replace(state, boundary=event.boundary, version=version)
     raise ValueError(f"a place has no event {type(event).__name__}")
 
 
@@ -214,7 +235,7 @@ def register(
     code: str | None = None,
     number: str | None = None,
     usage: DwellingUsage | None = None,
-    boundary: Polygon | MultiPolygon | None = None,
+    boundary: Boundary | None = None,
 ) -> list[PlaceEvent]:
     """Decide the registration of a place under ``parent``."""
     allowed = PARENTS[kind]
@@ -238,8 +259,10 @@ def register(
             raise InvalidPlace(f"a {kind} needs its number (门牌/单元/室号)", field="number")
     if (usage is not None) != (kind == PlaceKind.DWELLING):
         raise InvalidPlace("a dwelling, and only a dwelling, has a usage", field="usage")
-    if boundary is not None and kind != PlaceKind.GRID:
-        raise InvalidPlace("only a grid has a boundary", field="boundary")
+    if boundary is not None:
+        if kind != PlaceKind.GRID:
+            raise InvalidPlace("only a grid has a boundary", field="boundary")
+        _check_boundary(boundary)
     return [
         PlaceRegistered(
             place_id=place_id,
@@ -268,6 +291,27 @@ def _check_code(kind: PlaceKind, code: str | None, parent: Place | None) -> None
         raise InvalidPlace(f"a {kind} code extends its parent's {parent.code}", field="code")
     if code.endswith("-000"):
         raise InvalidPlace("local sequence numbers start at 001", field="code")
+
+
+def _check_boundary(boundary: Boundary) -> None:
+    # GeoJSON's schema takes any number as a coordinate: a boundary drawn in a projected
+    # system (metres) or with longitude and latitude swapped north of 90° would pass it, and
+    # put the grid nowhere on the map and no caller's point inside it
+    polygons = [boundary.coordinates] if isinstance(boundary, Polygon) else boundary.coordinates
+    for p, rings in enumerate(polygons, 1):
+        for r, ring in enumerate(rings, 1):
+            for n, position in enumerate(ring, 1):
+                longitude, latitude = position[0], position[1]
+                if -180 <= longitude <= 180 and -90 <= latitude <= 90:
+                    continue
+                where = f"ring {r}, point {n}"
+                if isinstance(boundary, MultiPolygon):
+                    where = f"polygon {p}, {where}"
+                raise InvalidPlace(
+                    f"the boundary's {where} ({longitude}, {latitude}) is outside WGS 84: "
+                    "longitude -180..180, latitude -90..90, in that order",
+                    field="boundary",
+                )
 
 
 def rename(place: Place, name: str) -> list[PlaceEvent]:
@@ -302,3 +346,13 @@ def change_usage(dwelling: Place, usage: DwellingUsage) -> list[PlaceEvent]:
     if dwelling.usage == usage:
         return []
     return [DwellingUsageChanged(place_id=dwelling.place_id, usage=usage)]
+
+
+def draw_boundary(place: Place, boundary: Boundary) -> list[PlaceEvent]:
+    """Decide a grid's boundary, drawn or redrawn; the same boundary again changes nothing."""
+    if place.kind != PlaceKind.GRID:
+        raise InvalidPlace(f"only a grid has a boundary, not a {place.kind}", field="boundary")
+    _check_boundary(boundary)
+    if place.boundary == boundary:
+        return []
+    return [GridBoundaryDrawn(place_id=place.place_id, boundary=boundary)]

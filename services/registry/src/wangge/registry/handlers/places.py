@@ -5,14 +5,13 @@ from __future__ import annotations
 import uuid
 
 import sqlalchemy as sa
-from geojson_pydantic import MultiPolygon, Polygon
 from pydantic import BaseModel, ConfigDict
 
 from wangge.events.command import CommandRunner, Loaded
 from wangge.events.store import AppendResult
 from wangge.governance.errors import DomainError
 from wangge.registry.domain import places
-from wangge.registry.domain.places import DwellingUsage, Place, PlaceKind
+from wangge.registry.domain.places import Boundary, DwellingUsage, Place, PlaceKind
 
 
 class DuplicatePlaceCode(DomainError):
@@ -34,7 +33,7 @@ class RegisterPlace(BaseModel):
     code: str | None = None
     number: str | None = None
     usage: DwellingUsage | None = None
-    boundary: Polygon | MultiPolygon | None = None
+    boundary: Boundary | None = None
 
 
 class RenamePlace(BaseModel):
@@ -56,6 +55,13 @@ class ChangeDwellingUsage(BaseModel):
 
     place_id: uuid.UUID
     usage: DwellingUsage
+
+
+class DrawGridBoundary(BaseModel):
+    """Draw a grid's boundary, or redraw it (the new one replaces the old)."""
+
+    place_id: uuid.UUID
+    boundary: Boundary
 
 
 async def load_place(commands: CommandRunner, place_id: uuid.UUID, field: str) -> Loaded[Place]:
@@ -112,3 +118,9 @@ async def change_dwelling_usage(
     return await commands.change(
         cmd, loaded, lambda dwelling: places.change_usage(dwelling, cmd.usage)
     )
+
+
+async def draw_grid_boundary(commands: CommandRunner, cmd: DrawGridBoundary) -> AppendResult | None:
+    """Draw or redraw a grid's boundary; the same boundary again records nothing."""
+    loaded = await load_place(commands, cmd.place_id, "place_id")
+    return await commands.change(cmd, loaded, lambda grid: places.draw_boundary(grid, cmd.boundary))

@@ -25,6 +25,7 @@ from wangge.registry.domain.places import (
     CODED,
     BuildingRegridded,
     DwellingUsageChanged,
+    GridBoundaryDrawn,
     PlaceKind,
     PlaceRegistered,
     PlaceRenamed,
@@ -166,6 +167,12 @@ class PlaceTree(Projection):
     async def on_usage(self, ctx: ApplyContext, event: RecordedEvent[DwellingUsageChanged]) -> None:
         data = event.data
         await _touch(ctx, event, data.place_id, usage=data.usage)
+
+    @handles(GridBoundaryDrawn)
+    async def on_boundary_drawn(
+        self, ctx: ApplyContext, event: RecordedEvent[GridBoundaryDrawn]
+    ) -> None:
+        await _touch(ctx, event, event.data.place_id, has_boundary=True)
 
 
 def _registered_row(data: PlaceRegistered, parent: Any, event: RecordedEvent) -> dict[str, Any]:

@@ -9,6 +9,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
+from typing import Any
 
 from faker import Faker
 
@@ -120,6 +121,15 @@ class CodedPlace:
 
     code: str
     name: str
+    boundary: tuple[tuple[float, float], ...] | None = None
+    """A grid's exterior ring, (longitude, latitude) in WGS 84, counter-clockwise and closed;
+    a tuple, not GeoJSON, so that the place stays hashable like the rest of the tree."""
+
+    def geojson(self) -> dict[str, Any] | None:
+        """The boundary as a GeoJSON Polygon (RFC 7946), as the register takes it."""
+        if self.boundary is None:
+            return None
+        return {"type": "Polygon", "coordinates": [[list(point) for point in self.boundary]]}
 
 
 @dataclass(frozen=True, slots=True)

@@ -35,6 +35,7 @@ from wangge.registry.synthetic.places import (
     _Building,
     _building,
     _GridLayout,
+    grid_boundaries,
 )
 
 
@@ -190,10 +191,19 @@ class Generator:
             for i in range(1, size.communities + 1)
         )
         per_community = _apportion(size.grids, [1.0] * size.communities)
-        grids = tuple(
-            CodedPlace(f"{community.code}-{g:03d}", f"{community.name}第{g}网格")
+        numbered = [
+            (f"{community.code}-{g:03d}", f"{community.name}第{g}网格")
             for community, count in zip(communities, per_community, strict=True)
             for g in range(1, count + 1)
+        ]
+        # a stream of its own: the names, codes and every other output stay what they were
+        # before grids had boundaries
+        outlines = grid_boundaries(
+            random.Random(f"{self._seed}:{code}:boundaries"), len(numbered), code
+        )
+        grids = tuple(
+            CodedPlace(grid_code, grid_name, outline)
+            for (grid_code, grid_name), outline in zip(numbered, outlines, strict=True)
         )
         return Subdistrict(code, name, communities, grids)
 
