@@ -8,9 +8,10 @@ UV := scripts/uv.sh
 help: ## list the commands
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-15s %s\n", $$1, $$2}'
 
-sync: ## install the workspace (uv, one lock file), compiled: every process starts faster
+sync: ## install the workspace (uv, one lock file), compiled, and the web dashboard's assets (npm lock)
 	@$(UV) sync --all-groups --frozen --quiet --compile-bytecode
 	@$(UV) run --frozen python -m compileall -q -j 0 libs services benchmarks conftest.py
+	@scripts/web-assets.sh
 
 run: sync ## every service on the embedded default (SQLite under ./var/), a small subdistrict seeded
 	@scripts/run.sh

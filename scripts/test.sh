@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# `make test`: lint, provision PostgreSQL and Kafka (scripts/dev/provision.sh), run the unit,
-# integration and e2e tests against them, then the services' flows again with every fast path
-# switched off, and stop whatever this run started, also on failure.
+# `make test`: lint, provision PostgreSQL and Kafka (scripts/dev/provision.sh) and the browser
+# (scripts/dev/browser.sh), run the unit, integration, e2e and browser tests against them, then
+# the services' flows again with every fast path switched off, and stop whatever this run
+# started, also on failure.
 set -euo pipefail
 SCRIPT_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 cd "$SCRIPT_DIR/.."
@@ -13,6 +14,8 @@ make --no-print-directory lint
 
 echo "== services"
 provision_services
+# the web dashboard's browser tests drive Debian's Chromium (installed here when missing)
+eval "$(scripts/dev/browser.sh)"
 
 echo "== tests"
 export WANGGE_REQUIRE_SERVICES=1

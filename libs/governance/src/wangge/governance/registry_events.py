@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import date
+from typing import Any
 
 from wangge.events import IntegrationEvent
 
@@ -28,6 +29,18 @@ class PlaceRegistered(IntegrationEvent):
     code: str | None = None
     """Subdistricts', communities' and grids' codes (320111001-003-004)."""
     parent_id: uuid.UUID | None = None
+    boundary: dict[str, Any] | None = None
+    """A grid's boundary as drawn at registration (GeoJSON Polygon or MultiPolygon, WGS 84)."""
+
+
+class GridBoundaryDrawn(IntegrationEvent):
+    """A grid's boundary drawn, or drawn again (the city's GIS delivers them after the grids
+    are registered): it replaces any earlier one."""
+
+    event_type = "wangge.registry.GridBoundaryDrawn"
+    place_id: uuid.UUID
+    boundary: dict[str, Any]
+    """GeoJSON Polygon or MultiPolygon, WGS 84 (RFC 7946)."""
 
 
 class PlaceRenamed(IntegrationEvent):

@@ -10,19 +10,28 @@ from fastapi import APIRouter, FastAPI
 from wangge.events import default_catalogue
 from wangge.service import create_app
 from wangge.service.app import Worker
-from wangge.views.api import dashboard, feeds, matters, residents, warming
+from wangge.views import web
+from wangge.views.api import areas, dashboard, feeds, grids, matters, residents, triage, warming
 from wangge.views.bootstrap import bootstrap
 from wangge.views.config import ViewsSettings
 from wangge.views.handlers import clock
 
 MIGRATIONS = Path(__file__).parent / "migrations"
-ROUTERS: tuple[APIRouter, ...] = (dashboard.router, feeds.router, matters.router, residents.router)
+ROUTERS: tuple[APIRouter, ...] = (
+    dashboard.router,
+    areas.router,
+    feeds.router,
+    matters.router,
+    triage.router,
+    residents.router,
+    grids.router,
+)
 
 
 def build_app(settings: ViewsSettings | None = None) -> FastAPI:
     """The views service's FastAPI app (resources are made by its lifespan, not here)."""
     settings = settings or ViewsSettings()
-    return create_app(
+    app = create_app(
         settings,
         title="Wangge views",
         description="One picture across departments (一网统管), read from every service's "
@@ -34,6 +43,8 @@ def build_app(settings: ViewsSettings | None = None) -> FastAPI:
         migrations=MIGRATIONS,
         workers=_workers(settings),
     )
+    web.mount(app)
+    return app
 
 
 def _workers(settings: ViewsSettings) -> dict[str, Worker]:

@@ -18,7 +18,7 @@ from wangge.views.api.params import single_valued
 from wangge.views.domain.feeds import BadCursor, CursorExpired
 from wangge.views.handlers.audit import record_read
 from wangge.views.projections.feeds import MAX_LIMIT, Feeds
-from wangge.views.projections.feeds_queries import FeedPage, feed_page
+from wangge.views.projections.feeds_queries import FeedPage, Paged, feed_page
 
 router = APIRouter(prefix="/feeds", tags=["feeds"], dependencies=[single_valued])
 
@@ -62,19 +62,7 @@ async def read_feed(
     without ``after`` and sends each page's ``next`` back. A cursor from before the feeds were
     rebuilt is a 410 (read from the start again); one the service never made, a 422. The read is
     recorded (who, which feed, from and to which cursor, how many entries) before it is sent."""
-    feeds = feeds_of(core)
-    if department not in feeds.departments.departments:
-        raise NotFound(f"no department {department}", field="path/department")
-    if not principal.has_any(("subdistrict_admin", f"department:{department}")):
-        raise Forbidden("a department reads only its own feed", field="path/department")
-    async with read_only(core.store.engine) as conn:
-        places = await roster_tables(conn, core)
-        try:
-            paged = await feed_page(
-                conn, feeds, places, department=department, after=after, limit=limit
-            )
-        except LookupError:
-            raise ViewNotReady("the feeds have not started yet; retry", retry_after=5) from None
+    paged = await feed_for(core, principal, department, after, limit)
     matched = if_none_match is not None and bool({paged.etag, "*"} & _tags(if_none_match))
     await record_read(
         command.commands, department=department, cursor_from=after, cursor_to=paged.page.next,
@@ -84,6 +72,26 @@ async def read_feed(
         return Response(status_code=status.HTTP_304_NOT_MODIFIED, headers={"ETag": paged.etag})
     response.headers["ETag"] = paged.etag
     return paged.page
+
+
+async def feed_for(
+    core: Core, principal: Principal, department: str, after: str | None, limit: int
+) -> Paged:
+    """A page of ``department``'s feed as ``principal`` may read it: 404 for no such
+    department, 403 for another department's (the caller records the read)."""
+    feeds = feeds_of(core)
+    if department not in feeds.departments.departments:
+        raise NotFound(f"no department {department}", field="path/department")
+    if not principal.has_any(("subdistrict_admin", f"department:{department}")):
+        raise Forbidden("a department reads only its own feed", field="path/department")
+    async with read_only(core.store.engine) as conn:
+        places = await roster_tables(conn, core)
+        try:
+            return await feed_page(
+                conn, feeds, places, department=department, after=after, limit=limit
+            )
+        except LookupError:
+            raise ViewNotReady("the feeds have not started yet; retry", retry_after=5) from None
 
 
 def _tags(header: str) -> set[str]:

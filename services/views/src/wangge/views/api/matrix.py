@@ -35,6 +35,8 @@ NOTES = (
     "- Dashboards are figures, no person in them: a caller reads an area in their places or one",
     "  that holds them (a grid worker compares their grid with its community and subdistrict).",
     "  Analysts read every area's figures, never a person, a household or a matter.",
+    "- The web dashboard's pages (`/`, not in the OpenAPI document) read through these routes'",
+    "  functions with the same roles and scope: a page shows only what its viewer could read here.",
     "- A department (`department:<name>`) reads only its own feed, minimised as the feed",
     "  catalogue says; another department's feed is **403**. Every feed read is recorded as a",
     "  `wangge.views.FeedRead` event.",
@@ -58,6 +60,15 @@ def scope_of(route: APIRoute) -> str:
         )
     if path.endswith("/dashboard"):
         return "an area in or holding the caller's places (analysts: everywhere): 404 outside"
+    if path.endswith("/grids"):
+        return (
+            "an area in or holding the caller's places: 404 outside; lists the grids in the "
+            "caller's places (analysts: every grid, no worker's name)"
+        )
+    if path.endswith("/households"):
+        return "the grid in the caller's places: 404 outside"
+    if path == "/triage":
+        return "places covering every subdistrict the roster knows: 404 for others"
     return "the subdistrict's (no place scope)"
 
 

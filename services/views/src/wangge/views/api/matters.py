@@ -144,9 +144,11 @@ def _read(matter: Lineage) -> MatterRead:
     )
 
 
-async def _answer(
+async def matter_read(
     core: Core, principal: Principal, correlation_id: str | None, field: str
 ) -> MatterRead:
+    """A matter's steps as ``principal`` may read them (404 outside their places; ``field``
+    names the input the 404 is about)."""
     unknown = NotFound(f"no matter {correlation_id}", field=field)
     if correlation_id is None:
         raise unknown
@@ -167,7 +169,7 @@ async def _answer(
 async def matter(correlation_id: CorrelationId, principal: Staff, core: Core) -> MatterRead:
     """A matter's steps in order, by its correlation id (that of a case opened from a need
     names the need's matter, which answers with the need's)."""
-    return await _answer(core, principal, correlation_id, "correlation_id")
+    return await matter_read(core, principal, correlation_id, "correlation_id")
 
 
 # 404: no matter of that ticket or case (the kit documents a 404 only with a path parameter)
@@ -193,4 +195,4 @@ async def matter_of(
     if found is None:
         asked = f"ticket {ticket_id}" if ticket_id is not None else f"case {case_id}"
         raise NotFound(f"no matter of {asked}", field=field)
-    return await _answer(core, principal, found, field)
+    return await matter_read(core, principal, found, field)

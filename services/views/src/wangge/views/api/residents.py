@@ -9,11 +9,14 @@ is read only by those whose places cover the whole deployment (``access.in_scope
 from __future__ import annotations
 
 import uuid
+from datetime import date
 from typing import Annotated
 
 from fastapi import APIRouter, Query, Response
+from sqlalchemy.ext.asyncio import AsyncConnection
 
 from wangge.governance.errors import NotFound
+from wangge.service.auth import Principal
 from wangge.service.deps import ReadConnection
 from wangge.service.responses import problems
 from wangge.views.api.access import (
@@ -59,7 +62,14 @@ async def read_resident(
     """A resident's picture: who (masked), where, household, grid worker, tags, visits, needs,
     cases, care plans and tickets, and all of it as one timeline, newest first. A merged record
     answers with its survivor's picture (``requested_id`` is the id asked for)."""
-    day = checked(as_of)
+    return _json(await resident_picture(conn, core, principal, person_id, checked(as_of)))
+
+
+async def resident_picture(
+    conn: AsyncConnection, core: Core, principal: Principal, person_id: uuid.UUID,
+    day: date | None,
+) -> ResidentPicture:  # fmt: skip
+    """A resident's picture as ``principal`` may read it (404 outside their places)."""
     tables = await view_tables(conn, core, Residents.name)
     roster = await roster_tables(conn, core)
     picture = await queries.resident(conn, tables, roster, person_id, as_of=day)
@@ -71,7 +81,7 @@ async def read_resident(
         latest = await queries.resident(conn, tables, roster, person_id)
         codes = _codes(latest.last_dwelling) if latest is not None else []
     await require_scope(conn, roster, principal, codes, "person", field="person_id")
-    return _json(picture)
+    return picture
 
 
 @router.get(

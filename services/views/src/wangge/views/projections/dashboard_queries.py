@@ -236,6 +236,21 @@ async def computed_monthly(
     return out
 
 
+async def tickets_by_id(
+    conn: AsyncConnection, tables: roster.Tables, ticket_ids: Sequence[uuid.UUID]
+) -> dict[uuid.UUID, Any]:
+    """These tickets' kind, receipt and deadline, by id (tickets not applied yet left out)."""
+    if not ticket_ids:
+        return {}
+    t = tables["tickets"]
+    rows = await conn.execute(
+        sa.select(t.c.ticket_id, t.c.kind, t.c.received_at, t.c.deadline).where(
+            t.c.ticket_id.in_(list(ticket_ids))
+        )
+    )
+    return {r.ticket_id: r for r in rows}
+
+
 def _in_grids(places: roster.Tables, column: Any, grids: list[uuid.UUID]) -> Any:
     """``column`` (a dwelling's or place's id) lies in one of ``grids``."""
     p = places["places"]

@@ -364,3 +364,39 @@ async def _first_matter(
         .limit(1)
     )
     return first
+
+
+DECIDES_ROUTING = (
+    "TicketAwaitingTriage", "TicketRoutedToGrid", "TicketLinkedAsDuplicate", "TicketReturned",
+    "TicketClosed",
+)  # fmt: skip
+"""The ticket's steps that say where it stands: the last of them tells whether it waits."""
+
+
+class Waiting(NamedTuple):
+    """A ticket waiting in triage (no grid found for it): since when, and its matter."""
+
+    ticket_id: uuid.UUID
+    since: datetime
+    correlation_id: str
+
+
+async def in_triage(conn: AsyncConnection, tables: Mapping[str, sa.Table]) -> list[Waiting]:
+    """The tickets whose last routing step is \"awaiting triage\", longest waiting first (a
+    ticket's steps are its stream's events: their versions order them)."""
+    steps = tables["steps"]
+    last = sa.func.row_number().over(
+        partition_by=steps.c.ticket_id, order_by=steps.c.version.desc()
+    )
+    decisive = (
+        sa.select(steps.c.ticket_id, steps.c.type, steps.c.at, steps.c.correlation_id,
+                  last.label("n"))
+        .where(steps.c.ticket_id.is_not(None), steps.c.type.in_(DECIDES_ROUTING))
+        .subquery()
+    )  # fmt: skip
+    rows = await conn.execute(
+        sa.select(decisive.c.ticket_id, decisive.c.at, decisive.c.correlation_id)
+        .where(decisive.c.n == 1, decisive.c.type == "TicketAwaitingTriage")
+        .order_by(decisive.c.at, decisive.c.ticket_id)
+    )
+    return [Waiting(r.ticket_id, stored(r.at), r.correlation_id) for r in rows]

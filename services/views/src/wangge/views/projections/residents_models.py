@@ -233,6 +233,27 @@ class Member(BaseModel):
     tags: list[str] = Field(description="tags active on the day")
 
 
+class HouseholdInGrid(BaseModel):
+    """A household of a grid's list (网格户册): where it lives and its members on the day."""
+
+    household_id: uuid.UUID
+    number: str
+    type: str
+    building_name: str | None
+    dwelling_name: str | None
+    members: list[Member]
+
+
+class GridHouseholds(BaseModel):
+    """A page of a grid's households, by building and dwelling."""
+
+    grid_code: str
+    as_of: date | None
+    total: int = Field(description="households living in the grid on the day")
+    offset: int
+    households: list[HouseholdInGrid]
+
+
 class HouseholdPicture(BaseModel):
     """A household's picture (家庭 360) as it stood at the end of a day."""
 

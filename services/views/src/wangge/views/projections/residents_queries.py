@@ -322,6 +322,62 @@ async def household(
     )  # fmt: skip
 
 
+async def grid_households(
+    conn: AsyncConnection,
+    tables: Tables,
+    roster: Tables,
+    grid_id: uuid.UUID,
+    *,
+    as_of: date | None = None,
+    offset: int = 0,
+    limit: int = 50,
+) -> tuple[int, list[m.HouseholdInGrid]]:
+    """The households living in the grid's dwellings at the end of ``as_of`` (registered by
+    then, with a member), by building, dwelling and number: how many, and a page of them with
+    their members (masked). Four statements, whatever the page's size."""
+    day = as_of or today()
+    hh, places = tables["households"], roster["places"]
+    b = places.alias("b")
+    rows = (await conn.execute(
+        sa.select(hh.c.household_id, hh.c.number, hh.c.type, places.c.name.label("dwelling"),
+                  b.c.name.label("building"))
+        .join(places, places.c.place_id == hh.c.dwelling_id)
+        .outerjoin(b, b.c.place_id == places.c.building_id)
+        .where(places.c.grid_id == grid_id, hh.c.registered_on <= day)
+        .order_by(b.c.name, places.c.name, hh.c.number)
+    )).all()  # fmt: skip
+    facts = await _household_facts(conn, tables, [r.household_id for r in rows])
+    living = [(r, now) for r in rows if (now := fold.members(facts[r.household_id], day))]
+    page = living[offset : offset + limit]
+    ids = [x.person_id for _, now in page for x in now]
+    p = tables["persons"]
+    persons = {
+        r.person_id: r for r in await conn.execute(sa.select(p).where(p.c.person_id.in_(ids)))
+    }
+    erased = await _erased(conn, tables, PERSON, ids)
+    tags: dict[uuid.UUID, list[Row]] = defaultdict(list)
+    for t in await _tag_rows(conn, tables, ids):
+        tags[t.person_id].append(t)
+    out = []
+    for r, now in page:
+        members = []
+        for x in now:
+            person, gone = persons.get(x.person_id), x.person_id in erased
+            members.append(m.Member(
+                person_id=x.person_id, relationship=x.relationship, since=x.since,
+                name_masked=shown(person.name_masked, erased=gone) if person else None,
+                erased=gone, sex=person.sex if person else None,
+                age_band=fold.age_band(person.birth_year, day) if person else None,
+                tags=[t.tag for t in _tags(tags[x.person_id], day)
+                      if t.state == fold.TagState.ACTIVE],
+            ))  # fmt: skip
+        out.append(m.HouseholdInGrid(
+            household_id=r.household_id, number=r.number, type=r.type,
+            building_name=r.building, dwelling_name=r.dwelling, members=members,
+        ))  # fmt: skip
+    return len(living), out
+
+
 _MEMBER_WORDS = {
     fold.HouseholdFact.JOINED: "成员加入", fold.HouseholdFact.LEFT: "成员离开",
     fold.HouseholdFact.HEAD: "户主变更",
