@@ -23,6 +23,7 @@ from benchmarks.registry import bench_registry
 from benchmarks.relay import bench_relay
 from benchmarks.training import bench_training
 from benchmarks.views import bench_views, bench_views_fresh
+from benchmarks.web import bench_overview
 
 
 def log(message: str) -> None:
@@ -61,9 +62,15 @@ async def main() -> None:
     if settings.wants("training"):
         log("== training: every read model rebuilt from a year's log, against reading it raw")
         results.update(await bench_training(settings, log))
+    web = bench_overview if settings.wants("web") else None
     if settings.wants("views"):
         log("== views: every view rebuilt from Kafka, against a raw read; reads under load")
-        results.update(await bench_views(settings, log))
+        if web is not None:
+            log("   then the web dashboard's overview in Chromium")
+        results.update(await bench_views(settings, log, also=web))
+    elif web is not None:
+        log("== web dashboard: the overview of a year's subdistrict in Chromium")
+        results.update(await bench_views(settings, log, rebuilds=False, also=web))
     if settings.wants("views_fresh"):
         log("== views: a pushed ticket in its grid's dashboard while the intake runs")
         results.update(await bench_views_fresh(settings, log))

@@ -50,7 +50,7 @@ import sys
 import tempfile
 import time
 import uuid
-from collections.abc import AsyncIterator, Callable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from pathlib import Path
@@ -599,14 +599,24 @@ async def _reads(
 # -- the benches ---------------------------------------------------------------------------------
 
 
-async def bench_views(settings: Settings, log: Callable[[str], None]) -> dict[str, Measurement]:
-    """Every view rebuilt from Kafka against a raw read; then the 360 and dashboard under load."""
+Also = Callable[[Settings, "_Year", Callable[[str], None]], Awaitable[dict[str, Measurement]]]
+"""A bench of the same year's service (the web dashboard's), run after these or instead."""
+
+
+async def bench_views(
+    settings: Settings, log: Callable[[str], None], *, rebuilds: bool = True,
+    also: Also | None = None,
+) -> dict[str, Measurement]:  # fmt: skip
+    """Every view rebuilt from Kafka against a raw read; then the 360 and dashboard under load
+    (unless ``rebuilds`` is False); then ``also`` on the same year."""
     schemas = Schemas(settings)
     engines: list[AsyncEngine] = []
     results: dict[str, Measurement] = {}
     year: _Year | None = None
     try:
         year, engines = await _the_year(settings, schemas, log)
+        if not rebuilds and also is not None:  # the year's views are built by the service itself
+            return await also(settings, year, log)
         engine = schema_engine(settings, year.views_schema)
         engines.append(engine)
         core = views_core(
@@ -672,6 +682,8 @@ async def bench_views(settings: Settings, log: Callable[[str], None]) -> dict[st
             f"{time.perf_counter() - started:.1f} s")  # fmt: skip
         log("   the views service under 50 clients x 4 requests/s")
         results |= await _reads(settings, year, log)
+        if also is not None:
+            results |= await also(settings, year, log)
     finally:
         for engine in engines:
             await engine.dispose()

@@ -12,7 +12,12 @@ VENDOR=services/views/src/wangge/views/web/static/vendor
 # npm ci empties node_modules first: run it only when the lock file changed since the last one
 if [ ! -f "$FRONTEND/node_modules/.package-lock.json" ] \
     || [ "$FRONTEND/package-lock.json" -nt "$FRONTEND/node_modules/.package-lock.json" ]; then
-    command -v npm >/dev/null || { echo "npm is needed for the web dashboard's assets" >&2; exit 1; }
+    if ! command -v npm >/dev/null; then
+        [ "$EUID" -eq 0 ] || { echo "npm is needed for the web dashboard's assets" >&2; exit 1; }
+        echo "web-assets: npm not found; installing Debian's npm with apt-get" >&2
+        DEBIAN_FRONTEND=noninteractive apt-get update -qq
+        DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends npm >/dev/null
+    fi
     npm ci --prefix "$FRONTEND" --ignore-scripts --no-audit --no-fund --loglevel=error
 fi
 mkdir -p "$VENDOR"

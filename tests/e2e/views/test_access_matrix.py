@@ -143,6 +143,7 @@ async def test_outside_the_callers_places_a_thing_is_answered_as_one_that_does_n
         (f"/matters/{s.correlation_id}", f"/matters/{nobody}"),
         (f"/grids/{s.tree.grid_code}/dashboard", "/grids/320111001-009-009/dashboard"),
         (f"/grids/{s.tree.grid_code}/households", "/grids/320111001-009-009/households"),
+        (f"/grids/{s.tree.grid_code}/cases", "/grids/320111001-009-009/cases"),
     ]
     for theirs, none in asks:
         a, b = await client.get(theirs, headers=headers), await client.get(none, headers=headers)

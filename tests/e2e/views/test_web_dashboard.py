@@ -108,6 +108,9 @@ async def test_an_admin_reads_the_overview_then_a_grid_then_a_masked_resident(
     async with served(q.views.app) as base:
         page = await signed_in(browser, base, "subdistrict_admin", SUBDISTRICT, "admin")
         await expect(page).to_have_url(f"{base}/overview/{SUBDISTRICT}")
+        await page.goto("/signin")  # the sign-in page itself, signed in or not
+        await accessible(page)
+        await page.goto("/")
         await charts_drawn(page)
         api = await json_of(await q.views.client.get(
             f"/subdistricts/{SUBDISTRICT}/dashboard", headers=q.staff()))  # fmt: skip
@@ -118,6 +121,16 @@ async def test_an_admin_reads_the_overview_then_a_grid_then_a_masked_resident(
         ]
         await accessible(page)
         await screenshot(page, "overview")
+        for width, height in ((1366, 768), (3840, 2160)):  # a laptop and a wall screen
+            await page.set_viewport_size({"width": width, "height": height})
+            await page.wait_for_function(f"document.body.dataset.width === '{width}'")
+            await charts_drawn(page)
+            overflow = await page.evaluate(
+                "document.documentElement.scrollWidth - document.documentElement.clientWidth"
+            )
+            assert overflow <= 0, (width, overflow)
+        await screenshot(page, "overview-wall")
+        await page.set_viewport_size({"width": 1366, "height": 900})
 
         await page.click(f"tr[data-grid='{tree.grid_code}'] a")
         await expect(page).to_have_url(f"{base}/grid/{tree.grid_code}")
@@ -191,6 +204,8 @@ async def test_a_pushed_ticket_shows_on_open_pages_without_a_reload(
             201,
         )  # fmt: skip
         assert pushed["grid_id"] == tree.grid
+        # the cases service opens the ticket's case in the grid: the grid's list shows it too
+        await expect(grid.locator("tr[data-case]")).to_have_count(1, timeout=WAIT_MS)
         for page in (overview, grid):
             await expect(page.locator(tickets)).to_have_attribute(
                 "data-value", str(before[page] + 1), timeout=WAIT_MS

@@ -82,6 +82,23 @@ def test_an_open_case_is_banded_by_age_and_overdue_past_its_deadline() -> None:
     assert f.cases_on([reopened], early).open == 0
 
 
+def test_a_grids_open_cases_are_listed_overdue_first_then_by_deadline_and_age() -> None:
+    opened = datetime(2026, 3, 1, 2, tzinfo=UTC)
+    (march,) = f.months_ending(date(2026, 3, 31), 1)
+
+    def case(days_open: int, deadline_days: int | None, *, closed: bool = False) -> f.CaseFacts:
+        start = opened + timedelta(days=days_open)
+        deadline = opened + timedelta(days=deadline_days) if deadline_days is not None else None
+        end = start + timedelta(hours=1) if closed else None
+        return f.CaseFacts("dispute", start, deadline, ((start, end),), case_id=uuid.uuid4())
+
+    later_overdue, overdue = case(3, 10), case(0, 12)
+    due_soon, no_deadline, closed = case(1, 60), case(2, None), case(0, 5, closed=True)
+    listed = f.open_cases([no_deadline, due_soon, overdue, closed, later_overdue], march)
+    assert listed == [later_overdue, overdue, due_soon, no_deadline]
+    assert len(listed) == f.cases_on([no_deadline, due_soon, overdue, closed], march).open + 1
+
+
 def test_residents_are_counted_by_their_period_on_the_day() -> None:
     a, b = uuid.uuid4(), uuid.uuid4()
     periods = [

@@ -65,7 +65,7 @@ def scope_of(route: APIRoute) -> str:
             "an area in or holding the caller's places: 404 outside; lists the grids in the "
             "caller's places (analysts: every grid, no worker's name)"
         )
-    if path.endswith("/households"):
+    if path.endswith(("/households", "/cases")):
         return "the grid in the caller's places: 404 outside"
     if path == "/triage":
         return "places covering every subdistrict the roster knows: 404 for others"

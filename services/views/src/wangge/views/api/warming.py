@@ -1,4 +1,5 @@
-"""Keeping today's dashboards rendered (预热): every area's answer made before anyone asks.
+"""Keeping today's dashboards rendered (预热): every area's answer made before anyone asks, and
+each community's and subdistrict's grids list (the web overview's map and table).
 
 A dashboard computed on a read costs a grid about 20 ms and the subdistrict about 2 s, and the
 first read of each area after a change pays it (in every server process). The screens of the
@@ -22,6 +23,7 @@ from typing import TYPE_CHECKING, Any
 
 from wangge.governance.errors import NotFound
 from wangge.views.api.access import ViewNotReady, roster_tables
+from wangge.views.api.areas import grids_of
 from wangge.views.api.dashboard import rendered, today
 from wangge.views.bootstrap import ViewsCore
 from wangge.views.projections.dashboard_queries import applied_state, areas
@@ -51,6 +53,8 @@ async def warm(engine: AsyncEngine, core: ViewsCore, *, day: date, state: Any) -
             with contextlib.suppress(NotFound):  # a place the roster moved meanwhile
                 _, took = await rendered(conn, core, kind, code, day)
                 made += took is not None
+                if kind != "grid":  # the overview's map and table: its grids side by side
+                    await grids_of(conn, core, kind, code, day)
     return made
 
 

@@ -328,10 +328,15 @@ class CaseFacts:
     opened_at: datetime
     deadline: datetime | None
     spans: tuple[tuple[datetime, datetime | None], ...]
+    case_id: uuid.UUID | None = None
 
     def open_at(self, moment: datetime) -> bool:
         """Whether the case was open (neither resolved nor closed) at ``moment``."""
         return any(s < moment and (e is None or e >= moment) for s, e in self.spans)
+
+    def overdue_at(self, moment: datetime) -> bool:
+        """Whether its deadline had passed at ``moment``."""
+        return self.deadline is not None and self.deadline < moment
 
 
 @dataclass(frozen=True, slots=True)
@@ -364,11 +369,22 @@ def cases_on(cases: Iterable[CaseFacts], month: Month) -> Cases:
             continue
         kinds[case.kind] += 1
         ages[age_band((month.day - local_day(case.opened_at)).days)] += 1
-        overdue += case.deadline is not None and case.deadline < moment
+        overdue += case.overdue_at(moment)
     return Cases(
         open=sum(kinds.values()), overdue=overdue, by_kind=dict(sorted(kinds.items())),
         by_age={band: ages[band] for band, _ in AGE_BANDS},
     )  # fmt: skip
+
+
+def open_cases(cases: Iterable[CaseFacts], month: Month) -> list[CaseFacts]:
+    """The cases :func:`cases_on` counts open on the month's day, overdue first, then by
+    deadline (those without one last), then the longest open: the order a grid's list is
+    worked through."""
+    moment = month.day_end
+    found = [case for case in cases if case.open_at(moment)]
+    return sorted(found, key=lambda c: (
+        not c.overdue_at(moment), c.deadline is None, c.deadline or c.opened_at, c.opened_at,
+    ))  # fmt: skip
 
 
 # -- hazards --------------------------------------------------------------------------------------

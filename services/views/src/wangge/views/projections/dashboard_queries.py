@@ -400,10 +400,18 @@ async def _cases(
         f.CaseFacts(
             kind=x.kind, opened_at=f.aware(x.opened_at),
             deadline=f.aware(x.deadline) if x.deadline is not None else None,
-            spans=tuple(spans[case_id]),
+            spans=tuple(spans[case_id]), case_id=case_id,
         )
         for case_id, x in heads.items()
     ]  # fmt: skip
+
+
+async def open_cases(
+    conn: AsyncConnection, tables: roster.Tables, grid_id: uuid.UUID, *, as_of: date
+) -> list[f.CaseFacts]:
+    """The grid's cases open at the end of ``as_of``, by the dashboard's rule, overdue first."""
+    month = f.month_of(as_of, as_of=as_of)
+    return f.open_cases(await _cases(conn, tables, [grid_id], month, month), month)
 
 
 async def _hazards(

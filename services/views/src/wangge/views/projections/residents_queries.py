@@ -378,6 +378,19 @@ async def grid_households(
     return len(living), out
 
 
+async def case_titles(
+    conn: AsyncConnection, tables: Tables, case_ids: Collection[uuid.UUID]
+) -> dict[uuid.UUID, str]:
+    """Each case's title as the cases service published it (redacted at the source)."""
+    if not case_ids:
+        return {}
+    c = tables["cases"]
+    rows = await conn.execute(
+        sa.select(c.c.case_id, c.c.title).where(c.c.case_id.in_(list(case_ids)))
+    )
+    return {r.case_id: r.title for r in rows}
+
+
 _MEMBER_WORDS = {
     fold.HouseholdFact.JOINED: "成员加入", fold.HouseholdFact.LEFT: "成员离开",
     fold.HouseholdFact.HEAD: "户主变更",

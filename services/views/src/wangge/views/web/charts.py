@@ -82,7 +82,10 @@ def tickets_by_month(series: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
 def bars(counts: Mapping[str, int], names: Mapping[str, str]) -> dict[str, Any]:
     """Counts by category as horizontal bars, the largest on top."""
     ordered = sorted(counts.items(), key=lambda kv: kv[1])
+    empty = {"text": "暂无", "left": "center", "top": "middle",
+             "textStyle": {"color": "#475569", "fontWeight": "normal"}}  # fmt: skip
     return {
+        **({} if ordered else {"title": empty}),
         "color": _PALETTE[1:],
         "tooltip": {"trigger": "axis", "axisPointer": {"type": "shadow"}},
         "grid": {"left": 110, "right": 24, "top": 8, "bottom": 24},
@@ -107,7 +110,7 @@ def grid_map(map_name: str, grids: Sequence[Mapping[str, Any]], figure: str) -> 
         "_geo": {"name": map_name, "geojson": {"type": "FeatureCollection", "features": features}},
         "tooltip": {"trigger": "item"},
         "visualMap": {
-            "min": 0, "max": max([*values, 1]), "calculable": True, "left": 8, "bottom": 8,
+            "min": 0, "max": max([*values, 1]), "calculable": True, "right": 8, "bottom": 8,
             "text": ["高", "低"], "inRange": {"color": ["#e0f2fe", "#f59e0b", "#b91c1c"]},
         },
         "series": [{

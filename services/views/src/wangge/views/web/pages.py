@@ -38,7 +38,7 @@ from wangge.views.api.access import (
 from wangge.views.api.areas import grids_of, visible
 from wangge.views.api.dashboard import rendered, today
 from wangge.views.api.feeds import feed_for, feeds_of
-from wangge.views.api.grids import households_page
+from wangge.views.api.grids import households_page, open_cases_of
 from wangge.views.api.matters import matter_read
 from wangge.views.api.residents import resident_picture
 from wangge.views.api.triage import triage_queue
@@ -79,6 +79,12 @@ FACTS = {
     "mediation_agreement_signed": "调解协议签订", "personal_data_erased": "个人信息删除",
 }  # fmt: skip
 """Feed facts in Chinese (a fact not listed shows as it is spelled)."""
+CASE_KINDS = {
+    "dispute": "矛盾纠纷",
+    "complaint": "投诉",
+    "hazard": "安全隐患",
+    "assistance": "帮扶",
+}
 FEED_PAGE = 100
 LIVE_SECONDS = 3.0
 """How often a live page asks whether it changed (a 304 costs one small query)."""
@@ -213,16 +219,18 @@ async def grid(
             mode="json"
         )
         this = next(iter(grids["grids"]), None)
-        households = None
+        households = cases = None
         if viewer.has_any(STAFF):
             households = await households_page(conn, core, viewer, code, None, offset)
+            cases = (await open_cases_of(conn, core, viewer, code, day)).model_dump(mode="json")
         options = {
             "rates": charts.three_rates(dashboard["series"]),
             "tickets": charts.tickets_by_month(dashboard["series"]),
         }
         return "grid.html", {
             "dashboard": dashboard, "now": dashboard["current"], "whole": whole["current"],
-            "grid": this, "households": households, "options": options,
+            "grid": this, "households": households, "options": options, "cases": cases,
+            "case_kinds": CASE_KINDS,
         }  # fmt: skip
 
     return await _page(request, conn, viewer, make)

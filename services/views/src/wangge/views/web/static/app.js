@@ -6,19 +6,57 @@
 (function () {
   const charts = [];
 
+  // the page's type follows the viewport (a wall screen's is twice a laptop's): the charts'
+  // labels, margins and marks follow it too, or they would stay laptop-sized on the wall
+  function scaled(option) {
+    const base = parseFloat(getComputedStyle(document.documentElement).fontSize) || 14;
+    const k = base / 14;
+    const font = Math.round(12 * k);
+    const times = function (box, keys) {
+      if (!box) return;
+      keys.forEach(function (key) { if (typeof box[key] === "number") box[key] *= k; });
+    };
+    option.textStyle = Object.assign({ fontSize: font }, option.textStyle);
+    ["xAxis", "yAxis"].forEach(function (name) {
+      [].concat(option[name] || []).forEach(function (axis) {
+        axis.axisLabel = Object.assign({ fontSize: font }, axis.axisLabel);
+      });
+    });
+    if (option.legend) {
+      option.legend.textStyle = Object.assign({ fontSize: font }, option.legend.textStyle);
+      option.legend.itemWidth = 25 * k;
+      option.legend.itemHeight = 14 * k;
+    }
+    times(option.grid, ["left", "right", "top", "bottom"]);
+    if (option.visualMap) {
+      option.visualMap.textStyle = { fontSize: font };
+      option.visualMap.itemWidth = 20 * k;
+      option.visualMap.itemHeight = 140 * k;
+    }
+    (option.series || []).forEach(function (series) {
+      if (series.label) series.label.fontSize = font;
+      times(series, ["barMaxWidth"]);
+    });
+    return option;
+  }
+
   function draw(root) {
     while (charts.length) charts.pop().dispose();
     root.querySelectorAll("[data-chart]").forEach(function (el) {
       const source = document.getElementById(el.dataset.chart);
       if (!source || typeof echarts === "undefined") return;
-      const option = JSON.parse(source.textContent);
+      const option = scaled(JSON.parse(source.textContent));
       if (option._geo) {
         echarts.registerMap(option._geo.name, option._geo.geojson);
         delete option._geo;
       }
+      el.dataset.drawn = "false";  // until this drawing finishes (a redraw's too)
       const chart = echarts.init(el, null, { renderer: "canvas" });
       // before the option: a chart with nothing to animate finishes within setOption
-      chart.on("finished", function () { el.dataset.drawn = "true"; });
+      chart.on("finished", function () {
+        if (!el.dataset.drawnAt) el.dataset.drawnAt = String(performance.now());
+        el.dataset.drawn = "true";
+      });
       chart.on("click", function (params) {
         if (params.data && params.data.href) window.location.href = params.data.href;
       });
@@ -26,6 +64,7 @@
       charts.push(chart);
     });
     document.body.dataset.charts = String(charts.length);
+    document.body.dataset.width = String(window.innerWidth);  // the viewport drawn for
   }
 
   function follow(main) {
@@ -61,7 +100,11 @@
     poll();
   }
 
-  window.addEventListener("resize", function () { charts.forEach(function (c) { c.resize(); }); });
+  window.addEventListener("resize", function () {
+    // a new viewport may mean another type size: draw again, not only resize
+    window.clearTimeout(window.__wanggeRedraw);
+    window.__wanggeRedraw = window.setTimeout(function () { draw(document); }, 150);
+  });
   document.addEventListener("DOMContentLoaded", function () {
     const main = document.getElementById("live");
     draw(document);
