@@ -137,6 +137,7 @@ def rows_summary(
     return rows
 
 
+WEB_OVERVIEW_MS = 1000.0
 IMPORT_TARGET = 5000.0
 MODES = (("paced", "50 clients, 4 requests/s each"), ("saturated", "50 clients, no pause"))
 LOOKUP_P99_MS = 20.0
@@ -310,6 +311,21 @@ def _views_rows(results: dict[str, Measurement]) -> list[tuple[str, str, str, st
                 "",
                 f"p99 < {VIEWS_READ_P99_MS:.0f} ms",
                 "yes" if p99.median < VIEWS_READ_P99_MS else "**no**",
+            )
+        )
+    page, worst, api = (
+        results.get(k) for k in ("web_overview_p50", "web_overview_worst", "web_overview_api")
+    )
+    if page is not None and worst is not None:
+        rows.append(
+            (
+                "Web overview of the full subdistrict in Chromium, navigation to charts drawn: "
+                "p50 / worst",
+                f"{page.median:,.0f} / {worst.median:,.0f} ms",
+                f"{api.median:,.1f} ms its two API answers" if api else "",
+                f"{_ratio(page.median, api.median):.0f}x" if api else "",
+                f"< {WEB_OVERVIEW_MS:,.0f} ms",
+                "yes" if worst.median < WEB_OVERVIEW_MS else "**no**",
             )
         )
     p50, p99 = results.get("vws_fresh_p50"), results.get("vws_fresh_p99")

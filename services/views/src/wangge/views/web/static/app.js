@@ -40,20 +40,24 @@
     return option;
   }
 
-  function draw(root) {
+  // a page drawn on arrival (or for a new viewport) shows its figures at once; a live update
+  // animates from the old figures to the new, which is what a wall screen's watcher notices
+  function draw(root, animate) {
     while (charts.length) charts.pop().dispose();
     root.querySelectorAll("[data-chart]").forEach(function (el) {
       const source = document.getElementById(el.dataset.chart);
       if (!source || typeof echarts === "undefined") return;
       const option = scaled(JSON.parse(source.textContent));
+      option.animation = Boolean(animate);
       if (option._geo) {
         echarts.registerMap(option._geo.name, option._geo.geojson);
         delete option._geo;
       }
       el.dataset.drawn = "false";  // until this drawing finishes (a redraw's too)
       const chart = echarts.init(el, null, { renderer: "canvas" });
-      // before the option: a chart with nothing to animate finishes within setOption
-      chart.on("finished", function () {
+      // drawn: once painted ("rendered", sent for every frame; "finished" would wait for an
+      // animation, and is never sent by a chart with nothing to animate)
+      chart.on("rendered", function () {
         if (!el.dataset.drawnAt) el.dataset.drawnAt = String(performance.now());
         el.dataset.drawn = "true";
       });
@@ -84,7 +88,7 @@
             const live = page.getElementById("live");
             if (live) {
               main.innerHTML = live.innerHTML;
-              draw(main);
+              draw(main, true);
               main.dataset.updated = String(Date.now());
             }
           }
@@ -103,11 +107,11 @@
   window.addEventListener("resize", function () {
     // a new viewport may mean another type size: draw again, not only resize
     window.clearTimeout(window.__wanggeRedraw);
-    window.__wanggeRedraw = window.setTimeout(function () { draw(document); }, 150);
+    window.__wanggeRedraw = window.setTimeout(function () { draw(document, false); }, 150);
   });
   document.addEventListener("DOMContentLoaded", function () {
     const main = document.getElementById("live");
-    draw(document);
+    draw(document, false);
     if (main) follow(main);
   });
 })();
