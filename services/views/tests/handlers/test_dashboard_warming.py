@@ -4,13 +4,17 @@ bytes a read computes, and nothing rendered for rows that have moved on."""
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 import uuid
 from datetime import datetime, timedelta
 from types import SimpleNamespace
-from typing import TYPE_CHECKING, cast
+from typing import TYPE_CHECKING, NoReturn, cast
 
-from wangge.views.api import warming
+import pytest
+
+from wangge.views.api import areas, warming
+from wangge.views.api.areas import grids_of
 from wangge.views.api.dashboard import rendered, today
 from wangge.views.api.warming import warm
 from wangge.views.bootstrap import ViewsCore
@@ -46,8 +50,12 @@ def _areas(tree: Tree) -> list[tuple[str, str]]:
     ]
 
 
+async def _computed_again(*_: object) -> NoReturn:
+    raise AssertionError("a grid's dashboard rendered again after the warm pass")
+
+
 async def test_a_warm_pass_renders_every_area_once_and_reads_then_compute_nothing(
-    views: tuple[Upstream, ViewsCore],
+    views: tuple[Upstream, ViewsCore], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     upstream, core = views
     tree = await plant_tree(upstream)
@@ -61,6 +69,13 @@ async def test_a_warm_pass_renders_every_area_once_and_reads_then_compute_nothin
         body, took = await _read(core, kind, code)
         assert took is None, f"{kind} {code} computed again after the warm pass"
         assert f'"code":"{code}"'.encode() in body
+    # the roll-ups' grids lists are kept too: read now, none renders a grid's dashboard again
+    monkeypatch.setattr(areas, "rendered", _computed_again)
+    async with core.store.engine.connect() as conn:
+        for kind, code in _areas(tree):
+            if kind != "grid":
+                listed = json.loads(await grids_of(conn, core, kind, code, day))
+                assert tree.grid_code in [g["code"] for g in listed["grids"]]
 
 
 async def test_a_warm_pass_stops_when_the_rows_move_and_reads_compute_the_new_rows(

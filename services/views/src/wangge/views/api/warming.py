@@ -53,8 +53,15 @@ async def warm(engine: AsyncEngine, core: ViewsCore, *, day: date, state: Any) -
             with contextlib.suppress(NotFound):  # a place the roster moved meanwhile
                 _, took = await rendered(conn, core, kind, code, day)
                 made += took is not None
-                if kind != "grid":  # the overview's map and table: its grids side by side
-                    await grids_of(conn, core, kind, code, day)
+    # then the overview's map and table of each roll-up: its grids' answers, all kept by now
+    for kind, code in listed:
+        if kind == "grid":
+            continue
+        async with engine.connect() as conn:
+            if await applied_state(conn) != state:
+                return None
+            with contextlib.suppress(NotFound):
+                await grids_of(conn, core, kind, code, day)
     return made
 
 
