@@ -25,7 +25,7 @@ from wangge.events.store import PostgresEventStore
 
 from events_projections import CountsProjection, Crash
 from events_samples import Counted, catalogue
-from kafka_support import counters_for_a_topic, topic_runner
+from kafka_support import counters_for_a_topic, fill_counters, topic_runner
 
 pytestmark = [pytest.mark.postgres, pytest.mark.kafka]
 
@@ -289,3 +289,51 @@ async def test_a_rebuild_from_kafka_applies_each_event_once_and_the_live_runner_
 
 def _in_order(count: int) -> str:
     return ",".join(str(n) for n in range(count))
+
+
+async def test_a_projection_whose_partitions_are_not_apart_is_applied_by_one_process_at_a_time(
+    pg_engine: AsyncEngine, kafka_bootstrap: str
+) -> None:
+    # two processes' runners of one projection (the service's store as their lock): the second
+    # waits while the first applies every partition, and takes over when it stops
+    store, topic, total, relay = await _published(pg_engine, kafka_bootstrap, rounds=5)
+    name = f"one_{uuid.uuid4().hex[:8]}"
+    projection = CountsProjection(name)
+    assert not projection.partitions_apart
+    runners = [
+        ProjectionRunner(
+            projection, engine=pg_engine, lock=store, batch_size=10,
+            source=topic_runner(
+                projection, pg_engine, kafka_bootstrap, topic, f"wangge.projection.{name}"
+            ).source,
+        )
+        for _ in range(2)
+    ]  # fmt: skip
+    stops = [asyncio.Event(), asyncio.Event()]
+    first = asyncio.create_task(runners[0].run(stops[0]))
+    for _ in range(200):
+        if runners[0].applied >= total:
+            break
+        await asyncio.sleep(0.05)
+    second = asyncio.create_task(runners[1].run(stops[1]))
+    await asyncio.sleep(6)  # longer than a rebalance: a member of the group would have partitions
+    more = await fill_counters(store, streams=8, rounds=1)
+    await _publish_all(relay, len(more))
+    for _ in range(400):
+        if runners[0].applied >= total + 8:
+            break
+        await asyncio.sleep(0.05)
+    assert (runners[0].applied, runners[1].applied) == (total + 8, 0)
+    stops[0].set()
+    await first
+    more = await fill_counters(store, streams=2, rounds=3)
+    await _publish_all(relay, len(more) * 3)
+    try:
+        for _ in range(400):
+            if runners[1].applied >= 6:
+                break
+            await asyncio.sleep(0.05)
+    finally:
+        stops[1].set()
+        await second
+    assert runners[1].applied == 6

@@ -83,7 +83,7 @@ class ServiceCore:
             runner = ProjectionRunner(
                 projection, engine=self.store.engine, source=source, batch_size=2000
             )
-            async with self.store.try_exclusive(runner.lock_name) as mine:
+            async with self.store.try_exclusive(await runner.qualified_lock_name()) as mine:
                 if not mine:
                     continue
                 await runner.start()

@@ -132,6 +132,7 @@ class FromHotline(_Reaction):
     # it reads briefs and who holds the grids, never the cases model
     inline_once: ClassVar[bool] = True
     consumers: ClassVar[int] = 3  # each ticket opens a case: round trips, side by side
+    partitions_apart: ClassVar[bool] = True  # a ticket's reaction reads and writes its own case
 
     def define_tables(self, metadata: sa.MetaData, suffix: str) -> Mapping[str, sa.Table]:
         briefs = sa.Table(

@@ -66,7 +66,17 @@ class Projection(ABC):
     consumers: ClassVar[int] = 1
     """Runners of this projection in each process when it reads Kafka: the consumer group shares
     the partitions out among them, so batches of different partitions are applied side by side
-    (a reaction waits on many round trips per event; one runner made them a queue)."""
+    (a reaction waits on many round trips per event; one runner made them a queue). More than
+    one needs :attr:`partitions_apart`."""
+    partitions_apart: ClassVar[bool] = False
+    """The events of each partition read and write only rows that events of the same partition
+    write (a row is a stream's, and a stream stays on its partition): batches of different
+    partitions may be applied side by side, by runners of several processes in one consumer
+    group. Otherwise (the default) one runner at a time applies the projection, whatever the
+    number of processes, as from an event table: a place tree derives a grid from its
+    community, which another partition brings, and two transactions side by side each miss the
+    other's rows (a grid inserted while its community was, in a transaction not committed yet,
+    stayed underived for good)."""
     inline_once: ClassVar[bool] = False
     """A reacting projection whose handlers never read what its own reactions write to the
     service's inline read models: those are applied once, at the end of each batch's transaction

@@ -81,6 +81,7 @@ class ProjectionRunner:
         self.generations = generations
         self.linger_seconds = linger_seconds
         self.lock = lock
+        self._lock_scope: str | None = None
         self.engine = engine
         self.source = source.narrow(projection.handled_types)
         self.batch_size = batch_size
@@ -199,8 +200,21 @@ class ProjectionRunner:
 
     @property
     def lock_name(self) -> str:
-        """The lock that keeps one process at a time applying from the event table."""
+        """The lock that keeps one process at a time applying the projection (from an event
+        table, or from Kafka unless its partitions are apart)."""
         return f"projection:{self.projection.name}"
+
+    async def qualified_lock_name(self) -> str:
+        """:attr:`lock_name`, on PostgreSQL qualified by the read model's schema: advisory
+        locks are the whole database's, and deployments of one service in schemas of one
+        database (the tests', a rebuilt copy beside the live one) must not wait on each other."""
+        if self._lock_scope is None:
+            scope = ""
+            if self.engine.dialect.name == "postgresql":
+                async with self.engine.connect() as conn:
+                    scope = f"{await conn.scalar(sa.text('SELECT current_schema()'))}:"
+            self._lock_scope = scope
+        return f"{self._lock_scope}{self.lock_name}"
 
     async def run(
         self, stop: asyncio.Event | None = None, healthy: Callable[[], None] | None = None
@@ -210,13 +224,15 @@ class ProjectionRunner:
 
         From the event table, one process at a time (every service process runs the runner;
         the others wait their turn): two applying the same events at once could both find
-        them unapplied. From Kafka, the consumer group shares the partitions out instead.
+        them unapplied. From Kafka too, unless the projection's partitions are apart
+        (:attr:`Projection.partitions_apart`): then the consumer group shares them out.
         """
         stop = stop or asyncio.Event()
         tables = self.source.tables_read
-        if tables:
-            # the lock lives with the read model (the service's own store) when one is given
-            async with (self.lock or tables[0]).exclusive(self.lock_name):
+        # the lock lives with the read model (the service's own store) when one is given
+        holder = self.lock or (tables[0] if tables else None)
+        if holder is not None and (tables or not self.projection.partitions_apart):
+            async with holder.exclusive(await self.qualified_lock_name()):
                 await self._run(stop, healthy)
         else:
             await self._run(stop, healthy)
