@@ -324,6 +324,8 @@ async def test_a_projection_whose_partitions_are_not_apart_is_applied_by_one_pro
             break
         await asyncio.sleep(0.05)
     assert (runners[0].applied, runners[1].applied) == (total + 8, 0)
+    # waiting, it holds no partitions: its lag is what the first has left, from its positions
+    assert await runners[1].lag() == 0
     stops[0].set()
     await first
     more = await fill_counters(store, streams=2, rounds=3)

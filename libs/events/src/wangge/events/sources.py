@@ -391,8 +391,26 @@ class KafkaSource(Source):
         return ends or None
 
     async def lag(self, stored: Mapping[str, str]) -> int:
-        ends = await self.end_offsets()
+        ends = await self.end_offsets() if self._consumer is not None else await self._ends()
         return sum(max(0, end - int(stored.get(key, "-1"))) for key, end in ends.items())
+
+    async def _ends(self) -> dict[str, int]:
+        """The last offset of every partition of the topics, asked by a consumer of no group:
+        the lag of a runner that holds no partitions (another process applies its projection,
+        ADR 0010) is what that process has still to apply, from the positions it saved."""
+        consumer = AIOKafkaConsumer(bootstrap_servers=self.bootstrap_servers)
+        await consumer.start()
+        try:
+            await consumer.topics()  # the topics' metadata: their partitions
+            tps = [
+                TopicPartition(topic, partition)
+                for topic in self.topics
+                for partition in sorted(consumer.partitions_for_topic(topic) or ())
+            ]
+            ends = await consumer.end_offsets(tps) if tps else {}
+        finally:
+            await consumer.stop()
+        return {self.key(tp): end - 1 for tp, end in ends.items()}
 
     def fresh(self) -> KafkaSource:
         return KafkaSource(

@@ -287,7 +287,10 @@ class ProjectionRunner:
         return True
 
     async def lag(self) -> int:
-        """Events the source holds that this projection has not yet applied."""
+        """Events the source holds that this projection has not yet applied. A runner waiting
+        for another process's lock (ADR 0010) answers from the positions that process saved."""
+        if not self._started and self.generation:
+            return await self.source.lag(await self._load_positions(self.generation))
         return await self.source.lag(self._stored)
 
     async def _apply(
