@@ -22,8 +22,8 @@ test: sync ## provision PostgreSQL and Kafka, lint, run every test, stop what wa
 lint: sync ## ruff and mypy --strict (libs, services, every test folder, the benchmarks)
 	@$(UV) run --frozen ruff check .
 	@$(UV) run --frozen ruff format --check libs services tests benchmarks conftest.py
-	@$(UV) run --frozen mypy --strict -p wangge.events -p wangge.service -p wangge.governance -p wangge.registry -p wangge.hotline_bridge -p wangge.cases -p wangge.training -p wangge.views
-	@$(UV) run --frozen mypy --strict libs/events/tests libs/service/tests libs/governance/tests services/registry/tests
+	@$(UV) run --frozen mypy --strict -p wangge.events -p wangge.service -p wangge.governance -p wangge.registry -p wangge.hotline_bridge -p wangge.cases -p wangge.training -p wangge.views -p wangge.replay
+	@$(UV) run --frozen mypy --strict libs/events/tests libs/service/tests libs/governance/tests libs/replay/tests services/registry/tests
 	@$(UV) run --frozen mypy --strict services/hotline-bridge/tests  # a conftest of its own
 	@$(UV) run --frozen mypy --strict services/cases/tests services/training/tests services/views/tests
 	@$(UV) run --frozen mypy --strict tests/e2e  # tests/e2e and tests/system: a conftest each
@@ -34,7 +34,7 @@ lint: sync ## ruff and mypy --strict (libs, services, every test folder, the ben
 unit: sync ## the unit tests alone (no servers)
 	@$(UV) run --frozen pytest -q libs/events/tests/unit libs/service/tests/unit libs/governance/tests/unit \
 		services/registry/tests/unit services/hotline-bridge/tests/unit services/cases/tests/unit \
-		services/training/tests/unit services/views/tests/unit
+		services/training/tests/unit services/views/tests/unit libs/replay/tests/unit
 
 system: sync ## the system tests alone: the services as processes on servers of their own (kill -9, outages)
 	@$(UV) run --frozen pytest -q -m system tests/system

@@ -38,3 +38,16 @@ def place_address(kind: str, name: str, number: str | None, parent_address: str 
     if kind == "grid":
         return parent_address if parent_address is not None else name
     return f"{parent_address or ''}{number or name}"
+
+
+_UP_TO_BUILDING = re.compile(r"^.*?\d+栋")
+_UP_TO_NUMBER = re.compile(r"^.*?\d+号")
+
+
+def building_of(text: str) -> str | None:
+    """An address cut to its building (``…12栋``), else to its street number (``…18号``); None
+    when it has neither. Many households share a building: what an analyst may see of where a
+    ticket came from, while the unit and the room would point at one home."""
+    value = normalise_address(text)
+    found = _UP_TO_BUILDING.match(value) or _UP_TO_NUMBER.match(value)
+    return found.group(0) if found else None

@@ -1,0 +1,1 @@
+"""Wangge analyst replay."""

@@ -1,0 +1,204 @@
+"""An export: its bounds fixed, its workers run (processes of one consumer group), its progress
+shown, until every source partition is written to its end."""
+
+from __future__ import annotations
+
+import asyncio
+import multiprocessing
+import os
+import re
+import time
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+
+from aiokafka import AIOKafkaConsumer
+
+from wangge.events.contract import published_catalogue
+from wangge.replay import policy as policies
+from wangge.replay.dataset import FORMATS, Bounds, Dataset, Manifest
+from wangge.replay.kafka_reader import kafka_bounds, kafka_worker, parent_alive
+from wangge.replay.pseudonyms import key_id, pseudonymiser
+from wangge.replay.rows import Rows
+from wangge.replay.table_reader import table_bounds, table_worker
+
+CHUNK = 25_000
+"""Offsets per chunk: a chunk's rows are held in memory until written (about 40 MB)."""
+
+
+@dataclass(frozen=True)
+class Options:
+    """What to export, from where, and how (picklable: handed to worker processes)."""
+
+    out: Path
+    key: bytes
+    policy_text: str = field(default_factory=policies.default_text)
+    topics: tuple[str, ...] | None = None
+    """None: every ``<namespace>.<service>.events`` topic (or every table)."""
+    namespace: str = "wangge"
+    bootstrap_servers: str | None = None
+    data_dir: Path | None = None
+    since: datetime | None = None
+    until: datetime | None = None
+    format: str = "parquet"
+    workers: int = 1
+    chunk: int = CHUNK
+    extend: bool = False
+
+    def __post_init__(self) -> None:
+        if (self.bootstrap_servers is None) == (self.data_dir is None):
+            raise ValueError("export from Kafka (bootstrap servers) or from tables (a data folder)")
+        if self.format not in FORMATS:
+            raise ValueError(f"format: one of {', '.join(FORMATS)}")
+        if self.workers < 1 or self.chunk < 1:
+            raise ValueError("workers and chunk are at least 1")
+
+
+@dataclass(frozen=True)
+class Summary:
+    """What a run did."""
+
+    manifest: Manifest
+    offsets: int
+    """offsets of the export written by this run"""
+    seconds: float
+
+
+async def _topics(options: Options) -> list[str]:
+    if options.topics is not None:
+        return list(options.topics)
+    pattern = re.compile(rf"^{re.escape(options.namespace)}\.[a-z_]+\.events$")
+    assert options.bootstrap_servers is not None
+    consumer = AIOKafkaConsumer(bootstrap_servers=options.bootstrap_servers)
+    await consumer.start()
+    try:
+        return sorted(t for t in await consumer.topics() if pattern.match(t))
+    finally:
+        await consumer.stop()
+
+
+async def plan(options: Options) -> Manifest:
+    """The export's manifest: its sources' bounds now, and how it is written."""
+    sources: dict[str, dict[int, Bounds]]
+    if options.bootstrap_servers is not None:
+        topics = await _topics(options)
+        sources = await kafka_bounds(
+            options.bootstrap_servers, topics, since=options.since, until=options.until
+        )
+    else:
+        assert options.data_dir is not None
+        wanted = list(options.topics) if options.topics is not None else None
+        sources = await table_bounds(
+            options.data_dir, wanted, since=options.since, until=options.until
+        )
+    return Manifest(
+        sources,
+        options.format,
+        options.chunk,
+        policies.parse(options.policy_text).digest,
+        key_id(options.key),
+        None if options.since is None else options.since.isoformat(),
+        None if options.until is None else options.until.isoformat(),
+    )
+
+
+def _rows(options: Options) -> Rows:
+    return Rows(
+        published_catalogue(), policies.parse(options.policy_text), pseudonymiser(options.key)
+    )
+
+
+async def work(
+    options: Options,
+    manifest: Manifest,
+    group_id: str,
+    index: int,
+    *,
+    alive: Callable[[], bool] = lambda: True,
+) -> int:
+    """One worker's part of the export; the events it gathered."""
+    dataset = Dataset(options.out)
+    rows = _rows(options)
+    if options.bootstrap_servers is not None:
+        return await kafka_worker(
+            dataset, manifest, rows, options.bootstrap_servers, group_id, alive=alive
+        )
+    assert options.data_dir is not None
+    topics = sorted(manifest.sources)
+    return await table_worker(
+        dataset,
+        manifest,
+        rows,
+        options.data_dir,
+        rows.catalogue,
+        share=lambda topic: topics.index(topic) % options.workers == index,
+    )
+
+
+def _worker_process(
+    options: Options, manifest: Manifest, group_id: str, index: int, parent: int
+) -> None:
+    asyncio.run(work(options, manifest, group_id, index, alive=parent_alive(parent)))
+
+
+Progress = Callable[[int, int], None]
+"""Told (offsets written, offsets in all) as the export goes."""
+
+
+async def run(options: Options, *, progress: Progress | None = None) -> Summary:
+    """Run (or go on with) an export until it is written to its end."""
+    began = time.perf_counter()
+    dataset = Dataset(options.out)
+    manifest = dataset.begin(await plan(options), extend=options.extend)
+    total = sum(b.end - b.start for _, _, b in manifest.units())
+    before = dataset.done(manifest)
+    group_id = f"wangge.replay.{uuid.uuid4().hex}"
+    watching = asyncio.create_task(_watch(dataset, manifest, total, progress))
+    try:
+        if options.workers == 1:
+            await work(options, manifest, group_id, 0)
+        else:
+            await _processes(options, manifest, group_id)
+    finally:
+        watching.cancel()
+    if progress is not None:
+        progress(dataset.done(manifest), total)
+    if not dataset.finished(manifest):
+        raise RuntimeError("the export's workers stopped before its end: run it again to go on")
+    return Summary(manifest, dataset.done(manifest) - before, time.perf_counter() - began)
+
+
+async def _processes(options: Options, manifest: Manifest, group_id: str) -> None:
+    context = multiprocessing.get_context("spawn")
+    parent = os.getpid()
+    processes = [
+        context.Process(
+            target=_worker_process, args=(options, manifest, group_id, index, parent), daemon=True
+        )
+        for index in range(options.workers)
+    ]
+    for process in processes:
+        process.start()
+    try:
+        for process in processes:
+            await asyncio.to_thread(process.join)
+    finally:
+        for process in processes:
+            if process.is_alive():
+                process.terminate()
+            process.join()
+    failed = [p.exitcode for p in processes if p.exitcode]
+    if failed:
+        raise RuntimeError(f"{len(failed)} worker(s) failed (exit codes {failed})")
+
+
+async def _watch(
+    dataset: Dataset, manifest: Manifest, total: int, progress: Progress | None
+) -> None:
+    if progress is None:
+        return
+    while True:
+        progress(dataset.done(manifest), total)
+        await asyncio.sleep(0.5)

@@ -1,0 +1,43 @@
+"""A dataset opened in DuckDB: every event type a view ``<service>.<Event>`` (the analyst writes
+``FROM hotline_bridge.TicketReceived``), and ``events`` over every type's envelope columns."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import duckdb
+
+from wangge.replay.dataset import STATE
+
+
+def _reader(files: str, format: str) -> str:
+    if format == "jsonl":
+        how = "format='newline_delimited', hive_partitioning=true, union_by_name=true"
+        return f"read_json_auto('{files}', {how})"
+    return f"read_parquet('{files}', hive_partitioning=true, union_by_name=true)"
+
+
+def connect(dataset: Path) -> duckdb.DuckDBPyConnection:
+    """An in-memory DuckDB with the dataset's views (the files are read, never loaded)."""
+    manifest = dataset / STATE / "manifest.json"
+    if not manifest.exists():
+        raise FileNotFoundError(f"{dataset} holds no export (no {STATE}/manifest.json)")
+    format = json.loads(manifest.read_text(encoding="utf-8"))["format"]
+    db = duckdb.connect()
+    root = str(dataset.resolve()).replace("'", "''")
+    types = sorted(p for p in dataset.glob("topic=*/type=*") if p.is_dir())
+    for folder in types:
+        event_type = folder.name.removeprefix("type=")
+        parts = event_type.split(".")
+        if len(parts) != 3:
+            continue
+        service, name = parts[1], parts[2]
+        db.execute(f'CREATE SCHEMA IF NOT EXISTS "{service}"')
+        files = str(folder.resolve()).replace("'", "''") + f"/*/*.{format}"
+        # names and paths from the dataset's own folders, quoted: no caller's text
+        db.execute(f'CREATE VIEW "{service}"."{name}" AS SELECT * FROM {_reader(files, format)}')  # noqa: S608
+    if types:
+        everything = f"{root}/topic=*/type=*/*/*.{format}"
+        db.execute(f"CREATE VIEW events AS SELECT * FROM {_reader(everything, format)}")  # noqa: S608
+    return db
