@@ -12,6 +12,7 @@ from typing import Annotated
 
 import typer
 
+from wangge.replay import CHUNK
 from wangge.replay import policy as policies
 from wangge.replay.pseudonyms import ExportKeyError, load_key, new_key
 from wangge.replay.times import parse_moment
@@ -73,6 +74,9 @@ def export(
     ] = False,
     namespace: Annotated[str, typer.Option(help="topics <namespace>.<service>.events")] = "wangge",
     quiet: Annotated[bool, typer.Option(help="no progress bar")] = False,
+    chunk: Annotated[
+        int, typer.Option(min=1, help="offsets per file of a partition (fixed by the first run)")
+    ] = CHUNK,
 ) -> None:
     """Export events into a Hive-partitioned dataset (topic=/type=/month=), one row per event."""
     from rich.progress import (
@@ -108,6 +112,7 @@ def export(
             format=format.value,
             workers=workers,
             extend=extend,
+            chunk=chunk,
         )
     except (ExportKeyError, policies.PolicyError, ValueError) as error:
         raise typer.BadParameter(str(error)) from None

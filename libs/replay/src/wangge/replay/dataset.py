@@ -134,6 +134,8 @@ class Dataset:
     def begin(self, manifest: Manifest, *, extend: bool = False) -> Manifest:
         """Start an export here, or go on with the one started: the manifest of the first run
         decides (with ``extend``, its ends move to ``manifest``'s)."""
+        for left in self.root.glob("**/.*.tmp-*"):  # a killed run's half-written file
+            left.unlink(missing_ok=True)
         started = self.manifest()
         if started is None:
             if self.root.exists() and any(p.name != STATE for p in self.root.iterdir()):

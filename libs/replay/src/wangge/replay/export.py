@@ -17,15 +17,13 @@ from pathlib import Path
 from aiokafka import AIOKafkaConsumer
 
 from wangge.events.contract import published_catalogue
+from wangge.replay import CHUNK
 from wangge.replay import policy as policies
 from wangge.replay.dataset import FORMATS, Bounds, Dataset, Manifest
 from wangge.replay.kafka_reader import kafka_bounds, kafka_worker, parent_alive
 from wangge.replay.pseudonyms import key_id, pseudonymiser
 from wangge.replay.rows import Rows
 from wangge.replay.table_reader import table_bounds, table_worker
-
-CHUNK = 25_000
-"""Offsets per chunk: a chunk's rows are held in memory until written (about 40 MB)."""
 
 
 @dataclass(frozen=True)

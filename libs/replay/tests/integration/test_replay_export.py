@@ -1,0 +1,230 @@
+"""The replay of a seeded subdistrict's registry: from its SQLite event table (the embedded
+default) and from its topic on a real Kafka, one worker and two, killed and run again; what it
+writes holds no resident's name, identity number or phone, and DuckDB, PySpark and the event
+table agree on what is there."""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import os
+import random
+import signal
+import subprocess
+import sys
+import uuid
+from collections import Counter
+from dataclasses import dataclass
+from datetime import date
+from pathlib import Path
+
+import pyarrow.parquet as pq
+import pytest
+import sqlalchemy as sa
+
+from wangge.events.db import create_engine
+from wangge.events.kafka import ensure_topics, make_producer
+from wangge.events.relay import OutboxRelay
+from wangge.registry.config import RegistrySettings
+from wangge.registry.seeding import seed
+from wangge.registry.synthetic import Generator
+from wangge.replay.dataset import STATE
+from wangge.replay.export import Options, run
+from wangge.replay.query import connect
+from wangge.service.testing import backend_settings
+
+from registry_support import started_without_app
+
+KEY = "ab" * 32
+SEED = 320111001
+CLI = Path(sys.executable).parent / "wangge"
+
+
+@dataclass(frozen=True)
+class Seeded:
+    """A tiny subdistrict's registry on SQLite, and what must never be found in an export."""
+
+    data_dir: Path
+    counts: Counter[str]
+    secrets: frozenset[str]
+
+
+@pytest.fixture(scope="module")
+async def seeded(tmp_path_factory: pytest.TempPathFactory) -> Seeded:
+    data_dir = tmp_path_factory.mktemp("subdistrict")
+    settings = backend_settings(RegistrySettings, "sqlite", data_dir, None, "reg")
+    generator = Generator(seed=SEED, size="tiny")
+    async with started_without_app(settings) as core:
+        report = await seed(core, generator, census_date=date(2026, 1, 1))
+    assert report.rows > 100
+    engine = create_engine(f"sqlite+aiosqlite:///{data_dir / 'registry.db'}")
+    async with engine.connect() as conn:
+        rows = (await conn.execute(sa.text("SELECT type, count(*) FROM events GROUP BY 1"))).all()
+    await engine.dispose()
+    public = " ".join(
+        [o.name for o in generator.organisations()] + [t.name for t in generator.things()]
+    )
+    secrets = set()
+    for resident in generator.residents():
+        secrets.add(resident["identity_number"])
+        if resident["phone"]:
+            secrets.add(resident["phone"])
+        if resident["name"] not in public:
+            secrets.add(resident["name"])
+    return Seeded(data_dir, Counter({t: n for t, n in rows}), frozenset(secrets))
+
+
+def _options(out: Path, **values: object) -> Options:
+    return Options(out=out, key=bytes.fromhex(KEY), **values)  # type: ignore[arg-type]
+
+
+def _files(root: Path) -> dict[str, str]:
+    """Every file a reader reads (not the run's own state), by path, with its content's hash."""
+    return {
+        str(p.relative_to(root)): hashlib.sha256(p.read_bytes()).hexdigest()
+        for p in root.rglob("*")
+        if p.is_file() and STATE not in p.parts and not p.name.startswith(".")
+    }
+
+
+def _counts(root: Path) -> Counter[str]:
+    with connect(root) as db:
+        return Counter(dict(db.execute("SELECT type, count(*) FROM events GROUP BY 1").fetchall()))
+
+
+def _values(root: Path) -> str:
+    """Every value written, as text (Parquet's pages are compressed: its bytes say nothing)."""
+    texts = []
+    for path in root.rglob("*.parquet"):
+        for column in pq.read_table(path).to_pydict().values():
+            texts += [str(v) for v in column if v is not None]
+    for path in root.rglob("*.jsonl"):
+        texts.append(path.read_text(encoding="utf-8"))
+    return "\n".join(texts)
+
+
+def _leaks(seeded: Seeded, root: Path) -> list[str]:
+    text = _values(root)
+    return sorted(secret for secret in seeded.secrets if secret in text)
+
+
+async def test_the_embedded_tables_replay_pseudonymised_and_complete(
+    seeded: Seeded, tmp_path: Path
+) -> None:
+    out = tmp_path / "dataset"
+    summary = await run(_options(out, data_dir=seeded.data_dir))
+    assert summary.offsets == sum(seeded.counts.values())
+    assert _counts(out) == seeded.counts
+    assert not _leaks(seeded, out)
+    assert len(seeded.secrets) > 100  # the scan looked for something
+    with connect(out) as db:
+        grids = db.execute(
+            "SELECT count(*) FROM registry.PlaceRegistered WHERE kind = 'grid' AND name IS NOT NULL"
+        ).fetchone()
+        people = db.execute(
+            "SELECT count(DISTINCT p.person_id) FROM registry.PersonRegistered p "
+            "JOIN registry.HouseholdMemberJoined j USING (person_id)"
+        ).fetchone()
+    assert grids == (4,)
+    assert people is not None and people[0] > 0  # pseudonyms join across types
+
+    again = await run(_options(out, data_dir=seeded.data_dir))
+    assert again.offsets == 0  # finished: a rerun writes nothing
+
+    jsonl = tmp_path / "jsonl"
+    await run(_options(jsonl, data_dir=seeded.data_dir, format="jsonl"))
+    assert _counts(jsonl) == seeded.counts
+    assert not _leaks(seeded, jsonl)
+
+
+@pytest.fixture(scope="module")
+async def topic(seeded: Seeded, kafka_bootstrap: str) -> str:
+    """The registry's events relayed to a topic of 4 partitions in a namespace of its own,
+    with one message that is not an event of ours."""
+    namespace = f"r{uuid.uuid4().hex[:10]}"
+    name = f"{namespace}.registry.events"
+    await ensure_topics(kafka_bootstrap, [name], partitions=4)
+    engine = create_engine(f"sqlite+aiosqlite:///{seeded.data_dir / 'registry.db'}")
+    from wangge.events.contract import published_catalogue
+    from wangge.events.store import open_store
+
+    store = open_store(engine, service="registry", catalogue=published_catalogue())
+    relay = OutboxRelay(store, bootstrap_servers=kafka_bootstrap, topic=name)
+    producer = make_producer(kafka_bootstrap)
+    await producer.start()
+    try:
+        checkpoint = await store.load_checkpoint(relay.name)
+        while True:
+            checkpoint, count = await relay.publish_batch(producer, checkpoint)
+            if count == 0:
+                break
+        await producer.send_and_wait(name, b"not an event", key=b"stray")
+    finally:
+        await producer.stop()
+        await engine.dispose()
+    return namespace
+
+
+@pytest.mark.kafka
+async def test_two_workers_from_kafka_write_what_the_table_holds(
+    seeded: Seeded, topic: str, kafka_bootstrap: str, tmp_path: Path
+) -> None:
+    out = tmp_path / "dataset"
+    await run(_options(out, bootstrap_servers=kafka_bootstrap, namespace=topic, workers=2))
+    counts = _counts(out)
+    assert counts.pop("_unreadable") == 1  # a fact is a fact: kept, marked, not fatal
+    assert counts == seeded.counts
+    assert not _leaks(seeded, out)
+    one = tmp_path / "one"
+    await run(_options(one, bootstrap_servers=kafka_bootstrap, namespace=topic))
+    assert _files(one) == _files(out)  # the same files, byte for byte, however many workers
+
+
+@pytest.mark.kafka
+async def test_killed_at_random_points_and_run_again_it_writes_what_one_clean_run_writes(
+    seeded: Seeded, topic: str, kafka_bootstrap: str, tmp_path: Path
+) -> None:
+    clean = tmp_path / "clean"
+    args = ["--namespace", topic, "--chunk", "700", "--bootstrap-servers", kafka_bootstrap]
+    await run(_options(clean, bootstrap_servers=kafka_bootstrap, namespace=topic, chunk=700))
+    killed = tmp_path / "killed"
+    env = {**os.environ, "WANGGE_EXPORT_KEY": KEY}
+    command = [str(CLI), "replay", "export", str(killed), *args, "--workers", "2", "--quiet"]
+    rng = random.Random(SEED)
+    kills = 0
+    for _ in range(3):
+        process = await asyncio.create_subprocess_exec(*command, env=env, start_new_session=True)
+        await asyncio.sleep(rng.uniform(1.5, 4.0))
+        if process.returncode is None:
+            os.killpg(process.pid, signal.SIGKILL)
+            kills += 1
+        await process.wait()
+    assert kills, "the export finished before any kill: nothing was tested"
+    finished = await asyncio.to_thread(
+        subprocess.run, command, env=env, capture_output=True, text=True, check=False
+    )
+    assert finished.returncode == 0, finished.stderr
+    assert _files(killed) == _files(clean)
+    assert len(_files(clean)) > 10
+
+
+def test_spark_reads_the_dataset_as_duckdb_does(seeded: Seeded, tmp_path: Path) -> None:
+    out = tmp_path / "dataset"
+    asyncio.run(run(_options(out, data_dir=seeded.data_dir)))
+    from pyspark.sql import SparkSession
+
+    spark = (
+        SparkSession.builder.master("local[1]")
+        .appName("wangge-replay-test")
+        .config("spark.ui.enabled", "false")
+        .config("spark.sql.session.timeZone", "UTC")
+        .getOrCreate()
+    )
+    try:
+        frame = spark.read.option("mergeSchema", "true").parquet(str(out))
+        counted = Counter(
+            {row["type"]: row["count"] for row in frame.groupBy("type").count().collect()}
+        )
+    finally:
+        spark.stop()
+    assert counted == _counts(out) == seeded.counts
