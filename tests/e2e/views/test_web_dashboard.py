@@ -6,9 +6,12 @@ reload; every page passes axe-core's check and is photographed (``var/screenshot
 from __future__ import annotations
 
 import json
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
+import pytest
 from browser_support import WAIT_MS, accessible, charts_drawn, screenshot, served, signed_in
 from playwright.async_api import Browser, Page, expect
 
@@ -82,6 +85,32 @@ async def _ready(q: Quintet) -> dict[str, Any]:
     return found
 
 
+@dataclass(frozen=True)
+class Seeded:
+    """The seeded subdistrict, the views caught up with it, served to the browser."""
+
+    q: Quintet
+    browser: Browser
+    base: str
+    """The served views app's base URL."""
+    grids: dict[str, Any]
+    """The subdistrict's grids list, as the API answered once the views held it all."""
+
+    async def signed_in(self, role: str, place: str, name: str) -> Page:
+        """A page of a new browser context, signed in as ``role`` in ``place``."""
+        return await signed_in(self.browser, self.base, role, place, name)
+
+
+@pytest.fixture
+async def seeded(quintet: Quintet, browser: Browser) -> AsyncIterator[Seeded]:
+    """The household of 1201 and both boundaries (:func:`_subdistrict`) in the views, and
+    the views app served for the test's browser pages."""
+    await _subdistrict(quintet)
+    grids = await _ready(quintet)
+    async with served(quintet.views.app) as base:
+        yield Seeded(quintet, browser, base, grids)
+
+
 def _at(answer: Any, path: str) -> Any:
     for part in path.split("."):
         answer = answer[part]
@@ -100,142 +129,128 @@ async def _figures_equal_the_api(page: Page, answer: dict[str, Any]) -> int:
 
 
 async def test_an_admin_reads_the_overview_then_a_grid_then_a_masked_resident(
-    quintet: Quintet, browser: Browser
+    seeded: Seeded,
 ) -> None:
-    q, tree = quintet, quintet.trio.tree
-    await _subdistrict(q)
-    grids = await _ready(q)
-    async with served(q.views.app) as base:
-        page = await signed_in(browser, base, "subdistrict_admin", SUBDISTRICT, "admin")
-        await expect(page).to_have_url(f"{base}/overview/{SUBDISTRICT}")
-        await page.goto("/signin")  # the sign-in page itself, signed in or not
-        await accessible(page)
-        await page.goto("/")
+    q, tree, base = seeded.q, seeded.q.trio.tree, seeded.base
+    page = await seeded.signed_in("subdistrict_admin", SUBDISTRICT, "admin")
+    await expect(page).to_have_url(f"{base}/overview/{SUBDISTRICT}")
+    await page.goto("/signin")  # the sign-in page itself, signed in or not
+    await accessible(page)
+    await page.goto("/")
+    await charts_drawn(page)
+    api = await json_of(await q.views.client.get(
+        f"/subdistricts/{SUBDISTRICT}/dashboard", headers=q.staff()))  # fmt: skip
+    assert await _figures_equal_the_api(page, api) >= 10
+    rows = page.locator("table.grids tbody tr")
+    assert await rows.evaluate_all("rs => rs.map(r => r.dataset.grid)") == [
+        g["code"] for g in seeded.grids["grids"]
+    ]
+    await accessible(page)
+    await screenshot(page, "overview")
+    for width, height in ((1366, 768), (3840, 2160)):  # a laptop and a wall screen
+        await page.set_viewport_size({"width": width, "height": height})
+        await page.wait_for_function(f"document.body.dataset.width === '{width}'")
         await charts_drawn(page)
-        api = await json_of(await q.views.client.get(
-            f"/subdistricts/{SUBDISTRICT}/dashboard", headers=q.staff()))  # fmt: skip
-        assert await _figures_equal_the_api(page, api) >= 10
-        rows = page.locator("table.grids tbody tr")
-        assert await rows.evaluate_all("rs => rs.map(r => r.dataset.grid)") == [
-            g["code"] for g in grids["grids"]
-        ]
-        await accessible(page)
-        await screenshot(page, "overview")
-        for width, height in ((1366, 768), (3840, 2160)):  # a laptop and a wall screen
-            await page.set_viewport_size({"width": width, "height": height})
-            await page.wait_for_function(f"document.body.dataset.width === '{width}'")
-            await charts_drawn(page)
-            overflow = await page.evaluate(
-                "document.documentElement.scrollWidth - document.documentElement.clientWidth"
-            )
-            assert overflow <= 0, (width, overflow)
-        await screenshot(page, "overview-wall")
-        await page.set_viewport_size({"width": 1366, "height": 900})
+        overflow = await page.evaluate(
+            "document.documentElement.scrollWidth - document.documentElement.clientWidth"
+        )
+        assert overflow <= 0, (width, overflow)
+    await screenshot(page, "overview-wall")
+    await page.set_viewport_size({"width": 1366, "height": 900})
 
-        await page.click(f"tr[data-grid='{tree.grid_code}'] a")
-        await expect(page).to_have_url(f"{base}/grid/{tree.grid_code}")
-        await charts_drawn(page)
-        grid_api = await json_of(await q.views.client.get(
-            f"/grids/{tree.grid_code}/dashboard", headers=q.staff()))  # fmt: skip
-        await _figures_equal_the_api(page, grid_api)
-        await expect(page.get_by_test_id("worker")).to_contain_text("张伟")
-        await accessible(page)
-        await screenshot(page, "grid")
+    await page.click(f"tr[data-grid='{tree.grid_code}'] a")
+    await expect(page).to_have_url(f"{base}/grid/{tree.grid_code}")
+    await charts_drawn(page)
+    grid_api = await json_of(await q.views.client.get(
+        f"/grids/{tree.grid_code}/dashboard", headers=q.staff()))  # fmt: skip
+    await _figures_equal_the_api(page, grid_api)
+    await expect(page.get_by_test_id("worker")).to_contain_text("张伟")
+    await accessible(page)
+    await screenshot(page, "grid")
 
-        person = page.locator("a.person", has_text="王*")
-        person_id = await person.get_attribute("data-person")
-        await person.click()
-        await expect(page).to_have_url(f"{base}/resident/{person_id}")
-        picture = await json_of(await q.views.client.get(
-            f"/residents/{person_id}", headers=q.staff()))  # fmt: skip
-        await expect(page.get_by_test_id("name")).to_have_text(picture["name_masked"])
-        await expect(page.get_by_test_id("identity")).to_have_text(picture["identity_masked"])
-        await expect(page.get_by_test_id("phone")).to_have_text(picture["phone_masked"])
-        assert "*" in picture["name_masked"] and "*" in picture["phone_masked"]
-        content = await page.content()
-        assert NAME not in content and PHONE not in content
-        await expect(page.locator(".tag")).to_contain_text("独居老人")
-        await accessible(page)
-        await screenshot(page, "resident")
+    person = page.locator("a.person", has_text="王*")
+    person_id = await person.get_attribute("data-person")
+    await person.click()
+    await expect(page).to_have_url(f"{base}/resident/{person_id}")
+    picture = await json_of(await q.views.client.get(
+        f"/residents/{person_id}", headers=q.staff()))  # fmt: skip
+    await expect(page.get_by_test_id("name")).to_have_text(picture["name_masked"])
+    await expect(page.get_by_test_id("identity")).to_have_text(picture["identity_masked"])
+    await expect(page.get_by_test_id("phone")).to_have_text(picture["phone_masked"])
+    assert "*" in picture["name_masked"] and "*" in picture["phone_masked"]
+    content = await page.content()
+    assert NAME not in content and PHONE not in content
+    await expect(page.locator(".tag")).to_contain_text("独居老人")
+    await accessible(page)
+    await screenshot(page, "resident")
 
 
-async def test_a_grid_worker_sees_only_their_grid(quintet: Quintet, browser: Browser) -> None:
-    q, tree = quintet, quintet.trio.tree
-    await _subdistrict(q)
-    await _ready(q)
+async def test_a_grid_worker_sees_only_their_grid(seeded: Seeded) -> None:
+    q, tree, base = seeded.q, seeded.q.trio.tree, seeded.base
     second = (await json_of(await q.trio.registry.client.get(
         f"/places/{q.trio.second_grid}", headers=tree.admin)))["code"]  # fmt: skip
-    async with served(q.views.app) as base:
-        page = await signed_in(browser, base, "grid_worker", tree.grid_code, WORKER)
-        await expect(page).to_have_url(f"{base}/grid/{tree.grid_code}")
-        await expect(page.locator("a.person")).to_have_count(2)
-        await page.goto(f"/overview/{SUBDISTRICT}")  # the roll-up's figures, their grid alone
-        rows = page.locator("table.grids tbody tr")
-        assert await rows.evaluate_all("rs => rs.map(r => r.dataset.grid)") == [tree.grid_code]
-        answer = await page.goto(f"/grid/{second}")
-        assert answer is not None and answer.status == 404
-        await expect(page.get_by_test_id("problem")).to_be_visible()
-        await accessible(page)
+    page = await seeded.signed_in("grid_worker", tree.grid_code, WORKER)
+    await expect(page).to_have_url(f"{base}/grid/{tree.grid_code}")
+    await expect(page.locator("a.person")).to_have_count(2)
+    await page.goto(f"/overview/{SUBDISTRICT}")  # the roll-up's figures, their grid alone
+    rows = page.locator("table.grids tbody tr")
+    assert await rows.evaluate_all("rs => rs.map(r => r.dataset.grid)") == [tree.grid_code]
+    answer = await page.goto(f"/grid/{second}")
+    assert answer is not None and answer.status == 404
+    await expect(page.get_by_test_id("problem")).to_be_visible()
+    await accessible(page)
 
 
-async def test_a_pushed_ticket_shows_on_open_pages_without_a_reload(
-    quintet: Quintet, browser: Browser
-) -> None:
-    q, tree = quintet, quintet.trio.tree
-    await _subdistrict(q)
-    await _ready(q)
-    async with served(q.views.app) as base:
-        overview = await signed_in(browser, base, "subdistrict_admin", SUBDISTRICT, "admin")
-        await charts_drawn(overview)
-        grid = await overview.context.new_page()
-        await grid.goto(f"/grid/{tree.grid_code}")
-        await charts_drawn(grid)
-        tickets = ".kpi[data-figure='current.hotline.tickets']"
-        before = {}
-        for page in (overview, grid):
-            before[page] = int(await page.locator(tickets).get_attribute("data-value") or "")
-            await page.evaluate("window.stayed = true")  # gone if the page were reloaded
+async def test_a_pushed_ticket_shows_on_open_pages_without_a_reload(seeded: Seeded) -> None:
+    q, tree = seeded.q, seeded.q.trio.tree
+    overview = await seeded.signed_in("subdistrict_admin", SUBDISTRICT, "admin")
+    await charts_drawn(overview)
+    grid = await overview.context.new_page()
+    await grid.goto(f"/grid/{tree.grid_code}")
+    await charts_drawn(grid)
+    tickets = ".kpi[data-figure='current.hotline.tickets']"
+    before = {}
+    for page in (overview, grid):
+        before[page] = int(await page.locator(tickets).get_attribute("data-value") or "")
+        await page.evaluate("window.stayed = true")  # gone if the page were reloaded
 
-        pushed = await json_of(
-            await push(q.trio.hotline, ticket(
-                address="沿江街道滨江社区12栋2单元1201", content="楼道灯坏了",
-                received_at=datetime.now(CST).isoformat(),
-            )),
-            201,
-        )  # fmt: skip
-        assert pushed["grid_id"] == tree.grid
-        # the cases service opens the ticket's case in the grid: the grid's list shows it too
-        await expect(grid.locator("tr[data-case]")).to_have_count(1, timeout=WAIT_MS)
-        for page in (overview, grid):
-            await expect(page.locator(tickets)).to_have_attribute(
-                "data-value", str(before[page] + 1), timeout=WAIT_MS
-            )
-            assert await page.evaluate("window.stayed === true")
-        await charts_drawn(overview)
-        await screenshot(overview, "overview-live")
+    pushed = await json_of(
+        await push(q.trio.hotline, ticket(
+            address="沿江街道滨江社区12栋2单元1201", content="楼道灯坏了",
+            received_at=datetime.now(CST).isoformat(),
+        )),
+        201,
+    )  # fmt: skip
+    assert pushed["grid_id"] == tree.grid
+    # the cases service opens the ticket's case in the grid: the grid's list shows it too
+    await expect(grid.locator("tr[data-case]")).to_have_count(1, timeout=WAIT_MS)
+    for page in (overview, grid):
+        await expect(page.locator(tickets)).to_have_attribute(
+            "data-value", str(before[page] + 1), timeout=WAIT_MS
+        )
+        assert await page.evaluate("window.stayed === true")
+    await charts_drawn(overview)
+    await screenshot(overview, "overview-live")
 
 
-async def test_a_department_sees_only_its_own_feed(quintet: Quintet, browser: Browser) -> None:
-    q = quintet
-    await _subdistrict(q)
-    await _ready(q)
-    async with served(q.views.app) as base:
-        page = await signed_in(browser, base, "department:civil_affairs", SUBDISTRICT, "mz-1")
-        await expect(page).to_have_url(f"{base}/feed/civil_affairs")
-        tagged = page.locator("tr[data-fact='person_tagged']")
-        await expect(tagged).to_have_count(1, timeout=WAIT_MS)  # the live page catches up
-        await expect(tagged).to_contain_text("王**")
-        await expect(tagged).to_contain_text("独居老人")
-        assert NAME not in await page.content()
-        await accessible(page)
-        await screenshot(page, "feed")
-        for other in (
-            "/feed/justice",
-            f"/overview/{SUBDISTRICT}",
-            f"/grid/{q.trio.tree.grid_code}",
-        ):
-            answer = await page.goto(other)
-            assert answer is not None and answer.status == 403, other
+async def test_a_department_sees_only_its_own_feed(seeded: Seeded) -> None:
+    q, base = seeded.q, seeded.base
+    page = await seeded.signed_in("department:civil_affairs", SUBDISTRICT, "mz-1")
+    await expect(page).to_have_url(f"{base}/feed/civil_affairs")
+    tagged = page.locator("tr[data-fact='person_tagged']")
+    await expect(tagged).to_have_count(1, timeout=WAIT_MS)  # the live page catches up
+    await expect(tagged).to_contain_text("王**")
+    await expect(tagged).to_contain_text("独居老人")
+    assert NAME not in await page.content()
+    await accessible(page)
+    await screenshot(page, "feed")
+    for other in (
+        "/feed/justice",
+        f"/overview/{SUBDISTRICT}",
+        f"/grid/{q.trio.tree.grid_code}",
+    ):
+        answer = await page.goto(other)
+        assert answer is not None and answer.status == 403, other
 
 
 async def test_a_ticket_no_grid_was_found_for_waits_in_triage_with_its_lineage(

@@ -4,18 +4,22 @@ trace from the command that appended an event to the handler that projected it."
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import random
 import signal
 import sys
 import uuid
 from pathlib import Path
+from typing import Any
 
 import pytest
+from aiokafka import AIOKafkaConsumer
 from opentelemetry import trace
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from wangge.events import sources
 from wangge.events.envelope import START
 from wangge.events.kafka import ensure_topics
 from wangge.events.projection import ProjectionRunner
@@ -309,6 +313,8 @@ async def test_a_projection_whose_partitions_are_not_apart_is_applied_by_one_pro
         )
         for _ in range(2)
     ]  # fmt: skip
+    for runner in runners:  # as a service sets each up before it runs (or waits)
+        await runner.setup()
     stops = [asyncio.Event(), asyncio.Event()]
     first = asyncio.create_task(runners[0].run(stops[0]))
     for _ in range(200):
@@ -339,3 +345,34 @@ async def test_a_projection_whose_partitions_are_not_apart_is_applied_by_one_pro
         stops[1].set()
         await second
     assert runners[1].applied == 6
+
+
+async def test_a_standby_asks_its_lag_through_one_consumer_of_no_group_closed_when_it_ends(
+    pg_engine: AsyncEngine, kafka_bootstrap: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # /readyz asks a waiting runner's lag every few seconds: one consumer answers them all
+    store, topic, total, _ = await _published(pg_engine, kafka_bootstrap, rounds=2)
+    made: list[AIOKafkaConsumer] = []
+
+    class Made(AIOKafkaConsumer):  # type: ignore[misc]
+        def __init__(self, **options: Any) -> None:
+            super().__init__(**options)
+            made.append(self)
+
+    monkeypatch.setattr(sources, "AIOKafkaConsumer", Made)
+    name = f"standby_{uuid.uuid4().hex[:8]}"
+    runner = ProjectionRunner(
+        CountsProjection(name), engine=pg_engine, lock=store,
+        source=topic_runner(
+            CountsProjection(name), pg_engine, kafka_bootstrap, topic, f"wangge.projection.{name}"
+        ).source,
+    )  # fmt: skip
+    await runner.setup()
+    async with store.exclusive(await runner.qualified_lock_name()):  # another process applies
+        standby = asyncio.create_task(runner.run(asyncio.Event()))
+        assert [await runner.lag() for _ in range(3)] == [total] * 3
+        assert len(made) == 1
+        standby.cancel()  # the service stops while it still waits
+        with contextlib.suppress(asyncio.CancelledError):
+            await standby
+    assert made[0]._closed

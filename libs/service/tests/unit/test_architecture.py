@@ -98,7 +98,7 @@ def test_the_probe_sees_a_framework_that_a_domain_pulls_in_through_the_kit(
 KERNEL = REPO / "libs" / "governance" / "src" / "wangge" / "governance"
 PURE_KERNEL = (
     "addresses", "appointments", "care_schedule", "erasure", "errors", "hotline_figures",
-    "personal", "redaction", "registry_events", "times",
+    "personal", "redaction", "registry_events", "special_groups", "times",
 )  # fmt: skip
 """The governance kernel's modules a domain may import."""
 READ_MODEL_KERNEL = ("grid_workers", "place_tree", "roster")

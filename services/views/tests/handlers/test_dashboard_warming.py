@@ -50,8 +50,8 @@ def _areas(tree: Tree) -> list[tuple[str, str]]:
     ]
 
 
-async def _computed_again(*_: object) -> NoReturn:
-    raise AssertionError("a grid's dashboard rendered again after the warm pass")
+async def _computed_again(*_: object, **__: object) -> NoReturn:
+    raise AssertionError("a grid's figures computed again after the warm pass")
 
 
 async def test_a_warm_pass_renders_every_area_once_and_reads_then_compute_nothing(
@@ -69,8 +69,8 @@ async def test_a_warm_pass_renders_every_area_once_and_reads_then_compute_nothin
         body, took = await _read(core, kind, code)
         assert took is None, f"{kind} {code} computed again after the warm pass"
         assert f'"code":"{code}"'.encode() in body
-    # the roll-ups' grids lists are kept too: read now, none renders a grid's dashboard again
-    monkeypatch.setattr(areas, "rendered", _computed_again)
+    # the roll-ups' grids lists are kept too: read now, none computes a grid's figures again
+    monkeypatch.setattr(areas, "monthly", _computed_again)
     async with core.store.engine.connect() as conn:
         for kind, code in _areas(tree):
             if kind != "grid":

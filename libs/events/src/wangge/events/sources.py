@@ -258,6 +258,11 @@ class KafkaSource(Source):
         """The types its reader applies (None: all): others are handed out as :func:`skipped`."""
         self._wanted = None if types is None else frozenset(t.encode() for t in types)
         self._consumer: AIOKafkaConsumer | None = None
+        self._ends_consumer: AIOKafkaConsumer | None = None
+        """A consumer of no group, for :meth:`_ends` (made on its first call, closed by
+        :meth:`stop`): a standby's ``/readyz`` asks every few seconds, and a consumer started
+        and stopped for each answer opened and closed its connections every time."""
+        self._ends_made = asyncio.Lock()
 
     @staticmethod
     def key(tp: TopicPartition) -> str:
@@ -304,12 +309,14 @@ class KafkaSource(Source):
 
     async def stop(self) -> None:
         consumer, self._consumer = self._consumer, None
-        if consumer is not None:
-            # leaving the group needs the broker: when it is gone, the group's session timeout
-            # frees the partitions instead
-            with contextlib.suppress(Exception):
-                async with asyncio.timeout(10):
-                    await consumer.stop()
+        ends, self._ends_consumer = self._ends_consumer, None
+        for one in (consumer, ends):
+            if one is not None:
+                # leaving the group needs the broker: when it is gone, the group's session
+                # timeout frees the partitions instead (the consumer of no group just closes)
+                with contextlib.suppress(Exception):
+                    async with asyncio.timeout(10):
+                        await one.stop()
 
     def _require(self) -> AIOKafkaConsumer:
         if self._consumer is None:
@@ -398,19 +405,34 @@ class KafkaSource(Source):
         """The last offset of every partition of the topics, asked by a consumer of no group:
         the lag of a runner that holds no partitions (another process applies its projection,
         ADR 0010) is what that process has still to apply, from the positions it saved."""
-        consumer = AIOKafkaConsumer(bootstrap_servers=self.bootstrap_servers)
-        await consumer.start()
-        try:
-            await consumer.topics()  # the topics' metadata: their partitions
-            tps = [
-                TopicPartition(topic, partition)
-                for topic in self.topics
-                for partition in sorted(consumer.partitions_for_topic(topic) or ())
-            ]
-            ends = await consumer.end_offsets(tps) if tps else {}
-        finally:
-            await consumer.stop()
+        consumer = await self._ends_reader()
+        # the topics' partitions, asked afresh (a topic made since). ``consumer.topics()`` asks
+        # as much but leaves the consumer's own metadata as it was: one given no topics then
+        # knows no partitions, and every lag came out 0 (aiokafka has no public way to ask)
+        cluster = await consumer._client.fetch_all_metadata()
+        tps = [
+            TopicPartition(topic, partition)
+            for topic in self.topics
+            for partition in sorted(cluster.partitions_for_topic(topic) or ())
+        ]
+        ends = await consumer.end_offsets(tps) if tps else {}
         return {self.key(tp): end - 1 for tp, end in ends.items()}
+
+    async def _ends_reader(self) -> AIOKafkaConsumer:
+        """The source's consumer of no group, started on first use; one for its life, however
+        many lags are asked at once."""
+        async with self._ends_made:
+            if self._ends_consumer is None:
+                consumer = AIOKafkaConsumer(bootstrap_servers=self.bootstrap_servers)
+                try:
+                    await consumer.start()
+                except BaseException:
+                    # the broker out of reach (or the asker gone): the next call tries afresh
+                    with contextlib.suppress(Exception):
+                        await consumer.stop()
+                    raise
+                self._ends_consumer = consumer
+            return self._ends_consumer
 
     def fresh(self) -> KafkaSource:
         return KafkaSource(

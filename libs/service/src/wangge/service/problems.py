@@ -223,6 +223,15 @@ how long a restart takes, and what a worker's backoff allows before it is back."
 _SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
 
+def note_outage(request: Request, exc: Exception) -> None:
+    """Log a request that met a dependency out of reach (one line per kind and minute): the
+    API's 503 and any other answer given for it (the web dashboard's page) log alike."""
+    _outages.warning(
+        "%s %s: a dependency is out of reach (%s)",
+        request.method, request.url.path, type(exc).__name__,
+    )  # fmt: skip
+
+
 def outage(request: Request, exc: Exception) -> JSONResponse:
     """503 with ``Retry-After`` while a dependency is out of reach.
 
@@ -230,10 +239,7 @@ def outage(request: Request, exc: Exception) -> JSONResponse:
     client is told to send it again with the same ``Idempotency-Key``: a retry then returns the
     first result instead of writing twice.
     """
-    _outages.warning(
-        "%s %s: a dependency is out of reach (%s)",
-        request.method, request.url.path, type(exc).__name__,
-    )  # fmt: skip
+    note_outage(request, exc)
     if request.method in _SAFE_METHODS:
         detail = "the service's database or broker is out of reach for a moment; retry"
     else:

@@ -2,7 +2,8 @@
 
 A projection declares one handler per event type it cares about and ignores the rest
 (``declaring``). The runner applies a source's batches to it, each in one transaction with the
-source positions, and rebuilds it into a fresh generation of its tables (``runner``); the
+source positions, and rebuilds it into a fresh generation of its tables (``runner``), under
+locks that keep two processes from applying the same events side by side (``locking``); the
 service's own read models are also applied in each command's transaction (``inline``); readers
 query the active generation's tables (``generations``). The runner's own tables are in
 ``wangge.events.runner_state``, its sources in ``wangge.events.sources``, parked events in

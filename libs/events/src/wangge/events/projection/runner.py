@@ -25,7 +25,7 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from wangge.events import tuning
-from wangge.events.db import insert_many, lock_keys
+from wangge.events.db import insert_many
 from wangge.events.envelope import RecordedEvent
 from wangge.events.errors import WriteOrderError
 from wangge.events.faults import first_line, is_outage, is_transaction_conflict
@@ -35,6 +35,7 @@ from wangge.events.projection.collector import REBUILDS
 from wangge.events.projection.declaring import ApplyContext, Projection, foldable
 from wangge.events.projection.generations import reshaped
 from wangge.events.projection.inline import InlineOnce
+from wangge.events.projection.locking import ProjectionLocks
 from wangge.events.retry import when_overtaken
 from wangge.events.runner_state import (
     GenerationMemo,
@@ -81,7 +82,7 @@ class ProjectionRunner:
         self.generations = generations
         self.linger_seconds = linger_seconds
         self.lock = lock
-        self._lock_scope: str | None = None
+        self.locks = ProjectionLocks(projection, engine)
         self.engine = engine
         self.source = source.narrow(projection.handled_types)
         self.batch_size = batch_size
@@ -200,21 +201,12 @@ class ProjectionRunner:
 
     @property
     def lock_name(self) -> str:
-        """The lock that keeps one process at a time applying the projection (from an event
-        table, or from Kafka unless its partitions are apart)."""
-        return f"projection:{self.projection.name}"
+        """The projection's session lock (:attr:`ProjectionLocks.name`)."""
+        return self.locks.name
 
     async def qualified_lock_name(self) -> str:
-        """:attr:`lock_name`, on PostgreSQL qualified by the read model's schema: advisory
-        locks are the whole database's, and deployments of one service in schemas of one
-        database (the tests', a rebuilt copy beside the live one) must not wait on each other."""
-        if self._lock_scope is None:
-            scope = ""
-            if self.engine.dialect.name == "postgresql":
-                async with self.engine.connect() as conn:
-                    scope = f"{await conn.scalar(sa.text('SELECT current_schema()'))}:"
-            self._lock_scope = scope
-        return f"{self._lock_scope}{self.lock_name}"
+        """The projection's session lock as taken (:meth:`ProjectionLocks.qualified_name`)."""
+        return await self.locks.qualified_name()
 
     async def run(
         self, stop: asyncio.Event | None = None, healthy: Callable[[], None] | None = None
@@ -228,14 +220,17 @@ class ProjectionRunner:
         (:attr:`Projection.partitions_apart`): then the consumer group shares them out.
         """
         stop = stop or asyncio.Event()
-        tables = self.source.tables_read
-        # the lock lives with the read model (the service's own store) when one is given
-        holder = self.lock or (tables[0] if tables else None)
-        if holder is not None and (tables or not self.projection.partitions_apart):
-            async with holder.exclusive(await self.qualified_lock_name()):
+        holder = self.locks.holder(self.source, self.lock)
+        try:
+            if holder is not None:
+                async with holder.exclusive(await self.qualified_lock_name()):
+                    await self._run(stop, healthy)
+            else:
                 await self._run(stop, healthy)
-        else:
-            await self._run(stop, healthy)
+        finally:
+            # a runner that only waited for the lock has not started its source, but its lag
+            # may have opened the source's consumer of no group (``KafkaSource._ends``)
+            await self.stop()
 
     async def _run(self, stop: asyncio.Event, healthy: Callable[[], None] | None) -> None:
         await self.start()
@@ -377,7 +372,7 @@ class ProjectionRunner:
         why = "".join(traceback.format_exception(error))
         new_positions = {s.source_key: s.position for s in chunk}
         async with self.engine.begin() as conn:
-            await self._hold_partitions(conn, chunk)
+            await self.locks.hold_batch(conn, chunk)
             await park(conn, self.projection.name, generation, [(culprit, reason, why)])
             await self._save(conn, generation, {}, new_positions)
         stored.update(new_positions)
@@ -399,7 +394,7 @@ class ProjectionRunner:
         new_positions: dict[str, str] = {}
         applied = 0
         async with self.engine.begin() as conn:
-            await self._hold_partitions(conn, batch)
+            await self.locks.hold_batch(conn, batch)
             ctx = self._context(conn, ctx_tables)
             relevant = [s for s in batch if s.event.envelope.type in handled]
             states = await stream_states(
@@ -516,7 +511,7 @@ class ProjectionRunner:
             if row is None or not row.retry_requested:
                 return None  # done, or another runner of the projection did it first
             # the same partition's lock as the live batches: none of them interleaves
-            await self._lock_sources(conn, {row.source_key})
+            await self.locks.hold_sources(conn, {row.source_key})
             states = await stream_states(conn, projection.name, generation, [stream])
             if row.sequence > states.applied.get(stream, 0):
                 event = projection.decode(stored_event(row))
@@ -554,21 +549,6 @@ class ProjectionRunner:
             "projection %s: the retry of stream %s failed again (%s); it stays parked",
             self.projection.name, stream, type(error).__name__,
         )  # fmt: skip
-
-    async def _hold_partitions(self, conn: AsyncConnection, batch: Sequence[SourcedEvent]) -> None:
-        """Take the batch's partitions (or event tables) for this transaction (PostgreSQL).
-
-        A partition moves between consumers when the group rebalances; the new owner may fetch
-        events the old one is still applying. Waiting here until the old owner commits makes
-        the applied versions it reads next include that batch, so nothing is applied twice. An
-        event table is read by one process at a time (``run`` holds a session lock), but that
-        lock lives on one connection, which may break alone while the holder goes on: this
-        lock keeps even two holders from applying side by side.
-        """
-        await self._lock_sources(conn, {s.source_key for s in batch})
-
-    async def _lock_sources(self, conn: AsyncConnection, source_keys: set[str]) -> None:
-        await lock_keys(conn, [f"{self.projection.name}|{key}" for key in source_keys])
 
     async def _save(
         self,

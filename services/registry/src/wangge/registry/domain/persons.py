@@ -24,6 +24,7 @@ from wangge.events import DomainEvent, default_catalogue
 from wangge.events.sealed import Seal, Sealed
 from wangge.governance.erasure import ErasureGround
 from wangge.governance.errors import DomainError
+from wangge.governance.special_groups import KNOWN_TAGS as KNOWN_TAGS
 from wangge.registry.domain.free_text import clear_copy
 from wangge.registry.domain.identity import (
     IdentityNumber,
@@ -58,22 +59,6 @@ class DwellingRelation(StrEnum):
     TENANT = "tenant"
     LODGER = "lodger"
 
-
-KNOWN_TAGS: Mapping[str, str] = {
-    "disabled": "残疾人",
-    "elderly_living_alone": "独居老人",
-    "subsistence_allowance": "低保",
-    "extreme_poverty": "特困",
-    "veteran": "退役军人",
-    "community_correction": "社区矫正",
-    "severe_mental_disorder": "严重精神障碍",
-    "left_behind_child": "留守儿童",
-    "key_youth": "重点青少年",
-    "released_prisoner": "刑满释放",
-    "drug_rehabilitation": "社区戒毒康复",
-    "disabled_elderly": "失能老人",
-}
-"""Tags for special, key and vulnerable groups (特殊/重点/困难人群), with their Chinese names."""
 
 RESTRICTED_TAGS = frozenset({
     "community_correction", "severe_mental_disorder", "key_youth", "released_prisoner",

@@ -1,13 +1,12 @@
 """An area's grids side by side (网格一览): each grid's drawn boundary, worker and the figures of
 its dashboard's as-of month, for the subdistrict's map and tables; a caller reads the grids in
-their places (:func:`visible`). Every figure is the grid's
-own dashboard's (``api.dashboard.rendered``, the same answer ``/grids/{code}/dashboard`` gives),
-picked out, never computed another way; the whole list is kept as the dashboards are
+their places (:func:`visible`). Every figure is the grid's own dashboard's: the as-of month of
+the same months ``/grids/{code}/dashboard`` renders (``dashboard_queries.monthly``, kept), picked
+out, never computed another way; the whole list is kept as the dashboards are
 (``dashboard_queries.remembered``) until the dashboard or the roster applies events."""
 
 from __future__ import annotations
 
-import json
 import uuid
 from datetime import date
 from typing import Annotated, Any
@@ -31,10 +30,10 @@ from wangge.views.api.access import (
     view_tables,
 )
 from wangge.views.api.as_of import AsOfDay, checked
-from wangge.views.api.dashboard import CODE, rendered, today
+from wangge.views.api.dashboard import CODE, today
 from wangge.views.api.params import single_valued
 from wangge.views.projections.dashboard import Dashboard
-from wangge.views.projections.dashboard_queries import area_of, remembered
+from wangge.views.projections.dashboard_queries import MonthFigures, area_of, monthly, remembered
 from wangge.views.projections.roster import boundaries_of, grids_with_workers
 
 router = APIRouter(tags=["dashboard"], dependencies=[single_valued])
@@ -74,18 +73,16 @@ class GridsRead(BaseModel):
     grids: list[GridFigures]
 
 
-def _figures(grid: Any, dashboard: dict[str, Any], worker: str | None,
-             boundary: dict[str, Any] | None) -> GridFigures:  # fmt: skip
-    now = dashboard["current"]
+def _figures(grid: Any, now: MonthFigures, boundary: dict[str, Any] | None) -> GridFigures:
     return GridFigures(
-        place_id=grid.place_id, code=grid.code, name=grid.name, worker=worker,
-        boundary=boundary, living=now["residents"]["living"],
-        special_groups=now["special_groups"]["people"], tickets=now["hotline"]["tickets"],
-        complaints=now["hotline"]["complaints"],
-        complaint_rate=now["hotline"]["complaint_rate"], open_cases=now["cases"]["open"],
-        overdue_cases=now["cases"]["overdue"], care_due=now["care"]["due"],
-        care_missed=now["care"]["missed"], care_coverage_rate=now["care"]["coverage_rate"],
-        open_hazards=now["hazards"]["open"],
+        place_id=grid.place_id, code=grid.code, name=grid.name, worker=grid.worker,
+        boundary=boundary, living=now.residents.living,
+        special_groups=now.special_groups.people, tickets=now.hotline.tickets,
+        complaints=now.hotline.complaints,
+        complaint_rate=now.hotline.complaint_rate, open_cases=now.cases.open,
+        overdue_cases=now.cases.overdue, care_due=now.care.due,
+        care_missed=now.care.missed, care_coverage_rate=now.care.coverage_rate,
+        open_hazards=now.hazards.open,
     )  # fmt: skip
 
 
@@ -103,10 +100,11 @@ async def grids_of(conn: AsyncConnection, core: Core, kind: str, code: str, day:
         grids: list[GridFigures] = []
         month = day.strftime("%Y-%m")
         for grid in await grids_with_workers(conn, places, area.grid_ids):
-            body, _ = await rendered(conn, core, "grid", grid.code, day)
-            dashboard = json.loads(body)
-            month = dashboard["current"]["month"]
-            grids.append(_figures(grid, dashboard, grid.worker, shapes.get(grid.place_id)))
+            # the same months the grid's dashboard computes, its as-of month last: a month
+            # computed over a window of its own is not promised the dashboard's figures
+            now = (await monthly(conn, tables, places, [grid.place_id], as_of=day))[-1]
+            month = now.month.label
+            grids.append(_figures(grid, now, shapes.get(grid.place_id)))
         grids.sort(key=lambda g: g.code)
         read = GridsRead(kind=area.kind, code=area.code, name=area.name, as_of=day,
                          month=month, grids=grids)  # fmt: skip

@@ -53,7 +53,8 @@ async def warm(engine: AsyncEngine, core: ViewsCore, *, day: date, state: Any) -
             with contextlib.suppress(NotFound):  # a place the roster moved meanwhile
                 _, took = await rendered(conn, core, kind, code, day)
                 made += took is not None
-    # then the overview's map and table of each roll-up: its grids' answers, all kept by now
+    # then the overview's map and table of each roll-up, from its grids' month figures (kept
+    # apart from the rendered answers: the first roll-up's list computes them, the next reuse)
     for kind, code in listed:
         if kind == "grid":
             continue

@@ -25,11 +25,11 @@ from typing import Any, TypeVar, cast
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from wangge.events.runner_state import parked, positions
 from wangge.governance import roster
 from wangge.views.domain import figures as f
 from wangge.views.projections.dashboard import Dashboard
 from wangge.views.projections.roster import Roster
+from wangge.views.projections.standing import standing
 
 AREA_KINDS = ("grid", "community", "subdistrict")
 
@@ -165,35 +165,13 @@ class Computed:
 _computed: weakref.WeakKeyDictionary[sa.Engine, Computed] = weakref.WeakKeyDictionary()
 
 
-def _state_query() -> sa.Executable:
-    names = [Dashboard.name, Roster.name]
-    moved = sa.select(
-        positions.c.projection, positions.c.generation, positions.c.source_key,
-        positions.c.position,
-    ).where(positions.c.projection.in_(names))  # fmt: skip
-    held = (
-        sa.select(
-            parked.c.projection, parked.c.generation, sa.literal("parked"),
-            sa.cast(sa.func.count(), sa.String),
-        )
-        .where(parked.c.projection.in_(names))
-        .group_by(parked.c.projection, parked.c.generation)
-    )  # fmt: skip
-    return sa.union_all(moved, held)
-
-
-_STATE = _state_query()
-"""Built once: the runners' tables are the same for every generation."""
-
-
 async def applied_state(conn: AsyncConnection) -> tuple[Any, ...]:
     """Where the dashboard's and the roster's runners stand: their source positions (saved in
     the transaction of every batch they apply, with the batch's rows) and how many events they
     hold parked (a parked event applied on retry leaves the positions as they were, and its
     parked row goes). Equal states, equal rows; a rebuild's generation moving meanwhile only
     makes the figures computed again."""
-    rows = await conn.execute(_STATE)
-    return tuple(sorted(tuple(row) for row in rows))
+    return tuple(await standing(conn, projections=(Dashboard.name, Roster.name)))
 
 
 async def computed_monthly(

@@ -2,13 +2,16 @@
 
 The browser only hands these options to ECharts: every number in them is the API's, picked out
 of its answer, never computed a second time (the series are the dashboard's months, the map's
-values its grids' figures). Chinese labels are the charts' own words.
+values its grids' figures). Chinese labels are the charts' own words, but for the tags of
+special groups: the registry's names for them (``wangge.governance.special_groups``).
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from typing import Any
+
+from wangge.governance.special_groups import KNOWN_TAGS
 
 MAP_FIGURES: Mapping[str, str] = {
     "complaint_rate": "投诉率（‰）",
@@ -17,23 +20,14 @@ MAP_FIGURES: Mapping[str, str] = {
 }
 """The figures a grid map may be coloured by, each a field of ``/subdistricts/{code}/grids``."""
 
-TAGS: Mapping[str, str] = {
-    "disabled": "残疾人", "elderly_living_alone": "独居老人", "subsistence_allowance": "低保",
-    "extreme_poverty": "特困", "veteran": "退役军人", "community_correction": "社区矫正",
-    "severe_mental_disorder": "严重精神障碍", "left_behind_child": "留守儿童",
-    "key_youth": "重点青少年", "released_prisoner": "刑满释放",
-    "drug_rehabilitation": "社区戒毒康复", "disabled_elderly": "失能老人",
-}  # fmt: skip
-"""The registry's tags as the pages name them (a tag not listed shows as it is spelled)."""
-
 RISKS: Mapping[str, str] = {"high": "高", "medium": "中", "low": "低", "unknown": "未评"}
 
 _PALETTE = ["#1d4ed8", "#0f766e", "#b45309", "#7c3aed", "#be123c"]
 
 
 def tag_name(tag: str) -> str:
-    """A tag's Chinese name."""
-    return TAGS.get(tag, tag)
+    """A tag's Chinese name (a tag the registry does not name shows as it is spelled)."""
+    return KNOWN_TAGS.get(tag, tag)
 
 
 def three_rates(series: Sequence[Mapping[str, Any]]) -> dict[str, Any]:

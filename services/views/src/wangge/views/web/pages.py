@@ -4,28 +4,35 @@ Every page reads through the same functions, with the same scope checks, as the 
 answers the same question (a dashboard, an area's grids, a grid's households, a resident's
 picture): a page can show nothing its viewer could not read from the API, and no number is
 computed anew for it. A page outside the viewer's places is the API's 404; a view still being
-built, its 503 with ``Retry-After``.
+built, its 503 with ``Retry-After``; the database out of reach, a page saying so, a 503 with
+``Retry-After`` too (never the API's problem JSON in the browser).
 """
 
 from __future__ import annotations
 
 import json
 import uuid
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Coroutine
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from fastapi import APIRouter, Query, Request
 from fastapi import Path as PathParam
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from fastapi.routing import APIRoute
 from fastapi.templating import Jinja2Templates
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from wangge.events import Metadata
+from wangge.events.faults import is_outage
 from wangge.events.telemetry import current_traceparent
 from wangge.governance.errors import DomainError, Forbidden, NotFound
+from wangge.governance.special_groups import KNOWN_TAGS
+from wangge.service.app import ServiceState
 from wangge.service.auth import Principal
 from wangge.service.deps import ReadConnection
+from wangge.service.problems import OUTAGE_RETRY_AFTER, note_outage
 from wangge.views.api.access import (
     FIGURES,
     STAFF,
@@ -42,27 +49,43 @@ from wangge.views.api.grids import households_page, open_cases_of
 from wangge.views.api.matters import matter_read
 from wangge.views.api.residents import resident_picture
 from wangge.views.api.triage import triage_queue
+from wangge.views.bootstrap import ViewsCore
 from wangge.views.handlers.audit import record_read
 from wangge.views.projections.matters import Matters, matter_of_case, matter_of_ticket
-from wangge.views.projections.roster import place_by_code, subdistrict_codes
+from wangge.views.projections.roster import grids_with_workers, place_by_code, subdistrict_codes
 from wangge.views.web import charts
 from wangge.views.web.live import etag_of, unchanged
 from wangge.views.web.session import Viewer, dev_sign_in, viewer_of
 
 HERE = Path(__file__).parent
-templates = Jinja2Templates(directory=HERE / "templates")
+ROLE_NAMES = {
+    "subdistrict_admin": "街道管理员", "community_staff": "社区工作人员", "grid_worker": "网格员",
+    "analyst": "分析员",
+}  # fmt: skip
+"""The roles that are no department, in Chinese (a department is named by its catalogue)."""
+
+
+def role_names(core: ViewsCore) -> dict[str, str]:
+    """Every role in Chinese: a department (``department:<name>``) by its title in the
+    catalogue the feeds were built with, so a page names it as its feed's page does."""
+    departments = feeds_of(core).departments.departments
+    return {**ROLE_NAMES, **{f"department:{name}": d.title for name, d in departments.items()}}
+
+
+def _named_roles(request: Request) -> dict[str, Any]:
+    # every page's header names its viewer's roles (``base.html``), a page of an outage too,
+    # which no route's dependencies reach: the core is the running service's
+    state: ServiceState = request.app.state.service
+    assert isinstance(state.core, ViewsCore)
+    return {"role_names": role_names(state.core)}
+
+
+templates = Jinja2Templates(directory=HERE / "templates", context_processors=[_named_roles])
 templates.env.filters["pct"] = lambda v: "—" if v is None else f"{v * 100:.1f}%"
 templates.env.filters["permille"] = lambda v: "—" if v is None else f"{v:.2f}‰"
 templates.env.filters["tag"] = charts.tag_name
 templates.env.filters["json"] = lambda v: json.dumps(v, ensure_ascii=False).replace("</", "<\\/")
 
-ROLE_NAMES = {
-    "subdistrict_admin": "街道管理员", "community_staff": "社区工作人员", "grid_worker": "网格员",
-    "analyst": "分析员", "department:civil_affairs": "民政部门", "department:justice": "司法部门",
-    "department:police": "公安部门", "department:health": "卫健部门",
-    "department:urban_management": "城管部门",
-}  # fmt: skip
-templates.env.globals["role_names"] = ROLE_NAMES
 ACTORS = {"hotline": "12345 热线", "person": "工作人员", "service": "系统", None: "—"}
 KINDS = {
     "emergency": "紧急", "complaint": "投诉", "request": "求助", "enquiry": "咨询",
@@ -89,7 +112,39 @@ FEED_PAGE = 100
 LIVE_SECONDS = 3.0
 """How often a live page asks whether it changed (a 304 costs one small query)."""
 
-router = APIRouter(include_in_schema=False)
+
+@dataclass(frozen=True)
+class OutOfReach:
+    """The database out of reach, as the problem page shows it: no refusal of the domain (so
+    no ``DomainError``), and over once the database is back."""
+
+    detail: str = "暂时无法连接数据库，请稍后刷新"
+    status: int = 503
+    slug: str = "unavailable"
+    retry_after: int = OUTAGE_RETRY_AFTER
+
+
+class PageRoute(APIRoute):
+    """A page's route: a dependency out of reach (the database, whether opening the page's
+    connection or in one of its queries) is answered with the problem page, a 503 with
+    ``Retry-After`` as the API's, where the service would answer the API's problem JSON."""
+
+    def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
+        handler = super().get_route_handler()
+
+        async def page_or_outage(request: Request) -> Response:
+            try:
+                return await handler(request)
+            except Exception as error:
+                if not is_outage(error):
+                    raise
+                note_outage(request, error)
+                return _problem(request, viewer_of(request), OutOfReach())
+
+        return page_or_outage
+
+
+router = APIRouter(include_in_schema=False, route_class=PageRoute)
 Page = Callable[[AsyncConnection, Principal], Awaitable[tuple[str, dict[str, Any]]]]
 
 
@@ -116,8 +171,10 @@ def _may(viewer: Principal, roles: tuple[str, ...]) -> None:
         raise Forbidden(f"needs one of the roles: {', '.join(roles)}", field="role")
 
 
-def _problem(request: Request, viewer: Principal | None, error: DomainError) -> Response:
-    """The API's refusal as a page, with its status (and ``Retry-After``)."""
+def _problem(
+    request: Request, viewer: Principal | None, error: DomainError | OutOfReach
+) -> Response:
+    """The API's refusal (or an outage) as a page, with its status (and ``Retry-After``)."""
     headers = {"Retry-After": str(error.retry_after)} if error.retry_after else None
     return templates.TemplateResponse(
         request, "problem.html", {"viewer": viewer, "error": error, "live": None},
@@ -157,7 +214,7 @@ async def sign_in(
     """The sign-in page: in development a form minting a token for a role and place."""
     return templates.TemplateResponse(request, "signin.html", {
         "viewer": viewer_of(request), "live": None, "dev": dev_sign_in(core.settings),
-        "error": error, "back_to": back_to, "roles": ROLE_NAMES,
+        "error": error, "back_to": back_to, "roles": role_names(core),
     })  # fmt: skip
 
 
@@ -185,7 +242,7 @@ async def overview(
         options = {
             "rates": charts.three_rates(dashboard["series"]),
             "tickets": charts.tickets_by_month(dashboard["series"]),
-            "groups": charts.bars(now["special_groups"]["by_tag"], charts.TAGS),
+            "groups": charts.bars(now["special_groups"]["by_tag"], KNOWN_TAGS),
             "hazards": charts.bars(now["hazards"]["by_risk"], charts.RISKS),
             "map": charts.grid_map(f"grids-{code}", grids["grids"], figure),
         }
@@ -215,12 +272,10 @@ async def grid(
         dashboard = json.loads((await rendered(conn, core, "grid", code, day))[0])
         subdistrict_code = code.split("-")[0]
         whole = json.loads((await rendered(conn, core, "subdistrict", subdistrict_code, day))[0])
-        grids = visible(viewer, await grids_of(conn, core, "grid", code, day)).model_dump(
-            mode="json"
-        )
-        this = next(iter(grids["grids"]), None)
-        households = cases = None
-        if viewer.has_any(STAFF):
+        households = cases = worker = None
+        if viewer.has_any(STAFF):  # analysts read figures, never a person: not the worker's name
+            held = await grids_with_workers(conn, roster, [place.place_id])
+            worker = held[0].worker if held else None
             households = await households_page(conn, core, viewer, code, None, offset)
             cases = (await open_cases_of(conn, core, viewer, code, day)).model_dump(mode="json")
         options = {
@@ -229,7 +284,7 @@ async def grid(
         }
         return "grid.html", {
             "dashboard": dashboard, "now": dashboard["current"], "whole": whole["current"],
-            "grid": this, "households": households, "options": options, "cases": cases,
+            "worker": worker, "households": households, "options": options, "cases": cases,
             "case_kinds": CASE_KINDS,
         }  # fmt: skip
 
