@@ -12,12 +12,13 @@ from datetime import date, datetime
 from typing import Any
 
 import pytest
-from browser_support import WAIT_MS, accessible, charts_drawn, screenshot, served, signed_in
+from browser_support import WAIT_MS, accessible, charts_drawn, screenshot, signed_in
 from playwright.async_api import Browser, Page, expect
 
 from wangge.hotline_bridge.domain.metrics import CST
 from wangge.registry.bootstrap import registry as open_registry
 from wangge.registry.census import CensusImport
+from wangge.service.testing import served
 
 from hotline_support import push, ticket
 from quintet_support import Quintet

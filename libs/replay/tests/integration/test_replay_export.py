@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+import json
 import os
 import random
 import signal
@@ -14,9 +15,11 @@ import subprocess
 import sys
 import uuid
 from collections import Counter
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
+from typing import Any
 
 import pyarrow.parquet as pq
 import pytest
@@ -31,7 +34,10 @@ from wangge.registry.synthetic import Generator
 from wangge.replay.dataset import STATE
 from wangge.replay.export import Options, run
 from wangge.replay.query import connect
-from wangge.service.testing import backend_settings
+from wangge.service.testing import backend_settings, served, started
+from wangge.views.app import MIGRATIONS as VIEWS_MIGRATIONS
+from wangge.views.app import build_app as build_views
+from wangge.views.config import ViewsSettings
 
 from registry_support import started_without_app
 
@@ -72,6 +78,34 @@ async def seeded(tmp_path_factory: pytest.TempPathFactory) -> Seeded:
         if resident["name"] not in public:
             secrets.add(resident["name"])
     return Seeded(data_dir, Counter({t: n for t, n in rows}), frozenset(secrets))
+
+
+@dataclass(frozen=True)
+class Views:
+    """A views service on a loopback port, where the command records its exports."""
+
+    url: str
+    analyst: str
+    """an analyst's bearer token"""
+    exports: Callable[[], Awaitable[list[dict[str, Any]]]]
+
+
+@pytest.fixture(scope="module")
+async def views(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Views]:
+    data_dir = tmp_path_factory.mktemp("views")
+    settings = backend_settings(ViewsSettings, "sqlite", data_dir, None, "vw")
+    async with started(settings, build_views, VIEWS_MIGRATIONS) as running:
+
+        async def exports() -> list[dict[str, Any]]:
+            store = running.app.state.service.core.store
+            found = await store.read_all(limit=10_000)
+            return [e.data for e in found if e.envelope.type == "wangge.views.DatasetExported"]
+
+        def token(role: str) -> str:
+            return str(running.as_(role, places=["320111001"])["Authorization"]).split()[1]
+
+        async with served(running.app) as url:
+            yield Views(url, token("analyst"), exports)
 
 
 def _options(out: Path, **values: object) -> Options:
@@ -182,13 +216,17 @@ async def test_two_workers_from_kafka_write_what_the_table_holds(
 
 @pytest.mark.kafka
 async def test_killed_at_random_points_and_run_again_it_writes_what_one_clean_run_writes(
-    seeded: Seeded, topic: str, kafka_bootstrap: str, tmp_path: Path
+    seeded: Seeded, topic: str, kafka_bootstrap: str, views: Views, tmp_path: Path
 ) -> None:
     clean = tmp_path / "clean"
     args = ["--namespace", topic, "--chunk", "700", "--bootstrap-servers", kafka_bootstrap]
     await run(_options(clean, bootstrap_servers=kafka_bootstrap, namespace=topic, chunk=700))
     killed = tmp_path / "killed"
-    env = {**os.environ, "WANGGE_EXPORT_KEY": KEY}
+    env = {
+        **os.environ, "WANGGE_EXPORT_KEY": KEY, "WANGGE_TOKEN": views.analyst,
+        "WANGGE_VIEWS_URL": views.url,
+    }  # fmt: skip
+    before = len(await views.exports())
     command = [str(CLI), "replay", "export", str(killed), *args, "--workers", "2", "--quiet"]
     rng = random.Random(SEED)
     kills = 0
@@ -206,6 +244,41 @@ async def test_killed_at_random_points_and_run_again_it_writes_what_one_clean_ru
     assert finished.returncode == 0, finished.stderr
     assert _files(killed) == _files(clean)
     assert len(_files(clean)) > 10
+    recorded = (await views.exports())[before:]
+    runs = (killed / STATE / "runs.jsonl").read_text(encoding="utf-8").splitlines()
+    # a run killed while starting recorded nothing; one that wrote was recorded first
+    assert 1 <= len(runs) <= len(recorded) <= 4
+    assert {r["export_id"] for r in recorded} >= {json.loads(line)["export_id"] for line in runs}
+    assert {(r["pseudonymised"], tuple(r["topics"])) for r in recorded} == {
+        (True, (f"{topic}.registry.events",))
+    }
+
+
+async def test_an_analysts_export_in_clear_is_refused_before_anything_is_written(
+    seeded: Seeded, views: Views, tmp_path: Path
+) -> None:
+    policy = tmp_path / "clear.toml"
+    policy.write_text('[fields]\nperson_id = "keep"\n', encoding="utf-8")
+    out = tmp_path / "clear"
+    command = [
+        str(CLI), "replay", "export", str(out), "--tables", str(seeded.data_dir),
+        "--policy", str(policy), "--views-url", views.url, "--quiet",
+    ]  # fmt: skip
+    env = {**os.environ, "WANGGE_EXPORT_KEY": KEY}
+    before = len(await views.exports())
+    refused = await asyncio.to_thread(
+        subprocess.run, [*command, "--token", views.analyst],
+        env=env, capture_output=True, text=True, check=False,
+    )  # fmt: skip
+    assert refused.returncode == 2, refused.stderr
+    assert "pseudonymised" in refused.stderr
+    assert not out.exists()
+    assert len(await views.exports()) == before  # refused: nothing recorded (an admin may:
+    # services/views/tests/api/test_exports.py)
+    unsigned = await asyncio.to_thread(
+        subprocess.run, command, env=env, capture_output=True, text=True, check=False
+    )
+    assert unsigned.returncode == 2 and "--token" in unsigned.stderr
 
 
 def test_spark_reads_the_dataset_as_duckdb_does(seeded: Seeded, tmp_path: Path) -> None:

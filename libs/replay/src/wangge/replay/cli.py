@@ -74,6 +74,13 @@ def export(
     ] = False,
     namespace: Annotated[str, typer.Option(help="topics <namespace>.<service>.events")] = "wangge",
     quiet: Annotated[bool, typer.Option(help="no progress bar")] = False,
+    token: Annotated[
+        str | None,
+        typer.Option(envvar="WANGGE_TOKEN", help="your bearer token: the export is recorded"),
+    ] = None,
+    views_url: Annotated[
+        str, typer.Option(envvar="WANGGE_VIEWS_URL", help="the views service that records it")
+    ] = "http://127.0.0.1:8005",
     chunk: Annotated[
         int, typer.Option(min=1, help="offsets per file of a partition (fixed by the first run)")
     ] = CHUNK,
@@ -87,7 +94,9 @@ def export(
         TimeRemainingColumn,
     )
 
+    from wangge.replay.dataset import Manifest
     from wangge.replay.export import Options, run
+    from wangge.replay.record import ExportRefused, record_export
 
     if tables is None and not bootstrap_servers:
         tables = Path("var") if Path("var").is_dir() else None
@@ -95,6 +104,11 @@ def export(
         bootstrap_servers = None
     if tables is None and not bootstrap_servers:
         raise typer.BadParameter("name --bootstrap-servers or --tables", param_hint="--tables")
+    if not token:
+        raise typer.BadParameter(
+            "an export is recorded (who exported what): name your bearer token",
+            param_hint="--token",
+        )
     try:
         key = load_key(key_file)
         policy_text = policy.read_text(encoding="utf-8") if policy else policies.default_text()
@@ -136,7 +150,16 @@ def export(
                 lag=f"{total - done:,}",
             )
 
-        summary = asyncio.run(run(options, progress=shown))
+        async def recorder(manifest: Manifest, pseudonymised: bool) -> str:
+            assert token is not None
+            made = await record_export(views_url, token, manifest, pseudonymised=pseudonymised)
+            return str(made["export_id"])
+
+        try:
+            summary = asyncio.run(run(options, progress=shown, recorder=recorder))
+        except ExportRefused as refused:
+            typer.echo(str(refused), err=True)
+            raise typer.Exit(2) from None
     typer.echo(
         f"{summary.offsets:,} events written to {out} in {summary.seconds:.1f} s "
         f"({summary.offsets / max(summary.seconds, 1e-9):,.0f} events/s)"

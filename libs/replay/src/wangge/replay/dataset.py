@@ -155,6 +155,13 @@ class Dataset:
         )
         return manifest
 
+    def note_run(self, export_id: str) -> None:
+        """Keep the record of one run of the export (``_replay/runs.jsonl``): which recorded
+        export wrote here, for whoever finds the files later."""
+        self.state.mkdir(parents=True, exist_ok=True)
+        with open(self.state / "runs.jsonl", "a", encoding="utf-8") as runs:
+            runs.write(json.dumps({"export_id": export_id}) + "\n")
+
     def _checkpoint_path(self, topic: str, partition: int) -> Path:
         return self.state / "checkpoints" / f"{topic}-{partition}.json"
 

@@ -9,7 +9,7 @@ import os
 import re
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -22,7 +22,7 @@ from wangge.replay import policy as policies
 from wangge.replay.dataset import FORMATS, Bounds, Dataset, Manifest
 from wangge.replay.kafka_reader import kafka_bounds, kafka_worker, parent_alive
 from wangge.replay.pseudonyms import key_id, pseudonymiser
-from wangge.replay.rows import Rows
+from wangge.replay.rows import Rows, identifiers_in_clear_anywhere
 from wangge.replay.table_reader import table_bounds, table_worker
 
 
@@ -145,11 +145,30 @@ Progress = Callable[[int, int], None]
 """Told (offsets written, offsets in all) as the export goes."""
 
 
-async def run(options: Options, *, progress: Progress | None = None) -> Summary:
-    """Run (or go on with) an export until it is written to its end."""
+Recorder = Callable[[Manifest, bool], Awaitable[str]]
+"""Records an export (its manifest, whether pseudonymised) before it starts; the record's id."""
+
+
+def pseudonymises(options: Options) -> bool:
+    """Whether the export's policy keyed-hashes or leaves out every identifier of every type."""
+    policy = policies.parse(options.policy_text)
+    return not identifiers_in_clear_anywhere(published_catalogue(), policy)
+
+
+async def run(
+    options: Options, *, progress: Progress | None = None, recorder: Recorder | None = None
+) -> Summary:
+    """Run (or go on with) an export until it is written to its end; with ``recorder``, only
+    once it recorded the export."""
     began = time.perf_counter()
     dataset = Dataset(options.out)
-    manifest = dataset.begin(await plan(options), extend=options.extend)
+    planned = await plan(options)
+    recorded = None
+    if recorder is not None:  # nothing is written, not even the manifest, before the record
+        recorded = await recorder(planned, pseudonymises(options))
+    manifest = dataset.begin(planned, extend=options.extend)
+    if recorded is not None:
+        dataset.note_run(recorded)
     total = sum(b.end - b.start for _, _, b in manifest.units())
     before = dataset.done(manifest)
     group_id = f"wangge.replay.{uuid.uuid4().hex}"

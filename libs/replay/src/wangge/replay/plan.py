@@ -260,3 +260,29 @@ def compile_plan(event_type: str, schema: JsonSchema, policy: Policy, hash_: Has
             kind, convert = made
             columns.append(Column(name, kind, _wire(kind), convert))
     return Plan(event_type, tuple(columns))
+
+
+def identifiers_in_clear(event_type: str, schema: JsonSchema, policy: Policy) -> list[str]:
+    """The fields of a type whose identifiers the policy would write as recorded (kept, or
+    inside a value kept as JSON): an export with any is not pseudonymised."""
+    defs = schema.get("$defs", {})
+    found: list[str] = []
+
+    def walk(path: str, node: Node, exposed: bool) -> None:
+        if node.kind == "sealed":
+            return
+        rules = policy.rules(event_type, path)
+        actions = _possible(rules, _default(node, policy))
+        inner = node.item if node.kind == "list" and node.item is not None else node
+        if inner.kind == "struct":
+            explicit = [r.action for r in rules if not r.when][:1]
+            whole = bool(explicit) and explicit[0] is Action.JSON
+            for name, child in inner.children:
+                walk(f"{path}.{name}", child, exposed or whole)
+            return
+        if inner.kind == "uuid" and (exposed or Action.KEEP in actions or Action.JSON in actions):
+            found.append(path)
+
+    for name, sub in sorted(schema.get("properties", {}).items()):
+        walk(name, node_of(sub, defs), False)
+    return found

@@ -21,7 +21,7 @@ from wangge.events.contract import event_schema
 from wangge.events.errors import EventValidationError
 from wangge.events.store import StoredEvent
 from wangge.governance.hotline_figures import CST
-from wangge.replay.plan import TIMESTAMP, Plan, compile_plan
+from wangge.replay.plan import TIMESTAMP, Plan, compile_plan, identifiers_in_clear
 from wangge.replay.policy import Policy
 
 ENVELOPE: tuple[pa.Field[Any], ...] = (
@@ -119,3 +119,13 @@ class Rows:
             fault,
             *data,
         ]
+
+
+def identifiers_in_clear_anywhere(catalogue: Catalogue, policy: Policy) -> list[str]:
+    """Every ``type field`` whose identifiers the policy would write in clear, of every type the
+    catalogue knows (the envelope's stream and actor are always pseudonymised)."""
+    found = []
+    for entry in catalogue:
+        schema = event_schema(entry, "#/$defs/{model}")
+        found += [f"{entry.type} {p}" for p in identifiers_in_clear(entry.type, schema, policy)]
+    return found

@@ -181,3 +181,25 @@ async def every_role_as_the_matrix_says(
             assert response.status_code not in (401, 403, 404), (caller, response.text)
         else:
             assert response.status_code == 403, (caller, response.text)
+
+
+@asynccontextmanager
+async def served(app: FastAPI) -> AsyncIterator[str]:
+    """``app`` (already started: its lifespan is the caller's) served on a free loopback port;
+    its base URL: for what calls a service over the network (a browser, a command run as a
+    process)."""
+    import uvicorn
+
+    config = uvicorn.Config(app, host="127.0.0.1", port=0, lifespan="off", log_level="warning")
+    server = uvicorn.Server(config)
+    task = asyncio.create_task(server.serve())
+    while not server.started:
+        if task.done():
+            task.result()
+        await asyncio.sleep(0.01)
+    port = server.servers[0].sockets[0].getsockname()[1]
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        await task

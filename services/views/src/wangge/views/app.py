@@ -11,7 +11,17 @@ from wangge.events import default_catalogue
 from wangge.service import create_app
 from wangge.service.app import Worker
 from wangge.views import web
-from wangge.views.api import areas, dashboard, feeds, grids, matters, residents, triage, warming
+from wangge.views.api import (
+    areas,
+    dashboard,
+    exports,
+    feeds,
+    grids,
+    matters,
+    residents,
+    triage,
+    warming,
+)
 from wangge.views.bootstrap import bootstrap
 from wangge.views.config import ViewsSettings
 from wangge.views.handlers import clock
@@ -25,6 +35,7 @@ ROUTERS: tuple[APIRouter, ...] = (
     triage.router,
     residents.router,
     grids.router,
+    exports.router,
 )
 
 

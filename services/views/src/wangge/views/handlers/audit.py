@@ -36,3 +36,10 @@ async def record_read(
             )
 
     await when_overtaken(append)
+
+
+async def record_export(commands: CommandRunner, export: audit.DatasetExported) -> None:
+    """Append an export to a stream of its own (a new id: it never conflicts); a retry with its
+    idempotency key answers as the first without a second record."""
+    async with commands.unit() as unit:
+        await unit.append(audit.export_stream(export.export_id), [export], expected_version=0)
