@@ -26,13 +26,17 @@ import pytest
 import sqlalchemy as sa
 
 from wangge.events.db import create_engine
+from wangge.events.envelope import Metadata
 from wangge.events.kafka import ensure_topics, make_producer
 from wangge.events.relay import OutboxRelay
+from wangge.governance.erasure import ErasureGround
 from wangge.registry.config import RegistrySettings
+from wangge.registry.handlers import persons
 from wangge.registry.seeding import seed
 from wangge.registry.synthetic import Generator
 from wangge.replay.dataset import STATE
 from wangge.replay.export import Options, run
+from wangge.replay.pseudonyms import pseudonymiser
 from wangge.replay.query import connect
 from wangge.service.testing import backend_settings, served, started
 from wangge.views.app import MIGRATIONS as VIEWS_MIGRATIONS
@@ -53,6 +57,8 @@ class Seeded:
     data_dir: Path
     counts: Counter[str]
     secrets: frozenset[str]
+    erased: str
+    """a resident whose personal data was erased after the census"""
 
 
 @pytest.fixture(scope="module")
@@ -62,6 +68,13 @@ async def seeded(tmp_path_factory: pytest.TempPathFactory) -> Seeded:
     generator = Generator(seed=SEED, size="tiny")
     async with started_without_app(settings) as core:
         report = await seed(core, generator, census_date=date(2026, 1, 1))
+        registered = await core.store.read_all(limit=100_000)
+        erased = next(
+            e.data["person_id"] for e in registered if e.envelope.type.endswith("PersonRegistered")
+        )
+        commands = core.commands(Metadata(actor="admin-erasure"))
+        ground = ErasureGround.CONSENT_WITHDRAWN
+        await persons.erase(commands, core, persons.Erase(person_id=erased, legal_ground=ground))
     assert report.rows > 100
     engine = create_engine(f"sqlite+aiosqlite:///{data_dir / 'registry.db'}")
     async with engine.connect() as conn:
@@ -77,7 +90,7 @@ async def seeded(tmp_path_factory: pytest.TempPathFactory) -> Seeded:
             secrets.add(resident["phone"])
         if resident["name"] not in public:
             secrets.add(resident["name"])
-    return Seeded(data_dir, Counter({t: n for t, n in rows}), frozenset(secrets))
+    return Seeded(data_dir, Counter({t: n for t, n in rows}), frozenset(secrets), str(erased))
 
 
 @dataclass(frozen=True)
@@ -161,6 +174,18 @@ async def test_the_embedded_tables_replay_pseudonymised_and_complete(
         ).fetchone()
     assert grids == (4,)
     assert people is not None and people[0] > 0  # pseudonyms join across types
+    pseudonym = pseudonymiser(bytes.fromhex(KEY))(seeded.erased)
+    with connect(out) as db:
+        erasure = db.execute(
+            "SELECT legal_ground FROM registry.PersonalDataErased WHERE person_id = ?", [pseudonym]
+        ).fetchall()
+        kept = db.execute(
+            "SELECT * FROM registry.PersonRegistered WHERE person_id = ?", [pseudonym]
+        ).fetchall()
+        columns = {d[0] for d in db.execute("SELECT * FROM registry.PersonRegistered").description}
+    assert erasure == [("consent_withdrawn",)]  # the analyst learns the erasure, by pseudonym
+    assert len(kept) == 1  # the fact of the registration stays; nothing personal was in it
+    assert columns & {"personal", "name_masked", "identity_masked", "phone_masked"} == set()
 
     again = await run(_options(out, data_dir=seeded.data_dir))
     assert again.offsets == 0  # finished: a rerun writes nothing
