@@ -328,6 +328,7 @@ def _views_rows(results: dict[str, Measurement]) -> list[tuple[str, str, str, st
                 "yes" if worst.median < WEB_OVERVIEW_MS else "**no**",
             )
         )
+    rows += _replay_rows(results)
     p50, p99 = results.get("vws_fresh_p50"), results.get("vws_fresh_p99")
     if p50 is not None and p99 is not None:
         rate = results.get("vws_fresh_rate")
@@ -343,6 +344,46 @@ def _views_rows(results: dict[str, Measurement]) -> list[tuple[str, str, str, st
                 "yes" if p99.median < VIEWS_FRESH_P99_MS else "**no**",
             )
         )
+    return rows
+
+
+REPLAY_RAW_TARGET = 0.50
+REPLAY_RSS_MB = 300.0
+
+
+def _replay_rows(results: dict[str, Measurement]) -> list[tuple[str, str, str, str, str, str]]:
+    """The analysts' replay: the year's four topics to Parquet against their raw read."""
+    raw, one, two = (results.get(k) for k in ("rpl_raw", "rpl_export_1", "rpl_export_2"))
+    if raw is None or one is None:
+        return []
+    ratio = _ratio(one.median, raw.median)
+    rows = [
+        (
+            "Replay export of the year's four topics to Parquet, 1 worker",
+            f"{_fmt(one.median)} events/s", f"{_fmt(raw.median)} records/s raw read",
+            f"{ratio:.2f}x", f">= {REPLAY_RAW_TARGET:.2f}x",
+            "yes" if ratio >= REPLAY_RAW_TARGET else "**no**",
+        )
+    ]  # fmt: skip
+    if two is not None:
+        rows.append(
+            (
+                "  the same with 2 workers (one consumer group)",
+                f"{_fmt(two.median)} events/s", f"{_fmt(one.median)} events/s with 1",
+                f"{_ratio(two.median, one.median):.2f}x", "reported", "",
+            )
+        )  # fmt: skip
+    peak = max(
+        (results[k].median for k in ("rpl_rss_1", "rpl_rss_2") if k in results), default=None
+    )
+    if peak is not None:
+        rows.append(
+            (
+                "  peak RSS of a replay process (1 or 2 workers)",
+                f"{peak:,.0f} MB", "", "", f"< {REPLAY_RSS_MB:.0f} MB",
+                "yes" if peak < REPLAY_RSS_MB else "**no**",
+            )
+        )  # fmt: skip
     return rows
 
 

@@ -12,6 +12,7 @@ import asyncio
 import os
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 from benchmarks import report
@@ -21,8 +22,9 @@ from benchmarks.hotline import bench_intake, bench_metrics
 from benchmarks.memory import bench_memory
 from benchmarks.registry import bench_registry
 from benchmarks.relay import bench_relay
+from benchmarks.replay import bench_replay
 from benchmarks.training import bench_training
-from benchmarks.views import bench_views, bench_views_fresh
+from benchmarks.views import _Year, bench_views, bench_views_fresh
 from benchmarks.web import bench_overview
 
 
@@ -62,15 +64,29 @@ async def main() -> None:
     if settings.wants("training"):
         log("== training: every read model rebuilt from a year's log, against reading it raw")
         results.update(await bench_training(settings, log))
-    web = bench_overview if settings.wants("web") else None
+    alongside = [
+        (name, bench)
+        for name, bench in (("web", bench_overview), ("replay", bench_replay))
+        if settings.wants(name)
+    ]
+
+    async def also(
+        settings: Settings, year: _Year, log: Callable[[str], None]
+    ) -> dict[str, Measurement]:
+        found: dict[str, Measurement] = {}
+        for name, bench in alongside:
+            log(f"== {name} on the same year")
+            found |= await bench(settings, year, log)
+        return found
+
     if settings.wants("views"):
         log("== views: every view rebuilt from Kafka, against a raw read; reads under load")
-        if web is not None:
-            log("   then the web dashboard's overview in Chromium")
-        results.update(await bench_views(settings, log, also=web))
-    elif web is not None:
-        log("== web dashboard: the overview of a year's subdistrict in Chromium")
-        results.update(await bench_views(settings, log, rebuilds=False, also=web))
+        if alongside:
+            log("   then, on the same year: " + ", ".join(name for name, _ in alongside))
+        results.update(await bench_views(settings, log, also=also if alongside else None))
+    elif alongside:
+        log("== " + ", ".join(name for name, _ in alongside) + ": a year's subdistrict, built once")
+        results.update(await bench_views(settings, log, rebuilds=False, also=also))
     if settings.wants("views_fresh"):
         log("== views: a pushed ticket in its grid's dashboard while the intake runs")
         results.update(await bench_views_fresh(settings, log))
