@@ -2,20 +2,24 @@
 
 from __future__ import annotations
 
+import json
 import uuid
 from collections import defaultdict
+from datetime import UTC, datetime
 from typing import Any
 
 import pyarrow as pa
 import pytest
 
 from wangge.events.contract import event_schema, published_catalogue
+from wangge.events.envelope import Checkpoint, Envelope
+from wangge.events.store import StoredEvent
 from wangge.replay import policy as policies
 from wangge.replay.chunks import resume_at
 from wangge.replay.dataset import Bounds
 from wangge.replay.plan import compile_plan
 from wangge.replay.pseudonyms import pseudonymiser
-from wangge.replay.rows import ENVELOPE, Rows
+from wangge.replay.rows import ENVELOPE, Rows, month_of, record_of, table_of
 
 KEY = b"k" * 32
 CATALOGUE = published_catalogue()
@@ -132,3 +136,77 @@ def test_a_rerun_resumes_at_the_start_of_the_chunk_its_checkpoint_is_in() -> Non
     assert resume_at(bounds, 250, 100) == 200  # an old end inside a chunk: written again whole
     assert resume_at(bounds, 50, 100) == 10
     assert resume_at(bounds, 1000, 100) == 1000
+
+
+def _stored(event_type: str, data: dict[str, Any], version: int = 1) -> StoredEvent:
+    envelope = Envelope(
+        id=uuid.uuid4(), source="/wangge/test", type=event_type, subject=f"s-{uuid.uuid4()}",
+        time=datetime(2026, 11, 30, 17, 5, tzinfo=UTC), dataschema=f"urn:x:{version}",
+        sequence=3, actor="worker-1", correlationid="c-1",
+    )  # fmt: skip
+    return StoredEvent(envelope, version, Checkpoint(0, 1), json_data=json.dumps(data).encode())
+
+
+TICKET = {
+    "ticket_id": str(uuid.uuid4()), "ticket_number": "GD1", "channel": "phone",
+    "received_at": "2026-11-27T09:30:00+08:00", "category": "0301", "category_name": "噪声",
+    "kind": "complaint", "content": "楼下噪声 电话13812345678", "address": "滨江社区12栋2单元1201",
+    "location": {"longitude": 118.73012, "latitude": 32.04123}, "urgency": "normal",
+    "deadline": "2026-12-02T09:30:00+08:00", "deadline_source": "catalogue",
+    "push_fingerprint": "f", "door": "hotline", "caller_name_masked": "王**",
+    "caller_phone_masked": "138****5678", "caller": None,
+}  # fmt: skip
+
+
+def test_the_fast_way_writes_what_the_row_by_row_way_writes() -> None:
+    rows = Rows(CATALOGUE, policies.load(None), pseudonymiser(KEY))
+    session: dict[str, Any] = {
+        "session_id": str(uuid.uuid4()), "topic": "消防", "place": "社区会议室", "capacity": 30,
+        "starts_at": "2026-11-03T09:00:00+08:00", "ends_at": "2026-11-03T11:00:00+08:00",
+        "instructors": [{"name": "张三", "kind": "staff", "organisation": None}],
+        "materials": [{"title": "手册", "uri": "https://x/1", "media_type": None}],
+        "module_code": None, "programme_id": None, "sealed": None,
+    }  # fmt: skip
+    samples: dict[str, list[dict[str, Any]]] = {
+        "wangge.registry.PersonRegistered": [PERSON, {**PERSON, "phone_masked": None}],
+        "wangge.hotline_bridge.TicketReceived": [TICKET, {**TICKET, "location": None}],
+        "wangge.training.TrainingSessionScheduled": [session, {**session, "materials": []}],
+    }
+    for event_type, datas in samples.items():
+        layout = rows.layout(event_type)
+        assert layout.vector is not None, event_type
+        gathered = [record_of(_stored(event_type, d), 0, n) for n, d in enumerate(datas)]
+        fast = rows.table(event_type, gathered)
+        slow = table_of([rows.row(r) for r in gathered], layout)
+        assert fast.equals(slow), (event_type, fast.to_pylist(), slow.to_pylist())
+
+
+def test_a_value_not_of_its_fields_type_is_kept_as_a_fact_with_its_fault() -> None:
+    rows = Rows(CATALOGUE, policies.load(None), pseudonymiser(KEY))
+    event_type = "wangge.registry.PersonRegistered"
+    bad = {**PERSON, "birth_year": "nineteen forty-two"}
+    good, wrong = _stored(event_type, PERSON), _stored(event_type, bad)
+    table = rows.table(event_type, [record_of(good, 0, 0), record_of(wrong, 0, 1)])
+    faults = table.column("event_fault").to_pylist()
+    assert faults[0] is None and faults[1] is not None and "birth_year" in faults[1]
+    assert "nineteen" not in faults[1]  # the value is not repeated: it may be personal
+    assert table.column("birth_year").to_pylist() == [1942, None]
+    assert rows.layout("wangge.registry.PlaceRegistered").vector is None  # a rule with `when`
+    outside = {**PERSON, "sex": "unknown"}  # parses as text, but is not one of the enumeration
+    table = rows.table(event_type, [record_of(_stored(event_type, outside), 0, 0)])
+    fault = table.column("event_fault").to_pylist()[0]
+    assert fault is not None and "sex" in fault
+
+
+def test_a_month_is_read_in_china_standard_time_from_the_relays_text_as_from_a_time() -> None:
+    for text in (
+        "2026-11-30T15:59:59Z",
+        "2026-11-30T16:00:00Z",
+        "2026-12-31T16:00:00.5Z",
+        "2026-02-28T16:00:00Z",
+        "2028-02-28T16:00:00Z",
+        "2026-11-30T16:00:00+00:00",
+    ):
+        parsed = datetime.fromisoformat(text)
+        assert month_of(text) == month_of(parsed), text
+    assert month_of("2026-12-31T16:00:00Z") == "2027-01"

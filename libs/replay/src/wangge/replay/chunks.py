@@ -5,9 +5,8 @@ from __future__ import annotations
 
 from collections import defaultdict
 
-from wangge.events.store import StoredEvent
 from wangge.replay.dataset import Bounds, Dataset
-from wangge.replay.rows import Rows, month_of
+from wangge.replay.rows import Record, Rows
 
 
 def resume_at(bounds: Bounds, checkpoint: int | None, chunk: int) -> int:
@@ -44,7 +43,7 @@ class PartitionExport:
         self.position = resume_at(bounds, dataset.checkpoint(topic, partition), chunk)
         """The first offset not yet gathered (for a reader to seek to)."""
         self._first = self.position
-        self._groups: dict[tuple[str, str], list[list[object]]] = defaultdict(list)
+        self._groups: dict[tuple[str, str], list[Record]] = defaultdict(list)
         self.events = 0
         """Events gathered by this run (for progress and the bench)."""
 
@@ -56,15 +55,15 @@ class PartitionExport:
     def _chunk_end(self, offset: int) -> int:
         return min(self.bounds.end, offset - offset % self.chunk + self.chunk)
 
-    def add(self, event: StoredEvent, offset: int) -> None:
+    def add(self, record: Record) -> None:
         """Gather one event (offsets rise; one outside the bounds is ignored)."""
+        offset = record.offset
         if offset < self.position or offset >= self.bounds.end:
             return
         if offset >= self._chunk_end(self._first):
             self._flush(self._chunk_end(self._first))
             self._first = max(self.bounds.start, offset - offset % self.chunk)
-        row = self.rows.row(event, self.partition, offset)
-        self._groups[(event.envelope.type, month_of(event.envelope.time))].append(row)
+        self._groups[(record.type, record.month)].append(record)
         self.position = offset + 1
         self.events += 1
 
@@ -82,9 +81,10 @@ class PartitionExport:
 
     def _flush(self, checkpoint: int) -> None:
         if self._groups:
-            layouts = {event_type: self.rows.layout(event_type) for event_type, _ in self._groups}
-            self.dataset.write_chunk(
-                self.topic, self.partition, self._first, self._groups, layouts, self.format
-            )
+            tables = {
+                (event_type, month): self.rows.table(event_type, gathered)
+                for (event_type, month), gathered in self._groups.items()
+            }
             self._groups = defaultdict(list)
+            self.dataset.write_chunk(self.topic, self.partition, self._first, tables, self.format)
         self.dataset.save_checkpoint(self.topic, self.partition, checkpoint)

@@ -15,15 +15,14 @@ from __future__ import annotations
 import json
 import os
 import shutil
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterator, Mapping
 from dataclasses import asdict, dataclass
+from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
 import pyarrow as pa
 import pyarrow.parquet as pq
-
-from wangge.replay.rows import Layout
 
 STATE = "_replay"
 """The run's own files inside the dataset (manifest, checkpoints): readers skip names that
@@ -199,17 +198,15 @@ class Dataset:
         topic: str,
         partition: int,
         first_offset: int,
-        groups: Mapping[tuple[str, str], Sequence[list[object]]],
-        layouts: Mapping[str, Layout],
+        tables: Mapping[tuple[str, str], pa.Table],
         format: str,
     ) -> int:
         """Write one chunk's rows, a file per (type, month); the number of files."""
-        for (event_type, month), rows in sorted(groups.items()):
-            layout = layouts[event_type]
+        for (event_type, month), table in sorted(tables.items()):
             folder = self.root / f"topic={topic}" / f"type={event_type}" / f"month={month}"
             name = f"part-{partition:04d}-{first_offset:012d}.{format}"
-            write_atomically(folder / name, _encode(rows, layout, format))
-        return len(groups)
+            write_atomically(folder / name, _encode(table, format))
+        return len(tables)
 
     def clear(self) -> None:
         """Remove the export (``--fresh``)."""
@@ -237,23 +234,19 @@ def extended(started: Manifest, now: Manifest) -> Manifest:
     )
 
 
-def table_of(rows: Sequence[list[object]], layout: Layout) -> pa.Table:
-    """Rows as an Arrow table of the layout's types (dates and times cast a column at a time)."""
-    arrays = []
-    for index, (wire, field) in enumerate(zip(layout.wire, layout.schema, strict=True)):
-        values = pa.array([row[index] for row in rows], type=wire.type)
-        arrays.append(values if wire.type == field.type else values.cast(field.type))
-    return pa.Table.from_arrays(arrays, schema=layout.schema)
+def _json_value(value: object) -> str:
+    if isinstance(value, datetime | date):
+        return value.isoformat()
+    raise TypeError(f"{type(value).__name__} is not JSON")
 
 
-def _encode(rows: Sequence[list[object]], layout: Layout, format: str) -> bytes:
+def _encode(table: pa.Table, format: str) -> bytes:
     if format == "jsonl":
-        names = layout.schema.names
         lines = (
-            json.dumps(dict(zip(names, row, strict=True)), ensure_ascii=False, sort_keys=True)
-            for row in rows
+            json.dumps(row, ensure_ascii=False, sort_keys=True, default=_json_value)
+            for row in table.to_pylist()
         )
         return ("\n".join(lines) + "\n").encode()
     sink = pa.BufferOutputStream()
-    pq.write_table(table_of(rows, layout), sink, compression="zstd")
+    pq.write_table(table, sink, compression="zstd")
     return bytes(sink.getvalue())

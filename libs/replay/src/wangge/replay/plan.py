@@ -34,6 +34,8 @@ class Node:
     """uuid, date, datetime, int, float, bool, enum, text, union, list, struct or sealed"""
     item: Node | None = None
     children: tuple[tuple[str, Node], ...] = ()
+    values: tuple[str, ...] = ()
+    """an enumeration's values"""
 
 
 def _resolve(schema: JsonSchema, defs: Mapping[str, Any]) -> tuple[JsonSchema, str | None]:
@@ -65,7 +67,8 @@ def node_of(schema: JsonSchema, defs: Mapping[str, Any]) -> Node:
         return Node("list", item=node_of(schema.get("items", {}), defs))
     if kind == "string":
         if "enum" in schema or "const" in schema:
-            return Node("enum")
+            allowed = schema["enum"] if "enum" in schema else [schema["const"]]
+            return Node("enum", values=tuple(str(v) for v in allowed))
         fmt = schema.get("format")
         if fmt == "uuid":
             return Node("uuid")

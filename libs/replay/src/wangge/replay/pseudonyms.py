@@ -28,9 +28,13 @@ def pseudonymiser(key: bytes, *, remembered: int = 1 << 16) -> Callable[[str], s
     if len(key) < 16:
         raise ExportKeyError("an export key has at least 16 bytes")
 
+    keyed = hmac.new(key, digestmod=hashlib.sha256)  # copied per value: the key set up once
+
     @functools.lru_cache(maxsize=remembered)
     def pseudonym(value: str) -> str:
-        return hmac.new(key, value.encode(), hashlib.sha256).hexdigest()[:32]
+        mac = keyed.copy()
+        mac.update(value.encode())
+        return mac.hexdigest()[:32]
 
     return pseudonym
 

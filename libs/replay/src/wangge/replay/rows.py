@@ -9,7 +9,8 @@ which fields were wrong (never their values: they may be personal).
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import calendar
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -23,6 +24,7 @@ from wangge.events.store import StoredEvent
 from wangge.governance.hotline_figures import CST
 from wangge.replay.plan import TIMESTAMP, Plan, compile_plan, identifiers_in_clear
 from wangge.replay.policy import Policy
+from wangge.replay.vector import VectorPlan, compile_vector, mapped
 
 ENVELOPE: tuple[pa.Field[Any], ...] = (
     pa.field("event_id", pa.string()),
@@ -51,11 +53,58 @@ class Layout:
     plan: Plan
     schema: pa.Schema
     wire: pa.Schema
+    vector: VectorPlan | None
+    """the fast way to its data columns (None: row by row)"""
 
 
-def month_of(time: datetime) -> str:
+@dataclass(slots=True)
+class Record:
+    """One event as gathered for its chunk: its envelope's columns as read (a Kafka message's
+    headers are not parsed into an envelope on the fast way), its data's JSON, and the event
+    itself for the slow way (made only when asked)."""
+
+    type: str
+    month: str
+    id: str
+    subject: str
+    time: str | datetime
+    sequence: int
+    version: int
+    actor: str | None
+    correlation: str | None
+    causation: str | None
+    data: bytes
+    partition: int
+    offset: int
+    stored: Callable[[], StoredEvent]
+
+
+def record_of(event: StoredEvent, partition: int, offset: int) -> Record:
+    """The record of an event read from an event table (its envelope already made)."""
+    e = event.envelope
+    return Record(
+        e.type, month_of(e.time), str(e.id), e.subject, e.time, e.sequence,
+        event.schema_version, e.actor, e.correlationid, e.causationid, event.json_data(),
+        partition, offset, lambda: event,
+    )  # fmt: skip
+
+
+Gathered = Sequence[Record]
+"""Events of one type, in the order they were read."""
+
+
+def month_of(time: datetime | str) -> str:
     """The month partition of an event: its time's month in China Standard Time, as the
-    hotline's figures count months."""
+    hotline's figures count months. A time as the relay writes it (RFC 3339 in UTC, ``Z``) is
+    read from its text: a month begins in CST at 16:00 UTC on the day before."""
+    if isinstance(time, str):
+        if len(time) >= 20 and time[-1] == "Z" and time[13] == ":":
+            month, day, hour = time[:7], int(time[8:10]), int(time[11:13])
+            year, number = int(time[:4]), int(time[5:7])
+            if hour < 16 or day < calendar.monthrange(year, number)[1]:
+                return month
+            return f"{year + number // 12:04d}-{number % 12 + 1:02d}"
+        time = datetime.fromisoformat(time)
     return time.astimezone(CST).strftime("%Y-%m")
 
 
@@ -67,24 +116,31 @@ class Rows:
         self.policy = policy
         self.pseudonym = pseudonym
         self._layouts: dict[str, Layout] = {}
+        self._hash_each = mapped(pseudonym, pa.string())
 
     def layout(self, event_type: str) -> Layout:
         """The columns of a type (envelope only for a type this catalogue does not know)."""
         found = self._layouts.get(event_type)
         if found is None:
+            vector = None
             if event_type in self.catalogue:
                 schema = event_schema(self.catalogue.entry(event_type), "#/$defs/{model}")
                 plan = compile_plan(event_type, schema, self.policy, self.pseudonym)
+                vector = compile_vector(event_type, schema, self.policy, self.pseudonym)
             else:
                 plan = Plan(event_type, ())
             data = [pa.field(c.name, c.type) for c in plan.columns]
             wire = [pa.field(c.name, c.wire) for c in plan.columns]
-            found = Layout(plan, pa.schema([*ENVELOPE, *data]), pa.schema([*_ENVELOPE_WIRE, *wire]))
+            found = Layout(
+                plan, pa.schema([*ENVELOPE, *data]), pa.schema([*_ENVELOPE_WIRE, *wire]), vector
+            )
             self._layouts[event_type] = found
         return found
 
-    def row(self, event: StoredEvent, partition: int, offset: int) -> list[object]:
-        """An event's values, in its layout's column order."""
+    def row(self, record: Record) -> list[object]:
+        """An event's values, in its layout's column order (the slow way)."""
+        event = record.stored()
+        partition, offset = record.partition, record.offset
         envelope = event.envelope
         layout = self.layout(envelope.type)
         plan = layout.plan
@@ -119,6 +175,74 @@ class Rows:
             fault,
             *data,
         ]
+
+    def table(self, event_type: str, gathered: Gathered) -> pa.Table:
+        """The rows of events of one type, as an Arrow table of its layout."""
+        layout = self.layout(event_type)
+        if layout.vector is None:
+            return table_of([self.row(r) for r in gathered], layout)
+        vector = layout.vector
+        current = self.catalogue.entry(event_type).version
+        faults: list[str | None] = [None] * len(gathered)
+        versions = [current] * len(gathered)
+        check = self._validated
+        lines = [
+            r.data if r.version == current else check(r, i, faults, versions)
+            for i, r in enumerate(gathered)
+        ]
+        try:
+            data = vector.arrays(vector.parse(lines))
+        except pa.ArrowInvalid:  # a value not of its field's type: each row validated
+            lines = [check(r, i, faults, versions) for i, r in enumerate(gathered)]
+            data = vector.arrays(vector.parse(lines))
+        return pa.Table.from_arrays(
+            [*self._envelopes(gathered, versions, faults), *data], schema=layout.schema
+        )
+
+    def _validated(
+        self, record: Record, index: int, faults: list[str | None], versions: list[int]
+    ) -> bytes:
+        """An event's data validated (and upcast) by its model, as JSON; ``{}`` and its fault
+        when it does not validate."""
+        event = record.stored()
+        try:
+            decoded = event.decode(self.catalogue)
+        except EventValidationError as error:
+            faults[index] = "; ".join(f"{e.field}: {e.message}" for e in error.errors)
+        except ValueError as error:  # data that is not a JSON object
+            faults[index] = f"data: {type(error).__name__}"
+        else:
+            faults[index] = None
+            return decoded.data.model_dump_json().encode()
+        versions[index] = record.version
+        return b"{}"
+
+    def _envelopes(
+        self, gathered: Gathered, versions: list[int], faults: list[str | None]
+    ) -> list[Any]:
+        times: Any = pa.array([r.time for r in gathered])  # text (Kafka) or times (a table)
+        return [
+            pa.array([r.id for r in gathered], pa.string()),
+            self._hash_each(pa.array([r.subject for r in gathered], pa.string())),
+            times if times.type == TIMESTAMP else times.cast(TIMESTAMP),
+            pa.array([r.sequence for r in gathered], pa.int64()),
+            pa.array(versions, pa.int64()),
+            pa.array([r.correlation for r in gathered], pa.string()),
+            pa.array([r.causation for r in gathered], pa.string()),
+            self._hash_each(pa.array([r.actor for r in gathered], pa.string())),
+            pa.array([r.partition for r in gathered], pa.int32()),
+            pa.array([r.offset for r in gathered], pa.int64()),
+            pa.array(faults, pa.string()),
+        ]
+
+
+def table_of(rows: Sequence[list[object]], layout: Layout) -> pa.Table:
+    """Rows as an Arrow table of the layout's types (dates and times cast a column at a time)."""
+    arrays = []
+    for index, (wire, field) in enumerate(zip(layout.wire, layout.schema, strict=True)):
+        values = pa.array([row[index] for row in rows], type=wire.type)
+        arrays.append(values if wire.type == field.type else values.cast(field.type))
+    return pa.Table.from_arrays(arrays, schema=layout.schema)
 
 
 def identifiers_in_clear_anywhere(catalogue: Catalogue, policy: Policy) -> list[str]:

@@ -22,7 +22,7 @@ from wangge.events.store import open_store
 from wangge.events.store.tables import UTCDateTime
 from wangge.replay.chunks import PartitionExport
 from wangge.replay.dataset import Bounds, Dataset, Manifest
-from wangge.replay.rows import Rows
+from wangge.replay.rows import Rows, record_of
 
 PARTITION = 0
 READ = 5000
@@ -108,7 +108,8 @@ async def table_worker(
             while not export.done:
                 batch = await store.read_all(Checkpoint(0, export.position - 1), limit=READ)
                 for event in batch:
-                    export.add(event, event.checkpoint.position)
+                    position = event.checkpoint.position
+                    export.add(record_of(event, partition, position))
                 export.reached(batch[-1].checkpoint.position + 1 if batch else bounds.end)
         finally:
             await engine.dispose()
