@@ -117,7 +117,6 @@ def record_of_message(message: Any) -> Record:
             found["ce_time"], int(found["ce_sequence"]), version_from_dataschema(schema),
             found.get("ce_actor"), found.get("ce_correlationid"), found.get("ce_causationid"),
             message.value or b"{}", message.partition, message.offset,
-            lambda: stored_event(message),
         )  # fmt: skip
     except (KeyError, ValueError, UnicodeDecodeError, IndexError):
         event = stored_event(message)

@@ -12,13 +12,15 @@ from __future__ import annotations
 import calendar
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
+from uuid import UUID
 
 import pyarrow as pa
 
-from wangge.events.catalogue import Catalogue
+from wangge.events.catalogue import Catalogue, dataschema_for
 from wangge.events.contract import event_schema
+from wangge.events.envelope import Checkpoint, Envelope
 from wangge.events.errors import EventValidationError
 from wangge.events.store import StoredEvent
 from wangge.governance.hotline_figures import CST
@@ -76,7 +78,25 @@ class Record:
     data: bytes
     partition: int
     offset: int
-    stored: Callable[[], StoredEvent]
+    event: StoredEvent | None = None
+    """the event itself when it was read as one (an event table, an unreadable message)"""
+
+    def stored(self) -> StoredEvent:
+        """The event, for the slow way: made from the record when it was read as text (a
+        record keeps no message: a chunk holds tens of thousands)."""
+        if self.event is not None:
+            return self.event
+        time = self.time if isinstance(self.time, datetime) else _utc(self.time)
+        envelope = Envelope(
+            UUID(self.id), f"/wangge/{self.type.split('.')[1]}", self.type, self.subject, time,
+            dataschema_for(self.type, self.version), self.sequence, self.actor,
+            self.correlation, self.causation,
+        )  # fmt: skip
+        return StoredEvent(envelope, self.version, Checkpoint(0, self.offset), json_data=self.data)
+
+
+def _utc(text: str) -> datetime:
+    return datetime.fromisoformat(text).astimezone(UTC)
 
 
 def record_of(event: StoredEvent, partition: int, offset: int) -> Record:
@@ -85,7 +105,7 @@ def record_of(event: StoredEvent, partition: int, offset: int) -> Record:
     return Record(
         e.type, month_of(e.time), str(e.id), e.subject, e.time, e.sequence,
         event.schema_version, e.actor, e.correlationid, e.causationid, event.json_data(),
-        partition, offset, lambda: event,
+        partition, offset, event,
     )  # fmt: skip
 
 
