@@ -314,6 +314,14 @@ async def test_an_analysts_export_in_clear_is_refused_before_anything_is_written
     assert not out.exists()
     assert len(await views.exports()) == before  # refused: nothing recorded (an admin may:
     # services/views/tests/api/test_exports.py)
+    unusable = tmp_path / "unusable.toml"
+    unusable.write_text('[fields]\nbirth_year = "hash"\n', encoding="utf-8")
+    refused = await asyncio.to_thread(
+        subprocess.run, [*command, "--token", views.analyst, "--policy", str(unusable)],
+        env=env, capture_output=True, text=True, check=False,
+    )  # fmt: skip
+    assert refused.returncode == 2 and "birth_year" in refused.stderr, refused.stderr
+    assert not out.exists() and len(await views.exports()) == before
     unsigned = await asyncio.to_thread(
         subprocess.run, command, env=env, capture_output=True, text=True, check=False
     )

@@ -157,7 +157,7 @@ def export(
 
         try:
             summary = asyncio.run(run(options, progress=shown, recorder=recorder))
-        except ExportRefused as refused:
+        except (ExportRefused, policies.PolicyError) as refused:
             typer.echo(str(refused), err=True)
             raise typer.Exit(2) from None
     typer.echo(

@@ -161,6 +161,9 @@ async def run(
     """Run (or go on with) an export until it is written to its end; with ``recorder``, only
     once it recorded the export."""
     began = time.perf_counter()
+    rows = _rows(options)
+    for entry in rows.catalogue:  # a rule that cannot apply stops the export before it starts
+        rows.layout(entry.type)
     dataset = Dataset(options.out)
     planned = await plan(options)
     recorded = None
