@@ -10,6 +10,8 @@ import hashlib
 import json
 import os
 import random
+import re
+import shutil
 import signal
 import subprocess
 import sys
@@ -17,7 +19,7 @@ import uuid
 from collections import Counter
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -30,6 +32,7 @@ from wangge.events.envelope import Metadata
 from wangge.events.kafka import ensure_topics, make_producer
 from wangge.events.relay import OutboxRelay
 from wangge.governance.erasure import ErasureGround
+from wangge.governance.hotline_figures import CST
 from wangge.registry.config import RegistrySettings
 from wangge.registry.handlers import persons
 from wangge.registry.seeding import seed
@@ -348,3 +351,61 @@ def test_spark_reads_the_dataset_as_duckdb_does(seeded: Seeded, tmp_path: Path) 
     finally:
         spark.stop()
     assert counted == _counts(out) == seeded.counts
+
+
+DOCS = Path(__file__).resolve().parents[4] / "docs" / "analytics.md"
+
+
+def _cookbook(name: str) -> str:
+    found = re.search(rf"```sql\n-- name: {name}\n(.*?)```", DOCS.read_text("utf-8"), re.S)
+    assert found, name
+    return found.group(1)
+
+
+async def test_as_of_a_day_the_views_tables_are_what_the_views_service_answers(
+    seeded: Seeded, tmp_path: Path
+) -> None:
+    copy = tmp_path / "subdistrict"
+    copy.mkdir()
+    for path in seeded.data_dir.glob("registry.db*"):
+        shutil.copy(path, copy / path.name)
+    today = datetime.now(CST).date()
+    out = tmp_path / "dataset"
+    summary = await run(_options(out, data_dir=copy, as_of=today))
+    assert (
+        summary.as_of["views_residents.persons"]
+        == seeded.counts["wangge.registry.PersonRegistered"]
+    )
+    before = await run(_options(tmp_path / "before", data_dir=copy, as_of=today - timedelta(1)))
+    assert before.as_of and not any(before.as_of.values())  # nothing was recorded by then
+    with connect(out) as db:
+        query = _cookbook("floating_residents_per_grid_as_of").replace(
+            "20261207", today.strftime("%Y%m%d")
+        )
+        floating = dict(db.execute(query).fetchall())
+        joined = db.execute(
+            f"SELECT count(*) FROM as_of_{today:%Y%m%d}.views_residents_persons p "
+            "JOIN registry.PersonRegistered r USING (person_id)"
+        ).fetchall()
+    assert joined == [(summary.as_of["views_residents.persons"],)]  # one key, one pseudonym
+    assert sum(floating.values()) > 0
+    settings = backend_settings(ViewsSettings, "sqlite", copy, None, "vw")
+    async with started(settings, build_views, VIEWS_MIGRATIONS) as views:
+        admin = views.as_("subdistrict_admin", places=["320111001"])
+
+        async def read() -> dict[str, int] | None:
+            found = {}
+            for code in floating:
+                answer = await views.client.get(f"/grids/{code}/dashboard", headers=admin)
+                if answer.status_code != 200:
+                    return None
+                found[code] = answer.json()["current"]["residents"]["floating"]
+            return found
+
+        shown, last = None, None
+        for _ in range(150):  # until the views have caught up: two reads alike
+            shown, last = await read(), shown
+            if shown is not None and shown == last:
+                break
+            await asyncio.sleep(0.2)
+    assert floating == shown

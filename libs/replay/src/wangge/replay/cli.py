@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import os
-from datetime import datetime
+from datetime import date, datetime
 from enum import StrEnum
 from pathlib import Path
 from typing import Annotated
@@ -27,6 +27,17 @@ class Format(StrEnum):
 
     PARQUET = "parquet"
     JSONL = "jsonl"
+
+
+def _day(value: str | None) -> date | None:
+    if value is None:
+        return None
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        raise typer.BadParameter(
+            f"{value!r} is not a date (2026-06-30)", param_hint="--as-of"
+        ) from None
 
 
 def _moment(value: str | None, option: str) -> datetime | None:
@@ -74,6 +85,17 @@ def export(
     ] = False,
     namespace: Annotated[str, typer.Option(help="topics <namespace>.<service>.events")] = "wangge",
     quiet: Annotated[bool, typer.Option(help="no progress bar")] = False,
+    as_of: Annotated[
+        str | None,
+        typer.Option(help="also write projections' tables as they stood at the end of this day"),
+    ] = None,
+    projection: Annotated[
+        list[str] | None,
+        typer.Option(
+            help="module:attribute of a projection for --as-of (default: the views' "
+            "roster and residents); repeat for several"
+        ),
+    ] = None,
     token: Annotated[
         str | None,
         typer.Option(envvar="WANGGE_TOKEN", help="your bearer token: the export is recorded"),
@@ -127,6 +149,8 @@ def export(
             workers=workers,
             extend=extend,
             chunk=chunk,
+            as_of=_day(as_of),
+            **({"projections": tuple(projection)} if projection else {}),
         )
     except (ExportKeyError, policies.PolicyError, ValueError) as error:
         raise typer.BadParameter(str(error)) from None
@@ -152,7 +176,9 @@ def export(
 
         async def recorder(manifest: Manifest, pseudonymised: bool) -> str:
             assert token is not None
-            made = await record_export(views_url, token, manifest, pseudonymised=pseudonymised)
+            made = await record_export(
+                views_url, token, manifest, pseudonymised=pseudonymised, as_of=options.as_of
+            )
             return str(made["export_id"])
 
         try:
@@ -160,6 +186,8 @@ def export(
         except (ExportRefused, policies.PolicyError) as refused:
             typer.echo(str(refused), err=True)
             raise typer.Exit(2) from None
+    for table, count in summary.as_of.items():
+        typer.echo(f"{table} as of {as_of}: {count:,} rows")
     typer.echo(
         f"{summary.offsets:,} events written to {out} in {summary.seconds:.1f} s "
         f"({summary.offsets / max(summary.seconds, 1e-9):,.0f} events/s)"

@@ -11,7 +11,7 @@ import time
 import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import date, datetime
 from pathlib import Path
 
 import pyarrow as pa
@@ -20,11 +20,18 @@ from aiokafka import AIOKafkaConsumer
 from wangge.events.contract import published_catalogue
 from wangge.replay import CHUNK
 from wangge.replay import policy as policies
+from wangge.replay.asof import write_as_of
 from wangge.replay.dataset import FORMATS, Bounds, Dataset, Manifest
 from wangge.replay.kafka_reader import kafka_bounds, kafka_worker, parent_alive
 from wangge.replay.pseudonyms import key_id, pseudonymiser
 from wangge.replay.rows import Rows, identifiers_in_clear_anywhere
 from wangge.replay.table_reader import table_bounds, table_worker
+
+AS_OF_DEFAULT = (
+    "wangge.views.projections.roster:Roster",
+    "wangge.views.projections.residents:Residents",
+)
+"""The views' place tree and residents: where each resident lived and as what, on a day."""
 
 
 @dataclass(frozen=True)
@@ -45,6 +52,9 @@ class Options:
     workers: int = 1
     chunk: int = CHUNK
     extend: bool = False
+    as_of: date | None = None
+    """also write these projections' tables as they stood at the end of this day"""
+    projections: tuple[str, ...] = AS_OF_DEFAULT
 
     def __post_init__(self) -> None:
         if (self.bootstrap_servers is None) == (self.data_dir is None):
@@ -63,6 +73,8 @@ class Summary:
     offsets: int
     """offsets of the export written by this run"""
     seconds: float
+    as_of: dict[str, int] = field(default_factory=dict)
+    """rows of each projection table written as of the day asked"""
 
 
 async def _topics(options: Options) -> list[str]:
@@ -191,7 +203,14 @@ async def run(
         progress(dataset.done(manifest), total)
     if not dataset.finished(manifest):
         raise RuntimeError("the export's workers stopped before its end: run it again to go on")
-    return Summary(manifest, dataset.done(manifest) - before, time.perf_counter() - began)
+    tables: dict[str, int] = {}
+    if options.as_of is not None:
+        tables = await write_as_of(
+            options.out, options.as_of, options.projections, rows.policy, rows.pseudonym,
+            bootstrap_servers=options.bootstrap_servers, namespace=options.namespace,
+            data_dir=options.data_dir,
+        )  # fmt: skip
+    return Summary(manifest, dataset.done(manifest) - before, time.perf_counter() - began, tables)
 
 
 async def _processes(options: Options, manifest: Manifest, group_id: str) -> None:

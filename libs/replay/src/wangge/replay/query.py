@@ -1,5 +1,6 @@
 """A dataset opened in DuckDB: every event type a view ``<service>.<Event>`` (the analyst writes
-``FROM hotline_bridge.TicketReceived``), and ``events`` over every type's envelope columns.
+``FROM hotline_bridge.TicketReceived``), ``events`` over every type's envelope columns, and each
+projection table written ``--as-of`` a day a view ``as_of_<yyyymmdd>.<projection>_<table>``.
 
 The relay publishes at least once: after a crash an event may be on its topic twice (the same
 ``event_id``), and the dataset keeps what the topic holds. The views show each event once, so a
@@ -46,6 +47,16 @@ def connect(dataset: Path) -> duckdb.DuckDBPyConnection:
         files = str(folder.resolve()).replace("'", "''") + f"/*/*.{format}"
         # names and paths from the dataset's own folders, quoted: no caller's text
         db.execute(f'CREATE VIEW "{service}"."{name}" AS SELECT * FROM {_reader(files, format)}')  # noqa: S608
+    for folder in sorted(p for p in dataset.glob("as_of=*/projection=*/table=*") if p.is_dir()):
+        day = folder.parent.parent.name.removeprefix("as_of=").replace("-", "")
+        projection = folder.parent.name.removeprefix("projection=")
+        table = folder.name.removeprefix("table=")
+        db.execute(f'CREATE SCHEMA IF NOT EXISTS "as_of_{day}"')
+        files = str(folder.resolve()).replace("'", "''") + "/*.parquet"
+        db.execute(
+            f'CREATE VIEW "as_of_{day}"."{projection}_{table}" AS '  # noqa: S608  # own folders
+            f"SELECT * FROM read_parquet('{files}')"
+        )
     if types:
         everything = f"{root}/topic=*/type=*/*/*.{format}"
         db.execute(f"CREATE VIEW events AS SELECT * FROM {_reader(everything, format)}")  # noqa: S608

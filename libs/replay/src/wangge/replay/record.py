@@ -4,6 +4,7 @@ clear; the replay starts only once the record is made."""
 
 from __future__ import annotations
 
+from datetime import date
 from typing import Any
 
 import httpx
@@ -16,13 +17,19 @@ class ExportRefused(RuntimeError):
 
 
 async def record_export(
-    views_url: str, token: str, manifest: Manifest, *, pseudonymised: bool
+    views_url: str,
+    token: str,
+    manifest: Manifest,
+    *,
+    pseudonymised: bool,
+    as_of: date | None = None,
 ) -> dict[str, Any]:
     """The record of an export of ``manifest`` (its ``export_id``, ``reader``)."""
     body = {
         "topics": sorted(manifest.sources),
         "from_time": manifest.since,
         "until_time": manifest.until,
+        "as_of": None if as_of is None else as_of.isoformat(),
         "format": manifest.format,
         "policy": manifest.policy,
         "key": manifest.key,
