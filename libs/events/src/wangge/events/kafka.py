@@ -39,8 +39,11 @@ def make_producer(bootstrap_servers: str, **overrides: Any) -> AIOKafkaProducer:
     return AIOKafkaProducer(**settings)
 
 
-def make_consumer(bootstrap_servers: str, *, group_id: str, **overrides: Any) -> AIOKafkaConsumer:
-    """A consumer that starts from the beginning and never commits on its own.
+def make_consumer(
+    bootstrap_servers: str, *, group_id: str | None, **overrides: Any
+) -> AIOKafkaConsumer:
+    """A consumer that starts from the beginning and never commits on its own (``group_id``
+    None: of no group, its partitions assigned by hand).
 
     Projections keep their offsets in their own database, in the transaction that applies the
     events; auto-commit would acknowledge messages that were never applied.

@@ -136,8 +136,9 @@ async def work(
     dataset = Dataset(options.out)
     rows = _rows(options)
     if options.bootstrap_servers is not None:
+        group = group_id if options.workers > 1 else None
         return await kafka_worker(
-            dataset, manifest, rows, options.bootstrap_servers, group_id, alive=alive
+            dataset, manifest, rows, options.bootstrap_servers, group, alive=alive
         )
     assert options.data_dir is not None
     topics = sorted(manifest.sources)

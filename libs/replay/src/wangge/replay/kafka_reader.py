@@ -129,15 +129,26 @@ async def kafka_worker(
     manifest: Manifest,
     rows: Rows,
     bootstrap_servers: str,
-    group_id: str,
+    group_id: str | None,
     *,
     alive: Callable[[], bool] = lambda: True,
 ) -> int:
-    """Export the partitions the group deals this worker until the whole export is written;
-    the events this worker gathered."""
+    """Export the partitions the group deals this worker (every partition, with no group: a
+    lone worker need not join one) until the whole export is written; the events it gathered."""
     consumer = make_consumer(bootstrap_servers, group_id=group_id, **_FETCH)
     owned: dict[TopicPartition, PartitionExport] = {}
     gathered = 0
+
+    def own(tp: TopicPartition) -> None:
+        bounds = manifest.sources[tp.topic].get(tp.partition)
+        if bounds is None:  # a partition added after the export began
+            return
+        export = PartitionExport(
+            dataset, rows, tp.topic, tp.partition, bounds,
+            chunk=manifest.chunk, format=manifest.format,
+        )  # fmt: skip
+        owned[tp] = export
+        consumer.seek(tp, export.position)
 
     class FromCheckpoints(ConsumerRebalanceListener):  # type: ignore[misc]
         async def on_partitions_revoked(self, revoked: set[TopicPartition]) -> None:
@@ -149,24 +160,19 @@ async def kafka_worker(
 
         async def on_partitions_assigned(self, assigned: set[TopicPartition]) -> None:
             for tp in assigned:
-                bounds = manifest.sources[tp.topic].get(tp.partition)
-                if bounds is None:  # a partition added after the export began
-                    continue
-                export = PartitionExport(
-                    dataset,
-                    rows,
-                    tp.topic,
-                    tp.partition,
-                    bounds,
-                    chunk=manifest.chunk,
-                    format=manifest.format,
-                )
-                owned[tp] = export
-                consumer.seek(tp, export.position)
+                own(tp)
             _focus(consumer, owned)
 
-    consumer.subscribe(sorted(manifest.sources), listener=FromCheckpoints())
-    await consumer.start()
+    if group_id is None:
+        await consumer.start()
+        everything = [TopicPartition(t, p) for t, p, _ in manifest.units()]
+        consumer.assign(everything)
+        for tp in everything:
+            own(tp)
+        _focus(consumer, owned)
+    else:
+        consumer.subscribe(sorted(manifest.sources), listener=FromCheckpoints())
+        await consumer.start()
     try:
         while alive():
             batch = await consumer.getmany(timeout_ms=500, max_records=5000)
