@@ -158,6 +158,15 @@ TICKET = {
 }  # fmt: skip
 
 
+PLACE = {
+    "place_id": str(uuid.uuid4()), "kind": "grid", "name": "望江社区第1网格",
+    "code": "320111001-001-001", "parent_id": str(uuid.uuid4()), "number": None, "usage": None,
+    "boundary": {
+        "type": "Polygon", "coordinates": [[[1.0, 2.0], [2.0, 2.0], [2.0, 3.0], [1.0, 2.0]]],
+    },
+}  # fmt: skip
+
+
 def test_the_fast_way_writes_what_the_row_by_row_way_writes() -> None:
     rows = Rows(CATALOGUE, policies.load(None), pseudonymiser(KEY))
     session: dict[str, Any] = {
@@ -171,6 +180,12 @@ def test_the_fast_way_writes_what_the_row_by_row_way_writes() -> None:
         "wangge.registry.PersonRegistered": [PERSON, {**PERSON, "phone_masked": None}],
         "wangge.hotline_bridge.TicketReceived": [TICKET, {**TICKET, "location": None}],
         "wangge.training.TrainingSessionScheduled": [session, {**session, "materials": []}],
+        # a rule with `when` (a dwelling's name), a value kept as JSON (the boundary)
+        "wangge.registry.PlaceRegistered": [
+            PLACE,
+            {**PLACE, "kind": "dwelling", "boundary": None, "code": None},
+            PLACE,
+        ],
     }
     for event_type, datas in samples.items():
         layout = rows.layout(event_type)
@@ -191,7 +206,6 @@ def test_a_value_not_of_its_fields_type_is_kept_as_a_fact_with_its_fault() -> No
     assert faults[0] is None and faults[1] is not None and "birth_year" in faults[1]
     assert "nineteen" not in faults[1]  # the value is not repeated: it may be personal
     assert table.column("birth_year").to_pylist() == [1942, None]
-    assert rows.layout("wangge.registry.PlaceRegistered").vector is None  # a rule with `when`
     outside = {**PERSON, "sex": "unknown"}  # parses as text, but is not one of the enumeration
     table = rows.table(event_type, [record_of(_stored(event_type, outside), 0, 0)])
     fault = table.column("event_fault").to_pylist()[0]

@@ -59,6 +59,27 @@ class Layout:
     """the fast way to its data columns (None: row by row)"""
 
 
+Text = str | bytes
+"""An envelope attribute as read: a Kafka header's bytes are decoded a column at a time."""
+
+
+def _str(value: Text) -> str:
+    return value if isinstance(value, str) else value.decode(errors="replace")
+
+
+def _opt(value: Text | None) -> str | None:
+    return None if value is None else _str(value)
+
+
+def texts(values: Sequence[Text | None]) -> Any:
+    """A column of envelope text (bytes as read, or text), as Arrow text; bytes that are not
+    UTF-8 (a producer's bug) are decoded with replacement characters rather than refused."""
+    try:
+        return pa.array(values, pa.binary()).cast(pa.string())
+    except pa.ArrowInvalid:
+        return pa.array([_opt(v) for v in values], pa.string())
+
+
 @dataclass(slots=True)
 class Record:
     """One event as gathered for its chunk: its envelope's columns as read (a Kafka message's
@@ -67,14 +88,14 @@ class Record:
 
     type: str
     month: str
-    id: str
-    subject: str
+    id: Text
+    subject: Text
     time: str | datetime
     sequence: int
     version: int
-    actor: str | None
-    correlation: str | None
-    causation: str | None
+    actor: Text | None
+    correlation: Text | None
+    causation: Text | None
     data: bytes
     partition: int
     offset: int
@@ -88,9 +109,9 @@ class Record:
             return self.event
         time = self.time if isinstance(self.time, datetime) else _utc(self.time)
         envelope = Envelope(
-            UUID(self.id), f"/wangge/{self.type.split('.')[1]}", self.type, self.subject, time,
-            dataschema_for(self.type, self.version), self.sequence, self.actor,
-            self.correlation, self.causation,
+            UUID(_str(self.id)), f"/wangge/{self.type.split('.')[1]}", self.type,
+            _str(self.subject), time, dataschema_for(self.type, self.version), self.sequence,
+            _opt(self.actor), _opt(self.correlation), _opt(self.causation),
         )  # fmt: skip
         return StoredEvent(envelope, self.version, Checkpoint(0, self.offset), json_data=self.data)
 
@@ -211,10 +232,10 @@ class Rows:
             for i, r in enumerate(gathered)
         ]
         try:
-            data = vector.arrays(vector.parse(lines))
+            data = vector.arrays(vector.parse(lines), lines)
         except pa.ArrowInvalid:  # a value not of its field's type: each row validated
             lines = [check(r, i, faults, versions) for i, r in enumerate(gathered)]
-            data = vector.arrays(vector.parse(lines))
+            data = vector.arrays(vector.parse(lines), lines)
         return pa.Table.from_arrays(
             [*self._envelopes(gathered, versions, faults), *data], schema=layout.schema
         )
@@ -242,14 +263,14 @@ class Rows:
     ) -> list[Any]:
         times: Any = pa.array([r.time for r in gathered])  # text (Kafka) or times (a table)
         return [
-            pa.array([r.id for r in gathered], pa.string()),
-            self._hash_each(pa.array([r.subject for r in gathered], pa.string())),
+            texts([r.id for r in gathered]),
+            self._hash_each(texts([r.subject for r in gathered])),
             times if times.type == TIMESTAMP else times.cast(TIMESTAMP),
             pa.array([r.sequence for r in gathered], pa.int64()),
             pa.array(versions, pa.int64()),
-            pa.array([r.correlation for r in gathered], pa.string()),
-            pa.array([r.causation for r in gathered], pa.string()),
-            self._hash_each(pa.array([r.actor for r in gathered], pa.string())),
+            texts([r.correlation for r in gathered]),
+            texts([r.causation for r in gathered]),
+            self._hash_each(texts([r.actor for r in gathered])),
             pa.array([r.partition for r in gathered], pa.int32()),
             pa.array([r.offset for r in gathered], pa.int64()),
             pa.array(faults, pa.string()),

@@ -13,7 +13,8 @@ validated row by row, each bad row kept with its fault: both give the same value
 from __future__ import annotations
 
 import io
-from collections.abc import Callable, Mapping
+import json
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -22,8 +23,17 @@ import pyarrow.compute as pc
 import pyarrow.json as pj
 
 from wangge.governance.addresses import building_of
-from wangge.replay.plan import _ARROW, Hash, JsonSchema, Node, _default, _possible, node_of
-from wangge.replay.policy import Action, Policy
+from wangge.replay.plan import (
+    _ARROW,
+    Hash,
+    JsonSchema,
+    Node,
+    _default,
+    _json,
+    _possible,
+    node_of,
+)
+from wangge.replay.policy import Action, Policy, Rule
 
 Transform = Callable[[Any], Any]
 """An Arrow array (of a column, a list's items, a struct's field) to the one written."""
@@ -37,13 +47,17 @@ class NotItsType(pa.ArrowInvalid):
     """A value outside its enumeration: the block is validated row by row."""
 
 
+Column = Callable[[pa.Table, list[bytes]], Any]
+"""A written column from the parsed fields and the lines they were parsed from."""
+
+
 @dataclass(frozen=True)
 class VectorPlan:
     """How a type's data columns are made from its JSON a column at a time."""
 
     wire: pa.Schema
-    """the kept fields as Arrow parses them (dates and times as text)"""
-    columns: tuple[tuple[str, Transform], ...]
+    """the fields Arrow parses (dates and times as text), kept ones and those rules look at"""
+    columns: tuple[Column, ...]
 
     def parse(self, lines: list[bytes]) -> pa.Table:
         """The kept fields of each line (a JSON object per event); ``pa.ArrowInvalid`` if a
@@ -52,9 +66,57 @@ class VectorPlan:
         read = pj.ReadOptions(block_size=1 << 24)
         return pj.read_json(io.BytesIO(b"\n".join(lines)), read_options=read, parse_options=options)
 
-    def arrays(self, parsed: pa.Table) -> list[Any]:
+    def arrays(self, parsed: pa.Table, lines: list[bytes]) -> list[Any]:
         """The written columns, in the plan's order."""
-        return [fn(parsed.column(name).combine_chunks()) for name, fn in self.columns]
+        return [column(parsed, lines) for column in self.columns]
+
+
+def _plain(name: str, fn: Transform) -> Column:
+    return lambda parsed, lines: fn(parsed.column(name).combine_chunks())
+
+
+def _as_json(name: str) -> Column:
+    """A value of several shapes (GeoJSON) as JSON text, from each line: Arrow's reader holds
+    one shape per column. Only such types pay for a Python parse of their lines."""
+
+    def column(parsed: pa.Table, lines: list[bytes]) -> Any:
+        values = (json.loads(line).get(name) for line in lines)
+        return pa.array([None if v is None else _json(v) for v in values], pa.string())
+
+    return column
+
+
+def _chosen(
+    name: str, rules: Sequence[Rule], made: Mapping[Action, tuple[pa.DataType, Transform] | None],
+    default: Action, kind: pa.DataType,
+) -> Column:  # fmt: skip
+    """A column whose action depends on other fields (``when``): each rule's transform where
+    its condition holds, the next rule's elsewhere, null where the action drops."""
+
+    def column(parsed: pa.Table, lines: list[bytes]) -> Any:
+        values = parsed.column(name).combine_chunks()
+        out = _result(made[default], values, kind)
+        for rule in reversed(rules):
+            result = _result(made[rule.action], values, kind)
+            if not rule.when:
+                out = result
+                continue
+            holds: Any = pa.array([True] * len(values))
+            for field, allowed in rule.when.items():
+                found: Any = parsed.column(field).combine_chunks().cast(pa.string())
+                listed: Any = pa.array(sorted(allowed), pa.string())
+                inside: Any = pc.fill_null(pc.is_in(found, value_set=listed), False)
+                holds = pc.and_(holds, inside)
+            out = pc.if_else(holds, result, out)
+        return out
+
+    return column
+
+
+def _result(made: tuple[pa.DataType, Transform] | None, values: Any, kind: pa.DataType) -> Any:
+    if made is None:
+        return pa.array([None] * len(values), kind)
+    return made[1](values)
 
 
 def mapped(fn: Callable[[str], Any], kind: pa.DataType) -> Transform:
@@ -173,16 +235,61 @@ def _struct(
 def compile_vector(
     event_type: str, schema: JsonSchema, policy: Policy, hash_: Hash
 ) -> VectorPlan | None:
-    """The vector plan of a type, or None when its rows go one by one."""
+    """The vector plan of a type, or None when its rows go one by one (a rule with ``when``
+    inside a list or an object)."""
     defs: Mapping[str, Any] = schema.get("$defs", {})
-    wire = []
-    columns = []
+    wire: dict[str, pa.DataType] = {}
+    columns: list[Column] = []
     try:
         for name, sub in sorted(schema.get("properties", {}).items()):
-            made = _field(event_type, name, node_of(sub, defs), policy, hash_)
-            if made is not None:
-                wire.append(pa.field(name, made[0]))
-                columns.append((name, made[1]))
+            node = node_of(sub, defs)
+            rules = policy.rules(event_type, name)
+            explicit = [r.action for r in rules if not r.when][:1]
+            if node.kind == "sealed":
+                continue
+            if node.kind in ("union", "struct") and explicit == [Action.JSON]:
+                columns.append(_as_json(name))
+                continue
+            if node.kind == "union" and _default(node, policy) is Action.JSON and not rules:
+                columns.append(_as_json(name))
+                continue
+            if any(rule.when for rule in rules) and node.kind not in ("struct", "list"):
+                default = _default(node, policy)
+                actions = {*(r.action for r in rules), default}
+                made = {a: _leaf(a, node, hash_) for a in actions}
+                kinds = {m[0] for m in made.values() if m is not None}
+                if len(kinds) != 1:
+                    raise RowByRow()
+                wire[name] = kinds.pop()
+                for rule in rules:
+                    for field in rule.when:
+                        wire.setdefault(field, _condition_type(schema, defs, field))
+                kind = _written_type(made, node)
+                columns.append(_chosen(name, rules, made, default, kind))
+                continue
+            made_one = _field(event_type, name, node, policy, hash_)
+            if made_one is not None:
+                wire[name] = made_one[0]
+                columns.append(_plain(name, made_one[1]))
     except RowByRow:
         return None
-    return VectorPlan(pa.schema(wire), tuple(columns))
+    return VectorPlan(pa.schema(list(wire.items())), tuple(columns))
+
+
+def _condition_type(schema: JsonSchema, defs: Mapping[str, Any], field: str) -> pa.DataType:
+    node = node_of(schema.get("properties", {}).get(field, {}), defs)
+    if node.kind in ("struct", "list", "union", "sealed"):
+        raise RowByRow()
+    return pa.string() if node.kind in ("date", "datetime") else _ARROW.get(node.kind, pa.string())
+
+
+def _written_type(
+    made: Mapping[Action, tuple[pa.DataType, Transform] | None], node: Node
+) -> pa.DataType:
+    """The type a conditional column is written in (the wire type cast as its leaf is)."""
+    for one in made.values():
+        if one is not None:
+            probe: Any = one[1](pa.array([], one[0]))
+            written: pa.DataType = probe.type
+            return written
+    return _ARROW.get(node.kind, pa.string())
