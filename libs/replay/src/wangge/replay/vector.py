@@ -126,7 +126,7 @@ def mapped(fn: Callable[[str], Any], kind: pa.DataType) -> Transform:
         if len(values) == 0:
             return pa.array([], type=kind)
         encoded = values.dictionary_encode()
-        dictionary = pa.array([fn(str(v)) for v in encoded.dictionary.to_pylist()], type=kind)
+        dictionary = pa.array(list(map(fn, encoded.dictionary.to_pylist())), type=kind)
         return dictionary.take(encoded.indices)
 
     return apply
