@@ -25,14 +25,14 @@ from wangge.events.kafka import topic_for
 
 RATE_TARGET = 0.50
 RSS_LIMIT_MB = 300.0
-KEY = "ef" * 32
 
 
 async def _export(settings: Settings, topics: list[str], workers: int) -> tuple[int, float, float]:
     """(events, seconds, peak RSS MB of any of its processes) of one export in a fresh process."""
     out = Path(tempfile.mkdtemp(prefix="wangge-replay-bench-")) / "dataset"
     process = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "benchmarks.replay", out, settings.kafka, str(workers), *topics,
+        sys.executable, "-m", "benchmarks.replay_child", out, settings.kafka, str(workers),
+        *topics,
         stdout=asyncio.subprocess.PIPE,
     )  # fmt: skip
     peak = 0.0
@@ -81,18 +81,3 @@ async def bench_replay(
         )
     log(f"   two workers: {rates[2] / rates[1]:.2f}x one")
     return results
-
-
-async def _child(out: Path, kafka: str, workers: int, topics: list[str]) -> None:
-    from wangge.replay.export import Options, run
-
-    options = Options(
-        out=out, key=bytes.fromhex(KEY), bootstrap_servers=kafka, topics=tuple(topics),
-        workers=workers,
-    )  # fmt: skip
-    summary = await run(options)
-    print(json.dumps({"offsets": summary.offsets, "seconds": summary.seconds}))
-
-
-if __name__ == "__main__":
-    asyncio.run(_child(Path(sys.argv[1]), sys.argv[2], int(sys.argv[3]), sys.argv[4:]))

@@ -30,7 +30,7 @@ from wangge.replay.rows import record_of as _record_of_stored
 
 UNREADABLE = "_unreadable"
 """The type partition of messages that are not events of ours as they stand."""
-_FETCH = {"max_partition_fetch_bytes": 8 * 1024 * 1024, "fetch_max_bytes": 16 * 1024 * 1024}
+_FETCH = {"max_partition_fetch_bytes": 2 * 1024 * 1024, "fetch_max_bytes": 4 * 1024 * 1024}
 
 
 def _ms(moment: datetime) -> int:
