@@ -409,3 +409,29 @@ async def test_as_of_a_day_the_views_tables_are_what_the_views_service_answers(
                 break
             await asyncio.sleep(0.2)
     assert floating == shown
+
+
+async def test_extended_to_events_recorded_since_it_writes_what_a_clean_run_to_now_writes(
+    seeded: Seeded, tmp_path: Path
+) -> None:
+    copy = tmp_path / "subdistrict"
+    copy.mkdir()
+    for path in seeded.data_dir.glob("registry.db*"):
+        shutil.copy(path, copy / path.name)
+    grown = tmp_path / "grown"
+    first = await run(_options(grown, data_dir=copy, chunk=700))
+    settings = backend_settings(RegistrySettings, "sqlite", copy, None, "reg")
+    async with started_without_app(settings) as core:  # an erasure recorded after the export
+        found = await core.store.read_all(limit=100_000)
+        someone = [e.data["person_id"] for e in found if e.envelope.type.endswith("Registered")
+                   and "person_id" in e.data][-1]  # fmt: skip
+        commands = core.commands(Metadata(actor="admin-erasure"))
+        ground = ErasureGround.CONSENT_WITHDRAWN
+        await persons.erase(commands, core, persons.Erase(person_id=someone, legal_ground=ground))
+    same = await run(_options(grown, data_dir=copy, chunk=700))
+    assert same.offsets == 0  # without --extend the export keeps the end it began with
+    more = await run(_options(grown, data_dir=copy, chunk=700, extend=True))
+    assert more.offsets >= 1 and first.offsets > 0
+    clean = tmp_path / "clean"
+    await run(_options(clean, data_dir=copy, chunk=700))
+    assert _files(grown) == _files(clean)
