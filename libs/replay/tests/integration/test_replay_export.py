@@ -362,13 +362,19 @@ def _cookbook(name: str) -> str:
     return found.group(1)
 
 
+def _copy_of(seeded: Seeded, folder: Path) -> Path:
+    """The seeded registry's database in a folder of its own (a test that writes to it or
+    starts another service beside it leaves the module's subdistrict as it was)."""
+    folder.mkdir()
+    for path in seeded.data_dir.glob("registry.db*"):
+        shutil.copy(path, folder / path.name)
+    return folder
+
+
 async def test_as_of_a_day_the_views_tables_are_what_the_views_service_answers(
     seeded: Seeded, tmp_path: Path
 ) -> None:
-    copy = tmp_path / "subdistrict"
-    copy.mkdir()
-    for path in seeded.data_dir.glob("registry.db*"):
-        shutil.copy(path, copy / path.name)
+    copy = _copy_of(seeded, tmp_path / "subdistrict")
     today = datetime.now(CST).date()
     out = tmp_path / "dataset"
     summary = await run(_options(out, data_dir=copy, as_of=today))
@@ -414,10 +420,7 @@ async def test_as_of_a_day_the_views_tables_are_what_the_views_service_answers(
 async def test_extended_to_events_recorded_since_it_writes_what_a_clean_run_to_now_writes(
     seeded: Seeded, tmp_path: Path
 ) -> None:
-    copy = tmp_path / "subdistrict"
-    copy.mkdir()
-    for path in seeded.data_dir.glob("registry.db*"):
-        shutil.copy(path, copy / path.name)
+    copy = _copy_of(seeded, tmp_path / "subdistrict")
     grown = tmp_path / "grown"
     first = await run(_options(grown, data_dir=copy, chunk=700))
     settings = backend_settings(RegistrySettings, "sqlite", copy, None, "reg")
