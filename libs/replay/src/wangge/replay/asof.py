@@ -13,7 +13,6 @@ with the export's key (so they join with the events), free text dropped unless n
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import importlib
 import tempfile
@@ -282,7 +281,6 @@ async def write_as_of(
                         pq.write_table(made, sink, compression="zstd")
                         write_atomically(folder / "part-0.parquet", bytes(sink.getvalue()))
                         written[scope] = len(rows)
-                await asyncio.sleep(0)
         finally:
             for store in stores:
                 await store.engine.dispose()

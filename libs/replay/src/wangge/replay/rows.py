@@ -134,6 +134,11 @@ Gathered = Sequence[Record]
 """Events of one type, in the order they were read."""
 
 
+def fault_of(error: EventValidationError) -> str:
+    """Which fields of an event were wrong and how (never their values: they may be personal)."""
+    return "; ".join(f"{e.field}: {e.message}" for e in error.errors)
+
+
 def month_of(time: datetime | str) -> str:
     """The month partition of an event: its time's month in China Standard Time, as the
     hotline's figures count months. A time as the relay writes it (RFC 3339 in UTC, ``Z``) is
@@ -198,7 +203,7 @@ class Rows:
                 version = self.catalogue.entry(envelope.type).version
                 data = plan.row(decoded.data.model_dump(mode="json"))
             except EventValidationError as error:
-                fault = "; ".join(f"{e.field}: {e.message}" for e in error.errors)
+                fault = fault_of(error)
                 data = [None] * len(plan.columns)
             except ValueError as error:  # data that is not a JSON object
                 fault = f"data: {type(error).__name__}"
@@ -251,7 +256,7 @@ class Rows:
         try:
             decoded = event.decode(self.catalogue)
         except EventValidationError as error:
-            faults[index] = "; ".join(f"{e.field}: {e.message}" for e in error.errors)
+            faults[index] = fault_of(error)
         except ValueError as error:  # data that is not a JSON object
             faults[index] = f"data: {type(error).__name__}"
         else:
