@@ -365,6 +365,15 @@ def _replay_rows(results: dict[str, Measurement]) -> list[tuple[str, str, str, s
             "yes" if ratio >= REPLAY_RAW_TARGET else "**no**",
         )
     ]  # fmt: skip
+    tuned = results.get("rpl_raw_gc")
+    if tuned is not None:
+        rows.append(
+            (
+                "  the same against the raw read with a worker's collector settings",
+                f"{_fmt(one.median)} events/s", f"{_fmt(tuned.median)} records/s raw read",
+                f"{_ratio(one.median, tuned.median):.2f}x", "reported", "",
+            )
+        )  # fmt: skip
     if two is not None:
         rows.append(
             (

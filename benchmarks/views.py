@@ -59,7 +59,6 @@ from typing import Any
 import aiohttp
 import psutil  # type: ignore[import-untyped]
 import sqlalchemy as sa
-from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient
 from sqlalchemy.ext.asyncio import AsyncEngine
 
@@ -83,6 +82,7 @@ from benchmarks.hotline import (
     full_census,
     running_flow,
 )
+from benchmarks.raw_read import raw_read
 from wangge.cases.app import MIGRATIONS as CASES_MIGRATIONS
 from wangge.cases.config import CasesSettings
 from wangge.cases.domain import care, cases
@@ -360,34 +360,6 @@ async def _the_year(
 # -- raw read and rebuilds ---------------------------------------------------------------------
 
 
-async def _raw_read(kafka: str, topics: Sequence[str]) -> tuple[int, float]:
-    """Every record of ``topics`` from the beginning to the end offsets, by one consumer with the
-    runner's fetch sizes (``make_consumer``), assigned every partition (no group to join)."""
-    started = time.perf_counter()
-    consumer = AIOKafkaConsumer(
-        bootstrap_servers=kafka, enable_auto_commit=False, isolation_level="read_committed",
-        max_partition_fetch_bytes=1024 * 1024, fetch_max_bytes=8 * 1024 * 1024,
-    )  # fmt: skip
-    await consumer.start()
-    try:
-        # the topics were made here with PARTITIONS each
-        partitions = [TopicPartition(topic, p) for topic in topics for p in range(PARTITIONS)]
-        consumer.assign(partitions)
-        await consumer.seek_to_beginning(*partitions)
-        ends = {tp: end for tp, end in (await consumer.end_offsets(partitions)).items() if end}
-        read = 0
-        left = set(ends)
-        while left:
-            batch = await consumer.getmany(*left, timeout_ms=200, max_records=BATCH)
-            for tp, records in batch.items():
-                read += len(records)
-                if records and records[-1].offset + 1 >= ends[tp]:
-                    left.discard(tp)
-    finally:
-        await consumer.stop()
-    return read, time.perf_counter() - started
-
-
 async def _rebuild(
     projection: Projection, engine: AsyncEngine, kafka: str, namespace: str
 ) -> float:
@@ -632,7 +604,9 @@ async def bench_views(
         raw: dict[tuple[str, ...], tuple[int, float]] = {}
         for reads in sorted({tuple(sorted(p.reads)) for p in views}, key=len, reverse=True):
             topics = [topic_for(s, year.namespace) for s in reads]
-            reads_ = [await _raw_read(settings.kafka, topics) for _ in range(settings.runs)]
+            reads_ = [
+                await raw_read(settings.kafka, topics, PARTITIONS) for _ in range(settings.runs)
+            ]
             count, seconds = min(reads_, key=lambda run: run[1])
             assert count == sum(year.events[s] for s in reads), (count, reads)
             raw[reads] = (count, seconds)

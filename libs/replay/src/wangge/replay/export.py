@@ -127,7 +127,7 @@ def _rows(options: Options) -> Rows:
 
 
 @contextlib.contextmanager
-def _collector_for_batches() -> Iterator[None]:
+def collector_for_batches() -> Iterator[None]:
     """The cyclic collector set for a worker's batches, and set back after.
 
     A worker keeps a chunk's tens of thousands of events while it reads hundreds of thousands
@@ -161,7 +161,7 @@ async def work(
         rows = _rows(options)
         for entry in rows.catalogue:  # compiled before the collector freezes what exists
             rows.layout(entry.type)
-    with _collector_for_batches():
+    with collector_for_batches():
         if options.bootstrap_servers is not None:
             group = group_id if options.workers > 1 else None
             return await kafka_worker(
