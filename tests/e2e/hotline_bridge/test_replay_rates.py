@@ -7,33 +7,18 @@ the building the tickets came from, with no door in the dataset."""
 
 from __future__ import annotations
 
-import asyncio
-import re
 from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-import sqlalchemy as sa
-
 from wangge.hotline_bridge.domain.metrics import CST
-from wangge.replay.export import Options, run
-from wangge.replay.kafka_reader import kafka_bounds
 from wangge.replay.query import connect
 
 from pair_support import Pair, hotline_says, routed
+from replay_support import cookbook, replayed, rows_of
 
-DOCS = Path(__file__).resolve().parents[3] / "docs" / "analytics.md"
-KEY = bytes.fromhex("cd" * 32)
 ADDRESS = "沿江街道滨江社区12栋2单元1201"
 FIGURES = ("tickets", "complaints", "response_rate", "resolution_rate", "satisfaction_rate")
-
-
-def cookbook(name: str) -> str:
-    """The cookbook's query named ``name`` (its first line is ``-- name: <name>``)."""
-    text = DOCS.read_text(encoding="utf-8")
-    found = re.search(rf"```sql\n-- name: {name}\n(.*?)```", text, re.S)
-    assert found, f"no query {name} in {DOCS}"
-    return found.group(1)
 
 
 async def _flow(pair: Pair) -> None:
@@ -79,39 +64,12 @@ async def _flow(pair: Pair) -> None:
             assert happy.status_code == 200, happy.text
 
 
-async def _events_in(pair: Pair) -> int:
-    """Events in the registry's and the hotline bridge's tables (what their topics will hold)."""
-    total = 0
-    for running in (pair.registry, pair.hotline):
-        async with running.app.state.service.engine.connect() as conn:
-            total += int(await conn.scalar(sa.text("SELECT count(*) FROM events")) or 0)
-    return total
-
-
-async def _replayed(pair: Pair, out: Path) -> None:
-    settings = pair.hotline.settings
-    if settings.kafka_bootstrap_servers is None:
-        await run(Options(out=out, key=KEY, data_dir=settings.data_dir))
-        return
-    servers, namespace = settings.kafka_bootstrap_servers, settings.kafka_namespace
-    topics = [f"{namespace}.registry.events", f"{namespace}.hotline_bridge.events"]
-    expected = await _events_in(pair)
-    for _ in range(300):  # the relays publish after the commit
-        bounds = await kafka_bounds(servers, topics)
-        if sum(b.end for parts in bounds.values() for b in parts.values()) >= expected:
-            break
-        await asyncio.sleep(0.1)
-    await run(Options(out=out, key=KEY, bootstrap_servers=servers, topics=tuple(topics)))
-
-
 async def test_the_cookbooks_rates_equal_the_bridges_metrics(pair: Pair, tmp_path: Path) -> None:
     await _flow(pair)
     out = tmp_path / "replay"
-    await _replayed(pair, out)
+    await replayed(out, {"registry": pair.registry, "hotline_bridge": pair.hotline})
     with connect(out) as db:
-        result = db.execute(cookbook("hotline_rates_per_grid_and_month"))
-        names = [d[0] for d in result.description]
-        rows = [dict(zip(names, row, strict=True)) for row in result.fetchall()]
+        rows = rows_of(db, cookbook("hotline_rates_per_grid_and_month"))
     assert {r["month"] for r in rows} == {"2026-11", datetime.now(CST).strftime("%Y-%m")}
     admin = pair.hotline.as_("subdistrict_admin", places=[pair.tree.grid_code[:9]])
     compared = 0
@@ -124,8 +82,6 @@ async def test_the_cookbooks_rates_equal_the_bridges_metrics(pair: Pair, tmp_pat
     assert compared == 2
     assert any(row["response_rate"] not in (None, 0, 1) for row in rows)  # a mix, not a constant
     with connect(out) as db:
-        result = db.execute(cookbook("repeated_complaints_by_building_and_category"))
-        names = [d[0] for d in result.description]
-        repeated = [dict(zip(names, row, strict=True)) for row in result.fetchall()]
+        repeated = rows_of(db, cookbook("repeated_complaints_by_building_and_category"))
     # the five tickets of 12栋 2单元 1201: one building, one category, no door in the dataset
     assert [(r["building"], r["tickets"]) for r in repeated] == [("沿江街道滨江社区12栋", 5)]
