@@ -16,15 +16,38 @@ import duckdb
 
 from wangge.replay.dataset import STATE
 
+PARTITIONS = ("topic", "type", "month")
+"""The folders' names of a dataset's files (``topic=…/type=…/month=…``), read as columns."""
 
-def _reader(files: str, format: str) -> str:
+
+def _read(files: str, format: str, *, hive: bool) -> str:
+    how = "hive_partitioning=true" if hive else "hive_partitioning=false, filename=true"
     if format == "jsonl":
-        how = "format='newline_delimited', hive_partitioning=true, union_by_name=true"
-        read = f"read_json_auto('{files}', {how})"
-    else:
-        read = f"read_parquet('{files}', hive_partitioning=true, union_by_name=true)"
+        return f"read_json_auto('{files}', format='newline_delimited', {how}, union_by_name=true)"
+    return f"read_parquet('{files}', {how}, union_by_name=true)"
+
+
+def _reader(files: str, format: str, own: frozenset[str] = frozenset()) -> str:
+    """The files' events, each once. A data field named as a partition (a training session's
+    ``topic``) would be shadowed by its folder's name, so a type with one keeps its own and
+    takes only the other partitions from the file's path."""
     once = "QUALIFY row_number() OVER (PARTITION BY event_id ORDER BY event_offset) = 1"
-    return f"(SELECT * FROM {read} {once})"  # noqa: S608  # the dataset's own paths
+    if not own & set(PARTITIONS):
+        return f"(SELECT * FROM {_read(files, format, hive=True)} {once})"  # noqa: S608
+    folders = "".join(
+        f", regexp_extract(filename, '/{name}=([^/]+)/', 1) AS {name}"
+        for name in PARTITIONS
+        if name not in own
+    )
+    read = _read(files, format, hive=False)
+    return f"(SELECT * EXCLUDE (filename){folders} FROM {read} {once})"  # noqa: S608
+
+
+def _columns(db: duckdb.DuckDBPyConnection, files: str, format: str) -> frozenset[str]:
+    """The names of the columns the files hold (without the folders')."""
+    read = _read(files, format, hive=False)
+    found = db.execute(f"DESCRIBE SELECT * EXCLUDE (filename) FROM {read}").fetchall()  # noqa: S608
+    return frozenset(row[0] for row in found)
 
 
 def connect(dataset: Path) -> duckdb.DuckDBPyConnection:
@@ -46,7 +69,8 @@ def connect(dataset: Path) -> duckdb.DuckDBPyConnection:
         db.execute(f'CREATE SCHEMA IF NOT EXISTS "{service}"')
         files = str(folder.resolve()).replace("'", "''") + f"/*/*.{format}"
         # names and paths from the dataset's own folders, quoted: no caller's text
-        db.execute(f'CREATE VIEW "{service}"."{name}" AS SELECT * FROM {_reader(files, format)}')  # noqa: S608
+        view = _reader(files, format, _columns(db, files, format))
+        db.execute(f'CREATE VIEW "{service}"."{name}" AS SELECT * FROM {view}')  # noqa: S608
     for folder in sorted(p for p in dataset.glob("as_of=*/projection=*/table=*") if p.is_dir()):
         day = folder.parent.parent.name.removeprefix("as_of=").replace("-", "")
         projection = folder.parent.name.removeprefix("projection=")
