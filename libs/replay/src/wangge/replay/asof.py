@@ -40,7 +40,7 @@ from wangge.events.sources import (
 from wangge.events.store import EventStore, open_store
 from wangge.governance.hotline_figures import CST
 from wangge.replay.dataset import write_atomically
-from wangge.replay.kafka_reader import stored_event
+from wangge.replay.messages import stored_event
 from wangge.replay.plan import Hash
 from wangge.replay.policy import Action, Kind, Policy
 from wangge.replay.vector import mapped

@@ -11,25 +11,18 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
-import uuid
 from collections.abc import Callable, Sequence
-from datetime import UTC, datetime
-from typing import Any
+from datetime import datetime
 
 from aiokafka import AIOKafkaConsumer, ConsumerRebalanceListener, TopicPartition
 from aiokafka.errors import IllegalStateError
 
-from wangge.events.catalogue import version_from_dataschema
-from wangge.events.envelope import Checkpoint, Envelope
 from wangge.events.kafka import make_consumer
-from wangge.events.store import StoredEvent
 from wangge.replay.chunks import PartitionExport
 from wangge.replay.dataset import Bounds, Dataset, Manifest
-from wangge.replay.rows import Record, Rows, month_of
-from wangge.replay.rows import record_of as _record_of_stored
+from wangge.replay.messages import MessageChunk
+from wangge.replay.rows import Rows
 
-UNREADABLE = "_unreadable"
-"""The type partition of messages that are not events of ours as they stand."""
 _FETCH = {"max_partition_fetch_bytes": 2 * 1024 * 1024, "fetch_max_bytes": 4 * 1024 * 1024}
 
 
@@ -81,49 +74,6 @@ async def _partitions(consumer: AIOKafkaConsumer, topic: str) -> set[int]:
     raise LookupError(f"no topic {topic} on the brokers")
 
 
-def stored_event(message: Any) -> StoredEvent:
-    """A message as an event; one that is not an event of ours as it stands (a producer's bug,
-    a message from elsewhere) stands in as an event of type ``_unreadable``, timed by Kafka."""
-    headers = message.headers or ()
-    try:
-        envelope = Envelope.from_kafka_headers(headers)
-        version = version_from_dataschema(envelope.dataschema)
-    except (KeyError, ValueError, UnicodeDecodeError):
-        key = f"{message.topic}/{message.partition}@{message.offset}"
-        envelope = Envelope(
-            id=uuid.uuid5(uuid.NAMESPACE_URL, f"kafka:{key}"),
-            source="unknown",
-            type=UNREADABLE,
-            subject=(message.key or b"").decode(errors="replace") or key,
-            time=datetime.fromtimestamp(message.timestamp / 1000, UTC),
-            dataschema="",
-            sequence=0,
-        )
-        return StoredEvent(envelope, 0, Checkpoint(0, message.offset), json_data=b"{}")
-    return StoredEvent(
-        envelope, version, Checkpoint(0, message.offset), json_data=message.value or b"{}"
-    )
-
-
-def record_of_message(message: Any) -> Record:
-    """A message's record, read straight from its headers: only the type and the time are
-    decoded here (the rest a column at a time), and no envelope is made. One that is not an
-    event of ours as it stands goes through :func:`stored_event`, which says so."""
-    found = dict(message.headers or ())
-    try:
-        event_type, moment = found["ce_type"].decode(), found["ce_time"].decode()
-        record = Record(
-            event_type, month_of(moment), found["ce_id"], found["ce_subject"], moment,
-            int(found["ce_sequence"]), version_from_dataschema(found["ce_dataschema"].decode()),
-            found.get("ce_actor"), found.get("ce_correlationid"), found.get("ce_causationid"),
-            message.value or b"{}", message.partition, message.offset,
-        )  # fmt: skip
-    except (KeyError, ValueError, UnicodeDecodeError, IndexError):
-        event = stored_event(message)
-        return _record_of_stored(event, message.partition, message.offset)
-    return record
-
-
 async def kafka_worker(
     dataset: Dataset,
     manifest: Manifest,
@@ -145,7 +95,7 @@ async def kafka_worker(
             return
         export = PartitionExport(
             dataset, rows, tp.topic, tp.partition, bounds,
-            chunk=manifest.chunk, format=manifest.format,
+            chunk=manifest.chunk, format=manifest.format, gatherer=MessageChunk,
         )  # fmt: skip
         owned[tp] = export
         consumer.seek(tp, export.position)
@@ -178,10 +128,8 @@ async def kafka_worker(
             batch = await consumer.getmany(timeout_ms=500, max_records=5000)
             for tp, messages in batch.items():
                 export = owned.get(tp)
-                if export is None:
-                    continue
-                for message in messages:
-                    export.add(record_of_message(message))
+                if export is not None:
+                    export.add(messages)
             for tp, export in list(owned.items()):
                 if not export.done and tp in consumer.assignment():
                     with contextlib.suppress(IllegalStateError):

@@ -130,7 +130,65 @@ def record_of(event: StoredEvent, partition: int, offset: int) -> Record:
     )  # fmt: skip
 
 
-Gathered = Sequence[Record]
+@dataclass(frozen=True, slots=True)
+class Envelopes:
+    """A group's envelope attributes and data, a column each, as read (text or bytes)."""
+
+    ids: Sequence[Text]
+    subjects: Sequence[Text]
+    times: Any
+    """text (Kafka's headers, as bytes or text) or times (a table), or an Arrow array of them"""
+    sequences: Any
+    """ints, or an Arrow array of them"""
+    versions: list[int]
+    actors: Sequence[Text | None]
+    correlations: Sequence[Text | None]
+    causations: Sequence[Text | None]
+    data: Sequence[bytes]
+    partitions: Sequence[int]
+    offsets: Sequence[int]
+
+
+class Group:
+    """Events of one type and month, in the order they were read: their columns at once, and
+    each one's record for the slow way."""
+
+    def __len__(self) -> int:
+        raise NotImplementedError
+
+    def envelopes(self) -> Envelopes:
+        """The group's columns."""
+        raise NotImplementedError
+
+    def record(self, index: int) -> Record:
+        """One event's record."""
+        raise NotImplementedError
+
+
+class Records(Group):
+    """A group of records, each made as its event was read (an event table's)."""
+
+    def __init__(self, records: Sequence[Record]) -> None:
+        self.records = records
+
+    def __len__(self) -> int:
+        return len(self.records)
+
+    def record(self, index: int) -> Record:
+        return self.records[index]
+
+    def envelopes(self) -> Envelopes:
+        records = self.records
+        return Envelopes(
+            [r.id for r in records], [r.subject for r in records], [r.time for r in records],
+            [r.sequence for r in records], [r.version for r in records],
+            [r.actor for r in records], [r.correlation for r in records],
+            [r.causation for r in records], [r.data for r in records],
+            [r.partition for r in records], [r.offset for r in records],
+        )  # fmt: skip
+
+
+Gathered = Group | Sequence[Record]
 """Events of one type, in the order they were read."""
 
 
@@ -145,13 +203,13 @@ def month_of(time: datetime | str) -> str:
     read from its text, by its hour: a month begins in CST at 16:00 UTC on the day before."""
     if isinstance(time, str):
         if len(time) >= 20 and time[-1] == "Z" and time[13] == ":":
-            return _month_of_hour(time[:13])
+            return month_of_hour(time[:13])
         time = datetime.fromisoformat(time)
     return time.astimezone(CST).strftime("%Y-%m")
 
 
 @functools.lru_cache(maxsize=4096)
-def _month_of_hour(hour: str) -> str:
+def month_of_hour(hour: str) -> str:
     """``2026-11-30T17`` (UTC) -> ``2026-12``: asked once per hour of events."""
     return datetime.fromisoformat(f"{hour}:00+00:00").astimezone(CST).strftime("%Y-%m")
 
@@ -226,25 +284,34 @@ class Rows:
 
     def table(self, event_type: str, gathered: Gathered) -> pa.Table:
         """The rows of events of one type, as an Arrow table of its layout."""
+        group = gathered if isinstance(gathered, Group) else Records(gathered)
         layout = self.layout(event_type)
         if layout.vector is None:
-            return table_of([self.row(r) for r in gathered], layout)
+            return table_of([self.row(group.record(i)) for i in range(len(group))], layout)
         vector = layout.vector
         current = self.catalogue.entry(event_type).version
-        faults: list[str | None] = [None] * len(gathered)
-        versions = [current] * len(gathered)
+        columns = group.envelopes()
+        count = len(group)
+        faults: list[str | None] = [None] * count
+        versions = [current] * count  # upcast: what does not validate keeps its own
         check = self._validated
-        lines = [
-            r.data if r.version == current else check(r, i, faults, versions)
-            for i, r in enumerate(gathered)
-        ]
+        lines: Sequence[bytes]
+        if columns.versions.count(current) == count:
+            lines = columns.data
+        else:
+            lines = [
+                line if version == current else check(group.record(i), i, faults, versions)
+                for i, (line, version) in enumerate(
+                    zip(columns.data, columns.versions, strict=True)
+                )
+            ]
         try:
             data = vector.arrays(vector.parse(lines), lines)
         except pa.ArrowInvalid:  # a value not of its field's type: each row validated
-            lines = [check(r, i, faults, versions) for i, r in enumerate(gathered)]
+            lines = [check(group.record(i), i, faults, versions) for i in range(count)]
             data = vector.arrays(vector.parse(lines), lines)
         return pa.Table.from_arrays(
-            [*self._envelopes(gathered, versions, faults), *data], schema=layout.schema
+            [*self._envelopes(columns, versions, faults), *data], schema=layout.schema
         )
 
     def _validated(
@@ -266,20 +333,25 @@ class Rows:
         return b"{}"
 
     def _envelopes(
-        self, gathered: Gathered, versions: list[int], faults: list[str | None]
+        self, columns: Envelopes, versions: list[int], faults: list[str | None]
     ) -> list[Any]:
-        times: Any = pa.array([r.time for r in gathered])  # text (Kafka) or times (a table)
+        times: Any = columns.times
+        if not isinstance(times, pa.Array):
+            times = pa.array(times)  # text (Kafka) or times (a table)
+        if times.type == pa.binary():
+            times = times.cast(pa.string())
+        sequences = columns.sequences
         return [
-            texts([r.id for r in gathered]),
-            self._hash_each(texts([r.subject for r in gathered])),
+            texts(columns.ids),
+            self._hash_each(texts(columns.subjects)),
             times if times.type == TIMESTAMP else times.cast(TIMESTAMP),
-            pa.array([r.sequence for r in gathered], pa.int64()),
+            sequences if isinstance(sequences, pa.Array) else pa.array(sequences, pa.int64()),
             pa.array(versions, pa.int64()),
-            texts([r.correlation for r in gathered]),
-            texts([r.causation for r in gathered]),
-            self._hash_each(texts([r.actor for r in gathered])),
-            pa.array([r.partition for r in gathered], pa.int32()),
-            pa.array([r.offset for r in gathered], pa.int64()),
+            texts(columns.correlations),
+            texts(columns.causations),
+            self._hash_each(texts(columns.actors)),
+            pa.array(columns.partitions, pa.int32()),
+            pa.array(columns.offsets, pa.int64()),
             pa.array(faults, pa.string()),
         ]
 

@@ -107,9 +107,7 @@ async def table_worker(
         try:
             while not export.done:
                 batch = await store.read_all(Checkpoint(0, export.position - 1), limit=READ)
-                for event in batch:
-                    position = event.checkpoint.position
-                    export.add(record_of(event, partition, position))
+                export.add([record_of(e, partition, e.checkpoint.position) for e in batch])
                 export.reached(batch[-1].checkpoint.position + 1 if batch else bounds.end)
         finally:
             await engine.dispose()

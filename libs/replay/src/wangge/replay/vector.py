@@ -47,7 +47,7 @@ class NotItsType(pa.ArrowInvalid):
     """A value outside its enumeration: the block is validated row by row."""
 
 
-Column = Callable[[pa.Table, list[bytes]], Any]
+Column = Callable[[pa.Table, Sequence[bytes]], Any]
 """A written column from the parsed fields and the lines they were parsed from."""
 
 
@@ -59,14 +59,14 @@ class VectorPlan:
     """the fields Arrow parses (dates and times as text), kept ones and those rules look at"""
     columns: tuple[Column, ...]
 
-    def parse(self, lines: list[bytes]) -> pa.Table:
+    def parse(self, lines: Sequence[bytes]) -> pa.Table:
         """The kept fields of each line (a JSON object per event); ``pa.ArrowInvalid`` if a
         value is not of its field's type."""
         options = pj.ParseOptions(explicit_schema=self.wire, unexpected_field_behavior="ignore")
         read = pj.ReadOptions(block_size=1 << 24)
         return pj.read_json(io.BytesIO(b"\n".join(lines)), read_options=read, parse_options=options)
 
-    def arrays(self, parsed: pa.Table, lines: list[bytes]) -> list[Any]:
+    def arrays(self, parsed: pa.Table, lines: Sequence[bytes]) -> list[Any]:
         """The written columns, in the plan's order."""
         return [column(parsed, lines) for column in self.columns]
 
@@ -79,7 +79,7 @@ def _as_json(name: str) -> Column:
     """A value of several shapes (GeoJSON) as JSON text, from each line: Arrow's reader holds
     one shape per column. Only such types pay for a Python parse of their lines."""
 
-    def column(parsed: pa.Table, lines: list[bytes]) -> Any:
+    def column(parsed: pa.Table, lines: Sequence[bytes]) -> Any:
         values = (json.loads(line).get(name) for line in lines)
         return pa.array([None if v is None else _json(v) for v in values], pa.string())
 
@@ -93,7 +93,7 @@ def _chosen(
     """A column whose action depends on other fields (``when``): each rule's transform where
     its condition holds, the next rule's elsewhere, null where the action drops."""
 
-    def column(parsed: pa.Table, lines: list[bytes]) -> Any:
+    def column(parsed: pa.Table, lines: Sequence[bytes]) -> Any:
         values = parsed.column(name).combine_chunks()
         out = _result(made[default], values, kind)
         for rule in reversed(rules):
