@@ -14,7 +14,11 @@ from pathlib import Path
 
 import duckdb
 
+from wangge.events.contract import published_catalogue
+from wangge.replay import policy as policies
 from wangge.replay.dataset import STATE
+from wangge.replay.pseudonyms import pseudonymiser
+from wangge.replay.rows import Rows
 
 PARTITIONS = ("topic", "type", "month")
 """The folders' names of a dataset's files (``topic=…/type=…/month=…``), read as columns."""
@@ -50,6 +54,28 @@ def _columns(db: duckdb.DuckDBPyConnection, files: str, format: str) -> frozense
     return frozenset(row[0] for row in found)
 
 
+def _none_yet(db: duckdb.DuckDBPyConnection, made: set[str]) -> None:
+    """An empty view for each type the catalogue knows and the dataset holds no event of (a
+    span with no reopened case): a query names it and counts nothing, rather than fail. Its
+    columns are what the default policy writes of the type."""
+    rows = Rows(published_catalogue(), policies.load(None), pseudonymiser(bytes(32)))
+    for entry in rows.catalogue:
+        parts = entry.type.split(".")
+        if entry.type in made or len(parts) != 3:
+            continue
+        schema = rows.layout(entry.type).schema
+        folders = "".join(
+            f", CAST(NULL AS VARCHAR) AS {name}" for name in PARTITIONS if name not in schema.names
+        )
+        empty = f"none_yet_{len(made)}"
+        made.add(entry.type)
+        db.register(empty, schema.empty_table())
+        db.execute(f'CREATE SCHEMA IF NOT EXISTS "{parts[1]}"')
+        db.execute(  # names from the catalogue, quoted: no caller's text
+            f'CREATE VIEW "{parts[1]}"."{parts[2]}" AS SELECT *{folders} FROM "{empty}"'  # noqa: S608
+        )
+
+
 def connect(dataset: Path) -> duckdb.DuckDBPyConnection:
     """An in-memory DuckDB with the dataset's views (the files are read, never loaded)."""
     manifest = dataset / STATE / "manifest.json"
@@ -60,17 +86,20 @@ def connect(dataset: Path) -> duckdb.DuckDBPyConnection:
     db.execute("SET TimeZone = 'Asia/Shanghai'")
     root = str(dataset.resolve()).replace("'", "''")
     types = sorted(p for p in dataset.glob("topic=*/type=*") if p.is_dir())
+    made: set[str] = set()
     for folder in types:
         event_type = folder.name.removeprefix("type=")
         parts = event_type.split(".")
-        if len(parts) != 3:
+        if len(parts) != 3 or event_type in made:
             continue
+        made.add(event_type)
         service, name = parts[1], parts[2]
         db.execute(f'CREATE SCHEMA IF NOT EXISTS "{service}"')
         files = str(folder.resolve()).replace("'", "''") + f"/*/*.{format}"
         # names and paths from the dataset's own folders, quoted: no caller's text
         view = _reader(files, format, _columns(db, files, format))
         db.execute(f'CREATE VIEW "{service}"."{name}" AS SELECT * FROM {view}')  # noqa: S608
+    _none_yet(db, made)
     for folder in sorted(p for p in dataset.glob("as_of=*/projection=*/table=*") if p.is_dir()):
         day = folder.parent.parent.name.removeprefix("as_of=").replace("-", "")
         projection = folder.parent.name.removeprefix("projection=")
