@@ -8,6 +8,7 @@ import json
 import uuid
 from collections.abc import Callable
 from datetime import UTC, datetime
+from itertools import pairwise
 from typing import Any
 
 import pyarrow as pa
@@ -57,11 +58,16 @@ def _message(offset: int, headers: list[tuple[str, Any]], data: bytes | None = N
 Tables = dict[tuple[str, str], pa.Table]
 
 
-def _both_ways(messages: list[Any]) -> tuple[MessageChunk, Tables, Tables]:
+def _both_ways(
+    messages: list[Any], fetches: tuple[int, ...] = ()
+) -> tuple[MessageChunk, Tables, Tables]:
+    """The chunk's tables as placed (the messages fetched in runs cut at ``fetches``, or in
+    halves) and as written record by record."""
     rows = Rows(CATALOGUE, policies.load(None), pseudonymiser(b"k" * 32))
     placed = MessageChunk()
-    placed.add(messages[: len(messages) // 2])
-    placed.add(messages[len(messages) // 2 :])
+    cuts = [0, *(fetches or (len(messages) // 2,)), len(messages)]
+    for start, end in pairwise(cuts):
+        placed.add(messages[start:end])
     one_by_one = RecordChunk()
     one_by_one.add([record_of_message(m) for m in messages])
     return placed, placed.tables(rows), one_by_one.tables(rows)
@@ -81,6 +87,29 @@ def test_messages_of_the_relays_order_and_of_others_are_placed_as_their_records(
     for key, table in slow.items():
         assert fast[key].equals(table), (key, fast[key].to_pylist(), table.to_pylist())
     assert sum(t.num_rows for t in fast.values()) == 13
+
+
+def test_fetches_of_one_header_order_and_of_several_are_placed_as_their_records() -> None:
+    with_actor = [_message(n, _headers(n)) for n in range(6)]
+    mixed = [_message(n, _headers(n, actor=n % 2 == 0)) for n in range(6, 10)]
+    without = [_message(n, _headers(n, actor=False)) for n in range(10, 15)]
+    odd_value = [_message(n, _headers(n), data=b"{not json" if n == 16 else None) for n in (15, 16)]
+    messages = with_actor + mixed + without + odd_value
+    placed, fast, slow = _both_ways(messages, fetches=(6, 10, 15))
+    assert not placed.unsorted
+    assert sorted(fast) == sorted(slow)
+    for key, table in slow.items():
+        assert fast[key].equals(table), (key, fast[key].to_pylist(), table.to_pylist())
+    actors = [a for t in fast.values() for a in t.column("event_actor").to_pylist()]
+    assert actors.count(None) == 7  # 2 of the mixed fetch, the 5 without
+    # a fetch of one order with a sequence that is not a number: placed message by message
+    bad = [_message(n, [(k, b"x" if k == "ce_sequence" and n == 2 else v) for k, v in _headers(n)])
+           for n in range(4)]  # fmt: skip
+    placed, fast, slow = _both_ways(bad, fetches=(4,))
+    assert [m.offset for m in placed.unsorted] == [2]
+    assert all(fast[key].equals(table) for key, table in slow.items()) and sorted(fast) == sorted(
+        slow
+    )
 
 
 def _same(name: str, value: Any) -> tuple[str, Any]:
