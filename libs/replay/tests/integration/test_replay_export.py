@@ -39,6 +39,7 @@ from wangge.registry.seeding import seed
 from wangge.registry.synthetic import Generator
 from wangge.replay.dataset import STATE
 from wangge.replay.export import Options, run
+from wangge.replay.iceberg import catalog
 from wangge.replay.pseudonyms import pseudonymiser
 from wangge.replay.query import connect
 from wangge.service.testing import backend_settings, served, started
@@ -417,20 +418,25 @@ async def test_as_of_a_day_the_views_tables_are_what_the_views_service_answers(
     assert floating == shown
 
 
-async def test_extended_to_events_recorded_since_it_writes_what_a_clean_run_to_now_writes(
-    seeded: Seeded, tmp_path: Path
-) -> None:
-    copy = _copy_of(seeded, tmp_path / "subdistrict")
-    grown = tmp_path / "grown"
-    first = await run(_options(grown, data_dir=copy, chunk=700))
-    settings = backend_settings(RegistrySettings, "sqlite", copy, None, "reg")
-    async with started_without_app(settings) as core:  # an erasure recorded after the export
+async def _erase_someone(data_dir: Path) -> None:
+    """The last person registered in the registry under ``data_dir`` erased."""
+    settings = backend_settings(RegistrySettings, "sqlite", data_dir, None, "reg")
+    async with started_without_app(settings) as core:
         found = await core.store.read_all(limit=100_000)
         someone = [e.data["person_id"] for e in found if e.envelope.type.endswith("Registered")
                    and "person_id" in e.data][-1]  # fmt: skip
         commands = core.commands(Metadata(actor="admin-erasure"))
         ground = ErasureGround.CONSENT_WITHDRAWN
         await persons.erase(commands, core, persons.Erase(person_id=someone, legal_ground=ground))
+
+
+async def test_extended_to_events_recorded_since_it_writes_what_a_clean_run_to_now_writes(
+    seeded: Seeded, tmp_path: Path
+) -> None:
+    copy = _copy_of(seeded, tmp_path / "subdistrict")
+    grown = tmp_path / "grown"
+    first = await run(_options(grown, data_dir=copy, chunk=700))
+    await _erase_someone(copy)  # an erasure recorded after the export
     same = await run(_options(grown, data_dir=copy, chunk=700))
     assert same.offsets == 0  # without --extend the export keeps the end it began with
     more = await run(_options(grown, data_dir=copy, chunk=700, extend=True))
@@ -438,3 +444,51 @@ async def test_extended_to_events_recorded_since_it_writes_what_a_clean_run_to_n
     clean = tmp_path / "clean"
     await run(_options(clean, data_dir=copy, chunk=700))
     assert _files(grown) == _files(clean)
+
+
+@pytest.mark.parametrize("backend", ["sqlite", "postgresql"])
+async def test_published_to_iceberg_each_publish_is_a_snapshot_of_the_dataset_as_it_was(
+    seeded: Seeded, tmp_path: Path, backend: str, request: pytest.FixtureRequest
+) -> None:
+    if backend == "sqlite":
+        uri = f"sqlite:///{tmp_path / 'catalog.db'}"
+    else:  # the catalog's tables in the test database, under a namespace of this test's own
+        url = sa.make_url(request.getfixturevalue("database_url"))
+        uri = url.set(drivername="postgresql+psycopg").render_as_string(hide_password=False)
+    namespace = f"replay_{uuid.uuid4().hex[:8]}"
+    copy = _copy_of(seeded, tmp_path / "subdistrict")
+    out = tmp_path / "dataset"
+
+    def options(**values: object) -> Options:
+        return _options(
+            out, data_dir=copy, chunk=700, iceberg=uri, iceberg_namespace=namespace, **values
+        )
+
+    first = await run(options())
+    tables = catalog(uri, out / STATE / "iceberg")
+    erasures = (namespace, "registry__PersonalDataErased")
+
+    def published() -> Counter[str]:
+        found: Counter[str] = Counter()
+        for event_type in _counts(out):
+            if event_type.count(".") == 2:
+                _, service, name = event_type.split(".")
+                table = tables.load_table((namespace, f"{service}__{name}"))
+                found[event_type] = table.scan().to_arrow().num_rows
+        return found
+
+    assert published() == _counts(out) == seeded.counts
+    assert sum(first.iceberg.values()) == sum(seeded.counts.values())
+    before = tables.load_table(erasures).current_snapshot()
+    assert before is not None
+    await _erase_someone(copy)  # an erasure recorded after the export
+    more = await run(options(extend=True))
+    assert ".".join(erasures) in more.iceberg
+    assert published() == _counts(out) != seeded.counts  # the tables follow the dataset
+    table = tables.load_table(erasures)
+    kind = "wangge.registry.PersonalDataErased"
+    assert table.scan(snapshot_id=before.snapshot_id).to_arrow().num_rows == seeded.counts[kind]
+    assert table.scan().to_arrow().num_rows == seeded.counts[kind] + 1  # time travel
+    again = await run(options())
+    assert again.offsets == 0 and again.iceberg == {}  # nothing changed: no new snapshot
+    assert len(tables.load_table(erasures).snapshots()) == len(table.snapshots())

@@ -106,6 +106,16 @@ def export(
     chunk: Annotated[
         int, typer.Option(min=1, help="offsets per file of a partition (fixed by the first run)")
     ] = CHUNK,
+    iceberg: Annotated[
+        str | None,
+        typer.Option(
+            help="also publish to Iceberg tables in this SQL catalog "
+            "(sqlite:///…, postgresql+psycopg://…)"
+        ),
+    ] = None,
+    iceberg_namespace: Annotated[
+        str, typer.Option(help="the Iceberg namespace of the tables <service>__<Event>")
+    ] = "wangge_replay",
 ) -> None:
     """Export events into a Hive-partitioned dataset (topic=/type=/month=), one row per event."""
     from rich.progress import (
@@ -117,7 +127,7 @@ def export(
     )
 
     from wangge.replay.dataset import Manifest
-    from wangge.replay.export import Options, run
+    from wangge.replay.export import AS_OF_DEFAULT, Options, run
     from wangge.replay.record import ExportRefused, record_export
 
     if tables is None and not bootstrap_servers:
@@ -150,7 +160,9 @@ def export(
             extend=extend,
             chunk=chunk,
             as_of=_day(as_of),
-            **({"projections": tuple(projection)} if projection else {}),
+            projections=tuple(projection) if projection else AS_OF_DEFAULT,
+            iceberg=iceberg,
+            iceberg_namespace=iceberg_namespace,
         )
     except (ExportKeyError, policies.PolicyError, ValueError) as error:
         raise typer.BadParameter(str(error)) from None
@@ -188,6 +200,8 @@ def export(
             raise typer.Exit(2) from None
     for table, count in summary.as_of.items():
         typer.echo(f"{table} as of {as_of}: {count:,} rows")
+    for table, count in summary.iceberg.items():
+        typer.echo(f"Iceberg table {table}: {count:,} rows published")
     typer.echo(
         f"{summary.offsets:,} events written to {out} in {summary.seconds:.1f} s "
         f"({summary.offsets / max(summary.seconds, 1e-9):,.0f} events/s)"

@@ -24,6 +24,7 @@ from wangge.replay import CHUNK
 from wangge.replay import policy as policies
 from wangge.replay.asof import write_as_of
 from wangge.replay.dataset import FORMATS, Bounds, Dataset, Manifest
+from wangge.replay.iceberg import publish
 from wangge.replay.kafka_reader import kafka_bounds, kafka_worker, parent_alive
 from wangge.replay.pseudonyms import key_id, pseudonymiser
 from wangge.replay.rows import Rows, identifiers_in_clear_anywhere
@@ -57,12 +58,17 @@ class Options:
     as_of: date | None = None
     """also write these projections' tables as they stood at the end of this day"""
     projections: tuple[str, ...] = AS_OF_DEFAULT
+    iceberg: str | None = None
+    """also publish the dataset to Iceberg tables in the SQL catalog at this URI"""
+    iceberg_namespace: str = "wangge_replay"
 
     def __post_init__(self) -> None:
         if (self.bootstrap_servers is None) == (self.data_dir is None):
             raise ValueError("export from Kafka (bootstrap servers) or from tables (a data folder)")
         if self.format not in FORMATS:
             raise ValueError(f"format: one of {', '.join(FORMATS)}")
+        if self.iceberg is not None and self.format != "parquet":
+            raise ValueError("iceberg: only a Parquet dataset is published to Iceberg")
         if self.workers < 1 or self.chunk < 1:
             raise ValueError("workers and chunk are at least 1")
 
@@ -77,6 +83,8 @@ class Summary:
     seconds: float
     as_of: dict[str, int] = field(default_factory=dict)
     """rows of each projection table written as of the day asked"""
+    iceberg: dict[str, int] = field(default_factory=dict)
+    """rows of each Iceberg table published (a table whose files did not change is not)"""
 
 
 async def _topics(options: Options) -> list[str]:
@@ -238,7 +246,13 @@ async def run(
             bootstrap_servers=options.bootstrap_servers, namespace=options.namespace,
             data_dir=options.data_dir,
         )  # fmt: skip
-    return Summary(manifest, dataset.done(manifest) - before, time.perf_counter() - began, tables)
+    published: dict[str, int] = {}
+    if options.iceberg is not None:
+        published = await asyncio.to_thread(
+            publish, options.out, options.iceberg, namespace=options.iceberg_namespace
+        )
+    done = dataset.done(manifest) - before
+    return Summary(manifest, done, time.perf_counter() - began, tables, published)
 
 
 async def _processes(options: Options, manifest: Manifest, group_id: str) -> None:
