@@ -1,6 +1,7 @@
 """A chunk of Kafka messages placed by their headers' places writes what the same messages
 written record by record write, whatever their headers: the relay's order, another order, an
-optional header missing, or headers that are not an event's as they stand."""
+optional header missing, or headers that are not an event's as they stand; placed in compiled
+code (the fast path) or in Python (its twin)."""
 
 from __future__ import annotations
 
@@ -12,18 +13,34 @@ from itertools import pairwise
 from typing import Any
 
 import pyarrow as pa
+import pytest
 from aiokafka.structs import ConsumerRecord
 
+from wangge.events import tuning
 from wangge.events.catalogue import dataschema_for
 from wangge.events.contract import published_catalogue
 from wangge.events.envelope import Envelope
 from wangge.replay import policy as policies
 from wangge.replay.chunks import RecordChunk
 from wangge.replay.messages import UNREADABLE, MessageChunk, record_of_message
+from wangge.replay.native import compiled
 from wangge.replay.pseudonyms import pseudonymiser
 from wangge.replay.rows import Rows
 
 CATALOGUE = published_catalogue()
+
+
+@pytest.fixture(autouse=True, params=["compiled", "python"])
+def placing(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
+    """Every test twice: messages placed by the compiled part, and by its Python twin."""
+    if request.param == "python":
+        monkeypatch.setattr(tuning, "FAST_PATHS", tuning.FastPaths(native=False))
+        assert compiled() is None
+    else:
+        assert compiled() is not None, "wangge-replay-native is not built: run make sync"
+    return str(request.param)
+
+
 PERSON_REGISTERED = "wangge.registry.PersonRegistered"
 
 

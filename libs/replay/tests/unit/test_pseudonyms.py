@@ -6,9 +6,12 @@ from __future__ import annotations
 import hashlib
 import hmac
 
+import pyarrow as pa
 import pytest
 
+from wangge.events import tuning
 from wangge.replay import pseudonyms
+from wangge.replay.native import compiled
 from wangge.replay.pseudonyms import ExportKeyError, hmac_sha256, pseudonymiser
 
 
@@ -46,3 +49,20 @@ def test_a_pseudonym_is_the_hmac_of_the_id_whether_remembered_or_not(
 def test_a_short_key_is_refused() -> None:
     with pytest.raises(ExportKeyError, match="16 bytes"):
         pseudonymiser(b"short")
+
+
+@pytest.mark.parametrize("way", ["compiled", "python"])
+def test_a_column_of_ids_gets_the_hmac_of_each_whichever_way_it_is_hashed(
+    way: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    if way == "python":
+        monkeypatch.setattr(tuning, "FAST_PATHS", tuning.FastPaths(native=False))
+    assert (compiled() is not None) == (way == "compiled")
+    key = bytes(range(100, 132))
+    ids = [f"person-{n}" for n in range(50)] + ["张三的户", "", "x" * 300]
+    expected = [hmac.new(key, v.encode(), hashlib.sha256).hexdigest()[:32] for v in ids]
+    column = pa.array(ids, pa.string())
+    assert pseudonymiser(key).column(column).to_pylist() == expected
+    sliced = column.slice(7, 20)  # a column that starts inside its buffers
+    assert pseudonymiser(key).column(sliced).to_pylist() == expected[7:27]
+    assert pseudonymiser(key).column(pa.array([], pa.string())).to_pylist() == []

@@ -24,6 +24,7 @@ from wangge.events.catalogue import version_from_dataschema
 from wangge.events.envelope import Checkpoint, Envelope
 from wangge.events.store import StoredEvent
 from wangge.replay.chunks import RecordChunk
+from wangge.replay.native import compiled
 from wangge.replay.rows import (
     Envelopes,
     Group,
@@ -173,6 +174,14 @@ class MessageChunk:
         return bool(self.groups) or bool(self.unsorted)
 
     def add(self, items: Sequence[Any]) -> None:
+        native = compiled()
+        if native is not None:
+            native.place(
+                items, self._slots, self._versions, self.unsorted, self._group, self._version
+            )
+            if items:
+                self.partition = items[-1].partition
+            return
         names, places, slots, versions = self._names, self._places, self._slots, self._versions
         for message in items:
             try:
@@ -213,6 +222,10 @@ class MessageChunk:
     def _group(self, key: tuple[bytes, bytes]) -> list[Placed]:
         event_type, month = key[0].decode(), month_of_hour(key[1].decode())
         return self.groups.setdefault((event_type, month), [])
+
+    @staticmethod
+    def _version(schema: bytes) -> int:
+        return version_from_dataschema(schema.decode())
 
     def tables(self, rows: Rows) -> dict[tuple[str, str], pa.Table]:
         if not self.unsorted:

@@ -8,6 +8,11 @@ import hashlib
 import os
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
+
+import pyarrow as pa
+
+from wangge.replay.native import compiled
 
 KEY_BYTES = 32
 KEY_ENV = "WANGGE_EXPORT_KEY"
@@ -23,26 +28,51 @@ MEMO = 1 << 16
 one partition, which is read a chunk at a time; the memo is emptied when full."""
 
 
-def pseudonymiser(key: bytes) -> Callable[[str], str]:
-    """A function from an identifier to its pseudonym (32 hex digits of HMAC-SHA-256).
+class Pseudonymiser:
+    """A function from an identifier to its pseudonym (32 hex digits of HMAC-SHA-256), and from
+    a column of distinct identifiers to theirs (:meth:`column`).
 
-    Remembers the last :data:`MEMO` values: on a subdistrict's year this halves the hashes,
-    as a stream's events sit together in one partition (a memo of the whole run missed less but
-    held half a million ids)."""
-    if len(key) < 16:
-        raise ExportKeyError("an export key has at least 16 bytes")
-    mac = hmac_sha256(key)
-    memo: dict[str, str] = {}
+    One at a time, it remembers the last :data:`MEMO` values: on a subdistrict's year this
+    halves the hashes, as a stream's events sit together in one partition (a memo of the whole
+    run missed less but held half a million ids). A column is hashed in compiled code where it
+    is built (``wangge-replay-native``: a fast path, see ``wangge.events.tuning``)."""
 
-    def pseudonym(value: str) -> str:
-        found = memo.get(value)
+    def __init__(self, key: bytes) -> None:
+        if len(key) < 16:
+            raise ExportKeyError("an export key has at least 16 bytes")
+        self._key = key
+        self._mac = hmac_sha256(key)
+        self._memo: dict[str, str] = {}
+
+    def __call__(self, value: str) -> str:
+        found = self._memo.get(value)
         if found is None:
-            if len(memo) >= MEMO:
-                memo.clear()
-            found = memo[value] = mac(value.encode())[:32]
+            if len(self._memo) >= MEMO:
+                self._memo.clear()
+            found = self._memo[value] = self._mac(value.encode())[:32]
         return found
 
-    return pseudonym
+    def column(self, values: Any) -> Any:
+        """The pseudonyms of an Arrow text column without nulls, as an Arrow text column."""
+        native = compiled()
+        if native is None or len(values) == 0:
+            return pa.array([self(str(v)) for v in values.to_pylist()], pa.string())
+        _, offsets, data = values.buffers()
+        start = values.offset * 4
+        ends, made = native.hmac_hex32(
+            self._key,
+            offsets.to_pybytes()[start : start + (len(values) + 1) * 4],
+            b"" if data is None else data.to_pybytes(),
+            len(values),
+        )
+        return pa.Array.from_buffers(
+            pa.string(), len(values), [None, pa.py_buffer(ends), pa.py_buffer(made)]
+        )
+
+
+def pseudonymiser(key: bytes) -> Pseudonymiser:
+    """The pseudonyms of identifiers under ``key`` (see :class:`Pseudonymiser`)."""
+    return Pseudonymiser(key)
 
 
 def hmac_sha256(key: bytes) -> Callable[[bytes], str]:

@@ -120,13 +120,18 @@ def _result(made: tuple[pa.DataType, Transform] | None, values: Any, kind: pa.Da
 
 
 def mapped(fn: Callable[[str], Any], kind: pa.DataType) -> Transform:
-    """Apply ``fn`` once per distinct value of a text column (nulls stay null)."""
+    """Apply ``fn`` once per distinct value of a text column (nulls stay null); a function that
+    maps a whole column (``fn.column``, a pseudonymiser's) is given the distinct values at once."""
+    whole = getattr(fn, "column", None)
 
     def apply(values: Any) -> Any:
         if len(values) == 0:
             return pa.array([], type=kind)
         encoded = values.dictionary_encode()
-        dictionary = pa.array(list(map(fn, encoded.dictionary.to_pylist())), type=kind)
+        if whole is not None and encoded.dictionary.type == pa.string():
+            dictionary = whole(encoded.dictionary)
+        else:
+            dictionary = pa.array(list(map(fn, encoded.dictionary.to_pylist())), type=kind)
         return dictionary.take(encoded.indices)
 
     return apply
