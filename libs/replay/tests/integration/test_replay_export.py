@@ -330,6 +330,22 @@ async def test_an_analysts_export_in_clear_is_refused_before_anything_is_written
         subprocess.run, command, env=env, capture_output=True, text=True, check=False
     )
     assert unsigned.returncode == 2 and "--token" in unsigned.stderr
+    kept = [
+        str(CLI), "replay", "export", str(tmp_path / "kept"), "--tables", str(seeded.data_dir),
+        "--views-url", views.url, "--quiet", "--token", views.analyst,
+    ]  # fmt: skip
+    made = await asyncio.to_thread(
+        subprocess.run, kept, env=env, capture_output=True, text=True, check=False
+    )
+    assert made.returncode == 0, made.stderr
+    recorded = len(await views.exports())
+    another = {**env, "WANGGE_EXPORT_KEY": "cd" * 32}  # a rerun into it with another key
+    mixed = await asyncio.to_thread(
+        subprocess.run, kept, env=another, capture_output=True, text=True, check=False
+    )
+    assert mixed.returncode == 2 and "other key" in mixed.stderr, mixed.stderr
+    assert "Traceback" not in mixed.stderr
+    assert len(await views.exports()) == recorded  # refused before it was recorded
 
 
 def test_spark_reads_the_dataset_as_duckdb_does(seeded: Seeded, tmp_path: Path) -> None:

@@ -126,7 +126,7 @@ def export(
         TimeRemainingColumn,
     )
 
-    from wangge.replay.dataset import Manifest
+    from wangge.replay.dataset import DatasetError, Manifest
     from wangge.replay.export import AS_OF_DEFAULT, Options, run
     from wangge.replay.record import ExportRefused, record_export
 
@@ -195,7 +195,7 @@ def export(
 
         try:
             summary = asyncio.run(run(options, progress=shown, recorder=recorder))
-        except (ExportRefused, policies.PolicyError) as refused:
+        except (ExportRefused, policies.PolicyError, DatasetError) as refused:
             typer.echo(str(refused), err=True)
             raise typer.Exit(2) from None
     for table, count in summary.as_of.items():

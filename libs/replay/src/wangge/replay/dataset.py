@@ -130,22 +130,28 @@ class Dataset:
             return None
         return Manifest.from_json(json.loads(self.manifest_path.read_text(encoding="utf-8")))
 
-    def begin(self, manifest: Manifest, *, extend: bool = False) -> Manifest:
-        """Start an export here, or go on with the one started: the manifest of the first run
-        decides (with ``extend``, its ends move to ``manifest``'s)."""
-        for left in self.root.glob("**/.*.tmp-*"):  # a killed run's half-written file
-            left.unlink(missing_ok=True)
+    def check(self, manifest: Manifest) -> None:
+        """Raise :class:`DatasetError` unless this folder can hold the export: empty, or the same
+        export begun (its policy, key, span and format)."""
         started = self.manifest()
         if started is None:
             if self.root.exists() and any(p.name != STATE for p in self.root.iterdir()):
                 raise DatasetError(f"{self.root} holds other files: choose an empty folder")
-        else:
-            differ = started.same_export(manifest)
-            if differ:
-                raise DatasetError(
-                    f"{self.root} holds an export with other {', '.join(differ)}: "
-                    "choose another folder"
-                )
+            return
+        differ = started.same_export(manifest)
+        if differ:
+            raise DatasetError(
+                f"{self.root} holds an export with other {', '.join(differ)}: choose another folder"
+            )
+
+    def begin(self, manifest: Manifest, *, extend: bool = False) -> Manifest:
+        """Start an export here, or go on with the one started: the manifest of the first run
+        decides (with ``extend``, its ends move to ``manifest``'s)."""
+        self.check(manifest)
+        for left in self.root.glob("**/.*.tmp-*"):  # a killed run's half-written file
+            left.unlink(missing_ok=True)
+        started = self.manifest()
+        if started is not None:
             if not extend:
                 return started
             manifest = extended(started, manifest)

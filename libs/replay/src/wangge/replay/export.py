@@ -218,6 +218,7 @@ async def run(
         rows.layout(entry.type)
     dataset = Dataset(options.out)
     planned = await plan(options)
+    dataset.check(planned)  # a folder that cannot take it refuses before anything is recorded
     recorded = None
     if recorder is not None:  # nothing is written, not even the manifest, before the record
         recorded = await recorder(planned, pseudonymises(options))
