@@ -137,9 +137,8 @@ class Envelopes:
     ids: Sequence[Text]
     subjects: Sequence[Text]
     times: Any
-    """text (Kafka's headers, as bytes or text) or times (a table), or an Arrow array of them"""
-    sequences: Any
-    """ints, or an Arrow array of them"""
+    """text (Kafka's headers, as an Arrow text array) or times (a table)"""
+    sequences: Sequence[int]
     versions: list[int]
     actors: Sequence[Text | None]
     correlations: Sequence[Text | None]
@@ -338,14 +337,11 @@ class Rows:
         times: Any = columns.times
         if not isinstance(times, pa.Array):
             times = pa.array(times)  # text (Kafka) or times (a table)
-        if times.type == pa.binary():
-            times = times.cast(pa.string())
-        sequences = columns.sequences
         return [
             texts(columns.ids),
             self._hash_each(texts(columns.subjects)),
             times if times.type == TIMESTAMP else times.cast(TIMESTAMP),
-            sequences if isinstance(sequences, pa.Array) else pa.array(sequences, pa.int64()),
+            pa.array(columns.sequences, pa.int64()),
             pa.array(versions, pa.int64()),
             texts(columns.correlations),
             texts(columns.causations),
