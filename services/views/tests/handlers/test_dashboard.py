@@ -21,14 +21,17 @@ from wangge.views.projections.roster import Roster
 
 from views_support import Tree, Upstream, plant_tree, push_ticket, rebuilt_rows, rows_of
 
-NOW = datetime.now(CST)
-TODAY = NOW.date()
+
+def now() -> datetime:
+    """The subdistrict's clock, asked when needed: a time fixed at import would be yesterday's
+    for events recorded after a midnight the run crossed."""
+    return datetime.now(CST)
 
 
 async def _ticket(
     upstream: Upstream, grid: uuid.UUID, *, kind: str = "complaint", handled: bool = False
 ) -> uuid.UUID:
-    received = NOW - timedelta(minutes=1)
+    received = now() - timedelta(minutes=1)
     ticket, stream = await push_ticket(upstream, grid, received=received, kind=kind)
     if handled:
         await upstream.append(
@@ -48,7 +51,7 @@ async def _ticket(
 
 async def _case(upstream: Upstream, grid: uuid.UUID, kind: str, *events: str) -> None:
     case = uuid.uuid4()
-    late = NOW - timedelta(days=1) if kind == "dispute" else NOW + timedelta(days=30)
+    late = now() - timedelta(days=1) if kind == "dispute" else now() + timedelta(days=30)
     await upstream.append(
         "cases", f"case-{case}",
         cases.CaseOpened(case_id=case, kind=kind, source="visit", title="t", grid_id=grid,
@@ -107,13 +110,15 @@ async def _world(upstream: Upstream, core: ViewsCore) -> Tree:
             "registry", f"thing-{hazard}",
             registry.ThingRegistered(thing_id=hazard, kind="hazard_point", category="fire_lane",
                                      name="消防通道堵塞", place_id=tree.building),
-            registry.ThingInspected(thing_id=hazard, on=TODAY, finding="堵塞", risk_level="high"),
+            registry.ThingInspected(
+                thing_id=hazard, on=now().date(), finding="堵塞", risk_level="high"
+            ),
         )  # fmt: skip
         if closed:
             await upstream.append(
                 "registry",
                 f"thing-{hazard}",
-                registry.HazardResolved(thing_id=hazard, on=TODAY, how="清理"),
+                registry.HazardResolved(thing_id=hazard, on=now().date(), how="清理"),
             )
     await core.catch_up(upstream=upstream.stores)
     plan = uuid.uuid4()
@@ -173,25 +178,26 @@ async def test_a_grids_month_shows_its_tickets_cases_hazards_and_residents(
 ) -> None:
     upstream, core = views
     tree = await _world(upstream, core)
-    series = await _months(core, tree.grid_code, "grid", TODAY)
+    today = now().date()
+    series = await _months(core, tree.grid_code, "grid", today)
     assert len(series) == 24
     assert [m.month.first for m in series] == sorted(m.month.first for m in series)
-    now = series[-1]
-    assert now.month.label == f"{TODAY.year:04d}-{TODAY.month:02d}"
-    assert (now.hotline.tickets, now.hotline.complaints, now.hotline.residents) == (2, 1, 2)
-    assert now.hotline.complaint_rate == 500.0
-    assert now.hotline.response_rate == 0.5
-    assert (now.hotline.solved_at_source_rate, now.hotline.on_time_rate) == (1.0, 1.0)
-    assert (now.hotline.resolution_rate, now.hotline.satisfaction_rate) == (1.0, 1.0)
-    assert (now.cases.open, now.cases.overdue) == (2, 1)
-    assert now.cases.by_kind == {"dispute": 1, "hazard": 1}
-    assert now.cases.by_age["0-7"] == 2
-    assert (now.hazards.open, now.hazards.by_risk) == (1, {"high": 1})
-    assert (now.residents.resident, now.residents.floating, now.residents.lodging) == (1, 1, 0)
-    assert now.residents.moved_out == 1
-    assert (now.special_groups.people, now.special_groups.by_tag) == (1, {"elderly_alone": 1})
-    assert (now.training.workers, now.training.enrolments, now.training.completed) == (1, 1, 1)
-    assert now.training.hours_this_year == 2.0
+    m = series[-1]
+    assert m.month.label == f"{today.year:04d}-{today.month:02d}"
+    assert (m.hotline.tickets, m.hotline.complaints, m.hotline.residents) == (2, 1, 2)
+    assert m.hotline.complaint_rate == 500.0
+    assert m.hotline.response_rate == 0.5
+    assert (m.hotline.solved_at_source_rate, m.hotline.on_time_rate) == (1.0, 1.0)
+    assert (m.hotline.resolution_rate, m.hotline.satisfaction_rate) == (1.0, 1.0)
+    assert (m.cases.open, m.cases.overdue) == (2, 1)
+    assert m.cases.by_kind == {"dispute": 1, "hazard": 1}
+    assert m.cases.by_age["0-7"] == 2
+    assert (m.hazards.open, m.hazards.by_risk) == (1, {"high": 1})
+    assert (m.residents.resident, m.residents.floating, m.residents.lodging) == (1, 1, 0)
+    assert m.residents.moved_out == 1
+    assert (m.special_groups.people, m.special_groups.by_tag) == (1, {"elderly_alone": 1})
+    assert (m.training.workers, m.training.enrolments, m.training.completed) == (1, 1, 1)
+    assert m.training.hours_this_year == 2.0
 
 
 async def test_as_of_a_past_month_answers_as_it_stood_then(
@@ -221,10 +227,10 @@ async def test_a_community_and_the_subdistrict_sum_their_grids(
 ) -> None:
     upstream, core = views
     tree = await _world(upstream, core)
-    grid = (await _months(core, tree.grid_code, "grid", TODAY))[-1]
-    other = (await _months(core, tree.other_grid_code, "grid", TODAY))[-1]
+    grid = (await _months(core, tree.grid_code, "grid", now().date()))[-1]
+    other = (await _months(core, tree.other_grid_code, "grid", now().date()))[-1]
     for code, kind in ((tree.community_code, "community"), (tree.subdistrict_code, "subdistrict")):
-        whole = (await _months(core, code, kind, TODAY))[-1]
+        whole = (await _months(core, code, kind, now().date()))[-1]
         assert whole.hotline.tickets == grid.hotline.tickets + other.hotline.tickets == 3
         assert whole.hotline.residents == 2
         assert whole.hotline.complaint_rate == 1000.0  # 2 complaints of 2 residents, recomputed
@@ -260,17 +266,17 @@ async def test_a_dashboard_read_again_is_computed_again_only_after_new_events(
         statements.append(str(args[2]))
 
     sa.event.listen(core.store.engine.sync_engine, "before_cursor_execute", count)
-    first = await _months(core, tree.grid_code, "grid", TODAY)
+    first = await _months(core, tree.grid_code, "grid", now().date())
     computing = len(statements)
     statements.clear()
-    again = await _months(core, tree.grid_code, "grid", TODAY)
+    again = await _months(core, tree.grid_code, "grid", now().date())
     assert again == first
     # the area, the generations (memo), then one read of the runners' state: no fact read
     assert len(statements) < computing and not any("views_dashboard_" in s for s in statements)
     await _ticket(upstream, tree.grid)
     await core.catch_up(upstream=upstream.stores)
     statements.clear()
-    after = await _months(core, tree.grid_code, "grid", TODAY)
+    after = await _months(core, tree.grid_code, "grid", now().date())
     assert after[-1].hotline.tickets == first[-1].hotline.tickets + 1
     assert any("views_dashboard_tickets" in s for s in statements)
     sa.event.remove(core.store.engine.sync_engine, "before_cursor_execute", count)
