@@ -3,7 +3,8 @@ SHELL := /bin/bash
 .DEFAULT_GOAL := help
 UV := scripts/uv.sh
 
-.PHONY: help sync run test lint unit system bench docs services-start services-stop clean
+.PHONY: help sync run test lint unit system bench docs services-start services-stop clean \
+	wheelhouse image test-deploy
 
 help: ## list the commands
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-15s %s\n", $$1, $$2}'
@@ -49,6 +50,17 @@ docs: sync ## JSON Schemas and the AsyncAPI document of every event type (docs/e
 	@$(UV) run --frozen wangge cases access-table --out docs/cases/access.md
 	@$(UV) run --frozen wangge training access-table --out docs/training/access.md
 	@$(UV) run --frozen wangge views access-table --out docs/views/access.md
+
+wheelhouse: ## every wheel the image needs, from the lock (.dev/wheelhouse), for a build with no network
+	@scripts/deploy/wheelhouse.sh >/dev/null
+
+image: wheelhouse ## the services' image wangge:0.1.0 (WANGGE_VERSION), built with no network from the wheelhouse
+	@docker build --network=none --build-arg WHEELHOUSE=yes \
+		$${WANGGE_PYTHON_IMAGE:+--build-arg PYTHON_IMAGE=$$WANGGE_PYTHON_IMAGE} \
+		-t wangge:$${WANGGE_VERSION:-0.1.0} .
+
+test-deploy: sync ## the compose stack brought up for real on a Docker engine (local stand-in base images)
+	@scripts/deploy/test.sh
 
 services-start: ## start the dev PostgreSQL and Kafka (prints their environment)
 	@scripts/dev/services.sh start
