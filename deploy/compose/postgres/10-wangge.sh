@@ -4,7 +4,7 @@
 # data folder.
 set -euo pipefail
 : "${WANGGE_DB_PASSWORD:?WANGGE_DB_PASSWORD is the password of the services roles}"
-export PGUSER="$POSTGRES_USER" PGDATABASE=postgres
+export PGUSER="${POSTGRES_USER:-postgres}" PGDATABASE=postgres
 for service in registry hotline_bridge cases training views; do
     psql -v ON_ERROR_STOP=1 --no-psqlrc -q -v role="$service" -v password="$WANGGE_DB_PASSWORD" <<'SQL'
 CREATE ROLE :"role" LOGIN PASSWORD :'password';

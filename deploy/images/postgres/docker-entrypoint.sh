@@ -8,6 +8,8 @@ set -Eeuo pipefail
 : "${PGDATA:=/var/lib/postgresql/data}"
 : "${POSTGRES_USER:=postgres}"
 : "${POSTGRES_DB:=$POSTGRES_USER}"
+# the init scripts read them, as they do in the official image
+export PGDATA POSTGRES_USER POSTGRES_DB
 
 if [[ ${1:-} != postgres ]]; then
     exec "$@"
