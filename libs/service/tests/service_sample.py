@@ -151,7 +151,12 @@ def sample_settings(
 ) -> ServiceSettings:
     """The sample service's settings on ``backend`` (see ``backend_settings``)."""
     return backend_settings(
-        ServiceSettings, backend, data_dir, database_url, prefix, service="counters", **values
+        ServiceSettings,
+        backend,
+        data_dir,
+        database_url,
+        prefix,
+        **{"service": "counters", **values},
     )
 
 

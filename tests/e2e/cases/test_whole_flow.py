@@ -23,7 +23,7 @@ async def _grid_month(trio: Trio) -> Any:
     """This month's figures of the tree's grid, as the subdistrict reads them."""
     month = datetime.now(CST).strftime("%Y-%m")
     admin = trio.hotline.as_("subdistrict_admin", places=["320111001"])
-    page = await json_of(await trio.hotline.client.get(f"/metrics?month={month}", headers=admin))
+    page = await json_of(await trio.hotline.client.get(f"/rates?month={month}", headers=admin))
     return next(a for a in page["areas"] if a["area_id"] == trio.tree.grid)
 
 

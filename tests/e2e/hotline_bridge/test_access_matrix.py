@@ -103,7 +103,7 @@ def _path(route: APIRoute, w: World, ticket_id: str | None = None) -> str:
     )
 
 
-QUERY = {"/metrics": {"month": "2026-11"}}
+QUERY = {"/rates": {"month": "2026-11"}}
 
 
 def _valid_body(route: APIRoute, w: World) -> dict[str, Any] | None:
@@ -177,7 +177,7 @@ async def test_every_role_gets_what_the_matrix_says(world: World, route: APIRout
     headers = matrix_headers(world.hotline, outsider, MATRIX_OUTSIDE)
     body = _valid_body(route, world)
     response = await _call(world, route, headers, body)
-    if key == "GET /metrics":
+    if key == "GET /rates":
         assert response.status_code == 200 and response.json()["areas"] == [], response.text
     elif key == "POST /callers/erasure":
         nobody = await _call(world, route, headers, {**ERASURE, "phone": "13500000000"})

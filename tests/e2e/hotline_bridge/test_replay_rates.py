@@ -2,7 +2,7 @@
 replied to and rated (one reopened and rated again) on the registry's grid; the two services'
 events replayed (from their topics, or their tables on the embedded default) into a
 pseudonymised dataset; the cookbook's query in docs/analytics.md run over it with DuckDB gives,
-for every grid and month, what ``GET /metrics`` answers. The cookbook's repeated complaints find
+for every grid and month, what ``GET /rates`` answers. The cookbook's repeated complaints find
 the building the tickets came from, with no door in the dataset."""
 
 from __future__ import annotations
@@ -74,7 +74,7 @@ async def test_the_cookbooks_rates_equal_the_bridges_metrics(pair: Pair, tmp_pat
     admin = pair.hotline.as_("subdistrict_admin", places=[pair.tree.grid_code[:9]])
     compared = 0
     for row in rows:
-        answer = await pair.hotline.client.get(f"/metrics?month={row['month']}", headers=admin)
+        answer = await pair.hotline.client.get(f"/rates?month={row['month']}", headers=admin)
         assert answer.status_code == 200, answer.text
         bridge: dict[str, Any] = next(a for a in answer.json()["areas"] if a["code"] == row["grid"])
         assert {f: row[f] for f in FIGURES} == {f: bridge[f] for f in FIGURES}, row["month"]

@@ -9,6 +9,8 @@ from typing import Any
 
 import pytest
 
+from wangge.service.testing import Scraped, sample, scraped
+
 from pair_support import Pair, routed
 from receiver_support import FAST, Receiver
 
@@ -64,18 +66,34 @@ async def test_a_reply_that_keeps_failing_is_dead_lettered_until_staff_retry(
 ) -> None:
     receiver.secret = pair.hotline.settings.signing_secret()
     receiver.mode = "down"
+    before = await scraped(pair.hotline.client)
     [ticket] = await replied(pair, 1)
     [view] = await settle(pair, [ticket], "dead_letter")
     assert view["delivery_attempts"] == 2
     assert receiver.arrivals[next(iter(receiver.arrivals))] == 2
+    given_up = await scraped(pair.hotline.client)
+    assert sample(given_up, "wangge_hotline_replies_dead_lettered") == 1  # what the alert reads
+    assert _deliveries(given_up, before) == {"failed": 1, "dead_lettered": 1, "delivered": 0}
     receiver.mode = "up"
     staff = pair.hotline.as_("subdistrict_admin", places=["320111001"])
     retried = await pair.hotline.client.post(f"/tickets/{ticket}/delivery/retry", headers=staff)
     assert retried.status_code == 200, retried.text
     [view] = await settle(pair, [ticket], "delivered")
     assert len(receiver.kept) == 1
+    after = await scraped(pair.hotline.client)
+    assert sample(after, "wangge_hotline_replies_dead_lettered") == 0
+    assert _deliveries(after, given_up) == {"failed": 0, "dead_lettered": 0, "delivered": 1}
     again = await pair.hotline.client.post(f"/tickets/{ticket}/delivery/retry", headers=staff)
     assert again.status_code == 409
+
+
+def _deliveries(now: Scraped, then: Scraped) -> dict[str, float]:
+    """Delivery attempts by outcome between two scrapes (the counters are the process's)."""
+    name = "wangge_hotline_reply_deliveries_total"
+    return {
+        outcome: sample(now, name, outcome=outcome) - sample(then, name, outcome=outcome)
+        for outcome in ("failed", "dead_lettered", "delivered")
+    }
 
 
 @pytest.mark.hotline(**FAST)

@@ -187,7 +187,7 @@ async def test_a_household_to_a_rated_mediation_is_one_picture_across_department
     assert current["month"] == month
     bridge_admin = trio.hotline.as_("subdistrict_admin", places=["320111001"])
     metrics = await json_of(
-        await trio.hotline.client.get(f"/metrics?month={month}", headers=bridge_admin)
+        await trio.hotline.client.get(f"/rates?month={month}", headers=bridge_admin)
     )
     own = next(a for a in metrics["areas"] if a["area_id"] == tree.grid)
     for figure, value in current["hotline"].items():

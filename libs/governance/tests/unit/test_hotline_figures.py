@@ -1,4 +1,4 @@
-"""The month's hotline figures of an area, from its tickets (the bridge's /metrics and the grid
+"""The month's hotline figures of an area, from its tickets (the bridge's /rates and the grid
 dashboard both count by them)."""
 
 from __future__ import annotations

@@ -9,12 +9,12 @@ from hotline_support import Hotline
 async def test_a_month_outside_this_century_is_a_422_naming_the_month(hotline: Hotline) -> None:
     staff = hotline.as_("subdistrict_admin", places=["320111001"])
     for month in ("0000-01", "9999-12", "1999-12", "2100-01"):
-        response = await hotline.client.get("/metrics", params={"month": month}, headers=staff)
+        response = await hotline.client.get("/rates", params={"month": month}, headers=staff)
         assert response.status_code == 422, (month, response.text)
         assert response.headers["content-type"] == "application/problem+json"
         assert [e["field"] for e in response.json()["errors"]] == ["query/month"]
     for month in ("2000-01", "2099-12"):
-        response = await hotline.client.get("/metrics", params={"month": month}, headers=staff)
+        response = await hotline.client.get("/rates", params={"month": month}, headers=staff)
         assert response.status_code == 200, (month, response.text)
 
 

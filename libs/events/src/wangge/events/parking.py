@@ -21,11 +21,11 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
-from opentelemetry import metrics
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
+from wangge.events import metrics
 from wangge.events.envelope import START, Envelope
 from wangge.events.runner_state import applied_versions, generations, parked, upsert
 from wangge.events.store import StoredEvent
@@ -35,13 +35,6 @@ if TYPE_CHECKING:
 
 UNKNOWN_TYPE = "unknown"
 """The type of a message that came without one (it could not be read as an event)."""
-
-_parked_counter = metrics.get_meter("wangge.events").create_counter(
-    "wangge.projection.parked_events",
-    unit="{event}",
-    description="events a projection parked (a handler failed, or an earlier event of the "
-    "stream is parked)",
-)
 
 
 @dataclass(frozen=True)
@@ -111,7 +104,7 @@ async def park(
         )
     insert = pg_insert if conn.dialect.name == "postgresql" else sqlite_insert
     await conn.execute(insert(parked).on_conflict_do_nothing(), rows)
-    _parked_counter.add(len(rows), {"projection": projection})
+    metrics.PARKED.labels(projection).inc(len(rows))
 
 
 def stored_event(row: Any) -> StoredEvent:

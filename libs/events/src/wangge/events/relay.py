@@ -17,6 +17,7 @@ from collections.abc import Callable
 from aiokafka import AIOKafkaProducer
 from opentelemetry import trace
 
+from wangge.events import metrics
 from wangge.events.envelope import Checkpoint, Envelope, encode_data
 from wangge.events.kafka import make_producer, topic_for
 from wangge.events.store import EventStore, StoredEvent
@@ -97,6 +98,7 @@ class OutboxRelay:
         checkpoint = batch[-1].checkpoint
         await self.store.save_checkpoint(self.name, checkpoint)
         self.published += len(batch)
+        metrics.PUBLISHED.labels(self.topic).inc(len(batch))
         return checkpoint, len(batch)
 
     async def _send(

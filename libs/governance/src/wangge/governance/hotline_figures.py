@@ -1,6 +1,6 @@
 """The hotline figures of a grid or a community for a month (the 12345 assessment's rates).
 
-The hotline bridge answers them at ``GET /metrics``; the views service shows them on the grid
+The hotline bridge answers them at ``GET /rates``; the views service shows them on the grid
 dashboard. Both compute them here, so the dashboard's figures equal the bridge's by
 construction: each feeds ``figures`` with the tickets it keeps, selected as the bridge selects
 them.

@@ -37,7 +37,7 @@ from wangge.events.store import EventStore, open_store
 from wangge.events.supervision import Healthy, Supervised, Work, supervise
 from wangge.events.telemetry import tracing_enabled
 from wangge.events.tuning import INLINE_LINGER_SECONDS, LINGER_SECONDS
-from wangge.service import health
+from wangge.service import health, metrics
 from wangge.service.auth import TokenVerifier
 from wangge.service.devissuer import DevIssuer
 from wangge.service.limits import BodyLimit
@@ -249,7 +249,7 @@ def _readiness_checks(
         if failing:
             # restarting on their own (a dependency is back within seconds of its return)
             raise RuntimeError("; ".join(f"{name}: {why}" for name, why in failing.items()))
-        lag = await _projection_lag(state.runners)
+        lag = await projection_lag(state.runners)
         parked: dict[str, int] = {}
         if state.runners:  # the runners' setup made the table
             async with state.engine.connect() as conn:
@@ -291,7 +291,7 @@ LAG_SECONDS = 1.0
 """How long ``/readyz`` waits for a runner's lag (Kafka end offsets, a count on the table)."""
 
 
-async def _projection_lag(runners: Sequence[ProjectionRunner]) -> dict[str, int | None]:
+async def projection_lag(runners: Sequence[ProjectionRunner]) -> dict[str, int | None]:
     """Events each projection has still to apply, its consumers' lags added up (each holds some
     partitions); None where a lag could not be had in time. Lag is information, not readiness:
     a consumer group rebalancing, or a busy broker, must not take a working service out of a
@@ -337,9 +337,11 @@ def create_app(
     bootstrap: Bootstrap | None = None,
     migrations: Path | None = None,
     workers: Mapping[str, Worker] | None = None,
+    gauges: Sequence[metrics.Gauges] = (),
 ) -> FastAPI:
     """A service's FastAPI app: problem details (each documented where it can happen), a body
-    limit, health, the given routers, a managed lifespan."""
+    limit, health, Prometheus metrics (with the service's own ``gauges``), the given routers, a
+    managed lifespan."""
 
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -361,6 +363,7 @@ def create_app(
     app = FastAPI(title=title, description=description, version=version, lifespan=lifespan)
     install_problem_handlers(app)
     app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
+    app.add_middleware(metrics.HttpMetrics, service=settings.service)  # outermost: times it all
     if tracing_enabled():
         instrument(app)  # else serve() does, once it installs a provider
     app.state.readiness_checks = _readiness_checks(
@@ -369,6 +372,7 @@ def create_app(
     from wangge.service import admin  # its routes' dependencies import this module
 
     app.include_router(health.router)
+    app.include_router(metrics.router(gauges))
     app.include_router(admin.router)
     for router in routers:
         app.include_router(router)

@@ -203,3 +203,27 @@ async def served(app: FastAPI) -> AsyncIterator[str]:
     finally:
         server.should_exit = True
         await task
+
+
+Scraped = dict[tuple[str, frozenset[tuple[str, str]]], float]
+"""One scrape of ``/metrics``: each sample's value by its name and labels."""
+
+
+async def scraped(client: httpx.AsyncClient) -> Scraped:
+    """``/metrics`` read as Prometheus 2 reads it (text format, no token)."""
+    from prometheus_client.parser import text_string_to_metric_families
+
+    accept = {"Accept": "text/plain;version=0.0.4;q=1,*/*;q=0.1"}
+    response = await client.get("/metrics", headers=accept)
+    assert response.status_code == 200, response.text
+    assert response.headers["content-type"].startswith("text/plain; version=0.0.4")
+    return {
+        (sample.name, frozenset(sample.labels.items())): sample.value
+        for family in text_string_to_metric_families(response.text)
+        for sample in family.samples
+    }
+
+
+def sample(samples: Scraped, name: str, **labels: str) -> float:
+    """A sample's value in a scrape; 0 when absent (a labelled counter not yet incremented)."""
+    return samples.get((name, frozenset(labels.items())), 0.0)

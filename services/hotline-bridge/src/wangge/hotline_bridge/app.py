@@ -8,15 +8,16 @@ from pathlib import Path
 from fastapi import FastAPI
 
 from wangge.events import default_catalogue
+from wangge.hotline_bridge import monitoring
 from wangge.hotline_bridge.adapters import ADAPTERS
-from wangge.hotline_bridge.api import erasure, handling, metrics, open311, tickets
+from wangge.hotline_bridge.api import erasure, handling, open311, rates, tickets
 from wangge.hotline_bridge.bootstrap import bootstrap
 from wangge.hotline_bridge.config import HotlineSettings
 from wangge.hotline_bridge.jobs import deliver_replies, sweep
 from wangge.service import create_app
 
 MIGRATIONS = Path(__file__).parent / "migrations"
-ROUTERS = (tickets.router, handling.router, erasure.router, metrics.router)
+ROUTERS = (tickets.router, handling.router, erasure.router, rates.router)
 """The API's routers (Open311 is installed beside them, with its own error format)."""
 MATRIX_ROUTERS = (*ROUTERS, open311.router)
 """Every router of the API, as its access matrix lists them."""
@@ -38,6 +39,7 @@ def build_app(settings: HotlineSettings | None = None) -> FastAPI:
         bootstrap=functools.partial(bootstrap, settings),
         migrations=MIGRATIONS,
         workers={"reply delivery": deliver_replies, "sweeper": sweep},
+        gauges=[monitoring.gauges],
     )
     open311.install(app)
     return app

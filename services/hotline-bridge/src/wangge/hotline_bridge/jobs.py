@@ -28,6 +28,7 @@ from wangge.hotline_bridge.domain import tickets
 from wangge.hotline_bridge.domain.routing import Match
 from wangge.hotline_bridge.domain.tickets import Status
 from wangge.hotline_bridge.handlers import tickets as handle
+from wangge.hotline_bridge.monitoring import DELIVERIES
 from wangge.hotline_bridge.personal_data import opened
 from wangge.hotline_bridge.projections.grid_map import find_grid
 from wangge.hotline_bridge.projections.tickets import due_replies, to_remind, triage_places
@@ -129,6 +130,8 @@ class ReplyDelivery:
 
         if error is not None:
             log.warning("reply %s attempt %s failed: %s", row.delivery_id, attempt, error)
+        outcome = "delivered" if error is None else "failed" if later else "dead_lettered"
+        DELIVERIES.labels(outcome).inc()
         # the ticket may have moved meanwhile (reopened, retried): the next round sees it
         with contextlib.suppress(ConcurrencyConflict):
             await handle.record_delivery(

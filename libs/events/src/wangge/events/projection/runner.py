@@ -24,7 +24,7 @@ from datetime import UTC, datetime
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-from wangge.events import tuning
+from wangge.events import metrics, tuning
 from wangge.events.db import insert_many
 from wangge.events.envelope import RecordedEvent
 from wangge.events.errors import WriteOrderError
@@ -438,6 +438,8 @@ class ProjectionRunner:
             await self._save(conn, generation, touched, new_positions, had=had)
         stored.update(new_positions)
         self.applied += applied
+        if applied:
+            metrics.APPLIED.labels(projection.name).inc(applied)
 
     def _context(self, conn: AsyncConnection, tables: Mapping[str, sa.Table]) -> ApplyContext:
         """A batch's apply context: with a place for its reactions' inline applies when the

@@ -21,7 +21,7 @@ SIGNED = frozenset({"/tickets", "/tickets/follow-ups", "/tickets/extension-decis
 SCOPES = {
     "/catalogue": "the deployment (no place scope)",
     "/triage": "tickets no grid took",
-    "/metrics": "areas in the caller's places",
+    "/rates": "areas in the caller's places",
     "/tickets/{ticket_id}/route": (
         "a ticket no grid took; the chosen grid: 403 outside the caller's places"
     ),

@@ -32,6 +32,7 @@ from wangge.hotline_bridge.api.deps import (
 from wangge.hotline_bridge.bootstrap import HotlineCore
 from wangge.hotline_bridge.domain.catalogue import Category
 from wangge.hotline_bridge.handlers.intake import NewTicket, take_in
+from wangge.hotline_bridge.monitoring import RECEIVED, REPEATED
 from wangge.hotline_bridge.personal_data import CallerKeys, opened
 from wangge.hotline_bridge.projections.tickets import ticket_row
 from wangge.service.deps import ReadConnection
@@ -163,6 +164,7 @@ async def push_ticket(
     )
     if not recorded:
         response.status_code = status.HTTP_200_OK
+    RECEIVED.labels(view.status if recorded else REPEATED).inc()
     return view
 
 

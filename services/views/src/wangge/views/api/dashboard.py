@@ -75,7 +75,7 @@ class Cases(BaseModel):
 
 
 class Hotline(BaseModel):
-    """The month's 12345 tickets: the hotline bridge's ``/metrics`` figures, same names."""
+    """The month's 12345 tickets: the hotline bridge's ``/rates`` figures, same names."""
 
     tickets: int = Field(description="routed to the area, received in the month (CST)")
     complaints: int

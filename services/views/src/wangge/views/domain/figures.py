@@ -6,7 +6,7 @@ governance kernel where they and this service both find them; the others are res
 (read, never imported: a service never imports another):
 
 - hotline figures: ``wangge.governance.hotline_figures`` (``figures``, ``CST``), as the hotline
-  bridge's ``GET /metrics`` computes them, over the tickets selected as the bridge's
+  bridge's ``GET /rates`` computes them, over the tickets selected as the bridge's
   ``projections/figures.py`` selects them from its ``projections/tickets.py`` (this selection
   is restated): the tickets routed to the area (a ticket's last routed grid; a returned or
   reopened ticket counts once, in the month it was received), received in the month in China
@@ -128,7 +128,7 @@ def aware(moment: datetime) -> datetime:
 # -- hotline (the hotline bridge's rule, from the governance kernel) ------------------------------
 
 HotlineFigures = Figures
-"""An area's month of tickets, with the names and rounding of the hotline bridge's /metrics."""
+"""An area's month of tickets, with the names and rounding of the hotline bridge's /rates."""
 hotline_figures = figures
 """The hotline figures of an area's tickets received in a month (the hotline bridge's rule)."""
 
