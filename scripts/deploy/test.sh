@@ -4,6 +4,10 @@
 # the wheelhouse (scripts/deploy/wheelhouse.sh), builds the services' image from the wheelhouse
 # with no network, as an air-gapped data centre would, then runs tests/deploy/test_compose_*,
 # which brings the stack up and down again. Every step keeps what it made for the next run.
+#
+#   scripts/deploy/test.sh            # all of it (make test-deploy)
+#   scripts/deploy/test.sh prepare    # the engine and the images only (.ci/run starts it while
+#                                     # make test runs: it is mostly downloads and disk)
 set -euo pipefail
 SCRIPT_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 cd "$SCRIPT_DIR/../.."
@@ -26,6 +30,10 @@ docker build --quiet --network=none --build-arg WHEELHOUSE=yes \
     --build-arg PYTHON_IMAGE="$WANGGE_PYTHON_IMAGE" -t "wangge:${WANGGE_VERSION:-0.1.0}" . >/dev/null
 # layers of earlier builds that no tag names any more
 docker image prune --force >/dev/null
+
+if [ "${1:-}" = prepare ]; then
+    exit 0
+fi
 
 echo "== tests"
 scripts/uv.sh run --frozen pytest -q -m deploy tests/deploy "$@"

@@ -254,7 +254,7 @@ async def _views_show_every_ticket(
         f"the dashboard counts {shown.get('hotline')}, the log {len(expected)} tickets"
     )
     assert shown["month"] == month
-    metrics = await system.http.get(f"{hotline.url}/metrics?month={month}", headers=admin)
+    metrics = await system.http.get(f"{hotline.url}/rates?month={month}", headers=admin)
     assert metrics.status_code == 200, metrics.text
     own = next(a for a in metrics.json()["areas"] if a["area_id"] == tree.grid)
     assert {k: own[k] for k in shown["hotline"]} == shown["hotline"]
