@@ -517,7 +517,14 @@ def test_topics_have_the_codes_partitions_and_keep_every_event(
 
 def test_compose_creates_the_topics_with_the_same_partitions() -> None:
     found = _compose_partitions()
-    if found is None:
-        pytest.skip("docker-compose.yml does not exist yet: nothing to compare")
+    assert found is not None, "docker-compose.yml is missing"
     assert found, "docker-compose.yml names no partition count (--partitions N) for its topics"
     assert found == {ServiceSettings.model_fields["kafka_partitions"].default}, found
+
+
+def test_compose_creates_the_topics_deploy_k8s_declares() -> None:
+    text = (ROOT / "docker-compose.yml").read_text()
+    [services] = re.findall(r"for service in ([\w ]+); do", text)
+    made = {f"wangge.{service}.events" for service in services.split()}
+    assert "--topic \"wangge.$$service.events\"" in text
+    assert made == TOPICS
