@@ -27,8 +27,6 @@ from prometheus_client.exposition import CONTENT_TYPE_PLAIN_0_0_4, choose_encode
 from prometheus_client.registry import Collector
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from wangge.events.parking import parked_counts
-
 if TYPE_CHECKING:
     from wangge.service.app import ServiceState
 
@@ -106,7 +104,7 @@ async def _within(read: Awaitable[Any]) -> Any:
 
 
 async def _event_gauges(state: ServiceState) -> list[Metric]:
-    from wangge.service.app import projection_lag  # the app module imports this one
+    from wangge.service.app import parked_now, projection_lag  # app imports this module
 
     service = state.settings.service
     out: list[Metric] = []
@@ -125,10 +123,8 @@ async def _event_gauges(state: ServiceState) -> list[Metric]:
         "Events parked now, waiting for an operator's retry or skip, by projection.",
         labels=["service", "projection"],
     )
-    if state.runners:  # their setup made the table
-        counts = await _within(_parked(state))
-        for name, count in (counts or {}).items():
-            parked.add_metric([service, name], count)
+    for name, count in (await parked_now(state) or {}).items():
+        parked.add_metric([service, name], count)
     out.append(parked)
     relay = GaugeMetricFamily(
         "wangge_relay_lag_events",
@@ -148,11 +144,6 @@ def _relay_name(state: ServiceState) -> str:
     from wangge.events.kafka import topic_for
 
     return f"relay:{topic_for(state.settings.service, state.settings.kafka_namespace)}"
-
-
-async def _parked(state: ServiceState) -> dict[str, int]:
-    async with state.engine.connect() as conn:
-        return await parked_counts(conn)
 
 
 def router(gauges: Sequence[Gauges] = ()) -> APIRouter:
