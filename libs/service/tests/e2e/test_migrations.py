@@ -9,7 +9,9 @@ from pathlib import Path
 
 import httpx
 import pytest
+import sqlalchemy as sa
 
+from wangge.events.db import create_engine
 from wangge.service import ServiceSettings
 from wangge.service.migrations import upgrade
 from wangge.service.testing import own_schema
@@ -57,3 +59,21 @@ async def test_after_the_migration_step_the_service_is_ready_and_writes(
     ready = await _ready(settings)
     assert ready.status_code == 200, ready.json()
     assert ready.json()["checks"]["migrations"] == {"ok": True, "detail": {"revision": "0001"}}
+
+
+async def test_a_database_a_newer_release_migrated_keeps_this_one_serving(
+    settings: ServiceSettings,
+) -> None:
+    """A rollout migrates first, then replaces the pods: the old ones stay ready meanwhile."""
+    await asyncio.to_thread(upgrade, settings, MIGRATIONS)
+    engine = create_engine(settings.resolved_database_url, **settings.engine_options())
+    try:
+        async with engine.begin() as conn:
+            await conn.execute(sa.text("UPDATE alembic_version SET version_num = '0002_newer'"))
+    finally:
+        await engine.dispose()
+    ready = await _ready(settings)
+    assert ready.status_code == 200, ready.json()
+    assert ready.json()["checks"]["migrations"]["detail"] == {
+        "revision": "0002_newer", "scripts": "0001", "newer": True,
+    }  # fmt: skip

@@ -18,6 +18,7 @@ from alembic import command, context
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
+from alembic.util import CommandError
 from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import AsyncEngine
 
@@ -82,10 +83,20 @@ async def revision_gap(engine: AsyncEngine, script_location: Path) -> tuple[str 
     return revision, head
 
 
+def newer_than_scripts(script_location: Path, revision: str) -> bool:
+    """Whether the database is at a revision these scripts do not know: a newer release's
+    migration step ran (its rollout migrates first, then replaces the pods that run these)."""
+    try:
+        return ScriptDirectory(str(script_location)).get_revision(revision) is None
+    except CommandError:  # alembic's own words for a revision it cannot find
+        return True
+
+
 __all__ = [
     "alembic_config",
     "create_event_store",
     "create_runner_state",
+    "newer_than_scripts",
     "revision_gap",
     "run_env",
     "upgrade",
