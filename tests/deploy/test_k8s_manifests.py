@@ -526,5 +526,5 @@ def test_compose_creates_the_topics_deploy_k8s_declares() -> None:
     text = (ROOT / "docker-compose.yml").read_text()
     [services] = re.findall(r"for service in ([\w ]+); do", text)
     made = {f"wangge.{service}.events" for service in services.split()}
-    assert "--topic \"wangge.$$service.events\"" in text
+    assert '--topic "wangge.$$service.events"' in text
     assert made == TOPICS
