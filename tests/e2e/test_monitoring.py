@@ -59,10 +59,12 @@ async def test_every_metric_the_alerts_and_the_dashboard_use_is_exported(
     quintet: Quintet,
 ) -> None:
     trio = quintet.trio
-    services = [trio.registry, trio.hotline, trio.cases, quintet.training, quintet.views]
+    clients = [
+        s.client for s in (trio.registry, trio.hotline, trio.cases, quintet.training, quintet.views)
+    ]
     names: set[str] = set()
-    for service in services:
-        names |= await exported(service.client)
+    for client in clients:
+        names |= await exported(client)
     alerting = used([rule["expr"] for rule in rules()])
     drawn = used(dashboard_expressions())
     assert alerting and drawn
@@ -79,9 +81,9 @@ async def test_every_metric_the_alerts_and_the_dashboard_use_is_exported(
     } <= alerting
     if trio.hotline.settings.kafka_bootstrap_servers:
         # with Kafka every producer reports its relay's lag (a number, once it is read)
-        for service in (trio.registry, trio.hotline, trio.cases, quintet.training):
-            lag = await scraped(service.client)
-            name = service.settings.service
+        producers = (trio.registry, trio.hotline, trio.cases, quintet.training)
+        for client, name in ((p.client, p.settings.service) for p in producers):
+            lag = await scraped(client)
             assert ("wangge_relay_lag_events", frozenset({("service", name)})) in lag, name
             assert sample(lag, "wangge_relay_lag_events", service=name) >= 0
 
