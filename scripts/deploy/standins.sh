@@ -19,6 +19,19 @@ SUITE=bookworm
 
 log() { echo "standins.sh: $*" >&2; }
 
+# What a killed run left mounted in a chroot (debootstrap's /proc and /sys, ours): unmounted
+# before anything under .dev/images is removed (rm cannot go through a mounted /proc), and on
+# the way out, also when .ci/run stops this script because the suite failed (TERM).
+release_mounts() {
+    local target
+    while read -r target; do
+        umount -l "$target" 2>/dev/null || true
+    done < <(findmnt -rn -o TARGET | grep -F "$WORK/" | sort -r)
+}
+trap release_mounts EXIT
+trap 'exit 143' TERM INT HUP
+release_mounts
+
 ensure_base() {
     [[ -s $BASE/.complete ]] && return
     log "debootstrap $SUITE (minbase) into $BASE"
