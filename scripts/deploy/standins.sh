@@ -46,7 +46,8 @@ ensure_base() {
 
 # the inputs of one image: this script and its folder under deploy/images
 key_of() {
-    cat "$0" $(find "$IMAGES/$1" -type f | sort) | sha256sum | cut -c1-16
+    # python has no folder of its own: its inputs are this script alone
+    cat "$0" $(find "$IMAGES/$1" -type f 2>/dev/null | sort) | sha256sum | cut -c1-16
 }
 
 # apt-get install in a copy of the base, with /proc mounted (the JRE's and PostgreSQL's
