@@ -65,6 +65,9 @@ async def test_a_pushed_complaint_is_mediated_resolved_replied_and_rated(
 
     case = await eventually(in_inbox, what="the case in the worker's inbox")
     assert (case["kind"], case["source"], case["account"]) == ("complaint", "hotline", WORKER)
+    # the ticket's deadline (+08:00 in the event) is the same instant in the case, on SQLite too
+    at = datetime.fromisoformat
+    assert at(case["deadline"]) == at(pushed["deadline"]), (case["deadline"], pushed["deadline"])
     path = f"/cases/{case['case_id']}"
 
     await json_of(await client.post(f"{path}/accept", headers=me))

@@ -21,6 +21,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from wangge.events import tuning
+from wangge.events.store.tables import UTCDateTime
 from wangge.events.tuning import GENERATION_MEMO_SECONDS
 
 state = sa.MetaData()
@@ -29,7 +30,7 @@ generations = sa.Table(
     state,
     sa.Column("projection", sa.String(200), primary_key=True),
     sa.Column("generation", sa.Integer, nullable=False),
-    sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("updated_at", UTCDateTime, nullable=False),
 )
 positions = sa.Table(
     "projection_positions",
@@ -67,7 +68,7 @@ parked = sa.Table(
     sa.Column("schema_version", sa.Integer, nullable=False),
     sa.Column("reason", sa.String(400), nullable=False),
     sa.Column("error", sa.Text, nullable=False),
-    sa.Column("parked_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("parked_at", UTCDateTime, nullable=False),
     sa.Column("attempts", sa.Integer, nullable=False, default=1),
     sa.Column("retry_requested", sa.Boolean, nullable=False, default=False),
     sa.UniqueConstraint("projection", "generation", "event_id", name="uq_projection_parked_event"),

@@ -26,6 +26,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from wangge.events import sealed as _sealed
 from wangge.events.db import insert_many
 from wangge.events.sealed import Seal, Sealed
+from wangge.events.store.tables import UTCDateTime
 
 __all__ = ["KeyRing", "Seal", "Sealed", "key_table"]
 
@@ -37,8 +38,8 @@ def key_table(metadata: sa.MetaData, name: str, subject: str) -> sa.Table:
         metadata,
         sa.Column(subject, sa.Uuid(as_uuid=True), primary_key=True),
         sa.Column("wrapped", sa.LargeBinary, nullable=True, comment="NULL once erased"),
-        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
-        sa.Column("erased_at", sa.DateTime(timezone=True), nullable=True),
+        sa.Column("created_at", UTCDateTime, nullable=False),
+        sa.Column("erased_at", UTCDateTime, nullable=True),
     )
 
 

@@ -18,6 +18,7 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from wangge.governance.appointments import Hold, appoint, leave, won
+from wangge.governance.times import TIME as TIME_COLUMN
 from wangge.governance.times import stored, utc
 
 UUID = sa.Uuid(as_uuid=True)
@@ -35,7 +36,7 @@ def grid_holds(name: str, metadata: sa.MetaData) -> sa.Table:
         metadata,
         sa.Column("grid_id", UUID, primary_key=True),
         sa.Column("worker_id", UUID, index=True),
-        sa.Column("decided_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("decided_at", TIME_COLUMN, nullable=False),
     )
 
 

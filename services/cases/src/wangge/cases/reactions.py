@@ -50,6 +50,7 @@ from wangge.events.command import Loaded, Starts, load_many, react
 from wangge.events.db import insert_many, lock_keys
 from wangge.events.projection import ApplyContext, Projection, active_tables, handles
 from wangge.governance.redaction import redact
+from wangge.governance.times import TIME as TIME_COLUMN
 from wangge.governance.times import stored
 
 if TYPE_CHECKING:
@@ -143,7 +144,7 @@ class FromHotline(_Reaction):
             sa.Column("title", sa.String(200), nullable=False),
             sa.Column("content", sa.Text, nullable=False),
             sa.Column("address", sa.String(200), nullable=False),
-            sa.Column("deadline", sa.DateTime(timezone=True), nullable=False),
+            sa.Column("deadline", TIME_COLUMN, nullable=False),
             sa.Column("grid_id", UUID),
         )
         return {"briefs": briefs}

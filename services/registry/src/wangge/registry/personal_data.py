@@ -28,6 +28,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from wangge.events import sealing
 from wangge.events.sealing import key_table
+from wangge.governance.times import TIME as TIME_COLUMN
 from wangge.registry.domain.persons import DuplicatePerson
 
 metadata = sa.MetaData()
@@ -38,7 +39,7 @@ disclosure_log = sa.Table(
     sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
     sa.Column("reader", sa.String(200), nullable=False),
     sa.Column("person_id", sa.Uuid(as_uuid=True), nullable=False),
-    sa.Column("at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("at", TIME_COLUMN, nullable=False),
     sa.Index("ix_disclosure_log_reader_at", "reader", "at"),
 )
 person_identities = sa.Table(

@@ -42,6 +42,7 @@ from wangge.events.projection import ApplyContext, Projection, handles
 from wangge.events.rows import ONE_MORE, Swap, fold_new_streams, insert_row, read_row, update_row
 from wangge.events.sealing import KeyRing
 from wangge.events.store import EventStore
+from wangge.governance.times import TIME as TIME_COLUMN
 from wangge.governance.times import stored
 
 UUID = sa.Uuid(as_uuid=True)
@@ -49,7 +50,7 @@ Tables = Mapping[str, sa.Table]
 Row = sa.Row[*tuple[Any, ...]]
 """A row of one of the tables (any columns)."""
 _OPEN = [s.value for s in OPEN]
-WHEN = sa.DateTime(timezone=True)
+WHEN = TIME_COLUMN
 
 
 class Cases(Projection):

@@ -30,6 +30,7 @@ from wangge.governance.grid_workers import (
 )
 from wangge.governance.redaction import redact
 from wangge.governance.roster import grid_code, worker_of
+from wangge.governance.times import TIME as TIME_COLUMN
 
 __all__ = [
     "BEFORE_HOLDS",
@@ -61,7 +62,7 @@ class Roster(roster.Roster):
             sa.Column("person_id", UUID),
             sa.Column("category", sa.String(40), nullable=False),
             sa.Column("description", sa.Text, nullable=False),
-            sa.Column("noted_at", sa.DateTime(timezone=True), nullable=False),
+            sa.Column("noted_at", TIME_COLUMN, nullable=False),
         )
         return {**super().define_tables(metadata, suffix), "needs": needs}
 

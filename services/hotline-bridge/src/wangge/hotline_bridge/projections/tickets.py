@@ -22,6 +22,7 @@ from wangge.events.rows import ONE_MORE, fold_new_streams, insert_row, update_ro
 from wangge.events.sealing import Sealed
 from wangge.governance.addresses import normalise_address
 from wangge.governance.redaction import redact
+from wangge.governance.times import TIME as TIME_COLUMN
 from wangge.governance.times import stored, utc
 from wangge.hotline_bridge.domain.tickets import (
     REPLY_LENGTH,
@@ -50,7 +51,7 @@ from wangge.hotline_bridge.domain.tickets import (
 CLOSED = frozenset({"closed", "returned"})
 """Statuses of tickets that are done (nothing repeats a closed ticket: it is a new one)."""
 UUID = sa.Uuid(as_uuid=True)
-WHEN = sa.DateTime(timezone=True)
+WHEN = TIME_COLUMN
 
 
 class Tickets(Projection):

@@ -19,6 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from wangge.events import RecordedEvent, default_catalogue
 from wangge.events.projection import ApplyContext, Projection, handles
 from wangge.events.sealing import Sealed
+from wangge.governance.times import TIME as TIME_COLUMN
 from wangge.registry.domain.free_text import clear_copy
 from wangge.registry.domain.visits import NeedNoted, VisitRecorded
 from wangge.registry.domain.workers import (
@@ -30,7 +31,7 @@ from wangge.registry.projections.places import in_places
 from wangge.registry.projections.rows import narrowed, page_of, stamp
 
 UUID = sa.Uuid(as_uuid=True)
-WHEN = sa.DateTime(timezone=True)
+WHEN = TIME_COLUMN
 
 
 class Activity(Projection):

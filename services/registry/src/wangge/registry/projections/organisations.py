@@ -22,6 +22,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from wangge.events import RecordedEvent, default_catalogue
 from wangge.events.projection import ApplyContext, Projection, handles
+from wangge.governance.times import TIME as TIME_COLUMN
 from wangge.registry.domain.organisations import (
     OrganisationClosed,
     OrganisationContactErased,
@@ -42,7 +43,7 @@ from wangge.registry.projections.places import in_places, with_place
 from wangge.registry.projections.rows import narrowed, page_of, stamp
 
 UUID = sa.Uuid(as_uuid=True)
-WHEN = sa.DateTime(timezone=True)
+WHEN = TIME_COLUMN
 
 
 class OrganisationsAndThings(Projection):

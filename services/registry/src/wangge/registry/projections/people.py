@@ -20,6 +20,7 @@ from wangge.events import RecordedEvent, default_catalogue
 from wangge.events.db import insert_many
 from wangge.events.projection import ApplyContext, Projection, handles
 from wangge.events.sealing import Sealed
+from wangge.governance.times import TIME as TIME_COLUMN
 from wangge.registry.domain.households import (
     HouseholdHeadChanged,
     HouseholdMemberJoined,
@@ -46,7 +47,7 @@ from wangge.registry.projections.rows import stamp
 UUID = sa.Uuid(as_uuid=True)
 OPEN_MEMBERSHIP = "uq_registry_open_membership"
 """The unique index of open memberships (its name tells a refused join from other errors)."""
-WHEN = sa.DateTime(timezone=True)
+WHEN = TIME_COLUMN
 
 
 class People(Projection):

@@ -21,6 +21,7 @@ from wangge.events import RecordedEvent, default_catalogue
 from wangge.events.db import insert_many
 from wangge.events.projection import ApplyContext, Projection, handles
 from wangge.governance.addresses import normalise_address, place_address
+from wangge.governance.times import TIME as TIME_COLUMN
 from wangge.registry.domain.places import (
     CODED,
     BuildingRegridded,
@@ -62,14 +63,14 @@ class PlaceTree(Projection):
             sa.Column("address_key", sa.String(400), nullable=False, index=True),
             sa.Column("has_boundary", sa.Boolean, nullable=False, default=False),
             sa.Column("version", sa.Integer, nullable=False),
-            sa.Column("registered_at", sa.DateTime(timezone=True), nullable=False),
-            sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
+            sa.Column("registered_at", TIME_COLUMN, nullable=False),
+            sa.Column("updated_at", TIME_COLUMN, nullable=False),
         )
         grids = sa.Table(
             f"registry_building_grids{suffix}",
             metadata,
             sa.Column("building_id", UUID, primary_key=True),
-            sa.Column("since", sa.DateTime(timezone=True), primary_key=True),
+            sa.Column("since", TIME_COLUMN, primary_key=True),
             sa.Column("grid_id", UUID, nullable=False),
         )
         return {"places": places, "building_grids": grids}

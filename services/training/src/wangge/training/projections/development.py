@@ -19,13 +19,14 @@ from wangge.events import RecordedEvent
 from wangge.events.core import ServiceCore
 from wangge.events.projection import ApplyContext, Projection, active_tables, handles
 from wangge.governance.errors import NotFound
+from wangge.governance.times import TIME as TIME_COLUMN
 from wangge.governance.times import StoredTime, utc
 from wangge.training.domain import forums as f
 from wangge.training.domain import handbooks as h
 from wangge.training.domain import secondments as sec
 
 UUID = sa.Uuid(as_uuid=True)
-TIME = sa.DateTime(timezone=True)
+TIME = TIME_COLUMN
 
 ARRANGED, EVALUATED, CANCELLED = "arranged", "evaluated", "cancelled"
 """A secondment's status."""

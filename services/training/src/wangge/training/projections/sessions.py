@@ -20,13 +20,14 @@ from wangge.events.core import ServiceCore
 from wangge.events.db import insert_many
 from wangge.events.projection import ApplyContext, Projection, active_tables, handles
 from wangge.governance.errors import NotFound
+from wangge.governance.times import TIME as TIME_COLUMN
 from wangge.governance.times import StoredTime, local_day, utc
 from wangge.training.domain import programmes as p
 from wangge.training.domain import sessions as s
 from wangge.training.domain.sessions import ATTENDED
 
 UUID = sa.Uuid(as_uuid=True)
-TIME = sa.DateTime(timezone=True)
+TIME = TIME_COLUMN
 
 
 def _session_row(d: s.TrainingSessionScheduled) -> dict[str, Any]:

@@ -26,12 +26,13 @@ from wangge.events.core import ServiceCore
 from wangge.events.db import insert_many
 from wangge.events.projection import ApplyContext, Projection, active_tables, handles
 from wangge.governance.times import CHINA, local_day, stored, utc
+from wangge.governance.times import TIME as TIME_COLUMN
 from wangge.training.domain import handbooks as h
 from wangge.training.domain import programmes as p
 from wangge.training.domain import sessions as s
 
 UUID = sa.Uuid(as_uuid=True)
-TIME = sa.DateTime(timezone=True)
+TIME = TIME_COLUMN
 NAMESPACE = uuid.UUID("2b5c0e57-9d3a-5c1e-8f40-6a7b8c9d0e1f")
 """The UUIDv5 namespace of statement ids (from the event and what it states)."""
 

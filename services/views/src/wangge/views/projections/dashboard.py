@@ -27,6 +27,7 @@ import sqlalchemy as sa
 
 from wangge.events import DomainEvent, IntegrationEvent, RecordedEvent, tuning
 from wangge.events.projection import ApplyContext, Projection, handles
+from wangge.governance.times import TIME as TIME_COLUMN
 from wangge.governance.times import local_day, utc
 from wangge.views.consumed import cases as c
 from wangge.views.consumed import hotline as h
@@ -44,7 +45,7 @@ from wangge.views.projections.dashboard_changes import (
 )
 
 UUID = sa.Uuid(as_uuid=True)
-WHEN = sa.DateTime(timezone=True)
+WHEN = TIME_COLUMN
 HAZARD_POINT = "hazard_point"
 
 

@@ -34,6 +34,7 @@ import sqlalchemy as sa
 from wangge.events import RecordedEvent
 from wangge.events.projection import ApplyContext, Projection, handles
 from wangge.events.tuning import UNHURRIED_LINGER_SECONDS
+from wangge.governance.times import TIME as TIME_COLUMN
 from wangge.governance.times import stored
 from wangge.views.consumed import cases as c
 from wangge.views.consumed import hotline as h
@@ -91,7 +92,7 @@ class Feeds(Projection):
                 sa.Column("detail", sa.String(100)),
                 sa.Column("on", sa.Date),
                 sa.Column("until", sa.Date),
-                sa.Column("recorded_at", sa.DateTime(timezone=True), nullable=False),
+                sa.Column("recorded_at", TIME_COLUMN, nullable=False),
             ),
             # A new catalogue must rebuild the feeds from the first event: its digest names a
             # column here, so the runner sees tables of another shape and starts a generation.
@@ -120,7 +121,7 @@ class Feeds(Projection):
                 sa.Column("ended_on", sa.Date),
                 # when the end and each visit (day -> first recorded) were recorded: a close
                 # judges by what the plan's log held when the day was closed
-                sa.Column("ended_at", sa.DateTime(timezone=True)),
+                sa.Column("ended_at", TIME_COLUMN),
                 sa.Column("visits", sa.JSON, nullable=False),
                 sa.Column("missed", sa.JSON, nullable=False),
                 # the last day of the first period no close has judged yet; a close looks only
@@ -149,7 +150,7 @@ class Feeds(Projection):
             "erased": sa.Table(
                 f"{p}erased{suffix}", metadata,
                 sa.Column("subject", sa.String(100), primary_key=True),
-                sa.Column("erased_at", sa.DateTime(timezone=True), nullable=False),
+                sa.Column("erased_at", TIME_COLUMN, nullable=False),
             ),
         }  # fmt: skip
 

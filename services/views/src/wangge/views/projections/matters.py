@@ -31,6 +31,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from wangge.events import RecordedEvent
 from wangge.events.projection import ApplyContext, Projection, handles
 from wangge.events.tuning import UNHURRIED_LINGER_SECONDS
+from wangge.governance.times import TIME as TIME_COLUMN
 from wangge.governance.times import stored
 from wangge.views.consumed import cases as c
 from wangge.views.consumed import hotline as h
@@ -100,7 +101,7 @@ class Matters(Projection):
             # the envelope bounds none of these ids: whatever an upstream recorded is applied
             sa.Column("correlation_id", sa.Text, nullable=False),
             sa.Column("causation_id", sa.Text),
-            sa.Column("at", sa.DateTime(timezone=True), nullable=False),
+            sa.Column("at", TIME_COLUMN, nullable=False),
             sa.Column("service", sa.String(40), nullable=False),
             sa.Column("type", sa.String(80), nullable=False),
             sa.Column("stream_id", sa.Text, nullable=False),
