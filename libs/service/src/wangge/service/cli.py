@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import sys
+from collections.abc import Callable, Sequence
 from importlib.metadata import entry_points
 from pathlib import Path
 from typing import Annotated, TypeVar
 
 import typer
 
-from wangge.service.auth import is_known_role
 from wangge.service.devissuer import DevIssuer
 from wangge.service.settings import ServiceSettings
 
@@ -99,8 +99,28 @@ def run_command(
     return run
 
 
-def _add_service_commands() -> None:
-    for entry in entry_points(group=ENTRY_POINTS):
+def _own_commands() -> set[str]:
+    """The names of the kit's own commands, as typer derives them (``token``)."""
+    return {
+        command.name or command.callback.__name__.replace("_", "-")
+        for command in app.registered_commands
+        if command.callback is not None
+    }
+
+
+def _add_service_commands(argv: Sequence[str]) -> None:
+    """The services' sub-commands: only the one the command line names, when it names one (a
+    service's commands import its app, seconds of a command that needs none of it, such as
+    ``wangge token``); all of them for the help, a completion or a name nobody knows."""
+    services = {entry.name: entry for entry in entry_points(group=ENTRY_POINTS)}
+    named = next((word for word in argv[1:] if not word.startswith("-")), None)
+    if named in services:
+        wanted = [services[named]]
+    elif named in _own_commands():
+        wanted = []
+    else:
+        wanted = list(services.values())
+    for entry in wanted:
         sub = entry.load()
         if isinstance(sub, typer.Typer):
             app.add_typer(sub, name=entry.name)
@@ -122,6 +142,8 @@ def token(
     data_dir: Annotated[Path | None, typer.Option(help="where the dev key lives")] = None,
 ) -> None:
     """Print a development bearer token, signed by the dev issuer (dev and test only)."""
+    from wangge.service.auth import is_known_role  # the web framework's import: only here
+
     unknown = [r for r in role if not is_known_role(r)]
     if unknown:
         raise typer.BadParameter(f"unknown roles: {', '.join(unknown)}", param_hint="--role")
@@ -131,4 +153,4 @@ def token(
     typer.echo(issuer.issue(subject, roles=role, places=places, ttl_seconds=hours * 3600))
 
 
-_add_service_commands()
+_add_service_commands(sys.argv)

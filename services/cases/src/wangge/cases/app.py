@@ -4,17 +4,16 @@ read models, and the reactions to the registry's and the hotline bridge's events
 from __future__ import annotations
 
 import functools
-from pathlib import Path
 
 from fastapi import FastAPI
 
+from wangge.cases import MIGRATIONS
 from wangge.cases.api import care, cases, inbox, suggestions
 from wangge.cases.bootstrap import bootstrap
 from wangge.cases.config import CasesSettings
 from wangge.events import default_catalogue
 from wangge.service import create_app
 
-MIGRATIONS = Path(__file__).parent / "migrations"
 ROUTERS = (cases.router, care.router, inbox.router, suggestions.router)
 """The service's API, in the order of its OpenAPI document and access matrix."""
 

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import typer
 
-from wangge.cases.app import MIGRATIONS
+from wangge.cases import MIGRATIONS
 from wangge.cases.config import CasesSettings
 from wangge.service.cli import access_table_command, migrate_command, run_command
 

@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 import functools
-from pathlib import Path
 
 from fastapi import FastAPI
 
 from wangge.events import default_catalogue
-from wangge.hotline_bridge import monitoring
+from wangge.hotline_bridge import MIGRATIONS, monitoring
 from wangge.hotline_bridge.adapters import ADAPTERS
 from wangge.hotline_bridge.api import erasure, handling, open311, rates, tickets
 from wangge.hotline_bridge.bootstrap import bootstrap
@@ -16,7 +15,6 @@ from wangge.hotline_bridge.config import HotlineSettings
 from wangge.hotline_bridge.jobs import deliver_replies, sweep
 from wangge.service import create_app
 
-MIGRATIONS = Path(__file__).parent / "migrations"
 ROUTERS = (tickets.router, handling.router, erasure.router, rates.router)
 """The API's routers (Open311 is installed beside them, with its own error format)."""
 MATRIX_ROUTERS = (*ROUTERS, open311.router)

@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from wangge.hotline_bridge.app import MIGRATIONS
+from wangge.hotline_bridge import MIGRATIONS
 from wangge.hotline_bridge.config import HotlineSettings
 from wangge.service.cli import access_table_command, migrate_command, run_command
 

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import functools
-from pathlib import Path
 
 from fastapi import FastAPI
 
 from wangge.events import default_catalogue
+from wangge.registry import MIGRATIONS
 from wangge.registry.api import (
     households,
     organisations,
@@ -22,7 +22,6 @@ from wangge.registry.bootstrap import bootstrap
 from wangge.registry.config import RegistrySettings
 from wangge.service import create_app
 
-MIGRATIONS = Path(__file__).parent / "migrations"
 ROUTERS = (
     places.router,
     persons.router,

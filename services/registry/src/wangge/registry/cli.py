@@ -11,7 +11,8 @@ from typing import Annotated
 import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-from wangge.registry.app import MIGRATIONS, build_app
+from wangge.registry import MIGRATIONS
+from wangge.registry.app import build_app
 from wangge.registry.bootstrap import registry
 from wangge.registry.census import (
     CensusImport,

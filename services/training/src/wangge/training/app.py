@@ -5,12 +5,12 @@ of a year of training."""
 from __future__ import annotations
 
 import functools
-from pathlib import Path
 
 from fastapi import FastAPI
 
 from wangge.events import default_catalogue
 from wangge.service import create_app
+from wangge.training import MIGRATIONS
 from wangge.training.api import (
     forums,
     handbooks,
@@ -25,7 +25,6 @@ from wangge.training.bootstrap import bootstrap
 from wangge.training.config import TrainingSettings
 from wangge.training.seeding import seed_year
 
-MIGRATIONS = Path(__file__).parent / "migrations"
 ROUTERS = (
     sessions.router,
     programmes.router,

@@ -7,7 +7,7 @@ from pathlib import Path
 import typer
 
 from wangge.service.cli import access_table_command, migrate_command, run_command
-from wangge.training.app import MIGRATIONS
+from wangge.training import MIGRATIONS
 from wangge.training.config import TrainingSettings
 
 app = typer.Typer(

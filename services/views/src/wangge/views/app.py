@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import functools
-from pathlib import Path
 
 from fastapi import APIRouter, FastAPI
 
 from wangge.events import default_catalogue
 from wangge.service import create_app
 from wangge.service.app import Worker
-from wangge.views import web
+from wangge.views import MIGRATIONS, web
 from wangge.views.api import (
     areas,
     dashboard,
@@ -26,7 +25,6 @@ from wangge.views.bootstrap import bootstrap
 from wangge.views.config import ViewsSettings
 from wangge.views.handlers import clock
 
-MIGRATIONS = Path(__file__).parent / "migrations"
 ROUTERS: tuple[APIRouter, ...] = (
     dashboard.router,
     areas.router,

@@ -7,7 +7,7 @@ from pathlib import Path
 import typer
 
 from wangge.service.cli import access_table_command, migrate_command, run_command
-from wangge.views.app import MIGRATIONS
+from wangge.views import MIGRATIONS
 from wangge.views.config import ViewsSettings
 
 app = typer.Typer(
