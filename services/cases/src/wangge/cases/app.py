@@ -7,7 +7,7 @@ import functools
 
 from fastapi import FastAPI
 
-from wangge.cases import MIGRATIONS
+from wangge.cases import MIGRATIONS as MIGRATIONS  # where the tests and tools look for it
 from wangge.cases.api import care, cases, inbox, suggestions
 from wangge.cases.bootstrap import bootstrap
 from wangge.cases.config import CasesSettings

@@ -7,7 +7,8 @@ import functools
 from fastapi import FastAPI
 
 from wangge.events import default_catalogue
-from wangge.hotline_bridge import MIGRATIONS, monitoring
+from wangge.hotline_bridge import MIGRATIONS as MIGRATIONS  # where the tests and tools look for it
+from wangge.hotline_bridge import monitoring
 from wangge.hotline_bridge.adapters import ADAPTERS
 from wangge.hotline_bridge.api import erasure, handling, open311, rates, tickets
 from wangge.hotline_bridge.bootstrap import bootstrap

@@ -7,7 +7,7 @@ import functools
 from fastapi import FastAPI
 
 from wangge.events import default_catalogue
-from wangge.registry import MIGRATIONS
+from wangge.registry import MIGRATIONS as MIGRATIONS  # where the tests and tools look for it
 from wangge.registry.api import (
     households,
     organisations,

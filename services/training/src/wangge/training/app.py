@@ -10,7 +10,7 @@ from fastapi import FastAPI
 
 from wangge.events import default_catalogue
 from wangge.service import create_app
-from wangge.training import MIGRATIONS
+from wangge.training import MIGRATIONS as MIGRATIONS  # where the tests and tools look for it
 from wangge.training.api import (
     forums,
     handbooks,

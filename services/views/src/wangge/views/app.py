@@ -9,7 +9,8 @@ from fastapi import APIRouter, FastAPI
 from wangge.events import default_catalogue
 from wangge.service import create_app
 from wangge.service.app import Worker
-from wangge.views import MIGRATIONS, web
+from wangge.views import MIGRATIONS as MIGRATIONS  # where the tests and tools look for it
+from wangge.views import web
 from wangge.views.api import (
     areas,
     dashboard,
