@@ -99,10 +99,16 @@ async def test_an_unsigned_stale_or_forged_push_is_refused(hotline: Hotline) -> 
     body = ticket()
     forged = await push(hotline, body, secret=b"not the hotline's")
     stale = await push(hotline, body, at=int(time.time()) - 3600)
-    for refused, header in ((forged, "X-Hotline-Signature"), (stale, "X-Hotline-Timestamp")):
+    early = await push(hotline, body, at=int(time.time()) + 3600)
+    for refused, header in (
+        (forged, "X-Hotline-Signature"), (stale, "X-Hotline-Timestamp"),
+        (early, "X-Hotline-Timestamp"),
+    ):  # fmt: skip
         assert refused.status_code == 401
         assert refused.headers["content-type"] == "application/problem+json"
         assert refused.json()["errors"][0]["field"] == f"header/{header}"
+    assert " s ago, more than" in stale.json()["errors"][0]["message"]
+    assert " s in the future, more than" in early.json()["errors"][0]["message"]
     unsigned = await hotline.client.post(
         "/tickets", json=body, headers=hotline.as_("hotline_system")
     )

@@ -103,3 +103,17 @@ async def test_errors_come_in_the_specifications_format(hotline: Hotline) -> Non
     root = ElementTree.fromstring(xml.text)
     assert (root.tag, root.findtext("error/code")) == ("errors", "403")
     assert (await hotline.client.get("/open311/v2/services.csv")).status_code == 404
+
+
+async def test_a_form_that_is_not_utf8_is_refused_and_nothing_is_stored(hotline: Hotline) -> None:
+    key = _key(hotline)
+    fields = f"api_key={key}&service_code=0302&lat=32.0412&long=118.7301&description="
+    for body in (
+        fields.encode() + "垃圾".encode("gbk"),  # raw bytes of another encoding
+        fields.encode() + b"%C0%AF%FF",  # escaped bytes that are no UTF-8
+    ):
+        refused = await hotline.client.post("/open311/v2/requests.json", content=body, headers=FORM)
+        assert refused.status_code == 400, refused.text
+        [error] = refused.json()
+        assert "UTF-8" in error["description"]
+    assert (await hotline.client.get("/open311/v2/requests.json")).json() == []

@@ -45,8 +45,9 @@ def verify(
         raise BadSignature("the push has no Unix timestamp", field=f"header/{TIMESTAMP}")
     sent = int(timestamp.strip())
     if abs(now - sent) > tolerance:
+        when = f"{int(now - sent)} s ago" if sent <= now else f"{int(sent - now)} s in the future"
         raise BadSignature(
-            f"the push was signed {int(now - sent)} s from now, more than {tolerance} s",
+            f"the push was signed {when}, more than the {tolerance} s allowed (clocks apart?)",
             field=f"header/{TIMESTAMP}",
         )
     if not signature or not hmac.compare_digest(signature.strip(), sign(secret, sent, body)):

@@ -181,7 +181,14 @@ async def post_request(request: Request, fmt: str, core: Core) -> Response:
     fmt = _format(fmt)
     if not request.headers.get("content-type", "").startswith("application/x-www-form-urlencoded"):
         raise Open311Error(400, "post the request form-encoded", fmt)
-    form = parse_qs((await request.body()).decode("utf-8", "replace"), keep_blank_values=True)
+    try:
+        # strict, also for what percent-escapes carry: a caller's words stored as "\ufffd" are
+        # lost, and the client is the one who can send them again
+        form = parse_qs(
+            (await request.body()).decode("utf-8"), keep_blank_values=True, errors="strict"
+        )
+    except UnicodeDecodeError as error:
+        raise Open311Error(400, f"the form is not UTF-8 text (byte {error.start})", fmt) from error
     clients = core.settings.open311_clients()
     client = clients.get(_field(form, "api_key") or "")
     if client is None:
