@@ -165,8 +165,10 @@ def _seed(settings: RegistrySettings, size: str, seed: int) -> None:
         raise typer.BadParameter(f"one of {', '.join(SIZES)}", param_hint="--size")
     generator = Generator(seed=seed, size=size)
 
-    async def main() -> Report:
+    async def main() -> Report | None:
         async with registry(settings) as core:
+            if await has_subdistrict(core, generator.subdistrict().code):
+                return None  # a restart on the data of an earlier start: no bar to show
             with _progress() as progress:
                 task = progress.add_task(f"seeding a {size} subdistrict", total=None)
                 return await seed_subdistrict(
@@ -176,10 +178,10 @@ def _seed(settings: RegistrySettings, size: str, seed: int) -> None:
 
     started = time.perf_counter()
     report = asyncio.run(main())
-    if report.rows:
+    if report is not None and report.rows:
         typer.echo(_summary(report, time.perf_counter() - started))
     else:
-        typer.echo(f"subdistrict {generator.subdistrict().code} is registered already")
+        typer.echo(f"subdistrict {generator.subdistrict().code} is seeded already")
 
 
 @app.command()
