@@ -223,3 +223,17 @@ async def test_a_missing_or_forged_token_is_a_401_problem(
     )
     refused = await client.get("/places/320111001", headers={"Authorization": f"Bearer {forged}"})
     assert refused.status_code == 401
+
+
+async def test_the_api_docs_need_no_cdn(client: httpx.AsyncClient) -> None:
+    """/docs and /redoc load their scripts and styles from the service itself (offline)."""
+    import re
+
+    for page in ("/docs", "/redoc"):
+        html = await client.get(page)
+        assert html.status_code == 200, page
+        assets = re.findall(r'(?:src|href)="([^"]+\.(?:js|css))"', html.text)
+        assert assets, page
+        for asset in assets:
+            assert asset.startswith("/"), f"{page} loads {asset} from elsewhere"
+            assert (await client.get(asset)).status_code == 200, asset

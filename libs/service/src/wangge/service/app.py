@@ -21,6 +21,7 @@ from typing import Any
 
 import sqlalchemy as sa
 from fastapi import APIRouter, FastAPI
+from fastapi_offline import FastAPIOffline
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from wangge.events import Catalogue, default_catalogue
@@ -378,7 +379,9 @@ def create_app(
         finally:
             await _stop(app.state.service)
 
-    app = FastAPI(title=title, description=description, version=version, lifespan=lifespan)
+    # /docs and /redoc from the package's own copies of their scripts, never a CDN: a
+    # government network (政务内网) reaches none, and the page would be blank
+    app = FastAPIOffline(title=title, description=description, version=version, lifespan=lifespan)
     install_problem_handlers(app)
     app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
     app.add_middleware(metrics.HttpMetrics, service=settings.service)  # outermost: times it all
