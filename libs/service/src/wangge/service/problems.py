@@ -29,6 +29,7 @@ from wangge.events import (
 from wangge.events.errors import StreamNotFound
 from wangge.events.faults import RepeatFilter, is_outage
 from wangge.governance.errors import DomainError, NotFound
+from wangge.service.telemetry import LOGGED
 
 log = logging.getLogger(__name__)
 _outages = logging.getLogger(f"{__name__}.outages")
@@ -270,6 +271,7 @@ async def _dependency(request: Request, exc: Exception) -> JSONResponse:
 
 async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
     log.exception("unhandled error on %s %s", request.method, request.url.path)
+    setattr(exc, LOGGED, True)  # the server's own traceback of it is left out (telemetry)
     return problem(500, detail="an unexpected error; it has been logged", instance=request.url.path)
 
 

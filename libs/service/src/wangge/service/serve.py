@@ -21,10 +21,11 @@ from wangge.service.telemetry import configure_logging, configure_tracing, instr
 _FACTORY = "WANGGE_APP_FACTORY"
 _LOG_LEVEL = "WANGGE_SERVE_LOG_LEVEL"
 _SERVICE = "WANGGE_SERVE_SERVICE"
+_LOG_FORM = "WANGGE_SERVE_LOG_FORM"
 
 
-def _ready(app: FastAPI, service: str, log_level: str) -> FastAPI:
-    configure_logging(log_level)
+def _ready(app: FastAPI, service: str, log_level: str, log_form: str) -> FastAPI:
+    configure_logging(log_level, log_form)
     if configure_tracing(service):
         instrument(app)
     # Everything loaded so far (modules, routes, schemas) lives as long as the process: keep it
@@ -38,7 +39,7 @@ def worker_app() -> FastAPI:
     """The app of one worker process (uvicorn calls this factory in each)."""
     module, _, name = os.environ[_FACTORY].partition(":")
     factory: Callable[[], FastAPI] = getattr(importlib.import_module(module), name)
-    return _ready(factory(), os.environ[_SERVICE], os.environ[_LOG_LEVEL])
+    return _ready(factory(), os.environ[_SERVICE], os.environ[_LOG_LEVEL], os.environ[_LOG_FORM])
 
 
 def serve(
@@ -56,14 +57,19 @@ def serve(
     environment's settings) makes the app in each worker process, and ``app`` is not used.
     """
     if workers == 1:
-        _ready(app, settings.service, settings.log_level)
+        _ready(app, settings.service, settings.log_level, settings.log_form)
         uvicorn.run(app, host=host, port=port, log_config=None, proxy_headers=True)
         return
     if factory is None:
         raise ValueError("several workers need the app's factory")
-    configure_logging(settings.log_level)
+    configure_logging(settings.log_level, settings.log_form)
     os.environ.update(
-        {_FACTORY: factory, _SERVICE: settings.service, _LOG_LEVEL: settings.log_level}
+        {
+            _FACTORY: factory,
+            _SERVICE: settings.service,
+            _LOG_LEVEL: settings.log_level,
+            _LOG_FORM: settings.log_form,  # the workers' stderr is the supervisor's
+        }
     )
     uvicorn.run(
         "wangge.service.serve:worker_app",

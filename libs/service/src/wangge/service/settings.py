@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import sys
 from pathlib import Path
 from typing import Any, Literal, Self
 
@@ -66,6 +67,11 @@ class ServiceSettings(BaseSettings):
         "one is refused with a 413 before it is read in full",
     )
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    log_format: Literal["auto", "json", "text"] = Field(
+        default="auto",
+        description="json for a log collector, text for a person; auto: text when the "
+        "service's stderr is a terminal (make run), else json",
+    )
     secret_key: SecretStr = SecretStr(DEV_SECRET)
     auth_issuer: str = Field(default=DEV_ISSUER, description="the token issuer (iss) to trust")
     auth_audience: str = Field(default=DEV_AUDIENCE, description="the audience (aud) tokens name")
@@ -86,6 +92,13 @@ class ServiceSettings(BaseSettings):
                     "deployment's identity provider outside dev and test"
                 )
         return self
+
+    @property
+    def log_form(self) -> str:
+        """The log format to use: ``log_format``, with ``auto`` decided by stderr."""
+        if self.log_format != "auto":
+            return self.log_format
+        return "text" if sys.stderr.isatty() else "json"
 
     @property
     def dev_key_path(self) -> Path:

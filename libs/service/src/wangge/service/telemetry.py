@@ -58,19 +58,55 @@ class _TraceIds(logging.Filter):
         return True
 
 
-def configure_logging(level: str = "INFO") -> None:
-    """JSON lines on stderr: time, level, logger, message, trace and span ids."""
+PROBES = ("/healthz", "/readyz", "/metrics")
+"""Paths that orchestrators and scrapers call every few seconds: their access lines say nothing."""
+
+LOGGED = "_wangge_logged"
+"""Set on an exception once a handler has logged it with its request (``problems``)."""
+
+
+class _NotProbes(logging.Filter):
+    """Drops uvicorn's access lines of the probes (its record's args: client, method, path, ...)."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        args = record.args
+        path = args[2] if isinstance(args, tuple) and len(args) > 2 else ""
+        return not (isinstance(path, str) and path.startswith(PROBES))
+
+
+class _Once(logging.Filter):
+    """Drops the server's traceback of an error the problem handler logged already: Starlette
+    answers it with the handler, then raises it again to the server, which logs it once more."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        error = record.exc_info[1] if record.exc_info else None
+        return not getattr(error, LOGGED, False)
+
+
+def configure_logging(level: str = "INFO", form: str = "json") -> None:
+    """Lines on stderr: JSON (time, level, logger, message, trace and span ids) for collectors,
+    or ``text`` for a person at a terminal (``make run``); probes' access lines left out."""
     handler = logging.StreamHandler(sys.stderr)
     handler.addFilter(_TraceIds())
-    handler.setFormatter(
-        JsonFormatter(
-            "{asctime}{levelname}{name}{message}{trace_id}{span_id}",
-            style="{",
-            rename_fields={"asctime": "time", "levelname": "level", "name": "logger"},
+    handler.addFilter(_Once())
+    if form == "text":
+        handler.setFormatter(
+            logging.Formatter("%(asctime)s %(levelname)-7s %(name)s: %(message)s", "%H:%M:%S")
         )
-    )
+    else:
+        handler.setFormatter(
+            JsonFormatter(
+                "{asctime}{levelname}{name}{message}{trace_id}{span_id}",
+                style="{",
+                rename_fields={"asctime": "time", "levelname": "level", "name": "logger"},
+            )
+        )
     # a client library's reconnect attempts while a dependency is down: once, then counted
     quiet_repeats(handler)
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level.upper())
+    logging.getLogger("uvicorn.access").addFilter(_NotProbes())
+    # a served process runs no migration (that is its own step, or done before serving); what
+    # this logger says then is two lines per /readyz, from the revision check
+    logging.getLogger("alembic.runtime.migration").setLevel(logging.WARNING)
