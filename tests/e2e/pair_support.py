@@ -101,17 +101,21 @@ async def routed(pair: Pair, address: str, **fields: Any) -> dict[str, Any]:
     return view
 
 
-async def hotline_says(hotline: Hotline, path: str, body: dict[str, Any]) -> Any:
-    """A signed message from the hotline (a follow-up, an extension decision)."""
+def hotline_message(hotline: Hotline, body: dict[str, Any]) -> tuple[bytes, dict[str, str]]:
+    """A message the hotline signs now: its bytes and headers (sent again as they are, it is
+    the same message)."""
     raw = json.dumps(body).encode()
     sent = int(time.time())
-    return await hotline.client.post(
-        path,
-        content=raw,
-        headers={
-            "Content-Type": "application/json",
-            TIMESTAMP: str(sent),
-            SIGNATURE: sign(hotline.settings.signing_secret(), sent, raw),
-            **hotline.as_("hotline_system", subject="hotline-12345"),
-        },
-    )
+    headers = {
+        "Content-Type": "application/json",
+        TIMESTAMP: str(sent),
+        SIGNATURE: sign(hotline.settings.signing_secret(), sent, raw),
+        **hotline.as_("hotline_system", subject="hotline-12345"),
+    }
+    return raw, headers
+
+
+async def hotline_says(hotline: Hotline, path: str, body: dict[str, Any]) -> Any:
+    """A signed message from the hotline (a follow-up, an extension decision)."""
+    raw, headers = hotline_message(hotline, body)
+    return await hotline.client.post(path, content=raw, headers=headers)

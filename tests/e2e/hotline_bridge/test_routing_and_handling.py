@@ -9,9 +9,10 @@ import sqlalchemy as sa
 
 from wangge.events import tuning
 from wangge.events.projection import active_tables
+from wangge.hotline_bridge.domain.tickets import stream_id
 
 from hotline_support import push, ticket
-from pair_support import Pair, hotline_says, routed
+from pair_support import Pair, hotline_message, hotline_says, routed
 
 
 async def test_a_registered_dwelling_routes_to_its_grid(pair: Pair) -> None:
@@ -178,9 +179,38 @@ async def test_the_grid_accepts_extends_replies_and_the_follow_up_closes_or_reop
     assert (happy.json()["satisfaction"], happy.json()["resolved"]) == ("satisfied", True)
     late = await hotline_says(
         pair.hotline, "/tickets/follow-ups",
-        {"ticket_number": number, "satisfaction": "satisfied", "resolved": True},
+        {"ticket_number": number, "satisfaction": "satisfied", "resolved": True, "note": "再访"},
     )  # fmt: skip
-    assert late.status_code == 409
+    assert late.status_code == 409  # another follow-up of a closed ticket
+
+
+async def test_the_hotlines_answers_sent_again_get_the_first_answer(pair: Pair) -> None:
+    """A signed extension decision or follow-up sent again as it was (its acknowledgement was
+    lost) is the same answer: recorded once, answered as the first time, never a 409."""
+    view = await routed(pair, "沿江街道滨江社区12栋2单元1201")
+    ticket, number = view["ticket_id"], view["ticket_number"]
+    client, hotline = pair.hotline.client, pair.hotline
+    worker = hotline.as_("grid_worker", places=[pair.tree.grid_code])
+    await client.post(f"/tickets/{ticket}/accept", headers=worker)
+    asked = {"until": "2027-01-15T09:00:00+08:00", "reason": "待物业维修"}
+    await client.post(f"/tickets/{ticket}/extension", json=asked, headers=worker)
+    raw, headers = hotline_message(hotline, {"ticket_number": number, "approved": True})
+    first = await client.post("/tickets/extension-decisions", content=raw, headers=headers)
+    again = await client.post("/tickets/extension-decisions", content=raw, headers=headers)
+    assert first.status_code == again.status_code == 200, again.text
+    assert again.json()["deadline"] == first.json()["deadline"] == "2027-01-15T01:00:00Z"
+
+    done = {"reply": "已处理", "solved": True}
+    await client.post(f"/tickets/{ticket}/reply", json=done, headers=worker)
+    rating = {"ticket_number": number, "satisfaction": "unsatisfied", "resolved": False}
+    raw, headers = hotline_message(hotline, rating)
+    first = await client.post("/tickets/follow-ups", content=raw, headers=headers)
+    again = await client.post("/tickets/follow-ups", content=raw, headers=headers)
+    assert first.status_code == again.status_code == 200, again.text
+    assert first.json()["reopened"] == again.json()["reopened"] == 1  # reopened once, not twice
+    events = await hotline.store.read_stream(stream_id(uuid.UUID(ticket)))
+    names = [type(e.data).__name__ for e in events]
+    assert names.count("TicketExtensionDecided") == names.count("TicketFollowedUp") == 1, names
 
 
 async def test_an_unsigned_follow_up_is_refused(pair: Pair) -> None:

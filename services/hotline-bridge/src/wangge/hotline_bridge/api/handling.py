@@ -36,6 +36,7 @@ from wangge.hotline_bridge.handlers import tickets as handle
 from wangge.hotline_bridge.handlers.tickets import ExtensionRequest, Reply, Return, RouteByHand
 from wangge.hotline_bridge.projections.grid_map import grid_code_of
 from wangge.hotline_bridge.projections.tickets import in_triage, ticket_row
+from wangge.hotline_bridge.signing import SIGNATURE
 from wangge.service.auth import Principal
 from wangge.service.commands import Command
 from wangge.service.deps import ReadConnection
@@ -171,8 +172,17 @@ async def _answer(
     core: HotlineCore,
     record: Callable[[CommandRunner], Awaitable[uuid.UUID]],
 ) -> TicketView:
-    """Record one of the hotline's answers as its caller; the ticket it answered."""
-    ticket_id = await record(core.commands(metadata_of(request, principal)))
+    """Record one of the hotline's answers as its caller; the ticket it answered.
+
+    Idempotent as a push is: the same signed answer sent again (a lost acknowledgement, a
+    retry) carries the same signature, which keys its append, so it gets the first answer
+    instead of a 409 from a ticket that moved on because of it. An answer signed anew is
+    another answer."""
+    key = f"hotline-answer:{request.url.path}:{request.headers[SIGNATURE].strip()}"
+    commands = core.commands(
+        metadata_of(request, principal), idempotency_key=key, method="POST", path=request.url.path
+    )
+    ticket_id = await record(commands)
     return await _done(core, ticket_id)
 
 
