@@ -19,7 +19,7 @@ from wangge.service.standalone import standalone
 from wangge.service.testing import backend_settings, own_schema
 from wangge.training.bootstrap import TrainingCore, bootstrap
 from wangge.training.config import TrainingSettings
-from wangge.training.consumed.registry import GridWorkerAppointed
+from wangge.training.consumed.registry import GridWorkerAppointed, GridWorkerLeft
 from wangge.training.personal_data import metadata as key_tables
 from wangge.training.projections.roster import Roster
 
@@ -49,25 +49,39 @@ async def core(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[
         yield made
 
 
+async def _on_roster(core: TrainingCore, data: GridWorkerAppointed | GridWorkerLeft) -> None:
+    """Apply a registry event about a worker to the training roster, as its consumer would."""
+    envelope = Envelope(
+        id=uuid.uuid4(), source="/wangge/registry", type=data.event_type,
+        subject=f"worker-{data.worker_id}", time=datetime.now(UTC),
+        dataschema=f"urn:wangge:schema:{data.event_type}:1", sequence=1,
+    )  # fmt: skip
+    roster = core.projection(Roster.name)
+    async with core.store.engine.begin() as conn:
+        ctx = ApplyContext(conn=conn, tables=await active_tables(conn, roster))
+        await roster.apply_many(ctx, [RecordedEvent(envelope=envelope, data=data)], set())
+
+
 @pytest.fixture
 def appoint(core: TrainingCore) -> Callable[[], Awaitable[uuid.UUID]]:
     """Puts a newly appointed worker on the training roster, as the registry's event would."""
 
     async def appointed() -> uuid.UUID:
         worker_id = uuid.uuid4()
-        data = GridWorkerAppointed(
+        await _on_roster(core, GridWorkerAppointed(
             worker_id=worker_id, account=f"worker-{worker_id.hex[:6]}", name="网格员",
             grid_ids=[uuid.uuid4()], on=date(2026, 1, 1),
-        )  # fmt: skip
-        envelope = Envelope(
-            id=uuid.uuid4(), source="/wangge/registry", type=data.event_type,
-            subject=f"worker-{worker_id}", time=datetime.now(UTC),
-            dataschema=f"urn:wangge:schema:{data.event_type}:1", sequence=1,
-        )  # fmt: skip
-        roster = core.projection(Roster.name)
-        async with core.store.engine.begin() as conn:
-            ctx = ApplyContext(conn=conn, tables=await active_tables(conn, roster))
-            await roster.apply_many(ctx, [RecordedEvent(envelope=envelope, data=data)], set())
+        ))  # fmt: skip
         return worker_id
 
     return appointed
+
+
+@pytest.fixture
+def leave(core: TrainingCore) -> Callable[[uuid.UUID, date], Awaitable[None]]:
+    """A worker on the roster leaves their post on a day, as the registry's event would say."""
+
+    async def left(worker_id: uuid.UUID, on: date) -> None:
+        await _on_roster(core, GridWorkerLeft(worker_id=worker_id, on=on))
+
+    return left

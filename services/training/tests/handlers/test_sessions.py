@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Awaitable, Callable
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 
 import pytest
 
@@ -13,11 +13,12 @@ from wangge.events import Metadata
 from wangge.events.command import CommandRunner
 from wangge.events.db import read_only
 from wangge.events.errors import ConcurrencyConflict
+from wangge.governance.times import today
 from wangge.training.bootstrap import TrainingCore
 from wangge.training.domain import sessions as s
 from wangge.training.handlers import forums, sessions
 from wangge.training.projections.development import development_tables, forum_detail
-from wangge.training.projections.roster_queries import UnknownWorker
+from wangge.training.projections.roster_queries import UnknownWorker, WorkerLeft
 from wangge.training.projections.sessions import attended, session_detail, sessions_tables
 from wangge.training.projections.statements import (
     VERBS,
@@ -27,6 +28,7 @@ from wangge.training.projections.statements import (
 )
 
 Appoint = Callable[[], Awaitable[uuid.UUID]]
+Leave = Callable[[uuid.UUID, date], Awaitable[None]]
 
 
 def _as_trainer(
@@ -102,15 +104,17 @@ async def test_a_worker_the_registry_never_appointed_is_refused_before_anything_
 
 
 async def test_the_same_idempotency_key_answers_the_first_session_and_appends_nothing(
-    core: TrainingCore,
+    core: TrainingCore, appoint: Appoint
 ) -> None:
     body = _session(timedelta(days=3))
     first = await sessions.schedule(_as_trainer(core, idempotency_key="k-1"), core.keyring, body)
     again = await sessions.schedule(_as_trainer(core, idempotency_key="k-1"), core.keyring, body)
     assert again == first
-    enrol = sessions.EnrolmentCreate(worker_id=uuid.uuid4())
+    enrol = sessions.EnrolmentCreate(worker_id=await appoint())
     for _ in range(2):
-        await sessions.enrol(_as_trainer(core, idempotency_key="k-2"), enrol, session_id=first)
+        await sessions.enrol(
+            _as_trainer(core, idempotency_key="k-2"), core, enrol, session_id=first
+        )
     events = await core.store.read_stream(s.stream_id(first))
     assert [type(e.data).__name__ for e in events] == ["TrainingSessionScheduled", "WorkerEnrolled"]
 
@@ -131,3 +135,31 @@ async def test_a_command_sent_against_a_stale_version_is_a_conflict(core: Traini
             session_id=session_id,
         )
     assert len(await core.store.read_stream(s.stream_id(session_id))) == 2
+
+
+async def test_a_worker_who_left_is_neither_enrolled_nor_moved_up_from_the_line(
+    core: TrainingCore, appoint: Appoint, leave: Leave
+) -> None:
+    session_id = await sessions.schedule(
+        _as_trainer(core), core.keyring, _session(timedelta(days=3))
+    )
+    first, second, gone, last = [await appoint() for _ in range(4)]
+    for worker in (first, second, gone, last):  # two places: gone and last wait in line
+        await sessions.enrol(
+            _as_trainer(core), core, sessions.EnrolmentCreate(worker_id=worker),
+            session_id=session_id,
+        )  # fmt: skip
+    await leave(gone, today() - timedelta(days=1))
+    await sessions.withdraw(_as_trainer(core), core, session_id=session_id, worker_id=first)
+    events = await core.store.read_stream(s.stream_id(session_id))
+    assert events[-1].data == s.WorkerEnrolled(
+        session_id=session_id, worker_id=last, from_waitlist=True
+    )  # the first in line who still serves
+    left_already = await appoint()
+    await leave(left_already, today())
+    with pytest.raises(WorkerLeft):
+        await sessions.enrol(
+            _as_trainer(core), core, sessions.EnrolmentCreate(worker_id=left_already),
+            session_id=session_id,
+        )  # fmt: skip
+    assert len(await core.store.read_stream(s.stream_id(session_id))) == len(events)

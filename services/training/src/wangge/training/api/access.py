@@ -25,6 +25,9 @@ MANAGERS = ("trainer", "subdistrict_admin")
 Manager = Annotated[Principal, Depends(require(*MANAGERS))]
 Reader = Annotated[Principal, Depends(require(*MANAGERS, "community_staff", "grid_worker"))]
 """Reads records: a worker only their own, community staff their community's."""
+Overseer = Annotated[Principal, Depends(require(*MANAGERS, "community_staff"))]
+"""Reads figures across workers (coverage): a grid worker has none to oversee (it was a 200 of
+zeros), community staff see their communities."""
 Enroller = Annotated[Principal, Depends(require(*MANAGERS, "grid_worker"))]
 """Enrols and acknowledges: managers for anyone, a grid worker for themselves (community staff
 are not workers: nothing of theirs to enrol)."""

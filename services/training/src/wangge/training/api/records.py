@@ -15,7 +15,14 @@ from wangge.governance.errors import DomainError
 from wangge.governance.roster import Community
 from wangge.governance.times import local_day
 from wangge.service.auth import Principal
-from wangge.training.api.access import MANAGERS, Core, Reader, readable, readable_worker
+from wangge.training.api.access import (
+    MANAGERS,
+    Core,
+    Overseer,
+    Reader,
+    readable,
+    readable_worker,
+)
 from wangge.training.bounds import Moment
 from wangge.training.projections.development import (
     HandbookStanding,
@@ -133,7 +140,7 @@ async def worker_record(worker_id: uuid.UUID, principal: Reader, core: Core) -> 
 
 @router.get("/coverage", response_model=Coverage)
 async def coverage(
-    principal: Reader,
+    principal: Overseer,
     core: Core,
     session_id: Annotated[uuid.UUID | None, Query(description="one session")] = None,
     topic: Annotated[str | None, Query(max_length=200, description="its sessions")] = None,

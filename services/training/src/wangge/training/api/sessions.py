@@ -138,7 +138,7 @@ async def enrol(
 ) -> SessionDetail:  # fmt: skip
     """Enrol a worker (a worker may enrol themselves): a place, or a place in line when full."""
     await _acting(core, principal, body.worker_id, "a grid worker enrols only themselves")
-    await handlers.enrol(command.commands, body, session_id=session_id)
+    await handlers.enrol(command.commands, core, body, session_id=session_id)
     return await _detail(core, session_id, principal)
 
 
@@ -149,7 +149,7 @@ async def withdraw(
 ) -> SessionDetail:  # fmt: skip
     """Withdraw a worker; the place goes to the first worker waiting."""
     await _acting(core, principal, worker_id, "a grid worker withdraws only themselves")
-    await handlers.withdraw(command.commands, session_id=session_id, worker_id=worker_id)
+    await handlers.withdraw(command.commands, core, session_id=session_id, worker_id=worker_id)
     return await _detail(core, session_id, principal)
 
 

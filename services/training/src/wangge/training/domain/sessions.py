@@ -11,6 +11,7 @@ voided). A withdrawal frees a place for the first worker waiting, in the same de
 from __future__ import annotations
 
 import uuid
+from collections.abc import Collection
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from enum import StrEnum
@@ -341,8 +342,15 @@ def enrol(session: Session, *, worker_id: uuid.UUID, now: datetime) -> list[Doma
     return [WorkerWaitlisted(session_id=session.session_id, worker_id=worker_id)]
 
 
-def withdraw(session: Session, *, worker_id: uuid.UUID, now: datetime) -> list[DomainEvent]:
-    """The worker leaves; a place they held goes to the first worker waiting."""
+def withdraw(
+    session: Session,
+    *,
+    worker_id: uuid.UUID,
+    now: datetime,
+    departed: Collection[uuid.UUID] = (),
+) -> list[DomainEvent]:
+    """The worker leaves; a place they held goes to the first worker waiting who still serves
+    (not one of ``departed``, the grid workers who have left since they joined the line)."""
     _open(session)
     if now >= session.starts_at:
         raise WrongState("the session has started: record the worker as excused", field="worker_id")
@@ -351,10 +359,11 @@ def withdraw(session: Session, *, worker_id: uuid.UUID, now: datetime) -> list[D
     events: list[DomainEvent] = [
         EnrolmentWithdrawn(session_id=session.session_id, worker_id=worker_id)
     ]
-    if worker_id in session.enrolled and session.waiting:
+    next_in_line = next((w for w in session.waiting if w not in departed), None)
+    if worker_id in session.enrolled and next_in_line is not None:
         events.append(
             WorkerEnrolled(
-                session_id=session.session_id, worker_id=session.waiting[0], from_waitlist=True
+                session_id=session.session_id, worker_id=next_in_line, from_waitlist=True
             )
         )
     return events

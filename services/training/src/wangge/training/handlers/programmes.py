@@ -8,12 +8,13 @@ from pydantic import BaseModel, Field
 
 from wangge.events.command import CommandRunner
 from wangge.events.sealing import KeyRing
+from wangge.governance.times import today
 from wangge.training.bootstrap import TrainingCore
 from wangge.training.bounds import Day
 from wangge.training.domain import programmes as p
 from wangge.training.handlers import reading, start
 from wangge.training.personal_data import seal_for
-from wangge.training.projections.roster_queries import known_worker, roster_tables
+from wangge.training.projections.roster_queries import roster_tables, serving_worker
 
 
 class ProgrammeCreate(BaseModel):
@@ -46,9 +47,9 @@ async def define(commands: CommandRunner, cmd: ProgrammeCreate) -> uuid.UUID:
 async def enrol(
     commands: CommandRunner, core: TrainingCore, cmd: MemberCreate, *, programme_id: uuid.UUID
 ) -> None:
-    """Enrol a worker on the roster in the programme from a day on."""
+    """Enrol a worker who serves (409 for one who left) in the programme from a day on."""
     async with reading(commands) as conn:
-        await known_worker(conn, await roster_tables(conn, core), cmd.worker_id)
+        await serving_worker(conn, await roster_tables(conn, core), cmd.worker_id, today=today())
     loaded = await commands.load(p.stream_id(programme_id), p.evolve, field="programme_id")
     await commands.change(cmd, loaded, lambda x: p.enrol(x, worker_id=cmd.worker_id, on=cmd.on))
 

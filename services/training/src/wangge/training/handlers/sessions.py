@@ -10,13 +10,19 @@ from pydantic import BaseModel, Field
 
 from wangge.events.command import NO_BODY, CommandRunner
 from wangge.events.sealing import KeyRing
+from wangge.governance.times import today
 from wangge.training.bootstrap import TrainingCore
 from wangge.training.bounds import MAX_SCORE, Moment
 from wangge.training.domain import programmes
 from wangge.training.domain import sessions as s
 from wangge.training.handlers import reading, start
 from wangge.training.personal_data import seal_for
-from wangge.training.projections.roster_queries import known_worker, roster_tables
+from wangge.training.projections.roster_queries import (
+    departed,
+    known_worker,
+    roster_tables,
+    serving_worker,
+)
 
 
 class SessionCreate(BaseModel):
@@ -109,20 +115,31 @@ async def attach(commands: CommandRunner, cmd: s.Material, *, session_id: uuid.U
     await commands.change(cmd, loaded, lambda x: s.attach(x, material=cmd))
 
 
-async def enrol(commands: CommandRunner, cmd: EnrolmentCreate, *, session_id: uuid.UUID) -> None:
-    """Enrol a worker: a place, or a place in line when the session is full."""
+async def enrol(
+    commands: CommandRunner, core: TrainingCore, cmd: EnrolmentCreate, *, session_id: uuid.UUID
+) -> None:
+    """Enrol a worker who serves (409 for one who left): a place, or a place in line when the
+    session is full."""
+    async with reading(commands) as conn:
+        await serving_worker(conn, await roster_tables(conn, core), cmd.worker_id, today=today())
     loaded = await commands.load(s.stream_id(session_id), s.evolve, field="session_id")
     await commands.change(
         cmd, loaded, lambda x: s.enrol(x, worker_id=cmd.worker_id, now=datetime.now(UTC))
     )
 
 
-async def withdraw(commands: CommandRunner, *, session_id: uuid.UUID, worker_id: uuid.UUID) -> None:
-    """Withdraw a worker; the place goes to the first worker waiting."""
+async def withdraw(
+    commands: CommandRunner, core: TrainingCore, *, session_id: uuid.UUID, worker_id: uuid.UUID
+) -> None:
+    """Withdraw a worker; the place goes to the first worker waiting who still serves."""
     loaded = await commands.load(s.stream_id(session_id), s.evolve, field="session_id")
+    waiting = loaded.state.waiting if loaded.state is not None else ()
+    async with reading(commands) as conn:
+        gone = await departed(conn, await roster_tables(conn, core), waiting, today=today())
     await commands.change(
-        NO_BODY, loaded, lambda x: s.withdraw(x, worker_id=worker_id, now=datetime.now(UTC))
-    )
+        NO_BODY, loaded,
+        lambda x: s.withdraw(x, worker_id=worker_id, now=datetime.now(UTC), departed=gone),
+    )  # fmt: skip
 
 
 async def record_attendance(

@@ -20,7 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from wangge.events.core import ServiceCore
 from wangge.events.projection import active_tables
 from wangge.governance import roster
-from wangge.governance.errors import DomainError
+from wangge.governance.errors import Conflict, DomainError
 from wangge.governance.roster import Community
 from wangge.training.projections.roster import Roster, worker_row
 
@@ -56,6 +56,42 @@ async def known_worker(
     if row is None:
         raise UnknownWorker(f"no grid worker {worker_id} on the roster", field=field)
     return row
+
+
+class WorkerLeft(Conflict):
+    """The worker has left the grid: nothing new is arranged for them (their record stays)."""
+
+    slug = "worker-left"
+    title = "The grid worker has left"
+
+
+async def serving_worker(
+    conn: AsyncConnection, tables: Tables, worker_id: uuid.UUID, *, today: date,
+    field: str = "worker_id",
+) -> Any:  # fmt: skip
+    """The roster row of a worker who serves ``today``: 422 naming ``field`` when the registry
+    never appointed them, 409 when they have left."""
+    row = await known_worker(conn, tables, worker_id, field=field)
+    if row.left_on is not None and row.left_on <= today:
+        raise WorkerLeft(f"grid worker {worker_id} left on {row.left_on}", field=field)
+    return row
+
+
+async def departed(
+    conn: AsyncConnection, tables: Tables, ids: Iterable[uuid.UUID], *, today: date
+) -> frozenset[uuid.UUID]:
+    """Those of ``ids`` who do not serve ``today``: left, or on no roster at all."""
+    ids = list(ids)
+    if not ids:
+        return frozenset()
+    serving: set[uuid.UUID] = set()
+    if tables is not None:
+        w = tables["workers"]
+        query = sa.select(w.c.worker_id).where(
+            w.c.worker_id.in_(ids), sa.or_(w.c.left_on.is_(None), w.c.left_on > today)
+        )
+        serving = set(await conn.scalars(query))
+    return frozenset(ids) - serving
 
 
 async def all_known(
