@@ -20,7 +20,8 @@ eval "$(scripts/dev/browser.sh)"
 echo "== tests"
 export WANGGE_REQUIRE_SERVICES=1
 # the compose stack needs a Docker engine and runs on its own: make test-deploy
-scripts/uv.sh run --frozen pytest -q -m "not deploy" "$@"
+# the slowest tests named at the end: where the run's minutes go (.ci/run has 40 in all)
+scripts/uv.sh run --frozen pytest -q -m "not deploy" --durations=15 "$@"
 
 if [ $# -eq 0 ]; then
     # every fast path has a slow twin that must leave the same events and rows (DESIGN section

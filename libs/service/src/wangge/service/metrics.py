@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING, Any
 from fastapi import APIRouter, Request, Response
 from prometheus_client import REGISTRY, CollectorRegistry, Counter, Histogram
 from prometheus_client.core import GaugeMetricFamily, Metric
-from prometheus_client.exposition import CONTENT_TYPE_PLAIN_0_0_4, choose_encoder
+from prometheus_client.exposition import choose_encoder
 from prometheus_client.registry import Collector
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -154,7 +154,15 @@ def router(gauges: Sequence[Gauges] = ()) -> APIRouter:
         "/metrics",
         summary="Prometheus metrics (text exposition format)",
         response_class=Response,
-        responses={200: {"content": {CONTENT_TYPE_PLAIN_0_0_4: {}}, "description": "the metrics"}},
+        responses={
+            200: {
+                "description": "the metrics, in the format the Accept header asks for",
+                "content": {
+                    "text/plain": {"schema": {"type": "string"}},
+                    "application/openmetrics-text": {"schema": {"type": "string"}},
+                },
+            }
+        },
     )
     async def metrics(request: Request) -> Response:
         """Requests and latency by route, appends, relay publications and lag, projection lag
