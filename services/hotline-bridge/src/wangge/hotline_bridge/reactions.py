@@ -5,10 +5,12 @@ a case's event means for its ticket is decided in ``domain.tickets``, which neve
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any, ClassVar
 
 import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import AsyncConnection
 
 from wangge.events import DomainEvent, RecordedEvent, default_catalogue
 from wangge.events.command import react
@@ -120,3 +122,14 @@ def _tickets_of(opened: Sequence[cases.CaseOpened]) -> list[dict[str, Any]]:
         if d.ticket_id is not None:
             rows.append({"case_id": d.case_id, "ticket_id": d.ticket_id})
     return rows
+
+
+async def case_of(
+    conn: AsyncConnection, tables: Mapping[str, sa.Table], ticket_id: uuid.UUID
+) -> uuid.UUID | None:
+    """The case the cases service opened to work the ticket, once its event has arrived."""
+    t = tables["cases"]
+    found: uuid.UUID | None = await conn.scalar(
+        sa.select(t.c.case_id).where(t.c.ticket_id == ticket_id).limit(1)
+    )
+    return found

@@ -17,13 +17,15 @@ from pydantic import AwareDatetime, BaseModel, Field
 from wangge.events import DomainEvent
 from wangge.events.command import NO_BODY, CommandRunner, load
 from wangge.events.db import read_only
+from wangge.events.projection import active_tables
 from wangge.events.sealing import KeyRing, Seal
 from wangge.events.store import AppendResult
-from wangge.governance.errors import NotFound
+from wangge.governance.errors import Conflict, NotFound
 from wangge.hotline_bridge.domain import tickets
 from wangge.hotline_bridge.domain.catalogue import DispatchCatalogue
 from wangge.hotline_bridge.domain.routing import Match, RoutingMethod
 from wangge.hotline_bridge.personal_data import CallerKeys
+from wangge.hotline_bridge.reactions import FromCases, case_of
 
 Decision = Callable[[tickets.Ticket, int], Sequence[DomainEvent]]
 """What a step decides from the ticket and its version (nothing: the step changes nothing)."""
@@ -101,6 +103,32 @@ async def _sealed_staff_step(
 # -- staff ----------------------------------------------------------------------------------------
 
 
+class WorkedAsCase(Conflict):
+    """The ticket is worked as a case in the cases service: its steps are the case's."""
+
+    slug = "ticket-has-case"
+    title = "The ticket is worked as a case"
+
+
+async def _not_a_case(commands: CommandRunner, ticket_id: uuid.UUID) -> None:
+    """Refuse the grid's steps on a ticket a case works: the case's acceptance and resolution
+    accept and answer the ticket (``reactions``), and a ticket answered here left its case open
+    in the worker's inbox for ever. One place of work, the case; no step mirrored both ways."""
+    reaction = next(p for p in commands.projections if p.name == FromCases.name)
+    async with read_only(commands.store.engine) as conn:
+        try:
+            tables = await active_tables(conn, reaction)
+        except LookupError:
+            return  # no case has arrived yet
+        case_id = await case_of(conn, tables, ticket_id)
+    if case_id is not None:
+        raise WorkedAsCase(
+            f"ticket {ticket_id} is worked as case {case_id}: accept, extend and resolve it "
+            "in the cases service",
+            field="ticket_id",
+        )
+
+
 async def route_by_hand(
     commands: CommandRunner, ticket_id: uuid.UUID, cmd: RouteByHand, *, grid_code: str
 ) -> None:
@@ -113,6 +141,7 @@ async def return_ticket(
     commands: CommandRunner, keys: CallerKeys, ticket_id: uuid.UUID, cmd: Return
 ) -> None:
     """Give the ticket back to the hotline before acceptance (退单), the reason sealed."""
+    await _not_a_case(commands, ticket_id)
     await _sealed_staff_step(
         commands, keys, ticket_id,
         lambda t, _, seal: tickets.give_back(t, cmd.reason, by="staff", seal=seal), cmd,
@@ -121,6 +150,7 @@ async def return_ticket(
 
 async def accept(commands: CommandRunner, ticket_id: uuid.UUID) -> None:
     """The grid signs for the ticket (签收)."""
+    await _not_a_case(commands, ticket_id)
     await _staff_step(commands, ticket_id, lambda t, _: tickets.accept(t))
 
 
@@ -128,6 +158,7 @@ async def request_extension(
     commands: CommandRunner, keys: CallerKeys, ticket_id: uuid.UUID, cmd: ExtensionRequest
 ) -> None:
     """Ask the hotline for more time (延期), before the deadline."""
+    await _not_a_case(commands, ticket_id)
     now = datetime.now(UTC)
     await _sealed_staff_step(
         commands, keys, ticket_id,
@@ -142,6 +173,7 @@ async def reply(
     commands: CommandRunner, keys: CallerKeys, ticket_id: uuid.UUID, cmd: Reply
 ) -> None:
     """The grid's answer (办结), sealed; the delivery job hands it to the hotline."""
+    await _not_a_case(commands, ticket_id)
     await _sealed_staff_step(
         commands, keys, ticket_id,
         lambda t, version, seal: tickets.reply(
