@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import re
+from datetime import timedelta
 from typing import Any
 
 import sqlalchemy as sa
+
+from wangge.governance.times import today
 
 from registry_support import (
     Registry,
@@ -386,3 +389,26 @@ async def test_a_correction_to_a_number_held_outside_the_callers_grids_names_no_
     named = await registry.client.put(path, json=body, headers=community)
     assert named.status_code == 409, named.text
     assert holder["person_id"] in named.json()["detail"]
+
+
+async def test_a_tag_past_its_last_day_is_no_longer_carried_nor_found_and_may_be_given_again(
+    registry: Registry,
+) -> None:
+    tree = await build_tree(registry)
+    pid = (await register_person(registry, tree))["person_id"]
+    yesterday = (today() - timedelta(days=1)).isoformat()
+    lapsed = {"tag": "subsistence_allowance", "source": "民政局", "valid_from": "2024-01-01",
+              "valid_until": yesterday}  # fmt: skip
+    tagged = await registry.client.post(f"/persons/{pid}/tags", json=lapsed, headers=tree.admin)
+    assert tagged.status_code == 200, tagged.text
+    assert tagged.json()["tags"] == []  # lapsed yesterday: not carried today
+    search = {"tag": "subsistence_allowance"}
+    found = await registry.client.get("/persons", params=search, headers=tree.admin)
+    assert found.json()["items"] == []
+    renewed = {**lapsed, "valid_from": today().isoformat(), "valid_until": None}
+    again = await registry.client.post(f"/persons/{pid}/tags", json=renewed, headers=tree.admin)
+    assert [(t["tag"], t["valid_until"]) for t in again.json()["tags"]] == [
+        ("subsistence_allowance", None)
+    ]
+    found = await registry.client.get("/persons", params=search, headers=tree.admin)
+    assert [p["person_id"] for p in found.json()["items"]] == [pid]

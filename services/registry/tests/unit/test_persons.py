@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Mapping
-from datetime import date
+from datetime import date, timedelta
 from typing import Any
 
 import pytest
@@ -139,15 +139,26 @@ def test_a_move_out_is_once_and_a_move_in_brings_them_back() -> None:
 def test_tags_are_known_and_periods_make_sense() -> None:
     person = _fold(_registered())
     with pytest.raises(InvalidPerson) as unknown:
-        persons.tag(person, tag="rich", source="x", valid_from=TODAY, valid_until=None)
+        persons.tag(person, tag="rich", source="x", valid_from=TODAY, valid_until=None, today=TODAY)
     assert unknown.value.field == "tag"
     with pytest.raises(InvalidPerson):
         persons.tag(
-            person, tag="veteran", source="x", valid_from=TODAY, valid_until=date(2020, 1, 1)
+            person, tag="veteran", source="x", valid_from=TODAY, valid_until=date(2020, 1, 1),
+            today=TODAY,
+        )  # fmt: skip
+
+    def give(person: persons.Person, tag: str, until: date | None, today: date) -> list[Any]:
+        return persons.tag(
+            person, tag=tag, source="民政局", valid_from=TODAY, valid_until=until, today=today
         )
-    tagged = persons.tag(person, tag="veteran", source="x", valid_from=TODAY, valid_until=None)
-    person = persons.evolve(person, tagged[0], 2)
-    assert persons.tag(person, tag="veteran", source="x", valid_from=TODAY, valid_until=None) == []
+
+    person = persons.evolve(person, give(person, "veteran", None, TODAY)[0], 2)
+    assert give(person, "veteran", None, TODAY) == []  # in force: nothing new
+    person = persons.evolve(person, give(person, "subsistence_allowance", TODAY, TODAY)[0], 3)
+    assert give(person, "subsistence_allowance", None, TODAY) == []  # its last day
+    # the day after its last day it has lapsed: given again, it is a new period
+    [again] = give(person, "subsistence_allowance", None, TODAY + timedelta(days=1))
+    assert isinstance(again, persons.PersonTagged) and again.valid_until is None
 
 
 def test_an_erased_person_cannot_be_changed_and_erasure_is_once() -> None:
@@ -226,7 +237,7 @@ def test_free_text_about_a_person_outside_sealed_blocks_keeps_only_its_redacted_
     person = _fold(_registered())
     [tagged] = persons.tag(
         person, tag="veteran", source="退役军人事务局 025-8888-1234", valid_from=TODAY,
-        valid_until=None,
+        valid_until=None, today=TODAY,
     )  # fmt: skip
     assert isinstance(tagged, persons.PersonTagged)
     assert tagged.source == "退役军人事务局 025****1234"

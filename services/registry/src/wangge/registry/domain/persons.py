@@ -286,6 +286,9 @@ class Person:
     dwelling_id: uuid.UUID | None = None
     relations: frozenset[tuple[uuid.UUID, DwellingRelation]] = frozenset()
     tags: Mapping[str, date] = field(default_factory=dict)
+    """The tags given and not ended, by the day each began."""
+    tags_until: Mapping[str, date] = field(default_factory=dict)
+    """The last day of those given until a day (after it they lapse, with no event)."""
     merged_into: uuid.UUID | None = None
     erased: bool = False
     personal: Sealed | None = None
@@ -340,9 +343,16 @@ def evolve(state: Person | None, event: DomainEvent, version: int) -> Person:
         relation = (event.dwelling_id, DwellingRelation(event.relation))
         return replace(state, relations=state.relations - {relation})
     if isinstance(event, PersonTagged):
-        return replace(state, tags={**state.tags, event.tag: event.valid_from})
+        until = {k: v for k, v in state.tags_until.items() if k != event.tag}
+        if event.valid_until is not None:
+            until[event.tag] = event.valid_until
+        return replace(state, tags={**state.tags, event.tag: event.valid_from}, tags_until=until)
     if isinstance(event, PersonUntagged):
-        return replace(state, tags={k: v for k, v in state.tags.items() if k != event.tag})
+        return replace(
+            state,
+            tags={k: v for k, v in state.tags.items() if k != event.tag},
+            tags_until={k: v for k, v in state.tags_until.items() if k != event.tag},
+        )
     if isinstance(event, PersonMerged):
         return replace(state, merged_into=event.into_person_id)
     if isinstance(event, PersonMergeUndone):
@@ -496,16 +506,29 @@ def end_relation(
     ]
 
 
+def in_force(person: Person, tag: str, on: date) -> bool:
+    """Whether the person carries ``tag`` on the day ``on``: given, not ended, not lapsed."""
+    until = person.tags_until.get(tag)
+    return tag in person.tags and (until is None or until >= on)
+
+
 def tag(
-    person: Person, *, tag: str, source: str, valid_from: date, valid_until: date | None
+    person: Person,
+    *,
+    tag: str,
+    source: str,
+    valid_from: date,
+    valid_until: date | None,
+    today: date,
 ) -> list[DomainEvent]:
-    """Decide tagging a person as one of a special, key or vulnerable group."""
+    """Decide tagging a person as one of a special, key or vulnerable group: nothing new while
+    the tag is in force; a new period once it ended or lapsed."""
     _writable(person)
     if tag not in KNOWN_TAGS:
         raise InvalidPerson(f"unknown tag; known: {', '.join(KNOWN_TAGS)}", field="tag")
     if valid_until is not None and valid_until < valid_from:
         raise InvalidPerson("a tag ends after it starts", field="valid_until")
-    if tag in person.tags:
+    if in_force(person, tag, today):
         return []
     return [
         PersonTagged(

@@ -337,7 +337,7 @@ async def tag_person(commands: CommandRunner, cmd: Tag) -> AppendResult | None:
     return await _decide(
         commands, cmd, lambda p: persons.tag(
             p, tag=cmd.tag, source=cmd.source, valid_from=cmd.valid_from,
-            valid_until=cmd.valid_until,
+            valid_until=cmd.valid_until, today=today(),
         ),
     )  # fmt: skip
 

@@ -13,6 +13,7 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from wangge.governance.addresses import normalise_address
+from wangge.governance.times import today
 from wangge.registry.personal_data import person_identities
 from wangge.registry.projections.places import in_places, with_place
 from wangge.registry.projections.rows import narrowed, page_of
@@ -69,7 +70,7 @@ async def person_rows(
     each round trip more showed in their tail latency.
     """
     p, tags = people["persons"], people["tags"]
-    on = [tags.c.person_id == p.c.person_id, tags.c.ended_on.is_(None)]
+    on = [tags.c.person_id == p.c.person_id, *current(tags)]
     if hidden_tags:
         on.append(tags.c.tag.not_in(hidden_tags))
     tag_columns = [tags.c[name].label(f"tag_{name}") for name in TAG_FIELDS]
@@ -90,6 +91,16 @@ async def person_rows(
     else:
         query = query.where(p.c.person_id == person_id)
     return list(await conn.execute(query))
+
+
+def current(tags: sa.Table) -> list[sa.ColumnElement[bool]]:
+    """A tag in force today in the subdistrict: not ended, and not past its ``valid_until`` (a
+    tag given until a day lapses after it, as the grid report counts it, with no event)."""
+    on = today()
+    return [
+        tags.c.ended_on.is_(None),
+        sa.or_(tags.c.valid_until.is_(None), tags.c.valid_until >= on),
+    ]
 
 
 async def persons_page(
@@ -116,9 +127,7 @@ async def persons_page(
     if tag:
         tags = people["tags"]
         query = query.where(
-            sa.exists().where(
-                tags.c.person_id == p.c.person_id, tags.c.tag == tag, tags.c.ended_on.is_(None)
-            )
+            sa.exists().where(tags.c.person_id == p.c.person_id, tags.c.tag == tag, *current(tags))
         )
     query = narrowed(query, (p.c.residence_status, residence_status))
     return await page_of(conn, query, pl.c.address, p.c.person_id, page=page, size=size)
