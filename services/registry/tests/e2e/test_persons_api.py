@@ -412,3 +412,27 @@ async def test_a_tag_past_its_last_day_is_no_longer_carried_nor_found_and_may_be
     ]
     found = await registry.client.get("/persons", params=search, headers=tree.admin)
     assert [p["person_id"] for p in found.json()["items"]] == [pid]
+
+
+async def test_dwelling_ties_show_on_the_person_and_on_the_dwelling_until_they_end(
+    registry: Registry,
+) -> None:
+    tree = await build_tree(registry)
+    pid = (await register_person(registry, tree))["person_id"]
+    owner = {"dwelling_id": tree.dwelling, "relation": "owner", "since": "2020-01-01"}
+    tied = await registry.client.post(
+        f"/persons/{pid}/dwelling-ties", json=owner, headers=tree.admin
+    )
+    assert tied.status_code == 200, tied.text
+    person = await registry.client.get(f"/persons/{pid}", headers=tree.admin)
+    assert [(t["dwelling_id"], t["relation"], t["since"]) for t in person.json()["ties"]] == [
+        (tree.dwelling, "owner", "2020-01-01")
+    ]
+    home = await registry.client.get(f"/places/{tree.dwelling}/residents", headers=tree.admin)
+    assert [(t["person_id"], t["relation"]) for t in home.json()["ties"]] == [(pid, "owner")]
+    assert home.json()["ties"][0]["name_masked"] == person.json()["name_masked"]
+    ended = {"dwelling_id": tree.dwelling, "relation": "owner", "on": "2026-01-01"}
+    await registry.client.post(f"/persons/{pid}/dwelling-ties/end", json=ended, headers=tree.admin)
+    assert (await registry.client.get(f"/persons/{pid}", headers=tree.admin)).json()["ties"] == []
+    home = await registry.client.get(f"/places/{tree.dwelling}/residents", headers=tree.admin)
+    assert home.json()["ties"] == []

@@ -4,6 +4,7 @@ and the schemas of a person."""
 from __future__ import annotations
 
 import uuid
+from datetime import date
 from typing import Any
 
 from pydantic import BaseModel, Field
@@ -28,6 +29,16 @@ class TagRead(BaseModel):
     ended_on: Any = None
 
 
+class DwellingTie(BaseModel):
+    """A person's tie to a dwelling other than living there: owner, tenant or lodger."""
+
+    person_id: uuid.UUID
+    name_masked: str
+    dwelling_id: uuid.UUID
+    relation: str = Field(description="owner, tenant or lodger")
+    since: date
+
+
 class PersonRead(BaseModel):
     """A person as other systems see them: masked, minimised (DESIGN section 6)."""
 
@@ -45,6 +56,11 @@ class PersonRead(BaseModel):
     erased: bool
     scope: str | None = Field(description="the grid code of their dwelling")
     tags: list[TagRead] = []
+    ties: list[DwellingTie] | None = Field(
+        default=None,
+        description="the dwellings they own, rent or lodge in now (a person's read and "
+        "lookup; not in lists)",
+    )
     version: int
 
 
@@ -90,4 +106,6 @@ async def visible_person(
         for r in rows
         if r.tag_tag is not None
     ]
+    ties = await people_queries.dwelling_ties(conn, views.people, person_id=person.person_id)
+    person.ties = [DwellingTie.model_validate(t, from_attributes=True) for t in ties]
     return person

@@ -23,7 +23,7 @@ from wangge.registry.api.bounds import Moment, Page, Size
 from wangge.registry.api.changes import Change, answer, changes
 from wangge.registry.api.deps import Core, Keys, ReadConnection
 from wangge.registry.api.history import HistoryPage, stream_history
-from wangge.registry.api.people import PersonRead, place_in_scope, visible_person
+from wangge.registry.api.people import DwellingTie, PersonRead, place_in_scope, visible_person
 from wangge.registry.bootstrap import RegistryCore
 from wangge.registry.domain import persons
 from wangge.registry.domain.identity import parse_identity_number
@@ -454,6 +454,9 @@ class ResidentsOnDate(BaseModel):
     as_of: date
     known_at: datetime | None
     residents: list[Resident]
+    ties: list[DwellingTie] = Field(
+        default=[], description="who owns, rents or lodges in it now (not as of the date)"
+    )
 
 
 @residents.get("/places/{dwelling_id}/residents", response_model=ResidentsOnDate)
@@ -483,5 +486,9 @@ async def residents_on_date(
                 since=row.valid_from, until=row.valid_to,
             )
             for row in rows
+        ],
+        ties=[
+            DwellingTie.model_validate(t, from_attributes=True)
+            for t in await people_queries.dwelling_ties(conn, views.people, dwelling_id=dwelling_id)
         ],
     )  # fmt: skip

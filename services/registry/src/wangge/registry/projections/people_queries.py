@@ -152,6 +152,25 @@ async def residents_on(
     return list(rows)
 
 
+async def dwelling_ties(
+    conn: AsyncConnection,
+    people: Tables,
+    *,
+    person_id: uuid.UUID | None = None,
+    dwelling_id: uuid.UUID | None = None,
+) -> list[Any]:
+    """The ties in force (owner, tenant, lodger) of a person or of a dwelling, each with the
+    person's masked name, oldest first."""
+    t, p = people["ties"], people["persons"]
+    query = sa.select(t.c.person_id, t.c.dwelling_id, t.c.relation, t.c.since, p.c.name_masked)
+    query = query.join(p, p.c.person_id == t.c.person_id)
+    if person_id is not None:
+        query = query.where(t.c.person_id == person_id)
+    if dwelling_id is not None:
+        query = query.where(t.c.dwelling_id == dwelling_id)
+    return list(await conn.execute(query.order_by(t.c.since, t.c.person_id, t.c.relation)))
+
+
 def household_query(people: Tables, places: Tables) -> sa.Select[Any]:
     """Households with the scope and address of their dwelling."""
     h = people["households"]
