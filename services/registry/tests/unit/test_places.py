@@ -224,3 +224,17 @@ def test_a_boundary_on_the_edges_of_wgs_84_is_drawn(tree: dict[str, Place]) -> N
          "coordinates": [[[-180, -90], [180, -90], [180, 90], [-180, 90], [-180, -90]]]}
     )  # fmt: skip
     assert len(draw_boundary(tree["grid"], edge)) == 1
+
+
+@pytest.mark.parametrize(
+    ("code", "unknown"),
+    [("329999001", "329999 is no county"), ("320000001", "320000 is no county"),
+     ("110000000", "110000 is no county"), ("990101001", "99 is no province")],
+)  # fmt: skip
+def test_a_subdistrict_code_names_a_county_of_gb_t_2260(code: str, unknown: str) -> None:
+    with pytest.raises(InvalidPlace) as refused:
+        register(
+            place_id=uuid.uuid4(), kind=PlaceKind.SUBDISTRICT, name="某街道", code=code,
+            parent=None,
+        )  # fmt: skip
+    assert refused.value.field == "code" and unknown in str(refused.value)

@@ -15,9 +15,13 @@ from enum import StrEnum
 
 from geojson_pydantic import MultiPolygon, Polygon
 from pydantic import Field
+from stdnum import numdb
 
 from wangge.events import DomainEvent, default_catalogue
 from wangge.governance.errors import DomainError
+
+_DIVISIONS = numdb.get("cn/loc")
+"""GB/T 2260's divisions, as python-stdnum keeps them (province, then county)."""
 
 # GB/T 2260 province-level prefixes: a nine-digit subdistrict code starts with one of these
 PROVINCES = frozenset(
@@ -277,6 +281,21 @@ def register(
     ]
 
 
+def _check_division(code: str) -> None:
+    """The subdistrict code's first six digits name a county of GB/T 2260, as python-stdnum's
+    copy of the divisions knows them (the identity-number check reads the same data); the
+    problem says which part is unknown. The last three digits are the township's (GB/T 10114),
+    which no maintained source lists."""
+    found = _DIVISIONS.info(code[:6])
+    if code[:2] not in PROVINCES or not found[0][1]:
+        raise InvalidPlace(f"{code[:2]} is no province code of GB/T 2260", field="code")
+    # a province's or a city's own code (xx0000, xxxx00) names no county
+    if len(found) < 2 or not found[1][1] or code[4:6] == "00":
+        raise InvalidPlace(
+            f"{code[:6]} is no county of GB/T 2260 (province {code[:2]} is known)", field="code"
+        )
+
+
 def _check_code(kind: PlaceKind, code: str | None, parent: Place | None) -> None:
     if code is None or not _CODE[kind].match(code):
         shapes = {
@@ -285,8 +304,8 @@ def _check_code(kind: PlaceKind, code: str | None, parent: Place | None) -> None
             PlaceKind.GRID: "SSSSSSSSS-CCC-GGG",
         }
         raise InvalidPlace(f"a {kind} code has the form {shapes[kind]}", field="code")
-    if kind == PlaceKind.SUBDISTRICT and code[:2] not in PROVINCES:
-        raise InvalidPlace(f"{code[:2]} is no province code of GB/T 2260", field="code")
+    if kind == PlaceKind.SUBDISTRICT:
+        _check_division(code)
     if parent is not None and not code.startswith(f"{parent.code}-"):
         raise InvalidPlace(f"a {kind} code extends its parent's {parent.code}", field="code")
     if code.endswith("-000"):
