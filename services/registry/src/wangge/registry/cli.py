@@ -6,29 +6,21 @@ import asyncio
 import time
 from datetime import date
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from wangge.registry import MIGRATIONS
-from wangge.registry.app import build_app
-from wangge.registry.bootstrap import registry
-from wangge.registry.census import (
-    CensusImport,
-    RejectWriter,
-    Report,
-    import_parallel,
-    read_rows,
-)
 from wangge.registry.config import RegistrySettings
-from wangge.registry.handlers.persons import today
-from wangge.registry.seeding import has_subdistrict, seed_tree
-from wangge.registry.seeding import seed as seed_subdistrict
 from wangge.registry.synthetic import SIZES, Generator
 from wangge.service.cli import access_table_command, migrate_command
-from wangge.service.migrations import upgrade
-from wangge.service.serve import serve
+
+if TYPE_CHECKING:
+    from wangge.registry.census import Report
+
+# The app, the census import and the seeding are imported by the commands that use them: the
+# command line answers its help and `migrate` without loading the web app (seconds).
 
 app = typer.Typer(help="The registry service (提户知人).", no_args_is_help=True)
 
@@ -52,6 +44,10 @@ def run(
     ] = 1,
 ) -> None:
     """Serve the registry's API (OpenAPI at /docs)."""
+    from wangge.registry.app import build_app
+    from wangge.service.migrations import upgrade
+    from wangge.service.serve import serve
+
     settings = RegistrySettings()
     if migrate_first:
         upgrade(settings, MIGRATIONS)
@@ -115,6 +111,10 @@ def import_census(
     phone, ethnicity, hukou_type, residence_status, occupation, employer, moved_in_on,
     moved_in_from, moved_out_on, whereabouts, tags. Re-running a file imports nothing twice.
     """
+    from wangge.registry.bootstrap import registry
+    from wangge.registry.census import CensusImport, RejectWriter, import_parallel, read_rows
+    from wangge.registry.handlers.persons import today
+
     settings = RegistrySettings()
     if batch_size is None:
         batch_size = 500 if settings.resolved_database_url.startswith("sqlite") else 2000
@@ -156,11 +156,18 @@ def import_census(
 
 
 async def _catch_up(settings: RegistrySettings) -> None:
+    from wangge.registry.bootstrap import registry
+
     async with registry(settings) as core:
         await core.catch_up()
 
 
 def _seed(settings: RegistrySettings, size: str, seed: int) -> None:
+    from wangge.registry.bootstrap import registry
+    from wangge.registry.handlers.persons import today
+    from wangge.registry.seeding import has_subdistrict
+    from wangge.registry.seeding import seed as seed_subdistrict
+
     if size not in SIZES:
         raise typer.BadParameter(f"one of {', '.join(SIZES)}", param_hint="--size")
     generator = Generator(seed=seed, size=size)
@@ -194,6 +201,9 @@ def seed(
     ] = False,
 ) -> None:
     """Register a synthetic subdistrict (沿江街道-like; Faker zh_CN), once."""
+    from wangge.registry.bootstrap import registry
+    from wangge.registry.seeding import has_subdistrict, seed_tree
+
     if tree_only:
         generator = Generator(seed=seed, size=size)
 
