@@ -101,7 +101,7 @@ PURE_KERNEL = (
     "personal", "redaction", "registry_events", "special_groups", "times",
 )  # fmt: skip
 """The governance kernel's modules a domain may import."""
-READ_MODEL_KERNEL = ("grid_workers", "place_tree", "roster")
+READ_MODEL_KERNEL = ("columns", "grid_workers", "place_tree", "roster")
 """The kernel's modules that write a service's read-model tables (SQLAlchemy): projections'."""
 TEST_KERNEL = ("testing",)
 """The kernel's helpers for tests that feed those read models the registry's events."""

@@ -18,7 +18,7 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from wangge.governance.appointments import Hold, appoint, leave, won
-from wangge.governance.times import TIME as TIME_COLUMN
+from wangge.governance.columns import TIME as TIME_COLUMN
 from wangge.governance.times import stored, utc
 
 UUID = sa.Uuid(as_uuid=True)

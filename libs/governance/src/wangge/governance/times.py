@@ -13,8 +13,6 @@ from zoneinfo import ZoneInfo
 
 from pydantic import AfterValidator
 
-from wangge.events.store.tables import UTCDateTime
-
 
 def utc(moment: datetime) -> datetime:
     """A time as stored: in UTC."""
@@ -25,11 +23,6 @@ def stored(moment: datetime) -> datetime:
     """A time as read back: UTC, also from SQLite, which hands it back without its offset."""
     return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
 
-
-TIME = UTCDateTime()
-"""The column type of every time in a read model: an aware time of any offset is stored as its
-instant in UTC (SQLite would keep a ``+08:00`` deadline's wall clock and drop the offset, 8 hours
-late once read back as UTC), a naive one is refused, and reads come back aware in UTC."""
 
 StoredTime = Annotated[datetime, AfterValidator(stored)]
 """A response field holding a time read from a read model."""

@@ -106,7 +106,16 @@ def configure_logging(level: str = "INFO", form: str = "json") -> None:
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level.upper())
-    logging.getLogger("uvicorn.access").addFilter(_NotProbes())
+    # the server's loggers are ours: a configuration of uvicorn's own (its defaults, taken by
+    # anything that ran a server with them in this process) keeps them from the root handler
+    for name in ("uvicorn", "uvicorn.error", "uvicorn.access"):
+        server = logging.getLogger(name)
+        server.handlers.clear()
+        server.propagate = True
+        server.disabled = False
+    access = logging.getLogger("uvicorn.access")
+    if not any(isinstance(f, _NotProbes) for f in access.filters):
+        access.addFilter(_NotProbes())
     # a served process runs no migration (that is its own step, or done before serving); what
     # this logger says then is two lines per /readyz, from the revision check
     logging.getLogger("alembic.runtime.migration").setLevel(logging.WARNING)

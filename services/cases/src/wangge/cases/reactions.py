@@ -49,8 +49,8 @@ from wangge.events import DomainEvent, RecordedEvent, default_catalogue, tuning
 from wangge.events.command import Loaded, Starts, load_many, react
 from wangge.events.db import insert_many, lock_keys
 from wangge.events.projection import ApplyContext, Projection, active_tables, handles
+from wangge.governance.columns import TIME as TIME_COLUMN
 from wangge.governance.redaction import redact
-from wangge.governance.times import TIME as TIME_COLUMN
 from wangge.governance.times import stored
 
 if TYPE_CHECKING:

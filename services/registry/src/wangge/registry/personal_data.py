@@ -28,7 +28,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from wangge.events import sealing
 from wangge.events.sealing import key_table
-from wangge.governance.times import TIME as TIME_COLUMN
+from wangge.governance.columns import TIME as TIME_COLUMN
 from wangge.registry.domain.persons import DuplicatePerson
 
 metadata = sa.MetaData()

@@ -42,7 +42,7 @@ from wangge.events.projection import ApplyContext, Projection, handles
 from wangge.events.rows import ONE_MORE, Swap, fold_new_streams, insert_row, read_row, update_row
 from wangge.events.sealing import KeyRing
 from wangge.events.store import EventStore
-from wangge.governance.times import TIME as TIME_COLUMN
+from wangge.governance.columns import TIME as TIME_COLUMN
 from wangge.governance.times import stored
 
 UUID = sa.Uuid(as_uuid=True)

@@ -21,6 +21,7 @@ from wangge.cases.consumed.registry import NeedNoted
 from wangge.events import RecordedEvent
 from wangge.events.projection import ApplyContext, handles
 from wangge.governance import roster
+from wangge.governance.columns import TIME as TIME_COLUMN
 from wangge.governance.grid_workers import (
     BEFORE_HOLDS,
     give_up_grids,
@@ -30,7 +31,6 @@ from wangge.governance.grid_workers import (
 )
 from wangge.governance.redaction import redact
 from wangge.governance.roster import grid_code, worker_of
-from wangge.governance.times import TIME as TIME_COLUMN
 
 __all__ = [
     "BEFORE_HOLDS",

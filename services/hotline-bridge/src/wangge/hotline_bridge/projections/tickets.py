@@ -21,8 +21,8 @@ from wangge.events.projection import ApplyContext, Projection, handles
 from wangge.events.rows import ONE_MORE, fold_new_streams, insert_row, update_row
 from wangge.events.sealing import Sealed
 from wangge.governance.addresses import normalise_address
+from wangge.governance.columns import TIME as TIME_COLUMN
 from wangge.governance.redaction import redact
-from wangge.governance.times import TIME as TIME_COLUMN
 from wangge.governance.times import stored, utc
 from wangge.hotline_bridge.domain.tickets import (
     REPLY_LENGTH,

@@ -19,7 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from wangge.events import RecordedEvent, default_catalogue
 from wangge.events.projection import ApplyContext, Projection, handles
 from wangge.events.sealing import Sealed
-from wangge.governance.times import TIME as TIME_COLUMN
+from wangge.governance.columns import TIME as TIME_COLUMN
 from wangge.registry.domain.free_text import clear_copy
 from wangge.registry.domain.visits import NeedNoted, VisitRecorded
 from wangge.registry.domain.workers import (

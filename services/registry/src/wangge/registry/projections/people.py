@@ -20,7 +20,7 @@ from wangge.events import RecordedEvent, default_catalogue
 from wangge.events.db import insert_many
 from wangge.events.projection import ApplyContext, Projection, handles
 from wangge.events.sealing import Sealed
-from wangge.governance.times import TIME as TIME_COLUMN
+from wangge.governance.columns import TIME as TIME_COLUMN
 from wangge.registry.domain.households import (
     HouseholdHeadChanged,
     HouseholdMemberJoined,

@@ -21,7 +21,7 @@ from wangge.events import RecordedEvent, default_catalogue
 from wangge.events.db import insert_many
 from wangge.events.projection import ApplyContext, Projection, handles
 from wangge.governance.addresses import normalise_address, place_address
-from wangge.governance.times import TIME as TIME_COLUMN
+from wangge.governance.columns import TIME as TIME_COLUMN
 from wangge.registry.domain.places import (
     CODED,
     BuildingRegridded,

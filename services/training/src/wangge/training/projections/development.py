@@ -18,8 +18,8 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from wangge.events import RecordedEvent
 from wangge.events.core import ServiceCore
 from wangge.events.projection import ApplyContext, Projection, active_tables, handles
+from wangge.governance.columns import TIME as TIME_COLUMN
 from wangge.governance.errors import NotFound
-from wangge.governance.times import TIME as TIME_COLUMN
 from wangge.governance.times import StoredTime, utc
 from wangge.training.domain import forums as f
 from wangge.training.domain import handbooks as h

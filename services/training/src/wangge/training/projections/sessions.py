@@ -19,8 +19,8 @@ from wangge.events import RecordedEvent
 from wangge.events.core import ServiceCore
 from wangge.events.db import insert_many
 from wangge.events.projection import ApplyContext, Projection, active_tables, handles
+from wangge.governance.columns import TIME as TIME_COLUMN
 from wangge.governance.errors import NotFound
-from wangge.governance.times import TIME as TIME_COLUMN
 from wangge.governance.times import StoredTime, local_day, utc
 from wangge.training.domain import programmes as p
 from wangge.training.domain import sessions as s

@@ -25,8 +25,8 @@ from wangge.events import RecordedEvent
 from wangge.events.core import ServiceCore
 from wangge.events.db import insert_many
 from wangge.events.projection import ApplyContext, Projection, active_tables, handles
+from wangge.governance.columns import TIME as TIME_COLUMN
 from wangge.governance.times import CHINA, local_day, stored, utc
-from wangge.governance.times import TIME as TIME_COLUMN
 from wangge.training.domain import handbooks as h
 from wangge.training.domain import programmes as p
 from wangge.training.domain import sessions as s

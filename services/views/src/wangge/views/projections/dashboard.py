@@ -27,7 +27,7 @@ import sqlalchemy as sa
 
 from wangge.events import DomainEvent, IntegrationEvent, RecordedEvent, tuning
 from wangge.events.projection import ApplyContext, Projection, handles
-from wangge.governance.times import TIME as TIME_COLUMN
+from wangge.governance.columns import TIME as TIME_COLUMN
 from wangge.governance.times import local_day, utc
 from wangge.views.consumed import cases as c
 from wangge.views.consumed import hotline as h

@@ -31,7 +31,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from wangge.events import RecordedEvent
 from wangge.events.projection import ApplyContext, Projection, handles
 from wangge.events.tuning import UNHURRIED_LINGER_SECONDS
-from wangge.governance.times import TIME as TIME_COLUMN
+from wangge.governance.columns import TIME as TIME_COLUMN
 from wangge.governance.times import stored
 from wangge.views.consumed import cases as c
 from wangge.views.consumed import hotline as h

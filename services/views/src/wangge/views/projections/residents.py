@@ -25,7 +25,7 @@ from wangge.events import RecordedEvent
 from wangge.events.projection import ApplyContext, Projection, handles
 from wangge.events.rows import update_row
 from wangge.events.tuning import UNHURRIED_LINGER_SECONDS
-from wangge.governance.times import TIME as TIME_COLUMN
+from wangge.governance.columns import TIME as TIME_COLUMN
 from wangge.governance.times import utc
 from wangge.views.consumed import cases as c
 from wangge.views.consumed import hotline as h
