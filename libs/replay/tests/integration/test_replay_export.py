@@ -425,10 +425,11 @@ async def test_as_of_a_day_the_views_tables_are_what_the_views_service_answers(
                 found[code] = answer.json()["current"]["residents"]["floating"]
             return found
 
-        shown, last = None, None
-        for _ in range(150):  # until the views have caught up: two reads alike
-            shown, last = await read(), shown
-            if shown is not None and shown == last:
+        shown = None
+        for _ in range(150):  # until the views have caught up (two reads alike proved nothing:
+            # two reads of a views service that had not begun were alike too)
+            shown = await read()
+            if shown == floating:
                 break
             await asyncio.sleep(0.2)
     assert floating == shown

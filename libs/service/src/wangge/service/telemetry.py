@@ -113,6 +113,7 @@ def configure_logging(level: str = "INFO", form: str = "json") -> None:
         server.handlers.clear()
         server.propagate = True
         server.disabled = False
+        server.setLevel(logging.NOTSET)  # a server started with log_level="warning" set it
     access = logging.getLogger("uvicorn.access")
     if not any(isinstance(f, _NotProbes) for f in access.filters):
         access.addFilter(_NotProbes())
