@@ -350,6 +350,14 @@ class CommandRunner:
             raise ValueError("a command's metadata names no actor")
         return self.metadata.actor
 
+    def projection(self, name: str) -> Projection:
+        """One of the read models the command's service keeps (``LookupError``: none by that
+        name)."""
+        for projection in self.projections:
+            if projection.name == name:
+                return projection
+        raise LookupError(name)
+
     def starting(self) -> CommandRunner:
         """The same command with the correlation id of the matter it starts: the caller's, or
         a new one (a command whose events go to streams through more than one append, each of

@@ -27,6 +27,12 @@ from wangge.events.tuning import LINGER_SECONDS
 log = logging.getLogger(__name__)
 
 
+def relay_name(topic: str) -> str:
+    """The relay's name: its lock's and its checkpoint's in the store (so its lag can be read
+    from any process, ``EventStore.behind``)."""
+    return f"relay:{topic}"
+
+
 class OutboxRelay:
     """Publishes one service's events to ``wangge.<service>.events``; one active per service."""
 
@@ -44,7 +50,7 @@ class OutboxRelay:
         self.linger_seconds = linger_seconds
         self.store = store
         self.topic = topic or topic_for(store.service)
-        self.name = f"relay:{self.topic}"
+        self.name = relay_name(self.topic)
         self.batch_size = batch_size
         self.idle_seconds = idle_seconds
         self._bootstrap_servers = bootstrap_servers

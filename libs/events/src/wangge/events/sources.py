@@ -158,15 +158,7 @@ class StoreSource(Source):
     async def lag(self, stored: Mapping[str, str]) -> int:
         if not await self._table_exists():
             return 0
-        after = self._after(stored)
-        events = self.store.tables.events
-        async with self.store.engine.connect() as conn:
-            value = await conn.scalar(
-                sa.select(sa.func.count())
-                .select_from(events)
-                .where(events.c.position > after.position)
-            )
-        return int(value or 0)
+        return await self.store.count_after(self._after(stored))
 
     def fresh(self) -> StoreSource:
         return self.narrow(self.types) if self.types is not None else self._copy(None)

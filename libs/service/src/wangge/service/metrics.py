@@ -27,6 +27,9 @@ from prometheus_client.exposition import choose_encoder
 from prometheus_client.registry import Collector
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from wangge.events.kafka import topic_for
+from wangge.events.relay import relay_name
+
 if TYPE_CHECKING:
     from wangge.service.app import ServiceState
 
@@ -133,17 +136,15 @@ async def _event_gauges(state: ServiceState) -> list[Metric]:
         labels=["service"],
     )
     if state.settings.kafka_bootstrap_servers:
-        behind = await _within(state.store.behind(_relay_name(state)))
+        behind = await _within(
+            state.store.behind(
+                relay_name(topic_for(state.settings.service, state.settings.kafka_namespace))
+            )
+        )
         if behind is not None:
             relay.add_metric([service], behind)
     out.append(relay)
     return out
-
-
-def _relay_name(state: ServiceState) -> str:
-    from wangge.events.kafka import topic_for
-
-    return f"relay:{topic_for(state.settings.service, state.settings.kafka_namespace)}"
 
 
 def router(gauges: Sequence[Gauges] = ()) -> APIRouter:

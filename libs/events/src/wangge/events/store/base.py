@@ -223,6 +223,7 @@ class EventStore(ABC):
         self.tables: StoreTables = build_tables(self.dialect)
         self._source = f"/wangge/{service}"
         self._events = self.tables.events
+        self._appended = metrics.APPENDED.labels(self.service)  # looked up once, not per append
 
     async def create_schema(self) -> None:
         """Create the store's tables if they are missing (tests and embedded mode)."""
@@ -338,7 +339,7 @@ class EventStore(ABC):
         # written, if not yet committed when the append joined the caller's transaction: a
         # rolled-back command is counted too, a rare error next to the rate an operator reads
         if not result.replayed:
-            metrics.APPENDED.labels(self.service).inc(len(result.event_ids))
+            self._appended.inc(len(result.event_ids))
         return result
 
     def _pending(
@@ -600,17 +601,20 @@ class EventStore(ABC):
             ).first()
         return START if row is None else Checkpoint(row.transaction_id, row.position)
 
-    async def behind(self, name: str) -> int:
-        """How many events the reader ``name`` has still to read (the relay's lag): counted by
-        position past its checkpoint, which for a moment misses an event of a PostgreSQL
-        transaction that took its position early and commits late; good enough to watch."""
-        checkpoint = await self.load_checkpoint(name)
+    async def count_after(self, after: Checkpoint) -> int:
+        """How many events lie past ``after`` (a reader's lag): counted by position, which for
+        a moment misses an event of a PostgreSQL transaction that took its position early and
+        commits late; good enough to watch."""
         e = self._events
         async with self.engine.connect() as conn:
             value = await conn.scalar(
-                sa.select(sa.func.count()).select_from(e).where(e.c.position > checkpoint.position)
+                sa.select(sa.func.count()).select_from(e).where(e.c.position > after.position)
             )
         return int(value or 0)
+
+    async def behind(self, name: str) -> int:
+        """How many events the reader ``name`` (the relay) has still to read."""
+        return await self.count_after(await self.load_checkpoint(name))
 
     async def save_checkpoint(self, name: str, checkpoint: Checkpoint) -> None:
         """Record where the reader ``name`` stopped (an upsert)."""

@@ -17,7 +17,7 @@ from wangge.events.command import CommandRunner, UnitOfWork, load, unit_on
 from wangge.events.db import lock_keys, read_only
 from wangge.events.errors import ConcurrencyConflict
 from wangge.events.group import GroupCommit
-from wangge.events.projection import ApplyContext, Projection, active_tables
+from wangge.events.projection import ApplyContext, active_tables
 from wangge.events.retry import when_overtaken
 from wangge.events.rows import rows_of
 from wangge.events.store import NO_STREAM, StreamAppend
@@ -208,20 +208,11 @@ def _new(rows: Mapping[str, Mapping[str, Any]], decided: _Decided) -> NewTicket 
     return None if row is None else NewTicket(row, decided.key)
 
 
-def _projection(commands: CommandRunner, name: str) -> Projection:
-    """One of the service's read models the command applies (``LookupError``: none by that
-    name)."""
-    for projection in commands.projections:
-        if projection.name == name:
-            return projection
-    raise LookupError(name)
-
-
 async def _rows(
     conn: AsyncConnection, commands: CommandRunner, events: list[RecordedEvent], streams: set[str]
 ) -> dict[str, Mapping[str, Any]]:
     """Each new ticket's row in the tickets read model, by stream, as its events make it."""
-    projection = _projection(commands, Tickets.name)
+    projection = commands.projection(Tickets.name)
     tables = await active_tables(conn, projection)
     mine = [e for e in events if e.stream_id in streams]
     rows = await rows_of(projection, ApplyContext(conn=conn, tables=tables), mine)
@@ -245,7 +236,7 @@ async def _routed(
     await lock_keys(conn, [f"hotline address|{push.address_key}" for push in pushes])
     near = await neighbours_of(
         conn,
-        await active_tables(conn, _projection(commands, Tickets.name)),
+        await active_tables(conn, commands.projection(Tickets.name)),
         [(d.received.address, d.received.category, d.received.received_at) for d in decided],
         duplicate_window=timedelta(days=settings.duplicate_window_days),
         repeat_window=timedelta(days=settings.repeat_window_days),
@@ -281,6 +272,6 @@ async def _grid_map(
 ) -> Mapping[str, sa.Table] | None:
     """The grid map's tables (None before its first start)."""
     try:
-        return await active_tables(conn, _projection(commands, GridMap.name))
+        return await active_tables(conn, commands.projection(GridMap.name))
     except LookupError:
         return None

@@ -114,7 +114,7 @@ async def _not_a_case(commands: CommandRunner, ticket_id: uuid.UUID) -> None:
     """Refuse the grid's steps on a ticket a case works: the case's acceptance and resolution
     accept and answer the ticket (``reactions``), and a ticket answered here left its case open
     in the worker's inbox for ever. One place of work, the case; no step mirrored both ways."""
-    reaction = next(p for p in commands.projections if p.name == FromCases.name)
+    reaction = commands.projection(FromCases.name)
     async with read_only(commands.store.engine) as conn:
         try:
             tables = await active_tables(conn, reaction)
