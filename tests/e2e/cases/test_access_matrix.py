@@ -148,14 +148,48 @@ async def world(
             ),
             "plan_id",
         )  # fmt: skip
+        queued = {}
+        for queue, level, to in QUEUED:
+            queued[queue] = await _made(
+                await cases.client.post(
+                    "/cases",
+                    json={"kind": "hazard", "source": "visit", "title": f"上报{queue}",
+                          "grid_id": tree.grid},
+                    headers=staff,
+                ),
+                "case_id",
+            )  # fmt: skip
+            escalated = await cases.client.post(
+                f"/cases/{queued[queue]}/escalate",
+                json={"level": level, "to": to, "reason": "网格处置不了"},
+                headers=staff,
+            )
+            assert escalated.status_code == 200, escalated.text
         ids = {"grid": tree.grid, "person": person, "case": case, "party": party,
-               "plan": plan, "need": need_id}  # fmt: skip
+               "plan": plan, "need": need_id} | queued  # fmt: skip
         yield World(registry, cases, ids)
+
+
+QUEUED = (
+    ("community", "community", "滨江社区"),
+    ("subdistrict", "subdistrict", "街道"),
+    ("health", "department", "health"),
+)
+"""A case in each kind of queue (the matrix's department column is ``department:health``)."""
+
+
+def _queue_case(route: APIRoute, ids: dict[str, str]) -> str:
+    """The case a route names: for a queue's routes, the one in that queue."""
+    if route.path.startswith("/queues/"):
+        queue = route.path.split("/")[2]
+        return ids["health" if queue == "{department}" else queue]
+    return ids["case"]
 
 
 def _path(route: APIRoute, ids: dict[str, str]) -> str:
     return (
-        route.path.replace("{case_id}", ids["case"])
+        route.path.replace("{department}", "health")
+        .replace("{case_id}", _queue_case(route, ids))
         .replace("{party_id}", ids["party"])
         .replace("{plan_id}", ids["plan"])
         .replace("{need_id}", ids["need"])
@@ -171,7 +205,8 @@ def _valid_body(route: APIRoute, ids: dict[str, str]) -> dict[str, Any] | None:
                         "grid_id": ids["grid"]},
         "POST /cases/{case_id}/progress": {"note": "已上门"},
         "POST /cases/{case_id}/escalate": {"level": "community", "to": "社区", "reason": "r"},
-        "POST /cases/{case_id}/refer": {"department": "城管", "reason": "r"},
+        "POST /cases/{case_id}/refer": {"department": "urban_management", "reason": "r"},
+        "POST /cases/{case_id}/agreement/confirmation": {"requested_on": day, "court": "法院"},
         "POST /cases/{case_id}/resolve": {"resolution": "r", "solved": False},
         "POST /cases/{case_id}/close": {},
         "POST /cases/{case_id}/reopen": {"reason": "r"},

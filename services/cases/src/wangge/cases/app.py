@@ -8,13 +8,14 @@ import functools
 from fastapi import FastAPI
 
 from wangge.cases import MIGRATIONS as MIGRATIONS  # where the tests and tools look for it
-from wangge.cases.api import care, cases, inbox, suggestions
+from wangge.cases.api import care, cases, inbox, queues, suggestions
 from wangge.cases.bootstrap import bootstrap
 from wangge.cases.config import CasesSettings
+from wangge.cases.jobs import sweep
 from wangge.events import default_catalogue
 from wangge.service import create_app
 
-ROUTERS = (cases.router, care.router, inbox.router, suggestions.router)
+ROUTERS = (cases.router, care.router, inbox.router, queues.router, suggestions.router)
 """The service's API, in the order of its OpenAPI document and access matrix."""
 
 
@@ -29,4 +30,5 @@ def build_app(settings: CasesSettings | None = None) -> FastAPI:
         routers=ROUTERS,
         bootstrap=functools.partial(bootstrap, settings),
         migrations=MIGRATIONS,
+        workers={"sweeper": sweep},
     )

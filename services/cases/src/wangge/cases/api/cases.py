@@ -19,6 +19,7 @@ from wangge.cases.handlers.cases import (
     AgreementFollowUp,
     CaseCreate,
     Closing,
+    ConfirmationRequest,
     Escalation,
     FollowUp,
     MediatorCreate,
@@ -65,6 +66,10 @@ class CaseRead(BaseModel):
     escalated_level: str | None
     escalated_to: str | None
     referred_to: str | None
+    queue: str | None
+    """The queue the last escalation or referral put it in (``GET /queues/...``)."""
+    queue_accepted_at: StoredTime | None
+    queue_accepted_by: str | None
     reopened: int
     satisfied: bool | None
     mediators: list[str]
@@ -72,6 +77,9 @@ class CaseRead(BaseModel):
     agreement_id: uuid.UUID | None
     perform_by: date | None
     confirmation_deadline: date | None
+    confirmation: str | None
+    """The agreement's judicial confirmation: ``open``, ``requested`` or ``lapsed``."""
+    confirmation_requested_on: date | None
     honoured: bool | None
     version: int
 
@@ -293,4 +301,14 @@ async def follow_up_agreement(
     case_id: uuid.UUID, body: AgreementFollowUp, principal: Staff, core: Core, command: Command
 ) -> CaseRead:
     """Whether the agreement was honoured."""
+    return await _step(command, core, case_id, body)
+
+
+@router.post("/{case_id}/agreement/confirmation", response_model=CaseRead)
+async def request_confirmation(
+    case_id: uuid.UUID, body: ConfirmationRequest, principal: Staff, core: Core, command: Command
+) -> CaseRead:
+    """The parties asked a court to confirm the agreement (司法确认) within its 30 days: no
+    reminder follows, and it never lapses. Recorded after the lapse was, a request made in time
+    still counts; recorded again, the same."""
     return await _step(command, core, case_id, body)

@@ -29,11 +29,24 @@ class VisitDue(BaseModel):
     overdue: bool
 
 
+class ConfirmationDue(BaseModel):
+    """An agreement whose window for judicial confirmation (司法确认) closes soon, unasked: the
+    parties may want to be told."""
+
+    case_id: uuid.UUID
+    title: str
+    agreement_id: uuid.UUID
+    confirmation_deadline: date
+    days_left: int
+
+
 class Inbox(BaseModel):
     """What the worker has to do, overdue first."""
 
     cases: list[CaseRead]
     visits: list[VisitDue]
+    confirmations: list[ConfirmationDue]
+    """Agreements of my cases, or that I mediated, whose confirmation window closes soon."""
 
 
 class TriagePage(BaseModel):
@@ -42,14 +55,20 @@ class TriagePage(BaseModel):
 
 @router.get("/inbox", response_model=Inbox)
 async def inbox(principal: Worker, core: Core) -> Inbox:
-    """My open cases (overdue first, then by deadline) and my care visits due or missed."""
+    """My open cases (overdue first, then by deadline), my care visits due or missed, and the
+    agreements of my cases, or that I mediated, whose window for judicial confirmation closes
+    soon (``WANGGE_CONFIRMATION_REMIND_DAYS`` before)."""
     now = datetime.now(UTC)
     async with read_only(core.store.engine) as conn:
         mine = await cases.inbox(
             conn, await core.tables(conn, Cases.name), principal.subject, now=now
         )
+        today = local_day(now)
         plans = await care.visits_due(
-            conn, await core.tables(conn, CarePlans.name), principal.subject, today=local_day(now)
+            conn, await core.tables(conn, CarePlans.name), principal.subject, today=today
+        )
+        reminded = await cases.confirmations_reminded(
+            conn, await core.tables(conn, Cases.name), principal.subject
         )
     due = [
         VisitDue(
@@ -59,7 +78,20 @@ async def inbox(principal: Worker, core: Core) -> Inbox:
         for plan, schedule in plans
     ]  # fmt: skip
     due.sort(key=lambda d: (not d.overdue, d.due_on or date.max))
-    return Inbox(cases=[CaseRead.model_validate(r, from_attributes=True) for r in mine], visits=due)
+    confirmations = [
+        ConfirmationDue(
+            case_id=r.case_id, title=r.title, agreement_id=r.agreement_id,
+            confirmation_deadline=r.confirmation_deadline,
+            days_left=(r.confirmation_deadline - today).days,
+        )
+        for r in reminded
+        if r.confirmation_deadline >= today  # closed since: the next sweep records its lapse
+    ]  # fmt: skip
+    return Inbox(
+        cases=[CaseRead.model_validate(r, from_attributes=True) for r in mine],
+        visits=due,
+        confirmations=confirmations,
+    )
 
 
 @router.get("/triage", response_model=TriagePage)

@@ -28,8 +28,13 @@ NOTES = (
     "  Lists leave such rows out.",
     "- Erasure (`DELETE .../personal-data`) is for community staff and subdistrict admins, in",
     "  their places; a registered resident is erased in the registry, which this service",
-    "  follows. Departments, the hotline system, trainers, analysts and operators have no",
-    "  endpoint here: the hotline reaches cases through its events.",
+    "  follows.",
+    "- Each queue (`/queues/...`) is its own role's: the community's for community staff, the",
+    "  subdistrict's for its admins (both in their places), a department's for that department",
+    "  only (`department:<name>`; another department's queue is **403**). A department reads",
+    "  the queue's minimised rows and signs for what was handed to it, nothing more.",
+    "- The hotline system, trainers, analysts and operators have no endpoint here: the hotline",
+    "  reaches cases through its events.",
 )
 
 
@@ -38,8 +43,14 @@ def scope_of(route: APIRoute) -> str:
     method = method_of(route)
     if route.path == "/inbox":
         return "the caller's own cases and plans"
-    if route.path in ("/triage", "/suggestions"):
+    if route.path in ("/triage", "/suggestions", "/queues/community", "/queues/subdistrict"):
         return "lists only rows in the caller's places"
+    if route.path == "/queues/{department}":
+        return "the caller's own department: 403 for another's"
+    if route.path.startswith("/queues/{department}/"):
+        return "the caller's own department (403 for another's), the case in its queue: 404 else"
+    if route.path.startswith("/queues/"):
+        return "the case's grid, the case in that queue: 404 outside"
     if route.path.startswith("/suggestions/"):
         return "the need's grid: 404 outside"
     if "{" not in route.path and method == "POST":

@@ -25,6 +25,7 @@ from wangge.cases.domain.lifecycle import (
     REFER,
     REOPEN,
     RESOLVE,
+    SIGN_FOR,
     WORK,
     Step,
 )
@@ -83,6 +84,29 @@ class Level(StrEnum):
     COMMUNITY = "community"
     SUBDISTRICT = "subdistrict"
     DEPARTMENT = "department"
+
+
+DEPARTMENT_NAME = r"^[a-z][a-z_]{1,39}$"
+"""A department's name, as its ``department:<name>`` role and the views' feeds spell it
+(``police``, ``civil_affairs``, ``urban_management``)."""
+
+
+class Confirmation(StrEnum):
+    """Where an agreement's judicial confirmation (司法确认) stands."""
+
+    OPEN = "open"
+    """Within its 30 days, nobody said the parties asked a court."""
+    REQUESTED = "requested"
+    """The parties asked a court to confirm it."""
+    LAPSED = "lapsed"
+    """The window closed unasked: it binds as a contract, but no court's confirmation makes it
+    enforceable."""
+
+
+def queue_of(level: Level, to: str) -> str:
+    """The queue an escalation puts a case in: the community's, the subdistrict's, or the
+    department's (by name)."""
+    return to if level == Level.DEPARTMENT else str(level)
 
 
 def stream_id(case_id: uuid.UUID) -> str:
@@ -168,6 +192,18 @@ class CaseReferred(DomainEvent):
     department: str = Field(min_length=1, max_length=200)
     reason: str = Field(min_length=1, max_length=1000)
     sealed_text: Sealed | None = Field(default=None, description=TEXT)
+
+
+@default_catalogue.event(SERVICE)
+class HandoverAccepted(DomainEvent):
+    """The community, the subdistrict or a department signed for (签收) the case escalated or
+    referred to it: from now on it is theirs to work (a referral's grid keeps following it)."""
+
+    case_id: uuid.UUID
+    queue: str = Field(
+        min_length=1, max_length=200, description="community, subdistrict, or a department's name"
+    )
+    account: str = Field(description="who signed for it: their token subject")
 
 
 @default_catalogue.event(SERVICE)
@@ -277,6 +313,38 @@ class AgreementFollowedUp(DomainEvent):
 
 
 @default_catalogue.event(SERVICE)
+class ConfirmationReminderDue(DomainEvent):
+    """The agreement's window for judicial confirmation (司法确认) closes soon and nobody said
+    the parties asked a court: its mediators and the case's worker are reminded, so the parties
+    can still be told."""
+
+    case_id: uuid.UUID
+    agreement_id: uuid.UUID
+    confirmation_deadline: date
+    days_left: int = Field(ge=0, description="whole days until the window closes")
+
+
+@default_catalogue.event(SERVICE)
+class JudicialConfirmationRequested(DomainEvent):
+    """The parties asked a court to confirm the agreement (人民调解法 art. 33)."""
+
+    case_id: uuid.UUID
+    agreement_id: uuid.UUID
+    requested_on: date
+    court: str = Field(min_length=1, max_length=200)
+
+
+@default_catalogue.event(SERVICE)
+class ConfirmationWindowClosed(DomainEvent):
+    """The 30 days passed and nobody said the parties asked a court: the agreement still binds
+    as a contract, but can no longer be made enforceable by a court's confirmation."""
+
+    case_id: uuid.UUID
+    agreement_id: uuid.UUID
+    confirmation_deadline: date
+
+
+@default_catalogue.event(SERVICE)
 class PartyErased(DomainEvent):
     """A party's personal data was erased (crypto-shredding): an outside party's key, and the
     case's text key (its free text may be about them), were destroyed; the redacted copies
@@ -294,6 +362,7 @@ STEPS: dict[type[DomainEvent], Step] = {
     MediationSessionHeld: WORK,
     CaseEscalated: ESCALATE,
     CaseReferred: REFER,
+    HandoverAccepted: SIGN_FOR,
     CaseResolved: RESOLVE,
     CaseClosed: CLOSE,
     CaseReopened: REOPEN,
@@ -337,6 +406,13 @@ class Case:
     agreement: uuid.UUID | None = None
     agreement_followed_up: bool = False
     sessions: int = 0
+    queue: str | None = None
+    """The queue the last escalation or referral put the case in."""
+    queue_accepted: bool = False
+    """Whether that queue signed for it."""
+    confirmation_deadline: date | None = None
+    confirmation: Confirmation | None = None
+    confirmation_reminded: bool = False
 
 
 def evolve(state: Case | None, event: DomainEvent, version: int) -> Case:
@@ -367,9 +443,24 @@ def evolve(state: Case | None, event: DomainEvent, version: int) -> Case:
         case MediatorAppointed():
             return replace(state, mediators=(*state.mediators, event.mediator))
         case MediationAgreementSigned():
-            return replace(state, agreement=event.agreement_id)
+            return replace(
+                state, agreement=event.agreement_id,
+                confirmation_deadline=event.confirmation_deadline, confirmation=Confirmation.OPEN,
+            )  # fmt: skip
         case AgreementFollowedUp():
             return replace(state, agreement_followed_up=True)
+        case CaseEscalated():
+            return replace(state, queue=queue_of(event.level, event.to), queue_accepted=False)
+        case CaseReferred():
+            return replace(state, queue=event.department, queue_accepted=False)
+        case HandoverAccepted():
+            return replace(state, queue_accepted=True)
+        case ConfirmationReminderDue():
+            return replace(state, confirmation_reminded=True)
+        case JudicialConfirmationRequested():
+            return replace(state, confirmation=Confirmation.REQUESTED)
+        case ConfirmationWindowClosed():
+            return replace(state, confirmation=Confirmation.LAPSED)
     return state
 
 
@@ -515,6 +606,16 @@ def refer(case: Case, *, department: str, reason: str, seal: Seal | None) -> lis
     REFER.require(case.status)
     text = written(CaseReferred, seal, reason=reason)
     return [CaseReferred(case_id=case.case_id, department=department, **text)]
+
+
+def sign_for(case: Case, *, queue: str, account: str) -> list[DomainEvent]:
+    """The queue the case is in signs for it (签收), once: signed for already, nothing."""
+    SIGN_FOR.require(case.status)
+    if case.queue != queue:
+        raise WrongStatus(f"the case is not in the {queue} queue", field="queue")
+    if case.queue_accepted:
+        return []
+    return [HandoverAccepted(case_id=case.case_id, queue=queue, account=account)]
 
 
 def resolve(

@@ -77,6 +77,8 @@ WORK = Step("worked on", WORKING, to=Status.IN_PROGRESS, only_from=Status.ACCEPT
 """Progress noted or a mediation session held: the first one puts an accepted case in progress."""
 ESCALATE = Step("escalated", WORKING | {Status.ASSIGNED, Status.OPENED}, to=Status.ESCALATED)
 REFER = Step("referred", WORKING)
+SIGN_FOR = Step("signed for", OPEN)
+"""The queue an escalation or referral put the case in signs for it; its status stays."""
 RESOLVE = Step("resolved", WORKING, to=Status.RESOLVED)
 CLOSE = Step("closed", frozenset({Status.RESOLVED}), to=Status.CLOSED)
 REOPEN = Step("reopened", DONE, to=Status.IN_PROGRESS)

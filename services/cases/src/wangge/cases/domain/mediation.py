@@ -18,7 +18,11 @@ from wangge.cases.domain.cases import (
     AgreementFollowedUp,
     Case,
     CaseKind,
+    Confirmation,
+    ConfirmationReminderDue,
+    ConfirmationWindowClosed,
     InvalidCase,
+    JudicialConfirmationRequested,
     MediationAgreementSigned,
     MediationPartyJoined,
     MediationSessionHeld,
@@ -185,3 +189,57 @@ def erase_party(case: Case, *, party_id: uuid.UUID, ground: ErasureGround) -> li
             field="party_id",
         )
     return [PartyErased(case_id=case.case_id, party_id=party_id, legal_ground=ground)]
+
+
+# -- judicial confirmation (司法确认) --------------------------------------------------------------
+
+
+def confirmation_due(case: Case, *, today: date, remind_days: int) -> list[DomainEvent]:
+    """What the day brings an agreement whose window is still open: a reminder once it is
+    ``remind_days`` or fewer from closing, its lapse once the last day has passed; nothing for
+    an agreement the parties took to court, or whose lapse is recorded."""
+    deadline = case.confirmation_deadline
+    if case.agreement is None or deadline is None or case.confirmation != Confirmation.OPEN:
+        return []
+    if today > deadline:
+        return [
+            ConfirmationWindowClosed(
+                case_id=case.case_id, agreement_id=case.agreement, confirmation_deadline=deadline
+            )
+        ]
+    days_left = (deadline - today).days
+    if case.confirmation_reminded or days_left > remind_days:
+        return []
+    return [
+        ConfirmationReminderDue(
+            case_id=case.case_id, agreement_id=case.agreement, confirmation_deadline=deadline,
+            days_left=days_left,
+        )
+    ]  # fmt: skip
+
+
+def request_confirmation(
+    case: Case, *, requested_on: date, court: str, today: date
+) -> list[DomainEvent]:
+    """The parties asked a court to confirm the agreement, within its window. Recorded late
+    (after the lapse was), a request made in time still counts: the lapse was only what the
+    service knew then. Recorded again, nothing."""
+    deadline = case.confirmation_deadline
+    if case.agreement is None or deadline is None:
+        raise WrongStatus("no agreement was signed", field="requested_on")
+    if case.confirmation == Confirmation.REQUESTED:
+        return []
+    if requested_on > today:
+        raise InvalidCase("a request is recorded once it was made", field="requested_on")
+    if requested_on > deadline:
+        raise InvalidCase(
+            f"the window for judicial confirmation closed on {deadline}", field="requested_on"
+        )
+    if requested_on < deadline - CONFIRMATION_WINDOW:
+        raise InvalidCase("the request comes after the agreement was signed", field="requested_on")
+    return [
+        JudicialConfirmationRequested(
+            case_id=case.case_id, agreement_id=case.agreement, requested_on=requested_on,
+            court=court,
+        )
+    ]  # fmt: skip

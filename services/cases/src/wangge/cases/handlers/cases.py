@@ -9,12 +9,21 @@ act on which case is the route's to check before it calls a handler here.
 
 from __future__ import annotations
 
+import contextlib
+import re
 import uuid
 from collections.abc import Callable, Sequence
 from datetime import UTC, date, datetime
 from typing import Annotated, Literal, assert_never
 
-from pydantic import AwareDatetime, BaseModel, Field
+from pydantic import (
+    AfterValidator,
+    AwareDatetime,
+    BaseModel,
+    Field,
+    ValidationInfo,
+    field_validator,
+)
 
 from wangge.cases.bootstrap import CasesCore
 from wangge.cases.domain import cases, mediation
@@ -27,9 +36,11 @@ from wangge.cases.projections.residents import Residents, name_masked
 from wangge.events import DomainEvent
 from wangge.events.command import NO_BODY, Also, CommandRunner, UnitOfWork
 from wangge.events.db import read_only
+from wangge.events.errors import ConcurrencyConflict
 from wangge.events.sealing import KeyRing, Seal
 from wangge.governance.erasure import Erasure
 from wangge.governance.personal import PHONE_SCHEMA, mask_name, normalise_phone
+from wangge.governance.times import local_day
 
 PARTIES = uuid.UUID("0b6f4f0e-3c1d-5a8e-9e27-6d2c4b1a7f35")
 """The UUIDv5 namespace of party ids made from a command's idempotency key."""
@@ -58,15 +69,43 @@ class Note(BaseModel):
     note: str = Field(min_length=1, max_length=4000)
 
 
+def _department(name: str) -> str:
+    """A department's name, as its role spells it; the levels' names are their queues'."""
+    if not re.fullmatch(cases.DEPARTMENT_NAME, name) or name in set(cases.Level):
+        raise ValueError(
+            "a department is named as its department:<name> role: lower-case letters and _, "
+            "not community or subdistrict"
+        )
+    return name
+
+
 class Escalation(BaseModel):
+    """To the community, the subdistrict, or a department (``to``: its name, as its
+    ``department:<name>`` role spells it; for the others, who at that level)."""
+
     level: cases.Level
     to: str = Field(min_length=1, max_length=200)
     reason: str = Field(min_length=1, max_length=1000)
 
+    @field_validator("to")
+    @classmethod
+    def _a_department_by_name(cls, to: str, info: ValidationInfo) -> str:
+        return _department(to) if info.data.get("level") == cases.Level.DEPARTMENT else to
+
 
 class Referral(BaseModel):
-    department: str = Field(min_length=1, max_length=200)
+    department: Annotated[
+        str, Field(min_length=2, max_length=40, description="as its department:<name> role"),
+        AfterValidator(_department),
+    ]  # fmt: skip
     reason: str = Field(min_length=1, max_length=1000)
+
+
+class ConfirmationRequest(BaseModel):
+    """The parties asked a court to confirm the agreement (司法确认)."""
+
+    requested_on: date
+    court: str = Field(min_length=1, max_length=200)
 
 
 class Resolution(BaseModel):
@@ -257,9 +296,42 @@ async def accept(commands: CommandRunner, core: CasesCore, case_id: uuid.UUID) -
     await _step(commands, core, case_id, lambda c, _: cases.accept(c, account=commands.actor))
 
 
+async def sign_for(
+    commands: CommandRunner, core: CasesCore, case_id: uuid.UUID, queue: str
+) -> None:
+    """The queue the case is in signs for it (签收), as the command's actor."""
+    await _step(
+        commands, core, case_id, lambda c, _: cases.sign_for(c, queue=queue, account=commands.actor)
+    )
+
+
+async def sweep_confirmations(
+    commands: CommandRunner, core: CasesCore, *, now: datetime, remind_days: int
+) -> int:
+    """Remind of agreements whose window for judicial confirmation closes within
+    ``remind_days``, and record the lapse of those whose window closed; how many changed.
+
+    A case another command moved meanwhile waits for the next sweep."""
+    today = local_day(now)
+    async with read_only(core.store.engine) as conn:
+        found = await model.confirmations_to_sweep(
+            conn, await core.tables(conn, Cases.name), today=today, remind_days=remind_days
+        )
+    changed = 0
+    for case_id in found:
+        loaded = await commands.load(cases.stream_id(case_id), cases.evolve, field="case_id")
+        with contextlib.suppress(ConcurrencyConflict):
+            done = await commands.change(
+                NO_BODY, loaded,
+                lambda case: mediation.confirmation_due(case, today=today, remind_days=remind_days),
+            )  # fmt: skip
+            changed += done is not None
+    return changed
+
+
 Step = (
     Note | Escalation | Referral | Resolution | Closing | Reason | FollowUp
-    | MediatorCreate | SessionCreate | AgreementCreate | AgreementFollowUp
+    | MediatorCreate | SessionCreate | AgreementCreate | AgreementFollowUp | ConfirmationRequest
 )  # fmt: skip
 """A step on a case that its body names: working it, and its mediation's."""
 
@@ -304,6 +376,11 @@ def _decide(case: cases.Case, cmd: Step, seal: Seal | None) -> Sequence[DomainEv
             return mediation.follow_up_agreement(
                 case, honoured=cmd.honoured, note=cmd.note, seal=seal
             )
+        case ConfirmationRequest():
+            return mediation.request_confirmation(
+                case, requested_on=cmd.requested_on, court=cmd.court,
+                today=local_day(datetime.now(UTC)),
+            )  # fmt: skip
         case _:
             assert_never(cmd)
 

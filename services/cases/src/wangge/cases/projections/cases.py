@@ -3,9 +3,10 @@ them."""
 
 from __future__ import annotations
 
+import json
 import uuid
 from collections.abc import Collection, Mapping, Sequence
-from datetime import datetime
+from datetime import date, datetime, timedelta
 from typing import Any
 
 import sqlalchemy as sa
@@ -26,6 +27,11 @@ from wangge.cases.domain.cases import (
     CaseReferred,
     CaseReopened,
     CaseResolved,
+    Confirmation,
+    ConfirmationReminderDue,
+    ConfirmationWindowClosed,
+    HandoverAccepted,
+    JudicialConfirmationRequested,
     Level,
     MediationAgreementSigned,
     MediationPartyJoined,
@@ -33,6 +39,7 @@ from wangge.cases.domain.cases import (
     MediatorAppointed,
     PartyErased,
     Status,
+    queue_of,
     stream_id,
 )
 from wangge.cases.domain.erasure import ResidentDataErased
@@ -91,6 +98,12 @@ class Cases(Projection):
             sa.Column("escalated_level", sa.String(20)),
             sa.Column("escalated_to", sa.String(200)),
             sa.Column("referred_to", sa.String(200)),
+            sa.Column("queue", sa.String(200), index=True),
+            sa.Column("queued_at", WHEN),
+            sa.Column("queue_reason", sa.String(1000)),
+            sa.Column("handover", sa.String(20)),
+            sa.Column("queue_accepted_at", WHEN),
+            sa.Column("queue_accepted_by", sa.String(200)),
             sa.Column("reopened", sa.Integer, nullable=False),
             sa.Column("satisfied", sa.Boolean),
             sa.Column("mediators", sa.JSON, nullable=False),
@@ -100,6 +113,10 @@ class Cases(Projection):
             sa.Column("perform_by", sa.Date),
             sa.Column("confirmation_deadline", sa.Date),
             sa.Column("honoured", sa.Boolean),
+            sa.Column("confirmation", sa.String(20), index=True),
+            sa.Column("confirmation_reminded_at", WHEN),
+            sa.Column("confirmation_requested_on", sa.Date),
+            sa.Column("confirmation_court", sa.String(200)),
             sa.Column("version", sa.Integer, nullable=False),
             sa.Column("updated_at", WHEN, nullable=False),
         )
@@ -179,11 +196,23 @@ class Cases(Projection):
     @handles(CaseEscalated)
     async def on_escalated(self, ctx: ApplyContext, event: RecordedEvent[CaseEscalated]) -> None:
         d = event.data
-        await self._set(ctx, event, escalated_level=d.level, escalated_to=d.to)
+        queued = _queued(event, queue_of(d.level, d.to), d.reason)
+        await self._set(ctx, event, escalated_level=d.level, escalated_to=d.to, **queued)
 
     @handles(CaseReferred)
     async def on_referred(self, ctx: ApplyContext, event: RecordedEvent[CaseReferred]) -> None:
-        await self._set(ctx, event, referred_to=event.data.department)
+        d = event.data
+        await self._set(
+            ctx, event, referred_to=d.department, **_queued(event, d.department, d.reason)
+        )
+
+    @handles(HandoverAccepted)
+    async def on_signed_for(
+        self, ctx: ApplyContext, event: RecordedEvent[HandoverAccepted]
+    ) -> None:
+        await self._set(
+            ctx, event, queue_accepted_at=event.envelope.time, queue_accepted_by=event.data.account
+        )
 
     @handles(CaseResolved)
     async def on_resolved(self, ctx: ApplyContext, event: RecordedEvent[CaseResolved]) -> None:
@@ -245,7 +274,30 @@ class Cases(Projection):
         await self._set(
             ctx, event, agreement_id=d.agreement_id, agreement_signed_on=d.signed_on,
             perform_by=d.perform_by, confirmation_deadline=d.confirmation_deadline,
+            confirmation=Confirmation.OPEN,
         )  # fmt: skip
+
+    @handles(ConfirmationReminderDue)
+    async def on_reminded(
+        self, ctx: ApplyContext, event: RecordedEvent[ConfirmationReminderDue]
+    ) -> None:
+        await self._set(ctx, event, confirmation_reminded_at=event.envelope.time)
+
+    @handles(JudicialConfirmationRequested)
+    async def on_confirmation_requested(
+        self, ctx: ApplyContext, event: RecordedEvent[JudicialConfirmationRequested]
+    ) -> None:
+        d = event.data
+        await self._set(
+            ctx, event, confirmation=Confirmation.REQUESTED,
+            confirmation_requested_on=d.requested_on, confirmation_court=d.court,
+        )  # fmt: skip
+
+    @handles(ConfirmationWindowClosed)
+    async def on_confirmation_lapsed(
+        self, ctx: ApplyContext, event: RecordedEvent[ConfirmationWindowClosed]
+    ) -> None:
+        await self._set(ctx, event, confirmation=Confirmation.LAPSED)
 
     @handles(AgreementFollowedUp)
     async def on_agreement_followed_up(
@@ -269,6 +321,15 @@ class Cases(Projection):
         await ctx.conn.execute(
             sa.update(p).where(p.c.resident == str(event.data.person_id)).values(name_masked=ERASED)
         )
+
+
+def _queued(event: RecordedEvent[Any], queue: str, reason: str) -> dict[str, Any]:
+    """The row's queue once an escalation or referral put the case there, not signed for."""
+    handover = "referral" if isinstance(event.data, CaseReferred) else "escalation"
+    return dict(
+        queue=queue, queued_at=event.envelope.time, queue_reason=reason, handover=handover,
+        queue_accepted_at=None, queue_accepted_by=None,
+    )  # fmt: skip
 
 
 # -- queries --------------------------------------------------------------------------------------
@@ -304,6 +365,50 @@ async def triage(conn: AsyncConnection, tables: Tables, *, now: datetime) -> lis
         )
     )
     return sorted(found.all(), key=lambda r: _overdue_first(r.deadline, now))
+
+
+async def queue(conn: AsyncConnection, tables: Tables, name: str, *, now: datetime) -> list[Row]:
+    """The open cases escalated or referred to the queue ``name``: those nobody signed for
+    first, then overdue first, then by deadline."""
+    c = tables["cases"]
+    found = await conn.execute(sa.select(c).where(c.c.queue == name, c.c.status.in_(_OPEN)))
+    return sorted(
+        found.all(),
+        key=lambda r: (r.queue_accepted_at is not None, *_overdue_first(r.deadline, now)),
+    )
+
+
+async def confirmations_to_sweep(
+    conn: AsyncConnection, tables: Tables, *, today: date, remind_days: int
+) -> list[uuid.UUID]:
+    """Cases whose agreement's confirmation window is open and either closes within
+    ``remind_days`` unreminded, or has closed."""
+    c = tables["cases"]
+    soon = today + timedelta(days=remind_days)
+    query = sa.select(c.c.case_id).where(
+        c.c.confirmation == Confirmation.OPEN,
+        sa.or_(
+            sa.and_(c.c.confirmation_reminded_at.is_(None), c.c.confirmation_deadline <= soon),
+            c.c.confirmation_deadline < today,
+        ),
+    )
+    return list(await conn.scalars(query))
+
+
+async def confirmations_reminded(conn: AsyncConnection, tables: Tables, account: str) -> list[Row]:
+    """Agreements of the account's cases (as their worker or a mediator) whose confirmation
+    window closes soon, unasked: soonest first."""
+    c = tables["cases"]
+    query = sa.select(c).where(
+        c.c.confirmation == Confirmation.OPEN,
+        c.c.confirmation_reminded_at.is_not(None),
+        # mediators are a JSON list of names or accounts: its text holds each as JSON writes it
+        sa.or_(
+            c.c.account == account,
+            sa.cast(c.c.mediators, sa.Text).contains(json.dumps(account), autoescape=True),
+        ),
+    )
+    return list((await conn.execute(query.order_by(c.c.confirmation_deadline))).all())
 
 
 async def to_take_over(
