@@ -158,6 +158,7 @@ def _valid_body(route: APIRoute, w: World) -> dict[str, Any] | None:
                                            "valid_from": "2020-01-01"},
         "POST /persons/{person_id}/tags/{tag}/end": {"reason": "x", **day},
         "POST /persons/{person_id}/merge": {"into_person_id": i["other_person"]},
+        "POST /persons/{person_id}/duplicates/dismiss": {"other_person_id": i["other_person"]},
         "POST /households": {"number": "M-9", "type": "family", "dwelling_id": i["dwelling"],
                              "head_person_id": i["other_person"], **day},
         "POST /households/{household_id}/members": {"person_id": i["other_person"],

@@ -436,3 +436,64 @@ async def test_dwelling_ties_show_on_the_person_and_on_the_dwelling_until_they_e
     assert (await registry.client.get(f"/persons/{pid}", headers=tree.admin)).json()["ties"] == []
     home = await registry.client.get(f"/places/{tree.dwelling}/residents", headers=tree.admin)
     assert home.json()["ties"] == []
+
+
+async def test_likely_duplicates_are_offered_for_review_until_merged_or_dismissed(
+    registry: Registry,
+) -> None:
+    tree = await build_tree(registry)
+    born = identity_number(birth="19750302")
+    kept = await register_person(registry, tree, name="王建国", identity_number=born)
+    again = await register_person(
+        registry, tree, name="王建国", identity_number=identity_number(birth="19750908")
+    )
+    typo = await register_person(
+        registry, tree, name="王健国", identity_number=identity_number(birth="19751111")
+    )
+    await register_person(
+        registry, tree, name="王建国", identity_number=identity_number(birth="19760302")
+    )
+    community = registry.as_("community_staff", places=[tree.community_code])
+    found = await registry.client.get("/persons/duplicates", headers=community)
+    assert found.status_code == 200, found.text
+    page = found.json()
+    ids = [{p["person"]["person_id"], p["other"]["person_id"]} for p in page["items"]]
+    trio = {kept["person_id"], again["person_id"], typo["person_id"]}
+    assert page["total"] == 3 and all(pair <= trio for pair in ids)
+    best = page["items"][0]
+    assert best["score"] == 0.9 and "same name" in best["reasons"]
+    assert best["person"]["name_masked"].endswith("*") and "name" not in best["person"]
+    worker = registry.as_("grid_worker", places=[tree.grid_code])
+    assert (await registry.client.get("/persons/duplicates", headers=worker)).status_code == 403
+    elsewhere = registry.as_("community_staff", places=[f"{tree.community_code[:-3]}002"])
+    assert (await registry.client.get("/persons/duplicates", headers=elsewhere)).json() == {
+        "items": [], "total": 0,
+    }  # fmt: skip
+    # two people after all: that pair is not offered again, from either side
+    dismissed = await registry.client.post(
+        f"/persons/{typo['person_id']}/duplicates/dismiss",
+        json={"other_person_id": kept["person_id"]}, headers=community,
+    )  # fmt: skip
+    assert dismissed.status_code == 200, dismissed.text
+    self_pair = await registry.client.post(
+        f"/persons/{typo['person_id']}/duplicates/dismiss",
+        json={"other_person_id": typo["person_id"]}, headers=community,
+    )  # fmt: skip
+    assert (self_pair.status_code, self_pair.json()["errors"][0]["field"]) == (
+        422, "other_person_id",
+    )  # fmt: skip
+    left = (await registry.client.get("/persons/duplicates", headers=community)).json()
+    assert left["total"] == 2
+    assert {kept["person_id"], typo["person_id"]} not in [
+        {p["person"]["person_id"], p["other"]["person_id"]} for p in left["items"]
+    ]
+    # merged, the duplicate leaves the review list; unmerged, it is back
+    await registry.client.post(
+        f"/persons/{again['person_id']}/merge",
+        json={"into_person_id": kept["person_id"]}, headers=community,
+    )  # fmt: skip
+    after = (await registry.client.get("/persons/duplicates", headers=community)).json()
+    assert after["total"] == 0
+    await registry.client.post(f"/persons/{again['person_id']}/unmerge", headers=community)
+    back = (await registry.client.get("/persons/duplicates", headers=community)).json()
+    assert back["total"] == 2

@@ -18,7 +18,7 @@ from wangge.events.store import AppendResult
 from wangge.governance.erasure import Erasure
 from wangge.governance.errors import Forbidden
 from wangge.governance.personal import PHONE_SCHEMA
-from wangge.registry.api.access import ADMINS, MANAGERS, STAFF, Reader, Staff, in_scope
+from wangge.registry.api.access import ADMINS, MANAGERS, STAFF, Manager, Reader, Staff, in_scope
 from wangge.registry.api.bounds import Moment, Page, Size
 from wangge.registry.api.changes import Change, answer, changes
 from wangge.registry.api.deps import Core, Keys, ReadConnection
@@ -38,7 +38,7 @@ from wangge.registry.domain.persons import (
 )
 from wangge.registry.handlers import persons as handlers
 from wangge.registry.handlers.persons import TooManyDisclosures
-from wangge.registry.projections import people_queries
+from wangge.registry.projections import duplicates, people_queries
 from wangge.registry.projections.views import Views
 from wangge.service.auth import Principal
 from wangge.service.commands import Command, set_etag
@@ -260,6 +260,67 @@ async def search_persons(
     return PersonPage(items=items, total=total, page=page, size=size)
 
 
+class DuplicateSide(BaseModel):
+    """One record of a likely duplicate, masked: the reviewer opens its personal data."""
+
+    person_id: uuid.UUID
+    name_masked: str
+    sex: str
+    birth_year: int
+    residence_status: str
+    address: str | None
+
+
+class DuplicatePair(BaseModel):
+    """Two records that may be one human, and why (the rule: ``projections.duplicates``)."""
+
+    person: DuplicateSide
+    other: DuplicateSide
+    score: float = Field(description="what they share: name 0.7 (0.45 one character apart), "
+                         "dwelling 0.2, household 0.1")  # fmt: skip
+    reasons: list[str]
+
+
+class DuplicatePage(BaseModel):
+    items: list[DuplicatePair]
+    total: int
+
+
+class DismissCreate(BaseModel):
+    """The other record of the pair: two people, not one."""
+
+    other_person_id: uuid.UUID
+
+
+@router.get("/duplicates", response_model=DuplicatePage)
+async def likely_duplicates(
+    principal: Manager,
+    conn: ReadConnection,
+    core: Core,
+    limit: Annotated[int, Query(ge=1, le=500)] = 100,
+) -> DuplicatePage:
+    """Records in my places that may be one human (same sex and birth year, and the same name,
+    or a name one character apart in the same dwelling or household), best first, for review:
+    merge them (``POST /persons/{id}/merge``) or dismiss the pair
+    (``POST /persons/{id}/duplicates/dismiss``)."""
+    views = await Views.of(conn, core)
+    found, rows = await duplicates.likely_duplicates(
+        conn, views.people, views.places, within=principal.places
+    )
+
+    def side(person_id: uuid.UUID) -> DuplicateSide:
+        return DuplicateSide.model_validate(rows[person_id], from_attributes=True)
+
+    items = [
+        DuplicatePair(
+            person=side(c.person_id), other=side(c.other_person_id), score=c.score,
+            reasons=list(c.reasons),
+        )
+        for c in found[:limit]
+    ]  # fmt: skip
+    return DuplicatePage(items=items, total=len(found))
+
+
 @router.post("/lookup", response_model=PersonRead)
 async def lookup_by_identity_number(
     body: IdentityLookup, principal: Staff, keys: Keys, conn: ReadConnection, core: Core,
@@ -406,6 +467,17 @@ async def merge_person(body: MergeCreate, change: ManagerChange) -> PersonRead:
     await visible_person(change.conn, views, change.principal, body.into_person_id)
     cmd = handlers.Merge(person_id=change.record_id, into_person_id=body.into_person_id)
     return await change.run(lambda: handlers.merge(change.commands, cmd))
+
+
+@router.post("/{person_id}/duplicates/dismiss", response_model=PersonRead, responses=ERASABLE)
+async def dismiss_duplicate(body: DismissCreate, change: ManagerChange) -> PersonRead:
+    """Two records the duplicate search paired are two people: the pair is not offered again."""
+    views = await Views.of(change.conn, change.core)
+    await visible_person(change.conn, views, change.principal, body.other_person_id)
+    cmd = handlers.DismissDuplicate(
+        person_id=change.record_id, other_person_id=body.other_person_id
+    )
+    return await change.run(lambda: handlers.dismiss_duplicate(change.commands, cmd))
 
 
 @router.post("/{person_id}/unmerge", response_model=PersonRead)

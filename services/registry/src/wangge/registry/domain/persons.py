@@ -208,6 +208,14 @@ class PersonMergeUndone(DomainEvent):
 
 
 @default_catalogue.event("registry")
+class DuplicateDismissed(DomainEvent):
+    """Staff reviewed a likely duplicate and found two people: the pair is no longer offered."""
+
+    person_id: uuid.UUID
+    other_person_id: uuid.UUID
+
+
+@default_catalogue.event("registry")
 class PersonalDataErased(DomainEvent):
     """The person's data key was destroyed: sealed fields are unreadable from now on."""
 
@@ -359,6 +367,8 @@ def evolve(state: Person | None, event: DomainEvent, version: int) -> Person:
         return replace(state, merged_into=None)
     if isinstance(event, PersonalDataErased):
         return replace(state, erased=True, personal=None)
+    if isinstance(event, DuplicateDismissed):
+        return state  # a reviewer's finding about the pair: the person is as they were
     raise ValueError(f"a person has no event {type(event).__name__}")
 
 
@@ -556,6 +566,13 @@ def merge(duplicate: Person, into: Person) -> list[DomainEvent]:
     if duplicate.person_id == into.person_id:
         raise InvalidPerson("a person cannot be merged into themselves", field="into_person_id")
     return [PersonMerged(person_id=duplicate.person_id, into_person_id=into.person_id)]
+
+
+def dismiss_duplicate(person: Person, other: Person) -> list[DomainEvent]:
+    """Decide that two records a duplicate search paired are two people."""
+    if person.person_id == other.person_id:
+        raise InvalidPerson("a record is not a duplicate of itself", field="other_person_id")
+    return [DuplicateDismissed(person_id=person.person_id, other_person_id=other.person_id)]
 
 
 def unmerge(duplicate: Person) -> list[DomainEvent]:

@@ -370,6 +370,19 @@ async def merge(commands: CommandRunner, cmd: Merge) -> AppendResult | None:
     return await _decide(commands, cmd, lambda p: persons.merge(p, into))
 
 
+class DismissDuplicate(PersonCommand):
+    """Two records a duplicate search paired are two people."""
+
+    other_person_id: uuid.UUID
+
+
+async def dismiss_duplicate(commands: CommandRunner, cmd: DismissDuplicate) -> AppendResult | None:
+    """Record that the pair is no duplicate, so the search no longer offers it."""
+    other = (await load_person(commands, cmd.other_person_id, "other_person_id")).state
+    assert other is not None  # load_person refuses a person not found
+    return await _decide(commands, cmd, lambda p: persons.dismiss_duplicate(p, other))
+
+
 class Unmerge(PersonCommand):
     """Undo a merge."""
 

@@ -28,6 +28,7 @@ from wangge.registry.domain.households import (
     HouseholdRegistered,
 )
 from wangge.registry.domain.persons import (
+    DuplicateDismissed,
     PersonalDataErased,
     PersonDetailsCorrected,
     PersonDwellingRelated,
@@ -148,6 +149,12 @@ class People(Projection):
             postgresql_where=open_membership,
             sqlite_where=open_membership,
         )
+        dismissed = sa.Table(
+            f"registry_duplicates_dismissed{suffix}",
+            metadata,
+            sa.Column("person_id", UUID, primary_key=True, comment="the lower id of the pair"),
+            sa.Column("other_person_id", UUID, primary_key=True),
+        )
         return {
             "persons": persons,
             "tags": tags,
@@ -155,6 +162,7 @@ class People(Projection):
             "ties": ties,
             "households": households,
             "memberships": memberships,
+            "dismissed": dismissed,
         }
 
     # -- bulk: streams that start in this batch (census imports) -----------------------------------
@@ -377,6 +385,24 @@ class People(Projection):
     @handles(PersonMergeUndone)
     async def on_unmerged(self, ctx: ApplyContext, event: RecordedEvent) -> None:
         await self._person(ctx, event, merged_into=None)
+
+    @handles(DuplicateDismissed)
+    async def on_dismissed(
+        self, ctx: ApplyContext, event: RecordedEvent[DuplicateDismissed]
+    ) -> None:
+        """The pair, in one order whichever record it was dismissed on (again: nothing)."""
+        first, second = sorted((event.data.person_id, event.data.other_person_id), key=str)
+        dismissed = ctx.tables["dismissed"]
+        known = await ctx.conn.scalar(
+            sa.select(sa.func.count()).where(
+                dismissed.c.person_id == first, dismissed.c.other_person_id == second
+            )
+        )
+        if not known:
+            await ctx.conn.execute(
+                sa.insert(dismissed).values(person_id=first, other_person_id=second)
+            )
+        await self._person(ctx, event)
 
     @handles(PersonalDataErased)
     async def on_erased(self, ctx: ApplyContext, event: RecordedEvent) -> None:
