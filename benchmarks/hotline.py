@@ -629,6 +629,7 @@ async def bench_metrics(settings: Settings, log: Callable[[str], None]) -> dict[
                             places,
                             month=f"{YEAR}-{month:02d}",
                             level=level,
+                            now=datetime.now(UTC),
                         )
                     )
         timings["12 months of figures"] = time.perf_counter() - started

@@ -33,7 +33,10 @@ from wangge.service.testing import backend_settings, own_schema
 GRID_CODE = "320111001-001-001"
 UPSTREAM = Catalogue()
 """The other services' events as their stores write them (this service's readers of them)."""
-for _reader in (registry.PlaceRegistered, registry.GridBoundaryDrawn):
+for _reader in (
+    registry.PlaceRegistered, registry.GridBoundaryDrawn, registry.PersonMovedIn,
+    registry.PersonMovedOut,
+):  # fmt: skip
     UPSTREAM.register(_reader, service="registry")
 for _model in (cases.CaseOpened, cases.CaseAccepted, cases.CaseResolved):
     UPSTREAM.register(_model, service="cases")

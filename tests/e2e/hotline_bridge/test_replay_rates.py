@@ -1,12 +1,16 @@
-"""The analysts' 三率 equal the hotline bridge's: tickets pushed, accepted late and on time,
-replied to and rated (one reopened and rated again) on the registry's grid; the two services'
-events replayed (from their topics, or their tables on the embedded default) into a
-pseudonymised dataset; the cookbook's query in docs/analytics.md run over it with DuckDB gives,
-for every grid and month, what ``GET /rates`` answers. The cookbook's repeated complaints find
-the building the tickets came from, with no door in the dataset."""
+"""The analysts' 三率 equal the hotline bridge's: residents moving in and out of the registry's
+grid on days of their own; tickets pushed, accepted late and on time, left unaccepted inside
+their 24 hours (pending) or past them, replied to and rated (one reopened and rated again), of
+two categories; the two services' events replayed (from their topics, or their tables on the
+embedded default) into a pseudonymised dataset; the cookbook's query in docs/analytics.md run
+over it with DuckDB gives, for every grid and month and for every category of them, what
+``GET /rates?categories=true`` answers, the complaint rate divided by the residents of the
+month's last day. The cookbook's repeated complaints find the building the tickets came from,
+with no door in the dataset."""
 
 from __future__ import annotations
 
+import asyncio
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -15,10 +19,41 @@ from wangge.hotline_bridge.domain.metrics import CST
 from wangge.replay.query import connect
 
 from pair_support import Pair, hotline_says, routed
+from registry_support import register_person
 from replay_support import cookbook, replayed, rows_of
 
 ADDRESS = "沿江街道滨江社区12栋2单元1201"
-FIGURES = ("tickets", "complaints", "response_rate", "resolution_rate", "satisfaction_rate")
+FIGURES = (
+    "tickets", "complaints", "residents", "complaint_rate", "response_rate", "response_pending",
+    "resolution_rate", "satisfaction_rate",
+)  # fmt: skip
+NOVEMBER = "2026-11"
+
+
+async def _residents(pair: Pair) -> None:
+    """One resident since October, one since December, one who left in mid-November: the grid
+    held one on 30 November and holds two today (the bridge's map caught up when it says so)."""
+    await register_person(pair.registry, pair.tree, moved_in_on="2026-10-01")
+    await register_person(pair.registry, pair.tree, moved_in_on="2026-12-01")
+    left = await register_person(pair.registry, pair.tree, moved_in_on="2026-10-01")
+    moved = await pair.registry.client.post(
+        f"/persons/{left['person_id']}/move-out", json={"on": "2026-11-10"},
+        headers=pair.tree.admin,
+    )  # fmt: skip
+    assert moved.status_code == 200, moved.text
+    admin = pair.hotline.as_("subdistrict_admin", places=[pair.tree.grid_code[:9]])
+    wanted = {NOVEMBER: 1, datetime.now(CST).strftime("%Y-%m"): 2}
+    for _ in range(400):
+        counted = {}
+        for month in wanted:
+            page = (await pair.hotline.client.get(f"/rates?month={month}", headers=admin)).json()
+            counted[month] = next(
+                a["residents"] for a in page["areas"] if a["code"] == pair.tree.grid_code
+            )
+        if counted == wanted:
+            return
+        await asyncio.sleep(0.05)
+    raise AssertionError(f"the grid's residents never came to {wanted}: {counted}")
 
 
 async def _flow(pair: Pair) -> None:
@@ -29,14 +64,17 @@ async def _flow(pair: Pair) -> None:
         # (received, satisfaction at the follow-up, resolved)
         (now, "satisfied", True),
         (now, "basically_satisfied", False),
-        (now, None, None),
+        (now, None, None),  # not accepted, inside its 24 hours: pending
         ("2026-11-27T09:30:00+08:00", "unsatisfied", False),  # accepted days late
         ("2026-11-27T10:00:00+08:00", None, None),
+        ("2026-11-28T10:00:00+08:00", None, None),  # never accepted, its 24 hours long over
+        (now, None, None),  # an enquiry, pending
     ]
     for index, (received, satisfaction, resolved) in enumerate(steps):
-        view = await routed(pair, ADDRESS, received_at=received)
+        category = "0201" if index == 6 else "0301"
+        view = await routed(pair, ADDRESS, received_at=received, category_code=category)
         ticket, number = view["ticket_id"], view["ticket_number"]
-        if index == 2:
+        if index in (2, 5, 6):
             continue  # never accepted
         accepted = await client.post(f"/tickets/{ticket}/accept", headers=worker)
         assert accepted.status_code == 200, accepted.text
@@ -65,23 +103,33 @@ async def _flow(pair: Pair) -> None:
 
 
 async def test_the_cookbooks_rates_equal_the_bridges_metrics(pair: Pair, tmp_path: Path) -> None:
+    await _residents(pair)
     await _flow(pair)
     out = tmp_path / "replay"
     await replayed(out, {"registry": pair.registry, "hotline_bridge": pair.hotline})
     with connect(out) as db:
         rows = rows_of(db, cookbook("hotline_rates_per_grid_and_month"))
-    assert {r["month"] for r in rows} == {"2026-11", datetime.now(CST).strftime("%Y-%m")}
+    this_month = datetime.now(CST).strftime("%Y-%m")
+    assert {r["month"] for r in rows} == {NOVEMBER, this_month}
     admin = pair.hotline.as_("subdistrict_admin", places=[pair.tree.grid_code[:9]])
     compared = 0
     for row in rows:
-        answer = await pair.hotline.client.get(f"/rates?month={row['month']}", headers=admin)
+        answer = await pair.hotline.client.get(
+            f"/rates?month={row['month']}&categories=true", headers=admin
+        )
         assert answer.status_code == 200, answer.text
         bridge: dict[str, Any] = next(a for a in answer.json()["areas"] if a["code"] == row["grid"])
-        assert {f: row[f] for f in FIGURES} == {f: bridge[f] for f in FIGURES}, row["month"]
+        if row["category"] is not None:
+            bridge = next(c for c in bridge["categories"] if c["category"] == row["category"])
+        assert {f: row[f] for f in FIGURES} == {f: bridge[f] for f in FIGURES}, row
         compared += 1
-    assert compared == 2
-    assert any(row["response_rate"] not in (None, 0, 1) for row in rows)  # a mix, not a constant
+    assert compared == 5  # each month's grid; November's category, this month's two
+    grids = {r["month"]: r for r in rows if r["category"] is None}
+    # November: three tickets, none responded in time, one resident on the 30th; this month:
+    # two responded, two pending (neither part of the rate), two residents today
+    assert [grids[NOVEMBER][f] for f in FIGURES] == [3, 3, 1, 3000.0, 0.0, 0, 1.0, 1.0]
+    assert [grids[this_month][f] for f in FIGURES[:6]] == [4, 3, 2, 1500.0, 1.0, 2]
     with connect(out) as db:
         repeated = rows_of(db, cookbook("repeated_complaints_by_building_and_category"))
-    # the five tickets of 12栋 2单元 1201: one building, one category, no door in the dataset
-    assert [(r["building"], r["tickets"]) for r in repeated] == [("沿江街道滨江社区12栋", 5)]
+    # the six complaints of 12栋 2单元 1201: one building, one category, no door in the dataset
+    assert [(r["building"], r["tickets"]) for r in repeated] == [("沿江街道滨江社区12栋", 6)]

@@ -139,5 +139,7 @@ async def test_the_grid_map_folds_a_batch_of_moves_to_the_rows_one_by_one_leaves
                 found[name] = [dict(r._mapping) for r in rows]
         tables.append(found)
     folded, one_by_one = tables
-    assert len(folded["residents"]) == 3
+    # four stays, the one left ended on its day
+    assert len(folded["residents"]) == 4
+    assert [str(r["until"]) for r in folded["residents"] if r["until"]] == ["2026-11-01"]
     assert folded == one_by_one

@@ -18,6 +18,21 @@ async def test_a_month_outside_this_century_is_a_422_naming_the_month(hotline: H
         assert response.status_code == 200, (month, response.text)
 
 
+async def test_a_categories_flag_that_is_not_a_boolean_is_a_422_naming_it(
+    hotline: Hotline,
+) -> None:
+    staff = hotline.as_("subdistrict_admin", places=["320111001"])
+    params = {"month": "2026-11", "categories": "maybe"}
+    response = await hotline.client.get("/rates", params=params, headers=staff)
+    assert response.status_code == 422, response.text
+    assert response.headers["content-type"] == "application/problem+json"
+    assert [e["field"] for e in response.json()["errors"]] == ["query/categories"]
+    params["categories"] = "true"
+    response = await hotline.client.get("/rates", params=params, headers=staff)
+    assert response.status_code == 200, response.text
+    assert response.json()["residents_on"] == "2026-11-30"
+
+
 async def test_open311_refuses_odd_pages_and_times_in_the_specifications_format(
     hotline: Hotline,
 ) -> None:

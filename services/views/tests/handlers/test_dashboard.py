@@ -186,7 +186,8 @@ async def test_a_grids_month_shows_its_tickets_cases_hazards_and_residents(
     assert m.month.label == f"{today.year:04d}-{today.month:02d}"
     assert (m.hotline.tickets, m.hotline.complaints, m.hotline.residents) == (2, 1, 2)
     assert m.hotline.complaint_rate == 500.0
-    assert m.hotline.response_rate == 0.5
+    # the unaccepted ticket came a minute ago: pending, not counted against the rate
+    assert (m.hotline.response_rate, m.hotline.response_pending) == (1.0, 1)
     assert (m.hotline.solved_at_source_rate, m.hotline.on_time_rate) == (1.0, 1.0)
     assert (m.hotline.resolution_rate, m.hotline.satisfaction_rate) == (1.0, 1.0)
     assert (m.cases.open, m.cases.overdue) == (2, 1)
@@ -216,6 +217,8 @@ async def test_as_of_a_past_month_answers_as_it_stood_then(
     )  # fmt: skip
     assert april.special_groups.by_tag == {"elderly_alone": 1}
     assert (april.hazards.open, april.cases.open, april.hotline.tickets) == (0, 0, 0)
+    # the hotline divides April by April's residents (the floating one came in June)
+    assert april.hotline.residents == april.residents.living == 2
     assert (march.training.completed, march.training.hours_this_year) == (1, 2.0)
     assert (february.training.enrolments, february.training.hours_this_year) == (0, 0.0)
     summer = await _months(core, tree.grid_code, "grid", date(2026, 7, 31))
@@ -234,7 +237,11 @@ async def test_a_community_and_the_subdistrict_sum_their_grids(
         assert whole.hotline.tickets == grid.hotline.tickets + other.hotline.tickets == 3
         assert whole.hotline.residents == 2
         assert whole.hotline.complaint_rate == 1000.0  # 2 complaints of 2 residents, recomputed
-        assert whole.hotline.response_rate == round(1 / 3, 4)
+        assert whole.hotline.response_rate == 1.0  # one accepted, two inside their 24 hours
+        assert whole.hotline.response_pending == 2
+        # October's last day still had the lodger of the other grid, who left in November
+        october = (await _months(core, code, kind, date(2026, 10, 31)))[-1]
+        assert october.hotline.residents == 3
         assert whole.cases.open == grid.cases.open + other.cases.open
         assert whole.residents.living == grid.residents.living + other.residents.living
 

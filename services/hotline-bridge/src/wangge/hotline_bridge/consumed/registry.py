@@ -10,6 +10,7 @@ drawn boundary only the grid map needs, and so is a boundary drawn later.
 from __future__ import annotations
 
 import uuid
+from datetime import date
 from typing import Any
 
 from wangge.events import IntegrationEvent
@@ -63,6 +64,8 @@ class PersonMovedIn(IntegrationEvent):
     event_type = "wangge.registry.PersonMovedIn"
     person_id: uuid.UUID
     dwelling_id: uuid.UUID
+    on: date
+    """The day they moved in (valid time): a month's residents are counted by it."""
 
 
 class PersonMovedOut(IntegrationEvent):
@@ -70,3 +73,5 @@ class PersonMovedOut(IntegrationEvent):
 
     event_type = "wangge.registry.PersonMovedOut"
     person_id: uuid.UUID
+    on: date
+    """The day they left (valid time)."""

@@ -13,3 +13,4 @@ from wangge.governance.hotline_figures import Figures as Figures
 from wangge.governance.hotline_figures import TicketFacts as TicketFacts
 from wangge.governance.hotline_figures import figures as figures
 from wangge.governance.hotline_figures import month_bounds as month_bounds
+from wangge.governance.hotline_figures import standing_day as standing_day

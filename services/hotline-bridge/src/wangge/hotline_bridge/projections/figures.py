@@ -1,5 +1,6 @@
-"""A month's figures per grid or community, read from two read models: the tickets and the grid
-map (its places and residents); ``domain.metrics`` defines each figure."""
+"""A month's figures per grid or community, and per ticket category within each, read from two
+read models: the tickets and the grid map (its places and the residents' stays);
+``domain.metrics`` defines each figure."""
 
 from __future__ import annotations
 
@@ -7,25 +8,50 @@ import uuid
 from collections import defaultdict
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Literal
+from datetime import date, datetime
+from typing import Any, Literal
 
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from wangge.governance.times import stored, utc
-from wangge.hotline_bridge.domain.metrics import Figures, TicketFacts, figures, month_bounds
+from wangge.hotline_bridge.domain.metrics import (
+    CST,
+    Figures,
+    TicketFacts,
+    figures,
+    month_bounds,
+    standing_day,
+)
 
 Level = Literal["grid", "community"]
 
 
 @dataclass(frozen=True)
+class CategoryFigures:
+    """An area's figures over the tickets of one category of the dispatch catalogue (派单目录);
+    its complaint rate divides the category's complaints by all the area's residents."""
+
+    category: str
+    category_name: str
+    kind: str
+    figures: Figures
+
+
+@dataclass(frozen=True)
 class AreaFigures:
-    """The figures of one grid or community."""
+    """The figures of one grid or community (and per category, when asked for)."""
 
     area_id: uuid.UUID
     code: str | None
     name: str
     figures: Figures
+    categories: tuple[CategoryFigures, ...] = ()
+
+
+def residents_day(month: str, now: datetime) -> date:
+    """The day the month's residents are counted on, as of ``now``."""
+    return standing_day(month, today=now.astimezone(CST).date())
 
 
 async def monthly(
@@ -35,10 +61,14 @@ async def monthly(
     *,
     month: str,
     level: Level,
+    now: datetime,
+    by_category: bool = False,
 ) -> list[AreaFigures]:
-    """Every area's figures for the month, areas without tickets included (their rates None)."""
+    """Every area's figures for the month, areas without tickets included (their rates None),
+    responses still inside their window judged pending at ``now``; with ``by_category``, each
+    area's figures per category of its tickets too."""
     start, end = month_bounds(month)
-    places, residents = grid_map["places"], grid_map["residents"]
+    places = grid_map["places"]
     area = places.c.grid_id if level == "grid" else places.c.community_id
     areas = {
         row.place_id: row
@@ -46,14 +76,7 @@ async def monthly(
             sa.select(places.c.place_id, places.c.code, places.c.name).where(places.c.kind == level)
         )
     }
-    counts = {
-        row.area: row.n
-        for row in await conn.execute(
-            sa.select(area.label("area"), sa.func.count().label("n"))
-            .select_from(residents.join(places, places.c.place_id == residents.c.dwelling_id))
-            .group_by(area)
-        )
-    }
+    counts = await _residents(conn, grid_map, area, residents_day(month, now))
     grid_area = {
         row.place_id: row.area
         for row in await conn.execute(
@@ -61,33 +84,71 @@ async def monthly(
         )
     }
     t = tickets
-    by_area: dict[uuid.UUID, list[TicketFacts]] = defaultdict(list)
+    by_area: dict[uuid.UUID, list[tuple[Any, TicketFacts]]] = defaultdict(list)
     rows = await conn.execute(
         sa.select(
             t.c.grid_id, t.c.kind, t.c.received_at, t.c.deadline, t.c.accepted_at,
             t.c.replied_at, t.c.solved, t.c.at_source, t.c.satisfaction, t.c.resolved,
-        ).where(t.c.grid_id.is_not(None), t.c.received_at >= utc(start), t.c.received_at < utc(end))
+            t.c.category, t.c.category_name,
+        )
+        .where(t.c.grid_id.is_not(None), t.c.received_at >= utc(start), t.c.received_at < utc(end))
+        .order_by(t.c.received_at, t.c.ticket_id)
     )  # fmt: skip
     for row in rows:
         owner = grid_area.get(row.grid_id)
         if owner is None:
             continue
-        by_area[owner].append(
-            TicketFacts(
-                kind=row.kind, received_at=stored(row.received_at),
-                deadline=stored(row.deadline),
-                accepted_at=stored(row.accepted_at) if row.accepted_at else None,
-                replied_at=stored(row.replied_at) if row.replied_at else None,
-                solved=row.solved, at_source=row.at_source, satisfaction=row.satisfaction,
-                resolved=row.resolved,
+        by_area[owner].append((row, TicketFacts(
+            kind=row.kind, received_at=stored(row.received_at),
+            deadline=stored(row.deadline),
+            accepted_at=stored(row.accepted_at) if row.accepted_at else None,
+            replied_at=stored(row.replied_at) if row.replied_at else None,
+            solved=row.solved, at_source=row.at_source, satisfaction=row.satisfaction,
+            resolved=row.resolved,
+        )))  # fmt: skip
+    out = []
+    for area_id in sorted(areas, key=lambda a: areas[a].code or ""):
+        mine, residents = by_area.get(area_id, []), counts.get(area_id, 0)
+        out.append(
+            AreaFigures(
+                area_id, areas[area_id].code, areas[area_id].name,
+                figures([facts for _, facts in mine], residents=residents, now=now),
+                _per_category(mine, residents, now) if by_category else (),
             )
         )  # fmt: skip
-    return [
-        AreaFigures(
-            area_id,
-            areas[area_id].code,
-            areas[area_id].name,
-            figures(by_area.get(area_id, []), residents=counts.get(area_id, 0)),
+    return out
+
+
+async def _residents(
+    conn: AsyncConnection, grid_map: Mapping[str, sa.Table], area: Any, day: date
+) -> dict[uuid.UUID, int]:
+    """The people living in each area's dwellings on ``day``: their stay began by then and had
+    not ended (a stay ends on the day of the next move, which is no longer in it). Each person
+    once: moves recorded with their days out of order can leave two stays holding one day."""
+    places, residents = grid_map["places"], grid_map["residents"]
+    rows = await conn.execute(
+        sa.select(area.label("area"), sa.func.count(residents.c.person_id.distinct()).label("n"))
+        .select_from(residents.join(places, places.c.place_id == residents.c.dwelling_id))
+        .where(
+            residents.c.since <= day,
+            sa.or_(residents.c.until.is_(None), residents.c.until > day),
         )
-        for area_id in sorted(areas, key=lambda a: areas[a].code or "")
-    ]
+        .group_by(area)
+    )
+    return {row.area: row.n for row in rows}
+
+
+def _per_category(
+    tickets: list[tuple[Any, TicketFacts]], residents: int, now: datetime
+) -> tuple[CategoryFigures, ...]:
+    """An area's figures per category, in code order; a category is named as its latest
+    ticket names it (the catalogue may have renamed it within the month)."""
+    by_code: dict[str, list[TicketFacts]] = defaultdict(list)
+    named: dict[str, tuple[str, str]] = {}
+    for row, facts in tickets:  # received in order: the last name seen is the latest
+        by_code[row.category].append(facts)
+        named[row.category] = (row.category_name, row.kind)
+    return tuple(
+        CategoryFigures(code, *named[code], figures(by_code[code], residents=residents, now=now))
+        for code in sorted(by_code)
+    )

@@ -5,8 +5,9 @@ service never calls another on the write path). It is fed from the registry's to
 embedded mode, the registry's event table) and keeps, per place, what routing matches on: the
 normalised address as the registry writes it, the building, the grid and the community
 (derived with ``wangge.governance.place_tree``, which also copes with a place arriving before its
-parent); each grid's boundary as last drawn (at its registration or later); and who lives in
-which dwelling (residents per grid are the denominator of the complaint rate).
+parent); each grid's boundary as last drawn (at its registration or later); and who lived in
+which dwelling from which day to which (residents per grid on a month's last day are the
+denominator of its complaint rate: ``projections.figures``).
 
 Its queries are here beside it: a ticket's grid by ``domain.routing``'s rules (on every push, and
 on the sweeper's retries of triage), a grid's code for access checks.
@@ -16,8 +17,8 @@ from __future__ import annotations
 
 import json
 import uuid
-from collections.abc import Mapping, Sequence
-from typing import Any, ClassVar
+from collections.abc import Collection, Mapping, Sequence
+from typing import Any, ClassVar, NamedTuple
 
 import sqlalchemy as sa
 from shapely.geometry import Point, shape
@@ -54,6 +55,14 @@ from wangge.hotline_bridge.domain.tickets import Location
 UUID = sa.Uuid(as_uuid=True)
 
 
+class Move(NamedTuple):
+    """A person's move as the residents table needs it: where in their stream, and what."""
+
+    stream_id: str
+    version: int
+    data: PersonMovedIn | PersonMovedOut
+
+
 class GridMap(Projection):
     """Places with address key, building, grid and community; grid boundaries."""
 
@@ -78,11 +87,19 @@ class GridMap(Projection):
             sa.Column("grid_id", UUID, primary_key=True),
             sa.Column("geojson", sa.Text, nullable=False),
         )
+        # a person's stays in the subdistrict's dwellings, from the day they moved in to the day
+        # they moved on (None: still there): a month is divided by those living there on its
+        # last day, not by today's residents. A stay is keyed by the move in's version in the
+        # person's stream, so a replay makes the same rows. (Columns changed from the one row
+        # per person of earlier releases: the runner sees the new shape and rebuilds the map.)
         residents = sa.Table(
             f"hotline_residents{suffix}",
             metadata,
             sa.Column("person_id", UUID, primary_key=True),
+            sa.Column("version", sa.Integer, primary_key=True, autoincrement=False),
             sa.Column("dwelling_id", UUID, nullable=False, index=True),
+            sa.Column("since", sa.Date, nullable=False),
+            sa.Column("until", sa.Date),
         )
         return {"places": places, "boundaries": boundaries, "residents": residents}
 
@@ -92,38 +109,56 @@ class GridMap(Projection):
         """A replay of the registry's log (a census) is mostly new places and moves. Each run of
         place registrations is inserted and derived at once (``place_tree.register_many``),
         the other place events applied in order between runs; people's moves only touch the
-        residents table, which nothing else here reads, so a batch's moves are folded to each
-        person's last one and written once."""
+        residents table, which nothing else here reads, so a batch's moves are written
+        together after them (:meth:`_moves`)."""
         run: list[PlaceRegistered] = []
-        moves: list[RecordedEvent] = []
+        moves: list[Move] = []
         for event in events:
             if isinstance(event.data, PlaceRegistered):
                 run.append(event.data)
             elif isinstance(event.data, PersonMovedIn | PersonMovedOut):
-                moves.append(event)
+                moves.append(Move(event.stream_id, event.version, event.data))
             else:
                 await self._register(ctx, run)
                 run = []
                 await self.apply(ctx, event)
         await self._register(ctx, run)
-        if len(moves) < 2:
-            for event in moves:
-                await self.apply(ctx, event)
-            return
-        last: dict[Any, Any] = {}
-        for event in moves:
-            data = event.data
-            assert isinstance(data, PersonMovedIn | PersonMovedOut)
-            last[data.person_id] = data.dwelling_id if isinstance(data, PersonMovedIn) else None
+        await self._moves(ctx, moves, new_streams)
+
+    async def _moves(
+        self,
+        ctx: ApplyContext,
+        moves: Sequence[Move],
+        new_streams: Collection[str] = (),
+    ) -> None:
+        """People's moves, in their order: each move ends the person's stay under way on its
+        day, and a move in starts one. Those of one person in the batch are chained in memory;
+        only people whose stream began before the batch can have a stay to end (a census
+        registers thousands, none of whom can)."""
         residents = ctx.tables["residents"]
-        people = list(last)
-        for start in range(0, len(people), 5000):  # bounded IN lists
-            chunk = people[start : start + 5000]
-            await ctx.conn.execute(sa.delete(residents).where(residents.c.person_id.in_(chunk)))
-        await insert_many(
-            ctx.conn, residents,
-            [{"person_id": p, "dwelling_id": d} for p, d in last.items() if d is not None],
-        )  # fmt: skip
+        by_person: dict[uuid.UUID, list[Move]] = {}
+        for move in moves:
+            by_person.setdefault(move.data.person_id, []).append(move)
+        ending = [
+            {"person": person, "day": mine[0].data.on}
+            for person, mine in by_person.items()
+            if mine[0].stream_id not in new_streams
+        ]
+        if ending:
+            await ctx.conn.execute(
+                sa.update(residents)
+                .where(residents.c.person_id == sa.bindparam("person"), residents.c.until.is_(None))
+                .values(until=sa.bindparam("day")),
+                ending[0] if len(ending) == 1 else ending,  # one as one: not the executemany path
+            )
+        stays = [
+            {"person_id": person, "version": move.version, "dwelling_id": move.data.dwelling_id,
+             "since": move.data.on, "until": after.data.on if after is not None else None}
+            for person, mine in by_person.items()
+            for move, after in zip(mine, [*mine[1:], None], strict=True)
+            if isinstance(move.data, PersonMovedIn)
+        ]  # fmt: skip
+        await insert_many(ctx.conn, residents, stays)
 
     async def _register(self, ctx: ApplyContext, run: Sequence[PlaceRegistered]) -> None:
         """New places with their addresses derived, and the boundaries of the grids among them."""
@@ -190,18 +225,11 @@ class GridMap(Projection):
 
     @handles(PersonMovedIn)
     async def on_moved_in(self, ctx: ApplyContext, event: RecordedEvent[PersonMovedIn]) -> None:
-        data = event.data
-        residents = ctx.tables["residents"]
-        await ctx.conn.execute(sa.delete(residents).where(residents.c.person_id == data.person_id))
-        await ctx.conn.execute(
-            sa.insert(residents).values(person_id=data.person_id, dwelling_id=data.dwelling_id)
-        )
+        await self._moves(ctx, [Move(event.stream_id, event.version, event.data)])
 
     @handles(PersonMovedOut)
     async def on_moved_out(self, ctx: ApplyContext, event: RecordedEvent[PersonMovedOut]) -> None:
-        data = event.data
-        residents = ctx.tables["residents"]
-        await ctx.conn.execute(sa.delete(residents).where(residents.c.person_id == data.person_id))
+        await self._moves(ctx, [Move(event.stream_id, event.version, event.data)])
 
 
 # -- finding a ticket's grid (the rules are in domain.routing) ----------------------------

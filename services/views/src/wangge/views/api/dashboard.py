@@ -79,10 +79,13 @@ class Hotline(BaseModel):
 
     tickets: int = Field(description="routed to the area, received in the month (CST)")
     complaints: int
-    residents: int = Field(description="living in the area's dwellings now (the hotline's)")
+    residents: int = Field(description="living in the area's dwellings on the month's day")
     complaint_rate: float | None = Field(description="投诉率: complaints per 1,000 residents")
     solved_at_source_rate: float | None = Field(description="源头治理: of replies")
-    response_rate: float | None = Field(description="响应率: accepted within 24 h")
+    response_rate: float | None = Field(description="响应率: accepted within 24 h, of those due")
+    response_pending: int = Field(
+        description="not accepted, their 24 h not over when the figures were computed"
+    )
     resolution_rate: float | None = Field(description="解决率: of follow-ups")
     satisfaction_rate: float | None = Field(description="满意率: of follow-ups")
     on_time_rate: float | None = Field(description="replied by the deadline, of replies")

@@ -13,8 +13,9 @@ governance kernel where they and this service both find them; the others are res
   Standard Time; acceptance and reply taken at the time the bridge recorded the *last*
   ``TicketAccepted`` / ``TicketReplied``, the deadline the last one set by receipt, an extension
   decided or a reopening, the rating of the last follow-up; the residents dividing the
-  complaints are those living in the area's dwellings *now* (each person's last
-  ``PersonMovedIn``/``PersonMovedOut``), whatever the month;
+  complaints are those living in the area's dwellings on the month's day (each person's last
+  ``PersonMovedIn``/``PersonMovedOut`` dated by then; the bridge's ``standing_day``), and a
+  response still inside its window is pending as of the moment the figures are computed;
 - care coverage: ``wangge.governance.care_schedule`` (the cases service's ``schedule``): a visit
   anywhere in a period counts for it, a period without one that ended before the day is missed,
   the last period cut short by the plan's end is neither due nor missed;

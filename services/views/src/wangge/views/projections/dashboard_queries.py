@@ -9,7 +9,9 @@ sums the grids', every rate is recomputed from the summed parts, never averaged.
 Computed figures, and the API's rendered answers, are kept per process (:func:`remembered`)
 until either read model they come from applies another batch: a dashboard is read far more
 often than its facts change, and a repeated read costs one query of the runners' positions
-instead of eight of the facts and the rendering of 24 months.
+instead of eight of the facts and the rendering of 24 months. The one figure that moves with
+the clock alone, a hotline response pending inside its 24 hours, is therefore as of the
+computing: a kept answer shows it pending until the next batch either model applies.
 """
 
 from __future__ import annotations
@@ -19,7 +21,7 @@ import weakref
 from collections import OrderedDict, defaultdict
 from collections.abc import Awaitable, Callable, Hashable, Sequence
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Any, TypeVar, cast
 
 import sqlalchemy as sa
@@ -188,13 +190,14 @@ async def computed_monthly(
     window = f.months_ending(as_of, months)
     first, last = window[0], window[-1]
     grids = list(grid_ids)
-    periods, living_now = await _periods(conn, tables, places, grids, first.first, last.day)
+    periods, housed = await _periods(conn, tables, places, grids, first.first, last.day)
     tags = await _tags(conn, tables, places, grids, first.first, last.day)
     tickets = await _tickets(conn, tables, grids, first, last)
     plans = await _care(conn, tables, grids, first.first, last.last)
     cases = await _cases(conn, tables, grids, first, last)
     hazards = await _hazards(conn, tables, places, grids, first.first, last.day)
     workers, enrolments, credits = await _training(conn, tables, places, grids, last.day)
+    now = datetime.now(UTC)  # a response still inside its window is pending as of now
     out = []
     for month, (residents, living) in zip(
         window, f.residents_by_month(periods, window), strict=True
@@ -206,7 +209,9 @@ async def computed_monthly(
                 special_groups=f.special_groups(tags, living, month.day),
                 care=f.care_in_month(plans, month),
                 cases=f.cases_on(cases, month),
-                hotline=f.hotline_figures(tickets.get(month.label, []), residents=living_now),
+                hotline=f.hotline_figures(
+                    tickets.get(month.label, []), residents=_housed_on(housed, month.day), now=now
+                ),
                 hazards=f.hazards_on(hazards, month.day),
                 training=f.training_on(workers, enrolments, credits, month.day),
             )
@@ -247,26 +252,30 @@ async def _periods(
     grids: list[uuid.UUID],
     start: date,
     end: date,
-) -> tuple[list[f.Period], int]:
-    """The residence periods placed in the grids that overlap the window, and the hotline's
-    denominator: people whose last move was into one of the area's dwellings, now, whatever
-    the month (the hotline bridge's ``residents``). Both in one read: a current period with a
-    dwelling is placed there (a move in sets both, a move out clears the dwelling only)."""
+) -> tuple[list[f.Period], list[f.Period]]:
+    """The residence periods placed in the grids that overlap the window, and among them those
+    spent in one of the area's dwellings: the hotline's denominator on a day is the people
+    whose period then has a dwelling (the hotline bridge's residents, whose stays run from a
+    ``PersonMovedIn`` to the next move, whatever the residence status)."""
     r = tables["residents"]
-    overlaps = _overlapping(r, start, end)
     rows = await conn.execute(
-        sa.select(
-            r.c.person_id, r.c.since, r.c.until, r.c.status,
-            (r.c.current & r.c.dwelling_id.is_not(None)).label("living_now"),
-            overlaps.label("overlaps"),
-        ).where(_in_grids(places, r.c.placed_at, grids), sa.or_(overlaps, r.c.current))
-    )  # fmt: skip
-    periods, living_now = [], 0
+        sa.select(r.c.person_id, r.c.since, r.c.until, r.c.status, r.c.dwelling_id).where(
+            _in_grids(places, r.c.placed_at, grids), _overlapping(r, start, end)
+        )
+    )
+    periods, housed = [], []
     for x in rows:
-        if x.overlaps:
-            periods.append(f.Period(x.person_id, x.since, x.until, x.status))
-        living_now += 1 if x.living_now else 0
-    return periods, living_now
+        period = f.Period(x.person_id, x.since, x.until, x.status)
+        periods.append(period)
+        if x.dwelling_id is not None:
+            housed.append(period)
+    return periods, housed
+
+
+def _housed_on(housed: Sequence[f.Period], day: date) -> int:
+    """The people living in the area's dwellings on ``day``, as the hotline bridge counts a
+    month's residents on its standing day (``wangge.governance.hotline_figures``)."""
+    return len({p.person_id for p in housed if p.holds(day)})
 
 
 async def _tags(
