@@ -22,6 +22,7 @@ from wangge.training.config import TrainingSettings
 from wangge.training.consumed.registry import GridWorkerAppointed, GridWorkerLeft
 from wangge.training.personal_data import metadata as key_tables
 from wangge.training.projections.roster import Roster
+from wangge.training.xapi_clients import metadata as client_tables
 
 
 @asynccontextmanager
@@ -31,9 +32,11 @@ async def core_on(settings: TrainingSettings) -> AsyncIterator[TrainingCore]:
         own_schema(settings),
         standalone(settings, functools.partial(bootstrap, settings), create_schema=True) as made,
     ):
-        # the keys table is a migration's (0003); a test's fresh database makes it here
+        # the keys and xAPI clients tables are migrations' (0003, 0004); a test's fresh
+        # database makes them here
         async with made.store.engine.begin() as conn:
             await conn.run_sync(key_tables.create_all)
+            await conn.run_sync(client_tables.create_all)
         yield made
 
 

@@ -125,4 +125,7 @@ async def test_lists_filter_and_page_and_bad_requests_are_400(duo: Duo) -> None:
     worker = duo.worker("worker-0")
     assert (await duo.training.client.get("/xapi/statements", headers=worker)).status_code == 403
     analyst = duo.training.as_("analyst", places=["320111001"])
+    # the specification's header is required of every request to an LRS but /about
+    assert (await duo.training.client.get("/xapi/statements", headers=analyst)).status_code == 400
+    analyst |= {"X-Experience-API-Version": "1.0.3"}
     assert (await duo.training.client.get("/xapi/statements", headers=analyst)).is_success

@@ -1,5 +1,6 @@
 """Extreme query parameters (a fuzzer's favourites) are refused naming the parameter, never a
-500 from an overflow in the database or in the conversion of a time to UTC."""
+500 from an overflow in the database or in the conversion of a time to UTC: a 422, and under
+/xapi a 400 (the xAPI specification's status)."""
 
 from __future__ import annotations
 
@@ -24,7 +25,7 @@ async def test_a_statements_cursor_beyond_any_statement_number_is_refused(
         response = await training.client.get(
             "/xapi/statements", params={"cursor": cursor}, headers=_trainer(training)
         )
-        assert response.status_code == 422, (cursor, response.text)
+        assert response.status_code == 400, (cursor, response.text)
         assert [e["field"] for e in response.json()["errors"]] == ["query/cursor"]
     last = await training.client.get(
         "/xapi/statements", params={"cursor": str(2**31 - 1)}, headers=_trainer(training)
@@ -47,7 +48,8 @@ async def test_a_time_at_the_edges_of_the_calendar_is_refused_naming_the_field(
             response = await training.client.get(
                 path, params={name: moment}, headers=_trainer(training)
             )
-            assert response.status_code == 422, (path, name, moment, response.text)
+            expected = 400 if path.startswith("/xapi") else 422
+            assert response.status_code == expected, (path, name, moment, response.text)
             assert [e["field"] for e in response.json()["errors"]] == [f"query/{name}"]
         fine = await training.client.get(
             path, params={name: "2026-01-01T00:00:00+08:00"}, headers=_trainer(training)

@@ -67,7 +67,7 @@ async def test_a_recorded_attendance_is_in_the_records_and_statements_when_the_c
         detail = await session_detail(conn, tables, session_id)
         record = await attended(conn, tables, worker_id)
         statements = await statements_page(
-            conn, await statements_tables(conn, core), worker_id=worker_id, size=10
+            conn, await statements_tables(conn, core), actor_id=worker_id, size=10
         )
     assert [(r.worker_id, r.attendance) for r in detail.roll] == [(worker_id, "present")]
     assert [(x.session_id, x.hours) for x in record] == [(session_id, 2.0)]

@@ -1,9 +1,11 @@
 """Training's read models on PostgreSQL, written by the handlers in each command's transaction:
 a corrected attendance and score replace the rows and void the statements they replace, and a
-rebuild from the event table leaves the rows the commands left."""
+rebuild from the event table leaves the rows the commands left; so do the statements received
+from providers, whose actors the event table keeps only sealed."""
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
@@ -19,7 +21,9 @@ from wangge.events.sources import StoreSource
 from wangge.training.bootstrap import TrainingCore
 from wangge.training.domain import handbooks as h
 from wangge.training.domain import sessions as s
+from wangge.training.domain.xapi_rules import VOIDED
 from wangge.training.handlers import handbooks, sessions
+from wangge.training.handlers import received_statements as received
 from wangge.training.projections.development import Development
 from wangge.training.projections.sessions import Sessions
 from wangge.training.projections.statements import Statements
@@ -98,3 +102,56 @@ async def test_corrections_and_a_rebuild_leave_the_rows_the_commands_left(
         )  # fmt: skip
         await runner.rebuild()
         assert await _rows(core, name, runner.generation) == made[name], name
+
+
+async def test_received_statements_keep_no_actor_in_clear_and_a_rebuild_leaves_their_rows(
+    core: TrainingCore,
+) -> None:
+    provider = core.commands(Metadata(actor="xapi-client:xc_platform"))
+    actor = {"name": "王芳", "mbox": "mailto:wangfang@example.org"}
+    course = {"id": "https://learn.example.org/courses/mediation"}
+    completed_id = str(uuid.uuid4())
+    completed: dict[str, Any] = {"id": completed_id, "actor": actor, "object": course,
+                 "verb": {"id": "http://adlnet.gov/expapi/verbs/completed"}}  # fmt: skip
+    voiding = {"actor": actor, "verb": {"id": VOIDED},
+               "object": {"objectType": "StatementRef", "id": completed_id}}  # fmt: skip
+    # the voiding statement first, in a batch of its own: the target arrives voided
+    [voider] = await received.receive(provider, core, [voiding], authority="xc_platform")
+    kept = {**completed, "id": str(uuid.uuid4())}
+    await received.receive(provider, core, [completed, kept], authority="xc_platform")
+    async with core.store.engine.connect() as conn:
+        raw = await conn.scalar(
+            sa.text(
+                "SELECT string_agg(data::text, ' ') FROM events "
+                "WHERE type = 'wangge.training.XapiStatementReceived'"
+            )
+        )
+    assert raw is not None
+    assert "wangfang" not in raw and "王芳" not in raw
+    made = await _rows(core, Statements.name)
+    voided = {r["statement_id"]: r["voided_by"] for r in made["statements"]}
+    assert voided == {voider: None, uuid.UUID(completed_id): voider, uuid.UUID(kept["id"]): None}
+    runner = ProjectionRunner(
+        core.projection(Statements.name), engine=core.store.engine,
+        source=StoreSource(core.store, idle_seconds=0), batch_size=500,
+    )  # fmt: skip
+    await runner.rebuild()
+    assert await _rows(core, Statements.name, runner.generation) == made
+
+
+async def test_one_statement_sent_twice_at_once_is_stored_once_on_postgres(
+    core: TrainingCore,
+) -> None:
+    statement_id = uuid.uuid4()
+    sent: dict[str, Any] = {"id": str(statement_id), "actor": {"mbox": "mailto:li@example.org"},
+            "verb": {"id": "http://adlnet.gov/expapi/verbs/attended"},
+            "object": {"id": "https://learn.example.org/meetings/1"}}  # fmt: skip
+
+    async def send() -> list[uuid.UUID]:
+        provider = core.commands(Metadata(actor="xapi-client:xc_platform"))
+        return await received.receive(provider, core, [sent], authority="xc_platform")
+
+    first, second = await asyncio.gather(send(), send())
+    assert first == second == [statement_id]
+    statements = (await _rows(core, Statements.name))["statements"]
+    assert [r["statement_id"] for r in statements] == [statement_id]

@@ -20,6 +20,7 @@ from wangge.training.api import (
     secondments,
     sessions,
     xapi,
+    xapi_clients,
 )
 from wangge.training.bootstrap import bootstrap
 from wangge.training.config import TrainingSettings
@@ -34,6 +35,7 @@ ROUTERS = (
     forums.router,
     personal.router,
     xapi.router,
+    xapi_clients.router,
 )
 
 
@@ -51,5 +53,6 @@ def build_app(settings: TrainingSettings | None = None) -> FastAPI:
         migrations=MIGRATIONS,
         workers={"seeding": seed_year},
     )
-    xapi.install_version_header(app)
+    app.include_router(xapi.about_router)  # open to all: outside the access matrix's routers
+    xapi.install(app)
     return app

@@ -15,9 +15,13 @@ each command's own transaction would make the second fail, or keep a key that op
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import uuid
 
 import sqlalchemy as sa
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from wangge.events.db import read_only
@@ -35,6 +39,31 @@ class PersonalDataErased(DomainError):
     status = 410
     slug = "personal-data-erased"
     title = "The personal data were erased"
+
+
+class ActorPseudonyms:
+    """Keyed hashes of what names an xAPI actor from outside the roster (an e-mail address, an
+    OpenID, an account elsewhere): the actor's pseudonymous id, the subject of the key that
+    seals their statements, and the digest that tells a statement sent again from another one.
+
+    Keyed (HMAC with a key derived from the key-encryption key), so that nobody holding the
+    events can hash a list of e-mail addresses and find who learnt what.
+    """
+
+    def __init__(self, kek: bytes) -> None:
+        self._key = HKDF(hashes.SHA256(), 32, salt=None, info=b"xapi actor").derive(kek)
+
+    def _mac(self, data: bytes) -> bytes:
+        return hmac.new(self._key, data, hashlib.sha256).digest()
+
+    def subject(self, identifier: str) -> uuid.UUID:
+        """The pseudonymous id of the actor an identifier (``mbox:mailto:…``) names."""
+        # shaped as a random UUID (version 4): it is one, to anyone without the key
+        return uuid.UUID(bytes=self._mac(identifier.encode())[:16], version=4)
+
+    def digest(self, content: bytes) -> str:
+        """A statement's content, keyed-hashed (the content names its actor)."""
+        return self._mac(b"statement\x1f" + content).hex()
 
 
 def keyring(kek: bytes) -> KeyRing:

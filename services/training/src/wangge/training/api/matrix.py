@@ -35,10 +35,17 @@ NOTES = (
     "  every worker: staff and trainers read them all.",
     "- Erasure (`DELETE .../personal-data`) is the subdistrict admin's: it destroys the key",
     "  of a worker, a session (its instructors) or a forum (its guests) and records the legal",
-    "  ground; asking again changes nothing.",
+    "  ground; asking again changes nothing. So is the erasure of what providers sent about",
+    "  an actor from outside the roster (`POST /xapi-actors/erasure`).",
     "- `GET /xapi/statements` gives trainers, admins and analysts the record as xAPI",
-    "  statements: workers appear only by their pseudonymous id. Departments, the hotline",
-    "  system and operators have no endpoint here.",
+    "  statements: workers appear only by their pseudonymous id. Trainers and admins also send",
+    "  statements (`POST`, `PUT`). Departments, the hotline system and operators have no",
+    "  endpoint here.",
+    "- Learning record providers call `/xapi/statements` with HTTP Basic credentials instead of",
+    "  a token, issued by a subdistrict admin (`POST /xapi-clients`) with a role: a `provider`",
+    "  sends and reads statements, a `reader` only reads (**403** for anything else); a wrong",
+    "  key or secret is **401** with `WWW-Authenticate: Basic`. `GET /xapi/about` is open to",
+    "  all, as the xAPI specification asks, and so is not in the table.",
 )
 
 
@@ -46,8 +53,12 @@ def scope_of(route: APIRoute) -> str:
     """What scope a route checks, in words."""
     method = method_of(route)
     path = route.path
+    if path == "/xapi-actors/erasure":
+        return "an outside actor (by the keyed hash of their identifier)"
+    if path.startswith("/xapi-clients"):
+        return "the subdistrict's xAPI clients"
     if path.startswith("/xapi"):
-        return "pseudonymous statements of the whole roster"
+        return "statements of the whole roster and of providers"
     if path.endswith("/personal-data"):
         return "the subject (worker, session, forum): 404 if none"
     if path.startswith("/workers/{worker_id}") or path == "/secondments/{secondment_id}":

@@ -1,5 +1,6 @@
 """Erasure over HTTP (``DELETE .../personal-data``) of a worker's, a session's or a forum's
-sealed data: the subdistrict admin's decision."""
+sealed data, and of the statements providers sent about an outside actor: the subdistrict
+admin's decision."""
 
 from __future__ import annotations
 
@@ -13,10 +14,14 @@ from wangge.events.db import read_only
 from wangge.governance.erasure import Erasure, ErasureGround
 from wangge.service.auth import Principal, require
 from wangge.service.commands import Command
+from wangge.service.responses import problems
 from wangge.training.api.access import Core, readable_worker
 from wangge.training.domain import erasure as e
 from wangge.training.domain.erasure import TrainingPersonalDataErased
+from wangge.training.domain.xapi_rules import InvalidStatement
 from wangge.training.handlers import erasure as handlers
+from wangge.training.handlers import received_statements as statement_handlers
+from wangge.training.handlers.received_statements import ActorErasure
 from wangge.training.projections.roster_queries import roster_tables
 
 router = APIRouter(tags=["personal data"])
@@ -68,3 +73,24 @@ async def erase_forum(
     return _read(
         await handlers.erase_forum(command.commands, core.keyring, body, forum_id=forum_id)
     )
+
+
+class ActorErasureRead(BaseModel):
+    """An outside xAPI actor's erasure, as first recorded (asking again changes nothing)."""
+
+    actor_id: uuid.UUID = Field(description="the actor's pseudonymous id")
+    legal_ground: ErasureGround = Field(description="the first erasure's")
+
+
+@router.post(
+    "/xapi-actors/erasure",
+    response_model=ActorErasureRead,
+    responses=problems(InvalidStatement),
+)
+async def erase_xapi_actor(
+    body: ActorErasure, principal: Admin, core: Core, command: Command
+) -> ActorErasureRead:
+    """Erase the statements providers sent about an actor from outside the roster (found by
+    the keyed hash of their identifier, never the identifier): their key is destroyed."""
+    erased = await statement_handlers.erase_actor(command.commands, core, body)
+    return ActorErasureRead(actor_id=erased.actor_id, legal_ground=erased.legal_ground)

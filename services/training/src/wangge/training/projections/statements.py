@@ -6,6 +6,10 @@ Statements are never edited. A corrected attendance or score voids the statement
 correction undoes is voided the same way. Statement ids are derived from the events that made
 them, so a rebuild states the same ids.
 
+Statements received from learning record providers (``XapiStatementReceived``) join them in
+the same table, in the order they were stored, their content sealed as the event keeps it; a
+received statement that voids another marks it voided, even when it arrived first.
+
 The projection keeps its own small copy of sessions, programmes and enrolments (what completion
 needs), so it is rebuilt on its own; completion itself comes from the domain's
 :func:`~wangge.training.domain.programmes.progress`, as in the records.
@@ -25,11 +29,13 @@ from wangge.events import RecordedEvent
 from wangge.events.core import ServiceCore
 from wangge.events.db import insert_many
 from wangge.events.projection import ApplyContext, Projection, active_tables, handles
+from wangge.events.sealed import Sealed, unseal
 from wangge.governance.columns import TIME as TIME_COLUMN
 from wangge.governance.times import CHINA, local_day, stored, utc
 from wangge.training.domain import handbooks as h
 from wangge.training.domain import programmes as p
 from wangge.training.domain import sessions as s
+from wangge.training.domain.received_statements import MAX_IRI, XapiStatementReceived
 
 UUID = sa.Uuid(as_uuid=True)
 TIME = TIME_COLUMN
@@ -88,14 +94,20 @@ class Statements(Projection):
             metadata,
             sa.Column("seq", sa.Integer, primary_key=True, autoincrement=True),
             sa.Column("statement_id", UUID, nullable=False, unique=True),
-            sa.Column("worker_id", UUID, nullable=False, index=True),
-            sa.Column("verb", sa.String(200), nullable=False, index=True),
-            sa.Column("activity", sa.String(300), nullable=False, index=True),
-            sa.Column("body", sa.JSON, nullable=False),
+            # a worker's id, or the pseudonymous id of a received statement's actor
+            sa.Column("actor_id", UUID, nullable=False, index=True),
+            sa.Column("verb", sa.String(MAX_IRI), nullable=False, index=True),
+            sa.Column("activity", sa.String(MAX_IRI), nullable=False, index=True),
+            sa.Column("body", sa.JSON, comment="a derived statement, but for actor, authority"),
             sa.Column("timestamp", TIME, nullable=False),
             sa.Column("stored", TIME, nullable=False, index=True),
             sa.Column("voided_by", UUID),
             sa.Column("voids", UUID, index=True),
+            sa.Column("object_type", sa.String(20)),
+            sa.Column("registration", UUID, index=True),
+            sa.Column("authority", sa.String(200), comment="who sent a received statement"),
+            sa.Column("digest", sa.String(64), comment="a received statement's compared content"),
+            sa.Column("sealed", sa.JSON, comment="a received statement, as its event seals it"),
         )
         current = sa.Table(  # the statement in force per worker and subject (to void later)
             f"xapi_current{suffix}",
@@ -163,7 +175,7 @@ class Statements(Projection):
     @handles(
         s.TrainingSessionScheduled, s.TrainingSessionRescheduled, p.ProgrammeDefined,
         p.WorkerEnrolledInProgramme, h.HandbookEditionPublished, s.AttendanceRecorded,
-        s.AssessmentRecorded, h.HandbookAcknowledged,
+        s.AssessmentRecorded, h.HandbookAcknowledged, XapiStatementReceived,
     )  # fmt: skip
     async def on_event(self, ctx: ApplyContext, event: RecordedEvent) -> None:
         """One event is a batch of one: the batch decides every statement."""
@@ -196,11 +208,21 @@ class _Batch:
         self.known: dict[uuid.UUID, tuple[Any, str]] = {}  # statement -> worker, timestamp
         self.new_statements: list[dict[str, Any]] = []
         self.voided: dict[uuid.UUID, uuid.UUID] = {}  # earlier batches' statements voided here
+        self.voiders: dict[uuid.UUID, uuid.UUID] = {}  # received statement -> what voids it
 
     # reading what the batch needs -----------------------------------------------------------
 
     async def load(self, events: Sequence[RecordedEvent]) -> None:
         t, conn = self.ctx.tables, self.ctx.conn
+        received = {
+            e.data.statement_id for e in events if isinstance(e.data, XapiStatementReceived)
+        }
+        if received:  # a voiding statement may have come before the statement it voids
+            st = t["statements"]
+            for row in await conn.execute(
+                sa.select(st.c.statement_id, st.c.voids).where(st.c.voids.in_(received))
+            ):
+                self.voiders[row.voids] = row.statement_id
         scheduled = {
             e.data.session_id for e in events if isinstance(e.data, s.TrainingSessionScheduled)
         }
@@ -294,14 +316,14 @@ class _Batch:
         c, st = self.ctx.tables["current"], self.ctx.tables["statements"]
         rows = (
             await self.ctx.conn.execute(
-                sa.select(c.c.subject, c.c.statement_id, st.c.worker_id, st.c.timestamp)
+                sa.select(c.c.subject, c.c.statement_id, st.c.actor_id, st.c.timestamp)
                 .join(st, st.c.statement_id == c.c.statement_id)
                 .where(c.c.subject.in_(subjects))
             )
         ).all()
         for row in rows:
             self.current[row.subject] = row.statement_id
-            self.known[row.statement_id] = (row.worker_id, utc(stored(row.timestamp)).isoformat())
+            self.known[row.statement_id] = (row.actor_id, utc(stored(row.timestamp)).isoformat())
 
     # deciding, in order ---------------------------------------------------------------------
 
@@ -338,6 +360,8 @@ class _Batch:
             self._attendance(event, d)
         elif isinstance(d, s.AssessmentRecorded):
             self._assessment(event, d)
+        elif isinstance(d, XapiStatementReceived):
+            self._received(event, d)
         elif isinstance(d, h.HandbookAcknowledged):
             title = self.titles.get((d.handbook_id, d.edition), "")
             self._state(
@@ -345,6 +369,28 @@ class _Batch:
                 activity=_activity(handbook_iri(d.handbook_id, d.edition), title, BOOK),
                 result=None, timestamp=event.envelope.time, context={},
             )  # fmt: skip
+
+    def _received(self, event: RecordedEvent, d: XapiStatementReceived) -> None:
+        self.new_statements.append(
+            {
+                **_NO_RECEIPT, "statement_id": d.statement_id, "actor_id": d.actor_id,
+                "verb": d.verb, "activity": d.activity or "", "body": None,
+                "timestamp": utc(d.timestamp), "stored": utc(event.envelope.time),
+                "voided_by": self.voiders.get(d.statement_id), "voids": d.voids,
+                "object_type": d.object_type, "registration": d.registration,
+                "authority": d.authority, "digest": d.digest,
+                "sealed": d.sealed.model_dump(mode="json"),
+            }
+        )  # fmt: skip
+        self.known[d.statement_id] = (d.actor_id, utc(d.timestamp).isoformat())
+        if d.voids is None:
+            return
+        self.voiders[d.voids] = d.statement_id
+        fresh = next((r for r in self.new_statements if r["statement_id"] == d.voids), None)
+        if fresh is not None:
+            fresh["voided_by"] = d.statement_id
+        else:
+            self.voided[d.voids] = d.statement_id
 
     def _attendance(self, event: RecordedEvent, d: s.AttendanceRecorded) -> None:
         session = self.sessions[d.session_id]
@@ -493,7 +539,7 @@ class _Batch:
     ) -> None:
         self.new_statements.append(
             {
-                "statement_id": statement_id, "worker_id": worker_id, "verb": verb,
+                **_NO_RECEIPT, "statement_id": statement_id, "actor_id": worker_id, "verb": verb,
                 "activity": activity, "body": body,
                 "timestamp": datetime.fromisoformat(body["timestamp"]),
                 "stored": utc(event.envelope.time), "voided_by": None, "voids": voids,
@@ -559,6 +605,11 @@ class _Batch:
             )  # fmt: skip
 
 
+_NO_RECEIPT: dict[str, Any] = dict.fromkeys(
+    ("object_type", "registration", "authority", "digest", "sealed")
+)
+"""A derived statement's values of the received statements' columns."""
+
 _SESSION_COLUMNS = ("session_id", "topic", "programme_id", "module_code", "starts_at", "hours")
 
 
@@ -615,14 +666,71 @@ async def statement(
     return (await conn.execute(sa.select(t).where(t.c.statement_id == statement_id))).first()
 
 
+async def statements_by_id(
+    conn: AsyncConnection, tables: Mapping[str, sa.Table], ids: set[uuid.UUID]
+) -> dict[uuid.UUID, Any]:
+    """The rows of those of these statements that are held, voided or not."""
+    if not ids:
+        return {}
+    t = tables["statements"]
+    rows = await conn.execute(sa.select(t).where(t.c.statement_id.in_(ids)))
+    return {row.statement_id: row for row in rows}
+
+
+SERVICE_AUTHORITY = "wangge-training"
+"""The account name of the authority of the statements derived from the record."""
+
+
+def _account(home_page: str, name: str) -> dict[str, Any]:
+    return {"objectType": "Agent", "account": {"homePage": home_page, "name": name}}
+
+
+def derived_statement(row: Any, home_page: str) -> dict[str, Any]:
+    """A derived statement as served: its worker an account named by their pseudonymous id,
+    the service its authority."""
+    return {
+        **row.body,
+        "actor": _account(home_page, str(row.actor_id)),
+        "authority": _account(home_page, SERVICE_AUTHORITY),
+    }
+
+
+def received_statement(row: Any, home_page: str, key: bytes | None) -> dict[str, Any]:
+    """A received statement as served: as it was sent, with the LRS's ``stored`` and
+    ``authority``. Once its actor's data were erased (no ``key``), only what the event keeps in
+    clear is left, the actor an account named by their pseudonymous id under ``…/erased``."""
+    if key is not None:
+        body = unseal(key, Sealed.model_validate(row.sealed))
+    else:
+        kind = row.object_type
+        target = (
+            {"objectType": kind, "id": row.activity}
+            if kind in ("Activity", "StatementRef")
+            else _account(f"{home_page}/erased", "object")
+        )
+        body = {
+            "id": str(row.statement_id),
+            "actor": _account(f"{home_page}/erased", str(row.actor_id)),
+            "verb": {"id": row.verb},
+            "object": target,
+            "timestamp": utc(stored(row.timestamp)).isoformat(),
+            "version": "1.0.0",
+        }
+    return {
+        **body,
+        "stored": utc(stored(row.stored)).isoformat(),
+        "authority": _account(home_page, row.authority),
+    }
+
+
 async def statements_page(
     conn: AsyncConnection,
     tables: Mapping[str, sa.Table],
     *,
-    worker_id: uuid.UUID | None = None,
+    actor_id: uuid.UUID | None = None,
     verb: str | None = None,
     activity: str | None = None,
-    registered: bool = False,
+    registration: uuid.UUID | None = None,
     since: datetime | None = None,
     until: datetime | None = None,
     cursor: int | None = None,
@@ -633,14 +741,14 @@ async def statements_page(
     ``ascending``, after ``cursor`` (a statement number) in that order."""
     t = tables["statements"]
     query = sa.select(t).where(t.c.voided_by.is_(None))
-    if worker_id is not None:
-        query = query.where(t.c.worker_id == worker_id)
+    if actor_id is not None:
+        query = query.where(t.c.actor_id == actor_id)
     if verb is not None:
         query = query.where(t.c.verb == verb)
     if activity is not None:
         query = query.where(t.c.activity == activity)
-    if registered:
-        query = query.where(sa.false())  # no statement here has a registration
+    if registration is not None:
+        query = query.where(t.c.registration == registration)
     if since is not None:
         query = query.where(t.c.stored > utc(since))
     if until is not None:
