@@ -497,3 +497,41 @@ async def test_likely_duplicates_are_offered_for_review_until_merged_or_dismisse
     await registry.client.post(f"/persons/{again['person_id']}/unmerge", headers=community)
     back = (await registry.client.get("/persons/duplicates", headers=community)).json()
     assert back["total"] == 2
+
+
+async def test_a_merge_moves_tags_and_ties_to_the_kept_record_and_an_unmerge_takes_them_back(
+    registry: Registry,
+) -> None:
+    tree = await build_tree(registry)
+    kept = await register_person(registry, tree, name="赵六")
+    duplicate = await register_person(registry, tree, name="赵六")
+    community = registry.as_("community_staff", places=[tree.community_code])
+    client = registry.client
+    dup = f"/persons/{duplicate['person_id']}"
+    tagged = await client.post(
+        f"{dup}/tags", json={"tag": "veteran", "source": "退役军人事务局",
+                             "valid_from": "2020-01-01"}, headers=community,
+    )  # fmt: skip
+    assert tagged.status_code == 200, tagged.text
+    tie = {"dwelling_id": tree.dwelling, "relation": "owner", "since": "2019-05-01"}
+    assert (await client.post(f"{dup}/dwelling-ties", json=tie, headers=community)).is_success
+    merged = await client.post(
+        f"{dup}/merge", json={"into_person_id": kept["person_id"]}, headers=community
+    )
+    assert merged.status_code == 200, merged.text
+    survivor = (await client.get(f"/persons/{kept['person_id']}", headers=community)).json()
+    assert [(t["tag"], t["source"], t["valid_from"]) for t in survivor["tags"]] == [
+        ("veteran", "退役军人事务局", "2020-01-01"),
+    ]  # fmt: skip
+    assert [(t["relation"], t["since"]) for t in survivor["ties"]] == [("owner", "2019-05-01")]
+    # the human is found once by the tag, under the kept record
+    found = (await client.get("/persons?tag=veteran", headers=community)).json()["items"]
+    assert [p["person_id"] for p in found] == [kept["person_id"]]
+    undone = await client.post(f"{dup}/unmerge", headers=community)
+    assert undone.status_code == 200, undone.text
+    survivor = (await client.get(f"/persons/{kept['person_id']}", headers=community)).json()
+    assert (survivor["tags"], survivor["ties"]) == ([], [])
+    back = (await client.get(dup, headers=community)).json()
+    assert [t["tag"] for t in back["tags"]] == ["veteran"] and len(back["ties"]) == 1
+    found = (await client.get("/persons?tag=veteran", headers=community)).json()["items"]
+    assert [p["person_id"] for p in found] == [duplicate["person_id"]]

@@ -174,14 +174,59 @@ def test_an_erased_person_cannot_be_changed_and_erasure_is_once() -> None:
 def test_a_merge_is_undone_only_when_merged() -> None:
     a, b = _fold(_registered()), _fold(_registered())
     with pytest.raises(InvalidPerson):
-        persons.merge(a, a)
-    merged = persons.evolve(a, persons.merge(a, b)[0], 2)
+        persons.merge(a, a, today=TODAY)
+    merged = persons.evolve(a, persons.merge(a, b, today=TODAY).duplicate[0], 2)
     assert merged.merged_into == b.person_id
-    assert persons.unmerge(merged)[0] == persons.PersonMergeUndone(
-        person_id=a.person_id, from_person_id=b.person_id
-    )
+    assert persons.unmerge(merged, b, today=TODAY).duplicate == [
+        persons.PersonMergeUndone(person_id=a.person_id, from_person_id=b.person_id)
+    ]
     with pytest.raises(InvalidPerson):
-        persons.unmerge(a)
+        persons.unmerge(a, None, today=TODAY)
+
+
+def _run(person: persons.Person, events: list[DomainEvent]) -> persons.Person:
+    for event in events:
+        person = persons.evolve(person, event, person.version + 1)
+    return person
+
+
+def test_a_merge_gives_the_kept_record_only_what_it_lacks_and_an_unmerge_only_that() -> None:
+    dwelling = uuid.uuid4()
+    duplicate, kept = _fold(_registered()), _fold(_registered())
+    for tag, until in (
+        ("veteran", None),
+        ("elderly_living_alone", None),
+        ("subsistence_allowance", TODAY),
+    ):
+        duplicate = _run(duplicate, persons.tag(
+            duplicate, tag=tag, source="民政", valid_from=date(2020, 1, 1), valid_until=until,
+            today=TODAY,
+        ))  # fmt: skip
+    kept = _run(kept, persons.tag(
+        kept, tag="elderly_living_alone", source="走访", valid_from=date(2021, 1, 1), valid_until=None,
+        today=TODAY,
+    ))  # fmt: skip
+    duplicate = _run(duplicate, persons.relate(
+        duplicate, dwelling_id=dwelling, relation=persons.DwellingRelation.OWNER,
+        since=date(2019, 5, 1),
+    ))  # fmt: skip
+    later = TODAY + timedelta(days=1)  # subsistence_allowance lapsed the day before
+    merging = persons.merge(duplicate, kept, today=later)
+    [merged] = merging.duplicate
+    assert isinstance(merged, persons.PersonMerged) and merged.moved_tags == ["veteran"]
+    assert [type(e).__name__ for e in merging.kept] == ["PersonTagged", "PersonDwellingRelated"]
+    assert {getattr(e, "source", None) for e in merging.kept} == {"民政", None}
+    duplicate, kept = _run(duplicate, merging.duplicate), _run(kept, merging.kept)
+    assert set(kept.tags) == {"elderly_living_alone", "veteran"} and len(kept.relations) == 1
+    # the kept record's staff ended the tie meanwhile: only the tag is given back
+    kept = _run(kept, persons.end_relation(
+        kept, dwelling_id=dwelling, relation=persons.DwellingRelation.OWNER, on=later,
+    ))  # fmt: skip
+    undoing = persons.unmerge(duplicate, kept, today=later)
+    assert [(type(e).__name__, getattr(e, "tag", None)) for e in undoing.kept] == [
+        ("PersonUntagged", "veteran"),
+    ]  # fmt: skip
+    assert set(_run(kept, undoing.kept).tags) == {"elderly_living_alone"}
 
 
 def _household(kind: HouseholdType = HouseholdType.FAMILY) -> households.Household:

@@ -191,12 +191,25 @@ class PersonUntagged(DomainEvent):
     )
 
 
+class MovedTie(BaseModel):
+    """A tie to a dwelling a merge moved to the record kept."""
+
+    dwelling_id: uuid.UUID
+    relation: DwellingRelation
+
+
 @default_catalogue.event("registry")
 class PersonMerged(DomainEvent):
-    """This record was found to be a duplicate of another person; it now points there."""
+    """This record was found to be a duplicate of another person; it now points there. What it
+    carried that the kept record did not (tags in force, ties to dwellings) was given to the
+    kept record in the same transaction, as that record's own ``PersonTagged`` and
+    ``PersonDwellingRelated``; ``moved_tags`` and ``moved_ties`` say which, so that an unmerge
+    takes exactly those back."""
 
     person_id: uuid.UUID
     into_person_id: uuid.UUID
+    moved_tags: list[str] = Field(default_factory=list)
+    moved_ties: list[MovedTie] = Field(default_factory=list)
 
 
 @default_catalogue.event("registry")
@@ -300,6 +313,11 @@ class Person:
     merged_into: uuid.UUID | None = None
     erased: bool = False
     personal: Sealed | None = None
+    tag_sources: Mapping[str, str] = field(default_factory=dict)
+    """Who says so, of each tag given and not ended (a merge gives the tag on with it)."""
+    relations_since: Mapping[tuple[uuid.UUID, DwellingRelation], date] = field(default_factory=dict)
+    moved: PersonMerged | None = None
+    """The merge in force, with what it moved to the kept record."""
 
 
 def stream_id(person_id: uuid.UUID) -> str:
@@ -346,25 +364,33 @@ def evolve(state: Person | None, event: DomainEvent, version: int) -> Person:
         return replace(state, dwelling_id=None, residence_status=ResidenceStatus.MOVED_OUT)
     if isinstance(event, PersonDwellingRelated):
         relation = (event.dwelling_id, DwellingRelation(event.relation))
-        return replace(state, relations=state.relations | {relation})
+        return replace(
+            state, relations=state.relations | {relation},
+            relations_since={**state.relations_since, relation: event.since},
+        )  # fmt: skip
     if isinstance(event, PersonDwellingRelationEnded):
         relation = (event.dwelling_id, DwellingRelation(event.relation))
-        return replace(state, relations=state.relations - {relation})
+        since = {k: v for k, v in state.relations_since.items() if k != relation}
+        return replace(state, relations=state.relations - {relation}, relations_since=since)
     if isinstance(event, PersonTagged):
         until = {k: v for k, v in state.tags_until.items() if k != event.tag}
         if event.valid_until is not None:
             until[event.tag] = event.valid_until
-        return replace(state, tags={**state.tags, event.tag: event.valid_from}, tags_until=until)
+        return replace(
+            state, tags={**state.tags, event.tag: event.valid_from}, tags_until=until,
+            tag_sources={**state.tag_sources, event.tag: event.source},
+        )  # fmt: skip
     if isinstance(event, PersonUntagged):
         return replace(
             state,
             tags={k: v for k, v in state.tags.items() if k != event.tag},
             tags_until={k: v for k, v in state.tags_until.items() if k != event.tag},
+            tag_sources={k: v for k, v in state.tag_sources.items() if k != event.tag},
         )
     if isinstance(event, PersonMerged):
-        return replace(state, merged_into=event.into_person_id)
+        return replace(state, merged_into=event.into_person_id, moved=event)
     if isinstance(event, PersonMergeUndone):
-        return replace(state, merged_into=None)
+        return replace(state, merged_into=None, moved=None)
     if isinstance(event, PersonalDataErased):
         return replace(state, erased=True, personal=None)
     if isinstance(event, DuplicateDismissed):
@@ -559,13 +585,51 @@ def untag(person: Person, *, tag: str, on: date, reason: str) -> list[DomainEven
     ]
 
 
-def merge(duplicate: Person, into: Person) -> list[DomainEvent]:
-    """Decide that ``duplicate`` is the same human as ``into`` (reversible)."""
+MERGE_UNDONE = "合并撤销"
+"""Why a tag a merge gave ends when the merge is undone (the record it came from has it)."""
+
+
+@dataclass(frozen=True)
+class Merging:
+    """A merge's events: on the duplicate's stream, and on the kept record's."""
+
+    duplicate: list[DomainEvent]
+    kept: list[DomainEvent]
+
+
+def merge(duplicate: Person, into: Person, *, today: date) -> Merging:
+    """Decide that ``duplicate`` is the same human as ``into`` (reversible): it points there,
+    and the kept record takes over what the duplicate carried and it did not (tags in force,
+    with their period and source; ties to dwellings, with their day), so a search by tag or a
+    dwelling's owners finds the human once, under the kept record. Where they live and their
+    household stay each record's: two homes are a conflict for a person to settle, not a rule."""
     _writable(duplicate)
     _writable(into)
     if duplicate.person_id == into.person_id:
         raise InvalidPerson("a person cannot be merged into themselves", field="into_person_id")
-    return [PersonMerged(person_id=duplicate.person_id, into_person_id=into.person_id)]
+    tags = sorted(
+        t for t in duplicate.tags if in_force(duplicate, t, today) and not in_force(into, t, today)
+    )
+    ties = sorted((r for r in duplicate.relations if r not in into.relations), key=str)
+    kept: list[DomainEvent] = [
+        PersonTagged(
+            person_id=into.person_id, tag=t, source=duplicate.tag_sources.get(t, "合并"),
+            valid_from=duplicate.tags[t], valid_until=duplicate.tags_until.get(t),
+        )
+        for t in tags
+    ]  # fmt: skip
+    kept += [
+        PersonDwellingRelated(
+            person_id=into.person_id, dwelling_id=dwelling, relation=relation,
+            since=duplicate.relations_since.get((dwelling, relation), today),
+        )
+        for dwelling, relation in ties
+    ]  # fmt: skip
+    merged = PersonMerged(
+        person_id=duplicate.person_id, into_person_id=into.person_id, moved_tags=tags,
+        moved_ties=[MovedTie(dwelling_id=d, relation=r) for d, r in ties],
+    )  # fmt: skip
+    return Merging([merged], kept)
 
 
 def dismiss_duplicate(person: Person, other: Person) -> list[DomainEvent]:
@@ -575,11 +639,29 @@ def dismiss_duplicate(person: Person, other: Person) -> list[DomainEvent]:
     return [DuplicateDismissed(person_id=person.person_id, other_person_id=other.person_id)]
 
 
-def unmerge(duplicate: Person) -> list[DomainEvent]:
-    """Decide undoing a merge."""
+def unmerge(duplicate: Person, kept: Person | None, *, today: date) -> Merging:
+    """Decide undoing a merge: the record stands on its own again (it kept its own tags and
+    ties all along), and the kept record gives back what the merge gave it, as far as it still
+    carries it (ended since, there is nothing to give back)."""
     if duplicate.merged_into is None:
         raise InvalidPerson("this record is not merged", field="person_id")
-    return [PersonMergeUndone(person_id=duplicate.person_id, from_person_id=duplicate.merged_into)]
+    undone = PersonMergeUndone(person_id=duplicate.person_id, from_person_id=duplicate.merged_into)
+    moved = duplicate.moved
+    if kept is None or moved is None or kept.erased:
+        return Merging([undone], [])
+    back: list[DomainEvent] = [
+        PersonUntagged(person_id=kept.person_id, tag=t, on=today, reason=MERGE_UNDONE)
+        for t in moved.moved_tags
+        if t in kept.tags
+    ]
+    back += [
+        PersonDwellingRelationEnded(
+            person_id=kept.person_id, dwelling_id=tie.dwelling_id, relation=tie.relation, on=today
+        )
+        for tie in moved.moved_ties
+        if (tie.dwelling_id, DwellingRelation(tie.relation)) in kept.relations
+    ]
+    return Merging([undone], back)
 
 
 def erase(person: Person, ground: ErasureGround) -> list[DomainEvent]:

@@ -364,10 +364,38 @@ class Merge(PersonCommand):
 
 
 async def merge(commands: CommandRunner, cmd: Merge) -> AppendResult | None:
-    """Merge a duplicate person record into another (reversible)."""
-    into = (await load_person(commands, cmd.into_person_id, "into_person_id")).state
-    assert into is not None
-    return await _decide(commands, cmd, lambda p: persons.merge(p, into))
+    """Merge a duplicate person record into another (reversible): the kept record takes over
+    the duplicate's tags and ties in the same transaction."""
+    kept = await load_person(commands, cmd.into_person_id, "into_person_id")
+    assert kept.state is not None
+    into = kept.state
+    return await _with_kept(commands, cmd, kept, lambda p: persons.merge(p, into, today=today()))
+
+
+async def _with_kept(
+    commands: CommandRunner,
+    cmd: PersonCommand,
+    kept: Loaded[persons.Person],
+    decide: Callable[[persons.Person], persons.Merging],
+) -> AppendResult | None:
+    """Decide on the duplicate, and append the decision's events for the kept record to its
+    stream in the same transaction (at the version loaded: a change to it meanwhile is a
+    conflict, and the command is retried whole)."""
+    loaded = await load_person(commands, cmd.person_id, "person_id")
+    decided: list[persons.Merging] = []
+
+    def on_duplicate(person: persons.Person) -> Sequence[DomainEvent]:
+        decided.append(decide(person))
+        return decided[-1].duplicate
+
+    async def on_kept(unit: UnitOfWork) -> None:
+        events = decided[-1].kept if decided else []
+        if events:
+            await unit.append(
+                kept.stream_id, events, expected_version=kept.version, history=kept.events
+            )
+
+    return await commands.change(cmd, loaded, on_duplicate, on_kept)
 
 
 class DismissDuplicate(PersonCommand):
@@ -388,8 +416,17 @@ class Unmerge(PersonCommand):
 
 
 async def unmerge(commands: CommandRunner, cmd: Unmerge) -> AppendResult | None:
-    """Undo a merge: the record stands on its own again."""
-    return await _decide(commands, cmd, persons.unmerge)
+    """Undo a merge: the record stands on its own again, and the kept record gives back what
+    the merge gave it."""
+    duplicate = (await load_person(commands, cmd.person_id, "person_id")).state
+    assert duplicate is not None
+    if duplicate.merged_into is None:
+        return await _decide(
+            commands, cmd, lambda p: persons.unmerge(p, None, today=today()).duplicate
+        )
+    kept = await load_person(commands, duplicate.merged_into, "person_id")
+    state = kept.state
+    return await _with_kept(commands, cmd, kept, lambda p: persons.unmerge(p, state, today=today()))
 
 
 class Erase(BaseModel):

@@ -127,7 +127,9 @@ async def persons_page(
     if tag:
         tags = people["tags"]
         query = query.where(
-            sa.exists().where(tags.c.person_id == p.c.person_id, tags.c.tag == tag, *current(tags))
+            sa.exists().where(tags.c.person_id == p.c.person_id, tags.c.tag == tag, *current(tags)),
+            # a merged record's tags went to the record kept: the human is found once, there
+            p.c.merged_into.is_(None),
         )
     query = narrowed(query, (p.c.residence_status, residence_status))
     return await page_of(conn, query, pl.c.address, p.c.person_id, page=page, size=size)

@@ -479,8 +479,15 @@ def _tags(rows: Iterable[Row], day: date) -> list[m.Tag]:
 
 
 def _tag_lines(rows: Iterable[Row], day: date) -> list[m.TimelineEntry]:
+    """A tagging and its end, once: a merge gives the duplicate's tags to the record kept, so
+    the survivor and the record merged into it may carry the same period."""
     lines = []
+    seen: set[tuple[str, date, str, date | None]] = set()
     for r in rows:
+        period = (r.tag, r.valid_from, r.source, r.untagged_on)
+        if period in seen:
+            continue
+        seen.add(period)
         if r.valid_from <= day:
             lines.append(line(r.valid_from, None, "tagged", f"标记: {r.tag} ({r.source})", r.tag))
         if r.untagged_on is not None and r.untagged_on <= day:
