@@ -7,7 +7,8 @@ records the source position, so a reaction happens once whatever crashes or is r
   returned to the hotline (退单) closes it;
 - a grid worker appointed or reassigned to a grid takes over its open cases;
 - a resident's erasure in the registry shreds the keys of their care plans and the text keys of
-  their cases (``domain.erasure``).
+  their cases (``domain.erasure``), also of those naming a record merged into them, whichever
+  of the merge and the erasure arrives first.
 
 A case a ticket opens and the take-over of a grid's open cases read the same record of who holds
 each grid (the take-over's), and each locks the grid first until its transaction ends (one
@@ -37,6 +38,12 @@ from wangge.cases.projections import care as care_model
 from wangge.cases.projections import cases as cases_model
 from wangge.cases.projections.care import CarePlans
 from wangge.cases.projections.cases import Cases
+from wangge.cases.projections.residents import (
+    merges_table,
+    record_merge,
+    survivors,
+    undo_merge,
+)
 from wangge.cases.projections.roster import (
     Roster,
     give_up_grids,
@@ -46,7 +53,7 @@ from wangge.cases.projections.roster import (
     worker_of,
 )
 from wangge.events import DomainEvent, RecordedEvent, default_catalogue, tuning
-from wangge.events.command import Loaded, Starts, load_many, react
+from wangge.events.command import Loaded, Starts, load, load_many, react
 from wangge.events.db import insert_many, lock_keys
 from wangge.events.projection import ApplyContext, Projection, active_tables, handles
 from wangge.governance.columns import TIME as TIME_COLUMN
@@ -348,7 +355,8 @@ class FromRegistry(_Reaction):
             sa.Column("account", sa.String(200), nullable=False),
         )
         holds = grid_holds(f"cases_grid_holds{suffix}", metadata)
-        return {"accounts": accounts, "holds": holds}
+        merges = merges_table(f"cases_erasure_merges{suffix}", metadata)
+        return {"accounts": accounts, "holds": holds, "merges": merges}
 
     async def apply_many(
         self, ctx: ApplyContext, events: Sequence[RecordedEvent], new_streams: set[str]
@@ -389,26 +397,19 @@ class FromRegistry(_Reaction):
         self, ctx: ApplyContext, event: RecordedEvent[registry.PersonalDataErased]
     ) -> None:
         """A resident erased in the registry: the keys of their care plans and the text keys of
-        the cases they are a party to or concerned by are destroyed, and the erasure recorded
-        (``domain.erasure``). A fact: whatever this service holds, it never refuses it."""
+        the cases they, or a record merged into them, are a party to or concerned by are
+        destroyed, and the erasure recorded (``domain.erasure``). A fact: whatever this service
+        holds, it never refuses it."""
         d = event.data
-        resident = str(d.person_id)
-        plan_ids: list[uuid.UUID] = []
-        care = await self.tables_of(ctx, CarePlans.name)
-        if care is not None:
-            plan_ids = await care_model.of_resident(ctx.conn, care, resident)
-        case_ids: set[uuid.UUID] = set()
-        model = await self.tables_of(ctx, Cases.name)
-        if model is not None:
-            case_ids = await cases_model.of_resident(ctx.conn, model, resident)
+        plan_ids, case_ids = await self._of_resident(ctx, str(d.person_id))
         keys = self.keyrings()
         await shred(ctx.conn, keys.plans, plan_ids)
         await shred(ctx.conn, keys.cases, case_ids)
 
-        def decide(followed: bool | None, _: int) -> list[DomainEvent]:
+        def decide(followed: erasure.Followed | None, _: int) -> list[DomainEvent]:
             return erasure.follow(
                 followed, person_id=d.person_id, legal_ground=d.legal_ground,
-                care_plans=plan_ids, cases=list(case_ids),
+                care_plans=plan_ids, cases=case_ids,
             )  # fmt: skip
 
         state = self.service
@@ -417,6 +418,61 @@ class FromRegistry(_Reaction):
             projections=state.projections, actor=ACTOR,
             inline_once=ctx.inline_once,
         )  # fmt: skip
+
+    @handles(registry.PersonMerged)
+    async def on_merged(
+        self, ctx: ApplyContext, event: RecordedEvent[registry.PersonMerged]
+    ) -> None:
+        """A duplicate merged into a resident: a later erasure of the resident reaches the
+        duplicate's rows; one this service followed already reaches them now (the merge came
+        first in the registry, which erases no record merged into, but the two persons' streams
+        may arrive here in either order)."""
+        d = event.data
+        merges = ctx.tables["merges"]
+        await record_merge(ctx.conn, merges, d)
+        into = str(d.into_person_id)
+        kept = uuid.UUID((await survivors(ctx.conn, merges, [into])).get(into, into))
+        state = self.service
+        stream = erasure.stream_id(kept)
+        followed = await load(state.store, stream, erasure.evolve, connection=ctx.conn)
+        if not followed.state:
+            return
+        plan_ids, case_ids = await self._of_resident(ctx, str(d.person_id))
+        keys = self.keyrings()
+        await shred(ctx.conn, keys.plans, plan_ids)
+        await shred(ctx.conn, keys.cases, case_ids)
+
+        def decide(done: erasure.Followed | None, _: int) -> list[DomainEvent]:
+            return erasure.reach_merged(done, person_id=kept, care_plans=plan_ids, cases=case_ids)
+
+        await react(
+            state.store, ctx.conn, event, stream, erasure.evolve, decide,
+            projections=state.projections, actor=ACTOR, loaded=followed,
+            inline_once=ctx.inline_once,
+        )  # fmt: skip
+
+    @handles(registry.PersonMergeUndone)
+    async def on_unmerged(
+        self, ctx: ApplyContext, event: RecordedEvent[registry.PersonMergeUndone]
+    ) -> None:
+        """The duplicate stands on its own: a later erasure of the resident no longer reaches
+        it (keys destroyed meanwhile stay destroyed)."""
+        await undo_merge(ctx.conn, ctx.tables["merges"], event.data)
+
+    async def _of_resident(
+        self, ctx: ApplyContext, resident: str
+    ) -> tuple[list[uuid.UUID], list[uuid.UUID]]:
+        """The care plans and cases naming the resident or a record merged into them."""
+        merges = ctx.tables["merges"]
+        plan_ids: list[uuid.UUID] = []
+        care = await self.tables_of(ctx, CarePlans.name)
+        if care is not None:
+            plan_ids = await care_model.of_resident(ctx.conn, care, resident, merges=merges)
+        case_ids: set[uuid.UUID] = set()
+        model = await self.tables_of(ctx, Cases.name)
+        if model is not None:
+            case_ids = await cases_model.of_resident(ctx.conn, model, resident, merges=merges)
+        return sorted(plan_ids), sorted(case_ids)
 
     def keyrings(self) -> KeyRings:
         """The service's key rings."""

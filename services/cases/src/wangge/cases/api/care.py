@@ -19,6 +19,7 @@ from wangge.cases.api.access import (
     plan_row,
     visible_plan,
 )
+from wangge.cases.api.cases import shown
 from wangge.cases.bootstrap import CasesCore
 from wangge.cases.handlers import care as handle
 from wangge.cases.handlers.care import Ending, PlanCreate, VisitCreate
@@ -79,9 +80,14 @@ async def _plan(core: CasesCore, principal: Principal, plan_id: uuid.UUID) -> Pl
         row = await plan_row(conn, core, principal, plan_id)
         visits = await model.visits(conn, await core.tables(conn, CarePlans.name), plan_id)
         full = await model.texts_in_full(conn, core.store, core.keyrings.plans, plan_id)
+        names = await shown(conn, core, [row.resident])
     plan = model.schedule_of(row, {r.visited_on for r in visits}, today())
     read = PlanRead(
-        **{k: getattr(row, k) for k in PlanRead.model_fields if k in _PLAN_COLUMNS},
+        **{k: getattr(row, k) for k in PlanRead.model_fields if k in _PLAN_COLUMNS}
+        | {
+            "resident": names.resident(row.resident),
+            "resident_masked": names.mask(row.resident, row.resident_masked),
+        },
         due_on=plan.due_on,
         missed=list(plan.missed),
         visits=[VisitRead.model_validate(r, from_attributes=True) for r in visits],

@@ -4,11 +4,13 @@ follow it up; and a dispute's mediation: parties, mediators, sessions, the agree
 from __future__ import annotations
 
 import uuid
+from collections.abc import Iterable
 from datetime import date
 from typing import Any
 
 from fastapi import APIRouter, status
 from pydantic import BaseModel
+from sqlalchemy.ext.asyncio import AsyncConnection
 
 from wangge.cases.api.access import Core, Staff, Supervisor, case_row, grid_in_scope, grid_worker
 from wangge.cases.api.access import visible_case as _visible
@@ -32,6 +34,7 @@ from wangge.cases.handlers.cases import (
 )
 from wangge.cases.projections import cases as model
 from wangge.cases.projections.cases import Cases
+from wangge.cases.projections.residents import Aliases, Residents, aliases
 from wangge.events.db import read_only
 from wangge.governance.erasure import Erasure
 from wangge.governance.errors import NotFound
@@ -108,13 +111,36 @@ class Mediation(BaseModel):
     sessions: list[SessionRead]
 
 
+async def shown(conn: AsyncConnection, core: CasesCore, residents: Iterable[str | None]) -> Aliases:
+    """How rows naming these residents are shown now: a record the registry merged into another
+    as the record kept, with its mask (the rows keep the id they were written with, so undoing
+    the merge shows them as before)."""
+    return await aliases(conn, await core.tables_if_started(conn, Residents.name), residents)
+
+
+def case_read(row: Any, aliases: Aliases, **update: Any) -> CaseRead:
+    """A case row as read, its residents as ``aliases`` show them."""
+    read = CaseRead.model_validate(row, from_attributes=True)
+    return read.model_copy(update={"subjects": aliases.residents(read.subjects)} | update)
+
+
+def party_read(row: Any, aliases: Aliases) -> PartyRead:
+    """A party row as read: a resident as ``aliases`` show them, with the mask shown for them."""
+    resident = aliases.resident(row.resident) if row.resident is not None else None
+    return PartyRead(
+        party_id=row.party_id, role=row.role, resident=resident,
+        name_masked=aliases.mask(row.resident, row.name_masked),
+    )  # fmt: skip
+
+
 async def read_case_as(core: CasesCore, principal: Principal, case_id: uuid.UUID) -> CaseRead:
     """A case as the caller may read it (404 otherwise): its texts in full while its text key
     lives, their redacted copies once it was erased."""
     async with read_only(core.store.engine) as conn:
         row = await case_row(conn, core, principal, case_id)
         full, _ = await model.texts_in_full(conn, core.store, core.keyrings.cases, case_id)
-    return CaseRead.model_validate(row, from_attributes=True).model_copy(update=full)
+        names = await shown(conn, core, row.subjects)
+    return case_read(row, names, **full)
 
 
 async def _step(
@@ -221,8 +247,9 @@ async def mediation(case_id: uuid.UUID, principal: Staff, core: Core) -> Mediati
         held: dict[uuid.UUID, dict[str, Any]] = {}
         if sessions:
             _, held = await model.texts_in_full(conn, core.store, core.keyrings.cases, case_id)
+        names = await shown(conn, core, [r.resident for r in parties])
     return Mediation(
-        parties=[PartyRead.model_validate(r, from_attributes=True) for r in parties],
+        parties=[party_read(r, names) for r in parties],
         sessions=[
             SessionRead.model_validate(r, from_attributes=True).model_copy(
                 update=held.get(r.session_id, {})
@@ -235,9 +262,10 @@ async def mediation(case_id: uuid.UUID, principal: Staff, core: Core) -> Mediati
 async def _party(core: CasesCore, case_id: uuid.UUID, party_id: uuid.UUID) -> PartyRead:
     async with read_only(core.store.engine) as conn:
         row = await model.party(conn, await core.tables(conn, Cases.name), case_id, party_id)
-    if row is None:
-        raise NotFound(f"no party {party_id} in case {case_id}", field="party_id")
-    return PartyRead.model_validate(row, from_attributes=True)
+        if row is None:
+            raise NotFound(f"no party {party_id} in case {case_id}", field="party_id")
+        names = await shown(conn, core, [row.resident])
+    return party_read(row, names)
 
 
 @router.post("/{case_id}/parties", status_code=status.HTTP_201_CREATED, response_model=PartyRead)

@@ -10,7 +10,7 @@ from fastapi import APIRouter
 from pydantic import BaseModel
 
 from wangge.cases.api.access import Core, Supervisor, Worker, may_reach_grid
-from wangge.cases.api.cases import CaseRead
+from wangge.cases.api.cases import CaseRead, case_read, shown
 from wangge.cases.projections import care, cases
 from wangge.cases.projections.care import CarePlans
 from wangge.cases.projections.cases import Cases
@@ -70,9 +70,14 @@ async def inbox(principal: Worker, core: Core) -> Inbox:
         reminded = await cases.confirmations_reminded(
             conn, await core.tables(conn, Cases.name), principal.subject
         )
+        # the residents of every row at once: one statement for the page, not one per row
+        names = await shown(
+            conn, core, [*(s for r in mine for s in r.subjects), *(p.resident for p, _ in plans)]
+        )
     due = [
         VisitDue(
-            plan_id=plan.plan_id, resident_masked=plan.resident_masked, kind=plan.kind,
+            plan_id=plan.plan_id, resident_masked=names.mask(plan.resident, plan.resident_masked),
+            kind=plan.kind,
             due_on=schedule.due_on, missed=list(schedule.missed), overdue=bool(schedule.missed),
         )
         for plan, schedule in plans
@@ -88,7 +93,7 @@ async def inbox(principal: Worker, core: Core) -> Inbox:
         if r.confirmation_deadline >= today  # closed since: the next sweep records its lapse
     ]  # fmt: skip
     return Inbox(
-        cases=[CaseRead.model_validate(r, from_attributes=True) for r in mine],
+        cases=[case_read(r, names) for r in mine],
         visits=due,
         confirmations=confirmations,
     )
@@ -100,4 +105,5 @@ async def triage(principal: Supervisor, core: Core) -> TriagePage:
     async with read_only(core.store.engine) as conn:
         rows = await cases.triage(conn, await core.tables(conn, Cases.name), now=datetime.now(UTC))
         mine = [r for r in rows if await may_reach_grid(conn, core, principal, r.grid_id)]
-    return TriagePage(cases=[CaseRead.model_validate(r, from_attributes=True) for r in mine])
+        names = await shown(conn, core, [s for r in mine for s in r.subjects])
+    return TriagePage(cases=[case_read(r, names) for r in mine])

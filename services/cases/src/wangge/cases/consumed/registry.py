@@ -1,7 +1,8 @@
 """The registry's events the cases service reads: the place tree (which grid a dwelling is in,
 which community a grid is in) and grid workers, as every copy of the roster reads them
 (``wangge.governance.registry_events``, re-exported here); needs noted on door-to-door visits,
-residents' masked names, and their erasure, as only this service reads them."""
+residents' masked names, their merges (a duplicate record pointing at the one kept) and their
+erasure, as only this service reads them."""
 
 from __future__ import annotations
 
@@ -23,6 +24,8 @@ __all__ = [
     "GridWorkerReassigned",
     "NeedNoted",
     "PersonDetailsCorrected",
+    "PersonMergeUndone",
+    "PersonMerged",
     "PersonRegistered",
     "PersonalDataErased",
     "PlaceRegistered",
@@ -65,3 +68,20 @@ class PersonalDataErased(IntegrationEvent):
     event_type = "wangge.registry.PersonalDataErased"
     person_id: uuid.UUID
     legal_ground: str
+
+
+class PersonMerged(IntegrationEvent):
+    """A duplicate record found to be the same person as another: rows naming the duplicate
+    are read as naming the record kept, which a registry fact about that person reaches."""
+
+    event_type = "wangge.registry.PersonMerged"
+    person_id: uuid.UUID
+    into_person_id: uuid.UUID
+
+
+class PersonMergeUndone(IntegrationEvent):
+    """A merge was a mistake: the duplicate stands on its own again, as it was before."""
+
+    event_type = "wangge.registry.PersonMergeUndone"
+    person_id: uuid.UUID
+    from_person_id: uuid.UUID

@@ -21,6 +21,7 @@ from wangge.cases.domain.care import (
 from wangge.cases.domain.cases import ERASED
 from wangge.cases.domain.erasure import ResidentDataErased
 from wangge.cases.personal_data import opened
+from wangge.cases.projections.residents import merged_into
 from wangge.events import RecordedEvent, default_catalogue
 from wangge.events.projection import ApplyContext, Projection, handles
 from wangge.events.sealing import KeyRing
@@ -179,10 +180,14 @@ async def visits_due(
     return due
 
 
-async def of_resident(conn: AsyncConnection, tables: Tables, resident: str) -> list[uuid.UUID]:
-    """The plans of a resident (by pseudonymous id)."""
+async def of_resident(
+    conn: AsyncConnection, tables: Tables, resident: str, *, merges: sa.Table | None
+) -> list[uuid.UUID]:
+    """The plans of a resident (by pseudonymous id), also of a record merged into them
+    (``merges``: a copy of the registry's merges; None: none known)."""
+    records = await merged_into(conn, merges, resident)
     p = tables["plans"]
-    return list(await conn.scalars(sa.select(p.c.plan_id).where(p.c.resident == resident)))
+    return list(await conn.scalars(sa.select(p.c.plan_id).where(p.c.resident.in_(records))))
 
 
 async def texts_in_full(

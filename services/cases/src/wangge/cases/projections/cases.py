@@ -44,6 +44,7 @@ from wangge.cases.domain.cases import (
 )
 from wangge.cases.domain.erasure import ResidentDataErased
 from wangge.cases.personal_data import opened
+from wangge.cases.projections.residents import merged_into
 from wangge.events import RecordedEvent, default_catalogue
 from wangge.events.projection import ApplyContext, Projection, handles
 from wangge.events.rows import ONE_MORE, Swap, fold_new_streams, insert_row, read_row, update_row
@@ -426,18 +427,19 @@ async def to_take_over(
     return list(found)
 
 
-async def of_resident(conn: AsyncConnection, tables: Tables, resident: str) -> set[uuid.UUID]:
-    """The cases a resident (by pseudonymous id) is a party to or concerned by."""
+async def of_resident(
+    conn: AsyncConnection, tables: Tables, resident: str, *, merges: sa.Table | None
+) -> set[uuid.UUID]:
+    """The cases a resident (by pseudonymous id) is a party to or concerned by, also through a
+    record merged into them (``merges``: a copy of the registry's merges; None: none known)."""
+    records = await merged_into(conn, merges, resident)
     parties, c = tables["parties"], tables["cases"]
     found = set(
-        await conn.scalars(sa.select(parties.c.case_id).where(parties.c.resident == resident))
+        await conn.scalars(sa.select(parties.c.case_id).where(parties.c.resident.in_(records)))
     )
-    # subjects are a JSON list of ids: its text holds the id in quotes
-    found.update(
-        await conn.scalars(
-            sa.select(c.c.case_id).where(sa.cast(c.c.subjects, sa.Text).contains(f'"{resident}"'))
-        )
-    )
+    # subjects are a JSON list of ids: its text holds each id in quotes
+    named = [sa.cast(c.c.subjects, sa.Text).contains(f'"{r}"', autoescape=True) for r in records]
+    found.update(await conn.scalars(sa.select(c.c.case_id).where(sa.or_(*named))))
     return found
 
 
