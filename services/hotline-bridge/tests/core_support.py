@@ -35,7 +35,7 @@ UPSTREAM = Catalogue()
 """The other services' events as their stores write them (this service's readers of them)."""
 for _reader in (
     registry.PlaceRegistered, registry.GridBoundaryDrawn, registry.PersonMovedIn,
-    registry.PersonMovedOut,
+    registry.PersonMovedOut, registry.PersonMerged, registry.PersonMergeUndone,
 ):  # fmt: skip
     UPSTREAM.register(_reader, service="registry")
 for _model in (cases.CaseOpened, cases.CaseAccepted, cases.CaseResolved):

@@ -1,5 +1,6 @@
 """The analysts' 三率 equal the hotline bridge's: residents moving in and out of the registry's
-grid on days of their own; tickets pushed, accepted late and on time, left unaccepted inside
+grid on days of their own, one of them registered twice and merged (counted once) and another
+merged and unmerged (counted); tickets pushed, accepted late and on time, left unaccepted inside
 their 24 hours (pending) or past them, replied to and rated (one reopened and rated again), of
 two categories; the two services' events replayed (from their topics, or their tables on the
 embedded default) into a pseudonymised dataset; the cookbook's query in docs/analytics.md run
@@ -31,18 +32,28 @@ NOVEMBER = "2026-11"
 
 
 async def _residents(pair: Pair) -> None:
-    """One resident since October, one since December, one who left in mid-November: the grid
-    held one on 30 November and holds two today (the bridge's map caught up when it says so)."""
-    await register_person(pair.registry, pair.tree, moved_in_on="2026-10-01")
+    """Two residents since October (one of them registered twice, the second record merged into
+    the first), one since December, one who left in mid-November: the grid held two on 30
+    November and holds three today (the bridge's map caught up when it says so)."""
+    kept = await register_person(pair.registry, pair.tree, moved_in_on="2026-10-01")
     await register_person(pair.registry, pair.tree, moved_in_on="2026-12-01")
     left = await register_person(pair.registry, pair.tree, moved_in_on="2026-10-01")
-    moved = await pair.registry.client.post(
-        f"/persons/{left['person_id']}/move-out", json={"on": "2026-11-10"},
-        headers=pair.tree.admin,
-    )  # fmt: skip
+    twice = await register_person(pair.registry, pair.tree, moved_in_on="2026-10-01")
+    again = await register_person(pair.registry, pair.tree, moved_in_on="2026-10-01")
+    registry, admin = pair.registry.client, pair.tree.admin
+    moved = await registry.post(
+        f"/persons/{left['person_id']}/move-out", json={"on": "2026-11-10"}, headers=admin
+    )
     assert moved.status_code == 200, moved.text
+    for record, steps in ((twice, ("merge",)), (again, ("merge", "unmerge"))):
+        for step in steps:
+            body = {"into_person_id": kept["person_id"]} if step == "merge" else None
+            done = await registry.post(
+                f"/persons/{record['person_id']}/{step}", json=body, headers=admin
+            )
+            assert done.status_code == 200, done.text
     admin = pair.hotline.as_("subdistrict_admin", places=[pair.tree.grid_code[:9]])
-    wanted = {NOVEMBER: 1, datetime.now(CST).strftime("%Y-%m"): 2}
+    wanted = {NOVEMBER: 2, datetime.now(CST).strftime("%Y-%m"): 3}
     for _ in range(400):
         counted = {}
         for month in wanted:
@@ -125,10 +136,11 @@ async def test_the_cookbooks_rates_equal_the_bridges_metrics(pair: Pair, tmp_pat
         compared += 1
     assert compared == 5  # each month's grid; November's category, this month's two
     grids = {r["month"]: r for r in rows if r["category"] is None}
-    # November: three tickets, none responded in time, one resident on the 30th; this month:
-    # two responded, two pending (neither part of the rate), two residents today
-    assert [grids[NOVEMBER][f] for f in FIGURES] == [3, 3, 1, 3000.0, 0.0, 0, 1.0, 1.0]
-    assert [grids[this_month][f] for f in FIGURES[:6]] == [4, 3, 2, 1500.0, 1.0, 2]
+    # November: three tickets, none responded in time, two residents on the 30th (the merged
+    # record not among them); this month: two responded, two pending (neither part of the
+    # rate), three residents today
+    assert [grids[NOVEMBER][f] for f in FIGURES] == [3, 3, 2, 1500.0, 0.0, 0, 1.0, 1.0]
+    assert [grids[this_month][f] for f in FIGURES[:6]] == [4, 3, 3, 1000.0, 1.0, 2]
     with connect(out) as db:
         repeated = rows_of(db, cookbook("repeated_complaints_by_building_and_category"))
     # the six complaints of 12栋 2单元 1201: one building, one category, no door in the dataset

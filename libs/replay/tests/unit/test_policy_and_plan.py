@@ -176,10 +176,19 @@ def test_the_fast_way_writes_what_the_row_by_row_way_writes() -> None:
         "materials": [{"title": "手册", "uri": "https://x/1", "media_type": None}],
         "module_code": None, "programme_id": None, "sealed": None,
     }  # fmt: skip
+    merged: dict[str, Any] = {
+        "person_id": str(uuid.uuid4()), "into_person_id": str(uuid.uuid4()), "moved_tags": [],
+        "moved_ties": [],
+    }  # fmt: skip
     samples: dict[str, list[dict[str, Any]]] = {
         "wangge.registry.PersonRegistered": [PERSON, {**PERSON, "phone_masked": None}],
         "wangge.hotline_bridge.TicketReceived": [TICKET, {**TICKET, "location": None}],
         "wangge.training.TrainingSessionScheduled": [session, {**session, "materials": []}],
+        # a list of items with an enumeration, empty in every record of the chunk
+        "wangge.registry.PersonMerged": [merged, merged | {"moved_tags": ["veteran"]}],
+        "wangge.registry.PersonMergeUndone": [
+            {"person_id": merged["person_id"], "from_person_id": merged["into_person_id"]},
+        ],
         # a rule with `when` (a dwelling's name), a value kept as JSON (the boundary)
         "wangge.registry.PlaceRegistered": [
             PLACE,

@@ -1,23 +1,34 @@
 """A month's figures on either store: a ticket counts in the month it was received in China
 Standard Time; the complaint rate divides by the residents living in the area on the month's
-last day (not today's); a ticket still inside its response window is pending, not unanswered;
-and the figures come per ticket category as well."""
+last day (not today's), a record merged into another not among them; a ticket still inside its
+response window is pending, not unanswered; and the figures come per ticket category as
+well."""
 
 from __future__ import annotations
 
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Mapping
 from datetime import UTC, date, datetime, timedelta, timezone
 from pathlib import Path
 
 import pytest
+import sqlalchemy as sa
 from core_support import Bridge, append, bridge_on, intake
 
 from wangge.events import IntegrationEvent
+from wangge.events.projection import Projection, ProjectionRunner
+from wangge.events.sources import StoreSource
 from wangge.hotline_bridge.config import HotlineSettings
-from wangge.hotline_bridge.consumed.registry import PersonMovedIn, PersonMovedOut, PlaceRegistered
+from wangge.hotline_bridge.consumed.registry import (
+    PersonMerged,
+    PersonMergeUndone,
+    PersonMovedIn,
+    PersonMovedOut,
+    PlaceRegistered,
+)
 from wangge.hotline_bridge.handlers import tickets as handle
 from wangge.hotline_bridge.projections.figures import AreaFigures, monthly
+from wangge.hotline_bridge.projections.grid_map import GridMap
 from wangge.service.testing import backend_settings
 
 CST = timezone(timedelta(hours=8))
@@ -148,3 +159,93 @@ async def test_the_figures_come_per_category_within_each_grid(bridge: Bridge) ->
     assert found == [("0201", "enquiry", 1, 0), ("0301", "complaint", 2, 2)]
     assert split.categories[1].category_name == "噪声扰民"
     assert sum(c.figures.tickets for c in split.categories) == split.figures.tickets
+
+
+async def _residents(bridge: Bridge, *months: str) -> dict[str, int]:
+    """The bridge's grid's residents of each month, as of 7 December 2026."""
+    now = datetime(2026, 12, 7, 12, tzinfo=CST)
+    return {
+        month: (await _monthly(bridge, month, now=now))[bridge.grid_id].figures.residents
+        for month in months
+    }
+
+
+async def test_a_record_merged_into_another_counts_on_no_day_until_the_merge_is_undone(
+    bridge: Bridge,
+) -> None:
+    home = await _dwelling(bridge)
+    kept, duplicate, stranger = (uuid.uuid4() for _ in range(3))
+    for person in (kept, duplicate):  # one human registered twice
+        await _moves(bridge, person, [PersonMovedIn(person_id=person, dwelling_id=home,
+                                                    on=date(2026, 10, 1))])  # fmt: skip
+    await bridge.upstream()
+    assert await _residents(bridge, "2026-10", "2026-11") == {"2026-10": 2, "2026-11": 2}
+
+    await _moves(bridge, duplicate, [PersonMerged(person_id=duplicate, into_person_id=kept)])
+    # facts about a record the map never saw move in, twice and undone out of turn: no error
+    await _moves(bridge, stranger, [
+        PersonMergeUndone(person_id=stranger, from_person_id=kept),
+        PersonMerged(person_id=stranger, into_person_id=kept),
+        PersonMerged(person_id=stranger, into_person_id=duplicate),
+    ])  # fmt: skip
+    await bridge.upstream()
+    # the two records were always one human: counted once, in a month long over as well
+    assert await _residents(bridge, "2026-10", "2026-11") == {"2026-10": 1, "2026-11": 1}
+
+    await _moves(bridge, duplicate, [PersonMergeUndone(person_id=duplicate, from_person_id=kept)])
+    await bridge.upstream()
+    assert await _residents(bridge, "2026-10", "2026-11") == {"2026-10": 2, "2026-11": 2}
+
+
+class GridMapOneByOne(GridMap):
+    """The grid map applying every event alone: what a batch must leave."""
+
+    name = "hotline_grid_map_one_by_one"
+    apply_many = Projection.apply_many
+
+    def define_tables(self, metadata: sa.MetaData, suffix: str) -> Mapping[str, sa.Table]:
+        return super().define_tables(metadata, f"_one{suffix}")
+
+
+async def test_a_merge_in_a_batch_of_moves_marks_the_stays_before_it(bridge: Bridge) -> None:
+    home = await _dwelling(bridge)
+    kept, duplicate, undone = (uuid.uuid4() for _ in range(3))
+
+    def moved_in(person: uuid.UUID, on: date) -> PersonMovedIn:
+        return PersonMovedIn(person_id=person, dwelling_id=home, on=on)
+
+    # one batch: a census's moves, a merge right after the duplicate's, and a record merged,
+    # unmerged and then moving out and back in
+    await _moves(bridge, kept, [moved_in(kept, date(2026, 10, 1))])
+    await _moves(bridge, duplicate, [
+        moved_in(duplicate, date(2026, 10, 1)),
+        PersonMerged(person_id=duplicate, into_person_id=kept),
+    ])  # fmt: skip
+    await _moves(bridge, undone, [
+        moved_in(undone, date(2026, 10, 1)),
+        PersonMerged(person_id=undone, into_person_id=kept),
+        PersonMergeUndone(person_id=undone, from_person_id=kept),
+        PersonMovedOut(person_id=undone, on=date(2026, 11, 10)),
+        moved_in(undone, date(2026, 11, 20)),
+    ])  # fmt: skip
+    await bridge.upstream()
+    assert await _residents(bridge, "2026-10", "2026-11") == {"2026-10": 2, "2026-11": 2}
+
+    engine = bridge.core.store.engine
+    tables = []
+    for projection in (GridMap(), GridMapOneByOne()):
+        runner = ProjectionRunner(
+            projection, engine=engine,
+            source=StoreSource(bridge.registry, idle_seconds=0, key="store:registry"),
+        )  # fmt: skip
+        await runner.rebuild()
+        async with engine.connect() as conn:
+            residents = projection.tables(runner.generation)["residents"]
+            rows = await conn.execute(sa.select(residents).order_by(*residents.primary_key.columns))
+            tables.append([dict(row._mapping) for row in rows])
+    folded, one_by_one = tables
+    assert folded == one_by_one
+    mine = {(r["person_id"], str(r["since"])): (r["until"], r["merged"]) for r in folded}
+    assert mine[(duplicate, "2026-10-01")] == (None, True)
+    assert mine[(undone, "2026-10-01")] == (date(2026, 11, 10), False)
+    assert mine[(undone, "2026-11-20")] == (None, False)

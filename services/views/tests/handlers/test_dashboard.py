@@ -287,3 +287,38 @@ async def test_a_dashboard_read_again_is_computed_again_only_after_new_events(
     assert after[-1].hotline.tickets == first[-1].hotline.tickets + 1
     assert any("views_dashboard_tickets" in s for s in statements)
     sa.event.remove(core.store.engine.sync_engine, "before_cursor_execute", count)
+
+
+@pytest.mark.parametrize(
+    "backend", ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)]
+)
+async def test_a_record_merged_into_another_counts_on_no_day_until_the_merge_is_undone(
+    views: tuple[Upstream, ViewsCore], backend: str
+) -> None:
+    """As the hotline bridge counts the complaint rate's residents (by construction equal):
+    the two records were always one human, so a month long over counts them once too."""
+    upstream, core = views
+    tree = await _world(upstream, core)
+    kept = await _person(upstream, "resident", tree.dwelling, date(2025, 1, 10))
+    duplicate = await _person(upstream, "resident", tree.dwelling, date(2025, 1, 10))
+    await core.catch_up(upstream=upstream.stores)
+
+    async def counted() -> list[tuple[int, int]]:
+        out = []
+        for as_of in (date(2026, 4, 15), now().date()):
+            m = (await _months(core, tree.grid_code, "grid", as_of))[-1]
+            out.append((m.hotline.residents, m.residents.living))
+        return out
+
+    assert await counted() == [(4, 4), (4, 4)]
+    stream = f"person-{duplicate}"
+    await upstream.append(
+        "registry", stream, registry.PersonMerged(person_id=duplicate, into_person_id=kept)
+    )
+    await core.catch_up(upstream=upstream.stores)
+    assert await counted() == [(3, 3), (3, 3)]
+    await upstream.append(
+        "registry", stream, registry.PersonMergeUndone(person_id=duplicate, from_person_id=kept)
+    )
+    await core.catch_up(upstream=upstream.stores)
+    assert await counted() == [(4, 4), (4, 4)]

@@ -80,10 +80,10 @@ async def _more(upstream: Upstream, s: Scenario, start: date) -> None:
     """Every event the dashboard reads changing rows written before, in the same streams and
     in new ones: a ticket extended, reopened and answered again; the case reopened, resolved,
     closed twice and reopened; the plan ended; moves out and in, a status changed, tags given
-    again and removed; hazards inspected, resolved and removed (and a key facility); a session
-    rescheduled and cancelled, attendance and scores corrected, a worker leaving a programme
-    and enrolled again."""
-    wang, li, _zhao = s.residents
+    again and removed; records merged (and a merge undone); hazards inspected, resolved and
+    removed (and a key facility); a session rescheduled and cancelled, attendance and scores
+    corrected, a worker leaving a programme and enrolled again."""
+    wang, li, zhao = s.residents
     tree, reg = s.tree, upstream.append
     later = start + timedelta(days=20)
     await reg(
@@ -162,6 +162,24 @@ async def _more(upstream: Upstream, s: Scenario, start: date) -> None:
         registry.PersonUntagged(person_id=newcomer, tag="disabled", on=later,
                                 reason="复核"),
         registry.PersonMovedOut(person_id=newcomer, dwelling_id=tree.dwelling, on=later),
+    )  # fmt: skip
+    # a record merged into another: its periods marked, the one a later move starts as well,
+    # whether the merge came in an earlier batch or in the same one as the moves before it
+    await reg(
+        "registry", f"person-{zhao}",
+        registry.PersonMerged(person_id=zhao, into_person_id=wang),
+        registry.PersonMergeUndone(person_id=zhao, from_person_id=wang),
+        registry.PersonMerged(person_id=zhao, into_person_id=li),
+    )  # fmt: skip
+    twice = uuid.uuid4()
+    await reg(
+        "registry", f"person-{twice}",
+        registry.PersonRegistered(person_id=twice, sex="male", birth_year=1990,
+                                  name_masked="钱*", identity_masked="320111********1234",
+                                  hukou_type="non_local", residence_status="lodging"),
+        registry.PersonMovedIn(person_id=twice, dwelling_id=tree.dwelling, on=later),
+        registry.PersonMerged(person_id=twice, into_person_id=newcomer),
+        registry.PersonMovedOut(person_id=twice, dwelling_id=tree.dwelling, on=later),
     )  # fmt: skip
     for kind in ("hazard_point", "key_facility"):
         thing = uuid.uuid4()
@@ -247,6 +265,8 @@ async def test_batches_of_every_size_leave_the_rows_one_by_one_leaves(
         assert await _rebuilt(core, upstream, Batched(), size) == expected, size
     # what the batch covers: every table has rows, and rows changed after they were written
     assert all(expected[name] for name in expected), [k for k, v in expected.items() if not v]
-    assert (len(expected["case_spans"]), len(expected["residents"])) == (4, 13)
+    assert (len(expected["case_spans"]), len(expected["residents"])) == (4, 16)
+    merged = [row for row in expected["residents"] if row[-1]]
+    assert len(merged) >= 4  # zhao's, and every period of the record merged at once
     monkeypatch.setattr(tuning, "FAST_PATHS", replace(tuning.FAST_PATHS, folding=False))
     assert await _rebuilt(core, upstream, Batched(), 2000) == expected

@@ -155,6 +155,8 @@ def _checked(node: Node, then: Transform) -> Transform:
     allowed = pa.array(node.values, pa.string())
 
     def apply(values: Any) -> Any:
+        if values.null_count == len(values):
+            return then(values)  # nothing to check (an empty list's items, all nulls)
         known = pc.is_in(values, value_set=allowed)
         if not pc.all(pc.or_kleene(known, values.is_null())).as_py():
             raise NotItsType(f"a value outside {node.values}")

@@ -1,4 +1,4 @@
-"""The registry's place events, as far as the address -> grid map needs them.
+"""The registry's place and person events, as far as the address -> grid map needs them.
 
 These are readers of the registry's published contract (docs/events), not its code: the
 registry may add fields without this service noticing, and this service never imports it. A
@@ -19,6 +19,8 @@ from wangge.governance.registry_events import BuildingRegridded
 __all__ = [
     "BuildingRegridded",
     "GridBoundaryDrawn",
+    "PersonMergeUndone",
+    "PersonMerged",
     "PersonMovedIn",
     "PersonMovedOut",
     "PlaceRegistered",
@@ -75,3 +77,22 @@ class PersonMovedOut(IntegrationEvent):
     person_id: uuid.UUID
     on: date
     """The day they left (valid time)."""
+
+
+class PersonMerged(IntegrationEvent):
+    """A person record found to be a duplicate of another (the same human): it no longer counts
+    among anyone's residents."""
+
+    event_type = "wangge.registry.PersonMerged"
+    person_id: uuid.UUID
+    """The duplicate."""
+    into_person_id: uuid.UUID
+    """The record kept: the one that counts."""
+
+
+class PersonMergeUndone(IntegrationEvent):
+    """A merge undone: the record stands for a human of its own again, and counts again."""
+
+    event_type = "wangge.registry.PersonMergeUndone"
+    person_id: uuid.UUID
+    from_person_id: uuid.UUID

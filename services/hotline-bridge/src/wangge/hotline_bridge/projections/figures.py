@@ -124,7 +124,9 @@ async def _residents(
 ) -> dict[uuid.UUID, int]:
     """The people living in each area's dwellings on ``day``: their stay began by then and had
     not ended (a stay ends on the day of the next move, which is no longer in it). Each person
-    once: moves recorded with their days out of order can leave two stays holding one day."""
+    once: moves recorded with their days out of order can leave two stays holding one day; and
+    each human once: a record merged into another counts on no day (its human counts through
+    the record kept), as the views' dashboard counts (``wangge.governance.hotline_figures``)."""
     places, residents = grid_map["places"], grid_map["residents"]
     rows = await conn.execute(
         sa.select(area.label("area"), sa.func.count(residents.c.person_id.distinct()).label("n"))
@@ -132,6 +134,7 @@ async def _residents(
         .where(
             residents.c.since <= day,
             sa.or_(residents.c.until.is_(None), residents.c.until > day),
+            sa.not_(residents.c.merged),
         )
         .group_by(area)
     )

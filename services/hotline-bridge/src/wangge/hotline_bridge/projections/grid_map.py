@@ -7,7 +7,8 @@ normalised address as the registry writes it, the building, the grid and the com
 (derived with ``wangge.governance.place_tree``, which also copes with a place arriving before its
 parent); each grid's boundary as last drawn (at its registration or later); and who lived in
 which dwelling from which day to which (residents per grid on a month's last day are the
-denominator of its complaint rate: ``projections.figures``).
+denominator of its complaint rate: ``projections.figures``), the stays of a record merged into
+another marked so that one human is counted once.
 
 Its queries are here beside it: a ticket's grid by ``domain.routing``'s rules (on every push, and
 on the sweeper's retries of triage), a grid's code for access checks.
@@ -33,6 +34,8 @@ from wangge.governance.addresses import normalise_address
 from wangge.hotline_bridge.consumed.registry import (
     BuildingRegridded,
     GridBoundaryDrawn,
+    PersonMerged,
+    PersonMergeUndone,
     PersonMovedIn,
     PersonMovedOut,
     PlaceRegistered,
@@ -92,6 +95,10 @@ class GridMap(Projection):
         # last day, not by today's residents. A stay is keyed by the move in's version in the
         # person's stream, so a replay makes the same rows. (Columns changed from the one row
         # per person of earlier releases: the runner sees the new shape and rebuilds the map.)
+        # ``merged``: the person's record is merged into another (PersonMerged, not undone). A
+        # merge says the two records were always one human, so a merged record's stays count on
+        # no day, past months' included; the column is what made the runner rebuild the map
+        # from the log once, so merges recorded before it was added are marked too.
         residents = sa.Table(
             f"hotline_residents{suffix}",
             metadata,
@@ -100,6 +107,7 @@ class GridMap(Projection):
             sa.Column("dwelling_id", UUID, nullable=False, index=True),
             sa.Column("since", sa.Date, nullable=False),
             sa.Column("until", sa.Date),
+            sa.Column("merged", sa.Boolean, nullable=False),
         )
         return {"places": places, "boundaries": boundaries, "residents": residents}
 
@@ -110,20 +118,29 @@ class GridMap(Projection):
         place registrations is inserted and derived at once (``place_tree.register_many``),
         the other place events applied in order between runs; people's moves only touch the
         residents table, which nothing else here reads, so a batch's moves are written
-        together after them (:meth:`_moves`)."""
+        together after them (:meth:`_moves`). A merge or its undoing marks the stays written
+        before it, so the moves before it are written first: the rows are those one-by-one
+        application leaves, whatever the registry recorded after a merge."""
         run: list[PlaceRegistered] = []
         moves: list[Move] = []
+        fresh = set(new_streams)
         for event in events:
             if isinstance(event.data, PlaceRegistered):
                 run.append(event.data)
             elif isinstance(event.data, PersonMovedIn | PersonMovedOut):
                 moves.append(Move(event.stream_id, event.version, event.data))
+            elif isinstance(event.data, PersonMerged | PersonMergeUndone):
+                await self._moves(ctx, moves, fresh)
+                # a stream whose stays are written now has a stay a later move must end
+                fresh.difference_update(move.stream_id for move in moves)
+                moves = []
+                await self.apply(ctx, event)
             else:
                 await self._register(ctx, run)
                 run = []
                 await self.apply(ctx, event)
         await self._register(ctx, run)
-        await self._moves(ctx, moves, new_streams)
+        await self._moves(ctx, moves, fresh)
 
     async def _moves(
         self,
@@ -151,9 +168,12 @@ class GridMap(Projection):
                 .values(until=sa.bindparam("day")),
                 ending[0] if len(ending) == 1 else ending,  # one as one: not the executemany path
             )
+        # not merged: the registry records no move of a merged record (a batch's merge marks
+        # the stays written before it: ``apply_many``)
         stays = [
             {"person_id": person, "version": move.version, "dwelling_id": move.data.dwelling_id,
-             "since": move.data.on, "until": after.data.on if after is not None else None}
+             "since": move.data.on, "until": after.data.on if after is not None else None,
+             "merged": False}
             for person, mine in by_person.items()
             for move, after in zip(mine, [*mine[1:], None], strict=True)
             if isinstance(move.data, PersonMovedIn)
@@ -230,6 +250,22 @@ class GridMap(Projection):
     @handles(PersonMovedOut)
     async def on_moved_out(self, ctx: ApplyContext, event: RecordedEvent[PersonMovedOut]) -> None:
         await self._moves(ctx, [Move(event.stream_id, event.version, event.data)])
+
+    @handles(PersonMerged)
+    async def on_merged(self, ctx: ApplyContext, event: RecordedEvent[PersonMerged]) -> None:
+        """The duplicate's stays stop counting, on every day: a record merged twice, or never
+        seen to move in, is no error (its stays are marked again, or there are none)."""
+        await self._mark_merged(ctx, event.data.person_id, merged=True)
+
+    @handles(PersonMergeUndone)
+    async def on_unmerged(self, ctx: ApplyContext, event: RecordedEvent[PersonMergeUndone]) -> None:
+        await self._mark_merged(ctx, event.data.person_id, merged=False)
+
+    async def _mark_merged(self, ctx: ApplyContext, person: uuid.UUID, *, merged: bool) -> None:
+        residents = ctx.tables["residents"]
+        await ctx.conn.execute(
+            sa.update(residents).where(residents.c.person_id == person).values(merged=merged)
+        )
 
 
 # -- finding a ticket's grid (the rules are in domain.routing) ----------------------------

@@ -201,6 +201,14 @@ def _moved_out(event: RecordedEvent[r.PersonMovedOut]) -> list[Change]:
     return [Reside(d.person_id, event.version, d.on, status="moved_out", left=d.dwelling_id)]
 
 
+@_of(r.PersonMerged, r.PersonMergeUndone)
+def _merged(event: RecordedEvent[r.PersonMerged | r.PersonMergeUndone]) -> list[Change]:
+    """A record merged into another is the same human: its periods leave the residents
+    counted on every day (as the hotline bridge counts them), until the merge is undone."""
+    merged = isinstance(event.data, r.PersonMerged)
+    return [Update("residents", {"person_id": event.data.person_id}, {"merged": merged})]
+
+
 def _end_tag(person_id: uuid.UUID, tag: str, on: date) -> Change:
     where = {"person_id": person_id, "tag": tag, "ended_on": None}
     return Update("tags", where, {"ended_on": on})
@@ -377,7 +385,10 @@ class Dashboard(Projection):
             ),
             # a person's residence from ``since`` to the day before ``until`` (None: still):
             # ``dwelling_id`` where they live (None once moved out, as the hotline counts),
-            # ``placed_at`` the dwelling they live in or last left (where a move out counts)
+            # ``placed_at`` the dwelling they live in or last left (where a move out counts);
+            # ``merged``: the person's record is merged into another (the same human), so the
+            # residents counted leave it out on every day. (The column made the runner
+            # rebuild the dashboard once, which marks the merges recorded before it.)
             "residents": _table(
                 metadata, "residents", s,
                 sa.Column("person_id", UUID, primary_key=True),
@@ -388,6 +399,7 @@ class Dashboard(Projection):
                 sa.Column("dwelling_id", UUID),
                 sa.Column("placed_at", UUID),
                 sa.Column("current", sa.Boolean, nullable=False),
+                sa.Column("merged", sa.Boolean, nullable=False),
                 _index("residents_placed", s, "placed_at", "since"),
                 _index("residents_dwelling", s, "dwelling_id", "current"),
             ),

@@ -122,7 +122,8 @@ def _where(table: sa.Table, where: Mapping[str, Any]) -> list[Any]:
 
 
 def _resided(now: Mapping[str, Any] | None, change: Reside) -> dict[str, Any]:
-    """The new period's row, from the current one (None: the person had none)."""
+    """The new period's row, from the current one (None: the person had none); a merged
+    record's period stays merged."""
     dwelling = now["dwelling_id"] if now is not None else None
     placed = now["placed_at"] if now is not None else None
     was = now["status"] if now is not None else "resident"
@@ -136,6 +137,7 @@ def _resided(now: Mapping[str, Any] | None, change: Reside) -> dict[str, Any]:
         "person_id": change.person_id, "version": change.version, "since": change.since,
         "until": None, "status": change.status or was, "dwelling_id": dwelling,
         "placed_at": placed, "current": True,
+        "merged": bool(now["merged"]) if now is not None else False,
     }  # fmt: skip
 
 

@@ -256,11 +256,13 @@ async def _periods(
     """The residence periods placed in the grids that overlap the window, and among them those
     spent in one of the area's dwellings: the hotline's denominator on a day is the people
     whose period then has a dwelling (the hotline bridge's residents, whose stays run from a
-    ``PersonMovedIn`` to the next move, whatever the residence status)."""
+    ``PersonMovedIn`` to the next move, whatever the residence status). A record merged into
+    another is left out on every day, as the bridge leaves it out: the two were always one
+    human, counted through the record kept (which a merge gives the duplicate's tags too)."""
     r = tables["residents"]
     rows = await conn.execute(
         sa.select(r.c.person_id, r.c.since, r.c.until, r.c.status, r.c.dwelling_id).where(
-            _in_grids(places, r.c.placed_at, grids), _overlapping(r, start, end)
+            _in_grids(places, r.c.placed_at, grids), _overlapping(r, start, end), _unmerged(r)
         )
     )
     periods, housed = [], []
@@ -270,6 +272,11 @@ async def _periods(
         if x.dwelling_id is not None:
             housed.append(period)
     return periods, housed
+
+
+def _unmerged(r: sa.Table) -> Any:
+    """A residence period of a record not merged into another."""
+    return sa.not_(r.c.merged)
 
 
 def _housed_on(housed: Sequence[f.Period], day: date) -> int:
@@ -291,7 +298,7 @@ async def _tags(
     ids cost more to send than the tags they found)."""
     t, r = tables["tags"], tables["residents"]
     people = sa.select(r.c.person_id).where(
-        _in_grids(places, r.c.placed_at, grids), _overlapping(r, start, end)
+        _in_grids(places, r.c.placed_at, grids), _overlapping(r, start, end), _unmerged(r)
     )
     rows = await conn.execute(sa.select(t).where(t.c.person_id.in_(people), t.c.valid_from <= end))
     return [f.TagPeriod(x.person_id, x.tag, x.valid_from, x.valid_until, x.ended_on) for x in rows]
