@@ -203,8 +203,8 @@ def test_a_merge_gives_the_kept_record_only_what_it_lacks_and_an_unmerge_only_th
             today=TODAY,
         ))  # fmt: skip
     kept = _run(kept, persons.tag(
-        kept, tag="elderly_living_alone", source="走访", valid_from=date(2021, 1, 1), valid_until=None,
-        today=TODAY,
+        kept, tag="elderly_living_alone", source="走访", valid_from=date(2021, 1, 1),
+        valid_until=None, today=TODAY,
     ))  # fmt: skip
     duplicate = _run(duplicate, persons.relate(
         duplicate, dwelling_id=dwelling, relation=persons.DwellingRelation.OWNER,
