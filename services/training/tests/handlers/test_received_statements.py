@@ -24,7 +24,7 @@ from wangge.training.domain.xapi_rules import VOIDED, InvalidStatement
 from wangge.training.handlers import erasure, sessions
 from wangge.training.handlers.received_statements import ActorErasure, erase_actor, receive
 from wangge.training.personal_data import PersonalDataErased
-from wangge.training.projections.statements import (
+from wangge.training.projections.statements_queries import (
     received_statement,
     statement,
     statements_page,

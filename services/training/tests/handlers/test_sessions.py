@@ -20,9 +20,8 @@ from wangge.training.handlers import forums, sessions
 from wangge.training.projections.development import development_tables, forum_detail
 from wangge.training.projections.roster_queries import UnknownWorker, WorkerLeft
 from wangge.training.projections.sessions import attended, session_detail, sessions_tables
-from wangge.training.projections.statements import (
-    VERBS,
-    session_iri,
+from wangge.training.projections.statements import VERBS, session_iri
+from wangge.training.projections.statements_queries import (
     statements_page,
     statements_tables,
 )

@@ -49,7 +49,7 @@ from wangge.training.domain.received_statements import MAX_IRI, StatementConflic
 from wangge.training.domain.xapi_rules import InvalidStatement
 from wangge.training.handlers import received_statements as handlers
 from wangge.training.personal_data import PersonalDataErased
-from wangge.training.projections.statements import (
+from wangge.training.projections.statements_queries import (
     derived_statement,
     received_statement,
     statement,

@@ -25,7 +25,7 @@ from wangge.training.domain import xapi_rules
 from wangge.training.domain.xapi_rules import VOIDED, InvalidStatement
 from wangge.training.handlers import reading
 from wangge.training.personal_data import sealer
-from wangge.training.projections.statements import (
+from wangge.training.projections.statements_queries import (
     derived_statement,
     statements_by_id,
     statements_tables,
