@@ -369,19 +369,22 @@ async def merge(commands: CommandRunner, cmd: Merge) -> AppendResult | None:
     kept = await load_person(commands, cmd.into_person_id, "into_person_id")
     assert kept.state is not None
     into = kept.state
-    return await _with_kept(commands, cmd, kept, lambda p: persons.merge(p, into, today=today()))
+    duplicate = await load_person(commands, cmd.person_id, "person_id")
+    return await _with_kept(
+        commands, cmd, duplicate, kept, lambda p: persons.merge(p, into, today=today())
+    )
 
 
 async def _with_kept(
     commands: CommandRunner,
     cmd: PersonCommand,
+    loaded: Loaded[persons.Person],
     kept: Loaded[persons.Person],
     decide: Callable[[persons.Person], persons.Merging],
 ) -> AppendResult | None:
-    """Decide on the duplicate, and append the decision's events for the kept record to its
-    stream in the same transaction (at the version loaded: a change to it meanwhile is a
-    conflict, and the command is retried whole)."""
-    loaded = await load_person(commands, cmd.person_id, "person_id")
+    """Decide on the duplicate (``loaded``), and append the decision's events for the kept
+    record to its stream in the same transaction (at the version loaded: a change to it
+    meanwhile is a conflict, and the command is retried whole)."""
     decided: list[persons.Merging] = []
 
     def on_duplicate(person: persons.Person) -> Sequence[DomainEvent]:
@@ -418,15 +421,17 @@ class Unmerge(PersonCommand):
 async def unmerge(commands: CommandRunner, cmd: Unmerge) -> AppendResult | None:
     """Undo a merge: the record stands on its own again, and the kept record gives back what
     the merge gave it."""
-    duplicate = (await load_person(commands, cmd.person_id, "person_id")).state
-    assert duplicate is not None
-    if duplicate.merged_into is None:
-        return await _decide(
-            commands, cmd, lambda p: persons.unmerge(p, None, today=today()).duplicate
+    loaded = await load_person(commands, cmd.person_id, "person_id")
+    assert loaded.state is not None
+    if loaded.state.merged_into is None:
+        return await commands.change(
+            cmd, loaded, lambda p: persons.unmerge(p, None, today=today()).duplicate
         )
-    kept = await load_person(commands, duplicate.merged_into, "person_id")
+    kept = await load_person(commands, loaded.state.merged_into, "person_id")
     state = kept.state
-    return await _with_kept(commands, cmd, kept, lambda p: persons.unmerge(p, state, today=today()))
+    return await _with_kept(
+        commands, cmd, loaded, kept, lambda p: persons.unmerge(p, state, today=today())
+    )
 
 
 class Erase(BaseModel):
