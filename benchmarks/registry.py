@@ -251,6 +251,9 @@ async def bench_registry(settings: Settings, log: Callable[[str], None]) -> dict
                         results[f"reg_catch_up/{workers}"] = Measurement(
                             f"runners' catch-up after import, {workers} worker(s)", "s", [caught]
                         )
+                        results[f"reg_import_took/{workers}"] = Measurement(
+                            f"the import caught up after, {workers} worker(s)", "s", [took]
+                        )
                     last = reg
             assert last is not None
             started = time.perf_counter()

@@ -1,9 +1,10 @@
 """Relay throughput: the outbox relay moving a pre-filled table to Kafka, against a raw producer.
 
 The table is pre-filled (ten events per stream, 10,000 per transaction) and not timed. Each run
-publishes all of it to a fresh 12-partition topic: the relay by looping ``publish_batch`` (what
-``OutboxRelay.run`` does) on a started ``make_producer`` producer; the raw producer, also from
-``make_producer`` (idempotent, acks=all), sends the very same keys, values and headers,
+publishes all of it to a fresh 12-partition topic: the relay by ``OutboxRelay.pump`` (what
+``OutboxRelay.run`` does once active) on a started ``make_producer`` producer; the raw producer,
+also from ``make_producer`` (idempotent, acks=all), leaving the partition to aiokafka's own
+partitioner as any client does, sends the very same keys, values and headers,
 precomputed by the relay's own ``publish_batch`` on a recording stand-in producer, and awaits
 every acknowledgement. Runs are interleaved; the median is reported.
 """
@@ -41,8 +42,17 @@ class _RecordingProducer:
     def __init__(self) -> None:
         self.sent: list[Message] = []
 
+    async def partitions_for(self, topic: str) -> set[int]:
+        return set(range(12))
+
     async def send(
-        self, topic: str, *, key: bytes, value: bytes, headers: list[tuple[str, bytes]]
+        self,
+        topic: str,
+        *,
+        key: bytes,
+        value: bytes,
+        headers: list[tuple[str, bytes]],
+        partition: int | None = None,
     ) -> asyncio.Future[object]:
         self.sent.append((key, value, headers))
         done: asyncio.Future[object] = asyncio.get_running_loop().create_future()
@@ -77,14 +87,20 @@ async def run_relay(
     count: int,
     relay_class: type[OutboxRelay] = OutboxRelay,
 ) -> float:
-    """Seconds for ``OutboxRelay.publish_batch`` to move ``count`` events to ``topic``."""
+    """Seconds for ``OutboxRelay.pump`` (what ``OutboxRelay.run`` does once active) to move
+    ``count`` events to ``topic``, every one acknowledged and its checkpoint saved."""
     relay = relay_class(store, bootstrap_servers=settings.kafka, topic=topic)
     producer = await _started_producer(settings)
+    stop = asyncio.Event()
+
+    def published() -> None:
+        if relay.published >= count:
+            stop.set()
+
     try:
         checkpoint = await store.load_checkpoint(relay.name)
         started = time.perf_counter()
-        while relay.published < count:
-            checkpoint, _ = await relay.publish_batch(producer, checkpoint)
+        await relay.pump(producer, checkpoint, stop, published)
         return time.perf_counter() - started
     finally:
         await producer.stop()

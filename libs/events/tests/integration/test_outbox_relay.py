@@ -12,16 +12,17 @@ from collections import defaultdict
 from pathlib import Path
 
 import pytest
+from aiokafka.partitioner import DefaultPartitioner
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from wangge.events import Envelope
-from wangge.events.envelope import decode_data
+from wangge.events.envelope import Metadata, decode_data
 from wangge.events.kafka import ensure_topics
 from wangge.events.relay import OutboxRelay
 from wangge.events.store import EventStore, PostgresEventStore
 
 from events_samples import Counted, MemberAdded, catalogue
-from kafka_support import counters_for_a_topic, read_topic
+from kafka_support import counters_for_a_topic, new_topic, read_topic, sample_store
 
 pytestmark = [pytest.mark.postgres, pytest.mark.kafka]
 
@@ -62,6 +63,39 @@ async def test_the_relay_publishes_every_event_with_cloudevents_headers(
     assert dict(records[0].headers)["content-type"] == b"application/json"
     assert set(decode_data(records[0].value)) == {"n"}
     assert relay.published == 50
+
+
+async def test_each_message_is_its_events_envelope_on_the_partition_its_key_hashes_to(
+    pg_engine: AsyncEngine, kafka_bootstrap: str
+) -> None:
+    store = await sample_store(pg_engine)
+    topic = await new_topic(kafka_bootstrap, partitions=5)
+    metadata = Metadata(actor="worker-7", correlation_id="c-1", causation_id="cause-2")
+    streams = [f"counter-{uuid.uuid4()}" for _ in range(12)]
+    for version in range(3):
+        for stream in streams:
+            await store.append(
+                stream, [Counted(n=version)], expected_version=version, metadata=metadata
+            )
+    await store.append(streams[0], [Counted(n=9)], expected_version=3)  # no metadata at all
+    relay = OutboxRelay(store, bootstrap_servers=kafka_bootstrap, topic=topic, batch_size=7)
+    stop = asyncio.Event()
+    task = asyncio.create_task(relay.run(stop))
+    records = await read_topic(kafka_bootstrap, topic, at_least=37)
+    stop.set()
+    await task
+    stored = {s.envelope.id: s for s in await store.read_all(limit=100)}
+    every = list(range(5))
+    for record in records:
+        envelope = Envelope.from_kafka_headers(list(record.headers))
+        assert list(record.headers) == stored[envelope.id].envelope.kafka_headers()
+        assert decode_data(record.value) == stored[envelope.id].data
+        # where aiokafka's (and Java's) partitioner puts the key, as any other producer would
+        assert record.partition == DefaultPartitioner()(record.key, every, every)
+    assert {Envelope.from_kafka_headers(list(r.headers)).actor for r in records} == {
+        "worker-7",
+        None,
+    }
 
 
 async def test_the_relay_publishes_the_newest_schema_version(

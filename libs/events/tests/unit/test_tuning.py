@@ -14,7 +14,7 @@ def test_unset_or_all_runs_every_fast_path() -> None:
 def test_none_runs_every_slow_twin() -> None:
     paths = FastPaths.parse("none")
     assert not paths.folding and not paths.copy and not paths.group_commit
-    assert len(paths.off) == 9
+    assert len(paths.off) == 10
 
 
 def test_a_list_turns_off_the_paths_it_names() -> None:

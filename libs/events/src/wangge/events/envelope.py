@@ -122,22 +122,13 @@ class Envelope:
 
     def kafka_headers(self) -> list[tuple[str, bytes]]:
         """Binary content mode: ``ce_<attr>`` headers, and ``content-type`` for the data's type."""
-        headers = list(
+        return kafka_headers(
             _type_headers(
                 self.specversion, self.source, self.type, self.dataschema, self.datacontenttype
-            )
-        )
-        headers += [
-            ("ce_id", str(self.id).encode()),
-            ("ce_subject", self.subject.encode()),
-            ("ce_time", self.time.isoformat().replace("+00:00", "Z").encode()),
-            ("ce_sequence", str(self.sequence).encode()),
-        ]
-        for name in ("actor", "correlationid", "causationid", "traceparent"):
-            value = getattr(self, name)
-            if value is not None:
-                headers.append(("ce_" + name, value.encode()))
-        return headers
+            ),
+            str(self.id), self.subject, self.time, self.sequence,
+            self.actor, self.correlationid, self.causationid, self.traceparent,
+        )  # fmt: skip
 
     @classmethod
     def from_kafka_headers(cls, headers: Sequence[tuple[str, bytes]]) -> Envelope:
@@ -216,6 +207,42 @@ class RecordedEvent(Generic[E]):
         out: dict[str, Any] = dict(self.envelope.attributes())
         out["data"] = self.data.model_dump(mode="json")
         return out
+
+
+def kafka_headers(
+    type_headers: Sequence[tuple[str, bytes]],
+    id_: str,
+    subject: str,
+    time: datetime,
+    sequence: int,
+    actor: str | None,
+    correlationid: str | None,
+    causationid: str | None,
+    traceparent: str | None,
+) -> list[tuple[str, bytes]]:
+    """An event's Kafka headers from its attributes (``type_headers``: its type's, from
+    :func:`type_headers`): :meth:`Envelope.kafka_headers`, and the relay's straight from a row."""
+    headers = list(type_headers)
+    headers += [
+        ("ce_id", id_.encode()),
+        ("ce_subject", subject.encode()),
+        ("ce_time", time.isoformat().replace("+00:00", "Z").encode()),
+        ("ce_sequence", str(sequence).encode()),
+    ]
+    if actor is not None:
+        headers.append(("ce_actor", actor.encode()))
+    if correlationid is not None:
+        headers.append(("ce_correlationid", correlationid.encode()))
+    if causationid is not None:
+        headers.append(("ce_causationid", causationid.encode()))
+    if traceparent is not None:
+        headers.append(("ce_traceparent", traceparent.encode()))
+    return headers
+
+
+def type_headers(source: str, type_: str, dataschema: str) -> tuple[tuple[str, bytes], ...]:
+    """The headers every event of one type and version from one source shares, encoded once."""
+    return _type_headers(SPECVERSION, source, type_, dataschema, CONTENT_TYPE)
 
 
 @functools.lru_cache(maxsize=4096)

@@ -48,6 +48,18 @@ applied_versions = sa.Table(
     sa.Column("stream_id", sa.String(200), primary_key=True),
     sa.Column("version", sa.Integer, nullable=False),
 )
+covered = sa.Table(
+    "projection_covered_spans",
+    state,
+    # a stretch of the log a bulk transaction applied inline: every event in it is applied or
+    # not the projection's, so its runner steps over it (ADR 0012)
+    sa.Column("projection", sa.String(200), primary_key=True),
+    sa.Column("generation", sa.Integer, primary_key=True),
+    sa.Column("first_transaction", sa.BigInteger, primary_key=True),
+    sa.Column("first_position", sa.BigInteger, primary_key=True),
+    sa.Column("last_transaction", sa.BigInteger, nullable=False),
+    sa.Column("last_position", sa.BigInteger, nullable=False),
+)
 parked = sa.Table(
     "projection_parked",
     state,

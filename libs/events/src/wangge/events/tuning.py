@@ -82,6 +82,9 @@ class FastPaths:
     rebuild_apart: bool = True
     """A rebuild of a projection whose sources are apart applies its topics side by side, in
     ``REBUILD_PROCESSES`` processes (ADR 0009); off: all of them in the rebuilding process."""
+    spans: bool = True
+    """A bulk inline apply records the span of the log it applied, and the projection's runner
+    steps over it (ADR 0012); off: the runner reads every event again and finds it applied."""
     native: bool = True
     """The analysts' replay places each Kafka message by its headers and hashes identifiers in
     compiled code (``wangge-replay-native``); off, or where it is not built: in Python."""

@@ -18,6 +18,7 @@ from wangge.events.db import insert_many
 from wangge.events.envelope import RecordedEvent
 from wangge.events.projection.declaring import ApplyContext, Projection, foldable
 from wangge.events.projection.generations import active_generation
+from wangge.events.projection.spans import SPAN_FROM_EVENTS, record_span
 from wangge.events.runner_state import applied_versions, applied_versions_of, upsert
 
 
@@ -68,16 +69,23 @@ async def apply_inline(
     would mark the stream ahead and make the runner skip what came before. A bulk writer that
     did not load its streams gives ``heads`` instead (each stream's version before these events)
     for streams whose every event the projection handles. Returns how many events were applied.
+
+    A bulk apply that left nothing to the runner records its transaction's span, which the
+    runner then steps over (:mod:`wangge.events.projection.spans`).
     """
     handled = projection.handled_types
     by_stream: dict[str, list[RecordedEvent]] = {}
     for event in events:
         if event.envelope.type in handled:
             by_stream.setdefault(event.stream_id, []).append(event)
-    if not by_stream:
+    if not by_stream and len(events) < SPAN_FROM_EVENTS:
         return 0
     generation = await active_generation(conn, projection.name)
     if not generation:
+        return 0
+    if not by_stream:
+        # a bulk transaction of nothing this projection handles: its runner steps over it
+        await record_span(conn, projection.name, generation, events)
         return 0
     needs: dict[str, int] = {}
     for stream in by_stream:
@@ -112,4 +120,6 @@ async def apply_inline(
     await upsert(
         conn, applied_versions, [t for t in touched if t["stream_id"] not in new], value="version"
     )
+    if len(eligible) == len(by_stream):
+        await record_span(conn, projection.name, generation, events)
     return len(chosen)

@@ -36,10 +36,12 @@ from wangge.events.projection.declaring import ApplyContext, Projection, foldabl
 from wangge.events.projection.generations import reshaped
 from wangge.events.projection.inline import InlineOnce
 from wangge.events.projection.locking import ProjectionLocks
+from wangge.events.projection.spans import Spans
 from wangge.events.retry import when_overtaken
 from wangge.events.runner_state import (
     GenerationMemo,
     applied_versions,
+    covered,
     generation_memo,
     generations,
     parked,
@@ -48,7 +50,7 @@ from wangge.events.runner_state import (
     state,
     stream_states,
 )
-from wangge.events.sources import HAND_BACK_EVERY, KafkaSource, Source, SourcedEvent
+from wangge.events.sources import HAND_BACK_EVERY, KafkaSource, Source, SourcedEvent, StoreSource
 from wangge.events.store import EventStore
 from wangge.events.tuning import LINGER_SECONDS, REACTIONS_PER_TRANSACTION
 
@@ -95,6 +97,9 @@ class ProjectionRunner:
         """Events of a rebuild's next batch decoded while the batch before it was written, by
         the identity of their sourced event (checked again where taken)."""
         self._started = False
+        # where bulk inline applies covered the log, for the runner to step over (ADR 0012)
+        own = self.source if isinstance(self.source, StoreSource) else None
+        self._spans = Spans(projection.name, engine, own) if own and projection.inline else None
 
     @staticmethod
     def state_metadata() -> sa.MetaData:
@@ -160,7 +165,7 @@ class ProjectionRunner:
         """Drop a retired generation's tables, positions and applied versions."""
         old_tables = list(self.projection.tables(generation).values())
         await conn.run_sync(lambda sync: old_tables[0].metadata.drop_all(sync, tables=old_tables))
-        for table in (positions, applied_versions):
+        for table in (positions, applied_versions, covered):
             await conn.execute(
                 sa.delete(table).where(
                     table.c.projection == self.projection.name, table.c.generation == generation
@@ -252,9 +257,13 @@ class ProjectionRunner:
         """Fetch and apply one batch; returns how many events it held."""
         if await self._follow_generation():
             await self._serve_retries(self.generation)
+        if self._spans is not None:
+            await self._spans.step_over(self.generation, self._stored)
         batch = await self.source.fetch(self._stored, self.batch_size)
         if batch:
             await self._apply(self.generation, batch, self._stored)
+        if self._spans is not None:
+            self._spans.fetched(len(batch))
         return len(batch)
 
     async def _follow_generation(self) -> bool:
@@ -278,6 +287,8 @@ class ProjectionRunner:
         await self.source.stop()
         self.generation = generation
         self._stored = await self._load_positions(generation)
+        if self._spans is not None:
+            self._spans.fetched(1)  # the new generation's spans, if any, are loaded afresh
         await self.source.start(lambda: self._load_positions(generation))
         return True
 

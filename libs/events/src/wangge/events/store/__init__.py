@@ -9,6 +9,7 @@ from wangge.events.store.base import (
     NO_STREAM,
     AppendResult,
     EventStore,
+    Outgoing,
     StoredEvent,
     StreamAppend,
 )
@@ -20,6 +21,7 @@ __all__ = [
     "NO_STREAM",
     "AppendResult",
     "EventStore",
+    "Outgoing",
     "PostgresEventStore",
     "SqliteEventStore",
     "StoreTables",

@@ -209,6 +209,41 @@ class StoredEvent:
         return RecordedEvent(envelope=envelope, data=event, checkpoint=self.checkpoint)
 
 
+@dataclass(slots=True)
+class Outgoing:
+    """An event as the outbox relay publishes it: its Kafka key, value and headers (at its
+    type's newest schema version), and its place in the log."""
+
+    checkpoint: Checkpoint
+    subject: str
+    key: bytes
+    value: bytes
+    headers: list[tuple[str, bytes]]
+    traceparent: str | None
+
+    @classmethod
+    def of(cls, stored: StoredEvent, catalogue: Catalogue) -> Outgoing:
+        """A stored event as published: upcast when an older version was recorded (consumers
+        see only the newest), else its data as recorded (validated at append)."""
+        envelope = stored.envelope
+        entry = catalogue.entry(envelope.type)  # an unknown type stops the relay
+        if stored.schema_version == entry.version:
+            value = stored.json_data()
+        else:
+            recorded = stored.decode(catalogue)
+            envelope = recorded.envelope
+            value = encode_data(recorded.data.model_dump(mode="json"))
+        subject = envelope.subject
+        return cls(
+            stored.checkpoint,
+            subject,
+            subject.encode(),
+            value,
+            envelope.kafka_headers(),
+            envelope.traceparent,
+        )
+
+
 class EventStore(ABC):
     """An append-only log of event streams with optimistic concurrency and idempotent commands."""
 
@@ -525,6 +560,11 @@ class EventStore(ABC):
     async def _read_all(
         self, conn: AsyncConnection, after: Checkpoint, limit: int
     ) -> list[StoredEvent]: ...
+
+    async def read_outgoing(self, after: Checkpoint, *, limit: int) -> list[Outgoing]:
+        """The next events after ``after`` as the outbox relay publishes them (``read_all``'s
+        order and rule)."""
+        return [Outgoing.of(s, self.catalogue) for s in await self.read_all(after, limit=limit)]
 
     async def read_all_by_position(
         self, after: int, *, limit: int = 1000, connection: AsyncConnection | None = None
