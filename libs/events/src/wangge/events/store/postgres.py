@@ -13,7 +13,6 @@ import pydantic_core
 import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
-from sqlalchemy.util import greenlet_spawn
 
 from wangge.events import tuning
 from wangge.events.catalogue import Catalogue, dataschema_for, default_catalogue
@@ -29,6 +28,7 @@ from wangge.events.store.base import (
     StreamAppend,
     check_keyed,
 )
+from wangge.events.store.held import driver as held_driver
 from wangge.events.telemetry import current_traceparent, tracing_enabled
 
 _APPENDED_XID = "wangge.appended_xid"
@@ -81,6 +81,14 @@ RETURNING version, transaction_id::text AS xid
 
 
 _INSERT = _insert("ok")
+# one event, the most common append: its values as scalars (arrays cost both sides their
+# encoding and the server an unnest)
+_INSERT_ONE = """
+INSERT INTO events (stream_id, version, event_id, type, schema_version, recorded_at, metadata, data)
+SELECT $1, ok.v + 1, $6::uuid, $7::text, $8::smallint, $4, $5::jsonb, $9::jsonb
+FROM ok
+RETURNING version, transaction_id::text AS xid
+"""
 
 
 def _keyed(head: str) -> str:
@@ -113,6 +121,8 @@ FROM ins
 
 
 _APPEND = _HEAD + _INSERT
+_APPEND_ONE = _HEAD + _INSERT_ONE
+_APPEND_LATER_ONE = _HEAD_LATER + _INSERT_ONE
 _APPEND_KEYED = _keyed(_HEAD)
 _APPEND_LATER = _HEAD_LATER + _INSERT
 _APPEND_LATER_KEYED = _keyed(_HEAD_LATER)
@@ -215,27 +225,6 @@ def _first_version(rows: Sequence[Any]) -> int | None:
     return min(versions) if versions else None
 
 
-@asynccontextmanager
-async def _driver(engine: AsyncEngine) -> AsyncIterator[asyncpg.Connection]:
-    """A pooled asyncpg connection, used without SQLAlchemy's per-statement work.
-
-    It goes back to the pool in a greenlet, as SQLAlchemy's own connections do: a pool that is
-    already full closes it instead, through the dialect's adapter, which can only await inside
-    one (else the connection is left open and the error logged). A broken connection is
-    invalidated, never pooled again.
-    """
-    raw = await engine.raw_connection()
-    try:
-        driver = raw.driver_connection
-        assert isinstance(driver, asyncpg.Connection)
-        yield driver
-    except (asyncpg.InterfaceError, asyncpg.PostgresConnectionError, OSError):
-        await greenlet_spawn(raw.invalidate)
-        raise
-    finally:
-        await greenlet_spawn(raw.close)
-
-
 class PostgresEventStore(EventStore):
     """Production backend (SQLAlchemy async on asyncpg)."""
 
@@ -266,6 +255,9 @@ class PostgresEventStore(EventStore):
         )
         later = appended_xid is not None
         if pending.idempotency_key is None:
+            if len(events) == 1:
+                one = (*params[:5], *(column[0] for column in params[5:]))
+                return (_APPEND_LATER_ONE if later else _APPEND_ONE), one
             return (_APPEND_LATER if later else _APPEND), params
         keyed = _APPEND_LATER_KEYED if later else _APPEND_KEYED
         return keyed, (*params, pending.idempotency_key, pending.fingerprint)
@@ -277,7 +269,7 @@ class PostgresEventStore(EventStore):
             return await self._write_in(connection, pending)
         # On its own, an append is one autocommitted statement on a pooled asyncpg connection:
         # no BEGIN and COMMIT round trips, and none of SQLAlchemy's per-statement work.
-        async with _driver(self.engine) as driver:
+        async with held_driver(self.engine) as driver:
             return await self._write_alone(driver, pending)
 
     async def _write_alone(
@@ -445,7 +437,7 @@ class PostgresEventStore(EventStore):
         self, after: Checkpoint, limit: int, types: frozenset[str] | None = None
     ) -> list[StoredEvent]:
         # the relay's hot path: raw rows on a pooled asyncpg connection, no SQLAlchemy per row
-        async with _driver(self.engine) as driver:
+        async with held_driver(self.engine) as driver:
             position = (str(after.transaction_id), after.position, limit)
             if types is None:
                 rows = await driver.fetch(_READ_ALL, *position)
@@ -455,7 +447,7 @@ class PostgresEventStore(EventStore):
 
     async def read_outgoing(self, after: Checkpoint, *, limit: int) -> list[Outgoing]:
         # the relay's hot path: each message made straight from its row, no envelope between
-        async with _driver(self.engine) as driver:
+        async with held_driver(self.engine) as driver:
             rows = await driver.fetch(
                 _READ_OUTGOING, str(after.transaction_id), after.position, limit
             )

@@ -1,0 +1,110 @@
+"""The asyncpg connections a PostgreSQL store's lone statements run on, held between them.
+
+An append outside a transaction, and the relay's and the runners' reads of the log, are one
+statement each on an asyncpg connection, without SQLAlchemy's per-statement work. Checking the
+connection out of SQLAlchemy's pool and back in around each one was a third of a lone append's
+Python time (two greenlet switches, the pool's bookkeeping and its reset on return), so the
+stores of an engine keep up to its pool's size of them checked out between statements and
+hand them on directly. Held connections still count against the pool's limit, so the engine
+never opens more than it was configured to.
+
+A connection unused for ``IDLE_SECONDS`` goes back to the pool (whose recycling then applies);
+a broken one is invalidated, and the others held with it are given back too (a database
+restart breaks them all); the engine's ``dispose`` closes them, as it closes its pool's.
+"""
+
+from __future__ import annotations
+
+import time
+import weakref
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+import asyncpg
+from sqlalchemy import event
+from sqlalchemy.engine import Engine
+from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy.pool import PoolProxiedConnection
+from sqlalchemy.util import greenlet_spawn
+
+from wangge.events.faults import is_outage
+
+IDLE_SECONDS = 30.0
+"""How long a held connection may go unused before it goes back to the pool."""
+
+
+class _Held:
+    """One engine's held connections, the most recently used last."""
+
+    def __init__(self, keep: int) -> None:
+        self.keep = keep
+        self.idle: list[tuple[PoolProxiedConnection, float]] = []
+
+    def drop(self) -> None:
+        """Close every idle one (in a greenlet: the adapter awaits inside one). Invalidated, not
+        given back: a disposed engine's old pool would keep them open, and after one broke the
+        others were most likely broken with it."""
+        idle, self.idle = self.idle, []
+        for raw, _ in idle:
+            raw.invalidate()
+
+
+_HELD: weakref.WeakKeyDictionary[Engine, _Held] = weakref.WeakKeyDictionary()
+
+
+def _held(engine: AsyncEngine) -> _Held:
+    sync = engine.sync_engine
+    held = _HELD.get(sync)
+    if held is None:
+        size = getattr(sync.pool, "size", None)
+        held = _HELD[sync] = _Held(keep=size() if callable(size) else 0)
+        event.listen(sync, "engine_disposed", lambda _: held.drop())
+    return held
+
+
+@asynccontextmanager
+async def driver(engine: AsyncEngine) -> AsyncIterator[asyncpg.Connection]:
+    """An asyncpg connection of the engine's pool for one statement outside a transaction."""
+    held = _held(engine)
+    raw, connection = await _take(engine, held)
+    kept = False
+    try:
+        yield connection
+        if len(held.idle) < held.keep and not connection.is_in_transaction():
+            held.idle.append((raw, time.monotonic()))
+            kept = True
+    except BaseException as error:
+        if connection.is_closed() or is_outage(error) or isinstance(error, _UNUSABLE):
+            await greenlet_spawn(raw.invalidate)
+            await greenlet_spawn(held.drop)
+        if isinstance(error, asyncpg.InternalClientError):
+            # the server ended the connection while a statement was being sent (a restart
+            # caught mid-exchange leaves asyncpg's protocol "in another operation"): an outage,
+            # which the caller answers as one, not a fault of the statement
+            raise ConnectionResetError("the database ended the connection") from error
+        raise
+    finally:
+        if not kept:
+            await greenlet_spawn(raw.close)
+
+
+_UNUSABLE = (asyncpg.InterfaceError, asyncpg.InternalClientError, OSError)
+"""Errors after which a connection is not used again (else the next statement on it fails)."""
+
+
+async def _take(
+    engine: AsyncEngine, held: _Held
+) -> tuple[PoolProxiedConnection, asyncpg.Connection]:
+    """A held connection used lately, else one from the pool; never one the server closed
+    (asyncpg notices a closed socket without a round trip)."""
+    now = time.monotonic()
+    while held.idle and now - held.idle[0][1] >= IDLE_SECONDS:
+        stale, _ = held.idle.pop(0)
+        await greenlet_spawn(stale.close)  # unused for long: the pool checks and recycles it
+    while True:
+        raw = held.idle.pop()[0] if held.idle else await engine.raw_connection()
+        connection = raw.driver_connection
+        assert isinstance(connection, asyncpg.Connection)
+        if not connection.is_closed():
+            return raw, connection
+        await greenlet_spawn(raw.invalidate)
