@@ -674,6 +674,27 @@ def reflow(markdown: str, width: int = 100) -> str:
     return "\n\n".join(blocks)
 
 
+HAND_MEASURED = "(measured by hand"
+"""What a section's heading says when a run by hand wrote it, not the bench: kept across runs."""
+
+
 def write_docs(text: str, path: Path = Path("docs/benchmarks.md")) -> None:
+    """Write the run's page, keeping the sections measured by hand that the run did not write
+    (before its last section, the settings)."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(reflow(text).rstrip("\n") + "\n")
+    text = reflow(text).rstrip("\n") + "\n"
+    kept = [
+        section
+        for section in _sections(path.read_text() if path.exists() else "")
+        if HAND_MEASURED in section.split("\n", 1)[0] and section.split("\n", 1)[0] not in text
+    ]
+    if kept:
+        head, settings = text.rsplit("\n## Settings", 1)
+        text = head.rstrip("\n") + "\n\n" + "".join(kept) + "## Settings" + settings
+    path.write_text(text)
+
+
+def _sections(markdown: str) -> list[str]:
+    """The page's ``## `` sections, each with its heading, ending in a blank line."""
+    parts = re.split(r"(?m)^(?=## )", markdown)
+    return [part.rstrip("\n") + "\n\n" for part in parts if part.startswith("## ")]
