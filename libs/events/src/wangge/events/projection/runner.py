@@ -50,7 +50,7 @@ from wangge.events.runner_state import (
     state,
     stream_states,
 )
-from wangge.events.sources import HAND_BACK_EVERY, KafkaSource, Source, SourcedEvent, StoreSource
+from wangge.events.sources import HAND_BACK_EVERY, KafkaSource, Source, SourcedEvent
 from wangge.events.store import EventStore
 from wangge.events.tuning import LINGER_SECONDS, REACTIONS_PER_TRANSACTION
 
@@ -98,8 +98,7 @@ class ProjectionRunner:
         the identity of their sourced event (checked again where taken)."""
         self._started = False
         # where bulk inline applies covered the log, for the runner to step over (ADR 0012)
-        own = self.source if isinstance(self.source, StoreSource) else None
-        self._spans = Spans(projection.name, engine, own) if own and projection.inline else None
+        self._spans = Spans.of(projection, engine, self.source)
 
     @staticmethod
     def state_metadata() -> sa.MetaData:
@@ -257,13 +256,11 @@ class ProjectionRunner:
         """Fetch and apply one batch; returns how many events it held."""
         if await self._follow_generation():
             await self._serve_retries(self.generation)
-        if self._spans is not None:
-            await self._spans.step_over(self.generation, self._stored)
+        await self._spans.step_over(self.generation, self._stored)
         batch = await self.source.fetch(self._stored, self.batch_size)
         if batch:
             await self._apply(self.generation, batch, self._stored)
-        if self._spans is not None:
-            self._spans.fetched(len(batch))
+        self._spans.fetched(len(batch))
         return len(batch)
 
     async def _follow_generation(self) -> bool:
@@ -287,8 +284,7 @@ class ProjectionRunner:
         await self.source.stop()
         self.generation = generation
         self._stored = await self._load_positions(generation)
-        if self._spans is not None:
-            self._spans.fetched(1)  # the new generation's spans, if any, are loaded afresh
+        self._spans.fetched(1)  # the new generation's spans, if any, are loaded afresh
         await self.source.start(lambda: self._load_positions(generation))
         return True
 

@@ -24,8 +24,9 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from wangge.events import tuning
 from wangge.events.envelope import START, Checkpoint, RecordedEvent
+from wangge.events.projection.declaring import Projection
 from wangge.events.runner_state import covered, save_batch
-from wangge.events.sources import StoreSource
+from wangge.events.sources import Source, StoreSource
 
 SPAN_FROM_EVENTS = 64
 """From how many events an inline apply records its span: a command's few events cost the
@@ -111,12 +112,20 @@ class Spans:
     committed meanwhile); an idle runner that found nothing does not ask again.
     """
 
-    def __init__(self, projection: str, engine: AsyncEngine, source: StoreSource) -> None:
+    def __init__(self, projection: str, engine: AsyncEngine, source: StoreSource | None) -> None:
         self.projection = projection
         self.engine = engine
         self.source = source
+        """The service's own event table; None: nothing to step over (a runner of another)."""
         self._ahead: deque[tuple[Checkpoint, Checkpoint]] = deque()
         self._stale = True
+
+    @classmethod
+    def of(cls, projection: Projection, engine: AsyncEngine, source: Source) -> Spans:
+        """A runner's spans: an inline projection's, read from its own event table (the only
+        kind an inline apply covers); any other runner's step over nothing."""
+        own = source if projection.inline and isinstance(source, StoreSource) else None
+        return cls(projection.name, engine, own)
 
     def fetched(self, count: int) -> None:
         """After a fetch of ``count`` events: spans may have committed with them."""
@@ -126,9 +135,10 @@ class Spans:
     async def step_over(self, generation: int, stored: dict[str, str]) -> Checkpoint | None:
         """Move ``stored`` past the spans the runner's next events lie in, saved; returns the
         new position, or None when it stayed."""
-        if not tuning.FAST_PATHS.spans or not (self._stale or self._ahead):
+        source = self.source
+        if source is None or not tuning.FAST_PATHS.spans or not (self._stale or self._ahead):
             return None
-        key = self.source.key
+        key = source.key
         after = Checkpoint.parse(stored[key]) if stored.get(key) else START
         if self._stale:
             await self._load(generation, after)
@@ -138,7 +148,7 @@ class Spans:
             if _key(last) <= _key(after):
                 self._ahead.popleft()
                 continue
-            following = await self.source.store.read_all(after, limit=1)
+            following = await source.store.read_all(after, limit=1)
             if not following or not _key(first) <= _key(following[0].checkpoint) <= _key(last):
                 break
             after = moved = last
