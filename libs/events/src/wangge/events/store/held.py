@@ -4,13 +4,15 @@ An append outside a transaction, and the relay's and the runners' reads of the l
 statement each on an asyncpg connection, without SQLAlchemy's per-statement work. Checking the
 connection out of SQLAlchemy's pool and back in around each one was a third of a lone append's
 Python time (two greenlet switches, the pool's bookkeeping and its reset on return), so the
-stores of an engine keep up to its pool's size of them checked out between statements and
-hand them on directly. Held connections still count against the pool's limit, so the engine
-never opens more than it was configured to.
+stores of an engine keep up to its pool's size of them between lone appends and hand them on
+directly. They are detached from the pool (the pool's own connections stay free for requests:
+held ones counted against it made it open and close overflow connections under read load, and
+doubled the registry's lookup p99), so an engine may have up to its pool's size more
+connections open.
 
-A connection unused for ``IDLE_SECONDS`` goes back to the pool (whose recycling then applies);
-a broken one is invalidated, and the others held with it are given back too (a database
-restart breaks them all); the engine's ``dispose`` closes them, as it closes its pool's.
+A connection unused for ``IDLE_SECONDS`` is closed; a broken one is invalidated, and the others
+held with it are closed too (a database restart breaks them all); the engine's ``dispose``
+closes them, as it closes its pool's.
 """
 
 from __future__ import annotations
@@ -38,14 +40,16 @@ class _Held:
 
     def __init__(self, keep: int) -> None:
         self.keep = keep
-        self.idle: list[tuple[PoolProxiedConnection, float]] = []
+        self.idle: list[tuple[PoolProxiedConnection, asyncpg.Connection, float]] = []
+        """(the pool's wrapper, its asyncpg connection, when last used): a detached wrapper no
+        longer names its driver's connection."""
 
     def drop(self) -> None:
         """Close every idle one (in a greenlet: the adapter awaits inside one). Invalidated, not
         given back: a disposed engine's old pool would keep them open, and after one broke the
         others were most likely broken with it."""
         idle, self.idle = self.idle, []
-        for raw, _ in idle:
+        for raw, _, _ in idle:
             raw.invalidate()
 
 
@@ -63,15 +67,22 @@ def _held(engine: AsyncEngine) -> _Held:
 
 
 @asynccontextmanager
-async def driver(engine: AsyncEngine) -> AsyncIterator[asyncpg.Connection]:
-    """An asyncpg connection of the engine's pool for one statement outside a transaction."""
+async def driver(engine: AsyncEngine, *, hold: bool = True) -> AsyncIterator[asyncpg.Connection]:
+    """An asyncpg connection for one statement outside a transaction; ``hold``: kept for the
+    next one afterwards (a lone append), else given back to the pool (a runner's or the relay's
+    read, a statement per batch: holding those between polls cost the service's requests their
+    pooled connections)."""
     held = _held(engine)
     raw, connection = await _take(engine, held)
     kept = False
     try:
         yield connection
-        if len(held.idle) < held.keep and not connection.is_in_transaction():
-            held.idle.append((raw, time.monotonic()))
+        if hold and len(held.idle) < held.keep and not connection.is_in_transaction():
+            if not raw.is_detached:
+                # out of the pool's count: what the stores hold never leaves the engine's
+                # requests fewer pooled connections (the pool then churned new ones for them)
+                raw.detach()
+            held.idle.append((raw, connection, time.monotonic()))
             kept = True
     except BaseException as error:
         if connection.is_closed() or is_outage(error) or isinstance(error, _UNUSABLE):
@@ -98,13 +109,17 @@ async def _take(
     """A held connection used lately, else one from the pool; never one the server closed
     (asyncpg notices a closed socket without a round trip)."""
     now = time.monotonic()
-    while held.idle and now - held.idle[0][1] >= IDLE_SECONDS:
-        stale, _ = held.idle.pop(0)
-        await greenlet_spawn(stale.close)  # unused for long: the pool checks and recycles it
+    while held.idle and now - held.idle[0][2] >= IDLE_SECONDS:
+        stale = held.idle.pop(0)[0]
+        await greenlet_spawn(stale.close)  # unused for long: closed (the pool opens afresh)
     while True:
-        raw = held.idle.pop()[0] if held.idle else await engine.raw_connection()
-        connection = raw.driver_connection
-        assert isinstance(connection, asyncpg.Connection)
+        if held.idle:
+            raw, connection, _ = held.idle.pop()
+        else:
+            raw = await engine.raw_connection()
+            driver = raw.driver_connection
+            assert isinstance(driver, asyncpg.Connection)
+            connection = driver
         if not connection.is_closed():
             return raw, connection
         await greenlet_spawn(raw.invalidate)

@@ -437,7 +437,7 @@ class PostgresEventStore(EventStore):
         self, after: Checkpoint, limit: int, types: frozenset[str] | None = None
     ) -> list[StoredEvent]:
         # the relay's hot path: raw rows on a pooled asyncpg connection, no SQLAlchemy per row
-        async with held_driver(self.engine) as driver:
+        async with held_driver(self.engine, hold=False) as driver:
             position = (str(after.transaction_id), after.position, limit)
             if types is None:
                 rows = await driver.fetch(_READ_ALL, *position)
@@ -447,7 +447,7 @@ class PostgresEventStore(EventStore):
 
     async def read_outgoing(self, after: Checkpoint, *, limit: int) -> list[Outgoing]:
         # the relay's hot path: each message made straight from its row, no envelope between
-        async with held_driver(self.engine) as driver:
+        async with held_driver(self.engine, hold=False) as driver:
             rows = await driver.fetch(
                 _READ_OUTGOING, str(after.transaction_id), after.position, limit
             )
