@@ -73,7 +73,7 @@ async def driver(engine: AsyncEngine, *, hold: bool = True) -> AsyncIterator[asy
     read, a statement per batch: holding those between polls cost the service's requests their
     pooled connections)."""
     held = _held(engine)
-    raw, connection = await _take(engine, held)
+    raw, connection = await _take(engine, held if hold else None)
     kept = False
     try:
         yield connection
@@ -104,16 +104,16 @@ _UNUSABLE = (asyncpg.InterfaceError, asyncpg.InternalClientError, OSError)
 
 
 async def _take(
-    engine: AsyncEngine, held: _Held
+    engine: AsyncEngine, held: _Held | None
 ) -> tuple[PoolProxiedConnection, asyncpg.Connection]:
-    """A held connection used lately, else one from the pool; never one the server closed
-    (asyncpg notices a closed socket without a round trip)."""
+    """A held connection used lately (``held``: a lone append's), else one from the pool; never
+    one the server closed (asyncpg notices a closed socket without a round trip)."""
     now = time.monotonic()
-    while held.idle and now - held.idle[0][2] >= IDLE_SECONDS:
+    while held and held.idle and now - held.idle[0][2] >= IDLE_SECONDS:
         stale = held.idle.pop(0)[0]
         await greenlet_spawn(stale.close)  # unused for long: closed (the pool opens afresh)
     while True:
-        if held.idle:
+        if held and held.idle:
             raw, connection, _ = held.idle.pop()
         else:
             raw = await engine.raw_connection()
