@@ -32,7 +32,7 @@ from sqlalchemy.util import greenlet_spawn
 from wangge.events.faults import is_outage
 
 IDLE_SECONDS = 30.0
-"""How long a held connection may go unused before it goes back to the pool."""
+"""How long a held connection may go unused before it is closed."""
 
 
 class _Held:
@@ -74,19 +74,17 @@ async def driver(engine: AsyncEngine, *, hold: bool = True) -> AsyncIterator[asy
     pooled connections)."""
     held = _held(engine)
     raw, connection = await _take(engine, held if hold else None)
-    kept = False
+    broken = False
     try:
         yield connection
-        if hold and len(held.idle) < held.keep and not connection.is_in_transaction():
-            if not raw.is_detached:
-                # out of the pool's count: what the stores hold never leaves the engine's
-                # requests fewer pooled connections (the pool then churned new ones for them)
-                raw.detach()
-            held.idle.append((raw, connection, time.monotonic()))
-            kept = True
     except BaseException as error:
-        if connection.is_closed() or is_outage(error) or isinstance(error, _UNUSABLE):
+        # a statement's own error (a conflict) leaves the connection usable; a cancelled one
+        # may have left asyncpg mid-exchange, so it is not used again either
+        dead = connection.is_closed() or is_outage(error) or isinstance(error, _UNUSABLE)
+        broken = dead or not isinstance(error, Exception)
+        if broken:
             await greenlet_spawn(raw.invalidate)
+        if dead:  # the others most likely went with it (a restart)
             await greenlet_spawn(held.drop)
         if isinstance(error, asyncpg.InternalClientError):
             # the server ended the connection while a statement was being sent (a restart
@@ -95,7 +93,14 @@ async def driver(engine: AsyncEngine, *, hold: bool = True) -> AsyncIterator[asy
             raise ConnectionResetError("the database ended the connection") from error
         raise
     finally:
-        if not kept:
+        keep = hold and not broken and len(held.idle) < held.keep
+        if keep and not connection.is_in_transaction():
+            if not raw.is_detached:
+                # out of the pool's count: what the stores hold never leaves the engine's
+                # requests fewer pooled connections (the pool then churned new ones for them)
+                raw.detach()
+            held.idle.append((raw, connection, time.monotonic()))
+        else:
             await greenlet_spawn(raw.close)
 
 
